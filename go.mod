@@ -1,0 +1,3 @@
+module github.com/adapterwasm/adapterwasm
+
+go 1.26
