@@ -1,0 +1,178 @@
+package bert_test
+
+import (
+	"os"
+	"testing"
+
+	"github.com/adapterwasm/adapterwasm/internal/golden"
+	"github.com/adapterwasm/adapterwasm/runtime/bert"
+	"github.com/adapterwasm/adapterwasm/runtime/weights"
+)
+
+// tolF32 is the bound on |ours - reference| for f32 hidden states and logits (issue: 1e-4).
+const tolF32 = 1e-4
+
+func loadTiny(t testing.TB) *bert.Model {
+	t.Helper()
+	cfgB, err := os.ReadFile(golden.Path("tiny", "model", "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := bert.ParseConfig(cfgB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wb, err := os.ReadFile(golden.Path("tiny", "model", "model.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := weights.ParseSafetensors("model.safetensors", wb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := bert.FromTensors(cfg, f.Tensors, "model.safetensors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func baseInput(g *golden.Base) bert.Input {
+	return bert.Input{
+		B: len(g.InputIDs), T: len(g.InputIDs[0]),
+		IDs:           golden.Flat2(g.InputIDs),
+		TypeIDs:       golden.Flat2(g.TokenTypeIDs),
+		AttentionMask: golden.Flat2(g.AttentionMask),
+	}
+}
+
+func TestTinyHiddenStatesMatchReference(t *testing.T) {
+	m := loadTiny(t)
+	var g golden.Base
+	golden.Load(t, &g, "tiny", "golden", "base.json")
+	in := baseInput(&g)
+	st := &bert.State{KeepHiddenStates: true}
+	last, err := m.Forward(st, in, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.HiddenStates) != len(g.HiddenStates) {
+		t.Fatalf("got %d hidden states, reference has %d", len(st.HiddenStates), len(g.HiddenStates))
+	}
+	for l, want := range g.HiddenStates {
+		d, at := golden.MaxAbsDiff(st.HiddenStates[l], golden.Flat3(want))
+		t.Logf("hidden_states[%d]: max |diff| %.3g", l, d)
+		if d > tolF32 {
+			t.Errorf("hidden_states[%d]: max |diff| %.3g at %d > %g", l, d, at, tolF32)
+		}
+	}
+	pooled := m.Pool(st, last, in.B, in.T)
+	var wantPool []float64
+	for _, r := range g.PoolerOutput {
+		wantPool = append(wantPool, r...)
+	}
+	if d, at := golden.MaxAbsDiff(pooled, wantPool); d > tolF32 {
+		t.Errorf("pooler_output: max |diff| %.3g at %d", d, at)
+	}
+}
+
+// A sequence must give the same result alone as inside a padded batch.
+func TestBatchEqualsSingle(t *testing.T) {
+	m := loadTiny(t)
+	var g golden.Base
+	golden.Load(t, &g, "tiny", "golden", "base.json")
+	in := baseInput(&g)
+	st := &bert.State{}
+	batch, err := m.Forward(st, in, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch = append([]float32(nil), batch...)
+	H := m.Config.HiddenSize
+	for b := 0; b < in.B; b++ {
+		n := 0
+		for _, v := range g.AttentionMask[b] {
+			n += int(v)
+		}
+		one := bert.Input{B: 1, T: n, IDs: g.InputIDs[b][:n]}
+		out, err := m.Forward(st, one, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := make([]float64, n*H)
+		for i := range want {
+			want[i] = float64(batch[b*in.T*H+i])
+		}
+		if d, _ := golden.MaxAbsDiff(out, want); d > 1e-5 {
+			t.Errorf("sentence %d alone differs from the batch by %.3g", b, d)
+		}
+	}
+}
+
+func TestForwardDoesNotAllocate(t *testing.T) {
+	m := loadTiny(t)
+	var g golden.Base
+	golden.Load(t, &g, "tiny", "golden", "base.json")
+	in := baseInput(&g)
+	st := &bert.State{}
+	if _, err := m.Forward(st, in, nil); err != nil {
+		t.Fatal(err)
+	}
+	allocs := testing.AllocsPerRun(3, func() {
+		if _, err := m.Forward(st, in, nil); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("Forward allocated %v times per run on a warm state", allocs)
+	}
+}
+
+func TestInputErrors(t *testing.T) {
+	m := loadTiny(t)
+	st := &bert.State{}
+	cases := map[string]bert.Input{
+		"empty":           {B: 0, T: 0},
+		"id out of range": {B: 1, T: 2, IDs: []int32{101, 99999}},
+		"negative id":     {B: 1, T: 1, IDs: []int32{-1}},
+		"too long":        {B: 1, T: 65, IDs: make([]int32, 65)},
+		"short ids":       {B: 2, T: 2, IDs: []int32{1, 2, 3}},
+		"bad type id":     {B: 1, T: 1, IDs: []int32{1}, TypeIDs: []int32{5}},
+	}
+	for name, in := range cases {
+		_, err := m.Forward(st, in, nil)
+		if _, ok := err.(*bert.InputError); !ok {
+			t.Errorf("%s: got %v, want *InputError", name, err)
+		}
+	}
+	// The state keeps working after errors.
+	if _, err := m.Forward(st, bert.Input{B: 1, T: 2, IDs: []int32{101, 102}}, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestMissingAndMisshapedTensorsReportedTogether(t *testing.T) {
+	cfgB, _ := os.ReadFile(golden.Path("tiny", "model", "config.json"))
+	cfg, _ := bert.ParseConfig(cfgB)
+	wb, _ := os.ReadFile(golden.Path("tiny", "model", "model.safetensors"))
+	f, err := weights.ParseSafetensors("model.safetensors", wb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := map[string]*weights.Tensor{}
+	for k, v := range f.Tensors {
+		ts[k] = v
+	}
+	delete(ts, "encoder.layer.1.output.dense.weight")
+	q := *ts["encoder.layer.0.attention.self.query.weight"]
+	q.Shape = []int{q.Shape[1], q.Shape[0] / 2}
+	ts["encoder.layer.0.attention.self.query.weight"] = &q
+	_, err = bert.FromTensors(cfg, ts, "model.safetensors")
+	le, ok := err.(*bert.LoadError)
+	if !ok {
+		t.Fatalf("got %v, want *LoadError", err)
+	}
+	if len(le.Problems) != 2 {
+		t.Errorf("want 2 problems, got %q", le.Problems)
+	}
+}

@@ -1,0 +1,69 @@
+package bert
+
+// Site names a linear layer of an encoder layer that AdapterHub may wrap (LoRA, IA3, …),
+// after the checkpoint key it lives under.
+type Site uint8
+
+const (
+	SiteQuery           Site = iota // attention.self.query
+	SiteKey                         // attention.self.key
+	SiteValue                       // attention.self.value
+	SiteAttentionOutput             // attention.output.dense
+	SiteIntermediate                // intermediate.dense (before the activation)
+	SiteOutput                      // output.dense
+	NumSites
+)
+
+var siteNames = [...]string{"attention.self.query", "attention.self.key", "attention.self.value",
+	"attention.output.dense", "intermediate.dense", "output.dense"}
+
+func (s Site) String() string {
+	if int(s) < len(siteNames) {
+		return siteNames[s]
+	}
+	return "site?"
+}
+
+// Residual names the two "LayerNorm(dense(x) + input)" steps of a layer, where AdapterHub's
+// bottleneck adapters sit: BertSelfOutput (after attention) and BertOutput (after the FFN).
+type Residual uint8
+
+const (
+	ResidualAttention Residual = iota // attention.output: LN(dense(context) + layer input)
+	ResidualOutput                    // output: LN(dense(intermediate) + attention output)
+)
+
+func (r Residual) String() string {
+	if r == ResidualAttention {
+		return "attention.output"
+	}
+	return "output"
+}
+
+// Batch describes the padded batch a forward pass runs on: B sequences of T tokens, and the
+// attention mask (B*T, 1 = real token). Row r of an activation belongs to sequence r / T.
+type Batch struct {
+	B, T int
+	Mask []int32
+}
+
+// Rows returns B*T.
+func (b Batch) Rows() int { return b.B * b.T }
+
+// Hooks are the places where adapters plug into the forward pass without forking it
+// (AdapterHub's `bottleneck_layer_forward`, `LoRALinear` and `PrefixTuningLayer`).
+// A nil Hooks runs the plain model. Hook methods run synchronously inside Forward and must not
+// retain the slices they are given.
+type Hooks interface {
+	// Linear is called after linear `site` of layer l computed out[Rows, outDim] = x[Rows, inDim]·Wᵀ + b;
+	// it may change out in place (LoRA adds a low-rank delta, IA3 rescales).
+	Linear(l int, site Site, x, out []float32, b Batch)
+	// Residual may replace the step dst = ln(h + residual), where h is the dense sublayer output
+	// (after dropout, which is the identity in inference) and residual the sublayer input.
+	// It returns false to let the encoder run the plain step.
+	Residual(l int, r Residual, h, residual []float32, ln *LayerNorm, dst []float32, b Batch) bool
+	// Prefix returns n extra key and value vectors per sequence that self-attention in layer l
+	// prepends to the projected keys and values and always attends to (prefix tuning).
+	// keys and values are [B, n, hidden]; n = 0 means none.
+	Prefix(l int, b Batch) (n int, keys, values []float32)
+}

@@ -1,0 +1,339 @@
+package bert
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/adapterwasm/adapterwasm/runtime/kernels"
+)
+
+// Linear is nn.Linear: y = x·Wᵀ + B, with W [out, in] in any kernels.Matrix format.
+type Linear struct {
+	W kernels.Matrix
+	B []float32 // [out], may be nil
+}
+
+// Forward computes dst[rows, out] = x[rows, in]·Wᵀ + B.
+func (l *Linear) Forward(dst, x []float32, rows int) {
+	l.W.MulT(dst, x, rows)
+	if l.B != nil {
+		kernels.AddBias(dst, rows, l.B)
+	}
+}
+
+// LayerNorm is nn.LayerNorm over the last dimension.
+type LayerNorm struct {
+	Weight, Bias []float32 // [hidden]
+	Eps          float32
+}
+
+// Forward normalizes each row of x[rows, hidden] into dst (which may alias x).
+func (ln *LayerNorm) Forward(dst, x []float32, rows int) {
+	kernels.LayerNorm(dst, x, rows, ln.Weight, ln.Bias, ln.Eps)
+}
+
+// Embeddings is BertEmbeddings: word + absolute position + token type, then LayerNorm.
+type Embeddings struct {
+	Word      []float32 // word_embeddings.weight [vocab, hidden]
+	Position  []float32 // position_embeddings.weight [max_position, hidden]
+	TokenType []float32 // token_type_embeddings.weight [type_vocab, hidden]
+	LayerNorm LayerNorm // LayerNorm
+}
+
+// Layer is one BertLayer: self-attention, its output block, the FFN and its output block.
+type Layer struct {
+	Query, Key, Value Linear    // attention.self.{query,key,value}        [hidden, hidden]
+	AttentionOutput   Linear    // attention.output.dense                  [hidden, hidden]
+	AttentionNorm     LayerNorm // attention.output.LayerNorm
+	Intermediate      Linear    // intermediate.dense                      [intermediate, hidden]
+	Output            Linear    // output.dense                            [hidden, intermediate]
+	OutputNorm        LayerNorm // output.LayerNorm
+}
+
+// Model is BertModel: embeddings, encoder layers and the (optional) pooler.
+type Model struct {
+	Config     Config
+	Embeddings Embeddings
+	Layers     []Layer
+	Pooler     *Linear // pooler.dense [hidden, hidden], nil when the checkpoint has none
+	act        kernels.Activation
+}
+
+// Input is a padded batch of token ids: B sequences of T tokens, row-major.
+type Input struct {
+	B, T          int
+	IDs           []int32 // [B*T]
+	TypeIDs       []int32 // [B*T], nil = all zero
+	AttentionMask []int32 // [B*T], nil = all ones
+}
+
+// InputError reports token ids or shapes the model cannot take.
+type InputError struct{ Reason string }
+
+func (e *InputError) Error() string { return "bert: input: " + e.Reason }
+
+// State holds every scratch buffer of a forward pass, so that repeated calls allocate nothing
+// once the largest batch has been seen. A State is not safe for concurrent use.
+type State struct {
+	// KeepHiddenStates makes Forward copy the output of the embeddings and of every layer into
+	// HiddenStates (as Hugging Face's output_hidden_states); off by default: it allocates.
+	KeepHiddenStates bool
+	HiddenStates     [][]float32
+
+	rows, kvRows                  int
+	hidden, attnOut, tmp, q, k, v []float32
+	ctx, inter                    []float32
+	kFull, vFull, scores, maskAdd []float32
+	pooled                        []float32
+	ones                          []int32
+}
+
+func grow(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
+}
+
+func (st *State) reserve(c *Config, rows int) {
+	h, i := c.HiddenSize, c.IntermediateSize
+	st.rows = rows
+	st.hidden = grow(st.hidden, rows*h)
+	st.attnOut = grow(st.attnOut, rows*h)
+	st.tmp = grow(st.tmp, rows*h)
+	st.q = grow(st.q, rows*h)
+	st.k = grow(st.k, rows*h)
+	st.v = grow(st.v, rows*h)
+	st.ctx = grow(st.ctx, rows*h)
+	st.inter = grow(st.inter, rows*i)
+	st.maskAdd = grow(st.maskAdd, rows)
+}
+
+// Forward runs the encoder on a batch and returns the last hidden state [B*T, hidden]. The
+// returned slice belongs to st and is overwritten by the next call. hooks may be nil.
+func (m *Model) Forward(st *State, in Input, hooks Hooks) ([]float32, error) {
+	c := &m.Config
+	H := c.HiddenSize
+	if err := m.checkInput(in); err != nil {
+		return nil, err
+	}
+	rows := in.B * in.T
+	st.reserve(c, rows)
+	b := Batch{B: in.B, T: in.T, Mask: in.AttentionMask}
+	if b.Mask == nil {
+		b.Mask = st.onesMask(rows)
+	}
+	// Padding mask as the additive bias Hugging Face builds: 0 for real tokens, float32 min for
+	// padding (modeling_attn_mask_utils / get_extended_attention_mask).
+	for r, mv := range b.Mask {
+		if mv != 0 {
+			st.maskAdd[r] = 0
+		} else {
+			st.maskAdd[r] = -math.MaxFloat32
+		}
+	}
+	m.embed(st.hidden, in)
+	st.HiddenStates = st.HiddenStates[:0]
+	st.keep(st.hidden)
+	for l := range m.Layers {
+		m.layer(st, l, b, hooks)
+		st.keep(st.hidden)
+	}
+	return st.hidden[:rows*H], nil
+}
+
+func (st *State) onesMask(n int) []int32 {
+	if cap(st.ones) < n {
+		st.ones = make([]int32, n)
+	}
+	st.ones = st.ones[:n]
+	for i := range st.ones {
+		st.ones[i] = 1
+	}
+	return st.ones
+}
+
+func (st *State) keep(h []float32) {
+	if st.KeepHiddenStates {
+		st.HiddenStates = append(st.HiddenStates, append([]float32(nil), h...))
+	}
+}
+
+func (m *Model) checkInput(in Input) error {
+	c := &m.Config
+	n := in.B * in.T
+	switch {
+	case in.B <= 0 || in.T <= 0:
+		return &InputError{Reason: fmt.Sprintf("empty batch (B=%d, T=%d)", in.B, in.T)}
+	case in.T > c.MaxPositionEmbeddings:
+		return &InputError{Reason: fmt.Sprintf("sequence length %d exceeds max_position_embeddings %d", in.T, c.MaxPositionEmbeddings)}
+	case len(in.IDs) != n:
+		return &InputError{Reason: fmt.Sprintf("len(IDs)=%d, want B*T=%d", len(in.IDs), n)}
+	case in.TypeIDs != nil && len(in.TypeIDs) != n:
+		return &InputError{Reason: fmt.Sprintf("len(TypeIDs)=%d, want %d", len(in.TypeIDs), n)}
+	case in.AttentionMask != nil && len(in.AttentionMask) != n:
+		return &InputError{Reason: fmt.Sprintf("len(AttentionMask)=%d, want %d", len(in.AttentionMask), n)}
+	}
+	for _, id := range in.IDs {
+		if id < 0 || int(id) >= c.VocabSize {
+			return &InputError{Reason: fmt.Sprintf("token id %d outside vocabulary [0,%d)", id, c.VocabSize)}
+		}
+	}
+	for _, t := range in.TypeIDs {
+		if t < 0 || int(t) >= c.TypeVocabSize {
+			return &InputError{Reason: fmt.Sprintf("token type id %d outside [0,%d)", t, c.TypeVocabSize)}
+		}
+	}
+	return nil
+}
+
+// embed writes LayerNorm(word[id] + position[t] + token_type[type]) for every token into dst.
+func (m *Model) embed(dst []float32, in Input) {
+	H := m.Config.HiddenSize
+	e := &m.Embeddings
+	for bi := 0; bi < in.B; bi++ {
+		for t := 0; t < in.T; t++ {
+			r := bi*in.T + t
+			id := int(in.IDs[r])
+			tt := 0
+			if in.TypeIDs != nil {
+				tt = int(in.TypeIDs[r])
+			}
+			d := dst[r*H : r*H+H]
+			w := e.Word[id*H : id*H+H]
+			p := e.Position[t*H : t*H+H]
+			ty := e.TokenType[tt*H : tt*H+H]
+			for j := range d {
+				d[j] = w[j] + p[j] + ty[j]
+			}
+		}
+	}
+	e.LayerNorm.Forward(dst, dst, in.B*in.T)
+}
+
+// layer runs BertLayer l in place on st.hidden.
+func (m *Model) layer(st *State, l int, b Batch, hooks Hooks) {
+	L := &m.Layers[l]
+	rows := b.Rows()
+	x := st.hidden
+
+	// BertSelfAttention: q, k, v projections (hooked), scaled dot-product attention.
+	L.Query.Forward(st.q, x, rows)
+	L.Key.Forward(st.k, x, rows)
+	L.Value.Forward(st.v, x, rows)
+	if hooks != nil {
+		hooks.Linear(l, SiteQuery, x, st.q, b)
+		hooks.Linear(l, SiteKey, x, st.k, b)
+		hooks.Linear(l, SiteValue, x, st.v, b)
+	}
+	m.attention(st, l, b, hooks)
+
+	// BertSelfOutput: dense, then residual + LayerNorm (where attention-position adapters sit).
+	L.AttentionOutput.Forward(st.tmp, st.ctx, rows)
+	if hooks != nil {
+		hooks.Linear(l, SiteAttentionOutput, st.ctx, st.tmp, b)
+	}
+	m.residual(l, ResidualAttention, st.tmp, x, &L.AttentionNorm, st.attnOut, b, hooks)
+
+	// BertIntermediate + BertOutput: FFN, then residual + LayerNorm (output adapters).
+	L.Intermediate.Forward(st.inter, st.attnOut, rows)
+	if hooks != nil {
+		hooks.Linear(l, SiteIntermediate, st.attnOut, st.inter, b)
+	}
+	m.act(st.inter)
+	L.Output.Forward(st.tmp, st.inter, rows)
+	if hooks != nil {
+		hooks.Linear(l, SiteOutput, st.inter, st.tmp, b)
+	}
+	m.residual(l, ResidualOutput, st.tmp, st.attnOut, &L.OutputNorm, st.hidden, b, hooks)
+}
+
+// residual writes ln(h + res) into dst unless a hook takes the step over. dst may alias res.
+func (m *Model) residual(l int, r Residual, h, res []float32, ln *LayerNorm, dst []float32, b Batch, hooks Hooks) {
+	if hooks != nil && hooks.Residual(l, r, h, res, ln, dst, b) {
+		return
+	}
+	rows := b.Rows()
+	kernels.Add(dst[:len(h)], h, res)
+	ln.Forward(dst, dst, rows)
+}
+
+// attention computes softmax(q·kᵀ/√d + mask)·v per sequence and head into st.ctx, with the
+// prefix keys/values of prefix tuning prepended when a hook supplies them.
+func (m *Model) attention(st *State, l int, b Batch, hooks Hooks) {
+	c := &m.Config
+	H, nh := c.HiddenSize, c.NumAttentionHeads
+	d := H / nh
+	scale := float32(1 / math.Sqrt(float64(d)))
+	T := b.T
+
+	np := 0
+	var pk, pv []float32
+	if hooks != nil {
+		np, pk, pv = hooks.Prefix(l, b)
+	}
+	kv := np + T
+	st.scores = grow(st.scores, kv)
+	keys, vals := st.k, st.v
+	if np > 0 {
+		st.kFull = grow(st.kFull, b.B*kv*H)
+		st.vFull = grow(st.vFull, b.B*kv*H)
+		for bi := 0; bi < b.B; bi++ {
+			copy(st.kFull[bi*kv*H:], pk[bi*np*H:(bi+1)*np*H])
+			copy(st.kFull[(bi*kv+np)*H:], st.k[bi*T*H:(bi+1)*T*H])
+			copy(st.vFull[bi*kv*H:], pv[bi*np*H:(bi+1)*np*H])
+			copy(st.vFull[(bi*kv+np)*H:], st.v[bi*T*H:(bi+1)*T*H])
+		}
+		keys, vals = st.kFull, st.vFull
+	}
+	sc := st.scores
+	for bi := 0; bi < b.B; bi++ {
+		kb := keys[bi*kv*H : (bi+1)*kv*H]
+		vb := vals[bi*kv*H : (bi+1)*kv*H]
+		madd := st.maskAdd[bi*T : (bi+1)*T]
+		for h := 0; h < nh; h++ {
+			off := h * d
+			for i := 0; i < T; i++ {
+				qi := st.q[(bi*T+i)*H+off : (bi*T+i)*H+off+d]
+				for j := 0; j < kv; j++ {
+					s := kernels.Dot(qi, kb[j*H+off:j*H+off+d]) * scale
+					if j >= np {
+						s += madd[j-np]
+					}
+					sc[j] = s
+				}
+				kernels.Softmax(sc)
+				out := st.ctx[(bi*T+i)*H+off : (bi*T+i)*H+off+d]
+				for t := range out {
+					out[t] = 0
+				}
+				for j, p := range sc {
+					if p == 0 {
+						continue
+					}
+					vj := vb[j*H+off : j*H+off+d]
+					for t := range out {
+						out[t] += p * vj[t]
+					}
+				}
+			}
+		}
+	}
+}
+
+// Pool runs the pooler (tanh(dense(h[CLS]))) on the first token of each sequence of a hidden
+// state [B*T, hidden] and returns [B, hidden] (owned by st). It returns nil if the model has no pooler.
+func (m *Model) Pool(st *State, hidden []float32, B, T int) []float32 {
+	if m.Pooler == nil {
+		return nil
+	}
+	H := m.Config.HiddenSize
+	st.pooled = grow(st.pooled, 2*B*H)
+	cls, out := st.pooled[:B*H], st.pooled[B*H:]
+	for bi := 0; bi < B; bi++ {
+		copy(cls[bi*H:(bi+1)*H], hidden[bi*T*H:bi*T*H+H])
+	}
+	m.Pooler.Forward(out, cls, B)
+	kernels.Tanh(out)
+	return out
+}
