@@ -1,0 +1,145 @@
+package weights
+
+import (
+	"encoding/binary"
+	"math"
+)
+
+// DType is an element type, spelled as in the safetensors header
+// (safetensors/src/tensor.rs, enum Dtype).
+type DType string
+
+// The element types this package reads and writes.
+const (
+	F64  DType = "F64"
+	F32  DType = "F32"
+	F16  DType = "F16"
+	BF16 DType = "BF16"
+	I64  DType = "I64"
+	I32  DType = "I32"
+	I16  DType = "I16"
+	I8   DType = "I8"
+	U8   DType = "U8"
+	BOOL DType = "BOOL"
+)
+
+// dtypeSizes is the one table of supported dtypes and their element sizes.
+var dtypeSizes = map[DType]int{
+	F64: 8, F32: 4, F16: 2, BF16: 2,
+	I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1,
+}
+
+// knownUnsupported lists dtypes safetensors defines but this package does not
+// read; they are reported as *UnsupportedError rather than *FormatError.
+var knownUnsupported = map[string]bool{
+	"U16": true, "U32": true, "U64": true,
+	"F8_E5M2": true, "F8_E4M3": true, "F8_E8M0": true,
+	"F6_E2M3": true, "F6_E3M2": true, "F4": true, "C64": true,
+}
+
+// Size returns the number of bytes per element, or 0 if d is unknown.
+func (d DType) Size() int { return dtypeSizes[d] }
+
+// IsFloat reports whether d is one of the float types Tensor.Float32 converts.
+func (d DType) IsFloat() bool { return d == F32 || d == F16 || d == BF16 || d == F64 }
+
+// float16to32 converts IEEE 754 binary16 bits to float32 exactly (every
+// binary16 value, subnormals, infinities and NaNs included, is representable).
+func float16to32(h uint16) float32 {
+	sign := uint32(h>>15) << 31
+	exp := uint32(h>>10) & 0x1f
+	mant := uint32(h) & 0x3ff
+	switch {
+	case exp == 0x1f: // Inf or NaN; keep the payload
+		return math.Float32frombits(sign | 0x7f800000 | mant<<13)
+	case exp != 0: // normal
+		return math.Float32frombits(sign | (exp+127-15)<<23 | mant<<13)
+	case mant == 0: // ±0
+		return math.Float32frombits(sign)
+	}
+	// Subnormal: value = mant * 2^-24, exact in float32.
+	f := float32(mant) * (1.0 / (1 << 24))
+	if sign != 0 {
+		f = -f
+	}
+	return f
+}
+
+// bfloat16to32 converts bfloat16 bits (the top half of a float32) to float32.
+func bfloat16to32(h uint16) float32 { return math.Float32frombits(uint32(h) << 16) }
+
+// Float32 converts the tensor's elements to a new []float32. It accepts F32,
+// F16, BF16 (exact) and F64 (rounded to nearest); any other dtype is an
+// *UnsupportedError, and Data of the wrong length a *FormatError.
+func (t *Tensor) Float32() ([]float32, error) {
+	n, err := t.checkData()
+	if err != nil {
+		return nil, err
+	}
+	if !t.DType.IsFloat() {
+		return nil, &UnsupportedError{Tensor: t.Name, Reason: "conversion of " + string(t.DType) + " to float32"}
+	}
+	out := make([]float32, n)
+	le := binary.LittleEndian
+	switch t.DType {
+	case F32:
+		for i := range out {
+			out[i] = math.Float32frombits(le.Uint32(t.Data[4*i:]))
+		}
+	case F16:
+		for i := range out {
+			out[i] = float16to32(le.Uint16(t.Data[2*i:]))
+		}
+	case BF16:
+		for i := range out {
+			out[i] = bfloat16to32(le.Uint16(t.Data[2*i:]))
+		}
+	case F64:
+		for i := range out {
+			out[i] = float32(math.Float64frombits(le.Uint64(t.Data[8*i:])))
+		}
+	}
+	return out, nil
+}
+
+// Int64 converts the tensor's elements to a new []int64. It accepts I64, I32,
+// I16, I8, U8 and BOOL (0 or 1); float dtypes are an *UnsupportedError.
+func (t *Tensor) Int64() ([]int64, error) {
+	n, err := t.checkData()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]int64, n)
+	le := binary.LittleEndian
+	switch t.DType {
+	case I64:
+		for i := range out {
+			out[i] = int64(le.Uint64(t.Data[8*i:]))
+		}
+	case I32:
+		for i := range out {
+			out[i] = int64(int32(le.Uint32(t.Data[4*i:])))
+		}
+	case I16:
+		for i := range out {
+			out[i] = int64(int16(le.Uint16(t.Data[2*i:])))
+		}
+	case I8:
+		for i := range out {
+			out[i] = int64(int8(t.Data[i]))
+		}
+	case U8:
+		for i := range out {
+			out[i] = int64(t.Data[i])
+		}
+	case BOOL:
+		for i := range out {
+			if t.Data[i] != 0 {
+				out[i] = 1
+			}
+		}
+	default:
+		return nil, &UnsupportedError{Tensor: t.Name, Reason: "conversion of " + string(t.DType) + " to int64"}
+	}
+	return out, nil
+}
