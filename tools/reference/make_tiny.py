@@ -64,6 +64,7 @@ LABELS3 = ["negative", "neutral", "positive"]
 LABELS4 = ["spam", "finance", "food", "travel"]
 LABELS5 = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 
+MODEL_NAME = "adapterwasm/tiny-bert"  # stable "model_name" in the saved configs (default: the load path)
 FUSION_NAME = "seq_bn,seq_bn_b"  # Fuse(seq_bn, seq_bn_b).name
 
 # name -> (adapter config, head spec). Order matters only for seeding; it is fixed.
@@ -101,12 +102,8 @@ ADAPTERS = [
 HEAD_OF = {name: head for name, _, head in ADAPTERS}
 
 
-def f32(x):
-    """A float32 value as the shortest Python float repr that round-trips the float32 (via float64)."""
-    return float(x)
-
-
 def tolist(t):
+    """Nested lists of Python floats; float(float32) is exact and json writes its shortest repr."""
     return t.detach().to(torch.float32).cpu().tolist()
 
 
@@ -207,20 +204,14 @@ def tokenizer_and_batch():
     return tok, enc, tokens
 
 
-def logits_of(out):
-    return out.logits
-
-
 def run(model, batch, setup, head):
     """Runs the adapter model with `setup` active and returns logits (tensor or {head: tensor})."""
     model.set_active_adapters(setup)
     with torch.no_grad():
         if isinstance(setup, (Parallel, BatchSplit)):
             out = model(**batch)
-            heads = list(model.active_head)
-            if isinstance(setup, Parallel):
-                return {h: o.logits for h, o in zip(heads, out.head_outputs)}
-            return {h: o.logits for h, o in zip(heads, out.head_outputs)}
+            # one output per head, in the block's order (BatchSplit: each head's slice of the batch)
+            return {h: o.logits for h, o in zip(list(model.active_head), out.head_outputs)}
         out = model(**batch, head=head)
         return out.logits
 
@@ -283,6 +274,7 @@ def main():
 
     # 2. adapter model loaded from the saved directory; adapters + heads added and perturbed.
     model = BertAdapterModel.from_pretrained(MODEL_DIR)
+    model.config.name_or_path = MODEL_NAME  # written as "model_name" into every config JSON
     model.eval()
     with torch.no_grad():
         check = model.bert(**batch).last_hidden_state
@@ -384,6 +376,23 @@ def main():
             doc["adapters_safetensors"]["fusion"] = "adapters_st/fusion"
         write_json(os.path.join(GOLDEN_DIR, f"{cid}.json"), doc)
         index["cases"].append({"case": cid, "file": f"{cid}.json", "setup": sstr})
+
+    # internal consistency the Go side can rely on: Parallel/BatchSplit of adapters that sit at the same
+    # locations equal the single-adapter runs (per channel / per batch slice).
+    par = results["parallel_seq_bn_seq_bn_b"]
+    for h in ("seq_bn", "seq_bn_b"):
+        assert maxdiff(par[h], results[h]) < 1e-5, f"Parallel channel {h} != single run"
+    bs = results["batchsplit_seq_bn_seq_bn_b"]
+    assert maxdiff(bs["seq_bn"], results["seq_bn"][:k]) < 1e-5
+    assert maxdiff(bs["seq_bn_b"], results["seq_bn_b"][k:]) < 1e-5
+
+    # prefix tuning: the library saves the same reparameterization weights once per layer and once for the pool
+    sd = torch.load(os.path.join(ADAPTERS_DIR, "prefix", "pytorch_adapter.bin"), map_location="cpu", weights_only=True)
+    pool = {k.split("self_prefix.")[1]: v for k, v in sd.items() if k.startswith("bert.prefix_tuning.")}
+    assert sorted(pool) == ["control_trans.0.bias", "control_trans.0.weight", "control_trans.2.bias",
+                            "control_trans.2.weight", "wte.weight"], sorted(pool)
+    for k, v in sd.items():
+        assert torch.equal(v, pool[k.split("self_prefix.")[1]]), k
 
     # LoRA merged vs. unmerged (both recorded)
     for name in ("lora_qv", "lora_full"):
