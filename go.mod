@@ -1,3 +1,8 @@
 module github.com/adapterwasm/adapterwasm
 
 go 1.26
+
+require (
+	github.com/x448/float16 v0.8.4
+	golang.org/x/text v0.31.0
+)

@@ -1,0 +1,417 @@
+package tokenizer
+
+import (
+	"bytes"
+	"encoding/json"
+)
+
+// The tokenizer.json schema, as written by huggingface/tokenizers
+// (tokenizers/src/tokenizer/serialization.rs). Only the parts this package implements are
+// decoded; every other component is reported as an UnsupportedError.
+
+type fileJSON struct {
+	Truncation    *truncationJSON `json:"truncation"`
+	Padding       *paddingJSON    `json:"padding"`
+	AddedTokens   []addedJSON     `json:"added_tokens"`
+	Normalizer    json.RawMessage `json:"normalizer"`
+	PreTokenizer  json.RawMessage `json:"pre_tokenizer"`
+	PostProcessor json.RawMessage `json:"post_processor"`
+	Model         json.RawMessage `json:"model"`
+}
+
+type truncationJSON struct {
+	Direction string `json:"direction"`
+	MaxLength int    `json:"max_length"`
+	Strategy  string `json:"strategy"`
+	Stride    int    `json:"stride"`
+}
+
+type paddingJSON struct {
+	Strategy        json.RawMessage `json:"strategy"`
+	Direction       string          `json:"direction"`
+	PadToMultipleOf *int            `json:"pad_to_multiple_of"`
+	PadID           int32           `json:"pad_id"`
+	PadTypeID       int32           `json:"pad_type_id"`
+	PadToken        string          `json:"pad_token"`
+}
+
+type addedJSON struct {
+	ID         int32  `json:"id"`
+	Content    string `json:"content"`
+	SingleWord bool   `json:"single_word"`
+	LStrip     bool   `json:"lstrip"`
+	RStrip     bool   `json:"rstrip"`
+	Normalized bool   `json:"normalized"`
+	Special    bool   `json:"special"`
+}
+
+type typed struct {
+	Type string `json:"type"`
+}
+
+type bertNormalizerJSON struct {
+	CleanText          *bool `json:"clean_text"`
+	HandleChineseChars *bool `json:"handle_chinese_chars"`
+	StripAccents       *bool `json:"strip_accents"`
+	Lowercase          *bool `json:"lowercase"`
+}
+
+type wordPieceJSON struct {
+	Type                    string          `json:"type"`
+	UnkToken                *string         `json:"unk_token"`
+	ContinuingSubwordPrefix *string         `json:"continuing_subword_prefix"`
+	MaxInputCharsPerWord    *int            `json:"max_input_chars_per_word"`
+	Vocab                   json.RawMessage `json:"vocab"`
+	Merges                  json.RawMessage `json:"merges"`
+}
+
+type templatePieceJSON struct {
+	SpecialToken *struct {
+		ID     string `json:"id"`
+		TypeID int32  `json:"type_id"`
+	} `json:"SpecialToken"`
+	Sequence *struct {
+		ID     string `json:"id"`
+		TypeID int32  `json:"type_id"`
+	} `json:"Sequence"`
+}
+
+type templateJSON struct {
+	Single        []templatePieceJSON `json:"single"`
+	Pair          []templatePieceJSON `json:"pair"`
+	SpecialTokens map[string]struct {
+		ID     string   `json:"id"`
+		IDs    []int32  `json:"ids"`
+		Tokens []string `json:"tokens"`
+	} `json:"special_tokens"`
+}
+
+type bertProcessingJSON struct {
+	Sep [2]json.RawMessage `json:"sep"`
+	Cls [2]json.RawMessage `json:"cls"`
+}
+
+// maxVocabID bounds the ids a tokenizer.json may use, so that a hostile file cannot make
+// FromJSON allocate an id→token table of arbitrary size.
+const maxVocabID = 1 << 24
+
+func isNull(raw json.RawMessage) bool {
+	t := bytes.TrimSpace(raw)
+	return len(t) == 0 || bytes.Equal(t, []byte("null"))
+}
+
+// FromJSON parses a Hugging Face tokenizer.json. It supports a WordPiece model with an
+// optional BertNormalizer, BertPreTokenizer and TemplateProcessing or BertProcessing
+// post-processor. A malformed file gives a FormatError; a well-formed file using any other
+// component gives an UnsupportedError naming it.
+func FromJSON(b []byte) (*Tokenizer, error) {
+	var f fileJSON
+	if err := json.Unmarshal(b, &f); err != nil {
+		return nil, formatErrorf("%v", err)
+	}
+	t := &Tokenizer{}
+	if err := t.parseModel(f.Model); err != nil {
+		return nil, err
+	}
+	if err := t.parseAdded(f.AddedTokens); err != nil {
+		return nil, err
+	}
+	if err := t.parseNormalizer(f.Normalizer); err != nil {
+		return nil, err
+	}
+	if err := t.parsePreTokenizer(f.PreTokenizer); err != nil {
+		return nil, err
+	}
+	if err := t.parsePostProcessor(f.PostProcessor); err != nil {
+		return nil, err
+	}
+	if err := t.parseTruncation(f.Truncation); err != nil {
+		return nil, err
+	}
+	if err := t.parsePadding(f.Padding); err != nil {
+		return nil, err
+	}
+	t.buildAdded()
+	return t, nil
+}
+
+func (t *Tokenizer) parseModel(raw json.RawMessage) error {
+	if isNull(raw) {
+		return FormatError("no model")
+	}
+	var m wordPieceJSON
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return formatErrorf("model: %v", err)
+	}
+	switch m.Type {
+	case "WordPiece":
+	case "":
+		// Older files omit the tag; serde then tells the models apart by their fields.
+		if !isNull(m.Merges) {
+			return UnsupportedError("model BPE")
+		}
+		if v := bytes.TrimSpace(m.Vocab); len(v) > 0 && v[0] == '[' {
+			return UnsupportedError("model Unigram")
+		}
+		if m.ContinuingSubwordPrefix == nil && m.MaxInputCharsPerWord == nil {
+			return UnsupportedError("model without a type (not WordPiece)")
+		}
+	default:
+		return unsupportedf("model %s (only WordPiece is implemented)", m.Type)
+	}
+	var vocab map[string]int64
+	if isNull(m.Vocab) {
+		return FormatError("model: no vocab")
+	}
+	if err := json.Unmarshal(m.Vocab, &vocab); err != nil {
+		return formatErrorf("model vocab: %v", err)
+	}
+	if len(vocab) == 0 {
+		return FormatError("model: empty vocab")
+	}
+	t.vocab = make(map[string]int32, len(vocab))
+	maxID := int64(-1)
+	for tok, id := range vocab {
+		if id < 0 || id >= maxVocabID {
+			return formatErrorf("model vocab: token %q has id %d out of range [0, %d)", tok, id, maxVocabID)
+		}
+		t.vocab[tok] = int32(id)
+		if id > maxID {
+			maxID = id
+		}
+		if len(tok) > t.maxTokenLen {
+			t.maxTokenLen = len(tok)
+		}
+	}
+	t.idToToken = make([]string, maxID+1)
+	for tok, id := range t.vocab {
+		t.idToToken[id] = tok
+	}
+	t.unkToken = "[UNK]"
+	if m.UnkToken != nil {
+		t.unkToken = *m.UnkToken
+	}
+	unk, ok := t.vocab[t.unkToken]
+	if !ok {
+		return formatErrorf("model: unk_token %q is not in the vocab", t.unkToken)
+	}
+	t.unkID = unk
+	t.prefix = "##"
+	if m.ContinuingSubwordPrefix != nil {
+		t.prefix = *m.ContinuingSubwordPrefix
+	}
+	t.maxChars = 100
+	if m.MaxInputCharsPerWord != nil {
+		if *m.MaxInputCharsPerWord < 0 {
+			return formatErrorf("model: max_input_chars_per_word %d < 0", *m.MaxInputCharsPerWord)
+		}
+		t.maxChars = *m.MaxInputCharsPerWord
+	}
+	return nil
+}
+
+func (t *Tokenizer) parseAdded(list []addedJSON) error {
+	for _, a := range list {
+		if a.ID < 0 || a.ID >= maxVocabID {
+			return formatErrorf("added token %q has id %d out of range", a.Content, a.ID)
+		}
+		if a.Content == "" {
+			return formatErrorf("added token %d has empty content", a.ID)
+		}
+		for int(a.ID) >= len(t.idToToken) {
+			t.idToToken = append(t.idToToken, "")
+		}
+		t.idToToken[a.ID] = a.Content
+		t.added = append(t.added, addedToken{
+			id: a.ID, content: a.Content, singleWord: a.SingleWord,
+			lstrip: a.LStrip, rstrip: a.RStrip, normalized: a.Normalized, special: a.Special,
+		})
+	}
+	return nil
+}
+
+func (t *Tokenizer) parseNormalizer(raw json.RawMessage) error {
+	if isNull(raw) {
+		return nil
+	}
+	var ty typed
+	if err := json.Unmarshal(raw, &ty); err != nil {
+		return formatErrorf("normalizer: %v", err)
+	}
+	if ty.Type != "BertNormalizer" {
+		return unsupportedf("normalizer %s", ty.Type)
+	}
+	var n bertNormalizerJSON
+	if err := json.Unmarshal(raw, &n); err != nil {
+		return formatErrorf("normalizer: %v", err)
+	}
+	// Defaults as in BertNormalizer::default (normalizers/bert.rs).
+	t.norm = normalizer{enabled: true, cleanText: true, chinese: true, lowercase: true}
+	if n.CleanText != nil {
+		t.norm.cleanText = *n.CleanText
+	}
+	if n.HandleChineseChars != nil {
+		t.norm.chinese = *n.HandleChineseChars
+	}
+	if n.Lowercase != nil {
+		t.norm.lowercase = *n.Lowercase
+	}
+	// strip_accents: null follows lowercase.
+	t.norm.stripAccents = t.norm.lowercase
+	if n.StripAccents != nil {
+		t.norm.stripAccents = *n.StripAccents
+	}
+	return nil
+}
+
+func (t *Tokenizer) parsePreTokenizer(raw json.RawMessage) error {
+	if isNull(raw) {
+		return nil
+	}
+	var ty typed
+	if err := json.Unmarshal(raw, &ty); err != nil {
+		return formatErrorf("pre_tokenizer: %v", err)
+	}
+	if ty.Type != "BertPreTokenizer" {
+		return unsupportedf("pre_tokenizer %s", ty.Type)
+	}
+	t.bertPreTokenizer = true
+	return nil
+}
+
+func (t *Tokenizer) parsePostProcessor(raw json.RawMessage) error {
+	if isNull(raw) {
+		return nil
+	}
+	var ty typed
+	if err := json.Unmarshal(raw, &ty); err != nil {
+		return formatErrorf("post_processor: %v", err)
+	}
+	switch ty.Type {
+	case "TemplateProcessing":
+		var tj templateJSON
+		if err := json.Unmarshal(raw, &tj); err != nil {
+			return formatErrorf("post_processor: %v", err)
+		}
+		conv := func(name string, pieces []templatePieceJSON) ([]templatePiece, error) {
+			var out []templatePiece
+			for i, p := range pieces {
+				switch {
+				case p.SpecialToken != nil:
+					st, ok := tj.SpecialTokens[p.SpecialToken.ID]
+					if !ok {
+						return nil, formatErrorf("post_processor %s[%d]: special token %q not in special_tokens", name, i, p.SpecialToken.ID)
+					}
+					if len(st.IDs) != len(st.Tokens) {
+						return nil, formatErrorf("post_processor: special token %q has %d ids and %d tokens", st.ID, len(st.IDs), len(st.Tokens))
+					}
+					for k, id := range st.IDs {
+						if id < 0 {
+							return nil, formatErrorf("post_processor: special token %q has id %d", st.ID, id)
+						}
+						out = append(out, templatePiece{seq: -1, id: id, token: st.Tokens[k], typeID: p.SpecialToken.TypeID})
+					}
+				case p.Sequence != nil:
+					seq := 0
+					switch p.Sequence.ID {
+					case "A":
+					case "B":
+						seq = 1
+					default:
+						return nil, formatErrorf("post_processor %s[%d]: sequence id %q", name, i, p.Sequence.ID)
+					}
+					out = append(out, templatePiece{seq: seq, typeID: p.Sequence.TypeID})
+				default:
+					return nil, formatErrorf("post_processor %s[%d]: neither SpecialToken nor Sequence", name, i)
+				}
+			}
+			return out, nil
+		}
+		var err error
+		if t.single, err = conv("single", tj.Single); err != nil {
+			return err
+		}
+		if t.pair, err = conv("pair", tj.Pair); err != nil {
+			return err
+		}
+	case "BertProcessing":
+		var bj bertProcessingJSON
+		if err := json.Unmarshal(raw, &bj); err != nil {
+			return formatErrorf("post_processor: %v", err)
+		}
+		var sepTok, clsTok string
+		var sepID, clsID int32
+		if err := json.Unmarshal(bj.Sep[0], &sepTok); err != nil {
+			return formatErrorf("post_processor sep: %v", err)
+		}
+		if err := json.Unmarshal(bj.Sep[1], &sepID); err != nil {
+			return formatErrorf("post_processor sep: %v", err)
+		}
+		if err := json.Unmarshal(bj.Cls[0], &clsTok); err != nil {
+			return formatErrorf("post_processor cls: %v", err)
+		}
+		if err := json.Unmarshal(bj.Cls[1], &clsID); err != nil {
+			return formatErrorf("post_processor cls: %v", err)
+		}
+		cls := templatePiece{seq: -1, id: clsID, token: clsTok}
+		sep := templatePiece{seq: -1, id: sepID, token: sepTok}
+		sep1 := sep
+		sep1.typeID = 1
+		t.single = []templatePiece{cls, {seq: 0}, sep}
+		t.pair = []templatePiece{cls, {seq: 0}, sep, {seq: 1, typeID: 1}, sep1}
+	default:
+		return unsupportedf("post_processor %s", ty.Type)
+	}
+	t.hasPost = true
+	return nil
+}
+
+func (t *Tokenizer) parseTruncation(tr *truncationJSON) error {
+	if tr == nil {
+		return nil
+	}
+	if tr.MaxLength < 0 {
+		return formatErrorf("truncation: max_length %d", tr.MaxLength)
+	}
+	switch tr.Strategy {
+	case "", "LongestFirst":
+	default:
+		return unsupportedf("truncation strategy %s", tr.Strategy)
+	}
+	if tr.Stride != 0 {
+		return unsupportedf("truncation stride %d (overflowing tokens)", tr.Stride)
+	}
+	switch tr.Direction {
+	case "", "Right":
+	case "Left":
+		t.truncLeft = true
+	default:
+		return formatErrorf("truncation direction %q", tr.Direction)
+	}
+	t.maxLength = tr.MaxLength
+	return nil
+}
+
+func (t *Tokenizer) parsePadding(p *paddingJSON) error {
+	// Defaults as in PaddingParams::default (utils/padding.rs); the file's strategy
+	// (Fixed/BatchLongest) is ignored: callers choose with Options.Pad.
+	t.padID, t.padTypeID, t.padToken = 0, 0, "[PAD]"
+	if id, ok := t.vocab["[PAD]"]; ok {
+		t.padID = id
+	}
+	if p == nil {
+		return nil
+	}
+	t.padID, t.padTypeID, t.padToken = p.PadID, p.PadTypeID, p.PadToken
+	if p.PadID < 0 {
+		return formatErrorf("padding: pad_id %d", p.PadID)
+	}
+	switch p.Direction {
+	case "", "Right":
+	case "Left":
+		t.padLeft = true
+	default:
+		return formatErrorf("padding direction %q", p.Direction)
+	}
+	return nil
+}

@@ -1,0 +1,395 @@
+// Package tokenizer is a WordPiece tokenizer driven by a Hugging Face tokenizer.json. It
+// reproduces the ids, tokens and offsets of huggingface/tokenizers (0.22.1) for BERT-style
+// files: BertNormalizer, BertPreTokenizer, WordPiece, TemplateProcessing, added tokens,
+// LongestFirst truncation and batch padding. It knows nothing of models.
+//
+// Offsets are byte offsets into the original Go string (the Python library reports
+// character offsets; the golden test converts). Invalid UTF-8 never panics: each invalid
+// byte decodes as U+FFFD, which clean_text drops (with clean_text off it stays, and
+// becomes [UNK] unless the vocab has "\uFFFD").
+//
+// A Tokenizer is safe for concurrent use.
+package tokenizer
+
+import (
+	"sync"
+	"unicode/utf8"
+)
+
+// Tokenizer encodes text to token ids. Build one with FromJSON.
+type Tokenizer struct {
+	// WordPiece model (models/wordpiece/mod.rs).
+	vocab       map[string]int32
+	idToToken   []string
+	unkToken    string
+	unkID       int32
+	prefix      string // continuing_subword_prefix, "##"
+	maxChars    int    // max_input_chars_per_word
+	maxTokenLen int    // longest vocab entry in bytes: bounds the greedy match
+
+	added       []addedToken
+	rawMatcher  *matcher // added tokens with normalized=false
+	normMatcher *matcher // added tokens with normalized=true
+
+	norm             normalizer
+	bertPreTokenizer bool
+
+	hasPost      bool
+	single, pair []templatePiece
+
+	maxLength int // truncation max_length from the file; 0 = none
+	truncLeft bool
+
+	padID, padTypeID int32
+	padToken         string
+	padLeft          bool
+
+	states sync.Pool // *state
+}
+
+// Options choose truncation and padding per call; the file's own padding strategy is
+// ignored, its truncation max_length is the default.
+type Options struct {
+	// MaxLength is the truncation length including special tokens. 0 uses the
+	// tokenizer.json truncation max_length (none if the file has none); negative disables
+	// truncation. As in the reference, a MaxLength smaller than the number of special
+	// tokens the template adds disables truncation.
+	MaxLength int
+	// Pad pads a batch to its longest sequence (padding=True / "longest").
+	Pad bool
+}
+
+// Encoding is one encoded text (or pair), after the post-processor, truncation and padding.
+type Encoding struct {
+	IDs           []int32
+	TypeIDs       []int32
+	AttentionMask []int32
+	Tokens        []string
+	Offsets       [][2]int // byte offsets into the original text; [0,0] for special/pad tokens
+	WordIDs       []int    // index of the pre-tokenized word each token came from; -1 for special/pad
+	// SequenceIDs tells which input each token came from: 0 (first), 1 (second of a
+	// pair), -1 for special and pad tokens.
+	SequenceIDs []int8
+}
+
+// Len is the number of tokens, padding included.
+func (e *Encoding) Len() int { return len(e.IDs) }
+
+// VocabSize is the size of the vocabulary including added tokens (highest id + 1).
+func (t *Tokenizer) VocabSize() int { return len(t.idToToken) }
+
+// TokenToID returns the id of a vocab entry or added token.
+func (t *Tokenizer) TokenToID(tok string) (int32, bool) {
+	for i := range t.added {
+		if t.added[i].content == tok {
+			return t.added[i].id, true
+		}
+	}
+	id, ok := t.vocab[tok]
+	return id, ok
+}
+
+// IDToToken returns the token of id, or "" if there is none.
+func (t *Tokenizer) IDToToken(id int32) string {
+	if id < 0 || int(id) >= len(t.idToToken) {
+		return ""
+	}
+	return t.idToToken[id]
+}
+
+// PadID is the id used for padding ([PAD], 0 in BERT vocabularies).
+func (t *Tokenizer) PadID() int32 { return t.padID }
+
+// UnkID is the id of the unknown token.
+func (t *Tokenizer) UnkID() int32 { return t.unkID }
+
+// MaxLength is the file's truncation max_length (0 if none).
+func (t *Tokenizer) MaxLength() int { return t.maxLength }
+
+// NumSpecialTokens is how many tokens the post-processor adds to a single text (pair=false)
+// or a pair (pair=true): 2 and 3 for BERT.
+func (t *Tokenizer) NumSpecialTokens(pair bool) int {
+	if !t.hasPost {
+		return 0
+	}
+	tpl := t.single
+	if pair {
+		tpl = t.pair
+	}
+	n := 0
+	for _, p := range tpl {
+		if p.seq < 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// token is one model token of a sequence, before post-processing.
+type token struct {
+	id         int32
+	start, end int32 // byte offsets into the original text
+	word       int32
+}
+
+// state holds the scratch buffers of one encoding; pooled so Encode allocates only its result.
+type state struct {
+	toks     []token
+	limit    int  // store at most limit tokens; <0 = all
+	countAll bool // keep counting tokens past limit
+	count    int  // tokens produced, stored or not
+	stop     bool
+	word     int32
+
+	// the word being built by the pre-tokenizer
+	wbuf   []byte     // normalized UTF-8
+	walign [][2]int32 // per byte of wbuf: original byte range
+	wchars int
+	wstart int32
+	wend   int32
+	pieces []token
+	key    []byte
+
+	runes   []rune
+	scratch []byte
+	splits  []split
+	nbuf    []byte     // normalized segment, when normalized added tokens exist
+	nalign  [][2]int32 // per byte of nbuf
+	nsplits []split
+
+	seqA, seqB []token
+}
+
+func (t *Tokenizer) getState() *state {
+	if s, ok := t.states.Get().(*state); ok {
+		return s
+	}
+	return &state{}
+}
+
+func (t *Tokenizer) putState(s *state) {
+	if cap(s.wbuf) > 1<<16 || cap(s.toks) > 1<<16 || cap(s.nbuf) > 1<<20 {
+		return // do not keep the buffers of a huge text alive
+	}
+	t.states.Put(s)
+}
+
+// encodeSequence tokenizes text into s.toks (mirrors Tokenizer::encode_single_sequence:
+// added tokens, normalizer, pre-tokenizer, model).
+func (t *Tokenizer) encodeSequence(s *state, text string, limit int, countAll bool) {
+	s.toks = s.toks[:0]
+	s.limit, s.countAll, s.count, s.stop, s.word = limit, countAll, 0, false, 0
+	if limit == 0 && !countAll {
+		return
+	}
+	if t.rawMatcher == nil {
+		t.encodeSegment(s, text, 0, len(text))
+		return
+	}
+	s.splits = t.findMatches(t.rawMatcher, text, s.splits[:0])
+	for _, sp := range s.splits {
+		if s.stop {
+			return
+		}
+		if sp.token >= 0 {
+			s.emitWhole(t.added[sp.token].id, int32(sp.start), int32(sp.end))
+			continue
+		}
+		t.encodeSegment(s, text, sp.start, sp.end)
+	}
+}
+
+// encodeSegment normalizes, pre-tokenizes and tokenizes text[from:to], a piece with no
+// non-normalized added token in it.
+func (t *Tokenizer) encodeSegment(s *state, text string, from, to int) {
+	if t.normMatcher != nil {
+		t.encodeSegmentNormMatched(s, text, from, to)
+		return
+	}
+	for i := from; i < to && !s.stop; {
+		r, size := utf8.DecodeRuneInString(text[i:to])
+		a0, a1 := int32(i), int32(i+size)
+		i += size
+		if r < utf8.RuneSelf && t.norm.enabled && t.bertPreTokenizer {
+			// ASCII fast path.
+			switch asciiClass[r] {
+			case clsSpace:
+				t.flushWord(s)
+				continue
+			case clsDrop:
+				if t.norm.cleanText {
+					continue
+				}
+			case clsPunct:
+				t.flushWord(s)
+				s.appendWord(t, r, a0, a1)
+				t.flushWord(s)
+				continue
+			default:
+				if t.norm.lowercase && 'A' <= r && r <= 'Z' {
+					r += 'a' - 'A'
+				}
+				s.appendWord(t, r, a0, a1)
+				continue
+			}
+		}
+		s.runes = t.norm.appendRune(s.runes[:0], r, &s.scratch)
+		for _, nr := range s.runes {
+			t.pushNormalized(s, nr, a0, a1)
+		}
+	}
+	t.flushWord(s)
+}
+
+// encodeSegmentNormMatched is encodeSegment when some added tokens are matched in the
+// normalized text: the segment is normalized whole, then cut by the normalized matcher.
+func (t *Tokenizer) encodeSegmentNormMatched(s *state, text string, from, to int) {
+	s.nbuf, s.nalign = s.nbuf[:0], s.nalign[:0]
+	for i := from; i < to; {
+		r, size := utf8.DecodeRuneInString(text[i:to])
+		a := [2]int32{int32(i), int32(i + size)}
+		i += size
+		s.runes = t.norm.appendRune(s.runes[:0], r, &s.scratch)
+		for _, nr := range s.runes {
+			n := len(s.nbuf)
+			s.nbuf = utf8.AppendRune(s.nbuf, nr)
+			for k := n; k < len(s.nbuf); k++ {
+				s.nalign = append(s.nalign, a)
+			}
+		}
+	}
+	norm := string(s.nbuf)
+	s.nsplits = t.findMatches(t.normMatcher, norm, s.nsplits[:0])
+	for _, sp := range s.nsplits {
+		if s.stop {
+			return
+		}
+		if sp.token >= 0 {
+			s.emitWhole(t.added[sp.token].id, s.nalign[sp.start][0], s.nalign[sp.end-1][1])
+			continue
+		}
+		for i := sp.start; i < sp.end && !s.stop; {
+			r, size := utf8.DecodeRuneInString(norm[i:sp.end])
+			t.pushNormalized(s, r, s.nalign[i][0], s.nalign[i][1])
+			i += size
+		}
+		t.flushWord(s)
+	}
+}
+
+// pushNormalized feeds one normalized character to the pre-tokenizer (BertPreTokenizer:
+// split on whitespace, removing it, and isolate every punctuation character).
+func (t *Tokenizer) pushNormalized(s *state, r rune, a0, a1 int32) {
+	if !t.bertPreTokenizer {
+		s.appendWord(t, r, a0, a1)
+		return
+	}
+	if isWhitespace(r) {
+		t.flushWord(s)
+		return
+	}
+	if isPunct(r) {
+		t.flushWord(s)
+		s.appendWord(t, r, a0, a1)
+		t.flushWord(s)
+		return
+	}
+	s.appendWord(t, r, a0, a1)
+}
+
+// appendWord adds a normalized character to the current word. Past max_input_chars_per_word
+// characters the word is [UNK] whatever follows, so only its extent is tracked.
+func (s *state) appendWord(t *Tokenizer, r rune, a0, a1 int32) {
+	if s.wchars == 0 {
+		s.wstart = a0
+		s.wbuf, s.walign = s.wbuf[:0], s.walign[:0]
+	}
+	s.wchars++
+	s.wend = a1
+	if s.wchars > t.maxChars {
+		return
+	}
+	n := len(s.wbuf)
+	s.wbuf = utf8.AppendRune(s.wbuf, r)
+	for k := n; k < len(s.wbuf); k++ {
+		s.walign = append(s.walign, [2]int32{a0, a1})
+	}
+}
+
+// flushWord runs WordPiece (models/wordpiece/mod.rs, Model::tokenize) on the current word:
+// greedy longest-match-first, continuation pieces prefixed with "##", and the whole word
+// as [UNK] if it is longer than max_input_chars_per_word or any piece is not in the vocab.
+func (t *Tokenizer) flushWord(s *state) {
+	if s.wchars == 0 {
+		return
+	}
+	word := s.word
+	s.word++
+	defer func() { s.wchars = 0 }()
+	if s.wchars > t.maxChars {
+		s.emit(token{id: t.unkID, start: s.wstart, end: s.wend, word: word})
+		return
+	}
+	w := s.wbuf
+	s.pieces = s.pieces[:0]
+	s.key = append(s.key[:0], t.prefix...)
+	plen := len(t.prefix)
+	for start := 0; start < len(w); {
+		end := len(w)
+		maxLen := t.maxTokenLen
+		if start > 0 {
+			maxLen -= plen
+		}
+		if end-start > maxLen {
+			end = start + maxLen
+			for end > start && !utf8.RuneStart(w[end]) {
+				end--
+			}
+		}
+		found := false
+		for end > start {
+			var id int32
+			var ok bool
+			if start == 0 {
+				id, ok = t.vocab[string(w[:end])]
+			} else {
+				s.key = append(s.key[:plen], w[start:end]...)
+				id, ok = t.vocab[string(s.key)]
+			}
+			if ok {
+				s.pieces = append(s.pieces, token{id: id, start: s.walign[start][0], end: s.walign[end-1][1], word: word})
+				found = true
+				break
+			}
+			_, size := utf8.DecodeLastRune(w[start:end])
+			end -= size
+		}
+		if !found {
+			s.emit(token{id: t.unkID, start: s.wstart, end: s.wend, word: word})
+			return
+		}
+		start = end
+	}
+	for _, p := range s.pieces {
+		if s.stop {
+			return
+		}
+		s.emit(p)
+	}
+}
+
+// emitWhole emits an added token matched in the text; it is a word of its own.
+func (s *state) emitWhole(id, start, end int32) {
+	s.emit(token{id: id, start: start, end: end, word: s.word})
+	s.word++
+}
+
+func (s *state) emit(tok token) {
+	s.count++
+	if s.limit < 0 || len(s.toks) < s.limit {
+		s.toks = append(s.toks, tok)
+	}
+	if s.limit >= 0 && len(s.toks) >= s.limit && !s.countAll {
+		s.stop = true
+	}
+}

