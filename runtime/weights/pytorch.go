@@ -47,7 +47,7 @@ func ParsePyTorch(name string, b []byte) (*File, error) {
 	}
 	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
-		return nil, ferr("zip: %v", err)
+		return nil, ferr("not a zip archive: %v", err)
 	}
 	if len(zr.File) == 0 {
 		return nil, ferr("zip archive is empty")
@@ -101,33 +101,35 @@ func ParsePyTorch(name string, b []byte) (*File, error) {
 	}
 
 	storages := map[string]*pyStorage{}
-	u := &unpickler{
-		file: name,
-		b:    pkl,
-		memo: map[uint64]any{},
-		persist: func(key string, dtype DType, numel int) (*pyStorage, error) {
-			if st, ok := storages[key]; ok {
-				if st.dtype != dtype || st.numel != numel {
-					return nil, ferr("storage %s loaded as %s[%d] and as %s[%d]", key, st.dtype, st.numel, dtype, numel)
-				}
-				return st, nil
+	load := func(key string, dtype DType, numel int) (*pyStorage, error) {
+		if st, ok := storages[key]; ok {
+			if st.dtype != dtype || st.numel != numel {
+				return nil, ferr("storage %s loaded as %s[%d] and as %s[%d]", key, st.dtype, st.numel, dtype, numel)
 			}
-			nb, ok := byteSize([]int{numel}, dtype.Size())
-			if !ok {
-				return nil, ferr("storage %s: %d elements of %s overflow", key, numel, dtype)
-			}
-			data, err := read("data/"+key, uint64(nb))
-			if err != nil {
-				return nil, err
-			}
-			if len(data) != nb {
-				return nil, ferr("storage %s is %d bytes, want %d for %d elements of %s", key, len(data), nb, numel, dtype)
-			}
-			st := &pyStorage{key: key, dtype: dtype, numel: numel, data: data}
-			storages[key] = st
 			return st, nil
-		},
+		}
+		nb, ok := byteSize([]int{numel}, dtype.Size())
+		if !ok {
+			return nil, ferr("storage %s: %d elements of %s overflow", key, numel, dtype)
+		}
+		data, err := read("data/"+key, uint64(nb))
+		if err != nil {
+			return nil, err
+		}
+		if len(data) != nb {
+			return nil, ferr("storage %s is %d bytes, want %d for %d elements of %s", key, len(data), nb, numel, dtype)
+		}
+		st := &pyStorage{key: key, dtype: dtype, numel: numel, data: data}
+		storages[key] = st
+		return st, nil
 	}
+	return loadStateDict(name, pkl, load)
+}
+
+// loadStateDict runs a state dict pickle and materializes its tensors, in
+// the dict's insertion order.
+func loadStateDict(name string, pkl []byte, load persistentLoader) (*File, error) {
+	u := &unpickler{file: name, b: pkl, memo: map[uint64]any{}, persist: load}
 	result, err := u.run()
 	if err != nil {
 		return nil, err
@@ -148,7 +150,7 @@ func ParsePyTorch(name string, b []byte) (*File, error) {
 		}
 		pt, ok := dict.vals[i].(*pyTensor)
 		if !ok {
-			return nil, &UnsupportedError{File: name, Tensor: key, Reason: "value is a " + typeName(dict.vals[i]) + ", not a tensor"}
+			return nil, &UnsupportedError{File: name, Tensor: key, Reason: "value of type " + typeName(dict.vals[i]) + " is not a tensor"}
 		}
 		t, err := pt.materialize(key)
 		if err != nil {

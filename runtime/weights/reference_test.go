@@ -16,10 +16,10 @@ import (
 var testdataDir = filepath.Join("..", "..", "testdata", "weights")
 
 type expectedTensor struct {
-	DType string    `json:"dtype"`
-	Shape []int     `json:"shape"`
-	Hex   string    `json:"hex"`
-	F32   string    `json:"f32_hex"` // torch's .float() of the tensor, little-endian
+	DType string `json:"dtype"`
+	Shape []int  `json:"shape"`
+	Hex   string `json:"hex"`
+	F32   string `json:"f32_hex"` // torch's .float() of the tensor, little-endian
 }
 
 type expectedFile struct {
