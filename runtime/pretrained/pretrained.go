@@ -1,0 +1,142 @@
+// Package pretrained loads a base model in Hugging Face layout (config.json, tokenizer.json and
+// model.safetensors or pytorch_model.bin) into an encoder and its tokenizer. It is the one place
+// that knows which files make up a model directory.
+package pretrained
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/adapterwasm/adapterwasm/runtime/bert"
+	"github.com/adapterwasm/adapterwasm/runtime/tokenizer"
+	"github.com/adapterwasm/adapterwasm/runtime/weights"
+)
+
+// Files of a Hugging Face model directory, in the order weights are looked for.
+const (
+	ConfigFile         = "config.json"
+	TokenizerFile      = "tokenizer.json"
+	SafetensorsFile    = "model.safetensors"
+	PyTorchFile        = "pytorch_model.bin"
+	SentenceBertConfig = "sentence_bert_config.json"
+)
+
+// Model is a loaded base model: encoder, tokenizer and the sequence length texts are cut to.
+type Model struct {
+	Name      string // config's _name_or_path, else the directory name
+	Config    bert.Config
+	Encoder   *bert.Model
+	Tokenizer *tokenizer.Tokenizer
+	// MaxLength is the number of tokens (special tokens included) a text is truncated to:
+	// sentence_bert_config.json's max_seq_length if present, else tokenizer.json's truncation,
+	// capped at max_position_embeddings.
+	MaxLength int
+}
+
+// Error reports a model directory that cannot be loaded, naming the file.
+type Error struct {
+	File string
+	Err  error
+}
+
+func (e *Error) Error() string { return "model: " + e.File + ": " + e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+// ErrNoWeights is wrapped when a directory has neither weight file.
+var ErrNoWeights = errors.New("no model.safetensors or pytorch_model.bin")
+
+// LoadDir loads the model directory dir.
+func LoadDir(dir string) (*Model, error) {
+	read := func(name string) ([]byte, error) { return os.ReadFile(filepath.Join(dir, name)) }
+	files := map[string][]byte{}
+	for _, name := range []string{ConfigFile, TokenizerFile, SentenceBertConfig} {
+		b, err := read(name)
+		if errors.Is(err, fs.ErrNotExist) && name == SentenceBertConfig {
+			continue
+		}
+		if err != nil {
+			return nil, &Error{File: filepath.Join(dir, name), Err: err}
+		}
+		files[name] = b
+	}
+	for _, name := range []string{SafetensorsFile, PyTorchFile} {
+		b, err := read(name)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, &Error{File: filepath.Join(dir, name), Err: err}
+		}
+		files[name] = b
+		break
+	}
+	m, err := Load(files)
+	if err != nil {
+		return nil, err
+	}
+	if m.Name == "" {
+		m.Name = filepath.Base(dir)
+	}
+	return m, nil
+}
+
+// Load builds a model from the contents of its files, keyed by file name (ConfigFile,
+// TokenizerFile, and SafetensorsFile or PyTorchFile; SentenceBertConfig optional).
+func Load(files map[string][]byte) (*Model, error) {
+	cfgBytes, ok := files[ConfigFile]
+	if !ok {
+		return nil, &Error{File: ConfigFile, Err: fs.ErrNotExist}
+	}
+	cfg, err := bert.ParseConfig(cfgBytes)
+	if err != nil {
+		return nil, &Error{File: ConfigFile, Err: err}
+	}
+	tokBytes, ok := files[TokenizerFile]
+	if !ok {
+		return nil, &Error{File: TokenizerFile, Err: fs.ErrNotExist}
+	}
+	tok, err := tokenizer.FromJSON(tokBytes)
+	if err != nil {
+		return nil, &Error{File: TokenizerFile, Err: err}
+	}
+	if tok.VocabSize() > cfg.VocabSize {
+		return nil, &Error{File: TokenizerFile, Err: fmt.Errorf("tokenizer has %d tokens but the model's vocab_size is %d", tok.VocabSize(), cfg.VocabSize)}
+	}
+	wname := SafetensorsFile
+	wbytes, ok := files[wname]
+	if !ok {
+		wname = PyTorchFile
+		if wbytes, ok = files[wname]; !ok {
+			return nil, &Error{File: SafetensorsFile, Err: ErrNoWeights}
+		}
+	}
+	wf, err := weights.Parse(wname, wbytes)
+	if err != nil {
+		return nil, err
+	}
+	enc, err := bert.FromTensors(cfg, wf.Tensors, wname)
+	if err != nil {
+		return nil, err
+	}
+	m := &Model{Name: cfg.NameOrPath, Config: cfg, Encoder: enc, Tokenizer: tok}
+	m.MaxLength = tok.MaxLength()
+	if b, ok := files[SentenceBertConfig]; ok {
+		var sb struct {
+			MaxSeqLength int `json:"max_seq_length"`
+		}
+		if err := json.Unmarshal(b, &sb); err != nil {
+			return nil, &Error{File: SentenceBertConfig, Err: err}
+		}
+		if sb.MaxSeqLength > 0 {
+			m.MaxLength = sb.MaxSeqLength
+		}
+	}
+	if m.MaxLength <= 0 || m.MaxLength > cfg.MaxPositionEmbeddings {
+		m.MaxLength = cfg.MaxPositionEmbeddings
+	}
+	return m, nil
+}

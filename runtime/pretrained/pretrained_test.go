@@ -1,0 +1,200 @@
+package pretrained_test
+
+import (
+	"encoding/json"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/adapterwasm/adapterwasm/internal/golden"
+	"github.com/adapterwasm/adapterwasm/runtime/bert"
+	"github.com/adapterwasm/adapterwasm/runtime/pretrained"
+)
+
+// minCosine is the bound on cosine(ours, sentence-transformers) for MiniLM f32 embeddings.
+const minCosine = 0.99999
+
+type minilmBase struct {
+	golden.Base
+	Positions [][3]json.RawMessage `json:"last_hidden_state_positions"` // [b, t, [H floats]]
+}
+
+func cosine(a []float32, b []float64) float64 {
+	var ab, aa, bb float64
+	for i := range b {
+		ab += float64(a[i]) * b[i]
+		aa += float64(a[i]) * float64(a[i])
+		bb += b[i] * b[i]
+	}
+	return ab / math.Sqrt(aa*bb)
+}
+
+func TestMiniLMMatchesSentenceTransformers(t *testing.T) {
+	m, err := pretrained.LoadDir(golden.MiniLMDir(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g minilmBase
+	golden.Load(t, &g, "minilm", "golden", "base.json")
+	if m.MaxLength != g.MaxLength {
+		t.Errorf("MaxLength %d, reference %d", m.MaxLength, g.MaxLength)
+	}
+	// One sentence at a time (unpadded): the same result as the reference's padded batch
+	// (checked on the tiny model by runtime/bert's TestBatchEqualsSingle) at a fraction of the cost.
+	st := &bert.State{}
+	H := m.Config.HiddenSize
+	worst, minCos := 0.0, 1.0
+	emb := make([]float32, H)
+	for i, s := range g.Sentences {
+		in, encs := m.Tokenize([]string{s}, 0)
+		if !equalIDs(encs[0].IDs, trim(g.InputIDs[i], g.AttentionMask[i])) {
+			t.Errorf("sentence %d: ids %v, reference %v", i, encs[0].IDs, g.InputIDs[i])
+			continue
+		}
+		hidden, err := m.Encoder.Forward(st, in, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range g.Positions {
+			var b, tok int
+			var want []float64
+			json.Unmarshal(p[0], &b)
+			json.Unmarshal(p[1], &tok)
+			if b != i {
+				continue
+			}
+			json.Unmarshal(p[2], &want)
+			d, _ := golden.MaxAbsDiff(hidden[tok*H:(tok+1)*H], want)
+			worst = math.Max(worst, d)
+		}
+		bert.MeanPool(emb, hidden, in.AttentionMask, 1, in.T, H)
+		bert.Normalize(emb, 1, H)
+		minCos = math.Min(minCos, cosine(emb, g.Embeddings[i]))
+	}
+	t.Logf("last hidden state: max |diff| %.3g over %d positions; embeddings: min cosine %.9f", worst, len(g.Positions), minCos)
+	if worst > 1e-4 {
+		t.Errorf("last hidden state differs by %.3g > 1e-4", worst)
+	}
+	if minCos < minCosine {
+		t.Errorf("embedding cosine %.9f < %v", minCos, minCosine)
+	}
+}
+
+func trim(ids, mask []int32) []int32 {
+	n := 0
+	for _, v := range mask {
+		n += int(v)
+	}
+	return ids[:n]
+}
+
+func equalIDs(a, b []int32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestTinyDirTokensMatchReference(t *testing.T) {
+	m, err := pretrained.LoadDir(golden.Path("tiny", "model"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g golden.Base
+	golden.Load(t, &g, "tiny", "golden", "base.json")
+	in, _ := m.Tokenize(g.Sentences, g.MaxLength)
+	if in.T != len(g.InputIDs[0]) {
+		t.Fatalf("padded length %d, reference %d", in.T, len(g.InputIDs[0]))
+	}
+	if got, want := in.IDs, golden.Flat2(g.InputIDs); !equalIDs(got, want) {
+		t.Errorf("input ids differ from the reference")
+	}
+	if got, want := in.AttentionMask, golden.Flat2(g.AttentionMask); !equalIDs(got, want) {
+		t.Errorf("attention mask differs from the reference")
+	}
+}
+
+func TestLoadErrorsNameTheFile(t *testing.T) {
+	src := golden.Path("tiny", "model")
+	cases := map[string]func(dir string){
+		"no config": func(dir string) { os.Remove(filepath.Join(dir, "config.json")) },
+		"bad config": func(dir string) {
+			os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"hidden_size": "x"`), 0o644)
+		},
+		"no weights": func(dir string) { os.Remove(filepath.Join(dir, "model.safetensors")) },
+		"truncated weights": func(dir string) {
+			b, _ := os.ReadFile(filepath.Join(src, "model.safetensors"))
+			os.WriteFile(filepath.Join(dir, "model.safetensors"), b[:len(b)/3], 0o644)
+		},
+		"bad tokenizer": func(dir string) { os.WriteFile(filepath.Join(dir, "tokenizer.json"), []byte(`[]`), 0o644) },
+		"wrong model type": func(dir string) {
+			os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"model_type":"gpt2","hidden_size":32}`), 0o644)
+		},
+	}
+	for name, breakIt := range cases {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			for _, f := range []string{"config.json", "tokenizer.json", "model.safetensors"} {
+				b, err := os.ReadFile(filepath.Join(src, f))
+				if err != nil {
+					t.Fatal(err)
+				}
+				os.WriteFile(filepath.Join(dir, f), b, 0o644)
+			}
+			breakIt(dir)
+			_, err := pretrained.LoadDir(dir)
+			if err == nil {
+				t.Fatal("loaded a broken directory")
+			}
+			var pe *pretrained.Error
+			if !errors.As(err, &pe) && !containsFileName(err.Error()) {
+				t.Errorf("error does not name the file: %v", err)
+			}
+			t.Log(err)
+		})
+	}
+}
+
+func containsFileName(s string) bool {
+	for _, f := range []string{"config.json", "tokenizer.json", "model.safetensors"} {
+		if strings.Contains(s, f) {
+			return true
+		}
+	}
+	return false
+}
+
+// BenchmarkMiniLMForward measures one forward pass of real MiniLM, batch 1, at several lengths.
+func BenchmarkMiniLMForward(b *testing.B) {
+	m, err := pretrained.LoadDir(golden.MiniLMDir(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, T := range []int{16, 32, 128} {
+		b.Run(itoa(T), func(b *testing.B) {
+			in := bert.Input{B: 1, T: T, IDs: make([]int32, T)}
+			for i := range in.IDs {
+				in.IDs[i] = int32(1000 + i)
+			}
+			st := &bert.State{}
+			m.Encoder.Forward(st, in, nil)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := m.Encoder.Forward(st, in, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func itoa(n int) string { return "seq" + strconv.Itoa(n) }
