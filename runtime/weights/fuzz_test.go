@@ -128,7 +128,7 @@ func FuzzPickle(f *testing.F) {
 			}
 			return &pyStorage{key: key, dtype: dtype, numel: numel, data: make([]byte, numel*dtype.Size())}, nil
 		}
-		checkParse(t, func(name string, b []byte) (*File, error) { return loadStateDict(name, b, load) }, pkl)
+		checkParse(t, func(name string, b []byte) (*File, error) { return loadStateDict(name, b, load, 1<<16) }, pkl)
 	})
 }
 

@@ -50,12 +50,16 @@ const (
 	opFRAME            = 0x95
 )
 
-// Bounds on the pickle machine. A state dict of BERT-base pickles to ~40 KB
-// with a stack of at most a few thousand items (pickle batches SETITEMS by
-// 1000) and one memo entry per object.
+// Bounds on the pickle machine. A state dict of BERT-base (~200 tensors)
+// pickles to ~40 KB with a stack of at most a few thousand items (pickle
+// batches SETITEMS by 1000), ~10 memo entries and ~20 container items per
+// tensor. The bounds keep memory linear in the pickle with a small factor:
+// without maxPickleItems, 2-byte BINGET+APPEND pairs would turn a 32 MiB
+// pickle into 16M interface values (256 MiB).
 const (
-	maxPickleStack = 1 << 16 // items on the stack, marks included
-	maxPickleMemo  = 1 << 20 // memo entries
+	maxPickleStack = 1 << 16 // items on the stack (MARKs counted separately, same bound)
+	maxPickleMemo  = 1 << 18 // memo entries
+	maxPickleItems = 1 << 20 // elements added to tuples, lists and dicts, in total
 	maxGlobalLine  = 256     // bytes of a GLOBAL module or name line
 )
 
@@ -159,7 +163,17 @@ type unpickler struct {
 	stack   []any
 	marks   []int // stack lengths at each MARK (Python's metastack)
 	memo    map[uint64]any
+	items   int // container elements created so far, bounded by maxPickleItems
 	persist persistentLoader
+}
+
+// addItems counts n new container elements against maxPickleItems.
+func (u *unpickler) addItems(n int) error {
+	if n > maxPickleItems-u.items {
+		return u.unsupported("more than %d container items", maxPickleItems)
+	}
+	u.items += n
+	return nil
 }
 
 func (u *unpickler) errf(format string, args ...any) error {
@@ -346,7 +360,9 @@ func (u *unpickler) run() (any, error) {
 		case opTUPLE:
 			var items []any
 			if items, err = u.popMark(); err == nil {
-				err = u.push(pyTuple(append([]any(nil), items...)))
+				if err = u.addItems(len(items)); err == nil {
+					err = u.push(pyTuple(append([]any(nil), items...)))
+				}
 			}
 		case opTUPLE1, opTUPLE2, opTUPLE3:
 			err = u.tupleN(int(op-opTUPLE1) + 1)
@@ -429,6 +445,9 @@ func (u *unpickler) long1() error {
 }
 
 func (u *unpickler) tupleN(n int) error {
+	if err := u.addItems(n); err != nil {
+		return err
+	}
 	t := make(pyTuple, n)
 	for i := n - 1; i >= 0; i-- {
 		v, err := u.pop()
@@ -462,6 +481,9 @@ func (u *unpickler) appends(batch bool) error {
 	if !ok {
 		return u.unsupported("APPEND to %s", typeName(target))
 	}
+	if err := u.addItems(len(items)); err != nil {
+		return err
+	}
 	l.items = append(l.items, items...)
 	return nil
 }
@@ -494,6 +516,9 @@ func (u *unpickler) setitems(batch bool) error {
 	d, ok := target.(*pyDict)
 	if !ok {
 		return u.unsupported("SETITEM on %s", typeName(target))
+	}
+	if err := u.addItems(len(items) / 2); err != nil {
+		return err
 	}
 	for i := 0; i < len(items); i += 2 {
 		switch items[i].(type) {

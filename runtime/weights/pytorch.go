@@ -15,7 +15,7 @@ import (
 const (
 	// MaxPickleSize is the largest data.pkl ParsePyTorch accepts. The pickle
 	// of a BERT-base state dict is ~40 KB; tensor bytes live in data/<key>.
-	MaxPickleSize = 64 << 20
+	MaxPickleSize = 32 << 20
 	// maxDeflateRatio bounds the declared size of a deflated record by its
 	// compressed size: DEFLATE cannot expand more than ~1032:1.
 	maxDeflateRatio = 1032
@@ -123,12 +123,14 @@ func ParsePyTorch(name string, b []byte) (*File, error) {
 		storages[key] = st
 		return st, nil
 	}
-	return loadStateDict(name, pkl, load)
+	return loadStateDict(name, pkl, load, len(b))
 }
 
 // loadStateDict runs a state dict pickle and materializes its tensors, in
-// the dict's insertion order.
-func loadStateDict(name string, pkl []byte, load persistentLoader) (*File, error) {
+// the dict's insertion order. Copies of non-contiguous views may total at
+// most copyBudget bytes (the file's size), so that many views of one large
+// storage cannot multiply memory use.
+func loadStateDict(name string, pkl []byte, load persistentLoader, copyBudget int) (*File, error) {
 	u := &unpickler{file: name, b: pkl, memo: map[uint64]any{}, persist: load}
 	result, err := u.run()
 	if err != nil {
@@ -152,7 +154,7 @@ func loadStateDict(name string, pkl []byte, load persistentLoader) (*File, error
 		if !ok {
 			return nil, &UnsupportedError{File: name, Tensor: key, Reason: "value of type " + typeName(dict.vals[i]) + " is not a tensor"}
 		}
-		t, err := pt.materialize(key)
+		t, err := pt.materialize(key, &copyBudget)
 		if err != nil {
 			var fe *FormatError
 			var ue *UnsupportedError

@@ -141,6 +141,24 @@ func TestParsePyTorchHostile(t *testing.T) {
 	for range maxPickleStack + 1 {
 		deep.op(opNONE)
 	}
+	manyItems := (&pk{}).op(opPROTO, 2, opEMPTY_LIST)
+	for range maxPickleItems/50000 + 1 {
+		manyItems.op(opMARK)
+		for range 50000 {
+			manyItems.op(opNONE)
+		}
+		manyItems.op(opAPPENDS)
+	}
+	manyMemo := (&pk{}).op(opPROTO, 2, opNONE)
+	for i := range maxPickleMemo + 1 {
+		manyMemo.op(opLONG_BINPUT).op(binary.LittleEndian.AppendUint32(nil, uint32(i))...)
+	}
+	// 64 transposed 16x16 views of one 1 KiB storage would copy 64 KiB from a ~10 KiB file.
+	manyViews := stateDict(func(p *pk) {
+		for i := range 64 {
+			p.str(string(rune('A'+i))).tensor("FloatStorage", "0", 255, 0, []byte{15, 15}, []byte{1, 15})
+		}
+	})
 	// Declared sizes that lie: 4 GiB - 16 of stored data.pkl in a small file,
 	// a 2^40-byte zip64 record, and a deflated record claiming 10^12 bytes.
 	crc := crc32.ChecksumIEEE(good)
@@ -172,6 +190,9 @@ func TestParsePyTorchHostile(t *testing.T) {
 		{"value not a tensor", torchZip(t, stateDict(func(p *pk) { p.str("a").int1(1) }), nil), true, "tensor a: unsupported: value of type int is not a tensor"},
 		{"LONG1 over 64 bits", torchZip(t, []byte("\x80\x02\x8a\x09123456789."), nil), true, "LONG1"},
 		{"stack too deep", torchZip(t, deep.b, nil), true, "stack deeper"},
+		{"too many container items", torchZip(t, manyItems.b, nil), true, "container items"},
+		{"too many memo entries", torchZip(t, manyMemo.b, nil), true, "memo entries"},
+		{"view copies beyond the file size", torchZip(t, manyViews, map[string][]byte{"0": make([]byte, 255*4)}), true, "more than the file's size"},
 		{"pickle protocol 6", torchZip(t, []byte("\x80\x06N."), nil), true, "protocol 6"},
 		{"big-endian", buildZip(t, zipRecord{name: "archive/byteorder", data: []byte("big")}, zipRecord{name: "archive/data.pkl", data: good}), true, "big-endian"},
 
@@ -200,7 +221,7 @@ func TestParsePyTorchHostile(t *testing.T) {
 		{"expanded view", torchZip(t, stateDict(func(p *pk) { p.str("w").tensor("FloatStorage", "0", 6, 0, []byte{4, 6}, []byte{0, 1}) }), st6), true, "more elements than its storage"},
 		{"negative offset", torchZip(t, bytes.Replace(good, []byte("cpu\x4b\x06\x74\x51\x4b\x00"), []byte("cpu\x4b\x06\x74\x51\x4a\xff\xff\xff\xff"), 1), st6), false, "storage_offset -1"},
 		{"CRC mismatch", badCRC, false, "CRC-32 mismatch"},
-		{"declared 4 GiB", liar(0xfffffff0, zip.Store), false, "exceeds the 67108864-byte limit"},
+		{"declared 4 GiB", liar(0xfffffff0, zip.Store), false, "exceeds the 33554432-byte limit"},
 		{"declared 2^40 zip64", liar(1<<40, zip.Store), false, "exceeds"},
 		{"deflate bomb claim", liar(32<<20, zip.Deflate), false, "impossible for"},
 		{"deflate size lie", func() []byte {

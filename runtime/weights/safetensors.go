@@ -25,15 +25,21 @@ const metadataKey = "__metadata__"
 // length N, N bytes of JSON header, then the data section
 // (https://github.com/huggingface/safetensors, README "Format").
 //
-// It validates as the reference's Metadata::validate does
-// (safetensors/src/tensor.rs): N is at most MaxSafetensorsHeader and fits in
-// b; the header is UTF-8 JSON starting with '{' and followed only by
-// whitespace padding; every dtype is known; every dimension is a
-// non-negative integer; end-begin == product(shape)*size without overflow;
-// the tensors, sorted by offset, tile the data section exactly (no overlap,
-// no gap, nothing after). It also rejects duplicate keys, which Go's
-// encoding/json would silently collapse. Every length is checked before
-// anything is allocated from it.
+// It validates as the reference does (safetensors/src/tensor.rs,
+// SafeTensors::read_metadata and Metadata::validate; behaviour checked
+// against safetensors 0.6.2): N is at most MaxSafetensorsHeader and fits in
+// b; the header is one UTF-8 JSON object, with only whitespace around it;
+// __metadata__ is null or an object of strings; every dtype is known; every
+// dimension and offset is a non-negative integer; end-begin ==
+// product(shape)*size without overflow; the tensors, sorted by offset, tile
+// the data section exactly (no overlap, no gap, nothing after). Unknown
+// fields in a tensor's entry are ignored, as serde does.
+//
+// It is stricter than the reference in two ways: a duplicate tensor name or
+// __metadata__ key is an error (the reference, like Go's encoding/json,
+// silently keeps one), and dtypes the reference knows but this package does
+// not read (U16, U32, U64, F8_*, F6_*, F4, C64) are an *UnsupportedError.
+// Every length is checked before anything is allocated from it.
 //
 // Tensor.Data aliases b. File.Order lists tensors in data-offset order (the
 // physical layout), ties broken by header order.
@@ -54,9 +60,6 @@ func ParseSafetensors(name string, b []byte) (*File, error) {
 	hdr, data := b[8:8+n], b[8+n:]
 	if !utf8.Valid(hdr) {
 		return nil, ferr("", "header is not valid UTF-8")
-	}
-	if len(hdr) == 0 || hdr[0] != '{' {
-		return nil, ferr("", "header does not start with '{'")
 	}
 	h, err := parseSafetensorsHeader(name, hdr)
 	if err != nil {

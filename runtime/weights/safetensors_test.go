@@ -33,7 +33,7 @@ func isTyped(err error) bool {
 }
 
 func TestParseSafetensorsValid(t *testing.T) {
-	hdr := `{"__metadata__":{"format":"pt"},"b":{"dtype":"F16","shape":[2],"data_offsets":[8,12]},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"s":{"dtype":"F32","shape":[],"data_offsets":[12,16]},"z":{"dtype":"F32","shape":[0,3],"data_offsets":[16,16]}}  `
+	hdr := ` {"__metadata__":{"format":"pt"},"b":{"dtype":"F16","shape":[2],"data_offsets":[8,12]},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"s":{"dtype":"F32","shape":[],"data_offsets":[12,16]},"z":{"dtype":"F32","shape":[0,3],"data_offsets":[16,16]}}  `
 	data := append(f32bytes(1.5, -2), 0x00, 0x3c, 0x00, 0xc0) // f16 1, -2
 	data = append(data, f32bytes(7)...)
 	f, err := ParseSafetensors("x.safetensors", stFile(hdr, data))
@@ -81,7 +81,8 @@ func TestParseSafetensorsHostile(t *testing.T) {
 		{"header length 2^40", huge, false, "exceeds the 100000000-byte limit"},
 		{"header length over cap", capped, false, "limit"},
 		{"header past end", stFile(`{}`, nil)[:9], false, "exceeds the 1 bytes"},
-		{"not an object", stFile(`[]      `, nil), false, "does not start with '{'"},
+		{"not an object", stFile(`[]      `, nil), false, `header: want "{", got "["`},
+		{"empty header", stFile(``, nil), false, "unexpected EOF"},
 		{"bad utf8", stFile("{\"\xff\":1}", nil), false, "UTF-8"},
 		{"trailing garbage", stFile(`{} x`, nil), false, "after the top-level"},
 		{"two objects", stFile(`{}{}`, nil), false, "after the top-level"},

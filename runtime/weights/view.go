@@ -6,8 +6,9 @@ import "fmt"
 // torch/_utils.py _rebuild_tensor_v2, which calls Tensor.set_) into a
 // row-major Tensor. A contiguous view aliases the storage's bytes; any other
 // view is copied element by element, provided the copy is no larger than the
-// storage itself (so a stride-0 "expanded" view cannot amplify memory use).
-func (t *pyTensor) materialize(name string) (*Tensor, error) {
+// storage itself (so a stride-0 "expanded" view cannot amplify memory use)
+// and fits in what is left of *budget, which it decrements.
+func (t *pyTensor) materialize(name string, budget *int) (*Tensor, error) {
 	st := t.storage
 	size := st.dtype.Size()
 	ferr := func(format string, args ...any) error {
@@ -44,6 +45,10 @@ func (t *pyTensor) materialize(name string) (*Tensor, error) {
 		return nil, &UnsupportedError{Tensor: name, Reason: fmt.Sprintf("view with size %s and stride %s has more elements than its storage (%d)",
 			shapeString(t.shape), shapeString(t.stride), st.numel)}
 	}
+	if numel*size > *budget {
+		return nil, &UnsupportedError{Tensor: name, Reason: fmt.Sprintf("copying non-contiguous views would take more than the file's size (%d more bytes)", numel*size-*budget)}
+	}
+	*budget -= numel * size
 	out.Data = make([]byte, numel*size)
 	idx := make([]int, len(t.shape))
 	src := t.offset
