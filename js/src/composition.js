@@ -1,0 +1,63 @@
+// Composition blocks, as in the Python library (adapters/composition.py). A setup is an adapter
+// name or one of these; it travels to Go as its expression string (e.g. "Stack(a,Parallel(b,c))"),
+// which the Go setup parser reads. JS only needs the adapter names in it, to fetch them.
+
+const PARAMS = { Average: { weights: "weights" }, BatchSplit: { batchSizes: "batch_sizes" }, Split: { splits: "splits" } };
+
+export class AdapterSetup {
+  constructor(type, children, params = {}) {
+    for (const c of children) {
+      if (typeof c !== "string" && !(c instanceof AdapterSetup)) {
+        throw new TypeError(`${type}: each child must be an adapter name or a composition block`);
+      }
+    }
+    this.type = type;
+    this.children = children;
+    this.params = params;
+  }
+
+  toString() {
+    const parts = this.children.map(String);
+    for (const [js, py] of Object.entries(PARAMS[this.type] ?? {})) {
+      const v = this.params[js] ?? this.params[py];
+      if (v !== undefined) parts.push(`${py}=[${v.join(",")}]`);
+    }
+    return `${this.type}(${parts.join(",")})`;
+  }
+
+  toJSON() {
+    return this.toString();
+  }
+}
+
+function block(type) {
+  return (...args) => {
+    let params = {};
+    if (args.length && typeof args.at(-1) === "object" && !(args.at(-1) instanceof AdapterSetup)) params = args.pop();
+    return new AdapterSetup(type, args, params);
+  };
+}
+
+export const Stack = block("Stack");
+export const Fuse = block("Fuse");
+export const Parallel = block("Parallel");
+export const Split = block("Split"); // Split(a, b, { splits: [n, …] })
+export const BatchSplit = block("BatchSplit"); // BatchSplit(a, b, { batchSizes: [n, …] })
+export const Average = block("Average"); // Average(a, b, { weights: [w, …] })
+
+const KEYWORDS = new Set(["Stack", "Fuse", "Parallel", "Split", "BatchSplit", "Average"]);
+
+// adapterNames lists the adapter names a setup uses, in order, without repeats.
+export function adapterNames(setup) {
+  const expr = String(setup);
+  const names = [];
+  // A name is a run of name characters that is not a block keyword (followed by "("), not a
+  // parameter (followed by "="), and not a number.
+  for (const m of expr.matchAll(/[^\s(),=\[\]]+/g)) {
+    const after = expr.slice(m.index + m[0].length).trimStart()[0];
+    if (after === "(" || after === "=" || /^[-+]?[0-9.]+(e[-+]?[0-9]+)?$/i.test(m[0])) continue;
+    if (KEYWORDS.has(m[0]) && after === "(") continue;
+    if (!names.includes(m[0])) names.push(m[0]);
+  }
+  return names;
+}

@@ -1,0 +1,241 @@
+// AutoModelWithHeads: a base model with AdapterHub adapters and their heads, in the Go module.
+// This file only moves bytes and keeps books (downloads, cache, adapter LRU); the model itself,
+// adapter loading, setups and classification are Go (wasm/engine).
+import { AdapterwasmError } from "./errors.js";
+import { adapterNames, AdapterSetup } from "./composition.js";
+import { fetchFile, Stats } from "./fetch.js";
+import { adapterFileGroups, baseFiles, dirUrl, loadIndex } from "./registry.js";
+import { loadRuntime } from "./runtime.js";
+import { defaultStore } from "./store.js";
+
+const DEFAULT_ADAPTER_BUDGET = 64 << 20; // bytes of adapter weights kept loaded
+
+let storeFactory = defaultStore;
+export function setDefaultStoreFactory(f) {
+  storeFactory = f;
+}
+
+function resolveStore(cache) {
+  if (cache === false || cache === null) return null;
+  if (cache === undefined || cache === true) return storeFactory();
+  if (typeof cache === "string") return storeFactory(cache);
+  return cache; // a store object
+}
+
+function asTexts(input, what) {
+  if (typeof input === "string") return [input];
+  if (Array.isArray(input) && input.every((t) => typeof t === "string")) return input;
+  throw new AdapterwasmError("invalid_argument", `${what}: want a string or an array of strings`);
+}
+
+export class AutoModelWithHeads {
+  // fromPretrained fetches (once) and loads a base model.
+  //   baseUrl   directory URL of the base model: manifest.json + its files, or the Hugging Face
+  //             layout (config.json, tokenizer.json, model.safetensors)
+  //   options   { onProgress, cache, index, adapterBudgetBytes, wasm, fetch, dtype }
+  static async fromPretrained(baseUrl, options = {}) {
+    const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
+    const store = resolveStore(options.cache);
+    const stats = new Stats();
+    const base = dirUrl(baseUrl);
+    const [rt, plan] = await Promise.all([loadRuntime(options.wasm), baseFiles(base, fetchImpl)]);
+    const files = {};
+    await Promise.all(
+      plan.files.map(async (f) => {
+        const bytes = await fetchFile(f.url, { sha256: f.sha256, size: f.size, store, stats, fetch: fetchImpl, optional: f.optional, onProgress: options.onProgress });
+        if (bytes) files[f.name] = bytes;
+      }),
+    );
+    const handle = await rt.call(rt.api, "createModel", files);
+    const info = await rt.call(handle, "info");
+    return new AutoModelWithHeads(rt, handle, info, { ...options, fetch: fetchImpl, store, stats, verified: plan.verified, baseUrl: base.href });
+  }
+
+  constructor(rt, handle, info, options) {
+    this._rt = rt;
+    this._h = handle;
+    this.config = info;
+    this._opt = options;
+    this.stats = options.stats; // { bytesFetched, bytesFromCache, files }
+    this.baseVerified = options.verified; // whether the base came with sha256s to check
+    this._active = null;
+    this._adapters = new Map(); // name -> { bytes, pins, used, info }
+    this._loading = new Map(); // name -> Promise<name>
+    this._budget = options.adapterBudgetBytes ?? DEFAULT_ADAPTER_BUDGET;
+    this._clock = 0;
+    this._disposed = false;
+  }
+
+  // activeAdapters is the setup classify runs: an adapter name, a composition block
+  // (Stack, Fuse, Parallel, …) or an expression string. Setting it does not load anything:
+  // the adapters it names are fetched on the next classify (or await setActiveAdapters).
+  get activeAdapters() {
+    return this._active;
+  }
+  set activeAdapters(setup) {
+    if (setup !== null && typeof setup !== "string" && !(setup instanceof AdapterSetup)) {
+      throw new AdapterwasmError("invalid_argument", "activeAdapters: want an adapter name, a composition block or null");
+    }
+    this._active = setup;
+  }
+
+  // setActiveAdapters sets the setup, loads what it needs and checks it in Go.
+  async setActiveAdapters(setup) {
+    this.activeAdapters = setup;
+    if (setup === null) return;
+    const release = await this._acquire(adapterNames(setup));
+    try {
+      await this._call("setActive", String(setup));
+    } finally {
+      release();
+    }
+  }
+
+  get loadedAdapters() {
+    return [...this._adapters.keys()];
+  }
+
+  // loadAdapter loads an adapter by name from an index, or from a directory URL; it resolves to
+  // the adapter's name. Already loaded: resolves at once.
+  //   options { index, name, modelName }
+  async loadAdapter(nameOrUrl, options = {}) {
+    this._check();
+    const isUrl = /^[a-z][a-z0-9+.-]*:|\/|^\./i.test(nameOrUrl);
+    const name = options.name ?? (isUrl ? dirUrl(nameOrUrl).pathname.split("/").filter(Boolean).pop() : nameOrUrl);
+    if (this._adapters.has(name)) return name;
+    if (!this._loading.has(name)) {
+      const p = this._load(name, isUrl ? nameOrUrl : null, options).finally(() => this._loading.delete(name));
+      this._loading.set(name, p);
+    }
+    return this._loading.get(name);
+  }
+
+  async _load(name, url, options) {
+    const { store, stats, fetch: fetchImpl, onProgress } = this._opt;
+    const get = (u, f = {}) => fetchFile(u, { ...f, store, stats, fetch: fetchImpl, onProgress });
+    const files = {};
+    if (url) {
+      const dir = dirUrl(url);
+      for (const group of adapterFileGroups()) {
+        for (const fname of group.names) {
+          const bytes = await get(new URL(fname, dir).href, { optional: !group.required });
+          if (bytes) {
+            files[fname] = bytes;
+            break;
+          }
+        }
+      }
+    } else {
+      const indexUrl = options.index ?? this._opt.index;
+      if (!indexUrl) throw new AdapterwasmError("invalid_argument", `loadAdapter(${JSON.stringify(name)}): no index given; pass { index } or a directory URL`);
+      const index = await loadIndex(indexUrl, fetchImpl);
+      const entry = index.find(name, options.modelName ?? this.config.name);
+      if (!entry) throw new AdapterwasmError("not_found", `adapter ${JSON.stringify(name)} is not in ${index.url}`);
+      await Promise.all(
+        entry.files.map(async (f) => {
+          files[f.name] = await get(new URL(f.name, entry.url).href, f);
+        }),
+      );
+    }
+    this._check();
+    const info = await this._call("loadAdapter", name, files);
+    const bytes = info?.bytes || Object.values(files).reduce((n, b) => n + b.byteLength, 0);
+    this._adapters.set(name, { bytes, pins: 0, used: ++this._clock, info });
+    await this._evict(name);
+    return name;
+  }
+
+  // _evict unloads least recently used adapters until the loaded ones fit the budget, sparing
+  // those in use, those of the active setup and keep.
+  async _evict(keep) {
+    const active = this._active ? new Set(adapterNames(this._active)) : new Set();
+    let total = 0;
+    for (const a of this._adapters.values()) total += a.bytes;
+    const victims = [...this._adapters.entries()].filter(([n, a]) => n !== keep && a.pins === 0 && !active.has(n)).sort((x, y) => x[1].used - y[1].used);
+    for (const [n, a] of victims) {
+      if (total <= this._budget) break;
+      this._adapters.delete(n);
+      total -= a.bytes;
+      await this._call("unloadAdapter", n);
+    }
+  }
+
+  // _acquire loads every adapter in names that is not loaded and pins them all until the returned
+  // release is called, so that eviction never drops an adapter a call is using.
+  async _acquire(names) {
+    await Promise.all(names.filter((n) => !this._adapters.has(n)).map((n) => this.loadAdapter(n)));
+    const held = names.map((n) => this._adapters.get(n)).filter(Boolean);
+    for (const a of held) {
+      a.pins++;
+      a.used = ++this._clock;
+    }
+    return () => held.forEach((a) => a.pins--);
+  }
+
+  // unloadAdapter drops an adapter and its head.
+  async unloadAdapter(name) {
+    await this._loading.get(name)?.catch(() => {});
+    if (!this._adapters.delete(name)) throw new AdapterwasmError("not_found", `adapter ${JSON.stringify(name)} is not loaded`);
+    await this._call("unloadAdapter", name);
+  }
+
+  // classify runs the active setup (or options.adapters) on a text or texts. One result per text:
+  // { label, score, scores: {label: p}, logits: number[], head } for a setup with one head; for
+  // Parallel, { heads: [ {head, label, …}, … ] }.
+  async classify(input, options = {}) {
+    const texts = asTexts(input, "classify");
+    const setup = options.adapters ?? this._active;
+    if (!setup) throw new AdapterwasmError("setup", "no active adapters: set model.activeAdapters first");
+    const release = await this._acquire(adapterNames(setup));
+    let res;
+    try {
+      res = await this._call("classify", texts, String(setup));
+    } finally {
+      release();
+    }
+    return res.map((heads) => (heads.length === 1 ? heads[0] : { heads }));
+  }
+
+  // embed returns a sentence embedding per text (mean pooling by default, as sentence-transformers).
+  //   options { pooling: "mean" | "cls", normalize }
+  async embed(input, options = {}) {
+    const texts = asTexts(input, "embed");
+    const { dim, data } = await this._call("embed", texts, { pooling: options.pooling ?? "mean", normalize: !!options.normalize });
+    return texts.map((_, i) => data.subarray(i * dim, (i + 1) * dim));
+  }
+
+  // tokenize returns { inputIds, tokens, attentionMask } per text.
+  async tokenize(input, options = {}) {
+    return this._call("tokenize", asTexts(input, "tokenize"), options.maxLength ?? 0);
+  }
+
+  // memory reports the Wasm linear memory and the Go heap in bytes.
+  async memory() {
+    const s = await this._rt.call(this._rt.api, "memStats");
+    return { wasmMemoryBytes: this._rt.memoryBytes, ...s };
+  }
+
+  // dispose frees the model in Go; every later call rejects with code "closed".
+  dispose() {
+    if (this._disposed) return;
+    this._disposed = true;
+    this._adapters.clear();
+    if (!this._rt.exited) this._h.free();
+  }
+
+  _check() {
+    if (this._disposed) throw new AdapterwasmError("closed", "model was disposed");
+  }
+
+  _call(method, ...args) {
+    this._check();
+    return this._rt.call(this._h, method, ...args);
+  }
+}
+
+// listAdapters lists the adapters an index offers, for one base model if modelName is given.
+export async function listAdapters({ index, modelName, fetch: fetchImpl } = {}) {
+  if (!index) throw new AdapterwasmError("invalid_argument", "listAdapters: { index } is required");
+  const idx = await loadIndex(index, fetchImpl ?? globalThis.fetch.bind(globalThis));
+  return idx.entries.filter((e) => !modelName || !e.modelName || e.modelName === modelName);
+}

@@ -1,0 +1,111 @@
+// Reading what a server offers: a base model's manifest and the adapter index (index.json from
+// `adapterwasm index`). Both list files with their size and sha256, so every download can be
+// verified before it is used or cached.
+import { AdapterwasmError } from "./errors.js";
+
+// Files of a Hugging Face model directory, when there is no manifest (pretrained.Load).
+const HF_BASE_FILES = [
+  { name: "config.json" },
+  { name: "tokenizer.json" },
+  { name: "model.safetensors" },
+  { name: "sentence_bert_config.json", optional: true },
+];
+
+// Files of an AdapterHub adapter directory (adapters/utils.py), in the order they are tried when
+// there is no index entry; of each group, the first that exists is used.
+const ADAPTER_FILE_GROUPS = [
+  { names: ["adapter_config.json"], required: true },
+  { names: ["adapter.safetensors", "pytorch_adapter.bin"] },
+  { names: ["head_config.json"] },
+  { names: ["model_head.safetensors", "pytorch_model_head.bin"] },
+  { names: ["adapter_fusion_config.json"] },
+  { names: ["model_adapter_fusion.safetensors", "pytorch_model_adapter_fusion.bin"] },
+];
+
+export function dirUrl(u, base) {
+  const url = new URL(u, base ?? globalThis.location?.href);
+  if (!url.pathname.endsWith("/")) url.pathname += "/";
+  return url;
+}
+
+// fileList normalizes a list of files: [{name, size, sha256}] or {name: {size, sha256}}.
+export function fileList(files) {
+  if (Array.isArray(files)) return files.map((f) => (typeof f === "string" ? { name: f } : { ...f, name: f.name ?? f.path }));
+  if (files && typeof files === "object") return Object.entries(files).map(([name, f]) => ({ name, ...f }));
+  return null;
+}
+
+async function getJSON(url, fetchImpl, optional) {
+  let res;
+  try {
+    res = await fetchImpl(url);
+  } catch (e) {
+    throw new AdapterwasmError("network", `${url}: ${e.message}`, { cause: e });
+  }
+  if (optional && res.status === 404) return null;
+  if (!res.ok) throw new AdapterwasmError("network", `${url}: HTTP ${res.status}`);
+  try {
+    return await res.json();
+  } catch (e) {
+    throw new AdapterwasmError("format", `${url}: not JSON: ${e.message}`);
+  }
+}
+
+// baseFiles returns the files to fetch for a base model at base (a directory URL): those its
+// manifest.json lists, with sizes and hashes, or the Hugging Face layout (unverified).
+export async function baseFiles(base, fetchImpl) {
+  const manifest = await getJSON(new URL("manifest.json", base), fetchImpl, true);
+  if (!manifest) return { verified: false, files: HF_BASE_FILES.map((f) => ({ ...f, url: new URL(f.name, base).href })) };
+  const files = fileList(manifest.files);
+  if (!files?.length) throw new AdapterwasmError("format", `${new URL("manifest.json", base)}: no "files"`);
+  return { verified: true, manifest, files: files.map((f) => ({ ...f, url: new URL(f.name, base).href })) };
+}
+
+// adapterFileGroups is how an adapter directory without an index entry is fetched.
+export function adapterFileGroups() {
+  return ADAPTER_FILE_GROUPS;
+}
+
+// Index is a parsed adapter index. Entries are normalized to
+//   { name, modelName, task, method, labels, size, url (directory), files: [{name, size, sha256}] }
+export class Index {
+  constructor(url, json) {
+    this.url = url;
+    this.json = json;
+    const list = Array.isArray(json) ? json : Array.isArray(json?.adapters) ? json.adapters : Object.entries(json?.adapters ?? {}).map(([name, a]) => ({ name, ...a }));
+    this.entries = list.map((a) => normalizeEntry(a, url));
+  }
+
+  find(name, modelName) {
+    return this.entries.find((e) => e.name === name && (!modelName || !e.modelName || e.modelName === modelName));
+  }
+}
+
+function normalizeEntry(a, indexUrl) {
+  const dir = a.url ?? a.path ?? a.dir ?? a.name;
+  const files = fileList(a.files) ?? [];
+  return {
+    ...a,
+    name: a.name,
+    modelName: a.modelName ?? a.model_name,
+    task: a.task,
+    method: a.method ?? a.architecture ?? a.config?.architecture,
+    labels: a.labels,
+    size: a.size ?? files.reduce((n, f) => n + (f.size ?? 0), 0),
+    url: dirUrl(dir, indexUrl).href,
+    files,
+  };
+}
+
+const indexes = new Map(); // index URL -> Promise<Index>
+
+// loadIndex fetches and parses an index once per URL.
+export function loadIndex(url, fetchImpl = globalThis.fetch) {
+  const key = new URL(url, globalThis.location?.href).href;
+  if (!indexes.has(key)) {
+    const p = getJSON(key, fetchImpl, false).then((j) => new Index(key, j));
+    p.catch(() => indexes.delete(key));
+    indexes.set(key, p);
+  }
+  return indexes.get(key);
+}

@@ -1,0 +1,88 @@
+// The Go instance: one per realm (page, worker, process), shared by every model in it.
+// wasm_exec.js is Go's own loader, copied from $(go env GOROOT)/lib/wasm by `./build.sh wasm`.
+import "../dist/wasm_exec.js";
+import { AdapterwasmError, fromGo } from "./errors.js";
+
+let current = null; // Promise<Runtime>
+
+// Runtime wraps the module object (wasm/jsapi) with error conversion and exit detection.
+export class Runtime {
+  constructor(api, instance) {
+    this.api = api;
+    this.instance = instance;
+    this.exited = false;
+  }
+
+  // call invokes a module function, turning Go errors into AdapterwasmErrors.
+  async call(target, method, ...args) {
+    if (this.exited) throw new AdapterwasmError("exited", "the Go instance has exited; load the model again");
+    try {
+      return await target[method](...args);
+    } catch (e) {
+      throw fromGo(e);
+    }
+  }
+
+  // memoryBytes is the size of the Wasm linear memory (it grows, never shrinks).
+  get memoryBytes() {
+    return this.instance.exports.mem.buffer.byteLength;
+  }
+}
+
+// defaultWasm is where the module sits beside this package; the Node entry replaces it with the
+// file's bytes.
+let wasmSource = () => new URL("../dist/adapterwasm.wasm", import.meta.url);
+
+export function setDefaultWasm(f) {
+  wasmSource = f;
+}
+
+// loadRuntime starts the Go instance, once. wasm may be a WebAssembly.Module (Cloudflare Workers
+// bundle it), bytes, a Response, or a URL; by default the file beside the package.
+export function loadRuntime(wasm) {
+  if (current) return current;
+  current = start(wasm).catch((e) => {
+    current = null;
+    throw e;
+  });
+  return current;
+}
+
+async function instantiate(source, imports) {
+  source = await source;
+  if (source instanceof WebAssembly.Module) return WebAssembly.instantiate(source, imports);
+  if (source instanceof URL || typeof source === "string") source = await fetch(source);
+  if (typeof Response !== "undefined" && source instanceof Response) {
+    if (!source.ok) throw new AdapterwasmError("network", `${source.url}: HTTP ${source.status}`);
+    if (WebAssembly.instantiateStreaming && source.headers.get("content-type") === "application/wasm") {
+      return (await WebAssembly.instantiateStreaming(source, imports)).instance;
+    }
+    source = await source.arrayBuffer();
+  }
+  return (await WebAssembly.instantiate(source, imports)).instance;
+}
+
+async function start(wasm) {
+  const go = new globalThis.Go();
+  const key = `__adapterwasm_${Math.random().toString(36).slice(2)}`;
+  go.argv = ["adapterwasm", key];
+  const instance = await instantiate(wasm ?? wasmSource(), go.importObject);
+  let rt = null;
+  const api = await new Promise((resolve, reject) => {
+    globalThis[key] = (api) => {
+      delete globalThis[key];
+      resolve(api);
+    };
+    go.run(instance).then(() => {
+      // The program ended (a fatal error such as running out of memory): every later call fails,
+      // and the next load starts a fresh instance.
+      if (rt) {
+        rt.exited = true;
+        current = null;
+      }
+      reject(new AdapterwasmError("exited", "the Go instance exited before it was ready"));
+    }, reject);
+  });
+  rt = new Runtime(api, instance);
+  return rt;
+}

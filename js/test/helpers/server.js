@@ -1,0 +1,99 @@
+// A static file server for tests: mounts directories under URL prefixes, logs every request with
+// the body bytes it sent, writes manifest.json for mounts that ask for one (sha256 and size of
+// each file, as `adapterwasm convert` does), and can fail or cut chosen paths.
+import { createServer } from "node:http";
+import { createHash } from "node:crypto";
+import { readFile, readdir, stat } from "node:fs/promises";
+import { extname, join, normalize } from "node:path";
+
+const TYPES = {
+  ".js": "text/javascript",
+  ".mjs": "text/javascript",
+  ".json": "application/json",
+  ".wasm": "application/wasm",
+  ".html": "text/html",
+};
+
+async function manifestFor(dir) {
+  const files = [];
+  for (const name of (await readdir(dir)).sort()) {
+    const p = join(dir, name);
+    if (!(await stat(p)).isFile() || name === "manifest.json" || name.startsWith(".")) continue;
+    if (!/\.(json|safetensors|bin|awm)$/.test(name) || name === "README.md") continue;
+    const b = await readFile(p);
+    files.push({ name, size: b.byteLength, sha256: createHash("sha256").update(b).digest("hex") });
+  }
+  return { files };
+}
+
+// startServer({ mounts: { "/prefix/": { dir, manifest?: bool } }, pages?: { "/path": html } })
+// resolves to { url, log, faults, close }. faults is a Map path -> "404" | "500" | "truncate" | "corrupt".
+export async function startServer({ mounts, pages = {} }) {
+  const log = [];
+  const faults = new Map();
+  const manifests = new Map();
+  const server = createServer(async (req, res) => {
+    const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
+    const entry = { path, status: 200, bytes: 0 };
+    log.push(entry);
+    const send = (status, body, type) => {
+      entry.status = status;
+      entry.bytes = body.byteLength ?? Buffer.byteLength(body);
+      res.writeHead(status, { "content-type": type ?? "application/octet-stream", "content-length": entry.bytes, "cache-control": "no-store" });
+      res.end(body);
+    };
+    try {
+      const fault = faults.get(path);
+      if (fault === "404") return send(404, "not found", "text/plain");
+      if (fault === "500") return send(500, "boom", "text/plain");
+      if (pages[path] !== undefined) return send(200, Buffer.from(pages[path]), "text/html");
+      for (const [prefix, m] of Object.entries(mounts)) {
+        if (!path.startsWith(prefix)) continue;
+        const rel = normalize(path.slice(prefix.length));
+        if (rel.startsWith("..")) return send(403, "no", "text/plain");
+        if (rel === "manifest.json" && m.manifest) {
+          if (!manifests.has(m.dir)) manifests.set(m.dir, await manifestFor(m.dir));
+          return send(200, Buffer.from(JSON.stringify(manifests.get(m.dir))), "application/json");
+        }
+        let body;
+        try {
+          body = await readFile(join(m.dir, rel));
+        } catch {
+          return send(404, "not found", "text/plain");
+        }
+        const type = TYPES[extname(rel)];
+        if (fault === "corrupt") {
+          body = Buffer.from(body);
+          body[body.length >> 1] ^= 0xff;
+        }
+        if (fault === "truncate") {
+          // Promise the whole length, send half, then drop the connection.
+          entry.bytes = body.byteLength >> 1;
+          res.writeHead(200, { "content-type": type ?? "application/octet-stream", "content-length": body.byteLength, "cache-control": "no-store" });
+          res.write(body.subarray(0, entry.bytes));
+          setTimeout(() => res.destroy(), 20);
+          return;
+        }
+        return send(200, body, type);
+      }
+      send(404, "not found", "text/plain");
+    } catch (e) {
+      send(500, String(e), "text/plain");
+    }
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  const url = `http://127.0.0.1:${server.address().port}`;
+  return {
+    url,
+    log,
+    faults,
+    bytesUnder(prefix) {
+      return log.filter((e) => e.path.startsWith(prefix)).reduce((n, e) => n + e.bytes, 0);
+    },
+    close: () =>
+      new Promise((r) => {
+        server.closeAllConnections?.();
+        server.close(r);
+      }),
+  };
+}

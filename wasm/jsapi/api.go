@@ -1,0 +1,201 @@
+//go:build js
+
+// Package jsapi is the JS face of wasm/engine: the object the Wasm module hands to JavaScript,
+// with every method returning a Promise that rejects with a typed AdapterwasmError (errors and
+// recovered panics alike). It converts values and does nothing else; the logic is in engine.
+package jsapi
+
+import (
+	"syscall/js"
+
+	"github.com/adapterwasm/adapterwasm/runtime/pretrained"
+	"github.com/adapterwasm/adapterwasm/wasm/engine"
+)
+
+// Version is the module's version, set with -ldflags "-X …/jsapi.Version=…".
+var Version = "dev"
+
+// New returns the module object:
+//
+//	{
+//	  version: string,
+//	  createModel(files: {[name]: Uint8Array}): Promise<Model>,
+//	  memStats(): Promise<{heapAlloc, heapSys, sys}>,
+//	  _panic(): Promise<never>   // test hook: a recovered panic
+//	}
+func New() js.Value {
+	api := jsObject.New()
+	api.Set("version", Version)
+	api.Set("createModel", AsyncMethod(func(args []js.Value) (js.Value, error) {
+		files, err := Files(args, 0, "files")
+		if err != nil {
+			return js.Undefined(), err
+		}
+		m, err := engine.New(files)
+		if err != nil {
+			return js.Undefined(), err
+		}
+		return modelValue(m), nil
+	}))
+	api.Set("memStats", AsyncMethod(func(args []js.Value) (js.Value, error) {
+		return JSON(engine.ReadMemStats())
+	}))
+	api.Set("_panic", AsyncMethod(func(args []js.Value) (js.Value, error) {
+		var m map[string]int
+		m["boom"]++ // assignment to entry in nil map
+		return js.Undefined(), nil
+	}))
+	return api
+}
+
+// modelValue is the JS object for one model:
+//
+//	{
+//	  info(): Promise<Info>,
+//	  tokenize(texts, maxLength?): Promise<{inputIds, tokens, attentionMask}[]>,
+//	  embed(texts, {pooling?, normalize?}): Promise<{dim, data: Float32Array}>,
+//	  loadAdapter(name, files): Promise<AdapterInfo>,
+//	  unloadAdapter(name): Promise<void>,
+//	  setActive(setup): Promise<void>,
+//	  adapters(): Promise<AdapterInfo[]>,
+//	  classify(texts, setup?): Promise<Result[][]>,   // per text, one result per head
+//	  free(): void
+//	}
+//
+// Its functions are never released: calling a released js.Func ends the Go program, and a freed
+// model answers with code "closed" instead.
+func modelValue(m *engine.Model) js.Value {
+	o := jsObject.New()
+	o.Set("info", AsyncMethod(func(args []js.Value) (js.Value, error) {
+		info, err := m.Info()
+		if err != nil {
+			return js.Undefined(), err
+		}
+		return JSON(info)
+	}))
+	o.Set("tokenize", AsyncMethod(func(args []js.Value) (js.Value, error) {
+		texts, err := Strings(args, 0, "texts")
+		if err != nil {
+			return js.Undefined(), err
+		}
+		maxLength := 0
+		if v := arg(args, 1); v.Type() == js.TypeNumber {
+			maxLength = v.Int()
+		}
+		toks, err := m.Tokenize(texts, maxLength)
+		if err != nil {
+			return js.Undefined(), err
+		}
+		return JSON(toks)
+	}))
+	o.Set("embed", AsyncMethod(func(args []js.Value) (js.Value, error) {
+		texts, err := Strings(args, 0, "texts")
+		if err != nil {
+			return js.Undefined(), err
+		}
+		var opt engine.EmbedOptions
+		if v := arg(args, 1); v.Type() == js.TypeObject {
+			if p := v.Get("pooling"); p.Type() == js.TypeString {
+				opt.Pooling = pretrained.Pooling(p.String())
+			}
+			opt.Normalize = v.Get("normalize").Truthy()
+		}
+		flat, dim, err := m.Embed(texts, opt)
+		if err != nil {
+			return js.Undefined(), err
+		}
+		out := jsObject.New()
+		out.Set("dim", dim)
+		out.Set("data", Float32Array(flat))
+		return out, nil
+	}))
+	o.Set("loadAdapter", AsyncMethod(func(args []js.Value) (js.Value, error) {
+		name, err := String(args, 0, "name")
+		if err != nil {
+			return js.Undefined(), err
+		}
+		files, err := Files(args, 1, "files")
+		if err != nil {
+			return js.Undefined(), err
+		}
+		info, err := m.LoadAdapter(name, files)
+		if err != nil {
+			return js.Undefined(), err
+		}
+		return JSON(info)
+	}))
+	o.Set("unloadAdapter", AsyncMethod(func(args []js.Value) (js.Value, error) {
+		name, err := String(args, 0, "name")
+		if err != nil {
+			return js.Undefined(), err
+		}
+		return js.Undefined(), m.UnloadAdapter(name)
+	}))
+	o.Set("setActive", AsyncMethod(func(args []js.Value) (js.Value, error) {
+		setup, err := String(args, 0, "setup")
+		if err != nil {
+			return js.Undefined(), err
+		}
+		return js.Undefined(), m.SetActive(setup)
+	}))
+	o.Set("adapters", AsyncMethod(func(args []js.Value) (js.Value, error) {
+		list, err := m.Adapters()
+		if err != nil {
+			return js.Undefined(), err
+		}
+		if list == nil {
+			list = []engine.AdapterInfo{}
+		}
+		return JSON(list)
+	}))
+	o.Set("classify", AsyncMethod(func(args []js.Value) (js.Value, error) {
+		texts, err := Strings(args, 0, "texts")
+		if err != nil {
+			return js.Undefined(), err
+		}
+		setup := ""
+		if v := arg(args, 1); v.Type() == js.TypeString {
+			setup = v.String()
+		}
+		res, err := m.Classify(texts, setup)
+		if err != nil {
+			return js.Undefined(), err
+		}
+		return resultsValue(res), nil
+	}))
+	o.Set("free", js.FuncOf(func(this js.Value, args []js.Value) any {
+		m.Close()
+		return nil
+	}))
+	return o
+}
+
+// resultsValue converts classification results built by hand rather than through JSON, which
+// cannot carry NaN or ±Inf logits.
+func resultsValue(res [][]engine.Result) js.Value {
+	out := jsArray.New(len(res))
+	for i, heads := range res {
+		hs := jsArray.New(len(heads))
+		for j, r := range heads {
+			o := jsObject.New()
+			if r.Head != "" {
+				o.Set("head", r.Head)
+			}
+			o.Set("label", r.Label)
+			o.Set("score", float64(r.Score))
+			scores := jsObject.New()
+			for k, v := range r.Scores {
+				scores.Set(k, float64(v))
+			}
+			o.Set("scores", scores)
+			logits := jsArray.New(len(r.Logits))
+			for k, v := range r.Logits {
+				logits.SetIndex(k, float64(v))
+			}
+			o.Set("logits", logits)
+			hs.SetIndex(j, o)
+		}
+		out.SetIndex(i, hs)
+	}
+	return out
+}
