@@ -107,7 +107,7 @@ cmd_test() {
   log "all tests passed in $((SECONDS - t0))s"
 }
 
-usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,/^[^#]/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 
 case "${1:-}" in
   model) cmd_model ;;
