@@ -14,11 +14,8 @@ type File struct {
 // torch < 1.6 or with _use_new_zipfile_serialization=False) is reported as an
 // *UnsupportedError.
 func Parse(name string, b []byte) (*File, error) {
-	if len(b) >= 4 && string(b[:4]) == "PK\x03\x04" {
+	if (len(b) >= 4 && string(b[:4]) == "PK\x03\x04") || isLegacyTorch(b) {
 		return ParsePyTorch(name, b)
-	}
-	if isLegacyTorch(b) {
-		return nil, &UnsupportedError{File: name, Reason: "legacy (pre-1.6, non-zip) torch.save file; re-save it with a current torch or convert it to safetensors"}
 	}
 	return ParseSafetensors(name, b)
 }

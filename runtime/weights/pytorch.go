@@ -56,7 +56,8 @@ func ParsePyTorch(name string, b []byte) (*File, error) {
 		return nil, &UnsupportedError{File: name, Reason: fmt.Sprintf("zip archive with %d records", len(zr.File))}
 	}
 	// Like torch's PyTorchStreamReader (caffe2/serialize/inline_container.cc),
-	// take the archive's top-level directory from its first record.
+	// take the archive's top-level directory from its first record and read
+	// records only under it.
 	first := zr.File[0].Name
 	slash := strings.IndexByte(first, '/')
 	if slash <= 0 {
@@ -67,7 +68,7 @@ func ParsePyTorch(name string, b []byte) (*File, error) {
 	for _, f := range zr.File {
 		rel, ok := strings.CutPrefix(f.Name, prefix)
 		if !ok {
-			return nil, ferr("zip record %q is outside %s", f.Name, prefix)
+			continue
 		}
 		if _, dup := records[rel]; dup {
 			return nil, ferr("duplicate zip record %q", f.Name)
