@@ -34,7 +34,7 @@ var dtypeSizes = map[DType]int{
 var knownUnsupported = map[string]bool{
 	"U16": true, "U32": true, "U64": true,
 	"F8_E5M2": true, "F8_E4M3": true, "F8_E8M0": true,
-	"F6_E2M3": true, "F6_E3M2": true, "F4": true, "C64": true,
+	"F6_E2M3": true, "F6_E3M2": true, "F4": true,
 }
 
 // Size returns the number of bytes per element, or 0 if d is unknown.

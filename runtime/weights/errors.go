@@ -1,6 +1,9 @@
 package weights
 
-import "strings"
+import (
+	"errors"
+	"strings"
+)
 
 // FormatError reports that a weight file is malformed: truncated, out of
 // range, inconsistent, or not the format it claims to be. It mirrors
@@ -27,6 +30,9 @@ type UnsupportedError struct {
 func (e *UnsupportedError) Error() string {
 	return joinError(e.File, e.Tensor, "unsupported: "+e.Reason)
 }
+
+// Is makes errors.Is(err, errors.ErrUnsupported) true for an *UnsupportedError.
+func (e *UnsupportedError) Is(target error) bool { return target == errors.ErrUnsupported }
 
 func joinError(file, tensor, reason string) string {
 	var b strings.Builder

@@ -11,11 +11,12 @@ import (
 	"strings"
 )
 
+// MaxPickleSize is the largest data.pkl ParsePyTorch accepts. The pickle of
+// a BERT-base state dict is ~40 KB; tensor bytes live in data/<key> records.
+const MaxPickleSize = 32 << 20
+
 // Bounds on torch.save archives.
 const (
-	// MaxPickleSize is the largest data.pkl ParsePyTorch accepts. The pickle
-	// of a BERT-base state dict is ~40 KB; tensor bytes live in data/<key>.
-	MaxPickleSize = 32 << 20
 	// maxDeflateRatio bounds the declared size of a deflated record by its
 	// compressed size: DEFLATE cannot expand more than ~1032:1.
 	maxDeflateRatio = 1032

@@ -251,7 +251,7 @@ func TestParsePyTorchHostile(t *testing.T) {
 				t.Fatal("no error")
 			}
 			var ue *UnsupportedError
-			if !isTyped(err) || errors.As(err, &ue) != tc.unsupported {
+			if !isTyped(err) || errors.As(err, &ue) != tc.unsupported || errors.Is(err, errors.ErrUnsupported) != tc.unsupported {
 				t.Fatalf("error %T %v; want unsupported=%v", err, err, tc.unsupported)
 			}
 			if !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "weights: h.bin: ") {

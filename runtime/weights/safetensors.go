@@ -38,7 +38,7 @@ const metadataKey = "__metadata__"
 // It is stricter than the reference in two ways: a duplicate tensor name or
 // __metadata__ key is an error (the reference, like Go's encoding/json,
 // silently keeps one), and dtypes the reference knows but this package does
-// not read (U16, U32, U64, F8_*, F6_*, F4, C64) are an *UnsupportedError.
+// not read (U16, U32, U64, F8_*, F6_*, F4) are an *UnsupportedError.
 // Every length is checked before anything is allocated from it.
 //
 // Tensor.Data aliases b. File.Order lists tensors in data-offset order (the
