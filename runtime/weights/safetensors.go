@@ -393,7 +393,9 @@ func (d *stDecoder) tensorInfo(name string) (*stEntry, error) {
 // {"dtype","shape","data_offsets"}, padded with spaces to a multiple of 8
 // bytes so the data section is 8-byte aligned. The output depends only on
 // the arguments. Pass tensors sorted the way the reference sorts them
-// (SortLikeReference) to get byte-identical files.
+// (SortLikeReference) to get byte-identical files. Invalid tensors (unknown
+// dtype, Data of the wrong length, duplicate or reserved names) are a
+// *FormatError and nothing is written; errors from w are returned as they are.
 func WriteSafetensors(w io.Writer, tensors []*Tensor, metadata map[string]string) error {
 	var hdr bytes.Buffer
 	hdr.WriteByte('{')

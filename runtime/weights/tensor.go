@@ -14,7 +14,7 @@ type Tensor struct {
 	Data []byte
 }
 
-// NumElements returns the product of Shape (1 for a scalar, Shape == nil).
+// NumElements returns the product of Shape (1 for a scalar: an empty or nil Shape).
 // It returns -1 if a dimension is negative or the product overflows int.
 func (t *Tensor) NumElements() int {
 	n, ok := numElements(t.Shape)
