@@ -135,8 +135,15 @@ func TestParseSafetensorsHostile(t *testing.T) {
 }
 
 func TestWriteSafetensorsRoundTrip(t *testing.T) {
+	w, err := NewFloat32("w", []int{2, 2}, []float32{1, 2, 3, 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewFloat32("bad", []int{3}, []float32{1}); !isTyped(err) {
+		t.Errorf("NewFloat32 with a wrong length: %v", err)
+	}
 	ts := []*Tensor{
-		{Name: "w", DType: F32, Shape: []int{2, 2}, Data: f32bytes(1, 2, 3, 4)},
+		w,
 		{Name: "ids", DType: I64, Shape: []int{1}, Data: []byte{5, 0, 0, 0, 0, 0, 0, 0}},
 		{Name: "q\"<é>", DType: U8, Shape: []int{3}, Data: []byte{1, 2, 3}},
 	}

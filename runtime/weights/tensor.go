@@ -1,6 +1,11 @@
 package weights
 
-import "strconv"
+import (
+	"encoding/binary"
+	"math"
+	"slices"
+	"strconv"
+)
 
 // Tensor is one named tensor: a dtype, a shape and its raw little-endian
 // element bytes in row-major (C-contiguous) order.
@@ -79,4 +84,17 @@ func shapeString(shape []int) string {
 		b = strconv.AppendInt(b, int64(d), 10)
 	}
 	return string(append(b, ']'))
+}
+
+// NewFloat32 returns an F32 tensor holding a copy of v in little-endian
+// bytes, or a *FormatError if len(v) does not match shape.
+func NewFloat32(name string, shape []int, v []float32) (*Tensor, error) {
+	if n, ok := numElements(shape); !ok || n != len(v) {
+		return nil, &FormatError{Tensor: name, Reason: strconv.Itoa(len(v)) + " values for shape " + shapeString(shape)}
+	}
+	data := make([]byte, 4*len(v))
+	for i, x := range v {
+		binary.LittleEndian.PutUint32(data[4*i:], math.Float32bits(x))
+	}
+	return &Tensor{Name: name, DType: F32, Shape: slices.Clone(shape), Data: data}, nil
 }
