@@ -1,9 +1,11 @@
 package bert
 
 import (
+	"encoding/binary"
 	"fmt"
 	"sort"
 	"strings"
+	"unsafe"
 
 	"github.com/adapterwasm/adapterwasm/runtime/kernels"
 	"github.com/adapterwasm/adapterwasm/runtime/weights"
@@ -62,8 +64,23 @@ func sameShape(a, b []int) bool {
 	return true
 }
 
-// vec returns a float32 copy of the named tensor, or nil after recording a problem.
+// vec returns a float32 copy of the named tensor, or nil after recording a problem. A 2-D I8
+// tensor (a q8 position embedding) is dequantized.
 func (bd *binder) vec(name string, shape ...int) []float32 {
+	if t, ok := bd.ts[bd.prefix+name]; ok && t.DType == weights.I8 && len(shape) == 2 {
+		m := bd.matrix(name, shape[0], shape[1])
+		if m == nil {
+			return nil
+		}
+		d, ok := m.(interface{ Dequantize(dst []float32) })
+		if !ok {
+			bd.problems = append(bd.problems, fmt.Sprintf("tensor %s: %T cannot be dequantized", bd.prefix+name, m))
+			return nil
+		}
+		v := make([]float32, shape[0]*shape[1])
+		d.Dequantize(v)
+		return v
+	}
 	t := bd.tensor(name, shape...)
 	if t == nil {
 		return nil
@@ -76,32 +93,134 @@ func (bd *binder) vec(name string, shape ...int) []float32 {
 	return v
 }
 
+// matrix binds the [out, in] weight name (and, for an I8 weight, its name+"_scale") as a
+// kernels.Matrix, or returns nil after recording a problem.
+func (bd *binder) matrix(name string, out, in int) kernels.Matrix {
+	t := bd.tensor(name, out, in)
+	if t == nil {
+		return nil
+	}
+	var scale *weights.Tensor
+	if s, ok := bd.ts[bd.prefix+name+ScaleSuffix]; ok {
+		bd.used[bd.prefix+name+ScaleSuffix] = true
+		scale = s
+	}
+	m, err := MatrixFromTensor(t, scale, out, in)
+	if err != nil {
+		bd.problems = append(bd.problems, fmt.Sprintf("tensor %s: %v", bd.prefix+name, err))
+		return nil
+	}
+	return m
+}
+
 func (bd *binder) linear(name string, out, in int) Linear {
 	var l Linear
-	if t := bd.tensor(name+".weight", out, in); t != nil {
-		m, err := MatrixFromTensor(t, out, in)
-		if err != nil {
-			bd.problems = append(bd.problems, fmt.Sprintf("tensor %s: %v", bd.prefix+name+".weight", err))
-		} else {
-			l.W = m
-		}
+	if m := bd.matrix(name+".weight", out, in); m != nil {
+		l.W = m
 	}
 	l.B = bd.vec(name+".bias", out)
 	return l
+}
+
+// rows binds an embedding table [n, dim] in any storage MatrixFromTensor accepts.
+func (bd *binder) rows(name string, n, dim int) kernels.Rows {
+	m := bd.matrix(name, n, dim)
+	if m == nil {
+		return nil
+	}
+	r, ok := m.(kernels.Rows)
+	if !ok {
+		bd.problems = append(bd.problems, fmt.Sprintf("tensor %s: %T cannot be read by rows", bd.prefix+name, m))
+		return nil
+	}
+	return r
 }
 
 func (bd *binder) layerNorm(name string, n int, eps float64) LayerNorm {
 	return LayerNorm{Weight: bd.vec(name+".weight", n), Bias: bd.vec(name+".bias", n), Eps: float32(eps)}
 }
 
-// MatrixFromTensor turns a [out, in] weight tensor into a kernels.Matrix. Float tensors become
-// F32; it is a variable so that quantized formats can register themselves.
-var MatrixFromTensor = func(t *weights.Tensor, out, in int) (kernels.Matrix, error) {
+// ScaleSuffix names the scale tensor of an int8 weight: "X.weight" + ScaleSuffix (the naming of
+// runtime/modelfile, after compressed-tensors' "weight_scale").
+const ScaleSuffix = "_scale"
+
+// MatrixFromTensor turns an [out, in] weight tensor into a kernels.Matrix, using t's bytes in
+// place where the dtype allows (the matrix then aliases t.Data, which must not be reused):
+//   - F32 → kernels.F32 (in place when 4-byte aligned, else a copy);
+//   - F16 → kernels.F16 (in place when 2-byte aligned);
+//   - I8 with an F16 scale [out, in/block] → kernels.Q8 (int8 in place; scales widened);
+//   - BF16, F64 → kernels.F32 (converted).
+//
+// scale is the "<name>_scale" tensor, nil when the checkpoint has none. It is a variable so that
+// tests and experiments can substitute a storage format.
+var MatrixFromTensor = func(t, scale *weights.Tensor, out, in int) (kernels.Matrix, error) {
+	if scale != nil && t.DType != weights.I8 {
+		return nil, fmt.Errorf("%s weight has a scale tensor %s (only I8 weights have one)", t.DType, scale.Name)
+	}
+	if sz := t.DType.Size(); sz == 0 || len(t.Data) != out*in*sz {
+		return nil, fmt.Errorf("%s data is %d bytes, want %d for [%d, %d]", t.DType, len(t.Data), out*in*sz, out, in)
+	}
+	switch t.DType {
+	case weights.F32:
+		if w, ok := viewF32(t.Data); ok {
+			return kernels.NewF32(out, in, w), nil
+		}
+	case weights.F16:
+		if w, ok := viewU16(t.Data); ok {
+			return kernels.NewF16(out, in, w), nil
+		}
+		h := make([]uint16, len(t.Data)/2)
+		for i := range h {
+			h[i] = binary.LittleEndian.Uint16(t.Data[2*i:])
+		}
+		return kernels.NewF16(out, in, h), nil
+	case weights.I8:
+		if scale == nil {
+			return nil, fmt.Errorf("I8 weight without a %s%s scale tensor", t.Name, ScaleSuffix)
+		}
+		if scale.DType != weights.F16 || len(scale.Shape) != 2 || scale.Shape[0] != out || scale.Shape[1] <= 0 || in%scale.Shape[1] != 0 {
+			return nil, fmt.Errorf("scale tensor %s is %s%v, want F16 [%d, blocks] with blocks dividing %d", scale.Name, scale.DType, scale.Shape, out, in)
+		}
+		s, err := scale.Float32()
+		if err != nil {
+			return nil, err
+		}
+		q := unsafe.Slice((*int8)(unsafe.Pointer(unsafe.SliceData(t.Data))), len(t.Data))
+		return kernels.NewQ8(out, in, in/scale.Shape[1], q, s), nil
+	}
 	w, err := t.Float32()
 	if err != nil {
 		return nil, err
 	}
 	return kernels.NewF32(out, in, w), nil
+}
+
+// littleEndian reports whether the host stores numbers as the weight files do (wasm, amd64,
+// arm64 all do); elsewhere views fall back to copies.
+var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+
+// viewF32 reinterprets b as float32s without copying when the host is little-endian and b is
+// 4-byte aligned.
+func viewF32(b []byte) ([]float32, bool) {
+	if !littleEndian || len(b)%4 != 0 || uintptr(unsafe.Pointer(unsafe.SliceData(b)))%4 != 0 {
+		return nil, false
+	}
+	if len(b) == 0 {
+		return []float32{}, true
+	}
+	return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(b))), len(b)/4), true
+}
+
+// viewU16 reinterprets b as uint16s without copying when the host is little-endian and b is
+// 2-byte aligned.
+func viewU16(b []byte) ([]uint16, bool) {
+	if !littleEndian || len(b)%2 != 0 || uintptr(unsafe.Pointer(unsafe.SliceData(b)))%2 != 0 {
+		return nil, false
+	}
+	if len(b) == 0 {
+		return []uint16{}, true
+	}
+	return unsafe.Slice((*uint16)(unsafe.Pointer(unsafe.SliceData(b))), len(b)/2), true
 }
 
 // checkpointPrefix finds the prefix under which a checkpoint stores BertModel's keys:
@@ -130,7 +249,7 @@ func FromTensors(cfg Config, ts map[string]*weights.Tensor, file string) (*Model
 	bd := &binder{ts: ts, prefix: checkpointPrefix(ts), used: map[string]bool{}}
 	m := &Model{Config: cfg, act: act}
 	m.Embeddings = Embeddings{
-		Word:      bd.vec("embeddings.word_embeddings.weight", cfg.VocabSize, H),
+		Word:      bd.rows("embeddings.word_embeddings.weight", cfg.VocabSize, H),
 		Position:  bd.vec("embeddings.position_embeddings.weight", cfg.MaxPositionEmbeddings, H),
 		TokenType: bd.vec("embeddings.token_type_embeddings.weight", cfg.TypeVocabSize, H),
 		LayerNorm: bd.layerNorm("embeddings.LayerNorm", H, cfg.LayerNormEps),

@@ -34,10 +34,10 @@ func (ln *LayerNorm) Forward(dst, x []float32, rows int) {
 
 // Embeddings is BertEmbeddings: word + absolute position + token type, then LayerNorm.
 type Embeddings struct {
-	Word      []float32 // word_embeddings.weight [vocab, hidden]
-	Position  []float32 // position_embeddings.weight [max_position, hidden]
-	TokenType []float32 // token_type_embeddings.weight [type_vocab, hidden]
-	LayerNorm LayerNorm // LayerNorm
+	Word      kernels.Rows // word_embeddings.weight [vocab, hidden], in any storage (F32, F16, Q8)
+	Position  []float32    // position_embeddings.weight [max_position, hidden]
+	TokenType []float32    // token_type_embeddings.weight [type_vocab, hidden]
+	LayerNorm LayerNorm    // LayerNorm
 }
 
 // Layer is one BertLayer: self-attention, its output block, the FFN and its output block.
@@ -200,11 +200,11 @@ func (m *Model) embed(dst []float32, in Input) {
 				tt = int(in.TypeIDs[r])
 			}
 			d := dst[r*H : r*H+H]
-			w := e.Word[id*H : id*H+H]
+			e.Word.Row(d, id)
 			p := e.Position[t*H : t*H+H]
 			ty := e.TokenType[tt*H : tt*H+H]
 			for j := range d {
-				d[j] = w[j] + p[j] + ty[j]
+				d[j] = d[j] + p[j] + ty[j]
 			}
 		}
 	}

@@ -1,0 +1,177 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/x448/float16"
+)
+
+// Q8Block is the number of consecutive weights of a row that share one scale in a blocked Q8
+// matrix: ggml's QK8_0 (ggml/src/ggml-common.h, block_q8_0).
+const Q8Block = 32
+
+// Q8 is an int8 weight matrix W [Out, In] (nn.Linear layout) with one scale per block of Block
+// consecutive weights of a row:
+//
+//	W[o][k] ≈ Scale[o*(In/Block) + k/Block] · Q[o*In + k]
+//
+// Block == Q8Block is ggml's Q8_0 numerics (d = amax/127, q = round(x/d), d stored as f16) in a
+// planar layout: the int8 values of a row are contiguous and the scales live in their own array,
+// so that a SIMD kernel streams whole rows. Block == In is one scale per output row.
+type Q8 struct {
+	Out, In, Block int
+	Q              []int8    // [Out, In]
+	Scale          []float32 // [Out, In/Block]
+}
+
+// NewQ8 wraps q and scale as an [out, in] matrix with the given block; it panics if the lengths
+// or block are inconsistent (a programming error: loaders check shapes and return errors first).
+func NewQ8(out, in, block int, q []int8, scale []float32) *Q8 {
+	if block <= 0 || in%block != 0 || len(q) != out*in || len(scale) != out*(in/block) {
+		panic(fmt.Sprintf("kernels: NewQ8: out %d in %d block %d len(q) %d len(scale) %d", out, in, block, len(q), len(scale)))
+	}
+	return &Q8{Out: out, In: in, Block: block, Q: q, Scale: scale}
+}
+
+// QuantizeQ8 quantizes w [out, in] with one scale per block of block weights (block must divide
+// in) as ggml's quantize_row_q8_0_ref does, except that the scale is rounded to float16 first
+// (it is stored as F16) and the weights are rounded against that stored scale:
+// d = f16(amax/127), q = clamp(round(x/d), -127, 127).
+func QuantizeQ8(w []float32, out, in, block int) *Q8 {
+	if block <= 0 || in%block != 0 || len(w) != out*in {
+		panic(fmt.Sprintf("kernels: QuantizeQ8: out %d in %d block %d len %d", out, in, block, len(w)))
+	}
+	nb := in / block
+	m := &Q8{Out: out, In: in, Block: block, Q: make([]int8, out*in), Scale: make([]float32, out*nb)}
+	for b := range m.Scale {
+		x := w[b*block : (b+1)*block]
+		var amax float32
+		for _, v := range x {
+			amax = max(amax, abs32(v))
+		}
+		d := float16.Fromfloat32(amax / 127).Float32()
+		m.Scale[b] = d
+		var id float32
+		if d != 0 {
+			id = 1 / d
+		}
+		q := m.Q[b*block : (b+1)*block]
+		for k, v := range x {
+			q[k] = int8(max(-127, min(127, math.Round(float64(v*id)))))
+		}
+	}
+	return m
+}
+
+func abs32(x float32) float32 { return math.Float32frombits(math.Float32bits(x) &^ (1 << 31)) }
+
+// Dims returns (Out, In).
+func (m *Q8) Dims() (int, int) { return m.Out, m.In }
+
+// Dequantize writes W as float32 into dst [Out, In]: the reference the kernels are tested against.
+func (m *Q8) Dequantize(dst []float32) {
+	dst = dst[:m.Out*m.In]
+	for b, d := range m.Scale {
+		q := m.Q[b*m.Block : (b+1)*m.Block]
+		x := dst[b*m.Block : (b+1)*m.Block]
+		for k, v := range q {
+			x[k] = d * float32(v)
+		}
+	}
+}
+
+// Row writes row o of W as float32 into dst [In]: an embedding lookup.
+func (m *Q8) Row(dst []float32, o int) {
+	nb := m.In / m.Block
+	q := m.Q[o*m.In : (o+1)*m.In]
+	dst = dst[:m.In]
+	for b, d := range m.Scale[o*nb : (o+1)*nb] {
+		for k := b * m.Block; k < (b+1)*m.Block; k++ {
+			dst[k] = d * float32(q[k])
+		}
+	}
+}
+
+// MulT computes dst[rows,Out] = x[rows,In]·Wᵀ with float32 activations: each tile of W is
+// dequantized once into a stack buffer and reused for every row of x, so the arithmetic is
+// MatMulT's and only the weights' rounding differs from F32 (see q8_test.go for the bound).
+func (m *Q8) MulT(dst, x []float32, rows int) {
+	_ = dst[rows*m.Out-1]
+	_ = x[rows*m.In-1]
+	var buf [tileRows * tileK]float32
+	for j := 0; j < m.Out; j += tileRows {
+		nr := min(tileRows, m.Out-j)
+		for k := 0; k < m.In; k += tileK {
+			n := min(tileK, m.In-k)
+			m.dequantTile(buf[:], j, nr, k, n)
+			mulTile(dst, x, rows, m.Out, m.In, buf[:], j, nr, k, n)
+		}
+	}
+}
+
+// dequantTile fills buf[r*n : r*n+n] with W[j+r][k : k+n] for r < nr.
+func (m *Q8) dequantTile(buf []float32, j, nr, k, n int) {
+	nb := m.In / m.Block
+	for r := 0; r < nr; r++ {
+		o := j + r
+		q := m.Q[o*m.In+k : o*m.In+k+n]
+		sc := m.Scale[o*nb : (o+1)*nb]
+		dst := buf[r*n : r*n+n]
+		for p := 0; p < n; {
+			b := (k + p) / m.Block
+			end := min(n, (b+1)*m.Block-k)
+			d := sc[b]
+			for ; p < end; p++ {
+				dst[p] = d * float32(q[p])
+			}
+		}
+	}
+}
+
+// tileK is the number of columns of W dequantized at a time; tileRows rows are done at once.
+// A tile (4 KB of float32) lives on the stack of MulT.
+const (
+	tileK    = 256
+	tileRows = 4
+)
+
+// mulTile accumulates the product of x[rows, in] (columns k..k+n-1) with the float32 tile
+// buf holding rows j..j+nr-1, columns k..k+n-1 of W (row r at buf[r*n:]) into dst[rows, out];
+// the first tile of a row block (k == 0) assigns instead of adding.
+func mulTile(dst, x []float32, rows, out, in int, buf []float32, j, nr, k, n int) {
+	if nr == tileRows {
+		w0, w1, w2, w3 := buf[0:n], buf[n:2*n], buf[2*n:3*n], buf[3*n:4*n]
+		for i := 0; i < rows; i++ {
+			xr := x[i*in+k : i*in+k+n]
+			var s0, s1, s2, s3 float32
+			for p, xv := range xr {
+				s0 += xv * w0[p]
+				s1 += xv * w1[p]
+				s2 += xv * w2[p]
+				s3 += xv * w3[p]
+			}
+			d := dst[i*out+j : i*out+j+4]
+			if k == 0 {
+				d[0], d[1], d[2], d[3] = s0, s1, s2, s3
+			} else {
+				d[0] += s0
+				d[1] += s1
+				d[2] += s2
+				d[3] += s3
+			}
+		}
+		return
+	}
+	for r := 0; r < nr; r++ {
+		w := buf[r*n : r*n+n]
+		for i := 0; i < rows; i++ {
+			s := Dot(x[i*in+k:i*in+k+n], w)
+			if k == 0 {
+				dst[i*out+j+r] = s
+			} else {
+				dst[i*out+j+r] += s
+			}
+		}
+	}
+}
