@@ -128,7 +128,7 @@ func TestQ8MulTDoesNotAllocate(t *testing.T) {
 
 // benchShapes are MiniLM's linears at 32 tokens: q/k/v/attention output, intermediate, output.
 var benchShapes = []struct {
-	name           string
+	name          string
 	rows, out, in int
 }{
 	{"384x384", 32, 384, 384},
