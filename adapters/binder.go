@@ -1,0 +1,135 @@
+package adapters
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/adapterwasm/adapterwasm/runtime/bert"
+	"github.com/adapterwasm/adapterwasm/runtime/kernels"
+	"github.com/adapterwasm/adapterwasm/runtime/weights"
+)
+
+// legacyRenames is WeightsLoader.legacy_weights_mapping (adapters/loading.py): adapter-transformers
+// v1/v2 module names, renamed on load.
+var legacyRenames = [][2]string{
+	{"attention_text_task_adapters", "adapters"},
+	{"attention_text_lang_adapters", "adapters"},
+	{"layer_text_task_adapters", "adapters"},
+	{"layer_text_lang_adapters", "adapters"},
+	{"invertible_lang_adapters", "invertible_adapters"},
+}
+
+// normalizeKeys returns the tensors of a weight file keyed as BertModel's state dict would key
+// them: legacy names renamed, the "bert." base-model prefix removed (the loader accepts keys
+// with and without it, as loading.py does), and the saved name renamed to loadAs.
+func normalizeKeys(ts map[string]*weights.Tensor, saved, loadAs string) map[string]*weights.Tensor {
+	out := make(map[string]*weights.Tensor, len(ts))
+	for k, t := range ts {
+		for _, r := range legacyRenames {
+			k = strings.ReplaceAll(k, r[0], r[1])
+		}
+		k = strings.TrimPrefix(k, "bert.")
+		if loadAs != "" && loadAs != saved {
+			k = renameAdapter(k, saved, loadAs)
+		}
+		out[k] = t
+	}
+	return out
+}
+
+// renameAdapter is WeightsLoader.rename_func / the fusion and head rename functions.
+func renameAdapter(k, old, new string) string {
+	for _, pat := range []string{"adapters.%s.", ".prefix_tunings.%s.", ".prefix_gates.%s.", ".loras.%s.",
+		".shared_parameters.%s.", ".refts.%s.", "adapter_fusion_layer.%s.", "heads.%s."} {
+		k = strings.Replace(k, fmt.Sprintf(pat, old), fmt.Sprintf(pat, new), 1)
+	}
+	return k
+}
+
+// binder looks tensors up by normalized checkpoint name, remembers which it used, and records
+// every missing or misshaped tensor.
+type binder struct {
+	ts       map[string]*weights.Tensor
+	used     map[string]bool
+	problems []string
+}
+
+func newBinder(ts map[string]*weights.Tensor) *binder {
+	return &binder{ts: ts, used: map[string]bool{}}
+}
+
+func (bd *binder) problem(p string) { bd.problems = append(bd.problems, p) }
+
+func (bd *binder) has(name string) bool { _, ok := bd.ts[name]; return ok }
+
+// alias marks tensors as used without binding them (a module saved under two names).
+func (bd *binder) alias(names ...string) {
+	for _, n := range names {
+		bd.used[n] = true
+	}
+}
+
+// vec returns a float32 copy of the named tensor with the given shape.
+func (bd *binder) vec(name string, shape ...int) []float32 {
+	t, ok := bd.ts[name]
+	if !ok {
+		bd.problem("missing tensor " + name)
+		return nil
+	}
+	bd.used[name] = true
+	if !sameShape(t.Shape, shape) {
+		bd.problem(fmt.Sprintf("tensor %s has shape %v, want %v", name, t.Shape, shape))
+		return nil
+	}
+	v, err := t.Float32()
+	if err != nil {
+		bd.problem(fmt.Sprintf("tensor %s: %v", name, err))
+		return nil
+	}
+	return v
+}
+
+// linear binds name.weight [out, in] (and name.bias [out] if bias).
+func (bd *binder) linear(name string, out, in int, bias bool) bert.Linear {
+	var l bert.Linear
+	if w := bd.vec(name+".weight", out, in); w != nil {
+		l.W = kernels.NewF32(out, in, w)
+	}
+	if bias {
+		l.B = bd.vec(name+".bias", out)
+	}
+	return l
+}
+
+// unused lists tensors that belong to the adapter (match) but were not bound.
+func (bd *binder) unused(match func(string) bool) []string {
+	var out []string
+	for k := range bd.ts {
+		if !bd.used[k] && match(k) {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (bd *binder) err(file string) error {
+	if len(bd.problems) == 0 {
+		return nil
+	}
+	sort.Strings(bd.problems)
+	return &LoadError{File: file, Problems: bd.problems}
+}
+
+func sameShape(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

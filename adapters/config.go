@@ -1,0 +1,732 @@
+package adapters
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Values of a config are kept with Python's JSON types, because the config id hashes them the
+// way Python's json.dumps prints them: nil, bool, string, pyInt, float64, []any, map[string]any.
+type pyInt int64
+
+// presetsJSON holds ADAPTER_CONFIG_MAP of adapters/configuration/adapter_config.py, every preset
+// as its full to_dict(), written by the reference library (see tools/reference; types preserved).
+//
+//go:embed presets.json
+var presetsJSON []byte
+
+var presets map[string]any
+
+func init() {
+	v, err := decodePy(presetsJSON)
+	if err != nil {
+		panic("adapters: presets.json: " + err.Error())
+	}
+	presets = v.(map[string]any)
+}
+
+// decodePy decodes JSON keeping the int/float distinction of Python's json module.
+func decodePy(b []byte) (any, error) {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil {
+		return nil, err
+	}
+	return toPy(v), nil
+}
+
+func toPy(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		s := string(x)
+		if !strings.ContainsAny(s, ".eE") {
+			if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+				return pyInt(i)
+			}
+		}
+		f, _ := strconv.ParseFloat(s, 64)
+		return f
+	case []any:
+		for i := range x {
+			x[i] = toPy(x[i])
+		}
+		return x
+	case map[string]any:
+		for k := range x {
+			x[k] = toPy(x[k])
+		}
+		return x
+	}
+	return v
+}
+
+func clonePy(v any) any {
+	switch x := v.(type) {
+	case []any:
+		out := make([]any, len(x))
+		for i := range x {
+			out[i] = clonePy(x[i])
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = clonePy(e)
+		}
+		return out
+	}
+	return v
+}
+
+// Config is a parsed adapter configuration (the "config" object of adapter_config.json, or a
+// config string such as "lora[r=4]|seq_bn"), split by method. A config union (mam, unipelt,
+// "a|b") has several parts; a plain config one.
+type Config struct {
+	// Raw is the full config dictionary, as the library's to_dict() gives it; the config id
+	// (ConfigID) is computed from it.
+	Raw map[string]any
+
+	Bottleneck []*BnConfig
+	LoRA       []*LoRAConfig
+	Prefix     []*PrefixConfig
+}
+
+// BnConfig is BnConfig of adapters/configuration/adapter_config.py: a bottleneck adapter.
+type BnConfig struct {
+	MhAdapter, OutputAdapter bool
+	// ReductionFactor maps a layer index ("3") or "default" to the reduction factor.
+	ReductionFactor         map[string]float64
+	NonLinearity            string
+	OriginalLnBefore        bool
+	OriginalLnAfter         bool
+	LnBefore, LnAfter       bool
+	IsParallel              bool
+	Scaling                 float64 // when ScalingMode == "float"
+	ScalingMode             string  // "float", "learned" or "channel"
+	UseGating               bool
+	ResidualBeforeLn        bool // true, false; see ResidualPostAdd
+	ResidualPostAdd         bool // residual_before_ln == "post_add"
+	AdapterResidualBeforeLn bool
+	InvAdapter              string // non-empty: an invertible adapter is declared
+	LeaveOut                []int
+}
+
+// LoRAConfig is LoRAConfig (and IA3Config) of adapters/configuration/adapter_config.py.
+type LoRAConfig struct {
+	SelfAttn, Intermediate, Output bool
+	LeaveOut                       []int
+	R                              int
+	Alpha                          float64
+	AttnMatrices                   []string
+	Scale                          bool // composition_mode "scale": (IA)^3
+	UseGating                      bool
+}
+
+// PrefixConfig is PrefixTuningConfig of adapters/configuration/adapter_config.py.
+type PrefixConfig struct {
+	LeaveOut       []int
+	Flat           bool
+	PrefixLength   int
+	BottleneckSize int
+	NonLinearity   string
+}
+
+// Method names the adaptation method(s) of the config: "bottleneck", "lora", "ia3",
+// "prefix_tuning", or several joined by "+" for a union.
+func (c *Config) Method() string {
+	var parts []string
+	for range c.Bottleneck {
+		parts = append(parts, "bottleneck")
+	}
+	for _, l := range c.LoRA {
+		if l.Scale {
+			parts = append(parts, "ia3")
+		} else {
+			parts = append(parts, "lora")
+		}
+	}
+	for range c.Prefix {
+		parts = append(parts, "prefix_tuning")
+	}
+	return strings.Join(parts, "+")
+}
+
+// ConfigID is AdapterHub's config hash (adapters/utils.py get_adapter_config_hash): the first
+// 16 hex digits of SHA-1 over the sorted-key JSON of the config without falsy values and
+// without a few v3 keys at their defaults.
+func (c *Config) ConfigID() string { return ConfigHash(c.Raw) }
+
+// ParseConfig parses a config: a JSON object (the "config" value of adapter_config.json) or a
+// JSON string holding a config string ("seq_bn", "lora[r=4]|seq_bn"). file names the source
+// in errors.
+func ParseConfig(raw any, file string) (*Config, error) {
+	var full map[string]any
+	switch v := raw.(type) {
+	case string:
+		m, err := resolveConfigString(v)
+		if err != nil {
+			return nil, &FormatError{File: file, Reason: err.Error()}
+		}
+		full = m
+	case map[string]any:
+		full = v
+	case nil:
+		return nil, &FormatError{File: file, Reason: `"config" is null`}
+	default:
+		return nil, &FormatError{File: file, Reason: fmt.Sprintf(`"config" is a %T, want an object or a config string`, raw)}
+	}
+	c := &Config{Raw: full}
+	if err := c.addPart(full, file, true); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *Config) addPart(m map[string]any, file string, top bool) error {
+	arch, _ := m["architecture"].(string)
+	if m["architecture"] != nil && arch == "" {
+		return &FormatError{File: file, Reason: fmt.Sprintf("architecture is %v", m["architecture"])}
+	}
+	p := &cfgReader{m: m, file: file}
+	switch arch {
+	case "", "bottleneck":
+		bn := p.bottleneck()
+		if p.err != nil {
+			return p.err
+		}
+		c.Bottleneck = append(c.Bottleneck, bn)
+	case "lora":
+		l := p.lora()
+		if p.err != nil {
+			return p.err
+		}
+		c.LoRA = append(c.LoRA, l)
+	case "prefix_tuning":
+		pc := p.prefix()
+		if p.err != nil {
+			return p.err
+		}
+		c.Prefix = append(c.Prefix, pc)
+	case "union":
+		if !top {
+			return &FormatError{File: file, Reason: "a config union inside a config union"}
+		}
+		list, ok := m["configs"].([]any)
+		if !ok || len(list) == 0 {
+			return &FormatError{File: file, Reason: `union config without "configs"`}
+		}
+		for _, e := range list {
+			sub, ok := e.(map[string]any)
+			if !ok {
+				return &FormatError{File: file, Reason: "union member is not an object"}
+			}
+			if err := c.addPart(sub, file, false); err != nil {
+				return err
+			}
+		}
+		return c.validateUnion(file)
+	case "prompt_tuning", "reft", "mtl_lora":
+		return &UnsupportedError{File: file, What: "method " + arch}
+	default:
+		return &UnsupportedError{File: file, What: "architecture " + strconv.Quote(arch)}
+	}
+	return nil
+}
+
+// validateUnion mirrors ConfigUnion.validate: two parts of one architecture only combine if they
+// leave layers out or (bottleneck) sit at different locations.
+func (c *Config) validateUnion(file string) error {
+	bad := func() error {
+		return &FormatError{File: file, Reason: "config union combines two configs of the same architecture"}
+	}
+	for i, a := range c.Bottleneck {
+		for _, b := range c.Bottleneck[:i] {
+			if len(a.LeaveOut) > 0 || len(b.LeaveOut) > 0 {
+				continue
+			}
+			if a.MhAdapter == b.MhAdapter || a.OutputAdapter == b.OutputAdapter {
+				return bad()
+			}
+		}
+	}
+	for i, a := range c.LoRA {
+		for _, b := range c.LoRA[:i] {
+			if len(a.LeaveOut) == 0 && len(b.LeaveOut) == 0 {
+				return bad()
+			}
+		}
+	}
+	for i, a := range c.Prefix {
+		for _, b := range c.Prefix[:i] {
+			if len(a.LeaveOut) == 0 && len(b.LeaveOut) == 0 {
+				return bad()
+			}
+		}
+	}
+	return nil
+}
+
+// cfgReader reads typed fields and keeps the first error.
+type cfgReader struct {
+	m    map[string]any
+	file string
+	err  error
+}
+
+func (p *cfgReader) fail(err error) {
+	if p.err == nil {
+		p.err = err
+	}
+}
+
+func (p *cfgReader) bad(key string, v any, want string) {
+	p.fail(&FormatError{File: p.file, Reason: fmt.Sprintf("config %s = %v, want %s", key, pyRepr(v), want)})
+}
+
+func (p *cfgReader) boolean(key string, def bool) bool {
+	v, ok := p.m[key]
+	if !ok || v == nil {
+		return def
+	}
+	b, ok := v.(bool)
+	if !ok {
+		p.bad(key, v, "a boolean")
+	}
+	return b
+}
+
+func (p *cfgReader) required(key string) bool {
+	if _, ok := p.m[key]; !ok {
+		p.fail(&FormatError{File: p.file, Reason: "config has no " + strconv.Quote(key)})
+		return false
+	}
+	return true
+}
+
+func number(v any) (float64, bool) {
+	switch x := v.(type) {
+	case pyInt:
+		return float64(x), true
+	case float64:
+		return x, true
+	}
+	return 0, false
+}
+
+func (p *cfgReader) num(key string, def float64) float64 {
+	v, ok := p.m[key]
+	if !ok || v == nil {
+		return def
+	}
+	f, ok := number(v)
+	if !ok {
+		p.bad(key, v, "a number")
+	}
+	return f
+}
+
+func (p *cfgReader) str(key, def string) string {
+	v, ok := p.m[key]
+	if !ok || v == nil {
+		return def
+	}
+	s, ok := v.(string)
+	if !ok {
+		p.bad(key, v, "a string")
+	}
+	return s
+}
+
+func (p *cfgReader) ints(key string) []int {
+	v, ok := p.m[key]
+	if !ok || v == nil {
+		return nil
+	}
+	l, ok := v.([]any)
+	if !ok {
+		p.bad(key, v, "a list of layer indices")
+		return nil
+	}
+	out := make([]int, 0, len(l))
+	for _, e := range l {
+		i, ok := e.(pyInt)
+		if !ok {
+			p.bad(key, v, "a list of layer indices")
+			return nil
+		}
+		out = append(out, int(i))
+	}
+	return out
+}
+
+func (p *cfgReader) unsupportedIf(cond bool, what string) {
+	if cond {
+		p.fail(&UnsupportedError{File: p.file, What: what})
+	}
+}
+
+func (p *cfgReader) bottleneck() *BnConfig {
+	for _, k := range []string{"mh_adapter", "output_adapter", "reduction_factor", "non_linearity"} {
+		p.required(k)
+	}
+	c := &BnConfig{
+		MhAdapter:               p.boolean("mh_adapter", false),
+		OutputAdapter:           p.boolean("output_adapter", false),
+		NonLinearity:            strings.ToLower(p.str("non_linearity", "")),
+		OriginalLnBefore:        p.boolean("original_ln_before", false),
+		OriginalLnAfter:         p.boolean("original_ln_after", true),
+		LnBefore:                p.boolean("ln_before", false),
+		LnAfter:                 p.boolean("ln_after", false),
+		IsParallel:              p.boolean("is_parallel", false),
+		UseGating:               p.boolean("use_gating", false),
+		AdapterResidualBeforeLn: p.boolean("adapter_residual_before_ln", false),
+		InvAdapter:              p.str("inv_adapter", ""),
+		LeaveOut:                p.ints("leave_out"),
+	}
+	if nested, ok := p.m["invertible_adapter"].(map[string]any); ok && c.InvAdapter == "" {
+		// adapter-transformers v1 nested the invertible adapter config (BnConfig.__setattr__).
+		c.InvAdapter, _ = nested["block_type"].(string)
+	}
+	switch v := p.m["residual_before_ln"].(type) {
+	case nil:
+		c.ResidualBeforeLn = true
+	case bool:
+		c.ResidualBeforeLn = v
+	case string:
+		if v != "post_add" {
+			p.bad("residual_before_ln", v, `true, false or "post_add"`)
+		}
+		c.ResidualBeforeLn, c.ResidualPostAdd = true, true
+	default:
+		p.bad("residual_before_ln", v, `true, false or "post_add"`)
+	}
+	switch v := p.m["scaling"].(type) {
+	case nil:
+		c.ScalingMode, c.Scaling = "float", 1
+	case string:
+		if v != "learned" && v != "channel" {
+			p.bad("scaling", v, `a number, "learned" or "channel"`)
+		}
+		c.ScalingMode = v
+	default:
+		f, ok := number(v)
+		if !ok {
+			p.bad("scaling", v, `a number, "learned" or "channel"`)
+		}
+		c.ScalingMode, c.Scaling = "float", f
+	}
+	c.ReductionFactor = map[string]float64{}
+	switch v := p.m["reduction_factor"].(type) {
+	case map[string]any:
+		for k, e := range v {
+			f, ok := number(e)
+			if !ok || f <= 0 {
+				p.bad("reduction_factor", v, "positive numbers")
+			}
+			c.ReductionFactor[k] = f
+		}
+	default:
+		f, ok := number(v)
+		if !ok || f <= 0 {
+			p.bad("reduction_factor", v, "a positive number or a per-layer mapping")
+		}
+		c.ReductionFactor["default"] = f
+	}
+	p.unsupportedIf(p.boolean("phm_layer", false), "phm_layer (Compacter)")
+	if _, err := activation(c.NonLinearity); err != nil && p.err == nil {
+		p.fail(&UnsupportedError{File: p.file, What: "non_linearity " + strconv.Quote(c.NonLinearity)})
+	}
+	return c
+}
+
+// reduction returns the reduction factor for layer l (BottleneckLayer.add_adapter).
+func (c *BnConfig) reduction(l int) (float64, bool) {
+	if f, ok := c.ReductionFactor[strconv.Itoa(l)]; ok {
+		return f, true
+	}
+	f, ok := c.ReductionFactor["default"]
+	return f, ok
+}
+
+func (p *cfgReader) lora() *LoRAConfig {
+	c := &LoRAConfig{
+		SelfAttn:     p.boolean("selfattn_lora", true),
+		Intermediate: p.boolean("intermediate_lora", false),
+		Output:       p.boolean("output_lora", false),
+		LeaveOut:     p.ints("leave_out"),
+		R:            int(p.num("r", 8)),
+		Alpha:        p.num("alpha", 8),
+		UseGating:    p.boolean("use_gating", false),
+	}
+	c.AttnMatrices = []string{"q", "v"}
+	if v, ok := p.m["attn_matrices"]; ok && v != nil {
+		l, ok := v.([]any)
+		if !ok {
+			p.bad("attn_matrices", v, `a list of "q", "k", "v"`)
+		}
+		c.AttnMatrices = c.AttnMatrices[:0]
+		for _, e := range l {
+			s, _ := e.(string)
+			if s != "q" && s != "k" && s != "v" {
+				p.bad("attn_matrices", v, `a list of "q", "k", "v"`)
+			}
+			c.AttnMatrices = append(c.AttnMatrices, s)
+		}
+	}
+	switch mode := p.str("composition_mode", "add"); mode {
+	case "add":
+	case "scale":
+		c.Scale = true
+		if c.R > 1 {
+			p.fail(&FormatError{File: p.file, Reason: "composition_mode scale ((IA)^3) needs r == 1"})
+		}
+	default:
+		p.bad("composition_mode", mode, `"add" or "scale"`)
+	}
+	if c.R <= 0 {
+		p.bad("r", p.m["r"], "a positive integer")
+	}
+	p.unsupportedIf(p.boolean("use_dora", false), "use_dora (DoRA)")
+	_, vd := number(p.m["vera_d"])
+	_, vb := number(p.m["vera_b"])
+	p.unsupportedIf(vd || vb, "vera_d/vera_b (VeRA)")
+	return c
+}
+
+func (p *cfgReader) prefix() *PrefixConfig {
+	c := &PrefixConfig{
+		LeaveOut:       p.ints("leave_out"),
+		Flat:           p.boolean("flat", false),
+		PrefixLength:   int(p.num("prefix_length", 30)),
+		BottleneckSize: int(p.num("bottleneck_size", 512)),
+		NonLinearity:   strings.ToLower(p.str("non_linearity", "tanh")),
+	}
+	if c.PrefixLength <= 0 || c.PrefixLength > 4096 {
+		p.bad("prefix_length", p.m["prefix_length"], "a positive length")
+	}
+	p.unsupportedIf(p.boolean("use_gating", false), "prefix_tuning use_gating (UniPELT gates)")
+	if _, err := activation(c.NonLinearity); err != nil && !c.Flat {
+		p.fail(&UnsupportedError{File: p.file, What: "non_linearity " + strconv.Quote(c.NonLinearity)})
+	}
+	return c
+}
+
+func leftOut(leaveOut []int, l int) bool {
+	for _, x := range leaveOut {
+		if x == l {
+			return true
+		}
+	}
+	return false
+}
+
+// resolveConfigString resolves a config string (utils.py resolve_adapter_config /
+// parse_adapter_config_string): preset names from ADAPTER_CONFIG_MAP, optionally with
+// "[key=value, …]" overrides, joined by "|" into a config union.
+func resolveConfigString(s string) (map[string]any, error) {
+	if p, ok := presets[s]; ok {
+		return clonePy(p).(map[string]any), nil
+	}
+	var parts []map[string]any
+	for _, chunk := range strings.Split(s, "|") {
+		chunk = strings.TrimSpace(chunk)
+		name, kvs := chunk, ""
+		if i := strings.IndexByte(chunk, '['); i >= 0 {
+			if !strings.HasSuffix(chunk, "]") {
+				return nil, fmt.Errorf("invalid adapter config string %q", chunk)
+			}
+			name, kvs = chunk[:i], chunk[i+1:len(chunk)-1]
+		}
+		if name == "" || strings.ContainsAny(name, "[]\n") {
+			return nil, fmt.Errorf("invalid adapter config string %q", chunk)
+		}
+		p, ok := presets[name]
+		if !ok {
+			return nil, fmt.Errorf("could not identify %q as a valid adapter configuration", name)
+		}
+		base := clonePy(p).(map[string]any)
+		kw, err := parseKwargs(kvs)
+		if err != nil {
+			return nil, fmt.Errorf("invalid adapter configuration %q in %q: %v", kvs, name, err)
+		}
+		targets := []map[string]any{base}
+		if base["architecture"] == "union" {
+			targets = nil
+			for _, c := range base["configs"].([]any) {
+				targets = append(targets, c.(map[string]any))
+			}
+		}
+		for _, t := range targets {
+			for k, v := range kw {
+				if _, ok := t[k]; !ok {
+					return nil, fmt.Errorf("%s has no config key %q", name, k)
+				}
+				t[k] = v
+			}
+		}
+		if base["architecture"] == "union" {
+			for _, c := range base["configs"].([]any) {
+				parts = append(parts, c.(map[string]any))
+			}
+		} else {
+			parts = append(parts, base)
+		}
+	}
+	if len(parts) == 1 {
+		return parts[0], nil
+	}
+	cs := make([]any, len(parts))
+	for i := range parts {
+		cs[i] = parts[i]
+	}
+	return map[string]any{"architecture": "union", "configs": cs}, nil
+}
+
+// parseKwargs parses "k=v, k2=v2" where values are Python literals (numbers, strings, True,
+// False, None, lists).
+func parseKwargs(s string) (map[string]any, error) {
+	out := map[string]any{}
+	lx := &pyLexer{s: s}
+	for {
+		lx.space()
+		if lx.eof() {
+			return out, nil
+		}
+		key := lx.ident()
+		if key == "" {
+			return nil, fmt.Errorf("expected a key at %q", lx.rest())
+		}
+		lx.space()
+		if !lx.take('=') {
+			return nil, fmt.Errorf("expected = after %s", key)
+		}
+		v, err := lx.value()
+		if err != nil {
+			return nil, err
+		}
+		out[key] = v
+		lx.space()
+		if !lx.take(',') && !lx.eof() {
+			return nil, fmt.Errorf("expected , at %q", lx.rest())
+		}
+	}
+}
+
+type pyLexer struct {
+	s string
+	i int
+}
+
+func (l *pyLexer) eof() bool    { return l.i >= len(l.s) }
+func (l *pyLexer) rest() string { return l.s[l.i:] }
+func (l *pyLexer) space() {
+	for l.i < len(l.s) && (l.s[l.i] == ' ' || l.s[l.i] == '\t') {
+		l.i++
+	}
+}
+func (l *pyLexer) take(c byte) bool {
+	if l.i < len(l.s) && l.s[l.i] == c {
+		l.i++
+		return true
+	}
+	return false
+}
+func (l *pyLexer) ident() string {
+	j := l.i
+	for j < len(l.s) && (l.s[j] == '_' || l.s[j] >= 'a' && l.s[j] <= 'z' || l.s[j] >= 'A' && l.s[j] <= 'Z' || l.s[j] >= '0' && l.s[j] <= '9') {
+		j++
+	}
+	id := l.s[l.i:j]
+	l.i = j
+	return id
+}
+
+func (l *pyLexer) value() (any, error) {
+	l.space()
+	if l.eof() {
+		return nil, fmt.Errorf("missing value")
+	}
+	switch c := l.s[l.i]; {
+	case c == '\'' || c == '"':
+		j := strings.IndexByte(l.s[l.i+1:], c)
+		if j < 0 {
+			return nil, fmt.Errorf("unterminated string")
+		}
+		v := l.s[l.i+1 : l.i+1+j]
+		l.i += j + 2
+		return v, nil
+	case c == '[':
+		l.i++
+		var list []any
+		for {
+			l.space()
+			if l.take(']') {
+				if list == nil {
+					list = []any{}
+				}
+				return list, nil
+			}
+			v, err := l.value()
+			if err != nil {
+				return nil, err
+			}
+			list = append(list, v)
+			l.space()
+			if !l.take(',') && (l.eof() || l.s[l.i] != ']') {
+				return nil, fmt.Errorf("expected , or ] in list")
+			}
+		}
+	case c == '-' || c == '+' || c == '.' || c >= '0' && c <= '9':
+		j := l.i + 1
+		for j < len(l.s) && strings.IndexByte("0123456789.eE+-_", l.s[j]) >= 0 {
+			j++
+		}
+		lit := l.s[l.i:j]
+		l.i = j
+		if !strings.ContainsAny(lit, ".eE") {
+			n, err := strconv.ParseInt(lit, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("bad number %q", lit)
+			}
+			return pyInt(n), nil
+		}
+		f, err := strconv.ParseFloat(lit, 64)
+		if err != nil {
+			return nil, fmt.Errorf("bad number %q", lit)
+		}
+		return f, nil
+	default:
+		switch id := l.ident(); id {
+		case "True":
+			return true, nil
+		case "False":
+			return false, nil
+		case "None":
+			return nil, nil
+		default:
+			return nil, fmt.Errorf("unsupported value %q", id)
+		}
+	}
+}
+
+// pyRepr formats a value roughly as Python would, for error messages.
+func pyRepr(v any) string {
+	b, _ := pyJSON(nil, v)
+	return string(b)
+}
+
+// sortedKeys returns the keys of m in sorted order.
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}

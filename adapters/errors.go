@@ -1,0 +1,75 @@
+package adapters
+
+import (
+	"fmt"
+	"strings"
+)
+
+// FormatError reports a file that is not what it claims to be: invalid JSON, a config of another
+// library (PEFT), a config missing required keys. File names the file, Reason the problem.
+type FormatError struct {
+	File   string
+	Reason string
+}
+
+func (e *FormatError) Error() string { return "adapters: " + join(e.File, e.Reason) }
+
+// UnsupportedError reports valid AdapterHub content that this package does not run: a method,
+// a config flag or a composition. Its message always reads "unsupported: <what>".
+type UnsupportedError struct {
+	File string // may be empty
+	What string // e.g. "phm_layer (compacter)", "Fuse with LoRA adapter lora_qv"
+}
+
+func (e *UnsupportedError) Error() string { return "adapters: " + join(e.File, "unsupported: "+e.What) }
+
+// LoadError lists every missing, misshaped or unexpected tensor found while binding an adapter,
+// fusion or head weight file, so that one run tells the whole story.
+type LoadError struct {
+	File     string
+	Problems []string
+}
+
+func (e *LoadError) Error() string {
+	const show = 8
+	p := e.Problems
+	more := ""
+	if len(p) > show {
+		more = fmt.Sprintf(" (and %d more)", len(p)-show)
+		p = p[:show]
+	}
+	return "adapters: " + join(e.File, strings.Join(p, "; ")+more)
+}
+
+// MismatchError reports an adapter, head or fusion made for another base model: a different
+// hidden size or model type.
+type MismatchError struct {
+	File       string
+	Field      string // "hidden_size" or "model_type"
+	Got, Model string
+}
+
+func (e *MismatchError) Error() string {
+	return "adapters: " + join(e.File, fmt.Sprintf("%s is %s but the base model has %s", e.Field, e.Got, e.Model))
+}
+
+// SetupError reports an invalid adapter setup: a syntax error in a setup expression, a name
+// that is not loaded, a nesting the library forbids, sizes that do not fit the batch.
+type SetupError struct {
+	Setup  string
+	Reason string
+}
+
+func (e *SetupError) Error() string {
+	if e.Setup == "" {
+		return "adapters: setup: " + e.Reason
+	}
+	return "adapters: setup " + e.Setup + ": " + e.Reason
+}
+
+func join(file, msg string) string {
+	if file == "" {
+		return msg
+	}
+	return file + ": " + msg
+}

@@ -1,0 +1,101 @@
+package adapters
+
+import (
+	"github.com/adapterwasm/adapterwasm/runtime/bert"
+	"github.com/adapterwasm/adapterwasm/runtime/kernels"
+)
+
+// FusionConfig is AdapterFusionConfig (adapters/configuration/adapter_fusion_config.py).
+type FusionConfig struct {
+	Key, Query, Value  bool
+	QueryBeforeLn      bool
+	ResidualBefore     bool
+	Temperature        bool
+	ValueBeforeSoftmax bool
+}
+
+// fusionModule is BertFusion (adapters/methods/modeling.py) at one location of one layer.
+type fusionModule struct {
+	cfg               *FusionConfig
+	query, key, value *bert.Linear // nil when the config switches them off; value has no bias
+}
+
+func bindFusion(bd *binder, p string, cfg *FusionConfig, H int) *fusionModule {
+	m := &fusionModule{cfg: cfg}
+	if cfg.Query {
+		l := bd.linear(p+"query", H, H, true)
+		m.query = &l
+	}
+	if cfg.Key {
+		l := bd.linear(p+"key", H, H, true)
+		m.key = &l
+	}
+	if cfg.Value {
+		l := bd.linear(p+"value", H, H, false)
+		m.value = &l
+	}
+	return m
+}
+
+// forward is BertFusion.forward: query [rows, H], ups = the children's up-projections (each
+// [rows, H]), residual [rows, H]; it returns the fused hidden states [rows, H].
+func (m *fusionModule) forward(a *arena, query []float32, ups [][]float32, residual []float32, H int) []float32 {
+	rows := len(query) / H
+	n := len(ups)
+	// key and value are the same tensor in the library: residual_before adds into both.
+	vals := ups
+	if m.cfg.ResidualBefore {
+		vals = make([][]float32, n)
+		for i, u := range ups {
+			vals[i] = a.get(len(u))
+			kernels.Add(vals[i], u, residual)
+		}
+	}
+	q := query
+	if m.query != nil {
+		q = a.get(rows * H)
+		m.query.Forward(q, query, rows)
+	}
+	keys := vals
+	if m.key != nil {
+		keys = make([][]float32, n)
+		for i, v := range vals {
+			keys[i] = a.get(rows * H)
+			m.key.Forward(keys[i], v, rows)
+		}
+	}
+	values := vals
+	if m.value != nil && m.cfg.ValueBeforeSoftmax {
+		values = make([][]float32, n)
+		for i, v := range vals {
+			values[i] = a.get(rows * H)
+			m.value.Forward(values[i], v, rows)
+		}
+	}
+	ctx := a.zeros(rows * H)
+	probs := a.get(n)
+	for r := 0; r < rows; r++ {
+		qr := q[r*H : (r+1)*H]
+		for i := 0; i < n; i++ {
+			probs[i] = kernels.Dot(qr, keys[i][r*H:(r+1)*H])
+		}
+		kernels.Softmax(probs)
+		cr := ctx[r*H : (r+1)*H]
+		for i := 0; i < n; i++ {
+			vr := values[i][r*H : (r+1)*H]
+			p := probs[i]
+			for j := range cr {
+				cr[j] += p * vr[j]
+			}
+		}
+	}
+	if m.value != nil && !m.cfg.ValueBeforeSoftmax {
+		out := a.get(rows * H)
+		m.value.Forward(out, ctx, rows)
+		ctx = out
+	}
+	if !m.cfg.ResidualBefore {
+		kernels.Add(ctx, ctx, residual)
+	}
+	return ctx
+}

@@ -1,0 +1,159 @@
+package adapters
+
+import (
+	"fmt"
+
+	"github.com/adapterwasm/adapterwasm/runtime/bert"
+	"github.com/adapterwasm/adapterwasm/runtime/kernels"
+)
+
+// loraModule is LoRA or IA3 of adapters/methods/lora.py on one linear layer.
+type loraModule struct {
+	cfg     *LoRAConfig
+	in, out int
+	r       int
+	A       []float32 // lora_A [r, in] (LoRA only)
+	B       []float32 // lora_B [out, r] (IA3: [out, 1])
+	scaling float32   // alpha/r (LoRA) or alpha (IA3)
+	gate    *bert.Linear
+}
+
+// loraSites lists where BERT wraps linears with LoRALinear (models/bert/mixin_bert.py) and the
+// config switch and attention key that enable each.
+func loraEnabled(c *LoRAConfig, s bert.Site) bool {
+	has := func(k string) bool {
+		for _, m := range c.AttnMatrices {
+			if m == k {
+				return true
+			}
+		}
+		return false
+	}
+	switch s {
+	case bert.SiteQuery:
+		return c.SelfAttn && has("q")
+	case bert.SiteKey:
+		return c.SelfAttn && has("k")
+	case bert.SiteValue:
+		return c.SelfAttn && has("v")
+	case bert.SiteIntermediate:
+		return c.Intermediate
+	case bert.SiteOutput:
+		return c.Output
+	}
+	return false
+}
+
+func siteDims(c *bert.Config, s bert.Site) (in, out int) {
+	H, I := c.HiddenSize, c.IntermediateSize
+	switch s {
+	case bert.SiteIntermediate:
+		return H, I
+	case bert.SiteOutput:
+		return I, H
+	}
+	return H, H
+}
+
+func bindLoRA(bd *binder, p string, cfg *LoRAConfig, in, out int) *loraModule {
+	m := &loraModule{cfg: cfg, in: in, out: out, r: cfg.R}
+	if cfg.Scale {
+		m.B = bd.vec(p+"lora_B", out, 1)
+		m.scaling = float32(cfg.Alpha)
+	} else {
+		m.A = bd.vec(p+"lora_A", cfg.R, in)
+		m.B = bd.vec(p+"lora_B", out, cfg.R)
+		m.scaling = float32(cfg.Alpha / float64(cfg.R))
+	}
+	if cfg.UseGating {
+		g := bd.linear(p+"gate", 1, in, true)
+		m.gate = &g
+	}
+	return m
+}
+
+// apply is LoRA.forward / IA3.forward: from the running state h (nil before the first module)
+// and the layer input x [rows, in], it returns the new state [rows, out].
+func (m *loraModule) apply(a *arena, h, x []float32, nseq, tlen int) []float32 {
+	rows := len(x) / m.in
+	var res []float32
+	if m.cfg.Scale {
+		res = a.get(rows * m.out)
+		for r := 0; r < rows; r++ {
+			row := res[r*m.out : (r+1)*m.out]
+			if h == nil {
+				copy(row, m.B)
+			} else {
+				hr := h[r*m.out : (r+1)*m.out]
+				for j := range row {
+					row[j] = hr[j] * m.B[j]
+				}
+			}
+		}
+	} else {
+		if h == nil {
+			h = x
+		}
+		if len(h) != rows*m.in {
+			// Stacked LoRAs feed one module's output into the next one's A: shapes must agree.
+			return nil
+		}
+		tmp := a.get(rows * m.r)
+		kernels.MatMulT(tmp, h, rows, m.in, m.A, m.r)
+		res = a.get(rows * m.out)
+		kernels.MatMulT(res, tmp, rows, m.r, m.B, m.out)
+	}
+	if m.gate != nil {
+		g := a.get(rows)
+		m.gate.Forward(g, x, rows)
+		kernels.Sigmoid(g)
+		for s := 0; s < nseq; s++ {
+			var sum float32
+			for t := 0; t < tlen; t++ {
+				sum += g[s*tlen+t]
+			}
+			kernels.Scale(res[s*tlen*m.out:(s+1)*tlen*m.out], sum/float32(tlen))
+		}
+	} else {
+		kernels.Scale(res, m.scaling)
+	}
+	return res
+}
+
+// merge folds the module into W [out, in] in place (LoRALinear.merge_adapter): W + s·B·A for
+// LoRA, W ⊙ (B·alpha) row-wise for IA3. unmerge inverts it (reset_adapter).
+func (m *loraModule) merge(w []float32, inverse bool) error {
+	if m.gate != nil {
+		return &UnsupportedError{What: "merging a LoRA module with gating"}
+	}
+	if len(w) != m.out*m.in {
+		return fmt.Errorf("adapters: merge: weight has %d values, want %d", len(w), m.out*m.in)
+	}
+	for o := 0; o < m.out; o++ {
+		row := w[o*m.in : (o+1)*m.in]
+		if m.cfg.Scale {
+			f := m.B[o] * m.scaling
+			for i := range row {
+				if inverse {
+					row[i] /= f
+				} else {
+					row[i] *= f
+				}
+			}
+			continue
+		}
+		b := m.B[o*m.r : (o+1)*m.r]
+		for i := range row {
+			var d float32
+			for k := 0; k < m.r; k++ {
+				d += b[k] * m.A[k*m.in+i]
+			}
+			if inverse {
+				row[i] -= d * m.scaling
+			} else {
+				row[i] += d * m.scaling
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,482 @@
+package adapters
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/adapterwasm/adapterwasm/runtime/bert"
+	"github.com/adapterwasm/adapterwasm/runtime/kernels"
+)
+
+// Model is one base encoder with any number of loaded adapters, fusions and heads, and the
+// active setup. Loading, activating, switching and unloading adapters never copies or re-reads
+// the base weights: adapters plug into the encoder's forward pass through bert.Hooks.
+// Merge is the one operation that writes into the base weights (as merge_adapter does).
+// A Model is not safe for concurrent use; share it read-only between States only when no
+// setup changes run concurrently.
+type Model struct {
+	Base *bert.Model
+
+	adapters map[string]*Adapter
+	fusions  map[string]*Fusion
+	heads    map[string]*Head
+
+	active   *Block
+	names    []string // active.flatten()
+	channels int      // active.parallelChannels()
+	headSpec []headUse
+	headOver string // SetHead override
+
+	merged [][bert.NumSites]string // [layer][site] -> merged adapter name
+}
+
+// headUse says which head reads which replica / sequences of the (replicated) batch.
+type headUse struct {
+	head    *Head
+	replica int // Parallel branch (0 when not parallel)
+	seq0    int // first sequence within the replica (BatchSplit)
+	nseq    int // number of sequences; -1 = all
+}
+
+// New returns a Model over base with no adapters.
+func New(base *bert.Model) *Model {
+	return &Model{Base: base, adapters: map[string]*Adapter{}, fusions: map[string]*Fusion{}, heads: map[string]*Head{},
+		merged: make([][bert.NumSites]string, base.Config.NumHiddenLayers)}
+}
+
+// Adapter returns a loaded adapter by name.
+func (m *Model) Adapter(name string) *Adapter { return m.adapters[name] }
+
+// Head returns a loaded head by name.
+func (m *Model) Head(name string) *Head { return m.heads[name] }
+
+// Adapters lists the loaded adapter names, sorted.
+func (m *Model) Adapters() []string { return sortedKeys(m.adapters) }
+
+// Fusions lists the loaded fusion names, sorted.
+func (m *Model) Fusions() []string { return sortedKeys(m.fusions) }
+
+// Active returns the active setup (nil: none).
+func (m *Model) Active() *Block { return m.active }
+
+// Unload removes an adapter, its head and every fusion over it. A merged adapter is unmerged
+// first; a setup that uses it is deactivated.
+func (m *Model) Unload(name string) error {
+	if _, ok := m.adapters[name]; !ok {
+		if _, ok := m.fusions[name]; ok {
+			delete(m.fusions, name)
+			delete(m.heads, name)
+			return m.revalidate()
+		}
+		return &SetupError{Reason: fmt.Sprintf("no adapter %q loaded", name)}
+	}
+	m.unload(name)
+	return nil
+}
+
+func (m *Model) unload(name string) {
+	for l := range m.merged {
+		for s := range m.merged[l] {
+			if m.merged[l][s] == name {
+				m.unmergeAt(l, bert.Site(s))
+			}
+		}
+	}
+	delete(m.adapters, name)
+	delete(m.heads, name)
+	for fn, f := range m.fusions {
+		for _, a := range f.Adapters {
+			if a == name {
+				delete(m.fusions, fn)
+				if f.Head != nil {
+					delete(m.heads, f.Head.Name)
+				}
+			}
+		}
+	}
+	m.revalidate()
+}
+
+// revalidate drops the active setup when it names something no longer loaded.
+func (m *Model) revalidate() error {
+	if m.active != nil && m.checkLoaded(m.active) != nil {
+		m.active, m.names, m.headSpec = nil, nil, nil
+	}
+	return nil
+}
+
+// SetActive parses expr (see ParseSetup) and makes it the active setup. An empty expr
+// deactivates all adapters. It checks that every adapter and fusion is loaded. The previous
+// setup is kept on error.
+func (m *Model) SetActive(expr string) error {
+	if strings.TrimSpace(expr) == "" {
+		m.active, m.names, m.headSpec, m.channels = nil, nil, nil, 1
+		return nil
+	}
+	b, err := ParseSetup(expr)
+	if err != nil {
+		return err
+	}
+	return m.Activate(b)
+}
+
+// Activate makes a parsed setup active (see SetActive).
+func (m *Model) Activate(b *Block) error {
+	if err := m.checkLoaded(b); err != nil {
+		return &SetupError{Setup: b.String(), Reason: err.Error()}
+	}
+	spec, err := m.headsFor(b, m.headOver)
+	if err != nil {
+		return &SetupError{Setup: b.String(), Reason: err.Error()}
+	}
+	m.active, m.names, m.channels, m.headSpec = b, b.flatten(m.names[:0]), b.parallelChannels(), spec
+	return nil
+}
+
+// SetHead makes every forward pass use the named head (as model(…, head=name) does) instead of
+// the heads the setup implies; "" restores the default.
+func (m *Model) SetHead(name string) error {
+	if name != "" && m.heads[name] == nil {
+		return &SetupError{Reason: fmt.Sprintf("no head %q loaded", name)}
+	}
+	m.headOver = name
+	if m.active != nil {
+		spec, err := m.headsFor(m.active, name)
+		if err != nil {
+			return &SetupError{Setup: m.active.String(), Reason: err.Error()}
+		}
+		m.headSpec = spec
+	}
+	return nil
+}
+
+func (m *Model) checkLoaded(b *Block) error {
+	switch b.Kind {
+	case Single:
+		if m.adapters[b.Name] == nil {
+			return fmt.Errorf("no adapter %q loaded", b.Name)
+		}
+		return nil
+	case Fuse:
+		if m.fusions[b.Name] == nil {
+			return fmt.Errorf("fusion %q is not loaded (load its adapter_fusion_config.json directory)", b.Name)
+		}
+	}
+	for _, c := range b.Children {
+		if err := m.checkLoaded(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// headsFor is parse_heads_from_composition: the head of the last stacked adapter, one head per
+// Parallel branch or BatchSplit child; for a Fuse, the fusion's head.
+func (m *Model) headsFor(b *Block, override string) ([]headUse, error) {
+	if override != "" {
+		if b.parallelChannels() > 1 {
+			return nil, fmt.Errorf("a single head cannot be forced on a Parallel setup")
+		}
+		return []headUse{{head: m.heads[override], nseq: -1}}, nil
+	}
+	final := b
+	if final.Kind == Stack {
+		final = final.Children[len(final.Children)-1]
+	}
+	lookup := func(name string) (*Head, error) {
+		h := m.heads[name]
+		if h == nil {
+			return nil, fmt.Errorf("no head %q loaded", name)
+		}
+		return h, nil
+	}
+	switch final.Kind {
+	case Single:
+		if h := m.heads[final.Name]; h != nil {
+			return []headUse{{head: h, nseq: -1}}, nil
+		}
+		return nil, nil
+	case Fuse:
+		if h := m.heads[final.Name]; h != nil {
+			return []headUse{{head: h, nseq: -1}}, nil
+		}
+		return nil, nil
+	case Parallel:
+		var out []headUse
+		for i, c := range final.Children {
+			h, err := lookup(c.last())
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, headUse{head: h, replica: i, nseq: -1})
+		}
+		return out, nil
+	case BatchSplit:
+		var out []headUse
+		s0 := 0
+		for i, c := range final.Children {
+			h, err := lookup(c.last())
+			if err != nil {
+				return nil, fmt.Errorf("missing at least one head for the given BatchSplit setup: %v", err)
+			}
+			out = append(out, headUse{head: h, seq0: s0, nseq: final.Sizes[i]})
+			s0 += final.Sizes[i]
+		}
+		return out, nil
+	}
+	return nil, nil
+}
+
+// Merge folds the LoRA / (IA)^3 modules of adapter name into the base weights
+// (merge_adapter): the base matrices must be plain float32. While merged, LoRA composition is
+// skipped in the layers it touched, as in the library.
+func (m *Model) Merge(name string) error {
+	a := m.adapters[name]
+	if a == nil {
+		return &SetupError{Reason: fmt.Sprintf("no adapter %q loaded", name)}
+	}
+	for l := range a.lora {
+		for s, mod := range a.lora[l] {
+			if mod == nil {
+				continue
+			}
+			switch m.merged[l][s] {
+			case name:
+				continue
+			case "":
+			default:
+				return &SetupError{Reason: fmt.Sprintf("layer %d %s already has merged LoRA %q; unmerge first", l, bert.Site(s), m.merged[l][s])}
+			}
+			w, err := m.baseF32(l, bert.Site(s))
+			if err != nil {
+				return err
+			}
+			if err := mod.merge(w, false); err != nil {
+				return err
+			}
+			m.merged[l][s] = name
+		}
+	}
+	return nil
+}
+
+// Unmerge restores every merged base weight (reset_adapter).
+func (m *Model) Unmerge() {
+	for l := range m.merged {
+		for s := range m.merged[l] {
+			m.unmergeAt(l, bert.Site(s))
+		}
+	}
+}
+
+func (m *Model) unmergeAt(l int, s bert.Site) {
+	name := m.merged[l][s]
+	if name == "" {
+		return
+	}
+	if w, err := m.baseF32(l, s); err == nil {
+		m.adapters[name].lora[l][s].merge(w, true)
+	}
+	m.merged[l][s] = ""
+}
+
+func (m *Model) baseF32(l int, s bert.Site) ([]float32, error) {
+	L := &m.Base.Layers[l]
+	var lin *bert.Linear
+	switch s {
+	case bert.SiteQuery:
+		lin = &L.Query
+	case bert.SiteKey:
+		lin = &L.Key
+	case bert.SiteValue:
+		lin = &L.Value
+	case bert.SiteAttentionOutput:
+		lin = &L.AttentionOutput
+	case bert.SiteIntermediate:
+		lin = &L.Intermediate
+	case bert.SiteOutput:
+		lin = &L.Output
+	}
+	f, ok := lin.W.(*kernels.F32)
+	if !ok {
+		return nil, &UnsupportedError{What: fmt.Sprintf("merging into a %T base matrix (merge needs float32 weights)", lin.W)}
+	}
+	return f.W, nil
+}
+
+// HeadOutput is the output of one prediction head.
+type HeadOutput struct {
+	Head *Head
+	// Seq0 and NSeq say which input sequences the logits are for (BatchSplit gives each head a
+	// slice of the batch; otherwise all).
+	Seq0, NSeq int
+	// Logits are [NSeq, NumLabels] for sequence heads and [NSeq*T, NumLabels] for tagging.
+	// They belong to the State and are overwritten by its next Forward.
+	Logits []float32
+	T      int
+}
+
+// Output is the result of Forward: the last hidden state of the (replicated, for Parallel)
+// batch and one entry per head.
+type Output struct {
+	Hidden   []float32 // [replicas*B*T, hidden]
+	Replicas int
+	Heads    []HeadOutput
+}
+
+// State holds the scratch of Forward: the encoder's run state, the adapters' scratch arena and
+// the outputs. Reusing it makes repeated calls allocation-free. Not safe for concurrent use.
+type State struct {
+	Enc bert.State
+
+	m        *Model
+	err      error
+	a, ho    arena
+	ids      []int32
+	types    []int32
+	mask     []int32
+	seqPre   [][]*prefixModule
+	pk, pv   []float32
+	ups      [][]float32
+	children []bnState
+	loraKids []loraState
+	out      Output
+}
+
+func (st *State) fail(err error) {
+	if st.err == nil {
+		st.err = err
+	}
+}
+
+// Forward runs the encoder with the active setup on a padded batch and applies the heads.
+func (m *Model) Forward(st *State, in bert.Input) (*Output, error) {
+	st.m, st.err = m, nil
+	st.ho.reset()
+	n := m.channels
+	if m.active == nil || n < 1 {
+		n = 1
+	}
+	run := in
+	if n > 1 {
+		// Parallel: replicate the batch up front. Rows before the first adapter are identical in
+		// every replica, so this equals the library's replication at the first adapter layer.
+		run = bert.Input{B: in.B * n, T: in.T}
+		st.ids = replicate(st.ids, in.IDs, n)
+		run.IDs = st.ids
+		if in.TypeIDs != nil {
+			st.types = replicate(st.types, in.TypeIDs, n)
+			run.TypeIDs = st.types
+		}
+		if in.AttentionMask != nil {
+			st.mask = replicate(st.mask, in.AttentionMask, n)
+			run.AttentionMask = st.mask
+		}
+	}
+	var hooks bert.Hooks
+	if m.active != nil {
+		hooks = st
+	}
+	hidden, err := m.Base.Forward(&st.Enc, run, hooks)
+	if err != nil {
+		return nil, err
+	}
+	if st.err != nil {
+		return nil, st.err
+	}
+	st.out = Output{Hidden: hidden, Replicas: n, Heads: st.out.Heads[:0]}
+	H := m.Base.Config.HiddenSize
+	var pooled []float32
+	for _, u := range m.headSpec {
+		h := u.head
+		nseq := u.nseq
+		if nseq < 0 {
+			nseq = in.B
+		}
+		if u.seq0+nseq > in.B {
+			return nil, &SetupError{Setup: m.active.String(), Reason: fmt.Sprintf("batch_sizes cover %d sequences, the batch has %d", u.seq0+nseq, in.B)}
+		}
+		s0 := u.replica*in.B + u.seq0
+		var logits []float32
+		switch {
+		case h.Type == HeadTagging:
+			rows := nseq * in.T
+			logits = h.forward(&st.ho, hidden[s0*in.T*H:(s0*in.T+rows)*H], rows, H)
+		default:
+			x := st.ho.get(nseq * H)
+			if h.UsePooler {
+				if pooled == nil {
+					pooled = m.Base.Pool(&st.Enc, hidden, run.B, run.T)
+					if pooled == nil {
+						return nil, &UnsupportedError{What: "head " + h.Name + " uses the pooler but the base model has none"}
+					}
+				}
+				copy(x, pooled[s0*H:(s0+nseq)*H])
+			} else {
+				for i := 0; i < nseq; i++ {
+					copy(x[i*H:(i+1)*H], hidden[(s0+i)*in.T*H:])
+				}
+			}
+			logits = h.forward(&st.ho, x, nseq, H)
+		}
+		st.out.Heads = append(st.out.Heads, HeadOutput{Head: h, Seq0: u.seq0, NSeq: nseq, Logits: logits, T: in.T})
+	}
+	return &st.out, nil
+}
+
+func replicate(dst, src []int32, n int) []int32 {
+	dst = dst[:0]
+	for i := 0; i < n; i++ {
+		dst = append(dst, src...)
+	}
+	return dst
+}
+
+// hasBn, hasLoRA and hasPrefix report whether any active adapter has a module there
+// (AdapterLayerBase.get_active_setup).
+func (m *Model) hasBn(l int, r bert.Residual) bool {
+	for _, n := range m.names {
+		if m.adapters[n].bn[l][r] != nil {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *Model) hasLoRA(l int, s bert.Site) bool {
+	for _, n := range m.names {
+		if m.adapters[n].lora[l][s] != nil {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *Model) hasPrefix(l int) bool {
+	for _, n := range m.names {
+		if p := m.adapters[n].prefix; p != nil && p.keys[l] != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// Describe lists loaded adapters, fusions and heads, one per line (for CLIs and errors).
+func (m *Model) Describe() string {
+	var b strings.Builder
+	for _, n := range m.Adapters() {
+		a := m.adapters[n]
+		fmt.Fprintf(&b, "adapter %s: %s (config %s)", n, a.Config.Method(), a.Config.ConfigID())
+		if a.Head != nil {
+			fmt.Fprintf(&b, ", head %s %v", a.Head.Type, a.Head.Labels)
+		}
+		b.WriteByte('\n')
+	}
+	fs := m.Fusions()
+	sort.Strings(fs)
+	for _, n := range fs {
+		fmt.Fprintf(&b, "fusion %s\n", n)
+	}
+	return b.String()
+}
