@@ -55,6 +55,8 @@ export function adapterNames(setup) {
   // parameter (followed by "="), and not a number.
   for (const m of expr.matchAll(/[^\s(),=\[\]]+/g)) {
     const after = expr.slice(m.index + m[0].length).trimStart()[0];
+    const before = expr.slice(0, m.index).trimEnd().at(-1);
+    if (before === "=") continue; // a parameter's value: Fuse(a,b,name=f)
     if (after === "(" || after === "=" || /^[-+]?[0-9.]+(e[-+]?[0-9]+)?$/i.test(m[0])) continue;
     if (KEYWORDS.has(m[0]) && after === "(") continue;
     if (!names.includes(m[0])) names.push(m[0]);

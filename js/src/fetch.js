@@ -58,12 +58,7 @@ export async function fetchFile(url, opts = {}) {
     }
   }
 
-  let res;
-  try {
-    res = await fetchImpl(url, { signal });
-  } catch (e) {
-    throw new AdapterwasmError("network", `${url}: ${e.message}`, { cause: e });
-  }
+  const res = await fetchRetry(fetchImpl, url, signal);
   if (!res.ok) {
     if (optional && res.status === 404) {
       await res.body?.cancel().catch(() => {});
@@ -97,6 +92,18 @@ export async function fetchFile(url, opts = {}) {
     }
   }
   return bytes;
+}
+
+// fetchRetry fetches url, trying once more when the request fails before any response (a pooled
+// connection the server had closed, a blip); HTTP errors are not retried.
+export async function fetchRetry(fetchImpl, url, signal) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fetchImpl(url, { signal });
+    } catch (e) {
+      if (attempt >= 1 || signal?.aborted) throw new AdapterwasmError("network", `${url}: ${e.message}`, { cause: e });
+    }
+  }
 }
 
 // readBody reads a response body into one buffer: straight into a buffer of the expected size

@@ -59,6 +59,7 @@ export class AutoModelWithHeads {
     this.stats = options.stats; // { bytesFetched, bytesFromCache, files }
     this.baseVerified = options.verified; // whether the base came with sha256s to check
     this._active = null;
+    this.activeHead = null; // a head name to use instead of the setup's own (Python's active_head)
     this._adapters = new Map(); // name -> { bytes, pins, used, info }
     this._loading = new Map(); // name -> Promise<name>
     this._budget = options.adapterBudgetBytes ?? DEFAULT_ADAPTER_BUDGET;
@@ -85,7 +86,7 @@ export class AutoModelWithHeads {
     if (setup === null) return;
     const release = await this._acquire(adapterNames(setup));
     try {
-      await this._call("setActive", String(setup));
+      await this._call("setActive", String(setup), this.activeHead ?? "");
     } finally {
       release();
     }
@@ -118,12 +119,15 @@ export class AutoModelWithHeads {
       const dir = dirUrl(url);
       for (const group of adapterFileGroups()) {
         for (const fname of group.names) {
-          const bytes = await get(new URL(fname, dir).href, { optional: !group.required });
+          const bytes = await get(new URL(fname, dir).href, { optional: true });
           if (bytes) {
             files[fname] = bytes;
             break;
           }
         }
+      }
+      if (!files["adapter_config.json"] && !files["adapter_fusion_config.json"]) {
+        throw new AdapterwasmError("not_found", `${dir}: no adapter_config.json or adapter_fusion_config.json`);
       }
     } else {
       const indexUrl = options.index ?? this._opt.index;
@@ -138,11 +142,14 @@ export class AutoModelWithHeads {
       );
     }
     this._check();
-    const info = await this._call("loadAdapter", name, files);
-    const bytes = info?.bytes || Object.values(files).reduce((n, b) => n + b.byteLength, 0);
-    this._adapters.set(name, { bytes, pins: 0, used: ++this._clock, info });
-    await this._evict(name);
-    return name;
+    // A fusion keeps its saved name ("a,b", what Fuse(a,b) looks for) unless one is asked for.
+    const isFusion = !!files["adapter_fusion_config.json"];
+    const loadAs = options.name ?? (isFusion ? "" : name);
+    const info = await this._call("loadAdapter", loadAs, files);
+    const bytes = info.bytes || Object.values(files).reduce((n, b) => n + b.byteLength, 0);
+    this._adapters.set(info.name, { bytes, pins: 0, used: ++this._clock, info });
+    await this._evict(info.name);
+    return info.name;
   }
 
   // _evict unloads least recently used adapters until the loaded ones fit the budget, sparing
@@ -151,11 +158,12 @@ export class AutoModelWithHeads {
     const active = this._active ? new Set(adapterNames(this._active)) : new Set();
     let total = 0;
     for (const a of this._adapters.values()) total += a.bytes;
-    const victims = [...this._adapters.entries()].filter(([n, a]) => n !== keep && a.pins === 0 && !active.has(n)).sort((x, y) => x[1].used - y[1].used);
+    const victims = [...this._adapters.entries()]
+      .filter(([n, a]) => n !== keep && a.pins === 0 && !active.has(n) && a.info.kind === "adapter")
+      .sort((x, y) => x[1].used - y[1].used);
     for (const [n, a] of victims) {
       if (total <= this._budget) break;
-      this._adapters.delete(n);
-      total -= a.bytes;
+      total -= this._forget(n);
       await this._call("unloadAdapter", n);
     }
   }
@@ -172,16 +180,30 @@ export class AutoModelWithHeads {
     return () => held.forEach((a) => a.pins--);
   }
 
-  // unloadAdapter drops an adapter and its head.
+  // _forget drops the books of an adapter and of the fusions over it (Go unloads those with it);
+  // it returns the bytes freed.
+  _forget(name) {
+    let freed = 0;
+    for (const [n, a] of this._adapters) {
+      if (n === name || (a.info.kind === "fusion" && n.split(",").includes(name))) {
+        freed += a.bytes;
+        this._adapters.delete(n);
+      }
+    }
+    return freed;
+  }
+
+  // unloadAdapter drops an adapter, its head and the fusions over it (or a fusion by name).
   async unloadAdapter(name) {
     await this._loading.get(name)?.catch(() => {});
-    if (!this._adapters.delete(name)) throw new AdapterwasmError("not_found", `adapter ${JSON.stringify(name)} is not loaded`);
+    if (!this._adapters.has(name)) throw new AdapterwasmError("not_found", `adapter ${JSON.stringify(name)} is not loaded`);
+    this._forget(name);
     await this._call("unloadAdapter", name);
   }
 
-  // classify runs the active setup (or options.adapters) on a text or texts. One result per text:
-  // { label, score, scores: {label: p}, logits: number[], head } for a setup with one head; for
-  // Parallel, { heads: [ {head, label, …}, … ] }.
+  // classify runs the active setup (or options.adapters, with options.head) on a text or texts.
+  // One result per text: { label, score, scores: {label: p}, logits: number[], head } for a setup
+  // with one head; for Parallel, { heads: [ {head, label, …}, … ] }.
   async classify(input, options = {}) {
     const texts = asTexts(input, "classify");
     const setup = options.adapters ?? this._active;
@@ -189,7 +211,7 @@ export class AutoModelWithHeads {
     const release = await this._acquire(adapterNames(setup));
     let res;
     try {
-      res = await this._call("classify", texts, String(setup));
+      res = await this._call("classify", texts, String(setup), options.head ?? this.activeHead ?? "");
     } finally {
       release();
     }

@@ -2,6 +2,7 @@
 // `adapterwasm index`). Both list files with their size and sha256, so every download can be
 // verified before it is used or cached.
 import { AdapterwasmError } from "./errors.js";
+import { fetchRetry } from "./fetch.js";
 
 // Files of a Hugging Face model directory, when there is no manifest (pretrained.Load).
 const HF_BASE_FILES = [
@@ -36,12 +37,7 @@ export function fileList(files) {
 }
 
 async function getJSON(url, fetchImpl, optional) {
-  let res;
-  try {
-    res = await fetchImpl(url);
-  } catch (e) {
-    throw new AdapterwasmError("network", `${url}: ${e.message}`, { cause: e });
-  }
+  const res = await fetchRetry(fetchImpl, url);
   if (optional && res.status === 404) return null;
   if (!res.ok) throw new AdapterwasmError("network", `${url}: HTTP ${res.status}`);
   try {

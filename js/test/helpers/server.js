@@ -26,7 +26,7 @@ async function manifestFor(dir) {
   return { files };
 }
 
-// startServer({ mounts: { "/prefix/": { dir, manifest?: bool } }, pages?: { "/path": html } })
+// startServer({ mounts: { "/prefix/": { dir, manifest?: bool } }, pages?: { "/path": html | { body, type } } })
 // resolves to { url, log, faults, close }. faults is a Map path -> "404" | "500" | "truncate" | "corrupt".
 export async function startServer({ mounts, pages = {} }) {
   const log = [];
@@ -46,7 +46,11 @@ export async function startServer({ mounts, pages = {} }) {
       const fault = faults.get(path);
       if (fault === "404") return send(404, "not found", "text/plain");
       if (fault === "500") return send(500, "boom", "text/plain");
-      if (pages[path] !== undefined) return send(200, Buffer.from(pages[path]), "text/html");
+      const page = pages[path];
+      if (page !== undefined) {
+        if (typeof page === "string") return send(200, Buffer.from(page), "text/html");
+        return send(200, Buffer.from(typeof page.body === "string" ? page.body : JSON.stringify(page.body)), page.type ?? "application/json");
+      }
       for (const [prefix, m] of Object.entries(mounts)) {
         if (!path.startsWith(prefix)) continue;
         const rel = normalize(path.slice(prefix.length));
@@ -81,6 +85,9 @@ export async function startServer({ mounts, pages = {} }) {
       send(500, String(e), "text/plain");
     }
   });
+  // Long keep-alive: a test that blocks the event loop (execFileSync) must not find its pooled
+  // connection closed under it.
+  server.keepAliveTimeout = 120_000;
   await new Promise((r) => server.listen(0, "127.0.0.1", r));
   const url = `http://127.0.0.1:${server.address().port}`;
   return {

@@ -1,0 +1,238 @@
+// node --test: the package in Node 20 against a local HTTP server. Build first: ./build.sh wasm.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+import { startServer } from "./helpers/server.js";
+import { cli, goldenSentences, HAVE_MINILM, maxAbsDiff, MINILM, readJSON, requireBuild, TINY, tinyIndex } from "./helpers/fixtures.js";
+
+requireBuild();
+const { AutoModelWithHeads, AdapterwasmError, FsStore, MemoryStore, Parallel, Stack, Fuse, listAdapters, adapterNames } = await import("../src/node.js");
+
+let srv;
+const tmpCache = () => mkdtempSync(join(tmpdir(), "adapterwasm-cache-"));
+const baseBytes = (prefix) => srv.log.filter((e) => e.path.startsWith(prefix) && !e.path.endsWith("manifest.json")).reduce((n, e) => n + e.bytes, 0);
+
+before(async () => {
+  srv = await startServer({
+    mounts: {
+      "/tiny/": { dir: join(TINY, "model"), manifest: true },
+      "/tiny-hf/": { dir: join(TINY, "model") },
+      "/adapters/": { dir: join(TINY, "adapters") },
+      "/minilm/": { dir: MINILM, manifest: true },
+    },
+    pages: { "/adapters/index.json": { body: tinyIndex() } },
+  });
+});
+after(() => srv.close());
+
+const golden = (name) => readJSON(join(TINY, "golden", `${name}.json`));
+
+describe("tiny model", () => {
+  let model;
+  before(async () => {
+    model = await AutoModelWithHeads.fromPretrained(`${srv.url}/tiny/`, { cache: new MemoryStore(), index: `${srv.url}/adapters/index.json` });
+  });
+
+  test("embeddings match the Go CLI on the golden sentences", async () => {
+    const texts = goldenSentences();
+    const got = await model.embed(texts, { normalize: true });
+    const want = cli(["embed", "--model", join(TINY, "model"), "--normalize"], texts);
+    assert.equal(got.length, texts.length);
+    for (let i = 0; i < texts.length; i++) assert.ok(maxAbsDiff(got[i], want[i].embedding) <= 1e-6, `text ${i}: |d| ${maxAbsDiff(got[i], want[i].embedding)}`);
+  });
+
+  test("tokens match the Go CLI", async () => {
+    const texts = goldenSentences();
+    const got = await model.tokenize(texts);
+    const want = cli(["tokenize", "--model", join(TINY, "model")], texts);
+    for (let i = 0; i < texts.length; i++) assert.deepEqual(got[i].tokens.slice(0, want[i].tokens.length), want[i].tokens);
+  });
+
+  test("classify matches the reference logits (seq_bn, lora_qv, prefix, Stack, Parallel, Fuse)", async () => {
+    const texts = goldenSentences().slice(0, 11); // the 12th is cut at the golden max_length 48
+    for (const [setup, file] of [
+      ["seq_bn", "seq_bn"],
+      ["lora_qv", "lora_qv"],
+      ["prefix", "prefix"],
+      [Stack("seq_bn", "double_seq_bn"), "stack_seq_bn_double_seq_bn"],
+    ]) {
+      const g = golden(file);
+      model.activeAdapters = setup;
+      const res = await model.classify(texts);
+      for (let i = 0; i < texts.length; i++) {
+        assert.ok(maxAbsDiff(res[i].logits, g.logits[i]) <= 1e-4, `${setup} text ${i}`);
+        const argmax = g.logits[i].indexOf(Math.max(...g.logits[i]));
+        assert.equal(res[i].label, ["negative", "neutral", "positive"][argmax]);
+        assert.ok(Math.abs(res[i].score - res[i].scores[res[i].label]) < 1e-7);
+      }
+    }
+    const par = await model.classify(texts, { adapters: Parallel("seq_bn", "seq_bn_b") });
+    const gp = golden("parallel_seq_bn_seq_bn_b");
+    for (let i = 0; i < texts.length; i++) {
+      assert.deepEqual(par[i].heads.map((h) => h.head), ["seq_bn", "seq_bn_b"]);
+      for (const h of par[i].heads) assert.ok(maxAbsDiff(h.logits, gp.logits[h.head][i]) <= 1e-4);
+    }
+    const fusion = await model.loadAdapter(`${srv.url}/adapters/fusion/`);
+    assert.equal(fusion, "seq_bn,seq_bn_b");
+    const fu = await model.classify(texts, { adapters: Fuse("seq_bn", "seq_bn_b") });
+    const gf = golden("fuse_seq_bn_seq_bn_b");
+    for (let i = 0; i < texts.length; i++) assert.ok(maxAbsDiff(fu[i].logits, gf.logits[i]) <= 1e-4);
+  });
+
+  test("a failed call leaves the instance usable", async () => {
+    model.activeAdapters = "seq_bn";
+    const before = await model.classify("I love this movie");
+    const rejects = async (p, code) => {
+      await assert.rejects(p, (e) => e instanceof AdapterwasmError && e.code === code);
+    };
+    await rejects(model.classify("x", { adapters: "Stack(" }), "setup");
+    await rejects(model.classify("x", { adapters: "nope" }), "not_found");
+    await rejects(model.classify(42), "invalid_argument");
+    await rejects(model.embed("x", { pooling: "max" }), "invalid_argument");
+    await rejects(model._rt.call(model._rt.api, "_panic"), "internal");
+    await rejects(model._call("loadAdapter", "broken", { "adapter_config.json": new Uint8Array([123]) }), "format");
+    await rejects(AutoModelWithHeads.fromPretrained(`${srv.url}/nothing/`, { cache: false }), "network");
+    const again = await model.classify("I love this movie");
+    assert.deepEqual(again, before);
+  });
+
+  test("concurrent calls with mixed adapters equal sequential ones", async () => {
+    const texts = goldenSentences().slice(0, 6);
+    const setups = ["seq_bn", "lora_qv", "prefix", Stack("seq_bn", "double_seq_bn"), "ia3"];
+    const seq = [];
+    for (const s of setups) seq.push(await model.classify(texts, { adapters: s }));
+    const jobs = [];
+    for (let k = 0; k < 40; k++) jobs.push(model.classify(texts, { adapters: setups[k % setups.length] }));
+    const par = await Promise.all(jobs);
+    par.forEach((r, k) => assert.deepEqual(r, seq[k % setups.length]));
+  });
+
+  test("listAdapters reads the index", async () => {
+    const list = await listAdapters({ index: `${srv.url}/adapters/index.json` });
+    assert.ok(list.some((a) => a.name === "seq_bn" && a.files.length === 4 && a.size > 0));
+  });
+
+  test("memory is reported", async () => {
+    const m = await model.memory();
+    assert.ok(m.wasmMemoryBytes > 0 && m.heapAlloc > 0);
+  });
+
+  after(() => model.dispose());
+});
+
+describe("fetch once, verify, cache", () => {
+  test("the second load transfers zero base-model bytes; adapters come from the cache too", async () => {
+    const dir = tmpCache();
+    const opts = { cache: new FsStore(dir), index: `${srv.url}/adapters/index.json` };
+    srv.log.length = 0;
+    const progress = [];
+    const m1 = await AutoModelWithHeads.fromPretrained(`${srv.url}/tiny/`, { ...opts, onProgress: (p) => progress.push(p) });
+    const first = baseBytes("/tiny/");
+    assert.ok(first > 4_000_000, `first load fetched ${first} bytes`);
+    const last = progress.filter((p) => p.file === "model.safetensors").at(-1);
+    assert.equal(last.loaded, last.total);
+    assert.equal(m1.stats.bytesFetched, first);
+    m1.activeAdapters = "seq_bn";
+    const r1 = await m1.classify("I love this movie");
+    m1.dispose();
+
+    srv.log.length = 0;
+    const m2 = await AutoModelWithHeads.fromPretrained(`${srv.url}/tiny/`, opts);
+    assert.equal(baseBytes("/tiny/"), 0, "base bytes on the second load");
+    assert.equal(m2.stats.bytesFetched, 0);
+    assert.ok(m2.stats.bytesFromCache >= first);
+    m2.activeAdapters = "seq_bn";
+    assert.deepEqual(await m2.classify("I love this movie"), r1);
+    assert.equal(srv.bytesUnder("/adapters/seq_bn/"), 0, "adapter bytes on the second load");
+    m2.dispose();
+  });
+
+  test("switching adapters transfers only that adapter's bytes", async () => {
+    const m = await AutoModelWithHeads.fromPretrained(`${srv.url}/tiny/`, { cache: new MemoryStore(), index: `${srv.url}/adapters/index.json` });
+    srv.log.length = 0;
+    m.activeAdapters = "lora_qv";
+    await m.classify("hello");
+    const paths = srv.log.map((e) => e.path);
+    assert.ok(paths.length > 0 && paths.every((p) => p.startsWith("/adapters/lora_qv/") || p === "/adapters/index.json"), paths.join(" "));
+    const want = readdirSync(join(TINY, "adapters/lora_qv")).reduce((n, f) => n + readFileSync(join(TINY, "adapters/lora_qv", f)).byteLength, 0);
+    assert.equal(srv.bytesUnder("/adapters/lora_qv/"), want);
+    m.dispose();
+  });
+
+  test("a corrupt cache entry is dropped and fetched again", async () => {
+    const dir = tmpCache();
+    const store = new FsStore(dir);
+    (await AutoModelWithHeads.fromPretrained(`${srv.url}/tiny/`, { cache: store })).dispose();
+    // Flip a byte in the cached weights (the biggest file).
+    const big = readdirSync(dir)
+      .filter((f) => !f.endsWith(".sha256"))
+      .map((f) => join(dir, f))
+      .sort((a, b) => readFileSync(b).byteLength - readFileSync(a).byteLength)[0];
+    const b = readFileSync(big);
+    b[b.length >> 1] ^= 0xff;
+    writeFileSync(big, b);
+    srv.log.length = 0;
+    const m = await AutoModelWithHeads.fromPretrained(`${srv.url}/tiny/`, { cache: store });
+    assert.ok(srv.log.some((e) => e.path === "/tiny/model.safetensors" && e.bytes > 0), "refetched");
+    m.dispose();
+    srv.log.length = 0;
+    (await AutoModelWithHeads.fromPretrained(`${srv.url}/tiny/`, { cache: store })).dispose();
+    assert.equal(baseBytes("/tiny/"), 0, "good copy cached again");
+  });
+
+  for (const fault of ["corrupt", "truncate", "500"]) {
+    test(`a ${fault} download is refused and never cached`, async () => {
+      const store = new FsStore(tmpCache());
+      srv.faults.set("/tiny/model.safetensors", fault);
+      try {
+        await assert.rejects(AutoModelWithHeads.fromPretrained(`${srv.url}/tiny/`, { cache: store }), (e) => e instanceof AdapterwasmError && (e.code === "integrity" || e.code === "network"));
+      } finally {
+        srv.faults.delete("/tiny/model.safetensors");
+      }
+      assert.equal(await store.get(`${srv.url}/tiny/model.safetensors`), undefined);
+      (await AutoModelWithHeads.fromPretrained(`${srv.url}/tiny/`, { cache: store })).dispose();
+    });
+  }
+
+  test("a Hugging Face directory without manifest loads (unverified)", async () => {
+    const m = await AutoModelWithHeads.fromPretrained(`${srv.url}/tiny-hf/`, { cache: false });
+    assert.equal(m.baseVerified, false);
+    assert.equal(m.config.hiddenSize, 32);
+    m.dispose();
+  });
+
+  test("the adapter LRU keeps the budget and refetches nothing it has cached", async () => {
+    const m = await AutoModelWithHeads.fromPretrained(`${srv.url}/tiny/`, { cache: new MemoryStore(), index: `${srv.url}/adapters/index.json`, adapterBudgetBytes: 60_000 });
+    for (const a of ["seq_bn", "seq_bn_b", "lora_qv", "ia3"]) await m.classify("x", { adapters: a });
+    const total = m._adapters.size;
+    assert.ok(total < 4, `loaded ${m.loadedAdapters}`);
+    srv.log.length = 0;
+    const [r] = await m.classify("x", { adapters: "seq_bn" }); // evicted earlier: back from the cache
+    assert.equal(srv.bytesUnder("/adapters/"), 0);
+    assert.equal(r.head, "seq_bn");
+    m.dispose();
+  });
+});
+
+test("composition helpers print setup expressions", () => {
+  assert.equal(String(Stack("a", Parallel("b", "c"))), "Stack(a,Parallel(b,c))");
+  assert.deepEqual(adapterNames("Fuse(a,b,name=f)"), ["a", "b"]);
+  assert.deepEqual(adapterNames("BatchSplit(a,b,batch_sizes=[5,7])"), ["a", "b"]);
+  assert.deepEqual(adapterNames(Stack("x-1", "y.2")), ["x-1", "y.2"]);
+});
+
+describe("MiniLM", { skip: !HAVE_MINILM && "no MiniLM (./build.sh model)" }, () => {
+  test("embeddings match the Go CLI on the golden sentences", async () => {
+    const m = await AutoModelWithHeads.fromPretrained(`${srv.url}/minilm/`, { cache: false });
+    const texts = goldenSentences();
+    const got = await m.embed(texts, { normalize: true });
+    const want = cli(["embed", "--model", MINILM, "--normalize"], texts);
+    for (let i = 0; i < texts.length; i++) assert.ok(maxAbsDiff(got[i], want[i].embedding) <= 1e-5, `text ${i}`);
+    const mem = await m.memory();
+    console.log(`# MiniLM loaded: wasm memory ${(mem.wasmMemoryBytes / 2 ** 20).toFixed(1)} MiB, Go heap ${(mem.heapAlloc / 2 ** 20).toFixed(1)} MiB`);
+    m.dispose();
+  });
+});
