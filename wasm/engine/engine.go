@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"sync"
 
+	"github.com/adapterwasm/adapterwasm/adapters"
 	"github.com/adapterwasm/adapterwasm/runtime/bert"
 	"github.com/adapterwasm/adapterwasm/runtime/pretrained"
 )
@@ -26,9 +27,12 @@ const (
 type Model struct {
 	mu     sync.Mutex
 	base   *pretrained.Model
-	st     *bert.State
+	st     *bert.State     // scratch of Embed (the plain encoder)
+	am     *adapters.Model // the base encoder with its adapters and heads
+	ast    *adapters.State // scratch of Classify
+	setup  string          // the expression of the active setup, as last set
+	head   string          // the head override of the active setup ("" = the setup's own)
 	closed bool
-	heads  *headSet
 }
 
 // Info describes a loaded base model.
@@ -53,7 +57,7 @@ func New(files map[string][]byte) (m *Model, err error) {
 		if err != nil {
 			return err
 		}
-		m = &Model{base: base, st: &bert.State{}, heads: newHeadSet()}
+		m = &Model{base: base, st: &bert.State{}, am: adapters.New(base.Encoder), ast: &adapters.State{}}
 		return nil
 	})
 	return m, err
@@ -72,7 +76,7 @@ func (m *Model) call(f func() error) error {
 	}
 	if err != nil && CodeOf(err) == CodeInternal {
 		// A panic may have left the scratch buffers half-written: start from fresh ones.
-		m.st = &bert.State{}
+		m.st, m.ast = &bert.State{}, &adapters.State{}
 	}
 	return err
 }
@@ -143,13 +147,15 @@ func (m *Model) Embed(texts []string, opt EmbedOptions) (flat []float32, dim int
 			return errorf(CodeInvalidArgument, "pooling %q: want mean or cls", opt.Pooling)
 		}
 		dim = m.base.Config.HiddenSize
-		embs, err := m.base.Embed(m.st, texts, opt.Pooling, opt.Normalize)
-		if err != nil {
-			return err
-		}
-		flat = make([]float32, 0, len(embs)*dim)
-		for _, e := range embs {
-			flat = append(flat, e...)
+		flat = make([]float32, len(texts)*dim)
+		for _, g := range m.lengthGroups(texts) {
+			embs, err := m.base.Embed(m.st, pick(texts, g), opt.Pooling, opt.Normalize)
+			if err != nil {
+				return err
+			}
+			for k, i := range g {
+				copy(flat[i*dim:(i+1)*dim], embs[k])
+			}
 		}
 		return nil
 	})
@@ -162,7 +168,7 @@ func (m *Model) Close() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.closed = true
-	m.base, m.st, m.heads = nil, nil, nil
+	m.base, m.st, m.am, m.ast = nil, nil, nil, nil
 	debug.FreeOSMemory()
 }
 

@@ -56,9 +56,9 @@ func New() js.Value {
 //	  embed(texts, {pooling?, normalize?}): Promise<{dim, data: Float32Array}>,
 //	  loadAdapter(name, files): Promise<AdapterInfo>,
 //	  unloadAdapter(name): Promise<void>,
-//	  setActive(setup): Promise<void>,
+//	  setActive(setup, head?): Promise<void>,
 //	  adapters(): Promise<AdapterInfo[]>,
-//	  classify(texts, setup?): Promise<Result[][]>,   // per text, one result per head
+//	  classify(texts, setup?, head?): Promise<Result[][]>,   // per text, one result per head
 //	  free(): void
 //	}
 //
@@ -136,7 +136,7 @@ func modelValue(m *engine.Model) js.Value {
 		if err != nil {
 			return js.Undefined(), err
 		}
-		return js.Undefined(), m.SetActive(setup)
+		return js.Undefined(), m.SetActive(setup, optString(args, 1))
 	}))
 	o.Set("adapters", AsyncMethod(func(args []js.Value) (js.Value, error) {
 		list, err := m.Adapters()
@@ -153,11 +153,7 @@ func modelValue(m *engine.Model) js.Value {
 		if err != nil {
 			return js.Undefined(), err
 		}
-		setup := ""
-		if v := arg(args, 1); v.Type() == js.TypeString {
-			setup = v.String()
-		}
-		res, err := m.Classify(texts, setup)
+		res, err := m.Classify(texts, optString(args, 1), optString(args, 2))
 		if err != nil {
 			return js.Undefined(), err
 		}
@@ -193,6 +189,13 @@ func resultsValue(res [][]engine.Result) js.Value {
 				logits.SetIndex(k, float64(v))
 			}
 			o.Set("logits", logits)
+			if r.Labels != nil {
+				ls := jsArray.New(len(r.Labels))
+				for k, l := range r.Labels {
+					ls.SetIndex(k, l)
+				}
+				o.Set("labels", ls)
+			}
 			hs.SetIndex(j, o)
 		}
 		out.SetIndex(i, hs)

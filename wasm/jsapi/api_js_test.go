@@ -72,7 +72,7 @@ func TestAPIFailuresLeaveInstanceUsable(t *testing.T) {
 	wantRejection(t, "embed(42)", mv.Call("embed", 42), "invalid_argument")
 	wantRejection(t, "embed([1])", mv.Call("embed", []any{1}), "invalid_argument")
 	wantRejection(t, "_panic", api.Call("_panic"), "internal")
-	wantRejection(t, "classify", mv.Call("classify", "x", "seq_bn"), "pending")
+	wantRejection(t, "classify", mv.Call("classify", "x", "seq_bn"), "setup")
 	embedOne()
 
 	mv.Call("free")

@@ -93,6 +93,14 @@ func String(args []js.Value, i int, what string) (string, error) {
 	return v.String(), nil
 }
 
+// optString reads argument i as a string, "" if it is not one.
+func optString(args []js.Value, i int) string {
+	if v := arg(args, i); v.Type() == js.TypeString {
+		return v.String()
+	}
+	return ""
+}
+
 // Strings reads argument i as an array of strings (or one string, as a batch of one).
 func Strings(args []js.Value, i int, what string) ([]string, error) {
 	v := arg(args, i)
