@@ -148,16 +148,9 @@ type meta struct {
 }
 
 func (m *Model) parseMeta(b []byte, file string) (*meta, error) {
-	var mt meta
-	if err := json.Unmarshal(b, &mt); err != nil {
-		return nil, &FormatError{File: file, Reason: "invalid JSON: " + err.Error()}
-	}
-	if mt.PeftType != nil || (mt.Config == nil && (mt.BaseModel != nil || mt.Target != nil)) {
-		return nil, &FormatError{File: file, Reason: fmt.Sprintf("this is a PEFT adapter config (peft_type %v), not an AdapterHub adapter; "+
-			"convert it or load it with the adapters library's PEFT support", mt.PeftType)}
-	}
-	if mt.Config == nil {
-		return nil, &FormatError{File: file, Reason: `no "config" key: not an AdapterHub config`}
+	mt, err := parseMetaNoModel(b, file)
+	if err != nil {
+		return nil, err
 	}
 	c := m.Base.Config
 	if mt.HiddenSize != nil && *mt.HiddenSize != c.HiddenSize {
@@ -166,7 +159,7 @@ func (m *Model) parseMeta(b []byte, file string) (*meta, error) {
 	if mt.ModelType != "" && c.ModelType != "" && mt.ModelType != c.ModelType {
 		return nil, &MismatchError{File: file, Field: "model_type", Got: strconv.Quote(mt.ModelType), Model: strconv.Quote(c.ModelType)}
 	}
-	return &mt, nil
+	return mt, nil
 }
 
 // weightsFile parses the first present weight file of the given names.
