@@ -39,6 +39,9 @@ export class AutoModelWithHeads {
     const stats = new Stats();
     const base = dirUrl(baseUrl);
     const [rt, plan] = await Promise.all([loadRuntime(options.wasm), baseFiles(base, fetchImpl)]);
+    if (options.dtype && plan.manifest?.dtype && options.dtype !== plan.manifest.dtype) {
+      throw new AdapterwasmError("invalid_argument", `${base}: the model there is ${plan.manifest.dtype}, not ${options.dtype}`);
+    }
     const files = {};
     await Promise.all(
       plan.files.map(async (f) => {

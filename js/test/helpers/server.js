@@ -26,7 +26,7 @@ async function manifestFor(dir) {
   return { files };
 }
 
-// startServer({ mounts: { "/prefix/": { dir, manifest?: bool } }, pages?: { "/path": html | { body, type } } })
+// startServer({ mounts: { "/prefix/": { dir, manifest?: bool, cacheControl?: string } }, pages?: { "/path": html | { body, type } } })
 // resolves to { url, log, faults, close }. faults is a Map path -> "404" | "500" | "truncate" | "corrupt".
 export async function startServer({ mounts, pages = {} }) {
   const log = [];
@@ -36,10 +36,11 @@ export async function startServer({ mounts, pages = {} }) {
     const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
     const entry = { path, status: 200, bytes: 0 };
     log.push(entry);
+    let cacheControl = "no-store";
     const send = (status, body, type) => {
       entry.status = status;
       entry.bytes = body.byteLength ?? Buffer.byteLength(body);
-      res.writeHead(status, { "content-type": type ?? "application/octet-stream", "content-length": entry.bytes, "cache-control": "no-store" });
+      res.writeHead(status, { "content-type": type ?? "application/octet-stream", "content-length": entry.bytes, "cache-control": status === 200 ? cacheControl : "no-store" });
       res.end(body);
     };
     try {
@@ -53,6 +54,7 @@ export async function startServer({ mounts, pages = {} }) {
       }
       for (const [prefix, m] of Object.entries(mounts)) {
         if (!path.startsWith(prefix)) continue;
+        if (m.cacheControl) cacheControl = m.cacheControl;
         const rel = normalize(path.slice(prefix.length));
         if (rel.startsWith("..")) return send(403, "no", "text/plain");
         if (rel === "manifest.json" && m.manifest) {

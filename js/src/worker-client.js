@@ -1,0 +1,116 @@
+// WorkerModelWithHeads: AutoModelWithHeads's API, with the model in a module Web Worker so that
+// loading and inference never block the page. Same methods, same results, same errors
+// (AdapterwasmError with its code).
+import { AdapterSetup } from "./composition.js";
+import { AdapterwasmError, fromPlain } from "./errors.js";
+
+export class WorkerModelWithHeads {
+  // fromPretrained starts a worker (or uses options.worker) and loads the base model in it.
+  // options: those of AutoModelWithHeads.fromPretrained, except that cache is true/false or a
+  // Cache API name, and wasm a URL string; plus worker (a Worker to use).
+  static async fromPretrained(baseUrl, options = {}) {
+    const { worker, onProgress, ...rest } = options;
+    const w = worker ?? new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
+    const client = new WorkerModelWithHeads(w);
+    const abs = new URL(baseUrl, globalThis.location?.href).href;
+    for (const k of ["index", "wasm"]) if (typeof rest[k] === "string") rest[k] = new URL(rest[k], globalThis.location?.href).href;
+    const info = await client._rpc("fromPretrained", [abs, { ...rest, progress: !!onProgress }], onProgress);
+    client.config = info.config;
+    client.baseVerified = info.baseVerified;
+    client.stats = info.stats;
+    return client;
+  }
+
+  constructor(worker) {
+    this._w = worker;
+    this._next = 1;
+    this._pending = new Map();
+    this._active = null;
+    this.activeHead = null;
+    worker.onmessage = (ev) => {
+      const { id, ok, value, error, progress } = ev.data;
+      const p = this._pending.get(id);
+      if (!p) return;
+      if (progress) return p.onProgress?.(progress);
+      this._pending.delete(id);
+      ok ? p.resolve(value) : p.reject(fromPlain(error));
+    };
+    worker.onerror = (ev) => {
+      const err = new AdapterwasmError("exited", `worker failed: ${ev.message ?? "error"}`);
+      for (const p of this._pending.values()) p.reject(err);
+      this._pending.clear();
+    };
+  }
+
+  _rpc(op, args, onProgress) {
+    if (!this._w) return Promise.reject(new AdapterwasmError("closed", "model was disposed"));
+    const id = this._next++;
+    return new Promise((resolve, reject) => {
+      this._pending.set(id, { resolve, reject, onProgress });
+      this._w.postMessage({ id, op, args });
+    });
+  }
+
+  get activeAdapters() {
+    return this._active;
+  }
+  set activeAdapters(setup) {
+    if (setup !== null && typeof setup !== "string" && !(setup instanceof AdapterSetup)) {
+      throw new AdapterwasmError("invalid_argument", "activeAdapters: want an adapter name, a composition block or null");
+    }
+    this._active = setup;
+  }
+
+  async setActiveAdapters(setup) {
+    this.activeAdapters = setup;
+    await this._rpc("setActiveAdapters", [setup === null ? null : String(setup), this.activeHead]);
+  }
+
+  loadAdapter(nameOrUrl, options = {}) {
+    const u = /^[a-z][a-z0-9+.-]*:|\/|^\./i.test(nameOrUrl) ? new URL(nameOrUrl, globalThis.location?.href).href : nameOrUrl;
+    const opts = { ...options };
+    if (opts.index) opts.index = new URL(opts.index, globalThis.location?.href).href;
+    return this._rpc("loadAdapter", [u, opts]);
+  }
+
+  unloadAdapter(name) {
+    return this._rpc("unloadAdapter", [name]);
+  }
+
+  classify(input, options = {}) {
+    const setup = options.adapters ?? this._active;
+    const head = options.head ?? this.activeHead ?? undefined;
+    return this._rpc("classify", [input, { adapters: setup == null ? undefined : String(setup), head }]);
+  }
+
+  embed(input, options = {}) {
+    return this._rpc("embed", [input, options]);
+  }
+
+  tokenize(input, options = {}) {
+    return this._rpc("tokenize", [input, options]);
+  }
+
+  memory() {
+    return this._rpc("memory", []);
+  }
+
+  async refreshStats() {
+    this.stats = await this._rpc("stats", []);
+    return this.stats;
+  }
+
+  // dispose frees the model and ends the worker.
+  dispose() {
+    if (!this._w) return;
+    this._w.postMessage({ id: 0, op: "dispose", args: [] });
+    this._w.terminate();
+    this._w = null;
+    const err = new AdapterwasmError("closed", "model was disposed");
+    for (const p of this._pending.values()) p.reject(err);
+    this._pending.clear();
+  }
+}
+
+export { Stack, Fuse, Parallel, Split, BatchSplit, Average } from "./composition.js";
+export { AdapterwasmError } from "./errors.js";

@@ -1,0 +1,175 @@
+// Browser tests: headless Debian Chromium driven by playwright-core (../../shared/FACTS.md §5).
+// Needs /usr/bin/chromium (apt-get install -y chromium), `npm ci` in js/, and ./build.sh wasm.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+import { startServer } from "../helpers/server.js";
+import { cli, goldenSentences, HAVE_MINILM, maxAbsDiff, MINILM, readJSON, requireBuild, ROOT, TINY, tinyIndex } from "../helpers/fixtures.js";
+import { PAGE } from "./page.js";
+
+requireBuild();
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const { chromium } = await import("playwright-core");
+
+const ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+
+let srv;
+const contexts = [];
+
+before(async () => {
+  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} missing: apt-get install -y chromium`);
+  srv = await startServer({
+    mounts: {
+      // The package is static code: cacheable, like any deployment would serve it.
+      "/pkg/": { dir: join(ROOT, "js"), cacheControl: "public, max-age=3600" },
+      "/tiny/": { dir: join(TINY, "model"), manifest: true },
+      "/adapters/": { dir: join(TINY, "adapters") },
+      "/minilm/": { dir: process.env.ADAPTERWASM_MINILM_Q8_DIR || MINILM, manifest: !process.env.ADAPTERWASM_MINILM_Q8_DIR },
+    },
+    pages: { "/page.html": PAGE, "/adapters/index.json": { body: tinyIndex() } },
+  });
+});
+
+after(async () => {
+  for (const c of contexts) await c.close().catch(() => {});
+  await srv?.close();
+});
+
+// newBrowser starts Chromium with a fresh profile (so a fresh Cache API) that lives for the test.
+async function newBrowser() {
+  const dir = mkdtempSync(join(tmpdir(), "adapterwasm-chromium-"));
+  const ctx = await chromium.launchPersistentContext(dir, { executablePath: CHROMIUM, headless: true, args: ARGS });
+  ctx.__dir = dir;
+  contexts.push(ctx);
+  const page = ctx.pages()[0] ?? (await ctx.newPage());
+  const logs = [];
+  page.on("console", (m) => logs.push(m.text()));
+  page.on("pageerror", (e) => logs.push(String(e)));
+  return { ctx, page, logs, close: async () => (await ctx.close(), rmSync(dir, { recursive: true, force: true })) };
+}
+
+function pageUrl(params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) q.set(k, typeof v === "string" ? v : JSON.stringify(v));
+  return `${srv.url}/page.html?${q}`;
+}
+
+// load navigates and waits for the page's one call; it returns the outcome and the bytes the
+// server sent during the load, per prefix.
+async function load(b, params, timeout = 300_000) {
+  srv.log.length = 0;
+  await b.page.goto(pageUrl(params));
+  await b.page.waitForFunction(() => window.__done, null, { timeout, polling: 100 });
+  const done = await b.page.evaluate(() => window.__done);
+  assert.ok(done.ok, `page failed: ${done.error}\n${done.stack}\n${b.logs.join("\n")}`);
+  const bytes = (prefix) => srv.log.filter((e) => e.path.startsWith(prefix) && !e.path.endsWith("/manifest.json")).reduce((n, e) => n + e.bytes, 0);
+  return { ...done, bytes, total: srv.log.reduce((n, e) => n + e.bytes, 0), paths: srv.log.map((e) => e.path) };
+}
+
+const report = (what, r, basePrefix) =>
+  console.log(`# ${what}: first result ${r.tFirst.toFixed(0)} ms after navigation (model ready ${r.tModel.toFixed(0)} ms); ` + `${r.total} bytes transferred, ${r.bytes(basePrefix)} of them base model; wasm memory ${(r.memory.wasmMemoryBytes / 2 ** 20).toFixed(1)} MiB`);
+
+for (const mode of ["main", "worker"]) {
+  describe(`tiny model, ${mode === "main" ? "main thread" : "Web Worker client"}`, () => {
+    let b;
+    before(async () => (b = await newBrowser()));
+    after(async () => b?.close());
+    const params = { mode, base: "/tiny/", index: "/adapters/index.json", setup: "seq_bn", texts: goldenSentences().slice(0, 11) };
+    let cold;
+
+    test("cold load: the result matches the reference logits", async () => {
+      cold = await load(b, params);
+      report(`tiny ${mode} cold`, cold, "/tiny/");
+      assert.ok(cold.bytes("/tiny/") > 4_000_000);
+      assert.ok(cold.progressEvents > 0);
+      const g = readJSON(join(TINY, "golden/seq_bn.json"));
+      cold.first.forEach((r, i) => assert.ok(maxAbsDiff(r.logits, g.logits[i]) <= 1e-4, `text ${i}`));
+    });
+
+    test("a second page load transfers zero base-model bytes", async () => {
+      const warm = await load(b, params);
+      report(`tiny ${mode} warm`, warm, "/tiny/");
+      assert.equal(warm.bytes("/tiny/"), 0, warm.paths.join(" "));
+      assert.equal(warm.bytes("/adapters/seq_bn/"), 0, "cached adapter");
+      assert.equal(warm.stats.bytesFetched, 0);
+      assert.deepEqual(warm.first, cold.first);
+    });
+
+    test("switching adapters transfers only that adapter's bytes", async () => {
+      srv.log.length = 0;
+      const res = await b.page.evaluate(async (text) => {
+        window.model.activeAdapters = "lora_qv";
+        return window.model.classify(text);
+      }, params.texts[0]);
+      const g = readJSON(join(TINY, "golden/lora_qv.json"));
+      assert.ok(maxAbsDiff(res[0].logits, g.logits[0]) <= 1e-4);
+      const paths = srv.log.map((e) => e.path);
+      assert.ok(paths.length >= 3 && paths.every((p) => p.startsWith("/adapters/lora_qv/")), paths.join(" "));
+    });
+
+    test("a failed call leaves the instance usable", async () => {
+      const out = await b.page.evaluate(async (text) => {
+        const m = window.model;
+        const codes = [];
+        const attempt = async (f) => {
+          try {
+            await f();
+            codes.push("resolved");
+          } catch (e) {
+            codes.push(`${e.name}:${e.code}`);
+          }
+        };
+        await attempt(() => m.classify("x", { adapters: "Stack(" }));
+        await attempt(() => m.classify("x", { adapters: "no_such_adapter" }));
+        await attempt(() => m.loadAdapter("/adapters/missing_dir/"));
+        await attempt(() => m.embed(42));
+        const ok = await m.classify(text, { adapters: "seq_bn" });
+        return { codes, ok };
+      }, params.texts[0]);
+      assert.deepEqual(out.codes, ["AdapterwasmError:setup", "AdapterwasmError:not_found", "AdapterwasmError:not_found", "AdapterwasmError:invalid_argument"]);
+      assert.deepEqual(out.ok[0].logits, cold.first[0].logits);
+    });
+
+    if (mode === "main") {
+      test("a recovered Go panic leaves the instance usable", async () => {
+        const out = await b.page.evaluate(async (text) => {
+          const m = window.model;
+          let code;
+          try {
+            await m._rt.call(m._rt.api, "_panic");
+          } catch (e) {
+            code = e.code;
+          }
+          return { code, after: await m.classify(text, { adapters: "seq_bn" }) };
+        }, params.texts[0]);
+        assert.equal(out.code, "internal");
+        assert.deepEqual(out.after[0].logits, cold.first[0].logits);
+      });
+    }
+  });
+}
+
+describe("MiniLM in Chromium", { skip: !HAVE_MINILM && "no MiniLM (./build.sh model)" }, () => {
+  let b;
+  before(async () => (b = await newBrowser()));
+  after(async () => b?.close());
+  const texts = goldenSentences().slice(0, 5);
+  let cold;
+
+  test("cold load: embeddings match the Go CLI", async () => {
+    cold = await load(b, { base: "/minilm/", texts });
+    report("MiniLM cold", cold, "/minilm/");
+    const want = cli(["embed", "--model", process.env.ADAPTERWASM_MINILM_Q8_DIR || MINILM, "--normalize"], texts);
+    cold.first.forEach((e, i) => assert.ok(maxAbsDiff(e, want[i].embedding) <= 1e-5, `text ${i}: ${maxAbsDiff(e, want[i].embedding)}`));
+  });
+
+  test("warm load: zero base-model bytes", async () => {
+    const warm = await load(b, { base: "/minilm/", texts });
+    report("MiniLM warm", warm, "/minilm/");
+    assert.equal(warm.bytes("/minilm/"), 0);
+    assert.deepEqual(warm.first, cold.first);
+  });
+});

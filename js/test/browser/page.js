@@ -1,0 +1,33 @@
+// The test page: loads the package (main thread or Web Worker client) from /pkg/, a base model
+// and optionally an adapter setup from the query string, runs one call and leaves the outcome in
+// window.__done for the test to read. Timings are from navigation start.
+export const PAGE = `<!doctype html>
+<meta charset="utf-8">
+<title>adapterwasm browser test</title>
+<script type="module">
+const q = new URLSearchParams(location.search);
+const mode = q.get("mode") ?? "main";
+try {
+  const mod = await import(mode === "worker" ? "/pkg/src/worker-client.js" : "/pkg/src/index.js");
+  window.aw = mod;
+  const Model = mode === "worker" ? mod.WorkerModelWithHeads : mod.AutoModelWithHeads;
+  let progressEvents = 0;
+  const model = await Model.fromPretrained(q.get("base"), { index: q.get("index") || undefined, onProgress: () => progressEvents++ });
+  const tModel = performance.now();
+  window.model = model;
+  const texts = JSON.parse(q.get("texts") ?? '["I love this movie"]');
+  let first;
+  if (q.get("setup")) {
+    model.activeAdapters = q.get("setup");
+    first = await model.classify(texts);
+  } else {
+    first = (await model.embed(texts, { normalize: true })).map((a) => Array.from(a));
+  }
+  const tFirst = performance.now();
+  const stats = mode === "worker" ? await model.refreshStats() : { ...model.stats };
+  window.__done = { ok: true, tModel, tFirst, first, stats, progressEvents, memory: await model.memory() };
+} catch (e) {
+  window.__done = { ok: false, error: String(e), code: e.code, stack: e.stack };
+}
+</script>
+`;
