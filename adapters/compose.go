@@ -91,11 +91,7 @@ func (c *bnCtx) compose(b *Block, s bnState, lvl int) bnState {
 		if s.nseq%n != 0 {
 			return c.fail("batch of %d not divisible by %d parallel channels", s.nseq, n)
 		}
-		sizes := make([]int, n)
-		for i := range sizes {
-			sizes[i] = s.nseq / n
-		}
-		return c.slices(b, c.preBlock(b, s), sizes, lvl)
+		return c.slices(b, c.preBlock(b, s), c.st.equalSizes(n, s.nseq/n), lvl)
 	case Average:
 		return c.average(b, s, lvl)
 	}
@@ -422,11 +418,7 @@ func (c *loraCtx) compose(b *Block, s loraState, lvl int) loraState {
 		if s.nseq%n != 0 {
 			return c.fail("batch of %d not divisible by %d parallel channels", s.nseq, n)
 		}
-		sizes := make([]int, n)
-		for i := range sizes {
-			sizes[i] = s.nseq / n
-		}
-		return c.slices(b, s, sizes, lvl)
+		return c.slices(b, s, c.st.equalSizes(n, s.nseq/n), lvl)
 	case Average:
 		kids := c.st.loraKids[:0]
 		for _, ch := range b.Children {
@@ -586,10 +578,7 @@ func (st *State) prefixWalk(b *Block, l, s0, s1 int) error {
 			if (s1-s0)%n != 0 {
 				return fmt.Errorf("batch of %d not divisible by %d parallel channels", s1-s0, n)
 			}
-			sizes = make([]int, n)
-			for i := range sizes {
-				sizes[i] = (s1 - s0) / n
-			}
+			sizes = st.equalSizes(n, (s1-s0)/n)
 		} else if sum(sizes) != s1-s0 {
 			return fmt.Errorf("the batch has %d sequences, not the sum of batch_sizes %v", s1-s0, sizes)
 		}
@@ -606,4 +595,16 @@ func (st *State) prefixWalk(b *Block, l, s0, s1 int) error {
 		}
 	}
 	return nil
+}
+
+// equalSizes returns n copies of each in a scratch slice of the State (Parallel's slices).
+func (st *State) equalSizes(n, each int) []int {
+	if cap(st.sizes) < n {
+		st.sizes = make([]int, n)
+	}
+	st.sizes = st.sizes[:n]
+	for i := range st.sizes {
+		st.sizes[i] = each
+	}
+	return st.sizes
 }

@@ -72,7 +72,7 @@ func TestConfigHashTinyDirs(t *testing.T) {
 func TestConfigStringMethods(t *testing.T) {
 	for s, want := range map[string]string{
 		"seq_bn": "bottleneck", "lora[r=4]|seq_bn": "bottleneck+lora", "ia3": "ia3", "mam": "bottleneck+prefix_tuning",
-		"unipelt": "", // gated prefix tuning: unsupported
+		"unipelt":       "", // gated prefix tuning: unsupported
 		"prompt_tuning": "", "compacter": "", "vera": "", "dora": "", "loreft": "",
 	} {
 		c, err := ParseConfig(s, "x")

@@ -43,9 +43,11 @@ func (m *fusionModule) forward(a *arena, query []float32, ups [][]float32, resid
 	rows := len(query) / H
 	n := len(ups)
 	// key and value are the same tensor in the library: residual_before adds into both.
+	// Up to 8 fused adapters live on the stack; more allocate.
+	var vbuf, kbuf, valbuf [8][]float32
 	vals := ups
 	if m.cfg.ResidualBefore {
-		vals = make([][]float32, n)
+		vals = grow2(vbuf[:0], n)
 		for i, u := range ups {
 			vals[i] = a.get(len(u))
 			kernels.Add(vals[i], u, residual)
@@ -58,7 +60,7 @@ func (m *fusionModule) forward(a *arena, query []float32, ups [][]float32, resid
 	}
 	keys := vals
 	if m.key != nil {
-		keys = make([][]float32, n)
+		keys = grow2(kbuf[:0], n)
 		for i, v := range vals {
 			keys[i] = a.get(rows * H)
 			m.key.Forward(keys[i], v, rows)
@@ -66,7 +68,7 @@ func (m *fusionModule) forward(a *arena, query []float32, ups [][]float32, resid
 	}
 	values := vals
 	if m.value != nil && m.cfg.ValueBeforeSoftmax {
-		values = make([][]float32, n)
+		values = grow2(valbuf[:0], n)
 		for i, v := range vals {
 			values[i] = a.get(rows * H)
 			m.value.Forward(values[i], v, rows)
@@ -98,4 +100,12 @@ func (m *fusionModule) forward(a *arena, query []float32, ups [][]float32, resid
 		kernels.Add(ctx, ctx, residual)
 	}
 	return ctx
+}
+
+// grow2 returns s resized to n (allocating only if n exceeds its capacity).
+func grow2(s [][]float32, n int) [][]float32 {
+	if cap(s) < n {
+		return make([][]float32, n)
+	}
+	return s[:n]
 }

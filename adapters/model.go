@@ -27,6 +27,8 @@ type Model struct {
 	channels int      // active.parallelChannels()
 	headSpec []headUse
 	headOver string // SetHead override
+	specBuf  []headUse
+	nameBuf  []string
 
 	merged [][bert.NumSites]string // [layer][site] -> merged adapter name
 }
@@ -126,11 +128,14 @@ func (m *Model) Activate(b *Block) error {
 	if err := m.checkLoaded(b); err != nil {
 		return &SetupError{Setup: b.String(), Reason: err.Error()}
 	}
-	spec, err := m.headsFor(b, m.headOver)
+	spec, err := m.headsFor(m.specBuf[:0], b, m.headOver)
 	if err != nil {
 		return &SetupError{Setup: b.String(), Reason: err.Error()}
 	}
-	m.active, m.names, m.channels, m.headSpec = b, b.flatten(m.names[:0]), b.parallelChannels(), spec
+	// Double buffers: switching setups allocates nothing once both have grown.
+	m.specBuf, m.headSpec = m.headSpec, spec
+	m.nameBuf, m.names = m.names, b.flatten(m.nameBuf[:0])
+	m.active, m.channels = b, b.parallelChannels()
 	return nil
 }
 
@@ -142,7 +147,7 @@ func (m *Model) SetHead(name string) error {
 	}
 	m.headOver = name
 	if m.active != nil {
-		spec, err := m.headsFor(m.active, name)
+		spec, err := m.headsFor(nil, m.active, name)
 		if err != nil {
 			return &SetupError{Setup: m.active.String(), Reason: err.Error()}
 		}
@@ -173,12 +178,12 @@ func (m *Model) checkLoaded(b *Block) error {
 
 // headsFor is parse_heads_from_composition: the head of the last stacked adapter, one head per
 // Parallel branch or BatchSplit child; for a Fuse, the fusion's head.
-func (m *Model) headsFor(b *Block, override string) ([]headUse, error) {
+func (m *Model) headsFor(out []headUse, b *Block, override string) ([]headUse, error) {
 	if override != "" {
 		if b.parallelChannels() > 1 {
 			return nil, fmt.Errorf("a single head cannot be forced on a Parallel setup")
 		}
-		return []headUse{{head: m.heads[override], nseq: -1}}, nil
+		return append(out, headUse{head: m.heads[override], nseq: -1}), nil
 	}
 	final := b
 	if final.Kind == Stack {
@@ -192,18 +197,12 @@ func (m *Model) headsFor(b *Block, override string) ([]headUse, error) {
 		return h, nil
 	}
 	switch final.Kind {
-	case Single:
+	case Single, Fuse:
 		if h := m.heads[final.Name]; h != nil {
-			return []headUse{{head: h, nseq: -1}}, nil
+			return append(out, headUse{head: h, nseq: -1}), nil
 		}
-		return nil, nil
-	case Fuse:
-		if h := m.heads[final.Name]; h != nil {
-			return []headUse{{head: h, nseq: -1}}, nil
-		}
-		return nil, nil
+		return out, nil
 	case Parallel:
-		var out []headUse
 		for i, c := range final.Children {
 			h, err := lookup(c.last())
 			if err != nil {
@@ -213,7 +212,6 @@ func (m *Model) headsFor(b *Block, override string) ([]headUse, error) {
 		}
 		return out, nil
 	case BatchSplit:
-		var out []headUse
 		s0 := 0
 		for i, c := range final.Children {
 			h, err := lookup(c.last())
@@ -225,7 +223,7 @@ func (m *Model) headsFor(b *Block, override string) ([]headUse, error) {
 		}
 		return out, nil
 	}
-	return nil, nil
+	return out, nil
 }
 
 // Merge folds the LoRA / (IA)^3 modules of adapter name into the base weights
@@ -341,6 +339,7 @@ type State struct {
 	ups      [][]float32
 	children []bnState
 	loraKids []loraState
+	sizes    []int
 	out      Output
 }
 

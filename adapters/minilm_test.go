@@ -1,0 +1,87 @@
+package adapters
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/adapterwasm/adapterwasm/internal/golden"
+	"github.com/adapterwasm/adapterwasm/runtime/bert"
+	"github.com/adapterwasm/adapterwasm/runtime/pretrained"
+)
+
+// miniLMBase loads the real all-MiniLM-L6-v2 (./build.sh model; ADAPTERWASM_MINILM_DIR).
+func miniLMBase(t testing.TB) *bert.Model {
+	t.Helper()
+	m, err := pretrained.LoadDir(golden.MiniLMDir(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m.Encoder
+}
+
+// miniLMGolden is testdata/minilm/golden/<adapter>.json (tools/reference/make_minilm.py).
+type miniLMGolden struct {
+	Adapter       string      `json:"adapter"`
+	Head          string      `json:"head"`
+	Labels        []string    `json:"labels"`
+	Sentences     []string    `json:"sentences"`
+	InputIDs      [][]int32   `json:"input_ids"`
+	AttentionMask [][]int32   `json:"attention_mask"`
+	Logits        [][]float64 `json:"logits"`
+	Predicted     []string    `json:"predicted"`
+}
+
+// TestMiniLMDemoAdapters: every demo adapter, loaded unchanged from testdata/minilm/adapters,
+// gives the reference label on every golden sentence and logits within 1e-4.
+func TestMiniLMDemoAdapters(t *testing.T) {
+	files, _ := filepath.Glob(golden.Path("minilm", "golden", "*.json"))
+	var cases []string
+	for _, f := range files {
+		if b := filepath.Base(f); b != "base.json" && !strings.HasPrefix(b, "_") {
+			cases = append(cases, strings.TrimSuffix(b, ".json"))
+		}
+	}
+	if len(cases) == 0 {
+		t.Skip("no adapter goldens in testdata/minilm/golden yet")
+	}
+	base := miniLMBase(t)
+	for _, c := range cases {
+		t.Run(c, func(t *testing.T) {
+			var g miniLMGolden
+			golden.Load(t, &g, "minilm", "golden", c+".json")
+			if g.Adapter == "" || len(g.Logits) == 0 {
+				t.Skip("not an adapter golden")
+			}
+			m := New(base)
+			name, err := m.LoadDir(golden.Path("minilm", filepath.FromSlash(g.Adapter)), LoadOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := m.SetActive(name); err != nil {
+				t.Fatal(err)
+			}
+			in := bert.Input{B: len(g.InputIDs), T: len(g.InputIDs[0]), IDs: golden.Flat2(g.InputIDs), AttentionMask: golden.Flat2(g.AttentionMask)}
+			out, err := m.Forward(&State{}, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(out.Heads) != 1 {
+				t.Fatalf("%d heads", len(out.Heads))
+			}
+			h := out.Heads[0]
+			n := h.Head.NumLabels()
+			var want []float64
+			for _, r := range g.Logits {
+				want = append(want, r...)
+			}
+			checkLogits(t, name, h.Logits, want)
+			for i := range g.Sentences {
+				p := h.Head.Predict(h.Logits[i*n : (i+1)*n])
+				if i < len(g.Predicted) && p.Label != g.Predicted[i] {
+					t.Errorf("sentence %d %q: label %s, reference %s", i, g.Sentences[i], p.Label, g.Predicted[i])
+				}
+			}
+		})
+	}
+}
