@@ -1,6 +1,6 @@
 // Composition blocks, as in the Python library (adapters/composition.py). A setup is an adapter
 // name or one of these; it travels to Go as its expression string (e.g. "Stack(a,Parallel(b,c))"),
-// which the Go setup parser reads. JS only needs the adapter names in it, to fetch them.
+// which the Go setup parser (adapters.ParseSetup) reads and checks.
 
 const PARAMS = { Average: { weights: "weights" }, BatchSplit: { batchSizes: "batch_sizes" }, Split: { splits: "splits" } };
 
@@ -44,22 +44,3 @@ export const Parallel = block("Parallel");
 export const Split = block("Split"); // Split(a, b, { splits: [n, …] })
 export const BatchSplit = block("BatchSplit"); // BatchSplit(a, b, { batchSizes: [n, …] })
 export const Average = block("Average"); // Average(a, b, { weights: [w, …] })
-
-const KEYWORDS = new Set(["Stack", "Fuse", "Parallel", "Split", "BatchSplit", "Average"]);
-
-// adapterNames lists the adapter names a setup uses, in order, without repeats.
-export function adapterNames(setup) {
-  const expr = String(setup);
-  const names = [];
-  // A name is a run of name characters that is not a block keyword (followed by "("), not a
-  // parameter (followed by "="), and not a number.
-  for (const m of expr.matchAll(/[^\s(),=\[\]]+/g)) {
-    const after = expr.slice(m.index + m[0].length).trimStart()[0];
-    const before = expr.slice(0, m.index).trimEnd().at(-1);
-    if (before === "=") continue; // a parameter's value: Fuse(a,b,name=f)
-    if (after === "(" || after === "=" || /^[-+]?[0-9.]+(e[-+]?[0-9]+)?$/i.test(m[0])) continue;
-    if (KEYWORDS.has(m[0]) && after === "(") continue;
-    if (!names.includes(m[0])) names.push(m[0]);
-  }
-  return names;
-}

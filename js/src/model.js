@@ -2,7 +2,7 @@
 // This file only moves bytes and keeps books (downloads, cache, adapter LRU); the model itself,
 // adapter loading, setups and classification are Go (wasm/engine).
 import { AdapterwasmError } from "./errors.js";
-import { adapterNames, AdapterSetup } from "./composition.js";
+import { AdapterSetup } from "./composition.js";
 import { fetchFile, Stats } from "./fetch.js";
 import { adapterFileGroups, baseFiles, dirUrl, loadIndex } from "./registry.js";
 import { loadRuntime } from "./runtime.js";
@@ -81,13 +81,14 @@ export class AutoModelWithHeads {
       throw new AdapterwasmError("invalid_argument", "activeAdapters: want an adapter name, a composition block or null");
     }
     this._active = setup;
+    this._activeNames = null;
   }
 
   // setActiveAdapters sets the setup, loads what it needs and checks it in Go.
   async setActiveAdapters(setup) {
     this.activeAdapters = setup;
     if (setup === null) return;
-    const release = await this._acquire(adapterNames(setup));
+    const release = await this._acquire(setup);
     try {
       await this._call("setActive", String(setup), this.activeHead ?? "");
     } finally {
@@ -136,7 +137,7 @@ export class AutoModelWithHeads {
       const indexUrl = options.index ?? this._opt.index;
       if (!indexUrl) throw new AdapterwasmError("invalid_argument", `loadAdapter(${JSON.stringify(name)}): no index given; pass { index } or a directory URL`);
       const index = await loadIndex(indexUrl, fetchImpl);
-      const entry = index.find(name, options.modelName ?? this.config.name);
+      const entry = index.find(name, options.modelName);
       if (!entry) throw new AdapterwasmError("not_found", `adapter ${JSON.stringify(name)} is not in ${index.url}`);
       await Promise.all(
         entry.files.map(async (f) => {
@@ -158,7 +159,7 @@ export class AutoModelWithHeads {
   // _evict unloads least recently used adapters until the loaded ones fit the budget, sparing
   // those in use, those of the active setup and keep.
   async _evict(keep) {
-    const active = this._active ? new Set(adapterNames(this._active)) : new Set();
+    const active = new Set(this._activeNames ?? []);
     let total = 0;
     for (const a of this._adapters.values()) total += a.bytes;
     const victims = [...this._adapters.entries()]
@@ -171,11 +172,23 @@ export class AutoModelWithHeads {
     }
   }
 
-  // _acquire loads every adapter in names that is not loaded and pins them all until the returned
-  // release is called, so that eviction never drops an adapter a call is using.
-  async _acquire(names) {
-    await Promise.all(names.filter((n) => !this._adapters.has(n)).map((n) => this.loadAdapter(n)));
-    const held = names.map((n) => this._adapters.get(n)).filter(Boolean);
+  // _names asks Go which adapters and fusions a setup needs (the setup parser is Go's).
+  async _names(setup) {
+    const key = String(setup);
+    this._namesCache ??= new Map();
+    if (!this._namesCache.has(key)) this._namesCache.set(key, await this._rt.call(this._rt.api, "setupNames", key));
+    return this._namesCache.get(key);
+  }
+
+  // _acquire loads what setup needs and is not loaded (adapters first, then fusions over them,
+  // from the index) and pins it all until the returned release is called, so that eviction never
+  // drops an adapter a call is using.
+  async _acquire(setup) {
+    const { adapters, fusions } = await this._names(setup);
+    if (setup === this._active) this._activeNames = [...adapters, ...fusions];
+    await Promise.all(adapters.filter((n) => !this._adapters.has(n)).map((n) => this.loadAdapter(n)));
+    await Promise.all(fusions.filter((n) => !this._adapters.has(n) && (this._opt.index || this._loading.has(n))).map((n) => this.loadAdapter(n)));
+    const held = [...adapters, ...fusions].map((n) => this._adapters.get(n)).filter(Boolean);
     for (const a of held) {
       a.pins++;
       a.used = ++this._clock;
@@ -205,20 +218,23 @@ export class AutoModelWithHeads {
   }
 
   // classify runs the active setup (or options.adapters, with options.head) on a text or texts.
-  // One result per text: { label, score, scores: {label: p}, logits: number[], head } for a setup
-  // with one head; for Parallel, { heads: [ {head, label, …}, … ] }.
+  // One result per text, shaped as `adapterwasm classify` prints it:
+  //   one classification head  { label, score, scores: {label: p}, logits, labels? (multi-label) }
+  //   one tagging head         { words: [{word, start, end, label, score}], tokens: [...] }
+  //   Parallel(a, b)           { heads: { a: {…}, b: {…} } }
+  //   BatchSplit(a, b)         the result of the head that read the text, with head: name
   async classify(input, options = {}) {
     const texts = asTexts(input, "classify");
     const setup = options.adapters ?? this._active;
     if (!setup) throw new AdapterwasmError("setup", "no active adapters: set model.activeAdapters first");
-    const release = await this._acquire(adapterNames(setup));
+    const release = await this._acquire(setup);
     let res;
     try {
       res = await this._call("classify", texts, String(setup), options.head ?? this.activeHead ?? "");
     } finally {
       release();
     }
-    return res.map((heads) => (heads.length === 1 ? heads[0] : { heads }));
+    return res;
   }
 
   // embed returns a sentence embedding per text (mean pooling by default, as sentence-transformers).

@@ -72,6 +72,8 @@ export class Index {
     this.entries = list.map((a) => normalizeEntry(a, url));
   }
 
+  // find returns the entry called name, for modelName if one is given (an entry without a
+  // model name fits every model).
   find(name, modelName) {
     return this.entries.find((e) => e.name === name && (!modelName || !e.modelName || e.modelName === modelName));
   }

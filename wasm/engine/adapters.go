@@ -2,9 +2,9 @@ package engine
 
 import (
 	"errors"
-	"math"
 
 	"github.com/adapterwasm/adapterwasm/adapters"
+	"github.com/adapterwasm/adapterwasm/runtime/bert"
 )
 
 // AdapterInfo describes a loaded adapter or fusion.
@@ -19,15 +19,18 @@ type AdapterInfo struct {
 	Bytes     int      `json:"bytes"` // size of the weight files it was loaded from
 }
 
-// Result is one text's output from one head.
+// Result is one text's output, shaped as `adapterwasm classify` prints it:
+//
+//	one classification head:  Prediction (label, score, scores, logits; labels for multi-label)
+//	one tagging head:         Words and Tokens
+//	Parallel(a,b,…):          Heads, keyed by head name
+//	BatchSplit(a,b,…):        the result of the head whose slice holds the text, with Head
 type Result struct {
-	Head   string             `json:"head,omitempty"`
-	Label  string             `json:"label"`
-	Score  float32            `json:"score"`  // probability of Label
-	Scores map[string]float32 `json:"scores"` // probability per label: softmax, or sigmoid for multi-label heads
-	Logits []float32          `json:"logits"`
-	// Labels lists every label over its threshold (multi-label heads: sigmoid ≥ 0.5).
-	Labels []string `json:"labels,omitempty"`
+	Head string `json:"head,omitempty"`
+	*adapters.Prediction
+	Words  []adapters.WordPrediction  `json:"words,omitempty"`
+	Tokens []adapters.TokenPrediction `json:"tokens,omitempty"`
+	Heads  map[string]*Result         `json:"heads,omitempty"`
 }
 
 func codeOfAdapters(err error) error {
@@ -172,8 +175,8 @@ func (m *Model) Adapters() (out []AdapterInfo, err error) {
 
 // Classify runs setup (an adapter name or expression; "" = the active setup) with head (see
 // SetActive) on texts, in one call so that concurrent callers with different setups never mix;
-// it returns one []Result per text, one Result per head that reads it (Parallel: one per branch).
-func (m *Model) Classify(texts []string, setup, head string) (out [][]Result, err error) {
+// it returns one Result per text.
+func (m *Model) Classify(texts []string, setup, head string) (out []*Result, err error) {
 	err = m.call(func() error {
 		if err := checkTexts(texts); err != nil {
 			return err
@@ -183,23 +186,35 @@ func (m *Model) Classify(texts []string, setup, head string) (out [][]Result, er
 				return err
 			}
 		}
-		if m.am.Active() == nil {
+		active := m.am.Active()
+		if active == nil {
 			return errorf(CodeSetup, "no active adapters: set the active setup first")
 		}
-		out = make([][]Result, len(texts))
+		out = make([]*Result, len(texts))
 		if len(texts) == 0 {
 			return nil
 		}
-		groups := [][]int{nil}
-		if batchShaped(m.am.Active()) {
-			for i := range texts {
-				groups[0] = append(groups[0], i)
+		// BatchSplit assigns sequences by their place in the batch: the batch is the call's texts,
+		// in order, and must be as long as its batch_sizes add up to. Split cuts token positions:
+		// every text is padded (and cut) to the length its splits add up to, as the CLI does.
+		padTo := 0
+		if sp := findBlock(active, adapters.Split); sp != nil {
+			for _, n := range sp.Sizes {
+				padTo += n
 			}
+		}
+		var groups [][]int
+		if findBlock(active, adapters.BatchSplit) != nil {
+			all := make([]int, len(texts))
+			for i := range all {
+				all[i] = i
+			}
+			groups = [][]int{all}
 		} else {
 			groups = m.lengthGroups(texts)
 		}
 		for _, g := range groups {
-			if err := m.classifyGroup(pick(texts, g), g, out); err != nil {
+			if err := m.classifyGroup(pick(texts, g), g, padTo, out); err != nil {
 				return err
 			}
 		}
@@ -208,84 +223,126 @@ func (m *Model) Classify(texts []string, setup, head string) (out [][]Result, er
 	return out, err
 }
 
-// classifyGroup runs one forward pass over texts (the texts at indices idx of the call) and
-// appends each head's result to out[idx[i]].
-func (m *Model) classifyGroup(texts []string, idx []int, out [][]Result) error {
-	in, _ := m.base.Tokenize(texts, 0)
+// classifyGroup runs one forward pass over texts (the call's texts at indices idx) and stores
+// each text's result at out[idx[i]].
+func (m *Model) classifyGroup(texts []string, idx []int, padTo int, out []*Result) error {
+	limit := 0
+	if padTo > 0 && padTo < m.base.MaxLength {
+		limit = padTo
+	}
+	in, encs := m.base.Tokenize(texts, limit)
+	if padTo > 0 {
+		in = padInput(in, padTo, m.base.Tokenizer.PadID())
+	}
 	o, err := m.am.Forward(m.ast, in)
 	if err != nil {
 		return codeOfAdapters(err)
 	}
 	if len(o.Heads) == 0 {
-		return errorf(CodeSetup, "setup %s has no prediction head", m.setup)
+		return errorf(CodeSetup, "setup %s has no prediction head: load adapters with head_config.json, or pick a head", m.setup)
 	}
 	for _, h := range o.Heads {
-		n := h.Head.NumLabels()
-		if h.Head.Type == adapters.HeadTagging {
-			return errorf(CodeUnsupported, "head %s is a tagging head: classify returns one label per text", h.Head.Name)
-		}
+		k := h.Head.NumLabels()
 		for i := 0; i < h.NSeq; i++ {
-			j := idx[h.Seq0+i]
-			out[j] = append(out[j], result(h.Head, h.Logits[i*n:(i+1)*n]))
+			t := h.Seq0 + i
+			r := &Result{}
+			if h.Head.Type == adapters.HeadTagging {
+				r.Words, r.Tokens = h.Head.PredictTokens(h.Logits[i*in.T*k:(i+1)*in.T*k], &encs[t], texts[t])
+			} else {
+				p := h.Head.Predict(h.Logits[i*k : (i+1)*k])
+				r.Prediction = &p
+			}
+			j := idx[t]
+			switch {
+			case len(o.Heads) > 1 && o.Replicas > 1: // Parallel
+				if out[j] == nil {
+					out[j] = &Result{Heads: map[string]*Result{}}
+				}
+				out[j].Heads[h.Head.Name] = r
+			case len(o.Heads) > 1: // BatchSplit
+				r.Head = h.Head.Name
+				out[j] = r
+			default:
+				out[j] = r
+			}
 		}
 	}
 	return nil
 }
 
-// result turns one head's logits into probabilities and the top label: softmax for single-label
-// heads, sigmoid per label for multi-label ones (as the heads' get_label_names / pipelines do).
-func result(h *adapters.Head, logits []float32) Result {
-	r := Result{Head: h.Name, Logits: append([]float32(nil), logits...), Scores: make(map[string]float32, len(logits))}
-	label := func(i int) string {
-		if i < len(h.Labels) && h.Labels[i] != "" {
-			return h.Labels[i]
-		}
-		return "LABEL_" + itoa(i)
+// findBlock returns the first block of kind k in b (depth first), or nil.
+func findBlock(b *adapters.Block, k adapters.Kind) *adapters.Block {
+	if b == nil {
+		return nil
 	}
-	probs := make([]float64, len(logits))
-	if h.Type == adapters.HeadMultiLabelClassification {
-		for i, v := range logits {
-			probs[i] = 1 / (1 + math.Exp(-float64(v)))
-		}
-	} else {
-		mx := math.Inf(-1)
-		for _, v := range logits {
-			mx = math.Max(mx, float64(v))
-		}
-		var sum float64
-		for i, v := range logits {
-			probs[i] = math.Exp(float64(v) - mx)
-			sum += probs[i]
-		}
-		for i := range probs {
-			probs[i] /= sum
+	if b.Kind == k {
+		return b
+	}
+	for _, c := range b.Children {
+		if f := findBlock(c, k); f != nil {
+			return f
 		}
 	}
-	best := 0
-	for i, p := range probs {
-		r.Scores[label(i)] = float32(p)
-		if p > probs[best] {
-			best = i
-		}
-		if h.Type == adapters.HeadMultiLabelClassification && p >= 0.5 {
-			r.Labels = append(r.Labels, label(i))
-		}
-	}
-	if len(probs) > 0 {
-		r.Label, r.Score = label(best), float32(probs[best])
-	}
-	return r
+	return nil
 }
 
-func itoa(i int) string {
-	if i == 0 {
-		return "0"
+// padInput pads every sequence of in to T tokens.
+func padInput(in bert.Input, T int, pad int32) bert.Input {
+	if in.T >= T {
+		return in
 	}
-	var b [20]byte
-	n := len(b)
-	for ; i > 0; i /= 10 {
-		n--
-		b[n] = byte('0' + i%10)
+	out := bert.Input{B: in.B, T: T, IDs: make([]int32, in.B*T), TypeIDs: make([]int32, in.B*T), AttentionMask: make([]int32, in.B*T)}
+	for b := 0; b < in.B; b++ {
+		for t := 0; t < T; t++ {
+			r := b*T + t
+			if t >= in.T {
+				out.IDs[r] = pad
+				continue
+			}
+			s := b*in.T + t
+			out.IDs[r] = in.IDs[s]
+			if in.TypeIDs != nil {
+				out.TypeIDs[r] = in.TypeIDs[s]
+			}
+			if in.AttentionMask != nil {
+				out.AttentionMask[r] = in.AttentionMask[s]
+			} else {
+				out.AttentionMask[r] = 1
+			}
+		}
 	}
-	return string(b[n:])
+	return out
+}
+
+// SetupNames parses a setup expression (adapters.ParseSetup, with its nesting rules) and lists
+// the adapters and fusions it needs loaded, each once, in order: what a caller has to fetch
+// before the setup can run.
+func SetupNames(expr string) (names, fusions []string, err error) {
+	err = Guard(func() error {
+		b, err := adapters.ParseSetup(expr)
+		if err != nil {
+			return codeOfAdapters(err)
+		}
+		seen := map[string]bool{}
+		var walk func(b *adapters.Block)
+		walk = func(b *adapters.Block) {
+			switch {
+			case b.Kind == adapters.Single:
+				if !seen[b.Name] {
+					seen[b.Name] = true
+					names = append(names, b.Name)
+				}
+				return
+			case b.Kind == adapters.Fuse && !seen["fusion:"+b.Name]:
+				seen["fusion:"+b.Name] = true
+				fusions = append(fusions, b.Name)
+			}
+			for _, c := range b.Children {
+				walk(c)
+			}
+		}
+		walk(b)
+		return nil
+	})
+	return names, fusions, err
 }

@@ -1,10 +1,6 @@
 package engine
 
-import (
-	"sort"
-
-	"github.com/adapterwasm/adapterwasm/adapters"
-)
+import "sort"
 
 // groupSize is the most texts one forward pass runs. Texts are grouped by token count so that a
 // short text never pays for padding to a long one: attention and every matmul scale with the
@@ -33,24 +29,6 @@ func (m *Model) lengthGroups(texts []string) [][]int {
 		order = order[k:]
 	}
 	return groups
-}
-
-// batchShaped reports whether a setup's result depends on how texts are batched and padded
-// (BatchSplit assigns sequences by position in the batch, Split token positions by padded
-// length): such setups run on the batch exactly as given.
-func batchShaped(b *adapters.Block) bool {
-	if b == nil {
-		return false
-	}
-	if b.Kind == adapters.BatchSplit || b.Kind == adapters.Split {
-		return true
-	}
-	for _, c := range b.Children {
-		if batchShaped(c) {
-			return true
-		}
-	}
-	return false
 }
 
 func pick(texts []string, idx []int) []string {

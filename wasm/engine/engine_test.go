@@ -181,11 +181,15 @@ func TestClassifyMatchesReference(t *testing.T) {
 		}
 		golden.Load(t, &g, "tiny", "golden", c.File)
 		// This test is about the plumbing (files in, setup, heads, results out); the arithmetic of
-		// every block is adapters' own golden test. Split needs every text padded to sum(splits)
-		// tokens (Classify pads to the longest); merging is not an engine call; Average is left
-		// to adapters.
-		skip := strings.HasPrefix(c.Setup, "merge_adapter") || strings.HasPrefix(c.Setup, "Split") || strings.HasPrefix(c.Setup, "Average")
-		if skip || g.HeadType == "tagging" {
+		// every block is adapters' own golden test. Merging is not an engine call; tagging logits
+		// are per token (checked for shape only).
+		if strings.HasPrefix(c.Setup, "merge_adapter") {
+			continue
+		}
+		// Average and Split: at adapters e53f55f the CLI gives the same logits as the engine, and
+		// both differ from the reference; that is the adapters package's to fix (its own golden
+		// test), not this plumbing's.
+		if strings.HasPrefix(c.Setup, "Average") || strings.HasPrefix(c.Setup, "Split") {
 			continue
 		}
 		t.Run(c.Case, func(t *testing.T) {
@@ -210,11 +214,21 @@ func TestClassifyMatchesReference(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := map[string][][]float32{}
-			for _, heads := range res {
-				for _, r := range heads {
-					got[r.Head] = append(got[r.Head], r.Logits)
+			if g.HeadType == "tagging" {
+				if len(res) != len(texts) || len(res[0].Words) == 0 || len(res[0].Tokens) == 0 {
+					t.Fatalf("tagging result %+v", res[0])
 				}
+				return
+			}
+			got := map[string][][]float32{}
+			for _, r := range res {
+				if r.Heads != nil {
+					for h, hr := range r.Heads {
+						got[h] = append(got[h], hr.Logits)
+					}
+					continue
+				}
+				got[r.Head] = append(got[r.Head], r.Logits)
 			}
 			want := map[string][][]float64{}
 			var single [][]float64
@@ -241,7 +255,10 @@ func TestClassifyMatchesReference(t *testing.T) {
 				}
 			}
 			// The label is the argmax, its score the softmax probability.
-			r := res[0][0]
+			r := res[0]
+			if r.Heads != nil {
+				r = r.Heads[names[0]]
+			}
 			if r.Scores[r.Label] != r.Score || r.Score <= 0 || r.Score > 1 {
 				t.Fatalf("result %+v", r)
 			}
@@ -287,7 +304,7 @@ func TestAdapterErrorsKeepModelUsable(t *testing.T) {
 		t.Fatalf("info %+v", info)
 	}
 	res, err := m.Classify([]string{"I love this movie"}, "seq_bn", "")
-	if err != nil || len(res) != 1 || len(res[0]) != 1 {
+	if err != nil || len(res) != 1 || res[0].Prediction == nil {
 		t.Fatalf("classify after errors: %v %v", res, err)
 	}
 	if err := m.UnloadAdapter("seq_bn"); err != nil {
@@ -295,5 +312,18 @@ func TestAdapterErrorsKeepModelUsable(t *testing.T) {
 	}
 	if _, err := m.Classify([]string{"x"}, "seq_bn", ""); engine.CodeOf(err) != engine.CodeSetup {
 		t.Fatalf("after unload: %v", err)
+	}
+}
+
+func TestSetupNames(t *testing.T) {
+	names, fusions, err := engine.SetupNames("Stack(a, Fuse(b, c), Parallel(a, d))")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(names, " ") != "a b c d" || strings.Join(fusions, " ") != "b,c" {
+		t.Fatalf("names %v fusions %v", names, fusions)
+	}
+	if _, _, err := engine.SetupNames("Stack("); engine.CodeOf(err) != engine.CodeSetup {
+		t.Fatalf("bad expression: %v", err)
 	}
 }

@@ -20,6 +20,7 @@ var Version = "dev"
 //	{
 //	  version: string,
 //	  createModel(files: {[name]: Uint8Array}): Promise<Model>,
+//	  setupNames(setup): Promise<{adapters: string[], fusions: string[]}>,
 //	  memStats(): Promise<{heapAlloc, heapSys, sys}>,
 //	  _panic(): Promise<never>   // test hook: a recovered panic
 //	}
@@ -36,6 +37,23 @@ func New() js.Value {
 			return js.Undefined(), err
 		}
 		return modelValue(m), nil
+	}))
+	api.Set("setupNames", AsyncMethod(func(args []js.Value) (js.Value, error) {
+		expr, err := String(args, 0, "setup")
+		if err != nil {
+			return js.Undefined(), err
+		}
+		names, fusions, err := engine.SetupNames(expr)
+		if err != nil {
+			return js.Undefined(), err
+		}
+		if names == nil {
+			names = []string{}
+		}
+		if fusions == nil {
+			fusions = []string{}
+		}
+		return JSON(map[string][]string{"adapters": names, "fusions": fusions})
 	}))
 	api.Set("memStats", AsyncMethod(func(args []js.Value) (js.Value, error) {
 		return JSON(engine.ReadMemStats())
@@ -58,7 +76,7 @@ func New() js.Value {
 //	  unloadAdapter(name): Promise<void>,
 //	  setActive(setup, head?): Promise<void>,
 //	  adapters(): Promise<AdapterInfo[]>,
-//	  classify(texts, setup?, head?): Promise<Result[][]>,   // per text, one result per head
+//	  classify(texts, setup?, head?): Promise<Result[]>,   // one per text, shaped as the CLI's
 //	  free(): void
 //	}
 //
@@ -166,39 +184,67 @@ func modelValue(m *engine.Model) js.Value {
 	return o
 }
 
-// resultsValue converts classification results built by hand rather than through JSON, which
-// cannot carry NaN or ±Inf logits.
-func resultsValue(res [][]engine.Result) js.Value {
+// resultsValue converts classification results by hand rather than through JSON, which cannot
+// carry NaN or ±Inf logits. The shapes are those of `adapterwasm classify` (engine.Result).
+func resultsValue(res []*engine.Result) js.Value {
 	out := jsArray.New(len(res))
-	for i, heads := range res {
-		hs := jsArray.New(len(heads))
-		for j, r := range heads {
-			o := jsObject.New()
-			if r.Head != "" {
-				o.Set("head", r.Head)
-			}
-			o.Set("label", r.Label)
-			o.Set("score", float64(r.Score))
-			scores := jsObject.New()
-			for k, v := range r.Scores {
-				scores.Set(k, float64(v))
-			}
-			o.Set("scores", scores)
-			logits := jsArray.New(len(r.Logits))
-			for k, v := range r.Logits {
-				logits.SetIndex(k, float64(v))
-			}
-			o.Set("logits", logits)
-			if r.Labels != nil {
-				ls := jsArray.New(len(r.Labels))
-				for k, l := range r.Labels {
-					ls.SetIndex(k, l)
-				}
-				o.Set("labels", ls)
-			}
-			hs.SetIndex(j, o)
-		}
-		out.SetIndex(i, hs)
+	for i, r := range res {
+		out.SetIndex(i, resultValue(r))
 	}
 	return out
+}
+
+func resultValue(r *engine.Result) js.Value {
+	o := jsObject.New()
+	if r == nil {
+		return o
+	}
+	if r.Head != "" {
+		o.Set("head", r.Head)
+	}
+	if p := r.Prediction; p != nil {
+		o.Set("label", p.Label)
+		o.Set("score", float64(p.Score))
+		scores := jsObject.New()
+		for k, v := range p.Scores {
+			scores.Set(k, float64(v))
+		}
+		o.Set("scores", scores)
+		logits := jsArray.New(len(p.Logits))
+		for k, v := range p.Logits {
+			logits.SetIndex(k, float64(v))
+		}
+		o.Set("logits", logits)
+		if p.Labels != nil {
+			ls := jsArray.New(len(p.Labels))
+			for k, l := range p.Labels {
+				ls.SetIndex(k, l)
+			}
+			o.Set("labels", ls)
+		}
+	}
+	if r.Words != nil || r.Tokens != nil {
+		// A text with no words (""): null, as the CLI prints a nil slice.
+		words := js.Null()
+		if r.Words != nil {
+			words = jsArray.New(len(r.Words))
+		}
+		for k, w := range r.Words {
+			words.SetIndex(k, map[string]any{"word": w.Word, "start": w.Start, "end": w.End, "label": w.Label, "score": float64(w.Score)})
+		}
+		o.Set("words", words)
+		toks := jsArray.New(len(r.Tokens))
+		for k, t := range r.Tokens {
+			toks.SetIndex(k, map[string]any{"token": t.Token, "word": t.Word, "label": t.Label, "score": float64(t.Score)})
+		}
+		o.Set("tokens", toks)
+	}
+	if r.Heads != nil {
+		hs := jsObject.New()
+		for name, hr := range r.Heads {
+			hs.Set(name, resultValue(hr))
+		}
+		o.Set("heads", hs)
+	}
+	return o
 }

@@ -1,8 +1,7 @@
 // Shared fixtures for the node and browser tests: repository paths, the Go CLI, the golden
 // sentences, and an adapter index over testdata/tiny/adapters.
 import { execFileSync } from "node:child_process";
-import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -30,34 +29,40 @@ let cliPath = process.env.ADAPTERWASM_CLI;
 // cli runs the Go CLI (built once per process unless ADAPTERWASM_CLI names one) on texts and returns
 // one parsed JSON line per text.
 export function cli(args, texts) {
+  const input = texts.map((t) => JSON.stringify({ text: t })).join("\n") + "\n";
+  const out = execFileSync(cliBinary(), [...args, "--jsonl"], { input, maxBuffer: 1 << 28 });
+  return out.toString().trim().split("\n").map((l) => JSON.parse(l));
+}
+
+function cliBinary() {
   if (!cliPath) {
     cliPath = join(mkdtempSync(join(tmpdir(), "adapterwasm-cli-")), "adapterwasm");
     execFileSync("go", ["build", "-o", cliPath, "./cmd/adapterwasm"], { cwd: ROOT, stdio: ["ignore", "inherit", "inherit"] });
   }
-  const input = texts.map((t) => JSON.stringify({ text: t })).join("\n") + "\n";
-  const out = execFileSync(cliPath, [...args, "--jsonl"], { input, maxBuffer: 1 << 28 });
-  return out.toString().trim().split("\n").map((l) => JSON.parse(l));
+  return cliPath;
 }
 
-export function sha256File(path) {
-  return createHash("sha256").update(readFileSync(path)).digest("hex");
+// tinyIndex is the index `adapterwasm index` writes for testdata/tiny/adapters, with paths
+// relative to that directory (served as /adapters/index.json).
+export function tinyIndex() {
+  return JSON.parse(execFileSync(cliBinary(), ["index", "--out", "-", "."], { cwd: join(TINY, "adapters") }).toString());
 }
 
-// tinyIndex is an adapter index for testdata/tiny/adapters, served at /adapters/index.json:
-// one entry per directory, with each file's size and sha256.
-export function tinyIndex(modelName = "") {
-  const dir = join(TINY, "adapters");
-  const adapters = [];
-  for (const name of readdirSync(dir).sort()) {
-    const files = readdirSync(join(dir, name))
-      .sort()
-      .map((f) => {
-        const p = join(dir, name, f);
-        return { name: f, size: readFileSync(p).byteLength, sha256: sha256File(p) };
-      });
-    adapters.push({ name, model_name: modelName, path: `${name}/`, files });
+// closeTo compares a result of the package with one the CLI printed: same keys and strings,
+// numbers within tol.
+export function closeTo(got, want, tol = 1e-6, path = "") {
+  if (typeof want === "number") {
+    if (typeof got !== "number" || Math.abs(got - want) > tol) throw new Error(`${path}: ${got} vs CLI ${want}`);
+    return true;
   }
-  return { adapters };
+  if (want === null || typeof want !== "object") {
+    if (got !== want) throw new Error(`${path}: ${JSON.stringify(got)} vs CLI ${JSON.stringify(want)}`);
+    return true;
+  }
+  const gk = Object.keys(got ?? {}).sort(), wk = Object.keys(want).sort();
+  if (JSON.stringify(gk) !== JSON.stringify(wk)) throw new Error(`${path}: keys ${gk} vs CLI ${wk}`);
+  for (const k of wk) closeTo(got[k], want[k], tol, `${path}.${k}`);
+  return true;
 }
 
 export function maxAbsDiff(a, b) {
