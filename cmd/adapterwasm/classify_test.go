@@ -1,0 +1,241 @@
+package main
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/adapterwasm/adapterwasm/internal/golden"
+)
+
+// tinyJSONL is base.json's sentences as JSON lines (they hold tabs and newlines).
+func tinyJSONL(t *testing.T) (string, golden.Base) {
+	var g golden.Base
+	golden.Load(t, &g, "tiny", "golden", "base.json")
+	var in strings.Builder
+	for _, s := range g.Sentences {
+		b, _ := json.Marshal(map[string]string{"text": s})
+		in.Write(b)
+		in.WriteByte('\n')
+	}
+	return in.String(), g
+}
+
+func tinyAdapter(name string) string { return golden.Path("tiny", "adapters", name) }
+
+// caseLogits reads the logits of a tiny golden case: [B][N], {head: [B][N]} or [B][T][N].
+func caseLogits(t *testing.T, c string, v any) {
+	var doc struct{ Logits json.RawMessage }
+	golden.Load(t, &doc, "tiny", "golden", c+".json")
+	if err := json.Unmarshal(doc.Logits, v); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type prediction struct {
+	Label  string             `json:"label"`
+	Score  float64            `json:"score"`
+	Scores map[string]float64 `json:"scores"`
+	Logits []float64          `json:"logits"`
+	Head   string             `json:"head"`
+}
+
+func near(t *testing.T, what string, got, want []float64) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d logits, want %d", what, len(got), len(want))
+	}
+	for i := range got {
+		if math.Abs(got[i]-want[i]) > 1e-4 {
+			t.Fatalf("%s: logit %d = %v, reference %v", what, i, got[i], want[i])
+		}
+	}
+}
+
+func argmax(v []float64) int {
+	b := 0
+	for i, x := range v {
+		if x > v[b] {
+			b = i
+		}
+	}
+	return b
+}
+
+func TestClassifySingleHead(t *testing.T) {
+	in, _ := tinyJSONL(t)
+	code, out, errs := runCLI(t, in, "classify", "--jsonl", "--batch", "12", "--max-length", "48",
+		"--model", golden.Path("tiny", "model"), "--adapter", tinyAdapter("seq_bn"))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var want [][]float64
+	caseLogits(t, "seq_bn", &want)
+	labels := []string{"negative", "neutral", "positive"}
+	for i, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var p prediction
+		if err := json.Unmarshal([]byte(l), &p); err != nil {
+			t.Fatal(err)
+		}
+		near(t, "text "+string(rune('0'+i)), p.Logits, want[i])
+		if p.Label != labels[argmax(want[i])] || len(p.Scores) != 3 {
+			t.Errorf("text %d: %+v", i, p)
+		}
+	}
+}
+
+func TestClassifyParallelAndBatchSplit(t *testing.T) {
+	in, _ := tinyJSONL(t)
+	args := []string{"classify", "--jsonl", "--batch", "12", "--max-length", "48", "--model", golden.Path("tiny", "model"),
+		"--adapter", tinyAdapter("seq_bn"), "--adapter", "seq_bn_b=" + tinyAdapter("seq_bn_b")}
+	code, out, errs := runCLI(t, in, append(args, "--setup", "Parallel(seq_bn,seq_bn_b)")...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var want map[string][][]float64
+	caseLogits(t, "parallel_seq_bn_seq_bn_b", &want)
+	for i, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var rec struct{ Heads map[string]prediction }
+		if err := json.Unmarshal([]byte(l), &rec); err != nil {
+			t.Fatal(err)
+		}
+		for _, h := range []string{"seq_bn", "seq_bn_b"} {
+			near(t, h, rec.Heads[h].Logits, want[h][i])
+		}
+	}
+	code, out, errs = runCLI(t, in, append(args, "--setup", "BatchSplit(seq_bn,seq_bn_b,batch_sizes=[5,7])")...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	caseLogits(t, "batchsplit_seq_bn_seq_bn_b", &want)
+	for i, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var p prediction
+		if err := json.Unmarshal([]byte(l), &p); err != nil {
+			t.Fatal(err)
+		}
+		h, row := "seq_bn", i
+		if i >= 5 {
+			h, row = "seq_bn_b", i-5
+		}
+		if p.Head != h {
+			t.Fatalf("text %d: head %q, want %s", i, p.Head, h)
+		}
+		near(t, h, p.Logits, want[h][row])
+	}
+}
+
+func TestClassifyTagging(t *testing.T) {
+	in, g := tinyJSONL(t)
+	code, out, errs := runCLI(t, in, "classify", "--jsonl", "--batch", "12", "--max-length", "48",
+		"--model", golden.Path("tiny", "model"), "--adapter", tinyAdapter("bn_custom"))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var want [][][]float64
+	caseLogits(t, "bn_custom", &want)
+	labels := []string{"O", "B-PER", "I-PER", "B-LOC", "I-LOC"}
+	for i, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var rec struct {
+			Words []struct {
+				Word       string
+				Start, End int
+				Label      string
+			}
+			Tokens []struct {
+				Token string
+				Word  int
+				Label string
+			}
+		}
+		if err := json.Unmarshal([]byte(l), &rec); err != nil {
+			t.Fatal(err)
+		}
+		if len(rec.Tokens) != len(g.Tokens[i]) {
+			t.Fatalf("text %d: %d tokens, reference %d", i, len(rec.Tokens), len(g.Tokens[i]))
+		}
+		for j, tok := range rec.Tokens {
+			if tok.Token != g.Tokens[i][j] || tok.Label != labels[argmax(want[i][j])] {
+				t.Errorf("text %d token %d: %+v, reference %s %s", i, j, tok, g.Tokens[i][j], labels[argmax(want[i][j])])
+			}
+			if tok.Word >= 0 && rec.Words[tok.Word].Label == "" {
+				t.Errorf("text %d token %d: word without label", i, j)
+			}
+		}
+		for _, w := range rec.Words {
+			if w.Word != g.Sentences[i][w.Start:w.End] || strings.TrimSpace(w.Word) == "" {
+				t.Errorf("text %d: word %+v does not match the text", i, w)
+			}
+		}
+	}
+}
+
+func TestClassifyErrors(t *testing.T) {
+	model := golden.Path("tiny", "model")
+	code, _, errs := runCLI(t, "x\n", "classify", "--model", model, "--adapter", tinyAdapter("seq_bn"), "--adapter", tinyAdapter("seq_bn_b"))
+	if code != 2 || !strings.Contains(errs, "pass --setup") {
+		t.Errorf("two adapters without --setup: exit %d, %s", code, errs)
+	}
+	peft := t.TempDir()
+	os.WriteFile(filepath.Join(peft, "adapter_config.json"), []byte(`{"peft_type":"LORA","target_modules":["query"]}`), 0o644)
+	code, _, errs = runCLI(t, "x\n", "classify", "--model", model, "--adapter", peft)
+	if code != 1 || !strings.Contains(errs, "PEFT") {
+		t.Errorf("PEFT dir: exit %d, %s", code, errs)
+	}
+	code, _, errs = runCLI(t, "x\n", "classify", "--model", model, "--adapter", tinyAdapter("seq_bn"), "--setup", "Fuse(seq_bn,nope)")
+	if code != 1 || !strings.Contains(errs, "not loaded") {
+		t.Errorf("bad setup: exit %d, %s", code, errs)
+	}
+}
+
+func TestIndex(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "index.json")
+	code, _, errs := runCLI(t, "", "index", "--out", out, golden.Path("tiny", "adapters_st"))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var idx struct {
+		Version  int
+		Adapters []struct {
+			ID, Name, Path, Kind, Method, Task string
+			ModelName                          string `json:"model_name"`
+			ConfigID                           string `json:"config_id"`
+			Labels                             []string
+			Size                               int64
+			Files                              []struct {
+				Name   string
+				Size   int64
+				SHA256 string
+			}
+		}
+	}
+	if err := json.Unmarshal(b, &idx); err != nil {
+		t.Fatal(err)
+	}
+	if idx.Version != 1 || len(idx.Adapters) != 10 {
+		t.Fatalf("version %d, %d entries", idx.Version, len(idx.Adapters))
+	}
+	for _, e := range idx.Adapters {
+		if e.Name == "seq_bn" && (e.ConfigID != "44f81e70d866100d" || e.Method != "bottleneck" || e.Task != "classification" ||
+			strings.Join(e.Labels, ",") != "negative,neutral,positive" || e.ModelName != "adapterwasm/tiny-bert") {
+			t.Errorf("seq_bn entry: %+v", e)
+		}
+		var sum int64
+		for _, f := range e.Files {
+			st, err := os.Stat(filepath.Join(filepath.Dir(out), filepath.FromSlash(e.Path), f.Name))
+			if err != nil || st.Size() != f.Size || len(f.SHA256) != 64 {
+				t.Errorf("%s/%s: %v size %d", e.Path, f.Name, err, f.Size)
+			}
+			sum += f.Size
+		}
+		if sum != e.Size || len(e.Files) < 3 {
+			t.Errorf("%s: size %d, files sum %d", e.ID, e.Size, sum)
+		}
+	}
+}
