@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 
 	"github.com/adapterwasm/adapterwasm/runtime/bert"
+	"github.com/adapterwasm/adapterwasm/runtime/modelfile"
 	"github.com/adapterwasm/adapterwasm/runtime/tokenizer"
 	"github.com/adapterwasm/adapterwasm/runtime/weights"
 )
@@ -23,6 +24,11 @@ const (
 	SafetensorsFile    = "model.safetensors"
 	PyTorchFile        = "pytorch_model.bin"
 	SentenceBertConfig = "sentence_bert_config.json"
+	// ModelFile is adapterwasm's converted base model (runtime/modelfile, `adapterwasm convert`):
+	// config, tokenizer and weights (f32, f16 or q8) in one file. When present it replaces the
+	// files above; ManifestFile beside it, when given, is checked against it (size, sha256).
+	ModelFile    = modelfile.FileName
+	ManifestFile = modelfile.ManifestName
 )
 
 // Model is a loaded base model: encoder, tokenizer and the sequence length texts are cut to.
@@ -49,10 +55,24 @@ func (e *Error) Unwrap() error { return e.Err }
 // ErrNoWeights is wrapped when a directory has neither weight file.
 var ErrNoWeights = errors.New("no model.safetensors or pytorch_model.bin")
 
-// LoadDir loads the model directory dir.
+// LoadDir loads the model directory dir: a converted model (ModelFile, with its ManifestFile when
+// present) or, failing that, the Hugging Face layout.
 func LoadDir(dir string) (*Model, error) {
 	read := func(name string) ([]byte, error) { return os.ReadFile(filepath.Join(dir, name)) }
 	files := map[string][]byte{}
+	if b, err := read(ModelFile); err == nil {
+		files[ModelFile] = b
+		man, err := read(ManifestFile)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, &Error{File: filepath.Join(dir, ManifestFile), Err: err}
+		}
+		if err == nil {
+			files[ManifestFile] = man
+		}
+		return finishDir(files, dir)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, &Error{File: filepath.Join(dir, ModelFile), Err: err}
+	}
 	for _, name := range []string{ConfigFile, TokenizerFile, SentenceBertConfig} {
 		b, err := read(name)
 		if errors.Is(err, fs.ErrNotExist) && name == SentenceBertConfig {
@@ -74,6 +94,10 @@ func LoadDir(dir string) (*Model, error) {
 		files[name] = b
 		break
 	}
+	return finishDir(files, dir)
+}
+
+func finishDir(files map[string][]byte, dir string) (*Model, error) {
 	m, err := Load(files)
 	if err != nil {
 		return nil, err
@@ -84,9 +108,13 @@ func LoadDir(dir string) (*Model, error) {
 	return m, nil
 }
 
-// Load builds a model from the contents of its files, keyed by file name (ConfigFile,
-// TokenizerFile, and SafetensorsFile or PyTorchFile; SentenceBertConfig optional).
+// Load builds a model from the contents of its files, keyed by file name: either ModelFile
+// (ManifestFile optional), or ConfigFile, TokenizerFile, and SafetensorsFile or PyTorchFile
+// (SentenceBertConfig optional). Weights may alias the given bytes: do not reuse them.
 func Load(files map[string][]byte) (*Model, error) {
+	if b, ok := files[ModelFile]; ok {
+		return loadModelFile(b, files[ManifestFile])
+	}
 	cfgBytes, ok := files[ConfigFile]
 	if !ok {
 		return nil, &Error{File: ConfigFile, Err: fs.ErrNotExist}
@@ -118,13 +146,54 @@ func Load(files map[string][]byte) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	enc, err := bert.FromTensors(cfg, wf.Tensors, wname)
+	return build(cfg, tok, wf.Tensors, wname, files[SentenceBertConfig])
+}
+
+// loadModelFile loads a converted model file, checking it against its manifest when given.
+func loadModelFile(b, manifest []byte) (*Model, error) {
+	if manifest != nil {
+		man, err := modelfile.ParseManifest(manifest)
+		if err != nil {
+			return nil, &Error{File: ManifestFile, Err: err}
+		}
+		if err := man.Check(b); err != nil {
+			return nil, &Error{File: ModelFile, Err: err}
+		}
+	}
+	mf, err := modelfile.Parse(b)
+	if err != nil {
+		return nil, &Error{File: ModelFile, Err: err}
+	}
+	cfg, err := bert.ParseConfig(mf.Config)
+	if err != nil {
+		return nil, &Error{File: ModelFile + ": " + ConfigFile, Err: err}
+	}
+	tok, err := tokenizer.FromJSON(mf.Tokenizer)
+	if err != nil {
+		return nil, &Error{File: ModelFile + ": " + TokenizerFile, Err: err}
+	}
+	if tok.VocabSize() > cfg.VocabSize {
+		return nil, &Error{File: ModelFile + ": " + TokenizerFile, Err: fmt.Errorf("tokenizer has %d tokens but the model's vocab_size is %d", tok.VocabSize(), cfg.VocabSize)}
+	}
+	m, err := build(cfg, tok, mf.Tensors, ModelFile, mf.SentenceBertConfig)
+	if err != nil {
+		return nil, err
+	}
+	if m.Name == "" {
+		m.Name = mf.Source
+	}
+	return m, nil
+}
+
+// build binds the encoder and settles the maximum length; sbert is sentence_bert_config.json or nil.
+func build(cfg bert.Config, tok *tokenizer.Tokenizer, ts map[string]*weights.Tensor, wname string, sbert []byte) (*Model, error) {
+	enc, err := bert.FromTensors(cfg, ts, wname)
 	if err != nil {
 		return nil, err
 	}
 	m := &Model{Name: cfg.NameOrPath, Config: cfg, Encoder: enc, Tokenizer: tok}
 	m.MaxLength = tok.MaxLength()
-	if b, ok := files[SentenceBertConfig]; ok {
+	if b := sbert; b != nil {
 		var sb struct {
 			MaxSeqLength int `json:"max_seq_length"`
 		}

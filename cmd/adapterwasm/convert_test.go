@@ -1,0 +1,68 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/adapterwasm/adapterwasm/internal/golden"
+	"github.com/adapterwasm/adapterwasm/runtime/modelfile"
+	"github.com/adapterwasm/adapterwasm/runtime/pretrained"
+)
+
+func TestConvertTiny(t *testing.T) {
+	in := golden.Path("tiny", "model")
+	for _, dtype := range []string{"f32", "f16", "q8"} {
+		out := filepath.Join(t.TempDir(), "out")
+		code, stdout, stderr := runCLI(t, "", "convert", "--in", in, "--out", out, "--dtype", dtype)
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", dtype, code, stderr)
+		}
+		var res struct {
+			Bytes  int    `json:"bytes"`
+			SHA256 string `json:"sha256"`
+			DType  string `json:"dtype"`
+		}
+		if err := json.Unmarshal([]byte(stdout), &res); err != nil || res.DType != dtype {
+			t.Fatalf("%s: stdout %q: %v", dtype, stdout, err)
+		}
+		mb, err := os.ReadFile(filepath.Join(out, modelfile.ManifestName))
+		if err != nil {
+			t.Fatal(err)
+		}
+		man, err := modelfile.ParseManifest(mb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if man.Files[0].SHA256 != res.SHA256 || man.Files[0].Size != int64(res.Bytes) || string(man.DType) != dtype {
+			t.Fatalf("%s: manifest %+v, stdout %+v", dtype, man, res)
+		}
+		if _, err := pretrained.LoadDir(out); err != nil {
+			t.Fatalf("%s: %v", dtype, err)
+		}
+		// The converted directory embeds like the original.
+		if code, _, stderr := runCLI(t, "a test sentence\n", "embed", "--model", out); code != 0 {
+			t.Fatalf("%s: embed: exit %d: %s", dtype, code, stderr)
+		}
+	}
+}
+
+func TestConvertUsageErrors(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		args []string
+		code int
+		text string
+	}{
+		{[]string{"convert"}, 2, "--in and --out are required"},
+		{[]string{"convert", "--in", dir, "--out", dir, "--dtype", "q4"}, 2, "unknown dtype"},
+		{[]string{"convert", "--in", dir, "--out", filepath.Join(dir, "o")}, 1, "config.json"},
+	} {
+		code, _, stderr := runCLI(t, "", c.args...)
+		if code != c.code || !strings.Contains(stderr, c.text) {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d mentioning %q", c.args, code, stderr, c.code, c.text)
+		}
+	}
+}
