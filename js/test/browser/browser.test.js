@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { startServer } from "../helpers/server.js";
-import { cli, goldenSentences, HAVE_MINILM, maxAbsDiff, MINILM, readJSON, requireBuild, ROOT, TINY, tinyIndex } from "../helpers/fixtures.js";
+import { cli, closeTo, goldenSentences, HAVE_MINILM, indexOf, maxAbsDiff, MINILM_ADAPTERS, MINILM_BASE, MINILM_Q8, readJSON, requireBuild, ROOT, TINY, tinyIndex } from "../helpers/fixtures.js";
 import { PAGE } from "./page.js";
 
 requireBuild();
@@ -27,9 +27,10 @@ before(async () => {
       "/pkg/": { dir: join(ROOT, "js"), cacheControl: "public, max-age=3600" },
       "/tiny/": { dir: join(TINY, "model"), manifest: true },
       "/adapters/": { dir: join(TINY, "adapters") },
-      "/minilm/": { dir: process.env.ADAPTERWASM_MINILM_Q8_DIR || MINILM, manifest: !process.env.ADAPTERWASM_MINILM_Q8_DIR },
+      "/minilm/": { dir: MINILM_BASE, manifest: !MINILM_Q8 },
+      "/minilm-adapters/": { dir: MINILM_ADAPTERS },
     },
-    pages: { "/page.html": PAGE, "/adapters/index.json": { body: tinyIndex() } },
+    pages: { "/page.html": PAGE, "/adapters/index.json": { body: tinyIndex() }, "/minilm-adapters/index.json": { body: indexOf(MINILM_ADAPTERS) } },
   });
 });
 
@@ -152,24 +153,33 @@ for (const mode of ["main", "worker"]) {
   });
 }
 
-describe("MiniLM in Chromium", { skip: !HAVE_MINILM && "no MiniLM (./build.sh model)" }, () => {
+describe(`MiniLM (${MINILM_Q8 ? "q8" : "f32"}) in Chromium`, { skip: !HAVE_MINILM && "no MiniLM (./build.sh model)" }, () => {
   let b;
   before(async () => (b = await newBrowser()));
   after(async () => b?.close());
   const texts = goldenSentences().slice(0, 5);
+  const params = { base: "/minilm/", index: "/minilm-adapters/index.json", setup: "sentiment", texts };
   let cold;
 
-  test("cold load: embeddings match the Go CLI", async () => {
-    cold = await load(b, { base: "/minilm/", texts });
-    report("MiniLM cold", cold, "/minilm/");
-    const want = cli(["embed", "--model", process.env.ADAPTERWASM_MINILM_Q8_DIR || MINILM, "--normalize"], texts);
-    cold.first.forEach((e, i) => assert.ok(maxAbsDiff(e, want[i].embedding) <= 1e-5, `text ${i}: ${maxAbsDiff(e, want[i].embedding)}`));
+  test("cold load: sentiment labels match the Go CLI", async () => {
+    cold = await load(b, params);
+    report(`MiniLM ${MINILM_Q8 ? "q8" : "f32"} + sentiment, cold`, cold, "/minilm/");
+    assert.ok(cold.bytes("/minilm/") > 20_000_000);
+    const want = cli(["classify", "--model", MINILM_BASE, "--adapter", join(MINILM_ADAPTERS, "sentiment")], texts);
+    cold.first.forEach((r, i) => closeTo(r, want[i], 1e-5, `text ${i}`));
   });
 
-  test("warm load: zero base-model bytes", async () => {
-    const warm = await load(b, { base: "/minilm/", texts });
-    report("MiniLM warm", warm, "/minilm/");
+  test("warm load: zero base-model and adapter bytes", async () => {
+    const warm = await load(b, params);
+    report(`MiniLM ${MINILM_Q8 ? "q8" : "f32"} + sentiment, warm`, warm, "/minilm/");
     assert.equal(warm.bytes("/minilm/"), 0);
+    assert.equal(warm.bytes("/minilm-adapters/sentiment/"), 0);
     assert.deepEqual(warm.first, cold.first);
+  });
+
+  test("embeddings match the Go CLI", async () => {
+    const got = await b.page.evaluate(async (texts) => (await window.model.embed(texts, { normalize: true })).map((a) => Array.from(a)), texts);
+    const want = cli(["embed", "--model", MINILM_BASE, "--normalize"], texts);
+    got.forEach((e, i) => assert.ok(maxAbsDiff(e, want[i].embedding) <= 1e-5, `text ${i}`));
   });
 });

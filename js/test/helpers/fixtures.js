@@ -42,11 +42,19 @@ function cliBinary() {
   return cliPath;
 }
 
-// tinyIndex is the index `adapterwasm index` writes for testdata/tiny/adapters, with paths
-// relative to that directory (served as /adapters/index.json).
-export function tinyIndex() {
-  return JSON.parse(execFileSync(cliBinary(), ["index", "--out", "-", "."], { cwd: join(TINY, "adapters") }).toString());
+// indexOf is the index `adapterwasm index` writes for the adapter directories under dir, with
+// paths relative to dir (served beside them as index.json).
+export function indexOf(dir) {
+  return JSON.parse(execFileSync(cliBinary(), ["index", "--out", "-", "."], { cwd: dir }).toString());
 }
+
+export const tinyIndex = () => indexOf(join(TINY, "adapters"));
+
+// The MiniLM base the tests use: the q8 single file when ./build.sh test made one, else the
+// f32 Hugging Face files (served with a manifest the test server writes).
+export const MINILM_Q8 = process.env.ADAPTERWASM_MINILM_Q8_DIR;
+export const MINILM_BASE = MINILM_Q8 || MINILM;
+export const MINILM_ADAPTERS = join(ROOT, "testdata/minilm/adapters");
 
 // closeTo compares a result of the package with one the CLI printed: same keys and strings,
 // numbers within tol.
