@@ -1,0 +1,111 @@
+package adapters
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// extraCase is adapters/testdata/extra/golden/<case>.json (adapters/testdata/make_extra.py).
+type extraCase struct {
+	Case           string          `json:"case"`
+	Setup          string          `json:"setup"`
+	Adapters       []string        `json:"adapters"`
+	Fusions        []string        `json:"fusions"`
+	Head           json.RawMessage `json:"head"`
+	Merge          string          `json:"merge"`
+	Logits         json.RawMessage `json:"logits"`
+	LogitsUnmerged json.RawMessage `json:"logits_unmerged"`
+}
+
+func loadExtraJSON(t *testing.T, v any, name string) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "extra", "golden", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestExtraGoldens covers, against the real library, what the tiny fixtures do not: gating,
+// channel scaling, post_add residuals, per-layer reduction factors, leave_out, no original LN
+// after, scaled parallel adapters with gating and ln_after, LoRA gating/leave_out, IA3 on q/v/out,
+// flat and left-out prefixes, MAM and config-string unions, static and residual_before fusions,
+// Parallel/BatchSplit of LoRAs, Parallel in a Stack, stacked and parallel prefixes, 3-way
+// Average, Split over a Stack, Fuse in a Stack, IA3/LoRA merges, and legacy configs.
+func TestExtraGoldens(t *testing.T) {
+	base := tinyBase(t)
+	in := tinyInput(t)
+	var index struct{ Cases []string }
+	loadExtraJSON(t, &index, "index.json")
+	if len(index.Cases) < 30 {
+		t.Fatalf("%d cases", len(index.Cases))
+	}
+	for _, name := range index.Cases {
+		var c extraCase
+		loadExtraJSON(t, &c, name+".json")
+		for _, sub := range []string{"adapters", "adapters_st"} {
+			t.Run(name+"/"+sub, func(t *testing.T) {
+				m := New(base)
+				for _, a := range c.Adapters {
+					if _, err := m.LoadDir(filepath.Join("testdata", "extra", sub, a), LoadOptions{}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				for _, f := range c.Fusions {
+					if _, err := m.LoadDir(filepath.Join("testdata", "extra", sub, f), LoadOptions{}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := m.SetActive(c.Setup); err != nil {
+					t.Fatal(err)
+				}
+				var single string
+				_ = json.Unmarshal(c.Head, &single)
+				if single != "" {
+					if err := m.SetHead(single); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if c.Merge != "" {
+					if err := m.Merge(c.Merge); err != nil {
+						t.Fatal(err)
+					}
+				}
+				st := &State{}
+				out, err := m.Forward(st, in)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if single != "" {
+					checkLogits(t, single, out.Heads[0].Logits, flatLogits(t, c.Logits))
+				} else {
+					var heads []string
+					_ = json.Unmarshal(c.Head, &heads)
+					var want map[string]json.RawMessage
+					_ = json.Unmarshal(c.Logits, &want)
+					if len(out.Heads) != len(heads) {
+						t.Fatalf("%d head outputs, want %d", len(out.Heads), len(heads))
+					}
+					for i, h := range heads {
+						if out.Heads[i].Head.Name != h {
+							t.Fatalf("head %d is %s, want %s", i, out.Heads[i].Head.Name, h)
+						}
+						checkLogits(t, h, out.Heads[i].Logits, flatLogits(t, want[h]))
+					}
+				}
+				if c.Merge != "" {
+					m.Unmerge()
+					out, err := m.Forward(st, in)
+					if err != nil {
+						t.Fatal(err)
+					}
+					checkLogits(t, "unmerged", out.Heads[0].Logits, flatLogits(t, c.LogitsUnmerged))
+				}
+			})
+		}
+	}
+}
