@@ -249,3 +249,24 @@ func stackedHeads(t *testing.T, m *Model, st *State, in bert.Input, heads []stri
 	}
 	return out
 }
+
+// TestTinyBareHeads: each head on the bare encoder, no adapter active (bare_heads.json).
+func TestTinyBareHeads(t *testing.T) {
+	m := tinyModel(t)
+	in := tinyInput(t)
+	var g struct{ Logits map[string]json.RawMessage }
+	golden.Load(t, &g, "tiny", "golden", "bare_heads.json")
+	if err := m.SetActive(""); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range sortedKeys(g.Logits) {
+		if err := m.SetHead(h); err != nil {
+			t.Fatal(err)
+		}
+		out, err := m.Forward(&State{}, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkLogits(t, h, out.Heads[0].Logits, flatLogits(t, g.Logits[h]))
+	}
+}

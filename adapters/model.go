@@ -114,6 +114,9 @@ func (m *Model) revalidate() error {
 func (m *Model) SetActive(expr string) error {
 	if strings.TrimSpace(expr) == "" {
 		m.active, m.names, m.headSpec, m.channels = nil, nil, nil, 1
+		if m.headOver != "" {
+			m.headSpec = []headUse{{head: m.heads[m.headOver], nseq: -1}}
+		}
 		return nil
 	}
 	b, err := ParseSetup(expr)
@@ -145,14 +148,18 @@ func (m *Model) SetHead(name string) error {
 	if name != "" && m.heads[name] == nil {
 		return &SetupError{Reason: fmt.Sprintf("no head %q loaded", name)}
 	}
-	m.headOver = name
-	if m.active != nil {
-		spec, err := m.headsFor(nil, m.active, name)
-		if err != nil {
+	var spec []headUse
+	switch {
+	case m.active != nil:
+		var err error
+		if spec, err = m.headsFor(nil, m.active, name); err != nil {
 			return &SetupError{Setup: m.active.String(), Reason: err.Error()}
 		}
-		m.headSpec = spec
+	case name != "":
+		// No adapters active: the head runs on the bare encoder (model(…, head=name)).
+		spec = []headUse{{head: m.heads[name], nseq: -1}}
 	}
+	m.headOver, m.headSpec = name, spec
 	return nil
 }
 
