@@ -1,0 +1,191 @@
+// Types of the adapterwasm package (src/index.js; src/node.js adds FsStore).
+
+/** Error codes: the Go module's (wasm/engine/errors.go) and the package's own. */
+export type ErrorCode =
+  | "invalid_argument"
+  | "format"
+  | "unsupported"
+  | "missing_file"
+  | "not_found"
+  | "setup"
+  | "closed"
+  | "pending"
+  | "internal"
+  | "network"
+  | "integrity"
+  | "exited";
+
+/** Every error the package throws or rejects with. */
+export class AdapterwasmError extends Error {
+  readonly name: "AdapterwasmError";
+  readonly code: ErrorCode;
+  /** Go stack of a recovered panic (code "internal"). */
+  goStack?: string;
+}
+
+/** A composition block (adapters/composition.py); String(block) is its setup expression. */
+export class AdapterSetup {
+  readonly type: "Stack" | "Fuse" | "Parallel" | "Split" | "BatchSplit" | "Average";
+  readonly children: ReadonlyArray<string | AdapterSetup>;
+  toString(): string;
+}
+export type Setup = string | AdapterSetup;
+export function Stack(...children: Setup[]): AdapterSetup;
+export function Fuse(...children: Setup[]): AdapterSetup;
+export function Parallel(...children: Setup[]): AdapterSetup;
+export function Split(...args: [...Setup[], { splits: number[] }]): AdapterSetup;
+export function BatchSplit(...args: [...Setup[], { batchSizes: number[] }]): AdapterSetup;
+export function Average(...args: [...Setup[]] | [...Setup[], { weights: number[] }]): AdapterSetup;
+
+/** Where downloaded files are kept; only complete, verified downloads are put. */
+export interface Store {
+  get(key: string): Promise<{ bytes: Uint8Array; sha256?: string } | undefined>;
+  put(key: string, bytes: Uint8Array, sha256?: string): Promise<void>;
+  delete(key: string): Promise<void>;
+}
+/** The Cache API (browsers, Web Workers, Cloudflare Workers); the default there. */
+export class CacheApiStore implements Store {
+  constructor(name?: string);
+  get(key: string): Promise<{ bytes: Uint8Array; sha256?: string } | undefined>;
+  put(key: string, bytes: Uint8Array, sha256?: string): Promise<void>;
+  delete(key: string): Promise<void>;
+}
+/** A Map: nothing persists. */
+export class MemoryStore implements Store {
+  get(key: string): Promise<{ bytes: Uint8Array; sha256?: string } | undefined>;
+  put(key: string, bytes: Uint8Array, sha256?: string): Promise<void>;
+  delete(key: string): Promise<void>;
+}
+/** Node only: a cache directory (default $ADAPTERWASM_CACHE_DIR or ~/.cache/adapterwasm). */
+export class FsStore implements Store {
+  constructor(dir?: string);
+  readonly dir: string;
+  get(key: string): Promise<{ bytes: Uint8Array; sha256?: string } | undefined>;
+  put(key: string, bytes: Uint8Array, sha256?: string): Promise<void>;
+  delete(key: string): Promise<void>;
+}
+
+export interface Progress {
+  file: string;
+  url: string;
+  /** bytes so far */
+  loaded: number;
+  /** bytes in all (undefined when the server does not say) */
+  total?: number;
+  fromCache: boolean;
+}
+
+export interface FromPretrainedOptions {
+  /** Called per chunk of every file, and once per file read from the cache. */
+  onProgress?: (p: Progress) => void;
+  /** true/undefined: the Cache API (browsers) or ~/.cache/adapterwasm (Node); false: none;
+   *  a string: a cache directory (Node); or a Store. */
+  cache?: boolean | string | Store;
+  /** Adapter index (index.json of `adapterwasm index`) that loadAdapter(name) looks names up in. */
+  index?: string;
+  /** Bytes of adapter weights kept loaded before the least recently used are unloaded (64 MiB). */
+  adapterBudgetBytes?: number;
+  /** Refuse a base model whose manifest says another dtype. */
+  dtype?: "q8" | "f16" | "f32";
+  /** The Wasm module: a WebAssembly.Module (Cloudflare Workers bundle it), bytes, a Response or
+   *  a URL. Default: dist/adapterwasm.wasm beside the package. */
+  wasm?: WebAssembly.Module | BufferSource | Response | URL | string;
+  /** fetch to use (default globalThis.fetch). */
+  fetch?: typeof fetch;
+}
+
+export interface ModelConfig {
+  name: string;
+  modelType: string;
+  hiddenSize: number;
+  numLayers: number;
+  vocabSize: number;
+  /** Texts are cut to this many tokens. */
+  maxLength: number;
+}
+
+/** One classification head's answer for one text. */
+export interface Prediction {
+  label: string;
+  score: number;
+  scores: Record<string, number>;
+  logits: number[];
+  /** Multi-label heads: every label with p ≥ 0.5. */
+  labels?: string[];
+}
+export interface WordPrediction {
+  word: string;
+  start: number;
+  end: number;
+  label: string;
+  score: number;
+}
+/** One text's result, shaped as `adapterwasm classify` prints it. */
+export interface ClassifyResult extends Partial<Prediction> {
+  /** BatchSplit: the head that read the text. */
+  head?: string;
+  /** Tagging heads. */
+  words?: WordPrediction[] | null;
+  tokens?: { token: string; word: number; label: string; score: number }[];
+  /** Parallel: one result per head, by head name. */
+  heads?: Record<string, ClassifyResult>;
+}
+
+export interface AdapterInfo {
+  name: string;
+  kind: "adapter" | "fusion";
+  method?: string;
+  modelName?: string;
+  head?: string;
+  headType?: string;
+  labels?: string[];
+  bytes: number;
+}
+
+export interface IndexEntry {
+  id?: string;
+  name: string;
+  kind?: "adapter" | "fusion";
+  modelName?: string;
+  method?: string;
+  task?: string;
+  labels?: string[];
+  /** Bytes of all its files. */
+  size: number;
+  /** Directory URL of its files. */
+  url: string;
+  files: { name: string; size?: number; sha256?: string }[];
+  [key: string]: unknown;
+}
+
+export interface Stats {
+  bytesFetched: number;
+  bytesFromCache: number;
+  files: { url: string; bytes: number; fromCache: boolean }[];
+}
+
+export class AutoModelWithHeads {
+  static fromPretrained(baseUrl: string | URL, options?: FromPretrainedOptions): Promise<AutoModelWithHeads>;
+  readonly config: ModelConfig;
+  readonly stats: Stats;
+  /** Whether the base came with a manifest whose sha256s were checked. */
+  readonly baseVerified: boolean;
+  /** The setup classify runs; its adapters are fetched on the next call that needs them. */
+  activeAdapters: Setup | null;
+  /** A head to use instead of the setup's own (Python's active_head). */
+  activeHead: string | null;
+  readonly loadedAdapters: string[];
+  /** Set the setup, load what it needs, and check it. */
+  setActiveAdapters(setup: Setup | null): Promise<void>;
+  /** Load by name (from the index) or from a directory URL; resolves to the name it loaded as. */
+  loadAdapter(nameOrUrl: string, options?: { index?: string; name?: string; modelName?: string }): Promise<string>;
+  unloadAdapter(name: string): Promise<void>;
+  classify(input: string | string[], options?: { adapters?: Setup; head?: string }): Promise<ClassifyResult[]>;
+  embed(input: string | string[], options?: { pooling?: "mean" | "cls"; normalize?: boolean }): Promise<Float32Array[]>;
+  tokenize(input: string | string[], options?: { maxLength?: number }): Promise<{ inputIds: number[]; tokens: string[]; attentionMask: number[] }[]>;
+  memory(): Promise<{ wasmMemoryBytes: number; heapAlloc: number; heapSys: number; sys: number }>;
+  dispose(): void;
+}
+
+export function listAdapters(options: { index: string; modelName?: string; fetch?: typeof fetch }): Promise<IndexEntry[]>;
+export function sha256Hex(bytes: BufferSource): Promise<string>;

@@ -1,0 +1,31 @@
+// Types of adapterwasm/worker: AutoModelWithHeads's API with the model in a module Web Worker.
+import type { ClassifyResult, FromPretrainedOptions, ModelConfig, Setup, Stats } from "./index.js";
+export { AdapterwasmError, AdapterSetup, Stack, Fuse, Parallel, Split, BatchSplit, Average } from "./index.js";
+
+export interface WorkerOptions extends Omit<FromPretrainedOptions, "cache" | "wasm" | "fetch"> {
+  /** true/undefined: the Cache API; false: none; a string: a Cache API cache name. */
+  cache?: boolean | string;
+  /** URL of the Wasm module. */
+  wasm?: string;
+  /** A Worker running adapterwasm/worker-script (default: a new module worker). */
+  worker?: Worker;
+}
+
+export class WorkerModelWithHeads {
+  static fromPretrained(baseUrl: string | URL, options?: WorkerOptions): Promise<WorkerModelWithHeads>;
+  readonly config: ModelConfig;
+  readonly baseVerified: boolean;
+  /** As of fromPretrained; refreshStats() updates it. */
+  stats: Stats & { loadedAdapters?: string[] };
+  activeAdapters: Setup | null;
+  activeHead: string | null;
+  setActiveAdapters(setup: Setup | null): Promise<void>;
+  loadAdapter(nameOrUrl: string, options?: { index?: string; name?: string; modelName?: string }): Promise<string>;
+  unloadAdapter(name: string): Promise<void>;
+  classify(input: string | string[], options?: { adapters?: Setup; head?: string }): Promise<ClassifyResult[]>;
+  embed(input: string | string[], options?: { pooling?: "mean" | "cls"; normalize?: boolean }): Promise<Float32Array[]>;
+  tokenize(input: string | string[], options?: { maxLength?: number }): Promise<{ inputIds: number[]; tokens: string[]; attentionMask: number[] }[]>;
+  memory(): Promise<{ wasmMemoryBytes: number; heapAlloc: number; heapSys: number; sys: number }>;
+  refreshStats(): Promise<Stats & { loadedAdapters: string[] }>;
+  dispose(): void;
+}
