@@ -78,61 +78,71 @@ type split struct {
 	token      int
 }
 
-// findMatches mirrors AddedVocabulary::find_matches: it appends to out the splits of s,
-// honouring single_word, lstrip and rstrip.
-func (t *Tokenizer) findMatches(m *matcher, s string, out []split) []split {
+// findMatches mirrors AddedVocabulary::find_matches: it calls yield with each split of s in
+// order, honouring single_word, lstrip and rstrip, until yield returns false.
+func (t *Tokenizer) findMatches(m *matcher, s string, yield func(split) bool) {
 	startOffset := 0
 	for p := 0; p < len(s); {
 		if !m.first[s[p]] {
 			p++
 			continue
 		}
-		ti, stop := m.longestAt(s, p)
+		ti, end := m.longestAt(s, p)
 		if ti < 0 {
 			p++
 			continue
 		}
-		start := p
-		p = stop // find_iter resumes after the match, even if it is discarded below
-		a := &t.added[ti]
-		if a.singleWord {
-			startSpace := start == 0 || !endsWithWord(s[:start])
-			stopSpace := stop == len(s) || !startsWithWord(s[stop:])
-			if !startSpace || !stopSpace {
-				continue
-			}
+		start, stop, ok := t.acceptMatch(s, ti, p, end, startOffset)
+		p = end // find_iter resumes after the match, even if it is discarded
+		if !ok {
+			continue
 		}
-		if a.lstrip {
-			ns := start
-			for ns > 0 {
-				r, size := utf8.DecodeLastRuneInString(s[:ns])
-				if !unicode.Is(unicode.White_Space, r) {
-					break
-				}
-				ns -= size
-			}
-			start = max(ns, startOffset)
+		if startOffset < start && !yield(split{startOffset, start, -1}) {
+			return
 		}
-		if a.rstrip {
-			for stop < len(s) {
-				r, size := utf8.DecodeRuneInString(s[stop:])
-				if !unicode.Is(unicode.White_Space, r) {
-					break
-				}
-				stop += size
-			}
-			p = stop
+		if !yield(split{start, stop, ti}) {
+			return
 		}
-		if startOffset < start {
-			out = append(out, split{startOffset, start, -1})
-		}
-		out = append(out, split{start, stop, ti})
 		startOffset = stop
 	}
 	if startOffset != len(s) {
-		out = append(out, split{startOffset, len(s), -1})
+		yield(split{startOffset, len(s), -1})
 	}
-	return out
+}
+
+// acceptMatch applies the single_word, lstrip and rstrip rules of find_matches to a match
+// of added token ti at s[start:stop]; lastEnd is the end of the previous accepted match.
+// It returns the extent of the added-token split, or ok=false to discard the match.
+func (t *Tokenizer) acceptMatch(s string, ti, start, stop, lastEnd int) (int, int, bool) {
+	a := &t.added[ti]
+	if a.singleWord {
+		startSpace := start == 0 || !endsWithWord(s[:start])
+		stopSpace := stop == len(s) || !startsWithWord(s[stop:])
+		if !startSpace || !stopSpace {
+			return 0, 0, false
+		}
+	}
+	if a.lstrip {
+		ns := start
+		for ns > 0 {
+			r, size := utf8.DecodeLastRuneInString(s[:ns])
+			if !unicode.Is(unicode.White_Space, r) {
+				break
+			}
+			ns -= size
+		}
+		start = max(ns, lastEnd)
+	}
+	if a.rstrip {
+		for stop < len(s) {
+			r, size := utf8.DecodeRuneInString(s[stop:])
+			if !unicode.Is(unicode.White_Space, r) {
+				break
+			}
+			stop += size
+		}
+	}
+	return start, stop, true
 }
 
 // isWordChar approximates the regex class \w of Rust's regex crate (Unicode mode).
@@ -167,9 +177,8 @@ func (t *Tokenizer) buildAdded() {
 		pat := a.content
 		if t.norm.enabled {
 			var rs []rune
-			var scratch []byte
 			for _, r := range a.content {
-				rs = t.norm.appendRune(rs, r, &scratch)
+				rs = t.norm.appendRune(rs, r)
 			}
 			pat = string(rs)
 		}

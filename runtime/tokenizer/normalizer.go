@@ -13,8 +13,8 @@ type normalizer struct {
 	lowercase    bool // Rust's char::to_lowercase
 }
 
-// appendRune appends the normalization of r to dst. scratch is a reusable byte buffer.
-func (n *normalizer) appendRune(dst []rune, r rune, scratch *[]byte) []rune {
+// appendRune appends the normalization of r to dst.
+func (n *normalizer) appendRune(dst []rune, r rune) []rune {
 	if !n.enabled {
 		return append(dst, r)
 	}
@@ -28,14 +28,14 @@ func (n *normalizer) appendRune(dst []rune, r rune, scratch *[]byte) []rune {
 	}
 	if n.chinese && isChinese(r) {
 		dst = append(dst, ' ')
-		dst = n.appendCased(dst, r, scratch)
+		dst = n.appendCased(dst, r)
 		return append(dst, ' ')
 	}
-	return n.appendCased(dst, r, scratch)
+	return n.appendCased(dst, r)
 }
 
 // appendCased applies strip_accents then lowercase to r.
-func (n *normalizer) appendCased(dst []rune, r rune, scratch *[]byte) []rune {
+func (n *normalizer) appendCased(dst []rune, r rune) []rune {
 	if r < 0x80 {
 		if n.lowercase && 'A' <= r && r <= 'Z' {
 			r += 'a' - 'A'
@@ -49,7 +49,7 @@ func (n *normalizer) appendCased(dst []rune, r rune, scratch *[]byte) []rune {
 		return append(dst, r)
 	}
 	start := len(dst)
-	dst, *scratch = appendNFD(dst, r, *scratch)
+	dst = appendNFD(dst, r)
 	// Drop the nonspacing marks in place.
 	w := start
 	for _, d := range dst[start:] {

@@ -150,12 +150,9 @@ type state struct {
 	pieces []token
 	key    []byte
 
-	runes   []rune
-	scratch []byte
-	splits  []split
-	nbuf    []byte     // normalized segment, when normalized added tokens exist
-	nalign  [][2]int32 // per byte of nbuf
-	nsplits []split
+	runes  []rune
+	nbuf   []byte     // normalized segment, when normalized added tokens exist
+	nalign [][2]int32 // per byte of nbuf
 
 	seqA, seqB []token
 }
@@ -175,38 +172,51 @@ func (t *Tokenizer) putState(s *state) {
 }
 
 // encodeSequence tokenizes text into s.toks (mirrors Tokenizer::encode_single_sequence:
-// added tokens, normalizer, pre-tokenizer, model).
+// added tokens, normalizer, pre-tokenizer, model). It stops early once limit tokens are
+// stored, unless countAll asks for the total count in s.count.
 func (t *Tokenizer) encodeSequence(s *state, text string, limit int, countAll bool) {
 	s.toks = s.toks[:0]
 	s.limit, s.countAll, s.count, s.stop, s.word = limit, countAll, 0, false, 0
+	s.wchars = 0
 	if limit == 0 && !countAll {
 		return
 	}
-	if t.rawMatcher == nil {
-		t.encodeSegment(s, text, 0, len(text))
+	if t.normMatcher == nil {
+		t.encodeSegment(s, text, 0, len(text), t.rawMatcher)
 		return
 	}
-	s.splits = t.findMatches(t.rawMatcher, text, s.splits[:0])
-	for _, sp := range s.splits {
-		if s.stop {
-			return
-		}
+	if t.rawMatcher == nil {
+		t.encodeSegmentNormMatched(s, text, 0, len(text))
+		return
+	}
+	t.findMatches(t.rawMatcher, text, func(sp split) bool {
 		if sp.token >= 0 {
 			s.emitWhole(t.added[sp.token].id, int32(sp.start), int32(sp.end))
-			continue
+		} else {
+			t.encodeSegmentNormMatched(s, text, sp.start, sp.end)
 		}
-		t.encodeSegment(s, text, sp.start, sp.end)
-	}
+		return !s.stop
+	})
 }
 
-// encodeSegment normalizes, pre-tokenizes and tokenizes text[from:to], a piece with no
-// non-normalized added token in it.
-func (t *Tokenizer) encodeSegment(s *state, text string, from, to int) {
-	if t.normMatcher != nil {
-		t.encodeSegmentNormMatched(s, text, from, to)
-		return
-	}
+// encodeSegment normalizes, pre-tokenizes and tokenizes text[from:to] in one pass. With a
+// matcher m it also splits off the added tokens m finds in the original text, as
+// findMatches would, but without looking ahead, so that truncation can stop early.
+func (t *Tokenizer) encodeSegment(s *state, text string, from, to int, m *matcher) {
+	lastMatchEnd := from // end of the last accepted added token
+	scanFrom := from     // aho-corasick resumes after a match, even a discarded one
 	for i := from; i < to && !s.stop; {
+		if m != nil && i >= scanFrom && m.first[text[i]] {
+			if ti, stop := m.longestAt(text[:to], i); ti >= 0 {
+				scanFrom = stop
+				if start, stop, ok := t.acceptMatch(text[:to], ti, i, stop, lastMatchEnd); ok {
+					t.flushWord(s)
+					s.emitWhole(t.added[ti].id, int32(start), int32(stop))
+					lastMatchEnd, scanFrom, i = stop, stop, stop
+					continue
+				}
+			}
+		}
 		r, size := utf8.DecodeRuneInString(text[i:to])
 		a0, a1 := int32(i), int32(i+size)
 		i += size
@@ -233,7 +243,7 @@ func (t *Tokenizer) encodeSegment(s *state, text string, from, to int) {
 				continue
 			}
 		}
-		s.runes = t.norm.appendRune(s.runes[:0], r, &s.scratch)
+		s.runes = t.norm.appendRune(s.runes[:0], r)
 		for _, nr := range s.runes {
 			t.pushNormalized(s, nr, a0, a1)
 		}
@@ -249,7 +259,7 @@ func (t *Tokenizer) encodeSegmentNormMatched(s *state, text string, from, to int
 		r, size := utf8.DecodeRuneInString(text[i:to])
 		a := [2]int32{int32(i), int32(i + size)}
 		i += size
-		s.runes = t.norm.appendRune(s.runes[:0], r, &s.scratch)
+		s.runes = t.norm.appendRune(s.runes[:0], r)
 		for _, nr := range s.runes {
 			n := len(s.nbuf)
 			s.nbuf = utf8.AppendRune(s.nbuf, nr)
@@ -259,14 +269,10 @@ func (t *Tokenizer) encodeSegmentNormMatched(s *state, text string, from, to int
 		}
 	}
 	norm := string(s.nbuf)
-	s.nsplits = t.findMatches(t.normMatcher, norm, s.nsplits[:0])
-	for _, sp := range s.nsplits {
-		if s.stop {
-			return
-		}
+	t.findMatches(t.normMatcher, norm, func(sp split) bool {
 		if sp.token >= 0 {
 			s.emitWhole(t.added[sp.token].id, s.nalign[sp.start][0], s.nalign[sp.end-1][1])
-			continue
+			return !s.stop
 		}
 		for i := sp.start; i < sp.end && !s.stop; {
 			r, size := utf8.DecodeRuneInString(norm[i:sp.end])
@@ -274,7 +280,8 @@ func (t *Tokenizer) encodeSegmentNormMatched(s *state, text string, from, to int
 			i += size
 		}
 		t.flushWord(s)
-	}
+		return !s.stop
+	})
 }
 
 // pushNormalized feeds one normalized character to the pre-tokenizer (BertPreTokenizer:
@@ -325,8 +332,9 @@ func (t *Tokenizer) flushWord(s *state) {
 	}
 	word := s.word
 	s.word++
-	defer func() { s.wchars = 0 }()
-	if s.wchars > t.maxChars {
+	chars := s.wchars
+	s.wchars = 0
+	if chars > t.maxChars {
 		s.emit(token{id: t.unkID, start: s.wstart, end: s.wend, word: word})
 		return
 	}

@@ -1,89 +1,107 @@
 package tokenizer
 
 import (
-	"unicode"
 	"unicode/utf8"
-
-	"golang.org/x/text/unicode/norm"
 )
 
-// Character classes of the reference. huggingface/tokenizers takes them from two places:
-//   - the crate unicode_categories 0.1.1 (is_other = Cc|Cf|Co, is_mark_nonspacing,
-//     is_punctuation), whose tables are older than Go's unicode package;
-//   - Rust's char methods (is_whitespace, is_ascii_punctuation, to_lowercase) and the crate
-//     unicode-normalization-alignments (NFD).
-// Go's tables (Unicode 15.0) are used, corrected by the exception tables in tables.go, which
-// were found by comparing every code point with the reference (see unicode_test.go).
+// Character classes of the reference. huggingface/tokenizers takes them from the crate
+// unicode_categories 0.1.1 (is_other, is_mark_nonspacing, is_punctuation: tables older than
+// Unicode 9), from Rust's std (char::is_whitespace, is_ascii_punctuation, to_lowercase) and
+// from the crate unicode-normalization-alignments (NFD). No Go table matches all of them,
+// so tables.go holds them as read off the reference on every code point
+// (tools/reference/make_tokenizer_golden.py); unicode_test.go checks every code point again.
 
-// asciiClass holds, for each ASCII byte, its class: 0 plain, clsSpace, clsPunct, clsDrop.
+// runeRange is an inclusive range of code points; tables are sorted and disjoint.
+type runeRange struct{ lo, hi rune }
+
+// runeMapping maps a code point to a string.
+type runeMapping struct {
+	r rune
+	s string
+}
+
+func inRanges(t []runeRange, r rune) bool {
+	lo, hi := 0, len(t)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		switch {
+		case r < t[m].lo:
+			hi = m
+		case r > t[m].hi:
+			lo = m + 1
+		default:
+			return true
+		}
+	}
+	return false
+}
+
+func lookupMapping(t []runeMapping, r rune) (string, bool) {
+	lo, hi := 0, len(t)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		switch {
+		case r < t[m].r:
+			hi = m
+		case r > t[m].r:
+			lo = m + 1
+		default:
+			return t[m].s, true
+		}
+	}
+	return "", false
+}
+
+// asciiClass holds, for each ASCII byte, its class under clean_text and BertPreTokenizer.
 var asciiClass [128]uint8
 
 const (
 	clsPlain = iota
-	clsSpace
-	clsPunct
-	clsDrop
+	clsSpace // \t \n \r ' ': whitespace
+	clsPunct // is_ascii_punctuation
+	clsDrop  // control characters, \0 (clean_text drops them; \v \f are also whitespace)
 )
 
 func init() {
-	for c := 0; c < 128; c++ {
-		r := rune(c)
+	for c := rune(0); c < utf8.RuneSelf; c++ {
 		switch {
-		case r == '\t' || r == '\n' || r == '\r' || r == ' ':
-			asciiClass[c] = clsSpace
-		case r == 0 || unicode.IsControl(r):
+		case c == 0 || inRanges(controlRanges, c):
 			asciiClass[c] = clsDrop
-		case r >= '!' && r <= '/', r >= ':' && r <= '@', r >= '[' && r <= '`', r >= '{' && r <= '~':
+		case inRanges(spaceRanges, c):
+			asciiClass[c] = clsSpace
+		case inRanges(punctRanges, c):
 			asciiClass[c] = clsPunct
 		}
 	}
 }
 
-// isWhitespace mirrors Rust's char::is_whitespace (the White_Space property).
-// BertNormalizer's is_whitespace adds \t \n \r, which White_Space already has.
+// isWhitespace mirrors Rust's char::is_whitespace; BertNormalizer's is_whitespace adds
+// \t \n \r, which it has already.
 func isWhitespace(r rune) bool {
 	if r < utf8.RuneSelf {
 		return asciiClass[r] == clsSpace || r == '\v' || r == '\f'
 	}
-	return unicode.Is(unicode.White_Space, r)
+	return inRanges(spaceRanges, r)
 }
 
 // isControl mirrors is_control in normalizers/bert.rs: unicode_categories' is_other
-// (Cc, Cf, Co: not Cn, not Cs) minus \t \n \r.
+// (Cc, Cf, Co as of that crate) minus \t \n \r.
 func isControl(r rune) bool {
-	if r < utf8.RuneSelf {
-		return asciiClass[r] == clsDrop && r != 0
-	}
-	if unicode.In(r, unicode.Cc, unicode.Co) {
-		return true
-	}
-	if unicode.Is(unicode.Cf, r) {
-		return !unicode.Is(cfNotInReference, r)
-	}
-	return unicode.Is(otherExtra, r)
+	return inRanges(controlRanges, r)
 }
 
-// isPunct mirrors is_bert_punc in pre_tokenizers/bert.rs: char::is_ascii_punctuation or
-// unicode_categories' is_punctuation (Pc Pd Pe Pf Pi Po Ps).
+// isPunct mirrors is_bert_punc in pre_tokenizers/bert.rs.
 func isPunct(r rune) bool {
 	if r < utf8.RuneSelf {
 		return asciiClass[r] == clsPunct
 	}
-	if unicode.IsPunct(r) {
-		return !unicode.Is(punctNotInReference, r)
-	}
-	return unicode.Is(punctExtra, r)
+	return inRanges(punctRanges, r)
 }
 
-// isNonspacingMark mirrors unicode_categories' is_mark_nonspacing (Mn).
+// isNonspacingMark mirrors unicode_categories' is_mark_nonspacing (Mn) on characters NFD
+// leaves alone.
 func isNonspacingMark(r rune) bool {
-	if r < 0x300 {
-		return false
-	}
-	if unicode.Is(unicode.Mn, r) {
-		return !unicode.Is(mnNotInReference, r)
-	}
-	return unicode.Is(mnExtra, r)
+	return r >= 0x300 && inRanges(nonspacingMarkRanges, r)
 }
 
 // isChinese mirrors is_chinese_char in normalizers/bert.rs (the CJK ideograph blocks).
@@ -98,9 +116,8 @@ func isChinese(r rune) bool {
 		(r >= 0x2F800 && r <= 0x2FA1F)
 }
 
-// appendLower appends Rust's char::to_lowercase(r) to dst: Unicode full lowercase mapping
-// without the conditional (final sigma, locale) rules. Its only multi-char result is
-// U+0130 → "i\u0307".
+// appendLower appends Rust's char::to_lowercase(r): the full lowercase mapping without the
+// conditional rules (so no final sigma; U+0130 İ → "i\u0307").
 func appendLower(dst []rune, r rune) []rune {
 	if r < utf8.RuneSelf {
 		if 'A' <= r && r <= 'Z' {
@@ -108,30 +125,43 @@ func appendLower(dst []rune, r rune) []rune {
 		}
 		return append(dst, r)
 	}
-	if r == 0x130 {
-		return append(dst, 'i', 0x307)
+	if s, ok := lookupMapping(lowerMappings, r); ok {
+		for _, l := range s {
+			dst = append(dst, l)
+		}
+		return dst
 	}
-	if l, ok := lowerExceptions[r]; ok {
-		return append(dst, l)
-	}
-	return append(dst, unicode.ToLower(r))
+	return append(dst, r)
 }
 
-// appendNFD appends the canonical decomposition of r to dst, using scratch as a byte buffer.
-func appendNFD(dst []rune, r rune, scratch []byte) ([]rune, []byte) {
+// Hangul syllable decomposition (Unicode §3.12).
+const (
+	hangulBase  = 0xAC00
+	hangulCount = 11172
+	jamoLBase   = 0x1100
+	jamoVBase   = 0x1161
+	jamoTBase   = 0x11A7
+	jamoTCount  = 28
+	jamoNCount  = 588
+)
+
+// appendNFD appends the canonical decomposition of r.
+func appendNFD(dst []rune, r rune) []rune {
 	if r < 0xC0 {
-		return append(dst, r), scratch
+		return append(dst, r)
 	}
-	var tmp [utf8.UTFMax]byte
-	n := utf8.EncodeRune(tmp[:], r)
-	if norm.NFD.IsNormal(tmp[:n]) {
-		return append(dst, r), scratch
+	if s := r - hangulBase; s >= 0 && s < hangulCount {
+		dst = append(dst, jamoLBase+s/jamoNCount, jamoVBase+(s%jamoNCount)/jamoTCount)
+		if t := s % jamoTCount; t != 0 {
+			dst = append(dst, jamoTBase+t)
+		}
+		return dst
 	}
-	scratch = norm.NFD.Append(scratch[:0], tmp[:n]...)
-	for i := 0; i < len(scratch); {
-		d, size := utf8.DecodeRune(scratch[i:])
-		dst = append(dst, d)
-		i += size
+	if d, ok := lookupMapping(nfdMappings, r); ok {
+		for _, c := range d {
+			dst = append(dst, c)
+		}
+		return dst
 	}
-	return dst, scratch
+	return append(dst, r)
 }

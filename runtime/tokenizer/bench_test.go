@@ -1,0 +1,66 @@
+package tokenizer
+
+import (
+	"strings"
+	"testing"
+)
+
+func BenchmarkEncode(b *testing.B) {
+	tk := loadTokenizer(b)
+	long := strings.Repeat("The quick brown fox jumps over the lazy dog while the band plays on. ", 8)
+	for _, c := range []struct{ name, text string }{
+		{"short", "I love this movie, it was absolutely wonderful!"},
+		{"128tok", long}, // truncated at 128 tokens
+		{"accents", strings.Repeat("Café déjà vu: naïve résumé, Ünïcödé façade. ", 10)},
+		{"cjk", strings.Repeat("東京は日本の首都です。中文也可以。", 8)},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(c.text)))
+			var n int
+			for i := 0; i < b.N; i++ {
+				n = len(tk.Encode(c.text, Options{}).IDs)
+			}
+			b.ReportMetric(float64(n), "tokens")
+		})
+	}
+	b.Run("batch8x128pad", func(b *testing.B) {
+		texts := make([]string, 8)
+		for i := range texts {
+			texts[i] = long[:len(long)-i*40]
+		}
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			tk.EncodeBatch(texts, Options{Pad: true})
+		}
+	})
+	b.Run("10MB-truncated", func(b *testing.B) {
+		text := strings.Repeat("The quick brown fox jumps over the lazy dog. ", (10<<20)/45)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			tk.Encode(text, Options{})
+		}
+	})
+	b.Run("10MB-full", func(b *testing.B) {
+		text := strings.Repeat("The quick brown fox jumps over the lazy dog. ", (10<<20)/45)
+		b.ReportAllocs()
+		b.SetBytes(int64(len(text)))
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			tk.Encode(text, Options{MaxLength: -1})
+		}
+	})
+}
+
+func BenchmarkFromJSON(b *testing.B) {
+	tk := loadTokenizer(b)
+	_ = tk
+	data := mustRead(b, "../../testdata/tiny/model/tokenizer.json")
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := FromJSON(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

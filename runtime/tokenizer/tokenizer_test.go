@@ -1,0 +1,206 @@
+package tokenizer
+
+import (
+	"errors"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestFromJSONErrors(t *testing.T) {
+	const wp = `"model":{"type":"WordPiece","unk_token":"[UNK]","continuing_subword_prefix":"##","max_input_chars_per_word":100,"vocab":{"[UNK]":0,"a":1}}`
+	for _, c := range []struct {
+		name, json  string
+		unsupported bool
+		mention     string
+	}{
+		{"not json", `{`, false, ""},
+		{"empty", `{}`, false, "no model"},
+		{"bpe", `{"model":{"type":"BPE","vocab":{"a":0},"merges":[]}}`, true, "BPE"},
+		{"untagged bpe", `{"model":{"vocab":{"a":0},"merges":[]}}`, true, "BPE"},
+		{"unigram", `{"model":{"type":"Unigram","vocab":[["a",0.0]]}}`, true, "Unigram"},
+		{"no unk", `{"model":{"type":"WordPiece","vocab":{"a":0}}}`, false, "unk_token"},
+		{"negative id", `{"model":{"type":"WordPiece","vocab":{"[UNK]":-1}}}`, false, "out of range"},
+		{"huge id", `{"model":{"type":"WordPiece","vocab":{"[UNK]":99999999999}}}`, false, "out of range"},
+		{"vocab list", `{"model":{"type":"WordPiece","vocab":[1,2]}}`, false, "vocab"},
+		{"nfkc", `{"normalizer":{"type":"NFKC"},` + wp + `}`, true, "NFKC"},
+		{"metaspace", `{"pre_tokenizer":{"type":"Metaspace"},` + wp + `}`, true, "Metaspace"},
+		{"roberta", `{"post_processor":{"type":"RobertaProcessing"},` + wp + `}`, true, "RobertaProcessing"},
+		{"bad template", `{"post_processor":{"type":"TemplateProcessing","single":[{"SpecialToken":{"id":"[X]","type_id":0}}],"pair":[],"special_tokens":{}},` + wp + `}`, false, "[X]"},
+		{"only_second", `{"truncation":{"max_length":8,"strategy":"OnlySecond","stride":0},` + wp + `}`, true, "OnlySecond"},
+		{"empty added", `{"added_tokens":[{"id":5,"content":""}],` + wp + `}`, false, "empty"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := FromJSON([]byte(c.json))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			var fe FormatError
+			var ue UnsupportedError
+			if c.unsupported && !errors.As(err, &ue) {
+				t.Fatalf("got %T %v, want UnsupportedError", err, err)
+			}
+			if !c.unsupported && !errors.As(err, &fe) {
+				t.Fatalf("got %T %v, want FormatError", err, err)
+			}
+			if !strings.Contains(err.Error(), c.mention) {
+				t.Fatalf("error %q does not mention %q", err, c.mention)
+			}
+		})
+	}
+}
+
+func TestMinimalFile(t *testing.T) {
+	// No normalizer, pre-tokenizer or post-processor: the whole text is one word.
+	tk, err := FromJSON([]byte(`{"model":{"type":"WordPiece","vocab":{"[UNK]":0,"ab":1,"##c":2}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := tk.Encode("abc", Options{})
+	if len(e.IDs) != 2 || e.IDs[0] != 1 || e.IDs[1] != 2 || e.Offsets[1] != [2]int{2, 3} {
+		t.Fatalf("got %v %v", e.IDs, e.Offsets)
+	}
+	if e := tk.Encode("ab c", Options{}); len(e.IDs) != 1 || e.IDs[0] != 0 {
+		t.Fatalf("space inside the only word: got %v, want [UNK]", e.IDs)
+	}
+	p := tk.EncodePair("ab", "abc", Options{})
+	if got := p.TypeIDs; len(got) != 3 || got[0] != 0 || got[1] != 1 || got[2] != 1 {
+		t.Fatalf("pair type ids %v", got)
+	}
+}
+
+func TestAccessors(t *testing.T) {
+	tk := loadTokenizer(t)
+	if tk.VocabSize() != 30522 {
+		t.Errorf("VocabSize = %d", tk.VocabSize())
+	}
+	if id, ok := tk.TokenToID("[MASK]"); !ok || id != 103 {
+		t.Errorf("TokenToID([MASK]) = %d %v", id, ok)
+	}
+	if id, ok := tk.TokenToID("hello"); !ok || tk.IDToToken(id) != "hello" {
+		t.Errorf("hello round trip: %d %v", id, ok)
+	}
+	if _, ok := tk.TokenToID("no such token"); ok {
+		t.Error("unknown token found")
+	}
+	if tk.IDToToken(-1) != "" || tk.IDToToken(1<<30) != "" {
+		t.Error("IDToToken out of range")
+	}
+	if tk.PadID() != 0 || tk.UnkID() != 100 || tk.MaxLength() != 128 {
+		t.Errorf("PadID %d UnkID %d MaxLength %d", tk.PadID(), tk.UnkID(), tk.MaxLength())
+	}
+	if tk.NumSpecialTokens(false) != 2 || tk.NumSpecialTokens(true) != 3 {
+		t.Error("NumSpecialTokens")
+	}
+}
+
+func TestInvalidUTF8(t *testing.T) {
+	tk := loadTokenizer(t)
+	// Invalid bytes decode as U+FFFD, which clean_text drops without splitting the word,
+	// exactly as the reference does with a literal U+FFFD.
+	got := tk.Encode("hel\xffl\xc3o w\xed\xa0\x80orld \xf0\x9f", Options{})
+	want := tk.Encode("hel\ufffdl\ufffdo w\ufffd\ufffd\ufffdorld \ufffd\ufffd", Options{})
+	if strings.Join(got.Tokens, " ") != strings.Join(want.Tokens, " ") {
+		t.Fatalf("got %q, want %q", got.Tokens, want.Tokens)
+	}
+	if strings.Join(got.Tokens, " ") != "[CLS] hello world [SEP]" {
+		t.Fatalf("got %q", got.Tokens)
+	}
+	if got.Offsets[1] != [2]int{0, 7} || got.Offsets[2] != [2]int{8, 16} {
+		t.Fatalf("offsets %v", got.Offsets)
+	}
+}
+
+func TestMaxLengthOptions(t *testing.T) {
+	tk := loadTokenizer(t)
+	long := strings.Repeat("word ", 300)
+	if n := len(tk.Encode(long, Options{}).IDs); n != 128 {
+		t.Errorf("default: %d tokens, want the file's 128", n)
+	}
+	if n := len(tk.Encode(long, Options{MaxLength: -1}).IDs); n != 302 {
+		t.Errorf("no truncation: %d tokens, want 302", n)
+	}
+	if n := len(tk.Encode(long, Options{MaxLength: 10}).IDs); n != 10 {
+		t.Errorf("MaxLength 10: %d tokens", n)
+	}
+	// Below the number of special tokens the reference does not truncate (usize wraps).
+	if n := len(tk.Encode(long, Options{MaxLength: 1}).IDs); n != 302 {
+		t.Errorf("MaxLength 1: %d tokens, want 302", n)
+	}
+	if n := len(tk.EncodePair(long, long, Options{MaxLength: 2}).IDs); n != 603 {
+		t.Errorf("pair MaxLength 2: %d tokens, want 603", n)
+	}
+	e := tk.EncodePair(long, "short one", Options{MaxLength: 16})
+	if len(e.IDs) != 16 || e.Tokens[13] != "short" {
+		t.Errorf("pair: %q", e.Tokens)
+	}
+}
+
+func TestPadLeft(t *testing.T) {
+	b := []byte(`{"padding":{"strategy":"BatchLongest","direction":"Left","pad_id":7,"pad_type_id":1,"pad_token":"[P]"},
+	"model":{"type":"WordPiece","vocab":{"[UNK]":0,"a":1,"[P]":7}},"pre_tokenizer":{"type":"BertPreTokenizer"}}`)
+	tk, err := FromJSON(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	encs := tk.EncodeBatch([]string{"a", "a a a"}, Options{Pad: true})
+	e := encs[0]
+	if len(e.IDs) != 3 || e.IDs[0] != 7 || e.IDs[2] != 1 || e.TypeIDs[0] != 1 || e.AttentionMask[1] != 0 ||
+		e.AttentionMask[2] != 1 || e.Tokens[0] != "[P]" || e.WordIDs[0] != -1 || e.Offsets[2] != [2]int{0, 1} {
+		t.Fatalf("left padding: %+v", e)
+	}
+}
+
+// TestHugeText checks that long inputs take linear time: 10 MB of text, of one word, of
+// punctuation, of CJK, of added-token look-alikes.
+func TestHugeText(t *testing.T) {
+	tk := loadTokenizer(t)
+	const size = 10 << 20
+	texts := map[string]string{
+		"words":  strings.Repeat("The quick brown fox jumps over the lazy dog. ", size/45),
+		"word":   strings.Repeat("a", size),
+		"punct":  strings.Repeat("!?", size/2),
+		"cjk":    strings.Repeat("東京", size/6),
+		"added":  strings.Repeat("[MAS[CLS", size/8),
+		"accent": strings.Repeat("Ééé ", size/6),
+	}
+	if testing.Short() || runtime.GOOS == "js" {
+		for k, v := range texts {
+			texts[k] = v[:size/16]
+		}
+	}
+	for name, text := range texts {
+		start := time.Now()
+		e := tk.Encode(text, Options{})
+		if len(e.IDs) > 128 {
+			t.Errorf("%s: %d tokens with truncation", name, len(e.IDs))
+		}
+		p := tk.EncodePair(text, text, Options{MaxLength: 64})
+		if len(p.IDs) != 64 && name != "word" {
+			t.Errorf("%s: pair has %d tokens", name, len(p.IDs))
+		}
+		d := time.Since(start)
+		t.Logf("%s: %d bytes, single + pair in %v", name, len(text), d)
+		if d > 60*time.Second {
+			t.Errorf("%s: %v: too slow", name, d)
+		}
+	}
+	// A single word over max_input_chars_per_word is one [UNK] spanning it.
+	e := tk.Encode(texts["word"], Options{MaxLength: -1})
+	if len(e.IDs) != 3 || e.IDs[1] != tk.UnkID() || e.Offsets[1] != [2]int{0, len(texts["word"])} {
+		t.Errorf("long word: %v %v", e.IDs, e.Offsets)
+	}
+}
+
+func TestEncodeAllocs(t *testing.T) {
+	tk := loadTokenizer(t)
+	text := "I love this movie, it was absolutely wonderful! Café déjà vu."
+	tk.Encode(text, Options{})
+	allocs := testing.AllocsPerRun(100, func() { tk.Encode(text, Options{}) })
+	// The result: one []int32 for ids, type ids and mask, then tokens, offsets, word ids,
+	// sequence ids. Nothing per token.
+	if allocs > 6 {
+		t.Errorf("Encode: %.1f allocs per call, want <= 6", allocs)
+	}
+}
