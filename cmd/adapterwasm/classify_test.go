@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -237,5 +238,51 @@ func TestIndex(t *testing.T) {
 		if sum != e.Size || len(e.Files) < 3 {
 			t.Errorf("%s: size %d, files sum %d", e.ID, e.Size, sum)
 		}
+	}
+}
+
+// TestClassifyMiniLM: the demo adapters on the real MiniLM through the whole CLI (tokenizer
+// included) give the reference label for every golden sentence.
+func TestClassifyMiniLM(t *testing.T) {
+	dir := golden.MiniLMDir(t)
+	files, _ := filepath.Glob(golden.Path("minilm", "golden", "*.json"))
+	n := 0
+	for _, f := range files {
+		var g struct {
+			Adapter   string
+			Sentences []string
+			Logits    [][]float64
+			Predicted []string
+			MaxLength int `json:"max_length"`
+		}
+		golden.Load(t, &g, "minilm", "golden", filepath.Base(f))
+		if g.Adapter == "" {
+			continue
+		}
+		n++
+		var in strings.Builder
+		for _, s := range g.Sentences {
+			b, _ := json.Marshal(map[string]string{"text": s})
+			in.Write(b)
+			in.WriteByte('\n')
+		}
+		code, out, errs := runCLI(t, in.String(), "classify", "--jsonl", "--batch", "64", "--max-length", strconv.Itoa(g.MaxLength),
+			"--model", dir, "--adapter", golden.Path("minilm", filepath.FromSlash(g.Adapter)))
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", g.Adapter, code, errs)
+		}
+		for i, l := range strings.Split(strings.TrimSpace(out), "\n") {
+			var p prediction
+			if err := json.Unmarshal([]byte(l), &p); err != nil {
+				t.Fatal(err)
+			}
+			if p.Label != g.Predicted[i] {
+				t.Errorf("%s: sentence %d: %s, reference %s", g.Adapter, i, p.Label, g.Predicted[i])
+			}
+			near(t, g.Adapter, p.Logits, g.Logits[i])
+		}
+	}
+	if n == 0 {
+		t.Skip("no MiniLM adapter goldens yet")
 	}
 }
