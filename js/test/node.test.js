@@ -127,6 +127,21 @@ describe("tiny model", () => {
     par.forEach((r, k) => assert.deepEqual(r, seq[k % setups.length]));
   });
 
+  test("loading an adapter never blocks classification with loaded ones", async () => {
+    await model.classify("warm up", { adapters: "seq_bn" });
+    srv.faults.set("/adapters/lora_full/pytorch_adapter.bin", "slow");
+    try {
+      let loaded = false;
+      const loading = model.loadAdapter("lora_full").then(() => (loaded = true));
+      const [r] = await model.classify("I love this movie", { adapters: "seq_bn" });
+      assert.equal(loaded, false, "classify waited for the load");
+      assert.ok(r.label);
+      await loading;
+    } finally {
+      srv.faults.delete("/adapters/lora_full/pytorch_adapter.bin");
+    }
+  });
+
   test("listAdapters reads the index", async () => {
     const list = await listAdapters({ index: `${srv.url}/adapters/index.json` });
     assert.ok(list.some((a) => a.name === "seq_bn" && a.files.length === 4 && a.size > 0));

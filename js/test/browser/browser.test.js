@@ -99,6 +99,40 @@ for (const mode of ["main", "worker"]) {
       assert.deepEqual(warm.first, cold.first);
     });
 
+    if (mode === "main") {
+      test("a corrupt Cache API entry is dropped and fetched again", async () => {
+        await b.page.evaluate(async (url) => {
+          const cache = await caches.open("adapterwasm-v1");
+          const res = await cache.match(url);
+          const bytes = new Uint8Array(await res.arrayBuffer());
+          bytes[bytes.length >> 1] ^= 0xff;
+          await cache.put(url, new Response(bytes, { headers: res.headers }));
+        }, `${srv.url}/tiny/model.safetensors`);
+        const again = await load(b, params);
+        assert.ok(again.bytes("/tiny/") > 3_000_000, "refetched");
+        assert.deepEqual(again.first, cold.first);
+        const warm = await load(b, params);
+        assert.equal(warm.bytes("/tiny/"), 0, "the good copy is cached again");
+      });
+
+      test("a cut download fails cleanly and is never cached", async () => {
+        const fresh = await newBrowser();
+        srv.faults.set("/tiny/model.safetensors", "truncate");
+        try {
+          await fresh.page.goto(pageUrl(params));
+          await fresh.page.waitForFunction(() => window.__done, null, { timeout: 120_000 });
+          const done = await fresh.page.evaluate(() => window.__done);
+          assert.equal(done.ok, false);
+          assert.equal(done.code, "network", done.error);
+          const cached = await fresh.page.evaluate(async (url) => !!(await (await caches.open("adapterwasm-v1")).match(url)), `${srv.url}/tiny/model.safetensors`);
+          assert.equal(cached, false);
+        } finally {
+          srv.faults.delete("/tiny/model.safetensors");
+          await fresh.close();
+        }
+      });
+    }
+
     test("switching adapters transfers only that adapter's bytes", async () => {
       srv.log.length = 0;
       const res = await b.page.evaluate(async (text) => {

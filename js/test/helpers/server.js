@@ -27,7 +27,7 @@ async function manifestFor(dir) {
 }
 
 // startServer({ mounts: { "/prefix/": { dir, manifest?: bool, cacheControl?: string } }, pages?: { "/path": html | { body, type } } })
-// resolves to { url, log, faults, close }. faults is a Map path -> "404" | "500" | "truncate" | "corrupt".
+// resolves to { url, log, faults, close }. faults is a Map path -> "404" | "500" | "truncate" | "corrupt" | "slow" (1.5 s late).
 export async function startServer({ mounts, pages = {} }) {
   const log = [];
   const faults = new Map();
@@ -45,6 +45,7 @@ export async function startServer({ mounts, pages = {} }) {
     };
     try {
       const fault = faults.get(path);
+      if (fault === "slow") await new Promise((r) => setTimeout(r, 1500));
       if (fault === "404") return send(404, "not found", "text/plain");
       if (fault === "500") return send(500, "boom", "text/plain");
       const page = pages[path];
