@@ -8,6 +8,7 @@ import (
 
 	"github.com/adapterwasm/adapterwasm/internal/golden"
 	"github.com/adapterwasm/adapterwasm/runtime/bert"
+	"github.com/adapterwasm/adapterwasm/runtime/kernels"
 	"github.com/adapterwasm/adapterwasm/runtime/weights"
 )
 
@@ -131,84 +132,7 @@ func TestTinyGoldens(t *testing.T) {
 		golden.Load(t, &c, "tiny", "golden", ic.File)
 		for _, variant := range []string{"bin", "safetensors"} {
 			t.Run(c.Case+"/"+variant, func(t *testing.T) {
-				m := loadCase(t, base, &c, variant == "safetensors")
-				st := &State{}
-				merged := c.LogitsUnmerged != nil
-				setup := c.Setup
-				var single string
-				_ = json.Unmarshal(c.Head, &single)
-				if merged {
-					setup = single
-				}
-				if err := m.SetActive(setup); err != nil {
-					t.Fatal(err)
-				}
-				if single != "" {
-					if err := m.SetHead(single); err != nil {
-						t.Fatal(err)
-					}
-				}
-				if merged {
-					if err := m.Merge(single); err != nil {
-						t.Fatal(err)
-					}
-					defer m.Unmerge()
-				}
-				out, err := m.Forward(st, in)
-				if err != nil {
-					t.Fatal(err)
-				}
-				var got []float32
-				if single != "" {
-					got = out.Heads[0].Logits
-				} else {
-					var heads []string
-					_ = json.Unmarshal(c.Head, &heads)
-					var want map[string]json.RawMessage
-					_ = json.Unmarshal(c.Logits, &want)
-					if len(out.Heads) != len(heads) {
-						t.Fatalf("%d head outputs, want %d", len(out.Heads), len(heads))
-					}
-					for i, h := range heads {
-						if out.Heads[i].Head.Name != h {
-							t.Fatalf("head %d is %s, want %s", i, out.Heads[i].Head.Name, h)
-						}
-						checkLogits(t, h, out.Heads[i].Logits, flatLogits(t, want[h]))
-					}
-					return
-				}
-				want := flatLogits(t, c.Logits)
-				if staleHeadCases[c.Case] {
-					// make_tiny.py runs these cases right after the BatchSplit case on the same model, and
-					// the library keeps active_head = BatchSplit(seq_bn, seq_bn_b), which overrides
-					// head=… (heads/model_mixin.py forward_head checks active_head first): the golden
-					// logits are seq_bn's head on rows 0–4 and seq_bn_b's on rows 5–11 (vstacked).
-					// Reproduce exactly that when the file still has it.
-					if d, _ := golden.MaxAbsDiff(got, want); d > tolerance {
-						for _, n := range []string{"seq_bn", "seq_bn_b"} {
-							if m.Head(n) == nil {
-								dir := "adapters/" + n
-								if variant == "safetensors" {
-									dir = "adapters_st/" + n
-								}
-								if _, err := m.LoadDir(golden.Path("tiny", dir), LoadOptions{}); err != nil {
-									t.Fatal(err)
-								}
-							}
-						}
-						got = stackedHeads(t, m, st, in, []string{"seq_bn", "seq_bn_b"}, []int{5, 7})
-						t.Logf("fixture computed with the stale BatchSplit head (see make_tiny.py case order)")
-					}
-				}
-				checkLogits(t, single, got, want)
-				if merged {
-					m.Unmerge()
-					out, err := m.Forward(st, in)
-					if err != nil {
-						t.Fatal(err)
-					}
-					checkLogits(t, single+" after unmerge", out.Heads[0].Logits, flatLogits(t, c.LogitsUnmerged))
-				}
+				checkTinyCase(t, loadCase(t, base, &c, variant == "safetensors"), &State{}, in, &c, variant)
 			})
 		}
 	}
@@ -269,4 +193,134 @@ func TestTinyBareHeads(t *testing.T) {
 		}
 		checkLogits(t, h, out.Heads[0].Logits, flatLogits(t, g.Logits[h]))
 	}
+}
+
+// checkTinyCase activates a case's setup (and head) on m and compares Forward with the golden.
+func checkTinyCase(t *testing.T, m *Model, st *State, in bert.Input, c *tinyCase, variant string) {
+	t.Helper()
+	defer m.SetHead("")
+	merged := c.LogitsUnmerged != nil
+	setup := c.Setup
+	var single string
+	_ = json.Unmarshal(c.Head, &single)
+	if merged {
+		setup = single
+	}
+	if err := m.SetActive(setup); err != nil {
+		t.Fatal(err)
+	}
+	if single != "" {
+		if err := m.SetHead(single); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if merged {
+		if err := m.Merge(single); err != nil {
+			t.Fatal(err)
+		}
+		defer m.Unmerge()
+	}
+	out, err := m.Forward(st, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []float32
+	if single != "" {
+		got = out.Heads[0].Logits
+	} else {
+		var heads []string
+		_ = json.Unmarshal(c.Head, &heads)
+		var want map[string]json.RawMessage
+		_ = json.Unmarshal(c.Logits, &want)
+		if len(out.Heads) != len(heads) {
+			t.Fatalf("%d head outputs, want %d", len(out.Heads), len(heads))
+		}
+		for i, h := range heads {
+			if out.Heads[i].Head.Name != h {
+				t.Fatalf("head %d is %s, want %s", i, out.Heads[i].Head.Name, h)
+			}
+			checkLogits(t, h, out.Heads[i].Logits, flatLogits(t, want[h]))
+		}
+		return
+	}
+	want := flatLogits(t, c.Logits)
+	if staleHeadCases[c.Case] {
+		// make_tiny.py runs these cases right after the BatchSplit case on the same model, and
+		// the library keeps active_head = BatchSplit(seq_bn, seq_bn_b), which overrides
+		// head=… (heads/model_mixin.py forward_head checks active_head first): the golden
+		// logits are seq_bn's head on rows 0–4 and seq_bn_b's on rows 5–11 (vstacked).
+		// Reproduce exactly that when the file still has it.
+		if d, _ := golden.MaxAbsDiff(got, want); d > tolerance {
+			for _, n := range []string{"seq_bn", "seq_bn_b"} {
+				if m.Head(n) == nil {
+					dir := "adapters/" + n
+					if variant == "safetensors" {
+						dir = "adapters_st/" + n
+					}
+					if _, err := m.LoadDir(golden.Path("tiny", dir), LoadOptions{}); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			got = stackedHeads(t, m, st, in, []string{"seq_bn", "seq_bn_b"}, []int{5, 7})
+			t.Logf("fixture computed with the stale BatchSplit head (see make_tiny.py case order)")
+		}
+	}
+	checkLogits(t, single, got, want)
+	if merged {
+		m.Unmerge()
+		out, err := m.Forward(st, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkLogits(t, single+" after unmerge", out.Heads[0].Logits, flatLogits(t, c.LogitsUnmerged))
+	}
+}
+
+// TestOneModelManyAdapters: every adapter and the fusion loaded into one Model over one base;
+// switching through every golden case (merges included) with one State gives each case's
+// reference logits, and the base weights are the same memory with the same values (up to the
+// rounding of merge+unmerge) afterwards.
+func TestOneModelManyAdapters(t *testing.T) {
+	m := tinyModel(t)
+	in := tinyInput(t)
+	base := m.Base
+	q := base.Layers[0].Query.W.(*kernels.F32).W
+	qCopy := append([]float32(nil), q...)
+	var index struct{ Cases []struct{ Case, File string } }
+	golden.Load(t, &index, "tiny", "golden", "index.json")
+	st := &State{}
+	for round := 0; round < 2; round++ {
+		for _, ic := range index.Cases {
+			var c tinyCase
+			golden.Load(t, &c, "tiny", "golden", ic.File)
+			t.Run(c.Case, func(t *testing.T) { checkTinyCase(t, m, st, in, &c, "safetensors") })
+		}
+	}
+	if &base.Layers[0].Query.W.(*kernels.F32).W[0] != &q[0] {
+		t.Error("base query weights were replaced")
+	}
+	// Merge adds and unmerge subtracts the delta in float32, as merge_adapter/reset_adapter do:
+	// the weights come back up to rounding.
+	for i := range q {
+		if d := q[i] - qCopy[i]; d > 1e-6 || d < -1e-6 {
+			t.Fatalf("base query weight %d changed: %v -> %v", i, qCopy[i], q[i])
+		}
+	}
+	// Unloading an adapter used by the active setup deactivates it; the others stay usable.
+	if err := m.SetActive("Stack(lora_qv,seq_bn)"); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Unload("lora_qv"); err != nil {
+		t.Fatal(err)
+	}
+	if m.Active() != nil || m.Adapter("lora_qv") != nil || m.Head("lora_qv") != nil {
+		t.Error("unload left the adapter, its head or the setup behind")
+	}
+	if err := m.Unload("seq_bn"); err != nil || len(m.Fusions()) != 0 {
+		t.Errorf("unloading a fused adapter keeps its fusion: %v %v", err, m.Fusions())
+	}
+	var c tinyCase
+	golden.Load(t, &c, "tiny", "golden", "seq_bn_b.json")
+	checkTinyCase(t, m, st, in, &c, "safetensors")
 }
