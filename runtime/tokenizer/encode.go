@@ -221,7 +221,11 @@ func (t *Tokenizer) build(a, b []token, pair bool, padTo int) Encoding {
 			e.IDs[i] = tk.id
 			e.TypeIDs[i] = typeID
 			e.AttentionMask[i] = 1
-			e.Tokens[i] = t.IDToToken(tk.id)
+			if tk.text != "" {
+				e.Tokens[i] = tk.text
+			} else {
+				e.Tokens[i] = t.IDToToken(tk.id)
+			}
 			e.Offsets[i] = [2]int{int(tk.start), int(tk.end)}
 			e.WordIDs[i] = int(tk.word)
 			e.SequenceIDs[i] = seq

@@ -43,6 +43,10 @@ type goldenCase struct {
 type goldenFile struct {
 	TokenizersVersion string       `json:"tokenizers_version"`
 	Cases             []goldenCase `json:"cases"`
+	Added             struct {
+		AddedTokens json.RawMessage `json:"added_tokens"`
+		Cases       []goldenCase    `json:"cases"`
+	} `json:"added"`
 	Batches           []struct {
 		Texts     []string         `json:"texts"`
 		Pairs     []string         `json:"pairs"`
@@ -162,4 +166,64 @@ func mustRead(tb testing.TB, path string) []byte {
 		tb.Fatal(err)
 	}
 	return b
+}
+
+// TestGoldenAddedTokens checks single_word, lstrip, rstrip and normalized added tokens: the
+// real tokenizer.json with the added_tokens list the reference had after add_tokens.
+func TestGoldenAddedTokens(t *testing.T) {
+	g := loadGolden(t)
+	if len(g.Added.Cases) == 0 {
+		t.Fatal("no added-token cases in golden.json")
+	}
+	var file map[string]json.RawMessage
+	if err := json.Unmarshal(mustRead(t, filepath.Join("..", "..", "testdata", "tiny", "model", "tokenizer.json")), &file); err != nil {
+		t.Fatal(err)
+	}
+	file["added_tokens"] = g.Added.AddedTokens
+	b, err := json.Marshal(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk, err := FromJSON(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tk.VocabSize() != 30527 {
+		t.Errorf("VocabSize = %d, want 30527", tk.VocabSize())
+	}
+	for i, c := range g.Added.Cases {
+		if d := diffEncoding(tk.Encode(c.Text, Options{MaxLength: c.MaxLength}), c.goldenEncoding); d != "" {
+			t.Errorf("case %d %q: %s", i, c.Text, d)
+		}
+	}
+}
+
+// TestRandomGolden runs a large differential test when TOKENIZER_RANDOM_GOLDEN names a file
+// made by `make_tokenizer_golden.py --random PATH N SEED` (not committed: too big).
+func TestRandomGolden(t *testing.T) {
+	path := os.Getenv("TOKENIZER_RANDOM_GOLDEN")
+	if path == "" {
+		t.Skip("TOKENIZER_RANDOM_GOLDEN not set")
+	}
+	var g goldenFile
+	if err := json.Unmarshal(mustRead(t, path), &g); err != nil {
+		t.Fatal(err)
+	}
+	tk := loadTokenizer(t)
+	fails := 0
+	for i, c := range g.Cases {
+		var got Encoding
+		if c.Pair != nil {
+			got = tk.EncodePair(c.Text, *c.Pair, Options{MaxLength: c.MaxLength})
+		} else {
+			got = tk.Encode(c.Text, Options{MaxLength: c.MaxLength})
+		}
+		if d := diffEncoding(got, c.goldenEncoding); d != "" {
+			fails++
+			if fails < 20 {
+				t.Errorf("case %d %+q: %s", i, c.Text, d)
+			}
+		}
+	}
+	t.Logf("%d random cases, %d differ", len(g.Cases), fails)
 }

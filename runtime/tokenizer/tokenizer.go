@@ -130,6 +130,7 @@ type token struct {
 	id         int32
 	start, end int32 // byte offsets into the original text
 	word       int32
+	text       string // the token's text when it is not the vocab entry of id (added tokens)
 }
 
 // state holds the scratch buffers of one encoding; pooled so Encode allocates only its result.
@@ -191,7 +192,7 @@ func (t *Tokenizer) encodeSequence(s *state, text string, limit int, countAll bo
 	}
 	t.findMatches(t.rawMatcher, text, func(sp split) bool {
 		if sp.token >= 0 {
-			s.emitWhole(t.added[sp.token].id, int32(sp.start), int32(sp.end))
+			s.emitWhole(t.added[sp.token].id, int32(sp.start), int32(sp.end), text[sp.start:sp.end])
 		} else {
 			t.encodeSegmentNormMatched(s, text, sp.start, sp.end)
 		}
@@ -211,7 +212,7 @@ func (t *Tokenizer) encodeSegment(s *state, text string, from, to int, m *matche
 				scanFrom = stop
 				if start, stop, ok := t.acceptMatch(text[:to], ti, i, stop, lastMatchEnd); ok {
 					t.flushWord(s)
-					s.emitWhole(t.added[ti].id, int32(start), int32(stop))
+					s.emitWhole(t.added[ti].id, int32(start), int32(stop), text[start:stop])
 					lastMatchEnd, scanFrom, i = stop, stop, stop
 					continue
 				}
@@ -271,7 +272,7 @@ func (t *Tokenizer) encodeSegmentNormMatched(s *state, text string, from, to int
 	norm := string(s.nbuf)
 	t.findMatches(t.normMatcher, norm, func(sp split) bool {
 		if sp.token >= 0 {
-			s.emitWhole(t.added[sp.token].id, s.nalign[sp.start][0], s.nalign[sp.end-1][1])
+			s.emitWhole(t.added[sp.token].id, s.nalign[sp.start][0], s.nalign[sp.end-1][1], norm[sp.start:sp.end])
 			return !s.stop
 		}
 		for i := sp.start; i < sp.end && !s.stop; {
@@ -386,9 +387,10 @@ func (t *Tokenizer) flushWord(s *state) {
 	}
 }
 
-// emitWhole emits an added token matched in the text; it is a word of its own.
-func (s *state) emitWhole(id, start, end int32) {
-	s.emit(token{id: id, start: start, end: end, word: s.word})
+// emitWhole emits an added token matched in the text; it is a word of its own. Its token
+// text is what it matched, stripped spaces included (as the reference reports it).
+func (s *state) emitWhole(id, start, end int32, text string) {
+	s.emit(token{id: id, start: start, end: end, word: s.word, text: text})
 	s.word++
 }
 

@@ -28,7 +28,7 @@ import subprocess
 import sys
 
 import tokenizers
-from tokenizers import Tokenizer, normalizers, pre_tokenizers
+from tokenizers import AddedToken, Tokenizer, normalizers, pre_tokenizers
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -180,6 +180,78 @@ BATCHES = [
 ]
 
 
+# Extra added tokens exercising single_word, lstrip, rstrip and normalized matching.
+EXTRA_ADDED = [
+    AddedToken("hello world", single_word=True, normalized=False),
+    AddedToken("<ent>", lstrip=True, rstrip=True, normalized=False),
+    AddedToken("NewWord", normalized=True),
+    AddedToken("état", normalized=True),
+    AddedToken("ab", single_word=True, normalized=True),
+]
+EXTRA_SPECIAL = [AddedToken("[SPECIAL]", special=True, normalized=False, lstrip=True)]
+ADDED_TEXTS = [
+    "say hello world now",
+    "sayhello world",
+    "hello worlds",
+    "hello world",
+    "x <ent> y",
+    "x<ent>y",
+    "  <ent>  z <ent>",
+    "<ent><ent> <ent>",
+    "NewWord newword NEWWORD newwords anewword",
+    "État etat état ÉTAT",
+    "ab abc cab ab, (ab) AB",
+    "[SPECIAL] a [SPECIAL][SPECIAL]  [SPECIAL]",
+    "[MASK] hello world <ent> NewWord [SPECIAL]",
+    "nothing added here",
+]
+
+
+def random_texts(seed, n):
+    """Random strings drawn from pools of characters the tokenizer treats specially."""
+    import random
+    rng = random.Random(seed)
+    pools = [
+        lambda: rng.choice("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"),
+        lambda: rng.choice(" \t\n\r\x0b\x0c\u00a0\u2003\u3000\u200b\u2028\u0085"),
+        lambda: rng.choice("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~¡¿«»§¶·–—‘’“”…‰′″⁂※"),
+        lambda: chr(rng.randint(0xA0, 0x24F)),
+        lambda: chr(rng.randint(0x300, 0x36F)),
+        lambda: chr(rng.randint(0x370, 0x3FF)),
+        lambda: chr(rng.randint(0x400, 0x52F)),
+        lambda: chr(rng.randint(0x4E00, 0x9FFF)),
+        lambda: chr(rng.randint(0xAC00, 0xD7A3)),
+        lambda: chr(rng.randint(0x3040, 0x30FF)),
+        lambda: chr(rng.randint(0x1F300, 0x1FAFF)),
+        lambda: chr(rng.choice([rng.randint(0x80, 0xD7FF), rng.randint(0xE000, 0x10FFFF)])),
+        lambda: chr(rng.randint(0x0, 0x1F)),
+        lambda: rng.choice(["[MASK]", "[CLS]", "[SEP]", "[PAD]", "[UNK]", "[mask]", "İ", "ß", "Σ", "ﬁ", "ǅ", "\ufffd", "\ufeff", "##"]),
+        lambda: rng.choice(["the", "un", "##able", "tion", "ing", "believ", "hello", "world", "café", "naïve"]),
+    ]
+    out = []
+    for _ in range(n):
+        k = rng.randint(0, 30)
+        weights = [rng.random() for _ in pools]
+        out.append("".join(rng.choices(pools, weights)[0]() for _ in range(k)))
+    return out
+
+
+def added_golden():
+    tok = Tokenizer.from_file(TOKENIZER_JSON)
+    tok.no_padding()
+    tok.no_truncation()
+    tok.add_tokens(EXTRA_ADDED)
+    tok.add_special_tokens(EXTRA_SPECIAL)
+    added = json.loads(tok.to_str())["added_tokens"]
+    cases = []
+    for text in ADDED_TEXTS:
+        e = tok.encode(text)
+        c = {"text": text, "max_length": -1}
+        c.update(encoding_json(e, [text]))
+        cases.append(c)
+    return {"added_tokens": added, "cases": cases}
+
+
 def run(cmd, cwd):
     subprocess.run(cmd, cwd=cwd, check=True, stdout=subprocess.DEVNULL)
 
@@ -289,6 +361,10 @@ def golden():
         for ml in PAIR_MAX_LENGTHS + SMALL_MAX_LENGTHS:
             add(a, b, ml)
             n_pairs += 1
+    n_random = 0
+    for i, text in enumerate(random_texts(1, 150)):
+        add(text, None, [-1, 6][i % 2])
+        n_random += 1
     n_real = 0
     for text in real_texts():
         add(text, None, -1, with_tokens=False)
@@ -327,13 +403,15 @@ def golden():
         "tokenizer": "testdata/tiny/model/tokenizer.json",
         "cases": cases,
         "batches": batches,
+        "added": added_golden(),
     }
     path = os.path.join(OUT, "golden.json")
     with open(path, "w", encoding="utf-8") as f:
         json.dump(doc, f, ensure_ascii=False, separators=(",", ":"))
         f.write("\n")
     print(f"{path}: {len(cases)} cases ({n_tricky} tricky single, {n_pairs} pairs, "
-          f"{n_real} real), {len(batches)} batches, {os.path.getsize(path)} bytes")
+          f"{n_random} random, {n_real} real), {len(batches)} batches, "
+          f"{os.path.getsize(path)} bytes")
 
 
 BLOCK = 4096
@@ -517,7 +595,33 @@ def go_tables():
           f"{len(mn)} Mn, {len(nfd_map)} NFD, {len(lower_map)} lowercase")
 
 
+def random_golden(path, n, seed):
+    """A large differential test, not committed: --random PATH N SEED."""
+    tok = Tokenizer.from_file(TOKENIZER_JSON)
+    tok.no_padding()
+    tok.no_truncation()
+    import random
+    rng = random.Random(seed)
+    texts = random_texts(seed, n)
+    cases = []
+    for i, text in enumerate(texts):
+        ml = rng.choice([-1, -1, 0, 3, 4, 5, 7, 10, 16])
+        pair = texts[i - 1] if i % 2 else None
+        set_truncation(tok, ml)
+        e = tok.encode(text) if pair is None else tok.encode(text, pair)
+        c = {"text": text, "max_length": ml}
+        if pair is not None:
+            c["pair"] = pair
+        c.update(encoding_json(e, [text] if pair is None else [text, pair]))
+        cases.append(c)
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump({"cases": cases}, f, ensure_ascii=False)
+
+
 def main():
+    if len(sys.argv) == 5 and sys.argv[1] == "--random":
+        random_golden(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+        return
     os.makedirs(OUT, exist_ok=True)
     golden()
     unicode_tables()
