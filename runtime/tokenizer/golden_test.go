@@ -47,7 +47,7 @@ type goldenFile struct {
 		AddedTokens json.RawMessage `json:"added_tokens"`
 		Cases       []goldenCase    `json:"cases"`
 	} `json:"added"`
-	Batches           []struct {
+	Batches []struct {
 		Texts     []string         `json:"texts"`
 		Pairs     []string         `json:"pairs"`
 		MaxLength int              `json:"max_length"`
