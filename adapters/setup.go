@@ -62,6 +62,13 @@ func (b *Block) String() string {
 			ws[i] = strconv.FormatFloat(w, 'g', -1, 64)
 		}
 		parts = append(parts, "weights=["+strings.Join(ws, ",")+"]")
+		var sum float64
+		for _, w := range b.Weights {
+			sum += w
+		}
+		if sum != 1 {
+			parts = append(parts, "normalize_weights=False")
+		}
 	}
 	return b.Kind.String() + "(" + strings.Join(parts, ",") + ")"
 }

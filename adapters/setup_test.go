@@ -20,7 +20,7 @@ func TestParseSetup(t *testing.T) {
 		"Split(a,b,splits=[10,38])":         "Split(a,b,splits=[10,38])",
 		"Average(a,b,weights=[2,1])":        "Average(a,b,weights=[0.6666666666666666,0.3333333333333333])",
 		"Average(a,b)":                      "Average(a,b,weights=[0.5,0.5])",
-		"Average(a,b,weights=[2,1],normalize_weights=False)":     "Average(a,b,weights=[2,1])",
+		"Average(a,b,weights=[2,1],normalize_weights=False)":     "Average(a,b,weights=[2,1],normalize_weights=False)",
 		"Parallel(Stack(a,b),BatchSplit(c,d,batch_sizes=[1,1]))": "Parallel(Stack(a,b),BatchSplit(c,d,batch_sizes=[1,1]))",
 		"Stack(my-adapter@v1,x.y)":                               "Stack(my-adapter@v1,x.y)",
 	} {

@@ -1,0 +1,62 @@
+package adapters
+
+import (
+	"testing"
+)
+
+// FuzzParseSetup: any expression parses or fails with a *SetupError, never panics, and what
+// parses prints back to an expression that parses to the same block.
+func FuzzParseSetup(f *testing.F) {
+	for _, s := range append(switchSetups, "Split(a,Stack(b,c),splits=[16,32])", "Average(a,b,weights=[1,2],normalize_weights=False)",
+		"Fuse(a,b,name=x)", "Stack(a,Parallel(b,c))", "Parallel(", "BatchSplit(a,b,batch_sizes=[1,", ")", "Stack(a,,)") {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, expr string) {
+		b, err := ParseSetup(expr)
+		if err != nil {
+			if !isType[*SetupError](err) {
+				t.Fatalf("%q: %T %v", expr, err, err)
+			}
+			return
+		}
+		b2, err := ParseSetup(b.String())
+		if err != nil || b2.String() != b.String() {
+			t.Fatalf("%q -> %s -> %v %v", expr, b, b2, err)
+		}
+	})
+}
+
+// FuzzLoadConfig: any adapter_config.json (with real weights beside it) loads or fails with a
+// typed error, never panics.
+func FuzzLoadConfig(f *testing.F) {
+	base := tinyBase(f)
+	for _, d := range []string{"seq_bn", "lora_qv", "prefix", "bn_custom", "ia3"} {
+		files := tinyFiles(f, "adapters_st/"+d)
+		f.Add(string(files[ConfigFile]), d)
+	}
+	f.Add(`{"config":"mam","name":"x"}`, "prefix")
+	f.Add(`{"config":{"architecture":"union","configs":[{"architecture":"lora"},{}]},"name":"x"}`, "lora_qv")
+	f.Fuzz(func(t *testing.T, cfg, dir string) {
+		switch dir {
+		case "seq_bn", "lora_qv", "prefix", "bn_custom", "ia3":
+		default:
+			return
+		}
+		files := tinyFiles(t, "adapters_st/"+dir)
+		files[ConfigFile] = []byte(cfg)
+		m := New(base)
+		name, err := m.Load(files, LoadOptions{})
+		if err != nil {
+			if !(isType[*FormatError](err) || isType[*UnsupportedError](err) || isType[*LoadError](err) || isType[*MismatchError](err)) {
+				t.Fatalf("%T %v", err, err)
+			}
+			return
+		}
+		if err := m.SetActive(name); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Forward(&State{}, tinyInput(t)); err != nil && !isType[*SetupError](err) && !isType[*UnsupportedError](err) {
+			t.Fatalf("%T %v", err, err)
+		}
+	})
+}
