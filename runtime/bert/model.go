@@ -13,9 +13,10 @@ type Linear struct {
 	B []float32 // [out], may be nil
 }
 
-// Forward computes dst[rows, out] = x[rows, in]·Wᵀ + B.
+// Forward computes dst[rows, out] = x[rows, in]·Wᵀ + B (with the Wasm SIMD kernels when they
+// are in use: kernels.MulT).
 func (l *Linear) Forward(dst, x []float32, rows int) {
-	l.W.MulT(dst, x, rows)
+	kernels.MulT(dst, l.W, x, rows)
 	if l.B != nil {
 		kernels.AddBias(dst, rows, l.B)
 	}

@@ -1,0 +1,195 @@
+// Side-by-side benchmark core, shared by the Node driver (bench.mjs) and the Chromium page
+// (chromium.html): adapterwasm (the Go Wasm module through js/src/runtime.js, one demo adapter +
+// its head active) against onnxruntime-web (Wasm backend, 1 thread, SIMD) on the ONNX export of
+// the same MiniLM + adapter + head (tools/reference/make_minilm.py), on the same token ids.
+//
+// Everything here takes bytes, so the caller decides where they come from (files or fetch).
+
+// textOfTokens returns a text that MiniLM's tokenizer turns into exactly n tokens ([CLS] and
+// [SEP] included): n-2 ordinary one-token words, cycling through a short sentence.
+export function textOfTokens(n) {
+  const words = "the film was a good and quiet story about people who love what they do".split(" ");
+  const out = [];
+  for (let i = 0; i < n - 2; i++) out.push(words[i % words.length]);
+  return out.join(" ");
+}
+
+// stats returns the median and p90 (nearest rank) of times in ms.
+export function stats(times) {
+  const s = [...times].sort((a, b) => a - b);
+  const rank = (p) => s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)];
+  return { median: rank(0.5), p90: rank(0.9), n: s.length };
+}
+
+// Adapterwasm is one base model (q8 or f32 single file) with the adapter loaded and active.
+export class Adapterwasm {
+  static async create(rt, { modelFiles, adapterFiles, adapter }) {
+    const h = await rt.call(rt.api, "createModel", modelFiles);
+    await rt.call(h, "loadAdapter", adapter, adapterFiles);
+    await rt.call(h, "setActive", adapter);
+    return new Adapterwasm(rt, h, adapter);
+  }
+  constructor(rt, h, adapter) {
+    this.rt = rt;
+    this.h = h;
+    this.adapter = adapter;
+  }
+  // tokenize returns the token ids of texts, checking that each is exactly n tokens long.
+  async tokenize(texts, n) {
+    const toks = await this.rt.call(this.h, "tokenize", texts, 0);
+    for (const t of toks) {
+      if (t.inputIds.length !== n) throw new Error(`text tokenized to ${t.inputIds.length} tokens, want ${n}`);
+    }
+    return toks.map((t) => t.inputIds);
+  }
+  // run classifies texts (tokenization, encoder, adapter, head, result objects: what a user pays).
+  async run(texts) {
+    return this.rt.call(this.h, "classify", texts);
+  }
+}
+
+// Ort is one onnxruntime-web session.
+export class Ort {
+  static async create(ort, bytes) {
+    const s = await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"], graphOptimizationLevel: "all" });
+    return new Ort(ort, s);
+  }
+  constructor(ort, s) {
+    this.ort = ort;
+    this.s = s;
+  }
+  // feeds builds the int64 input tensors for a batch of token id lists (all of one length).
+  feeds(ids) {
+    const B = ids.length, T = ids[0].length;
+    const t = (f) => new this.ort.Tensor("int64", BigInt64Array.from(ids.flat().map(f)), [B, T]);
+    return { input_ids: t((v) => BigInt(v)), attention_mask: t(() => 1n), token_type_ids: t(() => 0n) };
+  }
+  async run(feeds) {
+    return this.s.run(feeds);
+  }
+}
+
+// Case is one shape: batch B of sequences of T tokens.
+export const CASES = [
+  { B: 1, T: 16 },
+  { B: 1, T: 32 },
+  { B: 1, T: 64 },
+  { B: 1, T: 128 },
+  { B: 1, T: 256 },
+  { B: 8, T: 32 },
+];
+
+// runCase times every contender on one shape, interleaved (A B C D, A B C D, … with the order
+// rotating each round so that none always follows another), after `warmup` untimed rounds.
+// contenders: [{name, kind: "aw"|"ort", impl}]. Returns {name: stats}.
+export async function runCase(contenders, { B, T }, { runs, warmup, now, log }) {
+  const texts = Array.from({ length: B }, () => textOfTokens(T));
+  const aw = contenders.find((c) => c.kind === "aw");
+  const ids = await aw.impl.tokenize(texts, T);
+  const jobs = contenders.map((c) => {
+    if (c.kind === "aw") return () => c.impl.run(texts);
+    const feeds = c.impl.feeds(ids);
+    return () => c.impl.run(feeds);
+  });
+  const times = contenders.map(() => []);
+  for (let r = 0; r < warmup + runs; r++) {
+    for (let k = 0; k < jobs.length; k++) {
+      const i = (k + r) % jobs.length;
+      const t0 = now();
+      await jobs[i]();
+      const dt = now() - t0;
+      if (r >= warmup) times[i].push(dt);
+    }
+  }
+  const out = {};
+  contenders.forEach((c, i) => (out[c.name] = stats(times[i])));
+  if (log) log(`B=${B} T=${T}: ` + contenders.map((c) => `${c.name} ${out[c.name].median.toFixed(2)}`).join("  "));
+  return out;
+}
+
+// PAIRS are the ratios reported: adapterwasm / onnxruntime-web at the same precision class.
+export const PAIRS = [
+  ["aw-q8", "ort-int8", "q8/ort-int8"],
+  ["aw-f32", "ort-f32", "f32/ort-f32"],
+];
+
+// table formats results ({case: {name: stats}}) as a Markdown table plus the worst-ratio line.
+export function table(results, names) {
+  const pairs = PAIRS.filter(([a, b]) => names.includes(a) && names.includes(b));
+  const head = ["batch×seq", ...names.map((n) => `${n} ms (p90)`), ...pairs.map((p) => p[2])];
+  const lines = ["| " + head.join(" | ") + " |", "|" + head.map(() => "---").join("|") + "|"];
+  const worst = Object.fromEntries(pairs.map((p) => [p[2], 0]));
+  for (const [key, r] of Object.entries(results)) {
+    const cells = [key, ...names.map((n) => `${r[n].median.toFixed(2)} (${r[n].p90.toFixed(2)})`)];
+    for (const [a, b, label] of pairs) {
+      const ratio = r[a].median / r[b].median;
+      worst[label] = Math.max(worst[label], ratio);
+      cells.push(ratio.toFixed(2));
+    }
+    lines.push("| " + cells.join(" | ") + " |");
+  }
+  lines.push("");
+  lines.push("worst ratio " + Object.entries(worst).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(" "));
+  return lines.join("\n");
+}
+
+// peak measures, with a WAT loop of independent register-only SIMD operations (peak.wat), the
+// machine's f32x4 mul+add rate (GFLOPS) and i32x4.dot_i16x8_s rate (GOPS, 2 per lane pair), and
+// times the kernel module's GEMMs on MiniLM's FFN shape to give their share of that peak.
+export async function peak(peakBytes, kernelBytes, now) {
+  const { instance: p } = await WebAssembly.instantiate(peakBytes, {});
+  const iters = 20_000_000;
+  const timeIt = (f) => {
+    f(1000);
+    let best = Infinity;
+    for (let i = 0; i < 5; i++) {
+      const t0 = now();
+      f(iters);
+      best = Math.min(best, now() - t0);
+    }
+    return best / 1e3;
+  };
+  // Each iteration: 8 independent f32x4 mul + 8 add = 64 flops; 8 dot_i16x8_s = 8*8*2 = 128 ops.
+  const f32 = (64 * iters) / timeIt((n) => p.exports.fmadd(n)) / 1e9;
+  const i8 = (128 * iters) / timeIt((n) => p.exports.dot16(n)) / 1e9;
+  const out = { peakF32GFLOPS: f32, peakDotGOPS: i8 };
+  if (kernelBytes) {
+    const mem = new WebAssembly.Memory({ initial: 512 });
+    const { instance: k } = await WebAssembly.instantiate(kernelBytes, { env: { mem } });
+    // x [M,K]·w [N,K]ᵀ at MiniLM's intermediate shape, M = 128 tokens.
+    const M = 128, K = 384, N = 1536;
+    const x = 1 << 16, w = x + M * K * 4, d = w + N * K * 4;
+    const f = new Float32Array(mem.buffer);
+    for (let i = 0; i < (M * K + N * K); i++) f[x / 4 + i] = Math.sin(i);
+    const reps = 20;
+    const g = (fn) => {
+      fn();
+      let best = Infinity;
+      for (let i = 0; i < 5; i++) {
+        const t0 = now();
+        for (let r = 0; r < reps; r++) fn();
+        best = Math.min(best, (now() - t0) / reps);
+      }
+      return (2 * M * K * N) / (best / 1e3) / 1e9;
+    };
+    out.sgemmGFLOPS = g(() => k.exports.sgemm_nt(d, N, x, K, w, K, M, K, N));
+    if (k.exports.qgemm_nt) {
+      // int8 rows of x and w, one f32 scale per 32 values of each.
+      const nb = K / 32;
+      const qx = d + M * N * 4, qw = qx + M * K, sx = qw + N * K, sw = sx + M * nb * 4;
+      const b8 = new Int8Array(mem.buffer);
+      for (let i = 0; i < M * K + N * K; i++) b8[qx + i] = (i * 37) % 255 - 127;
+      const fs = new Float32Array(mem.buffer);
+      for (let i = 0; i < (M + N) * nb; i++) fs[sx / 4 + i] = 0.01;
+      out.qgemmGOPS = g(() => k.exports.qgemm_nt(d, N, qx, sx, qw, sw, M, K, N));
+    }
+  }
+  return out;
+}
+
+export function peakLines(p) {
+  const l = [`SIMD peak (register-only loop): f32x4 mul+add ${p.peakF32GFLOPS.toFixed(1)} GFLOPS, i32x4.dot_i16x8_s ${p.peakDotGOPS.toFixed(1)} GOPS`];
+  if (p.sgemmGFLOPS) l.push(`f32 GEMM kernel (128×384·384×1536): ${p.sgemmGFLOPS.toFixed(1)} GFLOPS = ${((100 * p.sgemmGFLOPS) / p.peakF32GFLOPS).toFixed(0)}% of the f32 peak`);
+  if (p.qgemmGOPS) l.push(`int8 GEMM kernel (128×384·384×1536): ${p.qgemmGOPS.toFixed(1)} GOPS = ${((100 * p.qgemmGOPS) / p.peakDotGOPS).toFixed(0)}% of the dot_i16x8_s peak`);
+  return l.join("\n");
+}

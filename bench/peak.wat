@@ -1,0 +1,53 @@
+;; peak.wat: the machine's SIMD ceiling for the bench, a loop of independent register-only ops.
+;; fmadd: 8 accumulators a_i += x_(i%4) * y per iteration (8 f32x4.mul + 8 f32x4.add = 64 flops),
+;; the GEMM kernel's inner operation without its loads. dot16: the same with
+;; i32x4.dot_i16x8_s (8 dots of 8 multiply-adds = 128 ops) + i32x4.add.
+(module
+  (func (export "fmadd") (param $n i32) (result f32)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local $a4 v128) (local $a5 v128) (local $a6 v128) (local $a7 v128)
+    (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128) (local $y v128)
+    (local.set $x0 (f32x4.splat (f32.const 1.0001)))
+    (local.set $x1 (f32x4.splat (f32.const 0.9999)))
+    (local.set $x2 (f32x4.splat (f32.const 1.0002)))
+    (local.set $x3 (f32x4.splat (f32.const 0.9998)))
+    (local.set $y (f32x4.splat (f32.const 0.5)))
+    (block $done (loop $l
+      (br_if $done (i32.eqz (local.get $n)))
+      (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (local.get $x0) (local.get $y))))
+      (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (local.get $x1) (local.get $y))))
+      (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (local.get $x2) (local.get $y))))
+      (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (local.get $x3) (local.get $y))))
+      (local.set $a4 (f32x4.add (local.get $a4) (f32x4.mul (local.get $x0) (local.get $y))))
+      (local.set $a5 (f32x4.add (local.get $a5) (f32x4.mul (local.get $x1) (local.get $y))))
+      (local.set $a6 (f32x4.add (local.get $a6) (f32x4.mul (local.get $x2) (local.get $y))))
+      (local.set $a7 (f32x4.add (local.get $a7) (f32x4.mul (local.get $x3) (local.get $y))))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br $l)))
+    (f32x4.extract_lane 0 (f32x4.add
+      (f32x4.add (f32x4.add (local.get $a0) (local.get $a1)) (f32x4.add (local.get $a2) (local.get $a3)))
+      (f32x4.add (f32x4.add (local.get $a4) (local.get $a5)) (f32x4.add (local.get $a6) (local.get $a7))))))
+  (func (export "dot16") (param $n i32) (result i32)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local $a4 v128) (local $a5 v128) (local $a6 v128) (local $a7 v128)
+    (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128) (local $y v128)
+    (local.set $x0 (i16x8.splat (i32.const 3)))
+    (local.set $x1 (i16x8.splat (i32.const -5)))
+    (local.set $x2 (i16x8.splat (i32.const 7)))
+    (local.set $x3 (i16x8.splat (i32.const -11)))
+    (local.set $y (i16x8.splat (i32.const 13)))
+    (block $done (loop $l
+      (br_if $done (i32.eqz (local.get $n)))
+      (local.set $a0 (i32x4.add (local.get $a0) (i32x4.dot_i16x8_s (local.get $x0) (local.get $y))))
+      (local.set $a1 (i32x4.add (local.get $a1) (i32x4.dot_i16x8_s (local.get $x1) (local.get $y))))
+      (local.set $a2 (i32x4.add (local.get $a2) (i32x4.dot_i16x8_s (local.get $x2) (local.get $y))))
+      (local.set $a3 (i32x4.add (local.get $a3) (i32x4.dot_i16x8_s (local.get $x3) (local.get $y))))
+      (local.set $a4 (i32x4.add (local.get $a4) (i32x4.dot_i16x8_s (local.get $x0) (local.get $y))))
+      (local.set $a5 (i32x4.add (local.get $a5) (i32x4.dot_i16x8_s (local.get $x1) (local.get $y))))
+      (local.set $a6 (i32x4.add (local.get $a6) (i32x4.dot_i16x8_s (local.get $x2) (local.get $y))))
+      (local.set $a7 (i32x4.add (local.get $a7) (i32x4.dot_i16x8_s (local.get $x3) (local.get $y))))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br $l)))
+    (i32x4.extract_lane 0 (i32x4.add
+      (i32x4.add (i32x4.add (local.get $a0) (local.get $a1)) (i32x4.add (local.get $a2) (local.get $a3)))
+      (i32x4.add (i32x4.add (local.get $a4) (local.get $a5)) (i32x4.add (local.get $a6) (local.get $a7)))))))

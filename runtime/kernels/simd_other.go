@@ -1,0 +1,24 @@
+//go:build !(js && wasm && wasmsimd)
+
+package kernels
+
+// Without the wasmsimd build tag on GOOS=js there is no kernel module: every kernel runs its
+// plain-Go reference.
+
+func kernelsLoaded() bool { return false }
+
+func simdGemmNT(dst []float32, ldd int, x []float32, ldx int, w []float32, ldw int, m, k, n int) {
+	panic("kernels: no SIMD kernel module in this build")
+}
+
+func simdMulQ8(dst, x []float32, rows int, w *Q8) {
+	panic("kernels: no SIMD kernel module in this build")
+}
+
+func simdQuantQ8(q []int8, s []float32, x []float32, rows, k int) {
+	panic("kernels: no SIMD kernel module in this build")
+}
+
+func kQgemm(dst []float32, q []int8, s []float32, rows int, w *Q8) {
+	panic("kernels: no SIMD kernel module in this build")
+}

@@ -1,0 +1,250 @@
+package kernels
+
+import (
+	"math"
+	"math/rand/v2"
+	"os"
+	"testing"
+)
+
+// Tolerances of the SIMD kernels against their plain-Go references and float64, in units of
+// float32's unit roundoff u = 2^-24 (Higham's γ_n = n·u/(1-n·u) bounds a float32 sum of n terms
+// by γ_n·Σ|terms|).
+const u32 = 1.0 / (1 << 24)
+
+func gamma(n int) float64 { return float64(n) * u32 / (1 - float64(n)*u32) }
+
+// tolGemmNT bounds |sgemm_nt - float64| by γ_(k+2)·Σ|x·w|: k products and sums in lanes plus two
+// levels of the final horizontal sum.
+func tolGemmNT(k int) float64 { return gamma(k + 2) }
+
+// tolGemmQ8 bounds |qgemm_nt - GemmQ8| by 2·γ_(nb+4)·Σ_b |sx·sw|·Σ_p |qx·qw|: both sum nb
+// scaled exact integer block sums in float32, in different orders.
+func tolGemmQ8(nb int) float64 { return 2 * gamma(nb+4) }
+
+// tolQ8Activations bounds the int8 activations' effect on a Q8 product: |GemmQ8 - Q8.MulT| ≤
+// tolQ8Activations·Σ|x|·|w| (half a quantization step, amax/254, per activation, on blocks where
+// |x| ≤ amax; generous for the sums' own rounding).
+const tolQ8Activations = 1.0 / 127
+
+// requireSIMD makes the kernel tests fail instead of falling back when the kernel module should be
+// there (ADAPTERWASM_REQUIRE_SIMD=1, set by ./build.sh test for the wasmsimd run).
+func requireSIMD(t *testing.T) {
+	t.Helper()
+	if !SIMD() {
+		if os.Getenv("ADAPTERWASM_REQUIRE_SIMD") == "1" {
+			t.Fatal("SIMD kernels not loaded (GOOS=js -tags wasmsimd -exec runtime/kernels/wat/go_js_wasm_exec)")
+		}
+		t.Skip("no SIMD kernel module in this build (GOOS=js -tags wasmsimd -exec runtime/kernels/wat/go_js_wasm_exec)")
+	}
+}
+
+type gemmShape struct{ m, k, n, ldx, ldw, ldd int }
+
+var gemmShapes = []gemmShape{
+	{1, 4, 1, 4, 4, 1}, {2, 8, 4, 8, 8, 4}, {3, 12, 5, 12, 12, 5}, {5, 64, 7, 64, 64, 7},
+	{16, 384, 13, 384, 384, 13}, {17, 384, 40, 384, 384, 40}, {9, 1536, 6, 1536, 1536, 6},
+	{31, 32, 31, 384, 384, 64}, // one attention head: strided rows
+	{64, 96, 300, 100, 97, 301},
+}
+
+func checkGemm(t *testing.T, s gemmShape, gemm func(dst, x, w []float32)) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(uint64(s.m), uint64(s.n)))
+	x, w := randVec(r, (s.m-1)*s.ldx+s.k), randVec(r, (s.n-1)*s.ldw+s.k)
+	dst := make([]float32, (s.m-1)*s.ldd+s.n)
+	for i := range dst {
+		dst[i] = 12345 // columns past n keep it: checks that nothing is written there
+	}
+	gemm(dst, x, w)
+	for i := 0; i < s.m; i++ {
+		for j := 0; j < s.ldd && i*s.ldd+j < len(dst); j++ {
+			got := float64(dst[i*s.ldd+j])
+			if j >= s.n {
+				if got != 12345 {
+					t.Fatalf("%v: wrote dst[%d,%d] past n", s, i, j)
+				}
+				continue
+			}
+			var ref, mag float64
+			for p := 0; p < s.k; p++ {
+				term := float64(x[i*s.ldx+p]) * float64(w[j*s.ldw+p])
+				ref += term
+				mag += math.Abs(term)
+			}
+			if d := math.Abs(got - ref); d > tolGemmNT(s.k)*mag {
+				t.Fatalf("%v: [%d,%d] got %v want %v (|d| %g > %g)", s, i, j, got, ref, d, tolGemmNT(s.k)*mag)
+			}
+		}
+	}
+}
+
+func TestGemmNTRefMatchesFloat64(t *testing.T) {
+	for _, s := range gemmShapes {
+		checkGemm(t, s, func(dst, x, w []float32) { GemmNTRef(dst, s.ldd, x, s.ldx, w, s.ldw, s.m, s.k, s.n) })
+	}
+}
+
+func TestSgemmNTMatchesFloat64(t *testing.T) {
+	requireSIMD(t)
+	for _, s := range gemmShapes {
+		checkGemm(t, s, func(dst, x, w []float32) { simdGemmNT(dst, s.ldd, x, s.ldx, w, s.ldw, s.m, s.k, s.n) })
+	}
+}
+
+func TestQuantQ8MatchesReference(t *testing.T) {
+	requireSIMD(t)
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, s := range []struct{ rows, k int }{{1, 32}, {3, 64}, {7, 384}, {2, 1536}} {
+		x := randVec(r, s.rows*s.k)
+		x[0] = 0
+		for i := 32; i < 64 && i < len(x); i++ {
+			x[i] = 0 // an all-zero block: scale 0, q 0
+		}
+		nb := s.rows * s.k / Q8Block
+		q, sc := make([]int8, s.rows*s.k), make([]float32, nb)
+		qr, sr := make([]int8, s.rows*s.k), make([]float32, nb)
+		simdQuantQ8(q, sc, x, s.rows, s.k)
+		QuantizeQ8Rows(qr, sr, x, s.rows, s.k)
+		for i := range q {
+			if q[i] != qr[i] {
+				t.Fatalf("%v: q[%d] = %d, reference %d (x %v)", s, i, q[i], qr[i], x[i])
+			}
+		}
+		for i := range sc {
+			if sc[i] != sr[i] {
+				t.Fatalf("%v: scale[%d] = %v, reference %v", s, i, sc[i], sr[i])
+			}
+		}
+	}
+}
+
+func TestQuantizeQ8RowsRoundTrip(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	x := randVec(r, 4*384)
+	q, s := make([]int8, len(x)), make([]float32, len(x)/Q8Block)
+	QuantizeQ8Rows(q, s, x, 4, 384)
+	for i, v := range x {
+		d := s[i/Q8Block]
+		if e := math.Abs(float64(d)*float64(q[i]) - float64(v)); e > float64(d)/2*(1+1e-6) {
+			t.Fatalf("x[%d] = %v: q %d · d %v off by %g > d/2", i, v, q[i], d, e)
+		}
+	}
+}
+
+func q8Case(r *rand.Rand, rows, in, out int) (x []float32, w *Q8) {
+	return randVec(r, rows*in), QuantizeQ8(randVec(r, out*in), out, in, Q8Block)
+}
+
+func TestQgemmNTMatchesReference(t *testing.T) {
+	requireSIMD(t)
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, s := range []struct{ rows, in, out int }{{1, 32, 1}, {2, 32, 2}, {3, 64, 5}, {7, 384, 9}, {16, 384, 384}, {5, 1536, 17}} {
+		x, w := q8Case(r, s.rows, s.in, s.out)
+		nb := s.in / Q8Block
+		q, sc := make([]int8, s.rows*s.in), make([]float32, s.rows*nb)
+		QuantizeQ8Rows(q, sc, x, s.rows, s.in)
+		got, want := make([]float32, s.rows*s.out), make([]float32, s.rows*s.out)
+		kQgemm(got, q, sc, s.rows, w)
+		GemmQ8(want, q, sc, s.rows, w)
+		for i := 0; i < s.rows; i++ {
+			for j := 0; j < s.out; j++ {
+				var mag float64
+				for b := 0; b < nb; b++ {
+					var t int64
+					for p := b * Q8Block; p < (b+1)*Q8Block; p++ {
+						t += int64(math.Abs(float64(q[i*s.in+p]) * float64(w.Q[j*s.in+p])))
+					}
+					mag += math.Abs(float64(sc[i*nb+b])*float64(w.Scale[j*nb+b])) * float64(t)
+				}
+				g, wv := got[i*s.out+j], want[i*s.out+j]
+				if d := math.Abs(float64(g) - float64(wv)); d > tolGemmQ8(nb)*mag {
+					t.Fatalf("%v: [%d,%d] kernel %v reference %v (|d| %g > %g)", s, i, j, g, wv, d, tolGemmQ8(nb)*mag)
+				}
+			}
+		}
+	}
+}
+
+func TestGemmQ8CloseToQ8MulT(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	rows, in, out := 6, 384, 20
+	x, w := q8Case(r, rows, in, out)
+	q, sc := make([]int8, rows*in), make([]float32, rows*in/Q8Block)
+	QuantizeQ8Rows(q, sc, x, rows, in)
+	got, want := make([]float32, rows*out), make([]float32, rows*out)
+	GemmQ8(got, q, sc, rows, w)
+	w.MulT(want, x, rows)
+	wf := make([]float32, out*in)
+	w.Dequantize(wf)
+	for i := 0; i < rows; i++ {
+		for j := 0; j < out; j++ {
+			var mag float64
+			for p := 0; p < in; p++ {
+				mag += math.Abs(float64(x[i*in+p]) * float64(wf[j*in+p]))
+			}
+			if d := math.Abs(float64(got[i*out+j] - want[i*out+j])); d > tolQ8Activations*mag {
+				t.Fatalf("[%d,%d] int8 activations %v, f32 activations %v (|d| %g > %g)", i, j, got[i*out+j], want[i*out+j], d, tolQ8Activations*mag)
+			}
+		}
+	}
+}
+
+// TestMulTSelection checks MulT on both paths: with SetSIMD(false) it is exactly m.MulT (the
+// plain-Go path hosts without the kernel module run); with the kernels it is within their bounds.
+func TestMulTSelection(t *testing.T) {
+	defer SetSIMD(true)
+	r := rand.New(rand.NewPCG(11, 12))
+	rows, in, out := 5, 384, 12
+	x := randVec(r, rows*in)
+	f := NewF32(out, in, randVec(r, out*in))
+	q := QuantizeQ8(f.W, out, in, Q8Block)
+	h := NewF16(out, in, ToF16(f.W))
+	for _, m := range []Matrix{f, q, h} {
+		SetSIMD(false)
+		if SIMD() {
+			t.Fatal("SIMD() after SetSIMD(false)")
+		}
+		got, want := make([]float32, rows*out), make([]float32, rows*out)
+		MulT(got, m, x, rows)
+		m.MulT(want, x, rows)
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("%T, SIMD off: MulT[%d] = %v, m.MulT %v", m, i, got[i], want[i])
+			}
+		}
+		SetSIMD(true)
+		MulT(got, m, x, rows)
+		for i := range got {
+			var mag float64 // Σ|x|·|w| of this output
+			for p := 0; p < in; p++ {
+				mag += math.Abs(float64(x[i/out*in+p]) * float64(f.W[i%out*in+p]))
+			}
+			if d := math.Abs(float64(got[i] - want[i])); d > tolQ8Activations*mag {
+				t.Fatalf("%T, SIMD %v: MulT[%d] = %v, m.MulT %v", m, SIMD(), i, got[i], want[i])
+			}
+		}
+	}
+	t.Logf("SIMD kernels in use: %v", SIMD())
+}
+
+func BenchmarkGemmNT(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	m, k, n := 128, 384, 1536
+	x, w, dst := randVec(r, m*k), randVec(r, n*k), make([]float32, m*n)
+	b.SetBytes(int64(2 * m * k * n)) // MB/s reads as MFLOPS
+	for b.Loop() {
+		GemmNT(dst, n, x, k, w, k, m, k, n)
+	}
+}
+
+func BenchmarkMulTQ8(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	m, k, n := 128, 384, 1536
+	x, w := q8Case(r, m, k, n)
+	dst := make([]float32, m*n)
+	b.SetBytes(int64(2 * m * k * n))
+	for b.Loop() {
+		MulT(dst, w, x, m)
+	}
+}

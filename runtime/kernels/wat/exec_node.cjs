@@ -1,0 +1,73 @@
+// exec_node.cjs GOROOT_LIB_WASM TEST.wasm ARGS...: $(go env GOROOT)/lib/wasm/wasm_exec_node.js
+// with the adapterwasm_kernels imports (see go_js_wasm_exec). The trampoline is the one
+// js/src/runtime.js installs.
+"use strict";
+const fs = require("fs");
+const path = require("path");
+
+const [libWasm, wasmFile, ...args] = process.argv.slice(2);
+globalThis.require = require;
+globalThis.fs = fs;
+globalThis.path = path;
+globalThis.TextEncoder = require("util").TextEncoder;
+globalThis.TextDecoder = require("util").TextDecoder;
+globalThis.performance ??= require("perf_hooks").performance;
+globalThis.crypto ??= require("crypto");
+require(path.join(libWasm, "wasm_exec"));
+
+// kernelImports returns the adapterwasm_kernels import object for Go and a function that
+// instantiates the kernel module on Go's memory once Go's instance exists.
+function kernelImports() {
+  let k = null;
+  const imports = {
+    available: () => (k ? 1 : 0),
+    sgemm_nt: (...a) => k.sgemm_nt(...a),
+    quant_q8: (...a) => k.quant_q8(...a),
+    qgemm_nt: (...a) => k.qgemm_nt(...a),
+  };
+  const attach = async (goInstance, bytes) => {
+    const { instance } = await WebAssembly.instantiate(bytes, { env: { mem: goInstance.exports.mem } });
+    k = instance.exports;
+  };
+  return { imports, attach };
+}
+
+async function kernelBytes() {
+  if (process.env.ADAPTERWASM_KERNELS_WASM) return fs.readFileSync(process.env.ADAPTERWASM_KERNELS_WASM);
+  const root = path.resolve(__dirname, "../../..");
+  let wabtInit;
+  try {
+    wabtInit = require(path.join(root, "bench/node_modules/wabt"));
+  } catch (e) {
+    throw new Error("go_js_wasm_exec: npm wabt is missing: run `npm ci` in bench/ (./build.sh bench does)");
+  }
+  const wabt = await wabtInit();
+  const src = path.join(__dirname, "kernels.wat");
+  const mod = wabt.parseWat(src, fs.readFileSync(src, "utf8"), { simd: true });
+  mod.validate();
+  return Buffer.from(mod.toBinary({}).buffer);
+}
+
+async function main() {
+  const go = new Go();
+  go.argv = [wasmFile, ...args];
+  go.env = Object.assign({ TMPDIR: require("os").tmpdir() }, process.env);
+  go.exit = process.exit;
+  const kern = kernelImports();
+  go.importObject.adapterwasm_kernels = kern.imports;
+  const { instance } = await WebAssembly.instantiate(fs.readFileSync(wasmFile), go.importObject);
+  if (process.env.ADAPTERWASM_KERNELS !== "off") await kern.attach(instance, await kernelBytes());
+  process.on("exit", (code) => {
+    if (code === 0 && !go.exited) {
+      // deadlock, make Go print error and stack traces
+      go._pendingEvent = { id: 0 };
+      go._resume();
+    }
+  });
+  await go.run(instance);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
