@@ -4,7 +4,7 @@
 import { AdapterwasmError } from "./errors.js";
 import { AdapterSetup } from "./composition.js";
 import { fetchFile, Stats } from "./fetch.js";
-import { adapterFileGroups, baseFiles, dirUrl, loadIndex } from "./registry.js";
+import { adapterFileGroups, baseFiles, dirUrl, isDirUrl, loadIndex } from "./registry.js";
 import { loadRuntime } from "./runtime.js";
 import { defaultStore } from "./store.js";
 
@@ -105,7 +105,7 @@ export class AutoModelWithHeads {
   //   options { index, name, modelName }
   async loadAdapter(nameOrUrl, options = {}) {
     this._check();
-    const isUrl = /^[a-z][a-z0-9+.-]*:|\/|^\./i.test(nameOrUrl);
+    const isUrl = isDirUrl(nameOrUrl);
     const name = options.name ?? (isUrl ? dirUrl(nameOrUrl).pathname.split("/").filter(Boolean).pop() : nameOrUrl);
     if (this._adapters.has(name)) return name;
     if (!this._loading.has(name)) {
@@ -139,6 +139,7 @@ export class AutoModelWithHeads {
       const index = await loadIndex(indexUrl, fetchImpl);
       const entry = index.find(name, options.modelName);
       if (!entry) throw new AdapterwasmError("not_found", `adapter ${JSON.stringify(name)} is not in ${index.url}`);
+      name = entry.name; // when asked for by id
       await Promise.all(
         entry.files.map(async (f) => {
           files[f.name] = await get(new URL(f.name, entry.url).href, f);

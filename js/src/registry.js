@@ -23,6 +23,12 @@ const ADAPTER_FILE_GROUPS = [
   { names: ["model_adapter_fusion.safetensors", "pytorch_model_adapter_fusion.bin"] },
 ];
 
+// isDirUrl tells a directory URL ("https://…", "/adapters/x/", "./x", "x/") from an adapter name
+// or index id ("sentiment", "sentiment/imdb@ukp").
+export function isDirUrl(s) {
+  return /^[a-z][a-z0-9+.-]*:/i.test(s) || s.startsWith("/") || s.startsWith("./") || s.startsWith("../") || s.endsWith("/");
+}
+
 export function dirUrl(u, base) {
   const url = new URL(u, base ?? globalThis.location?.href);
   if (!url.pathname.endsWith("/")) url.pathname += "/";
@@ -72,10 +78,11 @@ export class Index {
     this.entries = list.map((a) => normalizeEntry(a, url));
   }
 
-  // find returns the entry called name, for modelName if one is given (an entry without a
-  // model name fits every model).
+  // find returns the entry called name (or with that id), for modelName if one is given (an
+  // entry without a model name fits every model).
   find(name, modelName) {
-    return this.entries.find((e) => e.name === name && (!modelName || !e.modelName || e.modelName === modelName));
+    const fits = (e) => !modelName || !e.modelName || e.modelName === modelName;
+    return this.entries.find((e) => e.name === name && fits(e)) ?? this.entries.find((e) => e.id === name && fits(e));
   }
 }
 

@@ -3,6 +3,7 @@
 // (AdapterwasmError with its code).
 import { AdapterSetup } from "./composition.js";
 import { AdapterwasmError, fromPlain } from "./errors.js";
+import { isDirUrl } from "./registry.js";
 
 export class WorkerModelWithHeads {
   // fromPretrained starts a worker (or uses options.worker) and loads the base model in it.
@@ -67,7 +68,7 @@ export class WorkerModelWithHeads {
   }
 
   loadAdapter(nameOrUrl, options = {}) {
-    const u = /^[a-z][a-z0-9+.-]*:|\/|^\./i.test(nameOrUrl) ? new URL(nameOrUrl, globalThis.location?.href).href : nameOrUrl;
+    const u = isDirUrl(nameOrUrl) ? new URL(nameOrUrl, globalThis.location?.href).href : nameOrUrl;
     const opts = { ...options };
     if (opts.index) opts.index = new URL(opts.index, globalThis.location?.href).href;
     return this._rpc("loadAdapter", [u, opts]);

@@ -200,7 +200,7 @@ describe(`MiniLM (${MINILM_Q8 ? "q8" : "f32"}) in Chromium`, { skip: !HAVE_MINIL
     report(`MiniLM ${MINILM_Q8 ? "q8" : "f32"} + sentiment, cold`, cold, "/minilm/");
     assert.ok(cold.bytes("/minilm/") > 20_000_000);
     const want = cli(["classify", "--model", MINILM_BASE, "--adapter", join(MINILM_ADAPTERS, "sentiment")], texts);
-    cold.first.forEach((r, i) => closeTo(r, want[i], 1e-5, `text ${i}`));
+    cold.first.forEach((r, i) => closeTo(r, want[i], 1e-4, `text ${i}`));
   });
 
   test("warm load: zero base-model and adapter bytes", async () => {
