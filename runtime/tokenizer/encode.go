@@ -119,15 +119,12 @@ func (t *Tokenizer) EncodeBatch(texts []string, opt Options) []Encoding {
 	return out
 }
 
-// EncodePairBatch encodes each pair (a[i], b[i]); a and b must have the same length.
-// With opt.Pad every encoding is padded to the longest.
-func (t *Tokenizer) EncodePairBatch(a, b []string, opt Options) []Encoding {
-	if len(a) != len(b) {
-		panic("tokenizer: EncodePairBatch: len(a) != len(b)")
-	}
-	out := make([]Encoding, len(a))
-	for i := range a {
-		out[i] = t.EncodePair(a[i], b[i], opt)
+// EncodePairBatch encodes each pair with EncodePair; with opt.Pad every encoding is padded
+// to the longest.
+func (t *Tokenizer) EncodePairBatch(pairs [][2]string, opt Options) []Encoding {
+	out := make([]Encoding, len(pairs))
+	for i, p := range pairs {
+		out[i] = t.EncodePair(p[0], p[1], opt)
 	}
 	if opt.Pad {
 		t.PadBatch(out)

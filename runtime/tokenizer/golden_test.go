@@ -137,7 +137,11 @@ func TestGoldenBatches(t *testing.T) {
 		opt := Options{MaxLength: b.MaxLength, Pad: true}
 		var got []Encoding
 		if b.Pairs != nil {
-			got = tk.EncodePairBatch(b.Texts, b.Pairs, opt)
+			pairs := make([][2]string, len(b.Texts))
+			for i := range pairs {
+				pairs[i] = [2]string{b.Texts[i], b.Pairs[i]}
+			}
+			got = tk.EncodePairBatch(pairs, opt)
 		} else {
 			got = tk.EncodeBatch(b.Texts, opt)
 		}

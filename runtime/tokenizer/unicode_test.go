@@ -36,12 +36,16 @@ func loadUnicode(t *testing.T) *unicodeFile {
 // the reference, a block of code points at a time.
 func TestNormalizerEveryCodePoint(t *testing.T) {
 	u := loadUnicode(t)
-	for name, lower := range map[string]bool{"bert_lowercase": true, "bert_cased": false} {
+	for name, n := range map[string]normalizer{
+		"bert_lowercase":              {enabled: true, cleanText: true, chinese: true, stripAccents: true, lowercase: true},
+		"bert_cased":                  {enabled: true, cleanText: true, chinese: true},
+		"bert_lowercase_keep_accents": {enabled: true, cleanText: true, chinese: true, lowercase: true},
+		"bert_strip_accents_cased":    {enabled: true, cleanText: true, chinese: true, stripAccents: true},
+	} {
 		hashes := u.Normalizers[name]
 		if len(hashes) != 0x110000/u.Block {
 			t.Fatalf("%s: %d block hashes", name, len(hashes))
 		}
-		n := normalizer{enabled: true, cleanText: true, chinese: true, stripAccents: lower, lowercase: lower}
 		var rs []rune
 		var buf []byte
 		bad := 0

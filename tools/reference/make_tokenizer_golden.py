@@ -444,9 +444,11 @@ def ranges(pred):
 def unicode_tables():
     """Every code point through the reference normalizer and pre-tokenizer."""
     norms = {}
-    for name, lower in (("bert_lowercase", True), ("bert_cased", False)):
+    for name, strip, lower in (("bert_lowercase", None, True), ("bert_cased", None, False),
+                               ("bert_lowercase_keep_accents", False, True),
+                               ("bert_strip_accents_cased", True, False)):
         n = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True,
-                                       strip_accents=None, lowercase=lower)
+                                       strip_accents=strip, lowercase=lower)
         hashes = []
         for b in range(0x110000 // BLOCK):
             h = hashlib.sha256()
