@@ -106,3 +106,29 @@ func TestPyFloat(t *testing.T) {
 		}
 	}
 }
+
+// TestIndexExtraDirs: config ids of unions, per-layer reduction factors and static-head dirs, as
+// the reference library computes them from the saved configs.
+func TestIndexExtraDirs(t *testing.T) {
+	idx, err := BuildIndex(".", "testdata/extra/adapters_st")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"mam": "2fe34c8531bca8fa", "union": "fd0ae2922c4fdf8e", "static_cls": "26cd1b10db746518",
+		"bn_channel": "066ab84e6a0160cf", "legacy_gelu": "d252295ac7151db2"}
+	seen := 0
+	for _, e := range idx.Adapters {
+		if w, ok := want[e.Name]; ok {
+			seen++
+			if e.ConfigID != w {
+				t.Errorf("%s: config id %s, want %s", e.Name, e.ConfigID, w)
+			}
+		}
+		if e.Name == "static_tag" && (e.Task != HeadTagging || len(e.Labels) != 5) {
+			t.Errorf("static_tag: task %q labels %v", e.Task, e.Labels)
+		}
+	}
+	if seen != len(want) {
+		t.Errorf("found %d of %d entries", seen, len(want))
+	}
+}

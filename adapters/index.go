@@ -135,10 +135,17 @@ func IndexDir(dir, rel string) (*IndexEntry, error) {
 			return nil, err
 		}
 		var hc HeadConfig
-		if err := json.Unmarshal(mt.Config, &hc); err != nil {
+		name := mt.Name
+		if string(mt.Config) == "null" {
+			// static head (see staticHeads): described as the flex head it loads as
+			if sh, ok := staticHeads[mt.ModelClass]; ok {
+				hc = sh.config
+			}
+			hc.Label2ID, hc.NumLabels, name = mt.Label2ID, mt.NumLabels, e.Name
+		} else if err := json.Unmarshal(mt.Config, &hc); err != nil {
 			return nil, &FormatError{File: filepath.Join(dir, HeadConfigFile), Reason: err.Error()}
 		}
-		h := &IndexHead{Name: mt.Name, Type: hc.HeadType, UsePooler: hc.UsePooler}
+		h := &IndexHead{Name: name, Type: hc.HeadType, UsePooler: hc.UsePooler}
 		if hc.NumLabels != nil {
 			h.NumLabels = *hc.NumLabels
 		}

@@ -142,6 +142,8 @@ type meta struct {
 	Name         string          `json:"name"`
 	Version      *string         `json:"version"`
 	AdapterNames []string        `json:"adapter_names"`
+	Label2ID     map[string]int  `json:"label2id"`   // static heads
+	NumLabels    *int            `json:"num_labels"` // static heads
 	PeftType     any             `json:"peft_type"`
 	BaseModel    any             `json:"base_model_name_or_path"`
 	Target       any             `json:"target_modules"`
@@ -252,7 +254,7 @@ func (m *Model) parseAdapter(files map[string][]byte, opt LoadOptions, path func
 	}
 	if !opt.NoHead {
 		if _, ok := files[HeadConfigFile]; ok {
-			h, err := m.parseHead(files, opt.Name, path)
+			h, err := m.parseHead(files, opt.Name, name, path)
 			if err != nil {
 				return nil, err
 			}
@@ -335,25 +337,48 @@ func (m *Model) bindAdapter(a *Adapter, bd *binder, file string) error {
 	return bd.err(file)
 }
 
-func (m *Model) parseHead(files map[string][]byte, loadAs string, path func(string) string) (*Head, error) {
+func (m *Model) parseHead(files map[string][]byte, loadAs, adapterName string, path func(string) string) (*Head, error) {
 	hfile := path(HeadConfigFile)
 	mt, err := m.parseMeta(files[HeadConfigFile], hfile)
 	if err != nil {
 		return nil, err
 	}
 	var hc HeadConfig
-	if err := json.Unmarshal(mt.Config, &hc); err != nil {
-		return nil, &FormatError{File: hfile, Reason: "invalid head config: " + err.Error()}
-	}
 	name := mt.Name
 	if loadAs != "" {
 		name = loadAs
+	}
+	var static *staticHead
+	if string(mt.Config) == "null" {
+		// A head saved from a model class with a static head (BertForSequenceClassification with
+		// adapters.init): converted to a flex head as PredictionHeadLoader.load does.
+		sh, ok := staticHeads[mt.ModelClass]
+		if !ok {
+			return nil, &UnsupportedError{File: hfile, What: fmt.Sprintf("static head of model class %q", mt.ModelClass)}
+		}
+		static, hc = &sh, sh.config
+		hc.Label2ID = mt.Label2ID
+		n := len(mt.Label2ID)
+		if mt.NumLabels != nil {
+			n = *mt.NumLabels
+		}
+		if n == 0 {
+			n = 2 // get_head_config_and_rename_list's fallback
+		}
+		hc.NumLabels = &n
+		name = adapterName
+	} else if err := json.Unmarshal(mt.Config, &hc); err != nil {
+		return nil, &FormatError{File: hfile, Reason: "invalid head config: " + err.Error()}
 	}
 	wf, wfile, err := weightsFile(files, path, SafeHeadWeightsFile, HeadWeightsFile)
 	if err != nil {
 		return nil, err
 	}
-	bd := newBinder(normalizeKeys(wf.Tensors, mt.Name, name))
+	ts := normalizeKeys(wf.Tensors, mt.Name, name)
+	if static != nil {
+		ts = static.rename(ts, name)
+	}
+	bd := newBinder(ts)
 	h, err := bindHead(bd, name, &hc, m.Base.Config.HiddenSize, hfile)
 	if err != nil {
 		return nil, err
@@ -469,7 +494,7 @@ func (m *Model) loadFusion(files map[string][]byte, opt LoadOptions, path func(s
 	}
 	if !opt.NoHead {
 		if _, ok := files[HeadConfigFile]; ok {
-			h, err := m.parseHead(files, opt.Name, path)
+			h, err := m.parseHead(files, opt.Name, name, path)
 			if err != nil {
 				return "", err
 			}
@@ -481,4 +506,33 @@ func (m *Model) loadFusion(files map[string][]byte, opt LoadOptions, path func(s
 		m.heads[f.Head.Name] = f.Head
 	}
 	return name, nil
+}
+
+// staticHead is an entry of STATIC_TO_FLEX_HEAD_MAP (adapters/head_utils.py) for BERT: the flex
+// head config a static head becomes, and which static module becomes flex module i.
+type staticHead struct {
+	config HeadConfig
+	layers []string // "" = a module without weights (dropout)
+}
+
+var one = 1
+
+var staticHeads = map[string]staticHead{
+	"BertForSequenceClassification": {HeadConfig{HeadType: HeadClassification, Layers: &one, UsePooler: true}, []string{"", "classifier"}},
+	"BertForTokenClassification":    {HeadConfig{HeadType: HeadTagging, Layers: &one}, []string{"", "classifier"}},
+}
+
+// rename maps static module keys ("classifier.weight") to flex head keys ("heads.NAME.1.weight").
+func (sh *staticHead) rename(ts map[string]*weights.Tensor, name string) map[string]*weights.Tensor {
+	out := make(map[string]*weights.Tensor, len(ts))
+	for k, t := range ts {
+		for i, mod := range sh.layers {
+			if mod != "" && strings.HasPrefix(k, mod+".") {
+				k = "heads." + name + "." + strconv.Itoa(i) + "." + strings.TrimPrefix(k, mod+".")
+				break
+			}
+		}
+		out[k] = t
+	}
+	return out
 }

@@ -23,6 +23,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch  # noqa: E402
 import transformers  # noqa: E402
+from transformers import BertForSequenceClassification, BertForTokenClassification  # noqa: E402
 
 import adapters  # noqa: E402
 from adapters import (  # noqa: E402
@@ -243,6 +244,36 @@ def main():
                     "max_abs_diff_vs_unedited": maxdiff(logits, run(model, batch, Stack(name), name))})
         index["cases"].append(name)
         results[name] = logits
+
+    # static heads: adapters trained on BertForSequenceClassification / BertForTokenClassification
+    # (adapters.init) save a head_config.json without "config"; the library converts them to flex
+    # heads on load (head_utils.STATIC_TO_FLEX_HEAD_MAP).
+    for k, (cls, cid, labels) in enumerate(((BertForSequenceClassification, "static_cls", LABELS3),
+                                            (BertForTokenClassification, "static_tag", ["O", "B-X", "I-X", "B-Y", "I-Y"]))):
+        torch.manual_seed(500 + k)
+        sm = cls.from_pretrained(model_dir, num_labels=len(labels), id2label=dict(enumerate(labels)),
+                                 label2id={l: i for i, l in enumerate(labels)})
+        sm.config.name_or_path = "adapterwasm/tiny-bert"
+        adapters.init(sm)
+        sm.add_adapter(cid, config=SeqBnConfig(reduction_factor=8))
+        perturb(sm, cid, 5000 + k)
+        perturb(sm, "classifier", 5100 + k)
+        sm.eval()
+        sm.set_active_adapters(cid)
+        with torch.no_grad():
+            own = sm(**batch).logits
+        sm.save_adapter(os.path.join(OUT, "adapters", cid), cid, with_head=True)
+        sm.save_adapter(os.path.join(OUT, "adapters_st", cid), cid, with_head=True, use_safetensors=True)
+        for sub, st in (("adapters", False), ("adapters_st", True)):
+            m = BertAdapterModel.from_pretrained(model_dir)
+            m.eval()
+            assert m.load_adapter(os.path.join(OUT, sub, cid), use_safetensors=st) == cid
+            got = run(m, batch, Stack(cid), cid)
+            assert maxdiff(got, own) < 1e-5, (cid, sub, maxdiff(got, own))
+        write_json(os.path.join(OUT, "golden", cid + ".json"),
+                   {"case": cid, "setup": cid, "adapters": [cid], "fusions": [], "head": cid,
+                    "static_head": cls.__name__, "logits": tolist(got)})
+        index["cases"].append(cid)
 
     # reload check: both copies into fresh models reproduce every case
     for sub, st in (("adapters", False), ("adapters_st", True)):
