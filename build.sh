@@ -202,7 +202,7 @@ cmd_site() {
   mkdir -p "$tmp/adapterwasm/src" "$tmp/adapterwasm/dist" "$tmp/models" "$tmp/adapters"
   cp site/index.html site/app.js site/style.css site/favicon.svg "$tmp/"
   cp js/src/*.js "$tmp/adapterwasm/src/"
-  cp js/dist/adapterwasm.wasm js/dist/wasm_exec.js "$tmp/adapterwasm/dist/"
+  cp js/dist/* "$tmp/adapterwasm/dist/"  # the module, wasm_exec.js, the SIMD kernels (kernels.js)
   cp -R "$q8" "$tmp/models/minilm-q8"
   cp -R testdata/minilm/adapters/. "$tmp/adapters/"
   "$cli" index --out "$tmp/index.json" "$tmp/adapters" >&2

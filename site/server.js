@@ -1,0 +1,184 @@
+// The demo's static server (`./build.sh serve`): serves a directory (dist/site) unchanged, so that
+// the sha256s in manifest.json and index.json still match what arrives, with the right MIME types
+// (application/wasm for streaming compilation), ETag revalidation, and a Content-Security-Policy
+// that allows this origin only (the page must make no external request).
+//
+// For tests it keeps a request log ({ method, path, status, bytes }) and can fail chosen URL
+// prefixes: `--fail /adapters/spam/=500` on the command line, or server.faults.set(prefix, status).
+//
+//   node site/server.js --root dist/site [--port 8080] [--host 127.0.0.1] [--fail PREFIX[=STATUS]]... [--log]
+import { createServer } from "node:http";
+import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
+import { extname, join, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const TYPES = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".mjs": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".json": "application/json",
+  ".wasm": "application/wasm",
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+  ".ico": "image/x-icon",
+  ".txt": "text/plain; charset=utf-8",
+  ".md": "text/markdown; charset=utf-8",
+  ".safetensors": "application/octet-stream",
+  ".bin": "application/octet-stream",
+};
+
+// Same origin only; 'wasm-unsafe-eval' lets the page and its worker compile WebAssembly.
+const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
+// startSiteServer serves root. It resolves to { url, server, log, faults, close }.
+//   faults  Map: URL path prefix -> HTTP status to answer instead (e.g. 500, 404)
+//   onLog   called with each finished log entry
+export async function startSiteServer({ root, port = 0, host = "127.0.0.1", faults = new Map(), onLog } = {}) {
+  root = resolve(root);
+  const log = [];
+  const server = createServer((req, res) => {
+    handle(req, res).catch((e) => {
+      if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain" });
+      res.end(String(e));
+    });
+  });
+
+  async function handle(req, res) {
+    let path;
+    try {
+      path = decodeURIComponent(new URL(req.url, "http://x").pathname);
+    } catch {
+      path = req.url;
+    }
+    const entry = { method: req.method, path, status: 0, bytes: 0 };
+    log.push(entry);
+    const done = (status, bytes = 0) => {
+      entry.status = status;
+      entry.bytes = bytes;
+      onLog?.(entry);
+    };
+    const plain = (status, text) => {
+      const body = Buffer.from(text);
+      res.writeHead(status, { "content-type": "text/plain; charset=utf-8", "content-length": body.byteLength, "cache-control": "no-store" });
+      res.end(req.method === "HEAD" ? undefined : body);
+      done(status, req.method === "HEAD" ? 0 : body.byteLength);
+    };
+    if (req.method !== "GET" && req.method !== "HEAD") return plain(405, "method not allowed");
+    for (const [prefix, status] of faults) {
+      if (path.startsWith(prefix)) return plain(Number(status) || 500, `injected failure for ${prefix}`);
+    }
+    let file = join(root, path);
+    if (file !== root && !file.startsWith(root + sep)) return plain(403, "forbidden");
+    let st = await stat(file).catch(() => null);
+    if (st?.isDirectory()) {
+      if (!path.endsWith("/")) {
+        res.writeHead(301, { location: path + "/" });
+        res.end();
+        return done(301);
+      }
+      file = join(file, "index.html");
+      st = await stat(file).catch(() => null);
+    }
+    if (!st?.isFile()) return plain(404, "not found");
+
+    const etag = `"${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`;
+    const headers = {
+      "content-type": TYPES[extname(file).toLowerCase()] ?? "application/octet-stream",
+      // Revalidate every time: cheap (304) for unchanged files, and a rebuilt site is never stale.
+      // The base model and adapters are kept by the page itself (Cache API), not by HTTP caching.
+      "cache-control": "no-cache",
+      etag,
+      "x-content-type-options": "nosniff",
+      "content-security-policy": CSP,
+      "cross-origin-resource-policy": "same-origin",
+    };
+    if (req.headers["if-none-match"] === etag) {
+      res.writeHead(304, headers);
+      res.end();
+      return done(304);
+    }
+    headers["content-length"] = st.size;
+    res.writeHead(200, headers);
+    if (req.method === "HEAD") {
+      res.end();
+      return done(200);
+    }
+    let sent = 0;
+    const stream = createReadStream(file);
+    stream.on("data", (c) => (sent += c.byteLength));
+    stream.on("error", () => res.destroy());
+    res.on("close", () => done(200, sent));
+    stream.pipe(res);
+  }
+
+  server.keepAliveTimeout = 60_000;
+  await new Promise((ok, fail) => {
+    server.once("error", fail);
+    server.listen(port, host, ok);
+  });
+  const addr = server.address();
+  return {
+    url: `http://${addr.address}:${addr.port}`,
+    server,
+    log,
+    faults,
+    // bytesUnder sums the body bytes sent for paths under prefix.
+    bytesUnder: (prefix) => log.filter((e) => e.path.startsWith(prefix)).reduce((n, e) => n + e.bytes, 0),
+    close: () =>
+      new Promise((ok) => {
+        server.closeAllConnections?.();
+        server.close(ok);
+      }),
+  };
+}
+
+function parseArgs(argv) {
+  const o = { root: null, port: 8080, host: "127.0.0.1", faults: new Map(), log: false };
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = argv[i].split(/=(.*)/s, 2);
+    const value = () => inline ?? argv[++i] ?? usage(`${flag} needs a value`);
+    if (flag === "--root") o.root = value();
+    else if (flag === "--port") o.port = Number(value());
+    else if (flag === "--host") o.host = value();
+    else if (flag === "--fail") {
+      const [prefix, status] = value().split("=");
+      o.faults.set(prefix, Number(status) || 500);
+    } else if (flag === "--log") o.log = true;
+    else if (flag === "-h" || flag === "--help") usage();
+    else usage(`unknown argument ${argv[i]}`);
+  }
+  if (!o.root) usage("--root is required");
+  if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) usage(`bad --port ${o.port}`);
+  return o;
+}
+
+function usage(err) {
+  const text = "usage: node site/server.js --root DIR [--port 8080] [--host 127.0.0.1] [--fail PREFIX[=STATUS]]... [--log]";
+  if (err) {
+    console.error(`server.js: ${err}\n${text}`);
+    process.exit(2);
+  }
+  console.log(text);
+  process.exit(0);
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const o = parseArgs(process.argv.slice(2));
+  const st = await stat(o.root).catch(() => null);
+  if (!st?.isDirectory()) usage(`--root ${o.root}: not a directory`);
+  const onLog = o.log ? (e) => console.error(`${e.status} ${e.method} ${e.path} ${e.bytes}`) : undefined;
+  let srv;
+  try {
+    srv = await startSiteServer({ root: o.root, port: o.port, host: o.host, faults: o.faults, onLog });
+  } catch (e) {
+    console.error(`server.js: cannot listen on ${o.host}:${o.port}: ${e.message}`);
+    process.exit(1);
+  }
+  for (const [p, s] of o.faults) console.error(`server.js: failing ${p} with HTTP ${s}`);
+  console.log(`adapterwasm demo: serving ${o.root} on ${srv.url}/ (Ctrl-C to stop)`);
+  const stop = () => srv.close().then(() => process.exit(0));
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+}
