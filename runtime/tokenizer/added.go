@@ -176,11 +176,7 @@ func (t *Tokenizer) buildAdded() {
 		}
 		pat := a.content
 		if t.norm.enabled {
-			var rs []rune
-			for _, r := range a.content {
-				rs = t.norm.appendRune(rs, r)
-			}
-			pat = string(rs)
+			pat = t.norm.normalizeString(a.content)
 		}
 		if pat == "" {
 			continue

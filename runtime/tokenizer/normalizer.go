@@ -1,10 +1,19 @@
 package tokenizer
 
-// normalizer is BertNormalizer (tokenizers/src/normalizers/bert.rs). Every step it takes is
-// a function of one character, so it runs one original character at a time: each
-// normalized character it yields is aligned to the byte range of the original character it
-// came from, exactly as NormalizedString's alignments end up in the reference (inserted
-// characters share the alignment of the character before them).
+import "sort"
+
+// normalizer is BertNormalizer (tokenizers/src/normalizers/bert.rs). It runs one original
+// character at a time and yields normalized characters, each aligned to the byte range
+// of an original character, as NormalizedString's alignments end up in the reference:
+//
+//   - clean_text, handle_chinese_chars and lowercase map each character to zero or more
+//     characters that all take its alignment (NormalizedString::transform gives inserted
+//     characters the alignment of the character before them);
+//   - strip_accents runs NFD over the whole string, and NFD sorts each run of combining
+//     marks by combining class. transform then hands out alignments by position, not by
+//     character: the k-th character that starts a decomposition takes the alignment of the
+//     k-th character before NFD, the others that of the last one taken. Only runs of
+//     combining marks need to be held back for that, so the stream stays one pass.
 type normalizer struct {
 	enabled      bool
 	cleanText    bool // drop \0, U+FFFD and control characters; map whitespace to ' '
@@ -13,69 +22,146 @@ type normalizer struct {
 	lowercase    bool // Rust's char::to_lowercase
 }
 
-// appendRune appends the normalization of r to dst.
-func (n *normalizer) appendRune(dst []rune, r rune) []rune {
+type align = [2]int32
+
+// pendingMark is a combining mark held back by NFD until its run ends.
+type pendingMark struct {
+	r     rune
+	ccc   uint8
+	first bool // starts the decomposition of a character before NFD
+}
+
+// normState is the normalizer's part of an encoding's state.
+type normState struct {
+	out      []rune  // normalized characters ready for the pre-tokenizer
+	outAlign []align // their alignments
+	marks    []pendingMark
+	queue    []align // alignments of characters whose decomposition has not started yet
+	qhead    int
+	last     align // alignment of the last character that started a decomposition
+	tmp      []rune
+}
+
+func (ns *normState) reset() {
+	ns.out, ns.outAlign = ns.out[:0], ns.outAlign[:0]
+	ns.marks, ns.queue, ns.qhead = ns.marks[:0], ns.queue[:0], 0
+	ns.last = align{}
+}
+
+// push normalizes one original character r with alignment a, appending to ns.out what is
+// ready.
+func (n *normalizer) push(ns *normState, r rune, a align) {
 	if !n.enabled {
-		return append(dst, r)
+		ns.emit(r, a)
+		return
 	}
 	if n.cleanText {
 		if r == 0 || r == 0xFFFD || isControl(r) {
-			return dst
+			return
 		}
 		if isWhitespace(r) {
 			r = ' '
 		}
 	}
 	if n.chinese && isChinese(r) {
-		dst = append(dst, ' ')
-		dst = n.appendCased(dst, r)
-		return append(dst, ' ')
+		n.cased(ns, ' ', a)
+		n.cased(ns, r, a)
+		n.cased(ns, ' ', a)
+		return
 	}
-	return n.appendCased(dst, r)
+	n.cased(ns, r, a)
 }
 
-// appendCased applies strip_accents then lowercase to r.
-func (n *normalizer) appendCased(dst []rune, r rune) []rune {
+// cased applies strip_accents and lowercase to a character after clean_text and
+// handle_chinese_chars.
+func (n *normalizer) cased(ns *normState, r rune, a align) {
+	if !n.stripAccents {
+		n.lower(ns, r, a)
+		return
+	}
+	ns.queue = append(ns.queue, a)
+	if r < 0xC0 { // no decomposition, combining class 0
+		n.flushMarks(ns)
+		n.take(ns, r, true)
+		return
+	}
+	ns.tmp = appendNFD(ns.tmp[:0], r)
+	for i, d := range ns.tmp {
+		c := combiningClass(d)
+		if c == 0 {
+			n.flushMarks(ns)
+			n.take(ns, d, i == 0)
+			continue
+		}
+		ns.marks = append(ns.marks, pendingMark{r: d, ccc: c, first: i == 0})
+	}
+}
+
+// take gives a character out of NFD its alignment by position and passes it on.
+func (n *normalizer) take(ns *normState, r rune, first bool) {
+	if first {
+		ns.last = ns.queue[ns.qhead]
+		ns.qhead++
+		if ns.qhead == len(ns.queue) {
+			ns.queue, ns.qhead = ns.queue[:0], 0
+		}
+	}
+	if isNonspacingMark(r) {
+		return
+	}
+	n.lower(ns, r, ns.last)
+}
+
+// flushMarks ends a run of combining marks: sorted by combining class (stably), then
+// passed on.
+func (n *normalizer) flushMarks(ns *normState) {
+	if len(ns.marks) == 0 {
+		return
+	}
+	if len(ns.marks) > 1 {
+		sort.SliceStable(ns.marks, func(i, j int) bool { return ns.marks[i].ccc < ns.marks[j].ccc })
+	}
+	for _, m := range ns.marks {
+		n.take(ns, m.r, m.first)
+	}
+	ns.marks = ns.marks[:0]
+}
+
+// finish flushes what the normalizer holds back; call at the end of each segment.
+func (n *normalizer) finish(ns *normState) {
+	n.flushMarks(ns)
+}
+
+func (n *normalizer) lower(ns *normState, r rune, a align) {
+	if !n.lowercase {
+		ns.emit(r, a)
+		return
+	}
 	if r < 0x80 {
-		if n.lowercase && 'A' <= r && r <= 'Z' {
+		if 'A' <= r && r <= 'Z' {
 			r += 'a' - 'A'
 		}
-		return append(dst, r)
+		ns.emit(r, a)
+		return
 	}
-	if !n.stripAccents {
-		if n.lowercase {
-			return appendLower(dst, r)
-		}
-		return append(dst, r)
+	k := len(ns.out)
+	ns.out = appendLower(ns.out, r)
+	for ; k < len(ns.out); k++ {
+		ns.outAlign = append(ns.outAlign, a)
 	}
-	start := len(dst)
-	dst = appendNFD(dst, r)
-	// Drop the nonspacing marks in place.
-	w := start
-	for _, d := range dst[start:] {
-		if !isNonspacingMark(d) {
-			dst[w] = d
-			w++
-		}
+}
+
+func (ns *normState) emit(r rune, a align) {
+	ns.out = append(ns.out, r)
+	ns.outAlign = append(ns.outAlign, a)
+}
+
+// normalizeString normalizes s whole (used for the content of normalized added tokens).
+func (n *normalizer) normalizeString(s string) string {
+	var ns normState
+	for _, r := range s {
+		n.push(&ns, r, align{})
 	}
-	dst = dst[:w]
-	if !n.lowercase {
-		return dst
-	}
-	// Lowercase in place when every character maps to one (all but U+0130).
-	for i := start; i < len(dst); i++ {
-		if dst[i] == 0x130 {
-			var tmp [8]rune
-			tail := append(tmp[:0], dst[i+1:]...)
-			dst = appendLower(dst[:i], 0x130)
-			for _, d := range tail {
-				dst = appendLower(dst, d)
-			}
-			return dst
-		}
-		var one [2]rune
-		l := appendLower(one[:0], dst[i])
-		dst[i] = l[0]
-	}
-	return dst
+	n.finish(&ns)
+	return string(ns.out)
 }

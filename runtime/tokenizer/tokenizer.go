@@ -151,7 +151,7 @@ type state struct {
 	pieces []token
 	key    []byte
 
-	runes  []rune
+	ns     normState
 	nbuf   []byte     // normalized segment, when normalized added tokens exist
 	nalign [][2]int32 // per byte of nbuf
 
@@ -204,6 +204,7 @@ func (t *Tokenizer) encodeSequence(s *state, text string, limit int, countAll bo
 // matcher m it also splits off the added tokens m finds in the original text, as
 // findMatches would, but without looking ahead, so that truncation can stop early.
 func (t *Tokenizer) encodeSegment(s *state, text string, from, to int, m *matcher) {
+	s.ns.reset()
 	lastMatchEnd := from // end of the last accepted added token
 	scanFrom := from     // aho-corasick resumes after a match, even a discarded one
 	for i := from; i < to && !s.stop; {
@@ -211,7 +212,9 @@ func (t *Tokenizer) encodeSegment(s *state, text string, from, to int, m *matche
 			if ti, stop := m.longestAt(text[:to], i); ti >= 0 {
 				scanFrom = stop
 				if start, stop, ok := t.acceptMatch(text[:to], ti, i, stop, lastMatchEnd); ok {
+					t.finishNormalizer(s)
 					t.flushWord(s)
+					s.ns.reset()
 					s.emitWhole(t.added[ti].id, int32(start), int32(stop), text[start:stop])
 					lastMatchEnd, scanFrom, i = stop, stop, stop
 					continue
@@ -222,15 +225,20 @@ func (t *Tokenizer) encodeSegment(s *state, text string, from, to int, m *matche
 		a0, a1 := int32(i), int32(i+size)
 		i += size
 		if r < utf8.RuneSelf && t.norm.enabled && t.bertPreTokenizer {
-			// ASCII fast path.
-			switch asciiClass[r] {
+			// ASCII fast path: no decomposition, combining class 0, one character.
+			c := asciiClass[r]
+			if c == clsDrop && t.norm.cleanText {
+				continue // dropped before NFD: marks on either side form one run
+			}
+			if len(s.ns.marks) > 0 {
+				t.finishNormalizer(s)
+			}
+			s.ns.last = align{a0, a1}
+			switch c {
 			case clsSpace:
 				t.flushWord(s)
 				continue
 			case clsDrop:
-				if t.norm.cleanText {
-					continue
-				}
 			case clsPunct:
 				t.flushWord(s)
 				s.appendWord(t, r, a0, a1)
@@ -244,31 +252,46 @@ func (t *Tokenizer) encodeSegment(s *state, text string, from, to int, m *matche
 				continue
 			}
 		}
-		s.runes = t.norm.appendRune(s.runes[:0], r)
-		for _, nr := range s.runes {
-			t.pushNormalized(s, nr, a0, a1)
-		}
+		t.norm.push(&s.ns, r, align{a0, a1})
+		t.drainNormalizer(s)
 	}
+	t.finishNormalizer(s)
 	t.flushWord(s)
+}
+
+// drainNormalizer feeds what the normalizer has ready to the pre-tokenizer.
+func (t *Tokenizer) drainNormalizer(s *state) {
+	for k, nr := range s.ns.out {
+		t.pushNormalized(s, nr, s.ns.outAlign[k][0], s.ns.outAlign[k][1])
+	}
+	s.ns.out, s.ns.outAlign = s.ns.out[:0], s.ns.outAlign[:0]
+}
+
+// finishNormalizer flushes the normalizer at the end of a segment.
+func (t *Tokenizer) finishNormalizer(s *state) {
+	t.norm.finish(&s.ns)
+	t.drainNormalizer(s)
 }
 
 // encodeSegmentNormMatched is encodeSegment when some added tokens are matched in the
 // normalized text: the segment is normalized whole, then cut by the normalized matcher.
 func (t *Tokenizer) encodeSegmentNormMatched(s *state, text string, from, to int) {
 	s.nbuf, s.nalign = s.nbuf[:0], s.nalign[:0]
+	s.ns.reset()
 	for i := from; i < to; {
 		r, size := utf8.DecodeRuneInString(text[i:to])
-		a := [2]int32{int32(i), int32(i + size)}
+		t.norm.push(&s.ns, r, align{int32(i), int32(i + size)})
 		i += size
-		s.runes = t.norm.appendRune(s.runes[:0], r)
-		for _, nr := range s.runes {
-			n := len(s.nbuf)
-			s.nbuf = utf8.AppendRune(s.nbuf, nr)
-			for k := n; k < len(s.nbuf); k++ {
-				s.nalign = append(s.nalign, a)
-			}
+	}
+	t.norm.finish(&s.ns)
+	for k, nr := range s.ns.out {
+		n := len(s.nbuf)
+		s.nbuf = utf8.AppendRune(s.nbuf, nr)
+		for ; n < len(s.nbuf); n++ {
+			s.nalign = append(s.nalign, s.ns.outAlign[k])
 		}
 	}
+	s.ns.out, s.ns.outAlign = s.ns.out[:0], s.ns.outAlign[:0]
 	norm := string(s.nbuf)
 	t.findMatches(t.normMatcher, norm, func(sp split) bool {
 		if sp.token >= 0 {

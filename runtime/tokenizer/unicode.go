@@ -14,6 +14,33 @@ import (
 // runeRange is an inclusive range of code points; tables are sorted and disjoint.
 type runeRange struct{ lo, hi rune }
 
+// runeClass gives the code points lo..hi a combining class.
+type runeClass struct {
+	lo, hi rune
+	ccc    uint8
+}
+
+// combiningClass is the canonical combining class of r as the reference's NFD knows it.
+func combiningClass(r rune) uint8 {
+	if r < 0x300 {
+		return 0
+	}
+	t := combiningClasses
+	lo, hi := 0, len(t)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		switch {
+		case r < t[m].lo:
+			hi = m
+		case r > t[m].hi:
+			lo = m + 1
+		default:
+			return t[m].ccc
+		}
+	}
+	return 0
+}
+
 // runeMapping maps a code point to a string.
 type runeMapping struct {
 	r rune

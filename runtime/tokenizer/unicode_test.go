@@ -46,7 +46,7 @@ func TestNormalizerEveryCodePoint(t *testing.T) {
 		if len(hashes) != 0x110000/u.Block {
 			t.Fatalf("%s: %d block hashes", name, len(hashes))
 		}
-		var rs []rune
+		var ns normState
 		var buf []byte
 		bad := 0
 		for b := range hashes {
@@ -55,9 +55,11 @@ func TestNormalizerEveryCodePoint(t *testing.T) {
 				if c >= 0xD800 && c <= 0xDFFF {
 					continue
 				}
-				rs = n.appendRune(rs[:0], c)
+				ns.reset()
+				n.push(&ns, c, align{})
+				n.finish(&ns)
 				buf = buf[:0]
-				for _, r := range rs {
+				for _, r := range ns.out {
 					buf = utf8.AppendRune(buf, r)
 				}
 				h.Write(buf)
