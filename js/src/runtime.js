@@ -75,6 +75,8 @@ function kernelImports() {
     sgemm_nt: (d, ldd, x, ldx, w, ldw, m, kk, n) => k.sgemm_nt(d, ldd, x, ldx, w, ldw, m, kk, n),
     quant_q8: (q, s, x, ldx, m, kk) => k.quant_q8(q, s, x, ldx, m, kk),
     qgemm_nt: (d, ldd, qx, sx, qw, sw, m, kk, n) => k.qgemm_nt(d, ldd, qx, sx, qw, sw, m, kk, n),
+    softmax_rows: (x, ld, rows, n, scale, bias) => k.softmax_rows(x, ld, rows, n, scale, bias),
+    gelu_erf: (x, n) => k.gelu_erf(x, n),
   };
   const attach = async (goInstance) => {
     if (globalThis.ADAPTERWASM_KERNELS === "off") return; // force the plain-Go kernels (benchmarks)

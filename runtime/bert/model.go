@@ -85,6 +85,8 @@ type State struct {
 	hidden, attnOut, tmp, q, k, v []float32
 	ctx, inter                    []float32
 	kFull, vFull, scores, maskAdd []float32
+	vT                            []float32 // one head's values, transposed: [d, kv rounded up to 4]
+	bias                          []float32 // one sequence's additive mask over the kv positions
 	pooled                        []float32
 	ones                          []int32
 }
@@ -241,7 +243,7 @@ func (m *Model) layer(st *State, l int, b Batch, hooks Hooks) {
 	if hooks != nil {
 		hooks.Linear(l, SiteIntermediate, st.attnOut, st.inter, b)
 	}
-	m.act(st.inter)
+	kernels.Activate(m.Config.HiddenAct, m.act, st.inter)
 	L.Output.Forward(st.tmp, st.inter, rows)
 	if hooks != nil {
 		hooks.Linear(l, SiteOutput, st.inter, st.tmp, b)
@@ -260,7 +262,10 @@ func (m *Model) residual(l int, r Residual, h, res []float32, ln *LayerNorm, dst
 }
 
 // attention computes softmax(q·kᵀ/√d + mask)·v per sequence and head into st.ctx, with the
-// prefix keys/values of prefix tuning prepended when a hook supplies them.
+// prefix keys/values of prefix tuning prepended when a hook supplies them. Both products are
+// kernels.GemmNT calls on strided head slices (the Wasm SIMD kernel when in use): scores
+// [T, kv] = q_h·k_hᵀ, then ctx_h = P·v_h as P·(v_hᵀ)ᵀ with v_h transposed into st.vT; the rows of
+// P and of v_hᵀ are padded with zeros to a multiple of 4 columns (the kernel's step).
 func (m *Model) attention(st *State, l int, b Batch, hooks Hooks) {
 	c := &m.Config
 	H, nh := c.HiddenSize, c.NumAttentionHeads
@@ -274,7 +279,6 @@ func (m *Model) attention(st *State, l int, b Batch, hooks Hooks) {
 		np, pk, pv = hooks.Prefix(l, b)
 	}
 	kv := np + T
-	st.scores = grow(st.scores, kv)
 	keys, vals := st.k, st.v
 	if np > 0 {
 		st.kFull = grow(st.kFull, b.B*kv*H)
@@ -287,37 +291,37 @@ func (m *Model) attention(st *State, l int, b Batch, hooks Hooks) {
 		}
 		keys, vals = st.kFull, st.vFull
 	}
-	sc := st.scores
+	kvp := (kv + 3) &^ 3
+	st.scores = grow(st.scores, T*kvp)
+	st.vT = grow(st.vT, d*kvp)
+	st.bias = grow(st.bias, kvp)
+	sc, vT := st.scores, st.vT
+	for i := range vT {
+		vT[i] = 0
+	}
 	for bi := 0; bi < b.B; bi++ {
 		kb := keys[bi*kv*H : (bi+1)*kv*H]
 		vb := vals[bi*kv*H : (bi+1)*kv*H]
-		madd := st.maskAdd[bi*T : (bi+1)*T]
+		// the mask bias over [prefix, tokens] (prefix positions are always attended)
+		clear(st.bias[:np])
+		copy(st.bias[np:kv], st.maskAdd[bi*T:(bi+1)*T])
+		clear(st.bias[kv:])
+		qb := st.q[bi*T*H : (bi+1)*T*H]
+		cb := st.ctx[bi*T*H : (bi+1)*T*H]
 		for h := 0; h < nh; h++ {
 			off := h * d
-			for i := 0; i < T; i++ {
-				qi := st.q[(bi*T+i)*H+off : (bi*T+i)*H+off+d]
-				for j := 0; j < kv; j++ {
-					s := kernels.Dot(qi, kb[j*H+off:j*H+off+d]) * scale
-					if j >= np {
-						s += madd[j-np]
-					}
-					sc[j] = s
-				}
-				kernels.Softmax(sc)
-				out := st.ctx[(bi*T+i)*H+off : (bi*T+i)*H+off+d]
-				for t := range out {
-					out[t] = 0
-				}
-				for j, p := range sc {
-					if p == 0 {
-						continue
-					}
-					vj := vb[j*H+off : j*H+off+d]
-					for t := range out {
-						out[t] += p * vj[t]
-					}
+			// scores[i, j] = q_i·k_j (row stride kvp)
+			kernels.GemmNT(sc, kvp, qb[off:], H, kb[off:], H, T, d, kv)
+			kernels.SoftmaxRows(sc, kvp, T, kv, scale, st.bias)
+			// v_hᵀ [d, kvp]
+			for j := 0; j < kv; j++ {
+				vj := vb[j*H+off : j*H+off+d]
+				for t, v := range vj {
+					vT[t*kvp+j] = v
 				}
 			}
+			// ctx_h[i, t] = Σ_j P[i, j]·v_h[j, t]
+			kernels.GemmNT(cb[off:], H, sc, kvp, vT, kvp, T, kvp, d)
 		}
 	}
 }

@@ -20,6 +20,8 @@ import (
 //	GemmNT        ↔ sgemm_nt   f32 x·Wᵀ with row strides
 //	QuantizeQ8Rows ↔ quant_q8   activations to int8 + one f32 scale per 32 (ggml Q8_0 numerics)
 //	GemmQ8        ↔ qgemm_nt   int8 × int8 → int32 per block of 32, scaled and summed in f32
+//	SoftmaxRowsRef ↔ softmax_rows  scaled, biased row softmax (attention); exp as Cephes' expf
+//	GELU          ↔ gelu_erf   erf GELU (activation.go); erf as Abramowitz & Stegun 7.1.26
 
 // simdOn is whether the caller allows the kernel module (SetSIMD); the module must also be there.
 var simdOn = true
@@ -142,4 +144,48 @@ func GemmQ8(dst []float32, q []int8, s []float32, rows int, w *Q8) {
 			dst[i*w.Out+j] = acc
 		}
 	}
+}
+
+// SoftmaxRows replaces each of rows rows of x (row stride ld) by softmax(x[j]·scale + bias[j])
+// over its first n values and zeroes the row's values from n up to n rounded up to 4 (when ld
+// has them): attention's probabilities, ready for a P·V product over a multiple of 4. bias has
+// n values (the padding mask). With the SIMD kernels (ld a multiple of 4, ≥ n rounded up) it
+// is softmax_rows, else SoftmaxRowsRef.
+func SoftmaxRows(x []float32, ld, rows, n int, scale float32, bias []float32) {
+	if rows == 0 || n == 0 {
+		return
+	}
+	n4 := (n + 3) &^ 3
+	_ = bias[n-1]
+	_ = x[(rows-1)*ld+n-1]
+	if ld%4 == 0 && ld >= n4 && len(bias) >= n4 && len(x) >= (rows-1)*ld+n4 && SIMD() {
+		simdSoftmaxRows(x, ld, rows, n, scale, bias)
+		return
+	}
+	SoftmaxRowsRef(x, ld, rows, n, scale, bias)
+}
+
+// SoftmaxRowsRef is the plain-Go reference of softmax_rows (Softmax on each scaled, biased row).
+func SoftmaxRowsRef(x []float32, ld, rows, n int, scale float32, bias []float32) {
+	pad := min((n+3)&^3, ld)
+	for i := 0; i < rows; i++ {
+		r := x[i*ld : i*ld+n]
+		for j := range r {
+			r[j] = r[j]*scale + bias[j]
+		}
+		Softmax(r)
+		if i*ld+pad <= len(x) {
+			clear(x[i*ld+n : i*ld+pad])
+		}
+	}
+}
+
+// Activate applies act, the activation config.json names name, to x in place; with the SIMD
+// kernels the erf GELU ("gelu", "gelu_python") is gelu_erf.
+func Activate(name string, act Activation, x []float32) {
+	if (name == "gelu" || name == "gelu_python") && len(x) > 0 && SIMD() {
+		simdGELU(x)
+		return
+	}
+	act(x)
 }

@@ -21,6 +21,12 @@ func kQuantQ8(q, s, x, ldx, m, k uint32)
 //go:wasmimport adapterwasm_kernels qgemm_nt
 func kQgemmNT(d, ldd, qx, sx, qw, sw, m, k, n uint32)
 
+//go:wasmimport adapterwasm_kernels softmax_rows
+func kSoftmaxRows(x, ld, rows, n uint32, scale float32, bias uint32)
+
+//go:wasmimport adapterwasm_kernels gelu_erf
+func kGELU(x, n uint32)
+
 // loaded caches kAvailable: 0 unknown, 1 yes, 2 no. The host instantiates the kernel module
 // before Go's main runs, so the answer never changes.
 var loaded uint8
@@ -73,3 +79,9 @@ func simdQuantQ8(q []int8, s []float32, x []float32, rows, k int) {
 func kQgemm(dst []float32, q []int8, s []float32, rows int, w *Q8) {
 	kQgemmNT(addr(dst), uint32(w.Out), addr(q), addr(s), addr(w.Q), addr(w.Scale), uint32(rows), uint32(w.In), uint32(w.Out))
 }
+
+func simdSoftmaxRows(x []float32, ld, rows, n int, scale float32, bias []float32) {
+	kSoftmaxRows(addr(x), uint32(ld), uint32(rows), uint32(n), scale, addr(bias))
+}
+
+func simdGELU(x []float32) { kGELU(addr(x), uint32(len(x))) }

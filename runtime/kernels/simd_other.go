@@ -22,3 +22,9 @@ func simdQuantQ8(q []int8, s []float32, x []float32, rows, k int) {
 func kQgemm(dst []float32, q []int8, s []float32, rows int, w *Q8) {
 	panic("kernels: no SIMD kernel module in this build")
 }
+
+func simdSoftmaxRows(x []float32, ld, rows, n int, scale float32, bias []float32) {
+	panic("kernels: no SIMD kernel module in this build")
+}
+
+func simdGELU(x []float32) { panic("kernels: no SIMD kernel module in this build") }

@@ -248,3 +248,83 @@ func BenchmarkMulTQ8(b *testing.B) {
 		MulT(dst, w, x, m)
 	}
 }
+
+// tolExp bounds exp4's relative error against math.Exp (Cephes' expf: about 2 ulp).
+const tolExp = 4 * u32
+
+// tolGELU bounds |gelu_erf - GELU| by tolGELU·max(1, |x|): A&S 7.1.26's 1.5e-7 on erf, halved
+// and scaled by x, plus float32 rounding of the polynomial and of e^(-z²).
+const tolGELU = 5e-7
+
+// tolSoftmax bounds |softmax_rows - SoftmaxRowsRef| per probability by tolSoftmax·p + 1e-10
+// (exp's error, a float32 sum of at most a few hundred terms, one division).
+const tolSoftmax = 2e-6
+
+func TestExpMatchesMath(t *testing.T) {
+	requireSIMD(t)
+	var x []float32
+	for v := -87.0; v <= 88; v += 0.0137 {
+		x = append(x, float32(v))
+	}
+	x = x[:len(x)&^3]
+	got := append([]float32(nil), x...)
+	simdExp(got)
+	for i, v := range x {
+		want := math.Exp(float64(v))
+		if d := math.Abs(float64(got[i])-want) / want; d > tolExp {
+			t.Fatalf("exp(%v) = %v, math.Exp %v (rel %g > %g)", v, got[i], want, d, tolExp)
+		}
+	}
+}
+
+func TestGELUKernelMatchesReference(t *testing.T) {
+	requireSIMD(t)
+	var x []float32
+	for v := -10.0; v <= 10; v += 0.00123 {
+		x = append(x, float32(v))
+	}
+	x = append(x, 0, -0, 1e-30, -1e-30, 30, -30, 3) // and an odd length: the scalar tail
+	got, want := append([]float32(nil), x...), append([]float32(nil), x...)
+	Activate("gelu", GELU, got)
+	GELU(want)
+	for i, v := range x {
+		if d := math.Abs(float64(got[i] - want[i])); d > tolGELU*max(1, math.Abs(float64(v))) {
+			t.Fatalf("gelu(%v) = %v, reference %v (|d| %g)", v, got[i], want[i], d)
+		}
+	}
+}
+
+func TestSoftmaxRowsKernelMatchesReference(t *testing.T) {
+	requireSIMD(t)
+	r := rand.New(rand.NewPCG(13, 14))
+	for _, s := range []struct{ rows, n int }{{1, 1}, {3, 4}, {2, 5}, {7, 31}, {16, 128}, {4, 259}} {
+		ld := (s.n + 3) &^ 3
+		x := randVec(r, s.rows*ld)
+		for i := range x {
+			x[i] *= 8
+		}
+		bias := make([]float32, ld)
+		if s.n > 2 {
+			bias[s.n-1] = -math.MaxFloat32 // a padding token
+		}
+		got, want := append([]float32(nil), x...), append([]float32(nil), x...)
+		simdSoftmaxRows(got, ld, s.rows, s.n, 0.17677669, bias)
+		SoftmaxRowsRef(want, ld, s.rows, s.n, 0.17677669, bias)
+		for i := range got {
+			if d := math.Abs(float64(got[i] - want[i])); d > tolSoftmax*float64(want[i])+1e-10 {
+				t.Fatalf("%v: p[%d] = %v, reference %v", s, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+func TestSoftmaxRowsRefPadsWithZeros(t *testing.T) {
+	x := []float32{1, 2, 3, 9, 1, 1, 1, 9}
+	SoftmaxRowsRef(x, 4, 2, 3, 1, []float32{0, 0, 0, 0})
+	if x[3] != 0 || x[7] != 0 {
+		t.Fatalf("padding not zeroed: %v", x)
+	}
+	if d := math.Abs(float64(x[4]) - 1.0/3); d > 1e-7 {
+		t.Fatalf("uniform row: %v", x[4:7])
+	}
+}

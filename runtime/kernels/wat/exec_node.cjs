@@ -24,6 +24,9 @@ function kernelImports() {
     sgemm_nt: (...a) => k.sgemm_nt(...a),
     quant_q8: (...a) => k.quant_q8(...a),
     qgemm_nt: (...a) => k.qgemm_nt(...a),
+    softmax_rows: (...a) => k.softmax_rows(...a),
+    gelu_erf: (...a) => k.gelu_erf(...a),
+    exp_f32: (...a) => k.exp_f32(...a), // tests only
   };
   const attach = async (goInstance, bytes) => {
     const { instance } = await WebAssembly.instantiate(bytes, { env: { mem: goInstance.exports.mem } });

@@ -353,4 +353,140 @@
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $ir)))))
   )
+
+  ;; exp4 is e^v lane-wise as Cephes' expf (range reduction by ln 2 in two parts, degree-5
+  ;; polynomial, 2^n built in the exponent bits), v clamped to [-87.34, 88.38] so that 2^n stays
+  ;; a normal float: e^v for v ≤ -87.34 is 1.2e-38, not 0. About 2 ulp.
+  (func $exp4 (param $v v128) (result v128)
+    (local $n v128) (local $r v128) (local $p v128)
+    (local.set $v (f32x4.min (f32x4.max (local.get $v) (v128.const f32x4 -87.3365 -87.3365 -87.3365 -87.3365))
+                             (v128.const f32x4 88.3762626647949 88.3762626647949 88.3762626647949 88.3762626647949)))
+    (local.set $n (f32x4.nearest (f32x4.mul (local.get $v) (v128.const f32x4 1.44269504088896341 1.44269504088896341 1.44269504088896341 1.44269504088896341))))
+    (local.set $r (f32x4.sub (f32x4.sub (local.get $v)
+      (f32x4.mul (local.get $n) (v128.const f32x4 0.693359375 0.693359375 0.693359375 0.693359375)))
+      (f32x4.mul (local.get $n) (v128.const f32x4 -2.12194440e-4 -2.12194440e-4 -2.12194440e-4 -2.12194440e-4))))
+    (local.set $p (v128.const f32x4 1.9875691500E-4 1.9875691500E-4 1.9875691500E-4 1.9875691500E-4))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (v128.const f32x4 1.3981999507E-3 1.3981999507E-3 1.3981999507E-3 1.3981999507E-3)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (v128.const f32x4 8.3334519073E-3 8.3334519073E-3 8.3334519073E-3 8.3334519073E-3)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (v128.const f32x4 4.1665795894E-2 4.1665795894E-2 4.1665795894E-2 4.1665795894E-2)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (v128.const f32x4 1.6666665459E-1 1.6666665459E-1 1.6666665459E-1 1.6666665459E-1)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (v128.const f32x4 5.0000001201E-1 5.0000001201E-1 5.0000001201E-1 5.0000001201E-1)))
+    ;; p·r² + r + 1
+    (local.set $p (f32x4.add (f32x4.add (f32x4.mul (local.get $p) (f32x4.mul (local.get $r) (local.get $r))) (local.get $r))
+                             (v128.const f32x4 1 1 1 1)))
+    (f32x4.mul (local.get $p)
+      (i32x4.shl (i32x4.add (i32x4.trunc_sat_f32x4_s (local.get $n)) (v128.const i32x4 127 127 127 127)) (i32.const 23))))
+
+  ;; exp_f32: x[i] = e^x[i] for i < n (n % 4 == 0): exp4's test entry point.
+  (func (export "exp_f32") (param $x i32) (param $n i32)
+    (local $e i32)
+    (local.set $e (i32.add (local.get $x) (i32.shl (local.get $n) (i32.const 2))))
+    (block $done (loop $l
+      (br_if $done (i32.ge_u (local.get $x) (local.get $e)))
+      (v128.store (local.get $x) (call $exp4 (v128.load (local.get $x))))
+      (local.set $x (i32.add (local.get $x) (i32.const 16)))
+      (br $l))))
+
+  ;; gelu_erf: x[i] = 0.5·x·(1 + erf(x/√2)) in place for i < n (any n; the last partial
+  ;; vector is done one lane at a time through a 16-byte stack-free copy in place). erf is
+  ;; Abramowitz & Stegun 7.1.26: erf(z) = 1 - (a1 t + … + a5 t⁵)·e^(-z²), t = 1/(1 + p z), for
+  ;; z ≥ 0, |error| ≤ 1.5e-7, odd-extended.
+  (func $gelu4 (param $x v128) (result v128)
+    (local $z v128) (local $a v128) (local $t v128) (local $p v128) (local $y v128)
+    (local.set $z (f32x4.mul (local.get $x) (v128.const f32x4 0.70710678118654752 0.70710678118654752 0.70710678118654752 0.70710678118654752)))
+    (local.set $a (f32x4.abs (local.get $z)))
+    (local.set $t (f32x4.div (v128.const f32x4 1 1 1 1)
+      (f32x4.add (v128.const f32x4 1 1 1 1) (f32x4.mul (local.get $a) (v128.const f32x4 0.3275911 0.3275911 0.3275911 0.3275911)))))
+    (local.set $p (v128.const f32x4 1.061405429 1.061405429 1.061405429 1.061405429))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $t)) (v128.const f32x4 -1.453152027 -1.453152027 -1.453152027 -1.453152027)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $t)) (v128.const f32x4 1.421413741 1.421413741 1.421413741 1.421413741)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $t)) (v128.const f32x4 -0.284496736 -0.284496736 -0.284496736 -0.284496736)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $t)) (v128.const f32x4 0.254829592 0.254829592 0.254829592 0.254829592)))
+    (local.set $p (f32x4.mul (local.get $p) (local.get $t)))
+    ;; y = erf(|z|)
+    (local.set $y (f32x4.sub (v128.const f32x4 1 1 1 1)
+      (f32x4.mul (local.get $p) (call $exp4 (f32x4.neg (f32x4.mul (local.get $a) (local.get $a)))))))
+    ;; erf(z) = sign(z)·y; gelu = 0.5·x·(1 + erf(z))
+    (local.set $y (v128.or (local.get $y) (v128.and (local.get $z) (v128.const i32x4 0x80000000 0x80000000 0x80000000 0x80000000))))
+    (f32x4.mul (f32x4.mul (local.get $x) (v128.const f32x4 0.5 0.5 0.5 0.5))
+      (f32x4.add (v128.const f32x4 1 1 1 1) (local.get $y))))
+
+  (func (export "gelu_erf") (param $x i32) (param $n i32)
+    (local $e i32) (local $v v128)
+    (local.set $e (i32.add (local.get $x) (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2))))
+    (block $done (loop $l
+      (br_if $done (i32.ge_u (local.get $x) (local.get $e)))
+      (v128.store (local.get $x) (call $gelu4 (v128.load (local.get $x))))
+      (local.set $x (i32.add (local.get $x) (i32.const 16)))
+      (br $l)))
+    ;; the last n % 4 values, one lane each
+    (local.set $e (i32.add (local.get $e) (i32.shl (i32.and (local.get $n) (i32.const 3)) (i32.const 2))))
+    (block $tdone (loop $t
+      (br_if $tdone (i32.ge_u (local.get $x) (local.get $e)))
+      (f32.store (local.get $x) (f32x4.extract_lane 0 (call $gelu4 (f32x4.splat (f32.load (local.get $x))))))
+      (local.set $x (i32.add (local.get $x) (i32.const 4)))
+      (br $t))))
+
+  ;; softmax_rows: for each of rows rows of x (row stride ld ≥ n rounded up to 4, f32, 16-byte
+  ;; readable past n), x[j] = softmax(x[j]·scale + bias[j]) over j < n (bias: n values, ld
+  ;; readable), and x[j] = 0 for n ≤ j < n rounded up to 4 (the padding the P·V product reads).
+  (func (export "softmax_rows") (param $x i32) (param $ld i32) (param $rows i32) (param $n i32) (param $scale f32) (param $bias i32)
+    (local $i i32) (local $j i32) (local $p i32) (local $nb i32)
+    (local $sc v128) (local $m v128) (local $s v128) (local $v v128) (local $keep v128) (local $idx v128) (local $nv v128)
+    (local $mx f32) (local $inv f32)
+    (local.set $sc (f32x4.splat (local.get $scale)))
+    (local.set $nv (i32x4.splat (local.get $n)))
+    (local.set $nb (i32.shl (local.get $n) (i32.const 2)))
+    (block $i_done (loop $il
+      (br_if $i_done (i32.ge_u (local.get $i) (local.get $rows)))
+      (local.set $p (i32.add (local.get $x) (i32.shl (i32.mul (local.get $i) (local.get $ld)) (i32.const 2))))
+      ;; pass 1: v = x·scale + bias (padding lanes -inf), stored; running max
+      (local.set $m (v128.const f32x4 -inf -inf -inf -inf))
+      (local.set $idx (v128.const i32x4 0 1 2 3))
+      (local.set $j (i32.const 0))
+      (block $j_done (loop $jl
+        (br_if $j_done (i32.ge_u (local.get $j) (local.get $nb)))
+        (local.set $keep (i32x4.lt_s (local.get $idx) (local.get $nv)))
+        (local.set $v (v128.bitselect
+          (f32x4.add (f32x4.mul (v128.load (i32.add (local.get $p) (local.get $j))) (local.get $sc))
+                     (v128.load (i32.add (local.get $bias) (local.get $j))))
+          (v128.const f32x4 -inf -inf -inf -inf)
+          (local.get $keep)))
+        (v128.store (i32.add (local.get $p) (local.get $j)) (local.get $v))
+        (local.set $m (f32x4.max (local.get $m) (local.get $v)))
+        (local.set $idx (i32x4.add (local.get $idx) (v128.const i32x4 4 4 4 4)))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br $jl)))
+      (local.set $mx (f32.max
+        (f32.max (f32x4.extract_lane 0 (local.get $m)) (f32x4.extract_lane 1 (local.get $m)))
+        (f32.max (f32x4.extract_lane 2 (local.get $m)) (f32x4.extract_lane 3 (local.get $m)))))
+      (local.set $m (f32x4.splat (local.get $mx)))
+      ;; pass 2: e = exp(v - max) (padding lanes 0), stored; running sum
+      (local.set $s (v128.const i64x2 0 0))
+      (local.set $idx (v128.const i32x4 0 1 2 3))
+      (local.set $j (i32.const 0))
+      (block $j_done (loop $jl
+        (br_if $j_done (i32.ge_u (local.get $j) (local.get $nb)))
+        (local.set $keep (i32x4.lt_s (local.get $idx) (local.get $nv)))
+        (local.set $v (v128.and
+          (call $exp4 (f32x4.sub (v128.load (i32.add (local.get $p) (local.get $j))) (local.get $m)))
+          (local.get $keep)))
+        (v128.store (i32.add (local.get $p) (local.get $j)) (local.get $v))
+        (local.set $s (f32x4.add (local.get $s) (local.get $v)))
+        (local.set $idx (i32x4.add (local.get $idx) (v128.const i32x4 4 4 4 4)))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br $jl)))
+      (local.set $inv (f32.div (f32.const 1) (call $hsum4 (local.get $s))))
+      (local.set $s (f32x4.splat (local.get $inv)))
+      ;; pass 3: normalize
+      (local.set $j (i32.const 0))
+      (block $j_done (loop $jl
+        (br_if $j_done (i32.ge_u (local.get $j) (local.get $nb)))
+        (v128.store (i32.add (local.get $p) (local.get $j))
+          (f32x4.mul (v128.load (i32.add (local.get $p) (local.get $j))) (local.get $s)))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br $jl)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $il)))
+  )
 )
