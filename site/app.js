@@ -366,8 +366,8 @@ function renderResults(text, setup, names, res, ms, stats, passes = 1, note = nu
     "p",
     { class: "run-meta" },
     el("code", { text: setup }),
-    passes === 1 ? ` · ${heads.length} head${heads.length === 1 ? "" : "s"} in one forward pass · ${fmtMs(ms)}` : ` · not possible in one pass, so ${passes} passes, one per adapter · ${fmtMs(ms)}`,
-    note ? el("span", { class: "note", text: ` (${note.replace(/^adapters: /, "")})` }) : null,
+    passes === 1 ? ` · ${heads.length} head${heads.length === 1 ? "" : "s"} in one forward pass · ${fmtMs(ms)}` : ` · ${passes} passes, one per adapter · ${fmtMs(ms)}`,
+    note ? el("span", { class: "note", text: `These adapters cannot share one pass (${note.replace(/^adapters: /, "").replace(/^setup [^:]*: /, "")}).` }) : null,
   );
   const title = (head) => (res.heads || names.length === 1 ? head : `${setup} → ${head} head`);
   const cards = heads.map(([head, r]) => card(head, title(head), r, text, ms, stats));

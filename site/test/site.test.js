@@ -121,14 +121,23 @@ describe("demo site in headless Chromium", { timeout: 15 * 60_000 }, () => {
     page = ctx.pages()[0] ?? (await ctx.newPage());
     page.on("console", (m) => logs.push(`${m.type()}: ${m.text()}`));
     page.on("pageerror", (e) => logs.push(`pageerror: ${e}`));
-    // Record the base model status as it changes, to see the progress bar move.
+    // Record the base model status and the adapter statuses as they change, to see the
+    // progress indicators move.
     await page.addInitScript(() => {
       window.__modelStates = [];
+      window.__adapterStates = [];
       document.addEventListener("DOMContentLoaded", () => {
         const s = document.getElementById("model-status");
         const rec = () => window.__modelStates.push(`${s.dataset.state} ${document.getElementById("model-text").textContent}`);
         rec();
         new MutationObserver(rec).observe(s, { attributes: true, subtree: true, childList: true, characterData: true });
+        const list = document.getElementById("adapter-list");
+        new MutationObserver(() => {
+          for (const r of list.querySelectorAll(".adapter")) {
+            const line = `${r.dataset.name} ${r.dataset.state} ${r.querySelector(".ad-status").textContent}`;
+            if (window.__adapterStates.at(-1) !== line) window.__adapterStates.push(line);
+          }
+        }).observe(list, { attributes: true, subtree: true, childList: true, characterData: true });
       });
     });
     mkdirSync(ARTIFACTS, { recursive: true });
@@ -179,8 +188,11 @@ describe("demo site in headless Chromium", { timeout: 15 * 60_000 }, () => {
     assert.ok(paths.length > 0 && paths.every((p) => p.startsWith(`/${B.path}/`)), `only ${B.name}'s files: ${paths.join(" ")}`);
     assert.equal(bytes("/"), B.size, `${B.name}: the index's size`);
     await checkParallel(page, got, par, [A.name, B.name], TEXT1);
-    const row = await page.$eval(`.adapter[data-name="${B.name}"]`, (r) => ({ state: r.dataset.state, source: r.dataset.source }));
-    assert.deepEqual(row, { state: "loaded", source: "network" });
+    const row = await page.$eval(`.adapter[data-name="${B.name}"]`, (r) => ({ state: r.dataset.state, source: r.dataset.source, text: r.querySelector(".ad-status").textContent }));
+    assert.deepEqual({ ...row, text: undefined }, { state: "loaded", source: "network", text: undefined });
+    assert.match(row.text, /^loaded: [\d.]+ [KM]B downloaded$/);
+    const seen = (await page.evaluate(() => window.__adapterStates)).filter((l) => l.startsWith(`${B.name} loading loading `));
+    assert.ok(seen.length > 0, `${B.name}: the row showed its download progress`);
     await page.screenshot({ path: join(ARTIFACTS, "site-classify.png"), fullPage: true });
     console.log(`# second adapter ${B.name}: ${bytes("/")} bytes in ${paths.length} requests`);
 
