@@ -43,7 +43,11 @@ type goldenCase struct {
 type goldenFile struct {
 	TokenizersVersion string       `json:"tokenizers_version"`
 	Cases             []goldenCase `json:"cases"`
-	Added             struct {
+	Variants          []struct {
+		Normalizer json.RawMessage `json:"normalizer"`
+		Cases      []goldenCase    `json:"cases"`
+	} `json:"normalizer_variants"`
+	Added struct {
 		AddedTokens json.RawMessage `json:"added_tokens"`
 		Cases       []goldenCase    `json:"cases"`
 	} `json:"added"`
@@ -230,4 +234,36 @@ func TestRandomGolden(t *testing.T) {
 		}
 	}
 	t.Logf("%d random cases, %d differ", len(g.Cases), fails)
+}
+
+// TestGoldenNormalizerVariants checks other BertNormalizer settings (lowercase off as in
+// cased models, strip_accents forced, clean_text off) on the real vocab.
+func TestGoldenNormalizerVariants(t *testing.T) {
+	g := loadGolden(t)
+	if len(g.Variants) == 0 {
+		t.Fatal("no normalizer variants in golden.json")
+	}
+	var file map[string]json.RawMessage
+	if err := json.Unmarshal(mustRead(t, filepath.Join("..", "..", "testdata", "tiny", "model", "tokenizer.json")), &file); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, v := range g.Variants {
+		file["normalizer"] = v.Normalizer
+		b, err := json.Marshal(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tk, err := FromJSON(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, c := range v.Cases {
+			n++
+			if d := diffEncoding(tk.Encode(c.Text, Options{MaxLength: c.MaxLength}), c.goldenEncoding); d != "" {
+				t.Errorf("normalizer %s case %d %+q: %s", v.Normalizer, i, trunc(c.Text), d)
+			}
+		}
+	}
+	t.Logf("%d cases over %d normalizer settings", n, len(g.Variants))
 }

@@ -1,7 +1,5 @@
 package tokenizer
 
-import "sort"
-
 // normalizer is BertNormalizer (tokenizers/src/normalizers/bert.rs). It runs one original
 // character at a time and yields normalized characters, each aligned to the byte range
 // of an original character, as NormalizedString's alignments end up in the reference:
@@ -118,8 +116,12 @@ func (n *normalizer) flushMarks(ns *normState) {
 	if len(ns.marks) == 0 {
 		return
 	}
-	if len(ns.marks) > 1 {
-		sort.SliceStable(ns.marks, func(i, j int) bool { return ns.marks[i].ccc < ns.marks[j].ccc })
+	// Insertion sort: stable, allocation-free, and runs are short.
+	m := ns.marks
+	for i := 1; i < len(m); i++ {
+		for j := i; j > 0 && m[j-1].ccc > m[j].ccc; j-- {
+			m[j-1], m[j] = m[j], m[j-1]
+		}
 	}
 	for _, m := range ns.marks {
 		n.take(ns, m.r, m.first)

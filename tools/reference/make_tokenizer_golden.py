@@ -245,6 +245,33 @@ def random_texts(seed, n):
     return out
 
 
+NORMALIZER_VARIANTS = [
+    dict(clean_text=True, handle_chinese_chars=True, strip_accents=None, lowercase=False),
+    dict(clean_text=True, handle_chinese_chars=True, strip_accents=True, lowercase=False),
+    dict(clean_text=True, handle_chinese_chars=True, strip_accents=False, lowercase=True),
+    dict(clean_text=False, handle_chinese_chars=False, strip_accents=None, lowercase=True),
+]
+
+
+def variant_golden():
+    """Other BertNormalizer settings (cased models use lowercase=False) on the same vocab."""
+    out = []
+    texts = list(SENTENCES[:11]) + TRICKY[:24] + TRICKY[-12:] + random_texts(2, 16)
+    for kw in NORMALIZER_VARIANTS:
+        tok = Tokenizer.from_file(TOKENIZER_JSON)
+        tok.no_padding()
+        tok.no_truncation()
+        tok.normalizer = normalizers.BertNormalizer(**kw)
+        cases = []
+        for text in texts:
+            e = tok.encode(text)
+            c = {"text": text, "max_length": -1}
+            c.update(encoding_json(e, [text], with_tokens=False))
+            cases.append(c)
+        out.append({"normalizer": json.loads(tok.to_str())["normalizer"], "cases": cases})
+    return out
+
+
 def added_golden():
     tok = Tokenizer.from_file(TOKENIZER_JSON)
     tok.no_padding()
@@ -413,6 +440,7 @@ def golden():
         "cases": cases,
         "batches": batches,
         "added": added_golden(),
+        "normalizer_variants": variant_golden(),
     }
     path = os.path.join(OUT, "golden.json")
     with open(path, "w", encoding="utf-8") as f:
