@@ -171,7 +171,7 @@ describe("demo site in headless Chromium", { timeout: 15 * 60_000 }, () => {
     // Each card shows a bar per class, latency and bytes so far.
     const shown = await page.$eval(".result", (c) => ({ bars: c.querySelectorAll(".probs li").length, meta: c.querySelector(".meta").textContent }));
     assert.equal(shown.bars, A.labels.length);
-    assert.match(shown.meta, /^\d+ ms · [\d.]+ MB fetched so far$/);
+    assert.match(shown.meta, /^\d+\sms · [\d.]+\sMB fetched so far$/);
     assert.ok(page.workers().some((w) => w.url().endsWith("/adapterwasm/src/worker.js")), "the model runs in a Web Worker");
     console.log(`# cold: model ready ${tReady} ms after navigation (page says ${st.ms} ms), first result at ${tFirst} ms; ${bytes("/")} bytes transferred, ${BASE_BYTES} of them base model, ${bytes("/adapterwasm/")} runtime (wasm + js), ${bytes("/adapters/")} adapter`);
   });
@@ -190,7 +190,7 @@ describe("demo site in headless Chromium", { timeout: 15 * 60_000 }, () => {
     await checkParallel(page, got, par, [A.name, B.name], TEXT1);
     const row = await page.$eval(`.adapter[data-name="${B.name}"]`, (r) => ({ state: r.dataset.state, source: r.dataset.source, text: r.querySelector(".ad-status").textContent }));
     assert.deepEqual({ ...row, text: undefined }, { state: "loaded", source: "network", text: undefined });
-    assert.match(row.text, /^loaded: [\d.]+ [KM]B downloaded$/);
+    assert.match(row.text, /^loaded: [\d.]+\s[KM]B downloaded$/);
     const seen = (await page.evaluate(() => window.__adapterStates)).filter((l) => l.startsWith(`${B.name} loading loading `));
     assert.ok(seen.length > 0, `${B.name}: the row showed its download progress`);
     await page.screenshot({ path: join(ARTIFACTS, "site-classify.png"), fullPage: true });
@@ -283,6 +283,14 @@ describe("demo site in headless Chromium", { timeout: 15 * 60_000 }, () => {
     const [c] = await waitResult(page, TEXT2, A.name);
     assertLikeCli(c, cli(A.name, [A.name], [TEXT2])[0], `${A.name} (keyboard)`);
     await page.screenshot({ path: join(ARTIFACTS, "site-phone.png"), fullPage: true });
+
+    // Live: keep typing (no Enter) while results come in; the page keeps up (the model is in the
+    // worker) and the last result is for the whole text.
+    const more = " The dessert was great though.";
+    await page.keyboard.type(more, { delay: 40 });
+    assert.equal(await page.inputValue("#text"), TEXT2 + more, "every keystroke landed");
+    const [live] = await waitResult(page, TEXT2 + more, A.name);
+    assertLikeCli(live, cli(A.name, [A.name], [TEXT2 + more])[0], `${A.name} (typed live)`);
   });
 
   test("no request left the origin, none failed but the injected ones, no page errors", () => {
