@@ -131,6 +131,18 @@ func FromJSON(b []byte) (*Tokenizer, error) {
 	if err := t.parsePadding(f.Padding); err != nil {
 		return nil, err
 	}
+	// Ids the post-processor or padding insert must index the vocab, or a model's
+	// embedding lookup would fail far from the cause.
+	for _, tpl := range [][]templatePiece{t.single, t.pair} {
+		for _, p := range tpl {
+			if p.seq < 0 && int(p.id) >= len(t.idToToken) {
+				return nil, formatErrorf("post_processor: special token %q has id %d, vocab size %d", p.token, p.id, len(t.idToToken))
+			}
+		}
+	}
+	if int(t.padID) >= len(t.idToToken) {
+		return nil, formatErrorf("padding: pad_id %d, vocab size %d", t.padID, len(t.idToToken))
+	}
 	t.buildAdded()
 	return t, nil
 }
@@ -306,7 +318,7 @@ func (t *Tokenizer) parsePostProcessor(raw json.RawMessage) error {
 						return nil, formatErrorf("post_processor: special token %q has %d ids and %d tokens", st.ID, len(st.IDs), len(st.Tokens))
 					}
 					for k, id := range st.IDs {
-						if id < 0 {
+						if id < 0 || id >= maxVocabID {
 							return nil, formatErrorf("post_processor: special token %q has id %d", st.ID, id)
 						}
 						out = append(out, templatePiece{seq: -1, id: id, token: st.Tokens[k], typeID: p.SpecialToken.TypeID})
@@ -352,6 +364,9 @@ func (t *Tokenizer) parsePostProcessor(raw json.RawMessage) error {
 		}
 		if err := json.Unmarshal(bj.Cls[1], &clsID); err != nil {
 			return formatErrorf("post_processor cls: %v", err)
+		}
+		if sepID < 0 || clsID < 0 {
+			return formatErrorf("post_processor: negative id")
 		}
 		cls := templatePiece{seq: -1, id: clsID, token: clsTok}
 		sep := templatePiece{seq: -1, id: sepID, token: sepTok}

@@ -30,6 +30,8 @@ func TestFromJSONErrors(t *testing.T) {
 		{"bad template", `{"post_processor":{"type":"TemplateProcessing","single":[{"SpecialToken":{"id":"[X]","type_id":0}}],"pair":[],"special_tokens":{}},` + wp + `}`, false, "[X]"},
 		{"only_second", `{"truncation":{"max_length":8,"strategy":"OnlySecond","stride":0},` + wp + `}`, true, "OnlySecond"},
 		{"empty added", `{"added_tokens":[{"id":5,"content":""}],` + wp + `}`, false, "empty"},
+		{"template id past vocab", `{"post_processor":{"type":"BertProcessing","sep":["[SEP]",7],"cls":["[CLS]",8]},` + wp + `}`, false, "vocab size"},
+		{"pad id past vocab", `{"padding":{"strategy":"BatchLongest","pad_id":9,"pad_token":"[PAD]"},` + wp + `}`, false, "pad_id"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := FromJSON([]byte(c.json))
@@ -67,6 +69,17 @@ func TestMinimalFile(t *testing.T) {
 	p := tk.EncodePair("ab", "abc", Options{})
 	if got := p.TypeIDs; len(got) != 3 || got[0] != 0 || got[1] != 1 || got[2] != 1 {
 		t.Fatalf("pair type ids %v", got)
+	}
+}
+
+func TestLongPrefix(t *testing.T) {
+	// A continuing_subword_prefix longer than any vocab entry: no continuation can match.
+	tk, err := FromJSON([]byte(`{"model":{"type":"WordPiece","continuing_subword_prefix":"#####","vocab":{"[UNK]":0,"ab":1,"c":2}},"pre_tokenizer":{"type":"BertPreTokenizer"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := tk.Encode("ab abc c", Options{}); len(e.IDs) != 3 || e.IDs[0] != 1 || e.IDs[1] != 0 || e.IDs[2] != 2 {
+		t.Fatalf("got %v %q", e.IDs, e.Tokens)
 	}
 }
 
