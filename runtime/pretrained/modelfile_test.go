@@ -8,11 +8,13 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/adapterwasm/adapterwasm/internal/golden"
 	"github.com/adapterwasm/adapterwasm/runtime/bert"
+	"github.com/adapterwasm/adapterwasm/runtime/kernels"
 	"github.com/adapterwasm/adapterwasm/runtime/modelfile"
 	"github.com/adapterwasm/adapterwasm/runtime/pretrained"
 	"github.com/adapterwasm/adapterwasm/runtime/weights"
@@ -284,5 +286,91 @@ func BenchmarkMiniLMForwardDType(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestMiniLMQ8BlockChoice measures what ARCHITECTURE.md cites for choosing scales per block of
+// 32 over per row: the relative RMS error of MiniLM's linear weights, and the embeddings'
+// cosine to f32 with each. Blocks must be the more accurate on both.
+func TestMiniLMQ8BlockChoice(t *testing.T) {
+	dir := golden.MiniLMDir(t)
+	wb, err := os.ReadFile(filepath.Join(dir, pretrained.SafetensorsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wf, err := weights.ParseSafetensors(pretrained.SafetensorsFile, wb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	relErr := func(block int) float64 { // block 0: one scale per row
+		var se, ss float64
+		for name, tt := range wf.Tensors {
+			if len(tt.Shape) != 2 || !strings.HasPrefix(name, "encoder.layer.") {
+				continue
+			}
+			w, _ := tt.Float32()
+			b := block
+			if b == 0 {
+				b = tt.Shape[1]
+			}
+			q := kernels.QuantizeQ8(w, tt.Shape[0], tt.Shape[1], b)
+			d := make([]float32, len(w))
+			q.Dequantize(d)
+			for i := range w {
+				se += float64(d[i]-w[i]) * float64(d[i]-w[i])
+				ss += float64(w[i]) * float64(w[i])
+			}
+		}
+		return math.Sqrt(se / ss)
+	}
+	var g golden.Base
+	golden.Load(t, &g, "minilm", "golden", "base.json")
+	embed := func() [][]float32 {
+		m, err := pretrained.LoadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out [][]float32
+		for _, s := range g.Sentences {
+			e, err := m.Embed(&bert.State{}, []string{s}, pretrained.PoolMean, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, e[0])
+		}
+		return out
+	}
+	ref := embed()
+	cos := func(block int) (mean, worst float64) {
+		orig := bert.MatrixFromTensor
+		defer func() { bert.MatrixFromTensor = orig }()
+		bert.MatrixFromTensor = func(tt, scale *weights.Tensor, out, in int) (kernels.Matrix, error) {
+			m, err := orig(tt, scale, out, in)
+			if err != nil || !strings.HasPrefix(tt.Name, "encoder.layer.") { // the linears only
+				return m, err
+			}
+			w, _ := tt.Float32()
+			b := block
+			if b == 0 {
+				b = in
+			}
+			return kernels.QuantizeQ8(w, out, in, b), nil
+		}
+		got := embed()
+		worst = 1
+		for i := range got {
+			c := cosine32(got[i], ref[i])
+			mean += c / float64(len(got))
+			worst = min(worst, c)
+		}
+		return mean, worst
+	}
+	eRow, eBlk := relErr(0), relErr(kernels.Q8Block)
+	mRow, wRow := cos(0)
+	mBlk, wBlk := cos(kernels.Q8Block)
+	t.Logf("linear weights, relative RMS error: per row %.4f%%, per block of %d %.4f%%", 100*eRow, kernels.Q8Block, 100*eBlk)
+	t.Logf("embeddings cosine to f32 (linears q8): per row mean %.6f min %.6f; per block mean %.6f min %.6f", mRow, wRow, mBlk, wBlk)
+	if eBlk >= eRow || mBlk <= mRow {
+		t.Errorf("blocks of %d are not more accurate than rows", kernels.Q8Block)
 	}
 }

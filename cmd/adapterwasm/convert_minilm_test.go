@@ -1,0 +1,320 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/adapterwasm/adapterwasm/adapters"
+	"github.com/adapterwasm/adapterwasm/internal/golden"
+	"github.com/adapterwasm/adapterwasm/runtime/bert"
+	"github.com/adapterwasm/adapterwasm/runtime/pretrained"
+)
+
+// Bounds of issue 5 for the demo adapters on a quantized MiniLM.
+const (
+	// tolF16Logits bounds |logit(f16 base) - logit(reference)| on the golden sentences.
+	tolF16Logits = 5e-3
+	// minQ8Agreement is the share of inputs on which the q8 base must give the f32 label.
+	minQ8Agreement = 0.99
+	// maxQ8AccuracyDrop is the largest held-out accuracy loss of q8 against f32, in points.
+	maxQ8AccuracyDrop = 0.5
+)
+
+var dtypes = []string{"f32", "f16", "q8"}
+
+var (
+	quantOnce   sync.Once
+	quantModels map[string]*pretrained.Model
+	quantErr    error
+)
+
+// miniLMByDType converts the real MiniLM with `adapterwasm convert` into each dtype (once per
+// test binary) and loads each converted directory.
+func miniLMByDType(t testing.TB) map[string]*pretrained.Model {
+	t.Helper()
+	in := golden.MiniLMDir(t)
+	quantOnce.Do(func() {
+		root, err := os.MkdirTemp("", "adapterwasm-convert")
+		if err != nil {
+			quantErr = err
+			return
+		}
+		defer os.RemoveAll(root)
+		quantModels = map[string]*pretrained.Model{}
+		for _, d := range dtypes {
+			out := filepath.Join(root, d)
+			var so, se strings.Builder
+			if code := run([]string{"convert", "--in", in, "--out", out, "--dtype", d}, strings.NewReader(""), &so, &se); code != 0 {
+				quantErr = fmt.Errorf("convert --dtype %s: exit %d: %s", d, code, se.String())
+				return
+			}
+			if quantModels[d], err = pretrained.LoadDir(out); err != nil {
+				quantErr = err
+				return
+			}
+		}
+	})
+	if quantErr != nil {
+		t.Fatal(quantErr)
+	}
+	return quantModels
+}
+
+// demoAdapter loads testdata/minilm/<dir> onto base and activates it.
+func demoAdapter(t testing.TB, base *bert.Model, dir string) *adapters.Model {
+	t.Helper()
+	m := adapters.New(base)
+	name, err := m.LoadDir(golden.Path("minilm", filepath.FromSlash(dir)), adapters.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SetActive(name); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// headLogits runs one batch and returns the single head's logits [B, n] and its predictions.
+func headLogits(t testing.TB, m *adapters.Model, st *adapters.State, in bert.Input) ([]float32, []string) {
+	t.Helper()
+	out, err := m.Forward(st, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Heads) != 1 {
+		t.Fatalf("%d heads", len(out.Heads))
+	}
+	h := out.Heads[0]
+	n := h.Head.NumLabels()
+	labels := make([]string, in.B)
+	for i := range labels {
+		labels[i] = h.Head.Predict(h.Logits[i*n : (i+1)*n]).Label
+	}
+	return append([]float32(nil), h.Logits[:in.B*n]...), labels
+}
+
+// TestQuantizedBaseDemoAdapters: the demo adapters on the converted f16 and q8 MiniLM, on the
+// committed golden sentences: f16 gives the reference label everywhere with logits within
+// tolF16Logits; q8 agrees with the f32 label on at least minQ8Agreement of them.
+func TestQuantizedBaseDemoAdapters(t *testing.T) {
+	files, _ := filepath.Glob(golden.Path("minilm", "golden", "*.json"))
+	var cases []string
+	for _, f := range files {
+		if b := filepath.Base(f); b != "base.json" && !strings.HasPrefix(b, "_") {
+			cases = append(cases, strings.TrimSuffix(b, ".json"))
+		}
+	}
+	if len(cases) == 0 {
+		t.Skip("no adapter goldens in testdata/minilm/golden")
+	}
+	models := miniLMByDType(t)
+	for _, c := range cases {
+		t.Run(c, func(t *testing.T) {
+			var g struct {
+				Adapter       string      `json:"adapter"`
+				InputIDs      [][]int32   `json:"input_ids"`
+				AttentionMask [][]int32   `json:"attention_mask"`
+				Logits        [][]float64 `json:"logits"`
+				Predicted     []string    `json:"predicted"`
+			}
+			golden.Load(t, &g, "minilm", "golden", c+".json")
+			if g.Adapter == "" || len(g.Logits) == 0 {
+				t.Skip("not an adapter golden")
+			}
+			B := len(g.InputIDs)
+			got := map[string][]string{}
+			for _, d := range dtypes {
+				m := demoAdapter(t, models[d].Encoder, g.Adapter)
+				// One sentence at a time, without its padding: one golden sentence is 128 tokens.
+				var logits []float32
+				var labels []string
+				st := &adapters.State{}
+				for i := range B {
+					l, p := headLogits(t, m, st, trimPadding(g.InputIDs[i:i+1], g.AttentionMask[i:i+1]))
+					logits, labels = append(logits, l...), append(labels, p...)
+				}
+				got[d] = labels
+				n := len(g.Logits[0])
+				var worst float64
+				for i, row := range g.Logits {
+					for j, w := range row {
+						worst = max(worst, math.Abs(float64(logits[i*n+j])-w))
+					}
+				}
+				t.Logf("%s: max |logit - reference| %.3g over %d sentences", d, worst, B)
+				if d == "f16" {
+					if worst > tolF16Logits {
+						t.Errorf("f16: logits differ from the reference by %.3g > %g", worst, tolF16Logits)
+					}
+					for i, l := range labels {
+						if l != g.Predicted[i] {
+							t.Errorf("f16: sentence %d: label %s, reference %s", i, l, g.Predicted[i])
+						}
+					}
+				}
+			}
+			agree := 0
+			for i := range got["q8"] {
+				if got["q8"][i] == got["f32"][i] {
+					agree++
+				}
+			}
+			if r := float64(agree) / float64(B); r < minQ8Agreement {
+				t.Errorf("q8: label agrees with f32 on %d of %d golden sentences (%.1f%% < %.0f%%)", agree, B, 100*r, 100*minQ8Agreement)
+			}
+		})
+	}
+}
+
+// trimPadding builds a batch without the columns that are padding in every row (the goldens are
+// padded to max_length; the logits of real tokens do not depend on it).
+func trimPadding(ids, mask [][]int32) bert.Input {
+	T := 0
+	for _, r := range mask {
+		for t, v := range r {
+			if v != 0 {
+				T = max(T, t+1)
+			}
+		}
+	}
+	in := bert.Input{B: len(ids), T: T}
+	for i := range ids {
+		in.IDs = append(in.IDs, ids[i][:T]...)
+		in.AttentionMask = append(in.AttentionMask, mask[i][:T]...)
+	}
+	return in
+}
+
+// taskMaxLength is the max_length the demo adapters were trained and referenced with
+// (TASK_MAX_LENGTH in tools/reference/make_minilm.py).
+const taskMaxLength = 128
+
+type heldoutExample struct {
+	Text         string `json:"text"`
+	Label        string `json:"label"`
+	RefByAdapter map[string]struct {
+		Label string `json:"label"`
+	} `json:"ref_by_adapter"`
+}
+
+// BenchmarkHeldoutQuantized prints, for every demo task in testdata/minilm/heldout and every
+// adapter with reference labels there, the held-out accuracy of the f32, f16 and q8 bases and
+// their label agreement with f32, and checks the q8 bounds of issue 5. Run it with
+//
+//	go test ./cmd/adapterwasm -run '^$' -bench HeldoutQuantized -benchtime 1x
+func BenchmarkHeldoutQuantized(b *testing.B) {
+	tasks, _ := filepath.Glob(golden.Path("minilm", "heldout", "*.jsonl"))
+	if len(tasks) == 0 {
+		b.Skip("no held-out files in testdata/minilm/heldout")
+	}
+	models := miniLMByDType(b)
+	for b.Loop() {
+		for _, path := range tasks {
+			task := strings.TrimSuffix(filepath.Base(path), ".jsonl")
+			exs := readHeldout(b, path)
+			var names []string
+			for n := range exs[0].RefByAdapter {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			for _, name := range names {
+				labels := map[string][]string{}
+				for _, d := range dtypes {
+					labels[d] = classifyAll(b, models[d], "adapters/"+name, exs)
+				}
+				acc := func(ls []string) float64 {
+					n := 0
+					for i, l := range ls {
+						if l == exs[i].Label {
+							n++
+						}
+					}
+					return 100 * float64(n) / float64(len(ls))
+				}
+				agree := func(a, c []string) float64 {
+					n := 0
+					for i := range a {
+						if a[i] == c[i] {
+							n++
+						}
+					}
+					return 100 * float64(n) / float64(len(a))
+				}
+				ref := make([]string, len(exs))
+				for i, e := range exs {
+					ref[i] = e.RefByAdapter[name].Label
+				}
+				b.Logf("%s/%s (%d held-out): accuracy f32 %.2f%% f16 %.2f%% q8 %.2f%% (reference %.2f%%); label agreement with f32: f16 %.2f%% q8 %.2f%%; f32 with reference %.2f%%",
+					task, name, len(exs), acc(labels["f32"]), acc(labels["f16"]), acc(labels["q8"]), acc(ref),
+					agree(labels["f16"], labels["f32"]), agree(labels["q8"], labels["f32"]), agree(labels["f32"], ref))
+				if a := agree(labels["q8"], labels["f32"]); a < 100*minQ8Agreement {
+					b.Errorf("%s/%s: q8 agrees with f32 on %.2f%% < %.0f%%", task, name, a, 100*minQ8Agreement)
+				}
+				if d := acc(labels["f32"]) - acc(labels["q8"]); d > maxQ8AccuracyDrop {
+					b.Errorf("%s/%s: q8 accuracy %.2f points below f32 (> %.1f)", task, name, d, maxQ8AccuracyDrop)
+				}
+			}
+		}
+	}
+}
+
+func readHeldout(t testing.TB, path string) []heldoutExample {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var exs []heldoutExample
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<24)
+	for sc.Scan() {
+		var e heldoutExample
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			t.Fatal(err)
+		}
+		exs = append(exs, e)
+	}
+	if err := sc.Err(); err != nil || len(exs) == 0 {
+		t.Fatalf("%s: %d examples, %v", path, len(exs), err)
+	}
+	return exs
+}
+
+// classifyAll labels every example with the adapter at dir on base, in batches of texts of
+// similar length so that short texts are not padded to long ones.
+func classifyAll(t testing.TB, base *pretrained.Model, dir string, exs []heldoutExample) []string {
+	m := demoAdapter(t, base.Encoder, dir)
+	st := &adapters.State{}
+	order := make([]int, len(exs))
+	lens := make([]int, len(exs))
+	for i, e := range exs {
+		order[i] = i
+		_, encs := base.Tokenize([]string{e.Text}, taskMaxLength)
+		lens[i] = len(encs[0].IDs)
+	}
+	sort.SliceStable(order, func(a, c int) bool { return lens[order[a]] < lens[order[c]] })
+	out := make([]string, len(exs))
+	const batch = 16
+	for s := 0; s < len(order); s += batch {
+		idx := order[s:min(s+batch, len(order))]
+		texts := make([]string, len(idx))
+		for k, i := range idx {
+			texts[k] = exs[i].Text
+		}
+		in, _ := base.Tokenize(texts, taskMaxLength)
+		_, labels := headLogits(t, m, st, in)
+		for k, i := range idx {
+			out[i] = labels[k]
+		}
+	}
+	return out
+}
