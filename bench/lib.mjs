@@ -134,57 +134,45 @@ export function table(results, names) {
 }
 
 // peak measures, with a WAT loop of independent register-only SIMD operations (peak.wat), the
-// machine's f32x4 mul+add rate (GFLOPS) and i32x4.dot_i16x8_s rate (GOPS, 2 per lane pair), and
-// times the kernel module's GEMMs on MiniLM's FFN shape to give their share of that peak.
-export async function peak(peakBytes, kernelBytes, now) {
+// machine's f32x4 mul+add rate (GFLOPS) and i32x4.dot_i16x8_s rate (GOPS: 8 multiply-adds = 16
+// ops per dot), and times the kernel module's GEMMs on MiniLM's FFN shape (128 tokens × 384 →
+// 1536) to give their share of that peak. Each figure is the best of `reps` short runs, the four
+// measurements interleaved, so that a busy machine lowers them all alike.
+export async function peak(peakBytes, kernelBytes, now, reps = 40) {
   const { instance: p } = await WebAssembly.instantiate(peakBytes, {});
-  const iters = 20_000_000;
-  const timeIt = (f) => {
-    f(1000);
-    let best = Infinity;
-    for (let i = 0; i < 5; i++) {
-      const t0 = now();
-      f(iters);
-      best = Math.min(best, now() - t0);
-    }
-    return best / 1e3;
+  const iters = 1_000_000;
+  const jobs = {
+    // Each iteration: 12 independent f32x4 mul + 12 add = 96 flops; 12 dot_i16x8_s = 192 ops.
+    peakF32GFLOPS: { ops: 96 * iters, run: () => p.exports.fmadd(iters) },
+    peakDotGOPS: { ops: 192 * iters, run: () => p.exports.dot16(iters) },
   };
-  // Each iteration: 8 independent f32x4 mul + 8 add = 64 flops; 8 dot_i16x8_s = 8*8*2 = 128 ops.
-  const f32 = (64 * iters) / timeIt((n) => p.exports.fmadd(n)) / 1e9;
-  const i8 = (128 * iters) / timeIt((n) => p.exports.dot16(n)) / 1e9;
-  const out = { peakF32GFLOPS: f32, peakDotGOPS: i8 };
   if (kernelBytes) {
     const mem = new WebAssembly.Memory({ initial: 512 });
     const { instance: k } = await WebAssembly.instantiate(kernelBytes, { env: { mem } });
-    // x [M,K]·w [N,K]ᵀ at MiniLM's intermediate shape, M = 128 tokens.
-    const M = 128, K = 384, N = 1536;
+    const M = 128, K = 384, N = 1536, nb = K / 32;
     const x = 1 << 16, w = x + M * K * 4, d = w + N * K * 4;
     const f = new Float32Array(mem.buffer);
-    for (let i = 0; i < (M * K + N * K); i++) f[x / 4 + i] = Math.sin(i);
-    const reps = 20;
-    const g = (fn) => {
-      fn();
-      let best = Infinity;
-      for (let i = 0; i < 5; i++) {
-        const t0 = now();
-        for (let r = 0; r < reps; r++) fn();
-        best = Math.min(best, (now() - t0) / reps);
-      }
-      return (2 * M * K * N) / (best / 1e3) / 1e9;
-    };
-    out.sgemmGFLOPS = g(() => k.exports.sgemm_nt(d, N, x, K, w, K, M, K, N));
-    if (k.exports.qgemm_nt) {
-      // int8 rows of x and w, one f32 scale per 32 values of each.
-      const nb = K / 32;
-      const qx = d + M * N * 4, qw = qx + M * K, sx = qw + N * K, sw = sx + M * nb * 4;
-      const b8 = new Int8Array(mem.buffer);
-      for (let i = 0; i < M * K + N * K; i++) b8[qx + i] = (i * 37) % 255 - 127;
-      const fs = new Float32Array(mem.buffer);
-      for (let i = 0; i < (M + N) * nb; i++) fs[sx / 4 + i] = 0.01;
-      out.qgemmGOPS = g(() => k.exports.qgemm_nt(d, N, qx, sx, qw, sw, M, K, N));
+    for (let i = 0; i < M * K + N * K; i++) f[x / 4 + i] = Math.sin(i);
+    const qx = d + M * N * 4, qw = qx + M * K, sx = qw + N * K, sw = sx + M * nb * 4;
+    const b8 = new Int8Array(mem.buffer);
+    for (let i = 0; i < M * K + N * K; i++) b8[qx + i] = ((i * 37) % 255) - 127;
+    for (let i = 0; i < (M + N) * nb; i++) f[sx / 4 + i] = 0.01;
+    jobs.sgemmGFLOPS = { ops: 2 * M * K * N, run: () => k.exports.sgemm_nt(d, N, x, K, w, K, M, K, N) };
+    jobs.qgemmGOPS = { ops: 2 * M * K * N, run: () => k.exports.qgemm_nt(d, N, qx, sx, qw, sw, M, K, N) };
+  }
+  const best = {};
+  for (const [name, j] of Object.entries(jobs)) {
+    j.run(); // compile (tier up) first
+    best[name] = Infinity;
+  }
+  for (let r = 0; r < reps; r++) {
+    for (const [name, j] of Object.entries(jobs)) {
+      const t0 = now();
+      j.run();
+      best[name] = Math.min(best[name], now() - t0);
     }
   }
-  return out;
+  return Object.fromEntries(Object.entries(jobs).map(([name, j]) => [name, j.ops / (best[name] / 1e3) / 1e9]));
 }
 
 export function peakLines(p) {
