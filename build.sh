@@ -13,6 +13,8 @@
 #                      adapters and their index.json), print its dir
 #   ./build.sh serve [--port N] [--host H]
 #                      build everything and serve the demo on http://127.0.0.1:8080
+#   ./build.sh worker  build the Cloudflare Worker (workers/) and run it with wrangler dev --local on
+#                      http://127.0.0.1:8787 (q8 MiniLM + demo adapters; workers/README.md)
 #
 # Environment:
 #   ADAPTERWASM_CACHE   cache directory (default: <repo>/.cache)
@@ -241,6 +243,57 @@ site_tests() {
   node --test site/test/
 }
 
+# worker_build builds the Cloudflare Worker into workers/dist: the Go entry (wasm/worker) for
+# GOOS=js GOARCH=wasm, Go's wasm_exec.js beside it, and the static assets the Worker reads
+# (assets/model/: the q8 MiniLM with its manifest; assets/adapters/: the demo adapters from
+# testdata/minilm/adapters and their index.json). It installs wrangler (workers/package-lock.json).
+worker_build() {
+  local cli mdir q8
+  cli="$(cmd_cli | tail -n 1)"
+  mdir="$(cmd_model | tail -n 1)"
+  q8="$(need_q8 "$cli" "$mdir")"
+  [[ -d testdata/minilm/adapters ]] || die "testdata/minilm/adapters is missing (tools/reference/make_minilm.py)"
+  local out="$ROOT/workers/dist"
+  mkdir -p "$out"
+  GOOS=js GOARCH=wasm go build -trimpath -ldflags="-s -w" -o "$out/adapterwasm-worker.wasm.tmp" ./wasm/worker
+  mv "$out/adapterwasm-worker.wasm.tmp" "$out/adapterwasm-worker.wasm"
+  cp "$(go env GOROOT)/lib/wasm/wasm_exec.js" "$out/wasm_exec.js"
+  local tmp="$out/.assets.tmp"
+  rm -rf "$tmp"
+  mkdir -p "$tmp/adapters"
+  cp -R "$q8" "$tmp/model"
+  cp -R testdata/minilm/adapters/. "$tmp/adapters/"
+  "$cli" index --out "$tmp/adapters/index.json" "$tmp/adapters" >&2
+  rm -rf "$out/assets" && mv "$tmp" "$out/assets"
+  command -v node >/dev/null || die "Node 20 is required (node not on PATH)"
+  if [[ ! -x workers/node_modules/.bin/wrangler || workers/package-lock.json -nt workers/node_modules/.package-lock.json ]]; then
+    log "npm ci (workers/)"
+    (cd workers && npm ci --no-audit --no-fund --loglevel=error) >&2
+  fi
+  log "worker: $(wc -c <"$out/adapterwasm-worker.wasm") bytes of Wasm, assets $(du -sh "$out/assets" | cut -f1)"
+}
+
+# cmd_worker builds the Worker and runs it locally, offline, until interrupted:
+# wrangler dev --local on http://127.0.0.1:8787 (ADAPTERWASM_WORKER_PORT to change it).
+cmd_worker() {
+  worker_build
+  local port="${ADAPTERWASM_WORKER_PORT:-8787}"
+  log "worker: wrangler dev --local on http://127.0.0.1:$port (try: curl http://127.0.0.1:$port/healthz)"
+  cd workers
+  WRANGLER_SEND_METRICS=false CI=true exec npx wrangler dev --local --ip 127.0.0.1 --port "$port"
+}
+
+# worker_tests runs the Worker's tests (workers/test/): wrangler dev --local on a free loopback
+# port, answers compared with the CLI's on the golden sentences, a bounded concurrent load, bad
+# requests; the test stops the server it started (its process group) however it ends.
+worker_tests() {
+  worker_build
+  ADAPTERWASM_CLI="$ROOT/dist/adapterwasm"
+  export ADAPTERWASM_CLI
+  log "worker: wrangler dev tests"
+  (cd workers && WRANGLER_SEND_METRICS=false CI=true node --test --test-timeout=300000 test/)
+}
+
 cmd_test() {
   need_go
   local t0=$SECONDS
@@ -263,6 +316,7 @@ cmd_test() {
     -exec "$ROOT/runtime/kernels/wat/go_js_wasm_exec" ./runtime/kernels/ ./runtime/bert/
   js_tests
   site_tests
+  worker_tests
   log "all tests passed in $((SECONDS - t0))s"
 }
 
@@ -276,6 +330,7 @@ case "${1:-}" in
   test) cmd_test ;;
   site) cmd_site ;;
   serve) shift; cmd_serve "$@" ;;
+  worker) cmd_worker ;;
   -h|--help|help|"") usage ;;
   *) usage; die "unknown command: $1" ;;
 esac

@@ -6,3 +6,5 @@ require (
 	github.com/x448/float16 v0.8.4
 	golang.org/x/text v0.31.0
 )
+
+require github.com/syumai/workers v0.33.0

@@ -1,0 +1,231 @@
+package service
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/adapterwasm/adapterwasm/adapters"
+	"github.com/adapterwasm/adapterwasm/wasm/engine"
+)
+
+// index is the parsed adapter index (adapters.Index, from `adapterwasm index`).
+type index struct {
+	raw      []byte
+	adapters map[string]*adapters.IndexEntry // kind "adapter", by the name it loads under
+	fusions  map[string]*adapters.IndexEntry // kind "fusion", by its name ("a,b" unless named)
+}
+
+func (s *Service) loadIndex(ctx context.Context) (*index, *Error) {
+	idx, err := s.index.get(func() (*index, error) {
+		raw, err := s.cfg.Adapters.Get(ctx, s.cfg.IndexPath)
+		if err != nil {
+			return nil, err
+		}
+		var parsed adapters.Index
+		if err := json.Unmarshal(raw, &parsed); err != nil {
+			return nil, fmt.Errorf("%s: %w", s.cfg.IndexPath, err)
+		}
+		idx := &index{raw: raw, adapters: map[string]*adapters.IndexEntry{}, fusions: map[string]*adapters.IndexEntry{}}
+		for i := range parsed.Adapters {
+			e := &parsed.Adapters[i]
+			m := idx.adapters
+			if e.Kind == "fusion" {
+				m = idx.fusions
+			}
+			if _, dup := m[e.Name]; !dup { // the first entry of a name wins, as in the js package
+				m[e.Name] = e
+			}
+		}
+		return idx, nil
+	})
+	if err != nil {
+		return nil, apiErrorf(http.StatusServiceUnavailable, CodeUnavailable, "adapter index: %v", err)
+	}
+	return idx, nil
+}
+
+// resolve returns the index entries setup needs, adapters before the fusions over them.
+func (idx *index) resolve(setup string) ([]*adapters.IndexEntry, *Error) {
+	names, fusions, err := engine.SetupNames(setup)
+	if err != nil {
+		return nil, apiErrorf(http.StatusBadRequest, CodeInvalidSetup, "adapters %q: %v", setup, err)
+	}
+	var out []*adapters.IndexEntry
+	var unknown []string
+	for _, n := range names {
+		if e := idx.adapters[n]; e != nil {
+			out = append(out, e)
+		} else {
+			unknown = append(unknown, n)
+		}
+	}
+	for _, n := range fusions {
+		if e := idx.fusions[n]; e != nil {
+			out = append(out, e)
+		} else {
+			unknown = append(unknown, "fusion "+n)
+		}
+	}
+	if len(unknown) > 0 {
+		known := make([]string, 0, len(idx.adapters))
+		for n := range idx.adapters {
+			known = append(known, n)
+		}
+		sort.Strings(known)
+		return nil, apiErrorf(http.StatusNotFound, CodeUnknownAdapter, "unknown adapter %s (known: %s; GET /v1/adapters)", strings.Join(unknown, ", "), strings.Join(known, ", "))
+	}
+	return out, nil
+}
+
+// run classifies texts with setup: it fetches the adapters the setup needs and are not loaded
+// (outside the lock, so that a slow fetch does not stall other requests), then under the lock
+// loads them, evicts the least recently used others over the budget, and runs the forward pass.
+func (s *Service) run(ctx context.Context, m *engine.Model, setup, head string, texts []string) ([]*engine.Result, *Error) {
+	idx, e := s.loadIndex(ctx)
+	if e != nil {
+		return nil, e
+	}
+	entries, e := idx.resolve(setup)
+	if e != nil {
+		return nil, e
+	}
+	fetched := map[string]map[string][]byte{}
+	for _, ent := range entries {
+		s.mu.Lock()
+		loaded := s.lru.has(ent.Name)
+		s.mu.Unlock()
+		if loaded {
+			continue
+		}
+		files, err := s.flights.do(ent.ID, func() (map[string][]byte, error) { return s.fetchAdapter(ctx, ent) })
+		if err != nil {
+			return nil, apiErrorf(http.StatusBadGateway, CodeAdapterLoad, "adapter %s: %v", ent.Name, err)
+		}
+		fetched[ent.Name] = files
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	keep := map[string]bool{}
+	for _, ent := range entries {
+		keep[ent.Name] = true
+		if s.lru.has(ent.Name) {
+			s.lru.touch(ent.Name)
+			continue
+		}
+		files := fetched[ent.Name]
+		if files == nil { // loaded when we looked, evicted since: fetch again (rare)
+			var err error
+			if files, err = s.fetchAdapter(ctx, ent); err != nil {
+				return nil, apiErrorf(http.StatusBadGateway, CodeAdapterLoad, "adapter %s: %v", ent.Name, err)
+			}
+		}
+		if _, err := m.LoadAdapter(ent.Name, files); err != nil {
+			return nil, apiErrorf(http.StatusBadGateway, CodeAdapterLoad, "adapter %s: %v", ent.Name, err)
+		}
+		s.lru.add(ent.Name, ent.Size, ent.Fuses)
+		s.bump(func(st *Stats) { st.AdapterLoads++ })
+	}
+	for _, name := range s.lru.over(keep) {
+		// Unloading an adapter drops the fusions over it too, in the engine and in the LRU.
+		if err := m.UnloadAdapter(name); err != nil && engine.CodeOf(err) != engine.CodeNotFound {
+			return nil, fromEngine(err)
+		}
+		s.lru.remove(name)
+		s.bump(func(st *Stats) { st.AdapterEvicts++ })
+	}
+	results, err := m.Classify(texts, setup, head)
+	if err != nil {
+		return nil, fromEngine(err)
+	}
+	return results, nil
+}
+
+// fetchAdapter gets every file of an index entry, from the Cache when it has them, checking each
+// against the size and sha256 the index gives.
+func (s *Service) fetchAdapter(ctx context.Context, ent *adapters.IndexEntry) (map[string][]byte, error) {
+	files := map[string][]byte{}
+	for _, f := range ent.Files {
+		key := "sha256/" + f.SHA256
+		if s.cfg.Cache != nil && f.SHA256 != "" {
+			if b, ok := s.cfg.Cache.Get(ctx, key); ok && check(b, f) == nil {
+				s.bump(func(st *Stats) { st.CacheHits++ })
+				files[f.Name] = b
+				continue
+			}
+		}
+		p, err := joinPath(s.cfg.IndexPath, ent.Path+"/"+f.Name)
+		if err != nil {
+			return nil, err
+		}
+		b, err := s.cfg.Adapters.Get(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		s.bump(func(st *Stats) { st.AdapterFetches++ })
+		if err := check(b, f); err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		if s.cfg.Cache != nil && f.SHA256 != "" {
+			s.cfg.Cache.Put(ctx, key, b)
+		}
+		files[f.Name] = b
+	}
+	return files, nil
+}
+
+// check compares a file's bytes with its index record.
+func check(b []byte, f adapters.IndexFile) error {
+	if f.Size > 0 && int64(len(b)) != f.Size {
+		return fmt.Errorf("%d bytes, the index says %d", len(b), f.Size)
+	}
+	if f.SHA256 != "" {
+		sum := sha256.Sum256(b)
+		if got := hex.EncodeToString(sum[:]); !strings.EqualFold(got, f.SHA256) {
+			return fmt.Errorf("sha256 %s, the index says %s", got, f.SHA256)
+		}
+	}
+	return nil
+}
+
+// flights runs one fetch per key at a time; concurrent callers for the same key share its result.
+type flights struct {
+	mu sync.Mutex
+	m  map[string]*flight
+}
+
+type flight struct {
+	done  chan struct{}
+	files map[string][]byte
+	err   error
+}
+
+func (f *flights) do(key string, fetch func() (map[string][]byte, error)) (map[string][]byte, error) {
+	f.mu.Lock()
+	if f.m == nil {
+		f.m = map[string]*flight{}
+	}
+	if c := f.m[key]; c != nil {
+		f.mu.Unlock()
+		<-c.done
+		return c.files, c.err
+	}
+	c := &flight{done: make(chan struct{})}
+	f.m[key] = c
+	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		delete(f.m, key)
+		f.mu.Unlock()
+		close(c.done)
+	}()
+	c.files, c.err = fetch()
+	return c.files, c.err
+}

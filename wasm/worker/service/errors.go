@@ -1,0 +1,76 @@
+package service
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/adapterwasm/adapterwasm/wasm/engine"
+)
+
+// Error is an API error: the HTTP status and the body {"error": {"code", "message"}}.
+type Error struct {
+	Status  int    `json:"-"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// Codes of API errors, stable for clients to branch on.
+const (
+	CodeInvalidJSON      = "invalid_json"        // 400: the body is not one JSON object
+	CodeInvalidRequest   = "invalid_request"     // 400: fields missing, of the wrong type, or unknown
+	CodeInvalidSetup     = "invalid_setup"       // 400: the adapters expression does not parse or cannot run
+	CodeBodyTooLarge     = "body_too_large"      // 413
+	CodeTextTooLarge     = "text_too_large"      // 413: one text over MaxTextBytes
+	CodeTooManyTexts     = "too_many_texts"      // 413
+	CodeUnknownAdapter   = "unknown_adapter"     // 404: not in the index
+	CodeNotFound         = "not_found"           // 404: no such route
+	CodeMethodNotAllowed = "method_not_allowed"  // 405
+	CodeUnsupportedMedia = "unsupported_media"   // 415: a body that is not application/json
+	CodeUnavailable      = "unavailable"         // 503: the base model or the index cannot be loaded
+	CodeAdapterLoad      = "adapter_load_failed" // 502: an adapter's files are missing or malformed
+	CodeInternal         = "internal"            // 500: a bug (a recovered panic)
+)
+
+func apiErrorf(status int, code, format string, args ...any) *Error {
+	return &Error{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// fromEngine maps an engine error met while classifying to an API error.
+func fromEngine(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	switch engine.CodeOf(err) {
+	case engine.CodeInvalidArgument:
+		return apiErrorf(http.StatusBadRequest, CodeInvalidRequest, "%v", err)
+	case engine.CodeSetup:
+		return apiErrorf(http.StatusBadRequest, CodeInvalidSetup, "%v", err)
+	case engine.CodeNotFound:
+		return apiErrorf(http.StatusNotFound, CodeUnknownAdapter, "%v", err)
+	case engine.CodeFormat, engine.CodeUnsupported, engine.CodeMissingFile:
+		return apiErrorf(http.StatusBadGateway, CodeAdapterLoad, "%v", err)
+	}
+	return apiErrorf(http.StatusInternalServerError, CodeInternal, "%v", err)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(`{"error":{"code":"internal","message":"cannot encode the response"}}`)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
+func writeError(w http.ResponseWriter, e *Error) {
+	writeJSON(w, e.Status, map[string]*Error{"error": e})
+}

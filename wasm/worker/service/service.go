@@ -1,0 +1,414 @@
+// Package service is the adapterwasm Worker's HTTP API in plain Go: routing, JSON requests and
+// errors, the base model loaded once, and adapters fetched on demand into an LRU. It knows
+// nothing of syscall/js: the Workers entry (wasm/worker, GOOS=js) gives it Sources backed by
+// static assets or R2 and a Cache backed by the Workers Cache API; natively it serves a
+// directory, which is how it is tested.
+//
+//	GET  /healthz       the base model is loaded: {"ok", "model", "adapters", "memory", …}
+//	GET  /v1/adapters   the adapter index (index.json from `adapterwasm index`), verbatim
+//	POST /v1/classify   {"text": s | "texts": [s…], "adapters": name | setup, "head"?: name}
+//	                    → {"model", "adapters", "results": [one per text, as `adapterwasm classify` prints]}
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/adapterwasm/adapterwasm/runtime/modelfile"
+	"github.com/adapterwasm/adapterwasm/wasm/engine"
+)
+
+// Limits of one request. A text within MaxTextBytes but longer than the model's max length is
+// truncated by the tokenizer, as the CLI does; anything over a limit is refused with 413.
+const (
+	DefaultMaxBodyBytes  = 1 << 20  // bytes of one request body
+	DefaultMaxTexts      = 64       // texts per request
+	DefaultMaxTextBytes  = 64 << 10 // bytes per text
+	DefaultAdapterBudget = 64 << 20 // bytes of adapter files kept loaded (the LRU's size)
+)
+
+// Config says where the service finds its data and how much it may hold.
+type Config struct {
+	Model     Source // holds the base model: ModelPath + manifest.json and the files it lists
+	ModelPath string // directory of the base model in Model, e.g. "model/"
+	Adapters  Source // holds the index and the adapter directories it names
+	IndexPath string // e.g. "adapters/index.json"
+	Cache     Cache  // optional: adapter files by sha256, in front of Adapters
+
+	MaxBodyBytes  int64
+	MaxTexts      int
+	MaxTextBytes  int
+	AdapterBudget int64
+
+	// LinearMemory, if set, reports the bytes of the Wasm instance's linear memory.
+	LinearMemory func() int64
+}
+
+// Service is the Worker's API. One Service (and one base model) lives as long as its isolate; it
+// is safe for concurrent requests.
+type Service struct {
+	cfg     Config
+	started time.Time
+
+	base  lazy[*engine.Model]
+	index lazy[*index]
+
+	// mu is held from making sure a request's adapters are loaded to the end of its forward
+	// pass, so that no other request evicts them in between.
+	mu      sync.Mutex
+	lru     *lru
+	flights flights
+
+	statsMu sync.Mutex
+	stats   Stats
+}
+
+// Stats counts what the service has done since its isolate started.
+type Stats struct {
+	Requests       int64   `json:"requests"`
+	Errors         int64   `json:"errors"`      // answers with status >= 400
+	ColdStartMs    float64 `json:"coldStartMs"` // loading the base model, measured once
+	AdapterLoads   int64   `json:"adapterLoads"`
+	AdapterEvicts  int64   `json:"adapterEvictions"`
+	AdapterFetches int64   `json:"adapterFetches"` // from the Source (cache misses)
+	CacheHits      int64   `json:"cacheHits"`      // adapter files found in the Cache
+}
+
+// New returns a service; nothing is loaded until the first request needs it.
+func New(cfg Config) *Service {
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.MaxTexts <= 0 {
+		cfg.MaxTexts = min(DefaultMaxTexts, engine.MaxBatch)
+	}
+	if cfg.MaxTextBytes <= 0 {
+		cfg.MaxTextBytes = DefaultMaxTextBytes
+	}
+	if cfg.AdapterBudget <= 0 {
+		cfg.AdapterBudget = DefaultAdapterBudget
+	}
+	if cfg.ModelPath == "" {
+		cfg.ModelPath = "model/"
+	}
+	if cfg.IndexPath == "" {
+		cfg.IndexPath = "adapters/index.json"
+	}
+	return &Service{cfg: cfg, started: time.Now(), lru: newLRU(cfg.AdapterBudget)}
+}
+
+// ServeHTTP routes a request. It never panics: a panic becomes a 500 and the service keeps serving.
+func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rw := &statusWriter{ResponseWriter: w}
+	defer func() {
+		if v := recover(); v != nil {
+			if !rw.wrote {
+				writeError(rw, apiErrorf(http.StatusInternalServerError, CodeInternal, "internal error (recovered panic): %v", v))
+			}
+		}
+		s.count(rw.status)
+	}()
+	var err *Error
+	switch r.URL.Path {
+	case "/healthz":
+		err = s.allow(r, http.MethodGet, http.MethodHead)
+		if err == nil {
+			err = s.healthz(rw, r)
+		}
+	case "/v1/adapters":
+		err = s.allow(r, http.MethodGet, http.MethodHead)
+		if err == nil {
+			err = s.adapters(rw, r)
+		}
+	case "/v1/classify":
+		err = s.allow(r, http.MethodPost)
+		if err == nil {
+			err = s.classify(rw, r)
+		}
+	default:
+		err = apiErrorf(http.StatusNotFound, CodeNotFound, "no route %s %s (try POST /v1/classify, GET /v1/adapters, GET /healthz)", r.Method, r.URL.Path)
+	}
+	if err != nil {
+		writeError(rw, err)
+	}
+}
+
+func (s *Service) allow(r *http.Request, methods ...string) *Error {
+	for _, m := range methods {
+		if r.Method == m {
+			return nil
+		}
+	}
+	return apiErrorf(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "%s %s: use %s", r.Method, r.URL.Path, strings.Join(methods, " or "))
+}
+
+func (s *Service) count(status int) {
+	s.statsMu.Lock()
+	defer s.statsMu.Unlock()
+	s.stats.Requests++
+	if status >= 400 {
+		s.stats.Errors++
+	}
+}
+
+func (s *Service) bump(f func(*Stats)) {
+	s.statsMu.Lock()
+	defer s.statsMu.Unlock()
+	f(&s.stats)
+}
+
+// model returns the base model, loading it on the first call (and again after a failed one).
+func (s *Service) model(ctx context.Context) (*engine.Model, *Error) {
+	m, err := s.base.get(func() (*engine.Model, error) {
+		t0 := time.Now()
+		m, err := s.loadBase(ctx)
+		if err == nil {
+			s.bump(func(st *Stats) { st.ColdStartMs = float64(time.Since(t0).Microseconds()) / 1000 })
+		}
+		return m, err
+	})
+	if err != nil {
+		return nil, apiErrorf(http.StatusServiceUnavailable, CodeUnavailable, "base model: %v", err)
+	}
+	return m, nil
+}
+
+// loadBase reads the manifest under ModelPath and every file it lists, then builds the model
+// (which checks each file's size and sha256 against the manifest).
+func (s *Service) loadBase(ctx context.Context) (*engine.Model, error) {
+	dir := strings.Trim(s.cfg.ModelPath, "/") + "/"
+	manBytes, err := s.cfg.Model.Get(ctx, dir+modelfile.ManifestName)
+	if err != nil {
+		return nil, err
+	}
+	man, err := modelfile.ParseManifest(manBytes)
+	if err != nil {
+		return nil, fmt.Errorf("%s%s: %w", dir, modelfile.ManifestName, err)
+	}
+	files := map[string][]byte{modelfile.ManifestName: manBytes}
+	for _, f := range man.Files {
+		p, err := joinPath(dir+modelfile.ManifestName, f.Name)
+		if err != nil {
+			return nil, err
+		}
+		b, err := s.cfg.Model.Get(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		files[f.Name] = b
+	}
+	return engine.New(files)
+}
+
+// Health is the body of GET /healthz.
+type Health struct {
+	OK       bool             `json:"ok"`
+	Model    engine.Info      `json:"model"`
+	Loaded   []string         `json:"adaptersLoaded"`
+	Memory   Memory           `json:"memory"`
+	Stats    Stats            `json:"stats"`
+	UptimeMs int64            `json:"uptimeMs"`
+	Limits   map[string]int64 `json:"limits"`
+}
+
+// Memory is what the instance holds: the Go heap and, on the edge, the Wasm linear memory
+// (which only grows) — the bulk of the isolate's memory.
+type Memory struct {
+	engine.MemStats
+	LinearMemory int64 `json:"linearMemory,omitempty"`
+	AdapterBytes int64 `json:"adapterBytes"` // adapter files loaded (the LRU's size)
+}
+
+func (s *Service) healthz(w http.ResponseWriter, r *http.Request) *Error {
+	m, e := s.model(r.Context())
+	if e != nil {
+		return e
+	}
+	info, err := m.Info()
+	if err != nil {
+		return fromEngine(err)
+	}
+	h := Health{OK: true, Model: info, Memory: s.memory(), UptimeMs: time.Since(s.started).Milliseconds(),
+		Limits: map[string]int64{"maxBodyBytes": s.cfg.MaxBodyBytes, "maxTexts": int64(s.cfg.MaxTexts),
+			"maxTextBytes": int64(s.cfg.MaxTextBytes), "maxTokens": int64(info.MaxLength), "adapterBudget": s.cfg.AdapterBudget}}
+	s.mu.Lock()
+	h.Loaded = s.lru.names()
+	h.Memory.AdapterBytes = s.lru.size
+	s.mu.Unlock()
+	s.statsMu.Lock()
+	h.Stats = s.stats
+	s.statsMu.Unlock()
+	writeJSON(w, http.StatusOK, h)
+	return nil
+}
+
+func (s *Service) memory() Memory {
+	m := Memory{MemStats: engine.ReadMemStats()}
+	if s.cfg.LinearMemory != nil {
+		m.LinearMemory = s.cfg.LinearMemory()
+	}
+	return m
+}
+
+func (s *Service) adapters(w http.ResponseWriter, r *http.Request) *Error {
+	idx, e := s.loadIndex(r.Context())
+	if e != nil {
+		return e
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Cache-Control", "public, max-age=60")
+	w.WriteHeader(http.StatusOK)
+	w.Write(idx.raw)
+	return nil
+}
+
+// ClassifyRequest is the body of POST /v1/classify: exactly one of Text and Texts.
+type ClassifyRequest struct {
+	Text     *string   `json:"text"`
+	Texts    *[]string `json:"texts"`
+	Adapters string    `json:"adapters"` // an adapter name or a setup expression: "Stack(a,b)", "Parallel(a,b)", …
+	Head     string    `json:"head"`     // optional: use this head instead of the one the setup implies
+}
+
+// ClassifyResponse is the answer: one result per text, in order.
+type ClassifyResponse struct {
+	Model    string           `json:"model"`
+	Adapters string           `json:"adapters"`
+	Results  []*engine.Result `json:"results"`
+}
+
+func (s *Service) classify(w http.ResponseWriter, r *http.Request) *Error {
+	req, e := s.decode(r)
+	if e != nil {
+		return e
+	}
+	texts := []string{}
+	if req.Text != nil {
+		texts = []string{*req.Text}
+	} else if req.Texts != nil {
+		texts = *req.Texts
+	}
+	m, e := s.model(r.Context())
+	if e != nil {
+		return e
+	}
+	results, e := s.run(r.Context(), m, req.Adapters, req.Head, texts)
+	if e != nil {
+		return e
+	}
+	info, _ := m.Info()
+	writeJSON(w, http.StatusOK, ClassifyResponse{Model: info.Name, Adapters: req.Adapters, Results: results})
+	return nil
+}
+
+// decode reads and checks a classify request (the body is read as JSON whatever its
+// Content-Type, so that a bare `curl -d` works): 413 for a body, a text or a batch over its limit,
+// 400 for anything else wrong.
+func (s *Service) decode(r *http.Request) (*ClassifyRequest, *Error) {
+	if r.ContentLength > s.cfg.MaxBodyBytes {
+		return nil, apiErrorf(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, "body is %d bytes; at most %d", r.ContentLength, s.cfg.MaxBodyBytes)
+	}
+	if r.Body == nil {
+		return nil, apiErrorf(http.StatusBadRequest, CodeInvalidJSON, "empty body: send a JSON object")
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, s.cfg.MaxBodyBytes+1))
+	if err != nil {
+		return nil, apiErrorf(http.StatusBadRequest, CodeInvalidRequest, "reading the body: %v", err)
+	}
+	if int64(len(body)) > s.cfg.MaxBodyBytes {
+		return nil, apiErrorf(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, "body is over %d bytes", s.cfg.MaxBodyBytes)
+	}
+	var req ClassifyRequest
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field == "" {
+			return nil, apiErrorf(http.StatusBadRequest, CodeInvalidRequest, "body must be a JSON object, not %s", te.Value)
+		}
+		if errors.As(err, &te) {
+			return nil, apiErrorf(http.StatusBadRequest, CodeInvalidRequest, "field %q: want %s, got JSON %s", te.Field, te.Type, te.Value)
+		}
+		if strings.HasPrefix(err.Error(), "json: unknown field") {
+			return nil, apiErrorf(http.StatusBadRequest, CodeInvalidRequest, "%s (fields: text, texts, adapters, head)", strings.TrimPrefix(err.Error(), "json: "))
+		}
+		return nil, apiErrorf(http.StatusBadRequest, CodeInvalidJSON, "body is not a JSON object: %v", err)
+	}
+	if dec.More() {
+		return nil, apiErrorf(http.StatusBadRequest, CodeInvalidJSON, "body has more than one JSON value")
+	}
+	switch {
+	case req.Text != nil && req.Texts != nil:
+		return nil, apiErrorf(http.StatusBadRequest, CodeInvalidRequest, `give "text" or "texts", not both`)
+	case req.Text == nil && req.Texts == nil:
+		return nil, apiErrorf(http.StatusBadRequest, CodeInvalidRequest, `give "text": string or "texts": [string, …]`)
+	case strings.TrimSpace(req.Adapters) == "":
+		return nil, apiErrorf(http.StatusBadRequest, CodeInvalidRequest, `give "adapters": an adapter name or a setup such as "Stack(a,b)" (GET /v1/adapters lists them)`)
+	}
+	texts := []string{}
+	if req.Text != nil {
+		texts = append(texts, *req.Text)
+	} else {
+		texts = *req.Texts
+	}
+	if len(texts) > s.cfg.MaxTexts {
+		return nil, apiErrorf(http.StatusRequestEntityTooLarge, CodeTooManyTexts, "%d texts; at most %d per request", len(texts), s.cfg.MaxTexts)
+	}
+	for i, t := range texts {
+		if len(t) > s.cfg.MaxTextBytes {
+			return nil, apiErrorf(http.StatusRequestEntityTooLarge, CodeTextTooLarge, "text %d is %d bytes; at most %d (texts over the model's max length are truncated, as the tokenizer does)", i, len(t), s.cfg.MaxTextBytes)
+		}
+	}
+	return &req, nil
+}
+
+// lazy holds a value loaded on first use; a failed load is retried by the next caller, so a
+// transient failure never leaves the isolate broken.
+type lazy[T any] struct {
+	mu sync.Mutex
+	v  T
+	ok bool
+}
+
+func (l *lazy[T]) get(load func() (T, error)) (T, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.ok {
+		return l.v, nil
+	}
+	v, err := load()
+	if err != nil {
+		return v, err
+	}
+	l.v, l.ok = v, true
+	return v, nil
+}
+
+// statusWriter remembers the status a handler wrote.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if !w.wrote {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
+}

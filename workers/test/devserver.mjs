@@ -1,0 +1,116 @@
+// devserver starts `wrangler dev --local` on a free loopback port in its own process group and
+// stops that group (wrangler, esbuild, workerd) by its id, however the caller ends.
+import { spawn } from "node:child_process";
+import { appendFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const live = new Set(); // process group ids still to stop
+
+function killGroup(pgid, signal) {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    return false; // already gone
+  }
+}
+
+// Whatever ends this process, the servers it started go with it.
+process.on("exit", () => {
+  for (const pgid of live) killGroup(pgid, "SIGKILL");
+});
+for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+  process.once(sig, () => {
+    for (const pgid of live) killGroup(pgid, "SIGKILL");
+    process.exit(128 + ({ SIGINT: 2, SIGTERM: 15, SIGHUP: 1 })[sig]);
+  });
+}
+
+// startDev runs wrangler dev in cwd (a directory with wrangler.jsonc) and resolves once it
+// listens. Local state (the Cache API) goes to a fresh temporary directory, so every run starts cold.
+export async function startDev(cwd, { readyTimeoutMs = 120_000 } = {}) {
+  const port = await freePort();
+  const inspectorPort = await freePort();
+  const persist = mkdtempSync(join(tmpdir(), "adapterwasm-wrangler-"));
+  const t0 = performance.now();
+  const child = spawn(
+    process.execPath,
+    [join(cwd, "node_modules/wrangler/bin/wrangler.js"), "dev", "--local", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort), "--persist-to", persist, "--log-level", process.env.WRANGLER_LOG_LEVEL ?? "info"],
+    { cwd, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", NO_COLOR: "1" } },
+  );
+  live.add(child.pid);
+  let output = "";
+  const log = process.env.ADAPTERWASM_WRANGLER_LOG; // a file to keep wrangler's whole output in
+  if (log) writeFileSync(log, "");
+  const onData = (d) => {
+    if (log) appendFileSync(log, d);
+    output += d.toString();
+    if (output.length > 200_000) output = output.slice(-100_000);
+  };
+  child.stdout.on("data", onData);
+  child.stderr.on("data", onData);
+  const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+
+  const server = {
+    url: `http://127.0.0.1:${port}`,
+    pid: child.pid,
+    output: () => output,
+    async stop() {
+      if (!live.has(child.pid)) return;
+      killGroup(child.pid, "SIGTERM");
+      const done = await Promise.race([exited.then(() => true), new Promise((r) => setTimeout(() => r(false), 5000))]);
+      if (!done) killGroup(child.pid, "SIGKILL");
+      // wrangler's children may outlive it: make sure the whole group is gone.
+      await new Promise((r) => setTimeout(r, 200));
+      killGroup(child.pid, "SIGKILL");
+      live.delete(child.pid);
+      rmSync(persist, { recursive: true, force: true });
+    },
+    // workerdRSS is the resident memory of the group's workerd processes, in bytes (Linux).
+    workerdRSS() {
+      let rss = 0;
+      for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+        try {
+          const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+          const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+          const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+          if (Number(fields[2]) !== child.pid || !comm.startsWith("workerd")) continue; // fields[2]: pgrp
+          const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+          if (m) rss += Number(m[1]) * 1024;
+        } catch {
+          // the process ended while we looked
+        }
+      }
+      return rss;
+    },
+  };
+
+  try {
+    const deadline = t0 + readyTimeoutMs;
+    for (;;) {
+      const state = await Promise.race([exited, new Promise((r) => setTimeout(() => r(null), 250))]);
+      if (state) throw new Error(`wrangler dev exited (${JSON.stringify(state)}):\n${output.slice(-4000)}`);
+      if (/Ready on http/.test(output)) break;
+      if (performance.now() > deadline) throw new Error(`wrangler dev not ready after ${readyTimeoutMs} ms:\n${output.slice(-4000)}`);
+    }
+    server.listeningMs = performance.now() - t0;
+    return server;
+  } catch (e) {
+    await server.stop();
+    throw e;
+  }
+}

@@ -1,0 +1,275 @@
+// The Worker, for real: `wrangler dev --local` (workerd, offline) on a free loopback port, with
+// the q8 MiniLM and the demo adapters built by `./build.sh worker` into dist/. Its answers must
+// equal the Go CLI's on the golden sentences; a bounded concurrent load must see no error; bad
+// requests must get their JSON errors and leave the isolate serving. The server is stopped by
+// its process group id whatever happens (devserver.mjs).
+//
+// Needs: ADAPTERWASM_CLI (the CLI built by ./build.sh cli). Figures are printed as diagnostics.
+import assert from "node:assert/strict";
+import { execFile, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+
+import { startDev } from "./devserver.mjs";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const workerDir = join(here, "..");
+const root = join(workerDir, "..");
+const assets = join(workerDir, "dist", "assets");
+const cli = process.env.ADAPTERWASM_CLI ?? join(root, "dist", "adapterwasm");
+
+const MiB = 1 << 20;
+const LOAD = { requests: 200, concurrency: 20, timeoutMs: 180_000 };
+const TOL = 1e-5; // |logit - CLI logit|: the same Go code and weights, only padding may differ
+
+const golden = JSON.parse(readFileSync(join(root, "testdata/minilm/golden/sentiment.json"), "utf8")).sentences;
+const heldout = readFileSync(join(root, "testdata/minilm/heldout/sentiment.jsonl"), "utf8")
+  .split("\n")
+  .filter(Boolean)
+  .map((l) => JSON.parse(l).text);
+
+const figures = {};
+function report(key, value) {
+  figures[key] = value;
+  console.log(`# ${key}: ${typeof value === "string" ? value : JSON.stringify(value)}`);
+}
+
+// runCLI classifies texts with the Go CLI on the same files the Worker serves.
+function runCLI(adapterNames, setup, texts) {
+  const args = ["classify", "--jsonl", "--model", join(assets, "model")];
+  for (const n of adapterNames) args.push("--adapter", `${n}=${join(assets, "adapters", n)}`);
+  if (setup) args.push("--setup", setup);
+  return new Promise((resolve, reject) => {
+    const p = spawn(cli, args, { stdio: ["pipe", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    p.stdout.on("data", (d) => (out += d));
+    p.stderr.on("data", (d) => (err += d));
+    p.on("error", reject);
+    p.on("close", (code) => {
+      if (code !== 0) return reject(new Error(`${cli} ${args.join(" ")}: exit ${code}: ${err}`));
+      resolve(out.split("\n").filter(Boolean).map((l) => JSON.parse(l)));
+    });
+    p.stdin.end(texts.map((text) => JSON.stringify({ text })).join("\n") + "\n");
+  });
+}
+
+function maxLogitDiff(a, b) {
+  let d = 0;
+  for (let i = 0; i < a.logits.length; i++) d = Math.max(d, Math.abs(a.logits[i] - b.logits[i]));
+  return d;
+}
+
+describe("worker on wrangler dev --local", { concurrency: false }, () => {
+  let dev;
+  const post = (body, opts = {}) =>
+    fetch(`${dev.url}/v1/classify`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: typeof body === "string" ? body : JSON.stringify(body),
+      signal: AbortSignal.timeout(opts.timeoutMs ?? 120_000),
+    });
+
+  before(async () => {
+    assert.ok(existsSync(join(workerDir, "dist", "adapterwasm-worker.wasm")), "run ./build.sh worker first");
+    assert.ok(existsSync(cli), `no CLI at ${cli} (./build.sh cli)`);
+    dev = await startDev(workerDir);
+    report("wrangler dev listening after (ms)", Math.round(dev.listeningMs));
+  });
+
+  after(async () => {
+    await dev?.stop();
+    console.log(`# figures: ${JSON.stringify(figures)}`);
+  });
+
+  test("cold start: /healthz loads the base model once", async () => {
+    const t0 = performance.now();
+    const res = await fetch(`${dev.url}/healthz`, { signal: AbortSignal.timeout(120_000) });
+    const coldMs = performance.now() - t0;
+    const body = await res.json();
+    assert.equal(res.status, 200, JSON.stringify(body));
+    assert.equal(body.ok, true);
+    assert.equal(body.model.hiddenSize, 384);
+    report("cold start to first /healthz answer (ms)", Math.round(coldMs));
+    report("base model load inside Go (ms)", body.stats.coldStartMs);
+    report("memory after base load", body.memory);
+    const t1 = performance.now();
+    const again = await (await fetch(`${dev.url}/healthz`)).json();
+    report("warm /healthz (ms)", Math.round(performance.now() - t1));
+    assert.equal(again.stats.coldStartMs, body.stats.coldStartMs, "the model was loaded again");
+  });
+
+  test("first classify (adapter fetched on demand)", async () => {
+    const t0 = performance.now();
+    const res = await post({ text: "I love this movie", adapters: "sentiment" });
+    const body = await res.json();
+    assert.equal(res.status, 200, JSON.stringify(body));
+    assert.equal(body.results.length, 1);
+    assert.equal(body.results[0].label, "positive");
+    report("first classify incl. adapter fetch+load (ms)", Math.round(performance.now() - t0));
+  });
+
+  test("GET /v1/adapters is the index", async () => {
+    const res = await fetch(`${dev.url}/v1/adapters`);
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), JSON.parse(readFileSync(join(assets, "adapters", "index.json"), "utf8")));
+  });
+
+  // Each demo adapter on every golden sentence, and two Stack setups on a few, against the CLI.
+  const cases = [
+    { setup: "sentiment", adapters: ["sentiment"], texts: golden },
+    { setup: "sentiment_lora", adapters: ["sentiment_lora"], texts: golden },
+    { setup: "Stack(sentiment_lora,sentiment)", adapters: ["sentiment", "sentiment_lora"], texts: golden.slice(0, 4) },
+  ];
+  for (const c of cases) {
+    test(`answers equal the CLI's: ${c.setup} on ${c.texts.length} golden sentences`, async () => {
+      const [want, res] = await Promise.all([runCLI(c.adapters, c.setup, c.texts), post({ texts: c.texts, adapters: c.setup })]);
+      const body = await res.json();
+      assert.equal(res.status, 200, JSON.stringify(body));
+      assert.equal(body.adapters, c.setup);
+      assert.equal(body.results.length, c.texts.length);
+      let worst = 0;
+      body.results.forEach((got, i) => {
+        assert.equal(got.label, want[i].label, `text ${i} ${JSON.stringify(c.texts[i])}`);
+        assert.deepEqual(Object.keys(got).sort(), Object.keys(want[i]).sort(), `text ${i}: fields`);
+        worst = Math.max(worst, maxLogitDiff(got, want[i]));
+      });
+      report(`max |logit - CLI| ${c.setup}`, worst);
+      assert.ok(worst <= TOL, `logits differ from the CLI's by ${worst}`);
+    });
+  }
+
+  test(`bounded load: ${LOAD.requests} requests, ${LOAD.concurrency} at a time, across adapters`, async () => {
+    const setups = ["sentiment", "sentiment_lora", "Stack(sentiment_lora,sentiment)", "Stack(sentiment,sentiment_lora)"];
+    const texts = heldout.filter((t) => t.split(/\s+/).length <= 12).slice(0, 50);
+    const lat = [];
+    const errors = [];
+    let next = 0;
+    const t0 = performance.now();
+    const deadline = AbortSignal.timeout(LOAD.timeoutMs);
+    async function worker() {
+      while (next < LOAD.requests && !deadline.aborted) {
+        const i = next++;
+        const setup = setups[i % setups.length];
+        const s = performance.now();
+        try {
+          const res = await fetch(`${dev.url}/v1/classify`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ text: texts[i % texts.length], adapters: setup }),
+            signal: AbortSignal.any([deadline, AbortSignal.timeout(120_000)]),
+          });
+          const body = await res.json();
+          if (res.status !== 200 || body.results?.length !== 1 || !body.results[0].label) errors.push(`${i} ${setup}: ${res.status} ${JSON.stringify(body)}`);
+        } catch (e) {
+          errors.push(`${i} ${setup}: ${e.message}`);
+        }
+        lat.push(performance.now() - s);
+      }
+    }
+    await Promise.all(Array.from({ length: LOAD.concurrency }, worker));
+    const wall = performance.now() - t0;
+    lat.sort((a, b) => a - b);
+    const q = (p) => Math.round(lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]);
+    report("load", {
+      requests: lat.length,
+      concurrency: LOAD.concurrency,
+      errors: errors.length,
+      wallMs: Math.round(wall),
+      rps: +((lat.length / wall) * 1000).toFixed(2),
+      p50ms: q(0.5),
+      p95ms: q(0.95),
+      maxMs: Math.round(lat[lat.length - 1]),
+    });
+    assert.deepEqual(errors, []);
+    assert.equal(lat.length, LOAD.requests, "the load did not finish in time");
+  });
+
+  test("memory with the q8 base and every demo adapter loaded", async () => {
+    const h = await (await fetch(`${dev.url}/healthz`)).json();
+    assert.deepEqual([...h.adaptersLoaded].sort(), ["sentiment", "sentiment_lora"]);
+    report("memory loaded", h.memory);
+    const rss = dev.workerdRSS();
+    report("workerd RSS (MiB, the whole local runtime)", +(rss / MiB).toFixed(1));
+    report("isolate stats", h.stats);
+    assert.ok(h.memory.linearMemory > 0, "the JS entry reports the linear memory");
+    assert.ok(h.memory.linearMemory < 128 * MiB, `linear memory ${h.memory.linearMemory} B`);
+    assert.equal(h.stats.coldStartMs > 0, true);
+  });
+
+  const bad = [
+    { name: "invalid JSON", body: '{"text": "hi", ', status: 400, code: "invalid_json" },
+    { name: "not an object", body: '["hi"]', status: 400, code: "invalid_request" },
+    { name: "two JSON values", body: '{"text":"a","adapters":"sentiment"} {}', status: 400, code: "invalid_json" },
+    { name: "no text", body: { adapters: "sentiment" }, status: 400, code: "invalid_request" },
+    { name: "text and texts", body: { text: "a", texts: ["b"], adapters: "sentiment" }, status: 400, code: "invalid_request" },
+    { name: "texts not strings", body: { texts: [1, 2], adapters: "sentiment" }, status: 400, code: "invalid_request" },
+    { name: "no adapters", body: { text: "a" }, status: 400, code: "invalid_request" },
+    { name: "unknown field", body: { text: "a", adapter: "sentiment" }, status: 400, code: "invalid_request" },
+    { name: "unknown adapter", body: { text: "a", adapters: "nope" }, status: 404, code: "unknown_adapter" },
+    { name: "unknown adapter in a setup", body: { text: "a", adapters: "Stack(sentiment,nope)" }, status: 404, code: "unknown_adapter" },
+    { name: "setup that does not parse", body: { text: "a", adapters: "Stack(sentiment," }, status: 400, code: "invalid_setup" },
+    { name: "setup that cannot run", body: { text: "a", adapters: "Parallel(sentiment,sentiment_lora)" }, status: 400, code: "invalid_setup" },
+    { name: "unknown head", body: { text: "a", adapters: "sentiment", head: "nope" }, status: 400, code: "invalid_setup" },
+    { name: "body too large", body: JSON.stringify({ text: "x".repeat(2 * MiB), adapters: "sentiment" }), status: 413, code: "body_too_large" },
+    { name: "text too large", body: { text: "word ".repeat(20_000), adapters: "sentiment" }, status: 413, code: "text_too_large" },
+    { name: "too many texts", body: { texts: Array(65).fill("a"), adapters: "sentiment" }, status: 413, code: "too_many_texts" },
+  ];
+  test("bad requests get JSON errors with the right status, and the isolate keeps serving", async () => {
+    for (const b of bad) {
+      const res = await post(b.body);
+      const body = await res.json();
+      assert.equal(res.status, b.status, `${b.name}: ${JSON.stringify(body)}`);
+      assert.equal(body.error?.code, b.code, `${b.name}: ${JSON.stringify(body)}`);
+      assert.ok(body.error.message.length > 0);
+    }
+    for (const [method, path, status, code] of [
+      ["GET", "/v1/classify", 405, "method_not_allowed"],
+      ["POST", "/healthz", 405, "method_not_allowed"],
+      ["GET", "/nope", 404, "not_found"],
+      ["GET", "/model/manifest.json", 404, "not_found"], // assets are not served to clients
+    ]) {
+      const res = await fetch(`${dev.url}${path}`, { method });
+      assert.equal(res.status, status, `${method} ${path}`);
+      assert.equal((await res.json()).error.code, code);
+    }
+    // A text over the model's max length (256 tokens) but within the byte limit is truncated.
+    const long = "this movie was wonderful and I loved it ".repeat(300);
+    const res = await post({ text: long, adapters: "sentiment" });
+    const body = await res.json();
+    assert.equal(res.status, 200, JSON.stringify(body));
+    const [want] = await runCLI(["sentiment"], "sentiment", [long]);
+    assert.equal(body.results[0].label, want.label);
+    assert.ok(maxLogitDiff(body.results[0], want) <= TOL);
+    // Still the same instance: the model was not reloaded.
+    const h = await (await fetch(`${dev.url}/healthz`)).json();
+    assert.equal(h.ok, true);
+    const ok = await post({ text: "Great service", adapters: "sentiment_lora" });
+    assert.equal(ok.status, 200);
+    report("after bad requests", { requests: h.stats.requests, errors: h.stats.errors, uptimeMs: h.uptimeMs });
+  });
+
+  test("wrangler deploy --dry-run upload size", async () => {
+    const out = mkdtempSync(join(tmpdir(), "adapterwasm-deploy-"));
+    try {
+      const { stdout, stderr } = await new Promise((resolve, reject) =>
+        execFile(
+          process.execPath,
+          [join(workerDir, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--outdir", out],
+          { cwd: workerDir, env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", NO_COLOR: "1" }, timeout: 120_000 },
+          (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stdout}\n${stderr}`)) : resolve({ stdout, stderr })),
+        ),
+      );
+      const m = /Total Upload:\s*([\d.]+) KiB \/ gzip:\s*([\d.]+) KiB/.exec(stdout + stderr);
+      assert.ok(m, stdout + stderr);
+      const [raw, gzip] = [Number(m[1]), Number(m[2])];
+      report("upload size (KiB)", { raw, gzip });
+      assert.ok(gzip < 10 * 1024, "over the 10 MiB (gzip) paid-plan script limit");
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+});
