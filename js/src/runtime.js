@@ -77,6 +77,8 @@ function kernelImports() {
     qgemm_nt: (d, ldd, qx, sx, qw, sw, m, kk, n) => k.qgemm_nt(d, ldd, qx, sx, qw, sw, m, kk, n),
     softmax_rows: (x, ld, rows, n, scale, bias) => k.softmax_rows(x, ld, rows, n, scale, bias),
     gelu_erf: (x, n) => k.gelu_erf(x, n),
+    layer_norm: (dst, x, rows, n, g, b, eps) => k.layer_norm(dst, x, rows, n, g, b, eps),
+    add_bias: (x, rows, n, b) => k.add_bias(x, rows, n, b),
   };
   const attach = async (goInstance) => {
     if (globalThis.ADAPTERWASM_KERNELS === "off") return; // force the plain-Go kernels (benchmarks)

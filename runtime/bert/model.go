@@ -18,7 +18,7 @@ type Linear struct {
 func (l *Linear) Forward(dst, x []float32, rows int) {
 	kernels.MulT(dst, l.W, x, rows)
 	if l.B != nil {
-		kernels.AddBias(dst, rows, l.B)
+		kernels.AddBiasRows(dst, rows, l.B)
 	}
 }
 
@@ -30,7 +30,7 @@ type LayerNorm struct {
 
 // Forward normalizes each row of x[rows, hidden] into dst (which may alias x).
 func (ln *LayerNorm) Forward(dst, x []float32, rows int) {
-	kernels.LayerNorm(dst, x, rows, ln.Weight, ln.Bias, ln.Eps)
+	kernels.LayerNormRows(dst, x, rows, ln.Weight, ln.Bias, ln.Eps)
 }
 
 // Embeddings is BertEmbeddings: word + absolute position + token type, then LayerNorm.

@@ -22,6 +22,8 @@ import (
 //	GemmQ8        ↔ qgemm_nt   int8 × int8 → int32 per block of 32, scaled and summed in f32
 //	SoftmaxRowsRef ↔ softmax_rows  scaled, biased row softmax (attention); exp as Cephes' expf
 //	GELU          ↔ gelu_erf   erf GELU (activation.go); erf as Abramowitz & Stegun 7.1.26
+//	LayerNorm     ↔ layer_norm (norm.go; the kernel's statistics in float32)
+//	AddBias       ↔ add_bias   (matmul.go)
 
 // simdOn is whether the caller allows the kernel module (SetSIMD); the module must also be there.
 var simdOn = true
@@ -188,4 +190,27 @@ func Activate(name string, act Activation, x []float32) {
 		return
 	}
 	act(x)
+}
+
+// LayerNormRows is LayerNorm (dst may alias x), with layer_norm when the SIMD kernels are in use
+// and the row length is a multiple of 4.
+func LayerNormRows(dst, x []float32, rows int, gamma, beta []float32, eps float32) {
+	n := len(gamma)
+	if rows > 0 && n%4 == 0 && len(beta) == n && SIMD() {
+		_ = dst[rows*n-1]
+		_ = x[rows*n-1]
+		simdLayerNorm(dst, x, rows, gamma, beta, eps)
+		return
+	}
+	LayerNorm(dst, x, rows, gamma, beta, eps)
+}
+
+// AddBiasRows is AddBias, with add_bias when the SIMD kernels are in use and len(bias) % 4 == 0.
+func AddBiasRows(x []float32, rows int, bias []float32) {
+	if rows > 0 && len(bias)%4 == 0 && SIMD() {
+		_ = x[rows*len(bias)-1]
+		simdAddBias(x, rows, bias)
+		return
+	}
+	AddBias(x, rows, bias)
 }

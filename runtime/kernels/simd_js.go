@@ -27,6 +27,12 @@ func kSoftmaxRows(x, ld, rows, n uint32, scale float32, bias uint32)
 //go:wasmimport adapterwasm_kernels gelu_erf
 func kGELU(x, n uint32)
 
+//go:wasmimport adapterwasm_kernels layer_norm
+func kLayerNorm(dst, x, rows, n, gamma, beta uint32, eps float32)
+
+//go:wasmimport adapterwasm_kernels add_bias
+func kAddBias(x, rows, n, bias uint32)
+
 // loaded caches kAvailable: 0 unknown, 1 yes, 2 no. The host instantiates the kernel module
 // before Go's main runs, so the answer never changes.
 var loaded uint8
@@ -85,3 +91,11 @@ func simdSoftmaxRows(x []float32, ld, rows, n int, scale float32, bias []float32
 }
 
 func simdGELU(x []float32) { kGELU(addr(x), uint32(len(x))) }
+
+func simdLayerNorm(dst, x []float32, rows int, gamma, beta []float32, eps float32) {
+	kLayerNorm(addr(dst), addr(x), uint32(rows), uint32(len(gamma)), addr(gamma), addr(beta), eps)
+}
+
+func simdAddBias(x []float32, rows int, bias []float32) {
+	kAddBias(addr(x), uint32(rows), uint32(len(bias)), addr(bias))
+}

@@ -328,3 +328,53 @@ func TestSoftmaxRowsRefPadsWithZeros(t *testing.T) {
 		t.Fatalf("uniform row: %v", x[4:7])
 	}
 }
+
+// tolLayerNorm bounds |layer_norm - LayerNorm| by tolLayerNorm·(|gamma|·(1 + |x̂|) + |beta|)·...:
+// float32 statistics over n values instead of float64 (relative error of the mean and variance
+// about n·u, for rows whose mean is large against their spread a few times more).
+const tolLayerNorm = 2e-5
+
+func TestLayerNormKernelMatchesReference(t *testing.T) {
+	requireSIMD(t)
+	r := rand.New(rand.NewPCG(15, 16))
+	for _, s := range []struct {
+		rows, n int
+		off     float32
+	}{{1, 4, 0}, {3, 384, 0}, {5, 384, 10}, {2, 1536, -3}} {
+		x := randVec(r, s.rows*s.n)
+		for i := range x {
+			x[i] += s.off
+		}
+		g, b := randVec(r, s.n), randVec(r, s.n)
+		got, want := make([]float32, len(x)), make([]float32, len(x))
+		LayerNormRows(got, x, s.rows, g, b, 1e-12)
+		LayerNorm(want, x, s.rows, g, b, 1e-12)
+		for i := range got {
+			j := i % s.n
+			if d := math.Abs(float64(got[i] - want[i])); d > tolLayerNorm*(math.Abs(float64(g[j]))*(1+math.Abs(float64(want[i]-b[j])))+1e-6) {
+				t.Fatalf("%v: [%d] kernel %v reference %v", s, i, got[i], want[i])
+			}
+		}
+		copy(got, x) // in place
+		LayerNormRows(got, got, s.rows, g, b, 1e-12)
+		for i := range got {
+			if math.Abs(float64(got[i]-want[i])) > 1e-3 {
+				t.Fatalf("%v: in place [%d] %v vs %v", s, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+func TestAddBiasKernelMatchesReference(t *testing.T) {
+	requireSIMD(t)
+	r := rand.New(rand.NewPCG(17, 18))
+	x, b := randVec(r, 7*384), randVec(r, 384)
+	got, want := append([]float32(nil), x...), append([]float32(nil), x...)
+	AddBiasRows(got, 7, b)
+	AddBias(want, 7, b)
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("[%d] %v vs %v", i, got[i], want[i]) // one float32 add each: exact
+		}
+	}
+}

@@ -26,6 +26,8 @@ function kernelImports() {
     qgemm_nt: (...a) => k.qgemm_nt(...a),
     softmax_rows: (...a) => k.softmax_rows(...a),
     gelu_erf: (...a) => k.gelu_erf(...a),
+    layer_norm: (...a) => k.layer_norm(...a),
+    add_bias: (...a) => k.add_bias(...a),
     exp_f32: (...a) => k.exp_f32(...a), // tests only
   };
   const attach = async (goInstance, bytes) => {
