@@ -171,23 +171,19 @@ func (t *Tokenizer) parseModel(raw json.RawMessage) error {
 	default:
 		return unsupportedf("model %s (only WordPiece is implemented)", m.Type)
 	}
-	var vocab map[string]int64
 	if isNull(m.Vocab) {
 		return FormatError("model: no vocab")
 	}
-	if err := json.Unmarshal(m.Vocab, &vocab); err != nil {
+	vocab, err := parseVocab(m.Vocab)
+	if err != nil {
 		return formatErrorf("model vocab: %v", err)
 	}
 	if len(vocab) == 0 {
 		return FormatError("model: empty vocab")
 	}
-	t.vocab = make(map[string]int32, len(vocab))
-	maxID := int64(-1)
+	t.vocab = vocab
+	maxID := int32(-1)
 	for tok, id := range vocab {
-		if id < 0 || id >= maxVocabID {
-			return formatErrorf("model vocab: token %q has id %d out of range [0, %d)", tok, id, maxVocabID)
-		}
-		t.vocab[tok] = int32(id)
 		if id > maxID {
 			maxID = id
 		}

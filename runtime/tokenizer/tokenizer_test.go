@@ -1,7 +1,9 @@
 package tokenizer
 
 import (
+	"encoding/json"
 	"errors"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
@@ -215,5 +217,36 @@ func TestEncodeAllocs(t *testing.T) {
 	// sequence ids. Nothing per token.
 	if allocs > 6 {
 		t.Errorf("Encode: %.1f allocs per call, want <= 6", allocs)
+	}
+}
+
+func TestParseVocab(t *testing.T) {
+	for _, c := range []string{
+		`{}`, ` { } `, `{"a":1}`, `{"a" : 1 , "b":2}`, `{"\u00e9\"\\\/x":3,"é":4}`, `{"a":-1}`, `{"a":1,"a":2}`, `{"a":16777216}`, `{"a":16777215}`,
+		`{"a":1.5}`, `{"a":1e3}`, `{"a":"1"}`, `{"a":1,}`, `{"a":1`, `[1]`, `{"a":1} x`, "{\"a\n\":1}", `{"a":99999999999999999999}`,
+	} {
+		want64 := map[string]int64(nil)
+		wantErr := json.Unmarshal([]byte(c), &want64)
+		var want map[string]int32
+		for k, v := range want64 {
+			if want == nil {
+				want = map[string]int32{}
+			}
+			if v < 0 || v >= maxVocabID {
+				wantErr = errors.New("out of range")
+			}
+			want[k] = int32(v)
+		}
+		if want64 != nil && want == nil {
+			want = map[string]int32{}
+		}
+		got, err := parseVocab([]byte(c))
+		if (err != nil) != (wantErr != nil) {
+			t.Errorf("%s: error %v, encoding/json %v", c, err, wantErr)
+			continue
+		}
+		if err == nil && !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: got %v, want %v", c, got, want)
+		}
 	}
 }
