@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { startServer } from "./helpers/server.js";
-import { cli, closeTo, goldenSentences, HAVE_MINILM, indexOf, maxAbsDiff, MINILM_ADAPTERS, MINILM_BASE, MINILM_Q8, readJSON, requireBuild, ROOT, TINY, tinyIndex } from "./helpers/fixtures.js";
+import { checkClassify, checkEmbeddings, cli, closeTo, goldenSentences, HAVE_MINILM, indexOf, maxAbsDiff, MINILM_ADAPTERS, MINILM_BASE, MINILM_DTYPE, MINILM_Q8, readJSON, requireBuild, ROOT, TINY, TOL, tinyIndex } from "./helpers/fixtures.js";
 
 requireBuild();
 const { AutoModelWithHeads, AdapterwasmError, FsStore, MemoryStore, Parallel, Stack, Fuse, BatchSplit, Average, listAdapters } = await import("../src/node.js");
@@ -257,7 +257,7 @@ test("composition helpers print setup expressions", () => {
   assert.throws(() => Stack("a", 3), TypeError);
 });
 
-describe(`MiniLM (${MINILM_Q8 ? "q8" : "f32"})`, { skip: !HAVE_MINILM && "no MiniLM (./build.sh model)" }, () => {
+describe(`MiniLM (${MINILM_DTYPE})`, { skip: !HAVE_MINILM && "no MiniLM (./build.sh model)" }, () => {
   let m;
   before(async () => {
     m = await AutoModelWithHeads.fromPretrained(`${srv.url}/minilm/`, { cache: false, index: `${srv.url}/minilm-adapters/index.json` });
@@ -267,22 +267,26 @@ describe(`MiniLM (${MINILM_Q8 ? "q8" : "f32"})`, { skip: !HAVE_MINILM && "no Min
   test("embeddings match the Go CLI on the golden sentences", async () => {
     const texts = goldenSentences();
     const got = await m.embed(texts, { normalize: true });
-    const want = cli(["embed", "--model", MINILM_BASE, "--normalize"], texts);
-    for (let i = 0; i < texts.length; i++) assert.ok(maxAbsDiff(got[i], want[i].embedding) <= 1e-5, `text ${i}: ${maxAbsDiff(got[i], want[i].embedding)}`);
+    checkEmbeddings(got, cli(["embed", "--model", MINILM_BASE, "--normalize"], texts), TOL[MINILM_DTYPE]);
     const mem = await m.memory();
-    console.log(`# MiniLM ${MINILM_Q8 ? "q8" : "f32"} loaded: wasm memory ${(mem.wasmMemoryBytes / 2 ** 20).toFixed(1)} MiB, Go heap ${(mem.heapAlloc / 2 ** 20).toFixed(1)} MiB`);
+    console.log(`# MiniLM ${MINILM_DTYPE} loaded: wasm memory ${(mem.wasmMemoryBytes / 2 ** 20).toFixed(1)} MiB, Go heap ${(mem.heapAlloc / 2 ** 20).toFixed(1)} MiB`);
   });
 
-  test("the sentiment demo adapter matches the Go CLI on the golden sentences", async () => {
+  test("the demo adapters match the Go CLI on the golden sentences", async () => {
     const texts = goldenSentences();
-    m.activeAdapters = "sentiment";
-    const got = await m.classify(texts);
-    const want = cli(["classify", "--model", MINILM_BASE, "--adapter", join(MINILM_ADAPTERS, "sentiment")], texts);
-    got.forEach((r, i) => closeTo(r, want[i], 1e-4, `text ${i}`));
+    const names = readdirSync(MINILM_ADAPTERS).filter((n) => !n.endsWith(".json"));
+    assert.ok(names.includes("sentiment"));
+    for (const a of names) {
+      const got = await m.classify(texts, { adapters: a });
+      checkClassify(got, cli(["classify", "--model", MINILM_BASE, "--adapter", join(MINILM_ADAPTERS, a)], texts), TOL[MINILM_DTYPE], a);
+    }
+    const mem = await m.memory();
+    console.log(`# MiniLM ${MINILM_DTYPE} + ${names.length} demo adapters: wasm memory ${(mem.wasmMemoryBytes / 2 ** 20).toFixed(1)} MiB`);
     if (!MINILM_Q8) {
       // On the f32 base, also the reference library's labels (testdata/minilm/golden/sentiment.json).
       const g = readJSON(join(ROOT, "testdata/minilm/golden/sentiment.json"));
-      got.slice(0, 11).forEach((r, i) => assert.equal(r.label, g.predicted[i], `text ${i}`));
+      const got = await m.classify(texts.slice(0, 11), { adapters: "sentiment" });
+      got.forEach((r, i) => assert.equal(r.label, g.predicted[i], `text ${i}`));
     }
   });
 });

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { startServer } from "../helpers/server.js";
-import { cli, closeTo, goldenSentences, HAVE_MINILM, indexOf, maxAbsDiff, MINILM_ADAPTERS, MINILM_BASE, MINILM_Q8, readJSON, requireBuild, ROOT, TINY, tinyIndex } from "../helpers/fixtures.js";
+import { checkClassify, checkEmbeddings, cli, goldenSentences, HAVE_MINILM, indexOf, maxAbsDiff, MINILM_ADAPTERS, MINILM_BASE, MINILM_DTYPE, MINILM_Q8, readJSON, requireBuild, ROOT, TINY, TOL, tinyIndex } from "../helpers/fixtures.js";
 import { PAGE } from "./page.js";
 
 requireBuild();
@@ -199,8 +199,7 @@ describe(`MiniLM (${MINILM_Q8 ? "q8" : "f32"}) in Chromium`, { skip: !HAVE_MINIL
     cold = await load(b, params);
     report(`MiniLM ${MINILM_Q8 ? "q8" : "f32"} + sentiment, cold`, cold, "/minilm/");
     assert.ok(cold.bytes("/minilm/") > 20_000_000);
-    const want = cli(["classify", "--model", MINILM_BASE, "--adapter", join(MINILM_ADAPTERS, "sentiment")], texts);
-    cold.first.forEach((r, i) => closeTo(r, want[i], 1e-4, `text ${i}`));
+    checkClassify(cold.first, cli(["classify", "--model", MINILM_BASE, "--adapter", join(MINILM_ADAPTERS, "sentiment")], texts), TOL[MINILM_DTYPE]);
   });
 
   test("warm load: zero base-model and adapter bytes", async () => {
@@ -213,7 +212,6 @@ describe(`MiniLM (${MINILM_Q8 ? "q8" : "f32"}) in Chromium`, { skip: !HAVE_MINIL
 
   test("embeddings match the Go CLI", async () => {
     const got = await b.page.evaluate(async (texts) => (await window.model.embed(texts, { normalize: true })).map((a) => Array.from(a)), texts);
-    const want = cli(["embed", "--model", MINILM_BASE, "--normalize"], texts);
-    got.forEach((e, i) => assert.ok(maxAbsDiff(e, want[i].embedding) <= 1e-5, `text ${i}`));
+    checkEmbeddings(got, cli(["embed", "--model", MINILM_BASE, "--normalize"], texts), TOL[MINILM_DTYPE]);
   });
 });

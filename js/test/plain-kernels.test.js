@@ -1,0 +1,31 @@
+// node --test: the module with its plain-Go kernels (the Wasm SIMD kernel module switched off, as
+// on a host that cannot load it) gives what the CLI gives, to the f32 bounds even for a q8 base:
+// the plumbing adds nothing; the q8 differences in node.test.js are the SIMD kernels' numerics.
+import { after, before, test } from "node:test";
+import { join } from "node:path";
+
+import { startServer } from "./helpers/server.js";
+import { checkClassify, checkEmbeddings, cli, goldenSentences, HAVE_MINILM, MINILM_ADAPTERS, MINILM_BASE, MINILM_Q8, requireBuild, TOL } from "./helpers/fixtures.js";
+
+requireBuild();
+globalThis.ADAPTERWASM_KERNELS = "off"; // read by src/runtime.js when the instance starts
+const { AutoModelWithHeads } = await import("../src/node.js");
+
+let srv, m;
+before(async () => {
+  if (!HAVE_MINILM) return;
+  srv = await startServer({ mounts: { "/minilm/": { dir: MINILM_BASE, manifest: !MINILM_Q8 }, "/a/": { dir: MINILM_ADAPTERS } } });
+  m = await AutoModelWithHeads.fromPretrained(`${srv.url}/minilm/`, { cache: false });
+});
+after(async () => {
+  m?.dispose();
+  await srv?.close();
+});
+
+test("plain-Go kernels: MiniLM embeddings and the sentiment adapter equal the CLI's", { skip: !HAVE_MINILM && "no MiniLM" }, async () => {
+  const texts = goldenSentences();
+  checkEmbeddings(await m.embed(texts, { normalize: true }), cli(["embed", "--model", MINILM_BASE, "--normalize"], texts), TOL.f32);
+  await m.loadAdapter(`${srv.url}/a/sentiment/`);
+  const got = await m.classify(texts, { adapters: "sentiment" });
+  checkClassify(got, cli(["classify", "--model", MINILM_BASE, "--adapter", join(MINILM_ADAPTERS, "sentiment")], texts), TOL.f32);
+});
