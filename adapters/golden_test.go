@@ -151,29 +151,6 @@ func checkLogits(t *testing.T, what string, got []float32, want []float64) {
 	}
 }
 
-// staleHeadCases are the goldens make_tiny.py computes after the BatchSplit case (see above).
-var staleHeadCases = map[string]bool{"average_seq_bn_seq_bn_b": true, "average_lora_qv_lora_full": true, "split_seq_bn_seq_bn_b": true}
-
-// stackedHeads runs the active setup once per head and stacks each head's rows of its slice.
-func stackedHeads(t *testing.T, m *Model, st *State, in bert.Input, heads []string, sizes []int) []float32 {
-	t.Helper()
-	var out []float32
-	s0 := 0
-	for i, h := range heads {
-		if err := m.SetHead(h); err != nil {
-			t.Fatal(err)
-		}
-		o, err := m.Forward(st, in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n := m.Head(h).NumLabels()
-		out = append(out, o.Heads[0].Logits[s0*n:(s0+sizes[i])*n]...)
-		s0 += sizes[i]
-	}
-	return out
-}
-
 // TestTinyBareHeads: each head on the bare encoder, no adapter active (bare_heads.json).
 func TestTinyBareHeads(t *testing.T) {
 	m := tinyModel(t)
@@ -244,28 +221,6 @@ func checkTinyCase(t *testing.T, m *Model, st *State, in bert.Input, c *tinyCase
 		return
 	}
 	want := flatLogits(t, c.Logits)
-	if staleHeadCases[c.Case] {
-		// make_tiny.py runs these cases right after the BatchSplit case on the same model, and
-		// the library keeps active_head = BatchSplit(seq_bn, seq_bn_b), which overrides
-		// head=… (heads/model_mixin.py forward_head checks active_head first): the golden
-		// logits are seq_bn's head on rows 0–4 and seq_bn_b's on rows 5–11 (vstacked).
-		// Reproduce exactly that when the file still has it.
-		if d, _ := golden.MaxAbsDiff(got, want); d > tolerance {
-			for _, n := range []string{"seq_bn", "seq_bn_b"} {
-				if m.Head(n) == nil {
-					dir := "adapters/" + n
-					if variant == "safetensors" {
-						dir = "adapters_st/" + n
-					}
-					if _, err := m.LoadDir(golden.Path("tiny", dir), LoadOptions{}); err != nil {
-						t.Fatal(err)
-					}
-				}
-			}
-			got = stackedHeads(t, m, st, in, []string{"seq_bn", "seq_bn_b"}, []int{5, 7})
-			t.Logf("fixture computed with the stale BatchSplit head (see make_tiny.py case order)")
-		}
-	}
 	checkLogits(t, single, got, want)
 	if merged {
 		m.Unmerge()

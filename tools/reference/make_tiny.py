@@ -206,6 +206,9 @@ def tokenizer_and_batch():
 
 def run(model, batch, setup, head):
     """Runs the adapter model with `setup` active and returns logits (tensor or {head: tensor})."""
+    # The library keeps the active head of the previous setup (e.g. a BatchSplit of heads), and
+    # an active head overrides forward(head=...): clear it so every case uses its own head.
+    model.active_head = None
     model.set_active_adapters(setup)
     with torch.no_grad():
         if isinstance(setup, (Parallel, BatchSplit)):
