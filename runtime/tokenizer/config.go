@@ -106,11 +106,15 @@ func isNull(raw json.RawMessage) bool {
 // component gives an UnsupportedError naming it.
 func FromJSON(b []byte) (*Tokenizer, error) {
 	var f fileJSON
-	if err := json.Unmarshal(b, &f); err != nil {
+	rest, vocab, cut := cutVocab(b)
+	if !cut {
+		rest, vocab = b, nil
+	}
+	if err := json.Unmarshal(rest, &f); err != nil {
 		return nil, formatErrorf("%v", err)
 	}
 	t := &Tokenizer{}
-	if err := t.parseModel(f.Model); err != nil {
+	if err := t.parseModel(f.Model, vocab); err != nil {
 		return nil, err
 	}
 	if err := t.parseAdded(f.AddedTokens); err != nil {
@@ -147,7 +151,8 @@ func FromJSON(b []byte) (*Tokenizer, error) {
 	return t, nil
 }
 
-func (t *Tokenizer) parseModel(raw json.RawMessage) error {
+// parseModel decodes the model; vocab, if not nil, is its vocab cut out by cutVocab.
+func (t *Tokenizer) parseModel(raw json.RawMessage, vocab []byte) error {
 	if isNull(raw) {
 		return FormatError("no model")
 	}
@@ -162,7 +167,7 @@ func (t *Tokenizer) parseModel(raw json.RawMessage) error {
 		if !isNull(m.Merges) {
 			return UnsupportedError("model BPE")
 		}
-		if v := bytes.TrimSpace(m.Vocab); len(v) > 0 && v[0] == '[' {
+		if v := bytes.TrimSpace(m.Vocab); len(v) > 0 && v[0] == '[' { // (cutVocab only cuts objects)
 			return UnsupportedError("model Unigram")
 		}
 		if m.ContinuingSubwordPrefix == nil && m.MaxInputCharsPerWord == nil {
@@ -171,19 +176,22 @@ func (t *Tokenizer) parseModel(raw json.RawMessage) error {
 	default:
 		return unsupportedf("model %s (only WordPiece is implemented)", m.Type)
 	}
-	if isNull(m.Vocab) {
+	if vocab == nil {
+		vocab = m.Vocab
+	}
+	if isNull(vocab) {
 		return FormatError("model: no vocab")
 	}
-	vocab, err := parseVocab(m.Vocab)
+	words, err := parseVocab(vocab)
 	if err != nil {
 		return formatErrorf("model vocab: %v", err)
 	}
-	if len(vocab) == 0 {
+	if len(words) == 0 {
 		return FormatError("model: empty vocab")
 	}
-	t.vocab = vocab
+	t.vocab = words
 	maxID := int32(-1)
-	for tok, id := range vocab {
+	for tok, id := range words {
 		if id > maxID {
 			maxID = id
 		}

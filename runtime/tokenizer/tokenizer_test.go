@@ -3,6 +3,7 @@ package tokenizer
 import (
 	"encoding/json"
 	"errors"
+	"path/filepath"
 	"reflect"
 	"runtime"
 	"strings"
@@ -248,5 +249,38 @@ func TestParseVocab(t *testing.T) {
 		if err == nil && !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: got %v, want %v", c, got, want)
 		}
+	}
+}
+
+func TestCutVocab(t *testing.T) {
+	b := mustRead(t, filepath.Join("..", "..", "testdata", "tiny", "model", "tokenizer.json"))
+	rest, vocab, ok := cutVocab(b)
+	if !ok {
+		t.Fatal("cutVocab failed on the real tokenizer.json")
+	}
+	var f struct {
+		Model struct {
+			Vocab json.RawMessage `json:"vocab"`
+			Type  string          `json:"type"`
+		} `json:"model"`
+	}
+	if err := json.Unmarshal(rest, &f); err != nil || string(f.Model.Vocab) != "null" || f.Model.Type != "WordPiece" {
+		t.Fatalf("rest: %v %s %q", err, f.Model.Vocab, f.Model.Type)
+	}
+	var full struct {
+		Model struct {
+			Vocab map[string]int32 `json:"vocab"`
+		} `json:"model"`
+	}
+	if err := json.Unmarshal(b, &full); err != nil {
+		t.Fatal(err)
+	}
+	got, err := parseVocab(vocab)
+	if err != nil || !reflect.DeepEqual(got, full.Model.Vocab) {
+		t.Fatalf("vocab differs (err %v)", err)
+	}
+	for _, c := range []string{`{"model":{"vocab":[1]}}`, `{"model":1}`, `{"a":"}","model":{"x":"{","vocab":{"\"":1}}}`, `{"model":{"vocab":{"a":1}`} {
+		rest, vocab, ok := cutVocab([]byte(c))
+		t.Logf("%s → %v %s | %s", c, ok, rest, vocab)
 	}
 }

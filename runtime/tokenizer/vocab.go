@@ -126,3 +126,115 @@ func parseVocabFast(raw []byte) (map[string]int32, bool) {
 		return nil, false
 	}
 }
+
+// cutVocab finds the value of "model"."vocab" in a tokenizer.json and returns the file with
+// that value replaced by null, and the value itself, so that encoding/json does not have to
+// validate and skip the vocab twice. ok is false if the file is not shaped as expected;
+// the caller then decodes it whole.
+func cutVocab(b []byte) (rest, vocab []byte, ok bool) {
+	i := skipSpace(b, 0)
+	ms, me, ok := objectFind(b, i, "model")
+	if !ok {
+		return nil, nil, false
+	}
+	vs, ve, ok := objectFind(b, ms, "vocab")
+	if !ok || ve > me || b[vs] != '{' {
+		return nil, nil, false
+	}
+	rest = make([]byte, 0, len(b)-(ve-vs)+4)
+	rest = append(rest, b[:vs]...)
+	rest = append(rest, "null"...)
+	rest = append(rest, b[ve:]...)
+	return rest, b[vs:ve], true
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index after the JSON string starting at b[i] == '"'.
+func skipString(b []byte, i int) (int, bool) {
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1, true
+		}
+	}
+	return 0, false
+}
+
+// skipValue returns the index after the JSON value starting at b[i].
+func skipValue(b []byte, i int) (int, bool) {
+	if i >= len(b) {
+		return 0, false
+	}
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				end, ok := skipString(b, j)
+				if !ok {
+					return 0, false
+				}
+				j = end - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1, true
+				}
+			}
+		}
+		return 0, false
+	default:
+		j := i
+		for j < len(b) && b[j] != ',' && b[j] != '}' && b[j] != ']' && b[j] != ' ' && b[j] != '\n' && b[j] != '\r' && b[j] != '\t' {
+			j++
+		}
+		return j, j > i
+	}
+}
+
+// objectFind returns the extent of the value of key in the JSON object starting at b[i]
+// (its last occurrence, which is the one encoding/json keeps).
+func objectFind(b []byte, i int, key string) (int, int, bool) {
+	if i >= len(b) || b[i] != '{' {
+		return 0, 0, false
+	}
+	fs, fe, found := 0, 0, false
+	i = skipSpace(b, i+1)
+	for i < len(b) && b[i] == '"' {
+		ke, ok := skipString(b, i)
+		if !ok {
+			return 0, 0, false
+		}
+		k := b[i+1 : ke-1]
+		i = skipSpace(b, ke)
+		if i >= len(b) || b[i] != ':' {
+			return 0, 0, false
+		}
+		vs := skipSpace(b, i+1)
+		ve, ok := skipValue(b, vs)
+		if !ok {
+			return 0, 0, false
+		}
+		if string(k) == key {
+			fs, fe, found = vs, ve, true
+		}
+		i = skipSpace(b, ve)
+		if i < len(b) && b[i] == ',' {
+			i = skipSpace(b, i+1)
+		}
+	}
+	return fs, fe, found
+}
