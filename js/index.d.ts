@@ -9,7 +9,6 @@ export type ErrorCode =
   | "not_found"
   | "setup"
   | "closed"
-  | "pending"
   | "internal"
   | "network"
   | "integrity"

@@ -1,6 +1,6 @@
 // AdapterwasmError is every error this package throws or rejects with. `code` says what kind:
 // the Go module's codes (wasm/engine/errors.go: invalid_argument, format, unsupported,
-// missing_file, not_found, setup, closed, pending, internal) and the package's own:
+// missing_file, not_found, setup, closed, internal) and the package's own:
 //   network    a download failed (HTTP status, connection, cut short)
 //   integrity  bytes did not match the sha256 or size the manifest/index promised
 //   exited     the Go instance ended (a fatal runtime error); a new model starts a new one

@@ -23,7 +23,6 @@ const (
 	CodeNotFound        Code = "not_found"        // an adapter name that is not loaded
 	CodeSetup           Code = "setup"            // an active-adapters setup that cannot run
 	CodeClosed          Code = "closed"           // the model was freed
-	CodePending         Code = "pending"          // a feature that is not built yet
 	CodeInternal        Code = "internal"         // a bug: a recovered panic
 )
 
