@@ -19,7 +19,8 @@ import (
 //
 //	GemmNT        ↔ sgemm_nt   f32 x·Wᵀ with row strides
 //	QuantizeQ8Rows ↔ quant_q8   activations to int8 + one f32 scale per 32 (ggml Q8_0 numerics)
-//	GemmQ8        ↔ qgemm_nt   int8 × int8 → int32 per block of 32, scaled and summed in f32
+//	GemmQ8        ↔ pack_q8 + qgemm_packed   int8 × int8 → int32 per block of 32, scaled and
+//	                 summed in f32
 //	SoftmaxRowsRef ↔ softmax_rows  scaled, biased row softmax (attention); exp as Cephes' expf
 //	GELU          ↔ gelu_erf   erf GELU (activation.go); erf as Abramowitz & Stegun 7.1.26
 //	LayerNorm     ↔ layer_norm (norm.go; the kernel's statistics in float32)
@@ -37,8 +38,10 @@ func SetSIMD(on bool) { simdOn = on }
 func SIMD() bool { return simdOn && kernelsLoaded() }
 
 // MulT computes dst[rows,Out] = x[rows,In]·Wᵀ for any Matrix, with the SIMD kernels when they
-// are in use and m is F32 (sgemm_nt) or Q8 with blocks of Q8Block (activations quantized per
-// row and block, then qgemm_nt: ggml's Q8_0·Q8_0); otherwise m.MulT.
+// are in use and m is F32 with In % 4 == 0 (sgemm_nt) or Q8 with blocks of Q8Block and
+// Out % 8 == 0 (activations quantized per row and block by quant_q8, weights rearranged by
+// pack_q8, then qgemm_packed: ggml's Q8_0·Q8_0 numerics); otherwise m.MulT (so a Q8 product
+// of another shape keeps float32 activations).
 func MulT(dst []float32, m Matrix, x []float32, rows int) {
 	if rows > 0 && SIMD() {
 		switch w := m.(type) {
@@ -50,7 +53,7 @@ func MulT(dst []float32, m Matrix, x []float32, rows int) {
 				return
 			}
 		case *Q8:
-			if w.Block == Q8Block && w.In%Q8Block == 0 {
+			if w.Block == Q8Block && w.In%Q8Block == 0 && w.Out%8 == 0 {
 				_ = dst[rows*w.Out-1]
 				_ = x[rows*w.In-1]
 				simdMulQ8(dst, x, rows, w)
@@ -125,7 +128,7 @@ func QuantizeQ8Rows(q []int8, s []float32, x []float32, rows, k int) {
 //
 //	dst[i,j] = Σ_b s[i,b]·w.Scale[j,b]·Σ_{p in block b} q[i,p]·w.Q[j,p]
 //
-// the integer sums exact, the rest in float32. The reference of qgemm_nt.
+// the integer sums exact, the rest in float32. The reference of pack_q8 + qgemm_packed.
 func GemmQ8(dst []float32, q []int8, s []float32, rows int, w *Q8) {
 	if w.Block != Q8Block {
 		panic(fmt.Sprintf("kernels: GemmQ8: block %d, want %d", w.Block, Q8Block))

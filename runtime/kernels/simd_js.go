@@ -18,8 +18,11 @@ func kSgemmNT(d, ldd, x, ldx, w, ldw, m, k, n uint32)
 //go:wasmimport adapterwasm_kernels quant_q8
 func kQuantQ8(q, s, x, ldx, m, k uint32)
 
-//go:wasmimport adapterwasm_kernels qgemm_nt
-func kQgemmNT(d, ldd, qx, sx, qw, sw, m, k, n uint32)
+//go:wasmimport adapterwasm_kernels pack_q8
+func kPackQ8(wp, sp, qw, sw, n, k uint32)
+
+//go:wasmimport adapterwasm_kernels qgemm_packed
+func kQgemmPacked(d, ldd, qx, sx, wp, sp, m, k, n uint32)
 
 //go:wasmimport adapterwasm_kernels softmax_rows
 func kSoftmaxRows(x, ld, rows, n uint32, scale float32, bias uint32)
@@ -54,36 +57,59 @@ func simdGemmNT(dst []float32, ldd int, x []float32, ldx int, w []float32, ldw i
 	kSgemmNT(addr(dst), uint32(ldd), addr(x), uint32(ldx), addr(w), uint32(ldw), uint32(m), uint32(k), uint32(n))
 }
 
-// q8Scratch holds the quantized activations of the last simdMulQ8 call; it grows to the largest
-// [rows, In] seen and is then reused (Go's Wasm runs one goroutine at a time and the kernels
-// never yield).
+// q8Scratch holds the quantized activations and the packed weights of the last simdMulQ8 call;
+// it grows to the largest shapes seen and is then reused (Go's Wasm runs one goroutine at a time
+// and the kernels never yield).
 var q8Scratch struct {
-	q []int8
-	s []float32
+	q  []int16   // activations, int8 values held as int16 [rows, In]
+	s  []float32 // their scales [rows, In/32]
+	wp []int8    // pack_q8's weights [Out/4][In/2][8]
+	sp []float32 // pack_q8's scales [Out/4][In/32][4]
 }
 
-// simdMulQ8 quantizes x with quant_q8 and multiplies with qgemm_nt.
+func growInt16(s []int16, n int) []int16 {
+	if cap(s) < n {
+		return make([]int16, n)
+	}
+	return s[:n]
+}
+
+func growInt8(s []int8, n int) []int8 {
+	if cap(s) < n {
+		return make([]int8, n)
+	}
+	return s[:n]
+}
+
+func growF32(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
+}
+
+// simdMulQ8 quantizes x with quant_q8, packs w with pack_q8 (per call: O(Out·In) against the
+// product's O(rows·Out·In)) and multiplies with qgemm_packed. w.Out % 8 == 0.
 func simdMulQ8(dst, x []float32, rows int, w *Q8) {
-	n, nb := rows*w.In, rows*(w.In/Q8Block)
-	if cap(q8Scratch.q) < n {
-		q8Scratch.q = make([]int8, n)
-	}
-	if cap(q8Scratch.s) < nb {
-		q8Scratch.s = make([]float32, nb)
-	}
-	q, s := q8Scratch.q[:n], q8Scratch.s[:nb]
-	simdQuantQ8(q, s, x, rows, w.In)
-	kQgemm(dst, q, s, rows, w)
+	sc := &q8Scratch
+	sc.q = growInt16(sc.q, rows*w.In)
+	sc.s = growF32(sc.s, rows*(w.In/Q8Block))
+	simdQuantQ8(sc.q, sc.s, x, rows, w.In)
+	kQgemm(dst, sc.q, sc.s, rows, w)
 }
 
 // simdQuantQ8 calls quant_q8 on x [rows, k] (contiguous).
-func simdQuantQ8(q []int8, s []float32, x []float32, rows, k int) {
+func simdQuantQ8(q []int16, s []float32, x []float32, rows, k int) {
 	kQuantQ8(addr(q), addr(s), addr(x), uint32(k), uint32(rows), uint32(k))
 }
 
-// kQgemm calls qgemm_nt on activations quantized by QuantizeQ8Rows or quant_q8.
-func kQgemm(dst []float32, q []int8, s []float32, rows int, w *Q8) {
-	kQgemmNT(addr(dst), uint32(w.Out), addr(q), addr(s), addr(w.Q), addr(w.Scale), uint32(rows), uint32(w.In), uint32(w.Out))
+// kQgemm packs w (pack_q8) and calls qgemm_packed on activations quantized by quant_q8.
+func kQgemm(dst []float32, q []int16, s []float32, rows int, w *Q8) {
+	sc := &q8Scratch
+	sc.wp = growInt8(sc.wp, w.Out*w.In)
+	sc.sp = growF32(sc.sp, w.Out*(w.In/Q8Block))
+	kPackQ8(addr(sc.wp), addr(sc.sp), addr(w.Q), addr(w.Scale), uint32(w.Out), uint32(w.In))
+	kQgemmPacked(addr(dst), uint32(w.Out), addr(q), addr(s), addr(sc.wp), addr(sc.sp), uint32(rows), uint32(w.In), uint32(w.Out))
 }
 
 func simdSoftmaxRows(x []float32, ld, rows, n int, scale float32, bias []float32) {

@@ -102,12 +102,12 @@ func TestQuantQ8MatchesReference(t *testing.T) {
 			x[i] = 0 // an all-zero block: scale 0, q 0
 		}
 		nb := s.rows * s.k / Q8Block
-		q, sc := make([]int8, s.rows*s.k), make([]float32, nb)
+		q, sc := make([]int16, s.rows*s.k), make([]float32, nb)
 		qr, sr := make([]int8, s.rows*s.k), make([]float32, nb)
 		simdQuantQ8(q, sc, x, s.rows, s.k)
 		QuantizeQ8Rows(qr, sr, x, s.rows, s.k)
 		for i := range q {
-			if q[i] != qr[i] {
+			if q[i] != int16(qr[i]) {
 				t.Fatalf("%v: q[%d] = %d, reference %d (x %v)", s, i, q[i], qr[i], x[i])
 			}
 		}
@@ -139,13 +139,17 @@ func q8Case(r *rand.Rand, rows, in, out int) (x []float32, w *Q8) {
 func TestQgemmNTMatchesReference(t *testing.T) {
 	requireSIMD(t)
 	r := rand.New(rand.NewPCG(7, 8))
-	for _, s := range []struct{ rows, in, out int }{{1, 32, 1}, {2, 32, 2}, {3, 64, 5}, {7, 384, 9}, {16, 384, 384}, {5, 1536, 17}} {
+	for _, s := range []struct{ rows, in, out int }{{1, 32, 8}, {2, 32, 8}, {3, 64, 16}, {7, 384, 24}, {16, 384, 384}, {5, 1536, 40}, {33, 384, 1536}} {
 		x, w := q8Case(r, s.rows, s.in, s.out)
 		nb := s.in / Q8Block
 		q, sc := make([]int8, s.rows*s.in), make([]float32, s.rows*nb)
 		QuantizeQ8Rows(q, sc, x, s.rows, s.in)
 		got, want := make([]float32, s.rows*s.out), make([]float32, s.rows*s.out)
-		kQgemm(got, q, sc, s.rows, w)
+		q16 := make([]int16, len(q))
+		for i, v := range q {
+			q16[i] = int16(v)
+		}
+		kQgemm(got, q16, sc, s.rows, w)
 		GemmQ8(want, q, sc, s.rows, w)
 		for i := 0; i < s.rows; i++ {
 			for j := 0; j < s.out; j++ {
@@ -195,7 +199,7 @@ func TestGemmQ8CloseToQ8MulT(t *testing.T) {
 func TestMulTSelection(t *testing.T) {
 	defer SetSIMD(true)
 	r := rand.New(rand.NewPCG(11, 12))
-	rows, in, out := 5, 384, 12
+	rows, in, out := 5, 384, 16
 	x := randVec(r, rows*in)
 	f := NewF32(out, in, randVec(r, out*in))
 	q := QuantizeQ8(f.W, out, in, Q8Block)
