@@ -66,33 +66,26 @@ func (t *Tokenizer) EncodePair(a, b string, opt Options) Encoding {
 }
 
 // longestFirst gives the lengths LongestFirst truncation keeps of two sequences of n1 and
-// n2 tokens for a budget of max tokens (truncate_encodings in utils/truncation.rs).
-func longestFirst(n1, n2, max int) (int, int) {
+// n2 tokens for a budget of limit tokens (truncate_encodings in utils/truncation.rs).
+func longestFirst(n1, n2, limit int) (int, int) {
 	swap := false
 	if n1 > n2 {
 		swap = true
 		n1, n2 = n2, n1
 	}
-	if n1 > max {
+	if n1 > limit {
 		n2 = n1
 	} else {
-		n2 = maxInt(n1, max-n1)
+		n2 = max(n1, limit-n1)
 	}
-	if n1+n2 > max {
-		n1 = max / 2
-		n2 = n1 + max%2
+	if n1+n2 > limit {
+		n1 = limit / 2
+		n2 = n1 + limit%2
 	}
 	if swap {
 		n1, n2 = n2, n1
 	}
 	return n1, n2
-}
-
-func maxInt(a, b int) int {
-	if a > b {
-		return a
-	}
-	return b
 }
 
 // truncate keeps n tokens of toks (the first n, or the last n when the file truncates
@@ -137,7 +130,7 @@ func (t *Tokenizer) EncodePairBatch(pairs [][2]string, opt Options) []Encoding {
 func (t *Tokenizer) PadBatch(encs []Encoding) {
 	longest := 0
 	for i := range encs {
-		longest = maxInt(longest, len(encs[i].IDs))
+		longest = max(longest, len(encs[i].IDs))
 	}
 	for i := range encs {
 		t.Pad(&encs[i], longest)
