@@ -1,12 +1,33 @@
 // Package tokenizer is a WordPiece tokenizer driven by a Hugging Face tokenizer.json. It
-// reproduces the ids, tokens and offsets of huggingface/tokenizers (0.22.1) for BERT-style
-// files: BertNormalizer, BertPreTokenizer, WordPiece, TemplateProcessing, added tokens,
+// reproduces the ids, tokens, type ids, word ids and offsets of huggingface/tokenizers
+// 0.22.1 for BERT-style files: added tokens (single_word, lstrip, rstrip, normalized),
+// BertNormalizer, BertPreTokenizer, WordPiece, TemplateProcessing or BertProcessing,
 // LongestFirst truncation and batch padding. It knows nothing of models.
+//
+// Verified against the reference (tools/reference/make_tokenizer_golden.py): every code
+// point through the normalizer under four settings and through the pre-tokenizer, and over
+// a thousand tricky, random and real texts, single and paired, truncated and padded.
+//
+// Details that follow the reference rather than intuition:
+//   - Special tokens written in the text ("[MASK]", "[CLS]") are matched case-sensitively
+//     before normalization and become that token; "[mask]" is normalized and split into
+//     "[", "mask", "]".
+//   - Lowercasing is Rust's char::to_lowercase: no final sigma (Σ → σ), İ → "i̇" (then
+//     "i" once accents are stripped); ß stays ß.
+//   - Character classes (control, whitespace, punctuation, nonspacing marks, combining
+//     classes) are those of the crates the reference uses, some older than Unicode 9; they
+//     are generated into tables.go from the reference's behaviour on every code point.
+//   - A MaxLength below the number of special tokens disables truncation (the reference's
+//     usize subtraction wraps).
+//   - Token strings of added tokens are the text they matched, stripped spaces included.
 //
 // Offsets are byte offsets into the original Go string (the Python library reports
 // character offsets; the golden test converts). Invalid UTF-8 never panics: each invalid
-// byte decodes as U+FFFD, which clean_text drops (with clean_text off it stays, and
-// becomes [UNK] unless the vocab has "\uFFFD").
+// byte decodes as U+FFFD, which clean_text drops without splitting the word (with
+// clean_text off it stays, and becomes [UNK] unless the vocab has "\uFFFD").
+//
+// Long inputs take linear time; a single text stops being read once truncation is
+// reached, a pair is read to the end (LongestFirst needs both lengths).
 //
 // A Tokenizer is safe for concurrent use.
 package tokenizer
