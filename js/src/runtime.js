@@ -7,18 +7,36 @@ let current = null; // Promise<Runtime>
 
 // Runtime wraps the module object (wasm/jsapi) with error conversion and exit detection.
 export class Runtime {
-  constructor(api, instance) {
+  constructor(api, instance, go) {
     this.api = api;
     this.instance = instance;
+    this.go = go;
     this.exited = false;
+    // Rejected when the program ends, so that calls in flight then fail instead of hanging.
+    this._exit = new Promise((_, reject) => (this._onExit = reject));
+    this._exit.catch(() => {});
+  }
+
+  // markExited records that the Go program ended (a fatal runtime error such as running out of
+  // memory): calls in flight and later calls reject with code "exited".
+  markExited() {
+    if (this.exited) return;
+    this.exited = true;
+    current = null;
+    this._onExit(new AdapterwasmError("exited", "the Go instance has exited (a fatal error, e.g. out of memory); load the model again"));
   }
 
   // call invokes a module function, turning Go errors into AdapterwasmErrors.
   async call(target, method, ...args) {
     if (this.exited) throw new AdapterwasmError("exited", "the Go instance has exited; load the model again");
     try {
-      return await target[method](...args);
+      return await Promise.race([target[method](...args), this._exit]);
     } catch (e) {
+      if (this.go.exited) {
+        // The call ended the program (wasm_exec.js throws from its torn-down instance).
+        this.markExited();
+        throw new AdapterwasmError("exited", "the Go instance has exited (a fatal error, e.g. out of memory); load the model again");
+      }
       throw fromGo(e);
     }
   }
@@ -112,13 +130,10 @@ async function start(wasm) {
     go.run(instance).then(() => {
       // The program ended (a fatal error such as running out of memory): every later call fails,
       // and the next load starts a fresh instance.
-      if (rt) {
-        rt.exited = true;
-        current = null;
-      }
+      if (rt) rt.markExited();
       reject(new AdapterwasmError("exited", "the Go instance exited before it was ready"));
     }, reject);
   });
-  rt = new Runtime(api, instance);
+  rt = new Runtime(api, instance, go);
   return rt;
 }

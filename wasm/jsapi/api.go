@@ -6,6 +6,7 @@
 package jsapi
 
 import (
+	"os"
 	"syscall/js"
 
 	"github.com/adapterwasm/adapterwasm/runtime/pretrained"
@@ -23,6 +24,7 @@ var Version = "dev"
 //	  setupNames(setup): Promise<{adapters: string[], fusions: string[]}>,
 //	  memStats(): Promise<{heapAlloc, heapSys, sys}>,
 //	  _panic(): Promise<never>   // test hook: a recovered panic
+//	  _exit(): Promise<never>    // test hook: the program ends, as on a fatal runtime error
 //	}
 func New() js.Value {
 	api := jsObject.New()
@@ -57,6 +59,10 @@ func New() js.Value {
 	}))
 	api.Set("memStats", AsyncMethod(func(args []js.Value) (js.Value, error) {
 		return JSON(engine.ReadMemStats())
+	}))
+	api.Set("_exit", AsyncMethod(func(args []js.Value) (js.Value, error) {
+		os.Exit(2) // as a fatal runtime error ends the program
+		return js.Undefined(), nil
 	}))
 	api.Set("_panic", AsyncMethod(func(args []js.Value) (js.Value, error) {
 		var m map[string]int
