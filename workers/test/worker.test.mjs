@@ -63,15 +63,37 @@ function maxLogitDiff(a, b) {
   return d;
 }
 
+// wrangler dev's own proxy (ProxyWorker, in front of the Worker) answers a POST whose forwarding
+// hit a network error between its local processes with this plain-text 503, without the Worker
+// ever answering; on this loaded machine it happens now and then (see workers/README.md). Such a
+// request is sent again, at most twice, and counted: the Worker's own answers must have no error.
+const DEV_PROXY_DROP = "Your worker restarted mid-request";
+let devProxyDrops = 0;
+
+async function send(url, init) {
+  for (let attempt = 0; ; attempt++) {
+    const res = await fetch(url, init());
+    if (res.status === 503 && !res.headers.get("content-type")?.includes("json")) {
+      const text = await res.text();
+      if (text.includes(DEV_PROXY_DROP) && attempt < 2) {
+        devProxyDrops++;
+        continue;
+      }
+      return new Response(text, { status: res.status, headers: res.headers });
+    }
+    return res;
+  }
+}
+
 describe("worker on wrangler dev --local", { concurrency: false }, () => {
   let dev;
   const post = (body, opts = {}) =>
-    fetch(`${dev.url}/v1/classify`, {
+    send(`${dev.url}/v1/classify`, () => ({
       method: "POST",
       headers: { "content-type": "application/json" },
       body: typeof body === "string" ? body : JSON.stringify(body),
       signal: AbortSignal.timeout(opts.timeoutMs ?? 120_000),
-    });
+    }));
 
   before(async () => {
     assert.ok(existsSync(join(workerDir, "dist", "adapterwasm-worker.wasm")), "run ./build.sh worker first");
@@ -82,6 +104,7 @@ describe("worker on wrangler dev --local", { concurrency: false }, () => {
 
   after(async () => {
     await dev?.stop();
+    report("wrangler dev proxy drops (retried)", devProxyDrops);
     console.log(`# figures: ${JSON.stringify(figures)}`);
   });
 
@@ -156,12 +179,12 @@ describe("worker on wrangler dev --local", { concurrency: false }, () => {
         const setup = setups[i % setups.length];
         const s = performance.now();
         try {
-          const res = await fetch(`${dev.url}/v1/classify`, {
+          const res = await send(`${dev.url}/v1/classify`, () => ({
             method: "POST",
             headers: { "content-type": "application/json" },
             body: JSON.stringify({ text: texts[i % texts.length], adapters: setup }),
             signal: AbortSignal.any([deadline, AbortSignal.timeout(120_000)]),
-          });
+          }));
           const body = await res.json();
           if (res.status !== 200 || body.results?.length !== 1 || !body.results[0].label) errors.push(`${i} ${setup}: ${res.status} ${JSON.stringify(body)}`);
         } catch (e) {
@@ -190,6 +213,8 @@ describe("worker on wrangler dev --local", { concurrency: false }, () => {
 
   test("memory with the q8 base and every demo adapter loaded", async () => {
     const h = await (await fetch(`${dev.url}/healthz`)).json();
+    assert.equal(h.stats.errors, 0, "the Worker answered an error so far");
+    assert.equal(h.stats.coldStartMs, figures["base model load inside Go (ms)"], "the isolate restarted");
     assert.deepEqual([...h.adaptersLoaded].sort(), ["sentiment", "sentiment_lora"]);
     report("memory loaded", h.memory);
     const rss = dev.workerdRSS();

@@ -16,12 +16,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/adapterwasm/adapterwasm/runtime/modelfile"
+	"github.com/adapterwasm/adapterwasm/runtime/pretrained"
 	"github.com/adapterwasm/adapterwasm/wasm/engine"
 )
 
@@ -180,11 +182,30 @@ func (s *Service) model(ctx context.Context) (*engine.Model, *Error) {
 	return m, nil
 }
 
+// hfFiles are the files of a Hugging Face model directory, read when there is no manifest.json
+// (pretrained.Load); the last one is optional.
+var hfFiles = []string{pretrained.ConfigFile, pretrained.TokenizerFile, pretrained.SafetensorsFile, pretrained.SentenceBertConfig}
+
 // loadBase reads the manifest under ModelPath and every file it lists, then builds the model
-// (which checks each file's size and sha256 against the manifest).
+// (which checks each file's size and sha256 against the manifest). Without a manifest it reads
+// a Hugging Face model directory (config.json, tokenizer.json, model.safetensors), unverified.
 func (s *Service) loadBase(ctx context.Context) (*engine.Model, error) {
 	dir := strings.Trim(s.cfg.ModelPath, "/") + "/"
 	manBytes, err := s.cfg.Model.Get(ctx, dir+modelfile.ManifestName)
+	if errors.Is(err, fs.ErrNotExist) {
+		files := map[string][]byte{}
+		for i, name := range hfFiles {
+			b, err := s.cfg.Model.Get(ctx, dir+name)
+			if errors.Is(err, fs.ErrNotExist) && i == len(hfFiles)-1 {
+				break
+			}
+			if err != nil {
+				return nil, err
+			}
+			files[name] = b
+		}
+		return engine.New(files)
+	}
 	if err != nil {
 		return nil, err
 	}
