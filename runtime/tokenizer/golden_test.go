@@ -47,6 +47,15 @@ type goldenFile struct {
 		Normalizer json.RawMessage `json:"normalizer"`
 		Cases      []goldenCase    `json:"cases"`
 	} `json:"normalizer_variants"`
+	Left struct {
+		Truncation json.RawMessage `json:"truncation"`
+		Padding    json.RawMessage `json:"padding"`
+		Cases      []goldenCase    `json:"cases"`
+		Batch      struct {
+			Texts     []string         `json:"texts"`
+			Encodings []goldenEncoding `json:"encodings"`
+		} `json:"batch"`
+	} `json:"left"`
 	Added struct {
 		AddedTokens json.RawMessage `json:"added_tokens"`
 		Cases       []goldenCase    `json:"cases"`
@@ -266,4 +275,42 @@ func TestGoldenNormalizerVariants(t *testing.T) {
 		}
 	}
 	t.Logf("%d cases over %d normalizer settings", n, len(g.Variants))
+}
+
+// TestGoldenLeft checks truncation and padding from the left, set in the file.
+func TestGoldenLeft(t *testing.T) {
+	g := loadGolden(t)
+	if len(g.Left.Cases) == 0 {
+		t.Fatal("no left cases in golden.json")
+	}
+	var file map[string]json.RawMessage
+	if err := json.Unmarshal(mustRead(t, filepath.Join("..", "..", "testdata", "tiny", "model", "tokenizer.json")), &file); err != nil {
+		t.Fatal(err)
+	}
+	file["truncation"], file["padding"] = g.Left.Truncation, g.Left.Padding
+	b, err := json.Marshal(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk, err := FromJSON(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range g.Left.Cases {
+		var got Encoding
+		if c.Pair != nil {
+			got = tk.EncodePair(c.Text, *c.Pair, Options{MaxLength: c.MaxLength})
+		} else {
+			got = tk.Encode(c.Text, Options{MaxLength: c.MaxLength})
+		}
+		if d := diffEncoding(got, c.goldenEncoding); d != "" {
+			t.Errorf("case %d %q: %s", i, trunc(c.Text), d)
+		}
+	}
+	got := tk.EncodeBatch(g.Left.Batch.Texts, Options{Pad: true})
+	for i := range got {
+		if d := diffEncoding(got[i], g.Left.Batch.Encodings[i]); d != "" {
+			t.Errorf("batch %d %q: %s", i, trunc(g.Left.Batch.Texts[i]), d)
+		}
+	}
 }

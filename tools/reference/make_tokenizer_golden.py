@@ -272,6 +272,30 @@ def variant_golden():
     return out
 
 
+def left_golden():
+    """Truncation and padding from the left, as set in a tokenizer.json."""
+    tok = Tokenizer.from_file(TOKENIZER_JSON)
+    tok.enable_truncation(max_length=10, direction="left")
+    tok.enable_padding(direction="left", pad_id=0, pad_token="[PAD]")
+    d = json.loads(tok.to_str())
+    cases = []
+    texts = [SENTENCES[0], SENTENCES[2], SENTENCES[5], SENTENCES[-1], "[MASK] hi", "a b c d e f g h i j k"]
+    for text in texts:
+        e = tok.encode(text)  # padding to the longest of a batch of one: none
+        c = {"text": text, "max_length": 0}
+        c.update(encoding_json(e, [text]))
+        cases.append(c)
+    for a, b in PAIRS[:8]:
+        e = tok.encode(a, b)
+        c = {"text": a, "pair": b, "max_length": 0}
+        c.update(encoding_json(e, [a, b]))
+        cases.append(c)
+    encs = tok.encode_batch(texts)
+    batch = {"texts": texts, "max_length": 0,
+             "encodings": [encoding_json(e, [t]) for e, t in zip(encs, texts)]}
+    return {"truncation": d["truncation"], "padding": d["padding"], "cases": cases, "batch": batch}
+
+
 def added_golden():
     tok = Tokenizer.from_file(TOKENIZER_JSON)
     tok.no_padding()
@@ -441,6 +465,7 @@ def golden():
         "batches": batches,
         "added": added_golden(),
         "normalizer_variants": variant_golden(),
+        "left": left_golden(),
     }
     path = os.path.join(OUT, "golden.json")
     with open(path, "w", encoding="utf-8") as f:
