@@ -210,6 +210,9 @@ func TestHugeText(t *testing.T) {
 }
 
 func TestEncodeAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items under the race detector")
+	}
 	tk := loadTokenizer(t)
 	text := "I love this movie, it was absolutely wonderful! Café déjà vu."
 	tk.Encode(text, Options{})
@@ -282,5 +285,33 @@ func TestCutVocab(t *testing.T) {
 	for _, c := range []string{`{"model":{"vocab":[1]}}`, `{"model":1}`, `{"a":"}","model":{"x":"{","vocab":{"\"":1}}}`, `{"model":{"vocab":{"a":1}`} {
 		rest, vocab, ok := cutVocab([]byte(c))
 		t.Logf("%s → %v %s | %s", c, ok, rest, vocab)
+	}
+}
+
+// TestConcurrent encodes from several goroutines at once (run with -race).
+func TestConcurrent(t *testing.T) {
+	tk := loadTokenizer(t)
+	g := loadGolden(t)
+	done := make(chan bool)
+	for w := 0; w < 4; w++ {
+		go func(w int) {
+			defer func() { done <- true }()
+			for i := w; i < len(g.Cases); i += 4 {
+				c := g.Cases[i]
+				var got Encoding
+				if c.Pair != nil {
+					got = tk.EncodePair(c.Text, *c.Pair, Options{MaxLength: c.MaxLength})
+				} else {
+					got = tk.Encode(c.Text, Options{MaxLength: c.MaxLength})
+				}
+				if d := diffEncoding(got, c.goldenEncoding); d != "" {
+					t.Errorf("case %d: %s", i, d)
+					return
+				}
+			}
+		}(w)
+	}
+	for w := 0; w < 4; w++ {
+		<-done
 	}
 }
