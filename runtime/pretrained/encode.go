@@ -12,6 +12,11 @@ func (m *Model) Tokenize(texts []string, maxLength int) (bert.Input, []tokenizer
 	if maxLength <= 0 || maxLength > m.MaxLength {
 		maxLength = m.MaxLength
 	}
+	// The tokenizers library turns truncation off below the number of special tokens
+	// (its subtraction wraps): never let that produce a sequence longer than the model takes.
+	if n := m.Tokenizer.NumSpecialTokens(false); maxLength < n {
+		maxLength = n
+	}
 	encs := m.Tokenizer.EncodeBatch(texts, tokenizer.Options{MaxLength: maxLength, Pad: true})
 	in := bert.Input{B: len(encs)}
 	if len(encs) > 0 {

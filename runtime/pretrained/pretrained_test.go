@@ -198,3 +198,23 @@ func BenchmarkMiniLMForward(b *testing.B) {
 }
 
 func itoa(n int) string { return "seq" + strconv.Itoa(n) }
+
+// A max length below the special-token count must still truncate (the tokenizers library
+// would turn truncation off there, exceeding the model's positions).
+func TestTinyMaxLengthClamped(t *testing.T) {
+	m, err := pretrained.LoadDir(golden.Path("tiny", "model"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := strings.Repeat("word ", 500)
+	for _, n := range []int{1, 2, 3} {
+		in, _ := m.Tokenize([]string{long}, n)
+		if want := max(n, 2); in.T != want {
+			t.Errorf("max length %d: %d tokens, want %d", n, in.T, want)
+		}
+	}
+	in, _ := m.Tokenize([]string{long}, 0)
+	if in.T != m.MaxLength || in.T > m.Config.MaxPositionEmbeddings {
+		t.Errorf("default: %d tokens, MaxLength %d", in.T, m.MaxLength)
+	}
+}
