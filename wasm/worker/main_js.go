@@ -16,10 +16,12 @@
 //	ADAPTERS_INDEX   the index.json of `adapterwasm index` (default "adapters/index.json")
 //	ADAPTER_CACHE    "cache-api" (default) keeps fetched adapter files in the Workers Cache API; "off"
 //	ADAPTER_BUDGET_MB  megabytes of adapter files kept loaded (default 64)
+//	MAX_TOKENS       tokens of all texts of one request, after truncation (default 2048; -1: no limit)
 package main
 
 import (
 	"fmt"
+	"runtime/debug"
 	"strconv"
 	"syscall/js"
 
@@ -29,7 +31,18 @@ import (
 	"github.com/adapterwasm/adapterwasm/wasm/worker/service"
 )
 
+// The isolate has 128 MB for everything: the Wasm linear memory (which grows and never
+// shrinks), the JS heap, and the bytes in flight. The base model's weights (~25 MB q8) are live
+// for the isolate's life and hold no pointers, so collecting more often is cheap: the heap may
+// grow to 1.5× the live data rather than 2×, and never past the soft limit.
+const (
+	gcPercent   = 50
+	memoryLimit = 96 << 20
+)
+
 func main() {
+	debug.SetGCPercent(gcPercent)
+	debug.SetMemoryLimit(memoryLimit)
 	cfg := service.Config{
 		ModelPath: getenv("MODEL_PATH", "model/"),
 		IndexPath: getenv("ADAPTERS_INDEX", "adapters/index.json"),
@@ -53,6 +66,13 @@ func main() {
 	case "off":
 	default:
 		panic(fmt.Sprintf("ADAPTER_CACHE=%q: want cache-api or off", c))
+	}
+	if t := getenv("MAX_TOKENS", ""); t != "" {
+		n, err := strconv.Atoi(t)
+		if err != nil {
+			panic(fmt.Sprintf("MAX_TOKENS=%q: want an integer (-1: no limit)", t))
+		}
+		cfg.MaxTokens = n
 	}
 	if mb := getenv("ADAPTER_BUDGET_MB", ""); mb != "" {
 		n, err := strconv.Atoi(mb)

@@ -42,14 +42,14 @@ for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
 
 // startDev runs wrangler dev in cwd (a directory with wrangler.jsonc) and resolves once it
 // listens. Local state (the Cache API) goes to a fresh temporary directory, so every run starts cold.
-export async function startDev(cwd, { readyTimeoutMs = 120_000 } = {}) {
+export async function startDev(cwd, { readyTimeoutMs = 120_000, args = [] } = {}) {
   const port = await freePort();
   const inspectorPort = await freePort();
   const persist = mkdtempSync(join(tmpdir(), "adapterwasm-wrangler-"));
   const t0 = performance.now();
   const child = spawn(
     process.execPath,
-    [join(cwd, "node_modules/wrangler/bin/wrangler.js"), "dev", "--local", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort), "--persist-to", persist, "--log-level", process.env.WRANGLER_LOG_LEVEL ?? "info"],
+    [join(cwd, "node_modules/wrangler/bin/wrangler.js"), "dev", "--local", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort), "--persist-to", persist, "--log-level", process.env.WRANGLER_LOG_LEVEL ?? "info", ...args],
     { cwd, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", NO_COLOR: "1" } },
   );
   live.add(child.pid);

@@ -241,6 +241,7 @@ describe("worker on wrangler dev --local", { concurrency: false }, () => {
     { name: "unknown head", body: { text: "a", adapters: "sentiment", head: "nope" }, status: 400, code: "invalid_setup" },
     { name: "body too large", body: JSON.stringify({ text: "x".repeat(2 * MiB), adapters: "sentiment" }), status: 413, code: "body_too_large" },
     { name: "text too large", body: { text: "word ".repeat(20_000), adapters: "sentiment" }, status: 413, code: "text_too_large" },
+    { name: "too many tokens", body: { texts: Array(9).fill("word ".repeat(300)), adapters: "sentiment" }, status: 413, code: "too_many_tokens" },
     { name: "too many texts", body: { texts: Array(65).fill("a"), adapters: "sentiment" }, status: 413, code: "too_many_texts" },
   ];
   test("bad requests get JSON errors with the right status, and the isolate keeps serving", async () => {
@@ -296,5 +297,40 @@ describe("worker on wrangler dev --local", { concurrency: false }, () => {
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
+  });
+});
+
+// With room for one demo adapter only, switching adapters evicts the other; reloading it must
+// come from the Workers Cache API, not the assets, and give the same answers.
+describe("adapter LRU and Cache API on wrangler dev --local", { concurrency: false }, () => {
+  let dev;
+  before(async () => {
+    dev = await startDev(workerDir, { args: ["--var", "ADAPTER_BUDGET_MB:1"] });
+  });
+  after(async () => {
+    await dev?.stop();
+  });
+
+  test("evicted adapters come back from the cache", async () => {
+    const classify = async (adapters) => {
+      const res = await send(`${dev.url}/v1/classify`, () => ({
+        method: "POST",
+        body: JSON.stringify({ texts: golden.slice(0, 2), adapters }),
+        signal: AbortSignal.timeout(120_000),
+      }));
+      const body = await res.json();
+      assert.equal(res.status, 200, JSON.stringify(body));
+      return body.results;
+    };
+    const first = await classify("sentiment");
+    await classify("sentiment_lora");
+    const again = await classify("sentiment");
+    assert.deepEqual(again, first);
+    const h = await (await fetch(`${dev.url}/healthz`)).json();
+    report("LRU with a 1 MB budget", { loaded: h.adaptersLoaded, ...h.stats });
+    assert.deepEqual(h.adaptersLoaded, ["sentiment"]);
+    assert.ok(h.stats.adapterEvictions >= 2, JSON.stringify(h.stats));
+    assert.ok(h.stats.cacheHits >= 4, `sentiment's 4 files must come from the Cache API: ${JSON.stringify(h.stats)}`);
+    assert.equal(h.stats.adapterFetches, 8, "each adapter file is read from the assets once");
   });
 });

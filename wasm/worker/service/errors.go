@@ -26,6 +26,7 @@ const (
 	CodeBodyTooLarge     = "body_too_large"      // 413
 	CodeTextTooLarge     = "text_too_large"      // 413: one text over MaxTextBytes
 	CodeTooManyTexts     = "too_many_texts"      // 413
+	CodeTooManyTokens    = "too_many_tokens"     // 413: the texts' tokens (after truncation) over MaxTokens
 	CodeUnknownAdapter   = "unknown_adapter"     // 404: not in the index
 	CodeNotFound         = "not_found"           // 404: no such route
 	CodeMethodNotAllowed = "method_not_allowed"  // 405

@@ -34,6 +34,10 @@ const (
 	DefaultMaxTexts      = 64       // texts per request
 	DefaultMaxTextBytes  = 64 << 10 // bytes per text
 	DefaultAdapterBudget = 64 << 20 // bytes of adapter files kept loaded (the LRU's size)
+	// DefaultMaxTokens bounds the work of one request: tokens of all its texts after truncation
+	// (8 texts of MiniLM's full 256). A forward pass costs about its token count, and an isolate
+	// runs one at a time under a CPU limit per request.
+	DefaultMaxTokens = 2048
 )
 
 // Config says where the service finds its data and how much it may hold.
@@ -47,6 +51,7 @@ type Config struct {
 	MaxBodyBytes  int64
 	MaxTexts      int
 	MaxTextBytes  int
+	MaxTokens     int // tokens of all texts after truncation; < 0: no limit
 	AdapterBudget int64
 
 	// LinearMemory, if set, reports the bytes of the Wasm instance's linear memory.
@@ -93,6 +98,9 @@ func New(cfg Config) *Service {
 	}
 	if cfg.MaxTextBytes <= 0 {
 		cfg.MaxTextBytes = DefaultMaxTextBytes
+	}
+	if cfg.MaxTokens == 0 {
+		cfg.MaxTokens = DefaultMaxTokens
 	}
 	if cfg.AdapterBudget <= 0 {
 		cfg.AdapterBudget = DefaultAdapterBudget
@@ -258,7 +266,8 @@ func (s *Service) healthz(w http.ResponseWriter, r *http.Request) *Error {
 	}
 	h := Health{OK: true, Model: info, Memory: s.memory(), UptimeMs: time.Since(s.started).Milliseconds(),
 		Limits: map[string]int64{"maxBodyBytes": s.cfg.MaxBodyBytes, "maxTexts": int64(s.cfg.MaxTexts),
-			"maxTextBytes": int64(s.cfg.MaxTextBytes), "maxTokens": int64(info.MaxLength), "adapterBudget": s.cfg.AdapterBudget}}
+			"maxTextBytes": int64(s.cfg.MaxTextBytes), "maxTokensPerText": int64(info.MaxLength), "maxTokens": int64(s.cfg.MaxTokens),
+			"adapterBudget": s.cfg.AdapterBudget}}
 	s.mu.Lock()
 	h.Loaded = s.lru.names()
 	h.Memory.AdapterBytes = s.lru.size
@@ -319,6 +328,9 @@ func (s *Service) classify(w http.ResponseWriter, r *http.Request) *Error {
 	}
 	m, e := s.model(r.Context())
 	if e != nil {
+		return e
+	}
+	if e := s.checkTokens(m, texts); e != nil {
 		return e
 	}
 	results, e := s.run(r.Context(), m, req.Adapters, req.Head, texts)
@@ -389,6 +401,28 @@ func (s *Service) decode(r *http.Request) (*ClassifyRequest, *Error) {
 		}
 	}
 	return &req, nil
+}
+
+// checkTokens refuses a request whose texts are more than MaxTokens tokens in all, counted as
+// the forward pass will see them (truncated to the model's max length).
+func (s *Service) checkTokens(m *engine.Model, texts []string) *Error {
+	if s.cfg.MaxTokens < 0 || len(texts) == 0 {
+		return nil
+	}
+	encs, err := m.Tokenize(texts, 0)
+	if err != nil {
+		return fromEngine(err)
+	}
+	n := 0
+	for _, e := range encs {
+		for _, v := range e.AttentionMask {
+			n += int(v)
+		}
+	}
+	if n > s.cfg.MaxTokens {
+		return apiErrorf(http.StatusRequestEntityTooLarge, CodeTooManyTokens, "the texts are %d tokens (each truncated to the model's max length); at most %d per request: send fewer or shorter texts", n, s.cfg.MaxTokens)
+	}
+	return nil
 }
 
 // lazy holds a value loaded on first use; a failed load is retried by the next caller, so a

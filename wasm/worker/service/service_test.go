@@ -218,7 +218,7 @@ func TestClassifyMatchesEngine(t *testing.T) {
 
 func TestErrors(t *testing.T) {
 	root := site(t, "seq_bn", "lora_qv")
-	s := New(Config{Model: DirSource(root), Adapters: DirSource(root), MaxTexts: 4, MaxTextBytes: 100, MaxBodyBytes: 1000})
+	s := New(Config{Model: DirSource(root), Adapters: DirSource(root), MaxTexts: 4, MaxTextBytes: 100, MaxBodyBytes: 1000, MaxTokens: 50})
 	for _, c := range []struct {
 		name, method, path, body string
 		status                   int
@@ -240,6 +240,7 @@ func TestErrors(t *testing.T) {
 		{"unknown head", "POST", "/v1/classify", `{"text":"a","adapters":"seq_bn","head":"nope"}`, 400, CodeInvalidSetup},
 		{"body too large", "POST", "/v1/classify", `{"text":"` + strings.Repeat("a", 2000) + `","adapters":"seq_bn"}`, 413, CodeBodyTooLarge},
 		{"text too large", "POST", "/v1/classify", `{"text":"` + strings.Repeat("a", 101) + `","adapters":"seq_bn"}`, 413, CodeTextTooLarge},
+		{"too many tokens", "POST", "/v1/classify", `{"texts":["` + strings.Repeat("a ", 40) + `","` + strings.Repeat("b ", 40) + `"],"adapters":"seq_bn"}`, 413, CodeTooManyTokens},
 		{"too many texts", "POST", "/v1/classify", `{"texts":["a","b","c","d","e"],"adapters":"seq_bn"}`, 413, CodeTooManyTexts},
 		{"method", "GET", "/v1/classify", ``, 405, CodeMethodNotAllowed},
 		{"route", "GET", "/model/config.json", ``, 404, CodeNotFound},
