@@ -18,6 +18,7 @@ import (
 // simd_test.go):
 //
 //	GemmNT        ↔ sgemm_nt   f32 x·Wᵀ with row strides
+//	Q8.Dequantize ↔ dequant_q8 (q8.go; exact)
 //	QuantizeQ8Rows ↔ quant_q8   activations to int8 + one f32 scale per 32 (ggml Q8_0 numerics)
 //	GemmQ8        ↔ pack_q8 + qgemm_packed   int8 × int8 → int32 per block of 32, scaled and
 //	                 summed in f32
@@ -37,11 +38,22 @@ func SetSIMD(on bool) { simdOn = on }
 // wasmsimd tag) and the kernel module instantiated by the host.
 func SIMD() bool { return simdOn && kernelsLoaded() }
 
+// q8Int8 selects the int8 × int8 kernel for Q8 products (SetQ8Int8).
+var q8Int8 = false
+
+// SetQ8Int8 chooses how the SIMD kernels multiply by a Q8 matrix. false (the default): the
+// weights are dequantized to float32 per call (dequant_q8) and multiplied by sgemm_nt, so the
+// activations stay float32 and the result is Q8.MulT's up to summation order. true: the
+// activations are quantized per row and block of 32 (quant_q8) and multiplied in int8 × int8 →
+// int32 (pack_q8 + qgemm_packed: ggml's Q8_0·Q8_0 numerics, GemmQ8). The default is the faster
+// of the two where it was measured (Node 20, x86-64, no relaxed SIMD: 57 against 47 GOPS at
+// 128×384·384×1536; bench/README.md): plain Wasm SIMD has no 8-bit dot product, so an int8
+// multiply-add costs about what a float32 one does, and Q8_0's per-32 scales add work.
+func SetQ8Int8(on bool) { q8Int8 = on }
+
 // MulT computes dst[rows,Out] = x[rows,In]·Wᵀ for any Matrix, with the SIMD kernels when they
 // are in use and m is F32 with In % 4 == 0 (sgemm_nt) or Q8 with blocks of Q8Block and
-// Out % 8 == 0 (activations quantized per row and block by quant_q8, weights rearranged by
-// pack_q8, then qgemm_packed: ggml's Q8_0·Q8_0 numerics); otherwise m.MulT (so a Q8 product
-// of another shape keeps float32 activations).
+// Out % 8 == 0 (see SetQ8Int8); otherwise m.MulT.
 func MulT(dst []float32, m Matrix, x []float32, rows int) {
 	if rows > 0 && SIMD() {
 		switch w := m.(type) {

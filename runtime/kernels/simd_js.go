@@ -18,6 +18,9 @@ func kSgemmNT(d, ldd, x, ldx, w, ldw, m, k, n uint32)
 //go:wasmimport adapterwasm_kernels quant_q8
 func kQuantQ8(q, s, x, ldx, m, k uint32)
 
+//go:wasmimport adapterwasm_kernels dequant_q8
+func kDequantQ8(w, qw, sw, n uint32)
+
 //go:wasmimport adapterwasm_kernels pack_q8
 func kPackQ8(wp, sp, qw, sw, n, k uint32)
 
@@ -57,7 +60,8 @@ func simdGemmNT(dst []float32, ldd int, x []float32, ldx int, w []float32, ldw i
 	kSgemmNT(addr(dst), uint32(ldd), addr(x), uint32(ldx), addr(w), uint32(ldw), uint32(m), uint32(k), uint32(n))
 }
 
-// q8Scratch holds the quantized activations and the packed weights of the last simdMulQ8 call;
+// q8Scratch holds the scratch of the last simdMulQ8 call (dequantized weights, or quantized
+// activations and packed weights);
 // it grows to the largest shapes seen and is then reused (Go's Wasm runs one goroutine at a time
 // and the kernels never yield).
 var q8Scratch struct {
@@ -65,6 +69,7 @@ var q8Scratch struct {
 	s  []float32 // their scales [rows, In/32]
 	wp []int8    // pack_q8's weights [Out/4][In/2][8]
 	sp []float32 // pack_q8's scales [Out/4][In/32][4]
+	wf []float32 // dequant_q8's weights [Out, In]
 }
 
 func growInt16(s []int16, n int) []int16 {
@@ -88,14 +93,27 @@ func growF32(s []float32, n int) []float32 {
 	return s[:n]
 }
 
-// simdMulQ8 quantizes x with quant_q8, packs w with pack_q8 (per call: O(Out·In) against the
-// product's O(rows·Out·In)) and multiplies with qgemm_packed. w.Out % 8 == 0.
+// simdMulQ8 computes x·Wᵀ for a Q8 matrix: by default W dequantized to float32 (dequant_q8, per
+// call: O(Out·In) against the product's O(rows·Out·In)) and sgemm_nt; with SetQ8Int8(true) x
+// quantized by quant_q8, W rearranged by pack_q8 and qgemm_packed. w.Out % 8 == 0.
 func simdMulQ8(dst, x []float32, rows int, w *Q8) {
 	sc := &q8Scratch
+	if !q8Int8 {
+		sc.wf = growF32(sc.wf, w.Out*w.In)
+		simdDequantQ8(sc.wf, w)
+		simdGemmNT(dst, w.Out, x, w.In, sc.wf, w.In, rows, w.In, w.Out)
+		return
+	}
 	sc.q = growInt16(sc.q, rows*w.In)
 	sc.s = growF32(sc.s, rows*(w.In/Q8Block))
 	simdQuantQ8(sc.q, sc.s, x, rows, w.In)
 	kQgemm(dst, sc.q, sc.s, rows, w)
+}
+
+// simdDequantQ8 calls dequant_q8: dst [w.Out, w.In] = W as float32 (blocks of Q8Block).
+func simdDequantQ8(dst []float32, w *Q8) {
+	_ = dst[w.Out*w.In-1]
+	kDequantQ8(addr(dst), addr(w.Q), addr(w.Scale), uint32(w.Out*w.In))
 }
 
 // simdQuantQ8 calls quant_q8 on x [rows, k] (contiguous).

@@ -36,3 +36,5 @@ func simdLayerNorm(dst, x []float32, rows int, gamma, beta []float32, eps float3
 func simdAddBias(x []float32, rows int, bias []float32) {
 	panic("kernels: no SIMD kernel module in this build")
 }
+
+func simdDequantQ8(dst []float32, w *Q8) { panic("kernels: no SIMD kernel module in this build") }

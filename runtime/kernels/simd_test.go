@@ -195,8 +195,17 @@ func TestGemmQ8CloseToQ8MulT(t *testing.T) {
 }
 
 // TestMulTSelection checks MulT on both paths: with SetSIMD(false) it is exactly m.MulT (the
-// plain-Go path hosts without the kernel module run); with the kernels it is within their bounds.
+// plain-Go path hosts without the kernel module run); with the kernels (both Q8 modes) it is
+// within their bounds.
 func TestMulTSelection(t *testing.T) {
+	for _, int8 := range []bool{false, true} {
+		SetQ8Int8(int8)
+		testMulTSelection(t)
+	}
+	SetQ8Int8(false)
+}
+
+func testMulTSelection(t *testing.T) {
 	defer SetSIMD(true)
 	r := rand.New(rand.NewPCG(11, 12))
 	rows, in, out := 5, 384, 16
@@ -379,6 +388,20 @@ func TestAddBiasKernelMatchesReference(t *testing.T) {
 	for i := range got {
 		if got[i] != want[i] {
 			t.Fatalf("[%d] %v vs %v", i, got[i], want[i]) // one float32 add each: exact
+		}
+	}
+}
+
+func TestDequantQ8MatchesReference(t *testing.T) {
+	requireSIMD(t)
+	r := rand.New(rand.NewPCG(19, 20))
+	w := QuantizeQ8(randVec(r, 24*384), 24, 384, Q8Block)
+	got, want := make([]float32, 24*384), make([]float32, 24*384)
+	simdDequantQ8(got, w)
+	w.Dequantize(want)
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("[%d] %v vs %v", i, got[i], want[i]) // one float32 multiply each: exact
 		}
 	}
 }
