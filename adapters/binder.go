@@ -87,6 +87,14 @@ func (bd *binder) vec(name string, shape ...int) []float32 {
 		bd.problem(fmt.Sprintf("tensor %s: %v", name, err))
 		return nil
 	}
+	// A NaN or ±Inf weight would turn every output into NaN: refuse it here, naming the tensor,
+	// rather than return meaningless labels (a trained adapter never holds one).
+	for i, x := range v {
+		if x-x != 0 {
+			bd.problem(fmt.Sprintf("tensor %s holds %v at element %d", name, x, i))
+			return nil
+		}
+	}
 	return v
 }
 
