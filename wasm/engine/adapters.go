@@ -65,6 +65,16 @@ func (m *Model) LoadAdapter(name string, files map[string][]byte) (info AdapterI
 		if len(files) == 0 {
 			return errorf(CodeInvalidArgument, "no files given")
 		}
+		size := 0
+		for _, b := range files {
+			size += len(b)
+		}
+		if size > MaxAdapterBytes {
+			return errorf(CodeInvalidArgument, "adapter files are %d bytes; at most %d", size, MaxAdapterBytes)
+		}
+		if n := len(m.am.Adapters()) + len(m.am.Fusions()); n >= MaxAdapters && m.am.Adapter(name) == nil {
+			return errorf(CodeInvalidArgument, "%d adapters loaded; at most %d: unload one first", n, MaxAdapters)
+		}
 		got, err := m.am.Load(files, adapters.LoadOptions{Name: name})
 		if err != nil {
 			return codeOfAdapters(err)

@@ -18,8 +18,10 @@ import (
 // Limits of one call, so that a hostile caller cannot make the instance allocate without bound.
 // A text longer than the model's max length is truncated by the tokenizer, not refused.
 const (
-	MaxBatch     = 256      // texts per call
-	MaxTextBytes = 16 << 20 // bytes per text (as the CLI's stdin line limit)
+	MaxBatch        = 256       // texts per call
+	MaxTextBytes    = 16 << 20  // bytes per text (as the CLI's stdin line limit)
+	MaxAdapters     = 256       // adapters and fusions loaded at once (each costs its weights' f32 size)
+	MaxAdapterBytes = 256 << 20 // bytes of one adapter's files, all together
 )
 
 // Model is one loaded base model and the adapters loaded onto it. Calls are serialized: a Model
