@@ -71,7 +71,7 @@ export async function fetchFile(url, opts = {}) {
   const declared = encoded ? undefined : Number(res.headers.get("content-length") || NaN);
   const total = size ?? (Number.isFinite(declared) ? declared : undefined);
 
-  const bytes = await readBody(res, total, (loaded) => onProgress?.({ file, url, loaded, total, fromCache: false }), url);
+  const bytes = await readBody(res, total, (loaded) => onProgress?.({ file, url, loaded, total, fromCache: false }), url, size !== undefined ? "integrity" : "network");
   stats?.add(url, bytes.byteLength, false);
   if (Number.isFinite(declared) && bytes.byteLength !== declared) {
     throw new AdapterwasmError("network", `${url}: download cut short: ${bytes.byteLength} of ${declared} bytes`);
@@ -106,9 +106,14 @@ export async function fetchRetry(fetchImpl, url, signal) {
   }
 }
 
+// MAX_DOWNLOAD_BYTES bounds a download whose size nobody promised (a Hugging Face directory
+// without manifest, a server without Content-Length): past it the download is abandoned.
+export const MAX_DOWNLOAD_BYTES = 2 ** 31;
+
 // readBody reads a response body into one buffer: straight into a buffer of the expected size
-// when it is known (no second copy), else by concatenating chunks.
-async function readBody(res, total, progress, url) {
+// when it is known (no second copy), else by concatenating chunks. A body longer than total (or
+// MAX_DOWNLOAD_BYTES) is cut off and refused with code overCode, not read on without end.
+async function readBody(res, total, progress, url, overCode) {
   if (!res.body) {
     const b = new Uint8Array(await res.arrayBuffer());
     progress(b.byteLength);
@@ -122,6 +127,10 @@ async function readBody(res, total, progress, url) {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
+      if (loaded + value.byteLength > (total ?? MAX_DOWNLOAD_BYTES)) {
+        await reader.cancel().catch(() => {});
+        throw new AdapterwasmError(overCode, `${url}: more than the ${total ?? MAX_DOWNLOAD_BYTES} bytes promised; download abandoned`);
+      }
       if (buf && loaded + value.byteLength <= buf.byteLength) {
         buf.set(value, loaded);
       } else {
@@ -135,6 +144,7 @@ async function readBody(res, total, progress, url) {
       progress(loaded);
     }
   } catch (e) {
+    if (e instanceof AdapterwasmError) throw e;
     throw new AdapterwasmError("network", `${url}: download failed after ${loaded} bytes: ${e.message}`, { cause: e });
   }
   if (buf) return loaded === buf.byteLength ? buf : buf.subarray(0, loaded);

@@ -1,0 +1,224 @@
+// node --test: hostile files, cut and endless downloads, cache integrity for adapters, limits,
+// and 100 concurrent calls while adapters load and unload (issue 10). Build first: ./build.sh wasm.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+import { startServer } from "./helpers/server.js";
+import { goldenSentences, requireBuild, TINY, tinyIndex } from "./helpers/fixtures.js";
+
+requireBuild();
+const { AutoModelWithHeads, AdapterwasmError, MemoryStore, Stack, Parallel } = await import("../src/node.js");
+const { fetchFile } = await import("../src/fetch.js");
+
+// hostileDir writes adapter directories that must be refused: copies of adapters_st/seq_bn with
+// one file broken.
+function hostileDir() {
+  const root = mkdtempSync(join(tmpdir(), "adapterwasm-hostile-"));
+  const src = join(TINY, "adapters_st/seq_bn");
+  const variant = (name, edit) => {
+    const d = join(root, name);
+    mkdirSync(d);
+    cpSync(src, d, { recursive: true });
+    edit(d);
+  };
+  // A NaN in the first float of the first tensor of adapter.safetensors.
+  variant("nan", (d) => {
+    const b = readFileSync(join(d, "adapter.safetensors"));
+    const n = Number(b.readBigUInt64LE(0));
+    const header = JSON.parse(b.subarray(8, 8 + n).toString());
+    const first = Object.entries(header).find(([k, v]) => k !== "__metadata__" && v.dtype === "F32" && v.data_offsets[1] > v.data_offsets[0]);
+    b.writeFloatLE(NaN, 8 + n + first[1].data_offsets[0]);
+    writeFileSync(join(d, "adapter.safetensors"), b);
+  });
+  variant("deep", (d) => writeFileSync(join(d, "adapter_config.json"), "[".repeat(1e6) + "]".repeat(1e6)));
+  variant("cut", (d) => {
+    const b = readFileSync(join(d, "adapter.safetensors"));
+    writeFileSync(join(d, "adapter.safetensors"), b.subarray(0, b.length >> 1));
+  });
+  variant("bits", (d) => {
+    const b = readFileSync(join(d, "adapter.safetensors"));
+    for (let i = 0; i < 64; i++) b[8 + ((i * 7919) % 200)] ^= 1 << (i % 8); // inside the JSON header
+    writeFileSync(join(d, "adapter.safetensors"), b);
+  });
+  variant("other-model", (d) => {
+    const c = JSON.parse(readFileSync(join(d, "adapter_config.json")));
+    c.hidden_size = 768;
+    writeFileSync(join(d, "adapter_config.json"), JSON.stringify(c));
+  });
+  return root;
+}
+
+// An endless body: chunks of 64 KiB until the client goes away; counts what it sent.
+async function endlessServer() {
+  const sent = { bytes: 0, closed: false };
+  const chunk = Buffer.alloc(64 << 10, 7);
+  const server = createServer((req, res) => {
+    res.writeHead(200, { "content-type": "application/octet-stream" });
+    const pump = () => {
+      while (!res.destroyed && sent.bytes < 1 << 30) {
+        sent.bytes += chunk.length;
+        if (!res.write(chunk)) return res.once("drain", pump);
+      }
+    };
+    res.on("close", () => (sent.closed = true));
+    pump();
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  return { url: `http://127.0.0.1:${server.address().port}`, sent, close: () => new Promise((r) => (server.closeAllConnections(), server.close(r))) };
+}
+
+let srv;
+before(async () => {
+  srv = await startServer({
+    mounts: { "/tiny/": { dir: join(TINY, "model"), manifest: true }, "/adapters/": { dir: join(TINY, "adapters") }, "/hostile/": { dir: hostileDir() } },
+    pages: { "/adapters/index.json": { body: tinyIndex() } },
+  });
+});
+after(() => srv.close());
+
+const isErr = (code) => (e) => e instanceof AdapterwasmError && e.code === code;
+
+describe("hostile inputs to the Wasm instance", () => {
+  let model;
+  before(async () => {
+    model = await AutoModelWithHeads.fromPretrained(`${srv.url}/tiny/`, { cache: new MemoryStore(), index: `${srv.url}/adapters/index.json` });
+  });
+  after(() => model.dispose());
+
+  test("each hostile adapter directory is refused with code format, naming the file; the instance keeps working", async () => {
+    const good = await model.classify(goldenSentences().slice(0, 3), { adapters: "seq_bn" });
+    for (const [name, want] of [
+      ["nan", /adapter\.safetensors: tensor .* holds NaN/],
+      ["deep", /adapter_config\.json: invalid JSON: .*exceeded max depth/],
+      ["cut", /adapter\.safetensors/],
+      ["bits", /adapter\.safetensors/],
+      ["other-model", /adapter_config\.json: hidden_size is 768 but the base model has 32/],
+    ]) {
+      await assert.rejects(model.loadAdapter(`${srv.url}/hostile/${name}/`), (e) => {
+        assert.ok(e instanceof AdapterwasmError && e.code === "format", `${name}: ${e.code} ${e.message}`);
+        assert.match(e.message, want, name);
+        return true;
+      });
+      assert.ok(!model.loadedAdapters.includes(name), `${name} was kept`);
+      assert.deepEqual(await model.classify(goldenSentences().slice(0, 3), { adapters: "seq_bn" }), good, `after ${name}`);
+    }
+  });
+
+  test("a 10 MB text is truncated and answers as its first 4 KB; texts and batches over the limits are refused", async () => {
+    const huge = "I love this movie, it is great! ".repeat((10 << 20) / 32);
+    const t0 = performance.now();
+    const [r] = await model.classify([huge], { adapters: "seq_bn" });
+    const ms = performance.now() - t0;
+    assert.deepEqual(r, (await model.classify([huge.slice(0, 4096)], { adapters: "seq_bn" }))[0]);
+    assert.ok(ms < 30_000, `${ms} ms`);
+    const [tok] = await model.tokenize(huge);
+    assert.ok(tok.inputIds.length <= 128);
+    await assert.rejects(model.classify(["x", "a".repeat((16 << 20) + 1)], { adapters: "seq_bn" }), isErr("invalid_argument"));
+    await assert.rejects(model.classify(Array(257).fill("x"), { adapters: "seq_bn" }), isErr("invalid_argument"));
+    await assert.rejects(model.embed(Array(257).fill("x")), isErr("invalid_argument"));
+    assert.equal((await model.classify("I love this movie", { adapters: "seq_bn" }))[0].label, r.label);
+  });
+
+  test("100 concurrent classify calls with mixed adapters equal sequential ones, while adapters load and unload", async () => {
+    const texts = goldenSentences().slice(0, 4);
+    const setups = ["seq_bn", "lora_qv", "prefix", "ia3", String(Stack("lora_qv", "seq_bn")), String(Parallel("seq_bn", "seq_bn_b"))];
+    const seq = new Map();
+    for (const s of setups) seq.set(s, await model.classify(texts, { adapters: s }));
+    const jobs = [];
+    let churned = 0;
+    for (let k = 0; k < 100; k++) {
+      const s = setups[k % setups.length];
+      jobs.push(model.classify(texts, { adapters: s }).then((r) => ({ s, r }), (e) => ({ s, e })));
+      if (k % 10 === 5) {
+        // Unload and reload adapters the calls use, and one no call uses, while calls are in flight.
+        const victim = ["ia3", "prefix", "par_bn"][churned++ % 3];
+        jobs.push(
+          model
+            .loadAdapter(victim)
+            .then(() => model.unloadAdapter(victim))
+            .then(() => null, (e) => ({ s: `churn ${victim}`, e })),
+        );
+      }
+    }
+    const out = (await Promise.all(jobs)).filter(Boolean);
+    let failed = 0;
+    for (const { s, r, e } of out) {
+      if (e) {
+        // unloadAdapter does not wait for calls in flight: a call whose adapter is unloaded under
+        // it fails cleanly (setup/not_found), never answers wrongly. Calls whose adapters nobody
+        // unloads never fail.
+        assert.ok(e instanceof AdapterwasmError && ["setup", "not_found"].includes(e.code), `${s}: ${e.code} ${e.message}`);
+        assert.ok(s === "ia3" || s === "prefix" || s.startsWith("churn"), `${s}: failed although nothing unloaded it: ${e.message}`);
+        failed++;
+        continue;
+      }
+      assert.deepEqual(r, seq.get(s), `${s}: result differs from the sequential one`);
+    }
+    console.log(`# ${failed} calls of ${out.length} failed cleanly while their adapter was unloaded`);
+    for (const s of setups) assert.deepEqual(await model.classify(texts, { adapters: s }), seq.get(s), `${s} afterwards`);
+  });
+});
+
+describe("adapter downloads: integrity and cache", () => {
+  const base = () => `${srv.url}/tiny/`;
+  const index = () => `${srv.url}/adapters/index.json`;
+  const file = "/adapters/seq_bn/pytorch_adapter.bin";
+
+  for (const fault of ["corrupt", "truncate"]) {
+    test(`a ${fault} adapter download is refused before use and never cached; the next try works`, async () => {
+      const store = new MemoryStore();
+      const m = await AutoModelWithHeads.fromPretrained(base(), { cache: store, index: index() });
+      srv.faults.set(file, fault);
+      try {
+        await assert.rejects(m.classify("x", { adapters: "seq_bn" }), (e) => e instanceof AdapterwasmError && ["integrity", "network"].includes(e.code));
+      } finally {
+        srv.faults.delete(file);
+      }
+      assert.equal(await store.get(`${srv.url}${file}`), undefined, "cached after a bad download");
+      assert.ok(!m.loadedAdapters.includes("seq_bn"));
+      const [r] = await m.classify("I love this movie", { adapters: "seq_bn" });
+      assert.ok(r.label);
+      assert.ok(await store.get(`${srv.url}${file}`), "the good copy is cached");
+      m.dispose();
+    });
+  }
+
+  test("a corrupt adapter cache entry is dropped and fetched again", async () => {
+    const store = new MemoryStore();
+    const m1 = await AutoModelWithHeads.fromPretrained(base(), { cache: store, index: index() });
+    const want = await m1.classify("I love this movie", { adapters: "seq_bn" });
+    m1.dispose();
+    const hit = await store.get(`${srv.url}${file}`);
+    const bad = hit.bytes.slice();
+    bad[bad.length >> 1] ^= 0xff;
+    await store.put(`${srv.url}${file}`, bad, hit.sha256);
+    srv.log.length = 0;
+    const m2 = await AutoModelWithHeads.fromPretrained(base(), { cache: store, index: index() });
+    assert.deepEqual(await m2.classify("I love this movie", { adapters: "seq_bn" }), want);
+    assert.ok(srv.log.some((e) => e.path === file && e.bytes > 0), "refetched");
+    assert.notDeepEqual((await store.get(`${srv.url}${file}`)).bytes, bad);
+    m2.dispose();
+  });
+
+  test("an endless body is abandoned once it passes the promised size, and nothing is cached", async () => {
+    const es = await endlessServer();
+    const store = new MemoryStore();
+    try {
+      await assert.rejects(fetchFile(`${es.url}/x/adapter.safetensors`, { size: 100_000, sha256: "0".repeat(64), store }), (e) => {
+        assert.ok(e instanceof AdapterwasmError && e.code === "integrity", `${e.code} ${e.message}`);
+        assert.match(e.message, /more than the 100000 bytes promised/);
+        return true;
+      });
+      await new Promise((r) => setTimeout(r, 200));
+      assert.ok(es.sent.closed, "connection still open");
+      assert.ok(es.sent.bytes < 64 << 20, `server sent ${es.sent.bytes} bytes`);
+      assert.equal(store.map.size, 0);
+    } finally {
+      await es.close();
+    }
+  });
+});
