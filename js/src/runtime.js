@@ -93,6 +93,7 @@ function kernelImports() {
     sgemm_nt: (d, ldd, x, ldx, w, ldw, m, kk, n) => k.sgemm_nt(d, ldd, x, ldx, w, ldw, m, kk, n),
     quant_q8: (q, s, x, ldx, m, kk) => k.quant_q8(q, s, x, ldx, m, kk),
     dequant_q8: (w, qw, sw, n) => k.dequant_q8(w, qw, sw, n),
+    q8_gemm_nt: (d, ldd, x, ldx, qw, sw, t, m, kk, n, r) => k.q8_gemm_nt(d, ldd, x, ldx, qw, sw, t, m, kk, n, r),
     pack_q8: (wp, sp, qw, sw, n, kk) => k.pack_q8(wp, sp, qw, sw, n, kk),
     qgemm_packed: (d, ldd, qx, sx, wp, sp, m, kk, n) => k.qgemm_packed(d, ldd, qx, sx, wp, sp, m, kk, n),
     softmax_rows: (x, ld, rows, n, scale, bias) => k.softmax_rows(x, ld, rows, n, scale, bias),

@@ -18,7 +18,7 @@ import (
 // simd_test.go):
 //
 //	GemmNT        ↔ sgemm_nt   f32 x·Wᵀ with row strides
-//	Q8.Dequantize ↔ dequant_q8 (q8.go; exact)
+//	Q8.Dequantize ↔ dequant_q8 (q8.go; exact), with sgemm_nt in q8_gemm_nt
 //	QuantizeQ8Rows ↔ quant_q8   activations to int8 + one f32 scale per 32 (ggml Q8_0 numerics)
 //	GemmQ8        ↔ pack_q8 + qgemm_packed   int8 × int8 → int32 per block of 32, scaled and
 //	                 summed in f32
@@ -41,9 +41,10 @@ func SIMD() bool { return simdOn && kernelsLoaded() }
 // q8Int8 selects the int8 × int8 kernel for Q8 products (SetQ8Int8).
 var q8Int8 = false
 
-// SetQ8Int8 chooses how the SIMD kernels multiply by a Q8 matrix. false (the default): the
-// weights are dequantized to float32 per call (dequant_q8) and multiplied by sgemm_nt, so the
-// activations stay float32 and the result is Q8.MulT's up to summation order. true: the
+// SetQ8Int8 chooses how the SIMD kernels multiply by a Q8 matrix. false (the default):
+// q8_gemm_nt dequantizes the weights a slab of rows at a time (dequant_q8, the slab kept in
+// L2) and multiplies each slab by sgemm_nt, so the activations stay float32, the result is
+// Q8.MulT's up to summation order, and only the int8 weights are read from memory. true: the
 // activations are quantized per row and block of 32 (quant_q8) and multiplied in int8 × int8 →
 // int32 (pack_q8 + qgemm_packed: ggml's Q8_0·Q8_0 numerics, GemmQ8). The default is the faster
 // of the two where it was measured (Node 20, x86-64, no relaxed SIMD: 57 against 47 GOPS at

@@ -21,6 +21,9 @@ func kQuantQ8(q, s, x, ldx, m, k uint32)
 //go:wasmimport adapterwasm_kernels dequant_q8
 func kDequantQ8(w, qw, sw, n uint32)
 
+//go:wasmimport adapterwasm_kernels q8_gemm_nt
+func kQ8GemmNT(d, ldd, x, ldx, qw, sw, scratch, m, k, n, r uint32)
+
 //go:wasmimport adapterwasm_kernels pack_q8
 func kPackQ8(wp, sp, qw, sw, n, k uint32)
 
@@ -69,7 +72,7 @@ var q8Scratch struct {
 	s  []float32 // their scales [rows, In/32]
 	wp []int8    // pack_q8's weights [Out/4][In/2][8]
 	sp []float32 // pack_q8's scales [Out/4][In/32][4]
-	wf []float32 // dequant_q8's weights [Out, In]
+	wf []float32 // q8_gemm_nt's slab of float32 weights
 }
 
 func growInt16(s []int16, n int) []int16 {
@@ -93,15 +96,20 @@ func growF32(s []float32, n int) []float32 {
 	return s[:n]
 }
 
-// simdMulQ8 computes x·Wᵀ for a Q8 matrix: by default W dequantized to float32 (dequant_q8, per
-// call: O(Out·In) against the product's O(rows·Out·In)) and sgemm_nt; with SetQ8Int8(true) x
-// quantized by quant_q8, W rearranged by pack_q8 and qgemm_packed. w.Out % 8 == 0.
+// q8Slab is the size in bytes of the float32 slab of W that q8_gemm_nt dequantizes at a time:
+// small enough to stay in L2 while every row of x passes over it.
+const q8Slab = 96 << 10
+
+// simdMulQ8 computes x·Wᵀ for a Q8 matrix: by default q8_gemm_nt (W dequantized a slab of rows
+// at a time, then sgemm_nt on float32 activations); with SetQ8Int8(true) x quantized by
+// quant_q8, W rearranged by pack_q8 and qgemm_packed. w.Out % 8 == 0.
 func simdMulQ8(dst, x []float32, rows int, w *Q8) {
 	sc := &q8Scratch
 	if !q8Int8 {
-		sc.wf = growF32(sc.wf, w.Out*w.In)
-		simdDequantQ8(sc.wf, w)
-		simdGemmNT(dst, w.Out, x, w.In, sc.wf, w.In, rows, w.In, w.Out)
+		r := max(8, q8Slab/(4*w.In)&^7)
+		sc.wf = growF32(sc.wf, r*w.In)
+		kQ8GemmNT(addr(dst), uint32(w.Out), addr(x), uint32(w.In), addr(w.Q), addr(w.Scale), addr(sc.wf),
+			uint32(rows), uint32(w.In), uint32(w.Out), uint32(r))
 		return
 	}
 	sc.q = growInt16(sc.q, rows*w.In)

@@ -24,6 +24,7 @@ function kernelImports() {
     sgemm_nt: (...a) => k.sgemm_nt(...a),
     quant_q8: (...a) => k.quant_q8(...a),
     dequant_q8: (...a) => k.dequant_q8(...a),
+    q8_gemm_nt: (...a) => k.q8_gemm_nt(...a),
     pack_q8: (...a) => k.pack_q8(...a),
     qgemm_packed: (...a) => k.qgemm_packed(...a),
     softmax_rows: (...a) => k.softmax_rows(...a),

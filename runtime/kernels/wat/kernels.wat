@@ -17,7 +17,7 @@
   ;; (y = x·Wᵀ with W in nn.Linear's [out, in] layout). Tiles of 2 rows of x × 4 rows of w,
   ;; 8 f32x4 accumulators along K; w is walked in blocks of rows that fit in L1 and every pair
   ;; of x rows is run against a block before the next one.
-  (func (export "sgemm_nt")
+  (func $sgemm (export "sgemm_nt")
     (param $d i32) (param $ldd i32) (param $x i32) (param $ldx i32) (param $w i32) (param $ldw i32)
     (param $M i32) (param $K i32) (param $N i32)
     (local $nb i32) (local $N4 i32) (local $j0 i32) (local $j1 i32) (local $i i32) (local $j i32)
@@ -739,7 +739,7 @@
 
   ;; dequant_q8: w[i] = sw[i/32] · qw[i] for i < n (n % 32 == 0): an int8 matrix with one scale
   ;; per 32 consecutive values (Q8's planar layout) to float32, for sgemm_nt.
-  (func (export "dequant_q8") (param $w i32) (param $qw i32) (param $sw i32) (param $n i32)
+  (func $dequant (export "dequant_q8") (param $w i32) (param $qw i32) (param $sw i32) (param $n i32)
     (local $e i32) (local $s v128) (local $v v128)
     (local.set $e (i32.add (local.get $qw) (local.get $n)))
     (block $done (loop $l
@@ -760,6 +760,28 @@
       (local.set $qw (i32.add (local.get $qw) (i32.const 32)))
       (local.set $sw (i32.add (local.get $sw) (i32.const 4)))
       (local.set $w (i32.add (local.get $w) (i32.const 128)))
+      (br $l)))
+  )
+
+  ;; q8_gemm_nt: d[i*ldd + j] = Σ_k x[i*ldx + k] · W[j][k] for a Q8 matrix W [N, K] (int8 qw,
+  ;; one scale per 32 in sw), float32 activations: W is dequantized R rows at a time into
+  ;; scratch (R·K floats, sized by the caller to stay in L2) and each slab multiplied by
+  ;; sgemm_nt, so the int8 weights are read from memory once and float32 weights never are.
+  (func (export "q8_gemm_nt")
+    (param $d i32) (param $ldd i32) (param $x i32) (param $ldx i32) (param $qw i32) (param $sw i32)
+    (param $scratch i32) (param $M i32) (param $K i32) (param $N i32) (param $R i32)
+    (local $j0 i32) (local $r i32)
+    (block $done (loop $l
+      (br_if $done (i32.ge_u (local.get $j0) (local.get $N)))
+      (local.set $r (i32.sub (local.get $N) (local.get $j0)))
+      (if (i32.gt_u (local.get $r) (local.get $R)) (then (local.set $r (local.get $R))))
+      (call $dequant (local.get $scratch)
+        (i32.add (local.get $qw) (i32.mul (local.get $j0) (local.get $K)))
+        (i32.add (local.get $sw) (i32.shl (i32.mul (local.get $j0) (i32.shr_u (local.get $K) (i32.const 5))) (i32.const 2)))
+        (i32.mul (local.get $r) (local.get $K)))
+      (call $sgemm (i32.add (local.get $d) (i32.shl (local.get $j0) (i32.const 2))) (local.get $ldd)
+        (local.get $x) (local.get $ldx) (local.get $scratch) (local.get $K) (local.get $M) (local.get $K) (local.get $r))
+      (local.set $j0 (i32.add (local.get $j0) (local.get $R)))
       (br $l)))
   )
 )
