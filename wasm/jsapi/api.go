@@ -6,7 +6,9 @@
 package jsapi
 
 import (
+	"maps"
 	"os"
+	"slices"
 	"syscall/js"
 
 	"github.com/adapterwasm/adapterwasm/runtime/pretrained"
@@ -212,8 +214,10 @@ func resultValue(r *engine.Result) js.Value {
 		o.Set("label", p.Label)
 		o.Set("score", float64(p.Score))
 		scores := jsObject.New()
-		for k, v := range p.Scores {
-			scores.Set(k, float64(v))
+		// Keys in sorted order, as the CLI's encoding/json prints them: Go's map order would
+		// make two equal results differ as JSON.stringify strings from call to call.
+		for _, k := range slices.Sorted(maps.Keys(p.Scores)) {
+			scores.Set(k, float64(p.Scores[k]))
 		}
 		o.Set("scores", scores)
 		logits := jsArray.New(len(p.Logits))
@@ -247,8 +251,8 @@ func resultValue(r *engine.Result) js.Value {
 	}
 	if r.Heads != nil {
 		hs := jsObject.New()
-		for name, hr := range r.Heads {
-			hs.Set(name, resultValue(hr))
+		for _, name := range slices.Sorted(maps.Keys(r.Heads)) {
+			hs.Set(name, resultValue(r.Heads[name]))
 		}
 		o.Set("heads", hs)
 	}
