@@ -15,6 +15,12 @@ import (
 // a BERT-base state dict is ~40 KB; tensor bytes live in data/<key> records.
 const MaxPickleSize = 32 << 20
 
+// MaxInflated bounds the bytes ParsePyTorch inflates from deflated records of one archive, all
+// together. torch.save stores records uncompressed (they alias the file, costing nothing); a
+// deflated archive is hand-made or re-zipped, and DEFLATE's ~1032:1 ratio would let a 4 MB file
+// ask for 4 GB, which in a Wasm instance is a fatal out-of-memory, not an error.
+const MaxInflated = 256 << 20
+
 // Bounds on torch.save archives.
 const (
 	// maxDeflateRatio bounds the declared size of a deflated record by its
@@ -76,10 +82,18 @@ func ParsePyTorch(name string, b []byte) (*File, error) {
 		}
 		records[rel] = f
 	}
+	var inflated uint64
 	read := func(rel string, limit uint64) ([]byte, error) {
 		f := records[rel]
 		if f == nil {
 			return nil, ferr("no %s%s record; not a torch.save archive", prefix, rel)
+		}
+		if f.Method == zip.Deflate {
+			// readZipRecord holds the record to its declared size: count that before inflating.
+			inflated += min(f.UncompressedSize64, MaxInflated+1)
+			if inflated > MaxInflated {
+				return nil, ferr("zip record %s: deflated records would inflate to more than %d bytes in all (zip bomb?)", f.Name, MaxInflated)
+			}
 		}
 		return readZipRecord(name, b, f, limit)
 	}
