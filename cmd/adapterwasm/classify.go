@@ -17,6 +17,9 @@ func init() {
 	register(&command{name: "classify", summary: "label each text with AdapterHub adapters and their heads", run: runClassify})
 }
 
+// maxBatchSplit bounds the texts one BatchSplit forward pass reads (the sum of its batch_sizes).
+const maxBatchSplit = 4096
+
 // classify output, one JSON object per input line:
 //
 //	one classification head:  {"label": …, "score": p, "scores": {label: p}, "logits": […]}
@@ -91,16 +94,24 @@ func runClassify(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	}
 	active := m.Active()
 	n := *batch
+	// Sizes are bounded before anything is allocated from them: batch_sizes=[1e12] or
+	// splits=[1e9] would otherwise ask for terabytes or gigabytes.
 	if bs := findBlock(active, adapters.BatchSplit); bs != nil {
 		n = 0
 		for _, s := range bs.Sizes {
 			n += s
+			if s < 0 || n > maxBatchSplit {
+				return fmt.Errorf("setup %s: batch_sizes add up to more than %d texts", active, maxBatchSplit)
+			}
 		}
 	}
 	padTo := 0
 	if sp := findBlock(active, adapters.Split); sp != nil {
 		for _, s := range sp.Sizes {
 			padTo += s
+			if s < 0 || padTo > base.Config.MaxPositionEmbeddings {
+				return fmt.Errorf("setup %s: splits add up to more than the model's %d positions", active, base.Config.MaxPositionEmbeddings)
+			}
 		}
 	}
 	st := &adapters.State{}

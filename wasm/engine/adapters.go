@@ -211,6 +211,11 @@ func (m *Model) Classify(texts []string, setup, head string) (out []*Result, err
 		if sp := findBlock(active, adapters.Split); sp != nil {
 			for _, n := range sp.Sizes {
 				padTo += n
+				// Checked before padding allocates padTo tokens per text: Split(a,b,splits=[1e9,1])
+				// would otherwise ask for gigabytes (a fatal out-of-memory in Wasm).
+				if n < 0 || padTo > m.base.Config.MaxPositionEmbeddings {
+					return errorf(CodeSetup, "setup %s: splits add up to more than the model's %d positions", active, m.base.Config.MaxPositionEmbeddings)
+				}
 			}
 		}
 		var groups [][]int

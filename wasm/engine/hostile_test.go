@@ -245,3 +245,25 @@ func TestConcurrentClassifyWhileLoading(t *testing.T) {
 	churn.Wait()
 	t.Logf("ia3 was unloaded for %d of 20 calls", missing)
 }
+
+// TestSplitSizesBounded: Split sizes are checked against the model's positions before padding
+// allocates them (splits=[1e9,1] asked for 12 GB: a fatal out-of-memory in Wasm).
+func TestSplitSizesBounded(t *testing.T) {
+	m := newTiny(t)
+	for _, d := range []string{"adapters/seq_bn", "adapters/seq_bn_b"} {
+		if _, err := m.LoadAdapter("", readAdapterDir(t, d)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var err error
+	grew := heapGrowth(func() { _, err = m.Classify([]string{"x"}, "Split(seq_bn,seq_bn_b,splits=[1000000000,1])", "") })
+	if engine.CodeOf(err) != engine.CodeSetup || !strings.Contains(err.Error(), "more than the model's 64 positions") {
+		t.Fatalf("err = %v", err)
+	}
+	if grew > 1<<20 {
+		t.Errorf("allocated %d KB refusing the setup", grew>>10)
+	}
+	if _, err := m.Classify([]string{"x"}, "seq_bn", ""); err != nil {
+		t.Fatal(err)
+	}
+}
