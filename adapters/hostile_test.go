@@ -3,6 +3,7 @@ package adapters
 import (
 	"bytes"
 	"math"
+	"runtime"
 	"sort"
 	"strings"
 	"testing"
@@ -194,4 +195,33 @@ func TestHostileAdapterFiles(t *testing.T) {
 func f32le(v float32) []byte {
 	u := math.Float32bits(v)
 	return []byte{byte(u), byte(u >> 8), byte(u >> 16), byte(u >> 24)}
+}
+
+// TestHostileSetups: deeply nested or very wide setup expressions fail (or parse) fast, with a
+// *SetupError, and allocate in proportion to their size: Block.String is quadratic in the depth, so
+// depth is refused while parsing.
+func TestHostileSetups(t *testing.T) {
+	for _, tc := range []struct {
+		name, expr, want string
+	}{
+		{"nested 100000 deep", strings.Repeat("Stack(", 100_000) + "a" + strings.Repeat(")", 100_000), "nest deeper than 16"},
+		{"nested 17 deep", strings.Repeat("Stack(", 17) + "a" + strings.Repeat(")", 17), "nest deeper than 16"},
+		{"unclosed 100000 deep", strings.Repeat("Parallel(", 100_000), "nest deeper than 16"},
+		{"100000 wide", "Parallel(" + strings.Repeat("a,", 100_000) + "a)", ""},
+		{"huge split sizes", "Split(a,b,splits=[1e300,1e300])", "sizes must be non-negative integers"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var a, b runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&a)
+			_, err := ParseSetup(tc.expr)
+			runtime.ReadMemStats(&b)
+			if tc.want == "" && err != nil || tc.want != "" && (!isType[*SetupError](err) || !strings.Contains(err.Error(), tc.want)) {
+				t.Fatalf("err = %.200v, want %q", err, tc.want)
+			}
+			if grew := b.TotalAlloc - a.TotalAlloc; grew > uint64(128*len(tc.expr)+1<<20) {
+				t.Errorf("allocated %d KB for a %d-byte expression", grew>>10, len(tc.expr))
+			}
+		})
+	}
 }

@@ -199,9 +199,16 @@ func checkNesting(b *Block, lvl int) error {
 	return nil
 }
 
+// maxSetupDepth bounds how deeply blocks nest in a setup expression. The library's nesting rules
+// allow three levels at most (Stack(Fuse(a,Stack(b,c))) …); a deeper expression is refused while
+// parsing, before anything recurses over it: Block.String is quadratic in the depth (a 70 KB
+// Stack(Stack(…)) took 720 MB to print in its error).
+const maxSetupDepth = 16
+
 type setupParser struct {
-	s string
-	i int
+	s     string
+	i     int
+	depth int
 }
 
 func (p *setupParser) space() {
@@ -245,6 +252,10 @@ func (p *setupParser) block() (*Block, error) {
 		}
 		return &Block{Kind: Single, Name: n}, nil
 	}
+	if p.depth++; p.depth > maxSetupDepth {
+		return nil, fmt.Errorf("blocks nest deeper than %d levels", maxSetupDepth)
+	}
+	defer func() { p.depth-- }()
 	b := &Block{Kind: k}
 	kw := map[string]string{}
 	for {
