@@ -526,6 +526,9 @@ func leftOut(leaveOut []int, l int) bool {
 	return false
 }
 
+// maxUnionParts bounds the configs of a config-string union ("a|b|…"): one per architecture.
+const maxUnionParts = 16
+
 // resolveConfigString resolves a config string (utils.py resolve_adapter_config /
 // parse_adapter_config_string): preset names from ADAPTER_CONFIG_MAP, optionally with
 // "[key=value, …]" overrides, joined by "|" into a config union.
@@ -534,7 +537,13 @@ func resolveConfigString(s string) (map[string]any, error) {
 		return clonePy(p).(map[string]any), nil
 	}
 	var parts []map[string]any
-	for _, chunk := range strings.Split(s, "|") {
+	chunks := strings.Split(s, "|")
+	// A union holds one config per architecture (validateUnion); refuse a long one before
+	// cloning a preset per part ("lora|lora|…" of 5 MB asked for 1.5 GB).
+	if len(chunks) > maxUnionParts {
+		return nil, fmt.Errorf("adapter config string joins %d configs; a union has at most %d", len(chunks), maxUnionParts)
+	}
+	for _, chunk := range chunks {
 		chunk = strings.TrimSpace(chunk)
 		name, kvs := chunk, ""
 		if i := strings.IndexByte(chunk, '['); i >= 0 {

@@ -225,3 +225,22 @@ func TestHostileSetups(t *testing.T) {
 		})
 	}
 }
+
+// TestHostileConfigStrings: a config-string union of a million parts is refused before a preset
+// is cloned for each (it took 1.5 GB and 12 s).
+func TestHostileConfigStrings(t *testing.T) {
+	base := tinyBase(t)
+	files := tinyFiles(t, "adapters_st/lora_qv")
+	files[ConfigFile] = []byte(`{"name":"lora_qv","config":"` + strings.Repeat("lora|", 1_000_000) + `lora"}`)
+	var a, b runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&a)
+	_, err := New(base).Load(files, LoadOptions{})
+	runtime.ReadMemStats(&b)
+	if !isType[*FormatError](err) || !strings.Contains(err.Error(), "adapter_config.json") || !strings.Contains(err.Error(), "a union has at most 16") {
+		t.Fatalf("err = %.300v", err)
+	}
+	if grew := b.TotalAlloc - a.TotalAlloc; grew > 64<<20 {
+		t.Errorf("allocated %d MB", grew>>20)
+	}
+}
