@@ -8,7 +8,9 @@
 #   ./build.sh bench   side-by-side benchmark against onnxruntime-web in Node (bench/README.md);
 #                      `./build.sh bench chromium` runs it in headless Chromium
 #   ./build.sh test    run every test (native Go, Go under GOOS=js GOARCH=wasm in Node, the js
-#                      package in Node and in headless Chromium, the demo site in headless Chromium)
+#                      package in Node and in headless Chromium, the demo site in headless Chromium),
+#                      with a short run of every Go fuzz target
+#   ./build.sh fuzz    only the fuzz targets, FUZZTIME each (default 7s; e.g. FUZZTIME=10m)
 #   ./build.sh site    assemble the demo site into dist/site (page, js package, q8 MiniLM, demo
 #                      adapters and their index.json), print its dir
 #   ./build.sh serve [--port N] [--host H]
@@ -294,6 +296,26 @@ worker_tests() {
   (cd workers && WRANGLER_SEND_METRICS=false CI=true node --test --test-timeout=300000 test/)
 }
 
+# FUZZ_TARGETS are every Go fuzz target (package:Target); fuzz_tests runs each for FUZZTIME
+# (default 7s, ~2.5 min in all) as a smoke run. Crashers land in <package>/testdata/fuzz/<Target>/:
+# commit them, and plain go test replays them. Longer runs: FUZZTIME=10m ./build.sh fuzz.
+FUZZ_TARGETS=(
+  runtime/weights:FuzzParseSafetensors runtime/weights:FuzzParsePyTorch runtime/weights:FuzzPickle
+  runtime/modelfile:FuzzParse runtime/modelfile:FuzzParseManifest
+  runtime/tokenizer:FuzzEncode runtime/tokenizer:FuzzFromJSON
+  runtime/pretrained:FuzzLoadConfig
+  adapters:FuzzParseSetup adapters:FuzzLoadConfig adapters:FuzzLoadFile
+  wasm/worker/service:FuzzClassifyRequest
+)
+fuzz_tests() {
+  need_go
+  local t
+  for t in "${FUZZ_TARGETS[@]}"; do
+    log "fuzz ${t#*:} (${t%%:*}, ${FUZZTIME:-7s})"
+    go test -run '^$' -fuzz "^${t#*:}\$" -fuzztime "${FUZZTIME:-7s}" -parallel "${FUZZPARALLEL:-2}" "./${t%%:*}"
+  done
+}
+
 cmd_test() {
   need_go
   local t0=$SECONDS
@@ -308,6 +330,7 @@ cmd_test() {
   GOOS=js GOARCH=wasm go vet ./...
   log "go test (native)"
   go test -count=1 ./...
+  fuzz_tests
   log "go test (GOOS=js GOARCH=wasm, in Node)"
   PATH="$(go env GOROOT)/lib/wasm:$PATH" GOOS=js GOARCH=wasm go test -count=1 ./...
   log "go test (GOOS=js GOARCH=wasm -tags wasmsimd, with the SIMD kernel module)"
@@ -328,6 +351,7 @@ case "${1:-}" in
   wasm) cmd_wasm ;;
   bench) shift; cmd_bench "$@" ;;
   test) cmd_test ;;
+  fuzz) fuzz_tests ;;
   site) cmd_site ;;
   serve) shift; cmd_serve "$@" ;;
   worker) cmd_worker ;;
