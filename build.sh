@@ -170,7 +170,7 @@ js_tests() {
   fi
   if [[ -f "$q8/manifest.json" ]]; then export ADAPTERWASM_MINILM_Q8_DIR="$q8"; fi
   log "js: node --test"
-  (cd js && node --test test/)
+  (cd js && node --test test/*.test.js) # test/browser/ runs below, once
   need_chromium
   log "js: browser tests (headless Chromium)"
   (cd js && node --test test/browser/)
