@@ -7,6 +7,7 @@ input_ids / attention_mask / token_type_ids (int64, [batch, sequence]), output l
 committed: it is ~90 MB (f32) / ~23 MB (int8) and is rebuilt from the committed adapter.
 """
 
+import json
 import os
 
 import numpy as np
@@ -63,12 +64,28 @@ def export(mdir, tok, model, root, sentences, max_length):
         # a different batch shape too, to prove the axes are dynamic
         one = {k: v[:1, : int(feeds["attention_mask"][0].sum())] for k, v in feeds.items()}
         d1 = float(np.abs(sess.run(["logits"], one)[0] - ref[:1]).max())
+        # the held-out sentiment set (written earlier in the same run): does the label survive?
+        held_agree = None
+        hp = os.path.join(root, "testdata", "minilm", "heldout", "sentiment.jsonl")
+        if os.path.exists(hp):
+            with open(hp, encoding="utf-8") as fh:
+                rows = [json.loads(line) for line in fh]
+            labels = ["negative", "positive"]
+            same = 0
+            for s in range(0, len(rows), 32):
+                part = rows[s : s + 32]
+                e = tok([r["text"] for r in part], padding=True, truncation=True, max_length=max_length, return_tensors="np")
+                lg = sess.run(["logits"], {k: e[k].astype(np.int64) for k in feeds})[0]
+                same += sum(labels[int(i)] == r["ref_label"] for i, r in zip(lg.argmax(-1), part))
+            held_agree = {"n": len(rows), "same_label_as_torch": same}
         result["files"][tag] = {
             "path": os.path.relpath(path, root),
             "bytes": os.path.getsize(path),
             "max_abs_diff_vs_torch": diff,
             "max_abs_diff_batch1_unpadded": d1,
             "argmax_agreement": agree,
+            "max_abs_torch_logit": float(np.abs(ref).max()),
+            "heldout_sentiment": held_agree,
         }
-        print(f"onnx {tag}: {os.path.getsize(path) / 1e6:.1f} MB, max|logits - torch| = {diff:.3g} (batch 1: {d1:.3g}), argmax agreement {agree:.2f}")
+        print(f"onnx {tag}: {os.path.getsize(path) / 1e6:.1f} MB, max|logits - torch| = {diff:.3g} (batch 1: {d1:.3g}), argmax agreement {agree:.2f}, held-out {held_agree}")
     return result
