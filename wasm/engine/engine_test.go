@@ -186,12 +186,6 @@ func TestClassifyMatchesReference(t *testing.T) {
 		if strings.HasPrefix(c.Setup, "merge_adapter") {
 			continue
 		}
-		// Average and Split: at adapters e53f55f the CLI gives the same logits as the engine, and
-		// both differ from the reference; that is the adapters package's to fix (its own golden
-		// test), not this plumbing's.
-		if strings.HasPrefix(c.Setup, "Average") || strings.HasPrefix(c.Setup, "Split") {
-			continue
-		}
 		t.Run(c.Case, func(t *testing.T) {
 			m := newTiny(t)
 			names := make([]string, 0, len(g.Adapters))
