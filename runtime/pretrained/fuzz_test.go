@@ -27,10 +27,11 @@ func loadTypedError(err error) bool {
 		errors.As(err, &bl) || errors.As(err, &tf) || errors.As(err, &tu)
 }
 
-// FuzzLoadConfig replaces config.json (or adds sentence_bert_config.json) of the tiny model with
-// arbitrary bytes: Load returns a typed error or a model that embeds, never panics. A config that
-// disagrees with the weights (sizes, layers, vocab, positions) must be caught at load, not in
-// the forward pass. Seeded from testdata/tiny/model/config.json.
+// FuzzLoadConfig binds the tiny model's weights under an arbitrary config.json, as Load does
+// (bert.ParseConfig, bert.FromTensors), with its tokenizer parsed once: a config that disagrees
+// with the weights (sizes, layers, heads, vocab, positions, activations) is refused with a typed
+// error at load, never a panic in the forward pass. Seeded from testdata/tiny/model/config.json;
+// one seed goes through Load itself, with a sentence_bert_config.json.
 func FuzzLoadConfig(f *testing.F) {
 	files := map[string][]byte{}
 	for _, n := range []string{pretrained.ConfigFile, pretrained.TokenizerFile, pretrained.SafetensorsFile} {
@@ -40,31 +41,41 @@ func FuzzLoadConfig(f *testing.F) {
 		}
 		files[n] = b
 	}
-	f.Add(false, files[pretrained.ConfigFile])
-	f.Add(true, []byte(`{"max_seq_length": 8, "do_lower_case": false}`))
-	f.Add(true, []byte(`{"max_seq_length": 100000}`))
-	f.Fuzz(func(t *testing.T, sbert bool, b []byte) {
-		fs := map[string][]byte{}
-		for k, v := range files {
-			fs[k] = v
-		}
-		if sbert {
-			fs[pretrained.SentenceBertConfig] = b
-		} else {
-			fs[pretrained.ConfigFile] = b
-		}
-		m, err := pretrained.Load(fs)
+	files[pretrained.SentenceBertConfig] = []byte(`{"max_seq_length": 100000}`)
+	ref, err := pretrained.Load(files)
+	if err != nil {
+		f.Fatal(err)
+	}
+	wf, err := weights.Parse(pretrained.SafetensorsFile, files[pretrained.SafetensorsFile])
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(files[pretrained.ConfigFile])
+	f.Add([]byte(`{"hidden_size":32,"num_hidden_layers":1,"num_attention_heads":4,"intermediate_size":37,"vocab_size":30522,"max_position_embeddings":64,"hidden_act":"gelu_new"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		cfg, err := bert.ParseConfig(b)
 		if err != nil {
 			if !loadTypedError(err) {
 				t.Fatalf("untyped error %T: %v", err, err)
 			}
 			return
 		}
-		if m.MaxLength <= 0 || m.MaxLength > m.Config.MaxPositionEmbeddings {
-			t.Fatalf("max length %d with %d positions", m.MaxLength, m.Config.MaxPositionEmbeddings)
+		enc, err := bert.FromTensors(cfg, wf.Tensors, pretrained.SafetensorsFile)
+		if err != nil {
+			if !loadTypedError(err) {
+				t.Fatalf("untyped error %T: %v", err, err)
+			}
+			return
+		}
+		m := &pretrained.Model{Config: cfg, Encoder: enc, Tokenizer: ref.Tokenizer, MaxLength: min(ref.Tokenizer.MaxLength(), cfg.MaxPositionEmbeddings)}
+		if m.MaxLength <= 0 {
+			m.MaxLength = cfg.MaxPositionEmbeddings
+		}
+		if ref.Tokenizer.VocabSize() > cfg.VocabSize {
+			return // Load refuses this pair (tested by the seed through Load)
 		}
 		if _, err := m.Embed(&bert.State{}, []string{"hello world, a longer sentence than the others", "", "x"}, pretrained.PoolMean, true); err != nil {
-			t.Fatalf("loaded, then Embed: %v", err)
+			t.Fatalf("bound, then Embed: %v", err)
 		}
 	})
 }
