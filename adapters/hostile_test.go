@@ -2,10 +2,12 @@ package adapters
 
 import (
 	"bytes"
+	"maps"
 	"math"
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/adapterwasm/adapterwasm/runtime/weights"
@@ -15,11 +17,23 @@ import (
 // seq_bn_b loaded first).
 var fuzzDirs = []string{"seq_bn", "lora_qv", "prefix", "ia3", "par_bn", "fusion"}
 
+// fixtureCache holds tiny fixture directories read once (fuzz targets run many times a second).
+var fixtureCache sync.Map // "variant/dir" -> map[string][]byte
+
+// cachedFiles returns a fresh map over the (shared, read-only) files of a tiny fixture dir.
+func cachedFiles(t testing.TB, dir string) map[string][]byte {
+	v, ok := fixtureCache.Load(dir)
+	if !ok {
+		v, _ = fixtureCache.LoadOrStore(dir, tinyFiles(t, dir))
+	}
+	return maps.Clone(v.(map[string][]byte))
+}
+
 // loadDirInto loads the tiny fixture dirs needed before dir (a fusion's adapters), then files.
 func loadDirInto(t testing.TB, m *Model, variant, dir string, files map[string][]byte) (string, error) {
 	if dir == "fusion" {
 		for _, d := range []string{"seq_bn", "seq_bn_b"} {
-			if _, err := m.Load(tinyFiles(t, variant+"/"+d), LoadOptions{}); err != nil {
+			if _, err := m.Load(cachedFiles(t, variant+"/"+d), LoadOptions{}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -27,10 +41,12 @@ func loadDirInto(t testing.TB, m *Model, variant, dir string, files map[string][
 	return m.Load(files, LoadOptions{})
 }
 
-// acceptableLoadError: every error Load may return for a hostile file.
+// acceptableLoadError: every error Load may return for a hostile file (a weight file that does
+// not parse gives the *weights.FormatError naming it).
 func acceptableLoadError(err error) bool {
 	return isType[*FormatError](err) || isType[*UnsupportedError](err) || isType[*LoadError](err) ||
-		isType[*MismatchError](err) || isType[*SetupError](err)
+		isType[*MismatchError](err) || isType[*SetupError](err) ||
+		isType[*weights.FormatError](err) || isType[*weights.UnsupportedError](err)
 }
 
 // FuzzLoadFile replaces one file of a tiny adapter or fusion directory (head_config.json,
@@ -65,7 +81,7 @@ func FuzzLoadFile(f *testing.F) {
 		if !known {
 			return
 		}
-		files := tinyFiles(t, dir)
+		files := cachedFiles(t, dir)
 		if _, ok := files[file]; !ok {
 			return
 		}
