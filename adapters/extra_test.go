@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// extraCase is adapters/testdata/extra/golden/<case>.json (adapters/testdata/make_extra.py).
+// extraCase is adapters/testdata/extra/golden/<case>.json (tools/reference/make_extra.py).
 type extraCase struct {
 	Case           string          `json:"case"`
 	Setup          string          `json:"setup"`

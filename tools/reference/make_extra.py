@@ -3,12 +3,11 @@ options, prefix variants, fusion configs, union configs, nested compositions and
 that testdata/tiny does not cover. Same tiny base model (testdata/tiny/model), same batch
 (testdata/tiny/golden/base.json), same real libraries (tools/reference/.venv).
 
-    HF_HUB_OFFLINE=1 tools/reference/.venv/bin/python adapters/testdata/make_extra.py
+    HF_HUB_OFFLINE=1 tools/reference/.venv/bin/python tools/reference/make_extra.py
 
 Seeded and deterministic. Before writing, the script reloads every saved directory (both copies)
 into a fresh model and checks that it reproduces the golden logits (< 1e-5). Never edit the
-outputs by hand. (It lives here, beside the tests that read it, because adapters/ is this
-package's tree; it follows tools/reference/make_tiny.py and could move there.)
+outputs by hand. The output lives beside the tests that read it (adapters/testdata/extra).
 
 Unlike make_tiny.py, every case resets model.active_head first: the library keeps a BatchSplit
 head setup active across set_active_adapters calls, and it would override head=... .
@@ -44,7 +43,7 @@ from safetensors.torch import save_file  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 TINY = os.path.join(ROOT, "testdata", "tiny")
-OUT = os.path.join(HERE, "extra")
+OUT = os.path.join(ROOT, "adapters", "testdata", "extra")
 NOISE_STD = 0.3
 LABELS3 = ["negative", "neutral", "positive"]
 
