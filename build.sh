@@ -336,7 +336,7 @@ cmd_test() {
   log "go test (GOOS=js GOARCH=wasm -tags wasmsimd, with the SIMD kernel module)"
   need_bench_deps
   ADAPTERWASM_REQUIRE_SIMD=1 GOOS=js GOARCH=wasm go test -count=1 -tags wasmsimd \
-    -exec "$ROOT/runtime/kernels/wat/go_js_wasm_exec" ./runtime/kernels/ ./runtime/bert/
+    -exec "$ROOT/runtime/kernels/wat/go_js_wasm_exec" ./runtime/... ./adapters/... ./wasm/engine/...
   js_tests
   site_tests
   worker_tests
