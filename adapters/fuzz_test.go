@@ -42,7 +42,7 @@ func FuzzLoadConfig(f *testing.F) {
 		default:
 			return
 		}
-		files := tinyFiles(t, "adapters_st/"+dir)
+		files := cachedFiles(t, "adapters_st/"+dir)
 		files[ConfigFile] = []byte(cfg)
 		m := New(base)
 		name, err := m.Load(files, LoadOptions{})
@@ -55,7 +55,7 @@ func FuzzLoadConfig(f *testing.F) {
 		if err := m.SetActive(name); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := m.Forward(&State{}, tinyInput(t)); err != nil && !isType[*SetupError](err) && !isType[*UnsupportedError](err) {
+		if _, err := m.Forward(&State{}, fuzzInput(t)); err != nil && !isType[*SetupError](err) && !isType[*UnsupportedError](err) {
 			t.Fatalf("%T %v", err, err)
 		}
 	})
