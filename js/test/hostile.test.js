@@ -58,6 +58,17 @@ describe("hostile inputs to the Wasm instance", () => {
     assert.equal((await model.classify("I love this movie", { adapters: "seq_bn" }))[0].label, r.label);
   });
 
+  test("a 100M-character string is refused before it is copied into Go memory", async () => {
+    const big = "a".repeat(100_000_000);
+    const before = (await model.memory()).wasmMemoryBytes;
+    await assert.rejects(model.classify(big, { adapters: "seq_bn" }), isErr("invalid_argument"));
+    await assert.rejects(model.tokenize(["x", big]), isErr("invalid_argument"));
+    await assert.rejects(model.embed(big), isErr("invalid_argument"));
+    const grew = (await model.memory()).wasmMemoryBytes - before;
+    assert.ok(grew < 16 << 20, `Wasm memory grew by ${grew} bytes`);
+    assert.ok((await model.classify("I love this movie", { adapters: "seq_bn" }))[0].label);
+  });
+
   test("100 concurrent classify calls with mixed adapters equal sequential ones, while adapters load and unload", async () => {
     const texts = goldenSentences().slice(0, 4);
     const setups = ["seq_bn", "lora_qv", "prefix", "ia3", String(Stack("lora_qv", "seq_bn")), String(Parallel("seq_bn", "seq_bn_b"))];

@@ -105,6 +105,9 @@ func optString(args []js.Value, i int) string {
 func Strings(args []js.Value, i int, what string) ([]string, error) {
 	v := arg(args, i)
 	if v.Type() == js.TypeString {
+		if err := checkTextLength(v, what); err != nil {
+			return nil, err
+		}
 		return []string{v.String()}, nil
 	}
 	if !jsArray.Call("isArray", v).Bool() {
@@ -120,9 +123,23 @@ func Strings(args []js.Value, i int, what string) ([]string, error) {
 		if e.Type() != js.TypeString {
 			return nil, argError("%s[%d] must be a string, not %s", what, j, e.Type())
 		}
+		if err := checkTextLength(e, fmt.Sprintf("%s[%d]", what, j)); err != nil {
+			return nil, err
+		}
 		out[j] = e.String()
 	}
 	return out, nil
+}
+
+// checkTextLength refuses a JS string over engine.MaxTextBytes before it is copied into Go: its
+// UTF-8 form is at least as many bytes as it has UTF-16 units, and a string of 300M characters
+// would otherwise take up to 900 MB of Go heap (a fatal out-of-memory) just to be refused.
+func checkTextLength(v js.Value, what string) error {
+	// Object(s) wraps the string without copying it; Value.Length panics on a primitive.
+	if n := jsObject.Invoke(v).Length(); n > engine.MaxTextBytes {
+		return argError("%s is %d characters; at most %d bytes per text", what, n, engine.MaxTextBytes)
+	}
+	return nil
 }
 
 // Bytes copies a Uint8Array or ArrayBuffer into Go memory: the one copy a file's bytes make on
