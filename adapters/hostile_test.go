@@ -238,7 +238,10 @@ func TestHostileSetups(t *testing.T) {
 		{"nested 100000 deep", strings.Repeat("Stack(", 100_000) + "a" + strings.Repeat(")", 100_000), "nest deeper than 16"},
 		{"nested 17 deep", strings.Repeat("Stack(", 17) + "a" + strings.Repeat(")", 17), "nest deeper than 16"},
 		{"unclosed 100000 deep", strings.Repeat("Parallel(", 100_000), "nest deeper than 16"},
-		{"100000 wide", "Parallel(" + strings.Repeat("a,", 100_000) + "a)", ""},
+		{"100000 wide", "Stack(" + strings.Repeat("a,", 100_000) + "a)", ""},
+		{"Parallel of 100000", "Parallel(" + strings.Repeat("a,", 100_000) + "a)", "replicates the batch 100001 times; at most 16"},
+		{"Parallel of 17", "Parallel(" + strings.Repeat("a,", 16) + "a)", "at most 16"},
+		{"Parallel of 16", "Parallel(" + strings.Repeat("a,", 15) + "a)", ""},
 		{"huge split sizes", "Split(a,b,splits=[1e300,1e300])", "sizes must be non-negative integers"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

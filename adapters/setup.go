@@ -156,8 +156,16 @@ func ParseSetup(expr string) (*Block, error) {
 	if err := checkNesting(b, 0); err != nil {
 		return nil, &SetupError{Setup: expr, Reason: err.Error()}
 	}
+	if n := b.parallelChannels(); n > MaxParallel {
+		return nil, &SetupError{Setup: expr, Reason: fmt.Sprintf("Parallel replicates the batch %d times; at most %d", n, MaxParallel)}
+	}
 	return b, nil
 }
+
+// MaxParallel bounds the copies of the batch a Parallel block runs (its children): each costs a
+// forward pass from the first adapter layer on, so Parallel(a,a,…) of 10,000 children asked a
+// one-request Worker for 10,000 passes.
+const MaxParallel = 16
 
 // validateSetup is validate_composition.
 func validateSetup(b *Block, level int) error {
