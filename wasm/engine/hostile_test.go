@@ -267,3 +267,32 @@ func TestSplitSizesBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestNaNInBaseWeights documents what a NaN in the base model's weights does: the base is not
+// scanned (adapters are), loading succeeds and outputs carry NaN; nothing panics, and results
+// stay well-formed (the JS bridge passes NaN through; the CLI's JSON output refuses it).
+func TestNaNInBaseWeights(t *testing.T) {
+	files := tinyFiles(t)
+	b := []byte(string(files["model.safetensors"]))
+	n := binary.LittleEndian.Uint64(b)
+	// Poison every float of the data section's first kilobyte (it belongs to some weight).
+	for i := 0; i < 1024; i += 4 {
+		binary.LittleEndian.PutUint32(b[8+int(n)+i:], 0x7fc00000)
+	}
+	files["model.safetensors"] = b
+	m, err := engine.New(files)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	if _, err := m.LoadAdapter("", readAdapterDir(t, "adapters/seq_bn")); err != nil {
+		t.Fatal(err)
+	}
+	res, err := m.Classify([]string{"I love this movie"}, "seq_bn", "")
+	if err != nil {
+		t.Fatalf("Classify: %v", err)
+	}
+	t.Logf("result with a NaN base: %+v", *res[0].Prediction)
+	if _, _, err := m.Embed([]string{"x"}, engine.EmbedOptions{Normalize: true}); err != nil {
+		t.Fatalf("Embed: %v", err)
+	}
+}
