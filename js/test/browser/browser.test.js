@@ -133,6 +133,16 @@ for (const mode of ["main", "worker"]) {
       });
     }
 
+    test("embeddings (Float32Array, transferred from a worker) match the Go CLI", async () => {
+      const texts = goldenSentences();
+      const got = await b.page.evaluate(async (texts) => {
+        const out = await window.model.embed(texts, { normalize: true });
+        if (!out.every((e) => e instanceof Float32Array)) throw new Error("not Float32Arrays");
+        return out.map((e) => Array.from(e));
+      }, texts);
+      checkEmbeddings(got, cli(["embed", "--model", join(TINY, "model"), "--normalize"], texts), TOL.f32);
+    });
+
     test("switching adapters transfers only that adapter's bytes", async () => {
       srv.log.length = 0;
       const res = await b.page.evaluate(async (text) => {
