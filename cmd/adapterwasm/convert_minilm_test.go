@@ -22,8 +22,14 @@ import (
 const (
 	// tolF16Logits bounds |logit(f16 base) - logit(reference)| on the golden sentences.
 	tolF16Logits = 5e-3
-	// minQ8Agreement is the share of inputs on which the q8 base must give the f32 label.
+	// minQ8Agreement is the share of held-out inputs on which the q8 base must give the f32 label.
 	minQ8Agreement = 0.99
+	// tolQ8Logits bounds |logit(q8 base) - logit(reference)| on the golden sentences (measured
+	// ≤ 0.063 over the four demo adapters). On the golden sentences the q8 label must equal the
+	// f32 label wherever the f32 margin between the top two logits exceeds 2·tolQ8Logits: the
+	// golden set deliberately holds odd inputs, and one sits on spam's boundary (margin 0.023),
+	// where a label is a coin toss for any quantization.
+	tolQ8Logits = 0.1
 	// maxQ8AccuracyDrop is the largest held-out accuracy loss of q8 against f32, in points.
 	maxQ8AccuracyDrop = 0.5
 )
@@ -103,7 +109,8 @@ func headLogits(t testing.TB, m *adapters.Model, st *adapters.State, in bert.Inp
 
 // TestQuantizedBaseDemoAdapters: the demo adapters on the converted f16 and q8 MiniLM, on the
 // committed golden sentences: f16 gives the reference label everywhere with logits within
-// tolF16Logits; q8 agrees with the f32 label on at least minQ8Agreement of them.
+// tolF16Logits; q8 logits are within tolQ8Logits, and its label is f32's wherever f32's margin
+// leaves room for that error.
 func TestQuantizedBaseDemoAdapters(t *testing.T) {
 	files, _ := filepath.Glob(golden.Path("minilm", "golden", "*.json"))
 	var cases []string
@@ -131,6 +138,7 @@ func TestQuantizedBaseDemoAdapters(t *testing.T) {
 			}
 			B := len(g.InputIDs)
 			got := map[string][]string{}
+			var margins []float64 // f32 reference: top logit minus the runner-up
 			for _, d := range dtypes {
 				m := demoAdapter(t, models[d].Encoder, g.Adapter)
 				// One sentence at a time, without its padding: one golden sentence is 128 tokens.
@@ -150,6 +158,21 @@ func TestQuantizedBaseDemoAdapters(t *testing.T) {
 					}
 				}
 				t.Logf("%s: max |logit - reference| %.3g over %d sentences", d, worst, B)
+				if d == "q8" && worst > tolQ8Logits {
+					t.Errorf("q8: logits differ from the reference by %.3g > %g", worst, tolQ8Logits)
+				}
+				if d == "f32" {
+					margins = make([]float64, B)
+					for i := range B {
+						top := append([]float64(nil), g.Logits[i]...)
+						sort.Sort(sort.Reverse(sort.Float64Slice(top)))
+						if len(top) > 1 {
+							margins[i] = top[0] - top[1]
+						} else {
+							margins[i] = math.Inf(1)
+						}
+					}
+				}
 				if d == "f16" {
 					if worst > tolF16Logits {
 						t.Errorf("f16: logits differ from the reference by %.3g > %g", worst, tolF16Logits)
@@ -165,11 +188,11 @@ func TestQuantizedBaseDemoAdapters(t *testing.T) {
 			for i := range got["q8"] {
 				if got["q8"][i] == got["f32"][i] {
 					agree++
+				} else if margins[i] > 2*tolQ8Logits {
+					t.Errorf("q8: sentence %d: label %s, f32 %s, with an f32 margin of %.3g", i, got["q8"][i], got["f32"][i], margins[i])
 				}
 			}
-			if r := float64(agree) / float64(B); r < minQ8Agreement {
-				t.Errorf("q8: label agrees with f32 on %d of %d golden sentences (%.1f%% < %.0f%%)", agree, B, 100*r, 100*minQ8Agreement)
-			}
+			t.Logf("q8: label agrees with f32 on %d of %d golden sentences", agree, B)
 		})
 	}
 }
@@ -210,58 +233,66 @@ type heldoutExample struct {
 // their label agreement with f32, and checks the q8 bounds of issue 5. Run it with
 //
 //	go test ./cmd/adapterwasm -run '^$' -bench HeldoutQuantized -benchtime 1x
+//
+// (-bench HeldoutQuantized/spam for one task).
 func BenchmarkHeldoutQuantized(b *testing.B) {
 	tasks, _ := filepath.Glob(golden.Path("minilm", "heldout", "*.jsonl"))
 	if len(tasks) == 0 {
 		b.Skip("no held-out files in testdata/minilm/heldout")
 	}
 	models := miniLMByDType(b)
-	for b.Loop() {
-		for _, path := range tasks {
-			task := strings.TrimSuffix(filepath.Base(path), ".jsonl")
-			exs := readHeldout(b, path)
-			var names []string
-			for n := range exs[0].RefByAdapter {
-				names = append(names, n)
+	for _, path := range tasks {
+		task := strings.TrimSuffix(filepath.Base(path), ".jsonl")
+		b.Run(task, func(b *testing.B) {
+			for b.Loop() {
+				heldoutTask(b, models, task, readHeldout(b, path))
 			}
-			sort.Strings(names)
-			for _, name := range names {
-				labels := map[string][]string{}
-				for _, d := range dtypes {
-					labels[d] = classifyAll(b, models[d], "adapters/"+name, exs)
-				}
-				acc := func(ls []string) float64 {
-					n := 0
-					for i, l := range ls {
-						if l == exs[i].Label {
-							n++
-						}
-					}
-					return 100 * float64(n) / float64(len(ls))
-				}
-				agree := func(a, c []string) float64 {
-					n := 0
-					for i := range a {
-						if a[i] == c[i] {
-							n++
-						}
-					}
-					return 100 * float64(n) / float64(len(a))
-				}
-				ref := make([]string, len(exs))
-				for i, e := range exs {
-					ref[i] = e.RefByAdapter[name].Label
-				}
-				b.Logf("%s/%s (%d held-out): accuracy f32 %.2f%% f16 %.2f%% q8 %.2f%% (reference %.2f%%); label agreement with f32: f16 %.2f%% q8 %.2f%%; f32 with reference %.2f%%",
-					task, name, len(exs), acc(labels["f32"]), acc(labels["f16"]), acc(labels["q8"]), acc(ref),
-					agree(labels["f16"], labels["f32"]), agree(labels["q8"], labels["f32"]), agree(labels["f32"], ref))
-				if a := agree(labels["q8"], labels["f32"]); a < 100*minQ8Agreement {
-					b.Errorf("%s/%s: q8 agrees with f32 on %.2f%% < %.0f%%", task, name, a, 100*minQ8Agreement)
-				}
-				if d := acc(labels["f32"]) - acc(labels["q8"]); d > maxQ8AccuracyDrop {
-					b.Errorf("%s/%s: q8 accuracy %.2f points below f32 (> %.1f)", task, name, d, maxQ8AccuracyDrop)
+		})
+	}
+}
+
+// heldoutTask evaluates every adapter with reference labels in one held-out task.
+func heldoutTask(b *testing.B, models map[string]*pretrained.Model, task string, exs []heldoutExample) {
+	var names []string
+	for n := range exs[0].RefByAdapter {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		labels := map[string][]string{}
+		for _, d := range dtypes {
+			labels[d] = classifyAll(b, models[d], "adapters/"+name, exs)
+		}
+		acc := func(ls []string) float64 {
+			n := 0
+			for i, l := range ls {
+				if l == exs[i].Label {
+					n++
 				}
 			}
+			return 100 * float64(n) / float64(len(ls))
+		}
+		agree := func(a, c []string) float64 {
+			n := 0
+			for i := range a {
+				if a[i] == c[i] {
+					n++
+				}
+			}
+			return 100 * float64(n) / float64(len(a))
+		}
+		ref := make([]string, len(exs))
+		for i, e := range exs {
+			ref[i] = e.RefByAdapter[name].Label
+		}
+		b.Logf("%s/%s (%d held-out): accuracy f32 %.2f%% f16 %.2f%% q8 %.2f%% (reference %.2f%%); label agreement with f32: f16 %.2f%% q8 %.2f%%; f32 with reference %.2f%%",
+			task, name, len(exs), acc(labels["f32"]), acc(labels["f16"]), acc(labels["q8"]), acc(ref),
+			agree(labels["f16"], labels["f32"]), agree(labels["q8"], labels["f32"]), agree(labels["f32"], ref))
+		if a := agree(labels["q8"], labels["f32"]); a < 100*minQ8Agreement {
+			b.Errorf("%s/%s: q8 agrees with f32 on %.2f%% < %.0f%%", task, name, a, 100*minQ8Agreement)
+		}
+		if d := acc(labels["f32"]) - acc(labels["q8"]); d > maxQ8AccuracyDrop {
+			b.Errorf("%s/%s: q8 accuracy %.2f points below f32 (> %.1f)", task, name, d, maxQ8AccuracyDrop)
 		}
 	}
 }
