@@ -91,7 +91,7 @@ function kernelImports() {
   const imports = {
     available: () => (k ? 1 : 0),
     sgemm_nt: (d, ldd, x, ldx, w, ldw, m, kk, n) => k.sgemm_nt(d, ldd, x, ldx, w, ldw, m, kk, n),
-    quant_q8: (q, s, x, ldx, m, kk) => k.quant_q8(q, s, x, ldx, m, kk),
+    quant_i16: (q, s, x, ldx, m, kk) => k.quant_i16(q, s, x, ldx, m, kk),
     dequant_q8: (w, qw, sw, n) => k.dequant_q8(w, qw, sw, n),
     q8_gemm_nt: (d, ldd, x, ldx, qw, sw, t, m, kk, n, r) => k.q8_gemm_nt(d, ldd, x, ldx, qw, sw, t, m, kk, n, r),
     pack_q8: (wp, sp, qw, sw, n, kk) => k.pack_q8(wp, sp, qw, sw, n, kk),

@@ -19,8 +19,8 @@ import (
 //
 //	GemmNT        ↔ sgemm_nt   f32 x·Wᵀ with row strides
 //	Q8.Dequantize ↔ dequant_q8 (q8.go; exact), with sgemm_nt in q8_gemm_nt
-//	QuantizeQ8Rows ↔ quant_q8   activations to int8 + one f32 scale per 32 (ggml Q8_0 numerics)
-//	GemmQ8        ↔ pack_q8 + qgemm_packed   int8 × int8 → int32 per block of 32, scaled and
+//	QuantizeI16Rows ↔ quant_i16  activations to int16 + one f32 scale per 32
+//	GemmQ8I16     ↔ pack_q8 + qgemm_packed   int16 × int8 → int32 per block of 32, scaled and
 //	                 summed in f32
 //	SoftmaxRowsRef ↔ softmax_rows  scaled, biased row softmax (attention); exp as Cephes' expf
 //	GELU          ↔ gelu_erf   erf GELU (activation.go); erf as Abramowitz & Stegun 7.1.26
@@ -38,23 +38,22 @@ func SetSIMD(on bool) { simdOn = on }
 // wasmsimd tag) and the kernel module instantiated by the host.
 func SIMD() bool { return simdOn && kernelsLoaded() }
 
-// q8Int8 selects the int8 × int8 kernel for Q8 products (SetQ8Int8).
-var q8Int8 = false
+// q8Int selects the integer kernel for Q8 products (SetQ8Int).
+var q8Int = true
 
-// SetQ8Int8 chooses how the SIMD kernels multiply by a Q8 matrix. false (the default):
-// q8_gemm_nt dequantizes the weights a slab of rows at a time (dequant_q8, the slab kept in
-// L2) and multiplies each slab by sgemm_nt, so the activations stay float32, the result is
-// Q8.MulT's up to summation order, and only the int8 weights are read from memory. true: the
-// activations are quantized per row and block of 32 (quant_q8) and multiplied in int8 × int8 →
-// int32 (pack_q8 + qgemm_packed: ggml's Q8_0·Q8_0 numerics, GemmQ8). The default is the faster
-// of the two where it was measured (Node 20, x86-64, no relaxed SIMD: 57 against 47 GOPS at
-// 128×384·384×1536; bench/README.md): plain Wasm SIMD has no 8-bit dot product, so an int8
-// multiply-add costs about what a float32 one does, and Q8_0's per-32 scales add work.
-func SetQ8Int8(on bool) { q8Int8 = on }
+// SetQ8Int chooses how the SIMD kernels multiply by a Q8 matrix. true (the default): the
+// activations are quantized per row and block of 32 to int16 (quant_i16) and multiplied by the
+// int8 weights in int32 (pack_q8 + qgemm_packed, i32x4.dot_i16x8_s; GemmQ8I16): 90 GOPS at
+// 128×384·384×1536 in Node 20 on the project's machine, and Q8.MulT's result to ~1e-5 (16-bit
+// activations; 8-bit ones, ggml's Q8_0·Q8_0, cost the same here and flipped a borderline label
+// of the demo adapters). false: q8_gemm_nt dequantizes the weights a slab of rows at a time
+// (dequant_q8, the slab kept in L2) and multiplies each slab by sgemm_nt on float32 activations
+// (61 GOPS there). Either way only the int8 weights are read from memory.
+func SetQ8Int(on bool) { q8Int = on }
 
 // MulT computes dst[rows,Out] = x[rows,In]·Wᵀ for any Matrix, with the SIMD kernels when they
 // are in use and m is F32 with In % 4 == 0 (sgemm_nt) or Q8 with blocks of Q8Block and
-// Out % 8 == 0 (see SetQ8Int8); otherwise m.MulT.
+// Out % 8 == 0 (see SetQ8Int); otherwise m.MulT.
 func MulT(dst []float32, m Matrix, x []float32, rows int) {
 	if rows > 0 && SIMD() {
 		switch w := m.(type) {
@@ -110,11 +109,12 @@ func GemmNTRef(dst []float32, ldd int, x []float32, ldx int, w []float32, ldw in
 	}
 }
 
-// QuantizeQ8Rows quantizes x [rows, k] (k a multiple of Q8Block) to int8 q [rows, k] with one
+// QuantizeI16Rows quantizes x [rows, k] (k a multiple of Q8Block) to int16 q [rows, k] with one
 // float32 scale per block of Q8Block values s [rows, k/Q8Block], as ggml's
-// quantize_row_q8_0_ref (ggml/src/ggml-quants.c) but keeping the scale in float32:
-// d = amax/127, q = round-half-even(x·(1/d)), 0 when d == 0. The reference of quant_q8.
-func QuantizeQ8Rows(q []int8, s []float32, x []float32, rows, k int) {
+// quantize_row_q8_0_ref (ggml/src/ggml-quants.c) with 16-bit values and a float32 scale:
+// d = amax/32767, q = round-half-even(x·(1/d)) saturated to int16, 0 when d == 0. The reference
+// of quant_i16.
+func QuantizeI16Rows(q []int16, s []float32, x []float32, rows, k int) {
 	nb := k / Q8Block
 	q, s, x = q[:rows*k], s[:rows*nb], x[:rows*k]
 	for b := range s {
@@ -123,7 +123,7 @@ func QuantizeQ8Rows(q []int8, s []float32, x []float32, rows, k int) {
 		for _, v := range xb {
 			amax = max(amax, abs32(v))
 		}
-		d := amax / 127
+		d := amax / 32767
 		s[b] = d
 		var id float32
 		if d != 0 {
@@ -131,20 +131,20 @@ func QuantizeQ8Rows(q []int8, s []float32, x []float32, rows, k int) {
 		}
 		qb := q[b*Q8Block : (b+1)*Q8Block]
 		for i, v := range xb {
-			qb[i] = int8(math.RoundToEven(float64(v * id)))
+			qb[i] = int16(max(math.MinInt16, min(math.MaxInt16, math.RoundToEven(float64(v*id)))))
 		}
 	}
 }
 
-// GemmQ8 computes dst[rows, w.Out] from activations already quantized by QuantizeQ8Rows
+// GemmQ8I16 computes dst[rows, w.Out] from activations quantized by QuantizeI16Rows
 // (q [rows, w.In], s [rows, w.In/Q8Block]) and a Q8 matrix with blocks of Q8Block:
 //
 //	dst[i,j] = Σ_b s[i,b]·w.Scale[j,b]·Σ_{p in block b} q[i,p]·w.Q[j,p]
 //
 // the integer sums exact, the rest in float32. The reference of pack_q8 + qgemm_packed.
-func GemmQ8(dst []float32, q []int8, s []float32, rows int, w *Q8) {
+func GemmQ8I16(dst []float32, q []int16, s []float32, rows int, w *Q8) {
 	if w.Block != Q8Block {
-		panic(fmt.Sprintf("kernels: GemmQ8: block %d, want %d", w.Block, Q8Block))
+		panic(fmt.Sprintf("kernels: GemmQ8I16: block %d, want %d", w.Block, Q8Block))
 	}
 	k, nb := w.In, w.In/Q8Block
 	for i := 0; i < rows; i++ {

@@ -15,8 +15,8 @@ func kAvailable() int32
 //go:wasmimport adapterwasm_kernels sgemm_nt
 func kSgemmNT(d, ldd, x, ldx, w, ldw, m, k, n uint32)
 
-//go:wasmimport adapterwasm_kernels quant_q8
-func kQuantQ8(q, s, x, ldx, m, k uint32)
+//go:wasmimport adapterwasm_kernels quant_i16
+func kQuantI16(q, s, x, ldx, m, k uint32)
 
 //go:wasmimport adapterwasm_kernels dequant_q8
 func kDequantQ8(w, qw, sw, n uint32)
@@ -68,7 +68,7 @@ func simdGemmNT(dst []float32, ldd int, x []float32, ldx int, w []float32, ldw i
 // it grows to the largest shapes seen and is then reused (Go's Wasm runs one goroutine at a time
 // and the kernels never yield).
 var q8Scratch struct {
-	q  []int16   // activations, int8 values held as int16 [rows, In]
+	q  []int16   // quant_i16's activations [rows, In]
 	s  []float32 // their scales [rows, In/32]
 	wp []int8    // pack_q8's weights [Out/4][In/2][8]
 	sp []float32 // pack_q8's scales [Out/4][In/32][4]
@@ -100,12 +100,13 @@ func growF32(s []float32, n int) []float32 {
 // small enough to stay in L2 while every row of x passes over it.
 const q8Slab = 96 << 10
 
-// simdMulQ8 computes x·Wᵀ for a Q8 matrix: by default q8_gemm_nt (W dequantized a slab of rows
-// at a time, then sgemm_nt on float32 activations); with SetQ8Int8(true) x quantized by
-// quant_q8, W rearranged by pack_q8 and qgemm_packed. w.Out % 8 == 0.
+// simdMulQ8 computes x·Wᵀ for a Q8 matrix (w.Out % 8 == 0): by default x quantized by quant_i16,
+// W rearranged by pack_q8 (per call: O(Out·In) against the product's O(rows·Out·In)) and
+// qgemm_packed; with SetQ8Int(false) q8_gemm_nt (W dequantized a slab of rows at a time, then
+// sgemm_nt on float32 activations).
 func simdMulQ8(dst, x []float32, rows int, w *Q8) {
 	sc := &q8Scratch
-	if !q8Int8 {
+	if !q8Int {
 		r := max(8, q8Slab/(4*w.In)&^7)
 		sc.wf = growF32(sc.wf, r*w.In)
 		kQ8GemmNT(addr(dst), uint32(w.Out), addr(x), uint32(w.In), addr(w.Q), addr(w.Scale), addr(sc.wf),
@@ -114,7 +115,7 @@ func simdMulQ8(dst, x []float32, rows int, w *Q8) {
 	}
 	sc.q = growInt16(sc.q, rows*w.In)
 	sc.s = growF32(sc.s, rows*(w.In/Q8Block))
-	simdQuantQ8(sc.q, sc.s, x, rows, w.In)
+	simdQuantI16(sc.q, sc.s, x, rows, w.In)
 	kQgemm(dst, sc.q, sc.s, rows, w)
 }
 
@@ -124,12 +125,12 @@ func simdDequantQ8(dst []float32, w *Q8) {
 	kDequantQ8(addr(dst), addr(w.Q), addr(w.Scale), uint32(w.Out*w.In))
 }
 
-// simdQuantQ8 calls quant_q8 on x [rows, k] (contiguous).
-func simdQuantQ8(q []int16, s []float32, x []float32, rows, k int) {
-	kQuantQ8(addr(q), addr(s), addr(x), uint32(k), uint32(rows), uint32(k))
+// simdQuantI16 calls quant_i16 on x [rows, k] (contiguous).
+func simdQuantI16(q []int16, s []float32, x []float32, rows, k int) {
+	kQuantI16(addr(q), addr(s), addr(x), uint32(k), uint32(rows), uint32(k))
 }
 
-// kQgemm packs w (pack_q8) and calls qgemm_packed on activations quantized by quant_q8.
+// kQgemm packs w (pack_q8) and calls qgemm_packed on activations quantized by quant_i16.
 func kQgemm(dst []float32, q []int16, s []float32, rows int, w *Q8) {
 	sc := &q8Scratch
 	sc.wp = growInt8(sc.wp, w.Out*w.In)

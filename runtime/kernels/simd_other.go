@@ -15,7 +15,7 @@ func simdMulQ8(dst, x []float32, rows int, w *Q8) {
 	panic("kernels: no SIMD kernel module in this build")
 }
 
-func simdQuantQ8(q []int16, s []float32, x []float32, rows, k int) {
+func simdQuantI16(q []int16, s []float32, x []float32, rows, k int) {
 	panic("kernels: no SIMD kernel module in this build")
 }
 
