@@ -2,6 +2,7 @@ package pretrained
 
 import (
 	"fmt"
+	"sort"
 
 	"github.com/adapterwasm/adapterwasm/runtime/bert"
 	"github.com/adapterwasm/adapterwasm/runtime/tokenizer"
@@ -42,32 +43,69 @@ const (
 	PoolCLS  Pooling = "cls"  // the [CLS] token's hidden state
 )
 
-// Embed returns one embedding per text. st may be reused across calls (not concurrently).
+// GroupSize is the most texts one forward pass runs when texts are grouped by length.
+const GroupSize = 8
+
+// LengthGroups returns the indices of texts grouped by token count (truncated to maxLength),
+// shortest first, at most size per group. Running each group as one padded batch means a short
+// text never pays for padding to a long one: attention and every matmul scale with the padded
+// length, and one 256-token text in a batch of twelve short ones would multiply the work.
+func (m *Model) LengthGroups(texts []string, maxLength, size int) [][]int {
+	if size < 1 {
+		size = GroupSize
+	}
+	n := make([]int, len(texts))
+	for i, t := range texts {
+		in, _ := m.Tokenize([]string{t}, maxLength)
+		n[i] = in.T
+	}
+	order := make([]int, len(texts))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return n[order[a]] < n[order[b]] })
+	var groups [][]int
+	for len(order) > 0 {
+		k := min(size, len(order))
+		groups = append(groups, order[:k])
+		order = order[k:]
+	}
+	return groups
+}
+
+// Embed returns one embedding per text, in order, running texts in groups of similar length
+// (LengthGroups). st may be reused across calls (not concurrently).
 func (m *Model) Embed(st *bert.State, texts []string, pooling Pooling, normalize bool) ([][]float32, error) {
-	if len(texts) == 0 {
-		return nil, nil
-	}
-	in, _ := m.Tokenize(texts, 0)
-	hidden, err := m.Encoder.Forward(st, in, nil)
-	if err != nil {
-		return nil, err
-	}
-	H := m.Config.HiddenSize
-	flat := make([]float32, in.B*H)
-	switch pooling {
-	case PoolMean, "":
-		bert.MeanPool(flat, hidden, in.AttentionMask, in.B, in.T, H)
-	case PoolCLS:
-		bert.CLSPool(flat, hidden, in.B, in.T, H)
-	default:
+	if pooling != PoolMean && pooling != PoolCLS && pooling != "" {
 		return nil, fmt.Errorf("unknown pooling %q (mean, cls)", pooling)
 	}
-	if normalize {
-		bert.Normalize(flat, in.B, H)
-	}
-	out := make([][]float32, in.B)
-	for i := range out {
-		out[i] = flat[i*H : (i+1)*H : (i+1)*H]
+	H := m.Config.HiddenSize
+	flat := make([]float32, len(texts)*H)
+	out := make([][]float32, len(texts))
+	for _, g := range m.LengthGroups(texts, 0, GroupSize) {
+		group := make([]string, len(g))
+		for k, i := range g {
+			group[k] = texts[i]
+		}
+		in, _ := m.Tokenize(group, 0)
+		hidden, err := m.Encoder.Forward(st, in, nil)
+		if err != nil {
+			return nil, err
+		}
+		pooled := make([]float32, in.B*H)
+		if pooling == PoolCLS {
+			bert.CLSPool(pooled, hidden, in.B, in.T, H)
+		} else {
+			bert.MeanPool(pooled, hidden, in.AttentionMask, in.B, in.T, H)
+		}
+		if normalize {
+			bert.Normalize(pooled, in.B, H)
+		}
+		for k, i := range g {
+			e := flat[i*H : (i+1)*H : (i+1)*H]
+			copy(e, pooled[k*H:(k+1)*H])
+			out[i] = e
+		}
 	}
 	return out, nil
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 
 	"github.com/adapterwasm/adapterwasm/adapters"
-	"github.com/adapterwasm/adapterwasm/runtime/bert"
 )
 
 // AdapterInfo describes a loaded adapter or fusion.
@@ -25,13 +24,7 @@ type AdapterInfo struct {
 //	one tagging head:         Words and Tokens
 //	Parallel(a,b,…):          Heads, keyed by head name
 //	BatchSplit(a,b,…):        the result of the head whose slice holds the text, with Head
-type Result struct {
-	Head string `json:"head,omitempty"`
-	*adapters.Prediction
-	Words  []adapters.WordPrediction  `json:"words,omitempty"`
-	Tokens []adapters.TokenPrediction `json:"tokens,omitempty"`
-	Heads  map[string]*Result         `json:"heads,omitempty"`
-}
+type Result = adapters.Result
 
 func codeOfAdapters(err error) error {
 	if err == nil {
@@ -196,137 +189,14 @@ func (m *Model) Classify(texts []string, setup, head string) (out []*Result, err
 				return err
 			}
 		}
-		active := m.am.Active()
-		if active == nil {
-			return errorf(CodeSetup, "no active adapters: set the active setup first")
+		res, err := m.am.Classify(m.ast, m.base, texts, 0)
+		if err != nil {
+			return codeOfAdapters(err)
 		}
-		out = make([]*Result, len(texts))
-		if len(texts) == 0 {
-			return nil
-		}
-		// BatchSplit assigns sequences by their place in the batch: the batch is the call's texts,
-		// in order, and must be as long as its batch_sizes add up to. Split cuts token positions:
-		// every text is padded (and cut) to the length its splits add up to, as the CLI does.
-		padTo := 0
-		if sp := findBlock(active, adapters.Split); sp != nil {
-			for _, n := range sp.Sizes {
-				padTo += n
-				// Checked before padding allocates padTo tokens per text: Split(a,b,splits=[1e9,1])
-				// would otherwise ask for gigabytes (a fatal out-of-memory in Wasm).
-				if n < 0 || padTo > m.base.Config.MaxPositionEmbeddings {
-					return errorf(CodeSetup, "setup %s: splits add up to more than the model's %d positions", active, m.base.Config.MaxPositionEmbeddings)
-				}
-			}
-		}
-		var groups [][]int
-		if findBlock(active, adapters.BatchSplit) != nil {
-			all := make([]int, len(texts))
-			for i := range all {
-				all[i] = i
-			}
-			groups = [][]int{all}
-		} else {
-			groups = m.lengthGroups(texts)
-		}
-		for _, g := range groups {
-			if err := m.classifyGroup(pick(texts, g), g, padTo, out); err != nil {
-				return err
-			}
-		}
+		out = res
 		return nil
 	})
 	return out, err
-}
-
-// classifyGroup runs one forward pass over texts (the call's texts at indices idx) and stores
-// each text's result at out[idx[i]].
-func (m *Model) classifyGroup(texts []string, idx []int, padTo int, out []*Result) error {
-	limit := 0
-	if padTo > 0 && padTo < m.base.MaxLength {
-		limit = padTo
-	}
-	in, encs := m.base.Tokenize(texts, limit)
-	if padTo > 0 {
-		in = padInput(in, padTo, m.base.Tokenizer.PadID())
-	}
-	o, err := m.am.Forward(m.ast, in)
-	if err != nil {
-		return codeOfAdapters(err)
-	}
-	if len(o.Heads) == 0 {
-		return errorf(CodeSetup, "setup %s has no prediction head: load adapters with head_config.json, or pick a head", m.setup)
-	}
-	for _, h := range o.Heads {
-		k := h.Head.NumLabels()
-		for i := 0; i < h.NSeq; i++ {
-			t := h.Seq0 + i
-			r := &Result{}
-			if h.Head.Type == adapters.HeadTagging {
-				r.Words, r.Tokens = h.Head.PredictTokens(h.Logits[i*in.T*k:(i+1)*in.T*k], &encs[t], texts[t])
-			} else {
-				p := h.Head.Predict(h.Logits[i*k : (i+1)*k])
-				r.Prediction = &p
-			}
-			j := idx[t]
-			switch {
-			case len(o.Heads) > 1 && o.Replicas > 1: // Parallel
-				if out[j] == nil {
-					out[j] = &Result{Heads: map[string]*Result{}}
-				}
-				out[j].Heads[h.Head.Name] = r
-			case len(o.Heads) > 1: // BatchSplit
-				r.Head = h.Head.Name
-				out[j] = r
-			default:
-				out[j] = r
-			}
-		}
-	}
-	return nil
-}
-
-// findBlock returns the first block of kind k in b (depth first), or nil.
-func findBlock(b *adapters.Block, k adapters.Kind) *adapters.Block {
-	if b == nil {
-		return nil
-	}
-	if b.Kind == k {
-		return b
-	}
-	for _, c := range b.Children {
-		if f := findBlock(c, k); f != nil {
-			return f
-		}
-	}
-	return nil
-}
-
-// padInput pads every sequence of in to T tokens.
-func padInput(in bert.Input, T int, pad int32) bert.Input {
-	if in.T >= T {
-		return in
-	}
-	out := bert.Input{B: in.B, T: T, IDs: make([]int32, in.B*T), TypeIDs: make([]int32, in.B*T), AttentionMask: make([]int32, in.B*T)}
-	for b := 0; b < in.B; b++ {
-		for t := 0; t < T; t++ {
-			r := b*T + t
-			if t >= in.T {
-				out.IDs[r] = pad
-				continue
-			}
-			s := b*in.T + t
-			out.IDs[r] = in.IDs[s]
-			if in.TypeIDs != nil {
-				out.TypeIDs[r] = in.TypeIDs[s]
-			}
-			if in.AttentionMask != nil {
-				out.AttentionMask[r] = in.AttentionMask[s]
-			} else {
-				out.AttentionMask[r] = 1
-			}
-		}
-	}
-	return out
 }
 
 // SetupNames parses a setup expression (adapters.ParseSetup, with its nesting rules) and lists

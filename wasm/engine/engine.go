@@ -149,15 +149,13 @@ func (m *Model) Embed(texts []string, opt EmbedOptions) (flat []float32, dim int
 			return errorf(CodeInvalidArgument, "pooling %q: want mean or cls", opt.Pooling)
 		}
 		dim = m.base.Config.HiddenSize
+		embs, err := m.base.Embed(m.st, texts, opt.Pooling, opt.Normalize)
+		if err != nil {
+			return err
+		}
 		flat = make([]float32, len(texts)*dim)
-		for _, g := range m.lengthGroups(texts) {
-			embs, err := m.base.Embed(m.st, pick(texts, g), opt.Pooling, opt.Normalize)
-			if err != nil {
-				return err
-			}
-			for k, i := range g {
-				copy(flat[i*dim:(i+1)*dim], embs[k])
-			}
+		for i, e := range embs {
+			copy(flat[i*dim:], e)
 		}
 		return nil
 	})

@@ -1,0 +1,176 @@
+package adapters
+
+import (
+	"fmt"
+
+	"github.com/adapterwasm/adapterwasm/runtime/bert"
+	"github.com/adapterwasm/adapterwasm/runtime/pretrained"
+)
+
+// GroupSize is the most texts one forward pass of Classify runs (pretrained.LengthGroups).
+const GroupSize = pretrained.GroupSize
+
+// MaxBatchSplit bounds the texts one BatchSplit forward pass reads (the sum of its batch_sizes).
+const MaxBatchSplit = 4096
+
+// Result is one text's prediction, shaped as `adapterwasm classify` prints it and the JS API
+// returns it:
+//
+//	one classification head:  {"label": …, "score": p, "scores": {label: p}, "logits": […]}
+//	                          (multilabel_classification adds "labels": every label with p ≥ 0.5;
+//	                          its scores are per-label sigmoids, otherwise a softmax)
+//	one tagging head:         {"words": [{"word","start","end","label","score"}],
+//	                           "tokens": [{"token","word","label","score"}]}
+//	Parallel(a,b,…):          {"heads": {"a": {…as above…}, "b": {…}}}, keyed by head name
+//	BatchSplit(a,b,…):        the result of the head whose slice holds the text, plus "head": name
+type Result struct {
+	Head string `json:"head,omitempty"`
+	*Prediction
+	Words  []WordPrediction   `json:"words,omitempty"`
+	Tokens []TokenPrediction  `json:"tokens,omitempty"`
+	Heads  map[string]*Result `json:"heads,omitempty"`
+}
+
+// Classify tokenizes texts with base's tokenizer (truncated to maxLength tokens; 0 = the
+// model's), runs the active setup and returns one Result per text, in order. Texts are run in
+// groups of similar length (GroupSize at most), except under BatchSplit, which assigns
+// sequences by their place in the batch: there the texts are one batch, in order, and must be
+// as many as its batch_sizes add up to. Under Split every text is padded (and cut) to the
+// length its splits add up to. st may be reused across calls, not concurrently.
+func (m *Model) Classify(st *State, base *pretrained.Model, texts []string, maxLength int) ([]*Result, error) {
+	active := m.Active()
+	if active == nil {
+		return nil, &SetupError{Reason: "no active adapters: set the active setup first"}
+	}
+	out := make([]*Result, len(texts))
+	if len(texts) == 0 {
+		return out, nil
+	}
+	// Sizes are bounded before anything is allocated from them: batch_sizes=[1e12] or
+	// splits=[1e9,1] would otherwise ask for terabytes or gigabytes (a fatal out-of-memory in Wasm).
+	padTo := 0
+	if sp := FindBlock(active, Split); sp != nil {
+		for _, n := range sp.Sizes {
+			padTo += n
+			if n < 0 || padTo > base.Config.MaxPositionEmbeddings {
+				return nil, &SetupError{Setup: active.String(), Reason: fmt.Sprintf("splits add up to more than the model's %d positions", base.Config.MaxPositionEmbeddings)}
+			}
+		}
+		if maxLength <= 0 || maxLength > padTo {
+			maxLength = padTo
+		}
+	}
+	var groups [][]int
+	if bs := FindBlock(active, BatchSplit); bs != nil {
+		n := 0
+		for _, s := range bs.Sizes {
+			n += s
+			if s < 0 || n > MaxBatchSplit {
+				return nil, &SetupError{Setup: active.String(), Reason: fmt.Sprintf("batch_sizes add up to more than %d texts", MaxBatchSplit)}
+			}
+		}
+		all := make([]int, len(texts))
+		for i := range all {
+			all[i] = i
+		}
+		groups = [][]int{all}
+	} else {
+		groups = base.LengthGroups(texts, maxLength, GroupSize)
+	}
+	for _, g := range groups {
+		if err := m.classifyGroup(st, base, texts, g, maxLength, padTo, out); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// classifyGroup runs one forward pass over texts[idx...] and stores each result at out[idx[i]].
+func (m *Model) classifyGroup(st *State, base *pretrained.Model, all []string, idx []int, maxLength, padTo int, out []*Result) error {
+	texts := make([]string, len(idx))
+	for i, j := range idx {
+		texts[i] = all[j]
+	}
+	in, encs := base.Tokenize(texts, maxLength)
+	if padTo > 0 {
+		in = padInput(in, padTo, base.Tokenizer.PadID())
+	}
+	o, err := m.Forward(st, in)
+	if err != nil {
+		return err
+	}
+	if len(o.Heads) == 0 {
+		return &SetupError{Setup: m.Active().String(), Reason: "no prediction head: load adapters with head_config.json, or pick a head"}
+	}
+	for _, h := range o.Heads {
+		k := h.Head.NumLabels()
+		for i := 0; i < h.NSeq; i++ {
+			t := h.Seq0 + i
+			r := &Result{}
+			if h.Head.Type == HeadTagging {
+				r.Words, r.Tokens = h.Head.PredictTokens(h.Logits[i*in.T*k:(i+1)*in.T*k], &encs[t], texts[t])
+			} else {
+				p := h.Head.Predict(h.Logits[i*k : (i+1)*k])
+				r.Prediction = &p
+			}
+			j := idx[t]
+			switch {
+			case len(o.Heads) > 1 && o.Replicas > 1: // Parallel
+				if out[j] == nil {
+					out[j] = &Result{Heads: map[string]*Result{}}
+				}
+				out[j].Heads[h.Head.Name] = r
+			case len(o.Heads) > 1: // BatchSplit
+				r.Head = h.Head.Name
+				out[j] = r
+			default:
+				out[j] = r
+			}
+		}
+	}
+	return nil
+}
+
+// FindBlock returns the first block of kind k in b (depth first), or nil.
+func FindBlock(b *Block, k Kind) *Block {
+	if b == nil {
+		return nil
+	}
+	if b.Kind == k {
+		return b
+	}
+	for _, c := range b.Children {
+		if f := FindBlock(c, k); f != nil {
+			return f
+		}
+	}
+	return nil
+}
+
+// padInput pads every sequence of in to T tokens (Split needs the exact length its splits sum to).
+func padInput(in bert.Input, T int, pad int32) bert.Input {
+	if in.T >= T {
+		return in
+	}
+	out := bert.Input{B: in.B, T: T, IDs: make([]int32, in.B*T), TypeIDs: make([]int32, in.B*T), AttentionMask: make([]int32, in.B*T)}
+	for b := 0; b < in.B; b++ {
+		for t := 0; t < T; t++ {
+			r := b*T + t
+			if t >= in.T {
+				out.IDs[r] = pad
+				continue
+			}
+			s := b*in.T + t
+			out.IDs[r] = in.IDs[s]
+			if in.TypeIDs != nil {
+				out.TypeIDs[r] = in.TypeIDs[s]
+			}
+			if in.AttentionMask != nil {
+				out.AttentionMask[r] = in.AttentionMask[s]
+			} else {
+				out.AttentionMask[r] = 1
+			}
+		}
+	}
+	return out
+}
