@@ -331,11 +331,13 @@ cmd_test() {
   log "go test (native)"
   go test -count=1 ./...
   fuzz_tests
+  # Under Wasm the whole suite runs again in Node, with -short: tests that only measure
+  # (quantization experiments, held-out sweeps over hundreds of texts) run natively only.
   log "go test (GOOS=js GOARCH=wasm, in Node)"
-  PATH="$(go env GOROOT)/lib/wasm:$PATH" GOOS=js GOARCH=wasm go test -count=1 ./...
+  PATH="$(go env GOROOT)/lib/wasm:$PATH" GOOS=js GOARCH=wasm go test -count=1 -short -timeout=30m ./...
   log "go test (GOOS=js GOARCH=wasm -tags wasmsimd, with the SIMD kernel module)"
   need_bench_deps
-  ADAPTERWASM_REQUIRE_SIMD=1 GOOS=js GOARCH=wasm go test -count=1 -tags wasmsimd \
+  ADAPTERWASM_REQUIRE_SIMD=1 GOOS=js GOARCH=wasm go test -count=1 -short -timeout=30m -tags wasmsimd \
     -exec "$ROOT/runtime/kernels/wat/go_js_wasm_exec" ./runtime/... ./adapters/... ./wasm/engine/...
   js_tests
   site_tests
