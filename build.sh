@@ -293,7 +293,7 @@ worker_tests() {
   ADAPTERWASM_CLI="$ROOT/dist/adapterwasm"
   export ADAPTERWASM_CLI
   log "worker: wrangler dev tests"
-  (cd workers && WRANGLER_SEND_METRICS=false CI=true node --test --test-timeout=300000 test/)
+  (cd workers && WRANGLER_SEND_METRICS=false CI=true node --test --test-timeout=360000 test/)
 }
 
 # FUZZ_TARGETS are every Go fuzz target (package:Target); fuzz_tests runs each for FUZZTIME

@@ -3,8 +3,19 @@
 // needs both) and reused by every later one, so the base model is loaded once per isolate.
 // syumai/workers' generated worker.mjs starts a new instance per request instead.
 //
-// All the logic is Go (wasm/worker, wasm/worker/service): this file only starts the instance,
-// hands it each request, and starts a fresh one if the old one ever exits.
+// All the logic is Go (wasm/worker, wasm/worker/service). This file starts the instance, hands
+// it each request, and starts a fresh one if the old one ever exits. Sharing one Go instance
+// between requests meets two rules of workerd, and the code below is about them:
+//
+//  1. Every I/O object, promise continuation and timer belongs to the request that made it, and
+//     what belongs to a finished request is cancelled. Go runs whatever goroutines are runnable
+//     in whichever JS call entered it, so one request could start another's fetches or timers.
+//     So one request at a time is in Go, from its own turn of the event loop until its whole
+//     response body is out (inTurn), and it does all its I/O in its own context.
+//  2. Go's runtime keeps its timers (goroutine sleeps, the GC's pacing) with setTimeout. A timer it
+//     set while serving a request that has since ended would never fire, and Go would sleep
+//     until some later request woke it. So Go's timers are kept here, not in workerd, and
+//     fired by whichever request is in Go (pump).
 import "../dist/wasm_exec.js"; // Go's own, copied from $(go env GOROOT)/lib/wasm by ./build.sh worker
 import mod from "../dist/adapterwasm-worker.wasm"; // bundled: workerd cannot compile fetched Wasm
 
@@ -21,12 +32,67 @@ globalThis.tryCatch = (fn) => {
   }
 };
 
+// Go's timers: handle -> { due (ms since the epoch), fire }.
+const goTimers = new Map();
+let nextTimer = 1;
+
+// keepTimers makes Go's runtime.scheduleTimeoutEvent / clearTimeoutEvent (wasm_exec.js) record
+// their timers in goTimers instead of calling workerd's setTimeout / clearTimeout.
+function keepTimers(go) {
+  const gojs = go.importObject.gojs;
+  for (const name of ["runtime.scheduleTimeoutEvent", "runtime.clearTimeoutEvent"]) {
+    const original = gojs[name];
+    gojs[name] = (sp) => {
+      const { setTimeout: set, clearTimeout: clear } = globalThis;
+      globalThis.setTimeout = (fire, ms) => {
+        const handle = nextTimer++;
+        goTimers.set(handle, { due: Date.now() + ms, fire });
+        return handle;
+      };
+      globalThis.clearTimeout = (handle) => goTimers.delete(handle);
+      try {
+        return original(sp);
+      } finally {
+        globalThis.setTimeout = set;
+        globalThis.clearTimeout = clear;
+      }
+    };
+  }
+}
+
+function fireDueTimers() {
+  const now = Date.now();
+  for (const [handle, t] of goTimers) {
+    if (t.due <= now && goTimers.delete(handle)) t.fire();
+  }
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// pump waits for promise, firing Go's timers as they come due, from this request's context.
+async function pump(promise) {
+  let settled = false;
+  const done = promise.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  for (;;) {
+    fireDueTimers();
+    if (settled) return promise;
+    let next = Infinity;
+    for (const t of goTimers.values()) next = Math.min(next, t.due);
+    await Promise.race([done, sleep(Math.min(Math.max(next - Date.now(), 0), 1000))]);
+  }
+}
+
 let instance = null; // Promise<{ handleRequest, exited }> of the running Go instance
 
 function start(env) {
   context.env = env;
   context.binding = {};
+  goTimers.clear();
   const go = new globalThis.Go();
+  keepTimers(go);
   let ready;
   const isReady = new Promise((resolve) => (ready = resolve));
   const inst = new WebAssembly.Instance(mod, { ...go.importObject, workers: { ready: () => ready() } });
@@ -52,43 +118,49 @@ function failure(status, code, message) {
   });
 }
 
-// One request at a time enters Go, each from its own turn of the event loop. Go is not
-// preempted: once entered, it runs every runnable goroutine before it returns, so without this
-// gate one request's JS call would run the forward passes of every request queued behind Go's
-// model lock, blocking the isolate for seconds, charging their CPU time to that one request,
-// and doing their I/O (adapter fetches) in that request's context, which workerd cancels when
-// that request ends. The forward passes are serialized in Go anyway.
-let turn = Promise.resolve();
+// One request at a time is in Go (rule 1 above). A waiting request polls with timers of its
+// own: a request waiting on a promise that another request resolves has nothing of its own
+// pending, and workerd cancels it as a script that will never generate a response. If the request
+// in Go were ever cancelled without its finally running, the gate frees itself after OWNER_MAX_MS.
+// The forward passes are serialized in Go anyway: one model, one scratch state.
+const OWNER_MAX_MS = 10 * 60_000;
+let owner = null; // { since } of the request in Go
 
 async function inTurn(f) {
-  const previous = turn;
-  let done;
-  turn = new Promise((resolve) => (done = resolve));
+  while (owner && Date.now() - owner.since < OWNER_MAX_MS) await sleep(2);
+  const me = { since: Date.now() };
+  owner = me;
   try {
-    await previous;
-    await new Promise((resolve) => setTimeout(resolve, 0)); // let pending I/O run first
+    await sleep(0); // a turn of the event loop of its own: pending I/O runs first
     return await f();
   } finally {
-    done();
+    if (owner === me) owner = null;
+  }
+}
+
+async function serve(request, env) {
+  let go;
+  try {
+    instance ??= start(env);
+    go = await pump(instance);
+  } catch (e) {
+    instance = null;
+    return failure(500, "internal", `starting the Go instance: ${e?.message ?? e}`);
+  }
+  // If the instance dies mid-request (a fatal Go error), answer instead of hanging.
+  const died = go.exited.then((e) => Promise.reject(e));
+  try {
+    const res = await pump(Promise.race([go.handleRequest(request), died]));
+    // The answers are small JSON: take the whole body while it is this request's turn.
+    const body = await pump(Promise.race([res.arrayBuffer(), died]));
+    return new Response(body, { status: res.status, headers: res.headers });
+  } catch (e) {
+    return failure(500, "internal", `the Go instance failed: ${e?.message ?? e}`);
   }
 }
 
 export default {
-  async fetch(request, env, ctx) {
-    return inTurn(async () => {
-      let go;
-      try {
-        instance ??= start(env);
-        go = await instance;
-      } catch (e) {
-        instance = null;
-        return failure(500, "internal", `starting the Go instance: ${e?.message ?? e}`);
-      }
-      // If the instance dies mid-request (a fatal Go error), answer instead of hanging.
-      return Promise.race([
-        go.handleRequest(request),
-        go.exited.then((e) => failure(500, "internal", `the Go instance exited: ${e?.message ?? e}`)),
-      ]);
-    });
+  fetch(request, env) {
+    return inTurn(() => serve(request, env));
   },
 };
