@@ -124,7 +124,7 @@ export interface ClassifyResult extends Partial<Prediction> {
   /** BatchSplit: the head that read the text. */
   head?: string;
   /** Tagging heads. */
-  words?: WordPrediction[] | null;
+  words?: WordPrediction[];
   tokens?: { token: string; word: number; label: string; score: number }[];
   /** Parallel: one result per head, by head name. */
   heads?: Record<string, ClassifyResult>;

@@ -233,23 +233,22 @@ func resultValue(r *engine.Result) js.Value {
 			o.Set("labels", ls)
 		}
 	}
-	if r.Words != nil || r.Tokens != nil {
-		// A text with no words (""): null, as the CLI prints a nil slice.
-		words := js.Null()
-		if r.Words != nil {
-			words = jsArray.New(len(r.Words))
-		}
+	// As the CLI's encoding/json prints a Result: empty words/tokens are left out (omitempty).
+	if len(r.Words) > 0 {
+		words := jsArray.New(len(r.Words))
 		for k, w := range r.Words {
 			words.SetIndex(k, map[string]any{"word": w.Word, "start": w.Start, "end": w.End, "label": w.Label, "score": float64(w.Score)})
 		}
 		o.Set("words", words)
+	}
+	if len(r.Tokens) > 0 {
 		toks := jsArray.New(len(r.Tokens))
 		for k, t := range r.Tokens {
 			toks.SetIndex(k, map[string]any{"token": t.Token, "word": t.Word, "label": t.Label, "score": float64(t.Score)})
 		}
 		o.Set("tokens", toks)
 	}
-	if r.Heads != nil {
+	if len(r.Heads) > 0 {
 		hs := jsObject.New()
 		for _, name := range slices.Sorted(maps.Keys(r.Heads)) {
 			hs.Set(name, resultValue(r.Heads[name]))
