@@ -69,7 +69,10 @@ function fireDueTimers() {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-// pump waits for promise, firing Go's timers as they come due, from this request's context.
+let goInstance = null; // the Go object of the running instance (wasm_exec.js sets .exited)
+
+// pump waits for promise, firing Go's timers as they come due, from this request's context. It
+// gives up if the Go instance exits meanwhile.
 async function pump(promise) {
   let settled = false;
   const done = promise.then(
@@ -79,6 +82,7 @@ async function pump(promise) {
   for (;;) {
     fireDueTimers();
     if (settled) return promise;
+    if (goInstance?.exited) throw new Error("the Go instance exited");
     let next = Infinity;
     for (const t of goTimers.values()) next = Math.min(next, t.due);
     await Promise.race([done, sleep(Math.min(Math.max(next - Date.now(), 0), 1000))]);
@@ -92,6 +96,7 @@ function start(env) {
   context.binding = {};
   goTimers.clear();
   const go = new globalThis.Go();
+  goInstance = go;
   keepTimers(go);
   let ready;
   const isReady = new Promise((resolve) => (ready = resolve));
@@ -155,6 +160,7 @@ async function serve(request, env) {
     const body = await pump(Promise.race([res.arrayBuffer(), died]));
     return new Response(body, { status: res.status, headers: res.headers });
   } catch (e) {
+    if (goInstance?.exited) instance = null; // the next request starts a fresh instance
     return failure(500, "internal", `the Go instance failed: ${e?.message ?? e}`);
   }
 }
