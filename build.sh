@@ -257,7 +257,10 @@ worker_build() {
   [[ -d testdata/minilm/adapters ]] || die "testdata/minilm/adapters is missing (tools/reference/make_minilm.py)"
   local out="$ROOT/workers/dist"
   mkdir -p "$out"
-  GOOS=js GOARCH=wasm go build -trimpath -ldflags="-s -w" -o "$out/adapterwasm-worker.wasm.tmp" ./wasm/worker
+  # With the Wasm SIMD kernels: their module is bundled too (workerd compiles no fetched Wasm).
+  need_bench_deps
+  node bench/wat2wasm.mjs runtime/kernels/wat/kernels.wat "$out/kernels.wasm"
+  GOOS=js GOARCH=wasm go build -tags wasmsimd -trimpath -ldflags="-s -w" -o "$out/adapterwasm-worker.wasm.tmp" ./wasm/worker
   mv "$out/adapterwasm-worker.wasm.tmp" "$out/adapterwasm-worker.wasm"
   cp "$(go env GOROOT)/lib/wasm/wasm_exec.js" "$out/wasm_exec.js"
   local tmp="$out/.assets.tmp"

@@ -22,6 +22,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/adapterwasm/adapterwasm/runtime/kernels"
 	"github.com/adapterwasm/adapterwasm/runtime/modelfile"
 	"github.com/adapterwasm/adapterwasm/runtime/pretrained"
 	"github.com/adapterwasm/adapterwasm/wasm/engine"
@@ -245,6 +246,7 @@ type Health struct {
 	Stats    Stats            `json:"stats"`
 	UptimeMs int64            `json:"uptimeMs"`
 	Limits   map[string]int64 `json:"limits"`
+	SIMD     bool             `json:"simd"` // the Wasm SIMD kernels are in use (runtime/kernels)
 }
 
 // Memory is what the instance holds: the Go heap and, on the edge, the Wasm linear memory
@@ -264,7 +266,7 @@ func (s *Service) healthz(w http.ResponseWriter, r *http.Request) *Error {
 	if err != nil {
 		return fromEngine(err)
 	}
-	h := Health{OK: true, Model: info, Memory: s.memory(), UptimeMs: time.Since(s.started).Milliseconds(),
+	h := Health{OK: true, Model: info, Memory: s.memory(), UptimeMs: time.Since(s.started).Milliseconds(), SIMD: kernels.SIMD(),
 		Limits: map[string]int64{"maxBodyBytes": s.cfg.MaxBodyBytes, "maxTexts": int64(s.cfg.MaxTexts),
 			"maxTextBytes": int64(s.cfg.MaxTextBytes), "maxTokensPerText": int64(info.MaxLength), "maxTokens": int64(s.cfg.MaxTokens),
 			"adapterBudget": s.cfg.AdapterBudget}}
