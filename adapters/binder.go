@@ -2,6 +2,7 @@ package adapters
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -78,7 +79,7 @@ func (bd *binder) vec(name string, shape ...int) []float32 {
 		return nil
 	}
 	bd.used[name] = true
-	if !sameShape(t.Shape, shape) {
+	if !slices.Equal(t.Shape, shape) {
 		bd.problem(fmt.Sprintf("tensor %s has shape %v, want %v", name, t.Shape, shape))
 		return nil
 	}
@@ -128,16 +129,4 @@ func (bd *binder) err(file string) error {
 	}
 	sort.Strings(bd.problems)
 	return &LoadError{File: file, Problems: bd.problems}
-}
-
-func sameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

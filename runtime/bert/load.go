@@ -3,6 +3,7 @@ package bert
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"unsafe"
@@ -45,23 +46,11 @@ func (bd *binder) tensor(name string, shape ...int) *weights.Tensor {
 		return nil
 	}
 	bd.used[full] = true
-	if !sameShape(t.Shape, shape) {
+	if !slices.Equal(t.Shape, shape) {
 		bd.problems = append(bd.problems, fmt.Sprintf("tensor %s has shape %v, want %v", full, t.Shape, shape))
 		return nil
 	}
 	return t
-}
-
-func sameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // vec returns a float32 copy of the named tensor, or nil after recording a problem. A 2-D I8

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -51,7 +52,7 @@ func TestMiniLMMatchesSentenceTransformers(t *testing.T) {
 	emb := make([]float32, H)
 	for i, s := range g.Sentences {
 		in, encs := m.Tokenize([]string{s}, 0)
-		if !equalIDs(encs[0].IDs, trim(g.InputIDs[i], g.AttentionMask[i])) {
+		if !slices.Equal(encs[0].IDs, trim(g.InputIDs[i], g.AttentionMask[i])) {
 			t.Errorf("sentence %d: ids %v, reference %v", i, encs[0].IDs, g.InputIDs[i])
 			continue
 		}
@@ -92,18 +93,6 @@ func trim(ids, mask []int32) []int32 {
 	return ids[:n]
 }
 
-func equalIDs(a, b []int32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 func TestTinyDirTokensMatchReference(t *testing.T) {
 	m, err := pretrained.LoadDir(golden.Path("tiny", "model"))
 	if err != nil {
@@ -115,10 +104,10 @@ func TestTinyDirTokensMatchReference(t *testing.T) {
 	if in.T != len(g.InputIDs[0]) {
 		t.Fatalf("padded length %d, reference %d", in.T, len(g.InputIDs[0]))
 	}
-	if got, want := in.IDs, golden.Flat2(g.InputIDs); !equalIDs(got, want) {
+	if got, want := in.IDs, golden.Flat2(g.InputIDs); !slices.Equal(got, want) {
 		t.Errorf("input ids differ from the reference")
 	}
-	if got, want := in.AttentionMask, golden.Flat2(g.AttentionMask); !equalIDs(got, want) {
+	if got, want := in.AttentionMask, golden.Flat2(g.AttentionMask); !slices.Equal(got, want) {
 		t.Errorf("attention mask differs from the reference")
 	}
 }

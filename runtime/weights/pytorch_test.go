@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -114,22 +115,10 @@ func TestParsePyTorchHandBuilt(t *testing.T) {
 		"w": {0, 1, 2, 3, 4, 5}, "wt": {0, 3, 1, 4, 2, 5}, "col": {1, 4}, "one": {5},
 	} {
 		got, err := f.Tensors[name].Float32()
-		if err != nil || !equalF32(got, want) {
+		if err != nil || !slices.Equal(got, want) {
 			t.Errorf("%s = %v, %v; want %v", name, got, err, want)
 		}
 	}
-}
-
-func equalF32(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestParsePyTorchHostile(t *testing.T) {
