@@ -281,20 +281,19 @@ func (c *bnCtx) average(b *Block, s bnState, lvl int) bnState {
 		}
 	}
 	c.st.children = kids
-	h, last, err := mean(&c.st.a, len(s.h), b.Weights, len(kids), func(i int) []float32 { return kids[i].h })
+	h, err := mean(&c.st.a, len(s.h), b.Weights, len(kids), func(i int) []float32 { return kids[i].h })
 	if err != nil {
 		return c.fail("%s: %v", b, err)
 	}
 	out := kids[0]
 	out.h, out.last = h, kids[len(kids)-1].last
-	_ = last
 	return out
 }
 
 // mean is torch.mean(torch.stack(states) * weights[:, None, None, None], dim=0).
-func mean(a *arena, n int, w []float64, k int, get func(int) []float32) ([]float32, int, error) {
+func mean(a *arena, n int, w []float64, k int, get func(int) []float32) ([]float32, error) {
 	if k == 0 {
-		return nil, 0, fmt.Errorf("no child produced an output")
+		return nil, fmt.Errorf("no child produced an output")
 	}
 	out := a.zeros(n)
 	inv := 1 / float32(len(w))
@@ -303,7 +302,7 @@ func mean(a *arena, n int, w []float64, k int, get func(int) []float32) ([]float
 		for i := 0; i < k; i++ {
 			x := get(i)
 			if x == nil {
-				return nil, 0, fmt.Errorf("child %d produced no output", i)
+				return nil, fmt.Errorf("child %d produced no output", i)
 			}
 			wi := float32(w[i])
 			for j := range out {
@@ -313,7 +312,7 @@ func mean(a *arena, n int, w []float64, k int, get func(int) []float32) ([]float
 	case k == 1:
 		x := get(0)
 		if x == nil {
-			return nil, 0, fmt.Errorf("no child produced an output")
+			return nil, fmt.Errorf("no child produced an output")
 		}
 		for i := range w {
 			wi := float32(w[i])
@@ -322,10 +321,10 @@ func mean(a *arena, n int, w []float64, k int, get func(int) []float32) ([]float
 			}
 		}
 	default:
-		return nil, 0, fmt.Errorf("%d of %d children have a module here: the weights cannot broadcast (the reference library fails here too)", k, len(w))
+		return nil, fmt.Errorf("%d of %d children have a module here: the weights cannot broadcast (the reference library fails here too)", k, len(w))
 	}
 	kernels.Scale(out, inv)
-	return out, k - 1, nil
+	return out, nil
 }
 
 func sum(v []int) int {
@@ -436,7 +435,7 @@ func (c *loraCtx) compose(b *Block, s loraState, lvl int) loraState {
 		if len(kids) == 0 || kids[0].h == nil {
 			return c.fail("%s: no LoRA state to average", b)
 		}
-		h, _, err := mean(&c.st.a, len(kids[0].h), b.Weights, len(kids), func(i int) []float32 { return kids[i].h })
+		h, err := mean(&c.st.a, len(kids[0].h), b.Weights, len(kids), func(i int) []float32 { return kids[i].h })
 		if err != nil {
 			return c.fail("%s: %v", b, err)
 		}

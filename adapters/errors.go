@@ -2,7 +2,7 @@ package adapters
 
 import (
 	"fmt"
-	"strings"
+	"github.com/adapterwasm/adapterwasm/runtime/bert"
 )
 
 // FormatError reports a file that is not what it claims to be: invalid JSON, a config of another
@@ -31,14 +31,7 @@ type LoadError struct {
 }
 
 func (e *LoadError) Error() string {
-	const show = 8
-	p := e.Problems
-	more := ""
-	if len(p) > show {
-		more = fmt.Sprintf(" (and %d more)", len(p)-show)
-		p = p[:show]
-	}
-	return "adapters: " + join(e.File, strings.Join(p, "; ")+more)
+	return "adapters: " + join(e.File, bert.SummarizeProblems(e.Problems))
 }
 
 // MismatchError reports an adapter, head or fusion made for another base model: a different

@@ -20,14 +20,17 @@ type LoadError struct {
 }
 
 func (e *LoadError) Error() string {
+	return fmt.Sprintf("bert: %s: %s", e.File, SummarizeProblems(e.Problems))
+}
+
+// SummarizeProblems joins the first eight of a binder's problems with "; " and counts the rest:
+// enough to act on, short enough to read, however broken the file.
+func SummarizeProblems(problems []string) string {
 	const show = 8
-	p := e.Problems
-	more := ""
-	if len(p) > show {
-		more = fmt.Sprintf(" (and %d more)", len(p)-show)
-		p = p[:show]
+	if len(problems) <= show {
+		return strings.Join(problems, "; ")
 	}
-	return fmt.Sprintf("bert: %s: %s%s", e.File, strings.Join(p, "; "), more)
+	return fmt.Sprintf("%s (and %d more)", strings.Join(problems[:show], "; "), len(problems)-show)
 }
 
 // binder looks tensors up by checkpoint name and records every problem it meets.
