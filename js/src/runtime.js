@@ -2,6 +2,7 @@
 // wasm_exec.js is Go's own loader, copied from $(go env GOROOT)/lib/wasm by `./build.sh wasm`.
 import "../dist/wasm_exec.js";
 import { AdapterwasmError, fromGo } from "./errors.js";
+import { kernelTrampolines } from "./kernel-imports.js";
 
 let current = null; // Promise<Runtime>
 
@@ -88,19 +89,7 @@ async function instantiate(source, imports) {
 // available() answers 0 and Go runs its plain-Go kernels.
 function kernelImports() {
   let k = null;
-  const imports = {
-    available: () => (k ? 1 : 0),
-    sgemm_nt: (d, ldd, x, ldx, w, ldw, m, kk, n) => k.sgemm_nt(d, ldd, x, ldx, w, ldw, m, kk, n),
-    quant_i16: (q, s, x, ldx, m, kk) => k.quant_i16(q, s, x, ldx, m, kk),
-    dequant_q8: (w, qw, sw, n) => k.dequant_q8(w, qw, sw, n),
-    q8_gemm_nt: (d, ldd, x, ldx, qw, sw, t, m, kk, n, r) => k.q8_gemm_nt(d, ldd, x, ldx, qw, sw, t, m, kk, n, r),
-    pack_q8: (wp, sp, qw, sw, n, kk) => k.pack_q8(wp, sp, qw, sw, n, kk),
-    qgemm_packed: (d, ldd, qx, sx, wp, sp, m, kk, n) => k.qgemm_packed(d, ldd, qx, sx, wp, sp, m, kk, n),
-    softmax_rows: (x, ld, rows, n, scale, bias) => k.softmax_rows(x, ld, rows, n, scale, bias),
-    gelu_erf: (x, n) => k.gelu_erf(x, n),
-    layer_norm: (dst, x, rows, n, g, b, eps) => k.layer_norm(dst, x, rows, n, g, b, eps),
-    add_bias: (x, rows, n, b) => k.add_bias(x, rows, n, b),
-  };
+  const imports = kernelTrampolines(() => k);
   const attach = async (goInstance) => {
     if (globalThis.ADAPTERWASM_KERNELS === "off") return; // force the plain-Go kernels (benchmarks)
     try {

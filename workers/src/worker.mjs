@@ -19,6 +19,7 @@
 import "../dist/wasm_exec.js"; // Go's own, copied from $(go env GOROOT)/lib/wasm by ./build.sh worker
 import mod from "../dist/adapterwasm-worker.wasm"; // bundled: workerd cannot compile fetched Wasm
 import kernelsMod from "../dist/kernels.wasm"; // the Wasm SIMD kernels (runtime/kernels/wat/kernels.wat)
+import { kernelTrampolines } from "../../js/src/kernel-imports.js";
 
 // syumai/workers reads globalThis.context once, when the instance starts: env and the binding
 // its handler registers on. env is the same object for every request of an isolate.
@@ -98,19 +99,7 @@ let instance = null; // Promise<{ handleRequest, exited }> of the running Go ins
 // be, available() answers 0 and Go runs its plain-Go kernels.
 function kernelImports() {
   let k = null;
-  const imports = {
-    available: () => (k ? 1 : 0),
-    sgemm_nt: (d, ldd, x, ldx, w, ldw, m, kk, n) => k.sgemm_nt(d, ldd, x, ldx, w, ldw, m, kk, n),
-    quant_i16: (q, s, x, ldx, m, kk) => k.quant_i16(q, s, x, ldx, m, kk),
-    dequant_q8: (w, qw, sw, n) => k.dequant_q8(w, qw, sw, n),
-    q8_gemm_nt: (d, ldd, x, ldx, qw, sw, t, m, kk, n, r) => k.q8_gemm_nt(d, ldd, x, ldx, qw, sw, t, m, kk, n, r),
-    pack_q8: (wp, sp, qw, sw, n, kk) => k.pack_q8(wp, sp, qw, sw, n, kk),
-    qgemm_packed: (d, ldd, qx, sx, wp, sp, m, kk, n) => k.qgemm_packed(d, ldd, qx, sx, wp, sp, m, kk, n),
-    softmax_rows: (x, ld, rows, n, scale, bias) => k.softmax_rows(x, ld, rows, n, scale, bias),
-    gelu_erf: (x, n) => k.gelu_erf(x, n),
-    layer_norm: (dst, x, rows, n, g, b, eps) => k.layer_norm(dst, x, rows, n, g, b, eps),
-    add_bias: (x, rows, n, b) => k.add_bias(x, rows, n, b),
-  };
+  const imports = kernelTrampolines(() => k);
   const attach = (goInst) => {
     try {
       k = new WebAssembly.Instance(kernelsMod, { env: { mem: goInst.exports.mem } }).exports;

@@ -1,0 +1,21 @@
+// kernelTrampolines returns the adapterwasm_kernels imports of the Go module: one function per
+// //go:wasmimport of runtime/kernels/simd_js.go, each calling into the Wasm SIMD kernel module
+// (runtime/kernels/wat/kernels.wat). That module imports Go's memory, so it can only be
+// instantiated once Go's instance exists: get() returns its exports then, or null before it is
+// attached or when it cannot be, and available() tells Go whether to use it or its plain-Go kernels.
+// Shared by the package's loader (runtime.js) and the Cloudflare Worker (workers/src/worker.mjs).
+export function kernelTrampolines(get) {
+  return {
+    available: () => (get() ? 1 : 0),
+    sgemm_nt: (d, ldd, x, ldx, w, ldw, m, kk, n) => get().sgemm_nt(d, ldd, x, ldx, w, ldw, m, kk, n),
+    quant_i16: (q, s, x, ldx, m, kk) => get().quant_i16(q, s, x, ldx, m, kk),
+    dequant_q8: (w, qw, sw, n) => get().dequant_q8(w, qw, sw, n),
+    q8_gemm_nt: (d, ldd, x, ldx, qw, sw, t, m, kk, n, r) => get().q8_gemm_nt(d, ldd, x, ldx, qw, sw, t, m, kk, n, r),
+    pack_q8: (wp, sp, qw, sw, n, kk) => get().pack_q8(wp, sp, qw, sw, n, kk),
+    qgemm_packed: (d, ldd, qx, sx, wp, sp, m, kk, n) => get().qgemm_packed(d, ldd, qx, sx, wp, sp, m, kk, n),
+    softmax_rows: (x, ld, rows, n, scale, bias) => get().softmax_rows(x, ld, rows, n, scale, bias),
+    gelu_erf: (x, n) => get().gelu_erf(x, n),
+    layer_norm: (dst, x, rows, n, g, b, eps) => get().layer_norm(dst, x, rows, n, g, b, eps),
+    add_bias: (x, rows, n, b) => get().add_bias(x, rows, n, b),
+  };
+}
