@@ -87,8 +87,18 @@ export interface FromPretrainedOptions {
   /** Refuse a base model whose manifest says another dtype. */
   dtype?: "q8" | "f16" | "f32";
   /** The Wasm module: a WebAssembly.Module (Cloudflare Workers bundle it), bytes, a Response or
-   *  a URL. Default: dist/adapterwasm.wasm beside the package. */
+   *  a URL. Default: dist/adapterwasm.wasm beside the package. Only the first model of a realm
+   *  (page, worker, process, isolate) starts the Go instance: later ones share it. */
   wasm?: WebAssembly.Module | BufferSource | Response | URL | string;
+  /** The compiled Wasm SIMD kernel module (kernels.wasm), for hosts that cannot compile Wasm from
+   *  bytes (Cloudflare Workers bundle it). Default: compiled from dist/kernels.js; where that
+   *  cannot be done, Go's plain kernels run (see `simd`). First model of a realm only. */
+  kernels?: WebAssembly.Module;
+  /** Go's GOGC for the instance (-1: off). Default: Go's 100; 50 in Cloudflare Workers. First model of a realm only. */
+  gcPercent?: number;
+  /** Go's soft memory limit (GOMEMLIMIT) in bytes. Default: none; 96 MiB in Cloudflare Workers
+   *  (128 MB per isolate). First model of a realm only. */
+  memoryLimitBytes?: number;
   /** fetch to use (default globalThis.fetch). */
   fetch?: typeof fetch;
 }
@@ -169,6 +179,8 @@ export class AutoModelWithHeads {
   readonly stats: Stats;
   /** Whether the base came with a manifest whose sha256s were checked. */
   readonly baseVerified: boolean;
+  /** Whether the Wasm SIMD kernels run the matmuls (false: Go's plain kernels, ~10x slower). */
+  readonly simd: boolean;
   /** The setup classify runs; its adapters are fetched on the next call that needs them. */
   activeAdapters: Setup | null;
   /** A head to use instead of the setup's own (Python's active_head). */

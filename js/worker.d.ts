@@ -2,7 +2,7 @@
 import type { ClassifyResult, FromPretrainedOptions, ModelConfig, Setup, Stats } from "./index.js";
 export { AdapterwasmError, AdapterSetup, Stack, Fuse, Parallel, Split, BatchSplit, Average } from "./index.js";
 
-export interface WorkerOptions extends Omit<FromPretrainedOptions, "cache" | "wasm" | "fetch"> {
+export interface WorkerOptions extends Omit<FromPretrainedOptions, "cache" | "wasm" | "kernels" | "fetch"> {
   /** true/undefined: the Cache API; false: none; a string: a Cache API cache name. */
   cache?: boolean | string;
   /** URL of the Wasm module. */
@@ -15,6 +15,8 @@ export class WorkerModelWithHeads {
   static fromPretrained(baseUrl: string | URL, options?: WorkerOptions): Promise<WorkerModelWithHeads>;
   readonly config: ModelConfig;
   readonly baseVerified: boolean;
+  /** Whether the Wasm SIMD kernels run the matmuls in the worker. */
+  readonly simd: boolean;
   /** As of fromPretrained; refreshStats() updates it. */
   stats: Stats & { loadedAdapters?: string[] };
   activeAdapters: Setup | null;

@@ -32,13 +32,15 @@ export class AutoModelWithHeads {
   // fromPretrained fetches (once) and loads a base model.
   //   baseUrl   directory URL of the base model: manifest.json + its files, or the Hugging Face
   //             layout (config.json, tokenizer.json, model.safetensors)
-  //   options   { onProgress, cache, index, adapterBudgetBytes, wasm, fetch, dtype }
+  //   options   { onProgress, cache, index, adapterBudgetBytes, wasm, kernels, gcPercent,
+  //               memoryLimitBytes, fetch, dtype } (wasm, kernels and the GC settings only count for
+  //               the first model of a realm: they start its Go instance)
   static async fromPretrained(baseUrl, options = {}) {
     const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
     const store = resolveStore(options.cache);
     const stats = new Stats();
     const base = dirUrl(baseUrl);
-    const [rt, plan] = await Promise.all([loadRuntime(options.wasm), baseFiles(base, fetchImpl)]);
+    const [rt, plan] = await Promise.all([loadRuntime(options.wasm, options.kernels, { gcPercent: options.gcPercent, memoryLimitBytes: options.memoryLimitBytes }), baseFiles(base, fetchImpl)]);
     if (options.dtype && plan.manifest?.dtype && options.dtype !== plan.manifest.dtype) {
       throw new AdapterwasmError("invalid_argument", `${base}: the model there is ${plan.manifest.dtype}, not ${options.dtype}`);
     }
@@ -249,6 +251,11 @@ export class AutoModelWithHeads {
   // tokenize returns { inputIds, tokens, attentionMask } per text.
   async tokenize(input, options = {}) {
     return this._call("tokenize", asTexts(input, "tokenize"), options.maxLength ?? 0);
+  }
+
+  // simd tells whether the Wasm SIMD kernels run the matmuls (false: Go's plain kernels).
+  get simd() {
+    return this._rt.simd;
   }
 
   // memory reports the Wasm linear memory and the Go heap in bytes.

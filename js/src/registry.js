@@ -30,9 +30,20 @@ export function isDirUrl(s) {
 }
 
 export function dirUrl(u, base) {
-  const url = new URL(u, base ?? globalThis.location?.href);
+  const url = absUrl(u, base);
   if (!url.pathname.endsWith("/")) url.pathname += "/";
   return url;
+}
+
+// absUrl resolves u against base, or the page's or worker's location. Where there is none (Node,
+// Cloudflare Workers) a relative URL is refused with code invalid_argument.
+export function absUrl(u, base) {
+  base ??= globalThis.location?.href;
+  try {
+    return new URL(u, base);
+  } catch {
+    throw new AdapterwasmError("invalid_argument", `${JSON.stringify(String(u))}: not a URL${base ? ` relative to ${base}` : "; with no location to resolve it against (Node, Cloudflare Workers), URLs must be absolute"}`);
+  }
 }
 
 // fileList normalizes a list of files: [{name, size, sha256}] or {name: {size, sha256}}.
@@ -106,7 +117,7 @@ const indexes = new Map(); // index URL -> Promise<Index>
 
 // loadIndex fetches and parses an index once per URL.
 export function loadIndex(url, fetchImpl = globalThis.fetch) {
-  const key = new URL(url, globalThis.location?.href).href;
+  const key = absUrl(url).href;
   if (!indexes.has(key)) {
     const p = getJSON(key, fetchImpl, false).then((j) => new Index(key, j));
     p.catch(() => indexes.delete(key));

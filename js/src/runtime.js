@@ -13,6 +13,7 @@ export class Runtime {
     this.instance = instance;
     this.go = go;
     this.exited = false;
+    this.simd = false; // whether the Wasm SIMD kernels run the matmuls (else plain Go)
     // Rejected when the program ends, so that calls in flight then fail instead of hanging.
     this._exit = new Promise((_, reject) => (this._onExit = reject));
     this._exit.catch(() => {});
@@ -57,10 +58,12 @@ export function setDefaultWasm(f) {
 }
 
 // loadRuntime starts the Go instance, once. wasm may be a WebAssembly.Module (Cloudflare Workers
-// bundle it), bytes, a Response, or a URL; by default the file beside the package.
-export function loadRuntime(wasm) {
+// bundle it), bytes, a Response, or a URL; by default the file beside the package. kernels may be
+// the compiled SIMD kernel module (kernels.wasm, bundled in Cloudflare Workers); by default it is
+// compiled from the bytes in dist/kernels.js. Both only matter for the first model of a realm.
+export function loadRuntime(wasm, kernels, gc) {
   if (current) return current;
-  current = start(wasm).catch((e) => {
+  current = start(wasm, kernels, gc).catch((e) => {
     current = null;
     throw e;
   });
@@ -70,48 +73,100 @@ export function loadRuntime(wasm) {
 async function instantiate(source, imports) {
   source = await source;
   if (source instanceof WebAssembly.Module) return WebAssembly.instantiate(source, imports);
-  if (source instanceof URL || typeof source === "string") source = await fetch(source);
-  if (typeof Response !== "undefined" && source instanceof Response) {
-    if (!source.ok) throw new AdapterwasmError("network", `${source.url}: HTTP ${source.status}`);
-    if (WebAssembly.instantiateStreaming && source.headers.get("content-type") === "application/wasm") {
-      return (await WebAssembly.instantiateStreaming(source, imports)).instance;
+  try {
+    if (source instanceof URL || typeof source === "string") {
+      const url = String(source);
+      source = await fetch(source).catch((e) => Promise.reject(new AdapterwasmError("network", `${url}: ${e.message}`, { cause: e })));
     }
-    source = await source.arrayBuffer();
+    if (typeof Response !== "undefined" && source instanceof Response) {
+      if (!source.ok) throw new AdapterwasmError("network", `${source.url}: HTTP ${source.status}`);
+      if (WebAssembly.instantiateStreaming && source.headers.get("content-type") === "application/wasm") {
+        return (await WebAssembly.instantiateStreaming(source, imports)).instance;
+      }
+      source = await source.arrayBuffer();
+    }
+    return (await WebAssembly.instantiate(source, imports)).instance;
+  } catch (e) {
+    if (e instanceof AdapterwasmError) throw e;
+    // workerd (Cloudflare Workers) compiles no Wasm from bytes: "Wasm code generation disallowed by embedder".
+    if (/disallowed/i.test(e?.message)) throw new AdapterwasmError("unsupported", `${e.message}: this host cannot compile Wasm from bytes; pass the bundled module as options.wasm (Cloudflare Workers: import wasm from "adapterwasm/adapterwasm.wasm")`, { cause: e });
+    if (e instanceof WebAssembly.CompileError || e instanceof WebAssembly.LinkError) throw new AdapterwasmError("format", `the Wasm module: ${e.message}`, { cause: e });
+    throw e;
   }
-  return (await WebAssembly.instantiate(source, imports)).instance;
+}
+
+// wasmDefault is the module beside the package; where that cannot even be named (a bundle whose
+// import.meta.url is no URL, as in Cloudflare Workers) the caller must pass one.
+function wasmDefault() {
+  try {
+    return wasmSource();
+  } catch (e) {
+    throw new AdapterwasmError("invalid_argument", `no Wasm module given and none beside the package (${e.message}); pass options.wasm (Cloudflare Workers: import wasm from "adapterwasm/adapterwasm.wasm")`, { cause: e });
+  }
 }
 
 // kernelImports returns the adapterwasm_kernels imports of the Go module (the //go:wasmimport
 // functions of runtime/kernels/simd_js.go): trampolines to the Wasm SIMD kernel module
-// (runtime/kernels/wat/kernels.wat, base64 in dist/kernels.js), which can only be instantiated
-// on Go's memory once Go's instance exists: attach does that, before Go's main runs. Without the
-// kernel module (a host without Wasm SIMD, or one that cannot compile Wasm from bytes),
-// available() answers 0 and Go runs its plain-Go kernels.
-function kernelImports() {
+// (runtime/kernels/wat/kernels.wat), which can only be instantiated on Go's memory once Go's
+// instance exists: attach does that, before Go's main runs. The module is `compiled` when given
+// (a WebAssembly.Module: Cloudflare Workers bundle kernels.wasm), else compiled from the base64
+// in dist/kernels.js. Without it (a host without Wasm SIMD, or one that cannot compile Wasm from
+// bytes, as workerd), available() answers 0 and Go runs its plain-Go kernels.
+function kernelImports(compiled) {
   let k = null;
   const imports = kernelTrampolines(() => k);
   const attach = async (goInstance) => {
-    if (globalThis.ADAPTERWASM_KERNELS === "off") return; // force the plain-Go kernels (benchmarks)
+    if (globalThis.ADAPTERWASM_KERNELS === "off") return false; // force the plain-Go kernels (benchmarks)
+    const env = { env: { mem: goInstance.exports.mem } };
     try {
-      const { default: b64 } = await import("../dist/kernels.js");
-      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-      const { instance } = await WebAssembly.instantiate(bytes, { env: { mem: goInstance.exports.mem } });
-      k = instance.exports;
+      if (compiled instanceof WebAssembly.Module) {
+        k = (await WebAssembly.instantiate(compiled, env)).exports; // a Module in: an Instance out
+      } else {
+        const { default: b64 } = await import("../dist/kernels.js");
+        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        k = (await WebAssembly.instantiate(bytes, env)).instance.exports;
+      }
     } catch {
       k = null; // plain-Go kernels
     }
+    return k !== null;
   };
   return { imports, attach };
 }
 
-async function start(wasm) {
+// isWorkerd tells whether this is Cloudflare Workers (workerd), where an isolate has 128 MB for
+// everything: the Wasm linear memory, the JS heap and the bytes in flight.
+export const isWorkerd = () => globalThis.navigator?.userAgent === "Cloudflare-Workers";
+
+// goEnv is the Go program's GOGC and GOMEMLIMIT. In Cloudflare Workers, where the linear memory
+// (which never shrinks) must stay well inside the isolate's 128 MB, the defaults are those of the
+// Go Worker (wasm/worker): collect at 1.5x the live heap instead of 2x, and a 96 MiB soft
+// limit; the base model's weights hold no pointers, so collecting more often is cheap. Elsewhere
+// Go's own defaults, unless gc says otherwise: { gcPercent, memoryLimitBytes }.
+function goEnv(gc = {}) {
+  const env = {};
+  const percent = gc.gcPercent ?? (isWorkerd() ? 50 : undefined);
+  const limit = gc.memoryLimitBytes ?? (isWorkerd() ? 96 * 2 ** 20 : undefined);
+  if (percent !== undefined) {
+    if (!Number.isInteger(percent) || percent < -1) throw new AdapterwasmError("invalid_argument", `gcPercent: want an integer >= -1 (-1: off), not ${percent}`);
+    env.GOGC = percent < 0 ? "off" : String(percent);
+  }
+  if (limit !== undefined) {
+    if (!Number.isSafeInteger(limit) || limit <= 0) throw new AdapterwasmError("invalid_argument", `memoryLimitBytes: want a positive integer, not ${limit}`);
+    env.GOMEMLIMIT = String(limit);
+  }
+  return env;
+}
+
+async function start(wasm, compiledKernels, gc) {
   const go = new globalThis.Go();
   const key = `__adapterwasm_${Math.random().toString(36).slice(2)}`;
   go.argv = ["adapterwasm", key];
-  const kernels = kernelImports();
+  go.env = { ...go.env, ...goEnv(gc) };
+  const kernels = kernelImports(compiledKernels);
   go.importObject.adapterwasm_kernels = kernels.imports;
-  const instance = await instantiate(wasm ?? wasmSource(), go.importObject);
-  await kernels.attach(instance);
+  const instance = await instantiate(wasm ?? wasmDefault(), go.importObject);
+  const simd = await kernels.attach(instance);
   let rt = null;
   const api = await new Promise((resolve, reject) => {
     globalThis[key] = (api) => {
@@ -126,5 +181,6 @@ async function start(wasm) {
     }, reject);
   });
   rt = new Runtime(api, instance, go);
+  rt.simd = simd;
   return rt;
 }

@@ -18,6 +18,7 @@ export class WorkerModelWithHeads {
     const info = await client._rpc("fromPretrained", [abs, { ...rest, progress: !!onProgress }], onProgress);
     client.config = info.config;
     client.baseVerified = info.baseVerified;
+    client.simd = info.simd;
     client.stats = info.stats;
     return client;
   }

@@ -21,7 +21,7 @@ const ops = {
       cache: typeof cache === "string" ? new CacheApiStore(cache) : cache,
       onProgress: progress ? (p) => self.postMessage({ id, progress: p }) : undefined,
     });
-    return { config: model.config, baseVerified: model.baseVerified, stats: { ...model.stats } };
+    return { config: model.config, baseVerified: model.baseVerified, simd: model.simd, stats: { ...model.stats } };
   },
   loadAdapter: (id, nameOrUrl, opts) => need().loadAdapter(nameOrUrl, opts),
   unloadAdapter: (id, name) => need().unloadAdapter(name),

@@ -147,9 +147,17 @@ describe("tiny model", () => {
     assert.ok(list.some((a) => a.name === "seq_bn" && a.files.length === 4 && a.size > 0));
   });
 
-  test("memory is reported", async () => {
+  test("memory is reported; the SIMD kernels are in use", async () => {
     const m = await model.memory();
     assert.ok(m.wasmMemoryBytes > 0 && m.heapAlloc > 0);
+    assert.equal(model.simd, true);
+  });
+
+  test("a relative URL with no location to resolve it against is refused with a typed error", async () => {
+    const isArg = (e) => e instanceof AdapterwasmError && e.code === "invalid_argument" && /absolute/.test(e.message);
+    await assert.rejects(AutoModelWithHeads.fromPretrained("/tiny/", { cache: false }), isArg);
+    await assert.rejects(model.loadAdapter("/adapters/seq_bn/"), isArg);
+    await assert.rejects(listAdapters({ index: "adapters/index.json" }), isArg);
   });
 
   after(() => model.dispose());

@@ -2,6 +2,7 @@
 // on a host that cannot load it) gives what the CLI gives, to the f32 bounds even for a q8 base:
 // the plumbing adds nothing; the q8 differences in node.test.js are the SIMD kernels' numerics.
 import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
 import { join } from "node:path";
 
 import { startServer } from "./helpers/server.js";
@@ -23,6 +24,7 @@ after(async () => {
 });
 
 test("plain-Go kernels: MiniLM embeddings and the sentiment adapter equal the CLI's", { skip: !HAVE_MINILM && "no MiniLM" }, async () => {
+  assert.equal(m.simd, false, "ADAPTERWASM_KERNELS=off: the plain-Go kernels");
   const texts = goldenSentences();
   checkEmbeddings(await m.embed(texts, { normalize: true }), cli(["embed", "--model", MINILM_BASE, "--normalize"], texts), TOL.f32);
   await m.loadAdapter(`${srv.url}/a/sentiment/`);
