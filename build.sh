@@ -290,13 +290,16 @@ cmd_worker() {
 
 # worker_tests runs the Worker's tests (workers/test/): wrangler dev --local on a free loopback
 # port, answers compared with the CLI's on the golden sentences, a bounded concurrent load, bad
-# requests; the test stops the server it started (its process group) however it ends.
+# requests; the test stops the server it started (its process group) however it ends. Then
+# (package.test.mjs) the js package itself in a Worker (workers/package-test/, js/dist bundled),
+# against the CLI. One file at a time: each starts its own wrangler dev.
 worker_tests() {
   worker_build
+  [[ -f js/dist/adapterwasm.wasm && -f js/dist/kernels.js ]] || cmd_wasm >/dev/null
   ADAPTERWASM_CLI="$ROOT/dist/adapterwasm"
   export ADAPTERWASM_CLI
   log "worker: wrangler dev tests"
-  (cd workers && WRANGLER_SEND_METRICS=false CI=true node --test --test-timeout=360000 test/)
+  (cd workers && WRANGLER_SEND_METRICS=false CI=true node --test --test-concurrency=1 --test-timeout=360000 test/)
 }
 
 # FUZZ_TARGETS are every Go fuzz target (package:Target); fuzz_tests runs each for FUZZTIME

@@ -4,7 +4,11 @@ import { spawn } from "node:child_process";
 import { appendFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+// wrangler as installed in workers/node_modules (workers/package-lock.json), for every Worker under workers/.
+const WRANGLER = join(dirname(fileURLToPath(import.meta.url)), "..", "node_modules", "wrangler", "bin", "wrangler.js");
 
 export function freePort() {
   return new Promise((resolve, reject) => {
@@ -49,7 +53,7 @@ export async function startDev(cwd, { readyTimeoutMs = 120_000, args = [] } = {}
   const t0 = performance.now();
   const child = spawn(
     process.execPath,
-    [join(cwd, "node_modules/wrangler/bin/wrangler.js"), "dev", "--local", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort), "--persist-to", persist, "--log-level", process.env.WRANGLER_LOG_LEVEL ?? "info", ...args],
+    [WRANGLER, "dev", "--local", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort), "--persist-to", persist, "--log-level", process.env.WRANGLER_LOG_LEVEL ?? "info", ...args],
     { cwd, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", NO_COLOR: "1" } },
   );
   live.add(child.pid);

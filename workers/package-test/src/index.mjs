@@ -1,0 +1,82 @@
+// The adapterwasm package (js/) in a Cloudflare Worker, written as a user of the package would
+// write it; workers/test/package.test.mjs drives it. One model per isolate, loaded by the first
+// request that needs it and kept for the later ones.
+//
+//   GET  /load[?bundled=no]             load the base model: { config, simd, memory, stats }
+//   POST /classify {texts, adapters}    { results }, the package's classify output
+//   POST /embed {texts}                 { embeddings: number[][] } (mean pooling, normalized)
+//   POST /unload {name}                 { loadedAdapters }
+//   GET  /memory                        { memory, loadedAdapters, stats }
+//
+// Errors: { error: { code, message } }, 4xx for the caller's, 5xx for the rest.
+import { AutoModelWithHeads, AdapterwasmError } from "../../../js/src/index.js";
+// workerd compiles no Wasm from bytes: both modules are bundled with the script.
+import wasm from "../../../js/dist/adapterwasm.wasm";
+import kernels from "../dist/kernels.wasm"; // js/dist/kernels.js's module as a file (the test writes it)
+
+// The static assets are read through the ASSETS binding; the URLs only need a path.
+const ASSETS = "https://assets.invalid/";
+
+let model = null; // Promise<AutoModelWithHeads>, one per isolate
+
+function getModel(env, { bundled = true } = {}) {
+  model ??= AutoModelWithHeads.fromPretrained(`${ASSETS}model/`, {
+    // Without them (bundled=false: what a user who forgot gets) the package looks for the
+    // module beside itself, which workerd cannot compile.
+    ...(bundled ? { wasm, kernels } : {}),
+    fetch: (url, init) => env.ASSETS.fetch(url, init),
+    index: `${ASSETS}adapters/index.json`,
+    // cache: the default, the Cache API (caches.open("adapterwasm-v1")) for the base and adapters
+  }).catch((e) => {
+    model = null; // the next request tries again
+    throw e;
+  });
+  return model;
+}
+
+const STATUS = { invalid_argument: 400, setup: 400, not_found: 404, unsupported: 400, integrity: 502, network: 502, format: 502 };
+
+function json(value, status = 200) {
+  return new Response(JSON.stringify(value), { status, headers: { "content-type": "application/json; charset=utf-8" } });
+}
+
+async function handle(request, env) {
+  const { pathname } = new URL(request.url);
+  const body = request.method === "POST" ? await request.json() : {};
+  const t0 = Date.now();
+  if (request.method === "GET" && pathname === "/load") {
+    const m = await getModel(env, { bundled: new URL(request.url).searchParams.get("bundled") !== "no" });
+    return json({ config: m.config, simd: m.simd, baseVerified: m.baseVerified, memory: await m.memory(), stats: { bytesFetched: m.stats.bytesFetched, bytesFromCache: m.stats.bytesFromCache }, ms: Date.now() - t0 });
+  }
+  if (request.method === "POST" && pathname === "/classify") {
+    const m = await getModel(env);
+    const results = await m.classify(body.texts, { adapters: body.adapters });
+    return json({ results, ms: Date.now() - t0 });
+  }
+  if (request.method === "POST" && pathname === "/embed") {
+    const m = await getModel(env);
+    const vecs = await m.embed(body.texts, { normalize: true });
+    return json({ embeddings: vecs.map((v) => Array.from(v)), ms: Date.now() - t0 });
+  }
+  if (request.method === "POST" && pathname === "/unload") {
+    const m = await getModel(env);
+    await m.unloadAdapter(body.name);
+    return json({ loadedAdapters: m.loadedAdapters });
+  }
+  if (request.method === "GET" && pathname === "/memory") {
+    const m = await getModel(env);
+    return json({ memory: await m.memory(), loadedAdapters: m.loadedAdapters, stats: { bytesFetched: m.stats.bytesFetched, bytesFromCache: m.stats.bytesFromCache } });
+  }
+  return json({ error: { code: "not_found", message: `${request.method} ${pathname}` } }, 404);
+}
+
+export default {
+  async fetch(request, env) {
+    try {
+      return await handle(request, env);
+    } catch (e) {
+      const code = e instanceof AdapterwasmError ? e.code : "internal";
+      return json({ error: { code, message: String(e?.message ?? e), stack: e?.stack } }, STATUS[code] ?? 500);
+    }
+  },
+};
