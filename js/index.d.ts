@@ -190,6 +190,11 @@ export class AutoModelWithHeads {
   setActiveAdapters(setup: Setup | null): Promise<void>;
   /** Load by name (from the index) or from a directory URL; resolves to the name it loaded as. */
   loadAdapter(nameOrUrl: string, options?: { index?: string; name?: string; modelName?: string }): Promise<string>;
+  /** Unload an adapter, its head and the fusions over it (or a fusion by name). Calls issued
+   *  before it that use the adapter (classify, setActiveAdapters) finish with it, and it resolves
+   *  after them; calls issued while it is under way that need the adapter reject with code
+   *  "setup"; afterwards the adapter is just not loaded (a call fetches it again from the index).
+   *  Rejects with "not_found" if the adapter is neither loaded, loading, nor used by a call in flight. */
   unloadAdapter(name: string): Promise<void>;
   classify(input: string | string[], options?: { adapters?: Setup; head?: string }): Promise<ClassifyResult[]>;
   embed(input: string | string[], options?: { pooling?: "mean" | "cls"; normalize?: boolean }): Promise<Float32Array[]>;

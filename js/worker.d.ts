@@ -23,6 +23,8 @@ export class WorkerModelWithHeads {
   activeHead: string | null;
   setActiveAdapters(setup: Setup | null): Promise<void>;
   loadAdapter(nameOrUrl: string, options?: { index?: string; name?: string; modelName?: string }): Promise<string>;
+  /** As AutoModelWithHeads.unloadAdapter: calls sent before it finish with the adapter (messages
+   *  reach the worker in order), calls sent while it is under way reject with code "setup". */
   unloadAdapter(name: string): Promise<void>;
   classify(input: string | string[], options?: { adapters?: Setup; head?: string }): Promise<ClassifyResult[]>;
   embed(input: string | string[], options?: { pooling?: "mean" | "cls"; normalize?: boolean }): Promise<Float32Array[]>;

@@ -67,6 +67,8 @@ export class AutoModelWithHeads {
     this.activeHead = null; // a head name to use instead of the setup's own (Python's active_head)
     this._adapters = new Map(); // name -> { bytes, pins, used, info }
     this._loading = new Map(); // name -> Promise<name>
+    this._calls = new Set(); // calls in flight that use adapters: { names: Promise<string[]>, list, done }
+    this._unloading = new Map(); // name -> Promise<void> of unloadAdapter(name) under way
     this._budget = options.adapterBudgetBytes ?? DEFAULT_ADAPTER_BUDGET;
     this._clock = 0;
     this._disposed = false;
@@ -87,15 +89,17 @@ export class AutoModelWithHeads {
   }
 
   // setActiveAdapters sets the setup, loads what it needs and checks it in Go.
-  async setActiveAdapters(setup) {
+  setActiveAdapters(setup) {
+    return this._setActive(setup, []);
+  }
+
+  // _setActive and _classify take the names the caller saw being unloaded when it made the call
+  // (the Web Worker client's, whose unload may have finished in the worker before the call
+  // arrives): a call needing one of them is refused as if the unload were still under way.
+  async _setActive(setup, unloading) {
     this.activeAdapters = setup;
     if (setup === null) return;
-    const release = await this._acquire(setup);
-    try {
-      await this._call("setActive", String(setup), this.activeHead ?? "");
-    } finally {
-      release();
-    }
+    await this._using(setup, () => this._call("setActive", String(setup), this.activeHead ?? ""), unloading);
   }
 
   get loadedAdapters() {
@@ -105,10 +109,17 @@ export class AutoModelWithHeads {
   // loadAdapter loads an adapter by name from an index, or from a directory URL; it resolves to
   // the adapter's name. Already loaded: resolves at once.
   //   options { index, name, modelName }
+  // While unloadAdapter(name) is under way, loadAdapter(name) waits for it and then loads afresh.
   async loadAdapter(nameOrUrl, options = {}) {
     this._check();
     const isUrl = isDirUrl(nameOrUrl);
     const name = options.name ?? (isUrl ? dirUrl(nameOrUrl).pathname.split("/").filter(Boolean).pop() : nameOrUrl);
+    await this._unloading.get(name)?.catch(() => {});
+    return this._loadAdapter(nameOrUrl, name, isUrl, options);
+  }
+
+  // _loadAdapter loads an adapter once (concurrent loads of one name share the download).
+  _loadAdapter(nameOrUrl, name, isUrl, options) {
     if (this._adapters.has(name)) return name;
     if (!this._loading.has(name)) {
       const p = this._load(name, isUrl ? nameOrUrl : null, options).finally(() => this._loading.delete(name));
@@ -165,6 +176,7 @@ export class AutoModelWithHeads {
     const active = new Set(this._activeNames ?? []);
     let total = 0;
     for (const a of this._adapters.values()) total += a.bytes;
+    for (const c of this._calls) for (const n of c.list ?? []) active.add(n); // calls about to pin theirs
     const victims = [...this._adapters.entries()]
       .filter(([n, a]) => n !== keep && a.pins === 0 && !active.has(n) && a.info.kind === "adapter")
       .sort((x, y) => x[1].used - y[1].used);
@@ -189,8 +201,9 @@ export class AutoModelWithHeads {
   async _acquire(setup) {
     const { adapters, fusions } = await this._names(setup);
     if (setup === this._active) this._activeNames = [...adapters, ...fusions];
-    await Promise.all(adapters.filter((n) => !this._adapters.has(n)).map((n) => this.loadAdapter(n)));
-    await Promise.all(fusions.filter((n) => !this._adapters.has(n) && (this._opt.index || this._loading.has(n))).map((n) => this.loadAdapter(n)));
+    const load = (n) => this._loadAdapter(n, n, false, {}); // not loadAdapter: it would wait for an unload that waits for this call
+    await Promise.all(adapters.filter((n) => !this._adapters.has(n)).map(load));
+    await Promise.all(fusions.filter((n) => !this._adapters.has(n) && (this._opt.index || this._loading.has(n))).map(load));
     const held = [...adapters, ...fusions].map((n) => this._adapters.get(n)).filter(Boolean);
     for (const a of held) {
       a.pins++;
@@ -212,12 +225,62 @@ export class AutoModelWithHeads {
     return freed;
   }
 
-  // unloadAdapter drops an adapter, its head and the fusions over it (or a fusion by name).
-  async unloadAdapter(name) {
-    await this._loading.get(name)?.catch(() => {});
-    if (!this._adapters.has(name)) throw new AdapterwasmError("not_found", `adapter ${JSON.stringify(name)} is not loaded`);
-    this._forget(name);
-    await this._call("unloadAdapter", name);
+  // _using runs f with the adapters setup needs loaded and pinned. The call is registered at
+  // once (synchronously), so that an unloadAdapter issued after it waits for it; a call issued
+  // while an adapter it needs is being unloaded is refused with code "setup".
+  _using(setup, f, alsoUnloading = []) {
+    const unloading = [...this._unloading.keys(), ...alsoUnloading]; // unloads begun before this call
+    const rec = { names: null, list: null, done: null };
+    rec.names = this._names(setup).then(({ adapters, fusions }) => (rec.list = [...adapters, ...fusions]));
+    rec.done = (async () => {
+      const names = await rec.names;
+      const hit = unloading.find((u) => names.some((n) => usesAdapter(n, u)));
+      if (hit !== undefined) throw new AdapterwasmError("setup", `adapter ${JSON.stringify(hit)} is being unloaded`);
+      const release = await this._acquire(setup);
+      try {
+        return await f();
+      } finally {
+        release();
+      }
+    })();
+    this._calls.add(rec);
+    const forget = () => this._calls.delete(rec);
+    rec.done.then(forget, forget);
+    return rec.done;
+  }
+
+  // unloadAdapter drops an adapter, its head and the fusions over it (or a fusion by name). Calls
+  // issued before it that use the adapter (classify, setActiveAdapters) finish with it; it
+  // resolves after them. Calls issued while it is under way that need the adapter reject with
+  // code "setup"; once it has resolved the adapter is simply not loaded (a later call fetches it
+  // again from the index, as after an eviction). Not loaded, loading, or used by a call in
+  // flight: code "not_found". Unloading one name twice at once gives the same promise.
+  unloadAdapter(name) {
+    if (this._disposed) return Promise.reject(new AdapterwasmError("closed", "model was disposed"));
+    if (this._unloading.has(name)) return this._unloading.get(name);
+    const inFlight = [...this._calls]; // calls issued before this unload
+    const known = this._adapters.has(name) || this._loading.has(name);
+    const p = (async () => {
+      await this._loading.get(name)?.catch(() => {});
+      let used = false;
+      await Promise.all(
+        inFlight.map(async (c) => {
+          const names = await c.names.catch(() => []);
+          if (!names.some((n) => usesAdapter(n, name))) return;
+          used = true;
+          await c.done.catch(() => {});
+        }),
+      );
+      if (!this._adapters.has(name)) {
+        if (known || used) return; // gone meanwhile (evicted, or a load that failed)
+        throw new AdapterwasmError("not_found", `adapter ${JSON.stringify(name)} is not loaded`);
+      }
+      this._forget(name);
+      await this._call("unloadAdapter", name);
+    })();
+    const done = p.finally(() => this._unloading.delete(name));
+    this._unloading.set(name, done);
+    return done;
   }
 
   // classify runs the active setup (or options.adapters, with options.head) on a text or texts.
@@ -226,18 +289,16 @@ export class AutoModelWithHeads {
   //   one tagging head         { words: [{word, start, end, label, score}], tokens: [...] }
   //   Parallel(a, b)           { heads: { a: {…}, b: {…} } }
   //   BatchSplit(a, b)         the result of the head that read the text, with head: name
-  async classify(input, options = {}) {
+  classify(input, options = {}) {
+    return this._classify(input, options, []);
+  }
+
+  async _classify(input, options, unloading) {
     const texts = asTexts(input, "classify");
     const setup = options.adapters ?? this._active;
     if (!setup) throw new AdapterwasmError("setup", "no active adapters: set model.activeAdapters first");
-    const release = await this._acquire(setup);
-    let res;
-    try {
-      res = await this._call("classify", texts, String(setup), options.head ?? this.activeHead ?? "");
-    } finally {
-      release();
-    }
-    return res;
+    const head = options.head ?? this.activeHead ?? "";
+    return this._using(setup, () => this._call("classify", texts, String(setup), head), unloading);
   }
 
   // embed returns a sentence embedding per text (mean pooling by default, as sentence-transformers).
@@ -280,6 +341,12 @@ export class AutoModelWithHeads {
     this._check();
     return this._rt.call(this._h, method, ...args);
   }
+}
+
+// usesAdapter tells whether loaded name n goes when adapter (or fusion) name is unloaded: n itself,
+// or a fusion over it (fusions are named "a,b").
+function usesAdapter(n, name) {
+  return n === name || n.split(",").includes(name);
 }
 
 // listAdapters lists the adapters an index offers, for one base model if modelName is given.

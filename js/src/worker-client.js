@@ -27,6 +27,7 @@ export class WorkerModelWithHeads {
     this._w = worker;
     this._next = 1;
     this._pending = new Map();
+    this._unloading = new Map(); // name -> Promise of unloadAdapter(name) under way
     this._active = null;
     this.activeHead = null;
     worker.onmessage = (ev) => {
@@ -65,7 +66,7 @@ export class WorkerModelWithHeads {
 
   async setActiveAdapters(setup) {
     this.activeAdapters = setup;
-    await this._rpc("setActiveAdapters", [setup === null ? null : String(setup), this.activeHead]);
+    await this._rpc("setActiveAdapters", [setup === null ? null : String(setup), this.activeHead, [...this._unloading.keys()]]);
   }
 
   loadAdapter(nameOrUrl, options = {}) {
@@ -75,14 +76,25 @@ export class WorkerModelWithHeads {
     return this._rpc("loadAdapter", [u, opts]);
   }
 
+  // unloadAdapter has AutoModelWithHeads's semantics: messages reach the worker in the order they
+  // were posted and each call registers there before the next message is read, so the calls posted
+  // before it finish with the adapter and it resolves after them. Calls posted while it is under
+  // way here carry the names being unloaded (the unload may be over in the worker by the time they
+  // arrive) and reject with code "setup" if they need one.
   unloadAdapter(name) {
-    return this._rpc("unloadAdapter", [name]);
+    if (!this._unloading.has(name)) {
+      const p = this._rpc("unloadAdapter", [name]);
+      const forget = () => this._unloading.delete(name);
+      p.then(forget, forget);
+      this._unloading.set(name, p);
+    }
+    return this._unloading.get(name);
   }
 
   classify(input, options = {}) {
     const setup = options.adapters ?? this._active;
     const head = options.head ?? this.activeHead ?? undefined;
-    return this._rpc("classify", [input, { adapters: setup == null ? undefined : String(setup), head }]);
+    return this._rpc("classify", [input, { adapters: setup == null ? undefined : String(setup), head }, [...this._unloading.keys()]]);
   }
 
   embed(input, options = {}) {

@@ -25,11 +25,12 @@ const ops = {
   },
   loadAdapter: (id, nameOrUrl, opts) => need().loadAdapter(nameOrUrl, opts),
   unloadAdapter: (id, name) => need().unloadAdapter(name),
-  async setActiveAdapters(id, setup, head) {
+  // unloading: the adapters the client was unloading when it sent the call (worker-client.js).
+  async setActiveAdapters(id, setup, head, unloading = []) {
     need().activeHead = head ?? null;
-    await need().setActiveAdapters(setup);
+    await need()._setActive(setup, unloading);
   },
-  classify: (id, input, opts) => need().classify(input, opts),
+  classify: (id, input, opts, unloading = []) => need()._classify(input, opts, unloading),
   embed: (id, input, opts) => need().embed(input, opts),
   tokenize: (id, input, opts) => need().tokenize(input, opts),
   memory: () => need().memory(),

@@ -94,8 +94,8 @@ describe("hostile inputs to the Wasm instance", () => {
     let failed = 0;
     for (const { s, r, e } of out) {
       if (e) {
-        // unloadAdapter does not wait for calls in flight: a call whose adapter is unloaded under
-        // it fails cleanly (setup/not_found), never answers wrongly. Calls whose adapters nobody
+        // unloadAdapter waits for the calls issued before it; a call issued while its adapter is
+        // being unloaded fails cleanly (setup), never answers wrongly. Calls whose adapters nobody
         // unloads never fail.
         assert.ok(e instanceof AdapterwasmError && ["setup", "not_found"].includes(e.code), `${s}: ${e.code} ${e.message}`);
         assert.ok(s === "ia3" || s === "prefix" || s.startsWith("churn"), `${s}: failed although nothing unloaded it: ${e.message}`);

@@ -258,6 +258,78 @@ describe("fetch once, verify, cache", () => {
   });
 });
 
+describe("unloadAdapter waits for the calls in flight that use the adapter", () => {
+  let m;
+  const texts = goldenSentences().slice(0, 4);
+  const isSetup = (e) => e instanceof AdapterwasmError && e.code === "setup" && /being unloaded/.test(e.message);
+  before(async () => {
+    m = await AutoModelWithHeads.fromPretrained(`${srv.url}/tiny/`, { cache: new MemoryStore(), index: `${srv.url}/adapters/index.json` });
+  });
+  after(() => m?.dispose());
+
+  test("calls issued before finish with the adapter, calls issued during are refused, unload resolves after", async () => {
+    const want = await m.classify(texts, { adapters: "seq_bn" });
+    const order = [];
+    const early = [1, 2, 3].map((k) => m.classify(texts, { adapters: k === 2 ? Stack("seq_bn", "double_seq_bn") : "seq_bn" }).then((r) => (order.push("classify"), r)));
+    const unload = m.unloadAdapter("seq_bn").then(() => order.push("unload"));
+    const late = m.classify(texts, { adapters: "seq_bn" });
+    const lateStack = m.classify(texts, { adapters: Stack("double_seq_bn", "seq_bn") });
+    await assert.rejects(late, isSetup);
+    await assert.rejects(lateStack, isSetup);
+    const [r1, , r3] = await Promise.all(early);
+    assert.deepEqual(r1, want);
+    assert.deepEqual(r3, want);
+    await unload;
+    assert.deepEqual(order, ["classify", "classify", "classify", "unload"]);
+    assert.ok(!m.loadedAdapters.includes("seq_bn"), `${m.loadedAdapters}`);
+    // Once unloaded, the adapter is just not loaded: the next call fetches it from the index again.
+    assert.deepEqual(await m.classify(texts, { adapters: "seq_bn" }), want);
+  });
+
+  test("a call still downloading its adapter is waited for; calls on other adapters are not held", async () => {
+    const want = await m.classify(texts, { adapters: "lora_qv" });
+    await m.unloadAdapter("lora_qv");
+    await m.classify("warm up", { adapters: "ia3" });
+    srv.faults.set("/adapters/lora_qv/pytorch_adapter.bin", "slow"); // 1.5 s
+    try {
+      const order = [];
+      const slow = m.classify(texts, { adapters: "lora_qv" }).then((r) => (order.push("slow"), r));
+      const unload = m.unloadAdapter("lora_qv").then(() => order.push("unload"));
+      const other = m.classify(texts, { adapters: "ia3" }).then(() => order.push("other"));
+      assert.deepEqual(await slow, want);
+      await Promise.all([unload, other]);
+      assert.deepEqual(order, ["other", "slow", "unload"]);
+      assert.ok(!m.loadedAdapters.includes("lora_qv"));
+    } finally {
+      srv.faults.delete("/adapters/lora_qv/pytorch_adapter.bin");
+    }
+  });
+
+  test("unloading an adapter waits for calls through a fusion over it, and drops the fusion", async () => {
+    const fuse = Fuse("seq_bn", "seq_bn_b");
+    const want = await m.classify(texts, { adapters: fuse });
+    assert.ok(m.loadedAdapters.includes("seq_bn,seq_bn_b"), `${m.loadedAdapters}`);
+    const inFlight = m.classify(texts, { adapters: fuse });
+    const unload = m.unloadAdapter("seq_bn_b");
+    await assert.rejects(m.classify(texts, { adapters: fuse }), isSetup);
+    assert.deepEqual(await inFlight, want);
+    await unload;
+    assert.ok(!m.loadedAdapters.includes("seq_bn_b") && !m.loadedAdapters.includes("seq_bn,seq_bn_b"), `${m.loadedAdapters}`);
+    assert.ok(m.loadedAdapters.includes("seq_bn"));
+  });
+
+  test("unloading twice at once is one unload; a name never loaded is not_found; loadAdapter during an unload loads afresh", async () => {
+    await m.loadAdapter("ia3");
+    const a = m.unloadAdapter("ia3");
+    assert.equal(m.unloadAdapter("ia3"), a);
+    const reload = m.loadAdapter("ia3");
+    await a;
+    assert.equal(await reload, "ia3");
+    assert.ok(m.loadedAdapters.includes("ia3"));
+    await assert.rejects(m.unloadAdapter("never_loaded"), (e) => e instanceof AdapterwasmError && e.code === "not_found");
+  });
+});
+
 test("composition helpers print setup expressions", () => {
   assert.equal(String(Stack("a", Parallel("b", "c"))), "Stack(a,Parallel(b,c))");
   assert.equal(String(BatchSplit("a", "b", { batchSizes: [5, 7] })), "BatchSplit(a,b,batch_sizes=[5,7])");

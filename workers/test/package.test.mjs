@@ -138,4 +138,24 @@ describe("the js package in a Worker on wrangler dev --local", { concurrency: fa
     report("workerd RSS (MiB, the whole local runtime)", +(dev.workerdRSS() / MiB).toFixed(1));
     assert.ok(body.memory.wasmMemoryBytes < 128 * MiB, `linear memory ${body.memory.wasmMemoryBytes} B`);
   });
+
+  // Across requests of one isolate: the unload request waits for a classify another request has
+  // in flight (workerd must not cancel it as hung). Which of the two reaches the Worker first is
+  // up to wrangler's proxy: the classify either finishes with the adapter or, if it came second,
+  // is refused with code "setup"; never a wrong answer, never a cancelled request.
+  test("unloadAdapter in one request waits for a classify in flight in another", async () => {
+    const texts = golden("sentiment").sentences;
+    const classify = call("/classify", { texts, adapters: "sentiment" });
+    await new Promise((r) => setTimeout(r, 50));
+    const unload = call("/unload", { name: "sentiment" });
+    const [c, u] = await Promise.all([classify, unload]);
+    assert.equal(u.status, 200, JSON.stringify(u.body));
+    assert.ok(!u.body.loadedAdapters.includes("sentiment"), JSON.stringify(u.body));
+    if (c.status === 200) checkClassify(c.body.results, want.sentiment, TOL.q8, "in flight during the unload");
+    else assert.equal(c.body.error?.code, "setup", JSON.stringify(c.body));
+    report("classify sent before an unload", c.status === 200 ? "finished with the adapter" : "arrived second: refused (setup)");
+    const again = await call("/classify", { texts, adapters: "sentiment" }); // fetched again on demand
+    assert.equal(again.status, 200, JSON.stringify(again.body));
+    checkClassify(again.body.results, want.sentiment, TOL.q8, "after the unload");
+  });
 });

@@ -133,6 +133,24 @@ for (const mode of ["main", "worker"]) {
       });
     }
 
+    test("unloadAdapter waits for the calls in flight that use the adapter", async () => {
+      const out = await b.page.evaluate(async (texts) => {
+        const m = window.model;
+        const want = JSON.stringify(await m.classify(texts, { adapters: "seq_bn_b" }));
+        const order = [];
+        const early = [0, 1, 2].map((k) => m.classify(texts, { adapters: k === 1 ? "Parallel(seq_bn,seq_bn_b)" : "seq_bn_b" }).then((r) => (order.push("classify"), k === 1 || JSON.stringify(r) === want)));
+        const unload = m.unloadAdapter("seq_bn_b").then(() => order.push("unload"));
+        const late = m.classify(texts, { adapters: "seq_bn_b" }).then(() => "resolved", (e) => `${e.name} ${e.code} ${e.message}`);
+        const same = await Promise.all(early);
+        await unload;
+        return { same, order, late: await late, reloaded: JSON.stringify(await m.classify(texts, { adapters: "seq_bn_b" })) === want };
+      }, goldenSentences().slice(0, 3));
+      assert.deepEqual(out.same, [true, true, true]);
+      assert.deepEqual(out.order, ["classify", "classify", "classify", "unload"]);
+      assert.match(out.late, /^AdapterwasmError setup .*being unloaded/);
+      assert.equal(out.reloaded, true, "fetched again from the index after the unload");
+    });
+
     test("embeddings (Float32Array, transferred from a worker) match the Go CLI", async () => {
       const texts = goldenSentences();
       const got = await b.page.evaluate(async (texts) => {
