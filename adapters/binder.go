@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unsafe"
 
 	"github.com/adapterwasm/adapterwasm/runtime/bert"
 	"github.com/adapterwasm/adapterwasm/runtime/kernels"
@@ -90,13 +91,50 @@ func (bd *binder) vec(name string, shape ...int) []float32 {
 	}
 	// A NaN or ±Inf weight would turn every output into NaN: refuse it here, naming the tensor,
 	// rather than return meaningless labels (a trained adapter never holds one).
-	for i, x := range v {
-		if x-x != 0 {
-			bd.problem(fmt.Sprintf("tensor %s holds %v at element %d", name, x, i))
-			return nil
-		}
+	if i := firstNonFinite(v); i >= 0 {
+		bd.problem(fmt.Sprintf("tensor %s holds %v at element %d", name, v[i], i))
+		return nil
 	}
 	return v
+}
+
+// firstNonFinite returns the index of the first NaN or ±Inf in v, or -1. It tests the exponent
+// bits of two floats at a time, as one uint64 (an all-ones exponent plus one carries into the
+// sign bit of its 32-bit half, and never further), four words per step: under Wasm, loading an
+// adapter runs in baseline code, where a float compare per element costs more than the copy
+// that made v.
+func firstNonFinite(v []float32) int {
+	const (
+		exp   = 0x7f800000_7f800000 // the exponent bits of both halves
+		one   = 0x00800000_00800000 // the lowest exponent bit of both halves
+		carry = 0x80000000_80000000 // where an all-ones exponent + one lands
+	)
+	i := 0
+	for ; i < len(v) && uintptr(unsafe.Pointer(&v[i]))%8 != 0; i++ {
+		if v[i]-v[i] != 0 {
+			return i
+		}
+	}
+	if n := (len(v) - i) / 2; n > 0 {
+		w := unsafe.Slice((*uint64)(unsafe.Pointer(&v[i])), n)
+		var acc uint64
+		j := 0
+		for ; j+4 <= len(w); j += 4 {
+			acc |= (w[j]&exp + one) | (w[j+1]&exp + one) | (w[j+2]&exp + one) | (w[j+3]&exp + one)
+		}
+		for ; j < len(w); j++ {
+			acc |= w[j]&exp + one
+		}
+		if acc&carry == 0 {
+			i += 2 * n
+		}
+	}
+	for ; i < len(v); i++ {
+		if v[i]-v[i] != 0 {
+			return i
+		}
+	}
+	return -1
 }
 
 // linear binds name.weight [out, in] (and name.bias [out] if bias).
