@@ -17,5 +17,7 @@ export function kernelTrampolines(get) {
     gelu_erf: (x, n) => get().gelu_erf(x, n),
     layer_norm: (dst, x, rows, n, g, b, eps) => get().layer_norm(dst, x, rows, n, g, b, eps),
     add_bias: (x, rows, n, b) => get().add_bias(x, rows, n, b),
+    add_f32: (d, a, b, n) => get().add_f32(d, a, b, n),
+    scale_f32: (x, n, s) => get().scale_f32(x, n, s),
   };
 }

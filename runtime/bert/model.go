@@ -84,6 +84,8 @@ type State struct {
 	rows, kvRows                  int
 	hidden, attnOut, tmp, q, k, v []float32
 	ctx, inter                    []float32
+	qkvDst                        [3][]float32      // MulTShared's arguments, kept here so that
+	qkvW                          [3]kernels.Matrix // building them allocates nothing
 	kFull, vFull, scores, maskAdd []float32
 	vT                            []float32 // one head's values, transposed: [d, kv rounded up to 4]
 	bias                          []float32 // one sequence's additive mask over the kv positions
@@ -221,9 +223,7 @@ func (m *Model) layer(st *State, l int, b Batch, hooks Hooks) {
 	x := st.hidden
 
 	// BertSelfAttention: q, k, v projections (hooked), scaled dot-product attention.
-	L.Query.Forward(st.q, x, rows)
-	L.Key.Forward(st.k, x, rows)
-	L.Value.Forward(st.v, x, rows)
+	st.projectQKV(L, x, rows)
 	if hooks != nil {
 		hooks.Linear(l, SiteQuery, x, st.q, b)
 		hooks.Linear(l, SiteKey, x, st.k, b)
@@ -249,6 +249,21 @@ func (m *Model) layer(st *State, l int, b Batch, hooks Hooks) {
 		hooks.Linear(l, SiteOutput, st.inter, st.tmp, b)
 	}
 	m.residual(l, ResidualOutput, st.tmp, st.attnOut, &L.OutputNorm, st.hidden, b, hooks)
+}
+
+// projectQKV computes the query, key and value projections of x into st.q, st.k, st.v with one
+// kernels.MulTShared call: with the integer SIMD kernel, x is quantized once for the three.
+func (st *State) projectQKV(L *Layer, x []float32, rows int) {
+	st.qkvDst = [3][]float32{st.q, st.k, st.v}
+	st.qkvW = [3]kernels.Matrix{L.Query.W, L.Key.W, L.Value.W}
+	_, in := L.Query.W.Dims()
+	kernels.MulTShared(st.qkvDst[:], st.qkvW[:], x, rows, in)
+	for i, b := range [3][]float32{L.Query.B, L.Key.B, L.Value.B} {
+		if b != nil {
+			kernels.AddBiasRows(st.qkvDst[i], rows, b)
+		}
+	}
+	clear(st.qkvW[:]) // do not keep the model's matrices alive through a State
 }
 
 // residual writes ln(h + res) into dst unless a hook takes the step over. dst may alias res.

@@ -89,18 +89,32 @@ func AddBias(x []float32, rows int, bias []float32) {
 	}
 }
 
-// Add sets dst[i] = a[i] + b[i].
+// Add sets dst[i] = a[i] + b[i] for i < len(a) (dst may be a or b), with add_f32 when the SIMD
+// kernels are in use (the same float32 sums).
 func Add(dst, a, b []float32) {
 	b = b[:len(a)]
 	dst = dst[:len(a)]
+	if n := len(a) &^ 3; n >= simdMinLen && SIMD() {
+		simdAdd(dst[:n], a[:n], b[:n])
+		dst, a, b = dst[n:], a[n:], b[n:]
+	}
 	for i := range a {
 		dst[i] = a[i] + b[i]
 	}
 }
 
-// Scale multiplies x by s in place.
+// Scale multiplies x by s in place, with scale_f32 when the SIMD kernels are in use (the same
+// float32 products).
 func Scale(x []float32, s float32) {
+	if n := len(x) &^ 3; n >= simdMinLen && SIMD() {
+		simdScale(x[:n], s)
+		x = x[n:]
+	}
 	for i := range x {
 		x[i] *= s
 	}
 }
+
+// simdMinLen is the length from which the element-wise kernels are worth a call into the
+// kernel module.
+const simdMinLen = 64

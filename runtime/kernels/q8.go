@@ -19,10 +19,34 @@ const Q8Block = 32
 // Block == Q8Block is ggml's Q8_0 numerics (d = amax/127, q = round(x/d), d stored as f16) in a
 // planar layout: the int8 values of a row are contiguous and the scales live in their own array,
 // so that a SIMD kernel streams whole rows. Block == In is one scale per output row.
+//
+// The first product by the SIMD integer kernel rearranges Q and Scale in place into that
+// kernel's layout (pack_q8: for every 4 rows, the k-pairs of the 4 rows interleaved; the scales
+// of the 4 rows side by side; see Packed), so that no product repacks them and no second copy
+// of the weights exists. Every method of Q8 reads either layout; code that reads Q or Scale
+// directly must check Packed first.
 type Q8 struct {
 	Out, In, Block int
-	Q              []int8    // [Out, In]
-	Scale          []float32 // [Out, In/Block]
+	Q              []int8    // [Out, In], or [Out/4][In/2][8] once Packed
+	Scale          []float32 // [Out, In/Block], or [Out/4][In/Block][4] once Packed
+
+	packed bool
+}
+
+// Packed reports whether Q and Scale are in pack_q8's layout: W[o][k] is
+// Q[(o/4)·4·In + (k/2)·8 + (o%4)·2 + k%2] and the scale of its block b = k/Block is
+// Scale[((o/4)·(In/Block) + b)·4 + o%4]. Only matrices with Block == Q8Block and Out % 4 == 0
+// are ever packed.
+func (m *Q8) Packed() bool { return m.packed }
+
+// at returns W[o][k] as int8 and the scale of its block, in either layout.
+func (m *Q8) at(o, k int) (int8, float32) {
+	nb := m.In / m.Block
+	b := k / m.Block
+	if m.packed {
+		return m.Q[(o>>2)*4*m.In+(k>>1)*8+(o&3)*2+k&1], m.Scale[((o>>2)*nb+b)*4+o&3]
+	}
+	return m.Q[o*m.In+k], m.Scale[o*nb+b]
 }
 
 // NewQ8 wraps q and scale as an [out, in] matrix with the given block; it panics if the lengths
@@ -72,6 +96,12 @@ func (m *Q8) Dims() (int, int) { return m.Out, m.In }
 // Dequantize writes W as float32 into dst [Out, In]: the reference the kernels are tested against.
 func (m *Q8) Dequantize(dst []float32) {
 	dst = dst[:m.Out*m.In]
+	if m.packed {
+		for o := 0; o < m.Out; o++ {
+			m.Row(dst[o*m.In:(o+1)*m.In], o)
+		}
+		return
+	}
 	for b, d := range m.Scale {
 		q := m.Q[b*m.Block : (b+1)*m.Block]
 		x := dst[b*m.Block : (b+1)*m.Block]
@@ -83,9 +113,16 @@ func (m *Q8) Dequantize(dst []float32) {
 
 // Row writes row o of W as float32 into dst [In]: an embedding lookup.
 func (m *Q8) Row(dst []float32, o int) {
+	dst = dst[:m.In]
+	if m.packed {
+		for k := range dst {
+			q, d := m.at(o, k)
+			dst[k] = d * float32(q)
+		}
+		return
+	}
 	nb := m.In / m.Block
 	q := m.Q[o*m.In : (o+1)*m.In]
-	dst = dst[:m.In]
 	for b, d := range m.Scale[o*nb : (o+1)*nb] {
 		for k := b * m.Block; k < (b+1)*m.Block; k++ {
 			dst[k] = d * float32(q[k])
@@ -112,6 +149,15 @@ func (m *Q8) MulT(dst, x []float32, rows int) {
 
 // dequantTile fills buf[r*n : r*n+n] with W[j+r][k : k+n] for r < nr.
 func (m *Q8) dequantTile(buf []float32, j, nr, k, n int) {
+	if m.packed {
+		for r := 0; r < nr; r++ {
+			for p := 0; p < n; p++ {
+				q, d := m.at(j+r, k+p)
+				buf[r*n+p] = d * float32(q)
+			}
+		}
+		return
+	}
 	nb := m.In / m.Block
 	for r := 0; r < nr; r++ {
 		o := j + r

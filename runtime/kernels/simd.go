@@ -26,6 +26,8 @@ import (
 //	GELU          ↔ gelu_erf   erf GELU (activation.go); erf as Abramowitz & Stegun 7.1.26
 //	LayerNorm     ↔ layer_norm (norm.go; the kernel's statistics in float32)
 //	AddBias       ↔ add_bias   (matmul.go)
+//	Add, Scale    ↔ add_f32, scale_f32 (matmul.go: each dispatches itself, and its plain loop,
+//	                 SetSIMD(false), is the reference; both give the same float32 results)
 
 // simdOn is whether the caller allows the kernel module (SetSIMD); the module must also be there.
 var simdOn = true
@@ -48,8 +50,9 @@ var q8Int = true
 // activations; 8-bit ones, ggml's Q8_0·Q8_0, cost the same here and flipped a borderline label
 // of the demo adapters). false: q8_gemm_nt dequantizes the weights a slab of rows at a time
 // (dequant_q8, the slab kept in L2) and multiplies each slab by sgemm_nt on float32 activations
-// (61 GOPS there). Neither path keeps a float32 or packed copy of the weights: the integer path
-// packs each matrix per call into a reused scratch (about 4% of a forward at 64 tokens).
+// (61 GOPS there). Neither path keeps a second copy of the weights: the integer path rearranges
+// each matrix in place the first time it multiplies by it (Q8.Packed); the float32 path reads
+// the row-major layout, so after a matrix is packed it falls back to Q8.MulT.
 func SetQ8Int(on bool) { q8Int = on }
 
 // MulT computes dst[rows,Out] = x[rows,In]·Wᵀ for any Matrix, with the SIMD kernels when they
@@ -66,7 +69,7 @@ func MulT(dst []float32, m Matrix, x []float32, rows int) {
 				return
 			}
 		case *Q8:
-			if w.Block == Q8Block && w.In%Q8Block == 0 && w.Out%8 == 0 {
+			if q8Eligible(w) {
 				_ = dst[rows*w.Out-1]
 				_ = x[rows*w.In-1]
 				simdMulQ8(dst, x, rows, w)
@@ -75,6 +78,26 @@ func MulT(dst []float32, m Matrix, x []float32, rows int) {
 		}
 	}
 	m.MulT(dst, x, rows)
+}
+
+// q8Eligible reports whether the SIMD kernels take products by w: blocks of Q8Block and
+// Out % 8 == 0 (qgemm_packed's tile).
+func q8Eligible(w *Q8) bool { return w.Block == Q8Block && w.In%Q8Block == 0 && w.Out%8 == 0 }
+
+// MulTShared computes dsts[i][rows, Out_i] = x[rows, k]·ms[i]ᵀ for every i, as MulT on each,
+// except that the SIMD integer kernel quantizes x once for all the Q8 matrices among them
+// (the query, key and value projections of one input, say).
+func MulTShared(dsts [][]float32, ms []Matrix, x []float32, rows, k int) {
+	var done uint64
+	if rows > 0 && SIMD() {
+		_ = x[rows*k-1]
+		done = simdMulQ8Shared(dsts, ms, x, rows, k)
+	}
+	for i, m := range ms {
+		if i >= 64 || done&(1<<i) == 0 {
+			MulT(dsts[i], m, x, rows)
+		}
+	}
 }
 
 // GemmNT computes dst[i*ldd+j] = Σ_p x[i*ldx+p]·w[j*ldw+p] for i < m, j < n, p < k: x·Wᵀ on
@@ -148,17 +171,21 @@ func GemmQ8I16(dst []float32, q []int16, s []float32, rows int, w *Q8) {
 		panic(fmt.Sprintf("kernels: GemmQ8I16: block %d, want %d", w.Block, Q8Block))
 	}
 	k, nb := w.In, w.In/Q8Block
+	var wq [Q8Block]int8
 	for i := 0; i < rows; i++ {
 		for j := 0; j < w.Out; j++ {
 			var acc float32
 			for b := 0; b < nb; b++ {
 				xq := q[i*k+b*Q8Block : i*k+(b+1)*Q8Block]
-				wq := w.Q[j*k+b*Q8Block : j*k+(b+1)*Q8Block]
+				var ws float32
+				for p := range wq {
+					wq[p], ws = w.at(j, b*Q8Block+p)
+				}
 				var t int32
 				for p, v := range xq {
 					t += int32(v) * int32(wq[p])
 				}
-				acc += float32(t) * (s[i*nb+b] * w.Scale[j*nb+b])
+				acc += float32(t) * (s[i*nb+b] * ws)
 			}
 			dst[i*w.Out+j] = acc
 		}

@@ -42,6 +42,12 @@ func kLayerNorm(dst, x, rows, n, gamma, beta uint32, eps float32)
 //go:wasmimport adapterwasm_kernels add_bias
 func kAddBias(x, rows, n, bias uint32)
 
+//go:wasmimport adapterwasm_kernels add_f32
+func kAdd(d, a, b, n uint32)
+
+//go:wasmimport adapterwasm_kernels scale_f32
+func kScale(x, n uint32, s float32)
+
 // loaded caches kAvailable: 0 unknown, 1 yes, 2 no. The host instantiates the kernel module
 // before Go's main runs, so the answer never changes.
 var loaded uint8
@@ -63,15 +69,15 @@ func simdGemmNT(dst []float32, ldd int, x []float32, ldx int, w []float32, ldw i
 	kSgemmNT(addr(dst), uint32(ldd), addr(x), uint32(ldx), addr(w), uint32(ldw), uint32(m), uint32(k), uint32(n))
 }
 
-// q8Scratch holds the scratch of the last simdMulQ8 call (dequantized weights, or quantized
-// activations and packed weights);
-// it grows to the largest shapes seen and is then reused (Go's Wasm runs one goroutine at a time
+// q8Scratch holds the scratch of the Q8 products: the quantized activations of the last call,
+// the float32 slab of q8_gemm_nt, and pack_q8's output while a matrix is packed in place. It
+// grows to the largest shapes seen and is then reused (Go's Wasm runs one goroutine at a time
 // and the kernels never yield).
 var q8Scratch struct {
 	q  []int16   // quant_i16's activations [rows, In]
 	s  []float32 // their scales [rows, In/32]
-	wp []int8    // pack_q8's weights [Out/4][In/2][8]
-	sp []float32 // pack_q8's scales [Out/4][In/32][4]
+	wp []int8    // pack_q8's weights [Out/4][In/2][8], copied back into the matrix
+	sp []float32 // pack_q8's scales [Out/4][In/32][4], likewise
 	wf []float32 // q8_gemm_nt's slab of float32 weights
 }
 
@@ -100,23 +106,68 @@ func growF32(s []float32, n int) []float32 {
 // small enough to stay in L2 while every row of x passes over it.
 const q8Slab = 96 << 10
 
-// simdMulQ8 computes x·Wᵀ for a Q8 matrix (w.Out % 8 == 0): by default x quantized by quant_i16,
-// W rearranged by pack_q8 (per call: O(Out·In) against the product's O(rows·Out·In)) and
-// qgemm_packed; with SetQ8Int(false) q8_gemm_nt (W dequantized a slab of rows at a time, then
-// sgemm_nt on float32 activations).
+// simdMulQ8 computes x·Wᵀ for a Q8 matrix (w.Out % 8 == 0): by default x quantized by quant_i16
+// and qgemm_packed on W packed in place by pack_q8 the first time (packQ8); with
+// SetQ8Int(false) q8_gemm_nt (W dequantized a slab of rows at a time, then sgemm_nt on float32
+// activations), or Q8.MulT if W is already packed.
 func simdMulQ8(dst, x []float32, rows int, w *Q8) {
 	sc := &q8Scratch
 	if !q8Int {
+		if w.packed {
+			w.MulT(dst, x, rows)
+			return
+		}
 		r := max(8, q8Slab/(4*w.In)&^7)
 		sc.wf = growF32(sc.wf, r*w.In)
 		kQ8GemmNT(addr(dst), uint32(w.Out), addr(x), uint32(w.In), addr(w.Q), addr(w.Scale), addr(sc.wf),
 			uint32(rows), uint32(w.In), uint32(w.Out), uint32(r))
 		return
 	}
-	sc.q = growInt16(sc.q, rows*w.In)
-	sc.s = growF32(sc.s, rows*(w.In/Q8Block))
-	simdQuantI16(sc.q, sc.s, x, rows, w.In)
+	quantize(x, rows, w.In)
 	kQgemm(dst, sc.q, sc.s, rows, w)
+}
+
+// quantize quantizes x [rows, k] with quant_i16 into q8Scratch.q and .s.
+func quantize(x []float32, rows, k int) {
+	sc := &q8Scratch
+	sc.q = growInt16(sc.q, rows*k)
+	sc.s = growF32(sc.s, rows*(k/Q8Block))
+	simdQuantI16(sc.q, sc.s, x, rows, k)
+}
+
+// simdMulQ8Shared computes dsts[i] = x·ms[i]ᵀ for every ms[i] that is a Q8 matrix the integer
+// kernel takes (q8Eligible) with In == k, quantizing x once for all of them, and returns which
+// it did (bit i); the caller does the rest.
+func simdMulQ8Shared(dsts [][]float32, ms []Matrix, x []float32, rows, k int) (done uint64) {
+	if !q8Int {
+		return 0
+	}
+	quantized := false
+	for i, m := range ms {
+		w, ok := m.(*Q8)
+		if !ok || !q8Eligible(w) || w.In != k || i >= 64 {
+			continue
+		}
+		if !quantized {
+			quantize(x, rows, k)
+			quantized = true
+		}
+		_ = dsts[i][rows*w.Out-1]
+		kQgemm(dsts[i], q8Scratch.q, q8Scratch.s, rows, w)
+		done |= 1 << i
+	}
+	return done
+}
+
+// packQ8 rearranges w in place into qgemm_packed's layout with pack_q8 (through q8Scratch).
+func packQ8(w *Q8) {
+	sc := &q8Scratch
+	sc.wp = growInt8(sc.wp, w.Out*w.In)
+	sc.sp = growF32(sc.sp, w.Out*(w.In/Q8Block))
+	kPackQ8(addr(sc.wp), addr(sc.sp), addr(w.Q), addr(w.Scale), uint32(w.Out), uint32(w.In))
+	copy(w.Q, sc.wp)
+	copy(w.Scale, sc.sp)
+	w.packed = true
 }
 
 // simdDequantQ8 calls dequant_q8: dst [w.Out, w.In] = W as float32 (blocks of Q8Block).
@@ -130,13 +181,12 @@ func simdQuantI16(q []int16, s []float32, x []float32, rows, k int) {
 	kQuantI16(addr(q), addr(s), addr(x), uint32(k), uint32(rows), uint32(k))
 }
 
-// kQgemm packs w (pack_q8) and calls qgemm_packed on activations quantized by quant_i16.
+// kQgemm calls qgemm_packed on activations quantized by quant_i16, packing w first if it is not.
 func kQgemm(dst []float32, q []int16, s []float32, rows int, w *Q8) {
-	sc := &q8Scratch
-	sc.wp = growInt8(sc.wp, w.Out*w.In)
-	sc.sp = growF32(sc.sp, w.Out*(w.In/Q8Block))
-	kPackQ8(addr(sc.wp), addr(sc.sp), addr(w.Q), addr(w.Scale), uint32(w.Out), uint32(w.In))
-	kQgemmPacked(addr(dst), uint32(w.Out), addr(q), addr(s), addr(sc.wp), addr(sc.sp), uint32(rows), uint32(w.In), uint32(w.Out))
+	if !w.packed {
+		packQ8(w)
+	}
+	kQgemmPacked(addr(dst), uint32(w.Out), addr(q), addr(s), addr(w.Q), addr(w.Scale), uint32(rows), uint32(w.In), uint32(w.Out))
 }
 
 func simdSoftmaxRows(x []float32, ld, rows, n int, scale float32, bias []float32) {
@@ -152,3 +202,7 @@ func simdLayerNorm(dst, x []float32, rows int, gamma, beta []float32, eps float3
 func simdAddBias(x []float32, rows int, bias []float32) {
 	kAddBias(addr(x), uint32(rows), uint32(len(bias)), addr(bias))
 }
+
+func simdAdd(dst, a, b []float32) { kAdd(addr(dst), addr(a), addr(b), uint32(len(dst))) }
+
+func simdScale(x []float32, s float32) { kScale(addr(x), uint32(len(x)), s) }

@@ -15,6 +15,10 @@ func simdMulQ8(dst, x []float32, rows int, w *Q8) {
 	panic("kernels: no SIMD kernel module in this build")
 }
 
+func simdMulQ8Shared(dsts [][]float32, ms []Matrix, x []float32, rows, k int) uint64 {
+	panic("kernels: no SIMD kernel module in this build")
+}
+
 func simdQuantI16(q []int16, s []float32, x []float32, rows, k int) {
 	panic("kernels: no SIMD kernel module in this build")
 }
@@ -38,3 +42,7 @@ func simdAddBias(x []float32, rows int, bias []float32) {
 }
 
 func simdDequantQ8(dst []float32, w *Q8) { panic("kernels: no SIMD kernel module in this build") }
+
+func simdAdd(dst, a, b []float32) { panic("kernels: no SIMD kernel module in this build") }
+
+func simdScale(x []float32, s float32) { panic("kernels: no SIMD kernel module in this build") }

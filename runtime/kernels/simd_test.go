@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"testing"
 )
 
@@ -153,15 +154,79 @@ func TestQgemmNTMatchesReference(t *testing.T) {
 				for b := 0; b < nb; b++ {
 					var t int64
 					for p := b * Q8Block; p < (b+1)*Q8Block; p++ {
-						t += int64(math.Abs(float64(q[i*s.in+p]) * float64(w.Q[j*s.in+p])))
+						wq, _ := w.at(j, p)
+						t += int64(math.Abs(float64(q[i*s.in+p]) * float64(wq)))
 					}
-					mag += math.Abs(float64(sc[i*nb+b])*float64(w.Scale[j*nb+b])) * float64(t)
+					_, ws := w.at(j, b*Q8Block)
+					mag += math.Abs(float64(sc[i*nb+b])*float64(ws)) * float64(t)
 				}
 				g, wv := got[i*s.out+j], want[i*s.out+j]
 				if d := math.Abs(float64(g) - float64(wv)); d > tolGemmQ8(nb)*mag {
 					t.Fatalf("%v: [%d,%d] kernel %v reference %v (|d| %g > %g)", s, i, j, g, wv, d, tolGemmQ8(nb)*mag)
 				}
 			}
+		}
+	}
+}
+
+// TestQ8PackedInPlace checks that the integer kernel's first product packs the matrix in place
+// and that every reader of Q8 sees the same matrix after it: Dequantize, Row, the plain-Go MulT
+// (all exactly), the float32 kernel path (SetQ8Int(false), which then takes Q8.MulT) and
+// MulTShared (exactly MulT's result for each matrix).
+func TestQ8PackedInPlace(t *testing.T) {
+	requireSIMD(t)
+	r := rand.New(rand.NewPCG(21, 22))
+	rows, in, out := 9, 384, 48
+	x, w := q8Case(r, rows, in, out)
+	before := make([]float32, out*in)
+	w.Dequantize(before)
+	ref := make([]float32, rows*out)
+	w.MulT(ref, x, rows)
+	kernel := make([]float32, rows*out)
+	MulT(kernel, w, x, rows)
+	if !w.Packed() {
+		t.Fatal("not packed after the integer kernel's first product")
+	}
+	after := make([]float32, out*in)
+	w.Dequantize(after)
+	if !slices.Equal(before, after) {
+		t.Fatal("Dequantize differs after packing")
+	}
+	row := make([]float32, in)
+	for _, o := range []int{0, 3, 4, out - 1} {
+		w.Row(row, o)
+		if !slices.Equal(row, before[o*in:(o+1)*in]) {
+			t.Fatalf("Row(%d) differs after packing", o)
+		}
+	}
+	got := make([]float32, rows*out)
+	w.MulT(got, x, rows)
+	if !slices.Equal(got, ref) {
+		t.Fatal("Q8.MulT differs after packing")
+	}
+	SetQ8Int(false)
+	MulT(got, w, x, rows)
+	SetQ8Int(true)
+	if !slices.Equal(got, ref) {
+		t.Fatal("MulT with SetQ8Int(false) on a packed matrix is not Q8.MulT")
+	}
+	MulT(got, w, x, rows)
+	if !slices.Equal(got, kernel) {
+		t.Fatal("a second product by the packed matrix differs from the first")
+	}
+
+	// MulTShared over [Q8, F32, Q8 (unpacked)] equals MulT on each.
+	_, w2 := q8Case(r, rows, in, 16)
+	f := NewF32(8, in, randVec(r, 8*in))
+	ms := []Matrix{w, f, w2}
+	dsts := [][]float32{make([]float32, rows*out), make([]float32, rows*8), make([]float32, rows*16)}
+	MulTShared(dsts, ms, x, rows, in)
+	for i, m := range ms {
+		o, _ := m.Dims()
+		want := make([]float32, rows*o)
+		MulT(want, m, x, rows)
+		if !slices.Equal(dsts[i], want) {
+			t.Fatalf("MulTShared[%d] (%T) differs from MulT", i, m)
 		}
 	}
 }
@@ -244,6 +309,18 @@ func BenchmarkGemmNT(b *testing.B) {
 	b.SetBytes(int64(2 * m * k * n)) // MB/s reads as MFLOPS
 	for b.Loop() {
 		GemmNT(dst, n, x, k, w, k, m, k, n)
+	}
+}
+
+// BenchmarkGemmNTHead is attention's q·kᵀ for one head of MiniLM at 128 tokens: K = 32 on
+// rows of stride 384.
+func BenchmarkGemmNTHead(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	const t, d, h = 128, 32, 384
+	q, k, dst := randVec(r, t*h), randVec(r, t*h), make([]float32, t*t)
+	b.SetBytes(int64(2 * t * t * d))
+	for b.Loop() {
+		GemmNT(dst, t, q, h, k, h, t, d, t)
 	}
 }
 
@@ -398,6 +475,71 @@ func TestDequantQ8MatchesReference(t *testing.T) {
 	for i := range got {
 		if got[i] != want[i] {
 			t.Fatalf("[%d] %v vs %v", i, got[i], want[i]) // one float32 multiply each: exact
+		}
+	}
+}
+
+// The element-wise kernels on one MiniLM layer's shapes at 128 tokens (MB/s reads as millions of
+// values per second).
+func BenchmarkGELU(b *testing.B) {
+	x := randVec(rand.New(rand.NewPCG(1, 1)), 128*1536)
+	y := make([]float32, len(x))
+	b.SetBytes(int64(len(x)))
+	for b.Loop() {
+		copy(y, x)
+		Activate("gelu", GELU, y)
+	}
+}
+
+func BenchmarkSoftmaxRows(b *testing.B) {
+	const rows, n = 12 * 128, 128
+	x := randVec(rand.New(rand.NewPCG(1, 1)), rows*n)
+	y := make([]float32, len(x))
+	bias := make([]float32, n)
+	b.SetBytes(int64(len(x)))
+	for b.Loop() {
+		copy(y, x)
+		SoftmaxRows(y, n, rows, n, 0.17, bias)
+	}
+}
+
+func BenchmarkQuantizeI16(b *testing.B) {
+	const rows, k = 128, 1536
+	x := randVec(rand.New(rand.NewPCG(1, 1)), rows*k)
+	q, s := make([]int16, rows*k), make([]float32, rows*k/Q8Block)
+	b.SetBytes(int64(len(x)))
+	for b.Loop() {
+		if SIMD() {
+			simdQuantI16(q, s, x, rows, k)
+		} else {
+			QuantizeI16Rows(q, s, x, rows, k)
+		}
+	}
+}
+
+// TestAddScaleKernels checks add_f32 and scale_f32 (through Add and Scale) against the plain
+// loops: the same float32 operations, so exactly equal; with a tail that is not a multiple of 4
+// and dst aliasing an operand.
+func TestAddScaleKernels(t *testing.T) {
+	requireSIMD(t)
+	defer SetSIMD(true)
+	r := rand.New(rand.NewPCG(23, 24))
+	for _, n := range []int{0, 3, 63, 64, 67, 1000, 384 * 9} {
+		a, b := randVec(r, n), randVec(r, n)
+		run := func(simd bool) (sum, alias, scaled []float32) {
+			SetSIMD(simd)
+			sum = make([]float32, n)
+			Add(sum, a, b)
+			alias = slices.Clone(a)
+			Add(alias, alias, b)
+			scaled = slices.Clone(a)
+			Scale(scaled, 0.37)
+			return
+		}
+		s1, a1, c1 := run(true)
+		s0, a0, c0 := run(false)
+		if !slices.Equal(s1, s0) || !slices.Equal(a1, a0) || !slices.Equal(c1, c0) {
+			t.Fatalf("n=%d: add_f32/scale_f32 differ from the plain loops", n)
 		}
 	}
 }

@@ -31,6 +31,8 @@ function kernelImports() {
     gelu_erf: (...a) => k.gelu_erf(...a),
     layer_norm: (...a) => k.layer_norm(...a),
     add_bias: (...a) => k.add_bias(...a),
+    add_f32: (...a) => k.add_f32(...a),
+    scale_f32: (...a) => k.scale_f32(...a),
     exp_f32: (...a) => k.exp_f32(...a), // tests only
   };
   const attach = async (goInstance, bytes) => {

@@ -16,7 +16,10 @@
   ;; sgemm_nt: d[i*ldd + j] = Σ_k x[i*ldx + k] · w[j*ldw + k] for i < M, j < N, k < K
   ;; (y = x·Wᵀ with W in nn.Linear's [out, in] layout). Tiles of 2 rows of x × 4 rows of w,
   ;; 8 f32x4 accumulators along K; w is walked in blocks of rows that fit in L1 and every pair
-  ;; of x rows is run against a block before the next one.
+  ;; of x rows is run against a block before the next one. A tile's 4 accumulators of a row are
+  ;; reduced together (two rounds of 32-bit interleaves and adds) into one f32x4 store: each
+  ;; output is (v0+v2)+(v1+v3) of its accumulator. Attention's q·kᵀ (K = 32, the head size) is
+  ;; 8 steps of K per tile, so 4 extract-and-add chains per 4 outputs used to cost as much.
   (func $sgemm (export "sgemm_nt")
     (param $d i32) (param $ldd i32) (param $x i32) (param $ldx i32) (param $w i32) (param $ldw i32)
     (param $M i32) (param $K i32) (param $N i32)
@@ -77,15 +80,13 @@
                 (local.set $s13 (f32x4.add (local.get $s13) (f32x4.mul (local.get $b) (local.get $c))))
                 (local.set $k (i32.add (local.get $k) (i32.const 16)))
                 (br $kl)))
-              (f32.store offset=0 (local.get $pd) (f32.add (f32.add (f32x4.extract_lane 0 (local.get $s00)) (f32x4.extract_lane 1 (local.get $s00))) (f32.add (f32x4.extract_lane 2 (local.get $s00)) (f32x4.extract_lane 3 (local.get $s00)))))
-              (f32.store offset=4 (local.get $pd) (f32.add (f32.add (f32x4.extract_lane 0 (local.get $s01)) (f32x4.extract_lane 1 (local.get $s01))) (f32.add (f32x4.extract_lane 2 (local.get $s01)) (f32x4.extract_lane 3 (local.get $s01)))))
-              (f32.store offset=8 (local.get $pd) (f32.add (f32.add (f32x4.extract_lane 0 (local.get $s02)) (f32x4.extract_lane 1 (local.get $s02))) (f32.add (f32x4.extract_lane 2 (local.get $s02)) (f32x4.extract_lane 3 (local.get $s02)))))
-              (f32.store offset=12 (local.get $pd) (f32.add (f32.add (f32x4.extract_lane 0 (local.get $s03)) (f32x4.extract_lane 1 (local.get $s03))) (f32.add (f32x4.extract_lane 2 (local.get $s03)) (f32x4.extract_lane 3 (local.get $s03)))))
+              (local.set $a (f32x4.add (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $s00) (local.get $s01)) (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $s00) (local.get $s01))))
+              (local.set $b (f32x4.add (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $s02) (local.get $s03)) (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $s02) (local.get $s03))))
+              (v128.store (local.get $pd) (f32x4.add (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $a) (local.get $b)) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $a) (local.get $b))))
               (local.set $pd (i32.add (local.get $pd) (i32.shl (local.get $ldd) (i32.const 2))))
-              (f32.store offset=0 (local.get $pd) (f32.add (f32.add (f32x4.extract_lane 0 (local.get $s10)) (f32x4.extract_lane 1 (local.get $s10))) (f32.add (f32x4.extract_lane 2 (local.get $s10)) (f32x4.extract_lane 3 (local.get $s10)))))
-              (f32.store offset=4 (local.get $pd) (f32.add (f32.add (f32x4.extract_lane 0 (local.get $s11)) (f32x4.extract_lane 1 (local.get $s11))) (f32.add (f32x4.extract_lane 2 (local.get $s11)) (f32x4.extract_lane 3 (local.get $s11)))))
-              (f32.store offset=8 (local.get $pd) (f32.add (f32.add (f32x4.extract_lane 0 (local.get $s12)) (f32x4.extract_lane 1 (local.get $s12))) (f32.add (f32x4.extract_lane 2 (local.get $s12)) (f32x4.extract_lane 3 (local.get $s12)))))
-              (f32.store offset=12 (local.get $pd) (f32.add (f32.add (f32x4.extract_lane 0 (local.get $s13)) (f32x4.extract_lane 1 (local.get $s13))) (f32.add (f32x4.extract_lane 2 (local.get $s13)) (f32x4.extract_lane 3 (local.get $s13))))))
+              (local.set $a (f32x4.add (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $s10) (local.get $s11)) (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $s10) (local.get $s11))))
+              (local.set $b (f32x4.add (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $s12) (local.get $s13)) (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $s12) (local.get $s13))))
+              (v128.store (local.get $pd) (f32x4.add (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $a) (local.get $b)) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $a) (local.get $b)))))
             (else
               ;; last odd row: 1×4 tile
               (local.set $s00 (v128.const i64x2 0 0)) (local.set $s01 (v128.const i64x2 0 0))
@@ -100,10 +101,9 @@
                 (local.set $s03 (f32x4.add (local.get $s03) (f32x4.mul (local.get $a) (v128.load (i32.add (local.get $pw3) (local.get $k))))))
                 (local.set $k (i32.add (local.get $k) (i32.const 16)))
                 (br $kl)))
-              (f32.store offset=0 (local.get $pd) (f32.add (f32.add (f32x4.extract_lane 0 (local.get $s00)) (f32x4.extract_lane 1 (local.get $s00))) (f32.add (f32x4.extract_lane 2 (local.get $s00)) (f32x4.extract_lane 3 (local.get $s00)))))
-              (f32.store offset=4 (local.get $pd) (f32.add (f32.add (f32x4.extract_lane 0 (local.get $s01)) (f32x4.extract_lane 1 (local.get $s01))) (f32.add (f32x4.extract_lane 2 (local.get $s01)) (f32x4.extract_lane 3 (local.get $s01)))))
-              (f32.store offset=8 (local.get $pd) (f32.add (f32.add (f32x4.extract_lane 0 (local.get $s02)) (f32x4.extract_lane 1 (local.get $s02))) (f32.add (f32x4.extract_lane 2 (local.get $s02)) (f32x4.extract_lane 3 (local.get $s02)))))
-              (f32.store offset=12 (local.get $pd) (f32.add (f32.add (f32x4.extract_lane 0 (local.get $s03)) (f32x4.extract_lane 1 (local.get $s03))) (f32.add (f32x4.extract_lane 2 (local.get $s03)) (f32x4.extract_lane 3 (local.get $s03)))))))
+              (local.set $a (f32x4.add (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $s00) (local.get $s01)) (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $s00) (local.get $s01))))
+              (local.set $b (f32x4.add (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $s02) (local.get $s03)) (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $s02) (local.get $s03))))
+              (v128.store (local.get $pd) (f32x4.add (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $a) (local.get $b)) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $a) (local.get $b))))))
           (local.set $j (i32.add (local.get $j) (i32.const 4)))
           (br $jl)))
         (local.set $i (i32.add (local.get $i) (i32.const 2)))
@@ -654,6 +654,29 @@
       (local.set $x (i32.add (local.get $x) (local.get $nb)))
       (br $il)))
   )
+
+  ;; add_f32: d[i] = a[i] + b[i] for i < n (n % 4 == 0; d may be a or b): residual sums.
+  (func (export "add_f32") (param $d i32) (param $a i32) (param $b i32) (param $n i32)
+    (local $e i32)
+    (local.set $e (i32.add (local.get $d) (i32.shl (local.get $n) (i32.const 2))))
+    (block $done (loop $l
+      (br_if $done (i32.ge_u (local.get $d) (local.get $e)))
+      (v128.store (local.get $d) (f32x4.add (v128.load (local.get $a)) (v128.load (local.get $b))))
+      (local.set $d (i32.add (local.get $d) (i32.const 16)))
+      (local.set $a (i32.add (local.get $a) (i32.const 16)))
+      (local.set $b (i32.add (local.get $b) (i32.const 16)))
+      (br $l))))
+
+  ;; scale_f32: x[i] = x[i] · s for i < n (n % 4 == 0).
+  (func (export "scale_f32") (param $x i32) (param $n i32) (param $s f32)
+    (local $e i32) (local $v v128)
+    (local.set $v (f32x4.splat (local.get $s)))
+    (local.set $e (i32.add (local.get $x) (i32.shl (local.get $n) (i32.const 2))))
+    (block $done (loop $l
+      (br_if $done (i32.ge_u (local.get $x) (local.get $e)))
+      (v128.store (local.get $x) (f32x4.mul (v128.load (local.get $x)) (local.get $v)))
+      (local.set $x (i32.add (local.get $x) (i32.const 16)))
+      (br $l))))
 
   ;; dequant_q8: w[i] = sw[i/32] · qw[i] for i < n (n % 32 == 0): an int8 matrix with one scale
   ;; per 32 consecutive values (Q8's planar layout) to float32, for sgemm_nt.
