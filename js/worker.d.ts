@@ -1,14 +1,26 @@
-// Types of adapterwasm/worker: AutoModelWithHeads's API with the model in a module Web Worker.
+// Types of adapterwasm/worker: AutoModelWithHeads's API with the model in a module Web Worker, or
+// (under Node, src/node-worker-client.js) in a worker thread.
 import type { ClassifyResult, FromPretrainedOptions, ModelConfig, Setup, Stats } from "./index.js";
 export { AdapterwasmError, AdapterSetup, Stack, Fuse, Parallel, Split, BatchSplit, Average } from "./index.js";
 
 export interface WorkerOptions extends Omit<FromPretrainedOptions, "cache" | "wasm" | "kernels" | "fetch"> {
-  /** true/undefined: the Cache API; false: none; a string: a Cache API cache name. */
+  /** true/undefined: the Cache API (Node: ~/.cache/adapterwasm); false: none; a string: a Cache
+   *  API cache name (Node: a cache directory). */
   cache?: boolean | string;
   /** URL of the Wasm module. */
   wasm?: string;
-  /** A Worker running adapterwasm/worker-script (default: a new module worker). */
-  worker?: Worker;
+  /** A Worker running adapterwasm/worker-script (default: a new module worker); in Node a
+   *  worker_threads Worker running adapterwasm/node-worker-script (default: a new one). */
+  worker?: Worker | NodeWorkerLike;
+}
+
+/** What the Node client needs of a worker_threads Worker. */
+export interface NodeWorkerLike {
+  postMessage(message: unknown, transfer?: readonly unknown[]): void;
+  on(event: "message" | "error" | "exit", listener: (arg: any) => void): unknown;
+  terminate(): unknown;
+  ref?(): void;
+  unref?(): void;
 }
 
 export class WorkerModelWithHeads {

@@ -3,7 +3,7 @@
 // (AdapterwasmError with its code).
 import { AdapterSetup } from "./composition.js";
 import { AdapterwasmError, fromPlain } from "./errors.js";
-import { isDirUrl } from "./registry.js";
+import { absUrl, isDirUrl } from "./registry.js";
 
 export class WorkerModelWithHeads {
   // fromPretrained starts a worker (or uses options.worker) and loads the base model in it.
@@ -11,16 +11,26 @@ export class WorkerModelWithHeads {
   // Cache API name, and wasm a URL string; plus worker (a Worker to use).
   static async fromPretrained(baseUrl, options = {}) {
     const { worker, onProgress, ...rest } = options;
-    const w = worker ?? new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
-    const client = new WorkerModelWithHeads(w);
-    const abs = new URL(baseUrl, globalThis.location?.href).href;
-    for (const k of ["index", "wasm"]) if (typeof rest[k] === "string") rest[k] = new URL(rest[k], globalThis.location?.href).href;
-    const info = await client._rpc("fromPretrained", [abs, { ...rest, progress: !!onProgress }], onProgress);
+    const abs = absUrl(baseUrl).href;
+    for (const k of ["index", "wasm"]) if (typeof rest[k] === "string") rest[k] = absUrl(rest[k]).href;
+    const client = new this(worker ?? this._startWorker());
+    let info;
+    try {
+      info = await client._rpc("fromPretrained", [abs, { ...rest, progress: !!onProgress }], onProgress);
+    } catch (e) {
+      if (!worker) client.dispose(); // a worker it started: end it
+      throw e;
+    }
     client.config = info.config;
     client.baseVerified = info.baseVerified;
     client.simd = info.simd;
     client.stats = info.stats;
     return client;
+  }
+
+  // _startWorker starts the worker the model runs in (node-worker-client.js: a worker thread).
+  static _startWorker() {
+    return new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
   }
 
   constructor(worker) {
@@ -30,19 +40,28 @@ export class WorkerModelWithHeads {
     this._unloading = new Map(); // name -> Promise of unloadAdapter(name) under way
     this._active = null;
     this.activeHead = null;
-    worker.onmessage = (ev) => {
-      const { id, ok, value, error, progress } = ev.data;
+    const onMessage = (data) => {
+      const { id, ok, value, error, progress } = data;
       const p = this._pending.get(id);
       if (!p) return;
       if (progress) return p.onProgress?.(progress);
       this._pending.delete(id);
       ok ? p.resolve(value) : p.reject(fromPlain(error));
     };
-    worker.onerror = (ev) => {
-      const err = new AdapterwasmError("exited", `worker failed: ${ev.message ?? "error"}`);
+    const onFailure = (message) => {
+      const err = new AdapterwasmError("exited", `worker failed: ${message ?? "error"}`);
       for (const p of this._pending.values()) p.reject(err);
       this._pending.clear();
     };
+    if (typeof worker.on === "function" && !("onmessage" in worker)) {
+      // A Node worker thread (an EventEmitter).
+      worker.on("message", onMessage);
+      worker.on("error", (e) => onFailure(e?.message));
+      worker.on("exit", (code) => onFailure(`the worker thread exited (code ${code})`));
+    } else {
+      worker.onmessage = (ev) => onMessage(ev.data);
+      worker.onerror = (ev) => onFailure(ev.message);
+    }
   }
 
   _rpc(op, args, onProgress) {
@@ -69,10 +88,10 @@ export class WorkerModelWithHeads {
     await this._rpc("setActiveAdapters", [setup === null ? null : String(setup), this.activeHead, [...this._unloading.keys()]]);
   }
 
-  loadAdapter(nameOrUrl, options = {}) {
-    const u = isDirUrl(nameOrUrl) ? new URL(nameOrUrl, globalThis.location?.href).href : nameOrUrl;
+  async loadAdapter(nameOrUrl, options = {}) {
+    const u = isDirUrl(nameOrUrl) ? absUrl(nameOrUrl).href : nameOrUrl;
     const opts = { ...options };
-    if (opts.index) opts.index = new URL(opts.index, globalThis.location?.href).href;
+    if (opts.index) opts.index = absUrl(opts.index).href;
     return this._rpc("loadAdapter", [u, opts]);
   }
 

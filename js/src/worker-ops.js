@@ -1,0 +1,61 @@
+// The worker side of WorkerModelWithHeads, for any worker: a module Web Worker (worker.js) or a
+// Node worker thread (node-worker.js). The model lives there, off the caller's thread.
+// Messages: { id, op, args } in; { id, ok, value } | { id, ok: false, error } | { id, progress } out.
+// Each op is started synchronously when its message arrives, so calls register with the model in
+// the order they were posted (unloadAdapter relies on it).
+import { toPlain } from "./errors.js";
+
+// serve returns the handler of incoming messages' data. post(message, transfer) answers;
+// AutoModelWithHeads and listAdapters are the realm's (index.js or node.js); cacheOption maps the
+// client's cache option to fromPretrained's.
+export function serve(post, { AutoModelWithHeads, listAdapters, cacheOption = (c) => c }) {
+  let model = null;
+
+  function need() {
+    if (!model) throw new Error("no model: call fromPretrained first");
+    return model;
+  }
+
+  const ops = {
+    async fromPretrained(id, baseUrl, opts) {
+      const { progress, cache, ...rest } = opts;
+      if (model) model.dispose();
+      model = await AutoModelWithHeads.fromPretrained(baseUrl, {
+        ...rest,
+        cache: cacheOption(cache),
+        onProgress: progress ? (p) => post({ id, progress: p }) : undefined,
+      });
+      return { config: model.config, baseVerified: model.baseVerified, simd: model.simd, stats: { ...model.stats } };
+    },
+    loadAdapter: (id, nameOrUrl, opts) => need().loadAdapter(nameOrUrl, opts),
+    unloadAdapter: (id, name) => need().unloadAdapter(name),
+    // unloading: the adapters the client was unloading when it sent the call (worker-client.js).
+    async setActiveAdapters(id, setup, head, unloading = []) {
+      need().activeHead = head ?? null;
+      await need()._setActive(setup, unloading);
+    },
+    classify: (id, input, opts, unloading = []) => need()._classify(input, opts, unloading),
+    embed: (id, input, opts) => need().embed(input, opts),
+    tokenize: (id, input, opts) => need().tokenize(input, opts),
+    memory: () => need().memory(),
+    stats: () => ({ ...need().stats, loadedAdapters: need().loadedAdapters }),
+    listAdapters: (id, opts) => listAdapters(opts),
+    dispose() {
+      model?.dispose();
+      model = null;
+    },
+  };
+
+  return async (data) => {
+    const { id, op, args } = data;
+    try {
+      if (!Object.hasOwn(ops, op)) throw new Error(`unknown op ${op}`);
+      const value = await ops[op](id, ...args);
+      // Embeddings are views of one buffer: transfer it rather than copy.
+      const transfer = op === "embed" && value.length ? [value[0].buffer] : [];
+      post({ id, ok: true, value }, transfer);
+    } catch (e) {
+      post({ id, ok: false, error: toPlain(e) });
+    }
+  };
+}
