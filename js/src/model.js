@@ -253,8 +253,8 @@ export class AutoModelWithHeads {
   // issued before it that use the adapter (classify, setActiveAdapters) finish with it; it
   // resolves after them. Calls issued while it is under way that need the adapter reject with
   // code "setup"; once it has resolved the adapter is simply not loaded (a later call fetches it
-  // again from the index, as after an eviction). Not loaded, loading, or used by a call in
-  // flight: code "not_found". Unloading one name twice at once gives the same promise.
+  // again from the index, as after an eviction). An adapter neither loaded, loading, nor used by
+  // a call in flight: code "not_found". Unloading one name twice at once gives the same promise.
   unloadAdapter(name) {
     if (this._disposed) return Promise.reject(new AdapterwasmError("closed", "model was disposed"));
     if (this._unloading.has(name)) return this._unloading.get(name);
