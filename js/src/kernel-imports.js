@@ -8,6 +8,7 @@ export function kernelTrampolines(get) {
   return {
     available: () => (get() ? 1 : 0),
     sgemm_nt: (d, ldd, x, ldx, w, ldw, m, kk, n) => get().sgemm_nt(d, ldd, x, ldx, w, ldw, m, kk, n),
+    sgemm_nn: (d, ldd, x, ldx, y, ldy, m, kk, n) => get().sgemm_nn(d, ldd, x, ldx, y, ldy, m, kk, n),
     quant_i16: (q, s, x, ldx, m, kk) => get().quant_i16(q, s, x, ldx, m, kk),
     dequant_q8: (w, qw, sw, n) => get().dequant_q8(w, qw, sw, n),
     q8_gemm_nt: (d, ldd, x, ldx, qw, sw, t, m, kk, n, r) => get().q8_gemm_nt(d, ldd, x, ldx, qw, sw, t, m, kk, n, r),

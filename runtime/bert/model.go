@@ -87,7 +87,6 @@ type State struct {
 	qkvDst                        [3][]float32      // MulTShared's arguments, kept here so that
 	qkvW                          [3]kernels.Matrix // building them allocates nothing
 	kFull, vFull, scores, maskAdd []float32
-	vT                            []float32 // one head's values, transposed: [d, kv rounded up to 4]
 	bias                          []float32 // one sequence's additive mask over the kv positions
 	pooled                        []float32
 	ones                          []int32
@@ -278,9 +277,8 @@ func (m *Model) residual(l int, r Residual, h, res []float32, ln *LayerNorm, dst
 
 // attention computes softmax(q·kᵀ/√d + mask)·v per sequence and head into st.ctx, with the
 // prefix keys/values of prefix tuning prepended when a hook supplies them. Both products are
-// kernels.GemmNT calls on strided head slices (the Wasm SIMD kernel when in use): scores
-// [T, kv] = q_h·k_hᵀ, then ctx_h = P·v_h as P·(v_hᵀ)ᵀ with v_h transposed into st.vT; the rows of
-// P and of v_hᵀ are padded with zeros to a multiple of 4 columns (the kernel's step).
+// kernels calls on strided head slices (the Wasm SIMD kernels when in use): scores [T, kv] =
+// q_h·k_hᵀ (GemmNT), the row softmax, then ctx_h = P·v_h (GemmNN, v_h read in place).
 func (m *Model) attention(st *State, l int, b Batch, hooks Hooks) {
 	c := &m.Config
 	H, nh := c.HiddenSize, c.NumAttentionHeads
@@ -308,12 +306,8 @@ func (m *Model) attention(st *State, l int, b Batch, hooks Hooks) {
 	}
 	kvp := (kv + 3) &^ 3
 	st.scores = grow(st.scores, T*kvp)
-	st.vT = grow(st.vT, d*kvp)
 	st.bias = grow(st.bias, kvp)
-	sc, vT := st.scores, st.vT
-	for i := range vT {
-		vT[i] = 0
-	}
+	sc := st.scores
 	for bi := 0; bi < b.B; bi++ {
 		kb := keys[bi*kv*H : (bi+1)*kv*H]
 		vb := vals[bi*kv*H : (bi+1)*kv*H]
@@ -328,15 +322,8 @@ func (m *Model) attention(st *State, l int, b Batch, hooks Hooks) {
 			// scores[i, j] = q_i·k_j (row stride kvp)
 			kernels.GemmNT(sc, kvp, qb[off:], H, kb[off:], H, T, d, kv)
 			kernels.SoftmaxRows(sc, kvp, T, kv, scale, st.bias)
-			// v_hᵀ [d, kvp]
-			for j := 0; j < kv; j++ {
-				vj := vb[j*H+off : j*H+off+d]
-				for t, v := range vj {
-					vT[t*kvp+j] = v
-				}
-			}
-			// ctx_h[i, t] = Σ_j P[i, j]·v_h[j, t]
-			kernels.GemmNT(cb[off:], H, sc, kvp, vT, kvp, T, kvp, d)
+			// ctx_h[i, t] = Σ_j P[i, j]·v_h[j, t], v_h's columns read in place
+			kernels.GemmNN(cb[off:], H, sc, kvp, vb[off:], H, T, kv, d)
 		}
 	}
 }

@@ -18,12 +18,14 @@ import (
 // simd_test.go):
 //
 //	GemmNT        ↔ sgemm_nt   f32 x·Wᵀ with row strides
+//	GemmNN        ↔ sgemm_nn   f32 x·Y with row strides (attention's P·V)
 //	Q8.Dequantize ↔ dequant_q8 (q8.go; exact), with sgemm_nt in q8_gemm_nt
 //	QuantizeI16Rows ↔ quant_i16  activations to int16 + one f32 scale per 32
 //	GemmQ8I16     ↔ pack_q8 + qgemm_packed   int16 × int8 → int32 per block of 32, scaled and
 //	                 summed in f32
 //	SoftmaxRowsRef ↔ softmax_rows  scaled, biased row softmax (attention); exp as Cephes' expf
-//	GELU          ↔ gelu_erf   erf GELU (activation.go); erf as Abramowitz & Stegun 7.1.26
+//	GELU          ↔ gelu_erf   erf GELU (activation.go); erf as a rational z·P(z²)/Q(z²)
+//	                 (wat/fit_erf.py)
 //	LayerNorm     ↔ layer_norm (norm.go; the kernel's statistics in float32)
 //	AddBias       ↔ add_bias   (matmul.go)
 //	Add, Scale    ↔ add_f32, scale_f32 (matmul.go: each dispatches itself, and its plain loop,
@@ -119,7 +121,42 @@ func GemmNT(dst []float32, ldd int, x []float32, ldx int, w []float32, ldw int, 
 
 func checkStrided(name string, l, ld, rows, cols int) {
 	if cols > ld || (rows-1)*ld+cols > l {
-		panic(fmt.Sprintf("kernels: GemmNT: %s too short: len %d, stride %d, %d×%d", name, l, ld, rows, cols))
+		panic(fmt.Sprintf("kernels: GEMM: %s too short: len %d, stride %d, %d×%d", name, l, ld, rows, cols))
+	}
+}
+
+// GemmNN computes dst[i*ldd+j] = Σ_p x[i*ldx+p]·y[p*ldy+j] for i < m, j < n, p < k: x·Y with Y
+// in its natural [k, n] layout on strided rows (attention's P·V, V's head columns read in place).
+// It uses sgemm_nn when the SIMD kernels are in use and n % 4 == 0, else the plain-Go
+// reference; both sum each output's products in order of p.
+func GemmNN(dst []float32, ldd int, x []float32, ldx int, y []float32, ldy int, m, k, n int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	checkStrided("dst", len(dst), ldd, m, n)
+	if k > 0 {
+		checkStrided("x", len(x), ldx, m, k)
+		checkStrided("y", len(y), ldy, k, n)
+	}
+	if n%4 == 0 && SIMD() {
+		simdGemmNN(dst, ldd, x, ldx, y, ldy, m, k, n)
+		return
+	}
+	GemmNNRef(dst, ldd, x, ldx, y, ldy, m, k, n)
+}
+
+// GemmNNRef is the plain-Go reference of sgemm_nn (and GemmNN's fallback): each row of dst is
+// accumulated as Σ_p x[i,p]·y[p,:].
+func GemmNNRef(dst []float32, ldd int, x []float32, ldx int, y []float32, ldy int, m, k, n int) {
+	for i := 0; i < m; i++ {
+		d := dst[i*ldd : i*ldd+n]
+		clear(d)
+		for p, xv := range x[i*ldx : i*ldx+k] {
+			yr := y[p*ldy : p*ldy+n]
+			for j, yv := range yr {
+				d[j] += xv * yv
+			}
+		}
 	}
 }
 

@@ -15,6 +15,9 @@ func kAvailable() int32
 //go:wasmimport adapterwasm_kernels sgemm_nt
 func kSgemmNT(d, ldd, x, ldx, w, ldw, m, k, n uint32)
 
+//go:wasmimport adapterwasm_kernels sgemm_nn
+func kSgemmNN(d, ldd, x, ldx, y, ldy, m, k, n uint32)
+
 //go:wasmimport adapterwasm_kernels quant_i16
 func kQuantI16(q, s, x, ldx, m, k uint32)
 
@@ -67,6 +70,11 @@ func addr[T any](s []T) uint32 { return uint32(uintptr(unsafe.Pointer(unsafe.Sli
 // simdGemmNT calls sgemm_nt; the caller has checked the lengths and k % 4 == 0.
 func simdGemmNT(dst []float32, ldd int, x []float32, ldx int, w []float32, ldw int, m, k, n int) {
 	kSgemmNT(addr(dst), uint32(ldd), addr(x), uint32(ldx), addr(w), uint32(ldw), uint32(m), uint32(k), uint32(n))
+}
+
+// simdGemmNN calls sgemm_nn; the caller has checked the lengths and n % 4 == 0.
+func simdGemmNN(dst []float32, ldd int, x []float32, ldx int, y []float32, ldy int, m, k, n int) {
+	kSgemmNN(addr(dst), uint32(ldd), addr(x), uint32(ldx), addr(y), uint32(ldy), uint32(m), uint32(k), uint32(n))
 }
 
 // q8Scratch holds the scratch of the Q8 products: the quantized activations of the last call,

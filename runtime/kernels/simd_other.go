@@ -11,6 +11,10 @@ func simdGemmNT(dst []float32, ldd int, x []float32, ldx int, w []float32, ldw i
 	panic("kernels: no SIMD kernel module in this build")
 }
 
+func simdGemmNN(dst []float32, ldd int, x []float32, ldx int, y []float32, ldy int, m, k, n int) {
+	panic("kernels: no SIMD kernel module in this build")
+}
+
 func simdMulQ8(dst, x []float32, rows int, w *Q8) {
 	panic("kernels: no SIMD kernel module in this build")
 }

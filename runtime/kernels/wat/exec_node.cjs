@@ -22,6 +22,7 @@ function kernelImports() {
   const imports = {
     available: () => (k ? 1 : 0),
     sgemm_nt: (...a) => k.sgemm_nt(...a),
+    sgemm_nn: (...a) => k.sgemm_nn(...a),
     quant_i16: (...a) => k.quant_i16(...a),
     dequant_q8: (...a) => k.dequant_q8(...a),
     q8_gemm_nt: (...a) => k.q8_gemm_nt(...a),
