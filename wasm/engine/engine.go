@@ -60,6 +60,7 @@ func New(files map[string][]byte) (m *Model, err error) {
 			return err
 		}
 		m = &Model{base: base, st: &bert.State{}, am: adapters.New(base.Encoder), ast: &adapters.State{}}
+		warmOnce.Do(func() { _ = warmLoadPath() }) // a failure only leaves the first load slower
 		return nil
 	})
 	return m, err
