@@ -2,11 +2,12 @@
 // //go:wasmimport of runtime/kernels/simd_js.go, each calling into the Wasm SIMD kernel module
 // (runtime/kernels/wat/kernels.wat). That module imports Go's memory, so it can only be
 // instantiated once Go's instance exists: get() returns its exports then, or null before it is
-// attached or when it cannot be, and available() tells Go whether to use it or its plain-Go kernels.
+// attached or when it cannot be, and available() tells Go whether to use it or its plain-Go kernels:
+// only if the module exports every function Go may call (a kernels.js from another build than the
+// Go module would otherwise throw inside Go's frames, which kills the instance).
 // Shared by the package's loader (runtime.js) and the Cloudflare Worker (workers/src/worker.mjs).
 export function kernelTrampolines(get) {
-  return {
-    available: () => (get() ? 1 : 0),
+  const t = {
     sgemm_nt: (d, ldd, x, ldx, w, ldw, m, kk, n) => get().sgemm_nt(d, ldd, x, ldx, w, ldw, m, kk, n),
     sgemm_nn: (d, ldd, x, ldx, y, ldy, m, kk, n) => get().sgemm_nn(d, ldd, x, ldx, y, ldy, m, kk, n),
     quant_i16: (q, s, x, ldx, m, kk) => get().quant_i16(q, s, x, ldx, m, kk),
@@ -21,4 +22,10 @@ export function kernelTrampolines(get) {
     add_f32: (d, a, b, n) => get().add_f32(d, a, b, n),
     scale_f32: (x, n, s) => get().scale_f32(x, n, s),
   };
+  const names = Object.keys(t);
+  t.available = () => {
+    const k = get();
+    return k && names.every((n) => typeof k[n] === "function") ? 1 : 0;
+  };
+  return t;
 }

@@ -588,3 +588,39 @@ func TestAddScaleKernels(t *testing.T) {
 		}
 	}
 }
+
+// TestKernelsPropagateNaN checks that a NaN in the activations stays a NaN through the kernels
+// that reduce with a maximum (quant_i16's block amax, softmax_rows' row max) or clamp (gelu_erf),
+// now that they use integer or pseudo min/max: a NaN in a model must give NaN scores, not
+// finite garbage.
+func TestKernelsPropagateNaN(t *testing.T) {
+	requireSIMD(t)
+	nan := float32(math.NaN())
+	x := randVec(rand.New(rand.NewPCG(25, 26)), 2*64)
+	x[37] = nan // block 1 of row 0
+	q, s := make([]int16, len(x)), make([]float32, len(x)/Q8Block)
+	simdQuantI16(q, s, x, 2, 64)
+	if !math.IsNaN(float64(s[1])) {
+		t.Fatalf("quant_i16: the scale of a block with a NaN is %v", s[1])
+	}
+	for b, v := range s {
+		if b != 1 && math.IsNaN(float64(v)) {
+			t.Fatalf("quant_i16: block %d without a NaN has scale NaN", b)
+		}
+	}
+	g := []float32{1, nan, -2, 3, nan}
+	Activate("gelu", GELU, g)
+	if !math.IsNaN(float64(g[1])) || !math.IsNaN(float64(g[4])) || math.IsNaN(float64(g[0])) {
+		t.Fatalf("gelu_erf: %v", g)
+	}
+	for _, at := range []int{0, 5, 7} { // first, middle, last
+		row := randVec(rand.New(rand.NewPCG(27, uint64(at))), 8)
+		row[at] = nan
+		SoftmaxRows(row, 8, 1, 8, 0.5, make([]float32, 8))
+		for j, p := range row {
+			if !math.IsNaN(float64(p)) {
+				t.Fatalf("softmax_rows with a NaN at %d: p[%d] = %v", at, j, p)
+			}
+		}
+	}
+}

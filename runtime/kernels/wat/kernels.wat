@@ -318,14 +318,17 @@
         (local.set $v5 (v128.load offset=80 (local.get $px)))
         (local.set $v6 (v128.load offset=96 (local.get $px)))
         (local.set $v7 (v128.load offset=112 (local.get $px)))
-        (local.set $m (f32x4.max
-          (f32x4.max (f32x4.max (f32x4.abs (local.get $v0)) (f32x4.abs (local.get $v1)))
-                     (f32x4.max (f32x4.abs (local.get $v2)) (f32x4.abs (local.get $v3))))
-          (f32x4.max (f32x4.max (f32x4.abs (local.get $v4)) (f32x4.abs (local.get $v5)))
-                     (f32x4.max (f32x4.abs (local.get $v6)) (f32x4.abs (local.get $v7))))))
-        (local.set $amax (f32.max
-          (f32.max (f32x4.extract_lane 0 (local.get $m)) (f32x4.extract_lane 1 (local.get $m)))
-          (f32.max (f32x4.extract_lane 2 (local.get $m)) (f32x4.extract_lane 3 (local.get $m)))))
+        ;; amax as an unsigned integer max of |x|'s bits: for non-negative floats the bit patterns
+        ;; order as the values, and a NaN's bits exceed +inf's, so a NaN wins as in f32x4.max
+        ;; (which V8 emits as ~8 instructions for its NaN and ±0 rules; i32x4.max_u is one).
+        (local.set $m (i32x4.max_u
+          (i32x4.max_u (i32x4.max_u (f32x4.abs (local.get $v0)) (f32x4.abs (local.get $v1)))
+                       (i32x4.max_u (f32x4.abs (local.get $v2)) (f32x4.abs (local.get $v3))))
+          (i32x4.max_u (i32x4.max_u (f32x4.abs (local.get $v4)) (f32x4.abs (local.get $v5)))
+                       (i32x4.max_u (f32x4.abs (local.get $v6)) (f32x4.abs (local.get $v7))))))
+        (local.set $m (i32x4.max_u (local.get $m) (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $m) (local.get $m))))
+        (local.set $m (i32x4.max_u (local.get $m) (i8x16.shuffle 4 5 6 7 0 1 2 3 12 13 14 15 8 9 10 11 (local.get $m) (local.get $m))))
+        (local.set $amax (f32x4.extract_lane 0 (local.get $m)))
         (local.set $dd (f32.div (local.get $amax) (f32.const 32767)))
         (f32.store (local.get $s) (local.get $dd))
         (local.set $id (f32x4.splat (select (f32.div (f32.const 1) (local.get $dd)) (f32.const 0)
@@ -539,7 +542,7 @@
   ;; a normal float: e^v for v ≤ -87.34 is 1.2e-38, not 0. About 2 ulp.
   (func $exp4 (param $v v128) (result v128)
     (local $n v128) (local $r v128) (local $p v128) (local $j v128)
-    (local.set $v (f32x4.min (f32x4.max (local.get $v) (v128.const f32x4 -87.3365 -87.3365 -87.3365 -87.3365))
+    (local.set $v (f32x4.pmin (f32x4.pmax (local.get $v) (v128.const f32x4 -87.3365 -87.3365 -87.3365 -87.3365))
                              (v128.const f32x4 88.3762626647949 88.3762626647949 88.3762626647949 88.3762626647949)))
     ;; j = v·log2(e) + 1.5·2^23: the addition rounds to an integer (half to even, as f32x4.nearest)
     ;; that sits in j's low mantissa bits, so n = j - 1.5·2^23 and 2^n's bits are (j + 127) << 23
@@ -580,7 +583,7 @@
   ;; exponential that this replaced.
   (func $gelu4 (param $x v128) (result v128)
     (local $z v128) (local $s v128) (local $p v128) (local $q v128) (local $h v128)
-    (local.set $z (f32x4.min (f32x4.max (f32x4.mul (local.get $x) (v128.const f32x4 0.70710678118654752 0.70710678118654752 0.70710678118654752 0.70710678118654752)) (v128.const f32x4 -3.925 -3.925 -3.925 -3.925)) (v128.const f32x4 3.925 3.925 3.925 3.925)))
+    (local.set $z (f32x4.pmin (f32x4.pmax (f32x4.mul (local.get $x) (v128.const f32x4 0.70710678118654752 0.70710678118654752 0.70710678118654752 0.70710678118654752)) (v128.const f32x4 -3.925 -3.925 -3.925 -3.925)) (v128.const f32x4 3.925 3.925 3.925 3.925)))
     (local.set $s (f32x4.mul (local.get $z) (local.get $z)))
     (local.set $p (v128.const f32x4 2.0308159491833067e-06 2.0308159491833067e-06 2.0308159491833067e-06 2.0308159491833067e-06))
     (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $s)) (v128.const f32x4 0.0002874878700822592 0.0002874878700822592 0.0002874878700822592 0.0002874878700822592)))
@@ -605,7 +608,7 @@
       (br_if $done (i32.ge_u (local.get $px) (local.get $e)))
       ;; gelu4 written out (no call per vector)
       (local.set $gx (v128.load (local.get $px)))
-      (local.set $z (f32x4.min (f32x4.max (f32x4.mul (local.get $gx) (v128.const f32x4 0.70710678118654752 0.70710678118654752 0.70710678118654752 0.70710678118654752)) (v128.const f32x4 -3.925 -3.925 -3.925 -3.925)) (v128.const f32x4 3.925 3.925 3.925 3.925)))
+      (local.set $z (f32x4.pmin (f32x4.pmax (f32x4.mul (local.get $gx) (v128.const f32x4 0.70710678118654752 0.70710678118654752 0.70710678118654752 0.70710678118654752)) (v128.const f32x4 -3.925 -3.925 -3.925 -3.925)) (v128.const f32x4 3.925 3.925 3.925 3.925)))
       (local.set $s (f32x4.mul (local.get $z) (local.get $z)))
       (local.set $p (v128.const f32x4 2.0308159491833067e-06 2.0308159491833067e-06 2.0308159491833067e-06 2.0308159491833067e-06))
       (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $s)) (v128.const f32x4 0.0002874878700822592 0.0002874878700822592 0.0002874878700822592 0.0002874878700822592)))
@@ -658,7 +661,7 @@
           (v128.const f32x4 -inf -inf -inf -inf)
           (local.get $keep)))
         (v128.store (i32.add (local.get $p) (local.get $j)) (local.get $v))
-        (local.set $m (f32x4.max (local.get $m) (local.get $v)))
+        (local.set $m (f32x4.pmax (local.get $v) (local.get $m)))
         (local.set $idx (i32x4.add (local.get $idx) (v128.const i32x4 4 4 4 4)))
         (local.set $j (i32.add (local.get $j) (i32.const 16)))
         (br $jl)))
@@ -674,7 +677,7 @@
         (br_if $j_done (i32.ge_u (local.get $j) (local.get $nb)))
         (local.set $keep (i32x4.lt_s (local.get $idx) (local.get $nv)))
         ;; e^(v - max), exp4 written out (no call per vector)
-        (local.set $ev (f32x4.max (f32x4.sub (v128.load (i32.add (local.get $p) (local.get $j))) (local.get $m))
+        (local.set $ev (f32x4.pmax (f32x4.sub (v128.load (i32.add (local.get $p) (local.get $j))) (local.get $m))
           (v128.const f32x4 -87.3365 -87.3365 -87.3365 -87.3365))) ;; ≤ 0: no upper clamp
         (local.set $ej (f32x4.add (f32x4.mul (local.get $ev) (v128.const f32x4 1.44269504088896341 1.44269504088896341 1.44269504088896341 1.44269504088896341)) (v128.const f32x4 12582912 12582912 12582912 12582912)))
         (local.set $en (f32x4.sub (local.get $ej) (v128.const f32x4 12582912 12582912 12582912 12582912)))

@@ -1,0 +1,16 @@
+// The kernel trampolines tell Go to use the SIMD kernel module only when it has every function
+// Go may call: a kernels.js from another build must mean the plain-Go kernels, not a crash.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { kernelTrampolines } from "../src/kernel-imports.js";
+
+test("available() needs the module and every kernel in it", () => {
+  let k = null;
+  const t = kernelTrampolines(() => k);
+  assert.equal(t.available(), 0, "no module yet");
+  const names = Object.keys(t).filter((n) => n !== "available");
+  k = Object.fromEntries(names.map((n) => [n, () => {}]));
+  assert.equal(t.available(), 1);
+  delete k[names.at(-1)];
+  assert.equal(t.available(), 0, `a module without ${names.at(-1)}`);
+});
