@@ -2,22 +2,27 @@
 // write it; workers/test/package.test.mjs drives it. One model per isolate, loaded by the first
 // request that needs it and kept for the later ones.
 //
-//   GET  /load[?bundled=no]             load the base model: { config, simd, memory, stats }
+//   GET  /load[?bundled=no]             load the base model: { isolate, config, simd, memory, stats }
 //   POST /classify {texts, adapters}    { results }, the package's classify output
 //   POST /embed {texts}                 { embeddings: number[][] } (mean pooling, normalized)
 //   POST /unload {name}                 { loadedAdapters }
-//   GET  /memory                        { memory, loadedAdapters, stats }
+//   GET  /memory                        { isolate, memory, loadedAdapters, stats }
 //
 // Errors: { error: { code, message } }, 4xx for the caller's, 5xx for the rest.
-import { AutoModelWithHeads, AdapterwasmError } from "../../../js/src/index.js";
+//
+// "adapterwasm" resolves to node_modules/adapterwasm: a copy of js/ as npm would install it
+// (package.json "files"), made by the test, so that the bundle is one consistent build of the
+// package even if js/ is rebuilt meanwhile (wrangler dev would reload on that).
+import { AutoModelWithHeads, AdapterwasmError } from "adapterwasm";
 // workerd compiles no Wasm from bytes: both modules are bundled with the script.
-import wasm from "../../../js/dist/adapterwasm.wasm";
-import kernels from "../dist/kernels.wasm"; // js/dist/kernels.js's module as a file (the test writes it)
+import wasm from "adapterwasm/adapterwasm.wasm";
+import kernels from "adapterwasm/kernels.wasm";
 
 // The static assets are read through the ASSETS binding; the URLs only need a path.
 const ASSETS = "https://assets.invalid/";
 
 let model = null; // Promise<AutoModelWithHeads>, one per isolate
+let isolate = null; // an id for this isolate, so that the test can tell a restart (no randomness at global scope)
 
 function getModel(env, { bundled = true } = {}) {
   model ??= AutoModelWithHeads.fromPretrained(`${ASSETS}model/`, {
@@ -41,12 +46,13 @@ function json(value, status = 200) {
 }
 
 async function handle(request, env) {
+  isolate ??= crypto.randomUUID();
   const { pathname } = new URL(request.url);
   const body = request.method === "POST" ? await request.json() : {};
   const t0 = Date.now();
   if (request.method === "GET" && pathname === "/load") {
     const m = await getModel(env, { bundled: new URL(request.url).searchParams.get("bundled") !== "no" });
-    return json({ config: m.config, simd: m.simd, baseVerified: m.baseVerified, memory: await m.memory(), stats: { bytesFetched: m.stats.bytesFetched, bytesFromCache: m.stats.bytesFromCache }, ms: Date.now() - t0 });
+    return json({ isolate, config: m.config, simd: m.simd, baseVerified: m.baseVerified, memory: await m.memory(), stats: { bytesFetched: m.stats.bytesFetched, bytesFromCache: m.stats.bytesFromCache }, ms: Date.now() - t0 });
   }
   if (request.method === "POST" && pathname === "/classify") {
     const m = await getModel(env);
@@ -65,7 +71,7 @@ async function handle(request, env) {
   }
   if (request.method === "GET" && pathname === "/memory") {
     const m = await getModel(env);
-    return json({ memory: await m.memory(), loadedAdapters: m.loadedAdapters, stats: { bytesFetched: m.stats.bytesFetched, bytesFromCache: m.stats.bytesFromCache } });
+    return json({ isolate, memory: await m.memory(), loadedAdapters: m.loadedAdapters, stats: { bytesFetched: m.stats.bytesFetched, bytesFromCache: m.stats.bytesFromCache } });
   }
   return json({ error: { code: "not_found", message: `${request.method} ${pathname}` } }, 404);
 }
