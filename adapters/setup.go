@@ -112,6 +112,11 @@ func (b *Block) flatten(dst []string) []string {
 	return dst
 }
 
+// ParallelChannels is how many copies of the batch the setup runs: the widest Parallel in it
+// (AdapterCompositionBlock.parallel_channels), 1 without one. The forward pass costs that many
+// times the batch's tokens.
+func (b *Block) ParallelChannels() int { return b.parallelChannels() }
+
 // parallelChannels is AdapterCompositionBlock.parallel_channels.
 func (b *Block) parallelChannels() int {
 	if b.Kind == Single {

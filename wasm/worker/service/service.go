@@ -22,6 +22,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/adapterwasm/adapterwasm/adapters"
 	"github.com/adapterwasm/adapterwasm/runtime/kernels"
 	"github.com/adapterwasm/adapterwasm/runtime/modelfile"
 	"github.com/adapterwasm/adapterwasm/runtime/pretrained"
@@ -332,7 +333,7 @@ func (s *Service) classify(w http.ResponseWriter, r *http.Request) *Error {
 	if e != nil {
 		return e
 	}
-	if e := s.checkTokens(m, texts); e != nil {
+	if e := s.checkTokens(m, texts, req.Adapters); e != nil {
 		return e
 	}
 	results, e := s.run(r.Context(), m, req.Adapters, req.Head, texts)
@@ -406,8 +407,10 @@ func (s *Service) decode(r *http.Request) (*ClassifyRequest, *Error) {
 }
 
 // checkTokens refuses a request whose texts are more than MaxTokens tokens in all, counted as
-// the forward pass will see them (truncated to the model's max length).
-func (s *Service) checkTokens(m *engine.Model, texts []string) *Error {
+// the forward pass will see them: truncated to the model's max length, and once per copy of the
+// batch that a Parallel in the setup runs. A setup that does not parse is left to the run,
+// which reports it.
+func (s *Service) checkTokens(m *engine.Model, texts []string, setup string) *Error {
 	if s.cfg.MaxTokens < 0 || len(texts) == 0 {
 		return nil
 	}
@@ -421,7 +424,14 @@ func (s *Service) checkTokens(m *engine.Model, texts []string) *Error {
 			n += int(v)
 		}
 	}
-	if n > s.cfg.MaxTokens {
+	copies := 1
+	if b, err := adapters.ParseSetup(setup); err == nil {
+		copies = b.ParallelChannels()
+	}
+	if n*copies > s.cfg.MaxTokens {
+		if copies > 1 {
+			return apiErrorf(http.StatusRequestEntityTooLarge, CodeTooManyTokens, "the texts are %d tokens (each truncated to the model's max length), run %d times by the setup's Parallel: %d; at most %d per request: send fewer or shorter texts", n, copies, n*copies, s.cfg.MaxTokens)
+		}
 		return apiErrorf(http.StatusRequestEntityTooLarge, CodeTooManyTokens, "the texts are %d tokens (each truncated to the model's max length); at most %d per request: send fewer or shorter texts", n, s.cfg.MaxTokens)
 	}
 	return nil

@@ -217,7 +217,7 @@ func TestClassifyMatchesEngine(t *testing.T) {
 }
 
 func TestErrors(t *testing.T) {
-	root := site(t, "seq_bn", "lora_qv")
+	root := site(t, "seq_bn", "lora_qv", "seq_bn_b")
 	s := New(Config{Model: DirSource(root), Adapters: DirSource(root), MaxTexts: 4, MaxTextBytes: 100, MaxBodyBytes: 1000, MaxTokens: 50})
 	for _, c := range []struct {
 		name, method, path, body string
@@ -241,6 +241,8 @@ func TestErrors(t *testing.T) {
 		{"body too large", "POST", "/v1/classify", `{"text":"` + strings.Repeat("a", 2000) + `","adapters":"seq_bn"}`, 413, CodeBodyTooLarge},
 		{"text too large", "POST", "/v1/classify", `{"text":"` + strings.Repeat("a", 101) + `","adapters":"seq_bn"}`, 413, CodeTextTooLarge},
 		{"too many tokens", "POST", "/v1/classify", `{"texts":["` + strings.Repeat("a ", 40) + `","` + strings.Repeat("b ", 40) + `"],"adapters":"seq_bn"}`, 413, CodeTooManyTokens},
+		// 30 tokens pass alone (see below) but Parallel runs them twice: 60 > 50
+		{"too many tokens in Parallel", "POST", "/v1/classify", `{"text":"` + strings.Repeat("a ", 28) + `","adapters":"Parallel(seq_bn,seq_bn_b)"}`, 413, CodeTooManyTokens},
 		{"too many texts", "POST", "/v1/classify", `{"texts":["a","b","c","d","e"],"adapters":"seq_bn"}`, 413, CodeTooManyTexts},
 		{"method", "GET", "/v1/classify", ``, 405, CodeMethodNotAllowed},
 		{"route", "GET", "/model/config.json", ``, 404, CodeNotFound},
@@ -255,6 +257,15 @@ func TestErrors(t *testing.T) {
 	code, out := do(t, s, "POST", "/v1/classify", `{"texts":["a","b"],"adapters":"seq_bn"}`)
 	if code != 200 {
 		t.Fatalf("after errors: %d %v", code, out)
+	}
+	for _, setup := range []string{"seq_bn", "Parallel(seq_bn,seq_bn_b)"} {
+		text := strings.Repeat("a ", 28) // 30 tokens
+		if setup != "seq_bn" {
+			text = strings.Repeat("a ", 20) // 22 tokens, 44 in two copies
+		}
+		if code, out := do(t, s, "POST", "/v1/classify", `{"text":"`+text+`","adapters":"`+setup+`"}`); code != 200 {
+			t.Fatalf("%s: %d %v", setup, code, out)
+		}
 	}
 	code, out = do(t, s, "GET", "/healthz", "")
 	if code != 200 || out["ok"] != true {
