@@ -639,43 +639,47 @@
   ;; readable), and x[j] = 0 for n ≤ j < n rounded up to 4.
   (func (export "softmax_rows") (param $x i32) (param $ld i32) (param $rows i32) (param $n i32) (param $scale f32) (param $bias i32)
     (local $i i32) (local $j i32) (local $p i32) (local $nb i32)
-    (local $sc v128) (local $m v128) (local $s v128) (local $v v128) (local $keep v128) (local $idx v128) (local $nv v128)
+    (local $sc v128) (local $m v128) (local $s v128) (local $v v128) (local $keep v128) (local $nfull i32)
     (local $ev v128) (local $en v128) (local $er v128) (local $ep v128) (local $ej v128)
     (local $mx f32) (local $inv f32)
     (local.set $sc (f32x4.splat (local.get $scale)))
-    (local.set $nv (i32x4.splat (local.get $n)))
     (local.set $nb (i32.shl (local.get $n) (i32.const 2)))
+    ;; the full vectors' bytes, and the lanes of the last, partial vector that hold values
+    (local.set $nfull (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
+    (local.set $keep (i32x4.lt_s (v128.const i32x4 0 1 2 3) (i32x4.splat (i32.and (local.get $n) (i32.const 3)))))
     (block $i_done (loop $il
       (br_if $i_done (i32.ge_u (local.get $i) (local.get $rows)))
       (local.set $p (i32.add (local.get $x) (i32.shl (i32.mul (local.get $i) (local.get $ld)) (i32.const 2))))
-      ;; pass 1: v = x·scale + bias (padding lanes -inf), stored; running max
+      ;; pass 1: v = x·scale + bias, stored; running max. The full vectors, then the partial one
+      ;; with its padding lanes -inf.
       (local.set $m (v128.const f32x4 -inf -inf -inf -inf))
-      (local.set $idx (v128.const i32x4 0 1 2 3))
       (local.set $j (i32.const 0))
       (block $j_done (loop $jl
-        (br_if $j_done (i32.ge_u (local.get $j) (local.get $nb)))
-        (local.set $keep (i32x4.lt_s (local.get $idx) (local.get $nv)))
-        (local.set $v (v128.bitselect
-          (f32x4.add (f32x4.mul (v128.load (i32.add (local.get $p) (local.get $j))) (local.get $sc))
-                     (v128.load (i32.add (local.get $bias) (local.get $j))))
-          (v128.const f32x4 -inf -inf -inf -inf)
-          (local.get $keep)))
+        (br_if $j_done (i32.ge_u (local.get $j) (local.get $nfull)))
+        (local.set $v (f32x4.add (f32x4.mul (v128.load (i32.add (local.get $p) (local.get $j))) (local.get $sc))
+                                 (v128.load (i32.add (local.get $bias) (local.get $j)))))
         (v128.store (i32.add (local.get $p) (local.get $j)) (local.get $v))
         (local.set $m (f32x4.pmax (local.get $v) (local.get $m)))
-        (local.set $idx (i32x4.add (local.get $idx) (v128.const i32x4 4 4 4 4)))
         (local.set $j (i32.add (local.get $j) (i32.const 16)))
         (br $jl)))
+      (if (i32.lt_u (local.get $nfull) (local.get $nb)) (then
+        (local.set $v (v128.bitselect
+          (f32x4.add (f32x4.mul (v128.load (i32.add (local.get $p) (local.get $nfull))) (local.get $sc))
+                     (v128.load (i32.add (local.get $bias) (local.get $nfull))))
+          (v128.const f32x4 -inf -inf -inf -inf)
+          (local.get $keep)))
+        (v128.store (i32.add (local.get $p) (local.get $nfull)) (local.get $v))
+        (local.set $m (f32x4.pmax (local.get $v) (local.get $m)))))
       (local.set $mx (f32.max
         (f32.max (f32x4.extract_lane 0 (local.get $m)) (f32x4.extract_lane 1 (local.get $m)))
         (f32.max (f32x4.extract_lane 2 (local.get $m)) (f32x4.extract_lane 3 (local.get $m)))))
       (local.set $m (f32x4.splat (local.get $mx)))
-      ;; pass 2: e = exp(v - max) (padding lanes 0), stored; running sum
+      ;; pass 2: e = exp(v - max), stored; running sum. A padding lane (-inf) gets e^-87.3 =
+      ;; 1.2e-38 (exp's clamp), nothing next to the max's 1 in a float32 sum; pass 3 zeroes it.
       (local.set $s (v128.const i64x2 0 0))
-      (local.set $idx (v128.const i32x4 0 1 2 3))
       (local.set $j (i32.const 0))
       (block $j_done (loop $jl
         (br_if $j_done (i32.ge_u (local.get $j) (local.get $nb)))
-        (local.set $keep (i32x4.lt_s (local.get $idx) (local.get $nv)))
         ;; e^(v - max), exp4 written out (no call per vector)
         (local.set $ev (f32x4.pmax (f32x4.sub (v128.load (i32.add (local.get $p) (local.get $j))) (local.get $m))
           (v128.const f32x4 -87.3365 -87.3365 -87.3365 -87.3365))) ;; ≤ 0: no upper clamp
@@ -695,15 +699,13 @@
         (v128.const f32x4 1 1 1 1)))
         (local.set $ev (f32x4.mul (local.get $ep)
         (i32x4.shl (i32x4.add (local.get $ej) (v128.const i32x4 127 127 127 127)) (i32.const 23))))
-        (local.set $v (v128.and (local.get $ev) (local.get $keep)))
-        (v128.store (i32.add (local.get $p) (local.get $j)) (local.get $v))
-        (local.set $s (f32x4.add (local.get $s) (local.get $v)))
-        (local.set $idx (i32x4.add (local.get $idx) (v128.const i32x4 4 4 4 4)))
+        (v128.store (i32.add (local.get $p) (local.get $j)) (local.get $ev))
+        (local.set $s (f32x4.add (local.get $s) (local.get $ev)))
         (local.set $j (i32.add (local.get $j) (i32.const 16)))
         (br $jl)))
       (local.set $inv (f32.div (f32.const 1) (f32.add (f32.add (f32x4.extract_lane 0 (local.get $s)) (f32x4.extract_lane 1 (local.get $s))) (f32.add (f32x4.extract_lane 2 (local.get $s)) (f32x4.extract_lane 3 (local.get $s))))))
       (local.set $s (f32x4.splat (local.get $inv)))
-      ;; pass 3: normalize
+      ;; pass 3: normalize; the padding lanes to 0
       (local.set $j (i32.const 0))
       (block $j_done (loop $jl
         (br_if $j_done (i32.ge_u (local.get $j) (local.get $nb)))
@@ -711,6 +713,9 @@
           (f32x4.mul (v128.load (i32.add (local.get $p) (local.get $j))) (local.get $s)))
         (local.set $j (i32.add (local.get $j) (i32.const 16)))
         (br $jl)))
+      (if (i32.lt_u (local.get $nfull) (local.get $nb)) (then
+        (v128.store (i32.add (local.get $p) (local.get $nfull))
+          (v128.and (v128.load (i32.add (local.get $p) (local.get $nfull))) (local.get $keep)))))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br $il)))
   )
