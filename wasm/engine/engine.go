@@ -49,7 +49,9 @@ type Info struct {
 
 // New builds a model from the contents of a base model's files, keyed by file name
 // (pretrained.Load). The map's byte slices may be retained (weights can alias them): the caller
-// must not reuse them.
+// must not reuse them. The first New of an instance also loads two tiny adapters and drops them
+// (warmLoadPath), so that a Wasm engine compiles the adapter-loading code then and not during
+// the caller's first LoadAdapter.
 func New(files map[string][]byte) (m *Model, err error) {
 	err = Guard(func() error {
 		if len(files) == 0 {
