@@ -96,6 +96,7 @@ cmd_wasm() {
   need_bench_deps
   # The SIMD kernel module (wat2wasm with npm wabt), base64 in an ES module the loader imports.
   node bench/wat2wasm.mjs runtime/kernels/wat/kernels.wat js/dist/kernels.js
+  node bench/wat2wasm.mjs runtime/kernels/wat/kernels.wat js/dist/kernels.wasm # for bundlers (Workers)
   GOOS=js GOARCH=wasm go build -tags wasmsimd -trimpath -ldflags="-s -w" -o js/dist/adapterwasm.wasm.tmp ./wasm
   mv js/dist/adapterwasm.wasm.tmp js/dist/adapterwasm.wasm
   cp "$(go env GOROOT)/lib/wasm/wasm_exec.js" js/dist/wasm_exec.js

@@ -4,10 +4,12 @@
 // instantiated once Go's instance exists: get() returns its exports then, or null before it is
 // attached or when it cannot be, and available() tells Go whether to use it or its plain-Go kernels:
 // only if the module exports every function Go may call (a kernels.js from another build than the
-// Go module would otherwise throw inside Go's frames, which kills the instance).
+// Go module would otherwise throw inside Go's frames, which kills the instance); Go also checks
+// abi() against the version it was built for, which covers changed signatures.
 // Shared by the package's loader (runtime.js) and the Cloudflare Worker (workers/src/worker.mjs).
 export function kernelTrampolines(get) {
   const t = {
+    abi: () => get().abi(),
     sgemm_nt: (d, ldd, x, ldx, w, ldw, m, kk, n) => get().sgemm_nt(d, ldd, x, ldx, w, ldw, m, kk, n),
     sgemm_nn: (d, ldd, x, ldx, y, ldy, m, kk, n) => get().sgemm_nn(d, ldd, x, ldx, y, ldy, m, kk, n),
     quant_i16: (q, s, x, ldx, m, kk) => get().quant_i16(q, s, x, ldx, m, kk),

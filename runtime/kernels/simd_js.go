@@ -12,6 +12,13 @@ import "unsafe"
 //go:wasmimport adapterwasm_kernels available
 func kAvailable() int32
 
+//go:wasmimport adapterwasm_kernels abi
+func kABI() int32
+
+// kernelABI is the version of the kernel module's exports this code calls (kernels.wat's abi):
+// a module from another build whose exports differ is not used (plain-Go kernels instead).
+const kernelABI = 2
+
 //go:wasmimport adapterwasm_kernels sgemm_nt
 func kSgemmNT(d, ldd, x, ldx, w, ldw, m, k, n uint32)
 
@@ -58,7 +65,7 @@ var loaded uint8
 func kernelsLoaded() bool {
 	if loaded == 0 {
 		loaded = 2
-		if kAvailable() == 1 {
+		if kAvailable() == 1 && kABI() == kernelABI {
 			loaded = 1
 		}
 	}

@@ -21,6 +21,7 @@ function kernelImports() {
   let k = null;
   const imports = {
     available: () => (k ? 1 : 0),
+    abi: (...a) => k.abi(...a),
     sgemm_nt: (...a) => k.sgemm_nt(...a),
     sgemm_nn: (...a) => k.sgemm_nn(...a),
     quant_i16: (...a) => k.quant_i16(...a),
