@@ -35,7 +35,8 @@ const q8MinElements = 1 << 16
 //     least q8MinElements (every linear and the word and position embeddings of BERT), else F16;
 //   - other tensors (integer buffers) are copied as they are.
 //
-// The policy looks only at dtype, rank and size, never at names: the file format knows no model.
+// q8 scales are chosen per block to minimise the squared error (quantizeQ8). The policy looks
+// only at dtype, rank and size, never at names: the file format knows no model.
 func Convert(src *weights.File, dtype DType) ([]*weights.Tensor, error) {
 	if _, err := ParseDType(string(dtype)); err != nil {
 		return nil, err
@@ -58,14 +59,14 @@ func Convert(src *weights.File, dtype DType) ([]*weights.Tensor, error) {
 		case len(t.Shape) < 2 || dtype == F32:
 			out = append(out, f32Tensor(name, t.Shape, w))
 		case dtype == Q8 && len(t.Shape) == 2 && t.Shape[1]%kernels.Q8Block == 0 && len(w) >= q8MinElements:
-			q := kernels.QuantizeQ8(w, t.Shape[0], t.Shape[1], kernels.Q8Block)
-			qb := make([]byte, len(q.Q))
-			for i, v := range q.Q {
+			q, scale := quantizeQ8(w, t.Shape[0], t.Shape[1], kernels.Q8Block)
+			qb := make([]byte, len(q))
+			for i, v := range q {
 				qb[i] = byte(v)
 			}
 			out = append(out,
 				&weights.Tensor{Name: name, DType: weights.I8, Shape: t.Shape, Data: qb},
-				f16Tensor(name+ScaleSuffix, []int{t.Shape[0], t.Shape[1] / kernels.Q8Block}, q.Scale))
+				f16Tensor(name+ScaleSuffix, []int{t.Shape[0], t.Shape[1] / kernels.Q8Block}, scale))
 		default:
 			out = append(out, f16Tensor(name, t.Shape, w))
 		}
