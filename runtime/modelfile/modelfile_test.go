@@ -110,7 +110,7 @@ func TestRoundTripTiny(t *testing.T) {
 				switch {
 				case len(want.Shape) < 2:
 					wantDT = weights.F32
-				case dt == Q8 && name == "embeddings.word_embeddings.weight": // 30522×32: the one q8-sized matrix
+				case dt == Q8 && name == "embeddings.word_embeddings.weight": // 30522×32: the one q8-sized table
 					wantDT = weights.I8
 				}
 				if got.DType != wantDT {
@@ -122,6 +122,10 @@ func TestRoundTripTiny(t *testing.T) {
 			}
 			if s := f.Tensors["embeddings.word_embeddings.weight"+ScaleSuffix]; (s != nil) != (dt == Q8) {
 				t.Errorf("q8 scale tensor present: %v", s != nil)
+			} else if s != nil {
+				if b, err := Q8Block(f.Tensors["embeddings.word_embeddings.weight"], s); err != nil || b != q8EmbeddingBlock {
+					t.Errorf("word embeddings: q8 block %d (%v), want %d", b, err, q8EmbeddingBlock)
+				}
 			}
 		})
 	}

@@ -28,15 +28,34 @@ type Header struct {
 // embeddings, classifier-sized matrices) the int8 saving is a few KB and f16 is kept.
 const q8MinElements = 1 << 16
 
+// Embedding tables in q8 (see Convert): up to q8EmbeddingMaxF16 elements (a BERT-large's
+// position embeddings, 512×1024) they stay F16; larger ones get one scale per q8EmbeddingBlock
+// weights.
+const (
+	q8EmbeddingMaxF16 = 1 << 19
+	q8EmbeddingBlock  = 16
+)
+
+// isEmbeddingTable reports whether a matrix is an embedding table of a Hugging Face checkpoint
+// ("[prefix.]embeddings.word_embeddings.weight", "…position_embeddings…", "…token_type_embeddings…").
+func isEmbeddingTable(name string) bool {
+	return strings.Contains(name, "embeddings.") && strings.HasSuffix(name, "_embeddings.weight")
+}
+
 // Convert returns src's tensors stored as dtype:
 //   - float vectors (biases, LayerNorm) stay F32 in every dtype: they are 0.1% of the bytes;
-//   - float matrices become F32 (f32), F16 (f16), or for q8 I8 with an F16 "_scale" tensor per
-//     kernels.Q8Block weights when the row length is a multiple of it and the matrix has at
-//     least q8MinElements (every linear and the word and position embeddings of BERT), else F16;
-//   - other tensors (integer buffers) are copied as they are.
+//   - float matrices become F32 (f32) or F16 (f16);
+//   - in q8, a matrix of at least q8MinElements whose rows are a multiple of kernels.Q8Block
+//     becomes I8 with an F16 "_scale" tensor per kernels.Q8Block weights, the block the (SIMD)
+//     kernels multiply by (every linear of BERT);
+//   - in q8, an embedding table (isEmbeddingTable) is only ever read a row at a time, so its
+//     storage is bound to no kernel: up to q8EmbeddingMaxF16 elements it stays F16 (position
+//     and token-type embeddings: small, and their error reaches every token of every text),
+//     larger ones (word embeddings, half of a BERT) are I8 with a scale per q8EmbeddingBlock;
+//   - other q8 matrices are F16, and other tensors (integer buffers) are copied as they are.
 //
-// q8 scales are chosen per block to minimise the squared error (quantizeQ8). The policy looks
-// only at dtype, rank and size, never at names: the file format knows no model.
+// q8 scales are chosen per block to minimise the squared error (quantizeQ8). ARCHITECTURE.md
+// gives the measurements behind each choice.
 func Convert(src *weights.File, dtype DType) ([]*weights.Tensor, error) {
 	if _, err := ParseDType(string(dtype)); err != nil {
 		return nil, err
@@ -58,20 +77,39 @@ func Convert(src *weights.File, dtype DType) ([]*weights.Tensor, error) {
 		switch {
 		case len(t.Shape) < 2 || dtype == F32:
 			out = append(out, f32Tensor(name, t.Shape, w))
-		case dtype == Q8 && len(t.Shape) == 2 && t.Shape[1]%kernels.Q8Block == 0 && len(w) >= q8MinElements:
-			q, scale := quantizeQ8(w, t.Shape[0], t.Shape[1], kernels.Q8Block)
+		case dtype == Q8 && len(t.Shape) == 2:
+			block := q8BlockFor(name, t.Shape, len(w))
+			if block == 0 {
+				out = append(out, f16Tensor(name, t.Shape, w))
+				break
+			}
+			q, scale := quantizeQ8(w, t.Shape[0], t.Shape[1], block)
 			qb := make([]byte, len(q))
 			for i, v := range q {
 				qb[i] = byte(v)
 			}
 			out = append(out,
 				&weights.Tensor{Name: name, DType: weights.I8, Shape: t.Shape, Data: qb},
-				f16Tensor(name+ScaleSuffix, []int{t.Shape[0], t.Shape[1] / kernels.Q8Block}, scale))
+				f16Tensor(name+ScaleSuffix, []int{t.Shape[0], t.Shape[1] / block}, scale))
 		default:
 			out = append(out, f16Tensor(name, t.Shape, w))
 		}
 	}
 	return out, nil
+}
+
+// q8BlockFor returns the q8 block size of the matrix name [rows, cols] of n elements, or 0 if it
+// is stored as F16 (see Convert).
+func q8BlockFor(name string, shape []int, n int) int {
+	switch {
+	case isEmbeddingTable(name):
+		if n > q8EmbeddingMaxF16 && shape[1]%q8EmbeddingBlock == 0 {
+			return q8EmbeddingBlock
+		}
+	case n >= q8MinElements && shape[1]%kernels.Q8Block == 0:
+		return kernels.Q8Block
+	}
+	return 0
 }
 
 func f32Tensor(name string, shape []int, w []float32) *weights.Tensor {
