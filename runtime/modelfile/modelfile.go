@@ -14,7 +14,8 @@
 // fixed offsets before any JSON is parsed. Metadata holds config.json, tokenizer.json and
 // optionally sentence_bert_config.json verbatim, and the dtype. Tensors keep their checkpoint
 // names; a q8 weight "X.weight" is an I8 tensor [out, in] with an F16 companion
-// "X.weight_scale" [out, in/32] (ggml's Q8_0 numerics, planar). Tensors are stored in
+// "X.weight_scale" [out, in/block] (ggml's Q8_0 numerics, planar; the block, 32 for linears and
+// 16 for word embeddings as Convert writes them, is read from the shapes). Tensors are stored in
 // descending element size, so in the 8-byte-aligned data section each starts at a multiple of
 // its element size and can be used in place.
 package modelfile
@@ -63,7 +64,7 @@ type DType string
 const (
 	F32 DType = "f32" // every float tensor as F32
 	F16 DType = "f16" // matrices as F16, vectors (biases, LayerNorm) as F32
-	Q8  DType = "q8"  // large matrices as I8 + F16 scales per 32 weights, small ones F16, vectors F32
+	Q8  DType = "q8"  // large matrices as I8 + F16 block scales, small ones F16, vectors F32 (see Convert)
 )
 
 // ParseDType validates a dtype name.
