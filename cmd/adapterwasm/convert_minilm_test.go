@@ -25,11 +25,12 @@ const (
 	// minQ8Agreement is the share of held-out inputs on which the q8 base must give the f32 label.
 	minQ8Agreement = 0.99
 	// tolQ8Logits bounds |logit(q8 base) - logit(reference)| on the golden sentences (measured
-	// ≤ 0.063 over the four demo adapters). On the golden sentences the q8 label must equal the
-	// f32 label wherever the f32 margin between the top two logits exceeds 2·tolQ8Logits: the
-	// golden set deliberately holds odd inputs, and one sits on spam's boundary (margin 0.023),
-	// where a label is a coin toss for any quantization.
-	tolQ8Logits = 0.1
+	// ≤ 0.038 over the four demo adapters with the converter's error-minimising scales; 0.063
+	// with ggml's amax/127). The q8 label must equal the f32 label on every golden sentence,
+	// including spam's near tie (f32 margin 0.023, below the logit error the bound allows): that
+	// one holds as measured, not by the bound, so a change of the q8 recipe that flips it fails
+	// here and has to be looked at.
+	tolQ8Logits = 0.05
 	// maxQ8AccuracyDrop is the largest held-out accuracy loss of q8 against f32, in points.
 	maxQ8AccuracyDrop = 0.5
 )
@@ -109,8 +110,7 @@ func headLogits(t testing.TB, m *adapters.Model, st *adapters.State, in bert.Inp
 
 // TestQuantizedBaseDemoAdapters: the demo adapters on the converted f16 and q8 MiniLM, on the
 // committed golden sentences: f16 gives the reference label everywhere with logits within
-// tolF16Logits; q8 logits are within tolQ8Logits, and its label is f32's wherever f32's margin
-// leaves room for that error.
+// tolF16Logits; q8 logits are within tolQ8Logits, and its label is f32's everywhere.
 func TestQuantizedBaseDemoAdapters(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short (the Wasm passes of build.sh test): plain-Go numerics are the same on every GOARCH and run natively; the SIMD path is held to the CLI by js/test")
@@ -142,6 +142,7 @@ func TestQuantizedBaseDemoAdapters(t *testing.T) {
 			B := len(g.InputIDs)
 			got := map[string][]string{}
 			var margins []float64 // f32 reference: top logit minus the runner-up
+			var q8Logits []float32
 			for _, d := range dtypes {
 				m := demoAdapter(t, models[d].Encoder, g.Adapter)
 				// One sentence at a time, without its padding: one golden sentence is 128 tokens.
@@ -153,6 +154,9 @@ func TestQuantizedBaseDemoAdapters(t *testing.T) {
 					logits, labels = append(logits, l...), append(labels, p...)
 				}
 				got[d] = labels
+				if d == "q8" {
+					q8Logits = logits
+				}
 				n := len(g.Logits[0])
 				var worst float64
 				for i, row := range g.Logits {
@@ -191,8 +195,25 @@ func TestQuantizedBaseDemoAdapters(t *testing.T) {
 			for i := range got["q8"] {
 				if got["q8"][i] == got["f32"][i] {
 					agree++
-				} else if margins[i] > 2*tolQ8Logits {
+				} else {
 					t.Errorf("q8: sentence %d: label %s, f32 %s, with an f32 margin of %.3g", i, got["q8"][i], got["f32"][i], margins[i])
+				}
+				if margins[i] < 2*tolQ8Logits { // how close q8 came: the reference's top logit minus q8's best other one
+					n := len(g.Logits[0])
+					ref, row := g.Logits[i], q8Logits[i*n:(i+1)*n]
+					top := 0
+					for j := range ref {
+						if ref[j] > ref[top] {
+							top = j
+						}
+					}
+					other := math.Inf(-1)
+					for j, v := range row {
+						if j != top {
+							other = max(other, float64(v))
+						}
+					}
+					t.Logf("q8: sentence %d: f32 margin %.3g, q8 margin %.3g for the same label", i, margins[i], float64(row[top])-other)
 				}
 			}
 			t.Logf("q8: label agrees with f32 on %d of %d golden sentences", agree, B)

@@ -23,9 +23,12 @@ import (
 
 // Bounds of issue 5 on the committed golden sentences (MiniLM, mean-pooled normalized embeddings).
 const (
-	minSizeRatioQ8  = 0.30  // q8 file ≤ 30% of the f32 model.safetensors
-	minSizeRatioF16 = 0.51  // f16 file ≤ 51%
-	minMeanCosQ8    = 0.995 // mean cosine q8 vs f32 embeddings
+	minSizeRatioQ8  = 0.30 // q8 file ≤ 30% of the f32 model.safetensors
+	minSizeRatioF16 = 0.51 // f16 file ≤ 51%
+	// minMeanCosQ8 bounds the mean cosine of q8 to f32 embeddings: issue 5's target is 0.995;
+	// measured 0.999849 (min 0.999672) with the converter's recipe, 0.999802 with ggml's scales
+	// and q8 position embeddings, so the bound also catches a recipe that loses that ground.
+	minMeanCosQ8 = 0.9998
 	// minMeanCosF16 is ours: f16 weights round each weight by at most 2⁻¹¹ relative.
 	minMeanCosF16 = 0.9999
 	// minCosF32File: the converted f32 file holds the same values as model.safetensors; only the
@@ -295,7 +298,8 @@ func BenchmarkMiniLMForwardDType(b *testing.B) {
 
 // TestMiniLMQ8BlockChoice measures what ARCHITECTURE.md cites for choosing scales per block of
 // 32 over per row: the relative RMS error of MiniLM's linear weights, and the embeddings'
-// cosine to f32 with each. Blocks must be the more accurate on both.
+// cosine to f32 with each (ggml's d = amax/127 in both). Blocks must be the more accurate on
+// both, and the converter's searched scales more accurate still on the weights.
 func TestMiniLMQ8BlockChoice(t *testing.T) {
 	if runtime.GOARCH == "wasm" {
 		t.Skip("a measurement, the same on every GOARCH: run natively (4 MiniLM passes cost minutes in Node)")
@@ -372,7 +376,43 @@ func TestMiniLMQ8BlockChoice(t *testing.T) {
 		}
 		return mean, worst
 	}
+	// What the converter stores: the same blocks of 32, with scales searched per block
+	// (modelfile.Convert); its error must be below ggml's amax/127 on the same blocks.
+	conv, err := modelfile.Convert(wf, modelfile.Q8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cts := map[string]*weights.Tensor{}
+	for _, tt := range conv {
+		cts[tt.Name] = tt
+	}
+	var se, ss float64
+	for name, tt := range wf.Tensors {
+		if len(tt.Shape) != 2 || !strings.HasPrefix(name, "encoder.layer.") {
+			continue
+		}
+		w, _ := tt.Float32()
+		m, err := bert.MatrixFromTensor(cts[name], cts[name+modelfile.ScaleSuffix], tt.Shape[0], tt.Shape[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, ok := m.(*kernels.Q8)
+		if !ok || q.Block != kernels.Q8Block {
+			t.Fatalf("%s: converted to %T, want Q8 with blocks of %d", name, m, kernels.Q8Block)
+		}
+		d := make([]float32, len(w))
+		q.Dequantize(d)
+		for i := range w {
+			se += float64(d[i]-w[i]) * float64(d[i]-w[i])
+			ss += float64(w[i]) * float64(w[i])
+		}
+	}
+	eConv := math.Sqrt(se / ss)
 	eRow, eBlk := relErr(0), relErr(kernels.Q8Block)
+	t.Logf("linear weights as converted (blocks of %d, searched scales): relative RMS error %.4f%%", kernels.Q8Block, 100*eConv)
+	if eConv >= eBlk {
+		t.Errorf("searched scales: error %.4f%% not below ggml's %.4f%%", 100*eConv, 100*eBlk)
+	}
 	mRow, wRow := cos(0)
 	mBlk, wBlk := cos(kernels.Q8Block)
 	t.Logf("linear weights, relative RMS error: per row %.4f%%, per block of %d %.4f%%", 100*eRow, kernels.Q8Block, 100*eBlk)
