@@ -164,7 +164,7 @@ export async function peak(peakBytes, kernelBytes, now, reps = 40) {
     const slab = sp + N * nb * 4, R = 64; // runtime/kernels/simd_js.go: 96 KB of float32 rows
     jobs.deqGFLOPS = { ops: 2 * M * K * N, run: () => k.exports.q8_gemm_nt(d, N, x, K, qw, sw, slab, M, K, N, R) };
     k.exports.pack_q8(wp, sp, qw, sw, N, K);
-    jobs.qgemmGOPS = { ops: 2 * M * K * N, run: () => k.exports.qgemm_packed(d, N, qx, sx, wp, sp, M, K, N) };
+    jobs.qgemmGOPS = { ops: 2 * M * K * N, run: () => k.exports.qgemm_packed(d, N, qx, sx, wp, sp, M, K, N, slab + R * K * 4) };
   }
   const best = {};
   for (const [name, j] of Object.entries(jobs)) {

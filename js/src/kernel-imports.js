@@ -16,7 +16,7 @@ export function kernelTrampolines(get) {
     dequant_q8: (w, qw, sw, n) => get().dequant_q8(w, qw, sw, n),
     q8_gemm_nt: (d, ldd, x, ldx, qw, sw, t, m, kk, n, r) => get().q8_gemm_nt(d, ldd, x, ldx, qw, sw, t, m, kk, n, r),
     pack_q8: (wp, sp, qw, sw, n, kk) => get().pack_q8(wp, sp, qw, sw, n, kk),
-    qgemm_packed: (d, ldd, qx, sx, wp, sp, m, kk, n) => get().qgemm_packed(d, ldd, qx, sx, wp, sp, m, kk, n),
+    qgemm_packed: (d, ldd, qx, sx, wp, sp, m, kk, n, tmp) => get().qgemm_packed(d, ldd, qx, sx, wp, sp, m, kk, n, tmp),
     softmax_rows: (x, ld, rows, n, scale, bias) => get().softmax_rows(x, ld, rows, n, scale, bias),
     gelu_erf: (x, n) => get().gelu_erf(x, n),
     layer_norm: (dst, x, rows, n, g, b, eps) => get().layer_norm(dst, x, rows, n, g, b, eps),

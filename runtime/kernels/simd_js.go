@@ -17,7 +17,7 @@ func kABI() int32
 
 // kernelABI is the version of the kernel module's exports this code calls (kernels.wat's abi):
 // a module from another build whose exports differ is not used (plain-Go kernels instead).
-const kernelABI = 2
+const kernelABI = 3
 
 //go:wasmimport adapterwasm_kernels sgemm_nt
 func kSgemmNT(d, ldd, x, ldx, w, ldw, m, k, n uint32)
@@ -38,7 +38,7 @@ func kQ8GemmNT(d, ldd, x, ldx, qw, sw, scratch, m, k, n, r uint32)
 func kPackQ8(wp, sp, qw, sw, n, k uint32)
 
 //go:wasmimport adapterwasm_kernels qgemm_packed
-func kQgemmPacked(d, ldd, qx, sx, wp, sp, m, k, n uint32)
+func kQgemmPacked(d, ldd, qx, sx, wp, sp, m, k, n, tmp uint32)
 
 //go:wasmimport adapterwasm_kernels softmax_rows
 func kSoftmaxRows(x, ld, rows, n uint32, scale float32, bias uint32)
@@ -94,6 +94,8 @@ var q8Scratch struct {
 	wp []int8    // pack_q8's weights [Out/4][In/2][8], copied back into the matrix
 	sp []float32 // pack_q8's scales [Out/4][In/32][4], likewise
 	wf []float32 // q8_gemm_nt's slab of float32 weights
+
+	tmp [8]float32 // qgemm_packed's output row for the rows of a tile past the last
 }
 
 func growInt16(s []int16, n int) []int16 {
@@ -201,7 +203,7 @@ func kQgemm(dst []float32, q []int16, s []float32, rows int, w *Q8) {
 	if !w.packed {
 		packQ8(w)
 	}
-	kQgemmPacked(addr(dst), uint32(w.Out), addr(q), addr(s), addr(w.Q), addr(w.Scale), uint32(rows), uint32(w.In), uint32(w.Out))
+	kQgemmPacked(addr(dst), uint32(w.Out), addr(q), addr(s), addr(w.Q), addr(w.Scale), uint32(rows), uint32(w.In), uint32(w.Out), addr(q8Scratch.tmp[:]))
 }
 
 func simdSoftmaxRows(x []float32, ld, rows, n int, scale float32, bias []float32) {

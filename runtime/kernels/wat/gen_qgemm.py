@@ -4,24 +4,18 @@ iteration, and writes OUT.wat. kernels.wat holds the output of
 
     python3 gen_qgemm.py 4 2 kernels.wat kernels.wat 1
 
-(90 GOPS at 128×384·384×1536 in Node 20 on the project's EPYC; 2×8: 85, 3×8: 88, 2×12: 86;
-unrolling the k-pair loop lets V8 hoist every load to the top of the block and spill them:
-U=4: 66, the whole block: 48). Edit the generator, not the function.
+Each block's scaled sums are added to the output tile in memory (read-modify-write of 4·Q
+floats per row), not kept in 8 f32x4 locals: measured at 128×384·384×1536, best of 60, Node 20
+and Chromium 156 on the project's EPYC — this form 87–90 / 87–89 GOPS; the same tile with the
+sums in locals 88–90 / 65 (Chromium's V8 spills in the hot loop); 2×8: 85 / 65; 3×12: 75 / 87;
+4×8 with U=2: 73 / 88; 4×12 and 6×8 spill in both. Unrolling the k-pair loop further lets V8
+hoist every load to the top of the block and spill them. Edit the generator, not the function.
 """
 import sys
 R=int(sys.argv[1]); Q=int(sys.argv[2]); src=sys.argv[3]; out=sys.argv[4]
 s=open(src).read()
 a=s.index(';; qgemm_packed:'); a=s.rindex('\n', 0, a)+1; b=s.index('  ;; exp4 is e^v')
 C=4*Q
-def kp_step(k):
-    ao, wo = 4*k, 8*k
-    L=[f"(local.set $w{q} (v128.load8x8_s offset={wo} (local.get $pw{q})))" for q in range(Q)]
-    for r in range(R):
-        L.append(f"(local.set $a (v128.load32_splat offset={ao} (local.get $pa{r})))")
-        for q in range(Q):
-            d=f"(i32x4.dot_i16x8_s (local.get $a) (local.get $w{q}))"
-            L.append(f"(local.set $t{r}{q} {d})" if k==0 else f"(local.set $t{r}{q} (i32x4.add (local.get $t{r}{q}) {d}))")
-    return L
 U=int(sys.argv[5]) if len(sys.argv)>5 else 1
 body=[]
 for k in range(U):
@@ -37,7 +31,7 @@ body = zero + ["(local.set $kp (i32.const 0))", "(block $kp_done (loop $kpl", "(
 ind="            "
 body_txt="\n".join(ind+l for l in body)
 locs_t=" ".join(f"(local $t{r}{q} v128)" for r in range(R) for q in range(Q))
-locs_f=" ".join(f"(local $f{r}{q} v128)" for r in range(R) for q in range(Q))
+locs_f=" ".join(f"(local $pd{r} i32)" for r in range(R))
 locs_p=" ".join(f"(local $pa{r} i32) (local $ps{r} i32)" for r in range(R))
 locs_w=" ".join(f"(local $w{q} v128) (local $v{q} v128) (local $pw{q} i32)" for q in range(Q))
 setup=[]
@@ -45,7 +39,9 @@ for r in range(R):
     setup.append(f"(local.set $row (select (i32.add (local.get $i) (i32.const {r})) (i32.sub (local.get $M) (i32.const 1)) (i32.lt_u (i32.add (local.get $i) (i32.const {r})) (local.get $M))))")
     setup.append(f"(local.set $pa{r} (i32.add (local.get $qx) (i32.shl (i32.mul (local.get $row) (local.get $K)) (i32.const 1))))")
     setup.append(f"(local.set $ps{r} (i32.add (local.get $sx) (i32.shl (i32.mul (local.get $row) (local.get $nb)) (i32.const 2))))")
-    for q in range(Q): setup.append(f"(local.set $f{r}{q} (v128.const i64x2 0 0))")
+    # the output row (a rows past M: the caller's scratch row $tmp), zeroed
+    setup.append(f"(local.set $pd{r} (select (i32.add (local.get $d) (i32.shl (i32.add (i32.mul (i32.add (local.get $i) (i32.const {r})) (local.get $ldd)) (local.get $j)) (i32.const 2))) (local.get $tmp) (i32.lt_u (i32.add (local.get $i) (i32.const {r})) (local.get $M))))")
+    for q in range(Q): setup.append(f"(v128.store offset={16*q} (local.get $pd{r}) (v128.const i64x2 0 0))")
 for q in range(Q):
     setup.append(f"(local.set $pw{q} (i32.add (local.get $wp) (i32.mul (i32.add (local.get $j) (i32.const {4*q})) (local.get $K))))")
 setup_txt="\n".join("        "+l for l in setup)
@@ -53,31 +49,26 @@ scale=[f"(local.set $v{q} (v128.load offset={0} (i32.add (local.get $pt) (i32.sh
 for r in range(R):
     scale.append(f"(local.set $s0 (v128.load32_splat (local.get $ps{r})))")
     for q in range(Q):
-        scale.append(f"(local.set $f{r}{q} (f32x4.add (local.get $f{r}{q}) (f32x4.mul (f32x4.convert_i32x4_s (local.get $t{r}{q})) (f32x4.mul (local.get $s0) (local.get $v{q})))))")
+        scale.append(f"(v128.store offset={16*q} (local.get $pd{r}) (f32x4.add (v128.load offset={16*q} (local.get $pd{r})) (f32x4.mul (f32x4.convert_i32x4_s (local.get $t{r}{q})) (f32x4.mul (local.get $s0) (local.get $v{q})))))")
 for r in range(R):
     scale.append(f"(local.set $ps{r} (i32.add (local.get $ps{r}) (i32.const 4)))")
 scale_txt="\n".join(ind+l for l in scale)
-stores=[]
-for r in range(R):
-    st="\n".join(f"          (v128.store offset={16*q} (local.get $pd) (local.get $f{r}{q}))" for q in range(Q))
-    stores.append(f"""(if (i32.lt_u (i32.add (local.get $i) (i32.const {r})) (local.get $M)) (then
-          (local.set $pd (i32.add (local.get $d) (i32.shl (i32.add (i32.mul (i32.add (local.get $i) (i32.const {r})) (local.get $ldd)) (local.get $j)) (i32.const 2))))
-{st}))""")
-stores_txt="\n".join("        "+l for l in stores)
+stores_txt="" # the tile is accumulated in place
 new=f'''  ;; qgemm_packed: d[i*ldd + j] = Σ_b sx[i*nb + b] · sw[j*nb + b] · Σ_{{k in block b}} qx[i*K + k] · w[j][k]
   ;; (blocks of 32, nb = K/32) with qx the int16 activations of quant_i16 and w, sw packed
   ;; by pack_q8; N % {C} == 0. Outer-product form: a pair (qx[k], qx[k+1]) broadcast to every lane
   ;; (v128.load32_splat) times a packed k-pair of 4 columns (v128.load8x8_s) under
   ;; i32x4.dot_i16x8_s gives 4 outputs' partial sums at once, so nothing is reduced across lanes
-  ;; and the per-block scales are one f32x4 multiply per 4 outputs. Tiles of {R} rows × {C} columns,
-  ;; one block (16 k-pairs) per step, {U} per iteration (generated by gen_qgemm.py {R} {Q});
-  ;; rows past M repeat the last row and are not stored.
+  ;; and the per-block scales are one f32x4 multiply per 4 outputs, added to the output tile in
+  ;; memory. Tiles of {R} rows × {C} columns, one block (16 k-pairs) per step, {U} per iteration
+  ;; (generated by gen_qgemm.py {R} {Q}); rows past M repeat the last row and accumulate into
+  ;; tmp, a scratch of {4*Q} floats.
   (func (export "qgemm_packed")
     (param $d i32) (param $ldd i32) (param $qx i32) (param $sx i32) (param $wp i32) (param $sp i32)
-    (param $M i32) (param $K i32) (param $N i32)
+    (param $M i32) (param $K i32) (param $N i32) (param $tmp i32)
     (local $nb i32) (local $i i32) (local $j i32) (local $b i32) (local $row i32) (local $kp i32)
     {locs_p}
-    (local $pt i32) (local $pd i32)
+    (local $pt i32)
     (local $a v128) (local $s0 v128)
     {locs_w}
     {locs_t}
