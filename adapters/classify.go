@@ -33,7 +33,8 @@ type Result struct {
 
 // Classify tokenizes texts with base's tokenizer (truncated to maxLength tokens; 0 = the
 // model's), runs the active setup and returns one Result per text, in order. Texts are run in
-// groups of similar length (GroupSize at most), except under BatchSplit, which assigns
+// groups of similar length (GroupSize texts and pretrained.GroupRows padded tokens at most, the
+// rows shared among Parallel's copies), except under BatchSplit, which assigns
 // sequences by their place in the batch: there the texts are one batch, in order, and must be
 // as many as its batch_sizes add up to. Under Split every text is padded (and cut) to the
 // length its splits add up to. st may be reused across calls, not concurrently.
@@ -75,7 +76,8 @@ func (m *Model) Classify(st *State, base *pretrained.Model, texts []string, maxL
 		}
 		groups = [][]int{all}
 	} else {
-		groups = base.LengthGroups(texts, maxLength, GroupSize)
+		// Parallel runs every row once per branch: the row budget is shared among the copies.
+		groups = base.LengthGroups(texts, maxLength, GroupSize, pretrained.GroupRows/max(1, active.ParallelChannels()))
 	}
 	for _, g := range groups {
 		if err := m.classifyGroup(st, base, texts, g, maxLength, padTo, out); err != nil {

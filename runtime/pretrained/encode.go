@@ -46,13 +46,24 @@ const (
 // GroupSize is the most texts one forward pass runs when texts are grouped by length.
 const GroupSize = 8
 
+// GroupRows is the most padded tokens (texts × padded length) one forward pass runs when texts
+// are grouped by length: the encoder's scratch grows with it (~20 KB per row for MiniLM, kept
+// for the next call), and batching more rows gains nothing, the matrix products being tiled by
+// 4 rows. Eight 256-token texts run as two passes of four.
+const GroupRows = 1024
+
 // LengthGroups returns the indices of texts grouped by token count (truncated to maxLength),
-// shortest first, at most size per group. Running each group as one padded batch means a short
-// text never pays for padding to a long one: attention and every matmul scale with the padded
-// length, and one 256-token text in a batch of twelve short ones would multiply the work.
-func (m *Model) LengthGroups(texts []string, maxLength, size int) [][]int {
+// shortest first, at most size per group and at most rows padded tokens per group (GroupRows
+// when rows < 1; a text longer than that runs alone). Running each group as one padded batch
+// means a short text never pays for padding to a long one: attention and every matmul scale
+// with the padded length, and one 256-token text in a batch of twelve short ones would multiply
+// the work.
+func (m *Model) LengthGroups(texts []string, maxLength, size, rows int) [][]int {
 	if size < 1 {
 		size = GroupSize
+	}
+	if rows < 1 {
+		rows = GroupRows
 	}
 	n := make([]int, len(texts))
 	for i, t := range texts {
@@ -66,7 +77,10 @@ func (m *Model) LengthGroups(texts []string, maxLength, size int) [][]int {
 	sort.SliceStable(order, func(a, b int) bool { return n[order[a]] < n[order[b]] })
 	var groups [][]int
 	for len(order) > 0 {
-		k := min(size, len(order))
+		k := 1 // the group's padded length is its last (longest) text's
+		for k < min(size, len(order)) && (k+1)*n[order[k]] <= rows {
+			k++
+		}
 		groups = append(groups, order[:k])
 		order = order[k:]
 	}
@@ -82,7 +96,7 @@ func (m *Model) Embed(st *bert.State, texts []string, pooling Pooling, normalize
 	H := m.Config.HiddenSize
 	flat := make([]float32, len(texts)*H)
 	out := make([][]float32, len(texts))
-	for _, g := range m.LengthGroups(texts, 0, GroupSize) {
+	for _, g := range m.LengthGroups(texts, 0, GroupSize, GroupRows) {
 		group := make([]string, len(g))
 		for k, i := range g {
 			group[k] = texts[i]
