@@ -293,7 +293,9 @@ cmd_worker() {
 # port, answers compared with the CLI's on the golden sentences, a bounded concurrent load, bad
 # requests; the test stops the server it started (its process group) however it ends. Then
 # (package.test.mjs) the js package itself in a Worker (workers/package-test/, js/dist bundled),
-# against the CLI. One file at a time: each starts its own wrangler dev.
+# against the CLI. r2.test.mjs: the Worker with its model and adapters in a local R2 bucket
+# (workers/r2-test/, seeded with wrangler r2 ... --local), a missing object's JSON errors, the
+# CLI's answers. One file at a time: each starts its own wrangler dev.
 worker_tests() {
   worker_build
   [[ -f js/dist/adapterwasm.wasm && -f js/dist/kernels.js ]] || cmd_wasm >/dev/null

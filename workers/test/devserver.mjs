@@ -8,7 +8,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 // wrangler as installed in workers/node_modules (workers/package-lock.json), for every Worker under workers/.
-const WRANGLER = join(dirname(fileURLToPath(import.meta.url)), "..", "node_modules", "wrangler", "bin", "wrangler.js");
+export const WRANGLER = join(dirname(fileURLToPath(import.meta.url)), "..", "node_modules", "wrangler", "bin", "wrangler.js");
 
 export function freePort() {
   return new Promise((resolve, reject) => {
@@ -45,11 +45,20 @@ for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
 }
 
 // startDev runs wrangler dev in cwd (a directory with wrangler.jsonc) and resolves once it
-// listens. Local state (the Cache API) goes to a fresh temporary directory, so every run starts cold.
-export async function startDev(cwd, { readyTimeoutMs = 120_000, args = [] } = {}) {
+// listens. Local state (the Cache API, local R2 buckets) goes to a fresh temporary directory, so
+// every run starts cold; seed(dir), if given, runs before the server starts (e.g. `wrangler r2
+// object put --local --persist-to dir`), and the server's persist dir stays the caller's to
+// write into (server.persist) until stop() removes it.
+export async function startDev(cwd, { readyTimeoutMs = 120_000, args = [], seed } = {}) {
   const port = await freePort();
   const inspectorPort = await freePort();
   const persist = mkdtempSync(join(tmpdir(), "adapterwasm-wrangler-"));
+  try {
+    await seed?.(persist);
+  } catch (e) {
+    rmSync(persist, { recursive: true, force: true });
+    throw e;
+  }
   const t0 = performance.now();
   const child = spawn(
     process.execPath,
@@ -72,6 +81,7 @@ export async function startDev(cwd, { readyTimeoutMs = 120_000, args = [] } = {}
   const server = {
     url: `http://127.0.0.1:${port}`,
     pid: child.pid,
+    persist,
     output: () => output,
     async stop() {
       if (!live.has(child.pid)) return;
