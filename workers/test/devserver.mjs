@@ -128,3 +128,55 @@ export async function startDev(cwd, { readyTimeoutMs = 120_000, args = [], seed 
     throw e;
   }
 }
+
+// DEV_PROXY_DROP is the plain-text 503 wrangler dev's own proxy answers when forwarding a request
+// to workerd failed between its local processes; the Worker never saw it (workers/README.md).
+export const DEV_PROXY_DROP = "Your worker restarted mid-request";
+
+// callJSON sends a request to a wrangler dev server (POST with body as JSON when body is given)
+// and returns { status, type, body } with the JSON answer. A request the dev proxy dropped — its
+// plain-text 503, or a failed fetch whose error name is in retryErrors — is sent again, at most
+// twice, and counted in stats.retries; retry: false sends it once (a request that is not
+// idempotent). timeoutMs(attempt) bounds each attempt. The Worker's own answers are JSON, so a
+// JSON 503 is returned, never retried.
+export async function callJSON(url, path, body, { retry = true, retryErrors = ["TypeError"], timeoutMs = () => 180_000, stats = { retries: 0 } } = {}) {
+  const init = body === undefined ? {} : { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) };
+  for (let attempt = 0; ; attempt++) {
+    let res, text;
+    try {
+      res = await fetch(`${url}${path}`, { ...init, signal: AbortSignal.timeout(timeoutMs(attempt)) });
+      text = await res.text();
+    } catch (e) {
+      if (!(retry && retryErrors.includes(e.name) && attempt < 2)) throw e;
+      stats.retries++;
+      continue;
+    }
+    if (retry && res.status === 503 && text.includes(DEV_PROXY_DROP) && attempt < 2) {
+      stats.retries++;
+      continue;
+    }
+    let json;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new Error(`${path}: ${res.status} (not JSON) ${text.slice(0, 2000)}`);
+    }
+    return { status: res.status, type: res.headers.get("content-type"), body: json };
+  }
+}
+
+// runCLI runs the adapterwasm CLI at cli with args, input on its stdin, and resolves with its
+// stdout (rejects with its stderr on a non-zero exit).
+export function runCLI(cli, args, input) {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cli, args, { stdio: ["pipe", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    p.stdout.on("data", (d) => (out += d));
+    p.stderr.on("data", (d) => (err += d));
+    p.on("error", reject);
+    p.on("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`${cli} ${args.join(" ")}: exit ${code}: ${err}`))));
+    p.stdin.end(input);
+  });
+}
+

@@ -14,7 +14,7 @@ import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 
 import { checkClassify, checkEmbeddings, cli, TOL } from "../../js/test/helpers/fixtures.js";
-import { startDev } from "./devserver.mjs";
+import { callJSON, startDev } from "./devserver.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const workerDir = join(here, "..", "package-test");
@@ -63,41 +63,18 @@ function report(key, value) {
   console.log(`# ${key}: ${typeof value === "string" ? value : JSON.stringify(value)}`);
 }
 
-// wrangler dev's own proxy now and then answers a POST with this plain-text 503 without the
-// Worker seeing it (workers/README.md): such a request is sent again, at most twice, and counted
-// (the requests retried are idempotent; the unload is not retried). That it is the proxy and not
-// a restarted isolate is checked: the isolate id must not change.
-const DEV_PROXY_DROP = "Your worker restarted mid-request";
-let devProxyDrops = 0;
+// wrangler dev's own proxy now and then answers a POST with a plain-text 503 without the Worker
+// seeing it, or drops the connection outright ("fetch failed", seen right after the cold start's
+// model read on the loaded machine) (workers/README.md): callJSON sends such a request again, at
+// most twice, and counts it (the requests retried are idempotent; the unload is not retried).
+// That it is the proxy and not a restarted isolate is checked: the isolate id must not change.
+const devProxy = { retries: 0 };
 
 describe("the js package in a Worker on wrangler dev --local", { concurrency: false }, () => {
   let dev;
   let isolate;
-  async function call(path, body, { retry = true } = {}) {
-    const init = body === undefined ? {} : { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) };
-    let res, text;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        res = await fetch(`${dev.url}${path}`, { ...init, signal: AbortSignal.timeout(180_000) });
-        text = await res.text();
-      } catch (e) {
-        // The proxy also drops the connection outright ("fetch failed", seen right after the
-        // cold start's 24.8 MB read on the loaded machine): the same, retried and counted.
-        if (!(retry && e.name === "TypeError" && attempt < 2)) throw e;
-        devProxyDrops++;
-        continue;
-      }
-      if (!(retry && res.status === 503 && text.includes(DEV_PROXY_DROP) && attempt < 2)) break;
-      devProxyDrops++;
-    }
-    let json;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      throw new Error(`${path}: ${res.status} ${text.slice(0, 2000)}`);
-    }
-    return { status: res.status, body: json };
-  }
+  const call = (path, body, { retry = true } = {}) => callJSON(dev.url, path, body, { retry, stats: devProxy });
+
 
   // The CLI's answers, computed before the server starts: cli() blocks this process, and a
   // pooled connection the dev server closes meanwhile fails the next fetch.
@@ -119,7 +96,7 @@ describe("the js package in a Worker on wrangler dev --local", { concurrency: fa
 
   after(async () => {
     await dev?.stop();
-    report("wrangler dev proxy drops (POST retried)", devProxyDrops);
+    report("wrangler dev proxy drops (POST retried)", devProxy.retries);
     console.log(`# figures: ${JSON.stringify(figures)}`);
   });
 

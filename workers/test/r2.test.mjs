@@ -11,14 +11,14 @@
 //
 // Needs: ADAPTERWASM_CLI (the CLI built by ./build.sh cli) and dist/ (./build.sh worker).
 import assert from "node:assert/strict";
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 
-import { startDev, WRANGLER } from "./devserver.mjs";
+import { callJSON, runCLI, startDev, WRANGLER } from "./devserver.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const workersDir = join(here, "..");
@@ -55,55 +55,19 @@ async function wrangler(args, persist) {
   return stdout + stderr;
 }
 
-function runCLI(args, input) {
-  return new Promise((resolve, reject) => {
-    const p = spawn(cli, args, { stdio: ["pipe", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    p.stdout.on("data", (d) => (out += d));
-    p.stderr.on("data", (d) => (err += d));
-    p.on("error", reject);
-    p.on("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`${cli} ${args.join(" ")}: exit ${code}: ${err}`))));
-    p.stdin.end(input);
-  });
-}
 
 // wrangler dev's proxy drops a POST now and then (plain-text 503, or a reset connection), and has
 // been seen holding a response after a cold start until another request came in (workers/README.md,
-// worker.test.mjs): such a request is sent again, at most twice, and counted. The Worker's own
-// answers are JSON, so a JSON 503 is never retried.
-const DEV_PROXY_DROP = "Your worker restarted mid-request";
-let devProxyRetries = 0;
+// worker.test.mjs): callJSON sends such a request again, at most twice, and counts it.
+const devProxy = { retries: 0 };
 
 describe("worker with the base model in R2, on wrangler dev --local", { concurrency: false }, () => {
   let dev;
   const want = {}; // the Go CLI's answers on the same files, computed before the server starts
 
-  async function call(path, body) {
-    const init = body === undefined ? {} : { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) };
-    for (let attempt = 0; ; attempt++) {
-      let res, text;
-      try {
-        res = await fetch(`${dev.url}${path}`, { ...init, signal: AbortSignal.timeout(attempt === 0 ? 60_000 : 120_000) });
-        text = await res.text();
-      } catch (e) {
-        if (!(["TypeError", "TimeoutError"].includes(e.name) && attempt < 2)) throw e;
-        devProxyRetries++;
-        continue;
-      }
-      if (res.status === 503 && text.includes(DEV_PROXY_DROP) && attempt < 2) {
-        devProxyRetries++;
-        continue;
-      }
-      let json;
-      try {
-        json = JSON.parse(text);
-      } catch {
-        throw new Error(`${path}: ${res.status} (not JSON) ${text.slice(0, 2000)}`);
-      }
-      return { status: res.status, type: res.headers.get("content-type"), body: json };
-    }
-  }
+  const call = (path, body) =>
+    callJSON(dev.url, path, body, { retryErrors: ["TypeError", "TimeoutError"], timeoutMs: (attempt) => (attempt === 0 ? 60_000 : 120_000), stats: devProxy });
+
 
   before(async () => {
     assert.ok(existsSync(join(workersDir, "dist", "adapterwasm-worker.wasm")), "run ./build.sh worker first");
@@ -114,7 +78,7 @@ describe("worker with the base model in R2, on wrangler dev --local", { concurre
       [WEIGHTS],
       "the q8 model is one file besides its manifest",
     );
-    const out = await runCLI(
+    const out = await runCLI(cli, 
       ["classify", "--jsonl", "--model", join(assets, "model"), "--adapter", `sentiment=${join(assets, "adapters", "sentiment")}`],
       texts.map((text) => JSON.stringify({ text })).join("\n") + "\n",
     );
@@ -144,7 +108,7 @@ describe("worker with the base model in R2, on wrangler dev --local", { concurre
 
   after(async () => {
     await dev?.stop();
-    report("wrangler dev proxy retries", devProxyRetries);
+    report("wrangler dev proxy retries", devProxy.retries);
     console.log(`# figures: ${JSON.stringify(figures)}`);
   });
 

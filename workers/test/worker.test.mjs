@@ -6,14 +6,14 @@
 //
 // Needs: ADAPTERWASM_CLI (the CLI built by ./build.sh cli). Figures are printed as diagnostics.
 import assert from "node:assert/strict";
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 
-import { startDev } from "./devserver.mjs";
+import { DEV_PROXY_DROP, runCLI, startDev } from "./devserver.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const workerDir = join(here, "..");
@@ -40,23 +40,12 @@ function report(key, value) {
 }
 
 // runCLI classifies texts with the Go CLI on the same files the Worker serves.
-function runCLI(adapterNames, setup, texts) {
+async function classifyCLI(adapterNames, setup, texts) {
   const args = ["classify", "--jsonl", "--model", join(assets, "model")];
   for (const n of adapterNames) args.push("--adapter", `${n}=${join(assets, "adapters", n)}`);
   if (setup) args.push("--setup", setup);
-  return new Promise((resolve, reject) => {
-    const p = spawn(cli, args, { stdio: ["pipe", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    p.stdout.on("data", (d) => (out += d));
-    p.stderr.on("data", (d) => (err += d));
-    p.on("error", reject);
-    p.on("close", (code) => {
-      if (code !== 0) return reject(new Error(`${cli} ${args.join(" ")}: exit ${code}: ${err}`));
-      resolve(out.split("\n").filter(Boolean).map((l) => JSON.parse(l)));
-    });
-    p.stdin.end(texts.map((text) => JSON.stringify({ text })).join("\n") + "\n");
-  });
+  const out = await runCLI(cli, args, texts.map((text) => JSON.stringify({ text })).join("\n") + "\n");
+  return out.split("\n").filter(Boolean).map((l) => JSON.parse(l));
 }
 
 function maxLogitDiff(a, b) {
@@ -66,10 +55,10 @@ function maxLogitDiff(a, b) {
 }
 
 // wrangler dev's own proxy (ProxyWorker, in front of the Worker) answers a POST whose forwarding
-// hit a network error between its local processes with this plain-text 503, without the Worker
-// ever answering; on this loaded machine it happens now and then (see workers/README.md). Such a
-// request is sent again, at most twice, and counted: the Worker's own answers must have no error.
-const DEV_PROXY_DROP = "Your worker restarted mid-request";
+// hit a network error between its local processes with a plain-text 503 (DEV_PROXY_DROP), without
+// the Worker ever answering; on this loaded machine it happens now and then (see
+// workers/README.md). Such a request is sent again, at most twice, and counted: the Worker's own
+// answers must have no error.
 let devProxyDrops = 0;
 
 // get fetches a GET with a timeout, and asks once more if the first gets no answer: wrangler
@@ -166,7 +155,7 @@ describe("worker on wrangler dev --local", { concurrency: false }, () => {
   ];
   for (const c of cases) {
     test(`answers equal the CLI's: ${c.setup} on ${c.texts.length} golden sentences`, async () => {
-      const [want, res] = await Promise.all([runCLI(c.adapters, c.setup, c.texts), post({ texts: c.texts, adapters: c.setup })]);
+      const [want, res] = await Promise.all([classifyCLI(c.adapters, c.setup, c.texts), post({ texts: c.texts, adapters: c.setup })]);
       const body = await res.json();
       assert.equal(res.status, 200, JSON.stringify(body));
       assert.equal(body.adapters, c.setup);
@@ -284,7 +273,7 @@ describe("worker on wrangler dev --local", { concurrency: false }, () => {
     const res = await post({ text: long, adapters: "sentiment" });
     const body = await res.json();
     assert.equal(res.status, 200, JSON.stringify(body));
-    const [want] = await runCLI(["sentiment"], "sentiment", [long]);
+    const [want] = await classifyCLI(["sentiment"], "sentiment", [long]);
     assert.equal(body.results[0].label, want.label);
     assert.ok(maxLogitDiff(body.results[0], want) <= TOL);
     // Still the same instance: the model was not reloaded.
