@@ -1,6 +1,7 @@
 // Composition blocks, as in the Python library (adapters/composition.py). A setup is an adapter
 // name or one of these; it travels to Go as its expression string (e.g. "Stack(a,Parallel(b,c))"),
 // which the Go setup parser (adapters.ParseSetup) reads and checks.
+import { AdapterwasmError } from "./errors.js";
 
 const PARAMS = { Average: { weights: "weights" }, BatchSplit: { batchSizes: "batch_sizes" }, Split: { splits: "splits" } };
 
@@ -44,3 +45,12 @@ export const Parallel = block("Parallel");
 export const Split = block("Split"); // Split(a, b, { splits: [n, …] })
 export const BatchSplit = block("BatchSplit"); // BatchSplit(a, b, { batchSizes: [n, …] })
 export const Average = block("Average"); // Average(a, b, { weights: [w, …] })
+
+// checkSetup throws unless setup is what activeAdapters takes: an adapter name, a composition
+// block or null (both model classes' setters).
+export function checkSetup(setup) {
+  if (setup !== null && typeof setup !== "string" && !(setup instanceof AdapterSetup)) {
+    throw new AdapterwasmError("invalid_argument", "activeAdapters: want an adapter name, a composition block or null");
+  }
+}
+

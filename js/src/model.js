@@ -2,7 +2,7 @@
 // This file only moves bytes and keeps books (downloads, cache, adapter LRU); the model itself,
 // adapter loading, setups and classification are Go (wasm/engine).
 import { AdapterwasmError } from "./errors.js";
-import { AdapterSetup } from "./composition.js";
+import { checkSetup } from "./composition.js";
 import { fetchFile, Stats } from "./fetch.js";
 import { adapterFileGroups, baseFiles, dirUrl, isDirUrl, loadIndex } from "./registry.js";
 import { loadRuntime } from "./runtime.js";
@@ -81,9 +81,7 @@ export class AutoModelWithHeads {
     return this._active;
   }
   set activeAdapters(setup) {
-    if (setup !== null && typeof setup !== "string" && !(setup instanceof AdapterSetup)) {
-      throw new AdapterwasmError("invalid_argument", "activeAdapters: want an adapter name, a composition block or null");
-    }
+    checkSetup(setup);
     this._active = setup;
     this._activeNames = null;
   }

@@ -1,7 +1,7 @@
 // WorkerModelWithHeads: AutoModelWithHeads's API, with the model in a module Web Worker so that
 // loading and inference never block the page. Same methods, same results, same errors
 // (AdapterwasmError with its code).
-import { AdapterSetup } from "./composition.js";
+import { checkSetup } from "./composition.js";
 import { AdapterwasmError, fromPlain } from "./errors.js";
 import { absUrl, isDirUrl } from "./registry.js";
 
@@ -77,9 +77,7 @@ export class WorkerModelWithHeads {
     return this._active;
   }
   set activeAdapters(setup) {
-    if (setup !== null && typeof setup !== "string" && !(setup instanceof AdapterSetup)) {
-      throw new AdapterwasmError("invalid_argument", "activeAdapters: want an adapter name, a composition block or null");
-    }
+    checkSetup(setup);
     this._active = setup;
   }
 
