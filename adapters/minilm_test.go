@@ -2,7 +2,6 @@ package adapters
 
 import (
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/adapterwasm/adapterwasm/internal/golden"
@@ -35,13 +34,7 @@ type miniLMGolden struct {
 // TestMiniLMDemoAdapters: every demo adapter, loaded unchanged from testdata/minilm/adapters,
 // gives the reference label on every golden sentence and logits within 1e-4.
 func TestMiniLMDemoAdapters(t *testing.T) {
-	files, _ := filepath.Glob(golden.Path("minilm", "golden", "*.json"))
-	var cases []string
-	for _, f := range files {
-		if b := filepath.Base(f); b != "base.json" && !strings.HasPrefix(b, "_") {
-			cases = append(cases, strings.TrimSuffix(b, ".json"))
-		}
-	}
+	cases := golden.MiniLMAdapterCases()
 	if len(cases) == 0 {
 		t.Skip("no adapter goldens in testdata/minilm/golden yet")
 	}

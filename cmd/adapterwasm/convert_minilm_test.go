@@ -115,13 +115,7 @@ func TestQuantizedBaseDemoAdapters(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short (the Wasm passes of build.sh test): plain-Go numerics are the same on every GOARCH and run natively; the SIMD path is held to the CLI by js/test")
 	}
-	files, _ := filepath.Glob(golden.Path("minilm", "golden", "*.json"))
-	var cases []string
-	for _, f := range files {
-		if b := filepath.Base(f); b != "base.json" && !strings.HasPrefix(b, "_") {
-			cases = append(cases, strings.TrimSuffix(b, ".json"))
-		}
-	}
+	cases := golden.MiniLMAdapterCases()
 	if len(cases) == 0 {
 		t.Skip("no adapter goldens in testdata/minilm/golden")
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -70,6 +71,19 @@ func MiniLMDir(t testing.TB) string {
 		t.Skip("ADAPTERWASM_MINILM_DIR not set; run ./build.sh model and export it")
 	}
 	return d
+}
+
+// MiniLMAdapterCases returns the names of the demo adapters' golden files in
+// testdata/minilm/golden (every *.json but base.json and files starting with "_"), sorted.
+func MiniLMAdapterCases() []string {
+	files, _ := filepath.Glob(Path("minilm", "golden", "*.json"))
+	var cases []string
+	for _, f := range files {
+		if b := filepath.Base(f); b != "base.json" && !strings.HasPrefix(b, "_") {
+			cases = append(cases, strings.TrimSuffix(b, ".json"))
+		}
+	}
+	return cases
 }
 
 // MaxAbsDiff returns max |got[i] - want[i]| and its index; NaN anywhere counts as +Inf.
