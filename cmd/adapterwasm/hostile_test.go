@@ -1,12 +1,15 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/adapterwasm/adapterwasm/adapters"
 	"github.com/adapterwasm/adapterwasm/internal/golden"
 )
 
@@ -23,8 +26,24 @@ func TestClassifyHostileInputs(t *testing.T) {
 		t.Fatalf("10 MB line: exit %d: %s", code, errs)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 2 || lines[0] != lines[1] {
+	// The same answer; only "input" tells them apart: the 10 MB line is counted up to
+	// adapters.MaxCountedTokens tokens, its first 4 KB to the end (9 tokens per repeat).
+	var got [2]struct {
+		Input *adapters.InputStats `json:"input"`
+	}
+	var rest [2]map[string]any
+	for i := range min(len(lines), 2) {
+		json.Unmarshal([]byte(lines[i]), &got[i])
+		json.Unmarshal([]byte(lines[i]), &rest[i])
+		delete(rest[i], "input")
+	}
+	if len(lines) != 2 || !reflect.DeepEqual(rest[0], rest[1]) {
 		t.Errorf("10 MB line and its first 4 KB differ:\n%.300s\n%.300s", lines[0], lines[len(lines)-1])
+	}
+	for i, want := range []adapters.InputStats{{Tokens: adapters.MaxCountedTokens + 2, Truncated: true}, {Tokens: 9*4096/32 + 2, Truncated: true}} {
+		if got[i].Input == nil || *got[i].Input != want {
+			t.Errorf("line %d: input %+v, want %+v", i, got[i].Input, want)
+		}
 	}
 	t.Logf("10 MB line classified in %v", time.Since(start))
 

@@ -10,6 +10,17 @@ import (
 
 // Tokenize encodes texts as one padded batch, truncated to maxLength tokens (0: m.MaxLength).
 func (m *Model) Tokenize(texts []string, maxLength int) (bert.Input, []tokenizer.Encoding) {
+	return m.tokenize(texts, maxLength, 0)
+}
+
+// TokenizeCounted is Tokenize, and each Encoding's SourceTokens also counts the text's tokens
+// before truncation, up to upTo (tokenizer.Options.CountUpTo): a text past maxLength is read on
+// to upTo tokens.
+func (m *Model) TokenizeCounted(texts []string, maxLength, upTo int) (bert.Input, []tokenizer.Encoding) {
+	return m.tokenize(texts, maxLength, upTo)
+}
+
+func (m *Model) tokenize(texts []string, maxLength, countUpTo int) (bert.Input, []tokenizer.Encoding) {
 	if maxLength <= 0 || maxLength > m.MaxLength {
 		maxLength = m.MaxLength
 	}
@@ -18,7 +29,7 @@ func (m *Model) Tokenize(texts []string, maxLength int) (bert.Input, []tokenizer
 	if n := m.Tokenizer.NumSpecialTokens(false); maxLength < n {
 		maxLength = n
 	}
-	encs := m.Tokenizer.EncodeBatch(texts, tokenizer.Options{MaxLength: maxLength, Pad: true})
+	encs := m.Tokenizer.EncodeBatch(texts, tokenizer.Options{MaxLength: maxLength, Pad: true, CountUpTo: countUpTo})
 	in := bert.Input{B: len(encs)}
 	if len(encs) > 0 {
 		in.T = len(encs[0].IDs)

@@ -36,9 +36,13 @@ func (t *Tokenizer) Encode(text string, opt Options) Encoding {
 	if t.truncLeft {
 		limit = -1
 	}
-	t.encodeSequence(s, text, limit, false)
+	t.encodeSequence(s, text, limit, max(opt.CountUpTo, 0))
 	a := t.truncate(s.toks, b)
-	return t.build(a, nil, false, 0)
+	e := t.build(a, nil, false, 0)
+	if opt.CountUpTo > 0 {
+		e.SourceTokens = min(s.count, max(opt.CountUpTo, len(a)))
+	}
+	return e
 }
 
 // EncodePair tokenizes a pair of texts with the pair template ([CLS] A [SEP] B [SEP]) and
@@ -51,10 +55,14 @@ func (t *Tokenizer) EncodePair(a, b string, opt Options) Encoding {
 	if t.truncLeft {
 		limit = -1
 	}
-	t.encodeSequence(s, a, limit, bud >= 0)
+	countTo := 0
+	if bud >= 0 {
+		countTo = -1 // LongestFirst needs both whole lengths
+	}
+	t.encodeSequence(s, a, limit, countTo)
 	s.seqA = append(s.seqA[:0], s.toks...)
 	n1 := s.count
-	t.encodeSequence(s, b, limit, bud >= 0)
+	t.encodeSequence(s, b, limit, countTo)
 	s.seqB = append(s.seqB[:0], s.toks...)
 	n2 := s.count
 	ta, tb := s.seqA, s.seqB
@@ -165,6 +173,7 @@ func (t *Tokenizer) Pad(e *Encoding, n int) {
 		p.WordIDs[i] = -1
 		p.SequenceIDs[i] = -1
 	}
+	p.SourceTokens = e.SourceTokens
 	*e = p
 }
 

@@ -78,6 +78,12 @@ type Options struct {
 	MaxLength int
 	// Pad pads a batch to its longest sequence (padding=True / "longest").
 	Pad bool
+	// CountUpTo makes Encode keep counting a text's tokens past the truncation point (it
+	// stops early otherwise), up to CountUpTo tokens, and report the count in
+	// Encoding.SourceTokens: a longer text reports CountUpTo (or the tokens kept, if more). The tokens
+	// past the point are counted, never stored: memory stays bounded by MaxLength, and time by
+	// CountUpTo. 0 counts nothing.
+	CountUpTo int
 }
 
 // Encoding is one encoded text (or pair), after the post-processor, truncation and padding.
@@ -91,6 +97,10 @@ type Encoding struct {
 	// SequenceIDs tells which input each token came from: 0 (first), 1 (second of a
 	// pair), -1 for special and pad tokens.
 	SequenceIDs []int8
+	// SourceTokens is how many tokens the text produced before truncation, special tokens not
+	// included, counted up to Options.CountUpTo (set by Encode with it, 0 otherwise). Truncation
+	// dropped SourceTokens minus the text's tokens in IDs (at least that, at the cap).
+	SourceTokens int
 }
 
 // Len is the number of tokens, padding included.
@@ -156,12 +166,12 @@ type token struct {
 
 // state holds the scratch buffers of one encoding; pooled so Encode allocates only its result.
 type state struct {
-	toks     []token
-	limit    int  // store at most limit tokens; <0 = all
-	countAll bool // keep counting tokens past limit
-	count    int  // tokens produced, stored or not
-	stop     bool
-	word     int32
+	toks    []token
+	limit   int // store at most limit tokens; <0 = all
+	countTo int // keep counting tokens past limit up to countTo; <0: all, 0: none
+	count   int // tokens produced, stored or not
+	stop    bool
+	word    int32
 
 	// the word being built by the pre-tokenizer
 	wbuf   []byte     // normalized UTF-8
@@ -195,12 +205,12 @@ func (t *Tokenizer) putState(s *state) {
 
 // encodeSequence tokenizes text into s.toks (mirrors Tokenizer::encode_single_sequence:
 // added tokens, normalizer, pre-tokenizer, model). It stops early once limit tokens are
-// stored, unless countAll asks for the total count in s.count.
-func (t *Tokenizer) encodeSequence(s *state, text string, limit int, countAll bool) {
+// stored, unless countTo asks for the count in s.count: up to countTo tokens (<0: all).
+func (t *Tokenizer) encodeSequence(s *state, text string, limit int, countTo int) {
 	s.toks = s.toks[:0]
-	s.limit, s.countAll, s.count, s.stop, s.word = limit, countAll, 0, false, 0
+	s.limit, s.countTo, s.count, s.stop, s.word = limit, countTo, 0, false, 0
 	s.wchars = 0
-	if limit == 0 && !countAll {
+	if limit == 0 && countTo == 0 {
 		return
 	}
 	if t.normMatcher == nil {
@@ -443,7 +453,7 @@ func (s *state) emit(tok token) {
 	if s.limit < 0 || len(s.toks) < s.limit {
 		s.toks = append(s.toks, tok)
 	}
-	if s.limit >= 0 && len(s.toks) >= s.limit && !s.countAll {
+	if s.limit >= 0 && len(s.toks) >= s.limit && (s.countTo == 0 || (s.countTo > 0 && s.count >= s.countTo)) {
 		s.stop = true
 	}
 }

@@ -153,6 +153,30 @@ func TestMaxLengthOptions(t *testing.T) {
 	}
 }
 
+// TestCountUpTo: with Options.CountUpTo a truncated text reports how many tokens it had, up to
+// the cap; the stored tokens stay cut at MaxLength, and padding keeps the count.
+func TestCountUpTo(t *testing.T) {
+	tk := loadTokenizer(t)
+	long := strings.Repeat("word ", 300)
+	e := tk.Encode(long, Options{MaxLength: 10, CountUpTo: 1000})
+	if len(e.IDs) != 10 || e.SourceTokens != 300 {
+		t.Errorf("CountUpTo 1000: %d tokens stored, %d counted; want 10 and 300", len(e.IDs), e.SourceTokens)
+	}
+	if e := tk.Encode(long, Options{MaxLength: 10, CountUpTo: 100}); len(e.IDs) != 10 || e.SourceTokens != 100 {
+		t.Errorf("CountUpTo 100: %d tokens stored, %d counted; want 10 and the cap, 100", len(e.IDs), e.SourceTokens)
+	}
+	if e := tk.Encode(long, Options{MaxLength: 10, CountUpTo: 5}); len(e.IDs) != 10 || e.SourceTokens != 8 {
+		t.Errorf("CountUpTo below MaxLength: %d tokens stored, %d counted; want 10 and the 8 read", len(e.IDs), e.SourceTokens)
+	}
+	if e := tk.Encode(long, Options{MaxLength: 10}); e.SourceTokens != 0 {
+		t.Errorf("without CountUpTo: SourceTokens %d, want 0 (not counted)", e.SourceTokens)
+	}
+	encs := tk.EncodeBatch([]string{"short", long}, Options{MaxLength: 10, Pad: true, CountUpTo: 1000})
+	if encs[0].SourceTokens != 1 || len(encs[0].IDs) != 10 || encs[1].SourceTokens != 300 {
+		t.Errorf("padded batch: %d (%d ids), %d; want 1 (10 ids), 300", encs[0].SourceTokens, len(encs[0].IDs), encs[1].SourceTokens)
+	}
+}
+
 func TestPadLeft(t *testing.T) {
 	b := []byte(`{"padding":{"strategy":"BatchLongest","direction":"Left","pad_id":7,"pad_type_id":1,"pad_token":"[P]"},
 	"model":{"type":"WordPiece","vocab":{"[UNK]":0,"a":1,"[P]":7}},"pre_tokenizer":{"type":"BertPreTokenizer"}}`)

@@ -26,6 +26,9 @@ type AdapterInfo struct {
 //	BatchSplit(a,b,…):        the result of the head whose slice holds the text, with Head
 type Result = adapters.Result
 
+// InputStats is what the model read of a text (Result.Input).
+type InputStats = adapters.InputStats
+
 func codeOfAdapters(err error) error {
 	if err == nil {
 		return nil

@@ -321,3 +321,45 @@ func TestSetupNames(t *testing.T) {
 		t.Fatalf("bad expression: %v", err)
 	}
 }
+
+// TestClassifyInputStats: every result says how much of its text the model read: the token
+// count before truncation, whether it was cut, and the share of [UNK] tokens; for Parallel once
+// per text, beside the heads.
+func TestClassifyInputStats(t *testing.T) {
+	m := newTiny(t)
+	for _, n := range []string{"seq_bn", "seq_bn_b"} {
+		if _, err := m.LoadAdapter(n, readAdapterDir(t, "adapters/"+n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	info, err := m.Info()
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := strings.Repeat("good ", 300) // 300 tokens + [CLS] + [SEP]
+	texts := []string{"I love this movie", "😡😡😡", "great 😡 movie 😡", long, ""}
+	want := []engine.InputStats{
+		{Tokens: 6, Truncated: false, UnknownShare: 0},
+		{Tokens: 3, Truncated: false, UnknownShare: 1}, // one word, one [UNK]
+		{Tokens: 6, Truncated: false, UnknownShare: 0.5},
+		{Tokens: 302, Truncated: true, UnknownShare: 0},
+		{Tokens: 2, Truncated: false, UnknownShare: 0},
+	}
+	if info.MaxLength >= 302 {
+		t.Fatalf("the tiny model's max length %d does not truncate the long text", info.MaxLength)
+	}
+	for _, setup := range []string{"seq_bn", "Parallel(seq_bn,seq_bn_b)"} {
+		res, err := m.Classify(texts, setup, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, r := range res {
+			if r.Input == nil || *r.Input != want[i] {
+				t.Errorf("%s, text %d %.20q: input %+v, want %+v", setup, i, texts[i], r.Input, want[i])
+			}
+			if setup != "seq_bn" && (len(r.Heads) != 2 || r.Heads["seq_bn"].Input != nil) {
+				t.Errorf("%s: the input stats belong to the text, not each head: %+v", setup, r)
+			}
+		}
+	}
+}

@@ -255,5 +255,8 @@ func resultValue(r *engine.Result) js.Value {
 		}
 		o.Set("heads", hs)
 	}
+	if in := r.Input; in != nil {
+		o.Set("input", map[string]any{"tokens": in.Tokens, "truncated": in.Truncated, "unknownShare": in.UnknownShare})
+	}
 	return o
 }
