@@ -75,7 +75,7 @@ export interface Progress {
 }
 
 export interface FromPretrainedOptions {
-  /** Called per chunk of every file, and once per file read from the cache. */
+  /** Called per chunk of every file (the Wasm module too, when the first model of a realm fetches it), and once per file read from the cache. */
   onProgress?: (p: Progress) => void;
   /** true/undefined: the Cache API (browsers) or ~/.cache/adapterwasm (Node); false: none;
    *  a string: a cache directory (Node); or a Store. */
@@ -138,6 +138,18 @@ export interface ClassifyResult extends Partial<Prediction> {
   tokens?: { token: string; word: number; label: string; score: number }[];
   /** Parallel: one result per head, by head name. */
   heads?: Record<string, ClassifyResult>;
+  /** What the model read of the text (once per text, beside `heads` for Parallel). */
+  input?: InputStats;
+}
+/** How much of a text the model could read: neither a cut nor a vocabulary miss shows in the scores. */
+export interface InputStats {
+  /** The text's length in tokens before truncation, [CLS] and [SEP] included; the model reads at most `config.maxLength`.
+   *  Counted up to 65,536 text tokens: a longer text reports 65,538. */
+  tokens: number;
+  /** The text was longer than `config.maxLength` tokens: its end was not read. */
+  truncated: boolean;
+  /** Share (0–1) of the tokens read, special tokens left out, that are [UNK]: characters the vocabulary cannot spell (emoji, most non-Latin scripts). */
+  unknownShare: number;
 }
 
 export interface AdapterInfo {

@@ -40,7 +40,7 @@ export class AutoModelWithHeads {
     const store = resolveStore(options.cache);
     const stats = new Stats();
     const base = dirUrl(baseUrl);
-    const [rt, plan] = await Promise.all([loadRuntime(options.wasm, options.kernels, { gcPercent: options.gcPercent, memoryLimitBytes: options.memoryLimitBytes }), baseFiles(base, fetchImpl)]);
+    const [rt, plan] = await Promise.all([loadRuntime(options.wasm, options.kernels, { gcPercent: options.gcPercent, memoryLimitBytes: options.memoryLimitBytes }, options.onProgress), baseFiles(base, fetchImpl)]);
     if (options.dtype && plan.manifest?.dtype && options.dtype !== plan.manifest.dtype) {
       throw new AdapterwasmError("invalid_argument", `${base}: the model there is ${plan.manifest.dtype}, not ${options.dtype}`);
     }

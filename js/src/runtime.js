@@ -61,22 +61,41 @@ export function setDefaultWasm(f) {
 // bundle it), bytes, a Response, or a URL; by default the file beside the package. kernels may be
 // the compiled SIMD kernel module (kernels.wasm, bundled in Cloudflare Workers); by default it is
 // compiled from the bytes in dist/kernels.js. Both only matter for the first model of a realm.
-export function loadRuntime(wasm, kernels, gc) {
+// onProgress gets { file, url, loaded, total, fromCache: false } as a module fetched from a URL
+// streams in (total is undefined when the response is content-encoded).
+export function loadRuntime(wasm, kernels, gc, onProgress) {
   if (current) return current;
-  current = start(wasm, kernels, gc).catch((e) => {
+  current = start(wasm, kernels, gc, onProgress).catch((e) => {
     current = null;
     throw e;
   });
   return current;
 }
 
-async function instantiate(source, imports) {
+// counted passes a response's body through, reporting the bytes read so far.
+function counted(res, url, onProgress) {
+  const declared = res.headers.get("content-encoding") ? NaN : Number(res.headers.get("content-length") || NaN);
+  const total = Number.isFinite(declared) ? declared : undefined;
+  const file = decodeURIComponent(new URL(url, globalThis.location?.href).pathname.split("/").pop());
+  let loaded = 0;
+  const count = new TransformStream({
+    transform(chunk, out) {
+      loaded += chunk.byteLength;
+      onProgress({ file, url, loaded, total, fromCache: false });
+      out.enqueue(chunk);
+    },
+  });
+  return new Response(res.body.pipeThrough(count), { status: res.status, headers: res.headers });
+}
+
+async function instantiate(source, imports, onProgress) {
   source = await source;
   if (source instanceof WebAssembly.Module) return WebAssembly.instantiate(source, imports);
   try {
     if (source instanceof URL || typeof source === "string") {
       const url = String(source);
       source = await fetch(source).catch((e) => Promise.reject(new AdapterwasmError("network", `${url}: ${e.message}`, { cause: e })));
+      if (onProgress && source.ok && source.body) source = counted(source, url, onProgress);
     }
     if (typeof Response !== "undefined" && source instanceof Response) {
       if (!source.ok) throw new AdapterwasmError("network", `${source.url}: HTTP ${source.status}`);
@@ -158,14 +177,14 @@ function goEnv(gc = {}) {
   return env;
 }
 
-async function start(wasm, compiledKernels, gc) {
+async function start(wasm, compiledKernels, gc, onProgress) {
   const go = new globalThis.Go();
   const key = `__adapterwasm_${Math.random().toString(36).slice(2)}`;
   go.argv = ["adapterwasm", key];
   go.env = { ...go.env, ...goEnv(gc) };
   const kernels = kernelImports(compiledKernels);
   go.importObject.adapterwasm_kernels = kernels.imports;
-  const instance = await instantiate(wasm ?? wasmDefault(), go.importObject);
+  const instance = await instantiate(wasm ?? wasmDefault(), go.importObject, onProgress);
   const simd = await kernels.attach(instance);
   let rt = null;
   const api = await new Promise((resolve, reject) => {
