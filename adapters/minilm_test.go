@@ -19,9 +19,12 @@ func miniLMBase(t testing.TB) *bert.Model {
 	return m.Encoder
 }
 
-// miniLMGolden is testdata/minilm/golden/<adapter>.json (tools/reference/make_minilm.py).
+// miniLMGolden is testdata/minilm/golden/<adapter>.json (tools/reference/make_minilm.py); a
+// fusion's golden also names the adapter directories to load first (requires) and its setup.
 type miniLMGolden struct {
 	Adapter       string      `json:"adapter"`
+	Requires      []string    `json:"requires"`
+	Setup         string      `json:"setup"`
 	Head          string      `json:"head"`
 	Labels        []string    `json:"labels"`
 	Sentences     []string    `json:"sentences"`
@@ -32,7 +35,8 @@ type miniLMGolden struct {
 }
 
 // TestMiniLMDemoAdapters: every demo adapter, loaded unchanged from testdata/minilm/adapters,
-// gives the reference label on every golden sentence and logits within 1e-4.
+// and the demo AdapterFusion (testdata/minilm/fusions, over its adapters, as Fuse(...)) give the
+// reference label on every golden sentence and logits within 1e-4.
 func TestMiniLMDemoAdapters(t *testing.T) {
 	cases := golden.MiniLMAdapterCases()
 	if len(cases) == 0 {
@@ -47,9 +51,17 @@ func TestMiniLMDemoAdapters(t *testing.T) {
 				t.Skip("not an adapter golden")
 			}
 			m := New(base)
+			for _, dir := range g.Requires {
+				if _, err := m.LoadDir(golden.Path("minilm", filepath.FromSlash(dir)), LoadOptions{}); err != nil {
+					t.Fatal(err)
+				}
+			}
 			name, err := m.LoadDir(golden.Path("minilm", filepath.FromSlash(g.Adapter)), LoadOptions{})
 			if err != nil {
 				t.Fatal(err)
+			}
+			if g.Setup != "" {
+				name = g.Setup
 			}
 			if err := m.SetActive(name); err != nil {
 				t.Fatal(err)

@@ -250,6 +250,8 @@ func TestClassifyMiniLM(t *testing.T) {
 	for _, f := range files {
 		var g struct {
 			Adapter   string
+			Requires  []string // a fusion: the adapters it fuses, loaded first
+			Setup     string
 			Sentences []string
 			Logits    [][]float64
 			Predicted []string
@@ -266,8 +268,14 @@ func TestClassifyMiniLM(t *testing.T) {
 			in.Write(b)
 			in.WriteByte('\n')
 		}
-		code, out, errs := runCLI(t, in.String(), "classify", "--jsonl", "--batch", "64", "--max-length", strconv.Itoa(g.MaxLength),
-			"--model", dir, "--adapter", golden.Path("minilm", filepath.FromSlash(g.Adapter)))
+		args := []string{"classify", "--jsonl", "--batch", "64", "--max-length", strconv.Itoa(g.MaxLength), "--model", dir}
+		for _, d := range append(g.Requires, g.Adapter) {
+			args = append(args, "--adapter", golden.Path("minilm", filepath.FromSlash(d)))
+		}
+		if g.Setup != "" {
+			args = append(args, "--setup", g.Setup)
+		}
+		code, out, errs := runCLI(t, in.String(), args...)
 		if code != 0 {
 			t.Fatalf("%s: exit %d: %s", g.Adapter, code, errs)
 		}

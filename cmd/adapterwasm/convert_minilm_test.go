@@ -76,12 +76,20 @@ func miniLMByDType(t testing.TB) map[string]*pretrained.Model {
 }
 
 // demoAdapter loads testdata/minilm/<dir> onto base and activates it.
-func demoAdapter(t testing.TB, base *bert.Model, dir string) *adapters.Model {
+func demoAdapter(t testing.TB, base *bert.Model, dir string, requires []string, setup string) *adapters.Model {
 	t.Helper()
 	m := adapters.New(base)
+	for _, d := range requires {
+		if _, err := m.LoadDir(golden.Path("minilm", filepath.FromSlash(d)), adapters.LoadOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	name, err := m.LoadDir(golden.Path("minilm", filepath.FromSlash(dir)), adapters.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if setup != "" {
+		name = setup
 	}
 	if err := m.SetActive(name); err != nil {
 		t.Fatal(err)
@@ -124,6 +132,8 @@ func TestQuantizedBaseDemoAdapters(t *testing.T) {
 		t.Run(c, func(t *testing.T) {
 			var g struct {
 				Adapter       string      `json:"adapter"`
+				Requires      []string    `json:"requires"` // a fusion: the adapters it fuses, loaded first
+				Setup         string      `json:"setup"`
 				InputIDs      [][]int32   `json:"input_ids"`
 				AttentionMask [][]int32   `json:"attention_mask"`
 				Logits        [][]float64 `json:"logits"`
@@ -138,7 +148,7 @@ func TestQuantizedBaseDemoAdapters(t *testing.T) {
 			var margins []float64 // f32 reference: top logit minus the runner-up
 			var q8Logits []float32
 			for _, d := range dtypes {
-				m := demoAdapter(t, models[d].Encoder, g.Adapter)
+				m := demoAdapter(t, models[d].Encoder, g.Adapter, g.Requires, g.Setup)
 				// One sentence at a time, without its padding: one golden sentence is 128 tokens.
 				var logits []float32
 				var labels []string
@@ -406,7 +416,7 @@ func heldoutSet(b *testing.B, models map[string]*pretrained.Model, set string, e
 	for _, name := range names {
 		r := heldoutResult{set: set, adapter: name, labels: map[string][]string{}, correct: map[string][]bool{}}
 		for _, d := range dtypes {
-			r.labels[d] = classifyAll(b, models[d], "adapters/"+name, exs)
+			r.labels[d] = classifyAll(b, models[d], name, exs)
 			for i, l := range r.labels[d] {
 				r.correct[d] = append(r.correct[d], l == exs[i].Label)
 			}
@@ -456,10 +466,28 @@ func readHeldout(t testing.TB, path string) []heldoutExample {
 	return exs
 }
 
-// classifyAll labels every example with the adapter at dir on base, in batches of texts of
-// similar length so that short texts are not padded to long ones.
-func classifyAll(t testing.TB, base *pretrained.Model, dir string, exs []heldoutExample) []string {
-	m := demoAdapter(t, base.Encoder, dir)
+// heldoutSetup resolves a held-out set's ref_by_adapter key: an adapter name (adapters/<name>),
+// or "fusion:<dir>", the demo AdapterFusion (fusions/<dir>, with the adapters and the setup its
+// golden names).
+func heldoutSetup(t testing.TB, key string) (dir string, requires []string, setup string) {
+	d, ok := strings.CutPrefix(key, "fusion:")
+	if !ok {
+		return "adapters/" + key, nil, ""
+	}
+	var g struct {
+		Adapter  string   `json:"adapter"`
+		Requires []string `json:"requires"`
+		Setup    string   `json:"setup"`
+	}
+	golden.Load(t, &g, "minilm", "golden", "fusion_"+d+".json")
+	return g.Adapter, g.Requires, g.Setup
+}
+
+// classifyAll labels every example with the adapter (or fusion) key names (heldoutSetup) on
+// base, in batches of texts of similar length so that short texts are not padded to long ones.
+func classifyAll(t testing.TB, base *pretrained.Model, key string, exs []heldoutExample) []string {
+	dir, requires, setup := heldoutSetup(t, key)
+	m := demoAdapter(t, base.Encoder, dir, requires, setup)
 	st := &adapters.State{}
 	order := make([]int, len(exs))
 	lens := make([]int, len(exs))

@@ -10,11 +10,13 @@ Run from anywhere, in the pinned venv (tools/reference/requirements.txt):
   --skip-onnx    do not export the ONNX peer model
   --only NAMES   comma-separated adapter names to (re)train (others are kept as committed)
   --smoke        64 training examples, 1 epoch: checks the plumbing in a minute (overwrites testdata/minilm)
+  --fusion       (re)train only the demo AdapterFusion (FUSION) over the committed adapters it fuses,
+                 write its directory, golden and held-out predictions, and touch nothing else
   --extra-only   only (re)compute the extra held-out sets (EXTRA_HELDOUT) with the committed adapters:
                  writes heldout/<set>.jsonl, the summary's "extra_heldout" and the README, nothing else
                  (fetches the set's source only if its jsonl is not there yet)
 
-Writes testdata/minilm/{golden,adapters,heldout}/, testdata/minilm/summary.json and
+Writes testdata/minilm/{golden,adapters,fusions,heldout}/, testdata/minilm/summary.json and
 testdata/minilm/README.md; the ONNX peer goes to .cache/onnx/ (never committed).
 Everything is seeded; with the same pinned versions and thread count the output is identical.
 """
@@ -58,6 +60,13 @@ ADAPTERS = {
 # training data, never trained on; every adapter of the task is evaluated on it. Same jsonl
 # format as heldout/<task>.jsonl; figures under summary["extra_heldout"][set].
 EXTRA_HELDOUT = {"sentiment_extra": "sentiment"}
+
+# The demo AdapterFusion: Fuse(*adapters) with a new head for task, trained with
+# train_adapter_fusion (the fused adapters frozen). LoRA cannot be fused (the library allows Fuse
+# over bottleneck adapters only), so it fuses the two seq_bn adapters sentiment and spam for the
+# sentiment task: whether knowing spam helps sentiment is what its held-out accuracy answers.
+# Default (dynamic) AdapterFusionConfig: query, key and value per layer, 3 x 384 x 384 each.
+FUSION = dict(dir="sentiment_spam", adapters=["sentiment", "spam"], task="sentiment", epochs=2, lr=5e-4, batch=32, seed=5)
 
 
 def model_dir():
@@ -332,6 +341,161 @@ def adapter_golden(model, tok, name):
     return logits, labels
 
 
+# --- 4. the demo AdapterFusion ------------------------------------------------------------------
+
+
+def fusion_dir():
+    return os.path.join(OUT, "fusions", FUSION["dir"])
+
+
+def load_fusion(mdir):
+    """A fresh model with the fused adapters and the saved fusion (with its head) loaded, Fuse active."""
+    from adapters.composition import Fuse
+
+    model = new_model(mdir)
+    for n in FUSION["adapters"]:
+        assert model.load_adapter(adapter_dir(n), with_head=False) == n
+    model.load_adapter_fusion(fusion_dir(), with_head=True)
+    name = ",".join(FUSION["adapters"])
+    model.set_active_adapters(Fuse(*FUSION["adapters"]))
+    model.active_head = name
+    return model.eval()
+
+
+def train_fusion(mdir, tok, labels, train):
+    from adapters.composition import Fuse
+
+    spec = FUSION
+    name = ",".join(spec["adapters"])
+    torch.manual_seed(spec["seed"])
+    model = new_model(mdir)
+    for n in spec["adapters"]:
+        assert model.load_adapter(adapter_dir(n), with_head=False) == n
+    setup = Fuse(*spec["adapters"])
+    model.add_adapter_fusion(setup)
+    model.add_classification_head(name, num_labels=len(labels), id2label=dict(enumerate(labels)))
+    model.train_adapter_fusion(setup)
+    model.active_head = name
+    params = [p for p in model.parameters() if p.requires_grad]
+    n_params = sum(p.numel() for p in params)
+    frozen = [n for n, p in model.named_parameters() if p.requires_grad and ".adapters." in n]
+    assert not frozen, frozen[:3]  # the fused adapters stay as committed
+    opt = torch.optim.AdamW(params, lr=spec["lr"], weight_decay=0.01)
+    label_id = {l: i for i, l in enumerate(labels)}
+    gen = torch.Generator().manual_seed(spec["seed"])
+    steps = spec["epochs"] * len(_batches([0] * len(train), spec["batch"], torch.Generator()))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / (0.1 * steps)) * max(0.0, 1 - s / steps))
+    step, t0 = 0, time.time()
+    lengths = [len(tok(t, truncation=True, max_length=TASK_MAX_LENGTH)["input_ids"]) for t, _ in train]
+    for epoch in range(spec["epochs"]):
+        model.train()
+        total = 0.0
+        for idx in _batches(lengths, spec["batch"], gen):
+            enc = tokenize(tok, [train[i][0] for i in idx], TASK_MAX_LENGTH)
+            y = torch.tensor([label_id[train[i][1]] for i in idx])
+            loss = torch.nn.functional.cross_entropy(model(**enc).logits, y)
+            loss.backward()
+            opt.step()
+            sched.step()
+            opt.zero_grad()
+            total += loss.item() * len(idx)
+            step += 1
+            if step % 20 == 0:
+                print(f"    step {step}/{steps} loss {loss.item():.4f} ({time.time() - t0:.0f}s)", flush=True)
+        print(f"  fusion {name}: epoch {epoch + 1}/{spec['epochs']} loss {total / len(train):.4f} ({time.time() - t0:.0f}s)")
+    model.eval()
+    if os.path.isdir(fusion_dir()):
+        shutil.rmtree(fusion_dir())
+    os.makedirs(os.path.dirname(fusion_dir()), exist_ok=True)
+    model.save_adapter_fusion(fusion_dir(), spec["adapters"], with_head=True)
+    trained = predict(model, tok, SENTENCES)
+    return trained, {"trainable_params": n_params, "steps": step, "train_seconds": round(time.time() - t0, 1)}
+
+
+def head_label2id(d):
+    with open(os.path.join(d, "head_config.json")) as f:
+        return json.load(f)["config"]["label2id"]
+
+
+def fusion_golden(model, tok):
+    """golden/fusion_<dir>.json: like an adapter golden, plus the directories to load first
+    (requires) and the setup that runs it."""
+    name = ",".join(FUSION["adapters"])
+    with open(os.path.join(fusion_dir(), "head_config.json")) as f:
+        head_cfg = json.load(f)["config"]
+    labels = [l for l, _ in sorted(head_cfg["label2id"].items(), key=lambda kv: kv[1])]
+    enc = tokenize(tok, SENTENCES, TASK_MAX_LENGTH)
+    with torch.no_grad():
+        logits = model(**enc).logits
+    golden = {
+        "adapter": "fusions/" + FUSION["dir"],
+        "requires": ["adapters/" + n for n in FUSION["adapters"]],
+        "setup": f"Fuse({name})",
+        "head": name,
+        "labels": labels,
+        "max_length": TASK_MAX_LENGTH,
+        "sentences": SENTENCES,
+        "input_ids": enc["input_ids"].tolist(),
+        "attention_mask": enc["attention_mask"].tolist(),
+        "logits": f32_2d(logits),
+        "predicted": [labels[i] for i in logits.argmax(-1).tolist()],
+    }
+    write_json(os.path.join(OUT, "golden", "fusion_" + FUSION["dir"] + ".json"), golden)
+    return logits, labels
+
+
+def run_fusion(mdir, tok, summary, retrain):
+    """Trains (retrain) or reloads the demo fusion; writes its golden and held-out predictions
+    (under ref_by_adapter["fusion:<dir>"] in the task's jsonl files) and summary["fusion"]."""
+    import data_sources
+
+    task = FUSION["task"]
+    key = "fusion:" + FUSION["dir"]
+    stats = {k: v for k, v in summary.get("fusion", {}).items() if k in ("trainable_params", "steps", "train_seconds")}
+    trained = None
+    if retrain:
+        labels, train, _, _ = getattr(data_sources, task)()
+        print(f"fusion {FUSION['adapters']}: training on {len(train)} examples ({FUSION})")
+        trained, stats = train_fusion(mdir, tok, labels, train)
+    reloaded = load_fusion(mdir)
+    logits, labels = fusion_golden(reloaded, tok)
+    if trained is not None:
+        d = float((logits - trained).abs().max())
+        print(f"  fusion: reloaded vs trained logits max|diff| = {d:.3g}")
+        assert d < 1e-4, d
+        stats["reload_max_abs_diff"] = d
+    effect = {}
+    for n in FUSION["adapters"]:  # the fusion must not just be one of its adapters (same labels only)
+        with open(os.path.join(adapter_dir(n), "head_config.json")) as f:
+            same = json.load(f)["config"]["label2id"] == head_label2id(fusion_dir())
+        if not same:
+            continue
+        single = load_saved(mdir, n)
+        with torch.no_grad():
+            lg = single(**tokenize(tok, SENTENCES, TASK_MAX_LENGTH)).logits
+        effect[n] = float((lg - logits).abs().max())
+        assert effect[n] > 1e-2, effect
+        del single
+    sets = {task: read_heldout(task)}
+    for set_name, t in EXTRA_HELDOUT.items():
+        if t == task and os.path.exists(heldout_path(set_name)):
+            sets[set_name] = read_heldout(set_name)
+    acc = {}
+    for set_name, rows in sets.items():
+        held = [(r["text"], r["label"]) for r in rows]
+        ev, a = evaluate(reloaded, tok, labels, held)
+        for o, r in zip(rows, ev):
+            o.setdefault("ref_by_adapter", {})[key] = {"label": r["ref_label"], "logits": r["ref_logits"]}
+        with open(heldout_path(set_name), "w", encoding="utf-8") as f:
+            for o in rows:
+                f.write(json.dumps(o, ensure_ascii=False, separators=(",", ":")) + "\n")
+        acc[set_name] = a
+        print(f"  fusion on {set_name}: accuracy {a['heldout_accuracy']} recall {a['heldout_recall']} (n={a['heldout_n']})")
+    files = {f: os.path.getsize(os.path.join(fusion_dir(), f)) for f in sorted(os.listdir(fusion_dir()))}
+    summary["fusion"] = {**FUSION, **stats, "heldout": acc, "max_abs_logit_diff_vs": effect, "files": files}
+    del reloaded
+
+
 # --- main ---------------------------------------------------------------------------------------
 
 
@@ -366,6 +530,7 @@ def main():
     ap.add_argument("--skip-train", action="store_true")
     ap.add_argument("--skip-onnx", action="store_true")
     ap.add_argument("--only", default="")
+    ap.add_argument("--fusion", action="store_true", help="only (re)train the demo AdapterFusion (FUSION) over the committed adapters")
     ap.add_argument("--extra-only", action="store_true", help="only the extra held-out sets (EXTRA_HELDOUT), from the committed adapters")
     ap.add_argument("--smoke", action="store_true", help="tiny train/held-out sets, 1 epoch: checks the plumbing only (overwrites testdata/minilm: rerun after)")
     args = ap.parse_args()
@@ -391,6 +556,13 @@ def main():
         t = time.time()
         extra_heldout(mdir, tok, summary, fetch=False)
         summary["timings_seconds"]["extra_heldout"] = round(time.time() - t, 1)
+        write_summary(summary_path, summary)
+        return
+
+    if args.fusion:
+        t = time.time()
+        run_fusion(mdir, tok, summary, retrain=not args.skip_train)
+        summary["timings_seconds"]["fusion" + ("_skip_train" if args.skip_train else "")] = round(time.time() - t, 1)
         write_summary(summary_path, summary)
         return
 
@@ -447,6 +619,13 @@ def main():
         t = time.time()
         extra_heldout(mdir, tok, summary, fetch=not args.skip_train)
         summary["timings_seconds"]["extra_heldout"] = round(time.time() - t, 1)
+    # The fusion sits on its adapters: retrain it when one of them was, else redo its golden and
+    # held-out predictions from the committed fusion (held-out rows were just rewritten).
+    fused_retrained = not args.skip_train and any(not only or n in only for n in FUSION["adapters"])
+    if not args.smoke and (fused_retrained or os.path.isdir(fusion_dir())):
+        t = time.time()
+        run_fusion(mdir, tok, summary, retrain=fused_retrained)
+        summary["timings_seconds"]["fusion" + ("" if fused_retrained else "_skip_train")] = round(time.time() - t, 1)
     mode = "skip_train" if args.skip_train else ("only_" + "+".join(sorted(only)) if only else "full")
     summary["timings_seconds"]["adapters_" + mode] = round(time.time() - t_train, 1)
 

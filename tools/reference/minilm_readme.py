@@ -47,6 +47,11 @@ def write(out, s):
         a(f"| `golden/{name}.json` | {_kb(_size(out, f'golden/{name}.json'))} | adapter `{name}` + its head on `SENTENCES` |")
     for name in s["adapters"]:
         a(f"| `adapters/{name}/` | {_kb(_size(out, f'adapters/{name}'))} | `model.save_adapter(dir, \"{name}\", with_head=True)` output, default `.bin` format |")
+    fu = s.get("fusion")
+    if fu:
+        gpath, fpath, names = f"golden/fusion_{fu['dir']}.json", f"fusions/{fu['dir']}", ",".join(fu["adapters"])
+        a(f"| `{gpath}` | {_kb(_size(out, gpath))} | AdapterFusion `{names}` + its head on `SENTENCES` |")
+        a(f"| `{fpath}/` | {_kb(_size(out, fpath))} | `model.save_adapter_fusion(dir, {fu['adapters']}, with_head=True)` output, default `.bin` format |")
     for task in s["tasks"]:
         a(f"| `heldout/{task}.jsonl` | {_kb(_size(out, f'heldout/{task}.jsonl'))} | fixed held-out examples of task `{task}` with the reference predictions |")
     for name, ex in s.get("extra_heldout", {}).items():
@@ -127,6 +132,37 @@ def write(out, s):
             for ad_name, acc in ex["adapters"].items():
                 rec = ", ".join(f"{k} {val:.3f}" for k, val in acc["heldout_recall"].items())
                 a(f"| `{name}` | {ex['task']} | {per} | `{ad_name}` | {acc['heldout_accuracy']:.4f} (n={acc['heldout_n']}) | {rec} |")
+        a("")
+    if fu:
+        names = ",".join(fu["adapters"])
+        a("## The demo AdapterFusion")
+        a("")
+        a(f"`fusions/{fu['dir']}/`: `Fuse({names})` with a new classification head for the `{fu['task']}` task, made by")
+        a("`make_minilm.py --fusion` (nothing else is touched): the committed adapters loaded without their heads,")
+        a("`add_adapter_fusion(Fuse(...))` (default dynamic config: query, key and value per layer), `add_classification_head`,")
+        a("`train_adapter_fusion` (the fused adapters frozen), then the same optimiser, schedule and data as the task's")
+        a(f"adapters: {fu['epochs']} epochs, lr {fu['lr']}, batch {fu['batch']}, seed {fu['seed']};")
+        a(f"{fu.get('trainable_params', '?')} trainable parameters (fusion layers and head), {fu.get('steps', '?')} steps, {fu.get('train_seconds', '?')} s.")
+        a("LoRA cannot be fused (the library allows Fuse over bottleneck adapters only), so it fuses the two seq_bn adapters")
+        a(f"`{fu['adapters'][0]}` and `{fu['adapters'][1]}`. Its golden (`golden/fusion_{fu['dir']}.json`) also names the directories")
+        a("to load first (`requires`) and the `setup`; held-out predictions are under `ref_by_adapter[\"fusion:" + fu["dir"] + "\"]`")
+        a("in every held-out set of its task.")
+        diffs = ", ".join(f"`{k}` {v:.3g}" for k, v in fu.get("max_abs_logit_diff_vs", {}).items())
+        if diffs:
+            a(f"Max |logit difference| on `SENTENCES` against each fused adapter alone (same labels only): {diffs}.")
+        a("")
+        a("Held-out accuracy against the task's single adapters, on the same examples:")
+        a("")
+        a("| set | n | fusion | " + " | ".join(f"`{n}`" for n, ad in s["adapters"].items() if ad["task"] == fu["task"]) + " |")
+        a("|---|---|---|" + "---|" * sum(1 for ad in s["adapters"].values() if ad["task"] == fu["task"]))
+        for set_name, acc in fu["heldout"].items():
+            singles = []
+            for n, ad in s["adapters"].items():
+                if ad["task"] != fu["task"]:
+                    continue
+                other = ad if set_name == fu["task"] else s.get("extra_heldout", {}).get(set_name, {}).get("adapters", {}).get(n, {})
+                singles.append(f"{other['heldout_accuracy']:.4f}" if "heldout_accuracy" in other else "?")
+            a(f"| `{set_name}` | {acc['heldout_n']} | {acc['heldout_accuracy']:.4f} | " + " | ".join(singles) + " |")
         a("")
     a("## Data")
     a("")
