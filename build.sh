@@ -192,8 +192,9 @@ need_q8() {
 
 # cmd_site assembles the static demo into dist/site: the page (site/index.html, app.js,
 # style.css), the js package (adapterwasm/src, adapterwasm/dist), the q8 base model
-# (models/minilm-q8/), the demo adapters (adapters/<name>/, from testdata/minilm/adapters) and
-# their index (index.json, from `adapterwasm index`). Files are copied unchanged: the sha256s in
+# (models/minilm-q8/), the demo adapters and the demo AdapterFusion (adapters/<name>/, from
+# testdata/minilm/adapters and testdata/minilm/fusions), their index (index.json, from
+# `adapterwasm index`) and the runtime's file sizes (site.json). Files are copied unchanged: the sha256s in
 # manifest.json and index.json are checked by the page.
 cmd_site() {
   local cli mdir q8
@@ -210,7 +211,16 @@ cmd_site() {
   cp js/dist/* "$tmp/adapterwasm/dist/"  # the module, wasm_exec.js, the SIMD kernels (kernels.js)
   cp -R "$q8" "$tmp/models/minilm-q8"
   cp -R testdata/minilm/adapters/. "$tmp/adapters/"
+  # The demo AdapterFusion (make_minilm.py --fusion): an index entry of kind "fusion" beside them.
+  if [[ -d testdata/minilm/fusions ]]; then cp -R testdata/minilm/fusions/. "$tmp/adapters/"; fi
   "$cli" index --out "$tmp/index.json" "$tmp/adapters" >&2
+  # The runtime's file sizes, for the page's progress bars (a compressed response does not say).
+  local f sep=""
+  { printf '{"runtime":{'
+    for f in adapterwasm.wasm kernels.js wasm_exec.js; do
+      printf '%s"%s":%s' "$sep" "$f" "$(wc -c <"$tmp/adapterwasm/dist/$f" | tr -d ' ')"; sep=","
+    done
+    printf '}}\n'; } >"$tmp/site.json"
   rm -rf "$out" && mv "$tmp" "$out"
   log "site: $(du -sh "$out" | cut -f1) in $out"
   echo "$out"
