@@ -667,7 +667,7 @@ function inputWarnings(text, input) {
     out.push({ kind: "truncated", text: `Truncated to ${max} of ${of} tokens: the model read only the beginning of this text, and its answer says nothing about the rest.` });
   }
   if (input && input.unknownShare >= UNKNOWN_WARN) out.push({ kind: "unknown", text: `${pct0(input.unknownShare)} of the tokens are unknown to the model's vocabulary ([UNK]: emoji, unusual symbols or scripts): it cannot see what they say, so the answer below is a guess.` });
-  else if (nonLatinShare(text) >= 0.5) out.push({ kind: "language", text: "This does not look like English: the base model was trained on English text, so answers on other languages are unreliable." });
+  if (nonLatinShare(text) >= 0.5) out.push({ kind: "language", text: "This does not look like English: the base model was trained on English text, so answers on other languages are unreliable." });
   return out;
 }
 
