@@ -459,5 +459,8 @@ describe("demo site in headless Chromium", { timeout: 15 * 60_000 }, () => {
     assert.deepEqual(failed, []);
     const bad = logs.filter((l) => /pageerror|Content Security Policy|Refused/.test(l));
     assert.deepEqual(bad, []);
+    // Console errors only for the injected failure (the browser's 500 and the page's report of it).
+    const errors = logs.filter((l) => l.startsWith("error:") && !/status of 500|failed to load.*HTTP 500/s.test(l));
+    assert.deepEqual(errors, []);
   });
 });

@@ -1,0 +1,74 @@
+// site/server.js on its own (no browser): compression by Accept-Encoding, bodies that decode to
+// the file byte for byte, weights sent as they are, and the request log's bytes/size/encoding.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { request } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { brotliDecompressSync, gunzipSync } from "node:zlib";
+
+import { pickEncoding, startSiteServer } from "../server.js";
+
+function get(url, headers = {}) {
+  return new Promise((ok, fail) => {
+    request(url, { headers }, (res) => {
+      const chunks = [];
+      res.on("data", (c) => chunks.push(c));
+      res.on("end", () => ok({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
+    })
+      .on("error", fail)
+      .end();
+  });
+}
+
+test("pickEncoding follows Accept-Encoding: br before gzip, q=0 refuses", () => {
+  const cases = [["gzip, deflate, br", "br"], ["gzip", "gzip"], ["br;q=0, gzip", "gzip"], ["br;q=0,gzip;q=0", null], ["identity", null], ["", null], [undefined, null], ["*", "br"], ["*, br;q=0", "gzip"]];
+  for (const [h, want] of cases) assert.equal(pickEncoding(h), want, JSON.stringify(h));
+});
+
+test("text and Wasm are compressed and decode to the file; weights are sent as they are", async () => {
+  const root = mkdtempSync(join(tmpdir(), "site-server-"));
+  const wasm = Buffer.alloc(200_000);
+  for (let i = 0; i < wasm.length; i++) wasm[i] = (i * 7) % 13; // compressible, like code
+  const bin = Buffer.from(Array.from({ length: 50_000 }, (_, i) => (i * 2654435761) >>> 24));
+  writeFileSync(join(root, "m.wasm"), wasm);
+  writeFileSync(join(root, "a.json"), JSON.stringify({ x: "y".repeat(5000) }));
+  writeFileSync(join(root, "w.bin"), bin);
+  const srv = await startSiteServer({ root });
+  try {
+    const br = await get(`${srv.url}/m.wasm`, { "accept-encoding": "gzip, br" });
+    assert.equal(br.headers["content-encoding"], "br");
+    assert.equal(br.headers["content-type"], "application/wasm");
+    assert.equal(br.headers.vary, "Accept-Encoding");
+    assert.ok(br.body.length < wasm.length / 10, `${br.body.length} bytes on the wire`);
+    assert.deepEqual(brotliDecompressSync(br.body), wasm);
+    const entry = srv.log.at(-1);
+    assert.deepEqual([entry.bytes, entry.size, entry.encoding], [br.body.length, wasm.length, "br"]);
+
+    const gz = await get(`${srv.url}/a.json`, { "accept-encoding": "gzip" });
+    assert.equal(gz.headers["content-encoding"], "gzip");
+    assert.equal(JSON.parse(gunzipSync(gz.body)).x.length, 5000);
+
+    const plain = await get(`${srv.url}/m.wasm`);
+    assert.equal(plain.headers["content-encoding"], undefined);
+    assert.deepEqual(plain.body, wasm);
+
+    const w = await get(`${srv.url}/w.bin`, { "accept-encoding": "gzip, br" });
+    assert.equal(w.headers["content-encoding"], undefined, "weights are not compressed");
+    assert.equal(Number(w.headers["content-length"]), bin.length);
+    assert.deepEqual(w.body, bin);
+
+    // A changed file is compressed again, not served from the old entry.
+    const wasm2 = Buffer.concat([wasm, Buffer.from("more")]);
+    await new Promise((r) => setTimeout(r, 20)); // a new mtime, so a new ETag
+    writeFileSync(join(root, "m.wasm"), wasm2);
+    assert.deepEqual(brotliDecompressSync((await get(`${srv.url}/m.wasm`, { "accept-encoding": "br" })).body), wasm2);
+
+    // Revalidation still answers 304 with the same ETag.
+    const again = await get(`${srv.url}/a.json`, { "accept-encoding": "gzip", "if-none-match": gz.headers.etag });
+    assert.equal(again.status, 304);
+  } finally {
+    await srv.close();
+  }
+});
