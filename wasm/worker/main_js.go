@@ -1,7 +1,8 @@
 //go:build js && wasm
 
-// Command worker is adapterwasm's Cloudflare Workers entry: the HTTP API of wasm/worker/service
-// served through github.com/syumai/workers. Build it with `./build.sh worker`, which bundles it
+// Command worker is adapterwasm's Cloudflare Workers entry: the HTTP API of wasm/worker/service,
+// handed each request as bytes by workers/src/worker.mjs (serve_js.go), with the environment and
+// bindings read through github.com/syumai/workers. Build it with `./build.sh worker`, which bundles it
 // with workers/src/worker.mjs: that entry starts ONE Go instance per isolate and hands it every
 // request (syumai's generated worker.mjs starts one per request, which would reload the model
 // each time).
@@ -81,7 +82,9 @@ func main() {
 		}
 		cfg.AdapterBudget = int64(n) << 20
 	}
-	workers.ServeNonBlock(service.New(cfg))
+	// Our own request path (serve_js.go), not workers.ServeNonBlock: syumai/workers v0.33.0 makes
+	// two js.FuncOf per response body stream and never releases them (~18-28 KB per request).
+	serve(service.New(cfg), service.DefaultMaxBodyBytes)
 	workers.Ready()
 	select {} // one instance serves every request of its isolate: never return
 }

@@ -4,7 +4,9 @@
 // syumai/workers' generated worker.mjs starts a new instance per request instead.
 //
 // All the logic is Go (wasm/worker, wasm/worker/service). This file starts the instance, hands
-// it each request, and starts a fresh one if the old one ever exits. Sharing one Go instance
+// it each request as bytes (and builds the Response from the bytes Go answers: no JS stream is
+// made from Go, so no Go callback outlives its request; wasm/worker/serve_js.go), and starts a
+// fresh one if the old one ever exits. Sharing one Go instance
 // between requests meets two rules of workerd, and the code below is about them:
 //
 //  1. Every I/O object, promise continuation and timer belongs to the request that made it, and
@@ -91,7 +93,7 @@ async function pump(promise) {
   }
 }
 
-let instance = null; // Promise<{ handleRequest, exited }> of the running Go instance
+let instance = null; // Promise<{ serve, maxBodyBytes, exited }> of the running Go instance
 
 // kernelImports are the adapterwasm_kernels imports of the Go module (runtime/kernels/simd_js.go,
 // as js/src/runtime.js gives them): trampolines to the SIMD kernel module, which imports Go's
@@ -130,7 +132,7 @@ function start(env) {
     (e) => e,
   );
   const current = Promise.race([
-    isReady.then(() => ({ handleRequest: context.binding.handleRequest, exited })),
+    isReady.then(() => ({ serve: context.binding.serve, maxBodyBytes: context.binding.maxBodyBytes, exited })),
     exited.then((e) => Promise.reject(e)),
   ]);
   exited.then(() => {
@@ -166,6 +168,45 @@ async function inTurn(f) {
   }
 }
 
+const NULL_BODY = new Set([101, 204, 205, 304]); // statuses whose Response must have no body
+
+// readBody reads a request's body for Go: null when there is none; undefined when its
+// Content-Length is over max (Go answers 413 from that alone); else its bytes, cut at max + 1 (Go refuses a body over max with 413,
+// whatever the rest holds). A body over max is read to its end and dropped before Go answers, up
+// to DRAIN_MAX_BYTES, and cancelled past that: a refused body left unread (or only cancelled)
+// held the next request on the same connection in wrangler dev (a 60 s stall, its 503, or a reset).
+const DRAIN_MAX_BYTES = 16 << 20;
+
+async function readBody(request, max) {
+  if (request.body === null) return null;
+  const declared = Number(request.headers.get("content-length") ?? NaN);
+  const reader = request.body.getReader();
+  const chunks = [];
+  let n = 0;
+  try {
+    if (declared > DRAIN_MAX_BYTES) return undefined;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      n += value.byteLength;
+      if (n > DRAIN_MAX_BYTES) break;
+      if (n - value.byteLength <= max) chunks.push(value); // keep up to max + 1 bytes
+    }
+  } finally {
+    if (n > DRAIN_MAX_BYTES || declared > DRAIN_MAX_BYTES) await reader.cancel().catch(() => {});
+    reader.releaseLock();
+  }
+  if (declared > max) return undefined; // Go answers 413 from the Content-Length alone
+  const body = new Uint8Array(Math.min(n, max + 1));
+  let at = 0;
+  for (const c of chunks) {
+    const part = c.subarray(0, body.length - at);
+    body.set(part, at);
+    at += part.length;
+  }
+  return body;
+}
+
 async function serve(request, env) {
   let go;
   try {
@@ -178,10 +219,14 @@ async function serve(request, env) {
   // If the instance dies mid-request (a fatal Go error), answer instead of hanging.
   const died = go.exited.then((e) => Promise.reject(e));
   try {
-    const res = await pump(Promise.race([go.handleRequest(request), died]));
-    // The answers are small JSON: take the whole body while it is this request's turn.
-    const body = await pump(Promise.race([res.arrayBuffer(), died]));
-    return new Response(body, { status: res.status, headers: res.headers });
+    const body = await readBody(request, go.maxBodyBytes);
+    const answer = new Promise((resolve, reject) => {
+      const wrong = go.serve(request.method, request.url, JSON.stringify([...request.headers]), body, (status, headers, bytes) => resolve({ status, headers, bytes }));
+      if (typeof wrong === "string") reject(new Error(wrong));
+    });
+    // The answers are small JSON, whole: the Response is built here, in this request's turn.
+    const { status, headers, bytes } = await pump(Promise.race([answer, died]));
+    return new Response(NULL_BODY.has(status) ? null : bytes, { status, headers: JSON.parse(headers) });
   } catch (e) {
     if (goInstance?.exited) instance = null; // the next request starts a fresh instance
     return failure(500, "internal", `the Go instance failed: ${e?.message ?? e}`);
