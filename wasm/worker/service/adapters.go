@@ -55,7 +55,10 @@ func (s *Service) loadIndex(ctx context.Context) (*index, *Error) {
 func (idx *index) resolve(setup string) ([]*adapters.IndexEntry, *Error) {
 	names, fusions, err := engine.SetupNames(setup)
 	if err != nil {
-		return nil, apiErrorf(http.StatusBadRequest, CodeInvalidSetup, "adapters %q: %v", setup, err)
+		return nil, apiErrorf(http.StatusBadRequest, CodeInvalidSetup, "adapters %q: %v", clip(setup), err)
+	}
+	if e := refuseDuplicateBranches(setup); e != nil {
+		return nil, e
 	}
 	var out []*adapters.IndexEntry
 	var unknown []string
@@ -63,14 +66,14 @@ func (idx *index) resolve(setup string) ([]*adapters.IndexEntry, *Error) {
 		if e := idx.adapters[n]; e != nil {
 			out = append(out, e)
 		} else {
-			unknown = append(unknown, n)
+			unknown = append(unknown, clip(n))
 		}
 	}
 	for _, n := range fusions {
 		if e := idx.fusions[n]; e != nil {
 			out = append(out, e)
 		} else {
-			unknown = append(unknown, "fusion "+n)
+			unknown = append(unknown, "fusion "+clip(n))
 		}
 	}
 	if len(unknown) > 0 {
@@ -82,6 +85,41 @@ func (idx *index) resolve(setup string) ([]*adapters.IndexEntry, *Error) {
 		return nil, apiErrorf(http.StatusNotFound, CodeUnknownAdapter, "unknown adapter %s (known: %s; GET /v1/adapters)", strings.Join(unknown, ", "), strings.Join(known, ", "))
 	}
 	return out, nil
+}
+
+// refuseDuplicateBranches refuses a Parallel with the same branch twice (Parallel(a,a), or the
+// same Stack twice): each branch runs the whole batch again, and the answer is keyed by head, so
+// the copies would cost a forward pass each to say one thing. The adapters library accepts it
+// (composition.py checks nothing of the kind); the Worker bounds each request's work, so it
+// refuses it up front. setup has parsed already (SetupNames).
+func refuseDuplicateBranches(setup string) *Error {
+	b, err := adapters.ParseSetup(setup)
+	if err != nil {
+		return nil
+	}
+	var dup string
+	var walk func(b *adapters.Block)
+	walk = func(b *adapters.Block) {
+		if b.Kind == adapters.Parallel && dup == "" {
+			seen := map[string]bool{}
+			for _, c := range b.Children {
+				if k := c.String(); seen[k] {
+					dup = k
+					return
+				} else {
+					seen[k] = true
+				}
+			}
+		}
+		for _, c := range b.Children {
+			walk(c)
+		}
+	}
+	walk(b)
+	if dup == "" {
+		return nil
+	}
+	return apiErrorf(http.StatusBadRequest, CodeInvalidSetup, "adapters %q: Parallel has the branch %s twice; each branch runs the whole batch again: name it once", clip(setup), clip(dup))
 }
 
 // run classifies texts with setup: it fetches the adapters the setup needs and are not loaded

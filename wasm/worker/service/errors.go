@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/adapterwasm/adapterwasm/wasm/engine"
 )
@@ -35,6 +37,35 @@ const (
 	CodeAdapterLoad      = "adapter_load_failed" // 502: an adapter's files are missing or malformed
 	CodeInternal         = "internal"            // 500: a bug (a recovered panic)
 )
+
+// An error message repeats at most maxEcho bytes of any one thing the client sent (clip). As the
+// engine's and the setup parser's errors quote names and setups whole, writeError also cuts every
+// word (a run without spaces) of a message to maxWord bytes, and the message to maxMessage.
+const (
+	maxEcho    = 64
+	maxWord    = 128 // over a sha256 in hex, a file path, or a clipped value in quotes
+	maxMessage = 1024
+)
+
+// clip returns s if it is at most maxEcho bytes, else its first maxEcho bytes (at a rune boundary)
+// and how long it was: what an error message echoes of the client's input.
+func clip(s string) string {
+	if len(s) <= maxEcho {
+		return s
+	}
+	return fmt.Sprintf("%s… (%d bytes)", cutRunes(s, maxEcho), len(s))
+}
+
+// cutRunes returns the longest prefix of s of at most n bytes that does not split a rune.
+func cutRunes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
 
 func apiErrorf(status int, code, format string, args ...any) *Error {
 	return &Error{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
@@ -72,6 +103,38 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Write(append(b, '\n'))
 }
 
+// clipWords cuts each word of msg (a run of bytes other than space, tab and newline) longer than
+// maxWord bytes to its first maxEcho bytes and "…".
+func clipWords(msg string) string {
+	var b strings.Builder
+	for len(msg) > 0 {
+		i := strings.IndexAny(msg, " \t\n")
+		if i < 0 {
+			i = len(msg)
+		}
+		if word := msg[:i]; len(word) > maxWord {
+			if b.Len() == 0 {
+				b.Grow(min(len(msg), maxMessage))
+			}
+			b.WriteString(cutRunes(word, maxEcho))
+			b.WriteString("…")
+		} else {
+			b.WriteString(word)
+		}
+		if i < len(msg) {
+			b.WriteByte(msg[i])
+			i++
+		}
+		msg = msg[i:]
+	}
+	return b.String()
+}
+
 func writeError(w http.ResponseWriter, e *Error) {
+	if msg := clipWords(e.Message); len(msg) > maxMessage {
+		e = &Error{Status: e.Status, Code: e.Code, Message: cutRunes(msg, maxMessage-len("… (cut)")) + "… (cut)"}
+	} else if msg != e.Message {
+		e = &Error{Status: e.Status, Code: e.Code, Message: msg}
+	}
 	writeJSON(w, e.Status, map[string]*Error{"error": e})
 }

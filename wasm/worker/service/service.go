@@ -18,6 +18,7 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -145,7 +146,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			err = s.classify(rw, r)
 		}
 	default:
-		err = apiErrorf(http.StatusNotFound, CodeNotFound, "no route %s %s (try POST /v1/classify, GET /v1/adapters, GET /healthz)", r.Method, r.URL.Path)
+		err = apiErrorf(http.StatusNotFound, CodeNotFound, "no route %s %s (try POST /v1/classify, GET /v1/adapters, GET /healthz)", clip(r.Method), clip(r.URL.Path))
 	}
 	if err != nil {
 		writeError(rw, err)
@@ -158,7 +159,7 @@ func (s *Service) allow(r *http.Request, methods ...string) *Error {
 			return nil
 		}
 	}
-	return apiErrorf(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "%s %s: use %s", r.Method, r.URL.Path, strings.Join(methods, " or "))
+	return apiErrorf(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "%s %s: use %s", clip(r.Method), r.URL.Path, strings.Join(methods, " or "))
 }
 
 func (s *Service) count(status int) {
@@ -373,8 +374,11 @@ func (s *Service) decode(r *http.Request) (*ClassifyRequest, *Error) {
 		if errors.As(err, &te) {
 			return nil, apiErrorf(http.StatusBadRequest, CodeInvalidRequest, "field %q: want %s, got JSON %s", te.Field, te.Type, te.Value)
 		}
-		if strings.HasPrefix(err.Error(), "json: unknown field") {
-			return nil, apiErrorf(http.StatusBadRequest, CodeInvalidRequest, "%s (fields: text, texts, adapters, head)", strings.TrimPrefix(err.Error(), "json: "))
+		if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			if f, err := strconv.Unquote(field); err == nil {
+				field = f
+			}
+			return nil, apiErrorf(http.StatusBadRequest, CodeInvalidRequest, "unknown field %q (fields: text, texts, adapters, head)", clip(field))
 		}
 		return nil, apiErrorf(http.StatusBadRequest, CodeInvalidJSON, "body is not a JSON object: %v", err)
 	}
@@ -401,6 +405,11 @@ func (s *Service) decode(r *http.Request) (*ClassifyRequest, *Error) {
 	for i, t := range texts {
 		if len(t) > s.cfg.MaxTextBytes {
 			return nil, apiErrorf(http.StatusRequestEntityTooLarge, CodeTextTooLarge, "text %d is %d bytes; at most %d (texts over the model's max length are truncated, as the tokenizer does)", i, len(t), s.cfg.MaxTextBytes)
+		}
+	}
+	for i, t := range texts {
+		if strings.TrimSpace(t) == "" {
+			return nil, apiErrorf(http.StatusBadRequest, CodeInvalidRequest, "text %d is empty or only whitespace: send some words", i)
 		}
 	}
 	return &req, nil

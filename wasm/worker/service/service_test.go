@@ -168,7 +168,7 @@ func TestClassifyMatchesEngine(t *testing.T) {
 	root := site(t, "seq_bn", "seq_bn_b", "lora_qv", "fusion")
 	src := &countingSource{Source: DirSource(root)}
 	s := New(Config{Model: src, Adapters: src})
-	texts := []string{"hello world", "the quick brown fox jumps over the lazy dog", ""}
+	texts := []string{"hello world", "the quick brown fox jumps over the lazy dog", "a"} // an empty text is refused (TestEmptyTexts)
 	for _, c := range []struct {
 		setup string
 		names []string
