@@ -49,6 +49,9 @@ func TestServeExchange(t *testing.T) {
 	if err := json.Unmarshal(a.Body, &h); a.Status != 200 || err != nil || !h.OK {
 		t.Fatalf("healthz: %d %v %.300s", a.Status, err, a.Body)
 	}
+	if h.Memory.LiveHeap == 0 || h.Memory.LiveHeap > h.Memory.Sys {
+		t.Errorf("healthz: live heap %d bytes (runtime sys %d)", h.Memory.LiveHeap, h.Memory.Sys)
+	}
 	if ct := header(a, "Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		t.Errorf("healthz: Content-Type %q", ct)
 	}

@@ -18,6 +18,7 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"sync"
@@ -255,8 +256,11 @@ type Health struct {
 // (which only grows) — the bulk of the isolate's memory.
 type Memory struct {
 	engine.MemStats
-	LinearMemory int64 `json:"linearMemory,omitempty"`
-	AdapterBytes int64 `json:"adapterBytes"` // adapter files loaded (the LRU's size)
+	// LiveHeap is the Go heap the last GC found live: what the isolate keeps, without the garbage
+	// HeapAlloc also counts. Steady over requests unless something is kept per request.
+	LiveHeap     uint64 `json:"liveHeap"`
+	LinearMemory int64  `json:"linearMemory,omitempty"`
+	AdapterBytes int64  `json:"adapterBytes"` // adapter files loaded (the LRU's size)
 }
 
 func (s *Service) healthz(w http.ResponseWriter, r *http.Request) *Error {
@@ -285,6 +289,10 @@ func (s *Service) healthz(w http.ResponseWriter, r *http.Request) *Error {
 
 func (s *Service) memory() Memory {
 	m := Memory{MemStats: engine.ReadMemStats()}
+	live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	if metrics.Read(live); live[0].Value.Kind() == metrics.KindUint64 {
+		m.LiveHeap = live[0].Value.Uint64()
+	}
 	if s.cfg.LinearMemory != nil {
 		m.LinearMemory = s.cfg.LinearMemory()
 	}
