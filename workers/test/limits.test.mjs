@@ -94,6 +94,14 @@ describe("refused requests on wrangler dev --local", { concurrency: false }, () 
     assert.equal(h.body.stats.errors, TRIES + 2, `the Worker answered ${h.body.stats.errors} errors, want the ${TRIES + 2} 413s`);
   });
 
+  test("HEAD /healthz: 200, the headers of the GET, no body (the Response is built from Go's bytes)", async () => {
+    const res = await fetch(`${dev.url}/healthz`, { method: "HEAD", signal: AbortSignal.timeout(60_000) });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get("content-type") ?? "", /^application\/json/);
+    assert.equal(res.headers.get("cache-control"), "no-store");
+    assert.equal((await res.arrayBuffer()).byteLength, 0);
+  });
+
   const refused = [
     { name: "empty text", body: { text: "", adapters: "sentiment" }, status: 400, code: "invalid_request", says: "empty" },
     { name: "whitespace-only text in texts", body: { texts: ["Great service", " \t\n "], adapters: "sentiment" }, status: 400, code: "invalid_request", says: "text 1 is empty" },
