@@ -305,7 +305,9 @@ cmd_worker() {
 # (package.test.mjs) the js package itself in a Worker (workers/package-test/, js/dist bundled),
 # against the CLI. r2.test.mjs: the Worker with its model and adapters in a local R2 bucket
 # (workers/r2-test/, seeded with wrangler r2 ... --local), a missing object's JSON errors, the
-# CLI's answers. One file at a time: each starts its own wrangler dev.
+# CLI's answers. limits.test.mjs: refused bodies (chunked, over 1 MiB) leave the next request
+# unharmed; soak.test.mjs: 3,000 small requests, the Wasm memory must stay flat (~45 s).
+# One file at a time: each starts its own wrangler dev.
 worker_tests() {
   worker_build
   [[ -f js/dist/adapterwasm.wasm && -f js/dist/kernels.js ]] || cmd_wasm >/dev/null

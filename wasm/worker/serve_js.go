@@ -17,10 +17,11 @@ import (
 //	             the entry does not pass (its Content-Length is over maxBodyBytes)
 //	done         called once, from Go, with (status, headersJSON, Uint8Array body)
 //
-// serve returns undefined at once (or a string saying what is wrong with its arguments); h runs on a goroutine. Its one js.Func lives as long as the instance:
-// nothing is allocated in JS per request but the arguments and the answer's bytes. (This replaces
-// workers.ServeNonBlock, whose response path makes two js.FuncOf per request for the body stream
-// that are never released: ~18-28 KB of Wasm memory per request.)
+// serve returns undefined at once (or a string saying what is wrong with its arguments); h runs
+// on a goroutine. Its one js.Func lives as long as the instance: nothing is allocated in JS per
+// request but the arguments and the answer's bytes. (This replaces workers.ServeNonBlock, whose
+// response path makes two js.FuncOf per request for the body stream that are never released:
+// ~18-28 KB of Wasm memory per request.)
 func serve(h http.Handler, maxBodyBytes int64) {
 	binding := js.Global().Get("context").Get("binding")
 	binding.Set("maxBodyBytes", maxBodyBytes)

@@ -6,8 +6,8 @@
 // All the logic is Go (wasm/worker, wasm/worker/service). This file starts the instance, hands
 // it each request as bytes (and builds the Response from the bytes Go answers: no JS stream is
 // made from Go, so no Go callback outlives its request; wasm/worker/serve_js.go), and starts a
-// fresh one if the old one ever exits. Sharing one Go instance
-// between requests meets two rules of workerd, and the code below is about them:
+// fresh one if the old one ever exits. Sharing one Go instance between requests meets two rules
+// of workerd, and the code below is about them:
 //
 //  1. Every I/O object, promise continuation and timer belongs to the request that made it, and
 //     what belongs to a finished request is cancelled. Go runs whatever goroutines are runnable
@@ -171,10 +171,11 @@ async function inTurn(f) {
 const NULL_BODY = new Set([101, 204, 205, 304]); // statuses whose Response must have no body
 
 // readBody reads a request's body for Go: null when there is none; undefined when its
-// Content-Length is over max (Go answers 413 from that alone); else its bytes, cut at max + 1 (Go refuses a body over max with 413,
-// whatever the rest holds). A body over max is read to its end and dropped before Go answers, up
-// to DRAIN_MAX_BYTES, and cancelled past that: a refused body left unread (or only cancelled)
-// held the next request on the same connection in wrangler dev (a 60 s stall, its 503, or a reset).
+// Content-Length is over max (Go answers 413 from that alone); else its bytes, cut at max + 1
+// (Go refuses a body over max with 413, whatever the rest holds). A body over max is read to its
+// end and dropped before Go answers, up to DRAIN_MAX_BYTES, and cancelled past that: a refused
+// body left unread (or only cancelled) held the next request on the same connection in wrangler
+// dev (a 60 s stall, its 503, or a reset).
 const DRAIN_MAX_BYTES = 16 << 20;
 
 async function readBody(request, max) {
@@ -219,7 +220,12 @@ async function serve(request, env) {
   // If the instance dies mid-request (a fatal Go error), answer instead of hanging.
   const died = go.exited.then((e) => Promise.reject(e));
   try {
-    const body = await readBody(request, go.maxBodyBytes);
+    let body;
+    try {
+      body = await readBody(request, go.maxBodyBytes);
+    } catch (e) {
+      return failure(400, "invalid_request", `reading the body: ${e?.message ?? e}`);
+    }
     const answer = new Promise((resolve, reject) => {
       const wrong = go.serve(request.method, request.url, JSON.stringify([...request.headers]), body, (status, headers, bytes) => resolve({ status, headers, bytes }));
       if (typeof wrong === "string") reject(new Error(wrong));
