@@ -126,3 +126,22 @@ func TestEmptyTexts(t *testing.T) {
 		t.Errorf("texts with words: %d %v", code, out)
 	}
 }
+
+// TestWrongTypesSayJSON: a field of the wrong type is described in JSON's words, not Go's
+// ("want []string" said Go's type).
+func TestWrongTypesSayJSON(t *testing.T) {
+	root := site(t, "seq_bn")
+	s := New(Config{Model: DirSource(root), Adapters: DirSource(root)})
+	for body, says := range map[string]string{
+		`{"texts":"a","adapters":"seq_bn"}`:           `field "texts": want an array of strings, got JSON string`,
+		`{"texts":[1],"adapters":"seq_bn"}`:           `field "texts": want a string, got JSON number`,
+		`{"text":"a","adapters":{}}`:                  `field "adapters": want a string, got JSON object`,
+		`{"text":"a","adapters":"seq_bn","head":[1]}`: `field "head": want a string, got JSON array`,
+	} {
+		code, out := do(t, s, "POST", "/v1/classify", body)
+		e, _ := out["error"].(map[string]any)
+		if msg, _ := e["message"].(string); code != 400 || msg != says {
+			t.Errorf("%s: %d %q, want %q", body, code, msg, says)
+		}
+	}
+}

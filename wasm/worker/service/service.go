@@ -18,6 +18,7 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"reflect"
 	"runtime/metrics"
 	"strconv"
 	"strings"
@@ -380,7 +381,7 @@ func (s *Service) decode(r *http.Request) (*ClassifyRequest, *Error) {
 			return nil, apiErrorf(http.StatusBadRequest, CodeInvalidRequest, "body must be a JSON object, not %s", te.Value)
 		}
 		if errors.As(err, &te) {
-			return nil, apiErrorf(http.StatusBadRequest, CodeInvalidRequest, "field %q: want %s, got JSON %s", te.Field, te.Type, te.Value)
+			return nil, apiErrorf(http.StatusBadRequest, CodeInvalidRequest, "field %q: want %s, got JSON %s", clip(te.Field), jsonType(te.Type), te.Value)
 		}
 		if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 			if f, err := strconv.Unquote(field); err == nil {
@@ -421,6 +422,24 @@ func (s *Service) decode(r *http.Request) (*ClassifyRequest, *Error) {
 		}
 	}
 	return &req, nil
+}
+
+// jsonType names a Go type of ClassifyRequest's fields in JSON's words: "a string", "an array of
+// strings" (error texts never show Go's type names).
+func jsonType(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Slice, reflect.Array:
+		return "an array of " + strings.TrimPrefix(strings.TrimPrefix(jsonType(t.Elem()), "an "), "a ") + "s"
+	case reflect.Pointer:
+		return jsonType(t.Elem())
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	}
+	return "a number"
 }
 
 // checkTokens refuses a request whose texts are more than MaxTokens tokens in all, counted as
