@@ -107,11 +107,15 @@ func (m *bottleneck) preForward(a *arena, h, in []float32, ln *bert.LayerNorm, f
 	return h, query, residual
 }
 
-// forward is Adapter.forward / ParallelAdapter.forward on x [nseq*tlen, H]; it returns the
-// output and the scaled up-projection (used by fusion).
-func (m *bottleneck) forward(a *arena, x, residual []float32, nseq, tlen int) (out, up []float32) {
+// forward is Adapter.forward / ParallelAdapter.forward on x [nseq*tlen, H] with the attention
+// mask of its rows; it returns the output and the scaled up-projection (used by fusion).
+func (m *bottleneck) forward(a *arena, x, residual []float32, mask []int32, nseq, tlen int) (out, up []float32) {
 	H, d := m.H, m.d
 	rows := len(x) / H
+	if rows == 0 {
+		// An empty slice of the batch (BatchSplit with a zero batch size): nothing to compute.
+		return a.get(0), a.get(0)
+	}
 	in := x
 	if m.normBefore != nil {
 		in = a.get(len(x))
@@ -134,16 +138,12 @@ func (m *bottleneck) forward(a *arena, x, residual []float32, nseq, tlen int) (o
 	}
 	out = a.clone(up)
 	if m.gate != nil {
-		// gate = mean over the tokens of sigmoid(gate(x)), one scalar per sequence.
+		// gate = mean over the real tokens of sigmoid(gate(x)), one scalar per sequence.
 		g := a.get(rows)
 		m.gate.Forward(g, x, rows)
 		kernels.Sigmoid(g)
 		for s := 0; s < nseq; s++ {
-			var sum float32
-			for t := 0; t < tlen; t++ {
-				sum += g[s*tlen+t]
-			}
-			kernels.Scale(out[s*tlen*H:(s+1)*tlen*H], sum/float32(tlen))
+			kernels.Scale(out[s*tlen*H:(s+1)*tlen*H], tokenMean(g, mask, s, tlen))
 		}
 	}
 	if m.cfg.IsParallel {
@@ -177,4 +177,29 @@ func (m *bottleneck) postForward(dst, h, inputH, in []float32, ln *bert.LayerNor
 		return
 	}
 	copy(dst, h)
+}
+
+// tokenMean is the gate's torch.mean(gate, dim=1) for sequence s of g [nseq*tlen], taken over
+// the sequence's real tokens (mask 1) only. The library averages over the padded length, so
+// its gate, and every logit after it, depends on how long the longest text of the batch is
+// (issue #20: up to 0.2 in logits, and a flipped label). Over the real tokens, a text gets the
+// gate it gets alone, unpadded, in the library. A slice with no real token (a Split part past
+// the end of a short text) takes the plain mean: its rows are padding, which nothing reads.
+func tokenMean(g []float32, mask []int32, s, tlen int) float32 {
+	row := g[s*tlen : (s+1)*tlen]
+	var sum float32
+	n := 0
+	for t, v := range row {
+		if mask == nil || mask[s*tlen+t] != 0 {
+			sum += v
+			n++
+		}
+	}
+	if n == 0 {
+		for _, v := range row {
+			sum += v
+		}
+		n = tlen
+	}
+	return sum / float32(n)
 }

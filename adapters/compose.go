@@ -15,9 +15,11 @@ import (
 
 // ---- bottleneck adapters (BottleneckLayer) ----
 
-// bnState is BottleneckState.
+// bnState is BottleneckState, plus the attention mask of its rows (the gates average over the
+// real tokens only: tokenMean).
 type bnState struct {
 	h, in, res, up []float32
+	mask           []int32
 	nseq, tlen     int
 	last           *bottleneck
 }
@@ -47,8 +49,9 @@ func (st *State) Residual(l int, r bert.Residual, h, residual []float32, ln *ber
 		return false
 	}
 	st.a.reset()
+	st.masks = st.masks[:0]
 	c := &bnCtx{st: st, l: l, r: r, ln: ln, H: m.Base.Config.HiddenSize}
-	s := c.compose(m.active, bnState{h: h, in: residual, res: residual, nseq: b.B, tlen: b.T}, 0)
+	s := c.compose(m.active, bnState{h: h, in: residual, res: residual, mask: b.Mask[:b.Rows()], nseq: b.B, tlen: b.T}, 0)
 	if c.err == nil && s.last == nil {
 		c.fail("no adapter applied")
 	}
@@ -119,7 +122,7 @@ func (c *bnCtx) single(name string, s bnState) bnState {
 	if m == nil {
 		return c.fail("adapter %s has no module here", name)
 	}
-	s.h, s.up = m.forward(&c.st.a, s.h, s.res, s.nseq, s.tlen)
+	s.h, s.up = m.forward(&c.st.a, s.h, s.res, s.mask, s.nseq, s.tlen)
 	s.last = m
 	return s
 }
@@ -159,7 +162,7 @@ func (c *bnCtx) fuse(b *Block, s bnState, lvl int) bnState {
 		ups = append(ups, cs.up)
 	}
 	c.st.ups = ups
-	if len(ups) > 0 {
+	if len(ups) > 0 && s.nseq > 0 {
 		s.h = fm.forward(&c.st.a, query, ups, s.res, c.H)
 	}
 	s.last = lastM
@@ -193,7 +196,7 @@ func (c *bnCtx) split(b *Block, s bnState, lvl int) bnState {
 			}
 			return y
 		}
-		cs := bnState{h: g(s.h), in: g(s.in), res: g(s.res), up: g(s.up), nseq: s.nseq, tlen: w}
+		cs := bnState{h: g(s.h), in: g(s.in), res: g(s.res), up: g(s.up), mask: c.st.gatherMask(s.mask, s.nseq, s.tlen, t0, w), nseq: s.nseq, tlen: w}
 		switch {
 		case ch.Kind != Single:
 			cs = c.compose(ch, cs, lvl+1)
@@ -217,6 +220,16 @@ func (c *bnCtx) split(b *Block, s bnState, lvl int) bnState {
 	return s
 }
 
+// gatherMask returns the mask of tokens [t0, t0+w) of each of nseq sequences of tlen tokens
+// (Split's parts), in the State's scratch. A mask taken earlier in the same hook call stays valid.
+func (st *State) gatherMask(mask []int32, nseq, tlen, t0, w int) []int32 {
+	start := len(st.masks)
+	for q := 0; q < nseq; q++ {
+		st.masks = append(st.masks, mask[q*tlen+t0:q*tlen+t0+w]...)
+	}
+	return st.masks[start:len(st.masks):len(st.masks)]
+}
+
 // slices runs the children of a BatchSplit or Parallel block on consecutive sequence ranges
 // and concatenates them (compose_batch_split, compose_parallel, pad_and_concat).
 func (c *bnCtx) slices(b *Block, s bnState, sizes []int, lvl int) bnState {
@@ -233,7 +246,7 @@ func (c *bnCtx) slices(b *Block, s bnState, sizes []int, lvl int) bnState {
 	for i, ch := range b.Children {
 		n := sizes[i]
 		lo, hi := s0*T*H, (s0+n)*T*H
-		cs := bnState{h: s.h[lo:hi], in: s.in[lo:hi], res: s.res[lo:hi], nseq: n, tlen: T, last: s.last}
+		cs := bnState{h: s.h[lo:hi], in: s.in[lo:hi], res: s.res[lo:hi], mask: s.mask[s0*T : (s0+n)*T], nseq: n, tlen: T, last: s.last}
 		if s.up != nil {
 			cs.up = s.up[lo:hi]
 		}
@@ -341,6 +354,7 @@ func sum(v []int) int {
 // module) and the plain layer output.
 type loraState struct {
 	x, h       []float32
+	mask       []int32 // the attention mask of the rows (gates: tokenMean)
 	nseq, tlen int
 	last       *loraModule
 }
@@ -371,7 +385,7 @@ func (st *State) Linear(l int, site bert.Site, x, out []float32, b bert.Batch) {
 	st.a.reset()
 	in, od := siteDims(&m.Base.Config, site)
 	c := &loraCtx{st: st, l: l, s: site, in: in, out: od}
-	s := c.compose(m.active, loraState{x: x[:b.Rows()*in], nseq: b.B, tlen: b.T}, 0)
+	s := c.compose(m.active, loraState{x: x[:b.Rows()*in], mask: b.Mask[:b.Rows()], nseq: b.B, tlen: b.T}, 0)
 	if c.err == nil && (s.last == nil || s.h == nil) {
 		c.fail("no LoRA module applied")
 	}
@@ -447,7 +461,7 @@ func (c *loraCtx) compose(b *Block, s loraState, lvl int) loraState {
 
 func (c *loraCtx) single(name string, s loraState) loraState {
 	m := c.module(name)
-	h := m.apply(&c.st.a, s.h, s.x, s.nseq, s.tlen)
+	h := m.apply(&c.st.a, s.h, s.x, s.mask, s.nseq, s.tlen)
 	if h == nil {
 		return c.fail("stacked LoRA %s: input width does not match", name)
 	}
@@ -462,7 +476,7 @@ func (c *loraCtx) slices(b *Block, s loraState, sizes []int, lvl int) loraState 
 	s0 := 0
 	for i, ch := range b.Children {
 		n := sizes[i]
-		cs := loraState{x: s.x[s0*T*c.in : (s0+n)*T*c.in], nseq: n, tlen: T, last: s.last}
+		cs := loraState{x: s.x[s0*T*c.in : (s0+n)*T*c.in], mask: s.mask[s0*T : (s0+n)*T], nseq: n, tlen: T, last: s.last}
 		if s.h != nil {
 			cs.h = s.h[s0*T*c.out : (s0+n)*T*c.out]
 		}

@@ -41,6 +41,9 @@ func bindFusion(bd *binder, p string, cfg *FusionConfig, H int) *fusionModule {
 // [rows, H]), residual [rows, H]; it returns the fused hidden states [rows, H].
 func (m *fusionModule) forward(a *arena, query []float32, ups [][]float32, residual []float32, H int) []float32 {
 	rows := len(query) / H
+	if rows == 0 {
+		return a.get(0) // an empty slice of the batch (BatchSplit with a zero batch size)
+	}
 	n := len(ups)
 	// key and value are the same tensor in the library: residual_before adds into both.
 	// Up to 8 fused adapters live on the stack; more allocate.

@@ -113,6 +113,9 @@ func bindHead(bd *binder, name string, hc *HeadConfig, H int, file string) (*Hea
 
 // forward runs the head on rows of x [rows, H] and returns logits [rows, numLabels] (scratch).
 func (h *Head) forward(a *arena, x []float32, rows, H int) []float32 {
+	if rows == 0 {
+		return a.get(0) // a BatchSplit child given no sequences
+	}
 	cur, w := x, H
 	for _, l := range h.layers {
 		out, _ := l.lin.W.Dims()

@@ -73,9 +73,13 @@ func bindLoRA(bd *binder, p string, cfg *LoRAConfig, in, out int) *loraModule {
 }
 
 // apply is LoRA.forward / IA3.forward: from the running state h (nil before the first module)
-// and the layer input x [rows, in], it returns the new state [rows, out].
-func (m *loraModule) apply(a *arena, h, x []float32, nseq, tlen int) []float32 {
+// and the layer input x [rows, in] with the attention mask of its rows, it returns the new
+// state [rows, out].
+func (m *loraModule) apply(a *arena, h, x []float32, mask []int32, nseq, tlen int) []float32 {
 	rows := len(x) / m.in
+	if rows == 0 {
+		return a.get(0) // an empty slice of the batch (BatchSplit with a zero batch size)
+	}
 	var res []float32
 	if m.cfg.Scale {
 		res = a.get(rows * m.out)
@@ -108,11 +112,8 @@ func (m *loraModule) apply(a *arena, h, x []float32, nseq, tlen int) []float32 {
 		m.gate.Forward(g, x, rows)
 		kernels.Sigmoid(g)
 		for s := 0; s < nseq; s++ {
-			var sum float32
-			for t := 0; t < tlen; t++ {
-				sum += g[s*tlen+t]
-			}
-			kernels.Scale(res[s*tlen*m.out:(s+1)*tlen*m.out], sum/float32(tlen))
+			// the mean over the real tokens, as for bottleneck gates (tokenMean)
+			kernels.Scale(res[s*tlen*m.out:(s+1)*tlen*m.out], tokenMean(g, mask, s, tlen))
 		}
 	} else {
 		kernels.Scale(res, m.scaling)

@@ -341,6 +341,7 @@ type State struct {
 	ids      []int32
 	types    []int32
 	mask     []int32
+	masks    []int32 // Split's parts of the attention mask (gatherMask)
 	seqPre   [][]*prefixModule
 	pk, pv   []float32
 	ups      [][]float32

@@ -9,6 +9,12 @@ Seeded and deterministic. Before writing, the script reloads every saved directo
 into a fresh model and checks that it reproduces the golden logits (< 1e-5). Never edit the
 outputs by hand. The output lives beside the tests that read it (adapters/testdata/extra).
 
+Gates (use_gating) average over the padded sequence in the library, so its logits for a text
+depend on the batch: the goldens of gated cases are every text run alone, unpadded ("unpadded":
+true, with the padded batch's difference in "padded_batch_max_abs_diff"), which adapterwasm
+computes at any padding. For every other case the script checks that the per-text runs equal the
+padded batch (< 1e-5).
+
 Unlike make_tiny.py, every case resets model.active_head first: the library keeps a BatchSplit
 head setup active across set_active_adapters calls, and it would override head=... .
 """
@@ -90,6 +96,11 @@ CASES = [(n, n, Stack(n), n) for n, _ in ADAPTERS] + [
     ("stack_lora_ia3", "Stack(lora_p,ia3_x)", Stack("lora_p", "ia3_x"), "ia3_x"),
     ("fuse_in_stack", "Stack(bn_channel,Fuse(fa,fb))", Stack("bn_channel", Fuse("fa", "fb")), "fa,fb"),
 ]
+# Gates (use_gating) average over the sequence, padding included: the library's answer for a text
+# depends on the batch it is padded in. The goldens of the cases with a gate are each text run
+# alone, unpadded (what adapterwasm computes at any padding: issue #20); every other case's padded
+# batch is checked against the same per-text runs.
+GATED = {"bn_gating", "par_gating", "lora_gate"}
 LEGACY = [
     # (name, config, edit of the saved adapter_config.json)
     ("legacy_gelu", SeqBnConfig(reduction_factor=8, non_linearity="gelu"), "drop_version"),
@@ -145,6 +156,50 @@ def run(model, batch, setup, head):
         return model(**batch, head=head).logits
 
 
+def run_alone(model, base, setup, head):
+    """Each text of the golden batch run alone, unpadded (padded to the splits under Split: the
+    library requires it), logits stacked per head as run() gives them. Under a top-level
+    BatchSplit of k children a text runs as k copies of itself (no padding), batch sizes all 1,
+    and keeps the row of the child its place in the golden batch gives it (the library's heads
+    fail on a batch size of 0)."""
+    n = len(base["input_ids"])
+    T = len(base["input_ids"][0])
+    slices = None
+    if isinstance(setup, BatchSplit):
+        slices = [k for k, b in enumerate(setup.batch_sizes) for _ in range(b)]
+        assert len(slices) == n, (setup, n)
+    split = any(isinstance(b, Split) for b in [setup] + list(setup))
+    rows = {}
+    for i in range(n):
+        length = T if split else sum(base["attention_mask"][i])
+        copies = 1 if slices is None else len(setup.batch_sizes)
+        one = {k: torch.tensor([base[k][i][:length]] * copies) for k in ("input_ids", "attention_mask", "token_type_ids")}
+        s = setup
+        if slices is not None:
+            s = BatchSplit(*setup.children, batch_sizes=[1] * copies)
+        out = run(model, one, s, head)
+        for j, (h, logits) in enumerate(out.items() if isinstance(out, dict) else [(None, out)]):
+            if slices is not None and j != slices[i]:
+                continue
+            rows.setdefault(h, []).append(logits)
+    out = {h: torch.cat(r) for h, r in rows.items()}
+    return out[None] if list(out) == [None] else out
+
+
+def fusions_of(setup):
+    return [f"fusion_{'_'.join(n)}" for n, _ in FUSIONS if any(
+        isinstance(b, Fuse) and b.name == ",".join(n) for b in ([setup] + list(setup)))]
+
+
+def gated(setup):
+    return bool(GATED & set(setup.flatten()))
+
+
+def compute(model, batch, base, setup, head):
+    """The golden logits of a case: run() on the padded batch, or run_alone() for gated setups."""
+    return run_alone(model, base, setup, head) if gated(setup) else run(model, batch, setup, head)
+
+
 def maxdiff(a, b):
     if isinstance(a, dict):
         return max(maxdiff(a[k], b[k]) for k in a)
@@ -198,13 +253,18 @@ def main():
     index = {"base": "testdata/tiny/golden/base.json", "cases": []}
     results = {}
     for cid, sstr, setup, head in CASES:
-        logits = run(model, batch, setup, head)
+        padded = run(model, batch, setup, head)
+        alone = run_alone(model, base, setup, head)
+        logits = alone if gated(setup) else padded
+        if not gated(setup):
+            # without gates, the library gives a text the same logits alone as in the padded batch
+            assert maxdiff(alone, padded) < 1e-5, (cid, maxdiff(alone, padded))
         results[cid] = logits
-        names = sorted(setup.flatten())
-        fusions = [f"fusion_{'_'.join(n)}" for n, _ in FUSIONS if any(
-            isinstance(b, Fuse) and b.name == ",".join(n) for b in ([setup] + list(setup)))]
-        doc = {"case": cid, "setup": sstr, "adapters": names, "fusions": fusions,
+        doc = {"case": cid, "setup": sstr, "adapters": sorted(setup.flatten()), "fusions": fusions_of(setup),
                "head": head if head is not None else list(logits), "logits": serial(logits)}
+        if gated(setup):
+            doc["unpadded"] = True
+            doc["padded_batch_max_abs_diff"] = maxdiff(padded, alone)
         write_json(os.path.join(OUT, "golden", cid + ".json"), doc)
         index["cases"].append(cid)
 
@@ -284,7 +344,7 @@ def main():
             m.load_adapter_fusion(os.path.join(OUT, sub, "fusion_" + "_".join(names)), with_head=True,
                                   use_safetensors=st)
         for cid, sstr, setup, head in CASES:
-            d = maxdiff(run(m, batch, setup, head), results[cid])
+            d = maxdiff(compute(m, batch, base, setup, head), results[cid])
             assert d < 1e-5, (sub, cid, d)
         for name, _, _ in LEGACY:
             d = maxdiff(run(m, batch, Stack(name), name), results[name])
