@@ -420,7 +420,16 @@ func (c *loraCtx) compose(b *Block, s loraState, lvl int) loraState {
 		}
 		return s
 	case Fuse, Split:
-		return c.fail("unsupported: %s with LoRA/(IA)^3 modules (the reference library raises NotImplementedError)", b.Kind)
+		// compose_fuse / compose_split of ComposableAdapterLayerBase: LoRALinear has none, so a
+		// block is passed over where none of its adapters has a LoRA module at this site (a Fuse
+		// of bottleneck adapters stacked on a LoRA), and raises NotImplementedError where one has.
+		c.st.flat = b.flatten(c.st.flat[:0])
+		for _, n := range c.st.flat {
+			if c.module(n) != nil {
+				return c.fail("unsupported: %s over %s, which has a LoRA/(IA)^3 module here (the reference library raises NotImplementedError)", b.Kind, n)
+			}
+		}
+		return s
 	case BatchSplit:
 		if sum(b.Sizes) != s.nseq {
 			return c.fail("the batch has %d sequences, not the sum of batch_sizes %v", s.nseq, b.Sizes)
@@ -602,7 +611,12 @@ func (st *State) prefixWalk(b *Block, l, s0, s1 int) error {
 			}
 			lo += sizes[i]
 		}
+	case Average:
+		// compose_average ends in PrefixTuningLayer.mean, which raises NotImplementedError
+		// whether or not a child has a prefix in this layer (Stack(prefix, Average(a, b)) too).
+		return &UnsupportedError{What: "Average with prefix tuning (the reference library raises NotImplementedError)"}
 	default:
+		// Fuse, Split: compose_fuse / compose_split pass over a block without a prefix here.
 		if anyIn(b) {
 			return &UnsupportedError{What: b.Kind.String() + " with prefix tuning (the reference library raises NotImplementedError)"}
 		}

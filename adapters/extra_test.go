@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -17,6 +18,8 @@ type extraCase struct {
 	Merge          string          `json:"merge"`
 	Logits         json.RawMessage `json:"logits"`
 	LogitsUnmerged json.RawMessage `json:"logits_unmerged"`
+	// Raises names the exception the library raises on this setup (no logits then).
+	Raises string `json:"raises"`
 }
 
 func loadExtraJSON(t *testing.T, v any, name string) {
@@ -35,7 +38,8 @@ func loadExtraJSON(t *testing.T, v any, name string) {
 // after, scaled parallel adapters with gating and ln_after, LoRA gating/leave_out, IA3 on q/v/out,
 // flat and left-out prefixes, MAM and config-string unions, static and residual_before fusions,
 // Parallel/BatchSplit of LoRAs, Parallel in a Stack, stacked and parallel prefixes, 3-way
-// Average, Split over a Stack, Fuse in a Stack, IA3/LoRA merges, and legacy configs.
+// Average, Split over a Stack, Fuse in a Stack, Fuse and Split stacked on LoRA, IA3/LoRA merges,
+// and legacy configs; and the Fuse/Split-with-LoRA setups the library refuses ("raises").
 func TestExtraGoldens(t *testing.T) {
 	base := tinyBase(t)
 	in := tinyInput(t)
@@ -77,6 +81,14 @@ func TestExtraGoldens(t *testing.T) {
 				}
 				st := &State{}
 				out, err := m.Forward(st, in)
+				if c.Raises != "" {
+					// The library refuses the setup while running; so must Forward, with a typed error.
+					if err == nil || !strings.Contains(err.Error(), c.Raises) || !(isType[*SetupError](err) || isType[*UnsupportedError](err)) {
+						t.Fatalf("%s: err = %v, want a SetupError/UnsupportedError naming %s", c.Setup, err, c.Raises)
+					}
+					t.Logf("%s: %v", c.Setup, err)
+					return
+				}
 				if err != nil {
 					t.Fatal(err)
 				}

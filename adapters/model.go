@@ -342,6 +342,7 @@ type State struct {
 	types    []int32
 	mask     []int32
 	masks    []int32 // Split's parts of the attention mask (gatherMask)
+	flat     []string
 	seqPre   [][]*prefixModule
 	pk, pv   []float32
 	ups      [][]float32

@@ -1,5 +1,6 @@
 """Regenerate adapters/testdata/extra: adapters and golden logits for the BnConfig flags, LoRA/IA3
-options, prefix variants, fusion configs, union configs, nested compositions and legacy configs
+options, prefix variants, fusion configs, union configs, nested compositions (with the Fuse/Split
+setups over LoRA the library runs and those it refuses: "raises") and legacy configs
 that testdata/tiny does not cover. Same tiny base model (testdata/tiny/model), same batch
 (testdata/tiny/golden/base.json), same real libraries (tools/reference/.venv).
 
@@ -95,6 +96,21 @@ CASES = [(n, n, Stack(n), n) for n, _ in ADAPTERS] + [
     ("split_stack", "Split(fa,Stack(fb,fc),splits=[16,32])", Split("fa", Stack("fb", "fc"), splits=[16, 32]), "fc"),
     ("stack_lora_ia3", "Stack(lora_p,ia3_x)", Stack("lora_p", "ia3_x"), "ia3_x"),
     ("fuse_in_stack", "Stack(bn_channel,Fuse(fa,fb))", Stack("bn_channel", Fuse("fa", "fb")), "fa,fb"),
+    # Fuse and Split have no LoRA composition: the LoRA layers pass over a block where none of its
+    # adapters has a LoRA module (compose_fuse/compose_split of ComposableAdapterLayerBase) ...
+    ("stack_lora_fuse", "Stack(lora_p,Fuse(fa,fb))", Stack("lora_p", Fuse("fa", "fb")), "fa,fb"),
+    ("stack_union_fuse", "Stack(union,Fuse(fa,fb))", Stack("union", Fuse("fa", "fb")), "fa,fb"),
+    ("stack_lora_split", "Stack(lora_p,Split(fa,fb,splits=[16,32]))",
+     Stack("lora_p", Split("fa", "fb", splits=[16, 32])), "fb"),
+    # (prefix tuning likewise, but for Average: PrefixTuningLayer.mean always raises)
+    ("stack_prefix_fuse", "Stack(prefix_b,Fuse(fa,fb))", Stack("prefix_b", Fuse("fa", "fb")), "fa,fb"),
+]
+# ... and raise NotImplementedError where one has (the setup is refused while running).
+REFUSED = [
+    ("fuse_stacked_lora", "Fuse(Stack(lora_p,fa),fb)", Fuse(Stack("lora_p", "fa"), "fb"), "fa,fb"),
+    ("split_lora", "Split(fa,lora_p,splits=[16,32])", Split("fa", "lora_p", splits=[16, 32]), "lora_p"),
+    ("fuse_stacked_prefix", "Fuse(Stack(prefix_b,fa),fb)", Fuse(Stack("prefix_b", "fa"), "fb"), "fa,fb"),
+    ("stack_prefix_average", "Stack(prefix_b,Average(fa,fb))", Stack("prefix_b", Average("fa", "fb")), "fb"),
 ]
 # Gates (use_gating) average over the sequence, padding included: the library's answer for a text
 # depends on the batch it is padded in. The goldens of the cases with a gate are each text run
@@ -266,6 +282,17 @@ def main():
             doc["unpadded"] = True
             doc["padded_batch_max_abs_diff"] = maxdiff(padded, alone)
         write_json(os.path.join(OUT, "golden", cid + ".json"), doc)
+        index["cases"].append(cid)
+    for cid, sstr, setup, head in REFUSED:
+        try:
+            run(model, batch, setup, head)
+        except NotImplementedError:
+            pass
+        else:
+            raise AssertionError(f"{cid}: {sstr} ran; the case expects NotImplementedError")
+        write_json(os.path.join(OUT, "golden", cid + ".json"),
+                   {"case": cid, "setup": sstr, "adapters": sorted(setup.flatten()), "fusions": fusions_of(setup),
+                    "head": head, "raises": "NotImplementedError"})
         index["cases"].append(cid)
 
     # merge of (IA)^3 and LoRA with options: merge_adapter, then forward (only the weights are
