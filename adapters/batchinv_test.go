@@ -341,18 +341,26 @@ func TestBatchInvariance(t *testing.T) {
 				var g miniLMGolden
 				golden.Load(t, &g, "minilm", "golden", c+".json")
 				m := New(mb)
+				for _, dir := range g.Requires { // a fusion's adapters
+					if _, err := m.LoadDir(golden.Path("minilm", filepath.FromSlash(dir)), LoadOptions{}); err != nil {
+						t.Fatal(err)
+					}
+				}
 				name, err := m.LoadDir(golden.Path("minilm", filepath.FromSlash(g.Adapter)), LoadOptions{})
 				if err != nil {
 					t.Fatal(err)
 				}
+				if g.Setup != "" {
+					name = g.Setup
+				}
 				// The golden sentences have 2 to 128 tokens; those up to 33 (11 of 12) run beside a
 				// 64-token filler: a batch of 13×64 tokens (MiniLM costs ~700 times the tiny model
 				// per token, and the tiny cases cover BatchSplit). Under -short (Wasm in CI): the
-				// SeqBn and the LoRA adapter, the texts up to 16 tokens (8), a 40-token filler.
+				// SeqBn, LoRA and fusion setups, the texts up to 16 tokens (8), a 40-token filler.
 				maxLen, longLen := 33, 64
 				if testing.Short() {
-					if c != "sentiment" && c != "sentiment_lora" {
-						t.Skip("-short: the two sentiment adapters (bottleneck and LoRA) only")
+					if c != "sentiment" && c != "sentiment_lora" && c != "fusion_sentiment_spam" {
+						t.Skip("-short: the bottleneck, the LoRA and the fusion setups only")
 					}
 					maxLen, longLen = 16, 40
 				}
