@@ -29,6 +29,7 @@ func runConvert(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	in := fs.String("in", "", "Hugging Face model directory: config.json, tokenizer.json, model.safetensors or pytorch_model.bin (required)")
 	out := fs.String("out", "", "output directory, created if needed (required)")
 	dtypeFlag := fs.String("dtype", "q8", "weight storage: f32, f16 or q8")
+	nameFlag := fs.String("name", "", "the model's name as adapters' model_name gives it, e.g. sentence-transformers/all-MiniLM-L6-v2 (default: config.json's _name_or_path, else the directory's name)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -85,7 +86,13 @@ func runConvert(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	source := cfg.NameOrPath
+	// source is the model's name (the runtime's Model.Name): the one adapters trained on it give as
+	// model_name, which a checkpoint's _name_or_path often is not (all-MiniLM-L6-v2 says
+	// nreimers/MiniLM-L6-H384-uncased, the checkpoint it was fine-tuned from).
+	source := *nameFlag
+	if source == "" {
+		source = cfg.NameOrPath
+	}
 	if source == "" {
 		source = filepath.Base(filepath.Clean(*in))
 	}

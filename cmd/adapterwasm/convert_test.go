@@ -66,3 +66,45 @@ func TestConvertUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestConvertName: the converted model is called what --name says (the name adapters give as
+// model_name), over the checkpoint's _name_or_path, which is kept when no name is given.
+func TestConvertName(t *testing.T) {
+	in := t.TempDir()
+	for _, f := range []string{pretrained.ConfigFile, pretrained.TokenizerFile, pretrained.SafetensorsFile} {
+		b, err := os.ReadFile(filepath.Join(golden.Path("tiny", "model"), f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f == pretrained.ConfigFile {
+			var cfg map[string]any
+			if err := json.Unmarshal(b, &cfg); err != nil {
+				t.Fatal(err)
+			}
+			cfg["_name_or_path"] = "base/checkpoint"
+			if b, err = json.Marshal(cfg); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.WriteFile(filepath.Join(in, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct{ flag, want string }{{"org/model", "org/model"}, {"", "base/checkpoint"}} {
+		out := filepath.Join(t.TempDir(), "out")
+		args := []string{"convert", "--in", in, "--out", out, "--dtype", "f32"}
+		if tc.flag != "" {
+			args = append(args, "--name", tc.flag)
+		}
+		if code, _, stderr := runCLI(t, "", args...); code != 0 {
+			t.Fatalf("--name %q: exit %d: %s", tc.flag, code, stderr)
+		}
+		m, err := pretrained.LoadDir(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Name != tc.want {
+			t.Errorf("--name %q: model name %q, want %q", tc.flag, m.Name, tc.want)
+		}
+	}
+}

@@ -179,8 +179,8 @@ func loadModelFile(b, manifest []byte) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	if m.Name == "" {
-		m.Name = mf.Source
+	if mf.Source != "" {
+		m.Name = mf.Source // what convert --name says, over the checkpoint's _name_or_path
 	}
 	return m, nil
 }
