@@ -1,4 +1,5 @@
-// Types of the adapterwasm package (src/index.js; src/node.js adds FsStore).
+// Types of the adapterwasm package (src/index.js; node.d.ts adds Node's FsStore). They need
+// neither the DOM lib nor @types/node beyond what both declare (URL, Response, AbortSignal).
 
 /** Error codes: the Go module's (wasm/engine/errors.go) and the package's own. */
 export type ErrorCode =
@@ -16,25 +17,28 @@ export type ErrorCode =
 
 /** Every error the package throws or rejects with. */
 export class AdapterwasmError extends Error {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown });
   readonly name: "AdapterwasmError";
   readonly code: ErrorCode;
   /** Go stack of a recovered panic (code "internal"). */
   goStack?: string;
 }
 
+export type SetupType = "Stack" | "Fuse" | "Parallel" | "Split" | "BatchSplit" | "Average";
 /** A composition block (adapters/composition.py); String(block) is its setup expression. */
-export class AdapterSetup {
-  readonly type: "Stack" | "Fuse" | "Parallel" | "Split" | "BatchSplit" | "Average";
+export class AdapterSetup<T extends SetupType = SetupType> {
+  constructor(type: T, children: Setup[], params?: Record<string, number[]>);
+  readonly type: T;
   readonly children: ReadonlyArray<string | AdapterSetup>;
   toString(): string;
 }
 export type Setup = string | AdapterSetup;
-export function Stack(...children: Setup[]): AdapterSetup;
-export function Fuse(...children: Setup[]): AdapterSetup;
-export function Parallel(...children: Setup[]): AdapterSetup;
-export function Split(...args: [...Setup[], { splits: number[] }]): AdapterSetup;
-export function BatchSplit(...args: [...Setup[], { batchSizes: number[] }]): AdapterSetup;
-export function Average(...args: [...Setup[]] | [...Setup[], { weights: number[] }]): AdapterSetup;
+export function Stack(...children: Setup[]): AdapterSetup<"Stack">;
+export function Fuse(...children: Setup[]): AdapterSetup<"Fuse">;
+export function Parallel(...children: Setup[]): AdapterSetup<"Parallel">;
+export function Split(...args: [...Setup[], { splits: number[] }]): AdapterSetup<"Split">;
+export function BatchSplit(...args: [...Setup[], { batchSizes: number[] }]): AdapterSetup<"BatchSplit">;
+export function Average(...args: [...Setup[]] | [...Setup[], { weights: number[] }]): AdapterSetup<"Average">;
 
 /** Where downloaded files are kept; only complete, verified downloads are put. */
 export interface Store {
@@ -55,28 +59,54 @@ export class MemoryStore implements Store {
   put(key: string, bytes: Uint8Array, sha256?: string): Promise<void>;
   delete(key: string): Promise<void>;
 }
-/** Node only: a cache directory (default $ADAPTERWASM_CACHE_DIR or ~/.cache/adapterwasm). */
-export class FsStore implements Store {
-  constructor(dir?: string);
-  readonly dir: string;
-  get(key: string): Promise<{ bytes: Uint8Array; sha256?: string } | undefined>;
-  put(key: string, bytes: Uint8Array, sha256?: string): Promise<void>;
-  delete(key: string): Promise<void>;
-}
-
-export interface Progress {
+/** One file of a load: the base model's files and the Wasm module, or an adapter's files. */
+export interface FileProgress {
+  /** "initiate": about to be read; "download": its download starts (not for a cache hit);
+   *  "progress": per chunk, once for a cache hit; "done": read and verified. */
+  status: "initiate" | "download" | "progress" | "done";
+  /** The base model's directory URL, or the adapter's name. */
+  name: string;
   file: string;
   url: string;
   /** bytes so far */
   loaded: number;
-  /** bytes in all (undefined when the server does not say) */
+  /** bytes in all (undefined while the server has not said) */
   total?: number;
+  /** percent ("progress" and "done"; undefined while total is) */
+  progress?: number;
   fromCache: boolean;
 }
+/** Sums over every file of the load so far, after each file event. */
+export interface TotalProgress {
+  status: "progress_total";
+  name: string;
+  loaded: number;
+  total?: number;
+  progress?: number;
+  /** files announced so far */
+  files: number;
+}
+/** The model or adapter is loaded. */
+export interface ReadyProgress {
+  status: "ready";
+  name: string;
+  kind: "model" | "adapter";
+}
+/** Progress events, shaped as Transformers.js's progress_callback ones. */
+export type ProgressInfo = FileProgress | TotalProgress | ReadyProgress;
+/** @deprecated the file events of ProgressInfo */
+export type Progress = FileProgress;
+
+/** What fetch the package needs: any function taking a URL string and returning a Response. */
+export type FetchLike = (url: string, init?: { signal?: AbortSignal }) => Promise<Response>;
+
+/** A compiled WebAssembly.Module (typed as `object` where no lib declares WebAssembly). */
+export type WasmModule = typeof globalThis extends { WebAssembly: { Module: { prototype: infer M } } } ? M : object;
 
 export interface FromPretrainedOptions {
-  /** Called per chunk of every file (the Wasm module too, when the first model of a realm fetches it), and once per file read from the cache. */
-  onProgress?: (p: Progress) => void;
+  /** Progress events of this load (the Wasm runtime's module, the base model's files, then
+   *  "ready") and of every adapter the model loads later (model.onProgress replaces it). */
+  onProgress?: (p: ProgressInfo) => void;
   /** true/undefined: the Cache API (browsers) or ~/.cache/adapterwasm (Node); false: none;
    *  a string: a cache directory (Node); or a Store. */
   cache?: boolean | string | Store;
@@ -89,21 +119,23 @@ export interface FromPretrainedOptions {
   /** The Wasm module: a WebAssembly.Module (Cloudflare Workers bundle it), bytes, a Response or
    *  a URL. Default: dist/adapterwasm.wasm beside the package. Only the first model of a realm
    *  (page, worker, process, isolate) starts the Go instance: later ones share it. */
-  wasm?: WebAssembly.Module | BufferSource | Response | URL | string;
+  wasm?: WasmModule | ArrayBuffer | ArrayBufferView | Response | URL | string;
   /** The compiled Wasm SIMD kernel module (kernels.wasm), for hosts that cannot compile Wasm from
    *  bytes (Cloudflare Workers bundle it). Default: compiled from dist/kernels.js; where that
    *  cannot be done, Go's plain kernels run (see `simd`). First model of a realm only. */
-  kernels?: WebAssembly.Module;
+  kernels?: WasmModule;
   /** Go's GOGC for the instance (-1: off). Default: Go's 100; 50 in Cloudflare Workers. First model of a realm only. */
   gcPercent?: number;
   /** Go's soft memory limit (GOMEMLIMIT) in bytes. Default: none; 96 MiB in Cloudflare Workers
    *  (128 MB per isolate). First model of a realm only. */
   memoryLimitBytes?: number;
-  /** fetch to use (default globalThis.fetch). */
-  fetch?: typeof fetch;
+  /** fetch to use (default globalThis.fetch), e.g. `(url) => env.ASSETS.fetch(url)`. */
+  fetch?: FetchLike;
 }
 
 export interface ModelConfig {
+  /** The model's name as adapters' model_name gives it (the manifest's source, from
+   *  `adapterwasm convert --name`; else config.json's _name_or_path). */
   name: string;
   modelType: string;
   hiddenSize: number;
@@ -121,6 +153,8 @@ export interface Prediction {
   logits: number[];
   /** Multi-label heads: every label with p ≥ 0.5. */
   labels?: string[];
+  /** What the model read of the text (a text's result; not under Parallel's heads). */
+  input?: InputStats;
 }
 export interface WordPrediction {
   word: string;
@@ -129,17 +163,25 @@ export interface WordPrediction {
   label: string;
   score: number;
 }
-/** One text's result, shaped as `adapterwasm classify` prints it. */
-export interface ClassifyResult extends Partial<Prediction> {
-  /** BatchSplit: the head that read the text. */
-  head?: string;
-  /** Tagging heads. */
-  words?: WordPrediction[];
-  tokens?: { token: string; word: number; label: string; score: number }[];
-  /** Parallel: one result per head, by head name. */
-  heads?: Record<string, ClassifyResult>;
-  /** What the model read of the text (once per text, beside `heads` for Parallel). */
+/** One tagging head's answer for one text. */
+export interface TaggingResult {
+  words: WordPrediction[];
+  tokens: { token: string; word: number; label: string; score: number }[];
   input?: InputStats;
+}
+/** Parallel(a, b): one result per head, by head name, and what the model read of the text. */
+export interface ParallelResult {
+  heads: Record<string, Prediction | TaggingResult>;
+  input?: InputStats;
+}
+/** BatchSplit(a, b): the result of the head that read the text, and its name. */
+export type BatchSplitResult = (Prediction | TaggingResult) & { head: string };
+/** One text's result, shaped as `adapterwasm classify` prints it: a Prediction for a setup with
+ *  one classification head (the default type of classify), else one of the others. */
+export type ClassifyResult = Prediction | TaggingResult | ParallelResult | BatchSplitResult;
+export interface ClassifyOptions {
+  adapters?: Setup;
+  head?: string;
 }
 /** How much of a text the model could read: neither a cut nor a vocabulary miss shows in the scores. */
 export interface InputStats {
@@ -198,9 +240,13 @@ export class AutoModelWithHeads {
   /** A head to use instead of the setup's own (Python's active_head). */
   activeHead: string | null;
   readonly loadedAdapters: string[];
+  /** Receives the progress events of later loads (adapters); fromPretrained's onProgress sets it. */
+  onProgress: ((p: ProgressInfo) => void) | null;
   /** Set the setup, load what it needs, and check it. */
   setActiveAdapters(setup: Setup | null): Promise<void>;
-  /** Load by name (from the index) or from a directory URL; resolves to the name it loaded as. */
+  /** Load by name (from the index) or from a directory URL; resolves to the name it loaded as:
+   *  the index entry's, or the name in the directory's adapter_config.json (options.name: another).
+   *  A directory whose adapter's name is already loaded from elsewhere rejects (code invalid_argument). */
   loadAdapter(nameOrUrl: string, options?: { index?: string; name?: string; modelName?: string }): Promise<string>;
   /** Unload an adapter, its head and the fusions over it (or a fusion by name). Calls issued
    *  before it that use the adapter (classify, setActiveAdapters) finish with it, and it resolves
@@ -208,12 +254,65 @@ export class AutoModelWithHeads {
    *  "setup"; afterwards the adapter is just not loaded (a call fetches it again from the index).
    *  Rejects with "not_found" if the adapter is neither loaded, loading, nor used by a call in flight. */
   unloadAdapter(name: string): Promise<void>;
-  classify(input: string | string[], options?: { adapters?: Setup; head?: string }): Promise<ClassifyResult[]>;
+  /** One result per text. The type follows the setup: Parallel and BatchSplit blocks passed as
+   *  options.adapters give theirs; otherwise a Prediction (one classification head), or say which:
+   *  `classify<TaggingResult>(…)`. */
+  classify(input: string | string[], options: ClassifyOptions & { adapters: AdapterSetup<"Parallel"> }): Promise<ParallelResult[]>;
+  classify(input: string | string[], options: ClassifyOptions & { adapters: AdapterSetup<"BatchSplit"> }): Promise<BatchSplitResult[]>;
+  classify<R extends ClassifyResult = Prediction>(input: string | string[], options?: ClassifyOptions): Promise<R[]>;
   embed(input: string | string[], options?: { pooling?: "mean" | "cls"; normalize?: boolean }): Promise<Float32Array[]>;
   tokenize(input: string | string[], options?: { maxLength?: number }): Promise<{ inputIds: number[]; tokens: string[]; attentionMask: number[] }[]>;
   memory(): Promise<{ wasmMemoryBytes: number; heapAlloc: number; heapSys: number; sys: number }>;
   dispose(): void;
 }
 
-export function listAdapters(options: { index: string; modelName?: string; fetch?: typeof fetch }): Promise<IndexEntry[]>;
-export function sha256Hex(bytes: BufferSource): Promise<string>;
+export function listAdapters(options: { index: string; modelName?: string; fetch?: FetchLike }): Promise<IndexEntry[]>;
+export function sha256Hex(bytes: ArrayBuffer | ArrayBufferView): Promise<string>;
+
+/** pipeline() options: fromPretrained's, the base model's URL, and for text-classification the adapter. */
+export interface PipelineOptions extends FromPretrainedOptions {
+  /** The base model's directory URL. */
+  model?: string | URL;
+  /** text-classification: an adapter name (from options.index), a directory URL, or a setup with one classification head. */
+  adapter?: Setup;
+  /** Transformers.js's name of onProgress. */
+  progress_callback?: (p: ProgressInfo) => void;
+}
+export interface TextClassificationOutput {
+  label: string;
+  score: number;
+}
+export interface TextClassificationCallOptions {
+  /** Labels per text, best first (default 1; null: all). */
+  topK?: number | null;
+  top_k?: number | null;
+}
+interface PipelineBase {
+  readonly task: string;
+  /** The model under the pipeline: the rest of the API. */
+  readonly model: AutoModelWithHeads;
+  dispose(): void;
+}
+export interface TextClassificationPipeline extends PipelineBase {
+  /** One text: its topK labels. */
+  (text: string, options?: TextClassificationCallOptions): Promise<TextClassificationOutput[]>;
+  /** Texts, topK 1 (default): the best label of each. */
+  (texts: string[], options?: { topK?: 1; top_k?: 1 }): Promise<TextClassificationOutput[]>;
+  /** Texts, topK > 1 or null: the labels of each. */
+  (texts: string[], options: TextClassificationCallOptions): Promise<TextClassificationOutput[][]>;
+}
+/** Embeddings as a Transformers.js Tensor gives them: data of dims [texts, hidden size]. */
+export interface EmbeddingTensor {
+  type: "float32";
+  data: Float32Array;
+  dims: [number, number];
+  tolist(): number[][];
+}
+export interface FeatureExtractionPipeline extends PipelineBase {
+  (texts: string | string[], options?: { pooling?: "mean" | "cls"; normalize?: boolean }): Promise<EmbeddingTensor>;
+}
+/** A one-line entry for Transformers.js users over AutoModelWithHeads. */
+export function pipeline(task: "text-classification" | "sentiment-analysis", options: PipelineOptions & { model: string | URL; adapter: Setup }): Promise<TextClassificationPipeline>;
+export function pipeline(task: "text-classification" | "sentiment-analysis", model: string | URL, options: PipelineOptions & { adapter: Setup }): Promise<TextClassificationPipeline>;
+export function pipeline(task: "feature-extraction", options: PipelineOptions & { model: string | URL }): Promise<FeatureExtractionPipeline>;
+export function pipeline(task: "feature-extraction", model: string | URL, options?: PipelineOptions): Promise<FeatureExtractionPipeline>;

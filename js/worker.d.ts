@@ -1,17 +1,25 @@
 // Types of adapterwasm/worker: AutoModelWithHeads's API with the model in a module Web Worker, or
 // (under Node, src/node-worker-client.js) in a worker thread.
-import type { ClassifyResult, FromPretrainedOptions, ModelConfig, Setup, Stats } from "./index.js";
+import type { AdapterSetup, BatchSplitResult, ClassifyOptions, ClassifyResult, FromPretrainedOptions, ModelConfig, ParallelResult, Prediction, ProgressInfo, Setup, Stats } from "./index.js";
 export { AdapterwasmError, AdapterSetup, Stack, Fuse, Parallel, Split, BatchSplit, Average } from "./index.js";
 
 export interface WorkerOptions extends Omit<FromPretrainedOptions, "cache" | "wasm" | "kernels" | "fetch"> {
   /** true/undefined: the Cache API (Node: ~/.cache/adapterwasm); false: none; a string: a Cache
    *  API cache name (Node: a cache directory). */
   cache?: boolean | string;
-  /** URL of the Wasm module. */
-  wasm?: string;
+  /** URL of the Wasm module (bundlers that do not emit it: the URL they give adapterwasm/adapterwasm.wasm). */
+  wasm?: string | URL;
   /** A Worker running adapterwasm/worker-script (default: a new module worker); in Node a
    *  worker_threads Worker running adapterwasm/node-worker-script (default: a new one). */
-  worker?: Worker | NodeWorkerLike;
+  worker?: WebWorkerLike | NodeWorkerLike;
+}
+
+/** What the client needs of a Web Worker (a DOM Worker is one). */
+export interface WebWorkerLike {
+  postMessage(message: any, transfer?: any): void;
+  terminate(): void;
+  onmessage: ((ev: any) => any) | null;
+  onerror: ((ev: any) => any) | null;
 }
 
 /** What the Node client needs of a worker_threads Worker. */
@@ -33,12 +41,16 @@ export class WorkerModelWithHeads {
   stats: Stats & { loadedAdapters?: string[] };
   activeAdapters: Setup | null;
   activeHead: string | null;
+  /** Progress events of every load in the worker (the base, then adapters); fromPretrained's onProgress sets it. */
+  onProgress: ((p: ProgressInfo) => void) | null;
   setActiveAdapters(setup: Setup | null): Promise<void>;
   loadAdapter(nameOrUrl: string, options?: { index?: string; name?: string; modelName?: string }): Promise<string>;
   /** As AutoModelWithHeads.unloadAdapter: calls sent before it finish with the adapter (messages
    *  reach the worker in order), calls sent while it is under way reject with code "setup". */
   unloadAdapter(name: string): Promise<void>;
-  classify(input: string | string[], options?: { adapters?: Setup; head?: string }): Promise<ClassifyResult[]>;
+  classify(input: string | string[], options: ClassifyOptions & { adapters: AdapterSetup<"Parallel"> }): Promise<ParallelResult[]>;
+  classify(input: string | string[], options: ClassifyOptions & { adapters: AdapterSetup<"BatchSplit"> }): Promise<BatchSplitResult[]>;
+  classify<R extends ClassifyResult = Prediction>(input: string | string[], options?: ClassifyOptions): Promise<R[]>;
   embed(input: string | string[], options?: { pooling?: "mean" | "cls"; normalize?: boolean }): Promise<Float32Array[]>;
   tokenize(input: string | string[], options?: { maxLength?: number }): Promise<{ inputIds: number[]; tokens: string[]; attentionMask: number[] }[]>;
   memory(): Promise<{ wasmMemoryBytes: number; heapAlloc: number; heapSys: number; sys: number }>;

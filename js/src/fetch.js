@@ -99,7 +99,7 @@ export async function fetchFile(url, opts = {}) {
 export async function fetchRetry(fetchImpl, url, signal) {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await fetchImpl(url, { signal });
+      return await fetchImpl(String(url), { signal }); // a string: options.fetch may be any (url: string) => Promise<Response>
     } catch (e) {
       if (attempt >= 1 || signal?.aborted) throw new AdapterwasmError("network", `${url}: ${e.message}`, { cause: e });
     }

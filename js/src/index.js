@@ -5,3 +5,4 @@ export { Stack, Fuse, Parallel, Split, BatchSplit, Average, AdapterSetup } from 
 export { AdapterwasmError } from "./errors.js";
 export { CacheApiStore, MemoryStore } from "./store.js";
 export { sha256Hex } from "./fetch.js";
+export { pipeline } from "./pipeline.js";

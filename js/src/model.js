@@ -5,6 +5,7 @@ import { AdapterwasmError } from "./errors.js";
 import { checkSetup } from "./composition.js";
 import { fetchFile, Stats } from "./fetch.js";
 import { adapterFileGroups, baseFiles, dirUrl, isDirUrl, loadIndex } from "./registry.js";
+import { LoadProgress } from "./progress.js";
 import { loadRuntime } from "./runtime.js";
 import { defaultStore } from "./store.js";
 
@@ -40,20 +41,25 @@ export class AutoModelWithHeads {
     const store = resolveStore(options.cache);
     const stats = new Stats();
     const base = dirUrl(baseUrl);
-    const [rt, plan] = await Promise.all([loadRuntime(options.wasm, options.kernels, { gcPercent: options.gcPercent, memoryLimitBytes: options.memoryLimitBytes }, options.onProgress), baseFiles(base, fetchImpl)]);
+    const progress = new LoadProgress(base.href, "model", options.onProgress);
+    const [rt, plan] = await Promise.all([loadRuntime(options.wasm, options.kernels, { gcPercent: options.gcPercent, memoryLimitBytes: options.memoryLimitBytes }, progress), baseFiles(base, fetchImpl)]);
     if (options.dtype && plan.manifest?.dtype && options.dtype !== plan.manifest.dtype) {
       throw new AdapterwasmError("invalid_argument", `${base}: the model there is ${plan.manifest.dtype}, not ${options.dtype}`);
     }
     const files = {};
     await Promise.all(
-      plan.files.map(async (f) => {
-        const bytes = await fetchFile(f.url, { sha256: f.sha256, size: f.size, store, stats, fetch: fetchImpl, optional: f.optional, onProgress: options.onProgress });
+      plan.files.map((f) => progress.file(f.url, f.size)).map(async (p, i) => {
+        const f = plan.files[i];
+        const bytes = await fetchFile(f.url, { sha256: f.sha256, size: f.size, store, stats, fetch: fetchImpl, optional: f.optional, onProgress: p.onChunk });
+        p.done(bytes);
         if (bytes) files[f.name] = bytes;
       }),
     );
     const handle = await rt.call(rt.api, "createModel", files);
     const info = await rt.call(handle, "info");
-    return new AutoModelWithHeads(rt, handle, info, { ...options, fetch: fetchImpl, store, stats, verified: plan.verified, baseUrl: base.href });
+    const model = new AutoModelWithHeads(rt, handle, info, { ...options, fetch: fetchImpl, store, stats, verified: plan.verified, baseUrl: base.href });
+    progress.ready();
+    return model;
   }
 
   constructor(rt, handle, info, options) {
@@ -104,16 +110,28 @@ export class AutoModelWithHeads {
     return [...this._adapters.keys()];
   }
 
+  // onProgress receives the progress events (progress.js) of every later load: adapters fetched
+  // by loadAdapter or on demand. fromPretrained's option sets it.
+  get onProgress() {
+    return this._opt.onProgress ?? null;
+  }
+  set onProgress(f) {
+    this._opt.onProgress = f ?? undefined;
+  }
+
   // loadAdapter loads an adapter by name from an index, or from a directory URL; it resolves to
-  // the adapter's name. Already loaded: resolves at once.
+  // the adapter's name: the index entry's, or for a directory the name its adapter_config.json
+  // was saved under (options.name loads it under another). Already loaded: resolves at once. A
+  // directory whose adapter has the name of one loaded from elsewhere is refused (code
+  // invalid_argument): unload that one first, or pass { name }.
   //   options { index, name, modelName }
   // While unloadAdapter(name) is under way, loadAdapter(name) waits for it and then loads afresh.
   async loadAdapter(nameOrUrl, options = {}) {
     this._check();
-    const isUrl = isDirUrl(nameOrUrl);
-    const name = options.name ?? (isUrl ? dirUrl(nameOrUrl).pathname.split("/").filter(Boolean).pop() : nameOrUrl);
+    if (isDirUrl(nameOrUrl)) return this._loadDir(dirUrl(nameOrUrl).href, options);
+    const name = options.name ?? nameOrUrl;
     await this._unloading.get(name)?.catch(() => {});
-    return this._loadAdapter(nameOrUrl, name, isUrl, options);
+    return this._loadAdapter(nameOrUrl, name, false, options);
   }
 
   // _loadAdapter loads an adapter once (concurrent loads of one name share the download).
@@ -126,9 +144,27 @@ export class AutoModelWithHeads {
     return this._loading.get(name);
   }
 
+  // _loadDir loads the adapter in directory dir (an absolute URL ending in "/") once: concurrent
+  // loads of one directory share the download, and a directory already loaded resolves to its name.
+  _loadDir(dir, options) {
+    for (const [n, a] of this._adapters) if (a.url === dir && (!options.name || options.name === n)) return n;
+    const key = `dir:${dir}:${options.name ?? ""}`;
+    if (!this._loading.has(key)) {
+      const p = this._load(null, dir, options).finally(() => this._loading.delete(key));
+      this._loading.set(key, p);
+    }
+    return this._loading.get(key);
+  }
+
   async _load(name, url, options) {
-    const { store, stats, fetch: fetchImpl, onProgress } = this._opt;
-    const get = (u, f = {}) => fetchFile(u, { ...f, store, stats, fetch: fetchImpl, onProgress });
+    const { store, stats, fetch: fetchImpl } = this._opt;
+    const progress = new LoadProgress(name ?? url, "adapter", this._opt.onProgress);
+    const get = async (u, f = {}) => {
+      const p = progress.file(u, f.size);
+      const bytes = await fetchFile(u, { ...f, store, stats, fetch: fetchImpl, onProgress: p.onChunk });
+      p.done(bytes);
+      return bytes;
+    };
     const files = {};
     if (url) {
       const dir = dirUrl(url);
@@ -144,6 +180,21 @@ export class AutoModelWithHeads {
       if (!files["adapter_config.json"] && !files["adapter_fusion_config.json"]) {
         throw new AdapterwasmError("not_found", `${dir}: no adapter_config.json or adapter_fusion_config.json`);
       }
+      if (files["adapter_config.json"]) {
+        // The name it was saved under (save_adapter writes it), not the URL's last segment:
+        // two directories called ".../adapter/" hold two adapters.
+        name = options.name ?? savedName(files["adapter_config.json"]) ?? dir.pathname.split("/").filter(Boolean).pop();
+        const had = this._adapters.get(name);
+        if (had || this._loading.has(name)) {
+          throw new AdapterwasmError("invalid_argument", `${dir}: an adapter named ${JSON.stringify(name)} is already ${had ? `loaded${had.url ? ` from ${had.url}` : ""}` : "loading"}; unload it first, or load this one under another name: loadAdapter(url, { name })`);
+        }
+        // Claim the name while it loads: a second directory with it is refused, a call needing it waits.
+        const claim = this._install(name, url, files, options, progress);
+        this._loading.set(name, claim);
+        const unclaim = () => this._loading.get(name) === claim && this._loading.delete(name);
+        claim.then(unclaim, unclaim);
+        return claim;
+      }
     } else {
       const indexUrl = options.index ?? this._opt.index;
       if (!indexUrl) throw new AdapterwasmError("invalid_argument", `loadAdapter(${JSON.stringify(name)}): no index given; pass { index } or a directory URL`);
@@ -157,14 +208,24 @@ export class AutoModelWithHeads {
         }),
       );
     }
+    return this._install(name, url, files, options, progress);
+  }
+
+  // _install loads the fetched files into Go under name (url: the directory they came from, or null).
+  async _install(name, url, files, options, progress) {
     this._check();
     // A fusion keeps its saved name ("a,b", what Fuse(a,b) looks for) unless one is asked for.
     const isFusion = !!files["adapter_fusion_config.json"];
     const loadAs = options.name ?? (isFusion ? "" : name);
+    if (isFusion && this._adapters.has(options.name)) {
+      throw new AdapterwasmError("invalid_argument", `a fusion named ${JSON.stringify(options.name)} is already loaded; unload it first`);
+    }
     const info = await this._call("loadAdapter", loadAs, files);
     const bytes = info.bytes || Object.values(files).reduce((n, b) => n + b.byteLength, 0);
-    this._adapters.set(info.name, { bytes, pins: 0, used: ++this._clock, info });
+    this._adapters.set(info.name, { bytes, pins: 0, used: ++this._clock, info, url: url ? dirUrl(url).href : null });
     await this._evict(info.name);
+    progress.name = info.name;
+    progress.ready();
     return info.name;
   }
 
@@ -338,6 +399,17 @@ export class AutoModelWithHeads {
   _call(method, ...args) {
     this._check();
     return this._rt.call(this._h, method, ...args);
+  }
+}
+
+// savedName is the "name" field of an adapter_config.json (adapters' save_adapter writes it), or
+// undefined when it has none or is not JSON (Go's loader then says what is wrong with the file).
+function savedName(bytes) {
+  try {
+    const n = JSON.parse(new TextDecoder().decode(bytes))?.name;
+    return typeof n === "string" && n !== "" ? n : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -15,13 +15,17 @@ export class WorkerModelWithHeads extends WebWorkerModelWithHeads {
     return new Worker(new URL("./node-worker.js", import.meta.url), { execArgv: threadExecArgv() });
   }
 
-  constructor(worker) {
-    super(worker);
+  static _workerUrl() {
+    return String(import.meta.url).replace(/[^/?#]*([?#].*)?$/, "node-worker.js");
+  }
+
+  constructor(worker, scriptUrl) {
+    super(worker, scriptUrl);
     worker.unref?.();
   }
 
-  _rpc(op, args, onProgress) {
-    const p = super._rpc(op, args, onProgress);
+  _rpc(op, args) {
+    const p = super._rpc(op, args);
     this._w?.ref?.();
     const idle = () => {
       if (this._pending.size === 0) this._w?.unref?.();
@@ -44,5 +48,5 @@ function threadExecArgv() {
   return out;
 }
 
-export { Stack, Fuse, Parallel, Split, BatchSplit, Average } from "./composition.js";
+export { Stack, Fuse, Parallel, Split, BatchSplit, Average, AdapterSetup } from "./composition.js";
 export { AdapterwasmError } from "./errors.js";

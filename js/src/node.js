@@ -1,11 +1,25 @@
 // The Node entry: the same API, with a cache directory instead of the Cache API and the Wasm
 // module read from disk.
 import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import { AdapterwasmError } from "./errors.js";
 import { setDefaultStoreFactory } from "./model.js";
-import { setDefaultWasm } from "./runtime.js";
+import { setDefaultWasm, setFileReader } from "./runtime.js";
 import { FsStore } from "./store-node.js";
 
-setDefaultWasm(() => readFile(new URL("../dist/adapterwasm.wasm", import.meta.url)));
+// readWasm reads the module from a file: URL; a missing file says what to pass instead.
+async function readWasm(url) {
+  try {
+    return await readFile(url);
+  } catch (e) {
+    if (e?.code !== "ENOENT") throw e;
+    // A bundle that left the module behind, or a package built without `./build.sh wasm`.
+    throw new AdapterwasmError("missing_file", `${fileURLToPath(url)}: no such file: the Wasm module is not there (a bundle without it?); pass options.wasm: the module's file URL (esbuild: import wasm from "adapterwasm/adapterwasm.wasm" with the file loader, then new URL(wasm, import.meta.url)), its bytes or a WebAssembly.Module`, { cause: e });
+  }
+}
+
+setDefaultWasm(() => readWasm(new URL("../dist/adapterwasm.wasm", import.meta.url)));
+setFileReader(readWasm);
 setDefaultStoreFactory((dir) => new FsStore(dir));
 
 export * from "./index.js";

@@ -1,8 +1,27 @@
 // The Go instance: one per realm (page, worker, process), shared by every model in it.
-// wasm_exec.js is Go's own loader, copied from $(go env GOROOT)/lib/wasm by `./build.sh wasm`.
-import "../dist/wasm_exec.js";
+// wasm_exec.js is Go's own loader, copied from $(go env GOROOT)/lib/wasm by `./build.sh wasm`
+// into a function (goClass) that runs it against the scope it is given instead of globalThis.
+import { goClass } from "../dist/wasm_exec.js";
 import { AdapterwasmError, fromGo } from "./errors.js";
 import { kernelTrampolines } from "./kernel-imports.js";
+import { countBody } from "./progress.js";
+
+// goScope is the global object the Go program sees (js.Global()): the real globalThis, except
+// for the names wasm_exec.js defines for itself (fs, path, process where there is none, and Go),
+// which stay here: libraries that sniff globalThis.process to detect Node are not fooled, and
+// the page gets no globals from this package. Reads go to the real object (its getters need it
+// as receiver); Go's own reads of fs, process and path happen once, when its program starts.
+const GO_OWN = new Set(["fs", "path", "process", "Go"]);
+const goOwn = {};
+const goScope = new Proxy(globalThis, {
+  get: (t, k) => (Object.hasOwn(goOwn, k) ? goOwn[k] : Reflect.get(t, k)),
+  set: (t, k, v) => {
+    if (GO_OWN.has(k)) goOwn[k] = v;
+    else t[k] = v;
+    return true;
+  },
+});
+const Go = goClass(goScope);
 
 let current = null; // Promise<Runtime>
 
@@ -57,59 +76,81 @@ export function setDefaultWasm(f) {
   wasmSource = f;
 }
 
+// readLocal reads a file: URL given as options.wasm where fetch cannot (the Node entry sets it).
+let readLocal = null;
+
+export function setFileReader(f) {
+  readLocal = f;
+}
+
+// defaultKernels is the compiled SIMD kernel module when the entry has one (workerd.js).
+let defaultKernels;
+
+export function setDefaultKernels(k) {
+  defaultKernels = k;
+}
+
 // loadRuntime starts the Go instance, once. wasm may be a WebAssembly.Module (Cloudflare Workers
 // bundle it), bytes, a Response, or a URL; by default the file beside the package. kernels may be
 // the compiled SIMD kernel module (kernels.wasm, bundled in Cloudflare Workers); by default it is
-// compiled from the bytes in dist/kernels.js. Both only matter for the first model of a realm.
-// onProgress gets { file, url, loaded, total, fromCache: false } as a module fetched from a URL
-// streams in (total is undefined when the response is content-encoded).
-export function loadRuntime(wasm, kernels, gc, onProgress) {
+// compiled from the bytes in dist/kernels.js. Both only matter for the first model of a realm,
+// as does progress (a LoadProgress, progress.js): the Wasm module is reported as one of its files.
+export function loadRuntime(wasm, kernels, gc, progress) {
   if (current) return current;
-  current = start(wasm, kernels, gc, onProgress).catch((e) => {
+  current = start(wasm, kernels, gc, progress).catch((e) => {
     current = null;
     throw e;
   });
   return current;
 }
 
-// counted passes a response's body through, reporting the bytes read so far.
-function counted(res, url, onProgress) {
-  const declared = res.headers.get("content-encoding") ? NaN : Number(res.headers.get("content-length") || NaN);
-  const total = Number.isFinite(declared) ? declared : undefined;
-  const file = decodeURIComponent(new URL(url, globalThis.location?.href).pathname.split("/").pop());
-  let loaded = 0;
-  const count = new TransformStream({
-    transform(chunk, out) {
-      loaded += chunk.byteLength;
-      onProgress({ file, url, loaded, total, fromCache: false });
-      out.enqueue(chunk);
-    },
-  });
-  return new Response(res.body.pipeThrough(count), { status: res.status, headers: res.headers });
-}
+// WASM_HINT says what to do when the module is not where the package looks for it: bundlers
+// that do not emit assets referenced by `new URL(…, import.meta.url)` (esbuild) leave it behind.
+const WASM_HINT = "pass options.wasm: the URL your bundler gives adapterwasm/adapterwasm.wasm (README: Bundling), its bytes, or a WebAssembly.Module";
 
-async function instantiate(source, imports, onProgress) {
+async function instantiate(source, imports, progress, isDefault) {
   source = await source;
   if (source instanceof WebAssembly.Module) return WebAssembly.instantiate(source, imports);
+  let file = null;
+  const isResponse = typeof Response !== "undefined" && source instanceof Response;
+  const url = isResponse ? source.url : source instanceof URL || typeof source === "string" ? String(source) : "";
   try {
+    if ((source instanceof URL || typeof source === "string") && readLocal && /^file:/i.test(url)) {
+      source = await readLocal(new URL(url)); // Node: e.g. new URL(wasmFile, import.meta.url) in a bundle
+      isDefault = true; // reported as the file it is, and a missing one says what to pass
+    }
     if (source instanceof URL || typeof source === "string") {
-      const url = String(source);
-      source = await fetch(source).catch((e) => Promise.reject(new AdapterwasmError("network", `${url}: ${e.message}`, { cause: e })));
-      if (onProgress && source.ok && source.body) source = counted(source, url, onProgress);
+      file = progress?.file(url);
+      source = await fetch(source).catch((e) => Promise.reject(new AdapterwasmError("network", `${url}: ${e.message}${isDefault ? `; ${WASM_HINT}` : ""}`, { cause: e })));
+    } else if (ArrayBuffer.isView(source) || source instanceof ArrayBuffer) {
+      if (isDefault && progress) {
+        // The Node entry's read of the file beside the package.
+        file = progress.file(/^file:/i.test(url) ? url : new URL("../dist/adapterwasm.wasm", import.meta.url).href, source.byteLength);
+        file.onChunk({ loaded: source.byteLength, total: source.byteLength, fromCache: false });
+        file.done(source.byteLength);
+      }
+      return (await WebAssembly.instantiate(source, imports)).instance;
     }
     if (typeof Response !== "undefined" && source instanceof Response) {
-      if (!source.ok) throw new AdapterwasmError("network", `${source.url}: HTTP ${source.status}`);
+      if (!source.ok) throw new AdapterwasmError(isDefault ? "missing_file" : "network", `${url}: HTTP ${source.status}${isDefault ? `: the Wasm module is not there; ${WASM_HINT}` : ""}`);
+      if (!file && progress) file = progress.file(source.url || "https://adapterwasm.invalid/adapterwasm.wasm");
+      let counted = { res: source, bytes: () => 0 };
+      if (file) counted = countBody(source, file.onChunk);
+      let inst;
       if (WebAssembly.instantiateStreaming && source.headers.get("content-type") === "application/wasm") {
-        return (await WebAssembly.instantiateStreaming(source, imports)).instance;
+        inst = (await WebAssembly.instantiateStreaming(counted.res, imports)).instance;
+      } else {
+        inst = (await WebAssembly.instantiate(await counted.res.arrayBuffer(), imports)).instance;
       }
-      source = await source.arrayBuffer();
+      file?.done(counted.bytes());
+      return inst;
     }
     return (await WebAssembly.instantiate(source, imports)).instance;
   } catch (e) {
     if (e instanceof AdapterwasmError) throw e;
     // workerd (Cloudflare Workers) compiles no Wasm from bytes: "Wasm code generation disallowed by embedder".
     if (/disallowed/i.test(e?.message)) throw new AdapterwasmError("unsupported", `${e.message}: this host cannot compile Wasm from bytes; pass the bundled module as options.wasm (Cloudflare Workers: import wasm from "adapterwasm/adapterwasm.wasm")`, { cause: e });
-    if (e instanceof WebAssembly.CompileError || e instanceof WebAssembly.LinkError) throw new AdapterwasmError("format", `the Wasm module: ${e.message}`, { cause: e });
+    if (e instanceof WebAssembly.CompileError || e instanceof WebAssembly.LinkError) throw new AdapterwasmError("format", `the Wasm module${url ? ` (${url.slice(0, 200)})` : ""}: ${e.message}${isDefault ? `; ${WASM_HINT}` : ""}`, { cause: e });
     throw e;
   }
 }
@@ -177,14 +218,14 @@ function goEnv(gc = {}) {
   return env;
 }
 
-async function start(wasm, compiledKernels, gc, onProgress) {
-  const go = new globalThis.Go();
+async function start(wasm, compiledKernels, gc, progress) {
+  const go = new Go();
   const key = `__adapterwasm_${Math.random().toString(36).slice(2)}`;
   go.argv = ["adapterwasm", key];
   go.env = { ...go.env, ...goEnv(gc) };
-  const kernels = kernelImports(compiledKernels);
+  const kernels = kernelImports(compiledKernels ?? defaultKernels);
   go.importObject.adapterwasm_kernels = kernels.imports;
-  const instance = await instantiate(wasm ?? wasmDefault(), go.importObject, onProgress);
+  const instance = await instantiate(wasm ?? wasmDefault(), go.importObject, progress, wasm == null);
   const simd = await kernels.attach(instance);
   let rt = null;
   const api = await new Promise((resolve, reject) => {

@@ -8,15 +8,18 @@ import { absUrl, isDirUrl } from "./registry.js";
 export class WorkerModelWithHeads {
   // fromPretrained starts a worker (or uses options.worker) and loads the base model in it.
   // options: those of AutoModelWithHeads.fromPretrained, except that cache is true/false or a
-  // Cache API name, and wasm a URL string; plus worker (a Worker to use).
+  // Cache API name, and wasm a URL string; plus worker (a Worker to use). onProgress stays: it
+  // gets the progress events (progress.js) of the base and of every adapter loaded later
+  // (model.onProgress = f replaces it).
   static async fromPretrained(baseUrl, options = {}) {
     const { worker, onProgress, ...rest } = options;
     const abs = absUrl(baseUrl).href;
-    for (const k of ["index", "wasm"]) if (typeof rest[k] === "string") rest[k] = absUrl(rest[k]).href;
-    const client = new this(worker ?? this._startWorker());
+    for (const k of ["index", "wasm"]) if (typeof rest[k] === "string" || rest[k] instanceof URL) rest[k] = absUrl(rest[k]).href;
+    const client = new this(worker ?? this._startWorker(), worker ? null : this._workerUrl());
+    client.onProgress = onProgress ?? null;
     let info;
     try {
-      info = await client._rpc("fromPretrained", [abs, { ...rest, progress: !!onProgress }], onProgress);
+      info = await client._rpc("fromPretrained", [abs, { ...rest, progress: true }]);
     } catch (e) {
       if (!worker) client.dispose(); // a worker it started: end it
       throw e;
@@ -29,12 +32,20 @@ export class WorkerModelWithHeads {
   }
 
   // _startWorker starts the worker the model runs in (node-worker-client.js: a worker thread).
+  // Keep the expression as it is: Vite and webpack bundle the script of exactly this pattern.
   static _startWorker() {
     return new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
   }
 
-  constructor(worker) {
+  // _workerUrl names the script _startWorker runs, for error messages; not by new URL(…,
+  // import.meta.url), which bundlers would take for a second reference to emit.
+  static _workerUrl() {
+    return String(import.meta.url).replace(/[^/?#]*([?#].*)?$/, "worker.js");
+  }
+
+  constructor(worker, scriptUrl = null) {
     this._w = worker;
+    this.onProgress = null;
     this._next = 1;
     this._pending = new Map();
     this._unloading = new Map(); // name -> Promise of unloadAdapter(name) under way
@@ -42,14 +53,17 @@ export class WorkerModelWithHeads {
     this.activeHead = null;
     const onMessage = (data) => {
       const { id, ok, value, error, progress } = data;
+      if (progress) return this.onProgress?.(progress);
       const p = this._pending.get(id);
       if (!p) return;
-      if (progress) return p.onProgress?.(progress);
       this._pending.delete(id);
       ok ? p.resolve(value) : p.reject(fromPlain(error));
     };
     const onFailure = (message) => {
-      const err = new AdapterwasmError("exited", `worker failed: ${message ?? "error"}`);
+      // A browser says nothing about a script that could not be fetched or parsed (an ErrorEvent
+      // without message): say which script, and what to pass instead.
+      const what = message || `the worker script${scriptUrl ? ` ${scriptUrl}` : ""} did not load or threw at start (not emitted by the bundler, a 404, or a syntax error); pass options.worker: a module Worker running adapterwasm/worker-script (README: Bundling)`;
+      const err = new AdapterwasmError("exited", `worker failed: ${what}`);
       for (const p of this._pending.values()) p.reject(err);
       this._pending.clear();
     };
@@ -64,11 +78,11 @@ export class WorkerModelWithHeads {
     }
   }
 
-  _rpc(op, args, onProgress) {
+  _rpc(op, args) {
     if (!this._w) return Promise.reject(new AdapterwasmError("closed", "model was disposed"));
     const id = this._next++;
     return new Promise((resolve, reject) => {
-      this._pending.set(id, { resolve, reject, onProgress });
+      this._pending.set(id, { resolve, reject });
       this._w.postMessage({ id, op, args });
     });
   }
@@ -143,5 +157,5 @@ export class WorkerModelWithHeads {
   }
 }
 
-export { Stack, Fuse, Parallel, Split, BatchSplit, Average } from "./composition.js";
+export { Stack, Fuse, Parallel, Split, BatchSplit, Average, AdapterSetup } from "./composition.js";
 export { AdapterwasmError } from "./errors.js";

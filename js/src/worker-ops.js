@@ -23,6 +23,7 @@ export function serve(post, { AutoModelWithHeads, listAdapters, cacheOption = (c
       model = await AutoModelWithHeads.fromPretrained(baseUrl, {
         ...rest,
         cache: cacheOption(cache),
+        // Every load's events, the base's and later adapters' (the client's onProgress persists).
         onProgress: progress ? (p) => post({ id, progress: p }) : undefined,
       });
       return { config: model.config, baseVerified: model.baseVerified, simd: model.simd, stats: { ...model.stats } };

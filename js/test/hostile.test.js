@@ -33,7 +33,8 @@ describe("hostile inputs to the Wasm instance", () => {
   test("each hostile adapter directory is refused with code format, naming the file; the instance keeps working", async () => {
     const good = await model.classify(goldenSentences().slice(0, 3), { adapters: "seq_bn" });
     for (const [name, want] of HOSTILE_CASES) {
-      await assert.rejects(model.loadAdapter(`${srv.url}/hostile/${name}/`), (e) => {
+      // Under its own name: each is a spoilt copy of seq_bn, whose saved name is loaded already.
+      await assert.rejects(model.loadAdapter(`${srv.url}/hostile/${name}/`, { name }), (e) => {
         assert.ok(e instanceof AdapterwasmError && e.code === "format", `${name}: ${e.code} ${e.message}`);
         assert.match(e.message, new RegExp(want), name);
         return true;
