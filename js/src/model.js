@@ -146,7 +146,9 @@ export class AutoModelWithHeads {
 
   // _loadDir loads the adapter in directory dir (an absolute URL ending in "/") once: concurrent
   // loads of one directory share the download, and a directory already loaded resolves to its name.
-  _loadDir(dir, options) {
+  // Unloads under way finish first (which name the directory holds is only known from its config).
+  async _loadDir(dir, options) {
+    await Promise.all([...this._unloading.values()].map((p) => p.catch(() => {})));
     for (const [n, a] of this._adapters) if (a.url === dir && (!options.name || options.name === n)) return n;
     const key = `dir:${dir}:${options.name ?? ""}`;
     if (!this._loading.has(key)) {
