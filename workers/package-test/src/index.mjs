@@ -3,6 +3,7 @@
 // request that needs it and kept for the later ones.
 //
 //   GET  /load[?bundled=no]             load the base model: { isolate, config, simd, memory, stats }
+//                                       (bundled=no: without passing wasm and kernels)
 //   POST /classify {texts, adapters}    { results }, the package's classify output
 //   POST /embed {texts}                 { embeddings: number[][] } (mean pooling, normalized)
 //   POST /unload {name}                 { loadedAdapters }
@@ -14,7 +15,9 @@
 // (package.json "files"), made by the test, so that the bundle is one consistent build of the
 // package even if js/ is rebuilt meanwhile (wrangler dev would reload on that).
 import { AutoModelWithHeads, AdapterwasmError } from "adapterwasm";
-// workerd compiles no Wasm from bytes: both modules are bundled with the script.
+// workerd compiles no Wasm from bytes: both modules are bundled with the script. wrangler picks
+// the package's "workerd" entry, which imports them itself; bundlers without that condition need
+// these two lines and { wasm, kernels } (/load without ?bundled=no).
 import wasm from "adapterwasm/adapterwasm.wasm";
 import kernels from "adapterwasm/kernels.wasm";
 
@@ -26,8 +29,7 @@ let isolate = null; // an id for this isolate, so that the test can tell a resta
 
 function getModel(env, { bundled = true } = {}) {
   model ??= AutoModelWithHeads.fromPretrained(`${ASSETS}model/`, {
-    // Without them (bundled=false: what a user who forgot gets) the package looks for the
-    // module beside itself, which workerd cannot compile.
+    // Without them (bundled=false) the package's workerd entry supplies both.
     ...(bundled ? { wasm, kernels } : {}),
     fetch: (url, init) => env.ASSETS.fetch(url, init),
     index: `${ASSETS}adapters/index.json`,
