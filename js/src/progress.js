@@ -5,12 +5,13 @@
 //   { status: "download", name, file, url, loaded: 0, total, fromCache: false }  its download starts (not for a cache hit)
 //   { status: "progress", name, file, url, loaded, total, progress, fromCache }   per chunk; once for a cache hit
 //   { status: "done",     name, file, url, loaded, total, progress, fromCache }   the file is read and verified
-//   { status: "progress_total", name, loaded, total, progress, files }          after each file event: sums over the load
+//   { status: "progress_total", name, loaded, total, progress, files }          after each progress and done: sums over the load
 //   { status: "ready", name, kind }                                             the model ("model") or adapter ("adapter") is loaded
 //
-// name is the base model's directory URL or the adapter's name; total is undefined while no one
-// has said (a server without Content-Length); progress is a percentage. File events carry url,
-// loaded and total always, so listeners that only sum those keep working.
+// name is the base model's directory URL or the adapter's name (for a directory, its URL until
+// its config is read: "ready" has the name); total is undefined while no one has said (a server
+// without Content-Length); progress is a percentage. File events carry url, loaded and total
+// always, so listeners that only sum those keep working (the demo page's).
 export class LoadProgress {
   constructor(name, kind, onProgress) {
     this.name = name;
