@@ -237,14 +237,14 @@ func resultValue(r *engine.Result) js.Value {
 	if len(r.Words) > 0 {
 		words := jsArray.New(len(r.Words))
 		for k, w := range r.Words {
-			words.SetIndex(k, map[string]any{"word": w.Word, "start": w.Start, "end": w.End, "label": w.Label, "score": float64(w.Score)})
+			words.SetIndex(k, object("word", w.Word, "start", w.Start, "end", w.End, "label", w.Label, "score", float64(w.Score)))
 		}
 		o.Set("words", words)
 	}
 	if len(r.Tokens) > 0 {
 		toks := jsArray.New(len(r.Tokens))
 		for k, t := range r.Tokens {
-			toks.SetIndex(k, map[string]any{"token": t.Token, "word": t.Word, "label": t.Label, "score": float64(t.Score)})
+			toks.SetIndex(k, object("token", t.Token, "word", t.Word, "label", t.Label, "score", float64(t.Score)))
 		}
 		o.Set("tokens", toks)
 	}
@@ -256,7 +256,17 @@ func resultValue(r *engine.Result) js.Value {
 		o.Set("heads", hs)
 	}
 	if in := r.Input; in != nil {
-		o.Set("input", map[string]any{"tokens": in.Tokens, "truncated": in.Truncated, "unknownShare": in.UnknownShare})
+		o.Set("input", object("tokens", in.Tokens, "truncated", in.Truncated, "unknownShare", in.UnknownShare))
+	}
+	return o
+}
+
+// object builds a JS object from key, value pairs in their order, so its keys (and so
+// JSON.stringify of a result) come out as the CLI prints them, not in a Go map's random order.
+func object(kv ...any) js.Value {
+	o := jsObject.New()
+	for i := 0; i+1 < len(kv); i += 2 {
+		o.Set(kv[i].(string), kv[i+1])
 	}
 	return o
 }
