@@ -121,6 +121,12 @@ func FuzzPickle(f *testing.F) {
 		}
 		f.Add(zf)
 	}
+	// Generated seeds larger than the mutator builds: a tensor argument nested 100,000 deep, and
+	// one doubled through the memo 40 times (2^40 leaves if anything walked it).
+	for _, where := range []string{"numel", "offset", "size"} {
+		f.Add(hostileTensorPickle(where, func(p *pk) *pk { return nestedTuple(p, 100_000, func(p *pk) { p.int1(6) }) }))
+		f.Add(hostileTensorPickle(where, func(p *pk) *pk { return doubledTuple(p, 40) }))
+	}
 	f.Fuzz(func(t *testing.T, pkl []byte) {
 		load := func(key string, dtype DType, numel int) (*pyStorage, error) {
 			if numel > 1<<12 {

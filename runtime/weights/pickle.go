@@ -608,7 +608,7 @@ func (u *unpickler) rebuildTensor(args pyTuple) (*pyTensor, error) {
 	}
 	off, ok := args[1].(int64)
 	if !ok || off < 0 || off > int64(maxInt) {
-		return nil, u.errf("_rebuild_tensor_v2 storage_offset %v is not a non-negative integer", args[1])
+		return nil, u.errf("_rebuild_tensor_v2 storage_offset %s is not a non-negative integer", shortRepr(args[1]))
 	}
 	shape, err := u.intTuple(args[2], "size")
 	if err != nil {
@@ -619,7 +619,7 @@ func (u *unpickler) rebuildTensor(args pyTuple) (*pyTensor, error) {
 		return nil, err
 	}
 	if len(shape) != len(stride) {
-		return nil, u.errf("_rebuild_tensor_v2 size %v and stride %v differ in rank", shape, stride)
+		return nil, u.errf("_rebuild_tensor_v2 size and stride differ in rank (%d and %d)", len(shape), len(stride))
 	}
 	return &pyTensor{storage: st, offset: int(off), shape: shape, stride: stride}, nil
 }
@@ -633,7 +633,7 @@ func (u *unpickler) intTuple(v any, what string) ([]int, error) {
 	for i, x := range t {
 		n, ok := x.(int64)
 		if !ok || n < 0 || n > int64(maxInt) {
-			return nil, u.errf("_rebuild_tensor_v2 %s[%d] = %v is not a non-negative integer", what, i, x)
+			return nil, u.errf("_rebuild_tensor_v2 %s[%d] = %s is not a non-negative integer", what, i, shortRepr(x))
 		}
 		out[i] = int(n)
 	}
@@ -665,7 +665,7 @@ func (u *unpickler) binpersid() error {
 	}
 	numel, ok := pid[4].(int64)
 	if !ok || numel < 0 || numel > int64(maxInt) {
-		return u.errf("persistent id numel %v is not a non-negative integer", pid[4])
+		return u.errf("persistent id numel %s is not a non-negative integer", shortRepr(pid[4]))
 	}
 	st, err := u.persist(key, storageDTypes[g.name], int(numel))
 	if err != nil {
@@ -717,7 +717,25 @@ func typeName(v any) string {
 	case *pyTensor:
 		return "tensor"
 	}
-	return fmt.Sprintf("%T", v)
+	return "object"
+}
+
+// shortRepr formats a pickle value for an error message without walking it: a scalar as
+// itself, a string quoted and cut to 32 bytes, anything else by its type name. Values come
+// from the file: %v would recurse once per level of a nested tuple (a 1 KB deflated pickle
+// nests a million deep, past the goroutine stack) and print a tuple doubled through the memo
+// 2^k times.
+func shortRepr(v any) string {
+	switch x := v.(type) {
+	case nil, bool, int64, float64:
+		return fmt.Sprint(x)
+	case string:
+		if len(x) > 32 {
+			return strconv.Quote(x[:32]) + "..."
+		}
+		return strconv.Quote(x)
+	}
+	return "a " + typeName(v)
 }
 
 // opcodeNames names the opcodes refused most often, for error messages
