@@ -8,6 +8,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
+
+	"github.com/adapterwasm/adapterwasm/internal/jsondepth"
 )
 
 // Values of a config are kept with Python's JSON types, because the config id hashes them the
@@ -31,7 +34,12 @@ func init() {
 }
 
 // decodePy decodes JSON keeping the int/float distinction of Python's json module.
+// It refuses nesting past jsondepth.Max before decoding: decoding into any, and every walker of
+// the result (toPy, clonePy, pyJSON), recurses once per level.
 func decodePy(b []byte) (any, error) {
+	if err := jsondepth.Check(b, jsondepth.Max); err != nil {
+		return nil, err
+	}
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.UseNumber()
 	var v any
@@ -179,7 +187,7 @@ func ParseConfig(raw any, file string) (*Config, error) {
 	case nil:
 		return nil, &FormatError{File: file, Reason: `"config" is null`}
 	default:
-		return nil, &FormatError{File: file, Reason: fmt.Sprintf(`"config" is a %T, want an object or a config string`, raw)}
+		return nil, &FormatError{File: file, Reason: fmt.Sprintf(`"config" is %s, want an object or a config string`, pyRepr(raw))}
 	}
 	c := &Config{Raw: full}
 	if err := c.addPart(full, file, true); err != nil {
@@ -191,7 +199,7 @@ func ParseConfig(raw any, file string) (*Config, error) {
 func (c *Config) addPart(m map[string]any, file string, top bool) error {
 	arch, _ := m["architecture"].(string)
 	if m["architecture"] != nil && arch == "" {
-		return &FormatError{File: file, Reason: fmt.Sprintf("architecture is %v", m["architecture"])}
+		return &FormatError{File: file, Reason: "architecture is " + pyRepr(m["architecture"])}
 	}
 	p := &cfgReader{m: m, file: file}
 	switch arch {
@@ -286,7 +294,7 @@ func (p *cfgReader) fail(err error) {
 }
 
 func (p *cfgReader) bad(key string, v any, want string) {
-	p.fail(&FormatError{File: p.file, Reason: fmt.Sprintf("config %s = %v, want %s", key, pyRepr(v), want)})
+	p.fail(&FormatError{File: p.file, Reason: fmt.Sprintf("config %s = %s, want %s", key, pyRepr(v), want)})
 }
 
 func (p *cfgReader) boolean(key string, def bool) bool {
@@ -548,21 +556,21 @@ func resolveConfigString(s string) (map[string]any, error) {
 		name, kvs := chunk, ""
 		if i := strings.IndexByte(chunk, '['); i >= 0 {
 			if !strings.HasSuffix(chunk, "]") {
-				return nil, fmt.Errorf("invalid adapter config string %q", chunk)
+				return nil, fmt.Errorf("invalid adapter config string %s", quoteEcho(chunk))
 			}
 			name, kvs = chunk[:i], chunk[i+1:len(chunk)-1]
 		}
 		if name == "" || strings.ContainsAny(name, "[]\n") {
-			return nil, fmt.Errorf("invalid adapter config string %q", chunk)
+			return nil, fmt.Errorf("invalid adapter config string %s", quoteEcho(chunk))
 		}
 		p, ok := presets[name]
 		if !ok {
-			return nil, fmt.Errorf("could not identify %q as a valid adapter configuration", name)
+			return nil, fmt.Errorf("could not identify %s as a valid adapter configuration", quoteEcho(name))
 		}
 		base := clonePy(p).(map[string]any)
 		kw, err := parseKwargs(kvs)
 		if err != nil {
-			return nil, fmt.Errorf("invalid adapter configuration %q in %q: %v", kvs, name, err)
+			return nil, fmt.Errorf("invalid adapter configuration %s in %s: %v", quoteEcho(kvs), quoteEcho(name), err)
 		}
 		targets := []map[string]any{base}
 		if base["architecture"] == "union" {
@@ -574,7 +582,7 @@ func resolveConfigString(s string) (map[string]any, error) {
 		for _, t := range targets {
 			for k, v := range kw {
 				if _, ok := t[k]; !ok {
-					return nil, fmt.Errorf("%s has no config key %q", name, k)
+					return nil, fmt.Errorf("%s has no config key %s", name, quoteEcho(k))
 				}
 				t[k] = v
 			}
@@ -609,20 +617,20 @@ func parseKwargs(s string) (map[string]any, error) {
 		}
 		key := lx.ident()
 		if key == "" {
-			return nil, fmt.Errorf("expected a key at %q", lx.rest())
+			return nil, fmt.Errorf("expected a key at %s", quoteEcho(lx.rest()))
 		}
 		lx.space()
 		if !lx.take('=') {
-			return nil, fmt.Errorf("expected = after %s", key)
+			return nil, fmt.Errorf("expected = after %s", cutEcho(key))
 		}
-		v, err := lx.value()
+		v, err := lx.value(0)
 		if err != nil {
 			return nil, err
 		}
 		out[key] = v
 		lx.space()
 		if !lx.take(',') && !lx.eof() {
-			return nil, fmt.Errorf("expected , at %q", lx.rest())
+			return nil, fmt.Errorf("expected , at %s", quoteEcho(lx.rest()))
 		}
 	}
 }
@@ -656,7 +664,12 @@ func (l *pyLexer) ident() string {
 	return id
 }
 
-func (l *pyLexer) value() (any, error) {
+// maxLiteralDepth bounds how deeply lists nest in a config-string value: value recurses once
+// per "[", and a config string is as long as its file.
+const maxLiteralDepth = 64
+
+// value reads a Python literal nested depth lists deep.
+func (l *pyLexer) value(depth int) (any, error) {
 	l.space()
 	if l.eof() {
 		return nil, fmt.Errorf("missing value")
@@ -671,6 +684,9 @@ func (l *pyLexer) value() (any, error) {
 		l.i += j + 2
 		return v, nil
 	case c == '[':
+		if depth >= maxLiteralDepth {
+			return nil, fmt.Errorf("lists nest deeper than %d", maxLiteralDepth)
+		}
 		l.i++
 		var list []any
 		for {
@@ -681,7 +697,7 @@ func (l *pyLexer) value() (any, error) {
 				}
 				return list, nil
 			}
-			v, err := l.value()
+			v, err := l.value(depth + 1)
 			if err != nil {
 				return nil, err
 			}
@@ -701,13 +717,13 @@ func (l *pyLexer) value() (any, error) {
 		if !strings.ContainsAny(lit, ".eE") {
 			n, err := strconv.ParseInt(lit, 10, 64)
 			if err != nil {
-				return nil, fmt.Errorf("bad number %q", lit)
+				return nil, fmt.Errorf("bad number %s", quoteEcho(lit))
 			}
 			return pyInt(n), nil
 		}
 		f, err := strconv.ParseFloat(lit, 64)
 		if err != nil {
-			return nil, fmt.Errorf("bad number %q", lit)
+			return nil, fmt.Errorf("bad number %s", quoteEcho(lit))
 		}
 		return f, nil
 	default:
@@ -719,15 +735,40 @@ func (l *pyLexer) value() (any, error) {
 		case "None":
 			return nil, nil
 		default:
-			return nil, fmt.Errorf("unsupported value %q", id)
+			return nil, fmt.Errorf("unsupported value %s", quoteEcho(id))
 		}
 	}
 }
 
-// pyRepr formats a value roughly as Python would, for error messages.
+// maxEcho is how many bytes of a value from a file an error message repeats.
+const maxEcho = 64
+
+// pyRepr formats a value roughly as Python would, for error messages, cut to maxEcho bytes.
+// Values come from JSON checked by jsondepth (or the config-string lexer's own bound), so the
+// walk is bounded in depth; a wide value is formatted whole, then cut.
 func pyRepr(v any) string {
 	b, _ := pyJSON(nil, v)
-	return string(b)
+	return cutEcho(string(b))
+}
+
+// cutEcho cuts s, text from a file, to maxEcho bytes (on a rune boundary) for an error message.
+func cutEcho(s string) string {
+	if len(s) <= maxEcho {
+		return s
+	}
+	i := maxEcho
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "…"
+}
+
+// quoteEcho is strconv.Quote of s cut by cutEcho.
+func quoteEcho(s string) string {
+	if c := cutEcho(s); c != s {
+		return strconv.Quote(strings.TrimSuffix(c, "…")) + "…"
+	}
+	return strconv.Quote(s)
 }
 
 // sortedKeys returns the keys of m in sorted order.

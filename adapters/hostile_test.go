@@ -166,7 +166,7 @@ func TestHostileAdapterFiles(t *testing.T) {
 			})
 		}, isType[*LoadError], "model_head.safetensors: tensor heads.seq_bn.4.weight holds -Inf at element 0"},
 		{"adapter config nested 100000 deep", "seq_bn", func(t *testing.T, f map[string][]byte) { f[ConfigFile] = deep(100_000) },
-			isType[*FormatError], "adapter_config.json: invalid JSON"},
+			isType[*FormatError], "adapter_config.json: JSON nests deeper than 64 levels"},
 		{"adapter config object nested 20000 deep", "seq_bn", func(t *testing.T, f map[string][]byte) { f[ConfigFile] = deepConfig(20_000) },
 			isType[*FormatError], "adapter_config.json"},
 		{"head config nested 100000 deep", "seq_bn", func(t *testing.T, f map[string][]byte) { f[HeadConfigFile] = deep(100_000) },

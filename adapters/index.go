@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/adapterwasm/adapterwasm/internal/jsondepth"
 )
 
 // IndexVersion is the version of the index.json format written by BuildIndex (see README.md).
@@ -218,12 +220,19 @@ func BuildIndex(base string, roots ...string) (*Index, error) {
 // parseMetaNoModel reads a config's top level without checking it against a base model.
 func parseMetaNoModel(b []byte, file string) (*meta, error) {
 	var mt meta
+	if err := jsondepth.Check(b, jsondepth.Max); err != nil {
+		return nil, &FormatError{File: file, Reason: err.Error()}
+	}
 	if err := json.Unmarshal(b, &mt); err != nil {
-		return nil, &FormatError{File: file, Reason: "invalid JSON: " + err.Error()}
+		return nil, &FormatError{File: file, Reason: err.Error()}
 	}
 	if mt.PeftType != nil || (mt.Config == nil && (mt.BaseModel != nil || mt.Target != nil)) {
-		return nil, &FormatError{File: file, Reason: fmt.Sprintf("this is a PEFT adapter config (peft_type %v), not an AdapterHub adapter: "+
-			"load it into the adapters library (or convert it) and save it with save_adapter", mt.PeftType)}
+		peft := "set"
+		if s, ok := mt.PeftType.(string); ok {
+			peft = quoteEcho(s)
+		}
+		return nil, &FormatError{File: file, Reason: fmt.Sprintf("this is a PEFT adapter config (peft_type %s), not an AdapterHub adapter: "+
+			"load it into the adapters library (or convert it) and save it with save_adapter", peft)}
 	}
 	if mt.Config == nil {
 		return nil, &FormatError{File: file, Reason: `no "config" key: not an AdapterHub config`}
