@@ -224,7 +224,7 @@ func parseMetaNoModel(b []byte, file string) (*meta, error) {
 		return nil, &FormatError{File: file, Reason: err.Error()}
 	}
 	if err := json.Unmarshal(b, &mt); err != nil {
-		return nil, &FormatError{File: file, Reason: err.Error()}
+		return nil, &FormatError{File: file, Reason: "invalid JSON: " + err.Error()}
 	}
 	if mt.PeftType != nil || (mt.Config == nil && (mt.BaseModel != nil || mt.Target != nil)) {
 		peft := "set"
