@@ -69,7 +69,7 @@ func TestClassifyHostileInputs(t *testing.T) {
 		{"splits of 1e9 tokens", "x\n", []string{"--adapter", seq, "--adapter", tinyAdapter("seq_bn_b"), "--setup", "Split(seq_bn,seq_bn_b,splits=[1000000000,1])"}, "splits add up to more than the model's 64 positions"},
 		{"batch_sizes of 1e12 texts", "x\n", []string{"--adapter", seq, "--adapter", tinyAdapter("seq_bn_b"), "--setup", "BatchSplit(seq_bn,seq_bn_b,batch_sizes=[1000000000000,1])"}, "batch_sizes add up to more than 4096 texts"},
 		{"weights file without tensors", "x\n", []string{"--adapter", empty}, "adapter.safetensors: missing tensor"},
-		{"config nested 1e6 deep", "x\n", []string{"--adapter", deep}, "adapter_config.json: invalid JSON"},
+		{"config nested 1e6 deep", "x\n", []string{"--adapter", deep}, "adapter_config.json: JSON nests deeper than 64 levels"},
 		{"invalid JSON line", "{\"text\":\n", []string{"--adapter", seq, "--jsonl"}, "stdin line 1: invalid JSON"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -78,5 +78,18 @@ func TestClassifyHostileInputs(t *testing.T) {
 				t.Errorf("exit %d, stderr %.500q; want exit 1 and %q", code, errs, tc.want)
 			}
 		})
+	}
+}
+
+// TestDeepJSONLine: a --jsonl input line nesting deeper than 64 levels is refused with the line
+// number, before it is decoded.
+func TestDeepJSONLine(t *testing.T) {
+	in := `{"text":"ok"}` + "\n" + `{"text":"x","y":` + strings.Repeat("[", 9990) + strings.Repeat("]", 9990) + "}\n"
+	tr := newTextReader(strings.NewReader(in), true)
+	if s, err := tr.next(); s != "ok" || err != nil {
+		t.Fatalf("line 1: %q, %v", s, err)
+	}
+	if _, err := tr.next(); err == nil || err.Error() != "stdin line 2: JSON nests deeper than 64 levels (at byte 79)" {
+		t.Fatalf("line 2: %v", err)
 	}
 }

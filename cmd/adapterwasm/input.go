@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/adapterwasm/adapterwasm/internal/jsondepth"
 )
 
 // maxLineBytes bounds one input line (a text of up to 16 MiB); longer lines are an error,
@@ -38,6 +40,9 @@ func (tr *textReader) next() (string, error) {
 		}
 		var rec struct {
 			Text *string `json:"text"`
+		}
+		if err := jsondepth.Check([]byte(line), jsondepth.Max); err != nil {
+			return "", fmt.Errorf("stdin line %d: %v", tr.line, err)
 		}
 		if err := json.Unmarshal([]byte(line), &rec); err != nil {
 			return "", fmt.Errorf("stdin line %d: invalid JSON: %v", tr.line, err)

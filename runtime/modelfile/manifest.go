@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+
+	"github.com/adapterwasm/adapterwasm/internal/jsondepth"
 )
 
 // Manifest is manifest.json, written beside the model file: what the JS shim (js/src/registry.js,
@@ -43,6 +45,9 @@ func NewManifest(b []byte, dtype DType, source string) Manifest {
 // ParseManifest decodes manifest.json and checks its format and version.
 func ParseManifest(b []byte) (Manifest, error) {
 	var m Manifest
+	if err := jsondepth.Check(b, jsondepth.Max); err != nil {
+		return Manifest{}, &FormatError{Reason: "manifest.json", Err: err}
+	}
 	if err := json.Unmarshal(b, &m); err != nil {
 		return Manifest{}, &FormatError{Reason: "manifest.json", Err: err}
 	}

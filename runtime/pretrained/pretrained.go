@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/adapterwasm/adapterwasm/internal/jsondepth"
 	"github.com/adapterwasm/adapterwasm/runtime/bert"
 	"github.com/adapterwasm/adapterwasm/runtime/modelfile"
 	"github.com/adapterwasm/adapterwasm/runtime/tokenizer"
@@ -196,6 +197,9 @@ func build(cfg bert.Config, tok *tokenizer.Tokenizer, ts map[string]*weights.Ten
 	if b := sbert; b != nil {
 		var sb struct {
 			MaxSeqLength int `json:"max_seq_length"`
+		}
+		if err := jsondepth.Check(b, jsondepth.Max); err != nil {
+			return nil, &Error{File: SentenceBertConfig, Err: err}
 		}
 		if err := json.Unmarshal(b, &sb); err != nil {
 			return nil, &Error{File: SentenceBertConfig, Err: err}

@@ -3,6 +3,8 @@ package tokenizer
 import (
 	"bytes"
 	"encoding/json"
+
+	"github.com/adapterwasm/adapterwasm/internal/jsondepth"
 )
 
 // The tokenizer.json schema, as written by huggingface/tokenizers
@@ -106,6 +108,9 @@ func isNull(raw json.RawMessage) bool {
 // component gives an UnsupportedError naming it.
 func FromJSON(b []byte) (*Tokenizer, error) {
 	var f fileJSON
+	if err := jsondepth.Check(b, jsondepth.Max); err != nil {
+		return nil, FormatError(err.Error())
+	}
 	rest, vocab, cut := cutVocab(b)
 	if !cut {
 		rest, vocab = b, nil

@@ -106,3 +106,15 @@ func TestNestedPickleValues(t *testing.T) {
 		})
 	}
 }
+
+// TestDeepSafetensorsHeader: a header nesting deeper than 64 levels (in a value the parser skips)
+// is refused before it is decoded.
+func TestDeepSafetensorsHeader(t *testing.T) {
+	for _, depth := range []int{65, 9990, 100_000} {
+		h := `{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"x":` + strings.Repeat("[", depth) + strings.Repeat("]", depth) + `}}`
+		_, err := ParseSafetensors("deep.safetensors", stFile(h, f32bytes(1)))
+		if !isTyped(err) || !strings.Contains(err.Error(), "weights: deep.safetensors: header JSON nests deeper than 64 levels") {
+			t.Errorf("%d deep: %v", depth, err)
+		}
+	}
+}

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/adapterwasm/adapterwasm/internal/jsondepth"
 )
 
 // MaxSafetensorsHeader is the largest JSON header ParseSafetensors accepts,
@@ -218,6 +220,9 @@ func tokenString(t json.Token) string {
 }
 
 func parseSafetensorsHeader(file string, hdr []byte) (*stHeader, error) {
+	if err := jsondepth.Check(hdr, jsondepth.Max); err != nil {
+		return nil, &FormatError{File: file, Reason: "header " + err.Error()}
+	}
 	dec := json.NewDecoder(bytes.NewReader(hdr))
 	dec.UseNumber()
 	d := &stDecoder{file: file, dec: dec}
