@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -46,32 +47,57 @@ func decodePy(b []byte) (any, error) {
 	if err := d.Decode(&v); err != nil {
 		return nil, err
 	}
-	return toPy(v), nil
+	return toPy(v, "")
 }
 
-func toPy(v any) any {
+// toPy turns json.Numbers into pyInt or float64, refusing a number neither holds (an integer
+// past int64, a float past ±1.8e308 such as 1e400): it would otherwise become ±Inf and surface
+// far from the file, as Inf logits or "json: unsupported value". key names the enclosing key.
+func toPy(v any, key string) (any, error) {
 	switch x := v.(type) {
 	case json.Number:
 		s := string(x)
 		if !strings.ContainsAny(s, ".eE") {
-			if i, err := strconv.ParseInt(s, 10, 64); err == nil {
-				return pyInt(i)
+			i, err := strconv.ParseInt(s, 10, 64)
+			if err != nil {
+				return nil, outOfRange(key, s)
 			}
+			return pyInt(i), nil
 		}
-		f, _ := strconv.ParseFloat(s, 64)
-		return f
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil && !isUnderflow(f) {
+			return nil, outOfRange(key, s)
+		}
+		return f, nil
 	case []any:
 		for i := range x {
-			x[i] = toPy(x[i])
+			var err error
+			if x[i], err = toPy(x[i], key); err != nil {
+				return nil, err
+			}
 		}
-		return x
+		return x, nil
 	case map[string]any:
 		for k := range x {
-			x[k] = toPy(x[k])
+			var err error
+			if x[k], err = toPy(x[k], k); err != nil {
+				return nil, err
+			}
 		}
-		return x
+		return x, nil
 	}
-	return v
+	return v, nil
+}
+
+// isUnderflow tells a ParseFloat range error that rounded to zero (1e-400, as Python reads it)
+// from one that overflowed to ±Inf.
+func isUnderflow(f float64) bool { return f == 0 }
+
+func outOfRange(key, num string) error {
+	if key == "" {
+		return fmt.Errorf("number %s is out of range", cutEcho(num))
+	}
+	return fmt.Errorf("%s = %s is out of range", cutEcho(key), cutEcho(num))
 }
 
 func clonePy(v any) any {
@@ -124,6 +150,9 @@ type BnConfig struct {
 	InvAdapter              string // non-empty: an invertible adapter is declared
 	LeaveOut                []int
 }
+
+// maxLoRARank bounds a LoRA rank r (real ones are 1 to 256).
+const maxLoRARank = 1 << 16
 
 // LoRAConfig is LoRAConfig (and IA3Config) of adapters/configuration/adapter_config.py.
 type LoRAConfig struct {
@@ -228,6 +257,10 @@ func (c *Config) addPart(m map[string]any, file string, top bool) error {
 		list, ok := m["configs"].([]any)
 		if !ok || len(list) == 0 {
 			return &FormatError{File: file, Reason: `union config without "configs"`}
+		}
+		// validateUnion compares every pair of parts: 300,000 parts took 40 s (231 s in Wasm).
+		if len(list) > maxUnionParts {
+			return &FormatError{File: file, Reason: fmt.Sprintf("config union of %d configs; a union has at most %d", len(list), maxUnionParts)}
 		}
 		for _, e := range list {
 			sub, ok := e.(map[string]any)
@@ -339,6 +372,30 @@ func (p *cfgReader) num(key string, def float64) float64 {
 	return f
 }
 
+// maxConfigScale bounds the magnitude of a config's multipliers (bottleneck scaling, LoRA alpha):
+// real ones are at most a few hundred, and a larger one turns activations into ±Inf.
+const maxConfigScale = 1e6
+
+// scale reads a finite number of magnitude at most maxConfigScale.
+func (p *cfgReader) scale(key string, def float64) float64 {
+	f := p.num(key, def)
+	if math.IsNaN(f) || math.Abs(f) > maxConfigScale {
+		p.bad(key, p.m[key], fmt.Sprintf("a number of magnitude at most %g", float64(maxConfigScale)))
+		return def
+	}
+	return f
+}
+
+// integer reads a whole number in [lo, hi] (an integral float such as 4.0 counts).
+func (p *cfgReader) integer(key string, def, lo, hi int) int {
+	f := p.num(key, float64(def))
+	if f != math.Trunc(f) || f < float64(lo) || f > float64(hi) {
+		p.bad(key, p.m[key], fmt.Sprintf("an integer from %d to %d", lo, hi))
+		return def
+	}
+	return int(f)
+}
+
 func (p *cfgReader) str(key, def string) string {
 	v, ok := p.m[key]
 	if !ok || v == nil {
@@ -423,26 +480,25 @@ func (p *cfgReader) bottleneck() *BnConfig {
 		}
 		c.ScalingMode = v
 	default:
-		f, ok := number(v)
-		if !ok {
+		if _, ok := number(v); !ok {
 			p.bad("scaling", v, `a number, "learned" or "channel"`)
 		}
-		c.ScalingMode, c.Scaling = "float", f
+		c.ScalingMode, c.Scaling = "float", p.scale("scaling", 1)
 	}
 	c.ReductionFactor = map[string]float64{}
 	switch v := p.m["reduction_factor"].(type) {
 	case map[string]any:
 		for k, e := range v {
 			f, ok := number(e)
-			if !ok || f <= 0 {
-				p.bad("reduction_factor", v, "positive numbers")
+			if !ok || !(f >= minReductionFactor) {
+				p.bad("reduction_factor", v, fmt.Sprintf("numbers of at least %g", minReductionFactor))
 			}
 			c.ReductionFactor[k] = f
 		}
 	default:
 		f, ok := number(v)
-		if !ok || f <= 0 {
-			p.bad("reduction_factor", v, "a positive number or a per-layer mapping")
+		if !ok || !(f >= minReductionFactor) {
+			p.bad("reduction_factor", v, fmt.Sprintf("a number of at least %g or a per-layer mapping", minReductionFactor))
 		}
 		c.ReductionFactor["default"] = f
 	}
@@ -452,6 +508,10 @@ func (p *cfgReader) bottleneck() *BnConfig {
 	}
 	return c
 }
+
+// minReductionFactor bounds the bottleneck width hidden_size/reduction_factor to 1024 times the
+// hidden size (real factors are 1/2 to 64), so that the width is a small int, not ±Inf.
+const minReductionFactor = 1.0 / 1024
 
 // reduction returns the reduction factor for layer l (BottleneckLayer.add_adapter).
 func (c *BnConfig) reduction(l int) (float64, bool) {
@@ -468,8 +528,8 @@ func (p *cfgReader) lora() *LoRAConfig {
 		Intermediate: p.boolean("intermediate_lora", false),
 		Output:       p.boolean("output_lora", false),
 		LeaveOut:     p.ints("leave_out"),
-		R:            int(p.num("r", 8)),
-		Alpha:        p.num("alpha", 8),
+		R:            p.integer("r", 8, 1, maxLoRARank),
+		Alpha:        p.scale("alpha", 8),
 		UseGating:    p.boolean("use_gating", false),
 	}
 	c.AttnMatrices = []string{"q", "v"}
@@ -497,9 +557,6 @@ func (p *cfgReader) lora() *LoRAConfig {
 	default:
 		p.bad("composition_mode", mode, `"add" or "scale"`)
 	}
-	if c.R <= 0 {
-		p.bad("r", p.m["r"], "a positive integer")
-	}
 	p.unsupportedIf(p.boolean("use_dora", false), "use_dora (DoRA)")
 	_, vd := number(p.m["vera_d"])
 	_, vb := number(p.m["vera_b"])
@@ -511,12 +568,9 @@ func (p *cfgReader) prefix() *PrefixConfig {
 	c := &PrefixConfig{
 		LeaveOut:       p.ints("leave_out"),
 		Flat:           p.boolean("flat", false),
-		PrefixLength:   int(p.num("prefix_length", 30)),
-		BottleneckSize: int(p.num("bottleneck_size", 512)),
+		PrefixLength:   p.integer("prefix_length", 30, 1, 4096),
+		BottleneckSize: p.integer("bottleneck_size", 512, 1, 1<<16),
 		NonLinearity:   strings.ToLower(p.str("non_linearity", "tanh")),
-	}
-	if c.PrefixLength <= 0 || c.PrefixLength > 4096 {
-		p.bad("prefix_length", p.m["prefix_length"], "a positive length")
 	}
 	p.unsupportedIf(p.boolean("use_gating", false), "prefix_tuning use_gating (UniPELT gates)")
 	if _, err := activation(c.NonLinearity); err != nil && !c.Flat {
@@ -534,7 +588,8 @@ func leftOut(leaveOut []int, l int) bool {
 	return false
 }
 
-// maxUnionParts bounds the configs of a config-string union ("a|b|…"): one per architecture.
+// maxUnionParts bounds the configs of a union, in a config string ("a|b|…") or a JSON config
+// ("architecture": "union"): one per architecture and location would do.
 const maxUnionParts = 16
 
 // resolveConfigString resolves a config string (utils.py resolve_adapter_config /

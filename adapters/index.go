@@ -217,9 +217,18 @@ func BuildIndex(base string, roots ...string) (*Index, error) {
 	return idx, nil
 }
 
+// MaxConfigBytes bounds adapter_config.json, head_config.json and adapter_fusion_config.json.
+// Real ones are a few KB (a head with 10,000 labels ~250 KB); decoding a config into any costs
+// ~17 times its size, so a 256 MB file (a union of millions of parts, 10^7 labels) would cost
+// gigabytes before any count in it is checked.
+const MaxConfigBytes = 4 << 20
+
 // parseMetaNoModel reads a config's top level without checking it against a base model.
 func parseMetaNoModel(b []byte, file string) (*meta, error) {
 	var mt meta
+	if len(b) > MaxConfigBytes {
+		return nil, &FormatError{File: file, Reason: fmt.Sprintf("%d bytes; a config file has at most %d", len(b), MaxConfigBytes)}
+	}
 	if err := jsondepth.Check(b, jsondepth.Max); err != nil {
 		return nil, &FormatError{File: file, Reason: err.Error()}
 	}

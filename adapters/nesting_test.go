@@ -54,7 +54,8 @@ func TestDeepNesting(t *testing.T) {
 		{"head config 9990 deep", HeadConfigFile, []byte(`{"name":"lora_qv","config":{"label2id":` + nestedJSON(9990, true) + `}}`), "nests deeper than 64"},
 		{"config string list 65 deep", ConfigFile, cfg(`"` + nestedConfigString(65) + `"`), "lists nest deeper than 64"},
 		{"config string list 100000 deep", ConfigFile, cfg(`"` + nestedConfigString(100_000) + `"`), "lists nest deeper than 64"},
-		{"config string list 10000000 deep", ConfigFile, cfg(`"` + nestedConfigString(10_000_000) + `"`), "lists nest deeper than 64"},
+		{"config string list 2000000 deep", ConfigFile, cfg(`"` + nestedConfigString(2_000_000) + `"`), "lists nest deeper than 64"},
+		{"config string list 10000000 deep", ConfigFile, cfg(`"` + nestedConfigString(10_000_000) + `"`), "20000039 bytes; a config file has at most 4194304"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := New(base)
