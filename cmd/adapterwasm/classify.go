@@ -36,8 +36,11 @@ func runClassify(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	if len(adapterDirs) == 0 {
 		return &usageError{msg: "at least one --adapter is required"}
 	}
-	if *batch < 1 {
-		return &usageError{msg: "--batch must be at least 1"}
+	if err := checkBatch(*batch); err != nil {
+		return err
+	}
+	if err := checkMaxLength(*maxLen); err != nil {
+		return err
 	}
 	base, err := pretrained.LoadDir(*modelDir)
 	if err != nil {

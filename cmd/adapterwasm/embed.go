@@ -28,8 +28,8 @@ func runEmbed(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if *pooling != "mean" && *pooling != "cls" {
 		return &usageError{msg: "--pooling must be mean or cls"}
 	}
-	if *batch < 1 {
-		return &usageError{msg: "--batch must be at least 1"}
+	if err := checkBatch(*batch); err != nil {
+		return err
 	}
 	m, err := pretrained.LoadDir(*modelDir)
 	if err != nil {

@@ -13,6 +13,8 @@ import (
 	"os"
 	"sort"
 	"strings"
+
+	"github.com/adapterwasm/adapterwasm/adapters"
 )
 
 // command is one subcommand. Each lives in its own file and registers itself in init.
@@ -102,6 +104,27 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	}
 	if fs.NArg() > 0 {
 		return &usageError{msg: "unexpected arguments: " + strings.Join(fs.Args(), " ")}
+	}
+	return nil
+}
+
+// maxBatchFlag bounds --batch: texts per forward pass (as many as BatchSplit may ask for). The
+// batch is allocated before the first text is read: --batch 10^12 was a fatal out-of-memory.
+const maxBatchFlag = adapters.MaxBatchSplit
+
+// maxLengthFlag bounds --max-length: the largest max_position_embeddings bert accepts.
+const maxLengthFlag = 1 << 16
+
+func checkBatch(n int) error {
+	if n < 1 || n > maxBatchFlag {
+		return &usageError{msg: fmt.Sprintf("--batch must be from 1 to %d", maxBatchFlag)}
+	}
+	return nil
+}
+
+func checkMaxLength(n int) error {
+	if n < 0 || n > maxLengthFlag {
+		return &usageError{msg: fmt.Sprintf("--max-length must be from 0 (the model's) to %d", maxLengthFlag)}
 	}
 	return nil
 }

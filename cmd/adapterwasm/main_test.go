@@ -83,6 +83,13 @@ func TestErrorsExitCleanly(t *testing.T) {
 		{"bad pooling", "", []string{"embed", "--model", tiny, "--pooling", "max"}, 2, "pooling"},
 		{"missing model dir", "x\n", []string{"embed", "--model", "/nonexistent"}, 1, "config.json"},
 		{"bad jsonl", "{not json\n", []string{"tokenize", "--jsonl", "--model", tiny}, 1, "line 1: invalid JSON"},
+		{"batch 10^12", "x\n", []string{"embed", "--model", tiny, "--batch", "1000000000000"}, 2, "--batch must be from 1 to 4096"},
+		{"batch 0", "x\n", []string{"embed", "--model", tiny, "--batch", "0"}, 2, "--batch must be from 1 to 4096"},
+		{"batch 1e12", "x\n", []string{"embed", "--model", tiny, "--batch", "1e12"}, 2, `invalid value "1e12" for flag -batch`},
+		{"classify batch 10^12", "x\n", []string{"classify", "--model", tiny, "--adapter", golden.Path("tiny", "adapters_st", "seq_bn"), "--batch", "1000000000000"}, 2, "--batch must be from 1 to 4096"},
+		{"classify max-length -1", "x\n", []string{"classify", "--model", tiny, "--adapter", golden.Path("tiny", "adapters_st", "seq_bn"), "--max-length", "-1"}, 2, "--max-length must be from 0 (the model's) to 65536"},
+		{"tokenize max-length -1", "x\n", []string{"tokenize", "--model", tiny, "--max-length", "-1"}, 2, "--max-length must be from 0 (the model's) to 65536"},
+		{"tokenize max-length 2^40", "x\n", []string{"tokenize", "--model", tiny, "--max-length", "1099511627776"}, 2, "--max-length must be from 0 (the model's) to 65536"},
 		{"jsonl without text", `{"txt":"a"}` + "\n", []string{"tokenize", "--jsonl", "--model", tiny}, 1, `missing "text"`},
 	}
 	for _, c := range cases {

@@ -22,6 +22,9 @@ func runTokenize(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	if *modelDir == "" {
 		return &usageError{msg: "--model is required"}
 	}
+	if err := checkMaxLength(*maxLen); err != nil {
+		return err
+	}
 	m, err := pretrained.LoadDir(*modelDir)
 	if err != nil {
 		return err
