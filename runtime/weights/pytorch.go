@@ -26,8 +26,14 @@ const (
 	// maxDeflateRatio bounds the declared size of a deflated record by its
 	// compressed size: DEFLATE cannot expand more than ~1032:1.
 	maxDeflateRatio = 1032
-	maxZipRecords   = 1 << 20
+	// maxZipRecords bounds the records of an archive: a state dict has one per storage plus
+	// three (BERT-large ~400). archive/zip builds a File (~250 bytes) for every directory
+	// header before anything can count them, and reads headers past the declared count.
+	maxZipRecords = 1 << 16
 )
+
+// zipDirSignature starts every central-directory header (APPNOTE.TXT 4.3.12).
+var zipDirSignature = []byte("PK\x01\x02")
 
 // ParsePyTorch parses a torch.save zip archive of a state dict, the default
 // format since torch 1.6 (torch/serialization.py, _save and _load): records
@@ -52,6 +58,12 @@ func ParsePyTorch(name string, b []byte) (*File, error) {
 	if isLegacyTorch(b) {
 		return nil, &UnsupportedError{File: name, Reason: "legacy (pre-1.6, non-zip) torch.save file; re-save it with a current torch or convert it to safetensors"}
 	}
+	// Count the headers archive/zip could read before it reads them: an upper bound on the
+	// records, found without allocating (tensor bytes hold the signature by chance ~once per
+	// 4 GB).
+	if bytes.Count(b, zipDirSignature) > maxZipRecords {
+		return nil, &UnsupportedError{File: name, Reason: fmt.Sprintf("zip archive with more than %d records", maxZipRecords)}
+	}
 	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
 		return nil, ferr("not a zip archive: %v", err)
@@ -60,7 +72,7 @@ func ParsePyTorch(name string, b []byte) (*File, error) {
 		return nil, ferr("zip archive is empty")
 	}
 	if len(zr.File) > maxZipRecords {
-		return nil, &UnsupportedError{File: name, Reason: fmt.Sprintf("zip archive with %d records", len(zr.File))}
+		return nil, &UnsupportedError{File: name, Reason: fmt.Sprintf("zip archive with more than %d records", maxZipRecords)}
 	}
 	// Like torch's PyTorchStreamReader (caffe2/serialize/inline_container.cc),
 	// take the archive's top-level directory from its first record and read
