@@ -93,9 +93,15 @@ type bertProcessingJSON struct {
 	Cls [2]json.RawMessage `json:"cls"`
 }
 
-// maxVocabID bounds the ids a tokenizer.json may use, so that a hostile file cannot make
-// FromJSON allocate an id→token table of arbitrary size.
-const maxVocabID = 1 << 24
+// maxVocabID bounds the vocab entries and ids a tokenizer.json may have (the largest real
+// vocabs hold ~250,000 tokens). Ids must also stay below idLimit of the number of tokens, so that
+// the id→token table is sized by the tokens, never by an id alone: one added token with id
+// 2^24-1 in a 100-byte file used to allocate 1.5 GB.
+const maxVocabID = 1 << 20
+
+// idLimit is the bound on the ids of n tokens (vocab and added): real vocabs number their tokens
+// from 0 without gaps; twice n plus 1024 leaves room for hand-made ones.
+func idLimit(n int) int { return 2*n + 1024 }
 
 func isNull(raw json.RawMessage) bool {
 	t := bytes.TrimSpace(raw)
@@ -119,7 +125,7 @@ func FromJSON(b []byte) (*Tokenizer, error) {
 		return nil, formatErrorf("%v", err)
 	}
 	t := &Tokenizer{}
-	if err := t.parseModel(f.Model, vocab); err != nil {
+	if err := t.parseModel(f.Model, vocab, len(f.AddedTokens)); err != nil {
 		return nil, err
 	}
 	if err := t.parseAdded(f.AddedTokens); err != nil {
@@ -156,8 +162,9 @@ func FromJSON(b []byte) (*Tokenizer, error) {
 	return t, nil
 }
 
-// parseModel decodes the model; vocab, if not nil, is its vocab cut out by cutVocab.
-func (t *Tokenizer) parseModel(raw json.RawMessage, vocab []byte) error {
+// parseModel decodes the model; vocab, if not nil, is its vocab cut out by cutVocab; nAdded is
+// the number of added tokens, whose ids may follow the vocab's.
+func (t *Tokenizer) parseModel(raw json.RawMessage, vocab []byte, nAdded int) error {
 	if isNull(raw) {
 		return FormatError("no model")
 	}
@@ -188,21 +195,26 @@ func (t *Tokenizer) parseModel(raw json.RawMessage, vocab []byte) error {
 		return FormatError("model: no vocab")
 	}
 	words, err := parseVocab(vocab)
-	if err != nil {
+	if fe, ok := err.(FormatError); ok {
+		return formatErrorf("model vocab: %s", string(fe))
+	} else if err != nil {
 		return formatErrorf("model vocab: %v", err)
 	}
 	if len(words) == 0 {
 		return FormatError("model: empty vocab")
 	}
 	t.vocab = words
-	maxID := int32(-1)
+	maxID, maxTok := int32(-1), ""
 	for tok, id := range words {
 		if id > maxID {
-			maxID = id
+			maxID, maxTok = id, tok
 		}
 		if len(tok) > t.maxTokenLen {
 			t.maxTokenLen = len(tok)
 		}
+	}
+	if n := len(words) + nAdded; int(maxID) >= idLimit(n) {
+		return formatErrorf("model vocab: token %.32q has id %d; %d tokens may use ids below %d", maxTok, maxID, n, idLimit(n))
 	}
 	t.idToToken = make([]string, maxID+1)
 	for tok, id := range t.vocab {
@@ -232,12 +244,16 @@ func (t *Tokenizer) parseModel(raw json.RawMessage, vocab []byte) error {
 }
 
 func (t *Tokenizer) parseAdded(list []addedJSON) error {
+	n := len(t.vocab) + len(list)
 	for _, a := range list {
-		if a.ID < 0 || a.ID >= maxVocabID {
-			return formatErrorf("added token %q has id %d out of range", a.Content, a.ID)
-		}
 		if a.Content == "" {
 			return formatErrorf("added token %d has empty content", a.ID)
+		}
+		if a.ID < 0 {
+			return formatErrorf("added token %.32q has id %d out of range", a.Content, a.ID)
+		}
+		if int(a.ID) >= idLimit(n) {
+			return formatErrorf("added token %.32q has id %d; %d tokens may use ids below %d", a.Content, a.ID, n, idLimit(n))
 		}
 		for int(a.ID) >= len(t.idToToken) {
 			t.idToToken = append(t.idToToken, "")

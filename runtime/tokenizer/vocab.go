@@ -2,6 +2,8 @@ package tokenizer
 
 import (
 	"encoding/json"
+	"strconv"
+	"strings"
 )
 
 // parseVocab decodes a WordPiece vocab, a JSON object of token → id. The vocab is most of a
@@ -10,34 +12,71 @@ import (
 // the keys as substrings of it (escaped keys are decoded one by one), so it allocates a
 // handful of times instead of once per entry. Anything it does not expect falls back to
 // encoding/json, which also gives the error.
-// Ids outside [0, maxVocabID) are a FormatError.
+// Ids outside [0, maxVocabID), and more than maxVocabID entries, are a FormatError, found
+// before the map holds more than maxVocabID entries.
 func parseVocab(raw []byte) (map[string]int32, error) {
-	if v, ok := parseVocabFast(raw); ok {
-		return v, nil
+	// Count the entries before any map is made (a scan without allocating).
+	if topLevelEntries(raw) > maxVocabID {
+		return nil, errTooManyTokens
+	}
+	if v, err, ok := parseVocabFast(raw); ok {
+		return v, err
 	}
 	var v64 map[string]int64
 	if err := json.Unmarshal(raw, &v64); err != nil {
+		if te, ok := err.(*json.UnmarshalTypeError); ok {
+			return nil, formatErrorf("an id is a %.32s, not an integer", te.Value)
+		}
 		return nil, err
 	}
 	v := make(map[string]int32, len(v64))
 	for tok, id := range v64 {
 		if id < 0 || id >= maxVocabID {
-			return nil, formatErrorf("token %q has id %d out of range [0, %d)", tok, id, maxVocabID)
+			return nil, idOutOfRange(tok, id)
 		}
 		v[tok] = int32(id)
 	}
 	return v, nil
 }
 
-func parseVocabFast(raw []byte) (map[string]int32, bool) {
-	s := string(raw)
-	n := 0
-	for i := 0; i < len(s); i++ {
-		if s[i] == ':' {
-			n++
+var errTooManyTokens = formatErrorf("more than %d tokens", maxVocabID)
+
+func idOutOfRange(tok string, id int64) error {
+	return formatErrorf("token %.32q has id %d out of range [0, %d)", tok, id, maxVocabID)
+}
+
+// topLevelEntries counts the members of the JSON object b: its commas outside strings and
+// nested values, plus one (an upper bound if b is not valid JSON).
+func topLevelEntries(b []byte) int {
+	n, depth := 1, 0
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			for i++; i < len(b) && b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
+				}
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+		case ',':
+			if depth == 1 {
+				n++
+			}
 		}
 	}
-	v := make(map[string]int32, n)
+	return n
+}
+
+// parseVocabFast parses a vocab laid out as tokenizers writes it; ok is false for anything else
+// (the slow path then decodes it and gives encoding/json's error). An id out of range or an
+// entry past maxVocabID is an error as soon as it is read.
+func parseVocabFast(raw []byte) (v map[string]int32, err error, ok bool) {
+	s := string(raw)
+	n := strings.Count(s, ":") // at least the entries: a size hint, capped by the bound
+	v = make(map[string]int32, min(n, 1<<16))
 	i := 0
 	ws := func() {
 		for i < len(s) && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t') {
@@ -46,19 +85,19 @@ func parseVocabFast(raw []byte) (map[string]int32, bool) {
 	}
 	ws()
 	if i >= len(s) || s[i] != '{' {
-		return nil, false
+		return nil, nil, false
 	}
 	i++
 	ws()
 	if i < len(s) && s[i] == '}' {
 		i++
 		ws()
-		return v, i == len(s)
+		return v, nil, i == len(s)
 	}
 	for {
 		ws()
 		if i >= len(s) || s[i] != '"' {
-			return nil, false
+			return nil, nil, false
 		}
 		start := i + 1
 		escaped := false
@@ -68,51 +107,49 @@ func parseVocabFast(raw []byte) (map[string]int32, bool) {
 				escaped = true
 				j++
 			} else if s[j] < 0x20 {
-				return nil, false
+				return nil, nil, false
 			}
 		}
 		if j >= len(s) {
-			return nil, false
+			return nil, nil, false
 		}
 		key := s[start:j]
 		if escaped {
 			var k string
-			if err := json.Unmarshal(raw[start-1:j+1], &k); err != nil {
-				return nil, false
+			if json.Unmarshal(raw[start-1:j+1], &k) != nil {
+				return nil, nil, false
 			}
 			key = k
 		}
 		i = j + 1
 		ws()
 		if i >= len(s) || s[i] != ':' {
-			return nil, false
+			return nil, nil, false
 		}
 		i++
 		ws()
-		neg := false
-		if i < len(s) && s[i] == '-' {
-			neg = true
-			i++
-		}
 		d0 := i
-		var id int64
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			if id >= maxVocabID {
-				return nil, false // out of range: the slow path reports it
-			}
-			id = id*10 + int64(s[i]-'0')
+		if i < len(s) && s[i] == '-' {
 			i++
 		}
-		if i == d0 || (i < len(s) && (s[i] == '.' || s[i] == 'e' || s[i] == 'E')) {
-			return nil, false
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
 		}
-		if neg || id >= maxVocabID {
-			return nil, false
+		lit := s[d0:i]
+		if lit == "" || lit == "-" || (i < len(s) && (s[i] == '.' || s[i] == 'e' || s[i] == 'E')) {
+			return nil, nil, false
+		}
+		id, perr := strconv.ParseInt(lit, 10, 64)
+		if perr != nil || id < 0 || id >= maxVocabID {
+			return nil, formatErrorf("token %.32q has id %.32s out of range [0, %d)", key, lit, maxVocabID), true
 		}
 		v[key] = int32(id)
+		if len(v) > maxVocabID {
+			return nil, errTooManyTokens, true
+		}
 		ws()
 		if i >= len(s) {
-			return nil, false
+			return nil, nil, false
 		}
 		if s[i] == ',' {
 			i++
@@ -121,9 +158,9 @@ func parseVocabFast(raw []byte) (map[string]int32, bool) {
 		if s[i] == '}' {
 			i++
 			ws()
-			return v, i == len(s)
+			return v, nil, i == len(s)
 		}
-		return nil, false
+		return nil, nil, false
 	}
 }
 
