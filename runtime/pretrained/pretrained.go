@@ -211,5 +211,12 @@ func build(cfg bert.Config, tok *tokenizer.Tokenizer, ts map[string]*weights.Ten
 	if m.MaxLength <= 0 || m.MaxLength > cfg.MaxPositionEmbeddings {
 		m.MaxLength = cfg.MaxPositionEmbeddings
 	}
+	m.MaxLength = min(m.MaxLength, MaxSequenceLength)
 	return m, nil
 }
+
+// MaxSequenceLength bounds the tokens of one text, whatever config.json (positions up to 65,536),
+// tokenizer.json and sentence_bert_config.json allow: attention keeps T×T scores per head in one
+// pass, 64 MiB at 4096 tokens, 16 GiB at 65,536 (a fatal out-of-memory, past Wasm's 4 GiB).
+// BERT checkpoints with absolute positions have 512.
+const MaxSequenceLength = 4096
