@@ -3,6 +3,7 @@ package tokenizer
 import (
 	"bytes"
 	"encoding/json"
+	"sort"
 
 	"github.com/adapterwasm/adapterwasm/internal/jsondepth"
 )
@@ -205,14 +206,18 @@ func (t *Tokenizer) parseModel(raw json.RawMessage, vocab []byte, nAdded int) er
 	}
 	t.vocab = words
 	maxID, maxTok := int32(-1), ""
+	lens := map[int]bool{}
 	for tok, id := range words {
 		if id > maxID {
 			maxID, maxTok = id, tok
 		}
-		if len(tok) > t.maxTokenLen {
-			t.maxTokenLen = len(tok)
-		}
+		lens[len(tok)] = true
 	}
+	t.keyLens = t.keyLens[:0]
+	for n := range lens {
+		t.keyLens = append(t.keyLens, n)
+	}
+	sort.Sort(sort.Reverse(sort.IntSlice(t.keyLens)))
 	if n := len(words) + nAdded; int(maxID) >= idLimit(n) {
 		return formatErrorf("model vocab: token %.32q has id %d; %d tokens may use ids below %d", maxTok, maxID, n, idLimit(n))
 	}

@@ -32,11 +32,11 @@ func (t *Tokenizer) Encode(text string, opt Options) Encoding {
 	s := t.getState()
 	defer t.putState(s)
 	b := t.budget(opt, false)
-	limit := b
+	limit, keep := b, -1
 	if t.truncLeft {
-		limit = -1
+		limit, keep = -1, b
 	}
-	t.encodeSequence(s, text, limit, max(opt.CountUpTo, 0))
+	t.encodeSequence(s, text, limit, keep, max(opt.CountUpTo, 0))
 	a := t.truncate(s.toks, b)
 	e := t.build(a, nil, false, 0)
 	if opt.CountUpTo > 0 {
@@ -51,18 +51,18 @@ func (t *Tokenizer) EncodePair(a, b string, opt Options) Encoding {
 	s := t.getState()
 	defer t.putState(s)
 	bud := t.budget(opt, true)
-	limit := bud
+	limit, keep := bud, -1
 	if t.truncLeft {
-		limit = -1
+		limit, keep = -1, bud // LongestFirst keeps at most bud of each
 	}
 	countTo := 0
 	if bud >= 0 {
 		countTo = -1 // LongestFirst needs both whole lengths
 	}
-	t.encodeSequence(s, a, limit, countTo)
+	t.encodeSequence(s, a, limit, keep, countTo)
 	s.seqA = append(s.seqA[:0], s.toks...)
 	n1 := s.count
-	t.encodeSequence(s, b, limit, countTo)
+	t.encodeSequence(s, b, limit, keep, countTo)
 	s.seqB = append(s.seqB[:0], s.toks...)
 	n2 := s.count
 	ta, tb := s.seqA, s.seqB

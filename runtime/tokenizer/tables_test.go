@@ -42,7 +42,7 @@ func TestTablesSizedByIDs(t *testing.T) {
 		{"vocab id 2^24-1, slow path", []byte(`{"model":{"type":"WordPiece","vocab":{"[UNK]":0.0,"a":16777215}}}`),
 			`invalid tokenizer.json: model vocab: an id is a number 0.0, not an integer`},
 		{"vocab of 2^20+1", bigVocabJSON(1<<20 + 1), "model vocab: more than 1048576 tokens"},
-		{"vocab of 2^20+1, slow path", append(bigVocabJSON(1<<20+1)[:30], bytes.Replace(bigVocabJSON(1<<20+1)[30:], []byte(`"t1":1`), []byte(`"t1":1.0`), 1)...), "model vocab: more than 1048576 tokens"},
+		{"vocab of 2^20+1, slow path", append(bigVocabJSON(1<<20 + 1)[:30], bytes.Replace(bigVocabJSON(1<<20 + 1)[30:], []byte(`"t1":1`), []byte(`"t1":1.0`), 1)...), "model vocab: more than 1048576 tokens"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var a, b runtime.MemStats

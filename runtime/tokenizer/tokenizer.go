@@ -40,13 +40,16 @@ import (
 // Tokenizer encodes text to token ids. Build one with FromJSON.
 type Tokenizer struct {
 	// WordPiece model (models/wordpiece/mod.rs).
-	vocab       map[string]int32
-	idToToken   []string
-	unkToken    string
-	unkID       int32
-	prefix      string // continuing_subword_prefix, "##"
-	maxChars    int    // max_input_chars_per_word
-	maxTokenLen int    // longest vocab entry in bytes: bounds the greedy match
+	vocab     map[string]int32
+	idToToken []string
+	unkToken  string
+	unkID     int32
+	prefix    string // continuing_subword_prefix, "##"
+	maxChars  int    // max_input_chars_per_word
+	// keyLens are the distinct byte lengths of the vocab entries, longest first: the greedy match
+	// tries only those (a vocab has ~20), so that one long entry does not make every character
+	// of a word try, and hash, every length up to it.
+	keyLens []int
 
 	added       []addedToken
 	rawMatcher  *matcher // added tokens with normalized=false
@@ -166,12 +169,13 @@ type token struct {
 
 // state holds the scratch buffers of one encoding; pooled so Encode allocates only its result.
 type state struct {
-	toks    []token
-	limit   int // store at most limit tokens; <0 = all
-	countTo int // keep counting tokens past limit up to countTo; <0: all, 0: none
-	count   int // tokens produced, stored or not
-	stop    bool
-	word    int32
+	toks     []token
+	limit    int // store at most limit tokens; <0 = all
+	keepLast int // >=0: of the tokens stored, only the last keepLast are needed (left truncation)
+	countTo  int // keep counting tokens past limit up to countTo; <0: all, 0: none
+	count    int // tokens produced, stored or not
+	stop     bool
+	word     int32
 
 	// the word being built by the pre-tokenizer
 	wbuf   []byte     // normalized UTF-8
@@ -205,10 +209,12 @@ func (t *Tokenizer) putState(s *state) {
 
 // encodeSequence tokenizes text into s.toks (mirrors Tokenizer::encode_single_sequence:
 // added tokens, normalizer, pre-tokenizer, model). It stops early once limit tokens are
-// stored, unless countTo asks for the count in s.count: up to countTo tokens (<0: all).
-func (t *Tokenizer) encodeSequence(s *state, text string, limit int, countTo int) {
+// stored, unless countTo asks for the count in s.count: up to countTo tokens (<0: all). With
+// keep >= 0 it keeps at least the last keep tokens and drops earlier ones as it goes (left
+// truncation reads the whole text, but a 4 MB text no longer holds its 2M tokens: 330 MB).
+func (t *Tokenizer) encodeSequence(s *state, text string, limit, keep, countTo int) {
 	s.toks = s.toks[:0]
-	s.limit, s.countTo, s.count, s.stop, s.word = limit, countTo, 0, false, 0
+	s.limit, s.keepLast, s.countTo, s.count, s.stop, s.word = limit, keep, countTo, 0, false, 0
 	s.wchars = 0
 	if limit == 0 && countTo == 0 {
 		return
@@ -398,19 +404,18 @@ func (t *Tokenizer) flushWord(s *state) {
 	s.key = append(s.key[:0], t.prefix...)
 	plen := len(t.prefix)
 	for start := 0; start < len(w); {
-		end := len(w)
-		maxLen := t.maxTokenLen
-		if start > 0 {
-			maxLen -= plen
-		}
-		if end-start > maxLen {
-			end = start + maxLen
-			for end > start && !utf8.RuneStart(w[end]) {
-				end--
+		// Longest match first: the ends at character boundaries, from the longest, whose piece
+		// (with the prefix after the first) has the length of some vocab entry.
+		end, found := start, false
+		for _, kl := range t.keyLens {
+			n := kl
+			if start > 0 {
+				n -= plen
 			}
-		}
-		found := false
-		for end > start {
+			end = start + n
+			if n <= 0 || end > len(w) || end < len(w) && !utf8.RuneStart(w[end]) {
+				continue
+			}
 			var id int32
 			var ok bool
 			if start == 0 {
@@ -424,8 +429,6 @@ func (t *Tokenizer) flushWord(s *state) {
 				found = true
 				break
 			}
-			_, size := utf8.DecodeLastRune(w[start:end])
-			end -= size
 		}
 		if !found {
 			s.emit(token{id: t.unkID, start: s.wstart, end: s.wend, word: word})
@@ -450,6 +453,11 @@ func (s *state) emitWhole(id, start, end int32, text string) {
 
 func (s *state) emit(tok token) {
 	s.count++
+	if s.keepLast >= 0 && len(s.toks) >= 2*s.keepLast+64 {
+		// Slide the window: amortized O(1) per token, at most 2*keepLast+64 held.
+		n := copy(s.toks, s.toks[len(s.toks)-s.keepLast:])
+		s.toks = s.toks[:n]
+	}
 	if s.limit < 0 || len(s.toks) < s.limit {
 		s.toks = append(s.toks, tok)
 	}
