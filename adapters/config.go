@@ -11,7 +11,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/adapterwasm/adapterwasm/internal/jsondepth"
+	"github.com/adapterwasm/adapterwasm/internal/jsonin"
 )
 
 // Values of a config are kept with Python's JSON types, because the config id hashes them the
@@ -35,10 +35,10 @@ func init() {
 }
 
 // decodePy decodes JSON keeping the int/float distinction of Python's json module.
-// It refuses nesting past jsondepth.Max before decoding: decoding into any, and every walker of
+// It refuses nesting past jsonin.MaxDepth before decoding: decoding into any, and every walker of
 // the result (toPy, clonePy, pyJSON), recurses once per level.
 func decodePy(b []byte) (any, error) {
-	if err := jsondepth.Check(b, jsondepth.Max); err != nil {
+	if err := jsonin.CheckDepth(b, jsonin.MaxDepth); err != nil {
 		return nil, err
 	}
 	d := json.NewDecoder(bytes.NewReader(b))
@@ -799,7 +799,7 @@ func (l *pyLexer) value(depth int) (any, error) {
 const maxEcho = 64
 
 // pyRepr formats a value roughly as Python would, for error messages, cut to maxEcho bytes.
-// Values come from JSON checked by jsondepth (or the config-string lexer's own bound), so the
+// Values come from JSON checked by jsonin.CheckDepth (or the config-string lexer's own bound), so the
 // walk is bounded in depth; a wide value is formatted whole, then cut.
 func pyRepr(v any) string {
 	b, _ := pyJSON(nil, v)

@@ -91,3 +91,22 @@ func TestHostileConfigValues(t *testing.T) {
 		t.Errorf("union of 16: %v", err)
 	}
 }
+
+// TestNoGoTypeNames: JSON values of the wrong kind are reported in JSON's terms, never with the
+// Go types they were to be decoded into (encoding/json: "cannot unmarshal object into Go struct
+// field HeadConfig.label2id of type int").
+func TestNoGoTypeNames(t *testing.T) {
+	base := tinyBase(t)
+	for _, tc := range []struct{ file, content, want string }{
+		{HeadConfigFile, `{"name":"lora_qv","config":{"head_type":"classification","label2id":{"a":{"b":1}}}}`, `invalid head config: "label2id" is an object, want an integer`},
+		{ConfigFile, `{"name":["x"],"config":"lora"}`, `invalid JSON: "name" is an array, want a string`},
+		{ConfigFile, `{"name":"x","hidden_size":"32","config":"lora"}`, `invalid JSON: "hidden_size" is a string, want an integer`},
+	} {
+		files := tinyFiles(t, "adapters_st/lora_qv")
+		files[tc.file] = []byte(tc.content)
+		_, err := New(base).Load(files, LoadOptions{})
+		if !isType[*FormatError](err) || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "Go ") {
+			t.Errorf("%s: err = %v, want %q", tc.file, err, tc.want)
+		}
+	}
+}

@@ -11,7 +11,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/adapterwasm/adapterwasm/internal/jsondepth"
+	"github.com/adapterwasm/adapterwasm/internal/jsonin"
 )
 
 // IndexVersion is the version of the index.json format written by BuildIndex (see README.md).
@@ -101,7 +101,7 @@ func IndexDir(dir, rel string) (*IndexEntry, error) {
 		}
 		raw, err := decodePy(mt.Config)
 		if err != nil {
-			return nil, &FormatError{File: filepath.Join(dir, ConfigFile), Reason: err.Error()}
+			return nil, &FormatError{File: filepath.Join(dir, ConfigFile), Reason: jsonin.Describe(err)}
 		}
 		cfg, err := ParseConfig(raw, filepath.Join(dir, ConfigFile))
 		if err != nil {
@@ -229,11 +229,11 @@ func parseMetaNoModel(b []byte, file string) (*meta, error) {
 	if len(b) > MaxConfigBytes {
 		return nil, &FormatError{File: file, Reason: fmt.Sprintf("%d bytes; a config file has at most %d", len(b), MaxConfigBytes)}
 	}
-	if err := jsondepth.Check(b, jsondepth.Max); err != nil {
+	if err := jsonin.CheckDepth(b, jsonin.MaxDepth); err != nil {
 		return nil, &FormatError{File: file, Reason: err.Error()}
 	}
 	if err := json.Unmarshal(b, &mt); err != nil {
-		return nil, &FormatError{File: file, Reason: "invalid JSON: " + err.Error()}
+		return nil, &FormatError{File: file, Reason: "invalid JSON: " + jsonin.Describe(err)}
 	}
 	if mt.PeftType != nil || (mt.Config == nil && (mt.BaseModel != nil || mt.Target != nil)) {
 		peft := "set"

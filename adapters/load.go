@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/adapterwasm/adapterwasm/internal/jsonin"
 	"github.com/adapterwasm/adapterwasm/runtime/bert"
 	"github.com/adapterwasm/adapterwasm/runtime/weights"
 )
@@ -368,7 +369,7 @@ func (m *Model) parseHead(files map[string][]byte, loadAs, adapterName string, p
 		hc.NumLabels = &n
 		name = adapterName
 	} else if err := json.Unmarshal(mt.Config, &hc); err != nil {
-		return nil, &FormatError{File: hfile, Reason: "invalid head config: " + err.Error()}
+		return nil, &FormatError{File: hfile, Reason: "invalid head config: " + jsonin.Describe(err)}
 	}
 	wf, wfile, err := weightsFile(files, path, SafeHeadWeightsFile, HeadWeightsFile)
 	if err != nil {
@@ -420,7 +421,7 @@ func (m *Model) loadFusion(files map[string][]byte, opt LoadOptions, path func(s
 			ValueBeforeSoftmax bool `json:"value_before_softmax"`
 		}
 		if err := json.Unmarshal(mt.Config, &raw); err != nil {
-			return "", &FormatError{File: cfgFile, Reason: "invalid fusion config: " + err.Error()}
+			return "", &FormatError{File: cfgFile, Reason: "invalid fusion config: " + jsonin.Describe(err)}
 		}
 		fc = FusionConfig{Key: raw.Key, Query: raw.Query, Value: raw.Value, QueryBeforeLn: raw.QueryBeforeLn,
 			ResidualBefore: raw.ResidualBefore, Temperature: raw.Temperature, ValueBeforeSoftmax: raw.ValueBeforeSoftmax}

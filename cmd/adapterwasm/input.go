@@ -7,7 +7,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/adapterwasm/adapterwasm/internal/jsondepth"
+	"github.com/adapterwasm/adapterwasm/internal/jsonin"
 )
 
 // maxLineBytes bounds one input line (a text of up to 16 MiB); longer lines are an error,
@@ -41,11 +41,11 @@ func (tr *textReader) next() (string, error) {
 		var rec struct {
 			Text *string `json:"text"`
 		}
-		if err := jsondepth.Check([]byte(line), jsondepth.Max); err != nil {
+		if err := jsonin.CheckDepth([]byte(line), jsonin.MaxDepth); err != nil {
 			return "", fmt.Errorf("stdin line %d: %v", tr.line, err)
 		}
 		if err := json.Unmarshal([]byte(line), &rec); err != nil {
-			return "", fmt.Errorf("stdin line %d: invalid JSON: %v", tr.line, err)
+			return "", fmt.Errorf("stdin line %d: invalid JSON: %s", tr.line, jsonin.Describe(err))
 		}
 		if rec.Text == nil {
 			return "", fmt.Errorf(`stdin line %d: missing "text"`, tr.line)

@@ -8,7 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/adapterwasm/adapterwasm/internal/jsondepth"
+	"github.com/adapterwasm/adapterwasm/internal/jsonin"
 )
 
 // Config mirrors the fields of a Hugging Face BertConfig (config.json) that the encoder uses.
@@ -44,11 +44,11 @@ func (e *ConfigError) Error() string { return "bert: config.json: " + e.Reason }
 // ParseConfig decodes and validates config.json.
 func ParseConfig(b []byte) (Config, error) {
 	c := Config{HiddenAct: "gelu", LayerNormEps: 1e-12, TypeVocabSize: 2, PositionEmbeddingType: "absolute"}
-	if err := jsondepth.Check(b, jsondepth.Max); err != nil {
+	if err := jsonin.CheckDepth(b, jsonin.MaxDepth); err != nil {
 		return Config{}, &ConfigError{Reason: err.Error()}
 	}
 	if err := json.Unmarshal(b, &c); err != nil {
-		return Config{}, &ConfigError{Reason: "invalid JSON: " + err.Error()}
+		return Config{}, &ConfigError{Reason: "invalid JSON: " + jsonin.Describe(err)}
 	}
 	return c, c.Validate()
 }

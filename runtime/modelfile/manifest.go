@@ -5,9 +5,10 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 
-	"github.com/adapterwasm/adapterwasm/internal/jsondepth"
+	"github.com/adapterwasm/adapterwasm/internal/jsonin"
 )
 
 // Manifest is manifest.json, written beside the model file: what the JS shim (js/src/registry.js,
@@ -45,11 +46,11 @@ func NewManifest(b []byte, dtype DType, source string) Manifest {
 // ParseManifest decodes manifest.json and checks its format and version.
 func ParseManifest(b []byte) (Manifest, error) {
 	var m Manifest
-	if err := jsondepth.Check(b, jsondepth.Max); err != nil {
+	if err := jsonin.CheckDepth(b, jsonin.MaxDepth); err != nil {
 		return Manifest{}, &FormatError{Reason: "manifest.json", Err: err}
 	}
 	if err := json.Unmarshal(b, &m); err != nil {
-		return Manifest{}, &FormatError{Reason: "manifest.json", Err: err}
+		return Manifest{}, &FormatError{Reason: "manifest.json", Err: errors.New(jsonin.Describe(err))}
 	}
 	if m.Format != magicKey {
 		return Manifest{}, &FormatError{Reason: fmt.Sprintf("manifest.json: format %q, want %q", m.Format, magicKey)}

@@ -11,7 +11,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/adapterwasm/adapterwasm/internal/jsondepth"
+	"github.com/adapterwasm/adapterwasm/internal/jsonin"
 	"github.com/adapterwasm/adapterwasm/runtime/bert"
 	"github.com/adapterwasm/adapterwasm/runtime/modelfile"
 	"github.com/adapterwasm/adapterwasm/runtime/tokenizer"
@@ -198,11 +198,11 @@ func build(cfg bert.Config, tok *tokenizer.Tokenizer, ts map[string]*weights.Ten
 		var sb struct {
 			MaxSeqLength int `json:"max_seq_length"`
 		}
-		if err := jsondepth.Check(b, jsondepth.Max); err != nil {
+		if err := jsonin.CheckDepth(b, jsonin.MaxDepth); err != nil {
 			return nil, &Error{File: SentenceBertConfig, Err: err}
 		}
 		if err := json.Unmarshal(b, &sb); err != nil {
-			return nil, &Error{File: SentenceBertConfig, Err: err}
+			return nil, &Error{File: SentenceBertConfig, Err: errors.New(jsonin.Describe(err))}
 		}
 		if sb.MaxSeqLength > 0 {
 			m.MaxLength = sb.MaxSeqLength

@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"sort"
 
-	"github.com/adapterwasm/adapterwasm/internal/jsondepth"
+	"github.com/adapterwasm/adapterwasm/internal/jsonin"
 )
 
 // The tokenizer.json schema, as written by huggingface/tokenizers
@@ -115,7 +115,7 @@ func isNull(raw json.RawMessage) bool {
 // component gives an UnsupportedError naming it.
 func FromJSON(b []byte) (*Tokenizer, error) {
 	var f fileJSON
-	if err := jsondepth.Check(b, jsondepth.Max); err != nil {
+	if err := jsonin.CheckDepth(b, jsonin.MaxDepth); err != nil {
 		return nil, FormatError(err.Error())
 	}
 	rest, vocab, cut := cutVocab(b)
@@ -123,7 +123,7 @@ func FromJSON(b []byte) (*Tokenizer, error) {
 		rest, vocab = b, nil
 	}
 	if err := json.Unmarshal(rest, &f); err != nil {
-		return nil, formatErrorf("%v", err)
+		return nil, formatErrorf("%s", jsonin.Describe(err))
 	}
 	t := &Tokenizer{}
 	if err := t.parseModel(f.Model, vocab, len(f.AddedTokens)); err != nil {
@@ -171,7 +171,7 @@ func (t *Tokenizer) parseModel(raw json.RawMessage, vocab []byte, nAdded int) er
 	}
 	var m wordPieceJSON
 	if err := json.Unmarshal(raw, &m); err != nil {
-		return formatErrorf("model: %v", err)
+		return formatErrorf("model: %s", jsonin.Describe(err))
 	}
 	switch m.Type {
 	case "WordPiece":
@@ -278,14 +278,14 @@ func (t *Tokenizer) parseNormalizer(raw json.RawMessage) error {
 	}
 	var ty typed
 	if err := json.Unmarshal(raw, &ty); err != nil {
-		return formatErrorf("normalizer: %v", err)
+		return formatErrorf("normalizer: %s", jsonin.Describe(err))
 	}
 	if ty.Type != "BertNormalizer" {
 		return unsupportedf("normalizer %s", ty.Type)
 	}
 	var n bertNormalizerJSON
 	if err := json.Unmarshal(raw, &n); err != nil {
-		return formatErrorf("normalizer: %v", err)
+		return formatErrorf("normalizer: %s", jsonin.Describe(err))
 	}
 	// Defaults as in BertNormalizer::default (normalizers/bert.rs).
 	t.norm = normalizer{enabled: true, cleanText: true, chinese: true, lowercase: true}
@@ -312,7 +312,7 @@ func (t *Tokenizer) parsePreTokenizer(raw json.RawMessage) error {
 	}
 	var ty typed
 	if err := json.Unmarshal(raw, &ty); err != nil {
-		return formatErrorf("pre_tokenizer: %v", err)
+		return formatErrorf("pre_tokenizer: %s", jsonin.Describe(err))
 	}
 	if ty.Type != "BertPreTokenizer" {
 		return unsupportedf("pre_tokenizer %s", ty.Type)
@@ -327,13 +327,13 @@ func (t *Tokenizer) parsePostProcessor(raw json.RawMessage) error {
 	}
 	var ty typed
 	if err := json.Unmarshal(raw, &ty); err != nil {
-		return formatErrorf("post_processor: %v", err)
+		return formatErrorf("post_processor: %s", jsonin.Describe(err))
 	}
 	switch ty.Type {
 	case "TemplateProcessing":
 		var tj templateJSON
 		if err := json.Unmarshal(raw, &tj); err != nil {
-			return formatErrorf("post_processor: %v", err)
+			return formatErrorf("post_processor: %s", jsonin.Describe(err))
 		}
 		conv := func(name string, pieces []templatePieceJSON) ([]templatePiece, error) {
 			var out []templatePiece
@@ -379,21 +379,21 @@ func (t *Tokenizer) parsePostProcessor(raw json.RawMessage) error {
 	case "BertProcessing":
 		var bj bertProcessingJSON
 		if err := json.Unmarshal(raw, &bj); err != nil {
-			return formatErrorf("post_processor: %v", err)
+			return formatErrorf("post_processor: %s", jsonin.Describe(err))
 		}
 		var sepTok, clsTok string
 		var sepID, clsID int32
 		if err := json.Unmarshal(bj.Sep[0], &sepTok); err != nil {
-			return formatErrorf("post_processor sep: %v", err)
+			return formatErrorf("post_processor sep: %s", jsonin.Describe(err))
 		}
 		if err := json.Unmarshal(bj.Sep[1], &sepID); err != nil {
-			return formatErrorf("post_processor sep: %v", err)
+			return formatErrorf("post_processor sep: %s", jsonin.Describe(err))
 		}
 		if err := json.Unmarshal(bj.Cls[0], &clsTok); err != nil {
-			return formatErrorf("post_processor cls: %v", err)
+			return formatErrorf("post_processor cls: %s", jsonin.Describe(err))
 		}
 		if err := json.Unmarshal(bj.Cls[1], &clsID); err != nil {
-			return formatErrorf("post_processor cls: %v", err)
+			return formatErrorf("post_processor cls: %s", jsonin.Describe(err))
 		}
 		if sepID < 0 || clsID < 0 {
 			return formatErrorf("post_processor: negative id")

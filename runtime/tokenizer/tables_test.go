@@ -67,3 +67,16 @@ func TestTablesSizedByIDs(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestNoGoTypeNames: a tokenizer.json value of the wrong kind is reported in JSON's terms.
+func TestNoGoTypeNames(t *testing.T) {
+	for _, tc := range []struct{ json, want string }{
+		{`{"added_tokens":5,"model":{"type":"WordPiece","vocab":{"[UNK]":0}}}`, `invalid tokenizer.json: "added_tokens" is a number, want a list`},
+		{`{"model":{"type":"WordPiece","unk_token":7,"vocab":{"[UNK]":0}}}`, `invalid tokenizer.json: model: "unk_token" is a number, want a string`},
+	} {
+		_, err := FromJSON([]byte(tc.json))
+		if err == nil || err.Error() != "tokenizer: "+tc.want {
+			t.Errorf("%s: %v, want %q", tc.json, err, tc.want)
+		}
+	}
+}

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/adapterwasm/adapterwasm/internal/jsondepth"
+	"github.com/adapterwasm/adapterwasm/internal/jsonin"
 )
 
 // MaxSafetensorsHeader is the largest JSON header ParseSafetensors accepts,
@@ -220,7 +220,7 @@ func tokenString(t json.Token) string {
 }
 
 func parseSafetensorsHeader(file string, hdr []byte) (*stHeader, error) {
-	if err := jsondepth.Check(hdr, jsondepth.Max); err != nil {
+	if err := jsonin.CheckDepth(hdr, jsonin.MaxDepth); err != nil {
 		return nil, &FormatError{File: file, Reason: "header " + err.Error()}
 	}
 	dec := json.NewDecoder(bytes.NewReader(hdr))

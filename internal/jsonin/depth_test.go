@@ -1,4 +1,4 @@
-package jsondepth
+package jsonin
 
 import (
 	"encoding/json"
@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-func TestCheck(t *testing.T) {
+func TestCheckDepth(t *testing.T) {
 	deep := func(n int) string { return strings.Repeat("[", n) + strings.Repeat("]", n) }
 	for _, tc := range []struct {
 		name string
@@ -26,10 +26,10 @@ func TestCheck(t *testing.T) {
 		{"8000 deep", deep(8000), 64},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := Check([]byte(tc.doc), Max)
-			var de *Error
+			err := CheckDepth([]byte(tc.doc), MaxDepth)
+			var de *DepthError
 			if tc.err < 0 && err != nil || tc.err >= 0 && (!errors.As(err, &de) || de.Offset != tc.err) {
-				t.Fatalf("Check = %v, want offset %d", err, tc.err)
+				t.Fatalf("CheckDepth = %v, want offset %d", err, tc.err)
 			}
 			if tc.err < 0 && json.Valid([]byte(tc.doc)) {
 				var v any
@@ -39,14 +39,14 @@ func TestCheck(t *testing.T) {
 			}
 		})
 	}
-	if got := Check([]byte(deep(100)), Max).Error(); got != "JSON nests deeper than 64 levels (at byte 64)" {
+	if got := CheckDepth([]byte(deep(100)), MaxDepth).Error(); got != "JSON nests deeper than 64 levels (at byte 64)" {
 		t.Errorf("error text %q", got)
 	}
 }
 
-func TestCheckAllocs(t *testing.T) {
+func TestCheckDepthAllocs(t *testing.T) {
 	b := []byte(strings.Repeat(`{"k":["x\"]",`, 10) + "1" + strings.Repeat("]}", 10))
-	if n := testing.AllocsPerRun(100, func() { _ = Check(b, Max) }); n != 0 {
-		t.Errorf("Check allocates %v times", n)
+	if n := testing.AllocsPerRun(100, func() { _ = CheckDepth(b, MaxDepth) }); n != 0 {
+		t.Errorf("CheckDepth allocates %v times", n)
 	}
 }
