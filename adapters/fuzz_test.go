@@ -36,6 +36,14 @@ func FuzzLoadConfig(f *testing.F) {
 	}
 	f.Add(`{"config":"mam","name":"x"}`, "prefix")
 	f.Add(`{"config":{"architecture":"union","configs":[{"architecture":"lora"},{}]},"name":"x"}`, "lora_qv")
+	// Generated seeds larger than the mutator builds: nesting just past the bound and far past it,
+	// a config string nested deep, a union of many parts, out-of-range and huge numbers.
+	f.Add(`{"name":"x","config":`+nestedJSON(65, true)+`}`, "lora_qv")
+	f.Add(`{"name":"x","config":{"architecture":"lora","leave_out":`+nestedJSON(9990, false)+`}}`, "lora_qv")
+	f.Add(`{"name":"x","config":"`+nestedConfigString(100_000)+`"}`, "lora_qv")
+	f.Add(string(unionJSON(1000)), "lora_qv")
+	f.Add(`{"name":"x","config":{"architecture":"lora","r":1e300,"alpha":1e400}}`, "lora_qv")
+	f.Add(`{"name":"x","config":{"architecture":"lora","r":9223372036854775808,"alpha":1e300}}`, "lora_qv")
 	f.Fuzz(func(t *testing.T, cfg, dir string) {
 		switch dir {
 		case "seq_bn", "lora_qv", "prefix", "bn_custom", "ia3":

@@ -3,6 +3,7 @@ package modelfile
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -16,6 +17,7 @@ func FuzzParseManifest(f *testing.F) {
 	}
 	f.Add(good)
 	f.Add([]byte(`{"format":"adapterwasm","version":1,"files":[{"name":"adapterwasm.safetensors","size":-1,"sha256":"` + string(make([]byte, 64)) + `"}]}`))
+	f.Add([]byte(`{"format":"adapterwasm","files":` + strings.Repeat("[", 9990) + strings.Repeat("]", 9990) + `}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := ParseManifest(b)
 		if err != nil {

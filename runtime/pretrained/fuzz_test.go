@@ -3,6 +3,7 @@ package pretrained_test
 import (
 	"errors"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/adapterwasm/adapterwasm/internal/golden"
@@ -51,6 +52,8 @@ func FuzzLoadConfig(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(files[pretrained.ConfigFile])
+	f.Add([]byte(`{"hidden_size":32,"extra":` + strings.Repeat("[", 9990) + strings.Repeat("]", 9990) + `}`))
+	f.Add([]byte(`{"hidden_size":"32","max_position_embeddings":1e400}`))
 	f.Add([]byte(`{"hidden_size":32,"num_hidden_layers":1,"num_attention_heads":4,"intermediate_size":37,"vocab_size":30522,"max_position_embeddings":64,"hidden_act":"gelu_new"}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		cfg, err := bert.ParseConfig(b)

@@ -1,6 +1,7 @@
 package tokenizer
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -65,6 +66,12 @@ func FuzzEncode(f *testing.F) {
 func FuzzFromJSON(f *testing.F) {
 	f.Add([]byte(`{"model":{"type":"WordPiece","vocab":{"[UNK]":0,"a":1}}}`))
 	f.Add([]byte(`{"added_tokens":[{"id":2,"content":"[X]","normalized":true,"lstrip":true,"rstrip":true,"single_word":true}],"normalizer":{"type":"BertNormalizer"},"pre_tokenizer":{"type":"BertPreTokenizer"},"post_processor":{"type":"BertProcessing","sep":["[X]",2],"cls":["[X]",2]},"model":{"type":"WordPiece","vocab":{"[UNK]":0,"a":1}}}`))
+	// Generated seeds larger than the mutator builds: deep nesting, ids far past the tokens, a
+	// long vocab entry with a large max_input_chars_per_word, left truncation.
+	f.Add([]byte(`{"normalizer":` + strings.Repeat(`{"a":[`, 5000) + strings.Repeat("]}", 5000) + `,"model":{"type":"WordPiece","vocab":{"[UNK]":0}}}`))
+	f.Add([]byte(`{"added_tokens":[{"id":16777215,"content":"[X]"}],"model":{"type":"WordPiece","vocab":{"[UNK]":0,"a":1}}}`))
+	f.Add([]byte(`{"model":{"type":"WordPiece","max_input_chars_per_word":1000000,"vocab":{"[UNK]":0,"a":1,"##a":2,"` + strings.Repeat("a", 4096) + `":3}}}`))
+	f.Add([]byte(`{"truncation":{"direction":"Left","max_length":3,"strategy":"LongestFirst","stride":0},"model":{"type":"WordPiece","vocab":{"[UNK]":0,"a":1}}}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		tk, err := FromJSON(b)
 		if err != nil {
