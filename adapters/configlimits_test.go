@@ -110,3 +110,36 @@ func TestNoGoTypeNames(t *testing.T) {
 		}
 	}
 }
+
+// TestLabelTableAfterWeights: a head config declaring 2^20 labels over weights for 3 is refused
+// (a LoadError naming the misshaped tensor) before a label table of 2^20 names is built.
+func TestLabelTableAfterWeights(t *testing.T) {
+	base := tinyBase(t)
+	files := tinyFiles(t, "adapters_st/seq_bn")
+	files[HeadConfigFile] = []byte(`{"name":"seq_bn","config":{"head_type":"classification","num_labels":1048576,"layers":2,"activation_function":"tanh"}}`)
+	var err error
+	d, alloc := measure(func() { _, err = New(base).Load(files, LoadOptions{}) })
+	t.Logf("%.200v in %v, %d KB allocated", err, d.Round(time.Millisecond), alloc>>10)
+	if !isType[*LoadError](err) || !strings.Contains(err.Error(), "heads.seq_bn.4.weight has shape [3 32], want [1048576 32]") {
+		t.Fatalf("err = %v", err)
+	}
+	if alloc > 4<<20 {
+		t.Errorf("allocated %d KB", alloc>>10)
+	}
+	// 300,000 labels in label2id: a 5 MB head_config.json, refused by its size before decoding.
+	var b strings.Builder
+	b.WriteString(`{"name":"seq_bn","config":{"head_type":"classification","num_labels":300000,"label2id":{`)
+	for i := range 300_000 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`"label` + itoa(i) + `":` + itoa(i))
+	}
+	b.WriteString(`}}}`)
+	files[HeadConfigFile] = []byte(b.String())
+	d, alloc = measure(func() { _, err = New(base).Load(files, LoadOptions{}) })
+	t.Logf("%.200v in %v, %d KB allocated", err, d.Round(time.Millisecond), alloc>>10)
+	if !isType[*FormatError](err) || !strings.Contains(err.Error(), "head_config.json: 6077870 bytes; a config file has at most 4194304") || alloc > 1<<20 {
+		t.Fatalf("err = %v, %d KB allocated", err, alloc>>10)
+	}
+}

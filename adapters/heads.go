@@ -94,6 +94,11 @@ func bindHead(bd *binder, name string, hc *HeadConfig, H int, file string) (*Hea
 			h.layers = append(h.layers, headLayer{lin: bd.linear(p+strconv.Itoa(idx), *hc.NumLabels, H, bias)})
 		}
 	}
+	if len(bd.problems) > 0 {
+		// The weights do not fit num_labels: the caller reports them (bd.err) before a label
+		// table sized by the config alone is built (2^20 labels: 40 MB).
+		return h, nil
+	}
 	h.Labels = make([]string, *hc.NumLabels)
 	for i := range h.Labels {
 		h.Labels[i] = strconv.Itoa(i) // transformers' default id2label is LABEL_i; AdapterHub saves label2id
@@ -103,7 +108,7 @@ func bindHead(bd *binder, name string, hc *HeadConfig, H int, file string) (*Hea
 		for _, l := range sortedKeys(hc.Label2ID) {
 			id := hc.Label2ID[l]
 			if id < 0 || id >= len(h.Labels) {
-				return nil, &FormatError{File: file, Reason: fmt.Sprintf("label2id[%q] = %d outside [0,%d)", l, id, len(h.Labels))}
+				return nil, &FormatError{File: file, Reason: fmt.Sprintf("label2id[%.32q] = %d outside [0,%d)", l, id, len(h.Labels))}
 			}
 			h.Labels[id] = l
 		}
