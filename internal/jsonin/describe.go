@@ -5,6 +5,7 @@ import (
 	"errors"
 	"reflect"
 	"strconv"
+	"strings"
 )
 
 // Describe returns the text of an encoding/json error without Go type names: a value of the
@@ -29,6 +30,13 @@ func Describe(err error) string {
 	field := te.Field
 	if len(field) > 64 {
 		field = field[:64] + "…"
+	}
+	if num, ok := strings.CutPrefix(te.Value, "number "); ok {
+		// A number of the right kind that does not fit: 1e400 for a float64, 2^63 or 1.5 for an int.
+		if len(num) > 32 {
+			num = num[:32] + "…"
+		}
+		return strconv.Quote(field) + " = " + num + ", want " + kind(te.Type) + " in range"
 	}
 	return strconv.Quote(field) + " is " + got + ", want " + kind(te.Type)
 }

@@ -13,11 +13,14 @@ func TestDescribe(t *testing.T) {
 		NumLabels *int           `json:"num_labels"`
 		Layers    []int          `json:"layers"`
 		Name      string         `json:"name"`
+		Scale     float64        `json:"scale"`
 	}
 	for _, tc := range []struct{ doc, want string }{
 		{`{"label2id":{"a":{"b":1}}}`, `"label2id" is an object, want an integer`},
 		{`{"num_labels":"3"}`, `"num_labels" is a string, want an integer`},
-		{`{"num_labels":1.5}`, `"num_labels" is a number 1.5, want an integer`},
+		{`{"num_labels":1.5}`, `"num_labels" = 1.5, want an integer in range`},
+		{`{"num_labels":9223372036854775808}`, `"num_labels" = 9223372036854775808, want an integer in range`},
+		{`{"scale":1e400}`, `"scale" = 1e400, want a number in range`},
 		{`{"layers":{}}`, `"layers" is an object, want a list`},
 		{`{"name":[1]}`, `"name" is an array, want a string`},
 		{`[1]`, `the document is an array, want an object`},
