@@ -22,18 +22,6 @@ type bottleneck struct {
 	gate       *bert.Linear    // gate [1, H] when use_gating
 }
 
-// activation maps AdapterHub's non_linearity names (Activation_Function_Class, which lowercases
-// and defers to transformers' ACT2FN) to kernels. "gelu" is the exact erf GELU.
-func activation(name string) (kernels.Activation, error) {
-	switch name {
-	case "leakyrelu":
-		return kernels.LeakyReLU, nil
-	case "", "identity":
-		return nil, fmt.Errorf("unsupported activation %q", name)
-	}
-	return kernels.ActivationByName(name)
-}
-
 // bindBottleneck binds the module under prefix p ("encoder.layer.3.output.adapters.NAME.").
 func bindBottleneck(bd *binder, p string, cfg *BnConfig, H, layer int, eps float32) *bottleneck {
 	rf, ok := cfg.reduction(layer)
@@ -45,15 +33,17 @@ func bindBottleneck(bd *binder, p string, cfg *BnConfig, H, layer int, eps float
 	if d < 1 {
 		d = 1
 	}
-	act, _ := activation(cfg.NonLinearity)
-	m := &bottleneck{cfg: cfg, H: H, d: d, act: act}
-	downIdx := "0"
+	m := &bottleneck{cfg: cfg, H: H, d: d}
+	downIdx, actIdx := "0", "1"
 	if cfg.LnBefore {
 		m.normBefore = &bert.LayerNorm{Weight: bd.vec(p+"adapter_down.0.weight", H), Bias: bd.vec(p+"adapter_down.0.bias", H), Eps: 1e-5}
 		bd.alias(p+"adapter_norm_before.weight", p+"adapter_norm_before.bias")
-		downIdx = "1"
+		downIdx, actIdx = "1", "2"
 	}
 	m.down = bd.linear(p+"adapter_down."+downIdx, d, H, true)
+	// The activation module sits in adapter_down and is also the attribute non_linearity: a
+	// learned one (prelu, xielu) is saved under both names.
+	m.act = bindActivation(bd, cfg.NonLinearity, p+"adapter_down."+actIdx+".", p+"non_linearity.")
 	m.up = bd.linear(p+"adapter_up", H, d, true)
 	switch cfg.ScalingMode {
 	case "float":

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/adapterwasm/adapterwasm/runtime/bert"
 	"github.com/adapterwasm/adapterwasm/runtime/kernels"
@@ -66,13 +67,12 @@ func bindHead(bd *binder, name string, hc *HeadConfig, H int, file string) (*Hea
 	if nl < 1 || nl > 64 {
 		return nil, &FormatError{File: file, Reason: fmt.Sprintf("head layers = %d", nl)}
 	}
-	var act kernels.Activation
+	actName := ""
 	if hc.ActivationFunction != nil && *hc.ActivationFunction != "" {
-		a, err := activation(*hc.ActivationFunction)
-		if err != nil {
+		actName = strings.ToLower(*hc.ActivationFunction)
+		if _, err := activation(actName); err != nil {
 			return nil, &UnsupportedError{File: file, What: "head activation_function " + strconv.Quote(*hc.ActivationFunction)}
 		}
-		act = a
 	}
 	bias := hc.Bias == nil || *hc.Bias
 	h := &Head{Name: name, Type: hc.HeadType, UsePooler: hc.UsePooler, numLabels: *hc.NumLabels}
@@ -85,11 +85,13 @@ func bindHead(bd *binder, name string, hc *HeadConfig, H int, file string) (*Hea
 	for l := 0; l < nl; l++ {
 		idx++ // dropout
 		if l < nl-1 {
-			h.layers = append(h.layers, headLayer{lin: bd.linear(p+strconv.Itoa(idx), H, H, true), act: act})
+			hl := headLayer{lin: bd.linear(p+strconv.Itoa(idx), H, H, true)}
 			idx++
-			if act != nil {
+			if actName != "" {
+				hl.act = bindActivation(bd, actName, p+strconv.Itoa(idx)+".")
 				idx++
 			}
+			h.layers = append(h.layers, hl)
 		} else {
 			h.layers = append(h.layers, headLayer{lin: bd.linear(p+strconv.Itoa(idx), *hc.NumLabels, H, bias)})
 		}

@@ -30,11 +30,11 @@ func bindPrefix(bd *binder, p string, cfg *PrefixConfig, c *bert.Config) *prefix
 	} else {
 		wte := bd.vec(p+"wte.weight", n, H)
 		l0 := bd.linear(p+"control_trans.0", cfg.BottleneckSize, H, true)
+		act := bindActivation(bd, cfg.NonLinearity, p+"control_trans.1.")
 		l2 := bd.linear(p+"control_trans.2", width, cfg.BottleneckSize, true)
 		if wte != nil && l0.W != nil && l0.B != nil && l2.W != nil && l2.B != nil {
 			mid := make([]float32, n*cfg.BottleneckSize)
 			l0.Forward(mid, wte, n)
-			act, _ := activation(cfg.NonLinearity)
 			act(mid)
 			kv = make([]float32, n*width)
 			l2.Forward(kv, mid, n)

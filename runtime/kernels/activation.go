@@ -10,15 +10,29 @@ type Activation func(x []float32)
 
 // ActivationByName returns the activation that Hugging Face's ACT2FN (transformers/activations.py)
 // and AdapterHub's Activation_Function_Class (adapters/methods/modeling.py) give a name.
-// "gelu" is the exact erf form; "gelu_new" and "gelu_pytorch_tanh" the tanh approximation.
+// "gelu" is the exact erf form; "gelu_new", "gelu_pytorch_tanh", "gelu_python_tanh", "gelu_fast"
+// and "gelu_accurate" are the tanh approximation (the same formula, written differently).
+// ACT2FN's "prelu" and "xielu" have learned parameters: the caller binds them (adapters).
 func ActivationByName(name string) (Activation, error) {
 	switch name {
 	case "gelu", "gelu_python":
 		return GELU, nil
-	case "gelu_new", "gelu_pytorch_tanh", "gelu_fast":
+	case "gelu_new", "gelu_pytorch_tanh", "gelu_python_tanh", "gelu_fast", "gelu_accurate":
 		return GELUTanh, nil
+	case "gelu_10":
+		return GELU10, nil
+	case "quick_gelu":
+		return QuickGELU, nil
+	case "laplace":
+		return Laplace, nil
+	case "mish":
+		return Mish, nil
 	case "relu":
 		return ReLU, nil
+	case "relu2":
+		return ReLUSquared, nil
+	case "relu6":
+		return ReLU6, nil
 	case "silu", "swish":
 		return SiLU, nil
 	case "tanh":
@@ -90,3 +104,57 @@ func Sigmoid(x []float32) {
 
 // Identity leaves x unchanged.
 func Identity(x []float32) {}
+
+// GELU10 is ClippedGELUActivation(-10, 10) of transformers/activations.py ("gelu_10"): the exact
+// GELU clipped to [-10, 10].
+func GELU10(x []float32) {
+	GELU(x)
+	for i, v := range x {
+		x[i] = min(max(v, -10), 10)
+	}
+}
+
+// QuickGELU is x·sigmoid(1.702·x) (QuickGELUActivation).
+func QuickGELU(x []float32) {
+	for i, v := range x {
+		f := float64(v)
+		x[i] = float32(f / (1 + math.Exp(-1.702*f)))
+	}
+}
+
+// Laplace is LaplaceActivation (MEGA): 0.5·(1 + erf((x − μ)/(σ·√2))), μ = 0.707107, σ = 0.282095.
+func Laplace(x []float32) {
+	const mu, sigma = 0.707107, 0.282095
+	for i, v := range x {
+		x[i] = float32(0.5 * (1 + math.Erf((float64(v)-mu)/(sigma*math.Sqrt2))))
+	}
+}
+
+// Mish is x·tanh(softplus(x)) (torch.nn.functional.mish; softplus is x itself above 20).
+func Mish(x []float32) {
+	for i, v := range x {
+		f := float64(v)
+		sp := f
+		if f <= 20 {
+			sp = math.Log1p(math.Exp(f))
+		}
+		x[i] = float32(f * math.Tanh(sp))
+	}
+}
+
+// ReLUSquared is relu(x)² (ReLUSquaredActivation, "relu2").
+func ReLUSquared(x []float32) {
+	for i, v := range x {
+		if v < 0 {
+			v = 0
+		}
+		x[i] = v * v
+	}
+}
+
+// ReLU6 is min(max(x, 0), 6) (torch.nn.ReLU6).
+func ReLU6(x []float32) {
+	for i, v := range x {
+		x[i] = min(max(v, 0), 6)
+	}
+}

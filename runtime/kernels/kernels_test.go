@@ -91,6 +91,16 @@ func TestActivations(t *testing.T) {
 		{"tanh", 0.5, math.Tanh(0.5)},
 		{"sigmoid", 0, 0.5},
 		{"linear", 3, 3},
+		{"mish", 1, 0.8650983882673103}, // tanh(ln(1+e))
+		{"mish", 30, 30},
+		{"quick_gelu", 1, 0.8457957659328212},
+		{"relu2", 3, 9},
+		{"relu2", -3, 0},
+		{"relu6", 7, 6},
+		{"relu6", -1, 0},
+		{"laplace", 0.707107, 0.5},
+		{"gelu_10", 20, 10},
+		{"gelu_accurate", 1, 0.8411919906082768},
 	}
 	for _, c := range cases {
 		f, err := ActivationByName(c.name)

@@ -24,5 +24,6 @@ run "$HERE/make_weights.py"
 run "$HERE/make_tokenizer_golden.py"
 run "$HERE/make_tiny.py"
 run "$HERE/make_extra.py"
+run "$HERE/make_methods.py"
 run "$HERE/make_minilm.py" "${minilm_flags[@]}"
 git status --short testdata adapters/testdata

@@ -1,0 +1,232 @@
+"""Regenerate adapters/testdata/methods: goldens for every activation of the library's table, the
+registry sweep (every named config of ADAPTER_CONFIG_MAP and ADAPTERFUSION_CONFIG_MAP, added to
+the tiny model and saved) and the methods added after make_extra.py (fusion temperature, VeRA,
+DoRA, ...). Same tiny base model (testdata/tiny/model), same batch (testdata/tiny/golden/base.json),
+same real libraries (tools/reference/.venv). Also writes adapters/presets.json (every preset's
+to_dict(), which the Go config-string parser embeds).
+
+    HF_HUB_OFFLINE=1 tools/reference/.venv/bin/python tools/reference/make_methods.py
+
+Seeded and deterministic. Every adapter is perturbed (default inits are near-identity) and must
+move the logits by more than MIN_EFFECT; before writing, every saved directory (both copies) is
+reloaded into a fresh model and must reproduce its goldens (< 1e-5). Never edit the outputs by hand.
+"""
+
+import json
+import logging
+import os
+import shutil
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import torch  # noqa: E402
+import transformers  # noqa: E402
+from transformers.activations import ACT2CLS  # noqa: E402
+
+import adapters  # noqa: E402
+from adapters import BertAdapterModel, SeqBnConfig  # noqa: E402
+from adapters.composition import Stack  # noqa: E402
+from adapters.configuration.adapter_config import ADAPTER_CONFIG_MAP  # noqa: E402
+from safetensors.torch import save_file  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+TINY = os.path.join(ROOT, "testdata", "tiny")
+MODEL_DIR = os.path.join(TINY, "model")
+OUT = os.path.join(ROOT, "adapters", "testdata", "methods")
+PRESETS_JSON = os.path.join(ROOT, "adapters", "presets.json")
+NOISE_STD = 0.3
+MIN_EFFECT = 1e-2
+RELOAD_TOL = 1e-5
+MAX_REGISTRY_WEIGHTS = 64 << 10
+LABELS3 = ["negative", "neutral", "positive"]
+MODEL_NAME = "adapterwasm/tiny-bert"
+
+# Activation_Function_Class: transformers' ACT2FN (lowercased) plus the library's own "leakyrelu".
+ACTIVATIONS = list(ACT2CLS) + ["leakyrelu"]
+
+
+def tolist(t):
+    return t.detach().to(torch.float32).cpu().tolist()
+
+
+def write_json(path, obj, **kw):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(obj, f, ensure_ascii=False, **(kw or {"separators": (",", ":")}))
+        f.write("\n")
+
+
+def perturb(model, component, seed):
+    g = torch.Generator().manual_seed(seed)
+    n = 0
+    with torch.no_grad():
+        for pname, p in model.named_parameters():
+            if component in pname.split("."):
+                p.add_((torch.randn(p.shape, generator=g, dtype=torch.float32) * NOISE_STD).to(p.dtype))
+                n += 1
+    assert n, component
+
+
+def fresh():
+    m = BertAdapterModel.from_pretrained(MODEL_DIR)
+    m.config.name_or_path = MODEL_NAME
+    m.eval()
+    return m
+
+
+def run(model, batch, setup, head):
+    model.active_head = None
+    model.set_active_adapters(setup)
+    with torch.no_grad():
+        return model(**batch, head=head).logits
+
+
+def save_both(model, name, sub):
+    """save_adapter to <sub>/adapters/name (.bin) and <sub>/adapters_st/name (safetensors); where the
+    library refuses safetensors because tensors share memory (a learned activation saved as
+    adapter_down.1 and non_linearity, flat prefix tuning), the .bin's tensors as copies plus the
+    library's config and head files, as make_tiny.py does."""
+    d = os.path.join(OUT, sub, "adapters", name)
+    for kind in ("adapters", "adapters_st"):
+        os.makedirs(os.path.join(OUT, sub, kind), exist_ok=True)
+    model.save_adapter(d, name, with_head=True)
+    ds = os.path.join(OUT, sub, "adapters_st", name)
+    try:
+        model.save_adapter(ds, name, with_head=True, use_safetensors=True)
+        return
+    except RuntimeError as e:
+        if "share memory" not in str(e):
+            raise
+    sd = torch.load(os.path.join(d, "pytorch_adapter.bin"), map_location="cpu", weights_only=True)
+    save_file({k: v.clone().contiguous() for k, v in sd.items()}, os.path.join(ds, "adapter.safetensors"))
+    shutil.copy(os.path.join(d, "adapter_config.json"), ds)
+    hd = torch.load(os.path.join(d, "pytorch_model_head.bin"), map_location="cpu", weights_only=True)
+    save_file({k: v.clone().contiguous() for k, v in hd.items()}, os.path.join(ds, "model_head.safetensors"))
+    shutil.copy(os.path.join(d, "head_config.json"), ds)
+
+
+def reload_check(sub, names, golden, batch, extra_load=None):
+    for kind, st in (("adapters", False), ("adapters_st", True)):
+        m = fresh()
+        for n in names:
+            assert m.load_adapter(os.path.join(OUT, sub, kind, n), use_safetensors=st) == n
+        if extra_load:
+            extra_load(m, kind, st)
+        for n in names:
+            d = float((run(m, batch, Stack(n), n) - golden[n]).abs().max())
+            assert d < RELOAD_TOL, (sub, kind, n, d)
+
+
+def activations(batch):
+    """A seq_bn adapter and a 2-layer head with each activation of the table."""
+    model = fresh()
+    names, golden = [], {}
+    for i, act in enumerate(ACTIVATIONS):
+        name = "act_" + act
+        torch.manual_seed(600 + i)
+        model.add_adapter(name, config=SeqBnConfig(reduction_factor=8, non_linearity=act))
+        model.add_classification_head(name, num_labels=3, layers=2, activation_function=act,
+                                      id2label=dict(enumerate(LABELS3)))
+        perturb(model, name, 6000 + i)
+        logits = run(model, batch, Stack(name), name)
+        with torch.no_grad():
+            model.active_head = None
+            model.set_active_adapters(None)
+            bare = model(**batch, head=name).logits
+        eff = float((logits - bare).abs().max())
+        assert eff > MIN_EFFECT, (name, eff)
+        save_both(model, name, "activations")
+        names.append(name)
+        golden[name] = logits
+        write_json(os.path.join(OUT, "activations", "golden", name + ".json"),
+                   {"case": name, "activation": act, "setup": name, "adapters": [name], "head": name,
+                    "logits": tolist(logits)})
+    reload_check("activations", names, golden, batch)
+    write_json(os.path.join(OUT, "activations", "golden", "index.json"), {"cases": names})
+    return len(names)
+
+
+def safe(preset):
+    return preset.replace("++", "_plusplus").replace("+", "_plus_")
+
+
+def registry(batch):
+    """Every named config of ADAPTER_CONFIG_MAP, as the library builds, saves and runs it."""
+    presets = {}
+    model = fresh()
+    cases = []
+    golden = {}
+    for i, (preset, cfg) in enumerate(sorted(ADAPTER_CONFIG_MAP.items())):
+        presets[preset] = cfg.to_dict()
+        name = "p_" + safe(preset)
+        entry = {"preset": preset, "dir": name, "class": type(cfg).__name__}
+        torch.manual_seed(700 + i)
+        try:
+            model.add_adapter(name, config=preset)
+        except Exception as e:  # the library cannot even add it to BERT
+            entry["add_error"] = f"{type(e).__name__}: {str(e)[:200]}"
+            cases.append(entry)
+            continue
+        model.add_classification_head(name, num_labels=3, id2label=dict(enumerate(LABELS3)))
+        perturb(model, name, 7000 + i)
+        save_both(model, name, "registry")
+        try:
+            logits = run(model, batch, Stack(name), name)
+            with torch.no_grad():
+                model.active_head = None
+                model.set_active_adapters(None)
+                bare = model(**batch, head=name).logits
+            entry["effect"] = float((logits - bare).abs().max())
+            assert entry["effect"] > MIN_EFFECT, (preset, entry["effect"])
+            entry["logits"] = tolist(logits)
+            golden[name] = logits
+        except Exception as e:  # saved fine, but the library cannot run it on a plain batch
+            entry["forward_error"] = f"{type(e).__name__}: {str(e)[:200]}"
+        cases.append(entry)
+    # Each saved preset alone in a fresh model (both copies): where the library's own reload does
+    # not reproduce what it saved, there is no reference to match, and the case says so.
+    for entry in cases:
+        name = entry["dir"]
+        if name not in golden:
+            continue
+        for kind, st in (("adapters", False), ("adapters_st", True)):
+            m = fresh()
+            assert m.load_adapter(os.path.join(OUT, "registry", kind, name), use_safetensors=st) == name
+            d = float((run(m, batch, Stack(name), name) - golden[name]).abs().max())
+            if d >= RELOAD_TOL:
+                entry["reload_error"] = f"{kind}: the library's reload differs by {d:.3g}"
+                entry.pop("logits")
+                del golden[name]
+                break
+    # Keep the fixtures small: the .bin copy only (safetensors is covered per method family by the
+    # other cases), and only the config where the weights are large (the default prefix-tuning MLP
+    # of prefix_tuning, mam and unipelt: 350-550 KB each; those weights are tested in make_tiny.py
+    # and make_extra.py cases).
+    shutil.rmtree(os.path.join(OUT, "registry", "adapters_st"))
+    for entry in cases:
+        d = os.path.join(OUT, "registry", "adapters", entry["dir"])
+        entry["weights"] = os.path.isdir(d) and os.path.getsize(os.path.join(d, "pytorch_adapter.bin")) <= MAX_REGISTRY_WEIGHTS
+        if os.path.isdir(d) and not entry["weights"]:
+            for f in ("pytorch_adapter.bin", "pytorch_model_head.bin", "head_config.json"):
+                os.remove(os.path.join(d, f))
+    write_json(os.path.join(OUT, "registry", "golden", "index.json"), {"cases": cases}, indent=1)
+    write_json(PRESETS_JSON, presets, sort_keys=True)
+    return len(cases)
+
+
+def main():
+    logging.getLogger("adapters").setLevel(logging.ERROR)
+    transformers.logging.set_verbosity_error()
+    torch.use_deterministic_algorithms(True)
+    torch.set_num_threads(1)
+    shutil.rmtree(OUT, ignore_errors=True)
+    base = json.load(open(os.path.join(TINY, "golden", "base.json")))
+    batch = {k: torch.tensor(base[k]) for k in ("input_ids", "attention_mask", "token_type_ids")}
+    n_act = activations(batch)
+    n_reg = registry(batch)
+    print(f"adapters {adapters.__version__}: {n_act} activations, {n_reg} registry configs")
+
+
+if __name__ == "__main__":
+    main()
