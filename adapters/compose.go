@@ -394,11 +394,14 @@ func (st *State) Linear(l int, site bert.Site, x, out []float32, b bert.Batch) {
 		return
 	}
 	y := out[:len(s.h)]
-	if s.last.cfg.Scale {
+	switch {
+	case s.last.cfg.Scale:
 		for i := range y {
 			y[i] *= s.h[i]
 		}
-	} else {
+	case s.last.doraScale != nil:
+		s.last.doraOutput(y, s.h)
+	default:
 		kernels.Add(y, y, s.h)
 	}
 }

@@ -163,6 +163,11 @@ type LoRAConfig struct {
 	AttnMatrices                   []string
 	Scale                          bool // composition_mode "scale": (IA)^3
 	UseGating                      bool
+	// Vera: vera_d or vera_b is a float (LoRALayer.add_adapter picks Vera by isinstance(…, float)):
+	// shared random lora_A/lora_B with learned vera_D, vera_B per layer (vera.go).
+	Vera bool
+	// DoRA: use_dora, a learned magnitude m per output rescales the composed output (dora.go).
+	DoRA bool
 }
 
 // PrefixConfig is PrefixTuningConfig of adapters/configuration/adapter_config.py.
@@ -182,9 +187,16 @@ func (c *Config) Method() string {
 		parts = append(parts, "bottleneck")
 	}
 	for _, l := range c.LoRA {
-		if l.Scale {
+		switch {
+		case l.Scale:
 			parts = append(parts, "ia3")
-		} else {
+		case l.Vera && l.DoRA:
+			parts = append(parts, "dvora")
+		case l.Vera:
+			parts = append(parts, "vera")
+		case l.DoRA:
+			parts = append(parts, "dora")
+		default:
 			parts = append(parts, "lora")
 		}
 	}
@@ -557,10 +569,13 @@ func (p *cfgReader) lora() *LoRAConfig {
 	default:
 		p.bad("composition_mode", mode, `"add" or "scale"`)
 	}
-	p.unsupportedIf(p.boolean("use_dora", false), "use_dora (DoRA)")
-	_, vd := number(p.m["vera_d"])
-	_, vb := number(p.m["vera_b"])
-	p.unsupportedIf(vd || vb, "vera_d/vera_b (VeRA)")
+	c.DoRA = p.boolean("use_dora", false)
+	_, vd := p.m["vera_d"].(float64)
+	_, vb := p.m["vera_b"].(float64)
+	c.Vera = (vd || vb) && !c.Scale
+	if c.DoRA && c.Scale {
+		p.fail(&FormatError{File: p.file, Reason: "composition_mode scale ((IA)^3) does not support use_dora"})
+	}
 	return c
 }
 

@@ -109,15 +109,18 @@ func TestLoadErrors(t *testing.T) {
 		{"phm flag", "adapters_st/seq_bn", func(t *testing.T, f map[string][]byte) {
 			editJSON(t, f, ConfigFile, func(v map[string]any) { v["config"].(map[string]any)["phm_layer"] = true })
 		}, isType[*UnsupportedError], "unsupported: phm_layer"},
-		{"dora", "adapters_st/lora_qv", func(t *testing.T, f map[string][]byte) {
+		{"dora without magnitudes", "adapters_st/lora_qv", func(t *testing.T, f map[string][]byte) {
 			editJSON(t, f, ConfigFile, func(v map[string]any) { v["config"].(map[string]any)["use_dora"] = true })
-		}, isType[*UnsupportedError], "unsupported: use_dora"},
+		}, isType[*LoadError], "missing tensor encoder.layer.0.attention.self.query.loras.lora_qv.m.weight"},
+		{"vera without shared matrices", "adapters_st/lora_qv", func(t *testing.T, f map[string][]byte) {
+			editJSON(t, f, ConfigFile, func(v map[string]any) { v["config"].(map[string]any)["vera_d"] = 0.1 })
+		}, isType[*LoadError], "missing tensor encoder.layer.0.attention.self.query.loras.lora_qv.vera_B"},
 		{"reft", "adapters_st/lora_qv", func(t *testing.T, f map[string][]byte) {
 			editJSON(t, f, ConfigFile, func(v map[string]any) { v["config"] = "loreft" })
 		}, isType[*UnsupportedError], "unsupported: method reft"},
 		{"activation", "adapters_st/seq_bn", func(t *testing.T, f map[string][]byte) {
-			editJSON(t, f, ConfigFile, func(v map[string]any) { v["config"].(map[string]any)["non_linearity"] = "quick_gelu" })
-		}, isType[*UnsupportedError], `unsupported: non_linearity "quick_gelu"`},
+			editJSON(t, f, ConfigFile, func(v map[string]any) { v["config"].(map[string]any)["non_linearity"] = "swiglu" })
+		}, isType[*UnsupportedError], `unsupported: non_linearity "swiglu"`},
 		{"bad json", "adapters_st/seq_bn", func(t *testing.T, f map[string][]byte) { f[ConfigFile] = []byte("{") },
 			isType[*FormatError], "adapter_config.json: invalid JSON"},
 		{"no weights", "adapters_st/seq_bn", func(t *testing.T, f map[string][]byte) { delete(f, SafeWeightsFile) },

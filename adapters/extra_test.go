@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/adapterwasm/adapterwasm/runtime/bert"
 )
 
 // extraCase is adapters/testdata/extra/golden/<case>.json (tools/reference/make_extra.py).
@@ -53,71 +55,79 @@ func TestExtraGoldens(t *testing.T) {
 		loadExtraJSON(t, &c, name+".json")
 		for _, sub := range []string{"adapters", "adapters_st"} {
 			t.Run(name+"/"+sub, func(t *testing.T) {
-				m := New(base)
-				for _, a := range c.Adapters {
-					if _, err := m.LoadDir(filepath.Join("testdata", "extra", sub, a), LoadOptions{}); err != nil {
-						t.Fatal(err)
-					}
-				}
-				for _, f := range c.Fusions {
-					if _, err := m.LoadDir(filepath.Join("testdata", "extra", sub, f), LoadOptions{}); err != nil {
-						t.Fatal(err)
-					}
-				}
-				if err := m.SetActive(c.Setup); err != nil {
-					t.Fatal(err)
-				}
-				var single string
-				_ = json.Unmarshal(c.Head, &single)
-				if single != "" {
-					if err := m.SetHead(single); err != nil {
-						t.Fatal(err)
-					}
-				}
-				if c.Merge != "" {
-					if err := m.Merge(c.Merge); err != nil {
-						t.Fatal(err)
-					}
-				}
-				st := &State{}
-				out, err := m.Forward(st, in)
-				if c.Raises != "" {
-					// The library refuses the setup while running; so must Forward, with a typed error.
-					if err == nil || !strings.Contains(err.Error(), c.Raises) || !(isType[*SetupError](err) || isType[*UnsupportedError](err)) {
-						t.Fatalf("%s: err = %v, want a SetupError/UnsupportedError naming %s", c.Setup, err, c.Raises)
-					}
-					t.Logf("%s: %v", c.Setup, err)
-					return
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
-				if single != "" {
-					checkLogits(t, single, out.Heads[0].Logits, flatLogits(t, c.Logits))
-				} else {
-					var heads []string
-					_ = json.Unmarshal(c.Head, &heads)
-					var want map[string]json.RawMessage
-					_ = json.Unmarshal(c.Logits, &want)
-					if len(out.Heads) != len(heads) {
-						t.Fatalf("%d head outputs, want %d", len(out.Heads), len(heads))
-					}
-					for i, h := range heads {
-						if out.Heads[i].Head.Name != h {
-							t.Fatalf("head %d is %s, want %s", i, out.Heads[i].Head.Name, h)
-						}
-						checkLogits(t, h, out.Heads[i].Logits, flatLogits(t, want[h]))
-					}
-				}
-				if c.Merge != "" {
-					m.Unmerge()
-					out, err := m.Forward(st, in)
-					if err != nil {
-						t.Fatal(err)
-					}
-					checkLogits(t, "unmerged", out.Heads[0].Logits, flatLogits(t, c.LogitsUnmerged))
-				}
+				runGoldenCase(t, base, in, filepath.Join("testdata", "extra", sub), &c)
 			})
 		}
+	}
+}
+
+// runGoldenCase loads the adapters and fusions of c from dir, activates its setup (and head, and
+// merge), runs the batch and compares every head's logits (and the unmerged ones), or checks
+// that Forward refuses the setup as the library does (c.Raises).
+func runGoldenCase(t *testing.T, base *bert.Model, in bert.Input, dir string, c *extraCase) {
+	t.Helper()
+	m := New(base)
+	for _, a := range c.Adapters {
+		if _, err := m.LoadDir(filepath.Join(dir, a), LoadOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range c.Fusions {
+		if _, err := m.LoadDir(filepath.Join(dir, f), LoadOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := m.SetActive(c.Setup); err != nil {
+		t.Fatal(err)
+	}
+	var single string
+	_ = json.Unmarshal(c.Head, &single)
+	if single != "" {
+		if err := m.SetHead(single); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c.Merge != "" {
+		if err := m.Merge(c.Merge); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := &State{}
+	out, err := m.Forward(st, in)
+	if c.Raises != "" {
+		// The library refuses the setup while running; so must Forward, with a typed error.
+		if err == nil || !strings.Contains(err.Error(), c.Raises) || !(isType[*SetupError](err) || isType[*UnsupportedError](err)) {
+			t.Fatalf("%s: err = %v, want a SetupError/UnsupportedError naming %s", c.Setup, err, c.Raises)
+		}
+		t.Logf("%s: %v", c.Setup, err)
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if single != "" {
+		checkLogits(t, single, out.Heads[0].Logits, flatLogits(t, c.Logits))
+	} else {
+		var heads []string
+		_ = json.Unmarshal(c.Head, &heads)
+		var want map[string]json.RawMessage
+		_ = json.Unmarshal(c.Logits, &want)
+		if len(out.Heads) != len(heads) {
+			t.Fatalf("%d head outputs, want %d", len(out.Heads), len(heads))
+		}
+		for i, h := range heads {
+			if out.Heads[i].Head.Name != h {
+				t.Fatalf("head %d is %s, want %s", i, out.Heads[i].Head.Name, h)
+			}
+			checkLogits(t, h, out.Heads[i].Logits, flatLogits(t, want[h]))
+		}
+	}
+	if c.Merge != "" {
+		m.Unmerge()
+		out, err := m.Forward(st, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkLogits(t, "unmerged", out.Heads[0].Logits, flatLogits(t, c.LogitsUnmerged))
 	}
 }

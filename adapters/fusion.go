@@ -18,10 +18,17 @@ type FusionConfig struct {
 type fusionModule struct {
 	cfg               *FusionConfig
 	query, key, value *bert.Linear // nil when the config switches them off; value has no bias
+	// t is BertFusion.T: the softmax temperature, 50 with temperature (annealed by t/1000 on
+	// every call, down to 1, in eval mode too), else 1. reduction is the fixed step.
+	t, reduction float64
 }
 
 func bindFusion(bd *binder, p string, cfg *FusionConfig, H int) *fusionModule {
-	m := &fusionModule{cfg: cfg}
+	m := &fusionModule{cfg: cfg, t: 1}
+	if cfg.Temperature {
+		m.t = 50
+	}
+	m.reduction = m.t / 1000
 	if cfg.Query {
 		l := bd.linear(p+"query", H, H, true)
 		m.query = &l
@@ -79,10 +86,15 @@ func (m *fusionModule) forward(a *arena, query []float32, ups [][]float32, resid
 	}
 	ctx := a.zeros(rows * H)
 	probs := a.get(n)
+	t := float32(m.t)
+	m.t = max(m.t-m.reduction, 1) // self.T = max(self.T - self.reduction, 1.0), after the softmax
 	for r := 0; r < rows; r++ {
 		qr := q[r*H : (r+1)*H]
 		for i := 0; i < n; i++ {
 			probs[i] = kernels.Dot(qr, keys[i][r*H:(r+1)*H])
+			if t != 1 {
+				probs[i] /= t
+			}
 		}
 		kernels.Softmax(probs)
 		cr := ctx[r*H : (r+1)*H]

@@ -304,7 +304,17 @@ func (m *Model) bindAdapter(a *Adapter, bd *binder, file string) error {
 			}
 			if match != nil {
 				in, out := siteDims(c, s)
-				a.lora[l][s] = bindLoRA(bd, fmt.Sprintf("encoder.layer.%d.%s.loras.%s.", l, s, name), match, in, out)
+				mod := bindLoRA(bd, fmt.Sprintf("encoder.layer.%d.%s.loras.%s.", l, s, name), "shared_parameters."+name+".", match, in, out)
+				if match.DoRA {
+					// DoRA's norms need the base weights (a stand-in base without layers has none).
+					if l >= len(m.Base.Layers) {
+						return &UnsupportedError{File: file, What: "DoRA on a base model without weights"}
+					}
+					if err := mod.bindDoRA(siteLinear(&m.Base.Layers[l], s)); err != nil {
+						return err
+					}
+				}
+				a.lora[l][s] = mod
 			}
 		}
 	}
@@ -425,10 +435,6 @@ func (m *Model) loadFusion(files map[string][]byte, opt LoadOptions, path func(s
 		}
 		fc = FusionConfig{Key: raw.Key, Query: raw.Query, Value: raw.Value, QueryBeforeLn: raw.QueryBeforeLn,
 			ResidualBefore: raw.ResidualBefore, Temperature: raw.Temperature, ValueBeforeSoftmax: raw.ValueBeforeSoftmax}
-	}
-	if fc.Temperature {
-		// BertFusion anneals T on every forward call: its output depends on how often it ran.
-		return "", &UnsupportedError{File: cfgFile, What: "adapter fusion temperature"}
 	}
 	names := mt.AdapterNames
 	if len(names) == 0 {

@@ -14,8 +14,13 @@ type loraModule struct {
 	r       int
 	A       []float32 // lora_A [r, in] (LoRA only)
 	B       []float32 // lora_B [out, r] (IA3: [out, 1])
-	scaling float32   // alpha/r (LoRA) or alpha (IA3)
+	scaling float32   // alpha/r (LoRA, VeRA) or alpha (IA3)
 	gate    *bert.Linear
+	// dense is VeRA's ΔW = vera_B·lora_B·vera_D·lora_A [out, in] (Vera.delta_w), nil otherwise.
+	dense []float32
+	// mag is DoRA's magnitude m.weight [out, 1]; doraScale = m / ‖W₀ + ΔW‖ per output row,
+	// computed from the base weights once they are known (bindDoRA). nil without DoRA.
+	mag, doraScale []float32
 }
 
 // loraSites lists where BERT wraps linears with LoRALinear (models/bert/mixin_bert.py) and the
@@ -55,15 +60,24 @@ func siteDims(c *bert.Config, s bert.Site) (in, out int) {
 	return H, H
 }
 
-func bindLoRA(bd *binder, p string, cfg *LoRAConfig, in, out int) *loraModule {
+// bindLoRA binds the module under p ("encoder.layer.3.attention.self.query.loras.NAME."); shared
+// is where the adapter's shared parameters live ("shared_parameters.NAME.", VeRA).
+func bindLoRA(bd *binder, p, shared string, cfg *LoRAConfig, in, out int) *loraModule {
 	m := &loraModule{cfg: cfg, in: in, out: out, r: cfg.R}
-	if cfg.Scale {
+	switch {
+	case cfg.Scale:
 		m.B = bd.vec(p+"lora_B", out, 1)
 		m.scaling = float32(cfg.Alpha)
-	} else {
+	case cfg.Vera:
+		m.dense = bindVera(bd, p, shared, cfg.R, in, out)
+		m.scaling = float32(cfg.Alpha / float64(cfg.R))
+	default:
 		m.A = bd.vec(p+"lora_A", cfg.R, in)
 		m.B = bd.vec(p+"lora_B", out, cfg.R)
 		m.scaling = float32(cfg.Alpha / float64(cfg.R))
+	}
+	if cfg.DoRA {
+		m.mag = bd.vec(p+"m.weight", out, 1)
 	}
 	if cfg.UseGating {
 		g := bd.linear(p+"gate", 1, in, true)
@@ -102,10 +116,15 @@ func (m *loraModule) apply(a *arena, h, x []float32, mask []int32, nseq, tlen in
 			// Stacked LoRAs feed one module's output into the next one's A: shapes must agree.
 			return nil
 		}
-		tmp := a.get(rows * m.r)
-		kernels.MatMulT(tmp, h, rows, m.in, m.A, m.r)
 		res = a.get(rows * m.out)
-		kernels.MatMulT(res, tmp, rows, m.r, m.B, m.out)
+		if m.dense != nil {
+			// Vera.forward: h · (vera_B·lora_B·vera_D·lora_A)ᵀ
+			kernels.MatMulT(res, h, rows, m.in, m.dense, m.out)
+		} else {
+			tmp := a.get(rows * m.r)
+			kernels.MatMulT(tmp, h, rows, m.in, m.A, m.r)
+			kernels.MatMulT(res, tmp, rows, m.r, m.B, m.out)
+		}
 	}
 	if m.gate != nil {
 		g := a.get(rows)
@@ -127,6 +146,11 @@ func (m *loraModule) merge(w []float32, inverse bool) error {
 	if m.gate != nil {
 		return &UnsupportedError{What: "merging a LoRA module with gating"}
 	}
+	if m.mag != nil {
+		// dora_merge writes m·(W + BA)/‖W + BA‖ without alpha/r, and reset_adapter does not write
+		// the weights back: the library's merged DoRA is neither its forward nor reversible.
+		return &UnsupportedError{What: "merging a DoRA module (the reference library's merge and reset differ from its forward)"}
+	}
 	if len(w) != m.out*m.in {
 		return fmt.Errorf("adapters: merge: weight has %d values, want %d", len(w), m.out*m.in)
 	}
@@ -139,6 +163,17 @@ func (m *loraModule) merge(w []float32, inverse bool) error {
 					row[i] /= f
 				} else {
 					row[i] *= f
+				}
+			}
+			continue
+		}
+		if m.dense != nil {
+			// Vera: lora.com(W, delta_w) = W + ΔW·alpha/r
+			for i, d := range m.dense[o*m.in : (o+1)*m.in] {
+				if inverse {
+					row[i] -= d * m.scaling
+				} else {
+					row[i] += d * m.scaling
 				}
 			}
 			continue

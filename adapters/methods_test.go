@@ -3,10 +3,13 @@ package adapters
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/adapterwasm/adapterwasm/runtime/bert"
 )
 
 // methodsDir is adapters/testdata/methods (tools/reference/make_methods.py).
@@ -71,9 +74,6 @@ var registryRefused = map[string]string{
 	"houlsby+inv":       "inv",
 	"seq_bn_inv":        "inv",
 	"double_seq_bn_inv": "inv",
-	"dora":              "DoRA",
-	"dvora":             "DoRA",
-	"vera":              "VeRA",
 }
 
 // TestRegistrySweep loads every named config the library has (ADAPTER_CONFIG_MAP), as the library
@@ -157,4 +157,103 @@ func TestRegistrySweep(t *testing.T) {
 			checkLogits(t, c.Preset, out.Heads[0].Logits, flatLogits(t, c.Logits))
 		})
 	}
+}
+
+// TestMethodGoldens: VeRA (shared matrices, gating, merge), DoRA (on every linear, in Stack
+// before and after a LoRA, in Average), DVoRA, Parallel/BatchSplit of them, and AdapterFusion
+// with temperature, from both copies (tools/reference/make_methods.py).
+func TestMethodGoldens(t *testing.T) {
+	base := tinyBase(t)
+	in := tinyInput(t)
+	var index struct{ Cases []string }
+	loadMethodsJSON(t, &index, "methods", "golden", "index.json")
+	if len(index.Cases) < 14 {
+		t.Fatalf("%d method cases", len(index.Cases))
+	}
+	for _, name := range index.Cases {
+		var c extraCase
+		loadMethodsJSON(t, &c, "methods", "golden", name+".json")
+		for _, sub := range []string{"adapters", "adapters_st"} {
+			t.Run(name+"/"+sub, func(t *testing.T) {
+				if name == "fuse_temperature" {
+					// The whole sequence of calls from the .bin copy; the first calls from the other.
+					checkTemperature(t, base, in, methodsDir("methods", sub), sub == "adapters")
+					return
+				}
+				runGoldenCase(t, base, in, methodsDir("methods", sub), &c)
+			})
+		}
+	}
+}
+
+// checkTemperature runs the temperature fusion as many times as the library did and compares
+// the logits of the recorded calls: BertFusion.T anneals from 50 by 0.05 per call down to 1.
+func checkTemperature(t *testing.T, base *bert.Model, in bert.Input, dir string, all bool) {
+	var c struct {
+		extraCase
+		Batch         int               `json:"batch"`
+		Calls         []int             `json:"calls"`
+		LogitsPerCall []json.RawMessage `json:"logits_per_call"`
+	}
+	loadMethodsJSON(t, &c, "methods", "golden", "fuse_temperature.json")
+	m := New(base)
+	for _, a := range append(c.Adapters, c.Fusions...) {
+		if _, err := m.LoadDir(filepath.Join(dir, a), LoadOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var head string
+	if err := json.Unmarshal(c.Head, &head); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SetActive(c.Setup); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SetHead(head); err != nil {
+		t.Fatal(err)
+	}
+	// The first c.Batch sequences of the batch.
+	in.B = c.Batch
+	in.IDs, in.TypeIDs, in.AttentionMask = in.IDs[:in.B*in.T], in.TypeIDs[:in.B*in.T], in.AttentionMask[:in.B*in.T]
+	st := &State{}
+	next := 0
+	if !all {
+		c.Calls = c.Calls[:2]
+	}
+	for call := 1; next < len(c.Calls); call++ {
+		out, err := m.Forward(st, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if call == c.Calls[next] {
+			checkLogits(t, fmt.Sprintf("call %d", call), out.Heads[0].Logits, flatLogits(t, c.LogitsPerCall[next]))
+			next++
+		}
+	}
+}
+
+// TestDoRAMergeRefused: the library's merge of a DoRA module is not its forward (no alpha/r) and
+// its reset_adapter does not restore the weights, so Merge refuses it and leaves the model as it was.
+func TestDoRAMergeRefused(t *testing.T) {
+	base := tinyBase(t)
+	in := tinyInput(t)
+	var c extraCase
+	loadMethodsJSON(t, &c, "methods", "golden", "dora.json")
+	m := New(base)
+	if _, err := m.LoadDir(methodsDir("methods", "adapters", "dora"), LoadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	err := m.Merge("dora")
+	var ue *UnsupportedError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "unsupported: merging a DoRA module") {
+		t.Fatalf("Merge(dora) = %v, want unsupported", err)
+	}
+	if err := m.SetActive("dora"); err != nil {
+		t.Fatal(err)
+	}
+	out, err := m.Forward(&State{}, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkLogits(t, "dora after refused merge", out.Heads[0].Logits, flatLogits(t, c.Logits))
 }

@@ -24,8 +24,9 @@ import transformers  # noqa: E402
 from transformers.activations import ACT2CLS  # noqa: E402
 
 import adapters  # noqa: E402
-from adapters import BertAdapterModel, SeqBnConfig  # noqa: E402
-from adapters.composition import Stack  # noqa: E402
+from adapters import BertAdapterModel, DoRAConfig, DvoRAConfig, LoRAConfig, SeqBnConfig, VeraConfig  # noqa: E402
+from adapters.composition import Average, BatchSplit, Fuse, Parallel, Stack  # noqa: E402
+from adapters.configuration import AdapterFusionConfig  # noqa: E402
 from adapters.configuration.adapter_config import ADAPTER_CONFIG_MAP  # noqa: E402
 from safetensors.torch import save_file  # noqa: E402
 
@@ -215,6 +216,154 @@ def registry(batch):
     return len(cases)
 
 
+# The methods added after make_extra.py: name -> config. Heads: 3-label classification.
+METHODS = [
+    ("vera", VeraConfig(r=4, alpha=8, attn_matrices=["q", "k", "v"])),
+    ("vera_gate", VeraConfig(r=2, alpha=4, use_gating=True)),
+    ("dora", DoRAConfig(r=4, alpha=16, attn_matrices=["q", "k", "v"], intermediate_lora=True, output_lora=True)),
+    ("dvora", DvoRAConfig(r=4, alpha=8)),
+    ("lora_x", LoRAConfig(r=2, alpha=4)),
+    ("ta", SeqBnConfig(reduction_factor=8)),
+    ("tb", SeqBnConfig(reduction_factor=4, non_linearity="mish")),
+]
+# Fusions: (adapters, config).
+METHOD_FUSIONS = [
+    (["ta", "tb"], AdapterFusionConfig.load("dynamic", temperature=True)),
+]
+# (case, setup string for Go, setup, head or None = the setup's heads)
+METHOD_CASES = [(n, n, Stack(n), n) for n, _ in METHODS] + [
+    ("stack_lora_dora", "Stack(lora_x,dora)", Stack("lora_x", "dora"), "dora"),
+    ("stack_dora_lora", "Stack(dora,lora_x)", Stack("dora", "lora_x"), "lora_x"),
+    # Parallel/BatchSplit branches must wrap the same linears (the library fails otherwise).
+    ("parallel_vera_dvora", "Parallel(vera_gate,dvora)", Parallel("vera_gate", "dvora"), None),
+    ("batchsplit_dvora_lora", "BatchSplit(dvora,lora_x,batch_sizes=[5,7])",
+     BatchSplit("dvora", "lora_x", batch_sizes=[5, 7]), None),
+    ("average_dora_lora", "Average(dora,lora_x,weights=[2,1])", Average("dora", "lora_x", weights=[2, 1]), "dora"),
+]
+# Fusion temperature: BertFusion.T starts at 50 and drops by 0.05 on every call (eval mode too)
+# down to 1, so the golden records the logits of chosen calls of one sequence of calls.
+TEMPERATURE_CALLS = [1, 2, 100, 1000, 1001]  # T = 50, 49.95, 45.05, 1 (floor from call 981), 1
+TEMPERATURE_BATCH = 1  # the first sequences of the batch: a thousand calls stay quick in Go tests
+
+
+def methods(batch):
+    model = fresh()
+    id2label = dict(enumerate(LABELS3))
+    for i, (name, cfg) in enumerate(METHODS):
+        torch.manual_seed(800 + i)
+        model.add_adapter(name, config=cfg)
+        model.add_classification_head(name, num_labels=3, id2label=id2label)
+        perturb(model, name, 8000 + i)
+    for j, (names, fcfg) in enumerate(METHOD_FUSIONS):
+        torch.manual_seed(900 + j)
+        model.add_adapter_fusion(Fuse(*names), config=fcfg)
+        fname = ",".join(names)
+        model.add_classification_head(fname, num_labels=3, id2label=id2label)
+        perturb(model, fname, 9000 + j)
+    model.eval()
+    for name, _ in METHODS:
+        save_both(model, name, "methods")
+    for names, _ in METHOD_FUSIONS:
+        for kind, st in (("adapters", False), ("adapters_st", True)):
+            model.save_adapter_fusion(os.path.join(OUT, "methods", kind, "fusion_" + "_".join(names)), names,
+                                      with_head=True, use_safetensors=st)
+
+    def bare(head):
+        model.active_head = None
+        model.set_active_adapters(None)
+        with torch.no_grad():
+            return model(**batch, head=head).logits
+
+    index, results = [], {}
+    for cid, sstr, setup, head in METHOD_CASES:
+        model.active_head = None
+        model.set_active_adapters(setup)
+        with torch.no_grad():
+            if head is None:
+                out = model(**batch)
+                logits = {h: o.logits for h, o in zip(list(model.active_head), out.head_outputs)}
+                effs, s0 = [], 0
+                for h in logits:
+                    ref = bare(h)
+                    if isinstance(setup, BatchSplit):  # each head reads its slice of the batch
+                        ref = ref[s0:s0 + logits[h].shape[0]]
+                        s0 += logits[h].shape[0]
+                    effs.append(float((logits[h] - ref).abs().max()))
+                eff = min(effs)
+            else:
+                logits = model(**batch, head=head).logits
+                eff = float((logits - bare(head)).abs().max())
+        assert eff > MIN_EFFECT, (cid, eff)
+        results[cid] = logits
+        write_json(os.path.join(OUT, "methods", "golden", cid + ".json"),
+                   {"case": cid, "setup": sstr, "adapters": sorted(setup.flatten()), "fusions": [],
+                    "head": head if head is not None else list(logits), "effect": eff,
+                    "logits": {k: tolist(v) for k, v in logits.items()} if isinstance(logits, dict) else tolist(logits)})
+        index.append(cid)
+
+    # merge_adapter of a VeRA: W + delta_w * alpha/r (exactly the forward, bias untouched)
+    model.active_head = None
+    model.set_active_adapters("vera")
+    model.merge_adapter("vera")
+    with torch.no_grad():
+        merged = model(**batch, head="vera").logits
+    model.reset_adapter()
+    write_json(os.path.join(OUT, "methods", "golden", "vera_merged.json"),
+               {"case": "vera_merged", "setup": "vera", "merge": "vera", "adapters": ["vera"], "fusions": [],
+                "head": "vera", "logits": tolist(merged), "logits_unmerged": tolist(results["vera"])})
+    index.append("vera_merged")
+
+    # fusion temperature: a fresh copy of the fusion in a fresh model, called len(calls) times
+    for names, _ in METHOD_FUSIONS:
+        fname = ",".join(names)
+        cid = "fuse_temperature"
+        runs = {}
+        for kind, st in (("adapters", False), ("adapters_st", True)):
+            m = fresh()
+            for n in names:
+                m.load_adapter(os.path.join(OUT, "methods", kind, n), use_safetensors=st)
+            m.load_adapter_fusion(os.path.join(OUT, "methods", kind, "fusion_" + "_".join(names)), with_head=True,
+                                  use_safetensors=st)
+            m.set_active_adapters(Fuse(*names))
+            got = {}
+            small = {k: v[:TEMPERATURE_BATCH] for k, v in batch.items()}
+            with torch.no_grad():
+                for call in range(1, TEMPERATURE_CALLS[-1] + 1):
+                    logits = m(**small, head=fname).logits
+                    if call in TEMPERATURE_CALLS:
+                        got[call] = logits
+            runs[kind] = got
+        for call in TEMPERATURE_CALLS:
+            assert float((runs["adapters"][call] - runs["adapters_st"][call]).abs().max()) < RELOAD_TOL
+        # the annealing must show: the first and the last call differ measurably
+        drift = float((runs["adapters"][TEMPERATURE_CALLS[0]] - runs["adapters"][TEMPERATURE_CALLS[-1]]).abs().max())
+        assert drift > MIN_EFFECT, drift
+        write_json(os.path.join(OUT, "methods", "golden", cid + ".json"),
+                   {"case": cid, "setup": f"Fuse({fname})", "adapters": names, "fusions": ["fusion_" + "_".join(names)],
+                    "head": fname, "batch": TEMPERATURE_BATCH, "calls": TEMPERATURE_CALLS, "drift_first_last": drift,
+                    "logits_per_call": [tolist(runs["adapters"][c]) for c in TEMPERATURE_CALLS]})
+        index.append(cid)
+
+    # reload check: both copies into fresh models reproduce every case (the fusion has its own check)
+    for kind, st in (("adapters", False), ("adapters_st", True)):
+        m = fresh()
+        for name, _ in METHODS:
+            assert m.load_adapter(os.path.join(OUT, "methods", kind, name), use_safetensors=st) == name
+        for cid, sstr, setup, head in METHOD_CASES:
+            m.active_head = None
+            m.set_active_adapters(setup)
+            with torch.no_grad():
+                if head is None:
+                    out = m(**batch)
+                    got = {h: o.logits for h, o in zip(list(m.active_head), out.head_outputs)}
+                    d = max(float((got[h] - results[cid][h]).abs().max()) for h in got)
+                else:
+                    d = float((m(**batch, head=head).logits - results[cid]).abs().max())
+            assert d < RELOAD_TOL, (kind, cid, d)
+    write_json(os.path.join(OUT, "methods", "golden", "index.json"), {"cases": index})
+    return len(index)
+
+
 def main():
     logging.getLogger("adapters").setLevel(logging.ERROR)
     transformers.logging.set_verbosity_error()
@@ -225,7 +374,8 @@ def main():
     batch = {k: torch.tensor(base[k]) for k in ("input_ids", "attention_mask", "token_type_ids")}
     n_act = activations(batch)
     n_reg = registry(batch)
-    print(f"adapters {adapters.__version__}: {n_act} activations, {n_reg} registry configs")
+    n_met = methods(batch)
+    print(f"adapters {adapters.__version__}: {n_act} activations, {n_reg} registry configs, {n_met} method cases")
 
 
 if __name__ == "__main__":
