@@ -517,8 +517,9 @@ func (c *loraCtx) slices(b *Block, s loraState, sizes []int, lvl int) loraState 
 
 // ---- prefix tuning (PrefixTuningLayer) ----
 
-// Prefix implements bert.Hooks: the prefixes of the active setup, per sequence, newest first.
-func (st *State) Prefix(l int, b bert.Batch) (int, []float32, []float32) {
+// Prefix implements bert.Hooks: the prefixes of the active setup, per sequence, newest first;
+// a gated prefix (UniPELT) scaled per sequence by its gates on the layer input x.
+func (st *State) Prefix(l int, x []float32, b bert.Batch) (int, []float32, []float32) {
 	m := st.m
 	if st.err != nil || !m.hasPrefix(l) {
 		return 0, nil, nil
@@ -555,12 +556,18 @@ func (st *State) Prefix(l int, b bert.Batch) (int, []float32, []float32) {
 		st.pk, st.pv = make([]float32, need), make([]float32, need)
 	}
 	st.pk, st.pv = st.pk[:need], st.pv[:need]
+	st.a.reset()
 	for s, ps := range st.seqPre {
 		off := s * n * H
 		for i := len(ps) - 1; i >= 0; i-- { // the last applied prefix comes first
 			p := ps[i]
 			copy(st.pk[off:], p.keys[l])
 			copy(st.pv[off:], p.values[l])
+			if p.gates != nil && p.gates[l] != nil {
+				gk, gv := p.gate(&st.a, l, x[s*b.T*H:(s+1)*b.T*H], b.T)
+				kernels.Scale(st.pk[off:off+p.n*H], gk)
+				kernels.Scale(st.pv[off:off+p.n*H], gv)
+			}
 			off += p.n * H
 		}
 	}

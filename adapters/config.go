@@ -177,6 +177,9 @@ type PrefixConfig struct {
 	PrefixLength   int
 	BottleneckSize int
 	NonLinearity   string
+	// UseGating adds a gate per layer on the attention input (UniPELT): prefix_gates.NAME, one
+	// output shared by keys and values (SharedGating, the default) or one each.
+	UseGating, SharedGating bool
 }
 
 // Method names the adaptation method(s) of the config: "bottleneck", "lora", "ia3",
@@ -586,8 +589,9 @@ func (p *cfgReader) prefix() *PrefixConfig {
 		PrefixLength:   p.integer("prefix_length", 30, 1, 4096),
 		BottleneckSize: p.integer("bottleneck_size", 512, 1, 1<<16),
 		NonLinearity:   strings.ToLower(p.str("non_linearity", "tanh")),
+		UseGating:      p.boolean("use_gating", false),
+		SharedGating:   p.boolean("shared_gating", true),
 	}
-	p.unsupportedIf(p.boolean("use_gating", false), "prefix_tuning use_gating (UniPELT gates)")
 	if _, err := activation(c.NonLinearity); err != nil && !c.Flat {
 		p.fail(&UnsupportedError{File: p.file, What: "non_linearity " + strconv.Quote(c.NonLinearity)})
 	}

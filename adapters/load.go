@@ -320,6 +320,9 @@ func (m *Model) bindAdapter(a *Adapter, bd *binder, file string) error {
 	}
 	for _, pc := range a.Config.Prefix {
 		a.prefix = bindPrefix(bd, "prefix_tuning.prefix_tunings."+name+".self_prefix.", pc, c)
+		if a.prefix != nil && pc.UseGating {
+			a.prefix.bindGates(bd, name, pc, H)
+		}
 		// The pool is registered inside every layer as well: the same tensors, saved again.
 		for k := range bd.ts {
 			if strings.Contains(k, ".prefix_tuning.pool.prefix_tunings."+name+".") {
@@ -338,9 +341,6 @@ func (m *Model) bindAdapter(a *Adapter, bd *binder, file string) error {
 		}) {
 			if strings.Contains(k, "invertible_adapters.") {
 				return &UnsupportedError{File: file, What: "invertible adapter (inv_adapter)"}
-			}
-			if strings.Contains(k, ".prefix_gates.") {
-				return &UnsupportedError{File: file, What: "prefix tuning gates"}
 			}
 			bd.problem("unexpected tensor " + k)
 		}

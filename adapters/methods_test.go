@@ -69,7 +69,6 @@ var registryRefused = map[string]string{
 	"noreft":            "method reft",
 	"prompt_tuning":     "method prompt_tuning",
 	"mtl_lora":          "method mtl_lora",
-	"unipelt":           "prefix_tuning use_gating",
 	"pfeiffer+inv":      "inv",
 	"houlsby+inv":       "inv",
 	"seq_bn_inv":        "inv",

@@ -1,7 +1,10 @@
 package adapters
 
 import (
+	"fmt"
+
 	"github.com/adapterwasm/adapterwasm/runtime/bert"
+	"github.com/adapterwasm/adapterwasm/runtime/kernels"
 )
 
 // prefixModule is PrefixTuning / FlatPrefixTuning of adapters/methods/prefix_tuning.py for
@@ -10,6 +13,41 @@ import (
 type prefixModule struct {
 	n            int         // prefix_length
 	keys, values [][]float32 // per encoder layer: [n, hidden], nil where left out
+	// gates are PrefixTuningLayer.prefix_gates (use_gating): per layer a Linear [1 or 2, hidden]
+	// on the attention input; nil without gating.
+	gates []*bert.Linear
+}
+
+// bindGates binds prefix_gates.NAME of every layer that has the prefix (PrefixTuningLayer.add_adapter).
+func (m *prefixModule) bindGates(bd *binder, name string, cfg *PrefixConfig, H int) {
+	outs := 2
+	if cfg.SharedGating {
+		outs = 1
+	}
+	m.gates = make([]*bert.Linear, len(m.keys))
+	for l := range m.keys {
+		if m.keys[l] != nil {
+			g := bd.linear(fmt.Sprintf("encoder.layer.%d.attention.self.prefix_tuning.prefix_gates.%s", l, name), outs, H, true)
+			m.gates[l] = &g
+		}
+	}
+}
+
+// gate is the gating of PrefixTuningLayer.compose_single for one sequence x [T, hidden]:
+// mean over the T positions (padding included) of sigmoid(gate(x)); keys take output 0, values
+// the last one.
+func (m *prefixModule) gate(a *arena, l int, x []float32, T int) (gk, gv float32) {
+	g := m.gates[l]
+	outs, _ := g.W.Dims()
+	y := a.get(T * outs)
+	g.Forward(y, x, T)
+	kernels.Sigmoid(y)
+	var sk, sv float32
+	for t := 0; t < T; t++ {
+		sk += y[t*outs]
+		sv += y[t*outs+outs-1]
+	}
+	return sk / float32(T), sv / float32(T)
 }
 
 // bindPrefix reads the pool weights under p ("prefix_tuning.prefix_tunings.NAME.self_prefix.")

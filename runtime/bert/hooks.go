@@ -64,6 +64,7 @@ type Hooks interface {
 	Residual(l int, r Residual, h, residual []float32, ln *LayerNorm, dst []float32, b Batch) bool
 	// Prefix returns n extra key and value vectors per sequence that self-attention in layer l
 	// prepends to the projected keys and values and always attends to (prefix tuning).
-	// keys and values are [B, n, hidden]; n = 0 means none.
-	Prefix(l int, b Batch) (n int, keys, values []float32)
+	// x is the layer's input [Rows, hidden] (prefix gates read it). keys and values are
+	// [B, n, hidden]; n = 0 means none.
+	Prefix(l int, x []float32, b Batch) (n int, keys, values []float32)
 }

@@ -289,7 +289,7 @@ func (m *Model) attention(st *State, l int, b Batch, hooks Hooks) {
 	np := 0
 	var pk, pv []float32
 	if hooks != nil {
-		np, pk, pv = hooks.Prefix(l, b)
+		np, pk, pv = hooks.Prefix(l, st.hidden[:b.Rows()*H], b)
 	}
 	kv := np + T
 	keys, vals := st.k, st.v

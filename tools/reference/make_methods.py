@@ -24,7 +24,16 @@ import transformers  # noqa: E402
 from transformers.activations import ACT2CLS  # noqa: E402
 
 import adapters  # noqa: E402
-from adapters import BertAdapterModel, DoRAConfig, DvoRAConfig, LoRAConfig, SeqBnConfig, VeraConfig  # noqa: E402
+from adapters import (  # noqa: E402
+    BertAdapterModel,
+    DoRAConfig,
+    DvoRAConfig,
+    LoRAConfig,
+    PrefixTuningConfig,
+    SeqBnConfig,
+    UniPELTConfig,
+    VeraConfig,
+)
 from adapters.composition import Average, BatchSplit, Fuse, Parallel, Stack  # noqa: E402
 from adapters.configuration import AdapterFusionConfig  # noqa: E402
 from adapters.configuration.adapter_config import ADAPTER_CONFIG_MAP  # noqa: E402
@@ -225,6 +234,9 @@ METHODS = [
     ("lora_x", LoRAConfig(r=2, alpha=4)),
     ("ta", SeqBnConfig(reduction_factor=8)),
     ("tb", SeqBnConfig(reduction_factor=4, non_linearity="mish")),
+    # UniPELT: gated prefix tuning + gated seq_bn + gated LoRA (a small prefix MLP keeps it small)
+    ("unipelt", UniPELTConfig(prefix_tuning=PrefixTuningConfig(prefix_length=4, bottleneck_size=16))),
+    ("prefix_gate2", PrefixTuningConfig(prefix_length=3, bottleneck_size=8, use_gating=True, shared_gating=False)),
 ]
 # Fusions: (adapters, config).
 METHOD_FUSIONS = [
@@ -239,6 +251,7 @@ METHOD_CASES = [(n, n, Stack(n), n) for n, _ in METHODS] + [
     ("batchsplit_dvora_lora", "BatchSplit(dvora,lora_x,batch_sizes=[5,7])",
      BatchSplit("dvora", "lora_x", batch_sizes=[5, 7]), None),
     ("average_dora_lora", "Average(dora,lora_x,weights=[2,1])", Average("dora", "lora_x", weights=[2, 1]), "dora"),
+    ("stack_prefix_gate2_unipelt", "Stack(prefix_gate2,unipelt)", Stack("prefix_gate2", "unipelt"), "unipelt"),
 ]
 # Fusion temperature: BertFusion.T starts at 50 and drops by 0.05 on every call (eval mode too)
 # down to 1, so the golden records the logits of chosen calls of one sequence of calls.
