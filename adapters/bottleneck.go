@@ -22,8 +22,9 @@ type bottleneck struct {
 	gate       *bert.Linear    // gate [1, H] when use_gating
 }
 
-// bindBottleneck binds the module under prefix p ("encoder.layer.3.output.adapters.NAME.").
-func bindBottleneck(bd *binder, p string, cfg *BnConfig, H, layer int, eps float32) *bottleneck {
+// bindBottleneck binds the module under prefix p ("encoder.layer.3.output.adapters.NAME."); shared
+// is where the adapter's shared parameters live ("shared_parameters.NAME.", Compacter).
+func bindBottleneck(bd *binder, p, shared string, cfg *BnConfig, H, layer int, eps float32) *bottleneck {
 	rf, ok := cfg.reduction(layer)
 	if !ok {
 		bd.problem(fmt.Sprintf("reduction_factor gives no value for layer %d and no default", layer))
@@ -40,11 +41,19 @@ func bindBottleneck(bd *binder, p string, cfg *BnConfig, H, layer int, eps float
 		bd.alias(p+"adapter_norm_before.weight", p+"adapter_norm_before.bias")
 		downIdx, actIdx = "1", "2"
 	}
-	m.down = bd.linear(p+"adapter_down."+downIdx, d, H, true)
+	if cfg.PHM != nil {
+		m.down = bindPHM(bd, p+"adapter_down."+downIdx+".", shared, "down", cfg.PHM, H, d)
+	} else {
+		m.down = bd.linear(p+"adapter_down."+downIdx, d, H, true)
+	}
 	// The activation module sits in adapter_down and is also the attribute non_linearity: a
 	// learned one (prelu, xielu) is saved under both names.
 	m.act = bindActivation(bd, cfg.NonLinearity, p+"adapter_down."+actIdx+".", p+"non_linearity.")
-	m.up = bd.linear(p+"adapter_up", H, d, true)
+	if cfg.PHM != nil {
+		m.up = bindPHM(bd, p+"adapter_up.", shared, "up", cfg.PHM, d, H)
+	} else {
+		m.up = bd.linear(p+"adapter_up", H, d, true)
+	}
 	switch cfg.ScalingMode {
 	case "float":
 		m.scaling = []float32{float32(cfg.Scaling)}

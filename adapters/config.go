@@ -149,6 +149,7 @@ type BnConfig struct {
 	AdapterResidualBeforeLn bool
 	InvAdapter              string // non-empty: an invertible adapter is declared
 	LeaveOut                []int
+	PHM                     *PHMConfig // phm_layer (Compacter); nil for plain linears
 }
 
 // maxLoRARank bounds a LoRA rank r (real ones are 1 to 256).
@@ -517,7 +518,20 @@ func (p *cfgReader) bottleneck() *BnConfig {
 		}
 		c.ReductionFactor["default"] = f
 	}
-	p.unsupportedIf(p.boolean("phm_layer", false), "phm_layer (Compacter)")
+	if p.boolean("phm_layer", false) {
+		c.PHM = &PHMConfig{
+			Dim:            int(p.num("phm_dim", 4)),
+			Rank:           int(p.num("phm_rank", 1)),
+			FactorizedW:    p.boolean("factorized_phm_W", true),
+			SharedW:        p.boolean("shared_W_phm", false),
+			SharedRule:     p.boolean("shared_phm_rule", true),
+			FactorizedRule: p.boolean("factorized_phm_rule", false),
+			Bias:           p.boolean("phm_bias", true),
+		}
+		if c.PHM.Dim <= 0 || c.PHM.Dim > 64 || c.PHM.Rank <= 0 || c.PHM.Rank > 4096 {
+			p.bad("phm_dim/phm_rank", []any{p.m["phm_dim"], p.m["phm_rank"]}, "positive sizes (phm_dim ≤ 64)")
+		}
+	}
 	if _, err := activation(c.NonLinearity); err != nil && p.err == nil {
 		p.fail(&UnsupportedError{File: p.file, What: "non_linearity " + strconv.Quote(c.NonLinearity)})
 	}

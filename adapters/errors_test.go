@@ -106,9 +106,15 @@ func TestLoadErrors(t *testing.T) {
 		{"unknown head type", "adapters_st/seq_bn", func(t *testing.T, f map[string][]byte) {
 			editJSON(t, f, HeadConfigFile, func(v map[string]any) { v["config"].(map[string]any)["head_type"] = "question_answering" })
 		}, isType[*UnsupportedError], `unsupported: head type "question_answering"`},
-		{"phm flag", "adapters_st/seq_bn", func(t *testing.T, f map[string][]byte) {
+		{"phm flag on linear weights", "adapters_st/seq_bn", func(t *testing.T, f map[string][]byte) {
 			editJSON(t, f, ConfigFile, func(v map[string]any) { v["config"].(map[string]any)["phm_layer"] = true })
-		}, isType[*UnsupportedError], "unsupported: phm_layer"},
+		}, isType[*LoadError], "missing tensor encoder.layer.0.output.adapters.seq_bn.adapter_down.0.W_left"},
+		{"phm_dim not dividing", "adapters_st/seq_bn", func(t *testing.T, f map[string][]byte) {
+			editJSON(t, f, ConfigFile, func(v map[string]any) {
+				v["config"].(map[string]any)["phm_layer"] = true
+				v["config"].(map[string]any)["phm_dim"] = 3
+			})
+		}, isType[*LoadError], "phm_dim 3 does not divide in_features 32"},
 		{"dora without magnitudes", "adapters_st/lora_qv", func(t *testing.T, f map[string][]byte) {
 			editJSON(t, f, ConfigFile, func(v map[string]any) { v["config"].(map[string]any)["use_dora"] = true })
 		}, isType[*LoadError], "missing tensor encoder.layer.0.attention.self.query.loras.lora_qv.m.weight"},

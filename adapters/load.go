@@ -289,7 +289,7 @@ func (m *Model) bindAdapter(a *Adapter, bd *binder, file string) error {
 				}
 			}
 			if match != nil {
-				a.bn[l][r] = bindBottleneck(bd, fmt.Sprintf("encoder.layer.%d.%s.adapters.%s.", l, locs[r], name), match, H, l, eps)
+				a.bn[l][r] = bindBottleneck(bd, fmt.Sprintf("encoder.layer.%d.%s.adapters.%s.", l, locs[r], name), "shared_parameters."+name+".", match, H, l, eps)
 			}
 		}
 		for s := bert.Site(0); s < bert.NumSites; s++ {

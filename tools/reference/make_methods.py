@@ -26,6 +26,8 @@ from transformers.activations import ACT2CLS  # noqa: E402
 import adapters  # noqa: E402
 from adapters import (  # noqa: E402
     BertAdapterModel,
+    CompacterConfig,
+    CompacterPlusPlusConfig,
     DoRAConfig,
     DvoRAConfig,
     LoRAConfig,
@@ -237,6 +239,16 @@ METHODS = [
     # UniPELT: gated prefix tuning + gated seq_bn + gated LoRA (a small prefix MLP keeps it small)
     ("unipelt", UniPELTConfig(prefix_tuning=PrefixTuningConfig(prefix_length=4, bottleneck_size=16))),
     ("prefix_gate2", PrefixTuningConfig(prefix_length=3, bottleneck_size=8, use_gating=True, shared_gating=False)),
+    # Compacter / Compacter++ (PHM layers): the presets at a reduction factor the tiny model's 32
+    # hidden units allow (the presets' 32 leaves 1 unit, which phm_dim 4 cannot divide), then the
+    # other parameter-sharing and factorization rules.
+    ("compacter", CompacterConfig(reduction_factor=2)),
+    ("compacter_pp", CompacterPlusPlusConfig(reduction_factor=4)),
+    ("phm_shared_w", CompacterPlusPlusConfig(reduction_factor=4, shared_W_phm=True, phm_rank=2)),
+    ("phm_own_rule", CompacterPlusPlusConfig(reduction_factor=2, shared_phm_rule=False, factorized_phm_rule=True,
+                                             phm_bias=False, phm_dim=2)),
+    ("phm_full_w", CompacterConfig(reduction_factor=4, factorized_phm_W=False, factorized_phm_rule=True,
+                                   non_linearity="relu")),
 ]
 # Fusions: (adapters, config).
 METHOD_FUSIONS = [
@@ -252,6 +264,8 @@ METHOD_CASES = [(n, n, Stack(n), n) for n, _ in METHODS] + [
      BatchSplit("dvora", "lora_x", batch_sizes=[5, 7]), None),
     ("average_dora_lora", "Average(dora,lora_x,weights=[2,1])", Average("dora", "lora_x", weights=[2, 1]), "dora"),
     ("stack_prefix_gate2_unipelt", "Stack(prefix_gate2,unipelt)", Stack("prefix_gate2", "unipelt"), "unipelt"),
+    ("stack_compacter_seq_bn", "Stack(compacter_pp,ta)", Stack("compacter_pp", "ta"), "ta"),
+    ("parallel_compacters", "Parallel(compacter,phm_full_w)", Parallel("compacter", "phm_full_w"), None),
 ]
 # Fusion temperature: BertFusion.T starts at 50 and drops by 0.05 on every call (eval mode too)
 # down to 1, so the golden records the logits of chosen calls of one sequence of calls.
