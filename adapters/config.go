@@ -129,6 +129,7 @@ type Config struct {
 	Bottleneck []*BnConfig
 	LoRA       []*LoRAConfig
 	Prefix     []*PrefixConfig
+	Reft       []*ReftConfig
 }
 
 // BnConfig is BnConfig of adapters/configuration/adapter_config.py: a bottleneck adapter.
@@ -207,6 +208,9 @@ func (c *Config) Method() string {
 	for range c.Prefix {
 		parts = append(parts, "prefix_tuning")
 	}
+	for range c.Reft {
+		parts = append(parts, "reft")
+	}
 	return strings.Join(parts, "+")
 }
 
@@ -266,6 +270,12 @@ func (c *Config) addPart(m map[string]any, file string, top bool) error {
 			return p.err
 		}
 		c.Prefix = append(c.Prefix, pc)
+	case "reft":
+		rc := p.reft()
+		if p.err != nil {
+			return p.err
+		}
+		c.Reft = append(c.Reft, rc)
 	case "union":
 		if !top {
 			return &FormatError{File: file, Reason: "a config union inside a config union"}
@@ -288,7 +298,7 @@ func (c *Config) addPart(m map[string]any, file string, top bool) error {
 			}
 		}
 		return c.validateUnion(file)
-	case "prompt_tuning", "reft", "mtl_lora":
+	case "prompt_tuning", "mtl_lora":
 		return &UnsupportedError{File: file, What: "method " + arch}
 	default:
 		return &UnsupportedError{File: file, What: "architecture " + strconv.Quote(arch)}
@@ -318,6 +328,9 @@ func (c *Config) validateUnion(file string) error {
 				return bad()
 			}
 		}
+	}
+	if len(c.Reft) > 1 {
+		return &UnsupportedError{File: file, What: "a config union of several ReFT configs"}
 	}
 	for i, a := range c.Prefix {
 		for _, b := range c.Prefix[:i] {
@@ -867,4 +880,55 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(ks)
 	return ks
+}
+
+// ReftConfig is ReftConfig (LoReftConfig, NoReftConfig, DiReftConfig) of
+// adapters/configuration/adapter_config.py: interventions on the first and last positions of
+// each layer's output.
+type ReftConfig struct {
+	Layers                           []int // nil: "all"
+	PrefixPositions, SuffixPositions int
+	R                                int
+	Orthogonality, TiedWeights       bool
+	NonLinearity                     string // "": none (identity)
+}
+
+func (p *cfgReader) reft() *ReftConfig {
+	c := &ReftConfig{
+		PrefixPositions: int(p.num("prefix_positions", 3)),
+		SuffixPositions: int(p.num("suffix_positions", 0)),
+		R:               int(p.num("r", 1)),
+		Orthogonality:   p.boolean("orthogonality", false),
+		TiedWeights:     p.boolean("tied_weights", false),
+		NonLinearity:    strings.ToLower(p.str("non_linearity", "")),
+	}
+	if v, ok := p.m["layers"]; ok && v != "all" {
+		c.Layers = p.ints("layers")
+		if c.Layers == nil {
+			c.Layers = []int{}
+		}
+	}
+	if c.R <= 0 || c.R > 1<<16 {
+		p.bad("r", p.m["r"], "a positive integer")
+	}
+	if c.PrefixPositions < 0 || c.SuffixPositions < 0 || c.PrefixPositions > 1<<16 || c.SuffixPositions > 1<<16 {
+		p.bad("prefix_positions/suffix_positions", []any{p.m["prefix_positions"], p.m["suffix_positions"]}, "non-negative counts")
+	}
+	if _, err := activation(c.NonLinearity); err != nil && c.NonLinearity != "" {
+		p.fail(&UnsupportedError{File: p.file, What: "non_linearity " + strconv.Quote(c.NonLinearity)})
+	}
+	return c
+}
+
+// has reports whether the intervention sits at layer l (ReftLayer.add_adapter).
+func (c *ReftConfig) has(l int) bool {
+	if c.Layers == nil {
+		return true
+	}
+	for _, x := range c.Layers {
+		if x == l {
+			return true
+		}
+	}
+	return false
 }

@@ -121,9 +121,12 @@ func TestLoadErrors(t *testing.T) {
 		{"vera without shared matrices", "adapters_st/lora_qv", func(t *testing.T, f map[string][]byte) {
 			editJSON(t, f, ConfigFile, func(v map[string]any) { v["config"].(map[string]any)["vera_d"] = 0.1 })
 		}, isType[*LoadError], "missing tensor encoder.layer.0.attention.self.query.loras.lora_qv.vera_B"},
-		{"reft", "adapters_st/lora_qv", func(t *testing.T, f map[string][]byte) {
+		{"reft without its weights", "adapters_st/lora_qv", func(t *testing.T, f map[string][]byte) {
 			editJSON(t, f, ConfigFile, func(v map[string]any) { v["config"] = "loreft" })
-		}, isType[*UnsupportedError], "unsupported: method reft"},
+		}, isType[*LoadError], "missing tensor encoder.layer.0.reft_layer.refts.lora_qv.units.0.learned_source.bias"},
+		{"prompt tuning", "adapters_st/lora_qv", func(t *testing.T, f map[string][]byte) {
+			editJSON(t, f, ConfigFile, func(v map[string]any) { v["config"] = "prompt_tuning" })
+		}, isType[*UnsupportedError], "unsupported: method prompt_tuning"},
 		{"activation", "adapters_st/seq_bn", func(t *testing.T, f map[string][]byte) {
 			editJSON(t, f, ConfigFile, func(v map[string]any) { v["config"].(map[string]any)["non_linearity"] = "swiglu" })
 		}, isType[*UnsupportedError], `unsupported: non_linearity "swiglu"`},

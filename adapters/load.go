@@ -46,6 +46,7 @@ type Adapter struct {
 	bn     [][2]*bottleneck             // [layer][bert.Residual]
 	lora   [][bert.NumSites]*loraModule // [layer][site]
 	prefix *prefixModule
+	reft   []*reftModule // [layer], nil where none
 }
 
 // Fusion is a loaded AdapterFusion layer set (BertFusion per layer and location).
@@ -315,6 +316,14 @@ func (m *Model) bindAdapter(a *Adapter, bd *binder, file string) error {
 					}
 				}
 				a.lora[l][s] = mod
+			}
+		}
+	}
+	for _, rc := range a.Config.Reft {
+		a.reft = make([]*reftModule, L)
+		for l := 0; l < L; l++ {
+			if rc.has(l) {
+				a.reft[l] = bindReft(bd, fmt.Sprintf("encoder.layer.%d.reft_layer.refts.%s.", l, name), rc, H)
 			}
 		}
 	}

@@ -349,6 +349,7 @@ type State struct {
 	children []bnState
 	loraKids []loraState
 	sizes    []int
+	reftIdx  []int
 	out      Output
 }
 

@@ -67,4 +67,7 @@ type Hooks interface {
 	// x is the layer's input [Rows, hidden] (prefix gates read it). keys and values are
 	// [B, n, hidden]; n = 0 means none.
 	Prefix(l int, x []float32, b Batch) (n int, keys, values []float32)
+	// Layer is called with the output h [Rows, hidden] of layer l (after its output LayerNorm
+	// and any adapter there); it may change h in place (ReFT interventions).
+	Layer(l int, h []float32, b Batch)
 }

@@ -141,6 +141,9 @@ func (m *Model) Forward(st *State, in Input, hooks Hooks) ([]float32, error) {
 	st.keep(st.hidden)
 	for l := range m.Layers {
 		m.layer(st, l, b, hooks)
+		if hooks != nil {
+			hooks.Layer(l, st.hidden[:rows*H], b)
+		}
 		st.keep(st.hidden)
 	}
 	return st.hidden[:rows*H], nil
