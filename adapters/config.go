@@ -882,6 +882,9 @@ func sortedKeys[V any](m map[string]V) []string {
 	return ks
 }
 
+// MaxReftRank bounds a ReFT intervention's rank r (the orthogonal map costs hidden²·r at load).
+const MaxReftRank = 256
+
 // ReftConfig is ReftConfig (LoReftConfig, NoReftConfig, DiReftConfig) of
 // adapters/configuration/adapter_config.py: interventions on the first and last positions of
 // each layer's output.
@@ -908,8 +911,8 @@ func (p *cfgReader) reft() *ReftConfig {
 			c.Layers = []int{}
 		}
 	}
-	if c.R <= 0 || c.R > 1<<16 {
-		p.bad("r", p.m["r"], "a positive integer")
+	if c.R <= 0 || c.R > MaxReftRank {
+		p.bad("r", p.m["r"], fmt.Sprintf("a positive integer ≤ %d", MaxReftRank))
 	}
 	if c.PrefixPositions < 0 || c.SuffixPositions < 0 || c.PrefixPositions > 1<<16 || c.SuffixPositions > 1<<16 {
 		p.bad("prefix_positions/suffix_positions", []any{p.m["prefix_positions"], p.m["suffix_positions"]}, "non-negative counts")

@@ -311,3 +311,45 @@ func TestReftErrors(t *testing.T) {
 	}
 	checkLogits(t, "noreft_tied after the errors", out.Heads[0].Logits, flatLogits(t, c.Logits))
 }
+
+// TestMiniLMMethods: the new methods on the real all-MiniLM-L6-v2 (xielu activation, Compacter,
+// Compacter++, DoRA, NoReFT, UniPELT), both copies, on the library's padded batch of golden
+// sentences (padding matters: UniPELT's prefix gates average over every position).
+func TestMiniLMMethods(t *testing.T) {
+	var index struct {
+		Cases         []string
+		InputIDs      [][]int32 `json:"input_ids"`
+		AttentionMask [][]int32 `json:"attention_mask"`
+		TokenTypeIDs  [][]int32 `json:"token_type_ids"`
+	}
+	loadMethodsJSON(t, &index, "minilm", "golden", "index.json")
+	if len(index.Cases) < 6 {
+		t.Fatalf("%d MiniLM method cases", len(index.Cases))
+	}
+	base := miniLMBase(t)
+	in := bert.Input{B: len(index.InputIDs), T: len(index.InputIDs[0])}
+	for i := range index.InputIDs {
+		in.IDs = append(in.IDs, index.InputIDs[i]...)
+		in.AttentionMask = append(in.AttentionMask, index.AttentionMask[i]...)
+		in.TypeIDs = append(in.TypeIDs, index.TokenTypeIDs[i]...)
+	}
+	for _, name := range index.Cases {
+		var c extraCase
+		loadMethodsJSON(t, &c, "minilm", "golden", name+".json")
+		for _, sub := range []string{"adapters", "adapters_st"} {
+			t.Run(name+"/"+sub, func(t *testing.T) {
+				runGoldenCase(t, base, in, methodsDir("minilm", sub), &c)
+			})
+		}
+	}
+}
+
+// TestPHMBound: a PHM layer whose dense matrix would exceed MaxPHMValues is refused before its
+// tensors are read or the matrix allocated (a tiny reduction factor with a small file).
+func TestPHMBound(t *testing.T) {
+	bd := newBinder(nil)
+	l := bindPHM(bd, "p.", "s.", "down", &PHMConfig{Dim: 4, Rank: 1, FactorizedW: true, SharedRule: true}, 4096, 8192)
+	if l.W != nil || len(bd.problems) != 1 || !strings.Contains(bd.problems[0], "exceeds 16777216 values") {
+		t.Fatalf("problems %v", bd.problems)
+	}
+}

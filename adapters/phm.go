@@ -7,6 +7,9 @@ import (
 	"github.com/adapterwasm/adapterwasm/runtime/kernels"
 )
 
+// MaxPHMValues bounds the dense matrix a PHM layer expands to (in_features·out_features).
+const MaxPHMValues = 1 << 24
+
 // PHMConfig holds the phm_* fields of BnConfig (Compacter, Compacter++): the bottleneck's down
 // and up projections are parameterized hypercomplex multiplication layers.
 type PHMConfig struct {
@@ -28,6 +31,12 @@ func bindPHM(bd *binder, p, shared, pos string, c *PHMConfig, in, out int) bert.
 	n := c.Dim
 	if n <= 0 || in%n != 0 || out%n != 0 {
 		bd.problem(fmt.Sprintf("%s: phm_dim %d does not divide in_features %d and out_features %d (the reference library asserts)", p, n, in, out))
+		return l
+	}
+	if in*out > MaxPHMValues {
+		// The dense matrix is in·out values while the file holds only n·(in+out)/n·rank of them:
+		// bound it before a tiny reduction factor turns a small file into gigabytes.
+		bd.problem(fmt.Sprintf("%s: a %d×%d PHM layer exceeds %d values", p, in, out, MaxPHMValues))
 		return l
 	}
 	ki, ko := in/n, out/n
