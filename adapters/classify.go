@@ -153,6 +153,10 @@ func (m *Model) classifyGroup(st *State, base *pretrained.Model, all []string, i
 			t := h.Seq0 + i
 			r := &Result{}
 			if h.Head.Type == HeadTagging {
+				if h.T != in.T {
+					// Prompt tuning added positions that are no token of the text.
+					return &UnsupportedError{What: "per-word labels of a tagging head with prompt tuning (its logits include the prompt positions)"}
+				}
 				r.Words, r.Tokens = h.Head.PredictTokens(h.Logits[i*in.T*k:(i+1)*in.T*k], &encs[t], texts[t])
 			} else {
 				p := h.Head.Predict(h.Logits[i*k : (i+1)*k])

@@ -130,6 +130,7 @@ type Config struct {
 	LoRA       []*LoRAConfig
 	Prefix     []*PrefixConfig
 	Reft       []*ReftConfig
+	Prompt     []*PromptConfig
 }
 
 // BnConfig is BnConfig of adapters/configuration/adapter_config.py: a bottleneck adapter.
@@ -211,6 +212,9 @@ func (c *Config) Method() string {
 	for range c.Reft {
 		parts = append(parts, "reft")
 	}
+	for range c.Prompt {
+		parts = append(parts, "prompt_tuning")
+	}
 	return strings.Join(parts, "+")
 }
 
@@ -276,6 +280,12 @@ func (c *Config) addPart(m map[string]any, file string, top bool) error {
 			return p.err
 		}
 		c.Reft = append(c.Reft, rc)
+	case "prompt_tuning":
+		pc := p.prompt()
+		if p.err != nil {
+			return p.err
+		}
+		c.Prompt = append(c.Prompt, pc)
 	case "union":
 		if !top {
 			return &FormatError{File: file, Reason: "a config union inside a config union"}
@@ -298,7 +308,7 @@ func (c *Config) addPart(m map[string]any, file string, top bool) error {
 			}
 		}
 		return c.validateUnion(file)
-	case "prompt_tuning", "mtl_lora":
+	case "mtl_lora":
 		return &UnsupportedError{File: file, What: "method " + arch}
 	default:
 		return &UnsupportedError{File: file, What: "architecture " + strconv.Quote(arch)}
@@ -329,8 +339,8 @@ func (c *Config) validateUnion(file string) error {
 			}
 		}
 	}
-	if len(c.Reft) > 1 {
-		return &UnsupportedError{File: file, What: "a config union of several ReFT configs"}
+	if len(c.Reft) > 1 || len(c.Prompt) > 1 {
+		return &UnsupportedError{File: file, What: "a config union of several ReFT or prompt-tuning configs"}
 	}
 	for i, a := range c.Prefix {
 		for _, b := range c.Prefix[:i] {
@@ -934,4 +944,28 @@ func (c *ReftConfig) has(l int) bool {
 		}
 	}
 	return false
+}
+
+// MaxPromptLength bounds prompt_length (the prompt joins every sequence's positions).
+const MaxPromptLength = 4096
+
+// PromptConfig is PromptTuningConfig of adapters/configuration/adapter_config.py.
+type PromptConfig struct {
+	PromptLength int
+	AfterBOS     bool // combine "prefix_after_bos" (else "prefix")
+}
+
+func (p *cfgReader) prompt() *PromptConfig {
+	c := &PromptConfig{PromptLength: int(p.num("prompt_length", 10))}
+	switch comb := p.str("combine", "prefix"); comb {
+	case "prefix":
+	case "prefix_after_bos":
+		c.AfterBOS = true
+	default:
+		p.bad("combine", comb, `"prefix" or "prefix_after_bos"`)
+	}
+	if c.PromptLength <= 0 || c.PromptLength > MaxPromptLength {
+		p.bad("prompt_length", p.m["prompt_length"], fmt.Sprintf("a positive length ≤ %d", MaxPromptLength))
+	}
+	return c
 }

@@ -73,7 +73,7 @@ func TestConfigStringMethods(t *testing.T) {
 	for s, want := range map[string]string{
 		"seq_bn": "bottleneck", "lora[r=4]|seq_bn": "bottleneck+lora", "ia3": "ia3", "mam": "bottleneck+prefix_tuning",
 		"unipelt":       "bottleneck+lora+prefix_tuning",
-		"prompt_tuning": "", "loreft": "reft", "noreft": "reft", "direft": "reft", "compacter": "bottleneck", "compacter++": "bottleneck",
+		"prompt_tuning": "prompt_tuning", "loreft": "reft", "noreft": "reft", "direft": "reft", "compacter": "bottleneck", "compacter++": "bottleneck",
 		"vera": "vera", "dora": "dora", "dvora": "dvora", "vera[vera_d=1,vera_b=0]": "lora", // Vera only when vera_d/vera_b is a float (isinstance)
 	} {
 		c, err := ParseConfig(s, "x")

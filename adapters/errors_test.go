@@ -124,9 +124,12 @@ func TestLoadErrors(t *testing.T) {
 		{"reft without its weights", "adapters_st/lora_qv", func(t *testing.T, f map[string][]byte) {
 			editJSON(t, f, ConfigFile, func(v map[string]any) { v["config"] = "loreft" })
 		}, isType[*LoadError], "missing tensor encoder.layer.0.reft_layer.refts.lora_qv.units.0.learned_source.bias"},
-		{"prompt tuning", "adapters_st/lora_qv", func(t *testing.T, f map[string][]byte) {
+		{"prompt tuning without its prompt", "adapters_st/lora_qv", func(t *testing.T, f map[string][]byte) {
 			editJSON(t, f, ConfigFile, func(v map[string]any) { v["config"] = "prompt_tuning" })
-		}, isType[*UnsupportedError], "unsupported: method prompt_tuning"},
+		}, isType[*LoadError], "missing tensor prompt_tuning.prompt_tunings.lora_qv.prompt_embedding.weight"},
+		{"mtl_lora", "adapters_st/lora_qv", func(t *testing.T, f map[string][]byte) {
+			editJSON(t, f, ConfigFile, func(v map[string]any) { v["config"] = "mtl_lora" })
+		}, isType[*UnsupportedError], "unsupported: method mtl_lora"},
 		{"activation", "adapters_st/seq_bn", func(t *testing.T, f map[string][]byte) {
 			editJSON(t, f, ConfigFile, func(v map[string]any) { v["config"].(map[string]any)["non_linearity"] = "swiglu" })
 		}, isType[*UnsupportedError], `unsupported: non_linearity "swiglu"`},

@@ -47,6 +47,7 @@ type Adapter struct {
 	lora   [][bert.NumSites]*loraModule // [layer][site]
 	prefix *prefixModule
 	reft   []*reftModule // [layer], nil where none
+	prompt *promptModule
 }
 
 // Fusion is a loaded AdapterFusion layer set (BertFusion per layer and location).
@@ -318,6 +319,9 @@ func (m *Model) bindAdapter(a *Adapter, bd *binder, file string) error {
 				a.lora[l][s] = mod
 			}
 		}
+	}
+	for _, pc := range a.Config.Prompt {
+		a.prompt = bindPrompt(bd, name, pc, H)
 	}
 	for _, rc := range a.Config.Reft {
 		a.reft = make([]*reftModule, L)

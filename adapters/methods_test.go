@@ -64,7 +64,6 @@ func TestActivationGoldens(t *testing.T) {
 // registryRefused lists the named configs of ADAPTER_CONFIG_MAP this package still refuses, and
 // the "unsupported: …" text that says why. Every other preset must load and match the library.
 var registryRefused = map[string]string{
-	"prompt_tuning":     "method prompt_tuning",
 	"mtl_lora":          "method mtl_lora",
 	"pfeiffer+inv":      "inv",
 	"houlsby+inv":       "inv",

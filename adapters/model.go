@@ -391,6 +391,9 @@ func (m *Model) Forward(st *State, in bert.Input) (*Output, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Prompt tuning lengthens every sequence: the heads read the longer ones.
+	in.T = len(hidden) / (run.B * m.Base.Config.HiddenSize)
+	run.T = in.T
 	if st.err != nil {
 		return nil, st.err
 	}

@@ -70,4 +70,9 @@ type Hooks interface {
 	// Layer is called with the output h [Rows, hidden] of layer l (after its output LayerNorm
 	// and any adapter there); it may change h in place (ReFT interventions).
 	Layer(l int, h []float32, b Batch)
+	// Prompt returns n prompt vectors [n, hidden] that join every sequence after the embeddings
+	// (prompt tuning): before the first token, or after it when afterFirst. The encoder then
+	// runs on T+n positions, the prompt ones always attended, and returns B*(T+n) rows; every
+	// later hook sees that Batch. n = 0 means none.
+	Prompt(b Batch) (n int, prompt []float32, afterFirst bool)
 }

@@ -90,6 +90,7 @@ type State struct {
 	bias                          []float32 // one sequence's additive mask over the kv positions
 	pooled                        []float32
 	ones                          []int32
+	promptMask                    []int32 // the attention mask with the prompt positions
 }
 
 func grow(s []float32, n int) []float32 {
@@ -113,20 +114,42 @@ func (st *State) reserve(c *Config, rows int) {
 	st.maskAdd = grow(st.maskAdd, rows)
 }
 
-// Forward runs the encoder on a batch and returns the last hidden state [B*T, hidden]. The
-// returned slice belongs to st and is overwritten by the next call. hooks may be nil.
+// Forward runs the encoder on a batch and returns the last hidden state [B*T, hidden] (with
+// prompt tuning, [B*(T+n), hidden]: see Hooks.Prompt). The returned slice belongs to st and is
+// overwritten by the next call. hooks may be nil.
 func (m *Model) Forward(st *State, in Input, hooks Hooks) ([]float32, error) {
 	c := &m.Config
 	H := c.HiddenSize
 	if err := m.checkInput(in); err != nil {
 		return nil, err
 	}
-	rows := in.B * in.T
-	st.reserve(c, rows)
 	b := Batch{B: in.B, T: in.T, Mask: in.AttentionMask}
 	if b.Mask == nil {
-		b.Mask = st.onesMask(rows)
+		b.Mask = st.onesMask(in.B * in.T)
 	}
+	np, prompt, afterFirst := 0, []float32(nil), false
+	if hooks != nil {
+		np, prompt, afterFirst = hooks.Prompt(b)
+	}
+	if np > 0 {
+		// The prompt positions are attended: the mask gains np ones in front of each sequence
+		// (utils.prefix_attention_mask prepends them even for prefix_after_bos, where the first
+		// token, always attended, takes one of them).
+		T := in.T + np
+		if cap(st.promptMask) < in.B*T {
+			st.promptMask = make([]int32, in.B*T)
+		}
+		st.promptMask = st.promptMask[:in.B*T]
+		for s := 0; s < in.B; s++ {
+			for t := 0; t < np; t++ {
+				st.promptMask[s*T+t] = 1
+			}
+			copy(st.promptMask[s*T+np:(s+1)*T], b.Mask[s*in.T:(s+1)*in.T])
+		}
+		b = Batch{B: in.B, T: T, Mask: st.promptMask}
+	}
+	rows := b.B * b.T
+	st.reserve(c, rows)
 	// Padding mask as the additive bias Hugging Face builds: 0 for real tokens, float32 min for
 	// padding (modeling_attn_mask_utils / get_extended_attention_mask).
 	for r, mv := range b.Mask {
@@ -136,7 +159,26 @@ func (m *Model) Forward(st *State, in Input, hooks Hooks) ([]float32, error) {
 			st.maskAdd[r] = -math.MaxFloat32
 		}
 	}
-	m.embed(st.hidden, in)
+	if np == 0 {
+		m.embed(st.hidden, in)
+	} else {
+		// Embed the tokens into scratch, then lay out each sequence as [prompt, tokens] or
+		// [first token, prompt, the other tokens].
+		m.embed(st.attnOut, in)
+		T := b.T
+		for s := 0; s < in.B; s++ {
+			src := st.attnOut[s*in.T*H : (s+1)*in.T*H]
+			dst := st.hidden[s*T*H : (s+1)*T*H]
+			if afterFirst {
+				copy(dst[:H], src[:H])
+				copy(dst[H:(1+np)*H], prompt)
+				copy(dst[(1+np)*H:], src[H:])
+			} else {
+				copy(dst[:np*H], prompt)
+				copy(dst[np*H:], src)
+			}
+		}
+	}
 	st.HiddenStates = st.HiddenStates[:0]
 	st.keep(st.hidden)
 	for l := range m.Layers {

@@ -36,6 +36,7 @@ from adapters import (  # noqa: E402
     LoReftConfig,
     NoReftConfig,
     PrefixTuningConfig,
+    PromptTuningConfig,
     SeqBnConfig,
     UniPELTConfig,
     VeraConfig,
@@ -89,8 +90,9 @@ def perturb(model, component, seed, std=NOISE_STD):
     assert n, component
 
 
-def fresh():
-    m = BertAdapterModel.from_pretrained(MODEL_DIR)
+def fresh(attn=None):
+    """The tiny model; attn="eager" for prompt tuning (see PROMPTS)."""
+    m = BertAdapterModel.from_pretrained(MODEL_DIR, **({"attn_implementation": attn} if attn else {}))
     m.config.name_or_path = MODEL_NAME
     m.eval()
     return m
@@ -178,7 +180,7 @@ def safe(preset):
 def registry(batch):
     """Every named config of ADAPTER_CONFIG_MAP, as the library builds, saves and runs it."""
     presets = {}
-    model = fresh()
+    model = fresh("eager")  # eager attention: prompt_tuning is among the presets (see PROMPTS)
     cases = []
     golden = {}
     for i, (preset, cfg) in enumerate(sorted(ADAPTER_CONFIG_MAP.items())):
@@ -215,7 +217,7 @@ def registry(batch):
         if name not in golden:
             continue
         for kind, st in (("adapters", False), ("adapters_st", True)):
-            m = fresh()
+            m = fresh("eager")
             assert m.load_adapter(os.path.join(OUT, "registry", kind, name), use_safetensors=st) == name
             reloaded = run(m, batch, Stack(name), name)
             d = float((reloaded - golden[name]).abs().max())
@@ -410,6 +412,7 @@ def methods(batch):
                 else:
                     d = float((m(**batch, head=head).logits - results[cid]).abs().max())
             assert d < RELOAD_TOL, (kind, cid, d)
+    index += prompts(batch)
     write_json(os.path.join(OUT, "methods", "golden", "index.json"), {"cases": index})
     return len(index)
 
@@ -491,6 +494,65 @@ def minilm():
                 "input_ids": batch["input_ids"].tolist(), "attention_mask": batch["attention_mask"].tolist(),
                 "token_type_ids": batch["token_type_ids"].tolist()})
     return len(golden)
+
+
+# Prompt tuning, with eager attention. Under the default SDPA attention the library widens the
+# 4-D mask on both axes (utils.prefix_attention_mask(mask, [2, 3])), so the prompt positions'
+# queries also attend to padding: their outputs, and the heads that read position 0, then depend
+# on how much padding a batch has. Eager attention widens only the key axis: prompt positions are
+# attended and padding stays masked for every query. The two agree on unpadded batches (checked
+# below); the goldens are eager's, and record SDPA's for the padded batch too.
+PROMPTS = [
+    ("prompt", PromptTuningConfig(prompt_length=4)),
+    ("prompt_bos", PromptTuningConfig(prompt_length=3, combine="prefix_after_bos")),
+    ("pa", SeqBnConfig(reduction_factor=8)),
+]
+PROMPT_CASES = [
+    ("prompt", "prompt", Stack("prompt"), "prompt"),
+    ("prompt_bos", "prompt_bos", Stack("prompt_bos"), "prompt_bos"),
+    # only the setup's first adapter adds its prompt (PromptTuningLayer.forward)
+    ("stack_prompt_pa", "Stack(prompt,pa)", Stack("prompt", "pa"), "pa"),
+    ("stack_pa_prompt", "Stack(pa,prompt)", Stack("pa", "prompt"), "prompt"),
+]
+
+
+def prompts(batch):
+    model = fresh("eager")
+    for i, (name, cfg) in enumerate(PROMPTS):
+        torch.manual_seed(1200 + i)
+        model.add_adapter(name, config=cfg)
+        model.add_classification_head(name, num_labels=3, id2label=dict(enumerate(LABELS3)))
+        perturb(model, name, 12000 + i)
+        save_both(model, name, "methods")
+    sdpa = fresh()
+    for name, _ in PROMPTS:
+        sdpa.load_adapter(os.path.join(OUT, "methods", "adapters", name))
+    one = {k: v[:1, : int(batch["attention_mask"][0].sum())] for k, v in batch.items()}  # unpadded
+    names = []
+    for cid, sstr, setup, head in PROMPT_CASES:
+        logits = run(model, batch, setup, head)
+        model.active_head = None
+        model.set_active_adapters(None)
+        with torch.no_grad():
+            bare = model(**batch, head=head).logits
+        eff = float((logits - bare).abs().max())
+        assert eff > MIN_EFFECT, (cid, eff)
+        s = run(sdpa, batch, setup, head)
+        d1 = float((run(sdpa, one, setup, head) - run(model, one, setup, head)).abs().max())
+        assert d1 < RELOAD_TOL, (cid, "sdpa and eager differ on an unpadded sequence", d1)
+        for kind, st in (("adapters", False), ("adapters_st", True)):
+            m = fresh("eager")
+            for n in sorted(setup.flatten()):
+                m.load_adapter(os.path.join(OUT, "methods", kind, n), use_safetensors=st)
+            d = float((run(m, batch, setup, head) - logits).abs().max())
+            assert d < RELOAD_TOL, (kind, cid, d)
+        write_json(os.path.join(OUT, "methods", "golden", cid + ".json"),
+                   {"case": cid, "setup": sstr, "adapters": sorted(setup.flatten()), "fusions": [], "head": head,
+                    "attn_implementation": "eager", "effect": eff, "logits": tolist(logits),
+                    "logits_sdpa": tolist(s), "max_abs_diff_sdpa_padded": float((s - logits).abs().max()),
+                    "max_abs_diff_sdpa_unpadded": d1})
+        names.append(cid)
+    return names
 
 
 def main():
