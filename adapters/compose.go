@@ -564,7 +564,11 @@ func (st *State) Prefix(l int, x []float32, b bert.Batch) (int, []float32, []flo
 			copy(st.pk[off:], p.keys[l])
 			copy(st.pv[off:], p.values[l])
 			if p.gates != nil && p.gates[l] != nil {
-				gk, gv := p.gate(&st.a, l, x[s*b.T*H:(s+1)*b.T*H], b.T)
+				var mask []int32
+				if b.Mask != nil {
+					mask = b.Mask[s*b.T : (s+1)*b.T]
+				}
+				gk, gv := p.gate(&st.a, l, x[s*b.T*H:(s+1)*b.T*H], mask, b.T)
 				kernels.Scale(st.pk[off:off+p.n*H], gk)
 				kernels.Scale(st.pv[off:off+p.n*H], gv)
 			}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/adapterwasm/adapterwasm/internal/golden"
 	"github.com/adapterwasm/adapterwasm/runtime/bert"
 )
 
@@ -351,4 +352,37 @@ func TestPHMBound(t *testing.T) {
 	if l.W != nil || len(bd.problems) != 1 || !strings.Contains(bd.problems[0], "exceeds 16777216 values") {
 		t.Fatalf("problems %v", bd.problems)
 	}
+}
+
+// TestMethodsBatchInvariance: every case of TestMethodGoldens but the fusion temperature (whose
+// output depends on how often it ran) gives each text the same logits alone, beside much longer
+// and shorter texts, and under BatchSplit, as TestBatchInvariance checks for the older methods:
+// ReFT positions, prefix gates and prompts are per text.
+func TestMethodsBatchInvariance(t *testing.T) {
+	base := tinyBase(t)
+	var b golden.Base
+	golden.Load(t, &b, "tiny", "golden", "base.json")
+	texts := invTexts(b.InputIDs, b.TokenTypeIDs, b.AttentionMask)
+	stats := &invStats{}
+	var index struct{ Cases []string }
+	loadMethodsJSON(t, &index, "methods", "golden", "index.json")
+	for _, name := range index.Cases {
+		if name == "fuse_temperature" {
+			continue
+		}
+		var c extraCase
+		loadMethodsJSON(t, &c, "methods", "golden", name+".json")
+		t.Run(name, func(t *testing.T) {
+			m := New(base)
+			for _, a := range append(append([]string(nil), c.Adapters...), c.Fusions...) {
+				if _, err := m.LoadDir(methodsDir("methods", "adapters_st", a), LoadOptions{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cs := invSetup{setup: c.Setup, merge: c.Merge}
+			_ = json.Unmarshal(c.Head, &cs.head)
+			checkBatchInvariance(t, m, cs, texts, base.Config.MaxPositionEmbeddings, stats)
+		})
+	}
+	t.Logf("largest logit change with the batch: %.2g (%s)", stats.worst, stats.where)
 }

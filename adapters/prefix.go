@@ -33,21 +33,26 @@ func (m *prefixModule) bindGates(bd *binder, name string, cfg *PrefixConfig, H i
 	}
 }
 
-// gate is the gating of PrefixTuningLayer.compose_single for one sequence x [T, hidden]:
-// mean over the T positions (padding included) of sigmoid(gate(x)); keys take output 0, values
-// the last one.
-func (m *prefixModule) gate(a *arena, l int, x []float32, T int) (gk, gv float32) {
+// gate is the gating of PrefixTuningLayer.compose_single for one sequence x [T, hidden] with
+// its attention mask (nil: all real): the mean of sigmoid(gate(x)) over the sequence's real
+// tokens (the library averages over its padding too; like the bottleneck and LoRA gates, this
+// package leaves padding out so that a text's result does not depend on its batch: tokenMean);
+// keys take output 0, values the last one.
+func (m *prefixModule) gate(a *arena, l int, x []float32, mask []int32, T int) (gk, gv float32) {
 	g := m.gates[l]
 	outs, _ := g.W.Dims()
 	y := a.get(T * outs)
 	g.Forward(y, x, T)
 	kernels.Sigmoid(y)
-	var sk, sv float32
-	for t := 0; t < T; t++ {
-		sk += y[t*outs]
-		sv += y[t*outs+outs-1]
+	col := a.get(T)
+	for t := range col {
+		col[t] = y[t*outs]
 	}
-	return sk / float32(T), sv / float32(T)
+	gk = tokenMean(col, mask, 0, T)
+	for t := range col {
+		col[t] = y[t*outs+outs-1]
+	}
+	return gk, tokenMean(col, mask, 0, T)
 }
 
 // bindPrefix reads the pool weights under p ("prefix_tuning.prefix_tunings.NAME.self_prefix.")

@@ -46,6 +46,9 @@ from adapters.configuration import AdapterFusionConfig  # noqa: E402
 from adapters.configuration.adapter_config import ADAPTER_CONFIG_MAP  # noqa: E402
 from safetensors.torch import save_file  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from make_extra import run_alone  # noqa: E402  (each text alone, unpadded: gated adapters)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 TINY = os.path.join(ROOT, "testdata", "tiny")
@@ -298,6 +301,40 @@ TEMPERATURE_CALLS = [1, 2, 100, 1000, 1001]  # T = 50, 49.95, 45.05, 1 (floor fr
 TEMPERATURE_BATCH = 1  # the first sequences of the batch: a thousand calls stay quick in Go tests
 
 
+# Gated adapters (use_gating): the library averages a gate over every position, padding
+# included, so a text's logits depend on its batch; adapterwasm averages over the real tokens
+# (make_extra.py, issue #20). Their goldens are each text run alone, unpadded (run_alone).
+GATED = {"vera_gate", "unipelt", "prefix_gate2"}
+
+
+def gated(setup):
+    return bool(GATED & set(setup.flatten()))
+
+
+def run_padded(model, batch, setup, head):
+    """The setup on the padded batch: the head's logits, or per head for head=None."""
+    model.active_head = None
+    model.set_active_adapters(setup)
+    with torch.no_grad():
+        if head is None:
+            out = model(**batch)
+            return {h: o.logits for h, o in zip(list(model.active_head), out.head_outputs)}
+        return model(**batch, head=head).logits
+
+
+def compute(model, batch, setup, head):
+    """The golden logits of a case: the padded batch, or each text alone for gated setups."""
+    if gated(setup):
+        return run_alone(model, {k: v.tolist() for k, v in batch.items()}, setup, head)
+    return run_padded(model, batch, setup, head)
+
+
+def maxdiff(a, b):
+    if isinstance(a, dict):
+        return max(maxdiff(a[k], b[k]) for k in a)
+    return float((a - b).abs().max())
+
+
 def methods(batch):
     model = fresh()
     id2label = dict(enumerate(LABELS3))
@@ -328,29 +365,24 @@ def methods(batch):
 
     index, results = [], {}
     for cid, sstr, setup, head in METHOD_CASES:
-        model.active_head = None
-        model.set_active_adapters(setup)
-        with torch.no_grad():
-            if head is None:
-                out = model(**batch)
-                logits = {h: o.logits for h, o in zip(list(model.active_head), out.head_outputs)}
-                effs, s0 = [], 0
-                for h in logits:
-                    ref = bare(h)
-                    if isinstance(setup, BatchSplit):  # each head reads its slice of the batch
-                        ref = ref[s0:s0 + logits[h].shape[0]]
-                        s0 += logits[h].shape[0]
-                    effs.append(float((logits[h] - ref).abs().max()))
-                eff = min(effs)
-            else:
-                logits = model(**batch, head=head).logits
-                eff = float((logits - bare(head)).abs().max())
+        logits = compute(model, batch, setup, head)
+        effs, s0 = [], 0
+        for h, lg in (logits.items() if isinstance(logits, dict) else [(head, logits)]):
+            ref = bare(h)
+            if isinstance(setup, BatchSplit):  # each head reads its slice of the batch
+                ref = ref[s0:s0 + lg.shape[0]]
+                s0 += lg.shape[0]
+            effs.append(float((lg - ref).abs().max()))
+        eff = min(effs)
         assert eff > MIN_EFFECT, (cid, eff)
         results[cid] = logits
-        write_json(os.path.join(OUT, "methods", "golden", cid + ".json"),
-                   {"case": cid, "setup": sstr, "adapters": sorted(setup.flatten()), "fusions": [],
-                    "head": head if head is not None else list(logits), "effect": eff,
-                    "logits": {k: tolist(v) for k, v in logits.items()} if isinstance(logits, dict) else tolist(logits)})
+        doc = {"case": cid, "setup": sstr, "adapters": sorted(setup.flatten()), "fusions": [],
+               "head": head if head is not None else list(logits), "effect": eff,
+               "logits": {k: tolist(v) for k, v in logits.items()} if isinstance(logits, dict) else tolist(logits)}
+        if gated(setup):
+            doc["unpadded"] = True
+            doc["padded_batch_max_abs_diff"] = maxdiff(run_padded(model, batch, setup, head), logits)
+        write_json(os.path.join(OUT, "methods", "golden", cid + ".json"), doc)
         index.append(cid)
 
     # merge_adapter of a VeRA: W + delta_w * alpha/r (exactly the forward, bias untouched)
@@ -402,15 +434,7 @@ def methods(batch):
         for name, _ in METHODS:
             assert m.load_adapter(os.path.join(OUT, "methods", kind, name), use_safetensors=st) == name
         for cid, sstr, setup, head in METHOD_CASES:
-            m.active_head = None
-            m.set_active_adapters(setup)
-            with torch.no_grad():
-                if head is None:
-                    out = m(**batch)
-                    got = {h: o.logits for h, o in zip(list(m.active_head), out.head_outputs)}
-                    d = max(float((got[h] - results[cid][h]).abs().max()) for h in got)
-                else:
-                    d = float((m(**batch, head=head).logits - results[cid]).abs().max())
+            d = maxdiff(compute(m, batch, setup, head), results[cid])
             assert d < RELOAD_TOL, (kind, cid, d)
     index += prompts(batch)
     write_json(os.path.join(OUT, "methods", "golden", "index.json"), {"cases": index})
@@ -471,7 +495,7 @@ def minilm():
         model.add_adapter(name, config=cfg)
         model.add_classification_head(name, num_labels=2, layers=1, id2label={0: "negative", 1: "positive"})
         perturb(model, name, 11000 + i, MINILM_NOISE_STD)
-        logits = run(model, batch, Stack(name), name)
+        logits = compute(model, batch, Stack(name), name)
         model.active_head = None
         model.set_active_adapters(None)
         with torch.no_grad():
@@ -480,14 +504,17 @@ def minilm():
         assert eff > MIN_EFFECT, (name, eff)
         save_both(model, name, "minilm")
         golden[name] = logits
-        write_json(os.path.join(OUT, "minilm", "golden", name + ".json"),
-                   {"case": name, "setup": name, "adapters": [name], "head": name, "effect": eff,
-                    "logits": tolist(logits)})
+        doc = {"case": name, "setup": name, "adapters": [name], "head": name, "effect": eff,
+               "logits": tolist(logits)}
+        if gated(Stack(name)):
+            doc["unpadded"] = True
+            doc["padded_batch_max_abs_diff"] = maxdiff(run_padded(model, batch, Stack(name), name), logits)
+        write_json(os.path.join(OUT, "minilm", "golden", name + ".json"), doc)
     for kind, st in (("adapters", False), ("adapters_st", True)):
         m = load()
         for name, _ in MINILM_METHODS:
             assert m.load_adapter(os.path.join(OUT, "minilm", kind, name), use_safetensors=st) == name
-            d = float((run(m, batch, Stack(name), name) - golden[name]).abs().max())
+            d = float((compute(m, batch, Stack(name), name) - golden[name]).abs().max())
             assert d < RELOAD_TOL, (kind, name, d)
     write_json(os.path.join(OUT, "minilm", "golden", "index.json"),
                {"cases": [n for n, _ in MINILM_METHODS], "sentences": texts,
