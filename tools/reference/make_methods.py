@@ -275,6 +275,10 @@ METHODS = [
     ("noreft_tied", NoReftConfig(r=3, prefix_positions=2, suffix_positions=1, tied_weights=True, non_linearity="tanh")),
     ("loreft_l1", LoReftConfig(r=1, layers=[1], prefix_positions=4)),
 ]
+# Heads other than 3-label classification: a tagging head (every position's logits) and a
+# multilabel classification head.
+METHOD_HEADS = {"noreft_tied": "tagging", "dvora": "multilabel", "compacter_pp": "tagging"}
+LABELS5 = ["O", "B-X", "I-X", "B-Y", "I-Y"]
 # Fusions: (adapters, config).
 METHOD_FUSIONS = [
     (["ta", "tb"], AdapterFusionConfig.load("dynamic", temperature=True)),
@@ -341,7 +345,13 @@ def methods(batch):
     for i, (name, cfg) in enumerate(METHODS):
         torch.manual_seed(800 + i)
         model.add_adapter(name, config=cfg)
-        model.add_classification_head(name, num_labels=3, id2label=id2label)
+        kind = METHOD_HEADS.get(name)
+        if kind == "tagging":
+            model.add_tagging_head(name, num_labels=len(LABELS5), id2label=dict(enumerate(LABELS5)))
+        elif kind == "multilabel":
+            model.add_classification_head(name, num_labels=3, multilabel=True, id2label=id2label)
+        else:
+            model.add_classification_head(name, num_labels=3, id2label=id2label)
         perturb(model, name, 8000 + i)
     for j, (names, fcfg) in enumerate(METHOD_FUSIONS):
         torch.manual_seed(900 + j)
