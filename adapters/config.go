@@ -543,16 +543,13 @@ func (p *cfgReader) bottleneck() *BnConfig {
 	}
 	if p.boolean("phm_layer", false) {
 		c.PHM = &PHMConfig{
-			Dim:            int(p.num("phm_dim", 4)),
-			Rank:           int(p.num("phm_rank", 1)),
+			Dim:            p.integer("phm_dim", 4, 1, 64),
+			Rank:           p.integer("phm_rank", 1, 1, 4096),
 			FactorizedW:    p.boolean("factorized_phm_W", true),
 			SharedW:        p.boolean("shared_W_phm", false),
 			SharedRule:     p.boolean("shared_phm_rule", true),
 			FactorizedRule: p.boolean("factorized_phm_rule", false),
 			Bias:           p.boolean("phm_bias", true),
-		}
-		if c.PHM.Dim <= 0 || c.PHM.Dim > 64 || c.PHM.Rank <= 0 || c.PHM.Rank > 4096 {
-			p.bad("phm_dim/phm_rank", []any{p.m["phm_dim"], p.m["phm_rank"]}, "positive sizes (phm_dim ≤ 64)")
 		}
 	}
 	if _, err := activation(c.NonLinearity); err != nil && p.err == nil {
@@ -908,9 +905,9 @@ type ReftConfig struct {
 
 func (p *cfgReader) reft() *ReftConfig {
 	c := &ReftConfig{
-		PrefixPositions: int(p.num("prefix_positions", 3)),
-		SuffixPositions: int(p.num("suffix_positions", 0)),
-		R:               int(p.num("r", 1)),
+		PrefixPositions: p.integer("prefix_positions", 3, 0, 1<<16),
+		SuffixPositions: p.integer("suffix_positions", 0, 0, 1<<16),
+		R:               p.integer("r", 1, 1, MaxReftRank),
 		Orthogonality:   p.boolean("orthogonality", false),
 		TiedWeights:     p.boolean("tied_weights", false),
 		NonLinearity:    strings.ToLower(p.str("non_linearity", "")),
@@ -920,12 +917,6 @@ func (p *cfgReader) reft() *ReftConfig {
 		if c.Layers == nil {
 			c.Layers = []int{}
 		}
-	}
-	if c.R <= 0 || c.R > MaxReftRank {
-		p.bad("r", p.m["r"], fmt.Sprintf("a positive integer ≤ %d", MaxReftRank))
-	}
-	if c.PrefixPositions < 0 || c.SuffixPositions < 0 || c.PrefixPositions > 1<<16 || c.SuffixPositions > 1<<16 {
-		p.bad("prefix_positions/suffix_positions", []any{p.m["prefix_positions"], p.m["suffix_positions"]}, "non-negative counts")
 	}
 	if _, err := activation(c.NonLinearity); err != nil && c.NonLinearity != "" {
 		p.fail(&UnsupportedError{File: p.file, What: "non_linearity " + strconv.Quote(c.NonLinearity)})
@@ -956,16 +947,13 @@ type PromptConfig struct {
 }
 
 func (p *cfgReader) prompt() *PromptConfig {
-	c := &PromptConfig{PromptLength: int(p.num("prompt_length", 10))}
+	c := &PromptConfig{PromptLength: p.integer("prompt_length", 10, 1, MaxPromptLength)}
 	switch comb := p.str("combine", "prefix"); comb {
 	case "prefix":
 	case "prefix_after_bos":
 		c.AfterBOS = true
 	default:
 		p.bad("combine", comb, `"prefix" or "prefix_after_bos"`)
-	}
-	if c.PromptLength <= 0 || c.PromptLength > MaxPromptLength {
-		p.bad("prompt_length", p.m["prompt_length"], fmt.Sprintf("a positive length ≤ %d", MaxPromptLength))
 	}
 	return c
 }

@@ -386,3 +386,24 @@ func TestMethodsBatchInvariance(t *testing.T) {
 	}
 	t.Logf("largest logit change with the batch: %.2g (%s)", stats.worst, stats.where)
 }
+
+// TestNewMethodConfigBounds: the sizes of the new methods' configs are integers in range, refused
+// with a FormatError naming the key otherwise (before anything is allocated for them).
+func TestNewMethodConfigBounds(t *testing.T) {
+	for s, key := range map[string]string{
+		"compacter[phm_dim=65]":            "phm_dim",
+		"compacter[phm_rank=0]":            "phm_rank",
+		"compacter[phm_dim=2.5]":           "phm_dim",
+		"loreft[r=257]":                    "r",
+		"loreft[suffix_positions=-1]":      "suffix_positions",
+		"prompt_tuning[prompt_length=0]":   "prompt_length",
+		"prompt_tuning[prompt_length=1e9]": "prompt_length",
+		"prompt_tuning[combine='middle']":  "combine",
+	} {
+		_, err := ParseConfig(s, "x")
+		var fe *FormatError
+		if !errors.As(err, &fe) || !strings.Contains(err.Error(), "config "+key+" = ") {
+			t.Errorf("%s: err = %v, want a FormatError on %s", s, err, key)
+		}
+	}
+}
