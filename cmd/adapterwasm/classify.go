@@ -19,9 +19,10 @@ func init() {
 // classify output, one JSON object per input line: see adapters.Result.
 func runClassify(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlags("classify", stderr)
-	modelDir := fs.String("model", "", "base model directory in Hugging Face layout (required)")
+	modelDir := fs.String("model", "", "base model: a directory in Hugging Face layout, or a hub id such as sentence-transformers/all-MiniLM-L6-v2 (required)")
 	var adapterDirs multiFlag
-	fs.Var(&adapterDirs, "adapter", "AdapterHub adapter or fusion directory, as [NAME=]DIR; repeatable (fusions after their adapters)")
+	fs.Var(&adapterDirs, "adapter", "AdapterHub adapter or fusion directory, or an adapter's hub id, as [NAME=]DIR or [NAME=]ID[@REVISION]; repeatable (fusions after their adapters)")
+	hf := addHubFlags(fs, stderr)
 	setup := fs.String("setup", "", `active setup: an adapter name or e.g. "Stack(a,b)", "Fuse(a,b)", "Parallel(a,b)" (default: the only adapter)`)
 	head := fs.String("head", "", "use this head instead of the one the setup implies")
 	jsonl := fs.Bool("jsonl", false, `read JSON lines {"text": …} instead of plain lines`)
@@ -42,7 +43,16 @@ func runClassify(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	if err := checkMaxLength(*maxLen); err != nil {
 		return err
 	}
-	base, err := pretrained.LoadDir(*modelDir)
+	dir, err := hf.model(*modelDir)
+	if err != nil {
+		return err
+	}
+	for i, spec := range adapterDirs {
+		if adapterDirs[i], err = hf.adapter(spec); err != nil {
+			return err
+		}
+	}
+	base, err := pretrained.LoadDir(dir)
 	if err != nil {
 		return err
 	}

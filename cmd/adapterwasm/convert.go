@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/adapterwasm/adapterwasm/hub"
 	"github.com/adapterwasm/adapterwasm/runtime/bert"
 	"github.com/adapterwasm/adapterwasm/runtime/modelfile"
 	"github.com/adapterwasm/adapterwasm/runtime/pretrained"
@@ -26,16 +27,22 @@ func init() {
 // the runtime will, so a file that cannot run is never produced.
 func runConvert(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlags("convert", stderr)
-	in := fs.String("in", "", "Hugging Face model directory: config.json, tokenizer.json, model.safetensors or pytorch_model.bin (required)")
+	in := fs.String("in", "", "Hugging Face model directory (config.json, tokenizer.json, model.safetensors or pytorch_model.bin) or a hub id (required)")
 	out := fs.String("out", "", "output directory, created if needed (required)")
 	dtypeFlag := fs.String("dtype", "q8", "weight storage: f32, f16 or q8")
 	nameFlag := fs.String("name", "", "the model's name as adapters' model_name gives it, e.g. sentence-transformers/all-MiniLM-L6-v2 (default: config.json's _name_or_path, else the directory's name)")
+	hf := addHubFlags(fs, stderr)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *in == "" || *out == "" {
 		return &usageError{msg: "--in and --out are required"}
 	}
+	inDir, snap, err := hf.resolve("in", *in, *hf.revision, hub.BaseModelFiles)
+	if err != nil {
+		return err
+	}
+	in = &inDir
 	dtype, err := modelfile.ParseDType(*dtypeFlag)
 	if err != nil {
 		return &usageError{msg: "--dtype: " + err.Error()}
@@ -90,6 +97,9 @@ func runConvert(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	// model_name, which a checkpoint's _name_or_path often is not (all-MiniLM-L6-v2 says
 	// nreimers/MiniLM-L6-H384-uncased, the checkpoint it was fine-tuned from).
 	source := *nameFlag
+	if source == "" && snap != nil {
+		source = snap.ID // the hub id is the name adapters give as model_name
+	}
 	if source == "" {
 		source = cfg.NameOrPath
 	}
@@ -103,6 +113,9 @@ func runConvert(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	}
 	file := buf.Bytes()
 	man := modelfile.NewManifest(file, dtype, source)
+	if snap != nil {
+		man.Revision = snap.Commit // pinned: the hub commit that was converted
+	}
 	manB, err := json.MarshalIndent(man, "", "  ")
 	if err != nil {
 		return err

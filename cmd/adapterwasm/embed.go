@@ -14,7 +14,8 @@ func init() {
 
 func runEmbed(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlags("embed", stderr)
-	modelDir := fs.String("model", "", "model directory in Hugging Face layout (required)")
+	modelDir := fs.String("model", "", "model: a directory in Hugging Face layout, or a hub id such as sentence-transformers/all-MiniLM-L6-v2 (required)")
+	hf := addHubFlags(fs, stderr)
 	jsonl := fs.Bool("jsonl", false, `read JSON lines {"text": …} instead of plain lines`)
 	pooling := fs.String("pooling", "mean", "pooling: mean or cls")
 	normalize := fs.Bool("normalize", false, "L2-normalize each embedding")
@@ -31,7 +32,11 @@ func runEmbed(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err := checkBatch(*batch); err != nil {
 		return err
 	}
-	m, err := pretrained.LoadDir(*modelDir)
+	dir, err := hf.model(*modelDir)
+	if err != nil {
+		return err
+	}
+	m, err := pretrained.LoadDir(dir)
 	if err != nil {
 		return err
 	}

@@ -26,21 +26,7 @@ func runFetch(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	f := &hubfetch.Fetcher{}
 	if !*quiet {
-		var last time.Time
-		f.Progress = func(name string, done, total int64) {
-			if time.Since(last) < 200*time.Millisecond && done != total {
-				return
-			}
-			last = time.Now()
-			if total > 0 {
-				fmt.Fprintf(stderr, "\r%s: %d / %d bytes (%.0f%%)", name, done, total, 100*float64(done)/float64(total))
-			} else {
-				fmt.Fprintf(stderr, "\r%s: %d bytes", name, done)
-			}
-			if done == total {
-				fmt.Fprintln(stderr)
-			}
-		}
+		f.Progress = progressPrinter(stderr)
 	}
 	names, err := f.Dir(context.Background(), *base, *out, hubfetch.ModelFiles)
 	if err != nil {
@@ -50,4 +36,24 @@ func runFetch(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, n)
 	}
 	return nil
+}
+
+// progressPrinter reports download progress on stderr, at most every 200 ms and at each
+// file's end (used by fetch and by every --model/--adapter given as a hub id).
+func progressPrinter(stderr io.Writer) func(name string, done, total int64) {
+	var last time.Time
+	return func(name string, done, total int64) {
+		if time.Since(last) < 200*time.Millisecond && done != total {
+			return
+		}
+		last = time.Now()
+		if total > 0 {
+			fmt.Fprintf(stderr, "\r%s: %d / %d bytes (%.0f%%)", name, done, total, 100*float64(done)/float64(total))
+		} else {
+			fmt.Fprintf(stderr, "\r%s: %d bytes", name, done)
+		}
+		if done == total {
+			fmt.Fprintln(stderr)
+		}
+	}
 }

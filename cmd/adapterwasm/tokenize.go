@@ -13,7 +13,8 @@ func init() {
 
 func runTokenize(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlags("tokenize", stderr)
-	modelDir := fs.String("model", "", "model directory in Hugging Face layout (required)")
+	modelDir := fs.String("model", "", "model: a directory in Hugging Face layout, or a hub id such as sentence-transformers/all-MiniLM-L6-v2 (required)")
+	hf := addHubFlags(fs, stderr)
 	jsonl := fs.Bool("jsonl", false, `read JSON lines {"text": …} instead of plain lines`)
 	maxLen := fs.Int("max-length", 0, "truncate to this many tokens (default: the model's)")
 	if err := parseFlags(fs, args); err != nil {
@@ -25,7 +26,11 @@ func runTokenize(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	if err := checkMaxLength(*maxLen); err != nil {
 		return err
 	}
-	m, err := pretrained.LoadDir(*modelDir)
+	dir, err := hf.model(*modelDir)
+	if err != nil {
+		return err
+	}
+	m, err := pretrained.LoadDir(dir)
 	if err != nil {
 		return err
 	}

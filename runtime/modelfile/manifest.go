@@ -16,11 +16,13 @@ import (
 // size and sha256. The hash covers the whole file, header included, so any flipped bit is
 // caught; Integrity is the same hash in Subresource Integrity form, for fetch(url, {integrity}).
 type Manifest struct {
-	Format  string         `json:"format"` // "adapterwasm"
-	Version int            `json:"version"`
-	DType   DType          `json:"dtype"`
-	Source  string         `json:"source,omitempty"`
-	Files   []ManifestFile `json:"files"` // exactly one: FileName
+	Format  string `json:"format"` // "adapterwasm"
+	Version int    `json:"version"`
+	DType   DType  `json:"dtype"`
+	Source  string `json:"source,omitempty"`
+	// Revision is the hub commit the model was converted from (convert --in ID), if it was.
+	Revision string         `json:"revision,omitempty"`
+	Files    []ManifestFile `json:"files"` // exactly one: FileName
 }
 
 // ManifestFile is one file of a manifest.

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/adapterwasm/adapterwasm/hub"
+)
+
+// hubFlags are the flags of every command that takes a model or adapter as a directory or a
+// hub id: a local path that exists wins; otherwise "name" or "owner/name" is fetched from the
+// hub (package hub) into the cache and the cached snapshot directory is used.
+type hubFlags struct {
+	revision, endpoint, cache *string
+	offline, quiet            *bool
+	stderr                    io.Writer
+}
+
+func addHubFlags(fs *flag.FlagSet, stderr io.Writer) *hubFlags {
+	return &hubFlags{
+		revision: fs.String("revision", "", "hub revision of the model when given as an id: branch, tag or commit (default main); adapters take ID@REVISION"),
+		endpoint: fs.String("endpoint", "", "hub endpoint for ids (default $HF_ENDPOINT, else "+hub.DefaultEndpoint+")"),
+		cache:    fs.String("cache", "", "cache directory for hub downloads (default $ADAPTERWASM_CACHE, else the user cache dir)"),
+		offline:  fs.Bool("offline", false, "load hub ids from the cache only (also $HF_HUB_OFFLINE=1)"),
+		quiet:    fs.Bool("quiet", false, "no download progress on stderr"),
+		stderr:   stderr,
+	}
+}
+
+func (h *hubFlags) client() *hub.Client {
+	c := hub.FromEnv()
+	if *h.endpoint != "" {
+		c.Endpoint = *h.endpoint
+	}
+	if *h.cache != "" {
+		c.CacheDir = *h.cache
+	}
+	if *h.offline {
+		c.Offline = true
+	}
+	if !*h.quiet {
+		c.Progress = progressPrinter(h.stderr)
+	}
+	return c
+}
+
+// resolve returns the directory for spec (a --model or --adapter value): spec itself if it
+// exists on disk (snapshot nil), else the snapshot of the hub id spec[@revision] holding files.
+func (h *hubFlags) resolve(flagName, spec, rev string, files []hub.File) (string, *hub.Snapshot, error) {
+	if _, err := os.Stat(spec); err == nil {
+		return spec, nil, nil
+	}
+	id := spec
+	if i := strings.LastIndexByte(spec, '@'); i > 0 && rev == "" {
+		id, rev = spec[:i], spec[i+1:]
+	}
+	if !hub.IsID(id) {
+		return "", nil, &usageError{msg: fmt.Sprintf("--%s %s: no such directory, and not a hub id (name or owner/name)", flagName, clipArg(spec))}
+	}
+	s, err := h.client().Fetch(context.Background(), id, rev, files)
+	if err != nil {
+		return "", nil, err
+	}
+	how := "downloaded"
+	if s.FromCache {
+		how = "from the cache"
+	}
+	if !*h.quiet {
+		fmt.Fprintf(h.stderr, "%s %s@%s: commit %s (%s)\n", flagName, id, s.Revision, s.Commit, how)
+	}
+	return s.Dir, s, nil
+}
+
+func (h *hubFlags) model(spec string) (string, error) {
+	dir, _, err := h.resolve("model", spec, *h.revision, hub.BaseModelFiles)
+	return dir, err
+}
+
+// adapter resolves an --adapter value, [NAME=]DIR or [NAME=]ID[@REVISION], keeping NAME=.
+func (h *hubFlags) adapter(spec string) (string, error) {
+	name, dir := "", spec
+	if i := strings.IndexByte(spec, '='); i > 0 {
+		name, dir = spec[:i+1], spec[i+1:]
+	}
+	got, _, err := h.resolve("adapter", dir, "", hub.AdapterFiles)
+	if err != nil {
+		return "", err
+	}
+	return name + got, nil
+}
+
+func clipArg(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "…"
+	}
+	return s
+}
