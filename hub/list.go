@@ -97,6 +97,11 @@ func (l *Lister) listAH(ctx context.Context) ([]AdapterInfo, error) {
 	if err != nil {
 		return nil, err
 	}
+	return parseAllJSON(body)
+}
+
+// parseAllJSON reads AdapterHub's all.json.
+func parseAllJSON(body []byte) ([]AdapterInfo, error) {
 	var raw []struct {
 		Source    string          `json:"source"`
 		AdapterID string          `json:"adapter_id"`
@@ -160,29 +165,44 @@ func (l *Lister) listHF(ctx context.Context) ([]AdapterInfo, error) {
 			if err != nil {
 				return nil, err
 			}
-			var models []hfModel
-			if err := json.Unmarshal(body, &models); err != nil {
-				return nil, &Error{Repo: "hub model listing", Kind: ErrProtocol, Detail: "not a JSON list of models"}
+			page, err := parseModels(body)
+			if err != nil {
+				return nil, err
 			}
-			for _, m := range models {
-				id := m.ID
-				if id == "" {
-					id = m.ModelID
+			for _, a := range page {
+				if !seen[a.ID] {
+					seen[a.ID] = true
+					out = append(out, a)
 				}
-				if id == "" || seen[id] {
-					continue
-				}
-				seen[id] = true
-				a := AdapterInfo{Source: "hf", ID: id, Username: strings.SplitN(id, "/", 2)[0], SHA1: m.SHA, PipelineTag: m.PipelineTag}
-				if c := m.Config.Adapters; c != nil {
-					a.ModelName = c.ModelName
-				} else if c := m.Config.AdapterTransformers; c != nil {
-					a.ModelName = c.ModelName
-				}
-				out = append(out, a)
 			}
 			next = nextLink(hdr.Get("Link"), next)
 		}
+	}
+	return out, nil
+}
+
+// parseModels reads one page of the hub's model listing; entries without an id are skipped.
+func parseModels(body []byte) ([]AdapterInfo, error) {
+	var models []hfModel
+	if err := json.Unmarshal(body, &models); err != nil {
+		return nil, &Error{Repo: "hub model listing", Kind: ErrProtocol, Detail: "not a JSON list of models"}
+	}
+	out := make([]AdapterInfo, 0, len(models))
+	for _, m := range models {
+		id := m.ID
+		if id == "" {
+			id = m.ModelID
+		}
+		if id == "" {
+			continue
+		}
+		a := AdapterInfo{Source: "hf", ID: id, Username: strings.SplitN(id, "/", 2)[0], SHA1: m.SHA, PipelineTag: m.PipelineTag}
+		if c := m.Config.Adapters; c != nil {
+			a.ModelName = c.ModelName
+		} else if c := m.Config.AdapterTransformers; c != nil {
+			a.ModelName = c.ModelName
+		}
+		out = append(out, a)
 	}
 	return out, nil
 }

@@ -21,12 +21,20 @@ type hubFlags struct {
 }
 
 func addHubFlags(fs *flag.FlagSet, stderr io.Writer) *hubFlags {
+	h := addHubSourceFlags(fs, stderr)
+	h.revision = fs.String("revision", "", "hub revision of the model when given as an id: branch, tag or commit (default main); adapters take ID@REVISION")
+	h.quiet = fs.Bool("quiet", false, "no download progress on stderr")
+	return h
+}
+
+// addHubSourceFlags adds only the flags that say where the hub is (for list).
+func addHubSourceFlags(fs *flag.FlagSet, stderr io.Writer) *hubFlags {
 	return &hubFlags{
-		revision: fs.String("revision", "", "hub revision of the model when given as an id: branch, tag or commit (default main); adapters take ID@REVISION"),
-		endpoint: fs.String("endpoint", "", "hub endpoint for ids (default $HF_ENDPOINT, else "+hub.DefaultEndpoint+")"),
-		cache:    fs.String("cache", "", "cache directory for hub downloads (default $ADAPTERWASM_CACHE, else the user cache dir)"),
-		offline:  fs.Bool("offline", false, "load hub ids from the cache only (also $HF_HUB_OFFLINE=1)"),
-		quiet:    fs.Bool("quiet", false, "no download progress on stderr"),
+		revision: new(string),
+		quiet:    new(bool),
+		endpoint: fs.String("endpoint", "", "hub endpoint (default $HF_ENDPOINT, else "+hub.DefaultEndpoint+")"),
+		cache:    fs.String("cache", "", "cache directory for hub downloads and listings (default $ADAPTERWASM_CACHE, else the user cache dir)"),
+		offline:  fs.Bool("offline", false, "use the cache only (also $HF_HUB_OFFLINE=1)"),
 		stderr:   stderr,
 	}
 }
@@ -49,7 +57,8 @@ func (h *hubFlags) client() *hub.Client {
 }
 
 // resolve returns the directory for spec (a --model or --adapter value): spec itself if it
-// exists on disk (snapshot nil), else the snapshot of the hub id spec[@revision] holding files.
+// exists on disk or cannot be a hub id (snapshot nil), else the snapshot of the hub id
+// spec[@revision] holding files.
 func (h *hubFlags) resolve(flagName, spec, rev string, files []hub.File) (string, *hub.Snapshot, error) {
 	if _, err := os.Stat(spec); err == nil {
 		return spec, nil, nil
@@ -59,11 +68,11 @@ func (h *hubFlags) resolve(flagName, spec, rev string, files []hub.File) (string
 		id, rev = spec[:i], spec[i+1:]
 	}
 	if !hub.IsID(id) {
-		return "", nil, &usageError{msg: fmt.Sprintf("--%s %s: no such directory, and not a hub id (name or owner/name)", flagName, clipArg(spec))}
+		return spec, nil, nil // a path after all: the loader says what is missing, as before ids
 	}
 	s, err := h.client().Fetch(context.Background(), id, rev, files)
 	if err != nil {
-		return "", nil, err
+		return "", nil, fmt.Errorf("--%s %s: no such directory; as a hub id: %w", flagName, spec, err)
 	}
 	how := "downloaded"
 	if s.FromCache {
@@ -91,11 +100,4 @@ func (h *hubFlags) adapter(spec string) (string, error) {
 		return "", err
 	}
 	return name + got, nil
-}
-
-func clipArg(s string) string {
-	if len(s) > 80 {
-		return s[:80] + "…"
-	}
-	return s
 }

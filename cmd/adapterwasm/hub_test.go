@@ -126,10 +126,10 @@ func TestHubErrorsInCLI(t *testing.T) {
 		code    int
 		want    string
 	}{
-		{"adapterwasm/minilm-spam", 1, "adapterwasm classify: hub: adapterwasm/minilm-spam@main: adapter_config.json: access denied (gated or private repository; set HF_TOKEN) (HTTP 401)"},
+		{"adapterwasm/minilm-spam", 1, "adapterwasm classify: --adapter adapterwasm/minilm-spam: no such directory; as a hub id: hub: adapterwasm/minilm-spam@main: adapter_config.json: access denied (gated or private repository; set HF_TOKEN) (HTTP 401)"},
 		{"adapterwasm/nope", 1, "not found (HTTP 401): no such repository"},
 		{"adapterwasm/minilm-spam@v2", 1, "access denied"},
-		{"./no/such/dir", 2, "--adapter ./no/such/dir: no such directory, and not a hub id"},
+		{"./no/such/dir", 1, "no/such/dir: not an AdapterHub directory"}, // not an id: a path, as before
 	} {
 		code, _, errs := runCLI(t, "hi\n", append(base, "--adapter", tc.adapter)...)
 		if code != tc.code || !strings.Contains(errs, tc.want) {

@@ -29,7 +29,7 @@ func runList(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	modelName := fs.String("model-name", "", "only adapters trained for this model (exact match, as list_adapters)")
 	indexFile := fs.String("index", "", "also list this static index.json (written by adapterwasm index)")
 	ahURL := fs.String("ah-url", "", "AdapterHub index base URL (default "+hub.DefaultAdapterHubURL+")")
-	hf := addHubFlags(fs, stderr)
+	hf := addHubSourceFlags(fs, stderr)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
