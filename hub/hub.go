@@ -304,10 +304,40 @@ func (c *Client) file(ctx context.Context, id, rev, at, name string, s *Snapshot
 	if limit <= 0 {
 		limit = DefaultMaxBytes
 	}
-	resp, meta, err := c.get(ctx, c.ResolveURL(id, at, name), limit)
+	// At the endpoint's redirect, before the CDN is asked: refuse a declared size over the
+	// limit, and skip a file this commit already has in the cache (same name, same size).
+	check := func(meta answer) error {
+		if meta.size > limit {
+			return &tooLarge{meta.size}
+		}
+		if commitRe.MatchString(meta.commit) && meta.size >= 0 && (s.Commit == "" || s.Commit == meta.commit) {
+			st, err := os.Stat(filepath.Join(c.repoDir(id), "snapshots", meta.commit, name))
+			if err == nil && st.Mode().IsRegular() && st.Size() == meta.size {
+				return errHave
+			}
+		}
+		return nil
+	}
+	pin := func(meta answer) error {
+		switch {
+		case meta.commit == "":
+			return fail(ErrProtocol, 0, "no X-Repo-Commit header: is the endpoint a hub?")
+		case !commitRe.MatchString(meta.commit):
+			return fail(ErrProtocol, 0, "X-Repo-Commit is not a commit hash")
+		case s.Commit == "":
+			s.Commit = meta.commit
+		case meta.commit != s.Commit:
+			return fail(ErrProtocol, 0, "X-Repo-Commit changed within one snapshot")
+		}
+		return nil
+	}
+	resp, meta, err := c.get(ctx, c.ResolveURL(id, at, name), check)
 	var big *tooLarge
 	if errors.As(err, &big) {
 		return Cached{}, fail(ErrTooLarge, 0, fmt.Sprintf("%d bytes declared, limit %d", big.size, limit))
+	}
+	if errors.Is(err, errHave) {
+		return Cached{Size: meta.size, ETag: meta.etag}, pin(meta)
 	}
 	if err != nil {
 		return Cached{}, fail(ErrNetwork, 0, networkDetail(err))
@@ -316,16 +346,8 @@ func (c *Client) file(ctx context.Context, id, rev, at, name string, s *Snapshot
 	if resp.StatusCode != http.StatusOK {
 		return Cached{}, c.statusError(resp, meta, id, rev, name, s.Commit != "")
 	}
-	if meta.commit == "" {
-		return Cached{}, fail(ErrProtocol, 0, "no X-Repo-Commit header: is the endpoint a hub?")
-	}
-	if !commitRe.MatchString(meta.commit) {
-		return Cached{}, fail(ErrProtocol, 0, "X-Repo-Commit is not a commit hash")
-	}
-	if s.Commit == "" {
-		s.Commit = meta.commit
-	} else if meta.commit != s.Commit {
-		return Cached{}, fail(ErrProtocol, 0, "X-Repo-Commit changed within one snapshot")
+	if err := pin(meta); err != nil {
+		return Cached{}, err
 	}
 	total := resp.ContentLength
 	if meta.size >= 0 {
@@ -387,8 +409,9 @@ type answer struct {
 // the CDN it redirects to — Go's client would forward it to a subdomain such as
 // cdn-lfs.huggingface.co — (2) X-Repo-Commit, X-Linked-Etag/ETag and X-Linked-Size are
 // read from the endpoint's own answer, as huggingface_hub's get_hf_file_metadata does, and
-// (3) a declared size over limit stops before the CDN is asked for anything (*tooLarge).
-func (c *Client) get(ctx context.Context, rawURL string, limit int64) (*http.Response, answer, error) {
+// (3) check, if not nil, sees the endpoint's answer before any redirect is followed; an error
+// from it is returned as is (a declared size over the limit, a file already cached).
+func (c *Client) get(ctx context.Context, rawURL string, check func(answer) error) (*http.Response, answer, error) {
 	hc := c.HTTP
 	if hc == nil {
 		hc = defaultHTTP
@@ -441,8 +464,10 @@ func (c *Client) get(ctx context.Context, rawURL string, limit int64) (*http.Res
 		loc := resp.Header.Get("Location")
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		resp.Body.Close()
-		if limit > 0 && meta.size > limit {
-			return nil, meta, &tooLarge{meta.size}
+		if check != nil {
+			if err := check(meta); err != nil {
+				return nil, meta, err
+			}
 		}
 		if hop >= maxRedirects {
 			return nil, meta, fmt.Errorf("more than %d redirects", maxRedirects)
@@ -454,6 +479,9 @@ func (c *Client) get(ctx context.Context, rawURL string, limit int64) (*http.Res
 		u = next
 	}
 }
+
+// errHave: the file is already in the cache at the commit the endpoint named.
+var errHave = errors.New("already cached")
 
 type tooLarge struct{ size int64 }
 

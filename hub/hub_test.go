@@ -314,3 +314,42 @@ func TestNextLink(t *testing.T) {
 		t.Fatal("prev taken for next")
 	}
 }
+
+func TestRefetchSameCommitSkipsCDN(t *testing.T) {
+	h := hubtest.New(t)
+	h.AddDir(t, "org/tiny", golden.Path("tiny", "model"))
+	c := newClient(t, h)
+	if _, err := c.Fetch(ctx, "org/tiny", "", BaseModelFiles); err != nil {
+		t.Fatal(err)
+	}
+	n := len(h.Requests())
+	s, err := c.Fetch(ctx, "org/tiny", "main", BaseModelFiles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.FromCache || len(s.Files) != 3 {
+		t.Fatalf("re-fetch: %+v", s)
+	}
+	for _, r := range h.Requests()[n:] {
+		if strings.HasPrefix(r.Path, "/blobs/") {
+			t.Errorf("main still at the cached commit, yet the CDN was asked for %s", r.Path)
+		}
+	}
+}
+
+func TestRenamedRepoRelativeRedirect(t *testing.T) {
+	h := hubtest.New(t)
+	h.Token = "hf_tok"
+	commit := h.AddDir(t, "old/tiny", golden.Path("tiny", "model"))
+	h.Rename("old/tiny", "new/tiny")
+	h.SetGated("new/tiny", true) // the token must survive the redirect on the endpoint
+	c := newClient(t, h)
+	c.Token = "hf_tok"
+	s, err := c.Fetch(ctx, "old/tiny", "", BaseModelFiles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Commit != commit {
+		t.Fatalf("commit %s, want %s", s.Commit, commit)
+	}
+}

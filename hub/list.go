@@ -277,7 +277,7 @@ func (l *Lister) fetchListing(ctx context.Context, source, rawURL string) ([]byt
 		}
 		return nil, nil, &Error{Repo: source + " listing", Kind: ErrNotCached}
 	}
-	resp, _, err := c.get(ctx, rawURL, 0)
+	resp, _, err := c.get(ctx, rawURL, nil)
 	if err != nil {
 		if b, h, ok := readCache(false); ok {
 			return b, h, nil

@@ -50,6 +50,7 @@ type Hub struct {
 
 	mu        sync.Mutex
 	repos     map[string]*repo
+	moved     map[string]string // old id → new id (a renamed repository)
 	blobs     map[string][]byte // sha256 hex → bytes
 	Token     string            // the token that opens gated repos
 	RateLimit int               // > 0: every endpoint request answers 429 with this Retry-After
@@ -68,7 +69,7 @@ type repo struct {
 
 // New starts the mock; it stops when the test ends.
 func New(t testing.TB) *Hub {
-	h := &Hub{repos: map[string]*repo{}, blobs: map[string][]byte{}, PageSize: 2}
+	h := &Hub{repos: map[string]*repo{}, moved: map[string]string{}, blobs: map[string][]byte{}, PageSize: 2}
 	h.Endpoint = httptest.NewServer(http.HandlerFunc(h.serveEndpoint))
 	h.CDN = httptest.NewServer(http.HandlerFunc(h.serveCDN))
 	h.AH = httptest.NewServer(http.HandlerFunc(h.serveAH))
@@ -123,6 +124,17 @@ func (h *Hub) AddFiles(id string, files map[string][]byte) string {
 	r.commits[commit] = files
 	r.refs["main"] = commit
 	return commit
+}
+
+// Rename moves id to newID; requests for id then answer 307 with a relative Location on the
+// endpoint, as the hub does for a renamed repository (huggingface_hub follows relative
+// redirects itself in _request_wrapper, file_download.py).
+func (h *Hub) Rename(id, newID string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.repos[newID] = h.repos[id]
+	delete(h.repos, id)
+	h.moved[id] = newID
 }
 
 // SetGated makes id answer only requests with the hub's Token.
@@ -194,6 +206,11 @@ func (h *Hub) serveEndpoint(w http.ResponseWriter, r *http.Request) {
 	id := strings.Join(parts[:i], "/")
 	rev, _ := url.PathUnescape(parts[i+1])
 	name, _ := url.PathUnescape(parts[i+2])
+	if to, ok := h.moved[id]; ok {
+		w.Header().Set("Location", "/"+to+"/resolve/"+parts[i+1]+"/"+parts[i+2])
+		w.WriteHeader(http.StatusTemporaryRedirect)
+		return
+	}
 	rp := h.repos[id]
 	authorized := h.Token != "" && r.Header.Get("Authorization") == "Bearer "+h.Token
 	if rp == nil {
