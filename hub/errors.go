@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 )
 
 // Kinds of failure, matched with errors.Is on an *Error.
@@ -70,7 +71,11 @@ func (e *Error) Unwrap() error { return e.Kind }
 func clip(s string) string {
 	const max = 120
 	if len(s) > max {
-		return s[:max] + "…"
+		i := max
+		for i > 0 && !utf8.RuneStart(s[i]) {
+			i--
+		}
+		return s[:i] + "…"
 	}
 	return s
 }

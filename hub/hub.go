@@ -522,9 +522,19 @@ func (c *Client) statusError(resp *http.Response, meta answer, id, rev, name str
 		e.Kind = ErrProtocol
 	}
 	if msg := resp.Header.Get("X-Error-Message"); msg != "" && e.Detail == "" {
-		e.Detail = clip(msg)
+		e.Detail = clip(printable(msg))
 	}
 	return e
+}
+
+// printable drops control characters from a server's words before they reach a terminal.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return -1
+		}
+		return r
+	}, s)
 }
 
 // retryAfter reads Retry-After as seconds or an HTTP date; 0 if absent or unreadable.

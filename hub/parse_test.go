@@ -5,6 +5,7 @@ package hub
 
 import (
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -80,5 +81,41 @@ func TestIDsAndRevisionsHostile(t *testing.T) {
 	c := &Client{Endpoint: "https://hub.example/"}
 	if u := c.ResolveURL("o/n", "refs/pr/1", "config.json"); u != "https://hub.example/o/n/resolve/refs%2Fpr%2F1/config.json" {
 		t.Error(u)
+	}
+}
+
+func TestStatusErrorKindsAndServerWords(t *testing.T) {
+	c := &Client{}
+	for _, tc := range []struct {
+		status int
+		code   string
+		token  string
+		kind   error
+	}{
+		{404, "", "", ErrNotFound},
+		{404, "EntryNotFound", "", ErrNotFound},
+		{404, "RevisionNotFound", "", ErrNotFound},
+		{401, "RepoNotFound", "", ErrNotFound},
+		{401, "", "", ErrNotFound}, // the hub's answer for missing and private repos alike
+		{401, "", "tok", ErrGated},
+		{401, "GatedRepo", "", ErrGated},
+		{403, "GatedRepo", "tok", ErrGated},
+		{403, "", "", ErrGated},
+		{429, "", "", ErrRateLimited},
+		{500, "", "", ErrProtocol},
+	} {
+		c.Token = tc.token
+		h := http.Header{}
+		if tc.code != "" {
+			h.Set("X-Error-Code", tc.code)
+		}
+		h.Set("X-Error-Message", "line one\n\x1b[31mred\x1b[0m "+strings.Repeat("x", 500))
+		err := c.statusError(&http.Response{StatusCode: tc.status, Header: h}, answer{}, "o/n", "main", "config.json", false)
+		if !errors.Is(err, tc.kind) {
+			t.Errorf("%d %q token %q: %v, want %v", tc.status, tc.code, tc.token, err, tc.kind)
+		}
+		if msg := err.Error(); strings.ContainsAny(msg, "\n\x1b") || len(msg) > 400 {
+			t.Errorf("server words reach the terminal unfiltered or uncut: %q", msg)
+		}
 	}
 }
