@@ -18,17 +18,29 @@ type FusionConfig struct {
 type fusionModule struct {
 	cfg               *FusionConfig
 	query, key, value *bert.Linear // nil when the config switches them off; value has no bias
-	// t is BertFusion.T: the softmax temperature, 50 with temperature (annealed by t/1000 on
-	// every call, down to 1, in eval mode too), else 1. reduction is the fixed step.
-	t, reduction float64
+	// t is BertFusion.T: the softmax temperature, 50 with temperature, else 1. The library
+	// lowers T by 50/1000 after every call (in eval mode too, down to 1), so its answers drift
+	// with the number of calls since loading; here T stays at its value on the first call after
+	// loading, so an answer never depends on the calls, batches or length groups before it
+	// (adapters/README.md, "differs from the library on purpose").
+	t float64
+}
+
+// fusionTemperature is BertFusion.T on the library's call-th forward pass after loading (1-based):
+// 50 lowered by 0.05 per earlier call, down to 1; 1 without temperature.
+func fusionTemperature(temperature bool, call int) float64 {
+	if !temperature {
+		return 1
+	}
+	t := 50.0
+	for i := 1; i < call && t > 1; i++ {
+		t = max(t-50.0/1000, 1) // self.T = max(self.T - self.reduction, 1.0)
+	}
+	return t
 }
 
 func bindFusion(bd *binder, p string, cfg *FusionConfig, H int) *fusionModule {
-	m := &fusionModule{cfg: cfg, t: 1}
-	if cfg.Temperature {
-		m.t = 50
-	}
-	m.reduction = m.t / 1000
+	m := &fusionModule{cfg: cfg, t: fusionTemperature(cfg.Temperature, 1)}
 	if cfg.Query {
 		l := bd.linear(p+"query", H, H, true)
 		m.query = &l
@@ -87,7 +99,6 @@ func (m *fusionModule) forward(a *arena, query []float32, ups [][]float32, resid
 	ctx := a.zeros(rows * H)
 	probs := a.get(n)
 	t := float32(m.t)
-	m.t = max(m.t-m.reduction, 1) // self.T = max(self.T - self.reduction, 1.0), after the softmax
 	for r := 0; r < rows; r++ {
 		qr := q[r*H : (r+1)*H]
 		for i := 0; i < n; i++ {

@@ -14,7 +14,7 @@ import (
 // the base weights: adapters plug into the encoder's forward pass through bert.Hooks.
 // Merge is the one operation that writes into the base weights (as merge_adapter does).
 // A Model is not safe for concurrent use; share it read-only between States only when no
-// setup changes run concurrently and no fusion with temperature is active (Forward anneals it).
+// setup changes run concurrently.
 type Model struct {
 	Base *bert.Model
 
