@@ -25,6 +25,8 @@ const Go = goClass(goScope);
 
 let current = null; // Promise<Runtime>
 
+const EXITED = "the Go instance has exited (a fatal error: out of memory, a stack overflow); load the model again";
+
 // Runtime wraps the module object (wasm/jsapi) with error conversion and exit detection.
 export class Runtime {
   constructor(api, instance, go) {
@@ -39,25 +41,34 @@ export class Runtime {
   }
 
   // markExited records that the Go program ended (a fatal runtime error such as running out of
-  // memory): calls in flight and later calls reject with code "exited".
+  // memory, or a JS error such as a stack overflow unwinding through it): calls in flight and
+  // later calls reject with code "exited", and the next model starts a new instance.
   markExited() {
     if (this.exited) return;
     this.exited = true;
-    current = null;
-    this._onExit(new AdapterwasmError("exited", "the Go instance has exited (a fatal error, e.g. out of memory); load the model again"));
+    if (current === this._promise) current = null;
+    this._onExit(new AdapterwasmError("exited", EXITED));
   }
 
   // call invokes a module function, turning Go errors into AdapterwasmErrors.
   async call(target, method, ...args) {
-    if (this.exited) throw new AdapterwasmError("exited", "the Go instance has exited; load the model again");
+    if (this.exited || this.go.exited) {
+      this.markExited();
+      throw new AdapterwasmError("exited", EXITED);
+    }
+    let p;
     try {
-      return await Promise.race([target[method](...args), this._exit]);
+      p = target[method](...args);
     } catch (e) {
-      if (this.go.exited) {
-        // The call ended the program (wasm_exec.js throws from its torn-down instance).
-        this.markExited();
-        throw new AdapterwasmError("exited", "the Go instance has exited (a fatal error, e.g. out of memory); load the model again");
-      }
+      p = Promise.reject(e);
+    }
+    try {
+      // A call during which the program ended returns no Promise (wasm_exec.js answers undefined).
+      if (this.go.exited) this.markExited();
+      return await Promise.race([this._exit, p]);
+    } catch (e) {
+      if (this.go.exited) this.markExited();
+      if (this.exited) throw new AdapterwasmError("exited", EXITED, { cause: e });
       throw fromGo(e);
     }
   }
@@ -66,6 +77,36 @@ export class Runtime {
   get memoryBytes() {
     return this.instance.exports.mem.buffer.byteLength;
   }
+}
+
+// guardResume makes a JS error that unwinds through the Go program (the engine's Wasm stack
+// overflowing: "RangeError: Maximum call stack size exceeded") end it, as a fatal Go error does:
+// its stacks and scheduler are left mid-call, so it must never run again. go._resume is
+// wasm_exec.js's one way into Go (method calls, callbacks, Go's timers). The outermost entry
+// swallows the error, so that neither the method's caller nor a timer sees it escape (an uncaught
+// exception ends Node): the call finds the program ended and rejects with code "exited". A nested
+// entry (JS called by Go calling Go) rethrows it, so that the Go frames beneath never go on.
+function guardResume(go, onDeath) {
+  const resume = go._resume.bind(go);
+  let depth = 0;
+  go._resume = () => {
+    if (go.exited) return; // ended: nothing runs (wasm_exec.js would throw from a timer)
+    depth++;
+    try {
+      resume();
+    } catch (e) {
+      if (!go.exited) {
+        go.exited = true;
+        for (const t of go._scheduledTimeouts.values()) clearTimeout(t);
+        go._scheduledTimeouts.clear();
+        go._resolveExitPromise();
+        onDeath(e);
+      }
+      if (depth > 1) throw e;
+    } finally {
+      depth--;
+    }
+  };
 }
 
 // defaultWasm is where the module sits beside this package; the Node entry replaces it with the
@@ -97,11 +138,19 @@ export function setDefaultKernels(k) {
 // as does progress (a LoadProgress, progress.js): the Wasm module is reported as one of its files.
 export function loadRuntime(wasm, kernels, gc, progress) {
   if (current) return current;
-  current = start(wasm, kernels, gc, progress).catch((e) => {
-    current = null;
-    throw e;
-  });
-  return current;
+  const p = start(wasm, kernels, gc, progress).then(
+    (rt) => {
+      rt._promise = p;
+      if (rt.exited && current === p) current = null; // died before anyone used it
+      return rt;
+    },
+    (e) => {
+      if (current === p) current = null;
+      throw e;
+    },
+  );
+  current = p;
+  return p;
 }
 
 // WASM_HINT says what to do when the module is not where the package looks for it: bundlers
@@ -228,6 +277,8 @@ async function start(wasm, compiledKernels, gc, progress) {
   const instance = await instantiate(wasm ?? wasmDefault(), go.importObject, progress, wasm == null);
   const simd = await kernels.attach(instance);
   let rt = null;
+  let died = null; // the JS error that ended the program, if one did
+  guardResume(go, (e) => (died = e));
   const api = await new Promise((resolve, reject) => {
     globalThis[key] = (api) => {
       delete globalThis[key];
@@ -237,7 +288,7 @@ async function start(wasm, compiledKernels, gc, progress) {
       // The program ended (a fatal error such as running out of memory): every later call fails,
       // and the next load starts a fresh instance.
       if (rt) rt.markExited();
-      reject(new AdapterwasmError("exited", "the Go instance exited before it was ready"));
+      reject(new AdapterwasmError("exited", "the Go instance exited before it was ready", { cause: died ?? undefined }));
     }, reject);
   });
   rt = new Runtime(api, instance, go);

@@ -59,12 +59,14 @@ export class WorkerModelWithHeads {
       this._pending.delete(id);
       ok ? p.resolve(value) : p.reject(fromPlain(error));
     };
+    // A worker that fails (an uncaught error, a thread that exits) fails every call in flight and
+    // every later one with code "exited"; a new fromPretrained starts a new worker.
     const onFailure = (message) => {
       // A browser says nothing about a script that could not be fetched or parsed (an ErrorEvent
       // without message): say which script, and what to pass instead.
       const what = message || `the worker script${scriptUrl ? ` ${scriptUrl}` : ""} did not load or threw at start (not emitted by the bundler, a 404, or a syntax error); pass options.worker: a module Worker running adapterwasm/worker-script (README: Bundling)`;
-      const err = new AdapterwasmError("exited", `worker failed: ${what}`);
-      for (const p of this._pending.values()) p.reject(err);
+      this._failed ??= new AdapterwasmError("exited", `worker failed: ${what}; load the model again`);
+      for (const p of this._pending.values()) p.reject(this._failed);
       this._pending.clear();
     };
     if (typeof worker.on === "function" && !("onmessage" in worker)) {
@@ -80,6 +82,7 @@ export class WorkerModelWithHeads {
 
   _rpc(op, args) {
     if (!this._w) return Promise.reject(new AdapterwasmError("closed", "model was disposed"));
+    if (this._failed) return Promise.reject(this._failed);
     const id = this._next++;
     return new Promise((resolve, reject) => {
       this._pending.set(id, { resolve, reject });

@@ -18,6 +18,9 @@ import (
 // Version is the module's version, set with -ldflags "-X …/jsapi.Version=…".
 var Version = "dev"
 
+// testHooks add functions to the module object in test builds only (fataltest_js.go).
+var testHooks []func(api js.Value)
+
 // New returns the module object:
 //
 //	{
@@ -71,6 +74,9 @@ func New() js.Value {
 		m["boom"]++ // assignment to entry in nil map
 		return js.Undefined(), nil
 	}))
+	for _, h := range testHooks {
+		h(api)
+	}
 	return api
 }
 

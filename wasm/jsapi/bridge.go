@@ -43,26 +43,33 @@ func ErrorValue(err error) js.Value {
 // Promise runs f in a new goroutine and returns a Promise of its result. An error rejects the
 // Promise with ErrorValue(err); a panic in f is recovered and rejects it with code "internal",
 // and the instance keeps serving.
+//
+// The executor only keeps resolve and reject; f's goroutine starts after the Promise exists. Run
+// inside the executor (a nested call into Go), a fatal end of f (the engine's Wasm stack
+// overflowing: a RangeError unwinding through Go's frames) would be caught by the Promise
+// constructor, leave a rejected Promise nobody holds (an unhandled rejection that ends Node) and
+// let the calling handler go on over a broken stack. Outside it, the error unwinds to the JS
+// caller of the method, which the loader (js/src/runtime.js) sees and reports as "exited".
 func Promise(f func() (js.Value, error)) js.Value {
-	var executor js.Func
-	executor = js.FuncOf(func(this js.Value, args []js.Value) any {
-		resolve, reject := args[0], args[1]
-		go func() {
-			var v js.Value
-			err := engine.Guard(func() (err error) {
-				v, err = f()
-				return err
-			})
-			if err != nil {
-				reject.Invoke(ErrorValue(err))
-				return
-			}
-			resolve.Invoke(v)
-		}()
+	var resolve, reject js.Value
+	executor := js.FuncOf(func(this js.Value, args []js.Value) any {
+		resolve, reject = args[0], args[1]
 		return nil
 	})
 	p := jsPromise.New(executor) // the executor runs synchronously inside the constructor
 	executor.Release()
+	go func() {
+		var v js.Value
+		err := engine.Guard(func() (err error) {
+			v, err = f()
+			return err
+		})
+		if err != nil {
+			reject.Invoke(ErrorValue(err))
+			return
+		}
+		resolve.Invoke(v)
+	}()
 	return p
 }
 
