@@ -1,6 +1,8 @@
 // Downloading a file once: look in the store, verify what is there, else fetch with progress,
 // verify (size, sha256) and only then store. A cut, short or corrupt download is never stored,
-// and a store entry that no longer matches its sha256 is dropped and fetched again.
+// and a store entry that no longer matches its sha256 is dropped and fetched again. A file with
+// no sha256 to check (an adapter directory, a base without manifest) is stored only once Go has
+// accepted it, and dropped from the store when its load fails (Unverified).
 import { AdapterwasmError } from "./errors.js";
 
 // sha256Hex hashes bytes with WebCrypto (browsers, Workers, Node 20).
@@ -25,6 +27,44 @@ export class Stats {
   }
 }
 
+// Unverified holds the files of one load that no sha256 vouches for. Length alone proves nothing
+// (a proxy's cut copy, a flipped bit), so they are not stored as they arrive: commit() stores
+// them once Go has loaded them, drop() removes them, and the cache entries they were read from,
+// when the load fails in any way, so that the next load fetches them afresh.
+export class Unverified {
+  constructor(store) {
+    this.store = store;
+    this.fetched = []; // [url, bytes] downloaded, not stored yet
+    this.hits = []; // urls read from the store
+  }
+  async commit() {
+    for (const [url, bytes] of this.fetched) {
+      try {
+        await this.store?.put(url, bytes);
+      } catch {
+        // A full cache (quota) must not fail the load: the bytes are good, they just are not kept.
+      }
+    }
+    this.fetched = [];
+  }
+  async drop() {
+    for (const url of this.hits) await this.store?.delete(url).catch(() => {});
+    this.fetched = this.hits = [];
+  }
+  // around runs load (the Go call that parses the files) and commits or drops.
+  async around(load) {
+    let v;
+    try {
+      v = await load();
+    } catch (e) {
+      await this.drop();
+      throw e;
+    }
+    await this.commit();
+    return v;
+  }
+}
+
 async function checkEntry(hit, { sha256, size }) {
   if (size !== undefined && hit.bytes.byteLength !== size) return false;
   if (sha256) return (await sha256Hex(hit.bytes)) === sha256;
@@ -36,8 +76,10 @@ async function checkEntry(hit, { sha256, size }) {
 //   store          a store (store.js) or null
 //   onProgress     ({ file, url, loaded, total, fromCache }) per chunk
 //   stats          a Stats to count bytes into
+//   unverified     an Unverified that keeps a file without sha256 until Go accepts it (without
+//                  one such a file is never stored)
 export async function fetchFile(url, opts = {}) {
-  const { sha256, size, store, onProgress, stats, optional = false, signal } = opts;
+  const { sha256, size, store, onProgress, stats, optional = false, signal, unverified } = opts;
   const fetchImpl = opts.fetch ?? globalThis.fetch;
   const file = decodeURIComponent(new URL(url).pathname.split("/").pop());
   if (store) {
@@ -52,6 +94,7 @@ export async function fetchFile(url, opts = {}) {
         const n = hit.bytes.byteLength;
         onProgress?.({ file, url, loaded: n, total: n, fromCache: true });
         stats?.add(url, n, true);
+        if (!sha256) unverified?.hits.push(url);
         return hit.bytes;
       }
       await store.delete(url).catch(() => {}); // corrupt or stale: drop it and fetch again
@@ -83,13 +126,15 @@ export async function fetchFile(url, opts = {}) {
     const got = await sha256Hex(bytes);
     if (got !== sha256) throw new AdapterwasmError("integrity", `${url}: sha256 ${got}, the manifest says ${sha256}`);
   }
-  // Store only what is known complete: verified against a sha256, or of the declared length.
-  if (store && (sha256 || Number.isFinite(declared))) {
+  // Store only what is verified against a sha256 now; the rest once Go has accepted it.
+  if (store && sha256) {
     try {
       await store.put(url, bytes, sha256);
     } catch {
       // A full cache (quota) must not fail the load: the bytes are good, they just are not kept.
     }
+  } else if (store) {
+    unverified?.fetched.push([url, bytes]);
   }
   return bytes;
 }

@@ -3,7 +3,7 @@
 // adapter loading, setups and classification are Go (wasm/engine).
 import { AdapterwasmError } from "./errors.js";
 import { checkSetup } from "./composition.js";
-import { fetchFile, Stats } from "./fetch.js";
+import { fetchFile, Stats, Unverified } from "./fetch.js";
 import { adapterFileGroups, baseFiles, dirUrl, isDirUrl, loadIndex } from "./registry.js";
 import { LoadProgress } from "./progress.js";
 import { loadRuntime } from "./runtime.js";
@@ -47,16 +47,19 @@ export class AutoModelWithHeads {
       throw new AdapterwasmError("invalid_argument", `${base}: the model there is ${plan.manifest.dtype}, not ${options.dtype}`);
     }
     const files = {};
+    const unverified = new Unverified(store);
     await Promise.all(
       plan.files.map((f) => progress.file(f.url, f.size)).map(async (p, i) => {
         const f = plan.files[i];
-        const bytes = await fetchFile(f.url, { sha256: f.sha256, size: f.size, store, stats, fetch: fetchImpl, optional: f.optional, onProgress: p.onChunk });
+        const bytes = await fetchFile(f.url, { sha256: f.sha256, size: f.size, store, stats, fetch: fetchImpl, optional: f.optional, onProgress: p.onChunk, unverified });
         p.done(bytes);
         if (bytes) files[f.name] = bytes;
       }),
     );
-    const handle = await rt.call(rt.api, "createModel", files);
-    const info = await rt.call(handle, "info");
+    const [handle, info] = await unverified.around(async () => {
+      const h = await rt.call(rt.api, "createModel", files);
+      return [h, await rt.call(h, "info")];
+    });
     const model = new AutoModelWithHeads(rt, handle, info, { ...options, fetch: fetchImpl, store, stats, verified: plan.verified, baseUrl: base.href });
     progress.ready();
     return model;
@@ -161,9 +164,10 @@ export class AutoModelWithHeads {
   async _load(name, url, options) {
     const { store, stats, fetch: fetchImpl } = this._opt;
     const progress = new LoadProgress(name ?? url, "adapter", this._opt.onProgress);
+    const unverified = new Unverified(store);
     const get = async (u, f = {}) => {
       const p = progress.file(u, f.size);
-      const bytes = await fetchFile(u, { ...f, store, stats, fetch: fetchImpl, onProgress: p.onChunk });
+      const bytes = await fetchFile(u, { ...f, store, stats, fetch: fetchImpl, onProgress: p.onChunk, unverified });
       p.done(bytes);
       return bytes;
     };
@@ -191,7 +195,7 @@ export class AutoModelWithHeads {
           throw new AdapterwasmError("invalid_argument", `${dir}: an adapter named ${JSON.stringify(name)} is already ${had ? `loaded${had.url ? ` from ${had.url}` : ""}` : "loading"}; unload it first, or load this one under another name: loadAdapter(url, { name })`);
         }
         // Claim the name while it loads: a second directory with it is refused, a call needing it waits.
-        const claim = this._install(name, url, files, options, progress);
+        const claim = this._install(name, url, files, options, progress, unverified);
         this._loading.set(name, claim);
         const unclaim = () => this._loading.get(name) === claim && this._loading.delete(name);
         claim.then(unclaim, unclaim);
@@ -210,11 +214,12 @@ export class AutoModelWithHeads {
         }),
       );
     }
-    return this._install(name, url, files, options, progress);
+    return this._install(name, url, files, options, progress, unverified);
   }
 
-  // _install loads the fetched files into Go under name (url: the directory they came from, or null).
-  async _install(name, url, files, options, progress) {
+  // _install loads the fetched files into Go under name (url: the directory they came from, or
+  // null); unverified (fetch.js) caches those no sha256 vouched for once Go accepts them.
+  async _install(name, url, files, options, progress, unverified) {
     this._check();
     // A fusion keeps its saved name ("a,b", what Fuse(a,b) looks for) unless one is asked for.
     const isFusion = !!files["adapter_fusion_config.json"];
@@ -222,7 +227,7 @@ export class AutoModelWithHeads {
     if (isFusion && this._adapters.has(options.name)) {
       throw new AdapterwasmError("invalid_argument", `a fusion named ${JSON.stringify(options.name)} is already loaded; unload it first`);
     }
-    const info = await this._call("loadAdapter", loadAs, files);
+    const info = await unverified.around(() => this._call("loadAdapter", loadAs, files));
     const bytes = info.bytes || Object.values(files).reduce((n, b) => n + b.byteLength, 0);
     this._adapters.set(info.name, { bytes, pins: 0, used: ++this._clock, info, url: url ? dirUrl(url).href : null });
     await this._evict(info.name);

@@ -27,7 +27,10 @@ async function manifestFor(dir) {
 }
 
 // startServer({ mounts: { "/prefix/": { dir, manifest?: bool, cacheControl?: string } }, pages?: { "/path": html | { body, type } } })
-// resolves to { url, log, faults, close }. faults is a Map path -> "404" | "500" | "truncate" | "corrupt" | "slow" (1.5 s late).
+// resolves to { url, log, faults, close }. faults is a Map path -> "404" | "500" | "truncate"
+// (half the body, then the connection drops) | "short" (half the body, with a Content-Length that
+// matches it: a cut copy, as a broken proxy or CDN serves it) | "corrupt" (a flipped byte) |
+// "slow" (1.5 s late).
 export async function startServer({ mounts, pages = {} }) {
   const log = [];
   const faults = new Map();
@@ -73,6 +76,7 @@ export async function startServer({ mounts, pages = {} }) {
           body = Buffer.from(body);
           body[body.length >> 1] ^= 0xff;
         }
+        if (fault === "short") body = body.subarray(0, body.byteLength >> 1);
         if (fault === "truncate") {
           // Promise the whole length, send half, then drop the connection.
           entry.bytes = body.byteLength >> 1;

@@ -1,0 +1,140 @@
+// Chromium: a server that once lies about a file nothing vouches for (no sha256: a base without
+// manifest, an adapter directory URL) must not poison the Cache API. A cut copy (a short body with
+// a matching Content-Length) or a flipped bit is refused and never cached; after a page reload,
+// with the same Cache API, the load succeeds and caches the good copy. A bad entry already in the
+// cache is dropped when its load fails. Needs /usr/bin/chromium, `npm ci` in js/, ./build.sh wasm.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+import { startServer } from "../helpers/server.js";
+import { requireBuild, ROOT, TINY } from "../helpers/fixtures.js";
+import { PAGE } from "./page.js";
+
+requireBuild();
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const { chromium } = await import("playwright-core");
+const ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+
+let srv, ctx, page, dir;
+const logs = [];
+
+// open loads the page (a base model and one embedding) and returns window.__done.
+async function open(base) {
+  srv.log.length = 0;
+  await page.goto(`${srv.url}/page.html?${new URLSearchParams({ base })}`);
+  await page.waitForFunction(() => window.__done, null, { timeout: 120_000, polling: 100 });
+  return page.evaluate(() => window.__done);
+}
+
+// inPage runs f(model, aw, arg) in the page and returns its value, or { error: code, message }.
+const inPage = (f, arg) =>
+  page.evaluate(
+    async ([src, arg]) => {
+      try {
+        return await new Function("m", "aw", "arg", `return (${src})(m, aw, arg)`)(window.model, window.aw, arg);
+      } catch (e) {
+        return { error: e.code ?? String(e), message: e.message };
+      }
+    },
+    [f.toString(), arg],
+  );
+
+const cached = (path) => page.evaluate(async (url) => !!(await (await caches.open("adapterwasm-v1")).match(url)), `${srv.url}${path}`);
+// clearCache empties the package's Cache API (each test starts from a cold cache).
+async function clearCache() {
+  await page.goto(`${srv.url}/pkg/package.json`); // on the origin, where its caches are
+  await page.evaluate(() => caches.delete("adapterwasm-v1"));
+}
+const fetched = (path) => srv.log.some((e) => e.path === path && e.bytes > 0);
+
+before(async () => {
+  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} missing: apt-get install -y chromium`);
+  srv = await startServer({
+    mounts: {
+      "/pkg/": { dir: join(ROOT, "js"), cacheControl: "public, max-age=3600" },
+      "/tiny/": { dir: join(TINY, "model"), manifest: true },
+      "/hf/": { dir: join(TINY, "model") },
+      "/adapters/": { dir: join(TINY, "adapters") },
+    },
+    pages: { "/page.html": PAGE },
+  });
+  dir = mkdtempSync(join(tmpdir(), "adapterwasm-chromium-poison-"));
+  ctx = await chromium.launchPersistentContext(dir, { executablePath: CHROMIUM, headless: true, args: ARGS });
+  page = ctx.pages()[0] ?? (await ctx.newPage());
+  page.on("console", (m) => logs.push(m.text()));
+  page.on("pageerror", (e) => logs.push(String(e)));
+});
+
+after(async () => {
+  await ctx?.close().catch(() => {});
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  await srv?.close();
+});
+
+for (const [path, fault] of [["/hf/model.safetensors", "short"], ["/hf/config.json", "short"]]) {
+  test(`base without manifest, ${fault} ${path}: refused and not cached; after a reload it loads and is cached`, async () => {
+    await clearCache();
+    srv.faults.set(path, fault);
+    let bad;
+    try {
+      bad = await open("/hf/");
+    } finally {
+      srv.faults.delete(path);
+    }
+    assert.equal(bad.ok, false, "loaded a lie");
+    assert.equal(bad.code, "format", JSON.stringify(bad));
+    assert.equal(await cached(path), false, "the lie was cached");
+    const good = await open("/hf/");
+    assert.ok(good.ok, `${good.error}\n${logs.join("\n")}`);
+    assert.equal(await cached(path), true);
+    const again = await open("/hf/");
+    assert.ok(again.ok && !fetched(path), "read from the cache");
+    assert.deepEqual(again.first, good.first);
+  });
+}
+
+for (const [name, file, fault] of [["seq_bn", "pytorch_adapter.bin", "corrupt"], ["lora_qv", "pytorch_adapter.bin", "short"], ["par_bn", "adapter_config.json", "short"]]) {
+  test(`adapter directory URL, ${fault} ${name}/${file}: refused and not cached; after a reload it loads and is cached`, async () => {
+    const path = `/adapters/${name}/${file}`;
+    const dirUrl = `${srv.url}/adapters/${name}/`;
+    await clearCache();
+    assert.ok((await open("/tiny/")).ok);
+    srv.faults.set(path, fault);
+    let r;
+    try {
+      r = await inPage((m, aw, url) => m.loadAdapter(url), dirUrl);
+    } finally {
+      srv.faults.delete(path);
+    }
+    assert.equal(r.error, "format", JSON.stringify(r));
+    assert.equal(await cached(path), false, "the lie was cached");
+    assert.ok((await open("/tiny/")).ok);
+    const want = await inPage(async (m, aw, url) => m.classify("I love this movie", { adapters: await m.loadAdapter(url) }), dirUrl);
+    assert.ok(want[0]?.label, JSON.stringify(want));
+    assert.equal(await cached(path), true);
+    assert.ok((await open("/tiny/")).ok);
+    const again = await inPage(async (m, aw, url) => m.classify("I love this movie", { adapters: await m.loadAdapter(url) }), dirUrl);
+    assert.ok(!fetched(path), "read from the cache");
+    assert.deepEqual(again, want);
+  });
+}
+
+test("a bad unverified Cache API entry is dropped when its load fails; after a reload the load fetches it afresh", async () => {
+  const path = "/hf/model.safetensors";
+  await clearCache();
+  assert.ok((await open("/hf/")).ok);
+  await page.evaluate(async (url) => {
+    const cache = await caches.open("adapterwasm-v1");
+    const bytes = new Uint8Array(await (await cache.match(url)).arrayBuffer());
+    await cache.put(url, new Response(bytes.slice(0, bytes.length >> 1))); // as a version that cached by length left it
+  }, `${srv.url}${path}`);
+  const bad = await open("/hf/");
+  assert.equal(bad.code, "format", JSON.stringify(bad));
+  assert.equal(await cached(path), false, "the bad entry was kept");
+  const good = await open("/hf/");
+  assert.ok(good.ok && fetched(path), JSON.stringify(good).slice(0, 300));
+  assert.equal(await cached(path), true);
+});
