@@ -13,6 +13,7 @@ export type ErrorCode =
   | "internal"
   | "network"
   | "integrity"
+  | "aborted"
   | "exited";
 
 /** Every error the package throws or rejects with. */
@@ -131,6 +132,21 @@ export interface FromPretrainedOptions {
   memoryLimitBytes?: number;
   /** fetch to use (default globalThis.fetch), e.g. `(url) => env.ASSETS.fetch(url)`. */
   fetch?: FetchLike;
+  /** Aborts this load's downloads: it rejects with code "aborted". */
+  signal?: AbortSignal;
+  /** A request fails (code "network") when the server sends nothing (no response, no next chunk)
+   *  for this many ms; also the model's for its adapter downloads. Default 30000; 0: none. */
+  timeout?: number;
+}
+
+export interface LoadAdapterOptions {
+  index?: string;
+  name?: string;
+  modelName?: string;
+  /** Aborts the downloads (code "aborted"); concurrent loads of one name share them. */
+  signal?: AbortSignal;
+  /** ms without data before a request fails (default: the model's, 30000). */
+  timeout?: number;
 }
 
 export interface ModelConfig {
@@ -247,7 +263,7 @@ export class AutoModelWithHeads {
   /** Load by name (from the index) or from a directory URL; resolves to the name it loaded as:
    *  the index entry's, or the name in the directory's adapter_config.json (options.name: another).
    *  A directory whose adapter's name is already loaded from elsewhere rejects (code invalid_argument). */
-  loadAdapter(nameOrUrl: string, options?: { index?: string; name?: string; modelName?: string }): Promise<string>;
+  loadAdapter(nameOrUrl: string, options?: LoadAdapterOptions): Promise<string>;
   /** Unload an adapter, its head and the fusions over it (or a fusion by name). Calls issued
    *  before it that use the adapter (classify, setActiveAdapters) finish with it, and it resolves
    *  after them; calls issued while it is under way that need the adapter reject with code
@@ -266,7 +282,7 @@ export class AutoModelWithHeads {
   dispose(): void;
 }
 
-export function listAdapters(options: { index: string; modelName?: string; fetch?: FetchLike }): Promise<IndexEntry[]>;
+export function listAdapters(options: { index: string; modelName?: string; fetch?: FetchLike; signal?: AbortSignal; timeout?: number }): Promise<IndexEntry[]>;
 export function sha256Hex(bytes: ArrayBuffer | ArrayBufferView): Promise<string>;
 
 /** pipeline() options: fromPretrained's, the base model's URL, and for text-classification the adapter. */

@@ -1,6 +1,6 @@
 // Types of adapterwasm/worker: AutoModelWithHeads's API with the model in a module Web Worker, or
 // (under Node, src/node-worker-client.js) in a worker thread.
-import type { AdapterSetup, BatchSplitResult, ClassifyOptions, ClassifyResult, FromPretrainedOptions, ModelConfig, ParallelResult, Prediction, ProgressInfo, Setup, Stats } from "./index.js";
+import type { AdapterSetup, BatchSplitResult, ClassifyOptions, ClassifyResult, FromPretrainedOptions, LoadAdapterOptions, ModelConfig, ParallelResult, Prediction, ProgressInfo, Setup, Stats } from "./index.js";
 export { AdapterwasmError, AdapterSetup, Stack, Fuse, Parallel, Split, BatchSplit, Average } from "./index.js";
 
 export interface WorkerOptions extends Omit<FromPretrainedOptions, "cache" | "wasm" | "kernels" | "fetch"> {
@@ -44,7 +44,8 @@ export class WorkerModelWithHeads {
   /** Progress events of every load in the worker (the base, then adapters); fromPretrained's onProgress sets it. */
   onProgress: ((p: ProgressInfo) => void) | null;
   setActiveAdapters(setup: Setup | null): Promise<void>;
-  loadAdapter(nameOrUrl: string, options?: { index?: string; name?: string; modelName?: string }): Promise<string>;
+  /** options.signal's abort is posted to the worker, which aborts the downloads. */
+  loadAdapter(nameOrUrl: string, options?: LoadAdapterOptions): Promise<string>;
   /** As AutoModelWithHeads.unloadAdapter: calls sent before it finish with the adapter (messages
    *  reach the worker in order), calls sent while it is under way reject with code "setup". */
   unloadAdapter(name: string): Promise<void>;

@@ -3,6 +3,7 @@
 // missing_file, not_found, setup, closed, internal) and the package's own:
 //   network    a download failed (HTTP status, connection, cut short)
 //   integrity  bytes did not match the sha256 or size the manifest/index promised
+//   aborted    the caller's AbortSignal (options.signal) aborted the load
 //   exited     the Go instance ended (a fatal runtime error); a new model starts a new one
 export class AdapterwasmError extends Error {
   constructor(code, message, options) {

@@ -65,7 +65,26 @@ export class Unverified {
   }
 }
 
-async function checkEntry(hit, { sha256, size }) {
+// MAX_DOWNLOAD_BYTES bounds any one file (a base model's included; Wasm memory ends at 4 GiB and
+// the bytes are copied into it); loads pass lower bounds (an adapter's files: Go's
+// engine.MaxAdapterBytes). A size declared above the bound (manifest, index, Content-Length) is
+// refused before anything is fetched or allocated; a body that grows past it is abandoned.
+export const MAX_DOWNLOAD_BYTES = 2 ** 31;
+
+// MAX_JSON_BYTES bounds manifest.json and index.json, after any Content-Encoding is undone (a
+// small gzip body can inflate to gigabytes).
+export const MAX_JSON_BYTES = 8 << 20;
+
+// DEFAULT_TIMEOUT_MS: a request fails when the server sends nothing (no response, no next chunk
+// of the body) for this long.
+export const DEFAULT_TIMEOUT_MS = 30_000;
+
+// FIRST_ALLOCATION bounds the buffer allocated on a size's word alone: past it the buffer grows
+// as bytes arrive, so a lying size costs at most this much.
+const FIRST_ALLOCATION = 64 << 20;
+
+async function checkEntry(hit, { sha256, size, maxBytes }) {
+  if (hit.bytes.byteLength > maxBytes) return false;
   if (size !== undefined && hit.bytes.byteLength !== size) return false;
   if (sha256) return (await sha256Hex(hit.bytes)) === sha256;
   return true;
@@ -73,15 +92,21 @@ async function checkEntry(hit, { sha256, size }) {
 
 // fetchFile returns the bytes of url, or null when optional and the server answers 404.
 //   sha256, size   what the manifest/index promises (verified when given)
+//   maxBytes       refuse the file beyond this size (default MAX_DOWNLOAD_BYTES), code overCode
+//                  (default "invalid_argument")
 //   store          a store (store.js) or null
 //   onProgress     ({ file, url, loaded, total, fromCache }) per chunk
 //   stats          a Stats to count bytes into
 //   unverified     an Unverified that keeps a file without sha256 until Go accepts it (without
 //                  one such a file is never stored)
+//   signal, timeout  the caller's AbortSignal; ms without data before the request fails
 export async function fetchFile(url, opts = {}) {
-  const { sha256, size, store, onProgress, stats, optional = false, signal, unverified } = opts;
-  const fetchImpl = opts.fetch ?? globalThis.fetch;
+  const { sha256, size, store, onProgress, stats, unverified } = opts;
+  const maxBytes = Math.min(opts.maxBytes ?? MAX_DOWNLOAD_BYTES, MAX_DOWNLOAD_BYTES);
   const file = decodeURIComponent(new URL(url).pathname.split("/").pop());
+  if (size !== undefined && !(Number.isSafeInteger(size) && size >= 0 && size <= maxBytes)) {
+    throw new AdapterwasmError(opts.overCode ?? "invalid_argument", `${url}: declared size ${size}; at most ${maxBytes} bytes`);
+  }
   if (store) {
     let hit;
     try {
@@ -90,35 +115,20 @@ export async function fetchFile(url, opts = {}) {
       hit = undefined; // an unreadable entry is a miss
     }
     if (hit) {
-      if (await checkEntry(hit, { sha256, size })) {
+      if (await checkEntry(hit, { sha256, size, maxBytes })) {
         const n = hit.bytes.byteLength;
         onProgress?.({ file, url, loaded: n, total: n, fromCache: true });
         stats?.add(url, n, true);
         if (!sha256) unverified?.hits.push(url);
         return hit.bytes;
       }
-      await store.delete(url).catch(() => {}); // corrupt or stale: drop it and fetch again
+      await store.delete(url).catch(() => {}); // corrupt, stale or too big: drop it and fetch again
     }
   }
 
-  const res = await fetchRetry(fetchImpl, url, signal);
-  if (!res.ok) {
-    if (optional && res.status === 404) {
-      await res.body?.cancel().catch(() => {});
-      return null;
-    }
-    throw new AdapterwasmError("network", `${url}: HTTP ${res.status}`);
-  }
-  // Content-Length is the body's size only when the response is not content-encoded.
-  const encoded = !!res.headers.get("content-encoding");
-  const declared = encoded ? undefined : Number(res.headers.get("content-length") || NaN);
-  const total = size ?? (Number.isFinite(declared) ? declared : undefined);
-
-  const bytes = await readBody(res, total, (loaded) => onProgress?.({ file, url, loaded, total, fromCache: false }), url, size !== undefined ? "integrity" : "network");
+  const bytes = await download(url, { ...opts, maxBytes, onChunk: (loaded, total) => onProgress?.({ file, url, loaded, total, fromCache: false }) });
+  if (bytes === null) return null;
   stats?.add(url, bytes.byteLength, false);
-  if (Number.isFinite(declared) && bytes.byteLength !== declared) {
-    throw new AdapterwasmError("network", `${url}: download cut short: ${bytes.byteLength} of ${declared} bytes`);
-  }
   if (size !== undefined && bytes.byteLength !== size) {
     throw new AdapterwasmError("integrity", `${url}: ${bytes.byteLength} bytes, the manifest says ${size}`);
   }
@@ -139,6 +149,96 @@ export async function fetchFile(url, opts = {}) {
   return bytes;
 }
 
+// fetchJSON fetches and parses a JSON document of at most MAX_JSON_BYTES; null when optional and
+// the server answers 404.
+export async function fetchJSON(url, opts = {}) {
+  const bytes = await download(String(url), { ...opts, maxBytes: MAX_JSON_BYTES, overCode: "format" });
+  if (bytes === null) return null;
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch (e) {
+    throw new AdapterwasmError("format", `${url}: not JSON: ${e.message}`);
+  }
+}
+
+// download fetches url into one buffer: { fetch, signal, timeout, optional, size (promised),
+// maxBytes, overCode, onChunk(loaded, total) }. Every size it is told (size, Content-Length) is
+// checked against maxBytes before anything is allocated, and the body is abandoned as soon as it
+// passes maxBytes or the size promised.
+async function download(url, opts) {
+  const { size, maxBytes, optional = false, onChunk } = opts;
+  const fetchImpl = opts.fetch ?? globalThis.fetch;
+  const overCode = opts.overCode ?? "invalid_argument";
+  const watch = watchdog(url, opts.signal, opts.timeout ?? DEFAULT_TIMEOUT_MS);
+  try {
+    const res = await fetchRetry(fetchImpl, url, watch.signal);
+    watch.touch();
+    if (!res.ok) {
+      await res.body?.cancel().catch(() => {});
+      if (optional && res.status === 404) return null;
+      throw new AdapterwasmError("network", `${url}: HTTP ${res.status}`);
+    }
+    // Content-Length is the body's size only when the response is not content-encoded.
+    const encoded = !!res.headers.get("content-encoding");
+    const declared = encoded ? undefined : Number(res.headers.get("content-length") || NaN);
+    if (Number.isFinite(declared) && declared > maxBytes) {
+      await res.body?.cancel().catch(() => {});
+      throw new AdapterwasmError(overCode, `${url}: ${declared} bytes (Content-Length); at most ${maxBytes}`);
+    }
+    const total = size ?? (Number.isFinite(declared) ? declared : undefined);
+    const limit = size !== undefined ? { bytes: size, code: "integrity", what: `the ${size} bytes promised` } : { bytes: maxBytes, code: overCode, what: `the limit of ${maxBytes} bytes` };
+    const bytes = await readBody(res, total, limit, url, watch, (loaded) => onChunk?.(loaded, total));
+    if (Number.isFinite(declared) && bytes.byteLength !== declared) {
+      throw new AdapterwasmError("network", `${url}: download cut short: ${bytes.byteLength} of ${declared} bytes`);
+    }
+    return bytes;
+  } catch (e) {
+    throw watch.error(e);
+  } finally {
+    watch.done();
+  }
+}
+
+// watchdog gives a request its signal: aborted by the caller's signal, or when nothing arrives
+// for timeout ms (touch() on every chunk); error(e) says which, as an AdapterwasmError.
+function watchdog(url, outer, timeout) {
+  const ctl = new AbortController();
+  let timer = null;
+  let timedOut = false;
+  const onAbort = () => ctl.abort(outer.reason);
+  if (outer?.aborted) ctl.abort(outer.reason);
+  else outer?.addEventListener("abort", onAbort, { once: true });
+  const touch = () => {
+    if (!(timeout > 0) || timeout === Infinity) return;
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      timedOut = true;
+      ctl.abort();
+    }, timeout);
+  };
+  touch();
+  return {
+    signal: ctl.signal,
+    touch,
+    done() {
+      clearTimeout(timer);
+      outer?.removeEventListener("abort", onAbort);
+    },
+    error(e) {
+      if (timedOut) return new AdapterwasmError("network", `${url}: no data for ${timeout} ms; request abandoned`, { cause: e });
+      if (outer?.aborted) return new AdapterwasmError("aborted", `${url}: aborted${outer.reason?.message ? `: ${outer.reason.message}` : ""}`, { cause: outer.reason });
+      if (e instanceof AdapterwasmError) return e;
+      return new AdapterwasmError("network", `${url}: ${e?.message ?? e}`, { cause: e });
+    },
+  };
+}
+
+// throwIfAborted rejects with code "aborted" once signal is: the downloads are done, but the load
+// it was given for stops before Go.
+export function throwIfAborted(signal, what) {
+  if (signal?.aborted) throw new AdapterwasmError("aborted", `${what}: aborted${signal.reason?.message ? `: ${signal.reason.message}` : ""}`, { cause: signal.reason });
+}
+
 // fetchRetry fetches url, trying once more when the request fails before any response (a pooled
 // connection the server had closed, a blip); HTTP errors are not retried.
 export async function fetchRetry(fetchImpl, url, signal) {
@@ -151,53 +251,46 @@ export async function fetchRetry(fetchImpl, url, signal) {
   }
 }
 
-// MAX_DOWNLOAD_BYTES bounds a download whose size nobody promised (a Hugging Face directory
-// without manifest, a server without Content-Length): past it the download is abandoned.
-export const MAX_DOWNLOAD_BYTES = 2 ** 31;
-
-// readBody reads a response body into one buffer: straight into a buffer of the expected size
-// when it is known (no second copy), else by concatenating chunks. A body longer than total (or
-// MAX_DOWNLOAD_BYTES) is cut off and refused with code overCode, not read on without end.
-async function readBody(res, total, progress, url, overCode) {
+// readBody reads a response body into one buffer, growing it as bytes arrive: the size the
+// server or manifest gave (total) is believed only up to FIRST_ALLOCATION at first, so a lie
+// costs no more than that; a truthful size ends in a buffer of exactly that size. A body longer
+// than limit.bytes is cut off and refused with limit.code, not read on without end.
+async function readBody(res, total, limit, url, watch, progress) {
   if (!res.body) {
     const b = new Uint8Array(await res.arrayBuffer());
+    if (b.byteLength > limit.bytes) throw new AdapterwasmError(limit.code, `${url}: more than ${limit.what}`);
     progress(b.byteLength);
     return b;
   }
   const reader = res.body.getReader();
-  let buf = total !== undefined ? new Uint8Array(total) : null;
-  const chunks = [];
+  let buf = new Uint8Array(Math.min(total ?? 1 << 20, FIRST_ALLOCATION));
   let loaded = 0;
   try {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      if (loaded + value.byteLength > (total ?? MAX_DOWNLOAD_BYTES)) {
+      watch.touch();
+      const need = loaded + value.byteLength;
+      if (need > limit.bytes) {
         await reader.cancel().catch(() => {});
-        throw new AdapterwasmError(overCode, `${url}: more than the ${total ?? MAX_DOWNLOAD_BYTES} bytes promised; download abandoned`);
+        throw new AdapterwasmError(limit.code, `${url}: more than ${limit.what}; download abandoned`);
       }
-      if (buf && loaded + value.byteLength <= buf.byteLength) {
-        buf.set(value, loaded);
-      } else {
-        if (buf) {
-          chunks.push(buf.subarray(0, loaded)); // longer than promised: fall back to chunks
-          buf = null;
-        }
-        chunks.push(value);
+      if (need > buf.byteLength) {
+        // Double, but never past what is promised (total, when the body keeps to it) or allowed.
+        let cap = Math.max(need, Math.min(2 * buf.byteLength, limit.bytes));
+        if (total !== undefined && need <= total) cap = Math.min(cap, total);
+        const grown = new Uint8Array(cap);
+        grown.set(buf.subarray(0, loaded));
+        buf = grown;
       }
-      loaded += value.byteLength;
+      buf.set(value, loaded);
+      loaded = need;
       progress(loaded);
     }
   } catch (e) {
     if (e instanceof AdapterwasmError) throw e;
     throw new AdapterwasmError("network", `${url}: download failed after ${loaded} bytes: ${e.message}`, { cause: e });
   }
-  if (buf) return loaded === buf.byteLength ? buf : buf.subarray(0, loaded);
-  const out = new Uint8Array(loaded);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.byteLength;
-  }
-  return out;
+  if (loaded === buf.byteLength) return buf;
+  return buf.byteLength - loaded > 1 << 20 ? buf.slice(0, loaded) : buf.subarray(0, loaded); // no large slack kept alive
 }

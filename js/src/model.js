@@ -3,13 +3,14 @@
 // adapter loading, setups and classification are Go (wasm/engine).
 import { AdapterwasmError } from "./errors.js";
 import { checkSetup } from "./composition.js";
-import { fetchFile, Stats, Unverified } from "./fetch.js";
+import { fetchFile, Stats, Unverified, throwIfAborted } from "./fetch.js";
 import { adapterFileGroups, baseFiles, dirUrl, isDirUrl, loadIndex } from "./registry.js";
 import { LoadProgress } from "./progress.js";
 import { loadRuntime } from "./runtime.js";
 import { defaultStore } from "./store.js";
 
 const DEFAULT_ADAPTER_BUDGET = 64 << 20; // bytes of adapter weights kept loaded
+const MAX_ADAPTER_BYTES = 256 << 20; // engine.MaxAdapterBytes, for a module too old to say
 
 let storeFactory = defaultStore;
 export function setDefaultStoreFactory(f) {
@@ -34,15 +35,18 @@ export class AutoModelWithHeads {
   //   baseUrl   directory URL of the base model: manifest.json + its files, or the Hugging Face
   //             layout (config.json, tokenizer.json, model.safetensors)
   //   options   { onProgress, cache, index, adapterBudgetBytes, wasm, kernels, gcPercent,
-  //               memoryLimitBytes, fetch, dtype } (wasm, kernels and the GC settings only count for
-  //               the first model of a realm: they start its Go instance)
+  //               memoryLimitBytes, fetch, dtype, signal, timeout } (wasm, kernels and the GC
+  //               settings only count for the first model of a realm: they start its Go
+  //               instance; signal aborts this load's downloads; timeout, ms without data before
+  //               a request fails, is also the model's for its adapter downloads)
   static async fromPretrained(baseUrl, options = {}) {
     const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
     const store = resolveStore(options.cache);
     const stats = new Stats();
     const base = dirUrl(baseUrl);
     const progress = new LoadProgress(base.href, "model", options.onProgress);
-    const [rt, plan] = await Promise.all([loadRuntime(options.wasm, options.kernels, { gcPercent: options.gcPercent, memoryLimitBytes: options.memoryLimitBytes }, progress), baseFiles(base, fetchImpl)]);
+    const net = { fetch: fetchImpl, signal: options.signal, timeout: options.timeout };
+    const [rt, plan] = await Promise.all([loadRuntime(options.wasm, options.kernels, { gcPercent: options.gcPercent, memoryLimitBytes: options.memoryLimitBytes }, progress), baseFiles(base, net)]);
     if (options.dtype && plan.manifest?.dtype && options.dtype !== plan.manifest.dtype) {
       throw new AdapterwasmError("invalid_argument", `${base}: the model there is ${plan.manifest.dtype}, not ${options.dtype}`);
     }
@@ -51,16 +55,18 @@ export class AutoModelWithHeads {
     await Promise.all(
       plan.files.map((f) => progress.file(f.url, f.size)).map(async (p, i) => {
         const f = plan.files[i];
-        const bytes = await fetchFile(f.url, { sha256: f.sha256, size: f.size, store, stats, fetch: fetchImpl, optional: f.optional, onProgress: p.onChunk, unverified });
+        const bytes = await fetchFile(f.url, { ...net, sha256: f.sha256, size: f.size, store, stats, optional: f.optional, onProgress: p.onChunk, unverified });
         p.done(bytes);
         if (bytes) files[f.name] = bytes;
       }),
     );
+    throwIfAborted(options.signal, base.href);
     const [handle, info] = await unverified.around(async () => {
       const h = await rt.call(rt.api, "createModel", files);
       return [h, await rt.call(h, "info")];
     });
-    const model = new AutoModelWithHeads(rt, handle, info, { ...options, fetch: fetchImpl, store, stats, verified: plan.verified, baseUrl: base.href });
+    const { signal, ...kept } = options; // the signal was this load's
+    const model = new AutoModelWithHeads(rt, handle, info, { ...kept, fetch: fetchImpl, store, stats, verified: plan.verified, baseUrl: base.href });
     progress.ready();
     return model;
   }
@@ -127,7 +133,8 @@ export class AutoModelWithHeads {
   // was saved under (options.name loads it under another). Already loaded: resolves at once. A
   // directory whose adapter has the name of one loaded from elsewhere is refused (code
   // invalid_argument): unload that one first, or pass { name }.
-  //   options { index, name, modelName }
+  //   options { index, name, modelName, signal, timeout } (signal aborts the downloads; concurrent
+  //   loads of one name share them, and its abort)
   // While unloadAdapter(name) is under way, loadAdapter(name) waits for it and then loads afresh.
   async loadAdapter(nameOrUrl, options = {}) {
     this._check();
@@ -164,21 +171,27 @@ export class AutoModelWithHeads {
   async _load(name, url, options) {
     const { store, stats, fetch: fetchImpl } = this._opt;
     const progress = new LoadProgress(name ?? url, "adapter", this._opt.onProgress);
+    const net = { fetch: fetchImpl, signal: options.signal, timeout: options.timeout ?? this._opt.timeout };
+    // Go refuses an adapter whose files pass this (engine.MaxAdapterBytes); sizes are checked
+    // against it before anything is fetched, allocated or cached.
+    const max = this._rt.api.limits?.maxAdapterBytes ?? MAX_ADAPTER_BYTES;
     const unverified = new Unverified(store);
     const get = async (u, f = {}) => {
       const p = progress.file(u, f.size);
-      const bytes = await fetchFile(u, { ...f, store, stats, fetch: fetchImpl, onProgress: p.onChunk, unverified });
+      const bytes = await fetchFile(u, { ...f, ...net, store, stats, onProgress: p.onChunk, unverified });
       p.done(bytes);
       return bytes;
     };
     const files = {};
     if (url) {
       const dir = dirUrl(url);
+      let left = max;
       for (const group of adapterFileGroups()) {
         for (const fname of group.names) {
-          const bytes = await get(new URL(fname, dir).href, { optional: true });
+          const bytes = await get(new URL(fname, dir).href, { optional: true, maxBytes: left });
           if (bytes) {
             files[fname] = bytes;
+            left -= bytes.byteLength;
             break;
           }
         }
@@ -204,13 +217,15 @@ export class AutoModelWithHeads {
     } else {
       const indexUrl = options.index ?? this._opt.index;
       if (!indexUrl) throw new AdapterwasmError("invalid_argument", `loadAdapter(${JSON.stringify(name)}): no index given; pass { index } or a directory URL`);
-      const index = await loadIndex(indexUrl, fetchImpl);
+      const index = await loadIndex(indexUrl, net);
       const entry = index.find(name, options.modelName);
       if (!entry) throw new AdapterwasmError("not_found", `adapter ${JSON.stringify(name)} is not in ${index.url}`);
       name = entry.name; // when asked for by id
+      const declared = entry.files.reduce((n, f) => n + (Number(f.size) || 0), 0);
+      if (declared > max) throw new AdapterwasmError("invalid_argument", `adapter ${JSON.stringify(name)}: its files are ${declared} bytes (${index.url}); at most ${max}`);
       await Promise.all(
         entry.files.map(async (f) => {
-          files[f.name] = await get(new URL(f.name, entry.url).href, f);
+          files[f.name] = await get(new URL(f.name, entry.url).href, { sha256: f.sha256, size: f.size, maxBytes: max });
         }),
       );
     }
@@ -220,6 +235,7 @@ export class AutoModelWithHeads {
   // _install loads the fetched files into Go under name (url: the directory they came from, or
   // null); unverified (fetch.js) caches those no sha256 vouched for once Go accepts them.
   async _install(name, url, files, options, progress, unverified) {
+    throwIfAborted(options.signal, name ?? url);
     this._check();
     // A fusion keeps its saved name ("a,b", what Fuse(a,b) looks for) unless one is asked for.
     const isFusion = !!files["adapter_fusion_config.json"];
@@ -427,8 +443,8 @@ function usesAdapter(n, name) {
 }
 
 // listAdapters lists the adapters an index offers, for one base model if modelName is given.
-export async function listAdapters({ index, modelName, fetch: fetchImpl } = {}) {
+export async function listAdapters({ index, modelName, fetch: fetchImpl, signal, timeout } = {}) {
   if (!index) throw new AdapterwasmError("invalid_argument", "listAdapters: { index } is required");
-  const idx = await loadIndex(index, fetchImpl ?? globalThis.fetch.bind(globalThis));
+  const idx = await loadIndex(index, { fetch: fetchImpl ?? globalThis.fetch.bind(globalThis), signal, timeout });
   return idx.entries.filter((e) => !modelName || !e.modelName || e.modelName === modelName);
 }

@@ -24,8 +24,8 @@ export class WorkerModelWithHeads extends WebWorkerModelWithHeads {
     worker.unref?.();
   }
 
-  _rpc(op, args) {
-    const p = super._rpc(op, args);
+  _rpc(op, args, signal) {
+    const p = super._rpc(op, args, signal);
     this._w?.ref?.();
     const idle = () => {
       if (this._pending.size === 0) this._w?.unref?.();

@@ -2,7 +2,7 @@
 // `adapterwasm index`). Both list files with their size and sha256, so every download can be
 // verified before it is used or cached.
 import { AdapterwasmError } from "./errors.js";
-import { fetchRetry } from "./fetch.js";
+import { fetchJSON } from "./fetch.js";
 
 // Files of a Hugging Face model directory, when there is no manifest (pretrained.Load).
 const HF_BASE_FILES = [
@@ -53,21 +53,11 @@ export function fileList(files) {
   return null;
 }
 
-async function getJSON(url, fetchImpl, optional) {
-  const res = await fetchRetry(fetchImpl, url);
-  if (optional && res.status === 404) return null;
-  if (!res.ok) throw new AdapterwasmError("network", `${url}: HTTP ${res.status}`);
-  try {
-    return await res.json();
-  } catch (e) {
-    throw new AdapterwasmError("format", `${url}: not JSON: ${e.message}`);
-  }
-}
-
 // baseFiles returns the files to fetch for a base model at base (a directory URL): those its
 // manifest.json lists, with sizes and hashes, or the Hugging Face layout (unverified).
-export async function baseFiles(base, fetchImpl) {
-  const manifest = await getJSON(new URL("manifest.json", base), fetchImpl, true);
+// opts: fetchJSON's (fetch, signal, timeout).
+export async function baseFiles(base, opts) {
+  const manifest = await fetchJSON(new URL("manifest.json", base), { ...opts, optional: true });
   if (!manifest) return { verified: false, files: HF_BASE_FILES.map((f) => ({ ...f, url: new URL(f.name, base).href })) };
   const files = fileList(manifest.files);
   if (!files?.length) throw new AdapterwasmError("format", `${new URL("manifest.json", base)}: no "files"`);
@@ -115,11 +105,11 @@ function normalizeEntry(a, indexUrl) {
 
 const indexes = new Map(); // index URL -> Promise<Index>
 
-// loadIndex fetches and parses an index once per URL.
-export function loadIndex(url, fetchImpl = globalThis.fetch) {
+// loadIndex fetches and parses an index once per URL. opts: fetchJSON's (fetch, signal, timeout).
+export function loadIndex(url, opts = {}) {
   const key = absUrl(url).href;
   if (!indexes.has(key)) {
-    const p = getJSON(key, fetchImpl, false).then((j) => new Index(key, j));
+    const p = fetchJSON(key, opts).then((j) => new Index(key, j));
     p.catch(() => indexes.delete(key));
     indexes.set(key, p);
   }

@@ -12,14 +12,14 @@ export class WorkerModelWithHeads {
   // gets the progress events (progress.js) of the base and of every adapter loaded later
   // (model.onProgress = f replaces it).
   static async fromPretrained(baseUrl, options = {}) {
-    const { worker, onProgress, ...rest } = options;
+    const { worker, onProgress, signal, ...rest } = options;
     const abs = absUrl(baseUrl).href;
     for (const k of ["index", "wasm"]) if (typeof rest[k] === "string" || rest[k] instanceof URL) rest[k] = absUrl(rest[k]).href;
     const client = new this(worker ?? this._startWorker(), worker ? null : this._workerUrl());
     client.onProgress = onProgress ?? null;
     let info;
     try {
-      info = await client._rpc("fromPretrained", [abs, { ...rest, progress: true }]);
+      info = await client._rpc("fromPretrained", [abs, { ...rest, progress: true }], signal);
     } catch (e) {
       if (!worker) client.dispose(); // a worker it started: end it
       throw e;
@@ -80,14 +80,24 @@ export class WorkerModelWithHeads {
     }
   }
 
-  _rpc(op, args) {
+  // _rpc posts a call. An AbortSignal cannot cross postMessage: its abort is posted as a message
+  // of its own, { op: "abort", args: [id] }, which aborts the call's downloads in the worker.
+  _rpc(op, args, signal) {
     if (!this._w) return Promise.reject(new AdapterwasmError("closed", "model was disposed"));
     if (this._failed) return Promise.reject(this._failed);
     const id = this._next++;
-    return new Promise((resolve, reject) => {
+    const p = new Promise((resolve, reject) => {
       this._pending.set(id, { resolve, reject });
-      this._w.postMessage({ id, op, args });
+      this._w.postMessage({ id, op, args, signal: !!signal });
     });
+    if (signal) {
+      const abort = () => this._w?.postMessage({ id: 0, op: "abort", args: [id, signal.reason?.message] });
+      if (signal.aborted) abort();
+      else signal.addEventListener("abort", abort, { once: true });
+      const off = () => signal.removeEventListener("abort", abort);
+      p.then(off, off);
+    }
+    return p;
   }
 
   get activeAdapters() {
@@ -105,9 +115,9 @@ export class WorkerModelWithHeads {
 
   async loadAdapter(nameOrUrl, options = {}) {
     const u = isDirUrl(nameOrUrl) ? absUrl(nameOrUrl).href : nameOrUrl;
-    const opts = { ...options };
+    const { signal, ...opts } = options;
     if (opts.index) opts.index = absUrl(opts.index).href;
-    return this._rpc("loadAdapter", [u, opts]);
+    return this._rpc("loadAdapter", [u, opts], signal);
   }
 
   // unloadAdapter has AutoModelWithHeads's semantics: messages reach the worker in the order they

@@ -1,6 +1,8 @@
 // The worker side of WorkerModelWithHeads, for any worker: a module Web Worker (worker.js) or a
 // Node worker thread (node-worker.js). The model lives there, off the caller's thread.
-// Messages: { id, op, args } in; { id, ok, value } | { id, ok: false, error } | { id, progress } out.
+// Messages: { id, op, args, signal? } in; { id, ok, value } | { id, ok: false, error } | { id, progress } out.
+// A call posted with signal: true gets an AbortSignal (options.signal of fromPretrained and
+// loadAdapter), aborted by a later { op: "abort", args: [id, reason] }.
 // Each op is started synchronously when its message arrives, so calls register with the model in
 // the order they were posted (unloadAdapter relies on it).
 import { toPlain } from "./errors.js";
@@ -10,6 +12,7 @@ import { toPlain } from "./errors.js";
 // client's cache option to fromPretrained's.
 export function serve(post, { AutoModelWithHeads, listAdapters, cacheOption = (c) => c }) {
   let model = null;
+  const aborts = new Map(); // id -> AbortController of a call posted with signal: true
 
   function need() {
     if (!model) throw new Error("no model: call fromPretrained first");
@@ -22,13 +25,14 @@ export function serve(post, { AutoModelWithHeads, listAdapters, cacheOption = (c
       if (model) model.dispose();
       model = await AutoModelWithHeads.fromPretrained(baseUrl, {
         ...rest,
+        signal: aborts.get(id)?.signal,
         cache: cacheOption(cache),
         // Every load's events, the base's and later adapters' (the client's onProgress persists).
         onProgress: progress ? (p) => post({ id, progress: p }) : undefined,
       });
       return { config: model.config, baseVerified: model.baseVerified, simd: model.simd, stats: { ...model.stats } };
     },
-    loadAdapter: (id, nameOrUrl, opts) => need().loadAdapter(nameOrUrl, opts),
+    loadAdapter: (id, nameOrUrl, opts) => need().loadAdapter(nameOrUrl, { ...opts, signal: aborts.get(id)?.signal }),
     unloadAdapter: (id, name) => need().unloadAdapter(name),
     // unloading: the adapters the client was unloading when it sent the call (worker-client.js).
     async setActiveAdapters(id, setup, head, unloading = []) {
@@ -48,7 +52,9 @@ export function serve(post, { AutoModelWithHeads, listAdapters, cacheOption = (c
   };
 
   return async (data) => {
-    const { id, op, args } = data;
+    const { id, op, args, signal } = data;
+    if (op === "abort") return aborts.get(args[0])?.abort(new Error(args[1] ?? "aborted"));
+    if (signal) aborts.set(id, new AbortController());
     try {
       if (!Object.hasOwn(ops, op)) throw new Error(`unknown op ${op}`);
       const value = await ops[op](id, ...args);
@@ -57,6 +63,8 @@ export function serve(post, { AutoModelWithHeads, listAdapters, cacheOption = (c
       post({ id, ok: true, value }, transfer);
     } catch (e) {
       post({ id, ok: false, error: toPlain(e) });
+    } finally {
+      aborts.delete(id);
     }
   };
 }

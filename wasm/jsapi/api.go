@@ -25,6 +25,7 @@ var testHooks []func(api js.Value)
 //
 //	{
 //	  version: string,
+//	  limits: {maxAdapterBytes},   // what loads are refused beyond, for the loader to check first
 //	  createModel(files: {[name]: Uint8Array}): Promise<Model>,
 //	  setupNames(setup): Promise<{adapters: string[], fusions: string[]}>,
 //	  memStats(): Promise<{heapAlloc, heapSys, sys}>,
@@ -34,6 +35,7 @@ var testHooks []func(api js.Value)
 func New() js.Value {
 	api := jsObject.New()
 	api.Set("version", Version)
+	api.Set("limits", map[string]any{"maxAdapterBytes": engine.MaxAdapterBytes})
 	api.Set("createModel", AsyncMethod(func(args []js.Value) (js.Value, error) {
 		files, err := Files(args, 0, "files")
 		if err != nil {
