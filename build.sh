@@ -5,8 +5,9 @@
 #   ./build.sh cli     build the adapterwasm CLI into dist/
 #   ./build.sh wasm    build the Wasm module + wasm_exec.js into js/dist/ (the npm package's files),
 #                      with the Wasm SIMD kernels (runtime/kernels/wat/kernels.wat → js/dist/kernels.js)
-#   ./build.sh bench   side-by-side benchmark against onnxruntime-web in Node (bench/README.md);
-#                      `./build.sh bench chromium` runs it in headless Chromium
+#   ./build.sh bench   side-by-side benchmark against onnxruntime-web in Node (bench/README.md):
+#                      speed, accuracy against f32, Wasm memory, start-up; `./build.sh bench
+#                      chromium` runs it in headless Chromium, `bench quick` is a shorter run
 #   ./build.sh test    run every test (native Go, Go under GOOS=js GOARCH=wasm in Node, the js
 #                      package in Node and in headless Chromium, the demo site in headless Chromium),
 #                      with a short run of every Go fuzz target
@@ -134,22 +135,83 @@ need_bench_deps() {
   fi
 }
 
-# cmd_bench runs bench/bench.mjs (Node) or bench/chromium.mjs (`bench chromium`): it needs the
-# Wasm module, the q8 and f32 single-file MiniLM and the ONNX peer (.cache/onnx, written by
-# tools/reference/make_minilm.py; bench/README.md).
+# need_bench_venv creates the bench's Python environment ($CACHE/bench-venv: numpy, onnx,
+# onnxruntime, safetensors pinned in bench/requirements.txt; no torch) once, and again when the
+# requirements change, and prints its python.
+need_bench_venv() {
+  local venv="$CACHE/bench-venv"
+  if [[ ! -f "$venv/.installed" || bench/requirements.txt -nt "$venv/.installed" ]]; then
+    command -v python3 >/dev/null || die "Python 3 is required for the bench's ONNX peer (python3 not on PATH)"
+    log "python venv for the ONNX peer: $venv (bench/requirements.txt)"
+    rm -rf "$venv"
+    python3 -m venv "$venv" >&2 || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
+    "$venv/bin/pip" install -q --disable-pip-version-check -r bench/requirements.txt >&2
+    touch "$venv/.installed"
+  fi
+  echo "$venv/bin/python"
+}
+
+# need_onnx_peer PY NAME MODEL_DIR ADAPTER_DIR [GOLDEN_DIR] writes the onnxruntime peer of a base
+# model + adapter + head into $CACHE/onnx (NAME{,.q8,.base,.base.q8}.onnx, bench/onnx_peer.py, no
+# torch) unless it is newer than its inputs; with GOLDEN_DIR it then checks the f32 files against
+# the torch reference outputs there.
+need_onnx_peer() {
+  local py="$1" name="$2" model="$3" adapter="$4" golden="${5:-}" out="$CACHE/onnx"
+  local last="$out/$name.base.q8.onnx"
+  if [[ ! -f "$last" || -n "$(find bench/onnx_peer.py "$adapter" "$model/model.safetensors" -newer "$last" -print -quit)" ]]; then
+    log "onnx peer $name (bench/onnx_peer.py)"
+    "$py" bench/onnx_peer.py peer --model "$model" --adapter "$adapter" --name "$name" --out "$out" 2> >(grep -v "pre-processing before quantization" >&2)
+    if [[ -n "$golden" ]]; then
+      "$py" bench/onnx_peer.py check --golden "$golden" --name "$name" --out "$out" || { rm -f "$last"; die "onnx peer $name disagrees with the torch reference"; }
+    fi
+  fi
+}
+
+# need_converted CLI SRC DT [NAME] converts the Hugging Face model dir SRC to the single file
+# SRC.DT (once), named NAME when given (convert --name).
+need_converted() {
+  local cli="$1" src="$2" dt="$3" name="${4:-}"
+  if [[ ! -f "$src.$dt/manifest.json" ]]; then
+    log "convert $(basename "$src") to $dt for the bench"
+    rm -rf "$src.$dt.tmp"
+    "$cli" convert --in "$src" --out "$src.$dt.tmp" --dtype "$dt" ${name:+--name "$name"} >&2
+    rm -rf "$src.$dt" && mv "$src.$dt.tmp" "$src.$dt"
+  fi
+}
+
+# cmd_bench runs bench/bench.mjs (Node) or bench/chromium.mjs (`bench chromium`); `bench quick`
+# (or BENCH_QUICK=1) is a shorter run. It builds everything it needs from a fresh machine: the
+# Wasm module, the q8 and f32 single-file MiniLM, a random base of bert-base-uncased's shape, and
+# their onnxruntime peers (bench/README.md).
 cmd_bench() {
+  local target=node
+  for a in "$@"; do
+    case "$a" in
+      chromium) target=chromium ;;
+      quick) export BENCH_QUICK=1 ;;
+      node) ;;
+      *) die "bench: unknown argument $a (want: chromium, quick)" ;;
+    esac
+  done
   cmd_wasm >/dev/null
-  local cli mdir
+  local cli mdir py bdir="$CACHE/models/bert-base-uncased-random" badir="$CACHE/models/bert-base-uncased-random.adapters/sentiment"
   cli="$(cmd_cli | tail -n 1)"
   mdir="$(cmd_model | tail -n 1)"
-  for dt in q8 f32; do
-    if [[ ! -f "$CACHE/models/all-MiniLM-L6-v2.$dt/manifest.json" ]]; then
-      log "convert MiniLM to $dt for the bench"
-      "$cli" convert --in "$mdir" --out "$CACHE/models/all-MiniLM-L6-v2.$dt" --dtype "$dt" --name "$MINILM_NAME" >&2
-    fi
-  done
+  py="$(need_bench_venv | tail -n 1)"
+  need_converted "$cli" "$mdir" q8 "$MINILM_NAME"
+  need_converted "$cli" "$mdir" f32 "$MINILM_NAME"
+  need_onnx_peer "$py" minilm-sentiment "$mdir" testdata/minilm/adapters/sentiment testdata/minilm/golden
+  if [[ ! -f "$bdir/model.safetensors" || bench/onnx_peer.py -nt "$bdir/model.safetensors" ]]; then
+    log "random weights of bert-base-uncased's shape (bench/onnx_peer.py bert-base, ~440 MB)"
+    rm -rf "$bdir".q8 "$bdir".f32
+    "$py" bench/onnx_peer.py bert-base --tokenizer "$mdir" --adapter-config testdata/minilm/adapters/sentiment/adapter_config.json \
+      --head-config testdata/minilm/adapters/sentiment/head_config.json --model-out "$bdir" --adapter-out "$badir"
+  fi
+  need_converted "$cli" "$bdir" q8
+  need_converted "$cli" "$bdir" f32
+  need_onnx_peer "$py" bert-base-sentiment "$bdir" "$badir"
   export ADAPTERWASM_CACHE="$CACHE"
-  if [[ "${1:-}" == chromium ]]; then
+  if [[ "$target" == chromium ]]; then
     need_js_deps
     need_chromium
     node bench/chromium.mjs
