@@ -46,17 +46,42 @@ export class Adapterwasm {
   async run(texts) {
     return this.rt.call(this.h, "classify", texts);
   }
+  // ids returns the token ids of one text (the model's own truncation).
+  async ids(text) {
+    return (await this.rt.call(this.h, "tokenize", [text], 0))[0].inputIds;
+  }
+  // logits of one text through base + adapter + head.
+  async logits(text) {
+    return Float64Array.from((await this.run([text]))[0].logits);
+  }
+  // embedding of one text: the base model's last hidden state, mean over its tokens.
+  async embedding(text) {
+    return Float64Array.from((await this.rt.call(this.h, "embed", [text], { pooling: "mean" })).data);
+  }
 }
 
-// Ort is one onnxruntime-web session.
+// Ort is one onnxruntime-web session; base (optional) is a function giving the bytes of the base
+// model alone (onnx_peer.py's NAME.base[.q8].onnx, output embeddings), for the accuracy columns.
 export class Ort {
-  static async create(ort, bytes) {
-    const s = await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"], graphOptimizationLevel: "all" });
-    return new Ort(ort, s);
+  static async create(ort, bytes, base) {
+    const s = await ort.InferenceSession.create(bytes, ORT_OPTIONS);
+    return new Ort(ort, s, base);
   }
-  constructor(ort, s) {
+  constructor(ort, s, base) {
     this.ort = ort;
     this.s = s;
+    this.base = base;
+  }
+  async logits(text, ids) {
+    return Float64Array.from((await this.run(this.feeds([ids]))).logits.data);
+  }
+  async embedding(text, ids) {
+    if (!this.baseSession) this.baseSession = await this.ort.InferenceSession.create(await this.base(), ORT_OPTIONS);
+    return Float64Array.from((await this.baseSession.run(this.feeds([ids]))).embeddings.data);
+  }
+  async releaseBase() {
+    if (this.baseSession) await this.baseSession.release();
+    this.baseSession = null;
   }
   // feeds builds the int64 input tensors for a batch of token id lists (all of one length).
   feeds(ids) {
@@ -67,6 +92,67 @@ export class Ort {
   async run(feeds) {
     return this.s.run(feeds);
   }
+}
+
+const ORT_OPTIONS = { executionProviders: ["wasm"], graphOptimizationLevel: "all" };
+
+// ACCURACY_TEXTS are the fixed sentences of the accuracy columns: the golden sentences
+// (tools/reference/sentences.py: accents, CJK, emoji, the empty text, one past 128 tokens) and
+// the first 20 of the held-out sentiment set (testdata/minilm/heldout/sentiment.jsonl).
+export function accuracyTexts(golden, heldoutJsonl) {
+  return [...golden.sentences, ...heldoutJsonl.trim().split("\n").slice(0, 20).map((l) => JSON.parse(l).text)];
+}
+
+// accuracy compares every contender's logits (base + adapter + head) and embeddings (base model,
+// mean pooling) with the reference contender's (adapterwasm f32) on texts, one text at a time:
+// max and mean |Δlogit| over every logit, mean and min cosine of the embeddings, and how many
+// labels (argmax) agree. ORT gets adapterwasm's token ids. Returns {name: {...}}.
+export async function accuracy(contenders, refName, texts) {
+  const ref = contenders.find((c) => c.name === refName);
+  const ids = [];
+  for (const t of texts) ids.push(await ref.impl.ids(t));
+  const outputs = async (c) => {
+    const logits = [], emb = [];
+    for (let i = 0; i < texts.length; i++) {
+      logits.push(await c.impl.logits(texts[i], ids[i]));
+      emb.push(await c.impl.embedding(texts[i], ids[i]));
+    }
+    if (c.impl.releaseBase) await c.impl.releaseBase();
+    return { logits, emb };
+  };
+  const want = await outputs(ref);
+  const argmax = (v) => v.reduce((b, x, i) => (x > v[b] ? i : b), 0);
+  const cos = (a, b) => {
+    let ab = 0, aa = 0, bb = 0;
+    for (let i = 0; i < a.length; i++) (ab += a[i] * b[i]), (aa += a[i] * a[i]), (bb += b[i] * b[i]);
+    return ab / Math.sqrt(aa * bb);
+  };
+  const out = {};
+  for (const c of contenders) {
+    if (c === ref) continue;
+    const got = await outputs(c);
+    let max = 0, sum = 0, n = 0, cosSum = 0, cosMin = 1, same = 0;
+    for (let i = 0; i < texts.length; i++) {
+      got.logits[i].forEach((v, j) => {
+        const d = Math.abs(v - want.logits[i][j]);
+        (max = Math.max(max, d)), (sum += d), n++;
+      });
+      const cs = cos(got.emb[i], want.emb[i]);
+      (cosSum += cs), (cosMin = Math.min(cosMin, cs));
+      if (argmax(got.logits[i]) === argmax(want.logits[i])) same++;
+    }
+    out[c.name] = { maxAbs: max, meanAbs: sum / n, cosMean: cosSum / texts.length, cosMin, same, n: texts.length };
+  }
+  return out;
+}
+
+// accuracyTable formats accuracy()'s result as Markdown.
+export function accuracyTable(acc, refName) {
+  const lines = [`| engine | max \\|Δlogit\\| | mean \\|Δlogit\\| | embedding cosine mean (min) | same label |`, "|---|---|---|---|---|"];
+  for (const [name, a] of Object.entries(acc)) {
+    lines.push(`| ${name} vs ${refName} | ${a.maxAbs.toPrecision(3)} | ${a.meanAbs.toPrecision(3)} | ${a.cosMean.toFixed(6)} (${a.cosMin.toFixed(6)}) | ${a.same}/${a.n} |`);
+  }
+  return lines.join("\n");
 }
 
 // Case is one shape: batch B of sequences of T tokens.
@@ -113,8 +199,9 @@ export const PAIRS = [
   ["aw-f32", "ort-f32", "f32/ort-f32"],
 ];
 
-// table formats results ({case: {name: stats}}) as a Markdown table plus the worst-ratio line.
-export function table(results, names) {
+// table formats results ({case: {name: stats}}) as a Markdown table plus the worst-ratio line
+// (prefixed by `prefix`, e.g. "bert-base ").
+export function table(results, names, prefix = "") {
   const pairs = PAIRS.filter(([a, b]) => names.includes(a) && names.includes(b));
   const head = ["batch×seq", ...names.map((n) => `${n} ms (p90)`), ...pairs.map((p) => p[2])];
   const lines = ["| " + head.join(" | ") + " |", "|" + head.map(() => "---").join("|") + "|"];
@@ -129,7 +216,7 @@ export function table(results, names) {
     lines.push("| " + cells.join(" | ") + " |");
   }
   lines.push("");
-  lines.push("worst ratio " + Object.entries(worst).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(" "));
+  lines.push(prefix + "worst ratio " + Object.entries(worst).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(" "));
   return lines.join("\n");
 }
 
