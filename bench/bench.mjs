@@ -31,7 +31,7 @@ const CACHE = process.env.ADAPTERWASM_CACHE || join(ROOT, ".cache");
 const QUICK = process.env.BENCH_QUICK === "1";
 const RUNS = Number(process.env.BENCH_RUNS || (QUICK ? 8 : 20));
 const WARMUP = Number(process.env.BENCH_WARMUP || (QUICK ? 2 : 3));
-const BASE_RUNS = Number(process.env.BENCH_BASE_RUNS || (QUICK ? 3 : 8));
+const BASE_RUNS = Number(process.env.BENCH_BASE_RUNS || (QUICK ? 3 : 6));
 const STARTUP_RUNS = Number(process.env.BENCH_STARTUP_RUNS || (QUICK ? 1 : 3));
 const ADAPTER = "sentiment";
 // BERT_BASE_Q8_MIB bounds the Wasm memory of the q8 bert-base-shaped model with its adapter and
@@ -89,10 +89,10 @@ async function free(list) {
   }
 }
 
-async function speed(list, shapeList, runs, prefix = "") {
+async function speed(list, shapeList, runs, prefix = "", warmup = WARMUP) {
   const results = {};
   for (const c of shapeList) {
-    results[`${c.B}×${c.T}`] = await runCase(list, c, { runs, warmup: WARMUP, now: () => performance.now(), log: (l) => console.error(`# ${prefix}${l} (${load()})`) });
+    results[`${c.B}×${c.T}`] = await runCase(list, c, { runs, warmup, now: () => performance.now(), log: (l) => console.error(`# ${prefix}${l} (${load()})`) });
   }
   return table(results, list.map((c) => c.name), prefix);
 }
@@ -129,8 +129,8 @@ const texts = accuracyTexts(JSON.parse(readFileSync(join(ROOT, "testdata/minilm/
 if (!skip.has("bert-base")) {
   const names = QUICK ? ["aw-q8", "ort-int8"] : ["aw-q8", "ort-int8", "aw-f32", "ort-f32"];
   const list = await contenders("bert-base-uncased-random", dirFiles(join(CACHE, "models/bert-base-uncased-random.adapters", ADAPTER)), "bert-base-sentiment", names);
-  console.log(`\n## bert-base-uncased shape, random weights (${load()}); runs ${BASE_RUNS}\n`);
-  console.log(await speed(list, shapes(process.env.BENCH_BASE_CASES || (QUICK ? "1x128" : "1x128,8x64")), BASE_RUNS, "bert-base "));
+  console.log(`\n## bert-base-uncased shape, random weights (${load()}); runs ${BASE_RUNS}, warm-up 1\n`);
+  console.log(await speed(list, shapes(process.env.BENCH_BASE_CASES || (QUICK ? "1x128" : "1x128,8x64")), BASE_RUNS, "bert-base ", 1));
   if (!skip.has("accuracy") && list.some((c) => c.name === "aw-f32")) {
     console.log(`\n## bert-base accuracy against adapterwasm f32, the first 12 sentences (${load()})\n`);
     console.log(accuracyTable(await accuracy(list, "aw-f32", texts.slice(0, 12)), "aw-f32"));

@@ -18,7 +18,7 @@ export function textOfTokens(n) {
 export function stats(times) {
   const s = [...times].sort((a, b) => a - b);
   const rank = (p) => s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)];
-  return { median: rank(0.5), p90: rank(0.9), n: s.length };
+  return { median: rank(0.5), p90: rank(0.9), n: s.length, times };
 }
 
 // Adapterwasm is one base model (q8 or f32 single file) with the adapter loaded and active.
@@ -149,8 +149,9 @@ export async function accuracy(contenders, refName, texts) {
 // accuracyTable formats accuracy()'s result as Markdown.
 export function accuracyTable(acc, refName) {
   const lines = [`| engine | max \\|Δlogit\\| | mean \\|Δlogit\\| | embedding cosine mean (min) | same label |`, "|---|---|---|---|---|"];
+  const num = (v) => (v !== 0 && v < 1e-3 ? v.toExponential(1) : v.toPrecision(3));
   for (const [name, a] of Object.entries(acc)) {
-    lines.push(`| ${name} vs ${refName} | ${a.maxAbs.toPrecision(3)} | ${a.meanAbs.toPrecision(3)} | ${a.cosMean.toFixed(6)} (${a.cosMin.toFixed(6)}) | ${a.same}/${a.n} |`);
+    lines.push(`| ${name} vs ${refName} | ${num(a.maxAbs)} | ${num(a.meanAbs)} | ${a.cosMean.toFixed(6)} (${a.cosMin.toFixed(6)}) | ${a.same}/${a.n} |`);
   }
   return lines.join("\n");
 }
@@ -200,7 +201,9 @@ export const PAIRS = [
 ];
 
 // table formats results ({case: {name: stats}}) as a Markdown table plus the worst-ratio line
-// (prefixed by `prefix`, e.g. "bert-base ").
+// (prefixed by `prefix`, e.g. "bert-base "). Each ratio is that of the medians, then in brackets
+// the median of the per-round ratios (the two runs of a round are back to back, so a machine
+// whose load changes during the run skews it less).
 export function table(results, names, prefix = "") {
   const pairs = PAIRS.filter(([a, b]) => names.includes(a) && names.includes(b));
   const head = ["batch×seq", ...names.map((n) => `${n} ms (p90)`), ...pairs.map((p) => p[2])];
@@ -211,7 +214,8 @@ export function table(results, names, prefix = "") {
     for (const [a, b, label] of pairs) {
       const ratio = r[a].median / r[b].median;
       worst[label] = Math.max(worst[label], ratio);
-      cells.push(ratio.toFixed(2));
+      const rounds = r[a].times ? stats(r[a].times.map((t, i) => t / r[b].times[i])).median.toFixed(2) : "";
+      cells.push(`${ratio.toFixed(2)}${rounds && ` (${rounds})`}`);
     }
     lines.push("| " + cells.join(" | ") + " |");
   }
