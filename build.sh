@@ -168,10 +168,11 @@ need_onnx_peer() {
 }
 
 # need_converted CLI SRC DT [NAME] converts the Hugging Face model dir SRC to the single file
-# SRC.DT (once), named NAME when given (convert --name).
+# SRC.DT (once; again when the converter or the model file format changed since, as need_q8),
+# named NAME when given (convert --name).
 need_converted() {
   local cli="$1" src="$2" dt="$3" name="${4:-}"
-  if [[ ! -f "$src.$dt/manifest.json" ]]; then
+  if [[ ! -f "$src.$dt/manifest.json" || -n "$(find cmd/adapterwasm/convert.go runtime/modelfile -newer "$src.$dt/manifest.json" -print -quit 2>/dev/null)" ]]; then
     log "convert $(basename "$src") to $dt for the bench"
     rm -rf "$src.$dt.tmp"
     "$cli" convert --in "$src" --out "$src.$dt.tmp" --dtype "$dt" ${name:+--name "$name"} >&2
@@ -198,7 +199,7 @@ cmd_bench() {
   cli="$(cmd_cli | tail -n 1)"
   mdir="$(cmd_model | tail -n 1)"
   py="$(need_bench_venv | tail -n 1)"
-  need_converted "$cli" "$mdir" q8 "$MINILM_NAME"
+  need_q8 "$cli" "$mdir" >/dev/null # the q8 MiniLM of the site and the Worker
   need_converted "$cli" "$mdir" f32 "$MINILM_NAME"
   need_onnx_peer "$py" minilm-sentiment "$mdir" testdata/minilm/adapters/sentiment testdata/minilm/golden
   # BERT_BASE_RANDOM: bump when onnx_peer.py bert-base writes other bytes (seeded: else the same)
@@ -211,7 +212,7 @@ cmd_bench() {
     echo "$BERT_BASE_RANDOM" >"$bdir/.version"
   fi
   need_converted "$cli" "$bdir" q8
-  need_converted "$cli" "$bdir" f32
+  [[ -n "${BENCH_QUICK:-}" ]] || need_converted "$cli" "$bdir" f32 # quick runs bert-base q8/int8 only
   need_onnx_peer "$py" bert-base-sentiment "$bdir" "$badir"
   export ADAPTERWASM_CACHE="$CACHE"
   if [[ "$target" == chromium ]]; then
