@@ -137,16 +137,17 @@ need_bench_deps() {
 
 # need_bench_venv creates the bench's Python environment ($CACHE/bench-venv: numpy, onnx,
 # onnxruntime, safetensors pinned in bench/requirements.txt; no torch) once, and again when the
-# requirements change, and prints its python.
+# requirements change (their sha256, kept in .installed), and prints its python.
 need_bench_venv() {
-  local venv="$CACHE/bench-venv"
-  if [[ ! -f "$venv/.installed" || bench/requirements.txt -nt "$venv/.installed" ]]; then
+  local venv="$CACHE/bench-venv" want
+  want="$(sha256sum bench/requirements.txt | cut -d' ' -f1)"
+  if [[ "$(cat "$venv/.installed" 2>/dev/null)" != "$want" ]]; then
     command -v python3 >/dev/null || die "Python 3 is required for the bench's ONNX peer (python3 not on PATH)"
     log "python venv for the ONNX peer: $venv (bench/requirements.txt)"
     rm -rf "$venv"
     python3 -m venv "$venv" >&2 || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
     "$venv/bin/pip" install -q --disable-pip-version-check -r bench/requirements.txt >&2
-    touch "$venv/.installed"
+    echo "$want" >"$venv/.installed"
   fi
   echo "$venv/bin/python"
 }
