@@ -175,7 +175,7 @@ func (t *Tokenizer) buildAdded() {
 			continue
 		}
 		pat := a.content
-		if t.norm.enabled {
+		if t.norm.kind != normNone {
 			pat = t.norm.normalizeString(a.content)
 		}
 		if pat == "" {

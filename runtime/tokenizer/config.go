@@ -3,7 +3,6 @@ package tokenizer
 import (
 	"bytes"
 	"encoding/json"
-	"sort"
 
 	"github.com/adapterwasm/adapterwasm/internal/jsonin"
 )
@@ -57,15 +56,6 @@ type bertNormalizerJSON struct {
 	HandleChineseChars *bool `json:"handle_chinese_chars"`
 	StripAccents       *bool `json:"strip_accents"`
 	Lowercase          *bool `json:"lowercase"`
-}
-
-type wordPieceJSON struct {
-	Type                    string          `json:"type"`
-	UnkToken                *string         `json:"unk_token"`
-	ContinuingSubwordPrefix *string         `json:"continuing_subword_prefix"`
-	MaxInputCharsPerWord    *int            `json:"max_input_chars_per_word"`
-	Vocab                   json.RawMessage `json:"vocab"`
-	Merges                  json.RawMessage `json:"merges"`
 }
 
 type templatePieceJSON struct {
@@ -206,18 +196,11 @@ func (t *Tokenizer) parseModel(raw json.RawMessage, vocab []byte, nAdded int) er
 	}
 	t.vocab = words
 	maxID, maxTok := int32(-1), ""
-	lens := map[int]bool{}
 	for tok, id := range words {
 		if id > maxID {
 			maxID, maxTok = id, tok
 		}
-		lens[len(tok)] = true
 	}
-	t.keyLens = t.keyLens[:0]
-	for n := range lens {
-		t.keyLens = append(t.keyLens, n)
-	}
-	sort.Sort(sort.Reverse(sort.IntSlice(t.keyLens)))
 	if n := len(words) + nAdded; int(maxID) >= idLimit(n) {
 		return formatErrorf("model vocab: token %.32q has id %d; %d tokens may use ids below %d", maxTok, maxID, n, idLimit(n))
 	}
@@ -225,26 +208,11 @@ func (t *Tokenizer) parseModel(raw json.RawMessage, vocab []byte, nAdded int) er
 	for tok, id := range t.vocab {
 		t.idToToken[id] = tok
 	}
-	t.unkToken = "[UNK]"
-	if m.UnkToken != nil {
-		t.unkToken = *m.UnkToken
+	wp, err := newWordPiece(&m, words)
+	if err != nil {
+		return err
 	}
-	unk, ok := t.vocab[t.unkToken]
-	if !ok {
-		return formatErrorf("model: unk_token %q is not in the vocab", t.unkToken)
-	}
-	t.unkID = unk
-	t.prefix = "##"
-	if m.ContinuingSubwordPrefix != nil {
-		t.prefix = *m.ContinuingSubwordPrefix
-	}
-	t.maxChars = 100
-	if m.MaxInputCharsPerWord != nil {
-		if *m.MaxInputCharsPerWord < 0 {
-			return formatErrorf("model: max_input_chars_per_word %d < 0", *m.MaxInputCharsPerWord)
-		}
-		t.maxChars = *m.MaxInputCharsPerWord
-	}
+	t.model, t.unkID, t.maxChars = wp, wp.unkID, wp.maxChars
 	return nil
 }
 
@@ -288,7 +256,7 @@ func (t *Tokenizer) parseNormalizer(raw json.RawMessage) error {
 		return formatErrorf("normalizer: %s", jsonin.Describe(err))
 	}
 	// Defaults as in BertNormalizer::default (normalizers/bert.rs).
-	t.norm = normalizer{enabled: true, cleanText: true, chinese: true, lowercase: true}
+	t.norm = normalizer{kind: normBert, cleanText: true, chinese: true, lowercase: true}
 	if n.CleanText != nil {
 		t.norm.cleanText = *n.CleanText
 	}
@@ -317,7 +285,7 @@ func (t *Tokenizer) parsePreTokenizer(raw json.RawMessage) error {
 	if ty.Type != "BertPreTokenizer" {
 		return unsupportedf("pre_tokenizer %s", ty.Type)
 	}
-	t.bertPreTokenizer = true
+	t.pre = preTokenizer{kind: preBert}
 	return nil
 }
 

@@ -15,12 +15,20 @@ import "slices"
 //     k-th character before NFD, the others that of the last one taken. Only runs of
 //     combining marks need to be held back for that, so the stream stays one pass.
 type normalizer struct {
-	enabled      bool
+	kind         normKind
 	cleanText    bool // drop \0, U+FFFD and control characters; map whitespace to ' '
 	chinese      bool // put spaces around CJK ideographs
 	stripAccents bool // NFD, then drop nonspacing marks (Mn)
 	lowercase    bool // Rust's char::to_lowercase
 }
+
+// normKind is which normalizer a tokenizer.json names.
+type normKind uint8
+
+const (
+	normNone normKind = iota // no normalizer: the text as it is
+	normBert                 // BertNormalizer
+)
 
 type align = [2]int32
 
@@ -51,7 +59,7 @@ func (ns *normState) reset() {
 // push normalizes one original character r with alignment a, appending to ns.out what is
 // ready.
 func (n *normalizer) push(ns *normState, r rune, a align) {
-	if !n.enabled {
+	if n.kind == normNone {
 		ns.emit(r, a)
 		return
 	}

@@ -39,24 +39,18 @@ import (
 
 // Tokenizer encodes text to token ids. Build one with FromJSON.
 type Tokenizer struct {
-	// WordPiece model (models/wordpiece/mod.rs).
-	vocab     map[string]int32
+	model     model
+	vocab     map[string]int32 // the model's vocab, token → id
 	idToToken []string
-	unkToken  string
-	unkID     int32
-	prefix    string // continuing_subword_prefix, "##"
-	maxChars  int    // max_input_chars_per_word
-	// keyLens are the distinct byte lengths of the vocab entries, longest first: the greedy match
-	// tries only those (a vocab has ~20), so that one long entry does not make every character
-	// of a word try, and hash, every length up to it.
-	keyLens []int
+	unkID     int32 // -1 if the model has no unknown token
+	maxChars  int   // the model's maxWordChars
 
 	added       []addedToken
 	rawMatcher  *matcher // added tokens with normalized=false
 	normMatcher *matcher // added tokens with normalized=true
 
-	norm             normalizer
-	bertPreTokenizer bool
+	norm normalizer
+	pre  preTokenizer
 
 	hasPost      bool
 	single, pair []templatePiece
@@ -261,7 +255,7 @@ func (t *Tokenizer) encodeSegment(s *state, text string, from, to int, m *matche
 		r, size := utf8.DecodeRuneInString(text[i:to])
 		a0, a1 := int32(i), int32(i+size)
 		i += size
-		if r < utf8.RuneSelf && t.norm.enabled && t.bertPreTokenizer {
+		if r < utf8.RuneSelf && t.norm.kind == normBert && t.pre.kind == preBert {
 			// ASCII fast path: no decomposition, combining class 0, one character.
 			c := asciiClass[r]
 			if c == clsDrop && t.norm.cleanText {
@@ -345,10 +339,23 @@ func (t *Tokenizer) encodeSegmentNormMatched(s *state, text string, from, to int
 	})
 }
 
+// preKind is which pre-tokenizer a tokenizer.json names.
+type preKind uint8
+
+const (
+	preNone preKind = iota // the whole segment is one word
+	preBert                // BertPreTokenizer
+)
+
+// preTokenizer is the pre-tokenizer, a value chosen by kind; the zero value is none.
+type preTokenizer struct {
+	kind preKind
+}
+
 // pushNormalized feeds one normalized character to the pre-tokenizer (BertPreTokenizer:
 // split on whitespace, removing it, and isolate every punctuation character).
 func (t *Tokenizer) pushNormalized(s *state, r rune, a0, a1 int32) {
-	if !t.bertPreTokenizer {
+	if t.pre.kind != preBert {
 		s.appendWord(t, r, a0, a1)
 		return
 	}
@@ -384,9 +391,7 @@ func (s *state) appendWord(t *Tokenizer, r rune, a0, a1 int32) {
 	}
 }
 
-// flushWord runs WordPiece (models/wordpiece/mod.rs, Model::tokenize) on the current word:
-// greedy longest-match-first, continuation pieces prefixed with "##", and the whole word
-// as [UNK] if it is longer than max_input_chars_per_word or any piece is not in the vocab.
+// flushWord hands the current word to the model.
 func (t *Tokenizer) flushWord(s *state) {
 	if s.wchars == 0 {
 		return
@@ -395,53 +400,7 @@ func (t *Tokenizer) flushWord(s *state) {
 	s.word++
 	chars := s.wchars
 	s.wchars = 0
-	if chars > t.maxChars {
-		s.emit(token{id: t.unkID, start: s.wstart, end: s.wend, word: word})
-		return
-	}
-	w := s.wbuf
-	s.pieces = s.pieces[:0]
-	s.key = append(s.key[:0], t.prefix...)
-	plen := len(t.prefix)
-	for start := 0; start < len(w); {
-		// Longest match first: the ends at character boundaries, from the longest, whose piece
-		// (with the prefix after the first) has the length of some vocab entry.
-		end, found := start, false
-		for _, kl := range t.keyLens {
-			n := kl
-			if start > 0 {
-				n -= plen
-			}
-			end = start + n
-			if n <= 0 || end > len(w) || end < len(w) && !utf8.RuneStart(w[end]) {
-				continue
-			}
-			var id int32
-			var ok bool
-			if start == 0 {
-				id, ok = t.vocab[string(w[:end])]
-			} else {
-				s.key = append(s.key[:plen], w[start:end]...)
-				id, ok = t.vocab[string(s.key)]
-			}
-			if ok {
-				s.pieces = append(s.pieces, token{id: id, start: s.walign[start][0], end: s.walign[end-1][1], word: word})
-				found = true
-				break
-			}
-		}
-		if !found {
-			s.emit(token{id: t.unkID, start: s.wstart, end: s.wend, word: word})
-			return
-		}
-		start = end
-	}
-	for _, p := range s.pieces {
-		if s.stop {
-			return
-		}
-		s.emit(p)
-	}
+	t.model.tokenize(s, chars, s.wstart, s.wend, word)
 }
 
 // emitWhole emits an added token matched in the text; it is a word of its own. Its token

@@ -37,10 +37,10 @@ func loadUnicode(t *testing.T) *unicodeFile {
 func TestNormalizerEveryCodePoint(t *testing.T) {
 	u := loadUnicode(t)
 	for name, n := range map[string]normalizer{
-		"bert_lowercase":              {enabled: true, cleanText: true, chinese: true, stripAccents: true, lowercase: true},
-		"bert_cased":                  {enabled: true, cleanText: true, chinese: true},
-		"bert_lowercase_keep_accents": {enabled: true, cleanText: true, chinese: true, lowercase: true},
-		"bert_strip_accents_cased":    {enabled: true, cleanText: true, chinese: true, stripAccents: true},
+		"bert_lowercase":              {kind: normBert, cleanText: true, chinese: true, stripAccents: true, lowercase: true},
+		"bert_cased":                  {kind: normBert, cleanText: true, chinese: true},
+		"bert_lowercase_keep_accents": {kind: normBert, cleanText: true, chinese: true, lowercase: true},
+		"bert_strip_accents_cased":    {kind: normBert, cleanText: true, chinese: true, stripAccents: true},
 	} {
 		hashes := u.Normalizers[name]
 		if len(hashes) != 0x110000/u.Block {
