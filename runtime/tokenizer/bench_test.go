@@ -64,3 +64,25 @@ func BenchmarkFromJSON(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkEncodeBPE(b *testing.B) {
+	tk, _ := loadModelGolden(b, "bpe")
+	long := strings.Repeat("The quick brown fox jumps over the lazy dog while the band plays on. ", 8)
+	for _, c := range []struct{ name, text string }{
+		{"short", "I love this movie, it was absolutely wonderful!"},
+		{"128tok", long},
+		{"accents", strings.Repeat("Café déjà vu: naïve résumé, Ünïcödé façade. ", 10)},
+		{"cjk", strings.Repeat("東京は日本の首都です。中文也可以。", 8)},
+		{"longword", strings.Repeat("x", 10000)},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(c.text)))
+			var n int
+			for i := 0; i < b.N; i++ {
+				n = len(tk.Encode(c.text, Options{MaxLength: -1}).IDs)
+			}
+			b.ReportMetric(float64(n), "tokens")
+		})
+	}
+}

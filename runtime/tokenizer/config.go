@@ -82,6 +82,9 @@ type templateJSON struct {
 type bertProcessingJSON struct {
 	Sep [2]json.RawMessage `json:"sep"`
 	Cls [2]json.RawMessage `json:"cls"`
+	// RobertaProcessing only
+	TrimOffsets    *bool `json:"trim_offsets"`
+	AddPrefixSpace *bool `json:"add_prefix_space"`
 }
 
 // maxVocabID bounds the vocab entries and ids a tokenizer.json may have (the largest real
@@ -163,12 +166,15 @@ func (t *Tokenizer) parseModel(raw json.RawMessage, vocab []byte, nAdded int) er
 	if err := json.Unmarshal(raw, &m); err != nil {
 		return formatErrorf("model: %s", jsonin.Describe(err))
 	}
+	kind := m.Type
 	switch m.Type {
-	case "WordPiece":
+	case "WordPiece", "BPE":
 	case "":
 		// Older files omit the tag; serde then tells the models apart by their fields.
+		kind = "WordPiece"
 		if !isNull(m.Merges) {
-			return UnsupportedError("model BPE")
+			kind = "BPE"
+			break
 		}
 		if v := bytes.TrimSpace(m.Vocab); len(v) > 0 && v[0] == '[' { // (cutVocab only cuts objects)
 			return UnsupportedError("model Unigram")
@@ -177,7 +183,7 @@ func (t *Tokenizer) parseModel(raw json.RawMessage, vocab []byte, nAdded int) er
 			return UnsupportedError("model without a type (not WordPiece)")
 		}
 	default:
-		return unsupportedf("model %s (only WordPiece is implemented)", m.Type)
+		return unsupportedf("model %s (WordPiece and BPE are implemented)", clip(m.Type))
 	}
 	if vocab == nil {
 		vocab = m.Vocab
@@ -208,11 +214,24 @@ func (t *Tokenizer) parseModel(raw json.RawMessage, vocab []byte, nAdded int) er
 	for tok, id := range t.vocab {
 		t.idToToken[id] = tok
 	}
-	wp, err := newWordPiece(&m, words)
-	if err != nil {
-		return err
+	if kind == "BPE" {
+		var bj bpeJSON
+		if err := json.Unmarshal(raw, &bj); err != nil {
+			return formatErrorf("model: %v", err)
+		}
+		b, err := newBPE(&bj, words)
+		if err != nil {
+			return err
+		}
+		t.model, t.unkID = b, b.unkID
+	} else {
+		wp, err := newWordPiece(&m, words)
+		if err != nil {
+			return err
+		}
+		t.model, t.unkID = wp, wp.unkID
 	}
-	t.model, t.unkID, t.maxChars = wp, wp.unkID, wp.maxChars
+	t.maxChars = t.model.maxWordChars()
 	return nil
 }
 
@@ -249,7 +268,7 @@ func (t *Tokenizer) parseNormalizer(raw json.RawMessage) error {
 		return formatErrorf("normalizer: %s", jsonin.Describe(err))
 	}
 	if ty.Type != "BertNormalizer" {
-		return unsupportedf("normalizer %s", ty.Type)
+		return unsupportedf("normalizer %s", clip(ty.Type))
 	}
 	var n bertNormalizerJSON
 	if err := json.Unmarshal(raw, &n); err != nil {
@@ -282,10 +301,29 @@ func (t *Tokenizer) parsePreTokenizer(raw json.RawMessage) error {
 	if err := json.Unmarshal(raw, &ty); err != nil {
 		return formatErrorf("pre_tokenizer: %s", jsonin.Describe(err))
 	}
-	if ty.Type != "BertPreTokenizer" {
-		return unsupportedf("pre_tokenizer %s", ty.Type)
+	switch ty.Type {
+	case "BertPreTokenizer":
+		t.pre = preTokenizer{kind: preBert}
+	case "ByteLevel":
+		// Defaults as in ByteLevel::default (pre_tokenizers/byte_level.rs); trim_offsets
+		// only matters when ByteLevel is the post-processor.
+		bl := struct {
+			AddPrefixSpace *bool `json:"add_prefix_space"`
+			UseRegex       *bool `json:"use_regex"`
+		}{}
+		if err := json.Unmarshal(raw, &bl); err != nil {
+			return formatErrorf("pre_tokenizer: %v", err)
+		}
+		t.pre = preTokenizer{kind: preByteLevel, addPrefixSpace: true, useRegex: true}
+		if bl.AddPrefixSpace != nil {
+			t.pre.addPrefixSpace = *bl.AddPrefixSpace
+		}
+		if bl.UseRegex != nil {
+			t.pre.useRegex = *bl.UseRegex
+		}
+	default:
+		return unsupportedf("pre_tokenizer %s", clip(ty.Type))
 	}
-	t.pre = preTokenizer{kind: preBert}
 	return nil
 }
 
@@ -344,7 +382,7 @@ func (t *Tokenizer) parsePostProcessor(raw json.RawMessage) error {
 		if t.pair, err = conv("pair", tj.Pair); err != nil {
 			return err
 		}
-	case "BertProcessing":
+	case "BertProcessing", "RobertaProcessing":
 		var bj bertProcessingJSON
 		if err := json.Unmarshal(raw, &bj); err != nil {
 			return formatErrorf("post_processor: %s", jsonin.Describe(err))
@@ -372,8 +410,20 @@ func (t *Tokenizer) parsePostProcessor(raw json.RawMessage) error {
 		sep1.typeID = 1
 		t.single = []templatePiece{cls, {seq: 0}, sep}
 		t.pair = []templatePiece{cls, {seq: 0}, sep, {seq: 1, typeID: 1}, sep1}
+		if ty.Type == "RobertaProcessing" {
+			// processors/roberta.rs: <s> A </s> </s> B </s>, every type id 0; offsets
+			// trimmed of spaces (defaults true).
+			t.pair = []templatePiece{cls, {seq: 0}, sep, sep, {seq: 1}, sep}
+			t.postTrim, t.postPrefixSpace = true, true
+			if bj.TrimOffsets != nil {
+				t.postTrim = *bj.TrimOffsets
+			}
+			if bj.AddPrefixSpace != nil {
+				t.postPrefixSpace = *bj.AddPrefixSpace
+			}
+		}
 	default:
-		return unsupportedf("post_processor %s", ty.Type)
+		return unsupportedf("post_processor %s", clip(ty.Type))
 	}
 	t.hasPost = true
 	return nil

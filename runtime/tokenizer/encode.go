@@ -216,7 +216,7 @@ func (t *Tokenizer) build(a, b []token, pair bool, padTo int) Encoding {
 	e := t.alloc(n)
 	i := 0
 	put := func(toks []token, typeID int32, seq int8) {
-		for _, tk := range toks {
+		for k, tk := range toks {
 			e.IDs[i] = tk.id
 			e.TypeIDs[i] = typeID
 			e.AttentionMask[i] = 1
@@ -226,6 +226,9 @@ func (t *Tokenizer) build(a, b []token, pair bool, padTo int) Encoding {
 				e.Tokens[i] = t.IDToToken(tk.id)
 			}
 			e.Offsets[i] = [2]int{int(tk.start), int(tk.end)}
+			if t.postTrim {
+				t.trimOffsets(&e.Offsets[i], e.Tokens[i], k == 0)
+			}
 			e.WordIDs[i] = int(tk.word)
 			e.SequenceIDs[i] = seq
 			i++

@@ -1,8 +1,14 @@
-// Package tokenizer is a WordPiece tokenizer driven by a Hugging Face tokenizer.json. It
-// reproduces the ids, tokens, type ids, word ids and offsets of huggingface/tokenizers
-// 0.22.1 for BERT-style files: added tokens (single_word, lstrip, rstrip, normalized),
-// BertNormalizer, BertPreTokenizer, WordPiece, TemplateProcessing or BertProcessing,
-// LongestFirst truncation and batch padding. It knows nothing of models.
+// Package tokenizer is a tokenizer driven by a Hugging Face tokenizer.json. It reproduces
+// the ids, tokens, type ids, word ids and offsets of huggingface/tokenizers 0.22.1 for
+// BERT-style files (added tokens with single_word, lstrip, rstrip, normalized;
+// BertNormalizer, BertPreTokenizer, WordPiece, TemplateProcessing or BertProcessing) and
+// RoBERTa/GPT-2-style files (ByteLevel pre-tokenizer with GPT-2's pattern and byte map, BPE
+// merges by rank, RobertaProcessing with its offset trimming), with LongestFirst truncation
+// and batch padding. It knows nothing of models.
+//
+// The pipeline is the reference's: added tokens, then a normalizer, a pre-tokenizer and a
+// model (the model interface, wordpiece.go and bpe.go), then the post-processor. The
+// normalizer and pre-tokenizer are values chosen by kind.
 //
 // Verified against the reference (tools/reference/make_tokenizer_golden.py): every code
 // point through the normalizer under four settings and through the pre-tokenizer, and over
@@ -54,6 +60,8 @@ type Tokenizer struct {
 
 	hasPost      bool
 	single, pair []templatePiece
+	// RobertaProcessing's trim_offsets and add_prefix_space (offsets only).
+	postTrim, postPrefixSpace bool
 
 	maxLength int // truncation max_length from the file; 0 = none
 	truncLeft bool
@@ -185,6 +193,11 @@ type state struct {
 	nalign [][2]int32 // per byte of nbuf
 
 	seqA, seqB []token
+
+	tbuf   []byte     // a segment with a prefix space
+	talign [][2]int32 // per byte of tbuf
+	syms   []bpeSymbol
+	heap   []bpeCand
 }
 
 func (t *Tokenizer) getState() *state {
@@ -213,7 +226,7 @@ func (t *Tokenizer) encodeSequence(s *state, text string, limit, keep, countTo i
 	if limit == 0 && countTo == 0 {
 		return
 	}
-	if t.normMatcher == nil {
+	if t.normMatcher == nil && !t.pre.buffered() {
 		t.encodeSegment(s, text, 0, len(text), t.rawMatcher)
 		return
 	}
@@ -221,6 +234,7 @@ func (t *Tokenizer) encodeSequence(s *state, text string, limit, keep, countTo i
 		t.encodeSegmentNormMatched(s, text, 0, len(text))
 		return
 	}
+
 	t.findMatches(t.rawMatcher, text, func(sp split) bool {
 		if sp.token >= 0 {
 			s.emitWhole(t.added[sp.token].id, int32(sp.start), int32(sp.end), text[sp.start:sp.end])
@@ -305,7 +319,8 @@ func (t *Tokenizer) finishNormalizer(s *state) {
 }
 
 // encodeSegmentNormMatched is encodeSegment when some added tokens are matched in the
-// normalized text: the segment is normalized whole, then cut by the normalized matcher.
+// normalized text, or when the pre-tokenizer needs the whole segment: the segment is
+// normalized whole, then cut by the normalized matcher (if any) and pre-tokenized.
 func (t *Tokenizer) encodeSegmentNormMatched(s *state, text string, from, to int) {
 	s.nbuf, s.nalign = s.nbuf[:0], s.nalign[:0]
 	s.ns.reset()
@@ -323,10 +338,18 @@ func (t *Tokenizer) encodeSegmentNormMatched(s *state, text string, from, to int
 		}
 	}
 	s.ns.out, s.ns.outAlign = s.ns.out[:0], s.ns.outAlign[:0]
+	if t.normMatcher == nil {
+		t.preTokenizeBuffered(s, s.nbuf, s.nalign)
+		return
+	}
 	norm := string(s.nbuf)
 	t.findMatches(t.normMatcher, norm, func(sp split) bool {
 		if sp.token >= 0 {
 			s.emitWhole(t.added[sp.token].id, s.nalign[sp.start][0], s.nalign[sp.end-1][1], norm[sp.start:sp.end])
+			return !s.stop
+		}
+		if t.pre.buffered() {
+			t.preTokenizeBuffered(s, s.nbuf[sp.start:sp.end], s.nalign[sp.start:sp.end])
 			return !s.stop
 		}
 		for i := sp.start; i < sp.end && !s.stop; {
@@ -343,13 +366,29 @@ func (t *Tokenizer) encodeSegmentNormMatched(s *state, text string, from, to int
 type preKind uint8
 
 const (
-	preNone preKind = iota // the whole segment is one word
-	preBert                // BertPreTokenizer
+	preNone      preKind = iota // the whole segment is one word
+	preBert                     // BertPreTokenizer
+	preByteLevel                // ByteLevel (GPT-2, RoBERTa)
 )
 
 // preTokenizer is the pre-tokenizer, a value chosen by kind; the zero value is none.
 type preTokenizer struct {
-	kind preKind
+	kind           preKind
+	addPrefixSpace bool // ByteLevel: a space before a segment that does not start with one
+	useRegex       bool // ByteLevel: split by GPT-2's pattern
+}
+
+// buffered tells whether the pre-tokenizer needs a whole normalized segment at once (it
+// looks ahead) rather than one character at a time.
+func (p preTokenizer) buffered() bool { return p.kind == preByteLevel }
+
+// preTokenizeBuffered runs a buffered pre-tokenizer on the normalized segment b, al the
+// original byte range of each of its bytes.
+func (t *Tokenizer) preTokenizeBuffered(s *state, b []byte, al [][2]int32) {
+	switch t.pre.kind {
+	case preByteLevel:
+		t.byteLevel(s, b, al)
+	}
 }
 
 // pushNormalized feeds one normalized character to the pre-tokenizer (BertPreTokenizer:

@@ -20,8 +20,13 @@ func TestFromJSONErrors(t *testing.T) {
 	}{
 		{"not json", `{`, false, ""},
 		{"empty", `{}`, false, "no model"},
-		{"bpe", `{"model":{"type":"BPE","vocab":{"a":0},"merges":[]}}`, true, "BPE"},
-		{"untagged bpe", `{"model":{"vocab":{"a":0},"merges":[]}}`, true, "BPE"},
+		{"bpe dropout", `{"model":{"type":"BPE","dropout":0.1,"vocab":{"a":0},"merges":[]}}`, true, "dropout"},
+		{"untagged bpe byte_fallback", `{"model":{"vocab":{"a":0},"merges":[],"byte_fallback":true}}`, true, "byte_fallback"},
+		{"bpe no merges", `{"model":{"type":"BPE","vocab":{"a":0}}}`, false, "merges"},
+		{"bpe merge not in vocab", `{"model":{"type":"BPE","vocab":{"a":0,"b":1},"merges":["a b"]}}`, false, "merges[0]"},
+		{"bpe merge of three", `{"model":{"type":"BPE","vocab":{"a":0,"b":1},"merges":["a b c"]}}`, false, "merges[0]"},
+		{"bpe merge not a pair", `{"model":{"type":"BPE","vocab":{"a":0,"b":1},"merges":[["a"]]}}`, false, "merges[0]"},
+		{"bpe unk not in vocab", `{"model":{"type":"BPE","unk_token":"<unk>","vocab":{"a":0},"merges":[]}}`, false, "unk_token"},
 		{"unigram", `{"model":{"type":"Unigram","vocab":[["a",0.0]]}}`, true, "Unigram"},
 		{"no unk", `{"model":{"type":"WordPiece","vocab":{"a":0}}}`, false, "unk_token"},
 		{"negative id", `{"model":{"type":"WordPiece","vocab":{"[UNK]":-1}}}`, false, "out of range"},
@@ -29,7 +34,8 @@ func TestFromJSONErrors(t *testing.T) {
 		{"vocab list", `{"model":{"type":"WordPiece","vocab":[1,2]}}`, false, "vocab"},
 		{"nfkc", `{"normalizer":{"type":"NFKC"},` + wp + `}`, true, "NFKC"},
 		{"metaspace", `{"pre_tokenizer":{"type":"Metaspace"},` + wp + `}`, true, "Metaspace"},
-		{"roberta", `{"post_processor":{"type":"RobertaProcessing"},` + wp + `}`, true, "RobertaProcessing"},
+		{"roberta without sep", `{"post_processor":{"type":"RobertaProcessing"},` + wp + `}`, false, "sep"},
+		{"long type clipped", `{"pre_tokenizer":{"type":"` + strings.Repeat("x", 5000) + `"},` + wp + `}`, true, "xxx…"},
 		{"bad template", `{"post_processor":{"type":"TemplateProcessing","single":[{"SpecialToken":{"id":"[X]","type_id":0}}],"pair":[],"special_tokens":{}},` + wp + `}`, false, "[X]"},
 		{"only_second", `{"truncation":{"max_length":8,"strategy":"OnlySecond","stride":0},` + wp + `}`, true, "OnlySecond"},
 		{"empty added", `{"added_tokens":[{"id":5,"content":""}],` + wp + `}`, false, "empty"},
@@ -337,5 +343,32 @@ func TestConcurrent(t *testing.T) {
 	}
 	for w := 0; w < 4; w++ {
 		<-done
+	}
+}
+
+func TestEncodeAllocsBPE(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items under the race detector")
+	}
+	tk, _ := loadModelGolden(t, "bpe")
+	text := "I love this movie, it's absolutely wonderful!  Café déjà vu <mask> 東京 😀."
+	tk.Encode(text, Options{})
+	allocs := testing.AllocsPerRun(100, func() { tk.Encode(text, Options{}) })
+	if allocs > 6 {
+		t.Errorf("Encode: %.1f allocs per call, want <= 6", allocs)
+	}
+}
+
+// TestBPELongWord checks that a word of a million characters merges in O(n log n): a
+// quadratic merge loop would take minutes.
+func TestBPELongWord(t *testing.T) {
+	tk, _ := loadModelGolden(t, "bpe")
+	start := time.Now()
+	e := tk.Encode(strings.Repeat("ab1", 1<<18), Options{MaxLength: -1})
+	if d := time.Since(start); d > 20*time.Second {
+		t.Errorf("%d tokens in %v", len(e.IDs), d)
+	}
+	if len(e.IDs) < 3 {
+		t.Fatalf("%d tokens", len(e.IDs))
 	}
 }

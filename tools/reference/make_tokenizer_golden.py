@@ -212,6 +212,26 @@ ADDED_TEXTS = [
 ]
 
 
+# The hard corpus for the byte-level BPE and Unigram goldens, on top of TRICKY: whitespace
+# runs, very long words, control characters, and each model's special tokens in the text.
+# Append only; regenerate after any change.
+HARD = [
+    "two  spaces", "three   spaces", "tabs\t\tand\t spaces \t mixed", "trailing space ", "trailing spaces   ",
+    " leading space", "   leading spaces", "\n\nnewlines\n\n\nrun\n", "a \n b \r\n c \u3000 d \u00a0\u00a0 e",
+    "x" * 1000, "word" * 300, "\u00e9" * 500, "\u6f22" * 400, "\U0001f600" * 200, "ab1" * 300, "!?" * 300,
+    " " * 50 + "after fifty spaces", "\t" * 20, "\u2003" * 10 + "em",
+    "ctl \x01\x02\x03 \x1f mid\x7fdel \x85nel \x9f end", "\x00\x00nul", "bell\x07\x07",
+    "I'm you're we've they'll she'd it's don't DON'T 'S 'sup ''s rock'n'roll", "'" * 3, "' s",
+    "numbers 123 4567 8.9 ١٢٣ ½ Ⅻ ①②", "1,000,000 and 3.14 and -7",
+    "<s>", "</s>", "<mask>", "<pad><unk>", "The capital of France is <mask>.", "hello<mask>world",
+    "a <mask> b  <mask>", "<s>in text</s>", "<s><s></s>", "<unk> and <UNK> and <Mask>",
+    "\u2581 already a metaspace \u2581\u2581x", "\u2581", "_underscore_ and \u2581x",
+    "Ｆｕｌｌｗｉｄｔｈ ｶﾀｶﾅ ① ﬁ ㎏ ㈱ ™ ℌ", "compat: \u00bd \u2460 \u2163 \u33a1 \u2122 \u00b5 \u212b \u01c4",
+    "zero\u200bwidth\u200c\u200djoin\ufeffbom", "soft\u00adhyphen", "e\u0301\u0301\u0301",
+    "mixed 日本語 and English, 한국어 and العربية, ไทย and हिन्दी.",
+]
+
+
 def random_texts(seed, n):
     """Random strings drawn from pools of characters the tokenizer treats specially."""
     import random
@@ -691,6 +711,100 @@ def go_tables():
           f"{len(mn)} Mn, {len(ccc)} combining, {len(nfd_map)} NFD, {len(lower_map)} lowercase")
 
 
+# Tokenizers of other model types. Trained here with the `tokenizers` library when no
+# registry package ships a real one (see testdata/README.md), then kept as they are.
+BPE_JSON = os.path.join(OUT, "bpe", "tokenizer.json")
+MODEL_GOLDENS = [("bpe", BPE_JSON)]
+
+
+def training_texts():
+    return list(SENTENCES) + real_texts() + TRICKY
+
+
+def train_bpe(path):
+    """A RoBERTa-style byte-level BPE: ByteLevel pre-tokenizer (add_prefix_space), BPE with
+    merges, RobertaProcessing; special tokens as in roberta-base (<mask> strips left)."""
+    from tokenizers import ByteLevelBPETokenizer, processors
+    bpe = ByteLevelBPETokenizer(add_prefix_space=True)
+    bpe.train_from_iterator(training_texts(), vocab_size=1500, min_frequency=2,
+                            special_tokens=["<s>", "<pad>", "</s>", "<unk>"])
+    tok = bpe._tokenizer
+    tok.add_special_tokens([AddedToken("<mask>", lstrip=True, normalized=False)])
+    tok.post_processor = processors.RobertaProcessing(("</s>", 2), ("<s>", 0), trim_offsets=True,
+                                                      add_prefix_space=True)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tok.save(path)
+    print(f"{path}: trained, {tok.get_vocab_size()} tokens, {os.path.getsize(path)} bytes")
+
+
+def model_golden(name, path):
+    """Goldens for one tokenizer.json: singles (whole and truncated), pairs, random and real
+    texts, padded batches; in golden.json's format."""
+    tok = Tokenizer.from_file(path)
+    tok.no_padding()
+    tok.no_truncation()
+    pad_token = next(t for t in ["<pad>", "[PAD]"] if tok.token_to_id(t) is not None)
+    pad_id = tok.token_to_id(pad_token)
+    cases = []
+    counts = {}
+
+    def add(kind, text, pair, max_length, with_tokens=True):
+        tok.no_truncation()
+        if max_length > 0:
+            tok.enable_truncation(max_length=max_length)
+        e = tok.encode(text) if pair is None else tok.encode(text, pair)
+        c = {"text": text}
+        if pair is not None:
+            c["pair"] = pair
+        c["max_length"] = max_length
+        c.update(encoding_json(e, [text] if pair is None else [text, pair], with_tokens))
+        cases.append(c)
+        counts[kind] = counts.get(kind, 0) + 1
+
+    for text in list(SENTENCES) + TRICKY + HARD:
+        for ml in (-1, 8):
+            add("single", text, None, ml)
+    for a, b in PAIRS + [("<mask> one", "two <mask>"), (HARD[0], HARD[-1])]:
+        for ml in (-1, 3, 5, 9, 16):
+            add("pair", a, b, ml)
+    for i, text in enumerate(random_texts(3, 300)):
+        add("random", text, None, [-1, 6][i % 2])
+    for text in real_texts():
+        add("real", text, None, -1, with_tokens=False)
+    batches = []
+    for texts in BATCHES + [HARD[:6]]:
+        for ml in (-1, 8):
+            tok.no_truncation()
+            if ml > 0:
+                tok.enable_truncation(max_length=ml)
+            tok.enable_padding(pad_id=pad_id, pad_token=pad_token)
+            encs = tok.encode_batch(texts)
+            tok.no_padding()
+            batches.append({"texts": texts, "max_length": ml,
+                            "encodings": [encoding_json(e, [t]) for e, t in zip(encs, texts)]})
+    doc = {
+        "generator": "tools/reference/make_tokenizer_golden.py",
+        "tokenizers_version": tokenizers.__version__,
+        "tokenizer": os.path.relpath(path, ROOT),
+        "padding": {"pad_id": pad_id, "pad_token": pad_token},
+        "counts": counts,
+        "cases": cases,
+        "batches": batches,
+    }
+    out = os.path.join(OUT, f"golden_{name}.json")
+    with open(out, "w", encoding="utf-8") as f:
+        json.dump(doc, f, ensure_ascii=False, separators=(",", ":"))
+        f.write("\n")
+    print(f"{out}: {len(cases)} cases {counts}, {len(batches)} batches, {os.path.getsize(out)} bytes")
+
+
+def model_goldens():
+    if not os.path.exists(BPE_JSON):
+        train_bpe(BPE_JSON)
+    for name, path in MODEL_GOLDENS:
+        model_golden(name, path)
+
+
 def random_golden(path, n, seed):
     """A large differential test, not committed: --random PATH N SEED."""
     tok = Tokenizer.from_file(TOKENIZER_JSON)
@@ -719,7 +833,11 @@ def main():
         random_golden(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
         return
     os.makedirs(OUT, exist_ok=True)
+    if sys.argv[1:] == ["--models"]:
+        model_goldens()
+        return
     golden()
+    model_goldens()
     unicode_tables()
     go_tables()
 
