@@ -129,6 +129,9 @@ func Load(files map[string][]byte) (*Model, error) {
 		return nil, &Error{File: TokenizerFile, Err: fs.ErrNotExist}
 	}
 	tok, err := tokenizer.FromJSON(tokBytes)
+	if err == nil {
+		err = wordPieceOnly(tok)
+	}
 	if err != nil {
 		return nil, &Error{File: TokenizerFile, Err: err}
 	}
@@ -148,6 +151,15 @@ func Load(files map[string][]byte) (*Model, error) {
 		return nil, err
 	}
 	return build(cfg, tok, wf.Tensors, wname, files[SentenceBertConfig])
+}
+
+// wordPieceOnly refuses the tokenizers the BERT encoder was not built for: the tokenizer
+// package reads BPE and Unigram files too, the encoders for them are a later step.
+func wordPieceOnly(tok *tokenizer.Tokenizer) error {
+	if m := tok.Model(); m != "WordPiece" {
+		return tokenizer.UnsupportedError("model " + m + " for a BERT encoder (only WordPiece)")
+	}
+	return nil
 }
 
 // loadModelFile loads a converted model file, checking it against its manifest when given.
@@ -170,6 +182,9 @@ func loadModelFile(b, manifest []byte) (*Model, error) {
 		return nil, &Error{File: ModelFile + ": " + ConfigFile, Err: err}
 	}
 	tok, err := tokenizer.FromJSON(mf.Tokenizer)
+	if err == nil {
+		err = wordPieceOnly(tok)
+	}
 	if err != nil {
 		return nil, &Error{File: ModelFile + ": " + TokenizerFile, Err: err}
 	}

@@ -125,6 +125,14 @@ func TestLoadErrorsNameTheFile(t *testing.T) {
 			os.WriteFile(filepath.Join(dir, "model.safetensors"), b[:len(b)/3], 0o644)
 		},
 		"bad tokenizer": func(dir string) { os.WriteFile(filepath.Join(dir, "tokenizer.json"), []byte(`[]`), 0o644) },
+		"bpe tokenizer for a bert": func(dir string) {
+			b, _ := os.ReadFile(filepath.Join("..", "..", "testdata", "tokenizer", "bpe", "tokenizer.json"))
+			os.WriteFile(filepath.Join(dir, "tokenizer.json"), b, 0o644)
+		},
+		"unigram tokenizer for a bert": func(dir string) {
+			b, _ := os.ReadFile(filepath.Join("..", "..", "testdata", "tokenizer", "unigram", "tokenizer.json"))
+			os.WriteFile(filepath.Join(dir, "tokenizer.json"), b, 0o644)
+		},
 		"wrong model type": func(dir string) {
 			os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"model_type":"gpt2","hidden_size":32}`), 0o644)
 		},

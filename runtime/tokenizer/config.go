@@ -3,6 +3,7 @@ package tokenizer
 import (
 	"bytes"
 	"encoding/json"
+	"unicode/utf8"
 
 	"github.com/adapterwasm/adapterwasm/internal/jsonin"
 )
@@ -156,6 +157,17 @@ func FromJSON(b []byte) (*Tokenizer, error) {
 	return t, nil
 }
 
+// parseUnigram decodes a Unigram model.
+func (t *Tokenizer) parseUnigram(raw json.RawMessage) error {
+	u, pieces, err := newUnigram(raw)
+	if err != nil {
+		return err
+	}
+	t.vocab, t.idToToken = u.vocab, pieces
+	t.model, t.unkID, t.maxChars = u, u.unkID, u.maxWordChars()
+	return nil
+}
+
 // parseModel decodes the model; vocab, if not nil, is its vocab cut out by cutVocab; nAdded is
 // the number of added tokens, whose ids may follow the vocab's.
 func (t *Tokenizer) parseModel(raw json.RawMessage, vocab []byte, nAdded int) error {
@@ -169,6 +181,8 @@ func (t *Tokenizer) parseModel(raw json.RawMessage, vocab []byte, nAdded int) er
 	kind := m.Type
 	switch m.Type {
 	case "WordPiece", "BPE":
+	case "Unigram":
+		return t.parseUnigram(raw)
 	case "":
 		// Older files omit the tag; serde then tells the models apart by their fields.
 		kind = "WordPiece"
@@ -177,13 +191,13 @@ func (t *Tokenizer) parseModel(raw json.RawMessage, vocab []byte, nAdded int) er
 			break
 		}
 		if v := bytes.TrimSpace(m.Vocab); len(v) > 0 && v[0] == '[' { // (cutVocab only cuts objects)
-			return UnsupportedError("model Unigram")
+			return t.parseUnigram(raw)
 		}
 		if m.ContinuingSubwordPrefix == nil && m.MaxInputCharsPerWord == nil {
 			return UnsupportedError("model without a type (not WordPiece)")
 		}
 	default:
-		return unsupportedf("model %s (WordPiece and BPE are implemented)", clip(m.Type))
+		return unsupportedf("model %s (WordPiece, BPE and Unigram are implemented)", clip(m.Type))
 	}
 	if vocab == nil {
 		vocab = m.Vocab
@@ -320,6 +334,43 @@ func (t *Tokenizer) parsePreTokenizer(raw json.RawMessage) error {
 		}
 		if bl.UseRegex != nil {
 			t.pre.useRegex = *bl.UseRegex
+		}
+	case "Metaspace":
+		// Defaults as in Metaspace::default (pre_tokenizers/metaspace.rs); files from before
+		// prepend_scheme say add_prefix_space.
+		ms := struct {
+			Replacement    *string `json:"replacement"`
+			PrependScheme  *string `json:"prepend_scheme"`
+			AddPrefixSpace *bool   `json:"add_prefix_space"`
+			Split          *bool   `json:"split"`
+		}{}
+		if err := json.Unmarshal(raw, &ms); err != nil {
+			return formatErrorf("pre_tokenizer: %v", err)
+		}
+		t.pre = preTokenizer{kind: preMetaspace, replacement: "▁", prepend: prependAlways, split: true}
+		if ms.Replacement != nil {
+			if utf8.RuneCountInString(*ms.Replacement) != 1 {
+				return formatErrorf("pre_tokenizer Metaspace: replacement %q is not one character", clip(*ms.Replacement))
+			}
+			t.pre.replacement = *ms.Replacement
+		}
+		if ms.AddPrefixSpace != nil && !*ms.AddPrefixSpace {
+			t.pre.prepend = prependNever
+		}
+		if ms.PrependScheme != nil {
+			switch *ms.PrependScheme {
+			case "always":
+				t.pre.prepend = prependAlways
+			case "first":
+				t.pre.prepend = prependFirst
+			case "never":
+				t.pre.prepend = prependNever
+			default:
+				return formatErrorf("pre_tokenizer Metaspace: prepend_scheme %q", clip(*ms.PrependScheme))
+			}
+		}
+		if ms.Split != nil {
+			t.pre.split = *ms.Split
 		}
 	default:
 		return unsupportedf("pre_tokenizer %s", clip(ty.Type))

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"testing"
 )
 
@@ -16,9 +17,10 @@ type modelGolden struct {
 		PadID    int32  `json:"pad_id"`
 		PadToken string `json:"pad_token"`
 	} `json:"padding"`
-	Counts  map[string]int `json:"counts"`
-	Cases   []goldenCase   `json:"cases"`
-	Batches []struct {
+	Counts         map[string]int `json:"counts"`
+	ScoresAsLoaded []float64      `json:"scores_as_loaded"`
+	Cases          []goldenCase   `json:"cases"`
+	Batches        []struct {
 		Texts     []string         `json:"texts"`
 		MaxLength int              `json:"max_length"`
 		Encodings []goldenEncoding `json:"encodings"`
@@ -84,4 +86,52 @@ func testModelGolden(t *testing.T, name string, minCases int) {
 	t.Logf("%s: %d golden cases %v and %d batches agree (tokenizers %s)", name, len(g.Cases)-fails, g.Counts, len(g.Batches), g.TokenizersVersion)
 }
 
-func TestGoldenBPE(t *testing.T) { testModelGolden(t, "bpe", 900) }
+func TestGoldenBPE(t *testing.T)     { testModelGolden(t, "bpe", 900) }
+func TestGoldenUnigram(t *testing.T) { testModelGolden(t, "unigram", 900) }
+
+// TestSerdeFloat checks serdeFloat against the scores the reference holds after reading
+// testdata/tokenizer/unigram/tokenizer.json: every one equal, where strconv.ParseFloat
+// (the nearest float) differs for some, and those ulps flip ties in Viterbi.
+func TestSerdeFloat(t *testing.T) {
+	_, g := loadModelGolden(t, "unigram")
+	var file struct {
+		Model struct {
+			Vocab [][2]json.RawMessage `json:"vocab"`
+		} `json:"model"`
+	}
+	if err := json.Unmarshal(mustRead(t, filepath.Join("..", "..", g.Tokenizer)), &file); err != nil {
+		t.Fatal(err)
+	}
+	if len(file.Model.Vocab) != len(g.ScoresAsLoaded) {
+		t.Fatalf("%d scores in the file, %d in the golden", len(file.Model.Vocab), len(g.ScoresAsLoaded))
+	}
+	nearest := 0
+	for i, e := range file.Model.Vocab {
+		got, ok := serdeFloat(e[1])
+		if !ok || got != g.ScoresAsLoaded[i] {
+			t.Errorf("score %d %s: got %v (ok %v), the reference holds %v", i, e[1], got, ok, g.ScoresAsLoaded[i])
+		}
+		if f, _ := strconv.ParseFloat(string(e[1]), 64); f != g.ScoresAsLoaded[i] {
+			nearest++
+		}
+	}
+	if nearest == 0 {
+		t.Error("no score where the nearest float differs from the reference's: the test shows nothing")
+	}
+	t.Logf("%d scores equal the reference's; the nearest float differs for %d", len(g.ScoresAsLoaded), nearest)
+	for _, c := range []struct {
+		in   string
+		want float64
+		ok   bool
+	}{
+		{"0", 0, true}, {"-0.0", 0, true}, {"12", 12, true}, {"-1.5", -1.5, true}, {"1e2", 100, true},
+		{"2.5E-3", 0.0025, true}, {"1e400", 0, false}, {"1e-400", 0, true}, {"01", 0, false}, {"1.", 0, false},
+		{".5", 0, false}, {"1e", 0, false}, {"x", 0, false}, {"", 0, false}, {"-", 0, false}, {"1 ", 0, false},
+		{"18446744073709551616", 18446744073709551616, true}, {"1e99999999999", 0, false}, {"1e-99999999999", 0, true},
+	} {
+		got, ok := serdeFloat([]byte(c.in))
+		if ok != c.ok || (ok && got != c.want) {
+			t.Errorf("serdeFloat(%q) = %v, %v; want %v, %v", c.in, got, ok, c.want, c.ok)
+		}
+	}
+}

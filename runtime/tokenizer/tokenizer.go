@@ -3,12 +3,15 @@
 // BERT-style files (added tokens with single_word, lstrip, rstrip, normalized;
 // BertNormalizer, BertPreTokenizer, WordPiece, TemplateProcessing or BertProcessing) and
 // RoBERTa/GPT-2-style files (ByteLevel pre-tokenizer with GPT-2's pattern and byte map, BPE
-// merges by rank, RobertaProcessing with its offset trimming), with LongestFirst truncation
-// and batch padding. It knows nothing of models.
+// merges by rank, RobertaProcessing with its offset trimming) and SentencePiece-style
+// Unigram files (Metaspace pre-tokenizer, Viterbi over the pieces' scores, read as
+// serde_json reads them), with LongestFirst truncation and batch padding. XLM-R's
+// Precompiled normalizer is not implemented: such files are an UnsupportedError. It knows
+// nothing of models.
 //
 // The pipeline is the reference's: added tokens, then a normalizer, a pre-tokenizer and a
-// model (the model interface, wordpiece.go and bpe.go), then the post-processor. The
-// normalizer and pre-tokenizer are values chosen by kind.
+// model (the model interface: wordpiece.go, bpe.go, unigram.go), then the post-processor.
+// The normalizer and pre-tokenizer are values chosen by kind.
 //
 // Verified against the reference (tools/reference/make_tokenizer_golden.py): every code
 // point through the normalizer under four settings and through the pre-tokenizer, and over
@@ -111,6 +114,17 @@ type Encoding struct {
 // Len is the number of tokens, padding included.
 func (e *Encoding) Len() int { return len(e.IDs) }
 
+// Model names the tokenization model: "WordPiece", "BPE" or "Unigram".
+func (t *Tokenizer) Model() string {
+	switch t.model.(type) {
+	case *bpe:
+		return "BPE"
+	case *unigram:
+		return "Unigram"
+	}
+	return "WordPiece"
+}
+
 // VocabSize is the size of the vocabulary including added tokens (highest id + 1).
 func (t *Tokenizer) VocabSize() int { return len(t.idToToken) }
 
@@ -194,10 +208,11 @@ type state struct {
 
 	seqA, seqB []token
 
-	tbuf   []byte     // a segment with a prefix space
-	talign [][2]int32 // per byte of tbuf
-	syms   []bpeSymbol
-	heap   []bpeCand
+	tbuf    []byte     // a segment with a prefix space
+	talign  [][2]int32 // per byte of tbuf
+	syms    []bpeSymbol
+	lattice []unigramNode
+	heap    []bpeCand
 }
 
 func (t *Tokenizer) getState() *state {
@@ -208,7 +223,8 @@ func (t *Tokenizer) getState() *state {
 }
 
 func (t *Tokenizer) putState(s *state) {
-	if cap(s.wbuf) > 1<<16 || cap(s.toks) > 1<<16 || cap(s.nbuf) > 1<<20 {
+	if cap(s.wbuf) > 1<<16 || cap(s.toks) > 1<<16 || cap(s.nbuf) > 1<<20 || cap(s.tbuf) > 1<<20 ||
+		cap(s.lattice) > 1<<16 || cap(s.syms) > 1<<16 || cap(s.heap) > 1<<16 {
 		return // do not keep the buffers of a huge text alive
 	}
 	t.states.Put(s)
@@ -369,6 +385,7 @@ const (
 	preNone      preKind = iota // the whole segment is one word
 	preBert                     // BertPreTokenizer
 	preByteLevel                // ByteLevel (GPT-2, RoBERTa)
+	preMetaspace                // Metaspace (SentencePiece: XLM-R, T5)
 )
 
 // preTokenizer is the pre-tokenizer, a value chosen by kind; the zero value is none.
@@ -376,11 +393,15 @@ type preTokenizer struct {
 	kind           preKind
 	addPrefixSpace bool // ByteLevel: a space before a segment that does not start with one
 	useRegex       bool // ByteLevel: split by GPT-2's pattern
+
+	replacement string // Metaspace: what ' ' becomes, "▁"
+	prepend     int    // Metaspace: prepend_scheme
+	split       bool   // Metaspace: a word per replacement
 }
 
 // buffered tells whether the pre-tokenizer needs a whole normalized segment at once (it
 // looks ahead) rather than one character at a time.
-func (p preTokenizer) buffered() bool { return p.kind == preByteLevel }
+func (p preTokenizer) buffered() bool { return p.kind == preByteLevel || p.kind == preMetaspace }
 
 // preTokenizeBuffered runs a buffered pre-tokenizer on the normalized segment b, al the
 // original byte range of each of its bytes.
@@ -388,6 +409,8 @@ func (t *Tokenizer) preTokenizeBuffered(s *state, b []byte, al [][2]int32) {
 	switch t.pre.kind {
 	case preByteLevel:
 		t.byteLevel(s, b, al)
+	case preMetaspace:
+		t.metaspace(s, b, al)
 	}
 }
 
@@ -439,8 +462,31 @@ func (t *Tokenizer) flushWord(s *state) {
 	s.word++
 	chars := s.wchars
 	s.wchars = 0
-	t.model.tokenize(s, chars, s.wstart, s.wend, word)
+	if len(s.wbuf) <= MaxWordBytes {
+		t.model.tokenize(s, chars, s.wstart, s.wend, word)
+		return
+	}
+	// A word past MaxWordBytes (only BPE and Unigram keep such words whole) is cut into
+	// pieces of at most MaxWordBytes at character boundaries, each tokenized on its own, so
+	// that the model's scratch stays bounded; the reference keeps it whole.
+	full, fullAlign := s.wbuf, s.walign
+	for i := 0; i < len(full) && !s.stop; {
+		j := min(i+MaxWordBytes, len(full))
+		for j < len(full) && j > i && !utf8.RuneStart(full[j]) {
+			j--
+		}
+		s.wbuf, s.walign = full[i:j], fullAlign[i:j]
+		t.model.tokenize(s, utf8.RuneCount(full[i:j]), fullAlign[i][0], fullAlign[j-1][1], word)
+		i = j
+	}
+	s.wbuf, s.walign = full[:0], fullAlign[:0]
 }
+
+// MaxWordBytes bounds the pre-tokenized word a BPE or Unigram model sees at once (its
+// merge heap or lattice grows with it); a longer word (no spaces for 64 KiB) is tokenized
+// in pieces of this size, where the reference would keep it whole. WordPiece words stop at
+// max_input_chars_per_word long before.
+const MaxWordBytes = 1 << 16
 
 // emitWhole emits an added token matched in the text; it is a word of its own. Its token
 // text is what it matched, stripped spaces included (as the reference reports it).

@@ -27,13 +27,23 @@ func TestFromJSONErrors(t *testing.T) {
 		{"bpe merge of three", `{"model":{"type":"BPE","vocab":{"a":0,"b":1},"merges":["a b c"]}}`, false, "merges[0]"},
 		{"bpe merge not a pair", `{"model":{"type":"BPE","vocab":{"a":0,"b":1},"merges":[["a"]]}}`, false, "merges[0]"},
 		{"bpe unk not in vocab", `{"model":{"type":"BPE","unk_token":"<unk>","vocab":{"a":0},"merges":[]}}`, false, "unk_token"},
-		{"unigram", `{"model":{"type":"Unigram","vocab":[["a",0.0]]}}`, true, "Unigram"},
+		{"unigram without unk_id", `{"model":{"type":"Unigram","vocab":[["a",0.0]]}}`, true, "unk_id"},
+		{"unigram unk_id past vocab", `{"model":{"type":"Unigram","unk_id":1,"vocab":[["a",0.0]]}}`, false, "unk_id"},
+		{"unigram byte_fallback", `{"model":{"type":"Unigram","unk_id":0,"byte_fallback":true,"vocab":[["a",0.0]]}}`, true, "byte_fallback"},
+		{"unigram bad score", `{"model":{"type":"Unigram","unk_id":0,"vocab":[["a","x"]]}}`, false, "vocab[0]"},
+		{"unigram empty piece", `{"model":{"type":"Unigram","unk_id":0,"vocab":[["",0.0]]}}`, false, "empty piece"},
+		{"unigram empty", `{"model":{"type":"Unigram","unk_id":0,"vocab":[]}}`, false, "empty vocab"},
+		{"unigram long piece", `{"model":{"type":"Unigram","unk_id":0,"vocab":[["` + strings.Repeat("a", 257) + `",0.0]]}}`, true, "at most 256"},
+		{"unigram score out of range", `{"model":{"type":"Unigram","unk_id":0,"vocab":[["a",1e400]]}}`, false, "vocab[0]"},
+		{"untagged unigram", `{"model":{"vocab":[["a",0.0]]}}`, true, "unk_id"},
+		{"precompiled", `{"normalizer":{"type":"Precompiled","precompiled_charsmap":""},` + wp + `}`, true, "Precompiled"},
+		{"metaspace scheme", `{"pre_tokenizer":{"type":"Metaspace","prepend_scheme":"sometimes"},` + wp + `}`, false, "prepend_scheme"},
+		{"metaspace replacement", `{"pre_tokenizer":{"type":"Metaspace","replacement":"ab"},` + wp + `}`, false, "replacement"},
 		{"no unk", `{"model":{"type":"WordPiece","vocab":{"a":0}}}`, false, "unk_token"},
 		{"negative id", `{"model":{"type":"WordPiece","vocab":{"[UNK]":-1}}}`, false, "out of range"},
 		{"huge id", `{"model":{"type":"WordPiece","vocab":{"[UNK]":99999999999}}}`, false, "out of range"},
 		{"vocab list", `{"model":{"type":"WordPiece","vocab":[1,2]}}`, false, "vocab"},
 		{"nfkc", `{"normalizer":{"type":"NFKC"},` + wp + `}`, true, "NFKC"},
-		{"metaspace", `{"pre_tokenizer":{"type":"Metaspace"},` + wp + `}`, true, "Metaspace"},
 		{"roberta without sep", `{"post_processor":{"type":"RobertaProcessing"},` + wp + `}`, false, "sep"},
 		{"long type clipped", `{"pre_tokenizer":{"type":"` + strings.Repeat("x", 5000) + `"},` + wp + `}`, true, "xxx…"},
 		{"bad template", `{"post_processor":{"type":"TemplateProcessing","single":[{"SpecialToken":{"id":"[X]","type_id":0}}],"pair":[],"special_tokens":{}},` + wp + `}`, false, "[X]"},
@@ -346,16 +356,49 @@ func TestConcurrent(t *testing.T) {
 	}
 }
 
-func TestEncodeAllocsBPE(t *testing.T) {
+func TestEncodeAllocsModels(t *testing.T) {
 	if raceEnabled {
 		t.Skip("sync.Pool drops items under the race detector")
 	}
-	tk, _ := loadModelGolden(t, "bpe")
-	text := "I love this movie, it's absolutely wonderful!  Café déjà vu <mask> 東京 😀."
-	tk.Encode(text, Options{})
-	allocs := testing.AllocsPerRun(100, func() { tk.Encode(text, Options{}) })
-	if allocs > 6 {
-		t.Errorf("Encode: %.1f allocs per call, want <= 6", allocs)
+	for _, name := range []string{"bpe", "unigram"} {
+		tk, _ := loadModelGolden(t, name)
+		text := "I love this movie, it's absolutely wonderful!  Café déjà vu <mask> 東京 und Straße."
+		tk.Encode(text, Options{})
+		allocs := testing.AllocsPerRun(100, func() { tk.Encode(text, Options{}) })
+		if allocs > 6 {
+			t.Errorf("%s Encode: %.1f allocs per call, want <= 6", name, allocs)
+		}
+	}
+}
+
+// TestHugeWordModels checks that a word longer than MaxWordBytes is tokenized in pieces:
+// the model's scratch stays bounded, every byte is covered, offsets stay in the text.
+func TestHugeWordModels(t *testing.T) {
+	for _, name := range []string{"bpe", "unigram"} {
+		tk, _ := loadModelGolden(t, name)
+		text := strings.Repeat("ab1é", MaxWordBytes/2)
+		start := time.Now()
+		e := tk.Encode(text, Options{MaxLength: -1})
+		if d := time.Since(start); d > 20*time.Second {
+			t.Errorf("%s: %d tokens in %v", name, len(e.IDs), d)
+		}
+		if len(e.IDs) < 3 || e.Offsets[len(e.IDs)-2][1] != len(text) {
+			t.Errorf("%s: %d tokens, last offsets %v for %d bytes", name, len(e.IDs), e.Offsets[len(e.IDs)-2], len(text))
+		}
+		s := tk.getState()
+		if cap(s.lattice) > MaxWordBytes+1 || cap(s.syms) > 4*MaxWordBytes {
+			t.Errorf("%s: lattice %d, symbols %d", name, cap(s.lattice), cap(s.syms))
+		}
+	}
+}
+
+// TestUnigramLongWord checks that Viterbi is linear in the word (bounded pieces).
+func TestUnigramLongWord(t *testing.T) {
+	tk, _ := loadModelGolden(t, "unigram")
+	start := time.Now()
+	e := tk.Encode(strings.Repeat("ab1 cd", 1<<17), Options{MaxLength: -1})
+	if d := time.Since(start); d > 20*time.Second || len(e.IDs) < 3 {
+		t.Errorf("%d tokens in %v", len(e.IDs), d)
 	}
 }
 

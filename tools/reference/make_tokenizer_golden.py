@@ -29,7 +29,7 @@ import sys
 import unicodedata
 
 import tokenizers
-from tokenizers import AddedToken, Tokenizer, normalizers, pre_tokenizers
+from tokenizers import AddedToken, Tokenizer, normalizers, pre_tokenizers, processors
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -714,7 +714,8 @@ def go_tables():
 # Tokenizers of other model types. Trained here with the `tokenizers` library when no
 # registry package ships a real one (see testdata/README.md), then kept as they are.
 BPE_JSON = os.path.join(OUT, "bpe", "tokenizer.json")
-MODEL_GOLDENS = [("bpe", BPE_JSON)]
+UNIGRAM_JSON = os.path.join(OUT, "unigram", "tokenizer.json")
+MODEL_GOLDENS = [("bpe", BPE_JSON), ("unigram", UNIGRAM_JSON)]
 
 
 def training_texts():
@@ -732,6 +733,26 @@ def train_bpe(path):
     tok.add_special_tokens([AddedToken("<mask>", lstrip=True, normalized=False)])
     tok.post_processor = processors.RobertaProcessing(("</s>", 2), ("<s>", 0), trim_offsets=True,
                                                       add_prefix_space=True)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tok.save(path)
+    print(f"{path}: trained, {tok.get_vocab_size()} tokens, {os.path.getsize(path)} bytes")
+
+
+def train_unigram(path):
+    """A SentencePiece-style Unigram as XLM-R uses it: Metaspace (▁, prepend always, split),
+    Viterbi over the pieces' log-probabilities, <s> A </s> </s> B </s>. No normalizer:
+    `tokenizers` cannot train the Precompiled charsmap (it comes from SentencePiece), and the
+    Go package refuses that normalizer for now."""
+    from tokenizers import models, trainers, pre_tokenizers
+    tok = Tokenizer(models.Unigram())
+    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always", split=True)
+    trainer = trainers.UnigramTrainer(vocab_size=1000, special_tokens=["<s>", "<pad>", "</s>", "<unk>"],
+                                      unk_token="<unk>", max_piece_length=16)
+    tok.train_from_iterator(training_texts(), trainer)
+    tok.add_special_tokens([AddedToken("<mask>", lstrip=True, normalized=False)])
+    tok.post_processor = processors.TemplateProcessing(
+        single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>",
+        special_tokens=[("<s>", tok.token_to_id("<s>")), ("</s>", tok.token_to_id("</s>"))])
     os.makedirs(os.path.dirname(path), exist_ok=True)
     tok.save(path)
     print(f"{path}: trained, {tok.get_vocab_size()} tokens, {os.path.getsize(path)} bytes")
@@ -788,6 +809,10 @@ def model_golden(name, path):
         "tokenizer": os.path.relpath(path, ROOT),
         "padding": {"pad_id": pad_id, "pad_token": pad_token},
         "counts": counts,
+        # A Unigram's scores as the reference holds them after reading the file (serde_json
+        # does not always round a decimal to the nearest float; written back shortest).
+        "scores_as_loaded": [sc for _, sc in json.loads(tok.to_str())["model"]["vocab"]]
+        if json.loads(tok.to_str())["model"]["type"] == "Unigram" else None,
         "cases": cases,
         "batches": batches,
     }
@@ -801,6 +826,8 @@ def model_golden(name, path):
 def model_goldens():
     if not os.path.exists(BPE_JSON):
         train_bpe(BPE_JSON)
+    if not os.path.exists(UNIGRAM_JSON):
+        train_unigram(UNIGRAM_JSON)
     for name, path in MODEL_GOLDENS:
         model_golden(name, path)
 
