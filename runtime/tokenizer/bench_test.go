@@ -1,6 +1,8 @@
 package tokenizer
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -67,6 +69,7 @@ func BenchmarkFromJSON(b *testing.B) {
 
 func BenchmarkEncodeBPE(b *testing.B) {
 	tk, _ := loadModelGolden(b, "bpe")
+	b.ResetTimer()
 	long := strings.Repeat("The quick brown fox jumps over the lazy dog while the band plays on. ", 8)
 	for _, c := range []struct{ name, text string }{
 		{"short", "I love this movie, it was absolutely wonderful!"},
@@ -84,5 +87,29 @@ func BenchmarkEncodeBPE(b *testing.B) {
 			}
 			b.ReportMetric(float64(n), "tokens")
 		})
+	}
+}
+
+// BenchmarkFromJSONGPT2 loads GPT-2's real tokenizer.json (50,257 tokens, 50,000 merges).
+func BenchmarkFromJSONGPT2(b *testing.B) {
+	_, g := loadModelGolden(b, "gpt2")
+	data := mustRead(b, filepath.Join(os.Getenv("ADAPTERWASM_CACHE"), strings.TrimPrefix(g.Tokenizer, "$ADAPTERWASM_CACHE/")))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := FromJSON(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkEncodeGPT2(b *testing.B) {
+	tk, _ := loadModelGolden(b, "gpt2")
+	text := strings.Repeat("The quick brown fox jumps over the lazy dog while the band plays on. ", 8)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(text)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		tk.Encode(text, Options{MaxLength: -1})
 	}
 }

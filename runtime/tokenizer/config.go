@@ -473,6 +473,23 @@ func (t *Tokenizer) parsePostProcessor(raw json.RawMessage) error {
 				t.postPrefixSpace = *bj.AddPrefixSpace
 			}
 		}
+	case "ByteLevel":
+		// GPT-2: no special tokens, only the offsets trimmed of spaces (when trim_offsets).
+		bl := struct {
+			TrimOffsets    *bool `json:"trim_offsets"`
+			AddPrefixSpace *bool `json:"add_prefix_space"`
+		}{}
+		if err := json.Unmarshal(raw, &bl); err != nil {
+			return formatErrorf("post_processor: %v", err)
+		}
+		t.postTrim, t.postPrefixSpace = true, true // ByteLevel::default
+		if bl.TrimOffsets != nil {
+			t.postTrim = *bl.TrimOffsets
+		}
+		if bl.AddPrefixSpace != nil {
+			t.postPrefixSpace = *bl.AddPrefixSpace
+		}
+		return nil
 	default:
 		return unsupportedf("post_processor %s", clip(ty.Type))
 	}

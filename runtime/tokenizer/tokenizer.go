@@ -3,7 +3,8 @@
 // BERT-style files (added tokens with single_word, lstrip, rstrip, normalized;
 // BertNormalizer, BertPreTokenizer, WordPiece, TemplateProcessing or BertProcessing) and
 // RoBERTa/GPT-2-style files (ByteLevel pre-tokenizer with GPT-2's pattern and byte map, BPE
-// merges by rank, RobertaProcessing with its offset trimming) and SentencePiece-style
+// merges by rank, RobertaProcessing or ByteLevel post-processing with their offset
+// trimming; checked on GPT-2's real vocabulary and merges) and SentencePiece-style
 // Unigram files (Metaspace pre-tokenizer, Viterbi over the pieces' scores, read as
 // serde_json reads them), with LongestFirst truncation and batch padding. XLM-R's
 // Precompiled normalizer is not implemented: such files are an UnsupportedError. It knows

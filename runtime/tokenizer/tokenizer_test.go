@@ -3,6 +3,7 @@ package tokenizer
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"runtime"
@@ -413,5 +414,43 @@ func TestBPELongWord(t *testing.T) {
 	}
 	if len(e.IDs) < 3 {
 		t.Fatalf("%d tokens", len(e.IDs))
+	}
+}
+
+// TestParseMerges checks the fast merges scanner against encoding/json on both layouts,
+// escapes, whitespace and malformed lists.
+func TestParseMerges(t *testing.T) {
+	for _, c := range []string{
+		`[]`, ` [ ] `, `["a b"]`, `["a b","c d"]`, `[["a","b"],["c","d"]]`, ` [ [ "a" , "b" ] , "c d" ] `,
+		`["\u00e9 \"x"]`, `[["\n","b"]]`, `["a  b"]`, `["ab"]`, `[["a"]]`, `[["a","b","c"]]`, `["a b",]`,
+		`["a b"] x`, `["a b"`, `[1]`, `{}`, "[\"a\tb\"]", `[["a",1]]`,
+	} {
+		got, err := parseMerges([]byte(c))
+		var list []json.RawMessage
+		jerr := json.Unmarshal([]byte(c), &list)
+		var want [][2]string
+		for _, r := range list {
+			var one string
+			var p [2]string
+			if json.Unmarshal(r, &one) == nil {
+				l, rt, ok := strings.Cut(one, " ")
+				if !ok || strings.Contains(rt, " ") {
+					jerr = errors.New("not two")
+					break
+				}
+				p = [2]string{l, rt}
+			} else if e := json.Unmarshal(r, &p); e != nil {
+				jerr = e
+				break
+			}
+			want = append(want, p)
+		}
+		if (err != nil) != (jerr != nil) {
+			t.Errorf("%s: error %v, encoding/json %v", c, err, jerr)
+			continue
+		}
+		if err == nil && fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s: got %q, want %q", c, got, want)
+		}
 	}
 }

