@@ -37,6 +37,7 @@ func TestFromJSONErrors(t *testing.T) {
 		{"unigram long piece", `{"model":{"type":"Unigram","unk_id":0,"vocab":[["` + strings.Repeat("a", 257) + `",0.0]]}}`, true, "at most 256"},
 		{"unigram score out of range", `{"model":{"type":"Unigram","unk_id":0,"vocab":[["a",1e400]]}}`, false, "vocab[0]"},
 		{"untagged unigram", `{"model":{"vocab":[["a",0.0]]}}`, true, "unk_id"},
+		{"xlm-r normalizer", `{"normalizer":{"type":"Sequence","normalizers":[{"type":"Precompiled","precompiled_charsmap":"AA=="},{"type":"Strip","strip_left":false,"strip_right":true},{"type":"Replace"}]},` + wp + `}`, true, "Sequence [Precompiled Strip Replace]"},
 		{"precompiled", `{"normalizer":{"type":"Precompiled","precompiled_charsmap":""},` + wp + `}`, true, "Precompiled"},
 		{"metaspace scheme", `{"pre_tokenizer":{"type":"Metaspace","prepend_scheme":"sometimes"},` + wp + `}`, false, "prepend_scheme"},
 		{"metaspace replacement", `{"pre_tokenizer":{"type":"Metaspace","replacement":"ab"},` + wp + `}`, false, "replacement"},
