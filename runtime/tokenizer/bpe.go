@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/adapterwasm/adapterwasm/internal/jsonin"
 )
 
 // maxMerges bounds the merges of a BPE model (GPT-2 and RoBERTa have 50k).
@@ -128,7 +130,7 @@ func parseMerges(raw []byte) ([][2]string, error) {
 	}
 	var list []json.RawMessage
 	if err := json.Unmarshal(raw, &list); err != nil {
-		return nil, formatErrorf("model merges: %v", err)
+		return nil, formatErrorf("model merges: %s", jsonin.Describe(err))
 	}
 	if len(list) > maxMerges {
 		return nil, formatErrorf("model: %d merges, at most %d", len(list), maxMerges)

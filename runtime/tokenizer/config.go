@@ -231,7 +231,7 @@ func (t *Tokenizer) parseModel(raw json.RawMessage, vocab []byte, nAdded int) er
 	if kind == "BPE" {
 		var bj bpeJSON
 		if err := json.Unmarshal(raw, &bj); err != nil {
-			return formatErrorf("model: %v", err)
+			return formatErrorf("model: %s", jsonin.Describe(err))
 		}
 		b, err := newBPE(&bj, words)
 		if err != nil {
@@ -287,7 +287,7 @@ func (t *Tokenizer) parseNormalizer(raw json.RawMessage) error {
 			Normalizers []typed `json:"normalizers"`
 		}
 		if err := json.Unmarshal(raw, &seq); err != nil {
-			return formatErrorf("normalizer: %v", err)
+			return formatErrorf("normalizer: %s", jsonin.Describe(err))
 		}
 		names := make([]string, 0, 4)
 		for i, n := range seq.Normalizers {
@@ -344,7 +344,7 @@ func (t *Tokenizer) parsePreTokenizer(raw json.RawMessage) error {
 			UseRegex       *bool `json:"use_regex"`
 		}{}
 		if err := json.Unmarshal(raw, &bl); err != nil {
-			return formatErrorf("pre_tokenizer: %v", err)
+			return formatErrorf("pre_tokenizer: %s", jsonin.Describe(err))
 		}
 		t.pre = preTokenizer{kind: preByteLevel, addPrefixSpace: true, useRegex: true}
 		if bl.AddPrefixSpace != nil {
@@ -363,7 +363,7 @@ func (t *Tokenizer) parsePreTokenizer(raw json.RawMessage) error {
 			Split          *bool   `json:"split"`
 		}{}
 		if err := json.Unmarshal(raw, &ms); err != nil {
-			return formatErrorf("pre_tokenizer: %v", err)
+			return formatErrorf("pre_tokenizer: %s", jsonin.Describe(err))
 		}
 		t.pre = preTokenizer{kind: preMetaspace, replacement: "▁", prepend: prependAlways, split: true}
 		if ms.Replacement != nil {
@@ -498,7 +498,7 @@ func (t *Tokenizer) parsePostProcessor(raw json.RawMessage) error {
 			AddPrefixSpace *bool `json:"add_prefix_space"`
 		}{}
 		if err := json.Unmarshal(raw, &bl); err != nil {
-			return formatErrorf("post_processor: %v", err)
+			return formatErrorf("post_processor: %s", jsonin.Describe(err))
 		}
 		t.postTrim, t.postPrefixSpace = true, true // ByteLevel::default
 		if bl.TrimOffsets != nil {

@@ -455,3 +455,27 @@ func TestParseMerges(t *testing.T) {
 		}
 	}
 }
+
+// TestModelErrorsSayJSON checks that a field of the wrong kind in the BPE, Unigram, ByteLevel
+// and Metaspace parts is described in JSON's terms, never with Go type names.
+func TestModelErrorsSayJSON(t *testing.T) {
+	for _, c := range []string{
+		`{"model":{"type":"BPE","vocab":{"a":0},"merges":{}}}`,
+		`{"model":{"type":"BPE","vocab":{"a":0},"merges":[],"fuse_unk":"yes"}}`,
+		`{"model":{"type":"Unigram","unk_id":"0","vocab":[["a",0]]}}`,
+		`{"model":{"type":"Unigram","unk_id":0,"vocab":{"a":0}}}`,
+		`{"pre_tokenizer":{"type":"ByteLevel","use_regex":1},"model":{"type":"BPE","vocab":{"a":0},"merges":[]}}`,
+		`{"pre_tokenizer":{"type":"Metaspace","split":"yes"},"model":{"type":"BPE","vocab":{"a":0},"merges":[]}}`,
+		`{"post_processor":{"type":"ByteLevel","trim_offsets":[]},"model":{"type":"BPE","vocab":{"a":0},"merges":[]}}`,
+	} {
+		_, err := FromJSON([]byte(c))
+		var fe FormatError
+		if !errors.As(err, &fe) {
+			t.Errorf("%s: got %v, want a FormatError", c, err)
+			continue
+		}
+		if strings.Contains(err.Error(), "Go ") || strings.Contains(err.Error(), "RawMessage") {
+			t.Errorf("%s: %v", c, err)
+		}
+	}
+}

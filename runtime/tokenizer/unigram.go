@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"math"
 	"unicode/utf8"
+
+	"github.com/adapterwasm/adapterwasm/internal/jsonin"
 )
 
 // unkPenalty is K_UNK_PENALTY of models/unigram/model.rs: an unknown character scores the
@@ -50,7 +52,7 @@ type unigramJSON struct {
 func newUnigram(raw json.RawMessage) (*unigram, []string, error) {
 	var m unigramJSON
 	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, nil, formatErrorf("model: %v", err)
+		return nil, nil, formatErrorf("model: %s", jsonin.Describe(err))
 	}
 	if m.ByteFallback {
 		return nil, nil, UnsupportedError("model Unigram with byte_fallback")
@@ -58,9 +60,13 @@ func newUnigram(raw json.RawMessage) (*unigram, []string, error) {
 	if isNull(m.Vocab) {
 		return nil, nil, FormatError("model: no vocab")
 	}
+	// Count the entries before decoding them (each opens a bracket).
+	if n := bytes.Count(m.Vocab, []byte("[")); n > maxVocabID+1 {
+		return nil, nil, formatErrorf("model vocab: more than %d pieces", maxVocabID)
+	}
 	var list [][2]json.RawMessage
 	if err := json.Unmarshal(m.Vocab, &list); err != nil {
-		return nil, nil, formatErrorf("model vocab: %v", err)
+		return nil, nil, formatErrorf("model vocab: %s", jsonin.Describe(err))
 	}
 	if len(list) == 0 {
 		return nil, nil, FormatError("model: empty vocab")
