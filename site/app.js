@@ -225,8 +225,9 @@ function modelProgress() {
   setBar($("model-bar-fill"), $("model-progress"), total ? loaded / total : 0);
 }
 
-function onWorkerMessage(ev) {
-  const p = ev.data?.progress;
+// onProgress: the package's progress events (js/README.md); the per-file ones carry url, loaded,
+// total and fromCache, and are summed here per file group (runtime + base, each adapter, fusions).
+function onProgress(p) {
   if (!p?.url) return;
   if (p.url.startsWith(BASE) || p.url.startsWith(RUNTIME)) {
     state.files.set(p.url, p);
@@ -261,11 +262,10 @@ function onWorkerMessage(ev) {
 async function loadModel() {
   const t0 = performance.now();
   const worker = new Worker(new URL("adapterwasm/src/worker.js", import.meta.url), { type: "module", name: "adapterwasm" });
-  worker.addEventListener("message", onWorkerMessage);
   const box = $("model-status");
   try {
-    // onProgress is what makes the worker post progress; the events are read off the worker above.
-    const model = await WorkerModelWithHeads.fromPretrained(BASE, { worker, index: INDEX, onProgress: () => {} });
+    // onProgress stays set on the model: adapters and fusions loaded later report through it too.
+    const model = await WorkerModelWithHeads.fromPretrained(BASE, { worker, index: INDEX, onProgress });
     state.model = model;
     const { bytesFetched, bytesFromCache } = model.stats;
     const ms = performance.now() - t0;
