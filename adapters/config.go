@@ -149,7 +149,8 @@ type BnConfig struct {
 	ResidualBeforeLn        bool // true, false; see ResidualPostAdd
 	ResidualPostAdd         bool // residual_before_ln == "post_add"
 	AdapterResidualBeforeLn bool
-	InvAdapter              string // non-empty: an invertible adapter is declared
+	InvAdapter              string  // "nice" or "glow": an invertible adapter after the embeddings
+	InvReductionFactor      float64 // inv_adapter_reduction_factor, when InvAdapter is set
 	LeaveOut                []int
 	PHM                     *PHMConfig // phm_layer (Compacter); nil for plain linears
 }
@@ -496,6 +497,20 @@ func (p *cfgReader) bottleneck() *BnConfig {
 	if nested, ok := p.m["invertible_adapter"].(map[string]any); ok && c.InvAdapter == "" {
 		// adapter-transformers v1 nested the invertible adapter config (BnConfig.__setattr__).
 		c.InvAdapter, _ = nested["block_type"].(string)
+		c.InvReductionFactor, _ = number(nested["reduction_factor"])
+	} else if c.InvAdapter != "" {
+		c.InvReductionFactor = p.num("inv_adapter_reduction_factor", 0)
+	}
+	switch c.InvAdapter {
+	case "":
+	case "nice", "glow":
+		// The library builds each subnet as Linear(n, int(n // rf)): refuse what would give it no
+		// units (or a None / non-positive factor, on which it fails).
+		if !(c.InvReductionFactor >= minReductionFactor) && p.err == nil {
+			p.bad("inv_adapter_reduction_factor", p.m["inv_adapter_reduction_factor"], fmt.Sprintf("a number of at least %g", minReductionFactor))
+		}
+	default:
+		p.bad("inv_adapter", c.InvAdapter, `"nice" or "glow"`)
 	}
 	switch v := p.m["residual_before_ln"].(type) {
 	case nil:

@@ -48,6 +48,7 @@ type Adapter struct {
 	prefix *prefixModule
 	reft   []*reftModule // [layer], nil where none
 	prompt *promptModule
+	inv    *invertibleModule // invertible_adapters.NAME, when a bottleneck config declares inv_adapter
 }
 
 // Fusion is a loaded AdapterFusion layer set (BertFusion per layer and location).
@@ -323,6 +324,16 @@ func (m *Model) bindAdapter(a *Adapter, bd *binder, file string) error {
 	for _, pc := range a.Config.Prompt {
 		a.prompt = bindPrompt(bd, name, pc, H)
 	}
+	for _, bc := range a.Config.Bottleneck {
+		if bc.InvAdapter != "" {
+			inv, err := bindInvertible(bd, name, bc, H, file)
+			if err != nil {
+				return err
+			}
+			a.inv = inv
+			break
+		}
+	}
 	for _, rc := range a.Config.Reft {
 		a.reft = make([]*reftModule, L)
 		for l := 0; l < L; l++ {
@@ -352,9 +363,6 @@ func (m *Model) bindAdapter(a *Adapter, bd *binder, file string) error {
 			}
 			return strings.Contains(k, "invertible_adapters."+name+".")
 		}) {
-			if strings.Contains(k, "invertible_adapters.") {
-				return &UnsupportedError{File: file, What: "invertible adapter (inv_adapter)"}
-			}
 			bd.problem("unexpected tensor " + k)
 		}
 	}

@@ -66,11 +66,7 @@ func TestActivationGoldens(t *testing.T) {
 // registryRefused lists the named configs of ADAPTER_CONFIG_MAP this package still refuses, and
 // the "unsupported: …" text that says why. Every other preset must load and match the library.
 var registryRefused = map[string]string{
-	"mtl_lora":          "method mtl_lora",
-	"pfeiffer+inv":      "inv",
-	"houlsby+inv":       "inv",
-	"seq_bn_inv":        "inv",
-	"double_seq_bn_inv": "inv",
+	"mtl_lora": "method mtl_lora",
 }
 
 // TestRegistrySweep loads every named config the library has (ADAPTER_CONFIG_MAP), as the library

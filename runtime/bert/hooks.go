@@ -75,4 +75,7 @@ type Hooks interface {
 	// runs on T+n positions, the prompt ones always attended, and returns B*(T+n) rows; every
 	// later hook sees that Batch. n = 0 means none.
 	Prompt(b Batch) (n int, prompt []float32, afterFirst bool)
+	// Embedded may change the embedding output h [B*T, hidden] (after the embeddings' LayerNorm,
+	// before any prompt joins) in place: the invertible adapters of MAD-X. b is the token batch.
+	Embedded(h []float32, b Batch)
 }

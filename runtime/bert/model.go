@@ -127,6 +127,7 @@ func (m *Model) Forward(st *State, in Input, hooks Hooks) ([]float32, error) {
 	if b.Mask == nil {
 		b.Mask = st.onesMask(in.B * in.T)
 	}
+	tok := b // the token batch, before any prompt joins
 	np, prompt, afterFirst := 0, []float32(nil), false
 	if hooks != nil {
 		np, prompt, afterFirst = hooks.Prompt(b)
@@ -161,10 +162,14 @@ func (m *Model) Forward(st *State, in Input, hooks Hooks) ([]float32, error) {
 	}
 	if np == 0 {
 		m.embed(st.hidden, in)
+		if hooks != nil {
+			hooks.Embedded(st.hidden[:rows*H], b)
+		}
 	} else {
 		// Embed the tokens into scratch, then lay out each sequence as [prompt, tokens] or
 		// [first token, prompt, the other tokens].
 		m.embed(st.attnOut, in)
+		hooks.Embedded(st.attnOut[:in.B*in.T*H], tok)
 		T := b.T
 		for s := 0; s < in.B; s++ {
 			src := st.attnOut[s*in.T*H : (s+1)*in.T*H]
