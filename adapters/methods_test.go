@@ -412,14 +412,17 @@ func TestMethodsBatchInvariance(t *testing.T) {
 // with a FormatError naming the key otherwise (before anything is allocated for them).
 func TestNewMethodConfigBounds(t *testing.T) {
 	for s, key := range map[string]string{
-		"compacter[phm_dim=65]":            "phm_dim",
-		"compacter[phm_rank=0]":            "phm_rank",
-		"compacter[phm_dim=2.5]":           "phm_dim",
-		"loreft[r=257]":                    "r",
-		"loreft[suffix_positions=-1]":      "suffix_positions",
-		"prompt_tuning[prompt_length=0]":   "prompt_length",
-		"prompt_tuning[prompt_length=1e9]": "prompt_length",
-		"prompt_tuning[combine='middle']":  "combine",
+		"compacter[phm_dim=65]":                       "phm_dim",
+		"compacter[phm_rank=0]":                       "phm_rank",
+		"compacter[phm_dim=2.5]":                      "phm_dim",
+		"loreft[r=257]":                               "r",
+		"loreft[suffix_positions=-1]":                 "suffix_positions",
+		"prompt_tuning[prompt_length=0]":              "prompt_length",
+		"prompt_tuning[prompt_length=1e9]":            "prompt_length",
+		"prompt_tuning[combine='middle']":             "combine",
+		"seq_bn_inv[inv_adapter_reduction_factor=0]":  "inv_adapter_reduction_factor",
+		"seq_bn_inv[inv_adapter_reduction_factor=-2]": "inv_adapter_reduction_factor",
+		"seq_bn[inv_adapter='real_nvp']":              "inv_adapter",
 	} {
 		_, err := ParseConfig(s, "x")
 		var fe *FormatError

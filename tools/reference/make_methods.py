@@ -37,7 +37,10 @@ from adapters import (  # noqa: E402
     NoReftConfig,
     PrefixTuningConfig,
     PromptTuningConfig,
+    ConfigUnion,
+    DoubleSeqBnInvConfig,
     SeqBnConfig,
+    SeqBnInvConfig,
     UniPELTConfig,
     VeraConfig,
 )
@@ -274,7 +277,20 @@ METHODS = [
     ("loreft", LoReftConfig(r=2, suffix_positions=2)),
     ("noreft_tied", NoReftConfig(r=3, prefix_positions=2, suffix_positions=1, tied_weights=True, non_linearity="tanh")),
     ("loreft_l1", LoReftConfig(r=1, layers=[1], prefix_positions=4)),
+    # Invertible adapters (MAD-X): NICE coupling on the embedding output, for the setup's first
+    # adapter only (InvertibleAdaptersMixin.invertible_adapters_forward). A language adapter as
+    # the MAD-X paper builds it (seq_bn_inv), and a NICE variant with another factor and a learned
+    # activation in its subnets (F.1 / G.1 hold PReLU weights).
+    ("lang_inv", SeqBnInvConfig(reduction_factor=8)),
+    ("inv_prelu", DoubleSeqBnInvConfig(reduction_factor=8, non_linearity="prelu", inv_adapter_reduction_factor=4)),
 ]
+# GLOW coupling (inv_adapter="glow"): the library adds and saves it, but GLOWCouplingBlock.forward
+# slices its subnet output on the token axis of BERT's 3-D embeddings and fails; the golden
+# records that error (not in the index: there are no logits to match).
+GLOW = ("inv_glow", SeqBnConfig(reduction_factor=8, inv_adapter="glow", inv_adapter_reduction_factor=2))
+# A case whose setup's first adapter has an invertible module must show it: dropping the module
+# alone moves the logits by more than this.
+MIN_INV_EFFECT = 0.1
 # Heads other than 3-label classification: a tagging head (every position's logits) and a
 # multilabel classification head.
 METHOD_HEADS = {"noreft_tied": "tagging", "dvora": "multilabel", "compacter_pp": "tagging"}
@@ -298,6 +314,15 @@ METHOD_CASES = [(n, n, Stack(n), n) for n, _ in METHODS] + [
     # Only the first adapter of the setup intervenes (ReftLayer.forward).
     ("stack_loreft_ta", "Stack(loreft,ta)", Stack("loreft", "ta"), "ta"),
     ("stack_ta_loreft", "Stack(ta,loreft)", Stack("ta", "loreft"), "loreft"),
+    # MAD-X: language adapter (with its invertible adapter) then task adapter and its head; the
+    # other order runs no invertible adapter (ta, the first, has none).
+    ("madx_stack_lang_inv_ta", "Stack(lang_inv,ta)", Stack("lang_inv", "ta"), "ta"),
+    ("stack_ta_lang_inv", "Stack(ta,lang_inv)", Stack("ta", "lang_inv"), "lang_inv"),
+    # The first adapter's invertible module runs once on the whole batch, before Parallel
+    # replicates it and for every BatchSplit slice.
+    ("parallel_lang_inv_ta", "Parallel(lang_inv,ta)", Parallel("lang_inv", "ta"), None),
+    ("batchsplit_lang_inv_ta", "BatchSplit(lang_inv,ta,batch_sizes=[5,7])",
+     BatchSplit("lang_inv", "ta", batch_sizes=[5, 7]), None),
 ]
 # Fusion temperature: BertFusion.T starts at 50 and drops by 0.05 on every call (eval mode too)
 # down to 1, so the golden records the logits of chosen calls of one sequence of calls.
@@ -337,6 +362,36 @@ def maxdiff(a, b):
     if isinstance(a, dict):
         return max(maxdiff(a[k], b[k]) for k in a)
     return float((a - b).abs().max())
+
+
+def without_inv(model, name, fn):
+    """fn() with the invertible module of adapter name taken out for the call."""
+    inv = model.base_model.invertible_adapters
+    mod = inv[name]
+    del inv[name]
+    try:
+        return fn()
+    finally:
+        inv[name] = mod
+
+
+def glow(batch):
+    """GLOW: saved (both copies) with the library's forward error as its golden."""
+    name, cfg = GLOW
+    model = fresh()
+    torch.manual_seed(1300)
+    model.add_adapter(name, config=cfg)
+    model.add_classification_head(name, num_labels=3, id2label=dict(enumerate(LABELS3)))
+    perturb(model, name, 13000)
+    save_both(model, name, "methods")
+    try:
+        run(model, batch, Stack(name), name)
+    except RuntimeError as e:
+        err = f"{type(e).__name__}: {str(e)[:200]}"
+    else:
+        raise AssertionError("the library's GLOW coupling ran on BERT: give it goldens")
+    write_json(os.path.join(OUT, "methods", "golden", name + "_error.json"),
+               {"case": name, "setup": name, "adapters": [name], "forward_error": err})
 
 
 def methods(batch):
@@ -389,11 +444,17 @@ def methods(batch):
         doc = {"case": cid, "setup": sstr, "adapters": sorted(setup.flatten()), "fusions": [],
                "head": head if head is not None else list(logits), "effect": eff,
                "logits": {k: tolist(v) for k, v in logits.items()} if isinstance(logits, dict) else tolist(logits)}
+        if setup.first() in model.base_model.invertible_adapters:
+            doc["inv_effect"] = maxdiff(without_inv(model, setup.first(), lambda: compute(model, batch, setup, head)),
+                                        logits)
+            assert doc["inv_effect"] > MIN_INV_EFFECT, (cid, doc["inv_effect"])
         if gated(setup):
             doc["unpadded"] = True
             doc["padded_batch_max_abs_diff"] = maxdiff(run_padded(model, batch, setup, head), logits)
         write_json(os.path.join(OUT, "methods", "golden", cid + ".json"), doc)
         index.append(cid)
+
+    glow(batch)
 
     # merge_adapter of a VeRA: W + delta_w * alpha/r (exactly the forward, bias untouched)
     model.active_head = None
@@ -543,6 +604,9 @@ PROMPTS = [
     ("prompt", PromptTuningConfig(prompt_length=4)),
     ("prompt_bos", PromptTuningConfig(prompt_length=3, combine="prefix_after_bos")),
     ("pa", SeqBnConfig(reduction_factor=8)),
+    # an invertible adapter and a prompt in one adapter: the coupling runs on the embedding
+    # output first, then the prompt joins (ModelBaseAdaptersMixin.post_embedding_forward)
+    ("inv_prompt", ConfigUnion(SeqBnInvConfig(reduction_factor=8), PromptTuningConfig(prompt_length=2))),
 ]
 PROMPT_CASES = [
     ("prompt", "prompt", Stack("prompt"), "prompt"),
@@ -550,6 +614,7 @@ PROMPT_CASES = [
     # only the setup's first adapter adds its prompt (PromptTuningLayer.forward)
     ("stack_prompt_pa", "Stack(prompt,pa)", Stack("prompt", "pa"), "pa"),
     ("stack_pa_prompt", "Stack(pa,prompt)", Stack("pa", "prompt"), "prompt"),
+    ("inv_prompt", "inv_prompt", Stack("inv_prompt"), "inv_prompt"),
 ]
 
 
@@ -574,6 +639,11 @@ def prompts(batch):
             bare = model(**batch, head=head).logits
         eff = float((logits - bare).abs().max())
         assert eff > MIN_EFFECT, (cid, eff)
+        extra = {}
+        if setup.first() in model.base_model.invertible_adapters:
+            extra["inv_effect"] = maxdiff(without_inv(model, setup.first(), lambda: run(model, batch, setup, head)),
+                                          logits)
+            assert extra["inv_effect"] > MIN_INV_EFFECT, (cid, extra["inv_effect"])
         s = run(sdpa, batch, setup, head)
         d1 = float((run(sdpa, one, setup, head) - run(model, one, setup, head)).abs().max())
         assert d1 < RELOAD_TOL, (cid, "sdpa and eager differ on an unpadded sequence", d1)
@@ -587,7 +657,7 @@ def prompts(batch):
                    {"case": cid, "setup": sstr, "adapters": sorted(setup.flatten()), "fusions": [], "head": head,
                     "attn_implementation": "eager", "effect": eff, "logits": tolist(logits),
                     "logits_sdpa": tolist(s), "max_abs_diff_sdpa_padded": float((s - logits).abs().max()),
-                    "max_abs_diff_sdpa_unpadded": d1})
+                    "max_abs_diff_sdpa_unpadded": d1, **extra})
         names.append(cid)
     return names
 
