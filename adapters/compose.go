@@ -383,7 +383,7 @@ func (st *State) Linear(l int, site bert.Site, x, out []float32, b bert.Batch) {
 		return
 	}
 	st.a.reset()
-	in, od := siteDims(&m.Base.Config, site)
+	in, od := site.Dims(&m.Base.Config)
 	c := &loraCtx{st: st, l: l, s: site, in: in, out: od}
 	s := c.compose(m.active, loraState{x: x[:b.Rows()*in], mask: b.Mask[:b.Rows()], nseq: b.B, tlen: b.T}, 0)
 	if c.err == nil && (s.last == nil || s.h == nil) {

@@ -21,25 +21,6 @@ type rowReader interface {
 	Row(dst []float32, o int)
 }
 
-// siteLinear returns the base linear a LoRALinear wraps at site s of layer L.
-func siteLinear(L *bert.Layer, s bert.Site) *bert.Linear {
-	switch s {
-	case bert.SiteQuery:
-		return &L.Query
-	case bert.SiteKey:
-		return &L.Key
-	case bert.SiteValue:
-		return &L.Value
-	case bert.SiteAttentionOutput:
-		return &L.AttentionOutput
-	case bert.SiteIntermediate:
-		return &L.Intermediate
-	case bert.SiteOutput:
-		return &L.Output
-	}
-	return nil
-}
-
 // bindDoRA computes doraScale from the base linear lin (as loaded: a quantized base gives the
 // norms of its dequantized rows). A missing magnitude or delta was reported by the binder.
 func (m *loraModule) bindDoRA(lin *bert.Linear) error {

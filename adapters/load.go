@@ -306,14 +306,14 @@ func (m *Model) bindAdapter(a *Adapter, bd *binder, file string) error {
 				}
 			}
 			if match != nil {
-				in, out := siteDims(c, s)
+				in, out := s.Dims(c)
 				mod := bindLoRA(bd, fmt.Sprintf("encoder.layer.%d.%s.loras.%s.", l, s, name), "shared_parameters."+name+".", match, in, out)
 				if match.DoRA {
 					// DoRA's norms need the base weights (a stand-in base without layers has none).
 					if l >= len(m.Base.Layers) {
 						return &UnsupportedError{File: file, What: "DoRA on a base model without weights"}
 					}
-					if err := mod.bindDoRA(siteLinear(&m.Base.Layers[l], s)); err != nil {
+					if err := mod.bindDoRA(m.Base.Layers[l].Linear(s)); err != nil {
 						return err
 					}
 				}

@@ -49,17 +49,6 @@ func loraEnabled(c *LoRAConfig, s bert.Site) bool {
 	return false
 }
 
-func siteDims(c *bert.Config, s bert.Site) (in, out int) {
-	H, I := c.HiddenSize, c.IntermediateSize
-	switch s {
-	case bert.SiteIntermediate:
-		return H, I
-	case bert.SiteOutput:
-		return I, H
-	}
-	return H, H
-}
-
 // bindLoRA binds the module under p ("encoder.layer.3.attention.self.query.loras.NAME."); shared
 // is where the adapter's shared parameters live ("shared_parameters.NAME.", VeRA).
 func bindLoRA(bd *binder, p, shared string, cfg *LoRAConfig, in, out int) *loraModule {

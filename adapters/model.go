@@ -287,22 +287,7 @@ func (m *Model) unmergeAt(l int, s bert.Site) {
 }
 
 func (m *Model) baseF32(l int, s bert.Site) ([]float32, error) {
-	L := &m.Base.Layers[l]
-	var lin *bert.Linear
-	switch s {
-	case bert.SiteQuery:
-		lin = &L.Query
-	case bert.SiteKey:
-		lin = &L.Key
-	case bert.SiteValue:
-		lin = &L.Value
-	case bert.SiteAttentionOutput:
-		lin = &L.AttentionOutput
-	case bert.SiteIntermediate:
-		lin = &L.Intermediate
-	case bert.SiteOutput:
-		lin = &L.Output
-	}
+	lin := m.Base.Layers[l].Linear(s)
 	f, ok := lin.W.(*kernels.F32)
 	if !ok {
 		return nil, &UnsupportedError{What: fmt.Sprintf("merging into a %T base matrix (merge needs float32 weights)", lin.W)}

@@ -14,7 +14,7 @@ const (
 	NumSites
 )
 
-var siteNames = [...]string{"attention.self.query", "attention.self.key", "attention.self.value",
+var siteNames = [NumSites]string{"attention.self.query", "attention.self.key", "attention.self.value",
 	"attention.output.dense", "intermediate.dense", "output.dense"}
 
 func (s Site) String() string {
@@ -22,6 +22,38 @@ func (s Site) String() string {
 		return siteNames[s]
 	}
 	return "site?"
+}
+
+// Dims returns the input and output width of linear s in a layer of a model with config c
+// (the [out, in] of its weight): hidden→hidden for attention, hidden→intermediate for the
+// FFN's first linear, intermediate→hidden for its second.
+func (s Site) Dims(c *Config) (in, out int) {
+	switch s {
+	case SiteIntermediate:
+		return c.HiddenSize, c.IntermediateSize
+	case SiteOutput:
+		return c.IntermediateSize, c.HiddenSize
+	}
+	return c.HiddenSize, c.HiddenSize
+}
+
+// Linear returns the linear of the layer at site s, or nil for a Site out of range.
+func (L *Layer) Linear(s Site) *Linear {
+	switch s {
+	case SiteQuery:
+		return &L.Query
+	case SiteKey:
+		return &L.Key
+	case SiteValue:
+		return &L.Value
+	case SiteAttentionOutput:
+		return &L.AttentionOutput
+	case SiteIntermediate:
+		return &L.Intermediate
+	case SiteOutput:
+		return &L.Output
+	}
+	return nil
 }
 
 // Residual names the two "LayerNorm(dense(x) + input)" steps of a layer, where AdapterHub's
