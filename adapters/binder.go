@@ -22,20 +22,20 @@ var legacyRenames = [][2]string{
 	{"invertible_lang_adapters", "invertible_adapters"},
 }
 
-// normalizeKeys returns the tensors of a weight file keyed as BertModel's state dict would key
-// them: legacy names renamed, the "bert." base-model prefix removed (the loader accepts keys
-// with and without it, as loading.py does), and the saved name renamed to loadAs.
-func normalizeKeys(ts map[string]*weights.Tensor, saved, loadAs string) map[string]*weights.Tensor {
+// normalizeKeys returns the tensors of a weight file keyed as the encoder's state dict would key
+// them: legacy names renamed, the base-model prefix of layout k removed ("bert."; the loader
+// accepts keys with and without it, as loading.py does), and the saved name renamed to loadAs.
+func normalizeKeys(k *bert.Layout, ts map[string]*weights.Tensor, saved, loadAs string) map[string]*weights.Tensor {
 	out := make(map[string]*weights.Tensor, len(ts))
-	for k, t := range ts {
+	for key, t := range ts {
 		for _, r := range legacyRenames {
-			k = strings.ReplaceAll(k, r[0], r[1])
+			key = strings.ReplaceAll(key, r[0], r[1])
 		}
-		k = strings.TrimPrefix(k, "bert.")
+		key = k.TrimPrefix(key)
 		if loadAs != "" && loadAs != saved {
-			k = renameAdapter(k, saved, loadAs)
+			key = renameAdapter(key, saved, loadAs)
 		}
-		out[k] = t
+		out[key] = t
 	}
 	return out
 }

@@ -252,7 +252,7 @@ func (m *Model) parseAdapter(files map[string][]byte, opt LoadOptions, path func
 	if mt.Version != nil {
 		a.Version = *mt.Version
 	}
-	bd := newBinder(normalizeKeys(wf.Tensors, mt.Name, name))
+	bd := newBinder(normalizeKeys(m.Base.Layout(), wf.Tensors, mt.Name, name))
 	if err := m.bindAdapter(a, bd, wfile); err != nil {
 		return nil, err
 	}
@@ -275,7 +275,7 @@ func (m *Model) bindAdapter(a *Adapter, bd *binder, file string) error {
 	name := a.Name
 	a.bn = make([][2]*bottleneck, L)
 	a.lora = make([][bert.NumSites]*loraModule, L)
-	locs := [2]string{"attention.output", "output"}
+	k := m.Base.Layout()
 	for l := 0; l < L; l++ {
 		for r := 0; r < 2; r++ {
 			var match *BnConfig
@@ -286,13 +286,13 @@ func (m *Model) bindAdapter(a *Adapter, bd *binder, file string) error {
 				}
 				if on && !leftOut(bc.LeaveOut, l) {
 					if match != nil {
-						return &FormatError{File: file, Reason: fmt.Sprintf("two bottleneck configs for layer %d %s", l, locs[r])}
+						return &FormatError{File: file, Reason: fmt.Sprintf("two bottleneck configs for layer %d %s", l, bert.Residual(r))}
 					}
 					match = bc
 				}
 			}
 			if match != nil {
-				a.bn[l][r] = bindBottleneck(bd, fmt.Sprintf("encoder.layer.%d.%s.adapters.%s.", l, locs[r], name), "shared_parameters."+name+".", match, H, l, eps)
+				a.bn[l][r] = bindBottleneck(bd, k.ResidualKey(l, bert.Residual(r))+".adapters."+name+".", "shared_parameters."+name+".", match, H, l, eps)
 			}
 		}
 		for s := bert.Site(0); s < bert.NumSites; s++ {
@@ -307,7 +307,7 @@ func (m *Model) bindAdapter(a *Adapter, bd *binder, file string) error {
 			}
 			if match != nil {
 				in, out := s.Dims(c)
-				mod := bindLoRA(bd, fmt.Sprintf("encoder.layer.%d.%s.loras.%s.", l, s, name), "shared_parameters."+name+".", match, in, out)
+				mod := bindLoRA(bd, k.SiteKey(l, s)+".loras."+name+".", "shared_parameters."+name+".", match, in, out)
 				if match.DoRA {
 					// DoRA's norms need the base weights (a stand-in base without layers has none).
 					if l >= len(m.Base.Layers) {
@@ -338,14 +338,14 @@ func (m *Model) bindAdapter(a *Adapter, bd *binder, file string) error {
 		a.reft = make([]*reftModule, L)
 		for l := 0; l < L; l++ {
 			if rc.has(l) {
-				a.reft[l] = bindReft(bd, fmt.Sprintf("encoder.layer.%d.reft_layer.refts.%s.", l, name), rc, H)
+				a.reft[l] = bindReft(bd, k.LayerKey(l)+".reft_layer.refts."+name+".", rc, H)
 			}
 		}
 	}
 	for _, pc := range a.Config.Prefix {
 		a.prefix = bindPrefix(bd, "prefix_tuning.prefix_tunings."+name+".self_prefix.", pc, c)
 		if a.prefix != nil && pc.UseGating {
-			a.prefix.bindGates(bd, name, pc, H)
+			a.prefix.bindGates(bd, k, name, pc, H)
 		}
 		// The pool is registered inside every layer as well: the same tensors, saved again.
 		for k := range bd.ts {
@@ -406,7 +406,7 @@ func (m *Model) parseHead(files map[string][]byte, loadAs, adapterName string, p
 	if err != nil {
 		return nil, err
 	}
-	ts := normalizeKeys(wf.Tensors, mt.Name, name)
+	ts := normalizeKeys(m.Base.Layout(), wf.Tensors, mt.Name, name)
 	if static != nil {
 		ts = static.rename(ts, name)
 	}
@@ -485,10 +485,10 @@ func (m *Model) loadFusion(files map[string][]byte, opt LoadOptions, path func(s
 	if savedName == "" {
 		savedName = strings.Join(names, ",")
 	}
-	bd := newBinder(normalizeKeys(wf.Tensors, savedName, name))
+	bd := newBinder(normalizeKeys(m.Base.Layout(), wf.Tensors, savedName, name))
 	c := &m.Base.Config
 	f := &Fusion{Name: name, Adapters: names, Config: fc, layers: make([][2]*fusionModule, c.NumHiddenLayers)}
-	locs := [2]string{"attention.output", "output"}
+	k := m.Base.Layout()
 	for r := 0; r < 2; r++ {
 		// BottleneckLayer.add_fusion_layer: a fusion layer where all fused adapters agree on the
 		// location switch (common_config_value) and it is on.
@@ -511,7 +511,7 @@ func (m *Model) loadFusion(files map[string][]byte, opt LoadOptions, path func(s
 			continue
 		}
 		for l := 0; l < c.NumHiddenLayers; l++ {
-			f.layers[l][r] = bindFusion(bd, fmt.Sprintf("encoder.layer.%d.%s.adapter_fusion_layer.%s.", l, locs[r], name), &f.Config, c.HiddenSize)
+			f.layers[l][r] = bindFusion(bd, k.ResidualKey(l, bert.Residual(r))+".adapter_fusion_layer."+name+".", &f.Config, c.HiddenSize)
 		}
 	}
 	for _, k := range bd.unused(func(k string) bool { return strings.Contains(k, "adapter_fusion_layer."+name+".") }) {

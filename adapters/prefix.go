@@ -1,8 +1,6 @@
 package adapters
 
 import (
-	"fmt"
-
 	"github.com/adapterwasm/adapterwasm/runtime/bert"
 	"github.com/adapterwasm/adapterwasm/runtime/kernels"
 )
@@ -19,7 +17,7 @@ type prefixModule struct {
 }
 
 // bindGates binds prefix_gates.NAME of every layer that has the prefix (PrefixTuningLayer.add_adapter).
-func (m *prefixModule) bindGates(bd *binder, name string, cfg *PrefixConfig, H int) {
+func (m *prefixModule) bindGates(bd *binder, k *bert.Layout, name string, cfg *PrefixConfig, H int) {
 	outs := 2
 	if cfg.SharedGating {
 		outs = 1
@@ -27,7 +25,7 @@ func (m *prefixModule) bindGates(bd *binder, name string, cfg *PrefixConfig, H i
 	m.gates = make([]*bert.Linear, len(m.keys))
 	for l := range m.keys {
 		if m.keys[l] != nil {
-			g := bd.linear(fmt.Sprintf("encoder.layer.%d.attention.self.prefix_tuning.prefix_gates.%s", l, name), outs, H, true)
+			g := bd.linear(k.SelfAttentionKey(l)+".prefix_tuning.prefix_gates."+name, outs, H, true)
 			m.gates[l] = &g
 		}
 	}

@@ -218,7 +218,7 @@ func viewU16(b []byte) ([]uint16, bool) {
 // checkpointPrefix finds the prefix under which a checkpoint stores BertModel's keys:
 // "" for a BertModel save, "bert." for BertFor*/AdapterHub model classes.
 func checkpointPrefix(ts map[string]*weights.Tensor) string {
-	for _, p := range []string{"", "bert.", "model."} {
+	for _, p := range []string{"", bertLayout.Prefix, "model."} {
 		if _, ok := ts[p+"embeddings.word_embeddings.weight"]; ok {
 			return p
 		}
@@ -247,17 +247,18 @@ func FromTensors(cfg Config, ts map[string]*weights.Tensor, file string) (*Model
 		LayerNorm: bd.layerNorm("embeddings.LayerNorm", H, cfg.LayerNormEps),
 	}
 	m.Layers = make([]Layer, cfg.NumHiddenLayers)
+	k := &bertLayout
 	for i := range m.Layers {
-		p := fmt.Sprintf("encoder.layer.%d.", i)
+		attn, out := k.ResidualKey(i, ResidualAttention), k.ResidualKey(i, ResidualOutput)
 		m.Layers[i] = Layer{
-			Query:           bd.linear(p+"attention.self.query", H, H),
-			Key:             bd.linear(p+"attention.self.key", H, H),
-			Value:           bd.linear(p+"attention.self.value", H, H),
-			AttentionOutput: bd.linear(p+"attention.output.dense", H, H),
-			AttentionNorm:   bd.layerNorm(p+"attention.output.LayerNorm", H, cfg.LayerNormEps),
-			Intermediate:    bd.linear(p+"intermediate.dense", I, H),
-			Output:          bd.linear(p+"output.dense", H, I),
-			OutputNorm:      bd.layerNorm(p+"output.LayerNorm", H, cfg.LayerNormEps),
+			Query:           bd.linear(k.SiteKey(i, SiteQuery), H, H),
+			Key:             bd.linear(k.SiteKey(i, SiteKey), H, H),
+			Value:           bd.linear(k.SiteKey(i, SiteValue), H, H),
+			AttentionOutput: bd.linear(k.SiteKey(i, SiteAttentionOutput), H, H),
+			AttentionNorm:   bd.layerNorm(attn+".LayerNorm", H, cfg.LayerNormEps),
+			Intermediate:    bd.linear(k.SiteKey(i, SiteIntermediate), I, H),
+			Output:          bd.linear(k.SiteKey(i, SiteOutput), H, I),
+			OutputNorm:      bd.layerNorm(out+".LayerNorm", H, cfg.LayerNormEps),
 		}
 	}
 	if _, ok := ts[bd.prefix+"pooler.dense.weight"]; ok {

@@ -1,0 +1,59 @@
+package bert
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Layout says where an encoder's modules live in its checkpoint: the keys of
+// BertModel.state_dict() (transformers' models/bert/modeling_bert.py), under which AdapterHub
+// registers its modules (encoder.layer.3.attention.self.query.loras.NAME.lora_A). The adapters
+// package binds adapter weights through a Layout and spells no encoder key itself, so another
+// encoder brings its own table instead of new adapter code. DistilBERT's, for one, would read
+// Prefix "distilbert.", Layer "transformer.layer.", Sites "attention.q_lin" … "ffn.lin2" and the
+// residual keys where its AdapterHub mixin registers the bottleneck layers.
+type Layout struct {
+	// Prefix is the base-model prefix (transformers' base_model_prefix and a dot) that keys
+	// carry when saved from a class with heads (BertFor*, AdapterHub's BertAdapterModel).
+	Prefix string
+	// Layer is the key of encoder layer l without its number: Layer + l names the layer.
+	Layer string
+	// Sites are the keys of the layer's linears, relative to the layer.
+	Sites [NumSites]string
+	// Residuals are the keys of the layer's two residual blocks, relative to the layer: where
+	// AdapterHub registers bottleneck adapters and fusion layers, and where the LayerNorm of
+	// each block lives.
+	Residuals [2]string
+	// SelfAttention is the key of the layer's self-attention module (where prefix tuning's
+	// gates live), relative to the layer.
+	SelfAttention string
+}
+
+// bertLayout is BertModel's layout.
+var bertLayout = Layout{
+	Prefix:        "bert.",
+	Layer:         "encoder.layer.",
+	Sites:         siteNames,
+	Residuals:     [2]string{ResidualAttention: "attention.output", ResidualOutput: "output"},
+	SelfAttention: "attention.self",
+}
+
+// Layout returns where the model's modules live in its checkpoint.
+func (m *Model) Layout() *Layout { return &bertLayout }
+
+// TrimPrefix returns key without the base-model prefix, if it has it.
+func (k *Layout) TrimPrefix(key string) string { return strings.TrimPrefix(key, k.Prefix) }
+
+// LayerKey returns the key of layer l ("encoder.layer.3").
+func (k *Layout) LayerKey(l int) string { return k.Layer + strconv.Itoa(l) }
+
+// SiteKey returns the key of linear s of layer l ("encoder.layer.3.attention.self.query").
+func (k *Layout) SiteKey(l int, s Site) string { return k.LayerKey(l) + "." + k.Sites[s] }
+
+// ResidualKey returns the key of residual block r of layer l ("encoder.layer.3.attention.output").
+func (k *Layout) ResidualKey(l int, r Residual) string {
+	return k.LayerKey(l) + "." + k.Residuals[r]
+}
+
+// SelfAttentionKey returns the key of layer l's self-attention ("encoder.layer.3.attention.self").
+func (k *Layout) SelfAttentionKey(l int) string { return k.LayerKey(l) + "." + k.SelfAttention }
