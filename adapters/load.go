@@ -275,7 +275,7 @@ func (m *Model) bindAdapter(a *Adapter, bd *binder, file string) error {
 	name := a.Name
 	a.bn = make([][2]*bottleneck, L)
 	a.lora = make([][bert.NumSites]*loraModule, L)
-	k := m.Base.Layout()
+	lay := m.Base.Layout()
 	for l := 0; l < L; l++ {
 		for r := 0; r < 2; r++ {
 			var match *BnConfig
@@ -292,7 +292,7 @@ func (m *Model) bindAdapter(a *Adapter, bd *binder, file string) error {
 				}
 			}
 			if match != nil {
-				a.bn[l][r] = bindBottleneck(bd, k.ResidualKey(l, bert.Residual(r))+".adapters."+name+".", "shared_parameters."+name+".", match, H, l, eps)
+				a.bn[l][r] = bindBottleneck(bd, lay.ResidualKey(l, bert.Residual(r))+".adapters."+name+".", "shared_parameters."+name+".", match, H, l, eps)
 			}
 		}
 		for s := bert.Site(0); s < bert.NumSites; s++ {
@@ -307,7 +307,7 @@ func (m *Model) bindAdapter(a *Adapter, bd *binder, file string) error {
 			}
 			if match != nil {
 				in, out := s.Dims(c)
-				mod := bindLoRA(bd, k.SiteKey(l, s)+".loras."+name+".", "shared_parameters."+name+".", match, in, out)
+				mod := bindLoRA(bd, lay.SiteKey(l, s)+".loras."+name+".", "shared_parameters."+name+".", match, in, out)
 				if match.DoRA {
 					// DoRA's norms need the base weights (a stand-in base without layers has none).
 					if l >= len(m.Base.Layers) {
@@ -338,14 +338,14 @@ func (m *Model) bindAdapter(a *Adapter, bd *binder, file string) error {
 		a.reft = make([]*reftModule, L)
 		for l := 0; l < L; l++ {
 			if rc.has(l) {
-				a.reft[l] = bindReft(bd, k.LayerKey(l)+".reft_layer.refts."+name+".", rc, H)
+				a.reft[l] = bindReft(bd, lay.LayerKey(l)+".reft_layer.refts."+name+".", rc, H)
 			}
 		}
 	}
 	for _, pc := range a.Config.Prefix {
 		a.prefix = bindPrefix(bd, "prefix_tuning.prefix_tunings."+name+".self_prefix.", pc, c)
 		if a.prefix != nil && pc.UseGating {
-			a.prefix.bindGates(bd, k, name, pc, H)
+			a.prefix.bindGates(bd, lay, name, pc, H)
 		}
 		// The pool is registered inside every layer as well: the same tensors, saved again.
 		for k := range bd.ts {
@@ -488,7 +488,7 @@ func (m *Model) loadFusion(files map[string][]byte, opt LoadOptions, path func(s
 	bd := newBinder(normalizeKeys(m.Base.Layout(), wf.Tensors, savedName, name))
 	c := &m.Base.Config
 	f := &Fusion{Name: name, Adapters: names, Config: fc, layers: make([][2]*fusionModule, c.NumHiddenLayers)}
-	k := m.Base.Layout()
+	lay := m.Base.Layout()
 	for r := 0; r < 2; r++ {
 		// BottleneckLayer.add_fusion_layer: a fusion layer where all fused adapters agree on the
 		// location switch (common_config_value) and it is on.
@@ -511,7 +511,7 @@ func (m *Model) loadFusion(files map[string][]byte, opt LoadOptions, path func(s
 			continue
 		}
 		for l := 0; l < c.NumHiddenLayers; l++ {
-			f.layers[l][r] = bindFusion(bd, k.ResidualKey(l, bert.Residual(r))+".adapter_fusion_layer."+name+".", &f.Config, c.HiddenSize)
+			f.layers[l][r] = bindFusion(bd, lay.ResidualKey(l, bert.Residual(r))+".adapter_fusion_layer."+name+".", &f.Config, c.HiddenSize)
 		}
 	}
 	for _, k := range bd.unused(func(k string) bool { return strings.Contains(k, "adapter_fusion_layer."+name+".") }) {

@@ -10,8 +10,9 @@ import (
 // registers its modules (encoder.layer.3.attention.self.query.loras.NAME.lora_A). The adapters
 // package binds adapter weights through a Layout and spells no encoder key itself, so another
 // encoder brings its own table instead of new adapter code. DistilBERT's, for one, would read
-// Prefix "distilbert.", Layer "transformer.layer.", Sites "attention.q_lin" … "ffn.lin2" and the
-// residual keys where its AdapterHub mixin registers the bottleneck layers.
+// Prefix "distilbert.", Layer "transformer.layer.", Sites "attention.q_lin" … "ffn.lin2" and
+// Residuals "attention_adapters", "output_adapters" (adapters' DistilBertTransfomerBlockAdaptersMixin
+// registers its bottleneck layers as modules of their own, beside the LayerNorms).
 type Layout struct {
 	// Prefix is the base-model prefix (transformers' base_model_prefix and a dot) that keys
 	// carry when saved from a class with heads (BertFor*, AdapterHub's BertAdapterModel).
@@ -20,9 +21,9 @@ type Layout struct {
 	Layer string
 	// Sites are the keys of the layer's linears, relative to the layer.
 	Sites [NumSites]string
-	// Residuals are the keys of the layer's two residual blocks, relative to the layer: where
-	// AdapterHub registers bottleneck adapters and fusion layers, and where the LayerNorm of
-	// each block lives.
+	// Residuals are the keys, relative to the layer, of the modules where AdapterHub registers
+	// the bottleneck adapters and fusion layers of the layer's two residual steps (for BERT the
+	// residual blocks themselves, which also hold their LayerNorm).
 	Residuals [2]string
 	// SelfAttention is the key of the layer's self-attention module (where prefix tuning's
 	// gates live), relative to the layer.
