@@ -1,7 +1,7 @@
 // Package engine is what the Wasm module exports, in plain Go: a base model built from its files'
 // bytes, adapters loaded from theirs, an active setup, and batch tokenize/embed/classify calls
 // that return typed errors and never panic across the boundary. It knows nothing of syscall/js
-// (wasm/jsbridge converts values), so it builds and is tested natively; the browser module
+// (wasm/jsapi converts values), so it builds and is tested natively; the browser module
 // (wasm/) and the Workers entry share it.
 package engine
 
