@@ -14,7 +14,9 @@ export type ErrorCode =
   | "network"
   | "integrity"
   | "aborted"
-  | "exited";
+  | "exited"
+  | "unauthorized"
+  | "rate_limited";
 
 /** Every error the package throws or rejects with. */
 export class AdapterwasmError extends Error {
@@ -23,6 +25,10 @@ export class AdapterwasmError extends Error {
   readonly code: ErrorCode;
   /** Go stack of a recovered panic (code "internal"). */
   goStack?: string;
+  /** The HTTP status of a hub id's failed request (codes not_found, missing_file, unauthorized, rate_limited). */
+  status?: number;
+  /** Seconds the hub asked to wait (code "rate_limited"), when it said. */
+  retryAfter?: number;
 }
 
 export type SetupType = "Stack" | "Fuse" | "Parallel" | "Split" | "BatchSplit" | "Average";
@@ -137,6 +143,24 @@ export interface FromPretrainedOptions {
   /** A request fails (code "network") when the server sends nothing (no response, no next chunk)
    *  for this many ms; also the model's for its adapter downloads. Default 30000; 0: none. */
   timeout?: number;
+  /** A hub id's branch, tag or commit (default "main"). */
+  revision?: string;
+  /** The hub: default HF_ENDPOINT (Node), else https://huggingface.co; also the model's for hub adapters. */
+  endpoint?: string;
+  /** Sent as "Authorization: Bearer" to the endpoint's origin only; also the model's for hub adapters. */
+  token?: string;
+}
+
+/** Where a load by hub id came from. */
+export interface HubSource {
+  id: string;
+  /** As asked for ("main", a tag, a commit). */
+  revision: string;
+  /** The commit loaded (X-Repo-Commit). */
+  commit: string;
+  endpoint: string;
+  /** Loaded from the cache because the endpoint could not be reached. */
+  fromCache: boolean;
 }
 
 export interface LoadAdapterOptions {
@@ -147,6 +171,11 @@ export interface LoadAdapterOptions {
   signal?: AbortSignal;
   /** ms without data before a request fails (default: the model's, 30000). */
   timeout?: number;
+  /** "hf": nameOrUrl is a hub id ("owner/name") fetched from {endpoint}/{id}/resolve/{revision}/. */
+  source?: "hf";
+  revision?: string;
+  endpoint?: string;
+  token?: string;
 }
 
 export interface ModelConfig {
@@ -244,8 +273,14 @@ export interface Stats {
 }
 
 export class AutoModelWithHeads {
+  /** baseUrl: a directory URL, or a hub id ("owner/name"; in Node not an existing path). */
   static fromPretrained(baseUrl: string | URL, options?: FromPretrainedOptions): Promise<AutoModelWithHeads>;
   readonly config: ModelConfig;
+  /** The commit a base loaded by hub id was loaded at; else null. */
+  readonly revision: string | null;
+  readonly hub: HubSource | null;
+  /** A loaded adapter: Go's info and where it came from (a directory url, or a hub id); null if not loaded. */
+  adapterInfo(name: string): (AdapterInfo & { url: string | null; hub: HubSource | null }) | null;
   readonly stats: Stats;
   /** Whether the base came with a manifest whose sha256s were checked. */
   readonly baseVerified: boolean;

@@ -100,6 +100,9 @@ async function checkEntry(hit, { sha256, size, maxBytes }) {
 //   unverified     an Unverified that keeps a file without sha256 until Go accepts it (without
 //                  one such a file is never stored)
 //   signal, timeout  the caller's AbortSignal; ms without data before the request fails
+//   onResponse     (res) with the response's headers, before the body is read
+//   httpError      (res) -> the error to throw for a non-2xx answer (with entryMissing: an
+//                  optional file that is absent, null instead)
 export async function fetchFile(url, opts = {}) {
   const { sha256, size, store, onProgress, stats, unverified } = opts;
   const maxBytes = Math.min(opts.maxBytes ?? MAX_DOWNLOAD_BYTES, MAX_DOWNLOAD_BYTES);
@@ -173,8 +176,16 @@ async function download(url, opts) {
   try {
     const res = await fetchRetry(fetchImpl, url, watch.signal);
     watch.touch();
+    opts.onResponse?.(res);
     if (!res.ok) {
       await res.body?.cancel().catch(() => {});
+      if (opts.httpError) {
+        // The caller reads the status (hub.js: the hub's error codes); an optional file it calls
+        // missing (entryMissing) is null.
+        const e = opts.httpError(res);
+        if (optional && e.entryMissing) return null;
+        throw e;
+      }
       if (optional && res.status === 404) return null;
       throw new AdapterwasmError("network", `${url}: HTTP ${res.status}`);
     }

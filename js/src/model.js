@@ -4,6 +4,7 @@
 import { AdapterwasmError } from "./errors.js";
 import { checkSetup } from "./composition.js";
 import { fetchFile, Stats, Unverified, throwIfAborted } from "./fetch.js";
+import { ADAPTER_GROUPS, BASE_GROUPS, asHubId, fetchRepo, isHubId } from "./hub.js";
 import { adapterFileGroups, baseFiles, dirUrl, isDirUrl, loadIndex } from "./registry.js";
 import { LoadProgress } from "./progress.js";
 import { loadRuntime } from "./runtime.js";
@@ -33,7 +34,9 @@ function asTexts(input, what) {
 export class AutoModelWithHeads {
   // fromPretrained fetches (once) and loads a base model.
   //   baseUrl   directory URL of the base model: manifest.json + its files, or the Hugging Face
-  //             layout (config.json, tokenizer.json, model.safetensors)
+  //             layout (config.json, tokenizer.json, model.safetensors); or a hub id ("name",
+  //             "owner/name": not a URL, and in Node no existing path) fetched from
+  //             {endpoint}/{id}/resolve/{revision}/ (hub.js; options revision, endpoint, token)
   //   options   { onProgress, cache, index, adapterBudgetBytes, wasm, kernels, gcPercent,
   //               memoryLimitBytes, fetch, dtype, signal, timeout } (wasm, kernels and the GC
   //               settings only count for the first model of a realm: they start its Go
@@ -43,30 +46,42 @@ export class AutoModelWithHeads {
     const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
     const store = resolveStore(options.cache);
     const stats = new Stats();
-    const base = dirUrl(baseUrl);
-    const progress = new LoadProgress(base.href, "model", options.onProgress);
+    const hubId = typeof baseUrl === "string" && !isDirUrl(baseUrl) ? asHubId(baseUrl) : null;
+    const base = hubId ? null : dirUrl(baseUrl);
+    const progress = new LoadProgress(hubId ?? base.href, "model", options.onProgress);
     const net = { fetch: fetchImpl, signal: options.signal, timeout: options.timeout };
-    const [rt, plan] = await Promise.all([loadRuntime(options.wasm, options.kernels, { gcPercent: options.gcPercent, memoryLimitBytes: options.memoryLimitBytes }, progress), baseFiles(base, net)]);
-    if (options.dtype && plan.manifest?.dtype && options.dtype !== plan.manifest.dtype) {
-      throw new AdapterwasmError("invalid_argument", `${base}: the model there is ${plan.manifest.dtype}, not ${options.dtype}`);
-    }
     const files = {};
     const unverified = new Unverified(store);
-    await Promise.all(
-      plan.files.map((f) => progress.file(f.url, f.size)).map(async (p, i) => {
-        const f = plan.files[i];
-        const bytes = await fetchFile(f.url, { ...net, sha256: f.sha256, size: f.size, store, stats, optional: f.optional, onProgress: p.onChunk, unverified });
-        p.done(bytes);
-        if (bytes) files[f.name] = bytes;
-      }),
-    );
-    throwIfAborted(options.signal, base.href);
+    let plan = { verified: false };
+    let hub = null;
+    const fetchAll = async () => {
+      if (hubId) {
+        hub = await fetchRepo(hubId, BASE_GROUPS, { ...net, endpoint: options.endpoint, revision: options.revision, token: options.token, store, stats, unverified, onFile: (u) => progress.file(u) });
+        Object.assign(files, hub.files);
+        delete hub.files;
+        return;
+      }
+      plan = await baseFiles(base, net);
+      if (options.dtype && plan.manifest?.dtype && options.dtype !== plan.manifest.dtype) {
+        throw new AdapterwasmError("invalid_argument", `${base}: the model there is ${plan.manifest.dtype}, not ${options.dtype}`);
+      }
+      await Promise.all(
+        plan.files.map((f) => progress.file(f.url, f.size)).map(async (p, i) => {
+          const f = plan.files[i];
+          const bytes = await fetchFile(f.url, { ...net, sha256: f.sha256, size: f.size, store, stats, optional: f.optional, onProgress: p.onChunk, unverified });
+          p.done(bytes);
+          if (bytes) files[f.name] = bytes;
+        }),
+      );
+    };
+    const [rt] = await Promise.all([loadRuntime(options.wasm, options.kernels, { gcPercent: options.gcPercent, memoryLimitBytes: options.memoryLimitBytes }, progress), fetchAll()]);
+    throwIfAborted(options.signal, hubId ?? base.href);
     const [handle, info] = await unverified.around(async () => {
       const h = await rt.call(rt.api, "createModel", files);
       return [h, await rt.call(h, "info")];
     });
-    const { signal, ...kept } = options; // the signal was this load's
-    const model = new AutoModelWithHeads(rt, handle, info, { ...kept, fetch: fetchImpl, store, stats, verified: plan.verified, baseUrl: base.href });
+    const { signal, revision, ...kept } = options; // the signal and revision were this load's
+    const model = new AutoModelWithHeads(rt, handle, info, { ...kept, fetch: fetchImpl, store, stats, verified: plan.verified, baseUrl: base?.href, hub });
     progress.ready();
     return model;
   }
@@ -78,6 +93,8 @@ export class AutoModelWithHeads {
     this._opt = options;
     this.stats = options.stats; // { bytesFetched, bytesFromCache, files }
     this.baseVerified = options.verified; // whether the base came with sha256s to check
+    this.hub = options.hub ?? null; // a base loaded by hub id: { id, revision, commit, endpoint, fromCache }
+    this.revision = options.hub?.commit ?? null; // the commit it was loaded at
     this._active = null;
     this.activeHead = null; // a head name to use instead of the setup's own (Python's active_head)
     this._adapters = new Map(); // name -> { bytes, pins, used, info }
@@ -133,11 +150,21 @@ export class AutoModelWithHeads {
   // was saved under (options.name loads it under another). Already loaded: resolves at once. A
   // directory whose adapter has the name of one loaded from elsewhere is refused (code
   // invalid_argument): unload that one first, or pass { name }.
-  //   options { index, name, modelName, signal, timeout } (signal aborts the downloads; concurrent
+  //   options { index, name, modelName, signal, timeout, source, revision, endpoint, token } (signal aborts the downloads; concurrent
   //   loads of one name share them, and its abort)
   // While unloadAdapter(name) is under way, loadAdapter(name) waits for it and then loads afresh.
+  //   With { source: "hf" } nameOrUrl is a hub id ("owner/name"), fetched from
+  //   {endpoint}/{id}/resolve/{revision}/ (options revision, endpoint, token; the latter two
+  //   default to fromPretrained's); resolves to the name its adapter_config.json gives.
   async loadAdapter(nameOrUrl, options = {}) {
     this._check();
+    if (options.source !== undefined && options.source !== "hf") {
+      throw new AdapterwasmError(options.source === "ah" ? "unsupported" : "invalid_argument", options.source === "ah" ? `loadAdapter(${JSON.stringify(String(nameOrUrl).slice(0, 120))}, { source: "ah" }): AdapterHub index ids are listed, not loaded; load their hub counterparts (AdapterHub/…) with { source: "hf" }` : `loadAdapter: source ${JSON.stringify(String(options.source).slice(0, 40))}: want "hf" (or none: an index name or a directory URL)`);
+    }
+    if (options.source === "hf" && !isDirUrl(nameOrUrl)) {
+      if (!isHubId(nameOrUrl)) throw new AdapterwasmError("invalid_argument", `loadAdapter(${JSON.stringify(String(nameOrUrl).slice(0, 120))}, { source: "hf" }): not a hub id ("name" or "owner/name")`);
+      return this._loadHub(nameOrUrl, options);
+    }
     if (isDirUrl(nameOrUrl)) return this._loadDir(dirUrl(nameOrUrl).href, options);
     const name = options.name ?? nameOrUrl;
     await this._unloading.get(name)?.catch(() => {});
@@ -168,9 +195,29 @@ export class AutoModelWithHeads {
     return this._loading.get(key);
   }
 
-  async _load(name, url, options) {
+  // _loadHub loads the adapter of hub id at options.revision once, as _loadDir a directory.
+  async _loadHub(id, options) {
+    const revision = options.revision ?? "main";
+    await Promise.all([...this._unloading.values()].map((p) => p.catch(() => {})));
+    for (const [n, a] of this._adapters) if (a.hub?.id === id && a.hub.revision === revision && (!options.name || options.name === n)) return n;
+    const key = `hub:${id}@${revision}:${options.name ?? ""}`;
+    if (!this._loading.has(key)) {
+      const p = this._load(null, null, options, id).finally(() => this._loading.delete(key));
+      this._loading.set(key, p);
+    }
+    return this._loading.get(key);
+  }
+
+  // adapterInfo returns what Go says of a loaded adapter ({ name, kind, bytes, … }) and where it
+  // came from: url (a directory) or hub ({ id, revision, commit, endpoint, fromCache }).
+  adapterInfo(name) {
+    const a = this._adapters.get(name);
+    return a ? { ...a.info, url: a.url, hub: a.hub ?? null } : null;
+  }
+
+  async _load(name, url, options, hubId = null) {
     const { store, stats, fetch: fetchImpl } = this._opt;
-    const progress = new LoadProgress(name ?? url, "adapter", this._opt.onProgress);
+    const progress = new LoadProgress(name ?? url ?? hubId, "adapter", this._opt.onProgress);
     const net = { fetch: fetchImpl, signal: options.signal, timeout: options.timeout ?? this._opt.timeout };
     // Go refuses an adapter whose files pass this (engine.MaxAdapterBytes); sizes are checked
     // against it before anything is fetched, allocated or cached.
@@ -183,32 +230,42 @@ export class AutoModelWithHeads {
       return bytes;
     };
     const files = {};
-    if (url) {
-      const dir = dirUrl(url);
-      let left = max;
-      for (const group of adapterFileGroups()) {
-        for (const fname of group.names) {
-          const bytes = await get(new URL(fname, dir).href, { optional: true, maxBytes: left });
-          if (bytes) {
-            files[fname] = bytes;
-            left -= bytes.byteLength;
-            break;
+    let hub = null;
+    if (url || hubId) {
+      const dir = url ? dirUrl(url) : null;
+      if (hubId) {
+        const o = { ...net, endpoint: options.endpoint ?? this._opt.endpoint, token: options.token ?? this._opt.token, revision: options.revision, maxBytes: max };
+        hub = await fetchRepo(hubId, ADAPTER_GROUPS, { ...o, store, stats, unverified, onFile: (u) => progress.file(u) });
+        Object.assign(files, hub.files);
+        delete hub.files;
+      } else {
+        let left = max;
+        for (const group of adapterFileGroups()) {
+          for (const fname of group.names) {
+            const bytes = await get(new URL(fname, dir).href, { optional: true, maxBytes: left });
+            if (bytes) {
+              files[fname] = bytes;
+              left -= bytes.byteLength;
+              break;
+            }
           }
         }
       }
+      const where = dir ?? `${hubId}@${hub.commit}`;
       if (!files["adapter_config.json"] && !files["adapter_fusion_config.json"]) {
-        throw new AdapterwasmError("not_found", `${dir}: no adapter_config.json or adapter_fusion_config.json`);
+        throw new AdapterwasmError("not_found", `${where}: no adapter_config.json or adapter_fusion_config.json`);
       }
       if (files["adapter_config.json"]) {
         // The name it was saved under (save_adapter writes it), not the URL's last segment:
         // two directories called ".../adapter/" hold two adapters.
-        name = options.name ?? savedName(files["adapter_config.json"]) ?? dir.pathname.split("/").filter(Boolean).pop();
+        name = options.name ?? savedName(files["adapter_config.json"]) ?? (dir ? dir.pathname : hubId).split("/").filter(Boolean).pop();
         const had = this._adapters.get(name);
         if (had || this._loading.has(name)) {
-          throw new AdapterwasmError("invalid_argument", `${dir}: an adapter named ${JSON.stringify(name)} is already ${had ? `loaded${had.url ? ` from ${had.url}` : ""}` : "loading"}; unload it first, or load this one under another name: loadAdapter(url, { name })`);
+          const from = had?.url ?? (had?.hub ? `${had.hub.id}@${had.hub.commit}` : "");
+          throw new AdapterwasmError("invalid_argument", `${where}: an adapter named ${JSON.stringify(name)} is already ${had ? `loaded${from ? ` from ${from}` : ""}` : "loading"}; unload it first, or load this one under another name: loadAdapter(${hubId ? "id" : "url"}, { name })`);
         }
         // Claim the name while it loads: a second directory with it is refused, a call needing it waits.
-        const claim = this._install(name, url, files, options, progress, unverified);
+        const claim = this._install(name, url, files, options, progress, unverified, hub);
         this._loading.set(name, claim);
         const unclaim = () => this._loading.get(name) === claim && this._loading.delete(name);
         claim.then(unclaim, unclaim);
@@ -234,7 +291,7 @@ export class AutoModelWithHeads {
 
   // _install loads the fetched files into Go under name (url: the directory they came from, or
   // null); unverified (fetch.js) caches those no sha256 vouched for once Go accepts them.
-  async _install(name, url, files, options, progress, unverified) {
+  async _install(name, url, files, options, progress, unverified, hub = null) {
     throwIfAborted(options.signal, name ?? url);
     this._check();
     // A fusion keeps its saved name ("a,b", what Fuse(a,b) looks for) unless one is asked for.
@@ -245,7 +302,7 @@ export class AutoModelWithHeads {
     }
     const info = await unverified.around(() => this._call("loadAdapter", loadAs, files));
     const bytes = info.bytes || Object.values(files).reduce((n, b) => n + b.byteLength, 0);
-    this._adapters.set(info.name, { bytes, pins: 0, used: ++this._clock, info, url: url ? dirUrl(url).href : null });
+    this._adapters.set(info.name, { bytes, pins: 0, used: ++this._clock, info, url: url ? dirUrl(url).href : null, hub });
     await this._evict(info.name);
     progress.name = info.name;
     progress.ready();

@@ -3,6 +3,7 @@
 // (AdapterwasmError with its code).
 import { checkSetup } from "./composition.js";
 import { AdapterwasmError, fromPlain } from "./errors.js";
+import { isHubId } from "./hub.js";
 import { absUrl, isDirUrl } from "./registry.js";
 
 export class WorkerModelWithHeads {
@@ -13,7 +14,8 @@ export class WorkerModelWithHeads {
   // (model.onProgress = f replaces it).
   static async fromPretrained(baseUrl, options = {}) {
     const { worker, onProgress, signal, ...rest } = options;
-    const abs = absUrl(baseUrl).href;
+    // A hub id goes as it is (the worker resolves it: hub.js); a URL is made absolute here.
+    const abs = typeof baseUrl === "string" && !isDirUrl(baseUrl) && isHubId(baseUrl) ? baseUrl : absUrl(baseUrl).href;
     for (const k of ["index", "wasm"]) if (typeof rest[k] === "string" || rest[k] instanceof URL) rest[k] = absUrl(rest[k]).href;
     const client = new this(worker ?? this._startWorker(), worker ? null : this._workerUrl());
     client.onProgress = onProgress ?? null;
@@ -28,6 +30,8 @@ export class WorkerModelWithHeads {
     client.baseVerified = info.baseVerified;
     client.simd = info.simd;
     client.stats = info.stats;
+    client.revision = info.revision;
+    client.hub = info.hub;
     return client;
   }
 
