@@ -317,7 +317,42 @@ export class AutoModelWithHeads {
   dispose(): void;
 }
 
-export function listAdapters(options: { index: string; modelName?: string; fetch?: FetchLike; signal?: AbortSignal; timeout?: number }): Promise<IndexEntry[]>;
+/** An adapter listed by the hub's model API ("hf") or AdapterHub's all.json ("ah"); fields the source does not give are "" or absent. */
+export interface HubAdapterEntry {
+  source: "hf" | "ah";
+  /** Load "hf" ids with loadAdapter(id, { source: "hf" }); "ah" ids ("sentiment/imdb@ukp") are listed only. */
+  id: string;
+  modelName: string;
+  task?: string;
+  subtask?: string;
+  username: string;
+  /** The config's architecture, "bottleneck" without one ("ah" entries). */
+  method?: string;
+  sha1Checksum: string;
+  pipelineTag?: string;
+  adapterConfig?: Record<string, unknown>;
+}
+
+export interface ListAdaptersOptions {
+  /** "hf" (the hub's model API), "ah" (AdapterHub's all.json), "index" (options.index), "all"
+   *  (index, ah, hf); none: the index alone when one is given, else ah and hf. */
+  source?: "hf" | "ah" | "index" | "all";
+  /** A static index.json (adapterwasm index). */
+  index?: string;
+  /** Only adapters for this model (hub entries: exactly; index entries without one fit every model). */
+  modelName?: string;
+  /** The hub (default HF_ENDPOINT in Node, else https://huggingface.co) and its token (endpoint's origin only). */
+  endpoint?: string;
+  token?: string;
+  /** AdapterHub's index base URL (default https://raw.githubusercontent.com/Adapter-Hub/Hub/master/dist/v2/). */
+  adapterHubUrl?: string;
+  fetch?: FetchLike;
+  signal?: AbortSignal;
+  timeout?: number;
+}
+
+export function listAdapters(options: ListAdaptersOptions & { index: string; source?: "index" }): Promise<(IndexEntry & { source: "index"; id: string })[]>;
+export function listAdapters(options?: ListAdaptersOptions): Promise<((IndexEntry & { source: "index"; id: string }) | HubAdapterEntry)[]>;
 export function sha256Hex(bytes: ArrayBuffer | ArrayBufferView): Promise<string>;
 
 /** pipeline() options: fromPretrained's, the base model's URL, and for text-classification the adapter. */

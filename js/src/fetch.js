@@ -152,10 +152,10 @@ export async function fetchFile(url, opts = {}) {
   return bytes;
 }
 
-// fetchJSON fetches and parses a JSON document of at most MAX_JSON_BYTES; null when optional and
-// the server answers 404.
+// fetchJSON fetches and parses a JSON document of at most MAX_JSON_BYTES (or opts.maxBytes: the
+// hub's listings); null when optional and the server answers 404.
 export async function fetchJSON(url, opts = {}) {
-  const bytes = await download(String(url), { ...opts, maxBytes: MAX_JSON_BYTES, overCode: "format" });
+  const bytes = await download(String(url), { ...opts, maxBytes: opts.maxBytes ?? MAX_JSON_BYTES, overCode: "format" });
   if (bytes === null) return null;
   try {
     return JSON.parse(new TextDecoder().decode(bytes));

@@ -69,15 +69,24 @@ export function resolveURL(endpoint, id, revision, file) {
   return `${endpoint}/${id}/resolve/${encodeURIComponent(revision)}/${file}`;
 }
 
+// withToken wraps fetch to send token as "Authorization: Bearer" to the endpoint's origin only.
+// fetch follows the hub's redirect to its CDN itself; the Fetch standard (and Node's fetch) drop
+// Authorization on a cross-origin redirect, so the CDN never sees it.
+export function withToken(fetchImpl, endpoint, token) {
+  const base = fetchImpl ?? globalThis.fetch.bind(globalThis);
+  if (!token) return base;
+  const origin = new URL(endpoint).origin;
+  return (u, init) => base(u, new URL(u).origin === origin ? { ...init, headers: { ...init?.headers, authorization: `Bearer ${token}` } } : init);
+}
+
 const recordKey = (endpoint, id, what) => `${endpoint}/${id}/resolve/${what}/?adapterwasm-record`;
 
 // hubError turns the hub's answer into a typed error, as hub.statusError (and huggingface_hub's
 // hf_raise_for_status) reads it: X-Error-Code first; a 401 without a token is "not found" (the
 // hub answers missing and private repositories alike).
-function hubError(res, { id, revision, file, token, repoKnown }) {
+export function hubError(res, { id, revision, file, token, repoKnown, where = `${id}@${revision}: ${file}` }) {
   const code = res.headers.get("x-error-code") ?? "";
   const msg = (res.headers.get("x-error-message") ?? "").replace(/[\u0000-\u001f\u007f-\u009f]/g, "").slice(0, 120);
-  const where = `${id}@${revision}: ${file}`;
   const status = res.status;
   const make = (c, words, extra = {}) => Object.assign(new AdapterwasmError(c, `hub: ${where}: ${words} (HTTP ${status})${msg && !words.includes(msg) ? `: ${msg}` : ""}`), { status, ...extra });
   if (code === "EntryNotFound" || (status === 404 && repoKnown && code === "")) return make("missing_file", "no such file in the repository", { entryMissing: true });
@@ -107,11 +116,7 @@ export async function fetchRepo(id, groups, opts) {
     throw new AdapterwasmError("invalid_argument", `hub: ${id}: bad revision ${JSON.stringify(String(revision).slice(0, 120))}`);
   }
   const { store, unverified, token } = opts;
-  // The token goes to the endpoint's origin only. fetch follows the hub's redirect to its CDN
-  // itself; the Fetch standard (and Node's fetch) drop Authorization on a cross-origin redirect.
-  const origin = new URL(endpoint).origin;
-  const baseFetch = opts.fetch ?? globalThis.fetch.bind(globalThis);
-  const fetchImpl = token ? (u, init) => baseFetch(u, new URL(u).origin === origin ? { ...init, headers: { ...init?.headers, authorization: `Bearer ${token}` } } : init) : baseFetch;
+  const fetchImpl = withToken(opts.fetch, endpoint, token);
   let headers = null;
   const net = { fetch: fetchImpl, signal: opts.signal, timeout: opts.timeout, onResponse: (res) => (headers = res.headers) };
   let left = opts.maxBytes;

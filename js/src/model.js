@@ -6,6 +6,7 @@ import { checkSetup } from "./composition.js";
 import { fetchFile, Stats, Unverified, throwIfAborted } from "./fetch.js";
 import { ADAPTER_GROUPS, BASE_GROUPS, asHubId, fetchRepo, isHubId } from "./hub.js";
 import { adapterFileGroups, baseFiles, dirUrl, isDirUrl, loadIndex } from "./registry.js";
+import { listHub } from "./listing.js";
 import { LoadProgress } from "./progress.js";
 import { loadRuntime } from "./runtime.js";
 import { defaultStore } from "./store.js";
@@ -499,9 +500,29 @@ function usesAdapter(n, name) {
   return n === name || n.split(",").includes(name);
 }
 
-// listAdapters lists the adapters an index offers, for one base model if modelName is given.
-export async function listAdapters({ index, modelName, fetch: fetchImpl, signal, timeout } = {}) {
-  if (!index) throw new AdapterwasmError("invalid_argument", "listAdapters: { index } is required");
-  const idx = await loadIndex(index, { fetch: fetchImpl ?? globalThis.fetch.bind(globalThis), signal, timeout });
-  return idx.entries.filter((e) => !modelName || !e.modelName || e.modelName === modelName);
+// listAdapters lists adapters, as adapters' list_adapters(source, model_name) (listing.js):
+//   source "hf"     the hub's model API ({endpoint}/api/models, both libraries' filters)
+//          "ah"     AdapterHub's archived all.json (adapterHubUrl)
+//          "index"  the static index.json given as index
+//          "all"    index (if given), then "ah", then "hf"
+//          none     index alone when one is given (a static site needs no hub), else "ah" + "hf"
+// modelName keeps the adapters trained for that model (hub entries: exactly; index entries
+// without one fit every model, as before). Hub entries: { source, id, modelName, task, subtask,
+// username, method, sha1Checksum, pipelineTag, adapterConfig } where known; index entries their
+// own fields plus source "index" and id.
+export async function listAdapters({ source, index, modelName, endpoint, token, adapterHubUrl, fetch: fetchImpl, signal, timeout } = {}) {
+  if (![undefined, "hf", "ah", "index", "all"].includes(source)) {
+    throw new AdapterwasmError("invalid_argument", `listAdapters: source ${JSON.stringify(String(source).slice(0, 40))}: want "hf", "ah", "index" or "all"`);
+  }
+  if (source === "index" && !index) throw new AdapterwasmError("invalid_argument", `listAdapters: source "index" needs { index }`);
+  const net = { fetch: fetchImpl ?? globalThis.fetch.bind(globalThis), signal, timeout };
+  let out = [];
+  if (index && (source === undefined || source === "index" || source === "all")) {
+    const idx = await loadIndex(index, net);
+    out = idx.entries.filter((e) => !modelName || !e.modelName || e.modelName === modelName).map((e) => ({ id: e.id ?? e.name, ...e, source: "index" }));
+  }
+  if (source === "hf" || source === "ah" || source === "all" || (source === undefined && !index)) {
+    out = out.concat(await listHub({ source: source === "all" ? undefined : source, modelName, endpoint, token, adapterHubUrl }, net));
+  }
+  return out;
 }

@@ -14,7 +14,7 @@ import { startServer } from "./helpers/server.js";
 import { HAVE_MINILM, MINILM, MINILM_ADAPTERS, requireBuild } from "./helpers/fixtures.js";
 
 requireBuild();
-const { AutoModelWithHeads, AdapterwasmError } = await import("../src/node.js");
+const { AutoModelWithHeads, AdapterwasmError, listAdapters } = await import("../src/node.js");
 const { asHubId, isHubId } = await import("../src/hub.js");
 
 const MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2";
@@ -207,5 +207,115 @@ describe("by id from a mock hub", { skip: !HAVE_MINILM && "no MiniLM (./build.sh
     }
     // A fresh cache has nothing to offer.
     await assert.rejects(AutoModelWithHeads.fromPretrained(MODEL_ID, { endpoint, cache: tmp() }), isErr("network", /not in the cache/));
+  });
+});
+
+// Listings: the shapes of the hub's model API (paged by Link, two filters) and AdapterHub's all.json
+// as Go's hub.Lister reads them (hub/list.go), merged as list_adapters merges them.
+describe("listAdapters from the hub and AdapterHub", () => {
+  let hub, srv;
+  const tiny = (id) => ({ [`${id}.json`]: Buffer.from("{}") });
+  before(async () => {
+    hub = await startHub();
+    const add = (id, tags, config, extra = {}) => {
+      hub.addFiles(id, tiny(id.replace("/", "_")));
+      hub.repos.get(id).info = { tags, config, ...extra };
+    };
+    add("AdapterHub/bert-base-uncased-pf-imdb", ["adapter-transformers"], { adapter_transformers: { model_name: "bert-base-uncased" } }, { pipeline_tag: "text-classification" });
+    add("AdapterHub/roberta-base-pf-sst2", ["adapter-transformers"], { adapter_transformers: { model_name: "roberta-base" } });
+    add("org/new-lib-adapter", ["adapters"], { adapters: { model_name: "bert-base-uncased" } });
+    add("org/both-tags", ["adapters", "adapter-transformers"], { adapters: { model_name: "bert-base-uncased" } });
+    add("org/no-config", ["adapters"], null);
+    add("sentence-transformers/all-MiniLM-L6-v2", ["sentence-transformers"], { architectures: ["BertModel"] });
+    hub.ahList = [
+      { source: "ah", adapter_id: "sentiment/imdb@ukp", model_name: "bert-base-uncased", task: "sentiment", subtask: "imdb", username: "ukp", adapter_config: { mh_adapter: false, output_adapter: true, reduction_factor: 16 }, sha1_checksum: "ab12" },
+      { adapter_id: "ner/conll@ukp", model_name: "roberta-base", task: "ner", subtask: "conll", username: "ukp", adapter_config: { architecture: "lora", r: 8 } },
+    ];
+    srv = await startServer({ mounts: {}, pages: { "/index.json": { body: { adapters: [{ name: "sentiment", id: "sentiment", model_name: "sentence-transformers/all-MiniLM-L6-v2", task: "sentiment", files: [{ name: "adapter_config.json", size: 10 }] }] } } } });
+  });
+  after(async () => {
+    await hub?.close();
+    await srv?.close();
+  });
+  const opts = () => ({ endpoint: hub.endpoint, adapterHubUrl: hub.ahURL });
+
+  test("hf: both libraries' filters, every page (Link), an id once, the model name from either config", async () => {
+    const before = hub.requests("endpoint").length;
+    const got = await listAdapters({ ...opts(), source: "hf" });
+    assert.deepEqual(
+      got.map((a) => [a.id, a.modelName, a.source]),
+      [
+        ["org/both-tags", "bert-base-uncased", "hf"],
+        ["org/new-lib-adapter", "bert-base-uncased", "hf"],
+        ["org/no-config", "", "hf"],
+        ["AdapterHub/bert-base-uncased-pf-imdb", "bert-base-uncased", "hf"],
+        ["AdapterHub/roberta-base-pf-sst2", "roberta-base", "hf"],
+      ],
+    );
+    const imdb = got.find((a) => a.id === "AdapterHub/bert-base-uncased-pf-imdb");
+    assert.equal(imdb.username, "AdapterHub");
+    assert.equal(imdb.pipelineTag, "text-classification");
+    assert.equal(imdb.sha1Checksum, hub.repos.get(imdb.id).refs.main);
+    const reqs = hub.requests("endpoint").slice(before);
+    assert.ok(reqs.length >= 4, `paged: ${reqs.length} requests`); // 3 + 2 entries at 2 a page
+    // Cached: the same listing again asks nothing.
+    await listAdapters({ ...opts(), source: "hf" });
+    assert.equal(hub.requests("endpoint").length, before + reqs.length);
+  });
+
+  test("ah: all.json with the method from the config; default: ah then hf; modelName exactly", async () => {
+    const ah = await listAdapters({ ...opts(), source: "ah" });
+    assert.deepEqual(
+      ah.map((a) => [a.source, a.id, a.modelName, a.task, a.subtask, a.username, a.method]),
+      [
+        ["ah", "sentiment/imdb@ukp", "bert-base-uncased", "sentiment", "imdb", "ukp", "bottleneck"],
+        ["ah", "ner/conll@ukp", "roberta-base", "ner", "conll", "ukp", "lora"],
+      ],
+    );
+    assert.equal(ah[0].sha1Checksum, "ab12");
+    assert.equal(ah[0].adapterConfig.reduction_factor, 16);
+    const all = await listAdapters({ ...opts() });
+    assert.deepEqual(all.map((a) => a.source), ["ah", "ah", "hf", "hf", "hf", "hf", "hf"]);
+    const bert = await listAdapters({ ...opts(), modelName: "bert-base-uncased" });
+    assert.deepEqual(bert.map((a) => a.id), ["sentiment/imdb@ukp", "org/both-tags", "org/new-lib-adapter", "AdapterHub/bert-base-uncased-pf-imdb"]);
+    assert.deepEqual(await listAdapters({ ...opts(), modelName: "bert-base" }), []);
+  });
+
+  test("an index alone by default; \"all\" puts its entries first; \"index\" needs one", async () => {
+    const index = `${srv.url}/index.json`;
+    const only = await listAdapters({ ...opts(), index });
+    assert.deepEqual(only.map((a) => [a.source, a.id, a.name]), [["index", "sentiment", "sentiment"]]);
+    const all = await listAdapters({ ...opts(), index, source: "all" });
+    assert.deepEqual(all.map((a) => a.source), ["index", "ah", "ah", "hf", "hf", "hf", "hf", "hf"]);
+    await assert.rejects(listAdapters({ source: "index" }), isErr("invalid_argument", /needs \{ index \}/));
+    await assert.rejects(listAdapters({ source: "xx" }), isErr("invalid_argument", /want "hf", "ah", "index" or "all"/));
+  });
+
+  test("errors: rate limited, not JSON lists; with the source down a cached listing serves, a stale one too", async () => {
+    const { listingCache } = await import("../src/listing.js");
+    const other = await startHub();
+    try {
+      other.rateLimit = 3;
+      await assert.rejects(listAdapters({ endpoint: other.endpoint, source: "hf" }), isErr("rate_limited", /hf listing: rate limited, retry after 3 s \(HTTP 429\)/));
+      other.rateLimit = 0;
+      other.ahList = { not: "a list" };
+      await assert.rejects(listAdapters({ adapterHubUrl: other.ahURL, source: "ah" }), isErr("format", /not a JSON list of adapters/));
+    } finally {
+      await other.close();
+    }
+    const { parseModels, parseAllJSON } = await import("../src/listing.js");
+    for (const body of [{}, [1], [{ id: 5 }], [{ id: "a", config: "x" }], [{ id: "a", config: { adapters: { model_name: [] } } }]]) {
+      assert.throws(() => parseModels(body), isErr("format", /not a JSON list of models/), JSON.stringify(body));
+    }
+    assert.throws(() => parseAllJSON([{ adapter_id: {} }]), isErr("format"));
+    assert.deepEqual(parseModels([{ modelId: "x/y" }, { sha: "no id" }]).map((a) => a.id), ["x/y"]);
+    // The listings fetched above serve with the servers stopped: fresh ones from memory, and once
+    // their 10 minutes are over, as the older copy when the source cannot be reached.
+    await hub.close();
+    assert.equal((await listAdapters({ ...opts(), source: "ah" })).length, 2);
+    for (const v of listingCache.values()) v.at = 0;
+    assert.equal((await listAdapters({ ...opts() })).length, 7);
+    listingCache.clear();
+    await assert.rejects(listAdapters({ ...opts(), source: "ah" }), isErr("network"));
   });
 });

@@ -1,0 +1,145 @@
+// Listing adapters as adapters' list_adapters(source, model_name) does, with the Go package hub's
+// queries and reading (hub/list.go): "ah" is AdapterHub's archived all.json, "hf" the hub's model
+// API for both libraries' filters, paged by Link. Listings are kept in memory for LISTING_TTL_MS;
+// when a source cannot be reached, an older copy of this realm serves. A load never waits on one.
+import { AdapterwasmError } from "./errors.js";
+import { fetchJSON } from "./fetch.js";
+import { hubEndpoint, hubError, withToken } from "./hub.js";
+
+// DEFAULT_ADAPTERHUB_URL is the archived AdapterHub index (ADAPTER_HUB_URL in adapters 1.x utils.py).
+export const DEFAULT_ADAPTERHUB_URL = "https://raw.githubusercontent.com/Adapter-Hub/Hub/master/dist/v2/";
+
+// Bounds (hub.MaxListingBytes, MaxListingPages, ListingTTL).
+export const MAX_LISTING_BYTES = 64 << 20;
+export const MAX_LISTING_PAGES = 200;
+export const LISTING_TTL_MS = 10 * 60_000;
+
+// HF_FILTERS: adapters 1.x lists filter="adapters", adapter-transformers 3.x
+// filter="adapter-transformers" (the hub's pf adapters carry the latter); an id in both appears once.
+const HF_FILTERS = ["adapters", "adapter-transformers"];
+
+// listingCache: url -> { at, body, link } (exported for tests).
+export const listingCache = new Map();
+const listings = listingCache;
+
+// fetchListing GETs a listing, or the copy fetched within LISTING_TTL_MS; an older copy serves
+// when the source cannot be reached (code network).
+async function fetchListing(url, what, net) {
+  const had = listings.get(url);
+  if (had && Date.now() - had.at <= LISTING_TTL_MS) return had;
+  let link = null;
+  try {
+    const body = await fetchJSON(url, {
+      ...net,
+      maxBytes: MAX_LISTING_BYTES,
+      onResponse: (res) => (link = res.headers.get("link")),
+      httpError: (res) => hubError(res, { where: `${what} listing`, token: net.token }),
+    });
+    const got = { at: Date.now(), body, link };
+    listings.set(url, got);
+    return got;
+  } catch (e) {
+    if (had && e?.code === "network" && e.status === undefined && !net.signal?.aborted) return had;
+    throw e;
+  }
+}
+
+// nextLink reads `<url>; rel="next"` from a Link header, resolved against the current URL.
+export function nextLink(h, cur) {
+  for (const part of (h ?? "").split(",")) {
+    const p = part.trim();
+    const i = p.indexOf(">");
+    if (!p.startsWith("<") || i < 0) continue;
+    const params = p.slice(i + 1);
+    if (!params.includes('rel="next"') && !params.includes("rel=next")) continue;
+    try {
+      return new URL(p.slice(1, i), cur).href;
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}
+
+const bad = (what) => new AdapterwasmError("format", what);
+const str = (v, what) => {
+  if (v === undefined || v === null) return "";
+  if (typeof v !== "string") throw bad(what);
+  return v;
+};
+const isObj = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
+
+// methodOf names a config's method: its "architecture", "bottleneck" for a config without one
+// (adapter_config.py), "" for no config (hub.methodOf).
+function methodOf(cfg) {
+  if (!isObj(cfg)) return "";
+  return typeof cfg.architecture === "string" && cfg.architecture !== "" ? cfg.architecture : "bottleneck";
+}
+
+// parseAllJSON reads AdapterHub's all.json: [{source, adapter_id, model_name, task, subtask,
+// username, adapter_config, sha1_checksum}].
+export function parseAllJSON(body) {
+  const what = "AdapterHub all.json: not a JSON list of adapters";
+  if (!Array.isArray(body)) throw bad(what);
+  return body.map((r) => {
+    if (!isObj(r)) throw bad(what);
+    const e = { source: str(r.source, what) || "ah", id: str(r.adapter_id, what), modelName: str(r.model_name, what), task: str(r.task, what), subtask: str(r.subtask, what), username: str(r.username, what), method: methodOf(r.adapter_config), sha1Checksum: str(r.sha1_checksum, what) };
+    if (isObj(r.adapter_config)) e.adapterConfig = r.adapter_config;
+    return e;
+  });
+}
+
+// parseModels reads one page of `GET /api/models?…&full=True&config=True` (ModelInfo: id, sha,
+// pipeline_tag, config); the model name sits in config.adapters.model_name (adapters 1.x) or
+// config.adapter_transformers.model_name (adapter-transformers 3.x). Entries without an id are skipped.
+export function parseModels(body) {
+  const what = "hub model listing: not a JSON list of models";
+  if (!Array.isArray(body)) throw bad(what);
+  const out = [];
+  for (const m of body) {
+    if (!isObj(m)) throw bad(what);
+    const id = str(m.id, what) || str(m.modelId, what);
+    if (!id) continue;
+    const cfg = m.config === undefined || m.config === null ? {} : m.config;
+    if (!isObj(cfg)) throw bad(what);
+    const sub = isObj(cfg.adapters) ? cfg.adapters : isObj(cfg.adapter_transformers) ? cfg.adapter_transformers : null;
+    out.push({ source: "hf", id, modelName: sub ? str(sub.model_name, what) : "", username: id.split("/")[0], sha1Checksum: str(m.sha, what), pipelineTag: str(m.pipeline_tag, what) });
+  }
+  return out;
+}
+
+async function listAH(o, net) {
+  const base = (o.adapterHubUrl ?? DEFAULT_ADAPTERHUB_URL).replace(/\/+$/, "");
+  const { body } = await fetchListing(`${base}/all.json`, "ah", net);
+  return parseAllJSON(body);
+}
+
+async function listHF(o, net) {
+  const endpoint = hubEndpoint(o.endpoint);
+  const hnet = { ...net, fetch: withToken(net.fetch, endpoint, o.token), token: o.token };
+  const seen = new Set();
+  const out = [];
+  for (const filter of HF_FILTERS) {
+    let next = `${endpoint}/api/models?${new URLSearchParams({ filter, full: "True", config: "True" })}`;
+    for (let page = 0; next; page++) {
+      if (page === MAX_LISTING_PAGES) throw new AdapterwasmError("format", `hub model listing: more than ${MAX_LISTING_PAGES} pages`);
+      const { body, link } = await fetchListing(next, "hf", hnet);
+      for (const a of parseModels(body)) {
+        if (seen.has(a.id)) continue;
+        seen.add(a.id);
+        out.push(a);
+      }
+      next = nextLink(link, next);
+    }
+  }
+  return out;
+}
+
+// listHub lists source "ah", "hf" or both ("ah" first, as list_adapters), for modelName exactly
+// when given. o: { source, modelName, endpoint, token, adapterHubUrl }; net: fetchJSON's.
+export async function listHub(o, net) {
+  const sources = o.source === "ah" || o.source === "hf" ? [o.source] : ["ah", "hf"];
+  let out = [];
+  for (const s of sources) out = out.concat(s === "ah" ? await listAH(o, net) : await listHF(o, net));
+  return o.modelName ? out.filter((a) => a.modelName === o.modelName) : out;
+}
