@@ -5,6 +5,14 @@
 // accepted it, and dropped from the store when its load fails (Unverified).
 import { AdapterwasmError } from "./errors.js";
 
+// defaultFetch is the fetch used when options give none: globalThis.fetch, looked up at each
+// call; Node's entry adds file: URLs (node-local.js).
+let fetchHook = null;
+export const defaultFetch = (url, init) => (fetchHook ?? globalThis.fetch)(url, init);
+export function setDefaultFetch(f) {
+  fetchHook = f;
+}
+
 // sha256Hex hashes bytes with WebCrypto (browsers, Workers, Node 20).
 export async function sha256Hex(bytes) {
   const d = new Uint8Array(await globalThis.crypto.subtle.digest("SHA-256", bytes));
@@ -104,7 +112,8 @@ async function checkEntry(hit, { sha256, size, maxBytes }) {
 //   httpError      (res) -> the error to throw for a non-2xx answer (with entryMissing: an
 //                  optional file that is absent, null instead)
 export async function fetchFile(url, opts = {}) {
-  const { sha256, size, store, onProgress, stats, unverified } = opts;
+  const { sha256, size, onProgress, stats, unverified } = opts;
+  const store = String(url).startsWith("file:") ? null : opts.store; // a local file is not copied into the cache
   const maxBytes = Math.min(opts.maxBytes ?? MAX_DOWNLOAD_BYTES, MAX_DOWNLOAD_BYTES);
   const file = decodeURIComponent(new URL(url).pathname.split("/").pop());
   if (size !== undefined && !(Number.isSafeInteger(size) && size >= 0 && size <= maxBytes)) {
@@ -170,7 +179,7 @@ export async function fetchJSON(url, opts = {}) {
 // passes maxBytes or the size promised.
 async function download(url, opts) {
   const { size, maxBytes, optional = false, onChunk } = opts;
-  const fetchImpl = opts.fetch ?? globalThis.fetch;
+  const fetchImpl = opts.fetch ?? defaultFetch;
   const overCode = opts.overCode ?? "invalid_argument";
   const watch = watchdog(url, opts.signal, opts.timeout ?? DEFAULT_TIMEOUT_MS);
   try {

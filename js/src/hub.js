@@ -7,7 +7,7 @@
 // all only once Go has accepted the load (fetch.js Unverified). With the network gone, an id
 // loaded before loads again from the store.
 import { AdapterwasmError } from "./errors.js";
-import { fetchFile } from "./fetch.js";
+import { defaultFetch, fetchFile } from "./fetch.js";
 
 // DEFAULT_ENDPOINT is the public hub; options.endpoint, or HF_ENDPOINT in Node, overrides it.
 export const DEFAULT_ENDPOINT = "https://huggingface.co";
@@ -73,7 +73,7 @@ export function resolveURL(endpoint, id, revision, file) {
 // fetch follows the hub's redirect to its CDN itself; the Fetch standard (and Node's fetch) drop
 // Authorization on a cross-origin redirect, so the CDN never sees it.
 export function withToken(fetchImpl, endpoint, token) {
-  const base = fetchImpl ?? globalThis.fetch.bind(globalThis);
+  const base = fetchImpl ?? defaultFetch;
   if (!token) return base;
   const origin = new URL(endpoint).origin;
   return (u, init) => base(u, new URL(u).origin === origin ? { ...init, headers: { ...init?.headers, authorization: `Bearer ${token}` } } : init);

@@ -3,7 +3,7 @@
 // adapter loading, setups and classification are Go (wasm/engine).
 import { AdapterwasmError } from "./errors.js";
 import { checkSetup } from "./composition.js";
-import { fetchFile, Stats, Unverified, throwIfAborted } from "./fetch.js";
+import { defaultFetch, fetchFile, Stats, Unverified, throwIfAborted } from "./fetch.js";
 import { ADAPTER_GROUPS, BASE_GROUPS, asHubId, fetchRepo, isHubId } from "./hub.js";
 import { adapterFileGroups, baseFiles, dirUrl, isDirUrl, loadIndex } from "./registry.js";
 import { listHub } from "./listing.js";
@@ -44,7 +44,7 @@ export class AutoModelWithHeads {
   //               instance; signal aborts this load's downloads; timeout, ms without data before
   //               a request fails, is also the model's for its adapter downloads)
   static async fromPretrained(baseUrl, options = {}) {
-    const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
+    const fetchImpl = options.fetch ?? defaultFetch;
     const store = resolveStore(options.cache);
     const stats = new Stats();
     const hubId = typeof baseUrl === "string" && !isDirUrl(baseUrl) ? asHubId(baseUrl) : null;
@@ -515,7 +515,7 @@ export async function listAdapters({ source, index, modelName, endpoint, token, 
     throw new AdapterwasmError("invalid_argument", `listAdapters: source ${JSON.stringify(String(source).slice(0, 40))}: want "hf", "ah", "index" or "all"`);
   }
   if (source === "index" && !index) throw new AdapterwasmError("invalid_argument", `listAdapters: source "index" needs { index }`);
-  const net = { fetch: fetchImpl ?? globalThis.fetch.bind(globalThis), signal, timeout };
+  const net = { fetch: fetchImpl ?? defaultFetch, signal, timeout };
   let out = [];
   if (index && (source === undefined || source === "index" || source === "all")) {
     const idx = await loadIndex(index, net);

@@ -8,6 +8,7 @@
 // The thread holds the process open only while calls are pending: a script that ends without
 // dispose() still exits.
 import { Worker } from "node:worker_threads";
+import "./node-local.js"; // paths resolve here as in the worker
 import { WorkerModelWithHeads as WebWorkerModelWithHeads } from "./worker-client.js";
 
 export class WorkerModelWithHeads extends WebWorkerModelWithHeads {

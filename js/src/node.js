@@ -1,13 +1,12 @@
 // The Node entry: the same API, with a cache directory instead of the Cache API and the Wasm
 // module read from disk.
-import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { AdapterwasmError } from "./errors.js";
-import { setLocalPathCheck } from "./hub.js";
 import { setDefaultStoreFactory } from "./model.js";
 import { setDefaultWasm, setFileReader } from "./runtime.js";
 import { FsStore } from "./store-node.js";
+import "./node-local.js"; // local paths and file: URLs; an existing path is never a hub id
 
 // readWasm reads the module from a file: URL; a missing file says what to pass instead.
 async function readWasm(url) {
@@ -23,7 +22,6 @@ async function readWasm(url) {
 setDefaultWasm(() => readWasm(new URL("../dist/adapterwasm.wasm", import.meta.url)));
 setFileReader(readWasm);
 setDefaultStoreFactory((dir) => new FsStore(dir));
-setLocalPathCheck((p) => existsSync(p)); // an existing path is never a hub id
 
 export * from "./index.js";
 export { FsStore };

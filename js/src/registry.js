@@ -35,6 +35,12 @@ export function dirUrl(u, base) {
   return url;
 }
 
+let localPathUrl = () => null;
+// setLocalPathUrl sets how a path that exists here becomes a file: URL (Node, node-local.js).
+export function setLocalPathUrl(f) {
+  localPathUrl = f;
+}
+
 // absUrl resolves u against base, or the page's or worker's location. Where there is none (Node,
 // Cloudflare Workers) a relative URL is refused with code invalid_argument.
 export function absUrl(u, base) {
@@ -42,6 +48,8 @@ export function absUrl(u, base) {
   try {
     return new URL(u, base);
   } catch {
+    const local = !base && typeof u === "string" ? localPathUrl(u) : null; // Node: an existing path
+    if (local) return local;
     throw new AdapterwasmError("invalid_argument", `${JSON.stringify(String(u))}: not a URL${base ? ` relative to ${base}` : "; with no location to resolve it against (Node, Cloudflare Workers), URLs must be absolute"}`);
   }
 }

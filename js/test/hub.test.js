@@ -190,6 +190,29 @@ describe("by id from a mock hub", { skip: !HAVE_MINILM && "no MiniLM (./build.sh
     }
   });
 
+  test("Node: local paths (absolute, relative) and file: URLs load directly, and are not copied into the cache", async () => {
+    const { pathToFileURL } = await import("node:url");
+    const { readdirSync } = await import("node:fs");
+    const { relative } = await import("node:path");
+    const local = tmp();
+    const m = await AutoModelWithHeads.fromPretrained(MINILM, { cache: local });
+    try {
+      assert.equal(m.revision, null);
+      assert.deepEqual(Array.from((await m.embed(TEXTS[0]))[0]), byUrl.embed);
+      const a = await m.loadAdapter(join(MINILM_ADAPTERS, "sentiment"));
+      assert.deepEqual(await m.classify(TEXTS, { adapters: a }), byUrl.classify.sentiment);
+      const b = await m.loadAdapter(pathToFileURL(join(MINILM_ADAPTERS, "spam")).href);
+      assert.deepEqual(await m.classify(TEXTS, { adapters: b }), byUrl.classify.spam);
+      const c = await m.loadAdapter(`./${relative(process.cwd(), join(MINILM_ADAPTERS, "topic"))}`);
+      assert.equal(c, "topic");
+      await assert.rejects(m.loadAdapter(pathToFileURL(join(MINILM_ADAPTERS, "nothing-here")).href), isErr("not_found", /no adapter_config\.json/));
+      await assert.rejects(m.loadAdapter(join(MINILM_ADAPTERS, "nothing-here")), isErr("invalid_argument")); // no such path: not a URL either
+    } finally {
+      m.dispose();
+    }
+    assert.deepEqual(readdirSync(local), []);
+  });
+
   test("offline: with the servers stopped, the model and adapters loaded before load again from the cache", async () => {
     const endpoint = hub.endpoint;
     await hub.close();
