@@ -106,7 +106,8 @@ export function hubError(res, { id, revision, file, token, repoKnown, where = `$
 
 // fetchRepo fetches the files of groups for id at revision and returns
 //   { files: {name: bytes}, id, revision, commit, endpoint, fromCache, unverified }
-// opts: { endpoint, revision, token, store, stats, unverified, fetch, signal, timeout, maxBytes
+// opts: { endpoint, revision, token (default HF_TOKEN in Node), offline (default HF_HUB_OFFLINE
+// in Node), store, stats, unverified, fetch, signal, timeout, maxBytes
 // (for all files together), onFile(url) -> {onChunk, done} }. The records are put into
 // unverified, so they are stored only when Go accepts the files.
 export async function fetchRepo(id, groups, opts) {
@@ -115,8 +116,13 @@ export async function fetchRepo(id, groups, opts) {
   if (typeof revision !== "string" || !REVISION.test(revision) || revision.includes("..") || revision.includes("//")) {
     throw new AdapterwasmError("invalid_argument", `hub: ${id}: bad revision ${JSON.stringify(String(revision).slice(0, 120))}`);
   }
-  const { store, unverified, token } = opts;
-  const fetchImpl = withToken(opts.fetch, endpoint, token);
+  const { store, unverified } = opts;
+  const env = globalThis.process?.env ?? {};
+  const token = opts.token ?? env.HF_TOKEN ?? "";
+  // Offline (option, or HF_HUB_OFFLINE as the Python libraries read it): no request at all; the
+  // commit recorded for the revision and the cached files answer, as when the network is gone.
+  const offline = opts.offline ?? ["1", "true", "yes", "on"].includes(String(env.HF_HUB_OFFLINE ?? "").toLowerCase());
+  const fetchImpl = offline ? async () => Promise.reject(new TypeError("offline (HF_HUB_OFFLINE or options.offline)")) : withToken(opts.fetch, endpoint, token);
   let headers = null;
   const net = { fetch: fetchImpl, signal: opts.signal, timeout: opts.timeout, onResponse: (res) => (headers = res.headers) };
   let left = opts.maxBytes;

@@ -116,7 +116,8 @@ async function listAH(o, net) {
 
 async function listHF(o, net) {
   const endpoint = hubEndpoint(o.endpoint);
-  const hnet = { ...net, fetch: withToken(net.fetch, endpoint, o.token), token: o.token };
+  const token = o.token ?? globalThis.process?.env?.HF_TOKEN ?? "";
+  const hnet = { ...net, fetch: withToken(net.fetch, endpoint, token), token };
   const seen = new Set();
   const out = [];
   for (const filter of HF_FILTERS) {

@@ -57,7 +57,7 @@ export class AutoModelWithHeads {
     let hub = null;
     const fetchAll = async () => {
       if (hubId) {
-        hub = await fetchRepo(hubId, BASE_GROUPS, { ...net, endpoint: options.endpoint, revision: options.revision, token: options.token, store, stats, unverified, onFile: (u) => progress.file(u) });
+        hub = await fetchRepo(hubId, BASE_GROUPS, { ...net, endpoint: options.endpoint, revision: options.revision, token: options.token, offline: options.offline, store, stats, unverified, onFile: (u) => progress.file(u) });
         Object.assign(files, hub.files);
         delete hub.files;
         return;
@@ -235,7 +235,7 @@ export class AutoModelWithHeads {
     if (url || hubId) {
       const dir = url ? dirUrl(url) : null;
       if (hubId) {
-        const o = { ...net, endpoint: options.endpoint ?? this._opt.endpoint, token: options.token ?? this._opt.token, revision: options.revision, maxBytes: max };
+        const o = { ...net, endpoint: options.endpoint ?? this._opt.endpoint, token: options.token ?? this._opt.token, offline: options.offline ?? this._opt.offline, revision: options.revision, maxBytes: max };
         hub = await fetchRepo(hubId, ADAPTER_GROUPS, { ...o, store, stats, unverified, onFile: (u) => progress.file(u) });
         Object.assign(files, hub.files);
         delete hub.files;

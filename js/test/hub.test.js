@@ -229,6 +229,26 @@ describe("by id from a mock hub", { skip: !HAVE_MINILM && "no MiniLM (./build.sh
       m.dispose();
     }
     // A fresh cache has nothing to offer.
+    const stillUp = await startHub();
+    try {
+      // HF_HUB_OFFLINE (or options.offline): the cache answers and the hub is never asked.
+      stillUp.addDir(MODEL_ID, MINILM);
+      (await AutoModelWithHeads.fromPretrained(MODEL_ID, { endpoint: stillUp.endpoint, cache })).dispose();
+      const asked = stillUp.requests().length;
+      process.env.HF_HUB_OFFLINE = "1";
+      const o = await AutoModelWithHeads.fromPretrained(MODEL_ID, { endpoint: stillUp.endpoint, cache });
+      o.dispose();
+      assert.equal(o.hub.fromCache, true);
+      assert.equal(stillUp.requests().length, asked);
+      (await AutoModelWithHeads.fromPretrained(MODEL_ID, { endpoint: stillUp.endpoint, cache, offline: false })).dispose();
+      assert.equal(stillUp.requests().length, asked + 1, "offline: false overrides HF_HUB_OFFLINE (config.json at main)");
+      delete process.env.HF_HUB_OFFLINE;
+      await assert.rejects(AutoModelWithHeads.fromPretrained(MODEL_ID, { endpoint: stillUp.endpoint, cache: tmp(), offline: true }), isErr("network", /offline .*not in the cache/));
+      assert.equal(stillUp.requests().length, asked + 1);
+    } finally {
+      delete process.env.HF_HUB_OFFLINE;
+      await stillUp.close();
+    }
     await assert.rejects(AutoModelWithHeads.fromPretrained(MODEL_ID, { endpoint, cache: tmp() }), isErr("network", /not in the cache/));
   });
 });
