@@ -147,8 +147,10 @@ export interface FromPretrainedOptions {
   revision?: string;
   /** The hub: default HF_ENDPOINT (Node), else https://huggingface.co; also the model's for hub adapters. */
   endpoint?: string;
-  /** Sent as "Authorization: Bearer" to the endpoint's origin only; also the model's for hub adapters. */
+  /** Sent as "Authorization: Bearer" to the endpoint's origin only (default HF_TOKEN in Node); also the model's for hub adapters. */
   token?: string;
+  /** Hub ids load from the cache without any request (default HF_HUB_OFFLINE in Node); also the model's for hub adapters. */
+  offline?: boolean;
 }
 
 /** Where a load by hub id came from. */
@@ -176,6 +178,7 @@ export interface LoadAdapterOptions {
   revision?: string;
   endpoint?: string;
   token?: string;
+  offline?: boolean;
 }
 
 export interface ModelConfig {
