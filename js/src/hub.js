@@ -152,9 +152,7 @@ export async function fetchRepo(id, groups, opts) {
   if (!commit) {
     try {
       first = await get(resolveURL(endpoint, id, revision, firstName), firstName, { httpError: (res) => hubError(res, { id, revision, file: firstName, token }) });
-      commit = headers?.get("x-repo-commit") ?? null;
-      if (!commit) throw new AdapterwasmError("network", `hub: ${id}@${revision}: ${firstName}: no X-Repo-Commit header: is ${endpoint} a hub (and does it expose the header to this page: CORS)?`);
-      if (!COMMIT.test(commit)) throw new AdapterwasmError("network", `hub: ${id}@${revision}: X-Repo-Commit is not a commit hash`);
+      commit = headers?.get("x-repo-commit") ?? "";
     } catch (e) {
       if (e?.code !== "network" || e.status !== undefined || opts.signal?.aborted) throw e;
       const ref = await readRecord(recordKey(endpoint, id, `refs/${encodeURIComponent(revision)}`));
@@ -163,6 +161,9 @@ export async function fetchRepo(id, groups, opts) {
       first = null;
       fromCache = true;
     }
+    // An answer that is not the hub's is an error, not a reason to fall back on the cache.
+    if (!commit) throw new AdapterwasmError("network", `hub: ${id}@${revision}: ${firstName}: no X-Repo-Commit header: is ${endpoint} a hub (and does it expose the header to this page: CORS)?`);
+    if (!COMMIT.test(commit)) throw new AdapterwasmError("network", `hub: ${id}@${revision}: X-Repo-Commit is not a commit hash`);
   }
 
   // 2. The files, at the commit; which of each group's names the repository has is recorded, so
@@ -172,7 +173,8 @@ export async function fetchRepo(id, groups, opts) {
   const files = {};
   const chosen = {};
   for (const [gi, g] of groups.entries()) {
-    const known = snap?.chosen && Object.hasOwn(snap.chosen, g.names[0]) ? snap.chosen[g.names[0]] : undefined;
+    let known = snap?.chosen && Object.hasOwn(snap.chosen, g.names[0]) ? snap.chosen[g.names[0]] : undefined;
+    if (known !== null && !g.names.includes(known)) known = undefined; // a record that names no file of the group is ignored
     const names = known === undefined ? g.names : known === null ? [] : [known];
     let got = null;
     for (const name of names) {

@@ -135,6 +135,13 @@ describe("by id from a mock hub", { skip: !HAVE_MINILM && "no MiniLM (./build.sh
     await assert.rejects(AutoModelWithHeads.fromPretrained(MODEL_ID, { ...opts, revision: "v9" }), isErr("not_found", /no such revision \(HTTP 404\)/));
     hub.addFiles("org/no-weights", { "config.json": readFileSync(join(MINILM, "config.json")), "tokenizer.json": readFileSync(join(MINILM, "tokenizer.json")) });
     await assert.rejects(AutoModelWithHeads.fromPretrained("org/no-weights", opts), isErr("missing_file", /model\.safetensors or pytorch_model\.bin: no such file/));
+    // An answer without X-Repo-Commit is refused, not taken as a reason to use the cached copy.
+    hub.noCommit = true;
+    try {
+      await assert.rejects(AutoModelWithHeads.fromPretrained(MODEL_ID, { endpoint: hub.endpoint, cache }), isErr("network", /no X-Repo-Commit header/));
+    } finally {
+      hub.noCommit = false;
+    }
     hub.rateLimit = 7;
     try {
       await assert.rejects(AutoModelWithHeads.fromPretrained(MODEL_ID, opts), (e) => isErr("rate_limited", /retry after 7 s \(HTTP 429\)/)(e) && e.retryAfter === 7);

@@ -33,7 +33,7 @@ export async function startHub() {
   const repos = new Map(); // id -> { refs: {branch: commit}, commits: {commit: {name: bytes}}, gated, info }
   const blobs = new Map(); // sha256 -> bytes
   const log = [];
-  const hub = { repos, log, token: "", rateLimit: 0, pageSize: 2, ahList: [] };
+  const hub = { repos, log, token: "", rateLimit: 0, noCommit: false, pageSize: 2, ahList: [] };
   const cors = (res) => {
     res.setHeader("access-control-allow-origin", "*");
     res.setHeader("access-control-allow-headers", "authorization");
@@ -72,7 +72,7 @@ export async function startHub() {
     if (!files) return error(res, 404, "RevisionNotFound", `Invalid rev id: ${rev}`);
     const b = files[name];
     if (!b) return error(res, 404, "EntryNotFound", "Entry not found");
-    res.setHeader("x-repo-commit", commit);
+    if (!hub.noCommit) res.setHeader("x-repo-commit", commit); // noCommit: a server that is no hub
     if (isLFS(name)) {
       const sum = hex("sha256", b);
       res.writeHead(302, { "x-linked-etag": `"${sum}"`, "x-linked-size": String(b.length), etag: `W/"${sum.slice(0, 16)}"`, location: `${hub.cdn}/blobs/${sum}`, "content-length": "0" });
