@@ -349,6 +349,8 @@ export interface ListAdaptersOptions {
   token?: string;
   /** AdapterHub's index base URL (default https://raw.githubusercontent.com/Adapter-Hub/Hub/master/dist/v2/). */
   adapterHubUrl?: string;
+  /** Keep listing answers (and the index) in this store or directory for offline use; none by default. */
+  cache?: boolean | string | Store;
   fetch?: FetchLike;
   signal?: AbortSignal;
   timeout?: number;

@@ -138,8 +138,20 @@ export async function fetchFile(url, opts = {}) {
     }
   }
 
-  const bytes = await download(url, { ...opts, maxBytes, onChunk: (loaded, total) => onProgress?.({ file, url, loaded, total, fromCache: false }) });
-  if (bytes === null) return null;
+  // An optional file the server said it lacks (404) is remembered as absent (stored with the
+  // load's other unverified files, once Go accepted it), so that a load without network knows.
+  const absentKey = `${url}${url.includes("?") ? "&" : "?"}adapterwasm-absent`;
+  let bytes;
+  try {
+    bytes = await download(url, { ...opts, maxBytes, onChunk: (loaded, total) => onProgress?.({ file, url, loaded, total, fromCache: false }) });
+  } catch (e) {
+    if (opts.optional && store && e?.code === "network" && e.status === undefined && !opts.signal?.aborted && (await store.get(absentKey).catch(() => undefined))) return null;
+    throw e;
+  }
+  if (bytes === null) {
+    if (store) unverified?.fetched.push([absentKey, new Uint8Array([49])]);
+    return null;
+  }
   stats?.add(url, bytes.byteLength, false);
   if (size !== undefined && bytes.byteLength !== size) {
     throw new AdapterwasmError("integrity", `${url}: ${bytes.byteLength} bytes, the manifest says ${size}`);
@@ -163,14 +175,36 @@ export async function fetchFile(url, opts = {}) {
 
 // fetchJSON fetches and parses a JSON document of at most MAX_JSON_BYTES (or opts.maxBytes: the
 // hub's listings); null when optional and the server answers 404.
+// With opts.keep (a store), each answer is kept (a 404 of an optional document as null) and, when
+// the server cannot be reached (no HTTP answer at all), the kept copy answers instead: manifests,
+// indexes and listings of what loaded before, for offline loads. Files listed there are verified
+// as always, so a stale copy cannot pass a wrong file.
 export async function fetchJSON(url, opts = {}) {
-  const bytes = await download(String(url), { ...opts, maxBytes: opts.maxBytes ?? MAX_JSON_BYTES, overCode: "format" });
-  if (bytes === null) return null;
+  const key = `${url}`;
+  const keep = String(url).startsWith("file:") ? null : opts.keep;
+  let bytes;
+  let kept = false;
   try {
-    return JSON.parse(new TextDecoder().decode(bytes));
+    bytes = await download(key, { ...opts, maxBytes: opts.maxBytes ?? MAX_JSON_BYTES, overCode: "format" });
   } catch (e) {
+    const hit = keep && e?.code === "network" && e.status === undefined && !opts.signal?.aborted ? await keep.get(key).catch(() => undefined) : undefined;
+    if (!hit) throw e;
+    bytes = hit.bytes;
+    kept = true;
+  }
+  if (bytes === null) {
+    if (keep) await keep.put(key, new TextEncoder().encode("null")).catch(() => {});
+    return null;
+  }
+  let v;
+  try {
+    v = JSON.parse(new TextDecoder().decode(bytes));
+  } catch (e) {
+    if (kept) await keep.delete(key).catch(() => {});
     throw new AdapterwasmError("format", `${url}: not JSON: ${e.message}`);
   }
+  if (keep && !kept) await keep.put(key, bytes).catch(() => {}); // a full cache must not fail the call
+  return v;
 }
 
 // download fetches url into one buffer: { fetch, signal, timeout, optional, size (promised),
@@ -196,7 +230,7 @@ async function download(url, opts) {
         throw e;
       }
       if (optional && res.status === 404) return null;
-      throw new AdapterwasmError("network", `${url}: HTTP ${res.status}`);
+      throw Object.assign(new AdapterwasmError("network", `${url}: HTTP ${res.status}`), { status: res.status });
     }
     // Content-Length is the body's size only when the response is not content-encoded.
     const encoded = !!res.headers.get("content-encoding");

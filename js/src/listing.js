@@ -24,6 +24,8 @@ const listings = listingCache;
 
 // fetchListing GETs a listing, or the copy fetched within LISTING_TTL_MS; an older copy serves
 // when the source cannot be reached (code network).
+// With net.keep (listAdapters' cache), each answer is also stored under its URL, with its Link,
+// and serves a new process when the source cannot be reached.
 async function fetchListing(url, what, net) {
   const had = listings.get(url);
   if (had && Date.now() - had.at <= LISTING_TTL_MS) return had;
@@ -31,15 +33,25 @@ async function fetchListing(url, what, net) {
   try {
     const body = await fetchJSON(url, {
       ...net,
+      keep: null,
       maxBytes: MAX_LISTING_BYTES,
       onResponse: (res) => (link = res.headers.get("link")),
       httpError: (res) => hubError(res, { where: `${what} listing`, token: net.token }),
     });
     const got = { at: Date.now(), body, link };
     listings.set(url, got);
+    await net.keep?.put(url, new TextEncoder().encode(JSON.stringify({ link, body }))).catch(() => {});
     return got;
   } catch (e) {
-    if (had && e?.code === "network" && e.status === undefined && !net.signal?.aborted) return had;
+    if (e?.code !== "network" || e.status !== undefined || net.signal?.aborted) throw e;
+    if (had) return had;
+    try {
+      const hit = await net.keep?.get(url);
+      if (hit) {
+        const rec = JSON.parse(new TextDecoder().decode(hit.bytes));
+        return { at: 0, body: rec.body, link: typeof rec.link === "string" ? rec.link : null };
+      }
+    } catch {}
     throw e;
   }
 }

@@ -62,7 +62,7 @@ export class AutoModelWithHeads {
         delete hub.files;
         return;
       }
-      plan = await baseFiles(base, net);
+      plan = await baseFiles(base, { ...net, keep: store });
       if (options.dtype && plan.manifest?.dtype && options.dtype !== plan.manifest.dtype) {
         throw new AdapterwasmError("invalid_argument", `${base}: the model there is ${plan.manifest.dtype}, not ${options.dtype}`);
       }
@@ -275,7 +275,7 @@ export class AutoModelWithHeads {
     } else {
       const indexUrl = options.index ?? this._opt.index;
       if (!indexUrl) throw new AdapterwasmError("invalid_argument", `loadAdapter(${JSON.stringify(name)}): no index given; pass { index } or a directory URL`);
-      const index = await loadIndex(indexUrl, net);
+      const index = await loadIndex(indexUrl, { ...net, keep: store });
       const entry = index.find(name, options.modelName);
       if (!entry) throw new AdapterwasmError("not_found", `adapter ${JSON.stringify(name)} is not in ${index.url}`);
       name = entry.name; // when asked for by id
@@ -506,16 +506,19 @@ function usesAdapter(n, name) {
 //          "index"  the static index.json given as index
 //          "all"    index (if given), then "ah", then "hf"
 //          none     index alone when one is given (a static site needs no hub), else "ah" + "hf"
+// cache: as fromPretrained's, but none by default: with one, each listing answer is kept and
+// answers when its source cannot be reached (a new process offline).
 // modelName keeps the adapters trained for that model (hub entries: exactly; index entries
 // without one fit every model, as before). Hub entries: { source, id, modelName, task, subtask,
 // username, method, sha1Checksum, pipelineTag, adapterConfig } where known; index entries their
 // own fields plus source "index" and id.
-export async function listAdapters({ source, index, modelName, endpoint, token, adapterHubUrl, fetch: fetchImpl, signal, timeout } = {}) {
+export async function listAdapters({ source, index, modelName, endpoint, token, adapterHubUrl, cache = false, fetch: fetchImpl, signal, timeout } = {}) {
   if (![undefined, "hf", "ah", "index", "all"].includes(source)) {
     throw new AdapterwasmError("invalid_argument", `listAdapters: source ${JSON.stringify(String(source).slice(0, 40))}: want "hf", "ah", "index" or "all"`);
   }
   if (source === "index" && !index) throw new AdapterwasmError("invalid_argument", `listAdapters: source "index" needs { index }`);
-  const net = { fetch: fetchImpl ?? defaultFetch, signal, timeout };
+  // cache (none by default): a store or directory that keeps the listings for offline use.
+  const net = { fetch: fetchImpl ?? defaultFetch, signal, timeout, keep: resolveStore(cache) };
   let out = [];
   if (index && (source === undefined || source === "index" || source === "all")) {
     const idx = await loadIndex(index, net);
