@@ -4,7 +4,7 @@
 import { AdapterwasmError } from "./errors.js";
 import { checkSetup } from "./composition.js";
 import { defaultFetch, fetchFile, Stats, Unverified, throwIfAborted } from "./fetch.js";
-import { ADAPTER_GROUPS, BASE_GROUPS, asHubId, fetchRepo, isHubId } from "./hub.js";
+import { ADAPTER_GROUPS, BASE_GROUPS, asHubId, fetchRepo, hubEndpoint, isHubId } from "./hub.js";
 import { adapterFileGroups, baseFiles, dirUrl, isDirUrl, loadIndex } from "./registry.js";
 import { listHub } from "./listing.js";
 import { LoadProgress } from "./progress.js";
@@ -200,8 +200,9 @@ export class AutoModelWithHeads {
   async _loadHub(id, options) {
     const revision = options.revision ?? "main";
     await Promise.all([...this._unloading.values()].map((p) => p.catch(() => {})));
-    for (const [n, a] of this._adapters) if (a.hub?.id === id && a.hub.revision === revision && (!options.name || options.name === n)) return n;
-    const key = `hub:${id}@${revision}:${options.name ?? ""}`;
+    const endpoint = hubEndpoint(options.endpoint ?? this._opt.endpoint);
+    for (const [n, a] of this._adapters) if (a.hub?.id === id && a.hub.revision === revision && a.hub.endpoint === endpoint && (!options.name || options.name === n)) return n;
+    const key = `hub:${endpoint}/${id}@${revision}:${options.name ?? ""}`;
     if (!this._loading.has(key)) {
       const p = this._load(null, null, options, id).finally(() => this._loading.delete(key));
       this._loading.set(key, p);
