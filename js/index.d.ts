@@ -362,10 +362,12 @@ export function sha256Hex(bytes: ArrayBuffer | ArrayBufferView): Promise<string>
 
 /** pipeline() options: fromPretrained's, the base model's URL, and for text-classification the adapter. */
 export interface PipelineOptions extends FromPretrainedOptions {
-  /** The base model's directory URL. */
+  /** The base model's directory URL or hub id. */
   model?: string | URL;
-  /** text-classification: an adapter name (from options.index), a directory URL, or a setup with one classification head. */
+  /** text-classification: an adapter name (from options.index), a directory URL, a hub id (with source "hf"), or a setup with one classification head. */
   adapter?: Setup;
+  /** "hf": adapter is a hub id. */
+  source?: "hf";
   /** Transformers.js's name of onProgress. */
   progress_callback?: (p: ProgressInfo) => void;
 }

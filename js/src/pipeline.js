@@ -21,17 +21,18 @@ const TASKS = {
 
 // pipeline(task, options) or pipeline(task, model, options), as Transformers.js. options:
 // fromPretrained's (index, cache, dtype, wasm, …; progress_callback is onProgress), plus model
-// (the base model's directory URL) and, for text-classification, adapter: an adapter name from
-// the index, a directory URL, or a setup (Stack("a", "b"), …) with one classification head.
+// (the base model's directory URL or hub id) and, for text-classification, adapter: an adapter
+// name from the index, a directory URL, a hub id with source: "hf", or a setup (Stack("a", "b"),
+// …) with one classification head.
 export async function pipeline(task, model, options = {}) {
   if (model && typeof model === "object" && !(model instanceof URL)) [model, options] = [model.model, model];
   const make = TASKS[task];
   if (!make) throw new AdapterwasmError("invalid_argument", `pipeline: task ${JSON.stringify(String(task).slice(0, 40))} is not one of ${Object.keys(TASKS).join(", ")}`);
   if (!model) throw new AdapterwasmError("invalid_argument", "pipeline: { model } is required: the base model's directory URL");
-  const { model: _m, adapter, progress_callback, ...rest } = options;
+  const { model: _m, adapter, source, progress_callback, ...rest } = options;
   const m = await AutoModelWithHeads.fromPretrained(model, { ...rest, onProgress: rest.onProgress ?? progress_callback });
   try {
-    const run = await make(m, adapter);
+    const run = await make(m, adapter, source);
     return Object.assign(run, { task, model: m, dispose: () => m.dispose() });
   } catch (e) {
     m.dispose();
@@ -39,9 +40,10 @@ export async function pipeline(task, model, options = {}) {
   }
 }
 
-async function textClassification(model, adapter) {
+async function textClassification(model, adapter, source) {
   if (!adapter) throw new AdapterwasmError("invalid_argument", "pipeline(\"text-classification\"): { adapter } is required: an adapter name, a directory URL or a setup");
-  const setup = typeof adapter === "string" && isDirUrl(adapter) ? await model.loadAdapter(adapter) : adapter;
+  // With { source: "hf" } the adapter is a hub id (loadAdapter's), loaded under its saved name.
+  const setup = typeof adapter === "string" && (isDirUrl(adapter) || source !== undefined) ? await model.loadAdapter(adapter, { source }) : adapter;
   await model.setActiveAdapters(setup);
   return async (texts, opts = {}) => {
     const topK = opts.topK !== undefined ? opts.topK : opts.top_k !== undefined ? opts.top_k : 1;

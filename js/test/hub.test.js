@@ -184,6 +184,17 @@ describe("by id from a mock hub", { skip: !HAVE_MINILM && "no MiniLM (./build.sh
     }
   });
 
+  test("pipeline() takes a base id and, with source: 'hf', an adapter id", async () => {
+    const { pipeline } = await import("../src/node.js");
+    const classifier = await pipeline("text-classification", MODEL_ID, { endpoint: hub.endpoint, cache, adapter: adapterIds.sentiment, source: "hf" });
+    try {
+      assert.deepEqual(await classifier(TEXTS), byUrl.classify.sentiment.map((r) => ({ label: r.label, score: r.score })));
+      assert.equal(classifier.model.revision, commit);
+    } finally {
+      classifier.dispose();
+    }
+  });
+
   test("the worker client (Node thread) takes ids too: the base, then an adapter with {source: 'hf'}", async () => {
     const { WorkerModelWithHeads } = await import("../src/node-worker-client.js");
     const m = await WorkerModelWithHeads.fromPretrained(MODEL_ID, { endpoint: hub.endpoint, cache });
