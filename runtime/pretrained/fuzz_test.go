@@ -2,11 +2,9 @@ package pretrained_test
 
 import (
 	"errors"
-	"os"
 	"strings"
 	"testing"
 
-	"github.com/adapterwasm/adapterwasm/internal/golden"
 	"github.com/adapterwasm/adapterwasm/runtime/bert"
 	"github.com/adapterwasm/adapterwasm/runtime/pretrained"
 	"github.com/adapterwasm/adapterwasm/runtime/tokenizer"
@@ -34,14 +32,7 @@ func loadTypedError(err error) bool {
 // error at load, never a panic in the forward pass. Seeded from testdata/tiny/model/config.json;
 // one seed goes through Load itself, with a sentence_bert_config.json.
 func FuzzLoadConfig(f *testing.F) {
-	files := map[string][]byte{}
-	for _, n := range []string{pretrained.ConfigFile, pretrained.TokenizerFile, pretrained.SafetensorsFile} {
-		b, err := os.ReadFile(golden.Path("tiny", "model", n))
-		if err != nil {
-			f.Fatal(err)
-		}
-		files[n] = b
-	}
+	files := tinyModelFiles(f)
 	files[pretrained.SentenceBertConfig] = []byte(`{"max_seq_length": 100000}`)
 	ref, err := pretrained.Load(files)
 	if err != nil {

@@ -10,19 +10,27 @@ import (
 	"github.com/adapterwasm/adapterwasm/runtime/pretrained"
 )
 
+// tinyModelFiles reads the tiny model's config.json, tokenizer.json and model.safetensors from
+// testdata, as Load takes them.
+func tinyModelFiles(tb testing.TB) map[string][]byte {
+	tb.Helper()
+	files := map[string][]byte{}
+	for _, n := range []string{pretrained.ConfigFile, pretrained.TokenizerFile, pretrained.SafetensorsFile} {
+		b, err := os.ReadFile(golden.Path("tiny", "model", n))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		files[n] = b
+	}
+	return files
+}
+
 // TestCutAndFlippedFiles cuts config.json and tokenizer.json of the tiny model at many offsets
 // and flips bits across them: Load returns a typed error naming the file (or the weights a
 // changed config no longer matches), or a model (a flip
 // inside a string can leave a valid file), never panics.
 func TestCutAndFlippedFiles(t *testing.T) {
-	files := map[string][]byte{}
-	for _, n := range []string{pretrained.ConfigFile, pretrained.TokenizerFile, pretrained.SafetensorsFile} {
-		b, err := os.ReadFile(golden.Path("tiny", "model", n))
-		if err != nil {
-			t.Fatal(err)
-		}
-		files[n] = b
-	}
+	files := tinyModelFiles(t)
 	steps := 200
 	if testing.Short() || runtime.GOOS == "js" {
 		steps = 40

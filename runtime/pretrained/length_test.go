@@ -2,13 +2,11 @@ package pretrained_test
 
 import (
 	"bytes"
-	"os"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/adapterwasm/adapterwasm/internal/golden"
 	"github.com/adapterwasm/adapterwasm/runtime/bert"
 	"github.com/adapterwasm/adapterwasm/runtime/pretrained"
 	"github.com/adapterwasm/adapterwasm/runtime/weights"
@@ -17,14 +15,7 @@ import (
 // longModelFiles are the tiny model's files with max_position_embeddings 65,536 (and a position
 // table that size) and sentence_bert_config.json asking for 65,536 tokens.
 func longModelFiles(t *testing.T) map[string][]byte {
-	files := map[string][]byte{}
-	for _, n := range []string{pretrained.ConfigFile, pretrained.TokenizerFile, pretrained.SafetensorsFile} {
-		b, err := os.ReadFile(golden.Path("tiny", "model", n))
-		if err != nil {
-			t.Fatal(err)
-		}
-		files[n] = b
-	}
+	files := tinyModelFiles(t)
 	const P = 1 << 16
 	files[pretrained.ConfigFile] = bytes.Replace(files[pretrained.ConfigFile], []byte(`"max_position_embeddings": 64`), []byte(`"max_position_embeddings": 65536`), 1)
 	files[pretrained.SentenceBertConfig] = []byte(`{"max_seq_length": 65536}`)

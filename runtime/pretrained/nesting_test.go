@@ -2,11 +2,9 @@ package pretrained_test
 
 import (
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 
-	"github.com/adapterwasm/adapterwasm/internal/golden"
 	"github.com/adapterwasm/adapterwasm/runtime/pretrained"
 )
 
@@ -14,14 +12,7 @@ import (
 // levels are refused with a typed error naming the file before they are decoded, natively and
 // under GOOS=js, at depths both under encoding/json's 10,000 and far over it.
 func TestDeepJSON(t *testing.T) {
-	files := map[string][]byte{}
-	for _, n := range []string{pretrained.ConfigFile, pretrained.TokenizerFile, pretrained.SafetensorsFile} {
-		b, err := os.ReadFile(golden.Path("tiny", "model", n))
-		if err != nil {
-			t.Fatal(err)
-		}
-		files[n] = b
-	}
+	files := tinyModelFiles(t)
 	deep := func(n int) string { return strings.Repeat(`{"a":[`, n) + "1" + strings.Repeat("]}", n) }
 	for _, depth := range []int{33, 4995, 100_000} {
 		for _, tc := range []struct{ file, content string }{
