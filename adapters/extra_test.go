@@ -108,19 +108,7 @@ func runGoldenCase(t *testing.T, base *bert.Model, in bert.Input, dir string, c 
 	if single != "" {
 		checkLogits(t, single, out.Heads[0].Logits, flatLogits(t, c.Logits))
 	} else {
-		var heads []string
-		_ = json.Unmarshal(c.Head, &heads)
-		var want map[string]json.RawMessage
-		_ = json.Unmarshal(c.Logits, &want)
-		if len(out.Heads) != len(heads) {
-			t.Fatalf("%d head outputs, want %d", len(out.Heads), len(heads))
-		}
-		for i, h := range heads {
-			if out.Heads[i].Head.Name != h {
-				t.Fatalf("head %d is %s, want %s", i, out.Heads[i].Head.Name, h)
-			}
-			checkLogits(t, h, out.Heads[i].Logits, flatLogits(t, want[h]))
-		}
+		checkHeadLogits(t, out.Heads, c.Head, c.Logits)
 	}
 	if c.Merge != "" {
 		m.Unmerge()

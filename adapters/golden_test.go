@@ -205,19 +205,7 @@ func checkTinyCase(t *testing.T, m *Model, st *State, in bert.Input, c *tinyCase
 	if single != "" {
 		got = out.Heads[0].Logits
 	} else {
-		var heads []string
-		_ = json.Unmarshal(c.Head, &heads)
-		var want map[string]json.RawMessage
-		_ = json.Unmarshal(c.Logits, &want)
-		if len(out.Heads) != len(heads) {
-			t.Fatalf("%d head outputs, want %d", len(out.Heads), len(heads))
-		}
-		for i, h := range heads {
-			if out.Heads[i].Head.Name != h {
-				t.Fatalf("head %d is %s, want %s", i, out.Heads[i].Head.Name, h)
-			}
-			checkLogits(t, h, out.Heads[i].Logits, flatLogits(t, want[h]))
-		}
+		checkHeadLogits(t, out.Heads, c.Head, c.Logits)
 		return
 	}
 	want := flatLogits(t, c.Logits)
@@ -278,4 +266,23 @@ func TestOneModelManyAdapters(t *testing.T) {
 	var c tinyCase
 	golden.Load(t, &c, "tiny", "golden", "seq_bn_b.json")
 	checkTinyCase(t, m, st, in, &c, "safetensors")
+}
+
+// checkHeadLogits compares a multi-head output (Parallel, BatchSplit) with a golden case: head
+// names in headsJSON's order, each head's logits with logitsJSON's entry under its name.
+func checkHeadLogits(t *testing.T, out []HeadOutput, headsJSON, logitsJSON json.RawMessage) {
+	t.Helper()
+	var heads []string
+	_ = json.Unmarshal(headsJSON, &heads)
+	var want map[string]json.RawMessage
+	_ = json.Unmarshal(logitsJSON, &want)
+	if len(out) != len(heads) {
+		t.Fatalf("%d head outputs, want %d", len(out), len(heads))
+	}
+	for i, h := range heads {
+		if out[i].Head.Name != h {
+			t.Fatalf("head %d is %s, want %s", i, out[i].Head.Name, h)
+		}
+		checkLogits(t, h, out[i].Logits, flatLogits(t, want[h]))
+	}
 }
