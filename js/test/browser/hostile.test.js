@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { startServer } from "../helpers/server.js";
 import { goldenSentences, requireBuild, ROOT, TINY, tinyIndex } from "../helpers/fixtures.js";
 import { endlessServer, HOSTILE_CASES, hostileDir } from "../helpers/hostile.js";
-import { PAGE } from "./page.js";
+import { isCached, PAGE, runInPage } from "./page.js";
 
 requireBuild();
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
@@ -33,20 +33,8 @@ async function open() {
   return done;
 }
 
-// inPage runs f(model, aw, arg) in the page and returns its value, or { error: code, message }.
-const inPage = (f, arg) =>
-  page.evaluate(
-    async ([src, arg]) => {
-      try {
-        return await new Function("m", "aw", "arg", `return (${src})(m, aw, arg)`)(window.model, window.aw, arg);
-      } catch (e) {
-        return { error: e.code ?? String(e), message: e.message };
-      }
-    },
-    [f.toString(), arg],
-  );
-
-const cached = (path) => page.evaluate(async (url) => !!(await (await caches.open("adapterwasm-v1")).match(url)), `${srv.url}${path}`);
+const inPage = (f, arg) => runInPage(page, f, arg);
+const cached = (path) => isCached(page, `${srv.url}${path}`);
 
 before(async () => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} missing: apt-get install -y chromium`);

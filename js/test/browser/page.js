@@ -31,3 +31,20 @@ try {
 }
 </script>
 `;
+
+// runInPage runs f(model, aw, arg) in a page opened on PAGE (window.model, window.aw) and returns
+// its value, or { error: code, message } when it throws.
+export const runInPage = (page, f, arg) =>
+  page.evaluate(
+    async ([src, arg]) => {
+      try {
+        return await new Function("m", "aw", "arg", `return (${src})(m, aw, arg)`)(window.model, window.aw, arg);
+      } catch (e) {
+        return { error: e.code ?? String(e), message: e.message };
+      }
+    },
+    [f.toString(), arg],
+  );
+
+// isCached tells whether the package's Cache API holds url.
+export const isCached = (page, url) => page.evaluate(async (u) => !!(await (await caches.open("adapterwasm-v1")).match(u)), url);

@@ -11,7 +11,7 @@ import { join } from "node:path";
 
 import { startServer } from "../helpers/server.js";
 import { requireBuild, ROOT, TINY } from "../helpers/fixtures.js";
-import { PAGE } from "./page.js";
+import { isCached, PAGE, runInPage } from "./page.js";
 
 requireBuild();
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
@@ -29,20 +29,8 @@ async function open(base) {
   return page.evaluate(() => window.__done);
 }
 
-// inPage runs f(model, aw, arg) in the page and returns its value, or { error: code, message }.
-const inPage = (f, arg) =>
-  page.evaluate(
-    async ([src, arg]) => {
-      try {
-        return await new Function("m", "aw", "arg", `return (${src})(m, aw, arg)`)(window.model, window.aw, arg);
-      } catch (e) {
-        return { error: e.code ?? String(e), message: e.message };
-      }
-    },
-    [f.toString(), arg],
-  );
-
-const cached = (path) => page.evaluate(async (url) => !!(await (await caches.open("adapterwasm-v1")).match(url)), `${srv.url}${path}`);
+const inPage = (f, arg) => runInPage(page, f, arg);
+const cached = (path) => isCached(page, `${srv.url}${path}`);
 // clearCache empties the package's Cache API (each test starts from a cold cache).
 async function clearCache() {
   await page.goto(`${srv.url}/pkg/package.json`); // on the origin, where its caches are
