@@ -1,0 +1,368 @@
+"""Regenerate testdata/archs: small random-weight RoBERTa, XLM-RoBERTa and DistilBERT encoders
+(each of its real config's shape family: the same ratios, keys and options, a small hidden size),
+adapters of several methods saved by the real `adapters` library on each, and golden outputs.
+
+Run from the repository root with the pinned venv:
+
+    HF_HUB_OFFLINE=1 tools/reference/.venv/bin/python tools/reference/make_archs.py
+
+Tokenizers: RoBERTa reads the byte-level BPE and XLM-R the Unigram tokenizer.json that
+make_tokenizer_golden.py trained (testdata/tokenizer/{bpe,unigram}; pad id 1 as in the real
+roberta-base and xlm-roberta-base), DistilBERT the real bert-base-uncased WordPiece file of
+testdata/tiny (distilbert-base-uncased's vocabulary). Each is copied into its model directory.
+
+Per architecture it writes model/ (config.json, model.safetensors without the base-model prefix,
+tokenizer.json), adapters/ (.bin) and adapters_st/ (safetensors) as the library saves them, and
+golden/ in testdata/tiny's format (index.json, base.json with the padded batch's ids and the last
+hidden state, one file per case). The batch is the shared golden sentences plus ARCH_TEXTS, padded
+as the library's tokenizer pads (RoBERTa's position ids then come from the padding index).
+
+Everything is seeded; the script checks that every case moves the logits by more than MIN_EFFECT
+against the bare encoder with the same head, and that every saved directory (.bin and
+safetensors) loads back into a fresh model and reproduces the goldens.
+"""
+
+import json
+import logging
+import os
+import shutil
+import sys
+import time
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import torch  # noqa: E402
+import transformers  # noqa: E402
+from transformers import (  # noqa: E402
+    DistilBertConfig,
+    DistilBertModel,
+    DistilBertTokenizerFast,
+    PreTrainedTokenizerFast,
+    RobertaConfig,
+    RobertaModel,
+    XLMRobertaConfig,
+    XLMRobertaModel,
+)
+
+from tokenizers import Tokenizer  # noqa: E402
+
+import adapters  # noqa: E402
+from adapters import (  # noqa: E402
+    DistilBertAdapterModel,
+    DoubleSeqBnConfig,
+    IA3Config,
+    LoRAConfig,
+    ParBnConfig,
+    PrefixTuningConfig,
+    PromptTuningConfig,
+    RobertaAdapterModel,
+    SeqBnConfig,
+    XLMRobertaAdapterModel,
+)
+from adapters.composition import BatchSplit, Fuse, Parallel, Stack  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from make_tiny import SAFETENSORS_WORKAROUND, save_adapter_safetensors  # noqa: E402
+from sentences import SENTENCES  # noqa: E402
+
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+OUT = os.path.join(ROOT, "testdata", "archs")
+
+MAX_LENGTH = 48
+NOISE_STD = 0.3
+MIN_EFFECT = 1e-2
+RELOAD_TOL = 1e-5
+
+# Texts beyond the shared sentences: a pad token written inside a text (RoBERTa numbers it as
+# padding: create_position_ids_from_input_ids reads the ids, not the attention mask) and a short one.
+ARCH_TEXTS = ["A <pad> inside the text shifts nothing after it.", "ok"]
+TEXTS = SENTENCES + ARCH_TEXTS
+
+LABELS3 = ["negative", "neutral", "positive"]
+LABELS4 = ["spam", "finance", "food", "travel"]
+LABELS5 = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
+
+SPECIALS = dict(bos_token="<s>", eos_token="</s>", unk_token="<unk>", pad_token="<pad>", mask_token="<mask>",
+                cls_token="<s>", sep_token="</s>")
+
+
+def roberta_tok(path):
+    # add_prefix_space as the file says: PreTrainedTokenizerFast would otherwise set the ByteLevel
+    # pre-tokenizer's to False (checked against the tokenizers library in make())
+    return PreTrainedTokenizerFast(tokenizer_file=path, add_prefix_space=True, **SPECIALS)
+
+
+# name -> (model_type, base config, base class, adapter model class, tokenizer file, tokenizer
+# factory, inputs the model takes). Hidden 32, 2 layers, 4 heads, FFN 4x hidden as the real
+# configs; RoBERTa's positions are max_length + padding_idx + 1 as roberta-base's 514 = 512 + 2.
+ARCHS = {
+    "roberta": dict(
+        config=lambda: RobertaConfig(vocab_size=1501, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                                     intermediate_size=128, max_position_embeddings=MAX_LENGTH + 2, type_vocab_size=1,
+                                     pad_token_id=1, bos_token_id=0, eos_token_id=2, layer_norm_eps=1e-5,
+                                     hidden_act="gelu", initializer_range=0.2),
+        base=lambda c: RobertaModel(c, add_pooling_layer=True),
+        model=RobertaAdapterModel,
+        tokenizer=os.path.join(ROOT, "testdata", "tokenizer", "bpe", "tokenizer.json"),
+        tok=roberta_tok,
+        inputs=("input_ids", "attention_mask", "token_type_ids"),
+        name="adapterwasm/tiny-roberta",
+    ),
+    "xlm-roberta": dict(
+        config=lambda: XLMRobertaConfig(vocab_size=1001, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                                        intermediate_size=128, max_position_embeddings=MAX_LENGTH + 2,
+                                        type_vocab_size=1, pad_token_id=1, bos_token_id=0, eos_token_id=2,
+                                        layer_norm_eps=1e-5, hidden_act="gelu", initializer_range=0.2),
+        base=lambda c: XLMRobertaModel(c, add_pooling_layer=True),
+        model=XLMRobertaAdapterModel,
+        tokenizer=os.path.join(ROOT, "testdata", "tokenizer", "unigram", "tokenizer.json"),
+        tok=roberta_tok,
+        inputs=("input_ids", "attention_mask", "token_type_ids"),
+        name="adapterwasm/tiny-xlm-roberta",
+    ),
+    # sinusoidal positions (distilbert-base-uncased learns them; both are a weight in the checkpoint)
+    "distilbert": dict(
+        config=lambda: DistilBertConfig(vocab_size=30522, dim=32, n_layers=2, n_heads=4, hidden_dim=128,
+                                        max_position_embeddings=64, sinusoidal_pos_embds=True, activation="gelu",
+                                        pad_token_id=0, initializer_range=0.2),
+        base=lambda c: DistilBertModel(c),
+        model=DistilBertAdapterModel,
+        tokenizer=os.path.join(ROOT, "testdata", "tiny", "model", "tokenizer.json"),
+        tok=lambda p: DistilBertTokenizerFast(tokenizer_file=p, do_lower_case=True),
+        inputs=("input_ids", "attention_mask"),
+        name="adapterwasm/tiny-distilbert",
+    ),
+}
+
+# name -> (adapter config, head). Heads: classification (CLS token; the pooler where asked),
+# multilabel classification, tagging.
+ADAPTERS = [
+    ("seq_bn", SeqBnConfig(reduction_factor=4), ("classification", LABELS3, {})),
+    ("seq_bn_b", SeqBnConfig(reduction_factor=8, non_linearity="gelu"), ("classification", LABELS3, {})),
+    ("double_seq_bn", DoubleSeqBnConfig(reduction_factor=4), ("classification", LABELS3, {"use_pooler": True})),
+    ("par_bn", ParBnConfig(reduction_factor=4), ("multilabel_classification", LABELS4, {})),
+    ("lora", LoRAConfig(r=4, alpha=8, attn_matrices=["q", "k", "v"], intermediate_lora=True, output_lora=True),
+     ("tagging", LABELS5, {})),
+    ("ia3", IA3Config(), ("classification", LABELS3, {})),
+    ("prefix", PrefixTuningConfig(prefix_length=8, bottleneck_size=64), ("classification", LABELS3, {})),
+    ("prompt", PromptTuningConfig(prompt_length=4), ("classification", LABELS3, {})),
+]
+HEAD_OF = {n: h for n, _, h in ADAPTERS}
+# Prompt tuning fails inside the library on DistilBERT with eager attention (its TransformerBlock
+# widens a 2-D mask on axes [2, 3]: IndexError), and SDPA lets the prompt attend to padding.
+SKIP = {"distilbert": {"prompt"}}
+FUSION_NAME = "seq_bn,seq_bn_b"
+
+
+def tolist(t):
+    return t.detach().to(torch.float32).cpu().tolist()
+
+
+def write_json(path, obj):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(obj, f, ensure_ascii=False, separators=(",", ":"))
+        f.write("\n")
+
+
+def add_head(model, name, spec, arch):
+    kind, labels, extra = spec
+    if arch == "distilbert":
+        extra = {k: v for k, v in extra.items() if k != "use_pooler"}  # DistilBERT has no pooler
+    id2label = dict(enumerate(labels))
+    if kind == "tagging":
+        model.add_tagging_head(name, num_labels=len(labels), layers=1, id2label=id2label)
+    else:
+        model.add_classification_head(name, num_labels=len(labels), layers=2, activation_function="tanh",
+                                      multilabel=kind == "multilabel_classification", id2label=id2label, **extra)
+
+
+def perturb(model, component, seed):
+    g = torch.Generator().manual_seed(seed)
+    n = 0
+    with torch.no_grad():
+        for pname, p in model.named_parameters():
+            if component in pname.split("."):
+                p.add_(torch.randn(p.shape, generator=g, dtype=torch.float32) * NOISE_STD)
+                n += 1
+    if n == 0:
+        raise RuntimeError(f"no parameters found for {component}")
+
+
+def run(model, batch, setup, head):
+    model.active_head = None
+    model.set_active_adapters(setup)
+    with torch.no_grad():
+        if isinstance(setup, (Parallel, BatchSplit)):
+            out = model(**batch)
+            return {h: o.logits for h, o in zip(list(model.active_head), out.head_outputs)}
+        return model(**batch, head=head).logits
+
+
+def bare(model, batch, heads):
+    model.set_active_adapters(None)
+    with torch.no_grad():
+        return {h: model(**batch, head=h).logits for h in heads}
+
+
+def maxdiff(a, b):
+    if isinstance(a, dict):
+        return max(maxdiff(a[k], b[k]) for k in a)
+    return float((a - b).abs().max())
+
+
+def serial(x):
+    if isinstance(x, dict):
+        return {k: tolist(v) for k, v in x.items()}
+    return tolist(x)
+
+
+def make(arch, spec):
+    adapters_ = [a for a in ADAPTERS if a[0] not in SKIP.get(arch, ())]
+    out = os.path.join(OUT, arch)
+    model_dir, golden_dir = os.path.join(out, "model"), os.path.join(out, "golden")
+    shutil.rmtree(out, ignore_errors=True)
+
+    torch.manual_seed(4321)
+    base = spec["base"](spec["config"]())
+    base.eval()
+    base.save_pretrained(model_dir, safe_serialization=True)
+    shutil.copyfile(spec["tokenizer"], os.path.join(model_dir, "tokenizer.json"))
+    tok = spec["tok"](spec["tokenizer"])
+    enc = tok(TEXTS, padding=True, truncation=True, max_length=MAX_LENGTH, return_tensors="pt")
+    batch = {k: enc[k] for k in spec["inputs"]}
+    raw = Tokenizer.from_file(spec["tokenizer"]).encode_batch(TEXTS)
+    for i, e in enumerate(raw):
+        n = int(enc["attention_mask"][i].sum())
+        assert e.ids[:n - 1] == enc["input_ids"][i][:n - 1].tolist(), (arch, i, e.ids, enc["input_ids"][i])
+    B, T = enc["input_ids"].shape
+    with torch.no_grad():
+        bo = base(**batch)
+    write_json(os.path.join(golden_dir, "base.json"), {
+        "model_type": base.config.model_type,
+        "max_length": MAX_LENGTH,
+        "sentences": TEXTS,
+        "input_ids": enc["input_ids"].tolist(),
+        "attention_mask": enc["attention_mask"].tolist(),
+        "token_type_ids": enc["token_type_ids"].tolist() if "token_type_ids" in batch else None,
+        "pad_token_id": tok.pad_token_id,
+        "last_hidden_state": tolist(bo.last_hidden_state),
+    })
+
+    # eager attention: the prompt-tuning cases follow it (see make_methods.py PROMPTS)
+    model = spec["model"].from_pretrained(model_dir, attn_implementation="eager")
+    model.config.name_or_path = spec["name"]
+    model.eval()
+    with torch.no_grad():
+        check = model.base_model(**batch).last_hidden_state
+    d = maxdiff(check, bo.last_hidden_state)
+    assert d < 1e-5, f"{arch}: adapter model does not reproduce the base: {d}"
+
+    for i, (name, cfg, head) in enumerate(ADAPTERS):
+        if name in SKIP.get(arch, ()):
+            continue
+        torch.manual_seed(100 + i)
+        model.add_adapter(name, config=cfg)
+        add_head(model, name, head, arch)
+        perturb(model, name, 1000 + i)
+    torch.manual_seed(200)
+    model.add_adapter_fusion(Fuse("seq_bn", "seq_bn_b"))
+    add_head(model, FUSION_NAME, ("classification", LABELS3, {}), arch)
+    perturb(model, FUSION_NAME, 2000)
+    model.eval()
+
+    for kind, st in (("adapters", False), ("adapters_st", True)):
+        os.makedirs(os.path.join(out, kind))
+        model.save_adapter_fusion(os.path.join(out, kind, "fusion"), ["seq_bn", "seq_bn_b"], with_head=True,
+                                  use_safetensors=st)
+    for name, _, _ in adapters_:
+        # prefix tuning's pool is saved once per layer too, as shared tensors safetensors refuses:
+        # make_tiny's fallback writes the .bin's keys as copies
+        model.save_adapter(os.path.join(out, "adapters", name), name, with_head=True)
+        save_adapter_safetensors(model, os.path.join(out, "adapters_st", name), name, os.path.join(out, "adapters", name))
+
+    heads = [n for n, _, _ in adapters_] + [FUSION_NAME]
+    ref = bare(model, batch, heads)
+    k = 5
+    cases = [(n, n, Stack(n), n, [n], {}) for n, _, _ in adapters_]
+    cases += [
+        ("stack_lora_seq_bn", "Stack(lora,seq_bn)", Stack("lora", "seq_bn"), "seq_bn", ["lora", "seq_bn"], {}),
+        ("stack_prefix_par_bn", "Stack(prefix,par_bn)", Stack("prefix", "par_bn"), "par_bn", ["prefix", "par_bn"], {}),
+        ("fuse_seq_bn_seq_bn_b", "Fuse(seq_bn,seq_bn_b)", Fuse("seq_bn", "seq_bn_b"), FUSION_NAME,
+         ["seq_bn", "seq_bn_b", "fusion"], {}),
+        # (Parallel(seq_bn,lora) fails inside the library: LoRALinear.com gets no scaling for the
+        # bottleneck's channel; so do Parallel(seq_bn,par_bn), post_forward's shapes differing, and
+        # Parallel(lora,ia3), ia3 having no module at the query)
+        ("parallel_seq_bn_seq_bn_b", "Parallel(seq_bn,seq_bn_b)", Parallel("seq_bn", "seq_bn_b"), None,
+         ["seq_bn", "seq_bn_b"], {}),
+        # (BatchSplit(seq_bn,ia3) and BatchSplit(seq_bn,double_seq_bn) fail inside the library: a
+        # branch without a module at a site)
+        ("batchsplit_seq_bn_seq_bn_b", f"BatchSplit(seq_bn,seq_bn_b,batch_sizes=[{k},{B - k}])",
+         BatchSplit("seq_bn", "seq_bn_b", batch_sizes=[k, B - k]), None, ["seq_bn", "seq_bn_b"],
+         {"batch_sizes": [k, B - k]}),
+    ]
+    index = {"model_type": base.config.model_type, "max_length": MAX_LENGTH, "batch_size": B, "seq_len": T,
+             "base": "base.json", "cases": []}
+    results, effects = {}, {}
+    for cid, sstr, setup, head, names, extra in cases:
+        logits = run(model, batch, setup, head)
+        if isinstance(setup, BatchSplit):
+            lo, diffs = 0, []
+            for h, bs in zip(logits, setup.batch_sizes):
+                diffs.append(maxdiff(logits[h], ref[h][lo:lo + bs]))
+                lo += bs
+            eff = max(diffs)
+        elif isinstance(logits, dict):
+            eff = max(maxdiff(logits[h], ref[h]) for h in logits)
+        else:
+            eff = maxdiff(logits, ref[head])
+        assert eff > MIN_EFFECT, f"{arch} {cid}: logits moved only {eff}"
+        effects[cid], results[cid] = eff, logits
+        used = list(logits) if isinstance(logits, dict) else [head]
+        write_json(os.path.join(golden_dir, f"{cid}.json"), {
+            "case": cid,
+            "setup": sstr,
+            "adapters": {n: f"adapters/{n}" for n in names},
+            "adapters_safetensors": {n: f"adapters_st/{n}" for n in names},
+            "head": head if head is not None else used,
+            "head_type": {h: HEAD_OF.get(h, ("classification",))[0] for h in used} if head is None
+            else HEAD_OF.get(head, ("classification",))[0],
+            **extra,
+            "max_abs_diff_vs_bare": eff,
+            "logits": serial(logits),
+        })
+        index["cases"].append({"case": cid, "file": f"{cid}.json", "setup": sstr})
+    write_json(os.path.join(golden_dir, "index.json"), index)
+
+    for kind, st in (("adapters", False), ("adapters_st", True)):
+        m = spec["model"].from_pretrained(model_dir, attn_implementation="eager")
+        m.eval()
+        for name, _, _ in adapters_:
+            assert m.load_adapter(os.path.join(out, kind, name), use_safetensors=st) == name
+        m.load_adapter_fusion(os.path.join(out, kind, "fusion"), with_head=True, use_safetensors=st)
+        for cid, sstr, setup, head, names, extra in cases:
+            d = maxdiff(run(m, batch, setup, head), results[cid])
+            assert d < RELOAD_TOL, f"reload {arch} {kind} {cid}: {d}"
+    return B, T, effects
+
+
+def main():
+    t0 = time.time()
+    logging.getLogger("adapters").setLevel(logging.ERROR)
+    transformers.logging.set_verbosity_error()
+    torch.use_deterministic_algorithms(True)
+    torch.set_num_threads(1)
+    for arch, spec in ARCHS.items():
+        B, T, effects = make(arch, spec)
+        print(f"{arch}: batch {B}x{T}, {len(effects)} cases")
+        for cid, eff in effects.items():
+            print(f"  {cid:28s} max|logit diff| vs bare = {eff:.4f}")
+    print(f"safetensors written by make_tiny's fallback: {SAFETENSORS_WORKAROUND}")
+    print(f"transformers {transformers.__version__}, adapters {adapters.__version__}, torch {torch.__version__}; "
+          f"{time.time() - t0:.1f}s")
+
+
+if __name__ == "__main__":
+    main()
