@@ -96,8 +96,8 @@ func (m *Model) Classify(st *State, base *pretrained.Model, texts []string, maxL
 	if sp := FindBlock(active, Split); sp != nil {
 		for _, n := range sp.Sizes {
 			padTo += n
-			if n < 0 || padTo > base.Config.MaxPositionEmbeddings {
-				return nil, &SetupError{Setup: active.String(), Reason: fmt.Sprintf("splits add up to more than the model's %d positions", base.Config.MaxPositionEmbeddings)}
+			if n < 0 || padTo > base.Config.MaxTokens() {
+				return nil, &SetupError{Setup: active.String(), Reason: fmt.Sprintf("splits add up to more than the model's %d positions", base.Config.MaxTokens())}
 			}
 		}
 		if maxLength <= 0 || maxLength > padTo {

@@ -343,7 +343,7 @@ func (m *Model) bindAdapter(a *Adapter, bd *binder, file string) error {
 		}
 	}
 	for _, pc := range a.Config.Prefix {
-		a.prefix = bindPrefix(bd, "prefix_tuning.prefix_tunings."+name+".self_prefix.", pc, c)
+		a.prefix = bindPrefix(bd, "prefix_tuning.prefix_tunings."+name+"."+lay.PrefixLocation+".", pc, c)
 		if a.prefix != nil && pc.UseGating {
 			a.prefix.bindGates(bd, lay, name, pc, H)
 		}

@@ -53,7 +53,8 @@ func (m *prefixModule) gate(a *arena, l int, x []float32, mask []int32, T int) (
 	return gk, tokenMean(col, mask, 0, T)
 }
 
-// bindPrefix reads the pool weights under p ("prefix_tuning.prefix_tunings.NAME.self_prefix.")
+// bindPrefix reads the pool weights under p ("prefix_tuning.prefix_tunings.NAME.self_prefix.";
+// the location is the encoder's Layout.PrefixLocation)
 // and evaluates them for the layers that are not left out.
 func bindPrefix(bd *binder, p string, cfg *PrefixConfig, c *bert.Config) *prefixModule {
 	H, L := c.HiddenSize, c.NumHiddenLayers

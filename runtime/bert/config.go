@@ -1,7 +1,9 @@
 // Package bert is the BERT-family encoder: embeddings, self-attention layers and the pooler,
 // with modules and weight names that follow the Hugging Face checkpoint keys
 // (transformers/models/bert/modeling_bert.py). There is one forward pass; adapters plug into it
-// through Hooks, at the places AdapterHub inserts its modules.
+// through Hooks, at the places AdapterHub inserts its modules. RoBERTa, XLM-RoBERTa and
+// DistilBERT run the same pass: what differs (checkpoint keys, position ids, token types,
+// pooler) is a row of the architecture table (arch.go).
 package bert
 
 import (
@@ -12,6 +14,9 @@ import (
 )
 
 // Config mirrors the fields of a Hugging Face BertConfig (config.json) that the encoder uses.
+// RobertaConfig and XLMRobertaConfig have the same fields; a DistilBertConfig's own names (dim,
+// n_layers, n_heads, hidden_dim, activation) are read into these by ParseConfig, as its
+// attribute_map does.
 type Config struct {
 	ModelType             string  `json:"model_type"`
 	VocabSize             int     `json:"vocab_size"`
@@ -26,6 +31,19 @@ type Config struct {
 	PadTokenID            int     `json:"pad_token_id"`
 	PositionEmbeddingType string  `json:"position_embedding_type"`
 	NameOrPath            string  `json:"_name_or_path"`
+	// SinusoidalPositions is DistilBertConfig.sinusoidal_pos_embds: the position table is
+	// create_sinusoidal_embeddings' (still saved in the checkpoint as a weight).
+	SinusoidalPositions bool `json:"sinusoidal_pos_embds"`
+}
+
+// distilBertConfig is DistilBertConfig's names for the fields Config holds (its attribute_map:
+// hidden_size → dim, num_hidden_layers → n_layers, num_attention_heads → n_heads).
+type distilBertConfig struct {
+	Dim        *int    `json:"dim"`
+	NLayers    *int    `json:"n_layers"`
+	NHeads     *int    `json:"n_heads"`
+	HiddenDim  *int    `json:"hidden_dim"`
+	Activation *string `json:"activation"`
 }
 
 // Limits on config values, so that a hostile config.json cannot ask for absurd buffers.
@@ -50,16 +68,37 @@ func ParseConfig(b []byte) (Config, error) {
 	if err := json.Unmarshal(b, &c); err != nil {
 		return Config{}, &ConfigError{Reason: "invalid JSON: " + jsonin.Describe(err)}
 	}
+	if c.ModelType == "distilbert" {
+		// DistilBertConfig's defaults (configuration_distilbert.py), then its own names; it has
+		// no token types and its LayerNorms use eps 1e-12 whatever the file says.
+		d := distilBertConfig{}
+		if err := json.Unmarshal(b, &d); err != nil {
+			return Config{}, &ConfigError{Reason: "invalid JSON: " + jsonin.Describe(err)}
+		}
+		c.HiddenSize, c.NumHiddenLayers, c.NumAttentionHeads, c.IntermediateSize, c.HiddenAct = 768, 6, 12, 3072, "gelu"
+		set := func(dst *int, v *int) {
+			if v != nil {
+				*dst = *v
+			}
+		}
+		set(&c.HiddenSize, d.Dim)
+		set(&c.NumHiddenLayers, d.NLayers)
+		set(&c.NumAttentionHeads, d.NHeads)
+		set(&c.IntermediateSize, d.HiddenDim)
+		if d.Activation != nil {
+			c.HiddenAct = *d.Activation
+		}
+		c.TypeVocabSize, c.LayerNormEps = 0, 1e-12
+	}
 	return c, c.Validate()
 }
 
 // Validate checks that the config describes an encoder this package can run.
 func (c Config) Validate() error {
 	bad := func(f string, a ...any) error { return &ConfigError{Reason: fmt.Sprintf(f, a...)} }
-	switch c.ModelType {
-	case "bert", "":
-	default:
-		return bad("unsupported model_type %q (supported: bert)", c.ModelType)
+	a := archOf(c.ModelType)
+	if a == nil {
+		return bad("unsupported model_type %q (supported: %s)", jsonin.Clip(c.ModelType), supportedModelTypes())
 	}
 	if c.PositionEmbeddingType != "absolute" && c.PositionEmbeddingType != "" {
 		return bad("unsupported position_embedding_type %q", c.PositionEmbeddingType)
@@ -77,10 +116,22 @@ func (c Config) Validate() error {
 		return bad("vocab_size %d out of range", c.VocabSize)
 	case c.MaxPositionEmbeddings <= 0 || c.MaxPositionEmbeddings > maxPosition:
 		return bad("max_position_embeddings %d out of range", c.MaxPositionEmbeddings)
-	case c.TypeVocabSize <= 0 || c.TypeVocabSize > 64:
+	case a.Layout.TokenType != "" && (c.TypeVocabSize <= 0 || c.TypeVocabSize > 64):
 		return bad("type_vocab_size %d out of range", c.TypeVocabSize)
+	case a.Positions == PositionsAfterPadding && (c.PadTokenID < 0 || c.PadTokenID+1 >= c.MaxPositionEmbeddings):
+		return bad("pad_token_id %d leaves no position of max_position_embeddings %d (positions start at pad_token_id+1)", c.PadTokenID, c.MaxPositionEmbeddings)
 	case !(c.LayerNormEps > 0 && c.LayerNormEps < 1):
 		return bad("layer_norm_eps %g out of range", c.LayerNormEps)
 	}
 	return nil
+}
+
+// MaxTokens returns the longest sequence the position table can take: max_position_embeddings,
+// less pad_token_id+1 for the architectures whose positions start after the padding index
+// (RoBERTa's 514 positions take 512 tokens).
+func (c *Config) MaxTokens() int {
+	if a := archOf(c.ModelType); a != nil && a.Positions == PositionsAfterPadding {
+		return c.MaxPositionEmbeddings - c.PadTokenID - 1
+	}
+	return c.MaxPositionEmbeddings
 }

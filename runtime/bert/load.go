@@ -215,19 +215,21 @@ func viewU16(b []byte) ([]uint16, bool) {
 	return unsafe.Slice((*uint16)(unsafe.Pointer(unsafe.SliceData(b))), len(b)/2), true
 }
 
-// checkpointPrefix finds the prefix under which a checkpoint stores BertModel's keys:
-// "" for a BertModel save, "bert." for BertFor*/AdapterHub model classes.
-func checkpointPrefix(ts map[string]*weights.Tensor) string {
-	for _, p := range []string{"", bertLayout.Prefix, "model."} {
-		if _, ok := ts[p+"embeddings.word_embeddings.weight"]; ok {
+// checkpointPrefix finds the prefix under which a checkpoint stores the encoder's keys: "" for a
+// BertModel (RobertaModel, …) save, the layout's prefix ("bert.", "roberta.", "distilbert.") for
+// *For* and AdapterHub model classes.
+func checkpointPrefix(k *Layout, ts map[string]*weights.Tensor) string {
+	for _, p := range []string{"", k.Prefix, "model."} {
+		if _, ok := ts[p+k.Word+".weight"]; ok {
 			return p
 		}
 	}
 	return ""
 }
 
-// FromTensors builds a Model from checkpoint tensors named as in modeling_bert.py
-// (BertModel.state_dict()), with or without a "bert." prefix. file names the source in errors.
+// FromTensors builds a Model from checkpoint tensors named as the architecture's state_dict
+// (BertModel's in modeling_bert.py; RobertaModel's, DistilBertModel's: the Layout of cfg's
+// model_type), with or without the base-model prefix. file names the source in errors.
 // Tensors that belong to no module of the encoder (heads, buffers) are ignored.
 func FromTensors(cfg Config, ts map[string]*weights.Tensor, file string) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
@@ -238,31 +240,37 @@ func FromTensors(cfg Config, ts map[string]*weights.Tensor, file string) (*Model
 		return nil, &ConfigError{Reason: err.Error()}
 	}
 	H, I := cfg.HiddenSize, cfg.IntermediateSize
-	bd := &binder{ts: ts, prefix: checkpointPrefix(ts), used: map[string]bool{}}
 	m := &Model{Config: cfg, act: act}
+	k := m.Layout()
+	bd := &binder{ts: ts, prefix: checkpointPrefix(k, ts), used: map[string]bool{}}
 	m.Embeddings = Embeddings{
-		Word:      bd.rows("embeddings.word_embeddings.weight", cfg.VocabSize, H),
-		Position:  bd.vec("embeddings.position_embeddings.weight", cfg.MaxPositionEmbeddings, H),
-		TokenType: bd.vec("embeddings.token_type_embeddings.weight", cfg.TypeVocabSize, H),
-		LayerNorm: bd.layerNorm("embeddings.LayerNorm", H, cfg.LayerNormEps),
+		Word:      bd.rows(k.Word+".weight", cfg.VocabSize, H),
+		LayerNorm: bd.layerNorm(k.EmbeddingNorm, H, cfg.LayerNormEps),
+	}
+	if _, ok := ts[bd.prefix+k.Position+".weight"]; !ok && cfg.SinusoidalPositions {
+		// DistilBERT's fixed table, should a checkpoint leave it out (transformers saves it).
+		m.Embeddings.Position = sinusoidalPositions(cfg.MaxPositionEmbeddings, H)
+	} else {
+		m.Embeddings.Position = bd.vec(k.Position+".weight", cfg.MaxPositionEmbeddings, H)
+	}
+	if k.TokenType != "" {
+		m.Embeddings.TokenType = bd.vec(k.TokenType+".weight", cfg.TypeVocabSize, H)
 	}
 	m.Layers = make([]Layer, cfg.NumHiddenLayers)
-	k := &bertLayout
 	for i := range m.Layers {
-		attn, out := k.ResidualKey(i, ResidualAttention), k.ResidualKey(i, ResidualOutput)
 		m.Layers[i] = Layer{
 			Query:           bd.linear(k.SiteKey(i, SiteQuery), H, H),
 			Key:             bd.linear(k.SiteKey(i, SiteKey), H, H),
 			Value:           bd.linear(k.SiteKey(i, SiteValue), H, H),
 			AttentionOutput: bd.linear(k.SiteKey(i, SiteAttentionOutput), H, H),
-			AttentionNorm:   bd.layerNorm(attn+".LayerNorm", H, cfg.LayerNormEps),
+			AttentionNorm:   bd.layerNorm(k.NormKey(i, ResidualAttention), H, cfg.LayerNormEps),
 			Intermediate:    bd.linear(k.SiteKey(i, SiteIntermediate), I, H),
 			Output:          bd.linear(k.SiteKey(i, SiteOutput), H, I),
-			OutputNorm:      bd.layerNorm(out+".LayerNorm", H, cfg.LayerNormEps),
+			OutputNorm:      bd.layerNorm(k.NormKey(i, ResidualOutput), H, cfg.LayerNormEps),
 		}
 	}
-	if _, ok := ts[bd.prefix+"pooler.dense.weight"]; ok {
-		pl := bd.linear("pooler.dense", H, H)
+	if _, ok := ts[bd.prefix+k.Pooler+".weight"]; ok && k.Pooler != "" {
+		pl := bd.linear(k.Pooler, H, H)
 		m.Pooler = &pl
 	}
 	if len(bd.problems) > 0 {

@@ -33,11 +33,13 @@ func (ln *LayerNorm) Forward(dst, x []float32, rows int) {
 	kernels.LayerNormRows(dst, x, rows, ln.Weight, ln.Bias, ln.Eps)
 }
 
-// Embeddings is BertEmbeddings: word + absolute position + token type, then LayerNorm.
+// Embeddings is BertEmbeddings: word + absolute position + token type, then LayerNorm
+// (RobertaEmbeddings numbers positions after the padding index; DistilBERT's Embeddings have no
+// token types).
 type Embeddings struct {
 	Word      kernels.Rows // word_embeddings.weight [vocab, hidden], in any storage (F32, F16, Q8)
 	Position  []float32    // position_embeddings.weight [max_position, hidden]
-	TokenType []float32    // token_type_embeddings.weight [type_vocab, hidden]
+	TokenType []float32    // token_type_embeddings.weight [type_vocab, hidden]; nil: none
 	LayerNorm LayerNorm    // LayerNorm
 }
 
@@ -90,6 +92,7 @@ type State struct {
 	bias                          []float32 // one sequence's additive mask over the kv positions
 	pooled                        []float32
 	ones                          []int32
+	pos                           []int32 // one sequence's position ids
 	promptMask                    []int32 // the attention mask with the prompt positions
 }
 
@@ -161,14 +164,14 @@ func (m *Model) Forward(st *State, in Input, hooks Hooks) ([]float32, error) {
 		}
 	}
 	if np == 0 {
-		m.embed(st.hidden, in)
+		m.embed(st, st.hidden, in)
 		if hooks != nil {
 			hooks.Embedded(st.hidden[:rows*H], b)
 		}
 	} else {
 		// Embed the tokens into scratch, then lay out each sequence as [prompt, tokens] or
 		// [first token, prompt, the other tokens].
-		m.embed(st.attnOut, in)
+		m.embed(st, st.attnOut, in)
 		hooks.Embedded(st.attnOut[:in.B*in.T*H], tok)
 		T := b.T
 		for s := 0; s < in.B; s++ {
@@ -219,8 +222,8 @@ func (m *Model) checkInput(in Input) error {
 	switch {
 	case in.B <= 0 || in.T <= 0:
 		return &InputError{Reason: fmt.Sprintf("empty batch (B=%d, T=%d)", in.B, in.T)}
-	case in.T > c.MaxPositionEmbeddings:
-		return &InputError{Reason: fmt.Sprintf("sequence length %d exceeds max_position_embeddings %d", in.T, c.MaxPositionEmbeddings)}
+	case in.T > c.MaxTokens():
+		return &InputError{Reason: fmt.Sprintf("sequence length %d exceeds the %d tokens max_position_embeddings %d allows", in.T, c.MaxTokens(), c.MaxPositionEmbeddings)}
 	case len(in.IDs) != n:
 		return &InputError{Reason: fmt.Sprintf("len(IDs)=%d, want B*T=%d", len(in.IDs), n)}
 	case in.TypeIDs != nil && len(in.TypeIDs) != n:
@@ -233,6 +236,9 @@ func (m *Model) checkInput(in Input) error {
 			return &InputError{Reason: fmt.Sprintf("token id %d outside vocabulary [0,%d)", id, c.VocabSize)}
 		}
 	}
+	if m.Embeddings.TokenType == nil {
+		return nil // DistilBERT takes no token types: they are ignored, as its forward does
+	}
 	for _, t := range in.TypeIDs {
 		if t < 0 || int(t) >= c.TypeVocabSize {
 			return &InputError{Reason: fmt.Sprintf("token type id %d outside [0,%d)", t, c.TypeVocabSize)}
@@ -241,21 +247,35 @@ func (m *Model) checkInput(in Input) error {
 	return nil
 }
 
-// embed writes LayerNorm(word[id] + position[t] + token_type[type]) for every token into dst.
-func (m *Model) embed(dst []float32, in Input) {
+// embed writes LayerNorm(word[id] + position[pos] + token_type[type]) for every token into dst,
+// with the architecture's position ids (Arch.Positions) and without the token-type term where
+// it has no table.
+func (m *Model) embed(st *State, dst []float32, in Input) {
 	H := m.Config.HiddenSize
 	e := &m.Embeddings
+	a := m.Arch()
+	if cap(st.pos) < in.T {
+		st.pos = make([]int32, in.T)
+	}
+	pos := st.pos[:in.T]
 	for bi := 0; bi < in.B; bi++ {
+		a.positionIDs(pos, in.IDs[bi*in.T:(bi+1)*in.T], int32(m.Config.PadTokenID))
 		for t := 0; t < in.T; t++ {
 			r := bi*in.T + t
 			id := int(in.IDs[r])
+			d := dst[r*H : r*H+H]
+			e.Word.Row(d, id)
+			p := e.Position[int(pos[t])*H : int(pos[t])*H+H]
+			if e.TokenType == nil {
+				for j := range d {
+					d[j] += p[j]
+				}
+				continue
+			}
 			tt := 0
 			if in.TypeIDs != nil {
 				tt = int(in.TypeIDs[r])
 			}
-			d := dst[r*H : r*H+H]
-			e.Word.Row(d, id)
-			p := e.Position[t*H : t*H+H]
 			ty := e.TokenType[tt*H : tt*H+H]
 			for j := range d {
 				d[j] = d[j] + p[j] + ty[j]

@@ -40,7 +40,7 @@ type Model struct {
 	Tokenizer *tokenizer.Tokenizer
 	// MaxLength is the number of tokens (special tokens included) a text is truncated to:
 	// sentence_bert_config.json's max_seq_length if present, else tokenizer.json's truncation,
-	// capped at max_position_embeddings.
+	// capped at what the position table takes (bert.Config.MaxTokens).
 	MaxLength int
 }
 
@@ -129,9 +129,6 @@ func Load(files map[string][]byte) (*Model, error) {
 		return nil, &Error{File: TokenizerFile, Err: fs.ErrNotExist}
 	}
 	tok, err := tokenizer.FromJSON(tokBytes)
-	if err == nil {
-		err = wordPieceOnly(tok)
-	}
 	if err != nil {
 		return nil, &Error{File: TokenizerFile, Err: err}
 	}
@@ -151,15 +148,6 @@ func Load(files map[string][]byte) (*Model, error) {
 		return nil, err
 	}
 	return build(cfg, tok, wf.Tensors, wname, files[SentenceBertConfig])
-}
-
-// wordPieceOnly refuses the tokenizers the BERT encoder was not built for: the tokenizer
-// package reads BPE and Unigram files too, the encoders for them are a later step.
-func wordPieceOnly(tok *tokenizer.Tokenizer) error {
-	if m := tok.Model(); m != "WordPiece" {
-		return tokenizer.UnsupportedError("model " + m + " for a BERT encoder (only WordPiece)")
-	}
-	return nil
 }
 
 // loadModelFile loads a converted model file, checking it against its manifest when given.
@@ -182,9 +170,6 @@ func loadModelFile(b, manifest []byte) (*Model, error) {
 		return nil, &Error{File: ModelFile + ": " + ConfigFile, Err: err}
 	}
 	tok, err := tokenizer.FromJSON(mf.Tokenizer)
-	if err == nil {
-		err = wordPieceOnly(tok)
-	}
 	if err != nil {
 		return nil, &Error{File: ModelFile + ": " + TokenizerFile, Err: err}
 	}
@@ -223,8 +208,8 @@ func build(cfg bert.Config, tok *tokenizer.Tokenizer, ts map[string]*weights.Ten
 			m.MaxLength = sb.MaxSeqLength
 		}
 	}
-	if m.MaxLength <= 0 || m.MaxLength > cfg.MaxPositionEmbeddings {
-		m.MaxLength = cfg.MaxPositionEmbeddings
+	if m.MaxLength <= 0 || m.MaxLength > cfg.MaxTokens() {
+		m.MaxLength = cfg.MaxTokens() // RoBERTa's positions start after the padding index: 514 take 512
 	}
 	m.MaxLength = min(m.MaxLength, MaxSequenceLength)
 	return m, nil

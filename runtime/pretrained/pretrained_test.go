@@ -125,13 +125,12 @@ func TestLoadErrorsNameTheFile(t *testing.T) {
 			os.WriteFile(filepath.Join(dir, "model.safetensors"), b[:len(b)/3], 0o644)
 		},
 		"bad tokenizer": func(dir string) { os.WriteFile(filepath.Join(dir, "tokenizer.json"), []byte(`[]`), 0o644) },
-		"bpe tokenizer for a bert": func(dir string) {
-			b, _ := os.ReadFile(filepath.Join("..", "..", "testdata", "tokenizer", "bpe", "tokenizer.json"))
-			os.WriteFile(filepath.Join(dir, "tokenizer.json"), b, 0o644)
-		},
-		"unigram tokenizer for a bert": func(dir string) {
-			b, _ := os.ReadFile(filepath.Join("..", "..", "testdata", "tokenizer", "unigram", "tokenizer.json"))
-			os.WriteFile(filepath.Join(dir, "tokenizer.json"), b, 0o644)
+		// a tokenizer with more ids than the model has embeddings (BERT's 30,522 on a RoBERTa of 1,501)
+		"tokenizer larger than the vocabulary": func(dir string) {
+			for _, f := range []string{"config.json", "model.safetensors"} {
+				b, _ := os.ReadFile(filepath.Join("..", "..", "testdata", "archs", "roberta", "model", f))
+				os.WriteFile(filepath.Join(dir, f), b, 0o644)
+			}
 		},
 		"wrong model type": func(dir string) {
 			os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"model_type":"gpt2","hidden_size":32}`), 0o644)

@@ -1,0 +1,147 @@
+package bert
+
+import (
+	"errors"
+	"math"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/adapterwasm/adapterwasm/internal/golden"
+	"github.com/adapterwasm/adapterwasm/runtime/weights"
+)
+
+// TestPositionsAfterPadding: create_position_ids_from_input_ids numbers tokens from
+// padding_idx+1, gives every id equal to padding_idx (a <pad> inside a text too) the position
+// padding_idx, and does not count it.
+func TestPositionsAfterPadding(t *testing.T) {
+	a := archOf("roberta")
+	ids := []int32{0, 5, 1, 6, 2, 1, 1}
+	pos := make([]int32, len(ids))
+	a.positionIDs(pos, ids, 1)
+	if want := []int32{2, 3, 1, 4, 5, 1, 1}; !slices.Equal(pos, want) {
+		t.Errorf("positions %v, want %v", pos, want)
+	}
+	archOf("distilbert").positionIDs(pos, ids, 0)
+	if want := []int32{0, 1, 2, 3, 4, 5, 6}; !slices.Equal(pos, want) {
+		t.Errorf("positions %v, want %v", pos, want)
+	}
+}
+
+// TestParseConfigArchitectures: DistilBertConfig's own names are read; RoBERTa's positions
+// leave pad_token_id+1 of the table unused for tokens; hostile values are refused.
+func TestParseConfigArchitectures(t *testing.T) {
+	c, err := ParseConfig([]byte(`{"model_type":"distilbert","vocab_size":100,"dim":64,"n_layers":3,"n_heads":4,"hidden_dim":256,"activation":"gelu","max_position_embeddings":512,"sinusoidal_pos_embds":true,"type_vocab_size":7,"layer_norm_eps":0.5}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HiddenSize != 64 || c.NumHiddenLayers != 3 || c.NumAttentionHeads != 4 || c.IntermediateSize != 256 ||
+		c.HiddenAct != "gelu" || c.TypeVocabSize != 0 || c.LayerNormEps != 1e-12 || !c.SinusoidalPositions || c.MaxTokens() != 512 {
+		t.Errorf("distilbert config read as %+v", c)
+	}
+	c, err = ParseConfig([]byte(`{"model_type":"xlm-roberta","vocab_size":250002,"hidden_size":768,"num_hidden_layers":12,"num_attention_heads":12,"intermediate_size":3072,"max_position_embeddings":514,"type_vocab_size":1,"pad_token_id":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MaxTokens() != 512 {
+		t.Errorf("xlm-roberta takes %d tokens, want 512", c.MaxTokens())
+	}
+	for _, bad := range []string{
+		`{"model_type":"roberta","vocab_size":10,"hidden_size":8,"num_hidden_layers":1,"num_attention_heads":2,"intermediate_size":8,"max_position_embeddings":50,"pad_token_id":49}`,
+		`{"model_type":"roberta","vocab_size":10,"hidden_size":8,"num_hidden_layers":1,"num_attention_heads":2,"intermediate_size":8,"max_position_embeddings":50,"pad_token_id":-1}`,
+		`{"model_type":"distilbert","vocab_size":10,"dim":0,"max_position_embeddings":50}`,
+		`{"model_type":"distilbert","vocab_size":10,"dim":"x"}`,
+		`{"model_type":"` + strings.Repeat("x", 5000) + `"}`,
+	} {
+		_, err := ParseConfig([]byte(bad))
+		var ce *ConfigError
+		if !errors.As(err, &ce) {
+			t.Errorf("%.60s: got %v, want a ConfigError", bad, err)
+			continue
+		}
+		if len(err.Error()) > 200 {
+			t.Errorf("error of %d bytes echoes the input: %.80s", len(err.Error()), err)
+		}
+	}
+}
+
+// TestArchLayoutsMatchCheckpoints checks every key each architecture's layout gives against its
+// checkpoint in testdata/archs (written by transformers), and that a token past the position
+// table is refused.
+func TestArchLayoutsMatchCheckpoints(t *testing.T) {
+	for _, arch := range []string{"roberta", "xlm-roberta", "distilbert"} {
+		t.Run(arch, func(t *testing.T) {
+			cb, err := os.ReadFile(golden.Path("archs", arch, "model", "config.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := ParseConfig(cb)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wb, err := os.ReadFile(golden.Path("archs", arch, "model", "model.safetensors"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := weights.ParseSafetensors("model.safetensors", wb)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := FromTensors(cfg, f.Tensors, "model.safetensors")
+			if err != nil {
+				t.Fatal(err)
+			}
+			k := m.Layout()
+			keys := []string{k.Word + ".weight", k.Position + ".weight", k.EmbeddingNorm + ".weight"}
+			if k.TokenType != "" {
+				keys = append(keys, k.TokenType+".weight")
+			}
+			if k.Pooler != "" {
+				keys = append(keys, k.Pooler+".weight")
+			}
+			for l := range m.Layers {
+				for s := Site(0); s < NumSites; s++ {
+					keys = append(keys, k.SiteKey(l, s)+".weight", k.SiteKey(l, s)+".bias")
+				}
+				for _, r := range []Residual{ResidualAttention, ResidualOutput} {
+					keys = append(keys, k.NormKey(l, r)+".weight", k.NormKey(l, r)+".bias")
+				}
+			}
+			for _, key := range keys {
+				if f.Tensors[key] == nil {
+					t.Errorf("checkpoint has no %s", key)
+				}
+			}
+			if (m.Pooler != nil) != (k.Pooler != "") || (m.Embeddings.TokenType != nil) != (k.TokenType != "") {
+				t.Errorf("pooler %v, token types %v", m.Pooler != nil, m.Embeddings.TokenType != nil)
+			}
+			n := cfg.MaxTokens() + 1
+			in := Input{B: 1, T: n, IDs: make([]int32, n)}
+			var ie *InputError
+			if _, err := m.Forward(&State{}, in, nil); !errors.As(err, &ie) {
+				t.Errorf("%d tokens: got %v, want an InputError", n, err)
+			}
+			if cfg.SinusoidalPositions {
+				// the table create_sinusoidal_embeddings wrote equals ours (used when a
+				// checkpoint leaves it out)
+				got := sinusoidalPositions(cfg.MaxPositionEmbeddings, cfg.HiddenSize)
+				worst := 0.0
+				for i, v := range m.Embeddings.Position {
+					worst = max(worst, math.Abs(float64(v-got[i])))
+				}
+				if worst > 1e-6 {
+					t.Errorf("sinusoidal table differs from the checkpoint's by %g", worst)
+				}
+				delete(f.Tensors, k.Position+".weight")
+				m2, err := FromTensors(cfg, f.Tensors, "model.safetensors")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(m2.Embeddings.Position, got) {
+					t.Error("a checkpoint without the sinusoidal table does not get the computed one")
+				}
+			}
+		})
+	}
+}
