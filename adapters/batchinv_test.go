@@ -35,7 +35,8 @@ func invTexts(ids, types, mask [][]int32) []invText {
 	return out
 }
 
-// filler is a text of n tokens made of the golden texts' own tokens: [CLS] … [SEP].
+// filler is a text of n tokens made of the golden texts' own tokens, between the first text's
+// first and last token ([CLS] … [SEP], <s> … </s>).
 func filler(texts []invText, n int) invText {
 	var pool []int32
 	for _, x := range texts {
@@ -47,14 +48,18 @@ func filler(texts []invText, n int) invText {
 	for i := range f.ids {
 		f.ids[i] = pool[i%len(pool)]
 	}
-	f.ids[0], f.ids[n-1] = 101, 102 // [CLS] … [SEP] of the BERT uncased vocabulary
+	first := texts[0].ids
+	f.ids[0], f.ids[n-1] = first[0], first[len(first)-1]
 	return f
 }
 
-// batchOf pads texts (right padding, id 0, mask 0) to T tokens.
-func batchOf(texts []invText, T int) bert.Input {
+// batchOf pads texts (right padding, id pad, mask 0) to T tokens.
+func batchOf(texts []invText, T int, pad int32) bert.Input {
 	in := bert.Input{B: len(texts), T: T, IDs: make([]int32, len(texts)*T), TypeIDs: make([]int32, len(texts)*T),
 		AttentionMask: make([]int32, len(texts)*T)}
+	for i := range in.IDs {
+		in.IDs[i] = pad
+	}
 	for s, x := range texts {
 		copy(in.IDs[s*T:], x.ids)
 		copy(in.TypeIDs[s*T:], x.types)
@@ -90,7 +95,7 @@ func (s invSetup) activate(t *testing.T, m *Model, expr string) error {
 // sequence s (-1: a filler).
 func runInv(t *testing.T, m *Model, st *State, texts []invText, at []int, T int, got map[string]map[int][]float32) {
 	t.Helper()
-	out, err := m.Forward(st, batchOf(texts, T))
+	out, err := m.Forward(st, batchOf(texts, T, int32(m.Base.Config.PadTokenID)))
 	if err != nil {
 		t.Fatalf("%s on %d texts of %d tokens: %v", m.Active(), len(texts), T, err)
 	}
@@ -236,7 +241,7 @@ func checkSetupInvariance(t *testing.T, m *Model, texts []invText, longLen int, 
 			T = padTo
 		}
 		if optional && i == 0 {
-			if _, err := m.Forward(st, batchOf([]invText{x}, T)); err != nil {
+			if _, err := m.Forward(st, batchOf([]invText{x}, T, int32(m.Base.Config.PadTokenID))); err != nil {
 				if _, ok := err.(*SetupError); ok {
 					t.Logf("%s: refused (%v), as the library refuses it", active, err)
 					return

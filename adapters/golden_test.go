@@ -87,6 +87,12 @@ func flatLogits(t *testing.T, raw json.RawMessage) []float64 {
 // loadCase loads the adapters of a case from the .bin or safetensors copies into a fresh Model.
 func loadCase(t *testing.T, base *bert.Model, c *tinyCase, st bool) *Model {
 	t.Helper()
+	return loadCaseFrom(t, base, c, st, "tiny")
+}
+
+// loadCaseFrom is loadCase for a case whose directories are relative to golden.Path(root...).
+func loadCaseFrom(t *testing.T, base *bert.Model, c *tinyCase, st bool, root ...string) *Model {
+	t.Helper()
 	m := New(base)
 	dirs := c.Adapters
 	if st {
@@ -98,7 +104,7 @@ func loadCase(t *testing.T, base *bert.Model, c *tinyCase, st bool) *Model {
 			fusion = dirs[name]
 			continue
 		}
-		got, err := m.LoadDir(golden.Path("tiny", dirs[name]), LoadOptions{})
+		got, err := m.LoadDir(golden.Path(append(root, dirs[name])...), LoadOptions{})
 		if err != nil {
 			t.Fatalf("load %s: %v", name, err)
 		}
@@ -110,7 +116,7 @@ func loadCase(t *testing.T, base *bert.Model, c *tinyCase, st bool) *Model {
 		fusion = c.Fusion
 	}
 	if fusion != "" {
-		if _, err := m.LoadDir(golden.Path("tiny", fusion), LoadOptions{}); err != nil {
+		if _, err := m.LoadDir(golden.Path(append(root, fusion)...), LoadOptions{}); err != nil {
 			t.Fatalf("load fusion: %v", err)
 		}
 	}
