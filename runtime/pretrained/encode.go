@@ -43,6 +43,17 @@ func (m *Model) tokenize(texts []string, maxLength, countUpTo int) (bert.Input, 
 		in.TypeIDs = append(in.TypeIDs, e.TypeIDs...)
 		in.AttentionMask = append(in.AttentionMask, e.AttentionMask...)
 	}
+	if m.Encoder != nil && m.Encoder.Arch().Positions == bert.PositionsAfterPadding {
+		// RoBERTa numbers positions from the padding id: pad with the model's pad_token_id, as
+		// transformers' tokenizers do from tokenizer_config.json, whatever tokenizer.json's padding
+		// says (roberta-base's has none, which means id 0 there, <s>).
+		pad := int32(m.Config.PadTokenID)
+		for i, v := range in.AttentionMask {
+			if v == 0 {
+				in.IDs[i] = pad
+			}
+		}
+	}
 	return in, encs
 }
 
