@@ -23,6 +23,7 @@ run() { echo "generate.sh: $*" >&2; local t0=$SECONDS; "$PY" "$@"; echo "generat
 run "$HERE/make_weights.py"
 run "$HERE/make_tokenizer_golden.py"
 run "$HERE/make_tiny.py"
+run "$HERE/make_archs.py"
 run "$HERE/make_extra.py"
 run "$HERE/make_methods.py"
 run "$HERE/make_minilm.py" "${minilm_flags[@]}"
