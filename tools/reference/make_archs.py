@@ -22,7 +22,6 @@ against the bare encoder with the same head, and that every saved directory (.bi
 safetensors) loads back into a fresh model and reproduces the goldens.
 """
 
-import json
 import logging
 import os
 import shutil
@@ -64,14 +63,23 @@ from adapters.composition import BatchSplit, Fuse, Parallel, Stack  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from make_tiny import SAFETENSORS_WORKAROUND, save_adapter_safetensors  # noqa: E402
+from make_tiny import (  # noqa: E402
+    SAFETENSORS_WORKAROUND,
+    bare,
+    maxdiff,
+    perturb,
+    run,
+    save_adapter_safetensors,
+    serial,
+    tolist,
+    write_json,
+)
 from sentences import SENTENCES  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 OUT = os.path.join(ROOT, "testdata", "archs")
 
 MAX_LENGTH = 48
-NOISE_STD = 0.3
 MIN_EFFECT = 1e-2
 RELOAD_TOL = 1e-5
 
@@ -156,15 +164,8 @@ SKIP = {"distilbert": {"prompt"}}
 FUSION_NAME = "seq_bn,seq_bn_b"
 
 
-def tolist(t):
-    return t.detach().to(torch.float32).cpu().tolist()
 
 
-def write_json(path, obj):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(obj, f, ensure_ascii=False, separators=(",", ":"))
-        f.write("\n")
 
 
 def add_head(model, name, spec, arch):
@@ -179,44 +180,14 @@ def add_head(model, name, spec, arch):
                                       multilabel=kind == "multilabel_classification", id2label=id2label, **extra)
 
 
-def perturb(model, component, seed):
-    g = torch.Generator().manual_seed(seed)
-    n = 0
-    with torch.no_grad():
-        for pname, p in model.named_parameters():
-            if component in pname.split("."):
-                p.add_(torch.randn(p.shape, generator=g, dtype=torch.float32) * NOISE_STD)
-                n += 1
-    if n == 0:
-        raise RuntimeError(f"no parameters found for {component}")
 
 
-def run(model, batch, setup, head):
-    model.active_head = None
-    model.set_active_adapters(setup)
-    with torch.no_grad():
-        if isinstance(setup, (Parallel, BatchSplit)):
-            out = model(**batch)
-            return {h: o.logits for h, o in zip(list(model.active_head), out.head_outputs)}
-        return model(**batch, head=head).logits
 
 
-def bare(model, batch, heads):
-    model.set_active_adapters(None)
-    with torch.no_grad():
-        return {h: model(**batch, head=h).logits for h in heads}
 
 
-def maxdiff(a, b):
-    if isinstance(a, dict):
-        return max(maxdiff(a[k], b[k]) for k in a)
-    return float((a - b).abs().max())
 
 
-def serial(x):
-    if isinstance(x, dict):
-        return {k: tolist(v) for k, v in x.items()}
-    return tolist(x)
 
 
 def make(arch, spec):
