@@ -102,34 +102,29 @@ def roberta_tok(path):
     return PreTrainedTokenizerFast(tokenizer_file=path, add_prefix_space=True, **SPECIALS)
 
 
-# name -> (model_type, base config, base class, adapter model class, tokenizer file, tokenizer
-# factory, inputs the model takes). Hidden 32, 2 layers, 4 heads, FFN 4x hidden as the real
-# configs; RoBERTa's positions are max_length + padding_idx + 1 as roberta-base's 514 = 512 + 2.
+def roberta_family(config_cls, base_cls, model_cls, vocab_size, tokenizer, name):
+    """RoBERTa's shape family at hidden 32; positions max_length + padding_idx + 1 as
+    roberta-base's (and xlm-roberta-base's) 514 = 512 + 2."""
+    return dict(
+        config=lambda: config_cls(vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                                  intermediate_size=128, max_position_embeddings=MAX_LENGTH + 2, type_vocab_size=1,
+                                  pad_token_id=1, bos_token_id=0, eos_token_id=2, layer_norm_eps=1e-5,
+                                  hidden_act="gelu", initializer_range=0.2),
+        base=lambda c: base_cls(c, add_pooling_layer=True),
+        model=model_cls,
+        tokenizer=os.path.join(ROOT, "testdata", "tokenizer", tokenizer, "tokenizer.json"),
+        tok=roberta_tok,
+        inputs=("input_ids", "attention_mask", "token_type_ids"),
+        name=name,
+    )
+
+
+# name -> base config, base class, adapter model class, tokenizer file and factory, the inputs
+# the model takes, model_name. Hidden 32, 2 layers, 4 heads, FFN 4x hidden as the real configs.
 ARCHS = {
-    "roberta": dict(
-        config=lambda: RobertaConfig(vocab_size=1501, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-                                     intermediate_size=128, max_position_embeddings=MAX_LENGTH + 2, type_vocab_size=1,
-                                     pad_token_id=1, bos_token_id=0, eos_token_id=2, layer_norm_eps=1e-5,
-                                     hidden_act="gelu", initializer_range=0.2),
-        base=lambda c: RobertaModel(c, add_pooling_layer=True),
-        model=RobertaAdapterModel,
-        tokenizer=os.path.join(ROOT, "testdata", "tokenizer", "bpe", "tokenizer.json"),
-        tok=roberta_tok,
-        inputs=("input_ids", "attention_mask", "token_type_ids"),
-        name="adapterwasm/tiny-roberta",
-    ),
-    "xlm-roberta": dict(
-        config=lambda: XLMRobertaConfig(vocab_size=1001, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-                                        intermediate_size=128, max_position_embeddings=MAX_LENGTH + 2,
-                                        type_vocab_size=1, pad_token_id=1, bos_token_id=0, eos_token_id=2,
-                                        layer_norm_eps=1e-5, hidden_act="gelu", initializer_range=0.2),
-        base=lambda c: XLMRobertaModel(c, add_pooling_layer=True),
-        model=XLMRobertaAdapterModel,
-        tokenizer=os.path.join(ROOT, "testdata", "tokenizer", "unigram", "tokenizer.json"),
-        tok=roberta_tok,
-        inputs=("input_ids", "attention_mask", "token_type_ids"),
-        name="adapterwasm/tiny-xlm-roberta",
-    ),
+    "roberta": roberta_family(RobertaConfig, RobertaModel, RobertaAdapterModel, 1501, "bpe", "adapterwasm/tiny-roberta"),
+    "xlm-roberta": roberta_family(XLMRobertaConfig, XLMRobertaModel, XLMRobertaAdapterModel, 1001, "unigram",
+                                  "adapterwasm/tiny-xlm-roberta"),
     # sinusoidal positions (distilbert-base-uncased learns them; both are a weight in the checkpoint)
     "distilbert": dict(
         config=lambda: DistilBertConfig(vocab_size=30522, dim=32, n_layers=2, n_heads=4, hidden_dim=128,
