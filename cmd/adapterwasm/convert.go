@@ -2,8 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,10 +10,8 @@ import (
 	"path/filepath"
 
 	"github.com/adapterwasm/adapterwasm/hub"
-	"github.com/adapterwasm/adapterwasm/runtime/bert"
 	"github.com/adapterwasm/adapterwasm/runtime/modelfile"
 	"github.com/adapterwasm/adapterwasm/runtime/pretrained"
-	"github.com/adapterwasm/adapterwasm/runtime/weights"
 )
 
 func init() {
@@ -48,83 +44,46 @@ func runConvert(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 		return &usageError{msg: "--dtype: " + err.Error()}
 	}
 
-	read := func(name string, optional bool) ([]byte, error) {
-		b, err := os.ReadFile(filepath.Join(*in, name))
-		if optional && errors.Is(err, os.ErrNotExist) {
-			return nil, nil
+	files := map[string][]byte{}
+	for _, f := range []struct {
+		name     string
+		optional bool
+	}{{pretrained.ConfigFile, false}, {pretrained.TokenizerFile, false}, {pretrained.SentenceBertConfig, true}, {pretrained.SafetensorsFile, true}, {pretrained.PyTorchFile, true}} {
+		if f.name == pretrained.PyTorchFile && files[pretrained.SafetensorsFile] != nil {
+			break // of the weights, the first that exists
 		}
-		return b, err
-	}
-	cfgB, err := read(pretrained.ConfigFile, false)
-	if err != nil {
-		return err
-	}
-	cfg, err := bert.ParseConfig(cfgB)
-	if err != nil {
-		return err
-	}
-	tokB, err := read(pretrained.TokenizerFile, false)
-	if err != nil {
-		return err
-	}
-	sbB, err := read(pretrained.SentenceBertConfig, true)
-	if err != nil {
-		return err
-	}
-	var wname string
-	var wb []byte
-	for _, name := range []string{pretrained.SafetensorsFile, pretrained.PyTorchFile} {
-		if wb, err = read(name, true); err != nil {
+		b, err := os.ReadFile(filepath.Join(*in, f.name))
+		if f.optional && errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
 			return err
 		}
-		if wb != nil {
-			wname = name
-			break
-		}
+		files[f.name] = b
 	}
-	if wb == nil {
+	if files[pretrained.SafetensorsFile] == nil && files[pretrained.PyTorchFile] == nil {
 		return fmt.Errorf("%s: %w", *in, pretrained.ErrNoWeights)
 	}
-	wf, err := weights.Parse(wname, wb)
-	if err != nil {
-		return err
-	}
-	tensors, err := modelfile.Convert(wf, dtype)
-	if err != nil {
-		return err
-	}
-	// source is the model's name (the runtime's Model.Name): the one adapters trained on it give as
-	// model_name, which a checkpoint's _name_or_path often is not (all-MiniLM-L6-v2 says
-	// nreimers/MiniLM-L6-H384-uncased, the checkpoint it was fine-tuned from).
-	source := *nameFlag
-	if source == "" && snap != nil {
-		source = snap.ID // the hub id is the name adapters give as model_name
-	}
-	if source == "" {
-		source = cfg.NameOrPath
-	}
-	if source == "" {
-		source = filepath.Base(filepath.Clean(*in))
-	}
-	var buf bytes.Buffer
-	h := modelfile.Header{DType: dtype, Source: source, Config: cfgB, Tokenizer: tokB, SentenceBertConfig: sbB}
-	if err := modelfile.Write(&buf, h, tensors); err != nil {
-		return err
-	}
-	file := buf.Bytes()
-	man := modelfile.NewManifest(file, dtype, source)
+	opt := pretrained.ConvertOptions{DType: string(dtype), Name: *nameFlag, Fallback: filepath.Base(filepath.Clean(*in))}
 	if snap != nil {
-		man.Revision = snap.Commit // pinned: the hub commit that was converted
+		if opt.Name == "" {
+			opt.Name = snap.ID // the hub id is the name adapters give as model_name
+		}
+		opt.Revision = snap.Commit // pinned: the hub commit that was converted
 	}
-	manB, err := json.MarshalIndent(man, "", "  ")
+	conv, err := pretrained.Convert(files, opt)
 	if err != nil {
 		return err
 	}
-	manB = append(manB, '\n')
-
+	file := conv.File
+	man := conv.Manifest
+	manB, err := conv.ManifestJSON()
+	if err != nil {
+		return err
+	}
 	// Load what we are about to write, through the manifest check, exactly as LoadDir will.
-	if _, err := pretrained.Load(map[string][]byte{pretrained.ModelFile: bytes.Clone(file), pretrained.ManifestFile: manB}); err != nil {
-		return fmt.Errorf("the converted model does not load: %w", err)
+	if err := pretrained.CheckConverted(conv); err != nil {
+		return err
 	}
 
 	if err := os.MkdirAll(*out, 0o755); err != nil {
@@ -142,8 +101,8 @@ func runConvert(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 		"file":         filepath.Join(*out, modelfile.FileName),
 		"dtype":        dtype,
 		"bytes":        len(file),
-		"source_bytes": len(wb),
-		"ratio":        float64(len(file)) / float64(len(wb)),
+		"source_bytes": conv.SourceBytes,
+		"ratio":        float64(len(file)) / float64(conv.SourceBytes),
 		"sha256":       man.Files[0].SHA256,
 	})
 }

@@ -3,6 +3,7 @@ package modelfile
 import (
 	"math"
 	"math/rand/v2"
+	"os"
 	"testing"
 
 	"github.com/adapterwasm/adapterwasm/runtime/kernels"
@@ -108,5 +109,47 @@ func TestConvertQ8UsesSearchedScales(t *testing.T) {
 		if got := uint16(byName["m.weight"+ScaleSuffix][2*i]) | uint16(byName["m.weight"+ScaleSuffix][2*i+1])<<8; got != v {
 			t.Fatalf("scale %d: %#04x in the file, %#04x from quantizeQ8", i, got, v)
 		}
+	}
+}
+
+// TestRoundHalfAway: roundHalfAway, the converter's inline rounding, is math.Round on every
+// float32 within 64 ulps of each half-integer and integer in [-300, 300], around 0, 2^23 and
+// 2^52, on ±Inf and NaN, and on a million random float32s of every magnitude. (Run once on all
+// 2^32 float32s: ROUND_ALL=1.)
+func TestRoundHalfAway(t *testing.T) {
+	check := func(x float32) {
+		got, want := roundHalfAway(x), math.Round(float64(x))
+		if math.Float64bits(got) != math.Float64bits(want) && !(math.IsNaN(got) && math.IsNaN(want)) {
+			t.Fatalf("roundHalfAway(%v) = %v, math.Round = %v", x, got, want)
+		}
+	}
+	if os.Getenv("ROUND_ALL") != "" {
+		for b := uint64(0); b < 1<<32; b++ {
+			check(math.Float32frombits(uint32(b)))
+		}
+		return
+	}
+	near := func(c float32) {
+		for _, s := range []float32{c, -c} {
+			b := math.Float32bits(s)
+			for d := uint32(0); d <= 64; d++ {
+				check(math.Float32frombits(b + d))
+				check(math.Float32frombits(b - d))
+			}
+		}
+	}
+	for k := -300; k <= 300; k++ {
+		near(float32(k) + 0.5)
+		near(float32(k))
+	}
+	near(1 << 23)
+	near(1 << 52)
+	near(math.SmallestNonzeroFloat32)
+	check(float32(math.Inf(1)))
+	check(float32(math.Inf(-1)))
+	check(float32(math.NaN()))
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 1_000_000 {
+		check(math.Float32frombits(r.Uint32()))
 	}
 }
