@@ -107,7 +107,7 @@ export function hubError(res, { id, revision, file, token, repoKnown, where = `$
 // fetchRepo fetches the files of groups for id at revision and returns
 //   { files: {name: bytes}, id, revision, commit, endpoint, fromCache, unverified }
 // opts: { endpoint, revision, token (default HF_TOKEN in Node), offline (default HF_HUB_OFFLINE
-// in Node), store, stats, unverified, fetch, signal, timeout, maxBytes
+// in Node), store, stats, unverified, fetch, signal, timeout, maxBytes, atCommit
 // (for all files together), onFile(url) -> {onChunk, done} }. The records are put into
 // unverified, so they are stored only when Go accepts the files.
 export async function fetchRepo(id, groups, opts) {
@@ -166,6 +166,17 @@ export async function fetchRepo(id, groups, opts) {
     if (!COMMIT.test(commit)) throw new AdapterwasmError("network", `hub: ${id}@${revision}: X-Repo-Commit is not a commit hash`);
   }
 
+  const enc = (o) => new TextEncoder().encode(JSON.stringify(o));
+  const refRecord = () => {
+    if (revision !== commit) unverified?.fetched.push([recordKey(endpoint, id, `refs/${encodeURIComponent(revision)}`), enc({ commit })]);
+  };
+  // opts.atCommit(commit) may end the load here (a base whose conversion is cached: convert.js):
+  // no file is fetched, and only the revision's record is kept.
+  if (await opts.atCommit?.(commit)) {
+    refRecord();
+    return { files: first ? { [firstName]: first } : {}, id, revision, commit, endpoint, fromCache, stopped: true };
+  }
+
   // 2. The files, at the commit; which of each group's names the repository has is recorded, so
   // a cached load asks nothing.
   const snapKey = recordKey(endpoint, id, commit);
@@ -195,8 +206,7 @@ export async function fetchRepo(id, groups, opts) {
     if (!got && !g.optional) throw new AdapterwasmError("missing_file", `hub: ${id}@${revision}: ${g.names.join(" or ")}: no such file in the repository`);
     chosen[g.names[0]] = got;
   }
-  const enc = (o) => new TextEncoder().encode(JSON.stringify(o));
   unverified?.fetched.push([snapKey, enc({ id, commit, chosen })]);
-  if (revision !== commit) unverified?.fetched.push([recordKey(endpoint, id, `refs/${encodeURIComponent(revision)}`), enc({ commit })]);
+  refRecord();
   return { files, id, revision, commit, endpoint, fromCache };
 }

@@ -7,6 +7,7 @@ import { defaultFetch, fetchFile, Stats, Unverified, throwIfAborted } from "./fe
 import { ADAPTER_GROUPS, BASE_GROUPS, asHubId, fetchRepo, hubEndpoint, isHubId } from "./hub.js";
 import { adapterFileGroups, baseFiles, dirUrl, isDirUrl, loadIndex } from "./registry.js";
 import { listHub } from "./listing.js";
+import { MODEL_FILE, checkDType, convertInWasm, hubKey, readConverted, storeConverted, urlKey } from "./convert.js";
 import { LoadProgress } from "./progress.js";
 import { loadRuntime } from "./runtime.js";
 import { defaultStore } from "./store.js";
@@ -51,18 +52,63 @@ export class AutoModelWithHeads {
     const base = hubId ? null : dirUrl(baseUrl);
     const progress = new LoadProgress(hubId ?? base.href, "model", options.onProgress);
     const net = { fetch: fetchImpl, signal: options.signal, timeout: options.timeout };
-    const files = {};
+    let files = {};
     const unverified = new Unverified(store);
     let plan = { verified: false };
     let hub = null;
+    // A Hugging Face base (no manifest) is converted in the Wasm module to dtype (convert.js) and
+    // only the converted file is cached; conv says where, and holds it when the cache had it.
+    let conv = null; // { dtype, key, record, cached, name, fallback }
+    const readCached = async () => {
+      conv.cached = await readConverted(store, conv.key);
+      if (conv.cached) {
+        const p = progress.file(conv.key, conv.cached.byteLength);
+        p.onChunk({ loaded: conv.cached.byteLength, total: conv.cached.byteLength, fromCache: true });
+        p.done(conv.cached);
+        stats.add(conv.key, conv.cached.byteLength, true);
+      }
+      return !!conv.cached;
+    };
     const fetchAll = async () => {
       if (hubId) {
-        hub = await fetchRepo(hubId, BASE_GROUPS, { ...net, endpoint: options.endpoint, revision: options.revision, token: options.token, offline: options.offline, store, stats, unverified, onFile: (u) => progress.file(u) });
+        conv = { dtype: checkDType(options.dtype), name: hubId };
+        const endpoint = hubEndpoint(options.endpoint);
+        const atCommit = (commit) => {
+          Object.assign(conv, { key: hubKey(endpoint, hubId, commit, conv.dtype), revision: commit });
+          return readCached();
+        };
+        hub = await fetchRepo(hubId, BASE_GROUPS, { ...net, endpoint: options.endpoint, revision: options.revision, token: options.token, offline: options.offline, store, stats, unverified, atCommit, onFile: (u) => progress.file(u) });
         Object.assign(files, hub.files);
         delete hub.files;
+        delete hub.stopped;
+        // The source's files are not kept: the converted file is (the records of the revision are).
+        unverified.fetched = unverified.fetched.filter(([k]) => k.includes("?adapterwasm-"));
         return;
       }
       plan = await baseFiles(base, { ...net, keep: store });
+      if (!plan.verified) {
+        conv = { dtype: checkDType(options.dtype), fallback: decodeURIComponent(base.pathname.split("/").filter(Boolean).pop() ?? "") };
+        const k = await urlKey(base, conv.dtype, { ...net, store });
+        Object.assign(conv, { key: k.key, record: k.record });
+        if (await readCached()) return;
+        const groups = BASE_GROUPS.map((g) => (k.weights && g.names.includes(k.weights) ? { ...g, names: [k.weights] } : g));
+        for (const g of groups) {
+          let got = null;
+          for (const name of g.names) {
+            const url = new URL(name, base).href;
+            const p = progress.file(url);
+            const bytes = await fetchFile(url, { ...net, stats, optional: true, onProgress: p.onChunk });
+            p.done(bytes);
+            if (bytes) {
+              files[name] = bytes;
+              got = name;
+              break;
+            }
+          }
+          if (!got && !g.optional) throw new AdapterwasmError("missing_file", `${base}: ${g.names.join(" or ")}: not found (HTTP 404)`);
+        }
+        return;
+      }
       if (options.dtype && plan.manifest?.dtype && options.dtype !== plan.manifest.dtype) {
         throw new AdapterwasmError("invalid_argument", `${base}: the model there is ${plan.manifest.dtype}, not ${options.dtype}`);
       }
@@ -77,12 +123,23 @@ export class AutoModelWithHeads {
     };
     const [rt] = await Promise.all([loadRuntime(options.wasm, options.kernels, { gcPercent: options.gcPercent, memoryLimitBytes: options.memoryLimitBytes }, progress), fetchAll()]);
     throwIfAborted(options.signal, hubId ?? base.href);
+    let converted = null;
+    if (conv?.cached) {
+      files = { [MODEL_FILE]: conv.cached };
+    } else if (conv) {
+      converted = await convertInWasm(rt, files, conv.dtype, conv, progress);
+      files = { [MODEL_FILE]: converted.file }; // the source's bytes are let go
+      throwIfAborted(options.signal, hubId ?? base.href);
+    }
     const [handle, info] = await unverified.around(async () => {
       const h = await rt.call(rt.api, "createModel", files);
       return [h, await rt.call(h, "info")];
     });
+    // Kept only now that Go has built a model from it: a file that does not load is never cached.
+    if (converted) await storeConverted(store, conv.key, converted, conv.record);
+    const conversion = conv ? { dtype: conv.dtype, fromCache: !!conv.cached, ms: converted?.ms ?? 0, bytes: (conv.cached ?? converted.file).byteLength, sha256: converted?.sha256 } : null;
     const { signal, revision, ...kept } = options; // the signal and revision were this load's
-    const model = new AutoModelWithHeads(rt, handle, info, { ...kept, fetch: fetchImpl, store, stats, verified: plan.verified, baseUrl: base?.href, hub });
+    const model = new AutoModelWithHeads(rt, handle, info, { ...kept, fetch: fetchImpl, store, stats, verified: plan.verified, baseUrl: base?.href, hub, conversion });
     progress.ready();
     return model;
   }
@@ -96,6 +153,8 @@ export class AutoModelWithHeads {
     this.baseVerified = options.verified; // whether the base came with sha256s to check
     this.hub = options.hub ?? null; // a base loaded by hub id: { id, revision, commit, endpoint, fromCache }
     this.revision = options.hub?.commit ?? null; // the commit it was loaded at
+    // a Hugging Face base converted in the Wasm module: { dtype, fromCache, ms, bytes, sha256 }
+    this.conversion = options.conversion ?? null;
     this._active = null;
     this.activeHead = null; // a head name to use instead of the setup's own (Python's active_head)
     this._adapters = new Map(); // name -> { bytes, pins, used, info }

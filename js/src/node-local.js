@@ -23,6 +23,9 @@ setDefaultFetch(async (url, init) => {
     st = null;
   }
   if (!st?.isFile()) return new Response("not found", { status: 404 });
+  // Last-Modified and the size tell a changed file (convert.js keys a converted base by them).
+  const headers = { "content-length": String(st.size), "last-modified": st.mtime.toUTCString() };
+  if (init?.method === "HEAD") return new Response(null, { headers });
   const body = Readable.toWeb(createReadStream(path, { signal: init?.signal }));
-  return new Response(body, { headers: { "content-length": String(st.size) } });
+  return new Response(body, { headers });
 });

@@ -6,6 +6,8 @@
 //   { status: "progress", name, file, url, loaded, total, progress, fromCache }   per chunk; once for a cache hit
 //   { status: "done",     name, file, url, loaded, total, progress, fromCache }   the file is read and verified
 //   { status: "progress_total", name, loaded, total, progress, files }          after each progress and done: sums over the load
+//   { status: "converting", name, file, dtype, sourceBytes }                     a Hugging Face base's weights (file) are being converted in the Wasm module (first load only)
+//   { status: "converted", name, file, dtype, sourceBytes, bytes, ms }           done: the single file of bytes, kept in the cache for the next load
 //   { status: "ready", name, kind }                                             the model ("model") or adapter ("adapter") is loaded
 //
 // name is the base model's directory URL or the adapter's name (for a directory, its URL until
@@ -66,6 +68,14 @@ export class LoadProgress {
       total = total === undefined || f.total === undefined ? undefined : total + f.total;
     }
     this.emit({ status: "progress_total", name: this.name, loaded, total, progress: percent(loaded, total), files: this.files.size });
+  }
+
+  converting(info) {
+    this.emit?.({ status: "converting", name: this.name, ...info });
+  }
+
+  converted(info) {
+    this.emit?.({ status: "converted", name: this.name, ...info });
   }
 
   ready() {

@@ -23,6 +23,13 @@ const goScope = new Proxy(globalThis, {
 });
 const Go = goClass(goScope);
 
+// setHostFileSystem gives the Go program Node's fs (as Go's own wasm_exec_node.js does), so that
+// its os package reads and walks real directories: only the adapterwasm command (bin/) does this,
+// for `index`; the library's instance has wasm_exec.js's stub, which refuses every call.
+export function setHostFileSystem(fs) {
+  goOwn.fs = fs;
+}
+
 let current = null; // Promise<Runtime>
 
 const EXITED = "the Go instance has exited (a fatal error: out of memory, a stack overflow); load the model again";

@@ -29,6 +29,9 @@ var testHooks []func(api js.Value)
 //	  createModel(files: {[name]: Uint8Array}): Promise<Model>,
 //	  setupNames(setup): Promise<{adapters: string[], fusions: string[]}>,
 //	  memStats(): Promise<{heapAlloc, heapSys, sys}>,
+//	  convert(files: {[name]: Uint8Array}, {dtype, name?, fallback?, revision?}):
+//	    Promise<{file: Uint8Array, manifest: string, sourceName, sourceBytes}>,  // `adapterwasm convert`
+//	  buildIndex(base: string, roots: string[]): Promise<string>,  // `adapterwasm index` (needs a file system: Node's bin)
 //	  _panic(): Promise<never>   // test hook: a recovered panic
 //	  _exit(): Promise<never>    // test hook: the program ends, as on a fatal runtime error
 //	}
@@ -64,6 +67,45 @@ func New() js.Value {
 		}
 		return JSON(map[string][]string{"adapters": names, "fusions": fusions})
 	}))
+	api.Set("convert", AsyncMethod(func(args []js.Value) (js.Value, error) {
+		files, err := Files(args, 0, "files")
+		if err != nil {
+			return js.Undefined(), err
+		}
+		var opt pretrained.ConvertOptions
+		if v := arg(args, 1); v.Type() == js.TypeObject {
+			opt = pretrained.ConvertOptions{DType: optField(v, "dtype"), Name: optField(v, "name"), Fallback: optField(v, "fallback"), Revision: optField(v, "revision")}
+		}
+		c, err := engine.Convert(files, opt)
+		if err != nil {
+			return js.Undefined(), err
+		}
+		man, err := c.ManifestJSON()
+		if err != nil {
+			return js.Undefined(), err
+		}
+		out := jsObject.New()
+		out.Set("file", Uint8Array(c.File)) // a copy: the model built from the file may rearrange its own
+		out.Set("manifest", string(man))
+		out.Set("sourceName", c.SourceName)
+		out.Set("sourceBytes", c.SourceBytes)
+		return out, nil
+	}))
+	api.Set("buildIndex", AsyncMethod(func(args []js.Value) (js.Value, error) {
+		base, err := String(args, 0, "base")
+		if err != nil {
+			return js.Undefined(), err
+		}
+		roots, err := Strings(args, 1, "roots")
+		if err != nil {
+			return js.Undefined(), err
+		}
+		b, err := engine.BuildIndex(base, roots)
+		if err != nil {
+			return js.Undefined(), err
+		}
+		return js.ValueOf(string(b)), nil
+	}))
 	api.Set("memStats", AsyncMethod(func(args []js.Value) (js.Value, error) {
 		return JSON(engine.ReadMemStats())
 	}))
@@ -80,6 +122,14 @@ func New() js.Value {
 		h(api)
 	}
 	return api
+}
+
+// optField is the string property name of o, "" when it is not a string.
+func optField(o js.Value, name string) string {
+	if v := o.Get(name); v.Type() == js.TypeString {
+		return v.String()
+	}
+	return ""
 }
 
 // modelValue is the JS object for one model:

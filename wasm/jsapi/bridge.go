@@ -182,6 +182,13 @@ func Files(args []js.Value, i int, what string) (map[string][]byte, error) {
 	return files, nil
 }
 
+// Uint8Array copies b into a new Uint8Array.
+func Uint8Array(b []byte) js.Value {
+	a := jsUint8Array.New(len(b))
+	js.CopyBytesToJS(a, b)
+	return a
+}
+
 // Float32Array copies x into a new Float32Array.
 func Float32Array(x []float32) js.Value {
 	a := jsFloat32Array.New(len(x))

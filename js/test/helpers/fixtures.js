@@ -34,6 +34,11 @@ export function cli(args, texts) {
   return out.toString().trim().split("\n").map((l) => JSON.parse(l));
 }
 
+// cliRun runs the Go CLI with args and returns its stdout.
+export function cliRun(args, opts = {}) {
+  return execFileSync(cliBinary(), args, { maxBuffer: 1 << 28, encoding: "utf8", ...opts });
+}
+
 function cliBinary() {
   if (!cliPath) {
     cliPath = join(mkdtempSync(join(tmpdir(), "adapterwasm-cli-")), "adapterwasm");

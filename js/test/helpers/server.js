@@ -37,13 +37,16 @@ export async function startServer({ mounts, pages = {} }) {
   const manifests = new Map();
   const server = createServer(async (req, res) => {
     const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
-    const entry = { path, status: 200, bytes: 0 };
+    const entry = { path, method: req.method, status: 200, bytes: 0 };
     log.push(entry);
     let cacheControl = "no-store";
-    const send = (status, body, type) => {
+    const send = (status, body, type, etag) => {
       entry.status = status;
-      entry.bytes = body.byteLength ?? Buffer.byteLength(body);
-      res.writeHead(status, { "content-type": type ?? "application/octet-stream", "content-length": entry.bytes, "cache-control": status === 200 ? cacheControl : "no-store" });
+      const length = body.byteLength ?? Buffer.byteLength(body);
+      entry.bytes = req.method === "HEAD" ? 0 : length; // a HEAD answer has no body
+      const headers = { "content-type": type ?? "application/octet-stream", "content-length": length, "cache-control": status === 200 ? cacheControl : "no-store" };
+      if (etag) headers.etag = etag;
+      res.writeHead(status, headers);
       res.end(body);
     };
     try {
@@ -85,7 +88,7 @@ export async function startServer({ mounts, pages = {} }) {
           setTimeout(() => res.destroy(), 20);
           return;
         }
-        return send(200, body, type);
+        return send(200, body, type, `"${createHash("sha256").update(body).digest("hex").slice(0, 16)}"`);
       }
       send(404, "not found", "text/plain");
     } catch (e) {

@@ -14,7 +14,7 @@ import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 
-import { checkClassify, cli, indexOf, MINILM_ADAPTERS, MINILM_Q8, requireBuild, ROOT, TINY, TOL, tinyIndex } from "../helpers/fixtures.js";
+import { checkClassify, cli, cliRun, HAVE_MINILM, indexOf, MINILM, MINILM_ADAPTERS, MINILM_Q8, requireBuild, ROOT, TINY, TOL, tinyIndex } from "../helpers/fixtures.js";
 import { startServer } from "../helpers/server.js";
 
 requireBuild();
@@ -78,7 +78,7 @@ describe("the packed tarball", () => {
     for (const f of ["LICENSE", "README.md", "package.json", "index.d.ts", "node.d.ts", "worker.d.ts", "dist/adapterwasm.wasm", "dist/kernels.js", "dist/kernels.wasm", "dist/wasm_exec.js", "dist/wasm_exec.LICENSE", "src/node.js", "src/workerd.js", "src/pipeline.js"]) {
       assert.ok(files.includes(f), `${f} not packed: ${files}`);
     }
-    assert.deepEqual(files.filter((f) => !/^(src\/[\w-]+\.js|dist\/|[\w.]+\.d\.ts$|LICENSE$|README\.md$|package\.json$)/.test(f)), []);
+    assert.deepEqual(files.filter((f) => !/^(src\/[\w-]+\.js|bin\/adapterwasm\.js$|dist\/|[\w.]+\.d\.ts$|LICENSE$|README\.md$|package\.json$)/.test(f)), []);
     const pkg = JSON.parse(readFileSync(join(app, "node_modules/adapterwasm/package.json"), "utf8"));
     assert.match(readFileSync(join(app, "node_modules/adapterwasm/LICENSE"), "utf8"), /Apache License\s+Version 2\.0/);
     assert.equal(pkg.license, "Apache-2.0");
@@ -116,6 +116,25 @@ describe("Node", () => {
     assert.equal(out.name, "sentence-transformers/all-MiniLM-L6-v2");
     assert.deepEqual(out.listed.sort(), readdirSync(MINILM_ADAPTERS).sort());
     assert.equal(out.result.label, "positive");
+  });
+
+  test("npx adapterwasm convert and index (the package's Wasm in Node, no Go): the Go CLI's files byte for byte and its JSON line", { skip: !HAVE_MINILM && "no MiniLM (./build.sh test fetches it)" }, async () => {
+    const goOut = join(tmp, "convert-go");
+    const npxOut = join(tmp, "convert-npx");
+    const args = (out) => ["convert", "--in", MINILM, "--out", out, "--name", "sentence-transformers/all-MiniLM-L6-v2"];
+    const goLine = JSON.parse(cliRun(args(goOut)));
+    const { stdout } = await promisify(execFile)("npx", ["--no-install", "adapterwasm", ...args(npxOut)], { cwd: app, encoding: "utf8", timeout: 300_000 });
+    const npxLine = JSON.parse(stdout.trim());
+    for (const f of ["adapterwasm.safetensors", "manifest.json"]) assert.ok(readFileSync(join(npxOut, f)).equals(readFileSync(join(goOut, f))), `${f} differs from the Go CLI's`);
+    assert.deepEqual({ ...npxLine, file: undefined }, { ...goLine, file: undefined });
+    assert.equal(Object.keys(npxLine).join(), Object.keys(goLine).join());
+    for (const dir of [MINILM_ADAPTERS, join(TINY, "adapters")]) {
+      const { stdout: idx } = await promisify(execFile)("npx", ["--no-install", "adapterwasm", "index", "--out", "-", dir], { cwd: app, encoding: "utf8" });
+      assert.equal(idx, cliRun(["index", "--out", "-", dir], { cwd: app }));
+    }
+    const bad = spawnSync("npx", ["--no-install", "adapterwasm", "convert", "--in", MINILM], { cwd: app, encoding: "utf8" });
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--in and --out are required/);
   });
 
   test("require() of the package works (Node >= 20.19, the engines floor)", async () => {

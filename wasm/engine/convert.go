@@ -1,0 +1,85 @@
+package engine
+
+import (
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"syscall"
+
+	"github.com/adapterwasm/adapterwasm/adapters"
+	"github.com/adapterwasm/adapterwasm/runtime/pretrained"
+)
+
+// MaxConvertSourceBytes bounds the weights file Convert takes. Converting holds the source, the
+// converted tensors and the file being written at once (about 1.6× the f32 source for q8, 2.1×
+// for f32); Wasm's linear memory ends at 4 GiB and never shrinks. 1.5 GiB of f32 weights is a
+// 380M-parameter BERT (BERT-large is 1.34 GB).
+const MaxConvertSourceBytes = 1536 << 20
+
+// Convert turns a Hugging Face model directory's files into adapterwasm's single-file base model,
+// as `adapterwasm convert` does (pretrained.Convert: the same bytes for the same files and
+// options). files' entries are deleted as they are used up; the result does not alias them.
+func Convert(files map[string][]byte, opt pretrained.ConvertOptions) (c *pretrained.Converted, err error) {
+	err = Guard(func() error {
+		switch opt.DType {
+		case "f32", "f16", "q8":
+		default:
+			return errorf(CodeInvalidArgument, "dtype %q: want f32, f16 or q8", clip(opt.DType))
+		}
+		for _, name := range []string{pretrained.SafetensorsFile, pretrained.PyTorchFile} {
+			if n := len(files[name]); n > MaxConvertSourceBytes {
+				return errorf(CodeInvalidArgument, "%s is %d bytes; the converter takes at most %d", name, n, MaxConvertSourceBytes)
+			}
+		}
+		c, err = pretrained.Convert(files, opt)
+		return err
+	})
+	if err != nil {
+		if _, ok := err.(*Error); !ok {
+			err = &Error{Code: CodeOf(err), Err: err}
+		}
+		return nil, err
+	}
+	return c, nil
+}
+
+// BuildIndex is `adapterwasm index`'s index.json (adapters.BuildIndex, written as the CLI writes
+// it) for the adapter directories under roots, paths relative to base. It reads the file system,
+// which a Wasm instance has only when its host gave it one (the npm package's `adapterwasm` bin in
+// Node); elsewhere it fails with code unsupported.
+func BuildIndex(base string, roots []string) (b []byte, err error) {
+	err = Guard(func() error {
+		if len(roots) == 0 {
+			return errorf(CodeInvalidArgument, "no adapter directories given")
+		}
+		idx, err := adapters.BuildIndex(base, roots...)
+		if errors.Is(err, syscall.ENOSYS) {
+			return errorf(CodeUnsupported, "this host gives the Wasm module no file system (only the adapterwasm command in Node does): %v", err)
+		}
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return &Error{Code: CodeNotFound, Err: err}
+			}
+			return codeOfAdapters(err)
+		}
+		if b, err = json.MarshalIndent(idx, "", "  "); err != nil {
+			return err
+		}
+		b = append(b, '\n')
+		return nil
+	})
+	if err != nil {
+		if _, ok := err.(*Error); !ok {
+			err = &Error{Code: CodeOf(err), Err: err}
+		}
+	}
+	return b, err
+}
+
+// clip cuts echoed input to a short prefix.
+func clip(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
+}
