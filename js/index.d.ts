@@ -99,8 +99,33 @@ export interface ReadyProgress {
   name: string;
   kind: "model" | "adapter";
 }
+/** A Hugging Face base's weights being converted in the Wasm module (its first load only). */
+export interface ConvertProgress {
+  /** "converting": started; "converted": done (bytes, ms), the file is kept in the cache once loaded. */
+  status: "converting" | "converted";
+  name: string;
+  /** the weights file converted: model.safetensors or pytorch_model.bin */
+  file: string;
+  dtype: "q8" | "f16" | "f32";
+  sourceBytes: number;
+  /** the converted file's size ("converted") */
+  bytes?: number;
+  /** ms the conversion took ("converted") */
+  ms?: number;
+}
 /** Progress events, shaped as Transformers.js's progress_callback ones. */
-export type ProgressInfo = FileProgress | TotalProgress | ReadyProgress;
+export type ProgressInfo = FileProgress | TotalProgress | ConvertProgress | ReadyProgress;
+/** How a Hugging Face base was made ready: converted now, or its converted file read from the cache. */
+export interface ConversionInfo {
+  dtype: "q8" | "f16" | "f32";
+  fromCache: boolean;
+  /** ms the conversion took (0 from the cache) */
+  ms: number;
+  /** the converted file's size */
+  bytes: number;
+  /** its sha256 (when converted now) */
+  sha256?: string;
+}
 /** @deprecated the file events of ProgressInfo */
 export type Progress = FileProgress;
 
@@ -121,7 +146,9 @@ export interface FromPretrainedOptions {
   index?: string;
   /** Bytes of adapter weights kept loaded before the least recently used are unloaded (64 MiB). */
   adapterBudgetBytes?: number;
-  /** Refuse a base model whose manifest says another dtype. */
+  /** A Hugging Face base (hub id, or files without manifest) is converted to this in the Wasm
+   *  module on its first load and the converted file cached (default "q8"); a prepared base whose
+   *  manifest says another dtype is refused. */
   dtype?: "q8" | "f16" | "f32";
   /** The Wasm module: a WebAssembly.Module (Cloudflare Workers bundle it), bytes, a Response or
    *  a URL. Default: dist/adapterwasm.wasm beside the package. Only the first model of a realm
@@ -282,6 +309,8 @@ export class AutoModelWithHeads {
   /** The commit a base loaded by hub id was loaded at; else null. */
   readonly revision: string | null;
   readonly hub: HubSource | null;
+  /** A Hugging Face base converted in the Wasm module (now or on an earlier load); null for a prepared base. */
+  readonly conversion: ConversionInfo | null;
   /** A loaded adapter: Go's info and where it came from (a directory url, or a hub id); null if not loaded. */
   adapterInfo(name: string): (AdapterInfo & { url: string | null; hub: HubSource | null }) | null;
   readonly stats: Stats;

@@ -1,6 +1,6 @@
 // Types of adapterwasm/worker: AutoModelWithHeads's API with the model in a module Web Worker, or
 // (under Node, src/node-worker-client.js) in a worker thread.
-import type { AdapterSetup, BatchSplitResult, ClassifyOptions, ClassifyResult, FromPretrainedOptions, HubSource, LoadAdapterOptions, ModelConfig, ParallelResult, Prediction, ProgressInfo, Setup, Stats } from "./index.js";
+import type { AdapterSetup, BatchSplitResult, ClassifyOptions, ClassifyResult, ConversionInfo, FromPretrainedOptions, HubSource, LoadAdapterOptions, ModelConfig, ParallelResult, Prediction, ProgressInfo, Setup, Stats } from "./index.js";
 export { AdapterwasmError, AdapterSetup, Stack, Fuse, Parallel, Split, BatchSplit, Average } from "./index.js";
 
 export interface WorkerOptions extends Omit<FromPretrainedOptions, "cache" | "wasm" | "kernels" | "fetch"> {
@@ -38,6 +38,7 @@ export class WorkerModelWithHeads {
   /** For a base loaded by hub id: the commit, and where it came from; else null. */
   readonly revision: string | null;
   readonly hub: HubSource | null;
+  readonly conversion: ConversionInfo | null;
   /** Whether the Wasm SIMD kernels run the matmuls in the worker. */
   readonly simd: boolean;
   /** As of fromPretrained; refreshStats() updates it. */

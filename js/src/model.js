@@ -94,10 +94,11 @@ export class AutoModelWithHeads {
         const groups = BASE_GROUPS.map((g) => (k.weights && g.names.includes(k.weights) ? { ...g, names: [k.weights] } : g));
         for (const g of groups) {
           let got = null;
-          for (const name of g.names) {
+          for (const [i, name] of g.names.entries()) {
             const url = new URL(name, base).href;
             const p = progress.file(url);
-            const bytes = await fetchFile(url, { ...net, stats, optional: true, onProgress: p.onChunk });
+            // The last name of a required group is fetched as required: a 404 is code network, as ever.
+            const bytes = await fetchFile(url, { ...net, stats, optional: g.optional || i < g.names.length - 1, onProgress: p.onChunk });
             p.done(bytes);
             if (bytes) {
               files[name] = bytes;
@@ -105,7 +106,6 @@ export class AutoModelWithHeads {
               break;
             }
           }
-          if (!got && !g.optional) throw new AdapterwasmError("missing_file", `${base}: ${g.names.join(" or ")}: not found (HTTP 404)`);
         }
         return;
       }

@@ -32,6 +32,7 @@ export class WorkerModelWithHeads {
     client.stats = info.stats;
     client.revision = info.revision;
     client.hub = info.hub;
+    client.conversion = info.conversion ?? null;
     return client;
   }
 

@@ -208,7 +208,7 @@ describe("by id from a mock hub", { skip: !HAVE_MINILM && "no MiniLM (./build.sh
     }
   });
 
-  test("Node: local paths (absolute, relative) and file: URLs load directly, and are not copied into the cache", async () => {
+  test("Node: local paths (absolute, relative) and file: URLs load directly, and are not copied into the cache (the base's converted file is)", async () => {
     const { pathToFileURL } = await import("node:url");
     const { readdirSync } = await import("node:fs");
     const { relative } = await import("node:path");
@@ -228,7 +228,11 @@ describe("by id from a mock hub", { skip: !HAVE_MINILM && "no MiniLM (./build.sh
     } finally {
       m.dispose();
     }
-    assert.deepEqual(readdirSync(local), []);
+    // Only the converted base (its file, sha256 and the key's record): no source file, no adapter.
+    const { statSync } = await import("node:fs");
+    const sizes = readdirSync(local).map((f) => statSync(join(local, f)).size).sort((a, b) => b - a);
+    assert.equal(sizes.length, 3, String(sizes));
+    assert.ok(sizes[0] < 30e6, String(sizes));
   });
 
   test("offline: with the servers stopped, the model and adapters loaded before load again from the cache", async () => {

@@ -60,6 +60,14 @@ func TestConvert(t *testing.T) {
 	delete(noWeights, "model.safetensors")
 	cut := tinyFiles(t)
 	cut["model.safetensors"] = cut["model.safetensors"][:len(cut["model.safetensors"])-9]
+	// The source bound, per dtype (lowered here: the real ones are hundreds of MiB).
+	saved := engine.MaxConvertSourceBytes["q8"]
+	engine.MaxConvertSourceBytes["q8"] = len(src["model.safetensors"]) - 1
+	_, err = engine.Convert(tinyFiles(t), pretrained.ConvertOptions{DType: "q8"})
+	engine.MaxConvertSourceBytes["q8"] = saved
+	if engine.CodeOf(err) != engine.CodeInvalidArgument || !strings.Contains(err.Error(), "the converter takes at most") {
+		t.Errorf("a source over the bound: %v", err)
+	}
 	for _, tc := range []struct {
 		name  string
 		files map[string][]byte
