@@ -5,7 +5,8 @@
 // cache is dropped when its load fails. Needs /usr/bin/chromium, `npm ci` in js/, ./build.sh wasm.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -37,6 +38,11 @@ async function clearCache() {
   await page.evaluate(() => caches.delete("adapterwasm-v1"));
 }
 const fetched = (path) => srv.log.some((e) => e.path === path && e.bytes > 0);
+// A base without manifest is converted in the page and only its converted file is cached, keyed
+// by the weights' ETag (the test server's: the body's sha256 prefix) and the dtype.
+const ETAG = `"${createHash("sha256").update(readFileSync(join(TINY, "model", "model.safetensors"))).digest("hex").slice(0, 16)}"`;
+const CONVERTED = `/hf/model.safetensors?adapterwasm-converted=q8&source=${encodeURIComponent(ETAG)}`;
+const baseCached = () => cached(CONVERTED);
 
 before(async () => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} missing: apt-get install -y chromium`);
@@ -75,9 +81,12 @@ for (const [path, fault] of [["/hf/model.safetensors", "short"], ["/hf/config.js
     assert.equal(bad.ok, false, "loaded a lie");
     assert.equal(bad.code, "format", JSON.stringify(bad));
     assert.equal(await cached(path), false, "the lie was cached");
+    assert.equal(await baseCached(), false, "a conversion of the lie was cached");
     const good = await open("/hf/");
     assert.ok(good.ok, `${good.error}\n${logs.join("\n")}`);
-    assert.equal(await cached(path), true);
+    assert.equal(await cached(path), false, "the source was cached");
+    assert.equal(await baseCached(), true);
+    srv.log.length = 0;
     const again = await open("/hf/");
     assert.ok(again.ok && !fetched(path), "read from the cache");
     assert.deepEqual(again.first, good.first);
@@ -110,19 +119,35 @@ for (const [name, file, fault] of [["seq_bn", "pytorch_adapter.bin", "corrupt"],
   });
 }
 
-test("a bad unverified Cache API entry is dropped when its load fails; after a reload the load fetches it afresh", async () => {
-  const path = "/hf/model.safetensors";
+test("a bad Cache API entry is dropped: an unverified adapter file when its load fails (then fetched afresh); a converted base at once, by its sha256 (then converted again)", async () => {
+  const put = (url) =>
+    page.evaluate(async (url) => {
+      const cache = await caches.open("adapterwasm-v1");
+      const bytes = new Uint8Array(await (await cache.match(url)).arrayBuffer());
+      await cache.put(url, new Response(bytes.slice(0, bytes.length >> 1))); // as a version that cached by length left it
+    }, url);
+  const path = "/adapters/seq_bn/pytorch_adapter.bin";
+  const load = async () => {
+    assert.ok((await open("/tiny/")).ok);
+    return inPage(async (m, aw, url) => m.classify("I love this movie", { adapters: await m.loadAdapter(url) }), `${srv.url}/adapters/seq_bn/`);
+  };
   await clearCache();
-  assert.ok((await open("/hf/")).ok);
-  await page.evaluate(async (url) => {
-    const cache = await caches.open("adapterwasm-v1");
-    const bytes = new Uint8Array(await (await cache.match(url)).arrayBuffer());
-    await cache.put(url, new Response(bytes.slice(0, bytes.length >> 1))); // as a version that cached by length left it
-  }, `${srv.url}${path}`);
-  const bad = await open("/hf/");
-  assert.equal(bad.code, "format", JSON.stringify(bad));
+  const want = await load();
+  await put(`${srv.url}${path}`);
+  const bad = await load();
+  assert.equal(bad.error, "format", JSON.stringify(bad));
   assert.equal(await cached(path), false, "the bad entry was kept");
-  const good = await open("/hf/");
-  assert.ok(good.ok && fetched(path), JSON.stringify(good).slice(0, 300));
+  srv.log.length = 0;
+  assert.deepEqual(await load(), want);
+  assert.ok(fetched(path));
   assert.equal(await cached(path), true);
+
+  assert.ok((await open("/hf/")).ok);
+  const first = (await open("/hf/")).first;
+  await put(`${srv.url}${CONVERTED}`);
+  srv.log.length = 0;
+  const again = await open("/hf/");
+  assert.ok(again.ok && fetched("/hf/model.safetensors"), JSON.stringify(again).slice(0, 300));
+  assert.deepEqual(again.first, first);
+  assert.equal(await baseCached(), true);
 });
