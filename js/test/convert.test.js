@@ -7,11 +7,11 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { copyFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, cpSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { promisify } from "node:util";
 
+import { isErrOf, tempDirs } from "./helpers/assert.js";
 import { startHub } from "./helpers/hub.js";
 import { startServer } from "./helpers/server.js";
 import { cliRun, HAVE_MINILM, MINILM, MINILM_ADAPTERS, requireBuild, TINY } from "./helpers/fixtures.js";
@@ -22,19 +22,8 @@ const { hubKey } = await import("../src/convert.js");
 
 const MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2";
 const TEXTS = ["I love this movie", "Win a free cruise now, click here", "The parliament passed the budget"];
-const isErr = (code, re) => (e) => {
-  assert.ok(e instanceof AdapterwasmError, `not an AdapterwasmError: ${e}`);
-  assert.equal(e.code, code, e.message);
-  if (re) assert.match(e.message, re);
-  return true;
-};
-const dirs = [];
-const tmp = (p = "adapterwasm-convert-") => {
-  const d = mkdtempSync(join(tmpdir(), p));
-  dirs.push(d);
-  return d;
-};
-after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const isErr = isErrOf(AdapterwasmError);
+const tmp = tempDirs("adapterwasm-convert-");
 
 // The statuses of a load in order, a file's repeated progress events once.
 const sequence = (events) => events.map((e) => (e.file && e.status !== "converting" && e.status !== "converted" ? `${e.status}:${e.file}` : e.status)).filter((s, i, a) => s !== a[i - 1] && s !== "progress_total");

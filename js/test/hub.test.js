@@ -5,10 +5,10 @@
 // servers stopped, what was loaded loads again from the cache (FsStore). Build first: ./build.sh wasm.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
+import { isErrOf, tempDirs } from "./helpers/assert.js";
 import { startHub } from "./helpers/hub.js";
 import { startServer } from "./helpers/server.js";
 import { HAVE_MINILM, MINILM, MINILM_ADAPTERS, requireBuild } from "./helpers/fixtures.js";
@@ -19,20 +19,8 @@ const { asHubId, isHubId } = await import("../src/hub.js");
 
 const MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2";
 const TEXTS = ["I love this movie", "Win a free cruise now, click here", "The parliament passed the budget"];
-const isErr = (code, re) => (e) => {
-  assert.ok(e instanceof AdapterwasmError, `not an AdapterwasmError: ${e}`);
-  assert.equal(e.code, code, e.message);
-  if (re) assert.match(e.message, re);
-  return true;
-};
-
-const dirs = [];
-const tmp = (p = "adapterwasm-hub-") => {
-  const d = mkdtempSync(join(tmpdir(), p));
-  dirs.push(d);
-  return d;
-};
-after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const isErr = isErrOf(AdapterwasmError);
+const tmp = tempDirs("adapterwasm-hub-");
 
 test("isHubId: the forms of hub.IsID; an existing path is no id (Node)", () => {
   for (const id of ["bert-base-uncased", MODEL_ID, "AdapterHub/bert-base-uncased-pf-imdb", "a.b_c-d/e"]) assert.ok(isHubId(id), id);

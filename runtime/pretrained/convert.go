@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 
-	"github.com/adapterwasm/adapterwasm/runtime/bert"
 	"github.com/adapterwasm/adapterwasm/runtime/modelfile"
 	"github.com/adapterwasm/adapterwasm/runtime/weights"
 )
@@ -53,26 +51,14 @@ func Convert(files map[string][]byte, opt ConvertOptions) (*Converted, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfgB, ok := files[ConfigFile]
-	if !ok {
-		return nil, &Error{File: ConfigFile, Err: fs.ErrNotExist}
-	}
-	cfg, err := bert.ParseConfig(cfgB)
+	cfg, tokB, err := configAndTokenizer(files)
 	if err != nil {
-		return nil, &Error{File: ConfigFile, Err: err}
+		return nil, err
 	}
-	tokB, ok := files[TokenizerFile]
-	if !ok {
-		return nil, &Error{File: TokenizerFile, Err: fs.ErrNotExist}
-	}
-	sbB := files[SentenceBertConfig]
-	wname := SafetensorsFile
-	wb, ok := files[wname]
-	if !ok {
-		wname = PyTorchFile
-		if wb, ok = files[wname]; !ok {
-			return nil, &Error{File: SafetensorsFile, Err: ErrNoWeights}
-		}
+	cfgB, sbB := files[ConfigFile], files[SentenceBertConfig]
+	wname, wb, err := weightsFile(files)
+	if err != nil {
+		return nil, err
 	}
 	wf, err := weights.Parse(wname, wb)
 	if err != nil {

@@ -116,17 +116,9 @@ func Load(files map[string][]byte) (*Model, error) {
 	if b, ok := files[ModelFile]; ok {
 		return loadModelFile(b, files[ManifestFile])
 	}
-	cfgBytes, ok := files[ConfigFile]
-	if !ok {
-		return nil, &Error{File: ConfigFile, Err: fs.ErrNotExist}
-	}
-	cfg, err := bert.ParseConfig(cfgBytes)
+	cfg, tokBytes, err := configAndTokenizer(files)
 	if err != nil {
-		return nil, &Error{File: ConfigFile, Err: err}
-	}
-	tokBytes, ok := files[TokenizerFile]
-	if !ok {
-		return nil, &Error{File: TokenizerFile, Err: fs.ErrNotExist}
+		return nil, err
 	}
 	tok, err := tokenizer.FromJSON(tokBytes)
 	if err != nil {
@@ -135,19 +127,44 @@ func Load(files map[string][]byte) (*Model, error) {
 	if tok.VocabSize() > cfg.VocabSize {
 		return nil, &Error{File: TokenizerFile, Err: fmt.Errorf("tokenizer has %d tokens but the model's vocab_size is %d", tok.VocabSize(), cfg.VocabSize)}
 	}
-	wname := SafetensorsFile
-	wbytes, ok := files[wname]
-	if !ok {
-		wname = PyTorchFile
-		if wbytes, ok = files[wname]; !ok {
-			return nil, &Error{File: SafetensorsFile, Err: ErrNoWeights}
-		}
+	wname, wbytes, err := weightsFile(files)
+	if err != nil {
+		return nil, err
 	}
 	wf, err := weights.Parse(wname, wbytes)
 	if err != nil {
 		return nil, err
 	}
 	return build(cfg, tok, wf.Tensors, wname, files[SentenceBertConfig])
+}
+
+// configAndTokenizer returns the parsed config.json and tokenizer.json's bytes of a Hugging Face
+// directory's files.
+func configAndTokenizer(files map[string][]byte) (bert.Config, []byte, error) {
+	cfgBytes, ok := files[ConfigFile]
+	if !ok {
+		return bert.Config{}, nil, &Error{File: ConfigFile, Err: fs.ErrNotExist}
+	}
+	cfg, err := bert.ParseConfig(cfgBytes)
+	if err != nil {
+		return bert.Config{}, nil, &Error{File: ConfigFile, Err: err}
+	}
+	tokBytes, ok := files[TokenizerFile]
+	if !ok {
+		return bert.Config{}, nil, &Error{File: TokenizerFile, Err: fs.ErrNotExist}
+	}
+	return cfg, tokBytes, nil
+}
+
+// weightsFile returns the weights of a Hugging Face directory's files: SafetensorsFile, else
+// PyTorchFile.
+func weightsFile(files map[string][]byte) (string, []byte, error) {
+	for _, name := range []string{SafetensorsFile, PyTorchFile} {
+		if b, ok := files[name]; ok {
+			return name, b, nil
+		}
+	}
+	return "", nil, &Error{File: SafetensorsFile, Err: ErrNoWeights}
 }
 
 // loadModelFile loads a converted model file, checking it against its manifest when given.

@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { startHub } from "../helpers/hub.js";
+import { runOnBlank } from "./page.js";
 import { startServer } from "../helpers/server.js";
 import { cliRun, HAVE_MINILM, MINILM, MINILM_ADAPTERS, requireBuild, ROOT } from "../helpers/fixtures.js";
 
@@ -24,20 +25,7 @@ const TEXTS = ["I love this movie", "Win a free cruise now, click here", "The pa
 let srv, hub, ctx, page, dir, out, cliFile;
 const logs = [];
 
-async function run(f, arg) {
-  await page.goto(`${srv.url}/blank.html`);
-  return page.evaluate(
-    async ([src, arg]) => {
-      try {
-        const aw = await import("/pkg/src/index.js");
-        return await new Function("aw", "arg", `return (${src})(aw, arg)`)(aw, arg);
-      } catch (e) {
-        return { error: e.code ?? String(e), message: e.message };
-      }
-    },
-    [f.toString(), arg],
-  );
-}
+const run = (f, arg) => runOnBlank(page, `${srv.url}/blank.html`, f, arg);
 
 before(async () => {
   if (!HAVE_MINILM) return;

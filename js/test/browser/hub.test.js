@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { startHub } from "../helpers/hub.js";
+import { runOnBlank } from "./page.js";
 import { startServer } from "../helpers/server.js";
 import { requireBuild, ROOT, TINY } from "../helpers/fixtures.js";
 
@@ -23,22 +24,7 @@ const TEXTS = ["I love this movie", "terrible, boring film"];
 let srv, hub, ctx, page, dir, commit;
 const logs = [];
 
-// run loads the blank page afresh and runs f(aw, arg) there with the package imported; returns its
-// value, or { error: code, message }.
-async function run(f, arg) {
-  await page.goto(`${srv.url}/blank.html`);
-  return page.evaluate(
-    async ([src, arg]) => {
-      try {
-        const aw = await import("/pkg/src/index.js");
-        return await new Function("aw", "arg", `return (${src})(aw, arg)`)(aw, arg);
-      } catch (e) {
-        return { error: e.code ?? String(e), message: e.message };
-      }
-    },
-    [f.toString(), arg],
-  );
-}
+const run = (f, arg) => runOnBlank(page, `${srv.url}/blank.html`, f, arg);
 
 before(async () => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} missing: apt-get install -y chromium`);

@@ -48,3 +48,20 @@ export const runInPage = (page, f, arg) =>
 
 // isCached tells whether the package's Cache API holds url.
 export const isCached = (page, url) => page.evaluate(async (u) => !!(await (await caches.open("adapterwasm-v1")).match(u)), url);
+
+// runOnBlank loads url (a blank page of the test server) afresh and runs f(aw, arg) there with the
+// package imported from /pkg/; returns its value, or { error: code, message }.
+export async function runOnBlank(page, url, f, arg) {
+  await page.goto(url);
+  return page.evaluate(
+    async ([src, arg]) => {
+      try {
+        const aw = await import("/pkg/src/index.js");
+        return await new Function("aw", "arg", `return (${src})(aw, arg)`)(aw, arg);
+      } catch (e) {
+        return { error: e.code ?? String(e), message: e.message };
+      }
+    },
+    [f.toString(), arg],
+  );
+}
