@@ -167,6 +167,15 @@ describe("conversion's failures and keys (the tiny model)", () => {
     assert.notEqual(c.conversion.sha256, a.conversion.sha256);
   });
 
+  test("the library's instance has no file system: buildIndex (the npm command's) is unsupported there", async () => {
+    const m = await AutoModelWithHeads.fromPretrained(url, { cache: new MemoryStore() });
+    try {
+      await assert.rejects(m._rt.call(m._rt.api, "buildIndex", ".", [TINY]), isErr("unsupported", /no file system/));
+    } finally {
+      m.dispose();
+    }
+  });
+
   test("weights that do not parse: a typed error, nothing cached; the honest file then converts", async () => {
     const bad = tmp();
     cpSync(dir, bad, { recursive: true });
