@@ -89,7 +89,7 @@ describe("the packed tarball", () => {
   test("npm pack refuses a package without its built files", () => {
     const bare = join(tmp, "bare");
     mkdirSync(bare);
-    for (const f of ["package.json", "prepack.mjs", "README.md", "index.d.ts", "src"]) cpSync(join(JS, f), join(bare, f), { recursive: true });
+    for (const f of ["package.json", "prepack.mjs", "README.md", "index.d.ts", "src", "bin"]) cpSync(join(JS, f), join(bare, f), { recursive: true });
     const r = spawnSync("npm", ["pack", "--dry-run"], { cwd: bare, encoding: "utf8" });
     assert.notEqual(r.status, 0, r.stdout);
     assert.match(r.stderr, /missing dist\/adapterwasm\.wasm.*run \.\/build\.sh wasm/);
