@@ -281,26 +281,17 @@ func (t *Tokenizer) parseNormalizer(raw json.RawMessage) error {
 	if err := json.Unmarshal(raw, &ty); err != nil {
 		return formatErrorf("normalizer: %s", jsonin.Describe(err))
 	}
-	if ty.Type == "Sequence" {
-		// Name what the sequence holds: XLM-R's is Precompiled, Strip, Replace.
-		var seq struct {
-			Normalizers []typed `json:"normalizers"`
+	switch ty.Type {
+	case "Sequence", "Precompiled", "Strip", "Replace":
+		steps, err := parseSteps(raw, nil, 0)
+		if err != nil {
+			return err
 		}
-		if err := json.Unmarshal(raw, &seq); err != nil {
-			return formatErrorf("normalizer: %s", jsonin.Describe(err))
-		}
-		names := make([]string, 0, 4)
-		for i, n := range seq.Normalizers {
-			if i == 4 {
-				names = append(names, "…")
-				break
-			}
-			names = append(names, clip(n.Type))
-		}
-		return unsupportedf("normalizer Sequence %v (only BertNormalizer is implemented)", names)
+		t.norm = normalizer{kind: normSeq, steps: steps}
+		return nil
 	}
 	if ty.Type != "BertNormalizer" {
-		return unsupportedf("normalizer %s (only BertNormalizer is implemented)", clip(ty.Type))
+		return unsupportedf("normalizer %s (BertNormalizer, Precompiled, Strip, Replace and their Sequence are implemented)", clip(ty.Type))
 	}
 	var n bertNormalizerJSON
 	if err := json.Unmarshal(raw, &n); err != nil {

@@ -24,6 +24,9 @@ type modelGolden struct {
 	} `json:"padding"`
 	Counts         map[string]int `json:"counts"`
 	ScoresAsLoaded []float64      `json:"scores_as_loaded"`
+	// CodePoints: per block of 256 code points, the sha256 of the ids and byte offsets of
+	// each code point alone, followed by U+0301 and between "a" and "b" (code_point_golden).
+	CodePoints map[string]string `json:"code_points"`
 	Cases          []goldenCase   `json:"cases"`
 	Batches        []struct {
 		Texts     []string         `json:"texts"`
@@ -112,6 +115,80 @@ func testModelGolden(t *testing.T, name string, minCases int) {
 
 func TestGoldenBPE(t *testing.T)     { testModelGolden(t, "bpe", 900) }
 func TestGoldenUnigram(t *testing.T) { testModelGolden(t, "unigram", 900) }
+
+// TestGoldenXLMR runs the goldens of an XLM-R-style tokenizer (SentencePiece nmt_nfkc
+// Precompiled charsmap, Strip, Replace, Metaspace, Unigram), trained and converted as
+// testdata/README.md says.
+func TestGoldenXLMR(t *testing.T) { testModelGolden(t, "xlmr", 900) }
+
+// TestXLMRCodePoints encodes every code point alone, followed by a combining acute and between
+// two letters, and compares ids and offsets with the reference's, block by block.
+func TestXLMRCodePoints(t *testing.T) {
+	if testing.Short() {
+		t.Skip("3.3M encodings")
+	}
+	tk, g := loadModelGolden(t, "xlmr")
+	if len(g.CodePoints) < 4000 {
+		t.Fatalf("golden_xlmr.json has %d code point blocks", len(g.CodePoints))
+	}
+	blocks := 0
+	var buf []byte
+	for b := 0; b < 0x1100; b++ {
+		want, ok := g.CodePoints[strconv.FormatInt(int64(b), 16)]
+		if !ok {
+			continue // surrogates
+		}
+		h := sha256.New()
+		for c := rune(b << 8); c < rune(b+1)<<8; c++ {
+			if 0xD800 <= c && c <= 0xDFFF {
+				continue
+			}
+			for _, text := range []string{string(c), string(c) + "\u0301", "a" + string(c) + "b"} {
+				e := tk.Encode(text, Options{MaxLength: -1})
+				buf = appendIDsOffsets(buf[:0], e)
+				h.Write(buf)
+			}
+		}
+		if got := hex.EncodeToString(h.Sum(nil)); got != want {
+			if blocks++; blocks <= 10 {
+				t.Errorf("block U+%04X..U+%04X differs from the reference", b<<8, b<<8+255)
+			}
+		}
+	}
+	if blocks > 0 {
+		t.Fatalf("%d of %d blocks differ", blocks, len(g.CodePoints))
+	}
+	t.Logf("%d blocks of 256 code points, 3 texts each: ids and offsets equal the reference's", len(g.CodePoints))
+}
+
+// appendIDsOffsets writes e as code_point_golden's json.dumps([ids, offsets]) does: all ids,
+// the byte offsets of the sequence's tokens (special tokens left out).
+func appendIDsOffsets(b []byte, e Encoding) []byte {
+	b = append(b, "[["...)
+	for i, id := range e.IDs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, int64(id), 10)
+	}
+	b = append(b, "],["...)
+	first := true
+	for i, o := range e.Offsets {
+		if e.SequenceIDs[i] < 0 {
+			continue
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = append(b, '[')
+		b = strconv.AppendInt(b, int64(o[0]), 10)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, int64(o[1]), 10)
+		b = append(b, ']')
+	}
+	return append(b, "]]"...)
+}
 
 // TestGoldenGPT2 runs the goldens of GPT-2's real vocabulary and merges (50,257 tokens).
 func TestGoldenGPT2(t *testing.T) { testModelGolden(t, "gpt2", 900) }

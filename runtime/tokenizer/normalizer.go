@@ -20,6 +20,8 @@ type normalizer struct {
 	chinese      bool // put spaces around CJK ideographs
 	stripAccents bool // NFD, then drop nonspacing marks (Mn)
 	lowercase    bool // Rust's char::to_lowercase
+
+	steps []normStep // normSeq: Precompiled, Strip and Replace in order (normseq.go)
 }
 
 // normKind is which normalizer a tokenizer.json names.
@@ -28,6 +30,7 @@ type normKind uint8
 const (
 	normNone normKind = iota // no normalizer: the text as it is
 	normBert                 // BertNormalizer
+	normSeq                  // a Sequence of Precompiled, Strip and Replace (or one of them)
 )
 
 type align = [2]int32
@@ -48,19 +51,26 @@ type normState struct {
 	qhead    int
 	last     align // alignment of the last character that started a decomposition
 	tmp      []rune
+	seq      seqState // normSeq: the segment so far, normalized whole by finish
 }
 
 func (ns *normState) reset() {
 	ns.out, ns.outAlign = ns.out[:0], ns.outAlign[:0]
 	ns.marks, ns.queue, ns.qhead = ns.marks[:0], ns.queue[:0], 0
 	ns.last = align{}
+	ns.seq.in, ns.seq.inA = ns.seq.in[:0], ns.seq.inA[:0]
 }
 
 // push normalizes one original character r with alignment a, appending to ns.out what is
 // ready.
 func (n *normalizer) push(ns *normState, r rune, a align) {
-	if n.kind == normNone {
+	switch n.kind {
+	case normNone:
 		ns.emit(r, a)
+		return
+	case normSeq:
+		ns.seq.in = append(ns.seq.in, r)
+		ns.seq.inA = append(ns.seq.inA, a)
 		return
 	}
 	if n.cleanText {
@@ -157,6 +167,10 @@ func (n *normalizer) flushMarks(ns *normState) {
 
 // finish flushes what the normalizer holds back; call at the end of each segment.
 func (n *normalizer) finish(ns *normState) {
+	if n.kind == normSeq {
+		runSteps(n.steps, ns)
+		return
+	}
 	n.flushMarks(ns)
 }
 

@@ -231,6 +231,17 @@ HARD = [
     "mixed 日本語 and English, 한국어 and العربية, ไทย and हिन्दी.",
 ]
 
+# More for the Precompiled normalizer (xlmr golden only): grapheme clusters under 6 bytes that
+# the charsmap maps by a prefix, characters mapped to nothing at the start, middle and end,
+# expansions, runs of spaces the Replace normalizer folds, trailing whitespace Strip removes.
+PRECOMPILED_HARD = [
+    "\ufb01\u0301 \u00a0\u0301 \u3000\u0301x", "\u200b\u200bstart", "mid\u200b\u200bdle", "end\u200b",
+    "\u00adsoft", "\ufdfa and \u3392 and \u2474 expand", "\uff76\uff9e \uff8a\uff9f \u30ab\u3099", "a  b   c    d",
+    "  lead and trail  ", "trail\t\n ", "\u3000\u3000ideo\u3000\u3000", "x\u0000y\u0001z\u007f",
+    "\u1100\u1161\u11a8 \uac01 \u1100\u1161", "\U0001f1fa\U0001f1f8\U0001f1eb", "\u0915\u094d\u0937 \u0915\u094d",
+    "\u2126\u0301 \u212b\u0301 \u00c5\u0301", "\u0041\u030a\u0301", "\u2460\u0301\u2461", "e\u0301\u0301",
+    "\ufe0f\u20e3 \u0301 start mark", "\r\n\u0301", "\u00a0\u00a0 \u2002\u2003 nbsp",
+]
 
 def random_texts(seed, n):
     """Random strings drawn from pools of characters the tokenizer treats specially."""
@@ -715,7 +726,7 @@ def go_tables():
 # registry package ships a real one (see testdata/README.md), then kept as they are.
 BPE_JSON = os.path.join(OUT, "bpe", "tokenizer.json")
 UNIGRAM_JSON = os.path.join(OUT, "unigram", "tokenizer.json")
-MODEL_GOLDENS = [("bpe", BPE_JSON), ("unigram", UNIGRAM_JSON), ("gpt2", None)]
+MODEL_GOLDENS = [("bpe", BPE_JSON), ("unigram", UNIGRAM_JSON), ("gpt2", None), ("xlmr", "xlmr")]
 
 
 def training_texts():
@@ -781,6 +792,64 @@ def build_gpt2(path):
     print(f"{path}: built from {GPT2_PKG}, {tok.get_vocab_size()} tokens, {os.path.getsize(path)} bytes")
 
 
+# An XLM-R-style SentencePiece tokenizer with the Precompiled normalizer. No registry package
+# reachable here ships xlm-roberta-base's tokenizer.json or sentencepiece.bpe.model (see
+# testdata/README.md), so a Unigram SentencePiece model is trained here with `sentencepiece`
+# and the nmt_nfkc rule XLM-R's model uses (its precompiled_charsmap is SentencePiece's
+# compiled nmt_nfkc), then converted by `transformers`' XLMRobertaTokenizerFast exactly as the
+# Hub's xlm-roberta-base tokenizer.json was: normalizer Sequence [Precompiled, Strip(right),
+# Replace(" {2,}" -> "▁")], Metaspace, Unigram with the fairseq ids (<s> <pad> </s> <unk> first,
+# <mask> last), <s> A </s> </s> B </s>. ~380 KB: committed.
+XLMR_JSON = os.path.join(OUT, "xlmr", "tokenizer.json")
+
+
+def build_xlmr(path):
+    import io
+    import tempfile
+    import sentencepiece as spm
+    from transformers import XLMRobertaTokenizerFast
+    buf = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(training_texts()), model_writer=buf, model_type="unigram", vocab_size=1000,
+        normalization_rule_name="nmt_nfkc", character_coverage=1.0, num_threads=1, max_sentencepiece_length=16,
+        shuffle_input_sentence=False, minloglevel=2)
+    with tempfile.TemporaryDirectory() as d:
+        model = os.path.join(d, "sentencepiece.bpe.model")
+        with open(model, "wb") as f:
+            f.write(buf.getvalue())
+        tok = XLMRobertaTokenizerFast(vocab_file=model).backend_tokenizer
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tok.save(path)
+    print(f"{path}: trained with sentencepiece {spm.__version__}, {tok.get_vocab_size()} tokens, "
+          f"{os.path.getsize(path)} bytes")
+
+
+def code_point_golden(path):
+    """Every code point through the whole tokenizer, alone, followed by a combining acute (a
+    grapheme cluster of fewer than 6 bytes for most: the Precompiled normalizer then looks it up
+    whole) and between two letters: per block of 256 code points, the sha256 of the ids and byte
+    offsets of all three encodings."""
+    tok = Tokenizer.from_file(path)
+    tok.no_padding()
+    tok.no_truncation()
+    blocks = {}
+    cps = [c for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+    for base in range(0, 0x110000, 0x10000):
+        chunk = [c for c in cps if base <= c < base + 0x10000]
+        texts = []
+        for c in chunk:
+            ch = chr(c)
+            texts += [ch, ch + "\u0301", "a" + ch + "b"]
+        encs = tok.encode_batch(texts)
+        for i, c in enumerate(chunk):
+            h = blocks.setdefault(c >> 8, hashlib.sha256())
+            for k in range(3):
+                e, t = encs[3 * i + k], texts[3 * i + k]
+                h.update(json.dumps([e.ids, byte_offsets(t, [o for o, s in zip(e.offsets, e.sequence_ids) if s is not None])],
+                                    separators=(",", ":")).encode())
+    return {f"{b:x}": h.hexdigest() for b, h in sorted(blocks.items())}
+
+
 def model_golden(name, path):
     """Goldens for one tokenizer.json: singles (whole and truncated), pairs, random and real
     texts, padded batches; in golden.json's format."""
@@ -805,7 +874,7 @@ def model_golden(name, path):
         cases.append(c)
         counts[kind] = counts.get(kind, 0) + 1
 
-    for text in list(SENTENCES) + TRICKY + HARD:
+    for text in list(SENTENCES) + TRICKY + HARD + (PRECOMPILED_HARD if name == "xlmr" else []):
         for ml in (-1, 8):
             add("single", text, None, ml)
     for a, b in PAIRS + [("<mask> one", "two <mask>"), (HARD[0], HARD[-1])]:
@@ -834,6 +903,7 @@ def model_golden(name, path):
         "tokenizer_sha256": hashlib.sha256(open(path, "rb").read()).hexdigest(),
         "padding": {"pad_id": pad_id, "pad_token": pad_token},
         "counts": counts,
+        "code_points": code_point_golden(path) if name == "xlmr" else None,
         # A Unigram's scores as the reference holds them after reading the file (serde_json
         # does not always round a decimal to the nearest float; written back shortest).
         "scores_as_loaded": [sc for _, sc in json.loads(tok.to_str())["model"]["vocab"]]
@@ -855,8 +925,65 @@ def model_goldens():
         train_unigram(UNIGRAM_JSON)
     if not os.path.exists(GPT2_JSON):
         build_gpt2(GPT2_JSON)
+    if not os.path.exists(XLMR_JSON):
+        build_xlmr(XLMR_JSON)
     for name, path in MODEL_GOLDENS:
-        model_golden(name, path or GPT2_JSON)
+        model_golden(name, {None: GPT2_JSON, "xlmr": XLMR_JSON}.get(path, path))
+
+
+# Grapheme clusters, as the crate unicode-segmentation splits text for the Precompiled normalizer
+# (normalizers/precompiled.rs looks a cluster of fewer than 6 bytes up whole). The properties of
+# UAX #29 come from the `regex` module's Unicode tables; runtime/tokenizer/grapheme.go applies
+# the rules and the xlmr golden checks every code point followed by a combining mark.
+GCB_VALUES = ["Other", "CR", "LF", "Control", "Extend", "ZWJ", "Regional_Indicator", "Prepend",
+              "SpacingMark", "L", "V", "T", "LV", "LVT"]
+INCB_VALUES = {"Consonant": 32, "Linker": 64, "Extend": 96}
+
+
+def grapheme_tables():
+    import regex
+    cps = [c for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+    text = "".join(chr(c) for c in cps)
+    cls = {}
+
+    def mark(pattern, value):
+        for m in regex.finditer(pattern + "+", text):
+            for ch in m.group(0):
+                cls[ord(ch)] = cls.get(ord(ch), 0) | value
+
+    for i, name in enumerate(GCB_VALUES):
+        if i:
+            mark(r"\p{Grapheme_Cluster_Break=%s}" % name, i)
+    mark(r"\p{Extended_Pictographic}", 16)
+    for name, v in INCB_VALUES.items():
+        mark(r"\p{InCB=%s}" % name, v)
+    ranges = []
+    for c in sorted(cls):
+        v = cls[c]
+        if ranges and ranges[-1][1] == c - 1 and ranges[-1][2] == v:
+            ranges[-1][1] = c
+        else:
+            ranges.append([c, c, v])
+    lines = [f"// Code generated by tools/reference/make_tokenizer_golden.py (regex {regex.__version__}); DO NOT EDIT.",
+             "", "package tokenizer", "",
+             "// graphemeClasses gives each code point its Grapheme_Cluster_Break value (low 4 bits, gcb*),",
+             "// Extended_Pictographic (gcbPictographic) and Indic_Conjunct_Break (gcbInCB*) for UAX #29;",
+             "// code points not listed are Other.",
+             "var graphemeClasses = []graphemeRange{"]
+    row = []
+    for lo, hi, v in ranges:
+        row.append(f"{{0x{lo:x}, 0x{hi:x}, {v}}}")
+        if len(row) == 6:
+            lines.append("\t" + ", ".join(row) + ",")
+            row = []
+    if row:
+        lines.append("\t" + ", ".join(row) + ",")
+    lines.append("}")
+    path = os.path.join(ROOT, "runtime/tokenizer/grapheme_tables.go")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    subprocess.run(["gofmt", "-w", path], check=True)
+    print(f"{path}: {len(ranges)} ranges")
 
 
 def random_golden(path, n, seed):
@@ -897,10 +1024,18 @@ def main():
     if sys.argv[1:] == ["--models"]:
         model_goldens()
         return
+    if sys.argv[1:] == ["--xlmr"]:
+        # Only the XLM-R-style tokenizer, its golden and the grapheme tables.
+        grapheme_tables()
+        if not os.path.exists(XLMR_JSON):
+            build_xlmr(XLMR_JSON)
+        model_golden("xlmr", XLMR_JSON)
+        return
     golden()
     model_goldens()
     unicode_tables()
     go_tables()
+    grapheme_tables()
 
 
 if __name__ == "__main__":

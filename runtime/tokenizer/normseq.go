@@ -1,0 +1,213 @@
+package tokenizer
+
+import (
+	"regexp"
+	"unicode/utf8"
+)
+
+// The normalizers of SentencePiece-converted files (XLM-R: Sequence [Precompiled, Strip,
+// Replace]), as values. They run on a whole segment at once: the Precompiled normalizer looks
+// at grapheme clusters, Strip at the end of the segment, Replace at runs. Each maps the
+// segment's characters and their alignments (the original byte range each comes from) to new
+// ones exactly as NormalizedString::transform does in the reference
+// (tokenizers/src/tokenizer/normalizer.rs), quirks included.
+
+type stepKind uint8
+
+const (
+	stepPrecompiled stepKind = iota // normalizers/precompiled.rs
+	stepStrip                       // normalizers/strip.rs
+	stepReplace                     // normalizers/replace.rs
+)
+
+// normStep is one normalizer of a Sequence.
+type normStep struct {
+	kind        stepKind
+	pc          *precompiled
+	left, right bool           // Strip
+	re          *regexp.Regexp // Replace: the pattern (a String pattern quoted)
+	content     []rune         // Replace
+}
+
+// charChange is one entry of the reference's transformations: a character of the new string
+// and how it relates to the old one (0 replaces the next character, 1 is inserted, -n
+// replaces the next character and removes the n after it).
+type charChange struct {
+	r      rune
+	change int
+}
+
+// seqState is the scratch of the sequence normalizers, part of normState.
+type seqState struct {
+	in, tmp     []rune
+	inA, tmpA   []align
+	changes     []charChange
+	chunk, text []byte
+	start       int32 // where the segment starts in the original text
+}
+
+// runSteps normalizes ns.seq.in (alignments ns.seq.inA) through steps and appends the result
+// to ns.out.
+func runSteps(steps []normStep, ns *normState) {
+	q := &ns.seq
+	if len(q.in) > 0 {
+		q.start = q.inA[0][0]
+	}
+	for i := range steps {
+		st := &steps[i]
+		if len(q.in) == 0 {
+			break
+		}
+		q.tmp, q.tmpA = q.tmp[:0], q.tmpA[:0]
+		switch st.kind {
+		case stepPrecompiled:
+			st.precompiled(q)
+		case stepStrip:
+			st.strip(q)
+		case stepReplace:
+			st.replace(q)
+		}
+		q.in, q.tmp = q.tmp, q.in
+		q.inA, q.tmpA = q.tmpA, q.inA
+	}
+	ns.out = append(ns.out, q.in...)
+	ns.outAlign = append(ns.outAlign, q.inA...)
+	q.in, q.inA = q.in[:0], q.inA[:0]
+}
+
+// precompiled is Precompiled::normalize: per grapheme cluster, a cluster of fewer than 6 bytes
+// that the charsmap maps (by its shortest matching prefix) becomes that string whole; other
+// clusters go character by character, each mapped or kept.
+func (st *normStep) precompiled(q *seqState) {
+	q.changes = q.changes[:0]
+	in := q.in
+	var g graphemeBreaker
+	g.breakBefore(graphemeClass(in[0]))
+	for start := 0; start < len(in); {
+		end := start + 1
+		size := utf8.RuneLen(in[start])
+		for end < len(in) && !g.breakBefore(graphemeClass(in[end])) {
+			size += utf8.RuneLen(in[end])
+			end++
+		}
+		mapped := false
+		if size < 6 {
+			q.chunk = q.chunk[:0]
+			for _, r := range in[start:end] {
+				q.chunk = utf8.AppendRune(q.chunk, r)
+			}
+			if norm, ok := st.pc.transform(q.chunk); ok {
+				q.replaceChars(end-start, norm)
+				mapped = true
+			}
+		}
+		for k := start; k < end && !mapped; k++ {
+			q.chunk = utf8.AppendRune(q.chunk[:0], in[k])
+			if norm, ok := st.pc.transform(q.chunk); ok {
+				q.replaceChars(1, norm)
+			} else {
+				q.changes = append(q.changes, charChange{r: in[k]})
+			}
+		}
+		start = end
+	}
+	q.apply(0)
+}
+
+// replaceChars is replace() of normalizers/precompiled.rs: old characters become norm; extra
+// new characters count as inserted, and fewer ones make the last transformation so far
+// (possibly of an earlier character) remove the difference.
+func (q *seqState) replaceChars(old int, norm string) {
+	n := 0
+	for _, r := range norm {
+		q.changes = append(q.changes, charChange{r: r})
+		n++
+	}
+	switch diff := n - old; {
+	case diff > 0:
+		for i := len(q.changes) - diff; i < len(q.changes); i++ {
+			q.changes[i].change = 1
+		}
+	case diff < 0:
+		if len(q.changes) > 0 {
+			q.changes[len(q.changes)-1].change += diff
+		}
+	}
+}
+
+// apply is NormalizedString::transform(q.changes, skip) over q.in: it writes q.tmp and
+// q.tmpA. A new character takes the alignment of the original character at its cursor (the
+// one it replaces), or, if inserted, of the character before the cursor; characters never
+// reached by the cursor are dropped.
+func (q *seqState) apply(skip int) {
+	in, inA := q.in, q.inA
+	k := skip
+	segStart := align{q.start, q.start}
+	for _, c := range q.changes {
+		var a align
+		if c.change > 0 {
+			a = segStart // the reference's (0, 0), relative to the segment
+			if k > 0 {
+				a = inA[min(k, len(in))-1]
+			}
+		} else {
+			if k < len(in) {
+				a = inA[k]
+			} else {
+				a = inA[len(in)-1] // unreachable from the reference's own transformations
+			}
+			k += 1 - c.change
+		}
+		q.tmp = append(q.tmp, c.r)
+		q.tmpA = append(q.tmpA, a)
+	}
+}
+
+// strip is Strip (NormalizedString::lrstrip): whitespace (char::is_whitespace) removed from
+// the left and/or right; the characters kept keep their alignments.
+func (st *normStep) strip(q *seqState) {
+	in := q.in
+	lo, hi := 0, len(in)
+	if st.left {
+		for lo < hi && inRanges(spaceRanges, in[lo]) {
+			lo++
+		}
+	}
+	if st.right {
+		for hi > lo && inRanges(spaceRanges, in[hi-1]) {
+			hi--
+		}
+	}
+	q.tmp = append(q.tmp, in[lo:hi]...)
+	q.tmpA = append(q.tmpA, q.inA[lo:hi]...)
+}
+
+// replace is Replace (NormalizedString::replace): every match of the pattern becomes content,
+// each of whose characters takes the alignment of the match's last character.
+func (st *normStep) replace(q *seqState) {
+	q.text = q.text[:0]
+	for _, r := range q.in {
+		q.text = utf8.AppendRune(q.text, r)
+	}
+	k, pos := 0, 0 // character index and byte offset in q.text
+	for _, m := range st.re.FindAllIndex(q.text, -1) {
+		for pos < m[0] {
+			q.tmp = append(q.tmp, q.in[k])
+			q.tmpA = append(q.tmpA, q.inA[k])
+			pos += utf8.RuneLen(q.in[k])
+			k++
+		}
+		for pos < m[1] {
+			pos += utf8.RuneLen(q.in[k])
+			k++
+		}
+		// Patterns that can match empty are refused when the file is read, so k > 0.
+		a := q.inA[k-1]
+		for _, r := range st.content {
+			q.tmp = append(q.tmp, r)
+			q.tmpA = append(q.tmpA, a)
+		}
+	}
+	q.tmp = append(q.tmp, q.in[k:]...)
+	q.tmpA = append(q.tmpA, q.inA[k:]...)
+}
