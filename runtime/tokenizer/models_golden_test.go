@@ -27,8 +27,8 @@ type modelGolden struct {
 	// CodePoints: per block of 256 code points, the sha256 of the ids and byte offsets of
 	// each code point alone, followed by U+0301 and between "a" and "b" (code_point_golden).
 	CodePoints map[string]string `json:"code_points"`
-	Cases          []goldenCase   `json:"cases"`
-	Batches        []struct {
+	Cases      []goldenCase      `json:"cases"`
+	Batches    []struct {
 		Texts     []string         `json:"texts"`
 		MaxLength int              `json:"max_length"`
 		Encodings []goldenEncoding `json:"encodings"`
