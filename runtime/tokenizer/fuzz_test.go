@@ -31,6 +31,41 @@ func FuzzEncodeBPE(f *testing.F) { fuzzModel(f, "bpe") }
 // FuzzEncodeUnigram is FuzzEncode for the Unigram of testdata/tokenizer/unigram.
 func FuzzEncodeUnigram(f *testing.F) { fuzzModel(f, "unigram") }
 
+// FuzzEncodeXLMR is FuzzEncode for the XLM-R-style tokenizer of testdata/tokenizer/xlmr
+// (Precompiled, Strip, Replace, Metaspace, Unigram).
+func FuzzEncodeXLMR(f *testing.F) { fuzzModel(f, "xlmr") }
+
+// FuzzPrecompiled checks, for any charsmap and text, that parsing never panics and that an
+// accepted charsmap normalizes any text without panicking, within maxReplacementBytes per
+// character, with alignments inside the text.
+func FuzzPrecompiled(f *testing.F) {
+	real, _ := xlmrCharsmap(f)
+	f.Add(real[:4+4*4096], "ｶﾞ ﬁ\u0301 \u00a0\u0301 e\u0301")
+	f.Add([]byte{8, 0, 0, 0, 0x00, 0x04, 0x00, 0x00, 0x61, 0x01, 0x00, 0x00, 'x', 0}, "aaa\u200b")
+	f.Add([]byte{4, 0, 0, 0, 0xff, 0xff, 0xff, 0xff}, "x")
+	f.Fuzz(func(t *testing.T, b []byte, text string) {
+		pc, err := newPrecompiled(b)
+		if err != nil {
+			return
+		}
+		m, _ := replaceRegexp(" {2,}")
+		n := normalizer{kind: normSeq, steps: []normStep{{kind: stepPrecompiled, pc: pc}, {kind: stepStrip, right: true}, {kind: stepReplace, match: m, content: []rune("\u2581")}}}
+		var ns normState
+		for i, r := range text {
+			n.push(&ns, r, align{int32(i), int32(i + len(string(r)))})
+		}
+		n.finish(&ns)
+		if len(ns.out) != len(ns.outAlign) || len(string(ns.out)) > maxReplacementBytes*len(text)+8 {
+			t.Fatalf("%d characters, %d alignments, from %d bytes", len(ns.out), len(ns.outAlign), len(text))
+		}
+		for _, a := range ns.outAlign {
+			if a[0] < 0 || a[0] > a[1] || int(a[1]) > len(text) {
+				t.Fatalf("alignment %v in %d bytes", a, len(text))
+			}
+		}
+	})
+}
+
 func fuzzModel(f *testing.F, name string) {
 	tk, g := loadModelGolden(f, name)
 	for i, c := range g.Cases {

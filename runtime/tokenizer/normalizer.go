@@ -69,6 +69,9 @@ func (n *normalizer) push(ns *normState, r rune, a align) {
 		ns.emit(r, a)
 		return
 	case normSeq:
+		if len(ns.seq.in) >= MaxSegmentChars {
+			return
+		}
 		ns.seq.in = append(ns.seq.in, r)
 		ns.seq.inA = append(ns.seq.inA, a)
 		return

@@ -1,6 +1,7 @@
 package tokenizer
 
 import (
+	"bytes"
 	"regexp"
 	"unicode/utf8"
 )
@@ -25,7 +26,7 @@ type normStep struct {
 	kind        stepKind
 	pc          *precompiled
 	left, right bool           // Strip
-	re          *regexp.Regexp // Replace: the pattern (a String pattern quoted)
+	match       replaceMatcher // Replace: the pattern
 	content     []rune         // Replace
 }
 
@@ -34,8 +35,16 @@ type normStep struct {
 // replaces the next character and removes the n after it).
 type charChange struct {
 	r      rune
-	change int
+	change int32
 }
+
+// MaxSegmentChars bounds the characters these normalizers read from one segment (the text
+// between added tokens) and the characters the Precompiled normalizer writes for it: the
+// segment is held whole, at ~70 bytes a character through normalization and pre-tokenization,
+// and a charsmap may expand a byte to maxReplacementBytes. Past it the rest of the segment is
+// dropped (where the reference normalizes it all): only tokens after the first ~2M characters
+// differ, far past any truncation.
+const MaxSegmentChars = 1 << 21
 
 // seqState is the scratch of the sequence normalizers, part of normState.
 type seqState struct {
@@ -63,15 +72,24 @@ func runSteps(steps []normStep, ns *normState) {
 		case stepPrecompiled:
 			st.precompiled(q)
 		case stepStrip:
-			st.strip(q)
+			st.strip(q) // in place
+			continue
 		case stepReplace:
-			st.replace(q)
+			if !st.replace(q) {
+				continue // no match: q.in as it was
+			}
 		}
 		q.in, q.tmp = q.tmp, q.in
 		q.inA, q.tmpA = q.tmpA, q.inA
 	}
-	ns.out = append(ns.out, q.in...)
-	ns.outAlign = append(ns.outAlign, q.inA...)
+	if len(ns.out) == 0 {
+		// (always, as push holds everything back: hand the buffers over instead of copying)
+		ns.out, q.in = q.in, ns.out
+		ns.outAlign, q.inA = q.inA, ns.outAlign
+	} else {
+		ns.out = append(ns.out, q.in...)
+		ns.outAlign = append(ns.outAlign, q.inA...)
+	}
 	q.in, q.inA = q.in[:0], q.inA[:0]
 }
 
@@ -83,7 +101,7 @@ func (st *normStep) precompiled(q *seqState) {
 	in := q.in
 	var g graphemeBreaker
 	g.breakBefore(graphemeClass(in[0]))
-	for start := 0; start < len(in); {
+	for start := 0; start < len(in) && len(q.changes) < MaxSegmentChars; {
 		end := start + 1
 		size := utf8.RuneLen(in[start])
 		for end < len(in) && !g.breakBefore(graphemeClass(in[end])) {
@@ -130,7 +148,7 @@ func (q *seqState) replaceChars(old int, norm string) {
 		}
 	case diff < 0:
 		if len(q.changes) > 0 {
-			q.changes[len(q.changes)-1].change += diff
+			q.changes[len(q.changes)-1].change += int32(diff)
 		}
 	}
 }
@@ -156,7 +174,7 @@ func (q *seqState) apply(skip int) {
 			} else {
 				a = inA[len(in)-1] // unreachable from the reference's own transformations
 			}
-			k += 1 - c.change
+			k += 1 - int(c.change)
 		}
 		q.tmp = append(q.tmp, c.r)
 		q.tmpA = append(q.tmpA, a)
@@ -178,36 +196,91 @@ func (st *normStep) strip(q *seqState) {
 			hi--
 		}
 	}
-	q.tmp = append(q.tmp, in[lo:hi]...)
-	q.tmpA = append(q.tmpA, q.inA[lo:hi]...)
+	n := copy(in, in[lo:hi])
+	copy(q.inA, q.inA[lo:hi])
+	q.in, q.inA = in[:n], q.inA[:n]
 }
 
 // replace is Replace (NormalizedString::replace): every match of the pattern becomes content,
-// each of whose characters takes the alignment of the match's last character.
-func (st *normStep) replace(q *seqState) {
+// each of whose characters takes the alignment of the match's last character. It writes q.tmp
+// and reports whether anything matched.
+func (st *normStep) replace(q *seqState) bool {
 	q.text = q.text[:0]
 	for _, r := range q.in {
 		q.text = utf8.AppendRune(q.text, r)
 	}
 	k, pos := 0, 0 // character index and byte offset in q.text
-	for _, m := range st.re.FindAllIndex(q.text, -1) {
-		for pos < m[0] {
+	matched := false
+	for pos < len(q.text) {
+		m0, m1, ok := st.match.next(q.text, pos)
+		if !ok {
+			break
+		}
+		matched = true
+		for pos < m0 {
 			q.tmp = append(q.tmp, q.in[k])
 			q.tmpA = append(q.tmpA, q.inA[k])
 			pos += utf8.RuneLen(q.in[k])
 			k++
 		}
-		for pos < m[1] {
+		for pos < m1 {
 			pos += utf8.RuneLen(q.in[k])
 			k++
 		}
-		// Patterns that can match empty are refused when the file is read, so k > 0.
+		// Patterns that can match the empty string are refused when the file is read, so k > 0.
 		a := q.inA[k-1]
 		for _, r := range st.content {
 			q.tmp = append(q.tmp, r)
 			q.tmpA = append(q.tmpA, a)
 		}
 	}
+	if !matched {
+		return false
+	}
 	q.tmp = append(q.tmp, q.in[k:]...)
 	q.tmpA = append(q.tmpA, q.inA[k:]...)
+	return true
+}
+
+// replaceMatcher finds the leftmost match of a Replace pattern in b at or after from. The
+// patterns real files use (a literal; a character repeated at least n times, XLM-R's " {2,}")
+// are matched without allocating; others go through regexp.
+type replaceMatcher struct {
+	lit []byte         // a literal pattern, or the repeated character
+	min int            // > 0: lit repeated at least min times (greedy)
+	re  *regexp.Regexp // otherwise
+}
+
+func (m *replaceMatcher) next(b []byte, from int) (int, int, bool) {
+	switch {
+	case m.re != nil:
+		loc := m.re.FindIndex(b[from:])
+		if loc == nil {
+			return 0, 0, false
+		}
+		return from + loc[0], from + loc[1], true
+	case m.min > 0:
+		for i := from; ; {
+			k := bytes.Index(b[i:], m.lit)
+			if k < 0 {
+				return 0, 0, false
+			}
+			start := i + k
+			end, n := start, 0
+			for bytes.HasPrefix(b[end:], m.lit) {
+				end += len(m.lit)
+				n++
+			}
+			if n >= m.min {
+				return start, end, true
+			}
+			i = end
+		}
+	default:
+		k := bytes.Index(b[from:], m.lit)
+		if k < 0 {
+			return 0, 0, false
+		}
+		return from + k, from + k + len(m.lit), true
+	}
 }

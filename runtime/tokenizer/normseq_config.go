@@ -71,17 +71,17 @@ func parseSteps(raw json.RawMessage, steps []normStep, depth int) ([]normStep, e
 		if n.Pattern == nil || n.Content == nil || (n.Pattern.String == nil) == (n.Pattern.Regex == nil) {
 			return nil, FormatError("normalizer Replace: needs a pattern (String or Regex) and a content")
 		}
-		var re *regexp.Regexp
+		var m replaceMatcher
 		var err error
 		if n.Pattern.String != nil {
-			re, err = replaceRegexp(regexp.QuoteMeta(*n.Pattern.String))
-		} else {
-			re, err = replaceRegexp(*n.Pattern.Regex)
-		}
-		if err != nil {
+			if *n.Pattern.String == "" {
+				return nil, UnsupportedError("normalizer Replace: empty pattern")
+			}
+			m.lit = []byte(*n.Pattern.String)
+		} else if m, err = replaceRegexp(*n.Pattern.Regex); err != nil {
 			return nil, err
 		}
-		return append(steps, normStep{kind: stepReplace, re: re, content: []rune(*n.Content)}), nil
+		return append(steps, normStep{kind: stepReplace, match: m, content: []rune(*n.Content)}), nil
 	case "":
 		return nil, FormatError("normalizer without a type")
 	}
@@ -93,43 +93,81 @@ func parseSteps(raw json.RawMessage, steps []normStep, depth int) ([]normStep, e
 // bracketed classes of literal characters, groups, alternation and repetition. Anything whose
 // meaning differs between the two (\s \w \d \b \p, POSIX classes, '.', anchors, flags) or that
 // can match the empty string is an UnsupportedError.
-func replaceRegexp(pat string) (*regexp.Regexp, error) {
+func replaceRegexp(pat string) (replaceMatcher, error) {
 	unsupported := func(why string) error {
 		return unsupportedf("normalizer Replace: pattern %q (%s)", clip(pat), why)
 	}
 	if pat == "" {
-		return nil, unsupported("empty")
+		return replaceMatcher{}, unsupported("empty")
 	}
 	for i := 0; i < len(pat); i++ {
 		if pat[i] == '\\' && i+1 < len(pat) {
 			c := pat[i+1]
 			if ('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') && !strings.ContainsRune("tnrfv", rune(c)) {
-				return nil, unsupported("escape \\" + string(c))
+				return replaceMatcher{}, unsupported("escape \\" + string(c))
 			}
 			i++
 		}
 	}
 	if strings.Contains(pat, "[:") {
-		return nil, unsupported("POSIX class")
+		return replaceMatcher{}, unsupported("POSIX class")
 	}
 	if strings.Contains(strings.ReplaceAll(pat, "(?:", ""), "(?") {
-		return nil, unsupported("flag")
+		return replaceMatcher{}, unsupported("flag")
 	}
 	re, err := syntax.Parse(pat, syntax.Perl)
 	if err != nil {
-		return nil, unsupported("not a regular expression Go reads")
+		return replaceMatcher{}, unsupported("not a regular expression Go reads")
 	}
 	if !plainRegexp(re) {
-		return nil, unsupported("operators beyond literals, classes, groups and repetition")
+		return replaceMatcher{}, unsupported("operators beyond literals, classes, groups and repetition")
 	}
 	c, err := regexp.Compile(pat)
 	if err != nil {
-		return nil, unsupported("not a regular expression Go reads")
+		return replaceMatcher{}, unsupported("not a regular expression Go reads")
 	}
 	if c.MatchString("") {
-		return nil, unsupported("matches the empty string")
+		return replaceMatcher{}, unsupported("matches the empty string")
 	}
-	return c, nil
+	re = re.Simplify()
+	switch {
+	case re.Op == syntax.OpLiteral:
+		return replaceMatcher{lit: []byte(string(re.Rune))}, nil
+	case re.Op == syntax.OpPlus && re.Flags&syntax.NonGreedy == 0 && re.Sub[0].Op == syntax.OpLiteral && len(re.Sub[0].Rune) == 1:
+		return replaceMatcher{lit: []byte(string(re.Sub[0].Rune)), min: 1}, nil
+	}
+	if r, n, ok := repeatedRune(re); ok {
+		return replaceMatcher{lit: []byte(string(r)), min: n}, nil
+	}
+	return replaceMatcher{re: c}, nil
+}
+
+// repeatedRune recognizes x{n,} after Simplify (literals of x, then x+ or x*): x and n.
+func repeatedRune(re *syntax.Regexp) (rune, int, bool) {
+	if re.Op != syntax.OpConcat || len(re.Sub) < 2 {
+		return 0, 0, false
+	}
+	last := re.Sub[len(re.Sub)-1]
+	if (last.Op != syntax.OpPlus && last.Op != syntax.OpStar) || last.Sub[0].Op != syntax.OpLiteral ||
+		len(last.Sub[0].Rune) != 1 || last.Flags&syntax.NonGreedy != 0 {
+		return 0, 0, false
+	}
+	r, n := last.Sub[0].Rune[0], 0
+	if last.Op == syntax.OpPlus {
+		n++
+	}
+	for _, sub := range re.Sub[:len(re.Sub)-1] {
+		if sub.Op != syntax.OpLiteral {
+			return 0, 0, false
+		}
+		for _, x := range sub.Rune {
+			if x != r {
+				return 0, 0, false
+			}
+			n++
+		}
+	}
+	return r, n, true
 }
 
 func plainRegexp(re *syntax.Regexp) bool {

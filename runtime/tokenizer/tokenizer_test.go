@@ -37,8 +37,26 @@ func TestFromJSONErrors(t *testing.T) {
 		{"unigram long piece", `{"model":{"type":"Unigram","unk_id":0,"vocab":[["` + strings.Repeat("a", 257) + `",0.0]]}}`, true, "at most 256"},
 		{"unigram score out of range", `{"model":{"type":"Unigram","unk_id":0,"vocab":[["a",1e400]]}}`, false, "vocab[0]"},
 		{"untagged unigram", `{"model":{"vocab":[["a",0.0]]}}`, true, "unk_id"},
-		{"xlm-r normalizer", `{"normalizer":{"type":"Sequence","normalizers":[{"type":"Precompiled","precompiled_charsmap":"AA=="},{"type":"Strip","strip_left":false,"strip_right":true},{"type":"Replace"}]},` + wp + `}`, true, "Sequence [Precompiled Strip Replace]"},
-		{"precompiled", `{"normalizer":{"type":"Precompiled","precompiled_charsmap":""},` + wp + `}`, true, "Precompiled"},
+		{"charsmap of 1 byte", `{"normalizer":{"type":"Sequence","normalizers":[{"type":"Precompiled","precompiled_charsmap":"AA=="},{"type":"Strip","strip_left":false,"strip_right":true}]},` + wp + `}`, false, "no trie size"},
+		{"empty charsmap", `{"normalizer":{"type":"Precompiled","precompiled_charsmap":""},` + wp + `}`, false, "no trie size"},
+		{"no charsmap", `{"normalizer":{"type":"Precompiled"},` + wp + `}`, false, "no precompiled_charsmap"},
+		{"charsmap not base64", `{"normalizer":{"type":"Precompiled","precompiled_charsmap":"!!!!"},` + wp + `}`, false, "not base64"},
+		{"trie past the charsmap", `{"normalizer":{"type":"Precompiled","precompiled_charsmap":"/////wAAAAA="},` + wp + `}`, false, "trie of 4294967295 bytes"},
+		{"pool not utf-8", `{"normalizer":{"type":"Precompiled","precompiled_charsmap":"BAAAAAAAAAD/"},` + wp + `}`, false, "not UTF-8"},
+		{"long normalized string", `{"normalizer":{"type":"Precompiled","precompiled_charsmap":"AAAAAGFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWE="},` + wp + `}`, true, "at most 64"},
+		{"huge charsmap", `{"normalizer":{"type":"Precompiled","precompiled_charsmap":"` + strings.Repeat("A", 6<<20) + `"},` + wp + `}`, true, "at most 4194304 bytes"},
+		{"strip without fields", `{"normalizer":{"type":"Strip"},` + wp + `}`, false, "strip_left"},
+		{"replace without content", `{"normalizer":{"type":"Replace","pattern":{"String":"a"}},` + wp + `}`, false, "content"},
+		{"replace two patterns", `{"normalizer":{"type":"Replace","pattern":{"String":"a","Regex":"b"},"content":""},` + wp + `}`, false, "pattern"},
+		{"replace empty string", `{"normalizer":{"type":"Replace","pattern":{"String":""},"content":"x"},` + wp + `}`, true, "empty"},
+		{"replace unicode class", `{"normalizer":{"type":"Replace","pattern":{"Regex":"\\s+"},"content":" "},` + wp + `}`, true, "(escape"},
+		{"replace dot", `{"normalizer":{"type":"Replace","pattern":{"Regex":"a.b"},"content":" "},` + wp + `}`, true, "operators"},
+		{"replace flag", `{"normalizer":{"type":"Replace","pattern":{"Regex":"(?i)a"},"content":" "},` + wp + `}`, true, "flag"},
+		{"replace matches empty", `{"normalizer":{"type":"Replace","pattern":{"Regex":"a*"},"content":" "},` + wp + `}`, true, "empty string"},
+		{"replace bad regex", `{"normalizer":{"type":"Replace","pattern":{"Regex":"(a"},"content":" "},` + wp + `}`, true, "not a regular expression"},
+		{"nfkc in a sequence", `{"normalizer":{"type":"Sequence","normalizers":[{"type":"Strip","strip_left":true,"strip_right":true},{"type":"NFKC"}]},` + wp + `}`, true, "NFKC in a Sequence"},
+		{"sequence without normalizers", `{"normalizer":{"type":"Sequence"},` + wp + `}`, false, "no normalizers"},
+		{"long sequence", `{"normalizer":{"type":"Sequence","normalizers":[` + strings.Repeat(`{"type":"Strip","strip_left":true,"strip_right":true},`, 16) + `{"type":"Strip","strip_left":true,"strip_right":true}]},` + wp + `}`, true, "more than 16"},
 		{"metaspace scheme", `{"pre_tokenizer":{"type":"Metaspace","prepend_scheme":"sometimes"},` + wp + `}`, false, "prepend_scheme"},
 		{"metaspace replacement", `{"pre_tokenizer":{"type":"Metaspace","replacement":"ab"},` + wp + `}`, false, "replacement"},
 		{"no unk", `{"model":{"type":"WordPiece","vocab":{"a":0}}}`, false, "unk_token"},
@@ -362,7 +380,7 @@ func TestEncodeAllocsModels(t *testing.T) {
 	if raceEnabled {
 		t.Skip("sync.Pool drops items under the race detector")
 	}
-	for _, name := range []string{"bpe", "unigram"} {
+	for _, name := range []string{"bpe", "unigram", "xlmr"} {
 		tk, _ := loadModelGolden(t, name)
 		text := "I love this movie, it's absolutely wonderful!  Café déjà vu <mask> 東京 und Straße."
 		tk.Encode(text, Options{})
