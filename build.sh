@@ -423,7 +423,7 @@ worker_tests() {
 FUZZ_TARGETS=(
   runtime/weights:FuzzParseSafetensors runtime/weights:FuzzParsePyTorch runtime/weights:FuzzPickle
   runtime/modelfile:FuzzParse runtime/modelfile:FuzzParseManifest
-  runtime/tokenizer:FuzzEncode runtime/tokenizer:FuzzFromJSON
+  runtime/tokenizer:FuzzEncode runtime/tokenizer:FuzzFromJSON runtime/tokenizer:FuzzPrecompiled runtime/tokenizer:FuzzEncodeXLMR
   runtime/pretrained:FuzzLoadConfig
   adapters:FuzzParseSetup adapters:FuzzLoadConfig adapters:FuzzLoadFile
   wasm/worker/service:FuzzClassifyRequest

@@ -6,9 +6,10 @@
 // merges by rank, RobertaProcessing or ByteLevel post-processing with their offset
 // trimming; checked on GPT-2's real vocabulary and merges) and SentencePiece-style
 // Unigram files (Metaspace pre-tokenizer, Viterbi over the pieces' scores, read as
-// serde_json reads them), with LongestFirst truncation and batch padding. XLM-R's
-// Precompiled normalizer is not implemented: such files are an UnsupportedError. It knows
-// nothing of models.
+// serde_json reads them) with XLM-R's normalizers (SentencePiece's precompiled_charsmap read
+// as spm_precompiled does, grapheme clusters and NormalizedString's alignments included; Strip;
+// Replace; their Sequence: normseq.go, precompiled.go, grapheme.go), with LongestFirst
+// truncation and batch padding. It knows nothing of models.
 //
 // The pipeline is the reference's: added tokens, then a normalizer, a pre-tokenizer and a
 // model (the model interface: wordpiece.go, bpe.go, unigram.go), then the post-processor.
