@@ -42,9 +42,9 @@ type charChange struct {
 // between added tokens) and the characters the Precompiled normalizer writes for it: the
 // segment is held whole, at ~70 bytes a character through normalization and pre-tokenization,
 // and a charsmap may expand a byte to maxReplacementBytes. Past it the rest of the segment is
-// dropped (where the reference normalizes it all): only tokens after the first ~2M characters
-// differ, far past any truncation.
-const MaxSegmentChars = 1 << 21
+// dropped (where the reference normalizes it all): only tokens after the first ~1M characters
+// (~250,000 tokens) differ, far past any truncation or count (adapters.MaxCountedTokens).
+const MaxSegmentChars = 1 << 20
 
 // seqState is the scratch of the sequence normalizers, part of normState.
 type seqState struct {
