@@ -4,12 +4,6 @@ package tokenizer
 // splits text for the Precompiled normalizer (normalizers/precompiled.rs). The properties are
 // generated into grapheme_tables.go by tools/reference/make_tokenizer_golden.py.
 
-// graphemeRange gives the code points lo..hi a grapheme class (see graphemeClasses).
-type graphemeRange struct {
-	lo, hi rune
-	cls    uint8
-}
-
 // Grapheme_Cluster_Break values (the low 4 bits of a class), then the flags.
 const (
 	gcbOther = iota
@@ -35,24 +29,12 @@ const (
 	gcbInCBMask      = 96
 )
 
+// graphemeClass is r's class in graphemeClasses.
 func graphemeClass(r rune) uint8 {
 	if r < 0x7f && r >= 0x20 {
 		return gcbOther
 	}
-	t := graphemeClasses
-	lo, hi := 0, len(t)
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		switch {
-		case r < t[m].lo:
-			hi = m
-		case r > t[m].hi:
-			lo = m + 1
-		default:
-			return t[m].cls
-		}
-	}
-	return gcbOther
+	return lookupClass(graphemeClasses, r)
 }
 
 // graphemeBreaker finds the boundaries of extended grapheme clusters one character at a

@@ -14,10 +14,11 @@ import (
 // runeRange is an inclusive range of code points; tables are sorted and disjoint.
 type runeRange struct{ lo, hi rune }
 
-// runeClass gives the code points lo..hi a combining class.
+// runeClass gives the code points lo..hi a class: a combining class, or a grapheme class
+// (grapheme.go).
 type runeClass struct {
 	lo, hi rune
-	ccc    uint8
+	class  uint8
 }
 
 // combiningClass is the canonical combining class of r as the reference's NFD knows it.
@@ -25,7 +26,11 @@ func combiningClass(r rune) uint8 {
 	if r < 0x300 {
 		return 0
 	}
-	t := combiningClasses
+	return lookupClass(combiningClasses, r)
+}
+
+// lookupClass is the class of r in t (sorted, disjoint), 0 if none.
+func lookupClass(t []runeClass, r rune) uint8 {
 	lo, hi := 0, len(t)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
@@ -35,7 +40,7 @@ func combiningClass(r rune) uint8 {
 		case r > t[m].hi:
 			lo = m + 1
 		default:
-			return t[m].ccc
+			return t[m].class
 		}
 	}
 	return 0

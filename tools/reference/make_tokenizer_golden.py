@@ -969,7 +969,7 @@ def grapheme_tables():
              "// graphemeClasses gives each code point its Grapheme_Cluster_Break value (low 4 bits, gcb*),",
              "// Extended_Pictographic (gcbPictographic) and Indic_Conjunct_Break (gcbInCB*) for UAX #29;",
              "// code points not listed are Other.",
-             "var graphemeClasses = []graphemeRange{"]
+             "var graphemeClasses = []runeClass{"]
     row = []
     for lo, hi, v in ranges:
         row.append(f"{{0x{lo:x}, 0x{hi:x}, {v}}}")
