@@ -3,6 +3,7 @@ package tokenizer
 import (
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // FuzzEncode checks, for any text, that Encode and EncodePair never panic, ids are in the
@@ -51,8 +52,10 @@ func FuzzPrecompiled(f *testing.F) {
 		m, _ := replaceRegexp(" {2,}")
 		n := normalizer{kind: normSeq, steps: []normStep{{kind: stepPrecompiled, pc: pc}, {kind: stepStrip, right: true}, {kind: stepReplace, match: m, content: []rune("\u2581")}}}
 		var ns normState
-		for i, r := range text {
-			n.push(&ns, r, align{int32(i), int32(i + len(string(r)))})
+		for i := 0; i < len(text); {
+			r, size := utf8.DecodeRuneInString(text[i:])
+			n.push(&ns, r, align{int32(i), int32(i + size)})
+			i += size
 		}
 		n.finish(&ns)
 		if len(ns.out) != len(ns.outAlign) || len(string(ns.out)) > maxReplacementBytes*len(text)+8 {
@@ -141,6 +144,7 @@ func FuzzFromJSON(f *testing.F) {
 	f.Add(mustRead(f, "../../testdata/tokenizer/unigram/tokenizer.json"))
 	f.Add([]byte(`{"pre_tokenizer":{"type":"Metaspace","prepend_scheme":"first","split":false},"model":{"type":"Unigram","unk_id":0,"vocab":[["<unk>",0],["a",-1.5],["\u2581a",-2e0]]}}`))
 	f.Add([]byte(`{"pre_tokenizer":{"type":"ByteLevel","add_prefix_space":false,"use_regex":false},"post_processor":{"type":"RobertaProcessing","sep":["b",1],"cls":["a",0]},"model":{"type":"BPE","unk_token":"a","fuse_unk":true,"vocab":{"a":0,"b":1,"ab":2},"merges":["a b"]}}`))
+	f.Add([]byte(`{"normalizer":{"type":"Sequence","normalizers":[{"type":"Precompiled","precompiled_charsmap":"CAAAAAAEAABhAQAAeAA="},{"type":"Strip","strip_left":false,"strip_right":true},{"type":"Replace","pattern":{"Regex":" {2,}"},"content":"\u2581"}]},"pre_tokenizer":{"type":"Metaspace"},"model":{"type":"Unigram","unk_id":0,"vocab":[["<unk>",0],["a",-1.5],["\u2581a",-2e0]]}}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		tk, err := FromJSON(b)
 		if err != nil {
