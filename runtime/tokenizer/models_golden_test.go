@@ -27,6 +27,11 @@ type modelGolden struct {
 	// CodePoints: per block of 256 code points, the sha256 of the ids and byte offsets of
 	// each code point alone, followed by U+0301 and between "a" and "b" (code_point_golden).
 	CodePoints map[string]string `json:"code_points"`
+	// Graphemes: texts and their extended grapheme clusters' lengths in code points.
+	Graphemes []struct {
+		Text     string `json:"text"`
+		Clusters []int  `json:"clusters"`
+	} `json:"graphemes"`
 	Cases      []goldenCase      `json:"cases"`
 	Batches    []struct {
 		Texts     []string         `json:"texts"`
@@ -120,6 +125,35 @@ func TestGoldenUnigram(t *testing.T) { testModelGolden(t, "unigram", 900) }
 // Precompiled charsmap, Strip, Replace, Metaspace, Unigram), trained and converted as
 // testdata/README.md says.
 func TestGoldenXLMR(t *testing.T) { testModelGolden(t, "xlmr", 900) }
+
+// TestGraphemes checks graphemeBreaker's clusters against the regex module's (whose Unicode
+// tables grapheme_tables.go holds) on the hard texts and on sequences for every rule.
+func TestGraphemes(t *testing.T) {
+	_, g := loadModelGolden(t, "xlmr")
+	if len(g.Graphemes) < 500 {
+		t.Fatalf("golden_xlmr.json has %d grapheme cases", len(g.Graphemes))
+	}
+	fails := 0
+	for _, c := range g.Graphemes {
+		var got []int
+		var b graphemeBreaker
+		for _, r := range c.Text {
+			if b.breakBefore(graphemeClass(r)) {
+				got = append(got, 0)
+			}
+			got[len(got)-1]++
+		}
+		if fmt.Sprint(got) != fmt.Sprint(c.Clusters) {
+			if fails++; fails <= 10 {
+				t.Errorf("%+q: clusters %v, want %v", c.Text, got, c.Clusters)
+			}
+		}
+	}
+	if fails > 0 {
+		t.Fatalf("%d of %d texts differ", fails, len(g.Graphemes))
+	}
+	t.Logf("%d texts split as the regex module splits them", len(g.Graphemes))
+}
 
 // TestXLMRCodePoints encodes every code point alone, followed by a combining acute and between
 // two letters, and compares ids and offsets with the reference's, block by block.

@@ -241,6 +241,12 @@ PRECOMPILED_HARD = [
     "\u1100\u1161\u11a8 \uac01 \u1100\u1161", "\U0001f1fa\U0001f1f8\U0001f1eb", "\u0915\u094d\u0937 \u0915\u094d",
     "\u2126\u0301 \u212b\u0301 \u00c5\u0301", "\u0041\u030a\u0301", "\u2460\u0301\u2461", "e\u0301\u0301",
     "\ufe0f\u20e3 \u0301 start mark", "\r\n\u0301", "\u00a0\u00a0 \u2002\u2003 nbsp",
+    # GB9c: a cluster under 6 bytes whose first character the charsmap maps drops the rest of it
+    "\u00a0\u094d\u0915", "\u00a0\u094d\u0915\u0915", "\u00a0\u0301\u094d\u0915", "\u0915\u094d\u00a0\u0915",
+    "\u00a0\u094d\u200d\u0915 \u2002\u09cd\u0995", "\u0915\u094d\u0937\u00a0\u093c \u00a0\u093c\u094d\u0915",
+    # ... and U+0958 (a key: NFKC gives U+0915 U+093C) with an acute is such a cluster unless GB9c
+    # joins it to a consonant and linker before: the acute stays in the first, goes in the others
+    "\u0915\u094d\u0958\u0301", "\u0958\u0301", "a\u094d\u0958\u0301", "\u0915\u093c\u094d\u200d\u0958\u0301",
 ]
 
 def random_texts(seed, n):
@@ -824,6 +830,31 @@ def build_xlmr(path):
           f"{os.path.getsize(path)} bytes")
 
 
+def grapheme_golden():
+    """Extended grapheme clusters (regex's \\X, whose Unicode tables grapheme_tables.go holds) of
+    random texts and sequences that exercise each rule of UAX #29 but GB9c: cluster lengths in
+    code points. regex's \\X joins an Indic linker to a consonant even with no consonant before
+    (GB9c wants one; unicode-segmentation, and so tokenizers, does: "\\u00a0\\u094d\\u0915"
+    normalizes to " \\u0915"), so GB9c is left to the Precompiled cases (PRECOMPILED_HARD)."""
+    import random
+    import regex
+    rng = random.Random(7)
+    rules = ["\r\n\r\r\n\n", "\u1100\u1161\u11a8\u1100\uac00\u11a8\uac01\u11a8\u1161\u11a8\u11a8",
+             "\U0001f1fa\U0001f1f8\U0001f1eb\U0001f1f7\U0001f1e9", "a\U0001f1fa\U0001f1f8\U0001f1eb",
+             "\U0001f468\u200d\U0001f469\u200d\U0001f467 \U0001f44d\U0001f3fd\u200d x\u200d\U0001f600 \u2764\ufe0f\u200d\U0001f525",
+             "\u0600\u0661 \u0d4e\u0d15 \u0915\u093f \u0e01\u0e33", "\x00\u0301 \u0301\u0302 \t\u0301", "\u200d\u200d\U0001f600"]
+    pool = ["\r", "\n", "\x01", "\u0301", "\u200d", "\U0001f1fa", "\U0001f600", "\u1100", "\u1161", "\u11a8",
+            "\uac00", "\uac01", "\u0600", "\u0903", "a", " ", "\ufe0f", "\U0001f3fd"]
+    rand = ["".join(rng.choice(pool) for _ in range(rng.randint(1, 12))) for _ in range(400)]
+    out = []
+    indic = regex.compile(r"\p{InCB=Linker}")
+    for text in TRICKY + HARD + PRECOMPILED_HARD + rules + rand + random_texts(5, 200):
+        if indic.search(text):
+            continue
+        out.append({"text": text, "clusters": [len(g) for g in regex.findall(r"\X", text)]})
+    return out
+
+
 def code_point_golden(path):
     """Every code point through the whole tokenizer, alone, followed by a combining acute (a
     grapheme cluster of fewer than 6 bytes for most: the Precompiled normalizer then looks it up
@@ -904,6 +935,7 @@ def model_golden(name, path):
         "padding": {"pad_id": pad_id, "pad_token": pad_token},
         "counts": counts,
         "code_points": code_point_golden(path) if name == "xlmr" else None,
+        "graphemes": grapheme_golden() if name == "xlmr" else None,
         # A Unigram's scores as the reference holds them after reading the file (serde_json
         # does not always round a decimal to the nearest float; written back shortest).
         "scores_as_loaded": [sc for _, sc in json.loads(tok.to_str())["model"]["vocab"]]
