@@ -32,8 +32,8 @@ type modelGolden struct {
 		Text     string `json:"text"`
 		Clusters []int  `json:"clusters"`
 	} `json:"graphemes"`
-	Cases      []goldenCase      `json:"cases"`
-	Batches    []struct {
+	Cases   []goldenCase `json:"cases"`
+	Batches []struct {
 		Texts     []string         `json:"texts"`
 		MaxLength int              `json:"max_length"`
 		Encodings []goldenEncoding `json:"encodings"`
