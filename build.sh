@@ -114,13 +114,16 @@ cmd_wasm() {
 # `globalThis` is a scope the caller passes (js/src/runtime.js: a view of the real globalThis
 # that keeps fs, process, path and Go to itself), so that loading the package defines no globals
 # that libraries sniffing for Node would see. Go's runtime.wasmWrite writes through the bare name
-# `fs`: the module-level binding below, set to the scope's fs once the file has run.
+# `fs`: the module-level binding below, set to the scope's fs once the file has run. It also
+# reads the bare names TextDecoder and crypto, which goClass takes as parameters: with kernel
+# threads Go's memory is a SharedArrayBuffer, whose views browsers' TextDecoder.decode and
+# crypto.getRandomValues refuse, so runtime.js passes versions that copy (every caller passes all three).
 wrap_wasm_exec() {
   printf '%s\n' \
     "// Go's lib/wasm/wasm_exec.js ($(go env GOVERSION)), wrapped by build.sh (wrap_wasm_exec): the file runs" \
     "// inside goClass, whose globalThis is the scope given (js/src/runtime.js), and defines nothing global." \
     "let fs;" \
-    "export function goClass(globalThis) {"
+    "export function goClass(globalThis, TextDecoder, crypto) {"
   cat "$1"
   printf '%s\n' "fs = globalThis.fs;" "return globalThis.Go;" "}"
 }

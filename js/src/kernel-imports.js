@@ -1,3 +1,14 @@
+import { OP_QGEMM, OP_SGEMM_NT } from "./kernel-pool.js";
+
+// PARALLEL_MIN is the size (M·K·N multiply-adds) from which a product is split over the kernel
+// threads: below it, waking a worker costs more than it saves (measured: see js/README.md).
+export let PARALLEL_MIN = 1 << 19;
+
+// setParallelMin changes PARALLEL_MIN (benchmarks and tests).
+export function setParallelMin(n) {
+  PARALLEL_MIN = n;
+}
+
 // kernelTrampolines returns the adapterwasm_kernels imports of the Go module: one function per
 // //go:wasmimport of runtime/kernels/simd_js.go, each calling into the Wasm SIMD kernel module
 // (runtime/kernels/wat/kernels.wat). That module imports Go's memory, so it can only be
@@ -7,16 +18,27 @@
 // Go module would otherwise throw inside Go's frames, which kills the instance); Go also checks
 // abi() against the version it was built for, which covers changed signatures.
 // Shared by the package's loader (runtime.js) and the Cloudflare Worker (workers/src/worker.mjs).
-export function kernelTrampolines(get) {
+//
+// pool(), when given, returns the KernelPool (kernel-pool.js) or null: with one, products of at
+// least PARALLEL_MIN multiply-adds are split over its threads (bit-identical results).
+export function kernelTrampolines(get, pool = () => null) {
   const t = {
     abi: () => get().abi(),
-    sgemm_nt: (d, ldd, x, ldx, w, ldw, m, kk, n) => get().sgemm_nt(d, ldd, x, ldx, w, ldw, m, kk, n),
+    sgemm_nt: (d, ldd, x, ldx, w, ldw, m, kk, n) => {
+      const p = pool();
+      if (p && m * kk * n >= PARALLEL_MIN && n >= 16) return p.run(OP_SGEMM_NT, [d, ldd, x, ldx, w, ldw, m, kk], n);
+      get().sgemm_nt(d, ldd, x, ldx, w, ldw, m, kk, n);
+    },
     sgemm_nn: (d, ldd, x, ldx, y, ldy, m, kk, n) => get().sgemm_nn(d, ldd, x, ldx, y, ldy, m, kk, n),
     quant_i16: (q, s, x, ldx, m, kk) => get().quant_i16(q, s, x, ldx, m, kk),
     dequant_q8: (w, qw, sw, n) => get().dequant_q8(w, qw, sw, n),
     q8_gemm_nt: (d, ldd, x, ldx, qw, sw, t, m, kk, n, r) => get().q8_gemm_nt(d, ldd, x, ldx, qw, sw, t, m, kk, n, r),
     pack_q8: (wp, sp, qw, sw, n, kk) => get().pack_q8(wp, sp, qw, sw, n, kk),
-    qgemm_packed: (d, ldd, qx, sx, wp, sp, m, kk, n, tmp) => get().qgemm_packed(d, ldd, qx, sx, wp, sp, m, kk, n, tmp),
+    qgemm_packed: (d, ldd, qx, sx, wp, sp, m, kk, n, tmp) => {
+      const p = pool();
+      if (p && m * kk * n >= PARALLEL_MIN && n >= 16) return p.run(OP_QGEMM, [d, ldd, qx, sx, wp, sp, m, kk, n, tmp], n);
+      get().qgemm_packed(d, ldd, qx, sx, wp, sp, m, kk, n, tmp);
+    },
     softmax_rows: (x, ld, rows, n, scale, bias) => get().softmax_rows(x, ld, rows, n, scale, bias),
     gelu_erf: (x, n) => get().gelu_erf(x, n),
     layer_norm: (dst, x, rows, n, g, b, eps) => get().layer_norm(dst, x, rows, n, g, b, eps),

@@ -121,7 +121,7 @@ export class AutoModelWithHeads {
         }),
       );
     };
-    const [rt] = await Promise.all([loadRuntime(options.wasm, options.kernels, { gcPercent: options.gcPercent, memoryLimitBytes: options.memoryLimitBytes }, progress), fetchAll()]);
+    const [rt] = await Promise.all([loadRuntime(options.wasm, options.kernels, { gcPercent: options.gcPercent, memoryLimitBytes: options.memoryLimitBytes }, progress, options.threads), fetchAll()]);
     throwIfAborted(options.signal, hubId ?? base.href);
     let converted = null;
     if (conv?.cached) {
@@ -517,6 +517,17 @@ export class AutoModelWithHeads {
   // simd tells whether the Wasm SIMD kernels run the matmuls (false: Go's plain kernels).
   get simd() {
     return this._rt.simd;
+  }
+
+  // threads is how many threads the large matrix products run on (1: this one only); threadsNote
+  // says why it is fewer than the threads option asked for (or than the default), else null.
+  // Both are the realm's Go instance's, set by the first model loaded in it.
+  get threads() {
+    return this._rt.threads;
+  }
+
+  get threadsNote() {
+    return this._rt.threadsNote;
   }
 
   // memory reports the Wasm linear memory and the Go heap in bytes.

@@ -1,10 +1,12 @@
 // The Node entry: the same API, with a cache directory instead of the Cache API and the Wasm
 // module read from disk.
 import { readFile } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
 import { AdapterwasmError } from "./errors.js";
 import { setDefaultStoreFactory } from "./model.js";
-import { setDefaultWasm, setFileReader } from "./runtime.js";
+import { setDefaultWasm, setFileReader, setKernelWorkers } from "./runtime.js";
 import { FsStore } from "./store-node.js";
 import "./node-local.js"; // local paths and file: URLs; an existing path is never a hub id
 
@@ -21,6 +23,17 @@ async function readWasm(url) {
 
 setDefaultWasm(() => readWasm(new URL("../dist/adapterwasm.wasm", import.meta.url)));
 setFileReader(readWasm);
+// Kernel threads are worker threads, unref'd: they never hold the process open.
+setKernelWorkers(() => {
+  const w = new Worker(new URL("./node-kernel-worker.js", import.meta.url), { name: "adapterwasm-kernels" });
+  w.unref();
+  return {
+    post: (m) => w.postMessage(m),
+    onMessage: (f) => w.once("message", f),
+    onError: (f) => w.once("error", f),
+    terminate: () => w.terminate(),
+  };
+}, availableParallelism);
 setDefaultStoreFactory((dir) => new FsStore(dir));
 
 export * from "./index.js";

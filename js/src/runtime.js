@@ -4,7 +4,9 @@
 import { goClass } from "../dist/wasm_exec.js";
 import { AdapterwasmError, fromGo } from "./errors.js";
 import { kernelTrampolines } from "./kernel-imports.js";
+import { MAX_THREADS, startPool } from "./kernel-pool.js";
 import { countBody } from "./progress.js";
+import { shareMemory } from "./shared-memory.js";
 
 // goScope is the global object the Go program sees (js.Global()): the real globalThis, except
 // for the names wasm_exec.js defines for itself (fs, path, process where there is none, and Go),
@@ -21,7 +23,31 @@ const goScope = new Proxy(globalThis, {
     return true;
   },
 });
-const Go = goClass(goScope);
+
+// With kernel threads Go's memory is a SharedArrayBuffer. wasm_exec.js decodes Go's strings with
+// TextDecoder and fills Go's random bytes with crypto.getRandomValues straight from views of that
+// memory, which browsers refuse for a shared buffer ("must not be shared"): goClass takes these
+// two, which copy such a view first, and pass anything else through.
+const isShared = (v) => typeof SharedArrayBuffer === "function" && v?.buffer instanceof SharedArrayBuffer;
+const copyOf = (v) => new Uint8Array(v.buffer, v.byteOffset, v.byteLength).slice();
+class SharedTextDecoder {
+  constructor(...a) {
+    this._d = new TextDecoder(...a);
+  }
+  decode(v, o) {
+    return this._d.decode(isShared(v) ? copyOf(v) : v, o);
+  }
+}
+const sharedCrypto = {
+  getRandomValues(v) {
+    if (!isShared(v)) return globalThis.crypto.getRandomValues(v);
+    const c = copyOf(v);
+    globalThis.crypto.getRandomValues(c);
+    new Uint8Array(v.buffer, v.byteOffset, v.byteLength).set(c);
+    return v;
+  },
+};
+const Go = goClass(goScope, SharedTextDecoder, sharedCrypto);
 
 // setHostFileSystem gives the Go program Node's fs (as Go's own wasm_exec_node.js does), so that
 // its os package reads and walks real directories: only the adapterwasm command (bin/) does this,
@@ -42,6 +68,9 @@ export class Runtime {
     this.go = go;
     this.exited = false;
     this.simd = false; // whether the Wasm SIMD kernels run the matmuls (else plain Go)
+    this.threads = 1; // threads the large products are split over (kernel-pool.js)
+    this.threadsNote = null; // why fewer threads than asked for, if so
+    this.pool = null;
     // Rejected when the program ends, so that calls in flight then fail instead of hanging.
     this._exit = new Promise((_, reject) => (this._onExit = reject));
     this._exit.catch(() => {});
@@ -53,6 +82,7 @@ export class Runtime {
   markExited() {
     if (this.exited) return;
     this.exited = true;
+    this.pool?.stop();
     if (current === this._promise) current = null;
     this._onExit(new AdapterwasmError("exited", EXITED));
   }
@@ -142,10 +172,11 @@ export function setDefaultKernels(k) {
 // bundle it), bytes, a Response, or a URL; by default the file beside the package. kernels may be
 // the compiled SIMD kernel module (kernels.wasm, bundled in Cloudflare Workers); by default it is
 // compiled from the bytes in dist/kernels.js. Both only matter for the first model of a realm,
-// as does progress (a LoadProgress, progress.js): the Wasm module is reported as one of its files.
-export function loadRuntime(wasm, kernels, gc, progress) {
+// as does progress (a LoadProgress, progress.js): the Wasm module is reported as one of its files,
+// and threads (the kernel threads to split large products over; threadPlan).
+export function loadRuntime(wasm, kernels, gc, progress, threads) {
   if (current) return current;
-  const p = start(wasm, kernels, gc, progress).then(
+  const p = start(wasm, kernels, gc, progress, threads).then(
     (rt) => {
       rt._promise = p;
       if (rt.exited && current === p) current = null; // died before anyone used it
@@ -164,7 +195,11 @@ export function loadRuntime(wasm, kernels, gc, progress) {
 // that do not emit assets referenced by `new URL(…, import.meta.url)` (esbuild) leave it behind.
 const WASM_HINT = "pass options.wasm: the URL your bundler gives adapterwasm/adapterwasm.wasm (README: Bundling), its bytes, or a WebAssembly.Module";
 
-async function instantiate(source, imports, progress, isDefault) {
+// prep, when given, rewrites the module's bytes before they are compiled (shareMemory); source
+// must then not be a WebAssembly.Module.
+const IDENTITY = Object.assign((b) => b, { identity: true });
+
+async function instantiate(source, imports, progress, isDefault, prep = IDENTITY) {
   source = await source;
   if (source instanceof WebAssembly.Module) return WebAssembly.instantiate(source, imports);
   let file = null;
@@ -185,7 +220,7 @@ async function instantiate(source, imports, progress, isDefault) {
         file.onChunk({ loaded: source.byteLength, total: source.byteLength, fromCache: false });
         file.done(source.byteLength);
       }
-      return (await WebAssembly.instantiate(source, imports)).instance;
+      return (await WebAssembly.instantiate(prep(source), imports)).instance;
     }
     if (typeof Response !== "undefined" && source instanceof Response) {
       if (!source.ok) throw new AdapterwasmError(isDefault ? "missing_file" : "network", `${url}: HTTP ${source.status}${isDefault ? `: the Wasm module is not there; ${WASM_HINT}` : ""}`);
@@ -193,15 +228,15 @@ async function instantiate(source, imports, progress, isDefault) {
       let counted = { res: source, bytes: () => 0 };
       if (file) counted = countBody(source, file.onChunk);
       let inst;
-      if (WebAssembly.instantiateStreaming && source.headers.get("content-type") === "application/wasm") {
+      if (WebAssembly.instantiateStreaming && source.headers.get("content-type") === "application/wasm" && prep.identity) {
         inst = (await WebAssembly.instantiateStreaming(counted.res, imports)).instance;
       } else {
-        inst = (await WebAssembly.instantiate(await counted.res.arrayBuffer(), imports)).instance;
+        inst = (await WebAssembly.instantiate(prep(await counted.res.arrayBuffer()), imports)).instance;
       }
       file?.done(counted.bytes());
       return inst;
     }
-    return (await WebAssembly.instantiate(source, imports)).instance;
+    return (await WebAssembly.instantiate(prep(source), imports)).instance;
   } catch (e) {
     if (e instanceof AdapterwasmError) throw e;
     // workerd (Cloudflare Workers) compiles no Wasm from bytes: "Wasm code generation disallowed by embedder".
@@ -228,26 +263,73 @@ function wasmDefault() {
 // (a WebAssembly.Module: Cloudflare Workers bundle kernels.wasm), else compiled from the base64
 // in dist/kernels.js. Without it (a host without Wasm SIMD, or one that cannot compile Wasm from
 // bytes, as workerd), available() answers 0 and Go runs its plain-Go kernels.
-function kernelImports(compiled) {
+//
+// With shared (Go's memory made shared by shareMemory), the kernel module is compiled for a
+// shared memory too, and attach returns that Module as well, for the kernel workers.
+function kernelImports(compiled, rt) {
   let k = null;
-  const imports = kernelTrampolines(() => k);
-  const attach = async (goInstance) => {
-    if (globalThis.ADAPTERWASM_KERNELS === "off") return false; // force the plain-Go kernels (benchmarks)
+  const imports = kernelTrampolines(() => k, () => rt.pool);
+  const attach = async (goInstance, shared) => {
+    if (globalThis.ADAPTERWASM_KERNELS === "off") return null; // force the plain-Go kernels (benchmarks)
     const env = { env: { mem: goInstance.exports.mem } };
     try {
       if (compiled instanceof WebAssembly.Module) {
         k = (await WebAssembly.instantiate(compiled, env)).exports; // a Module in: an Instance out
-      } else {
-        const { default: b64 } = await import("../dist/kernels.js");
-        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-        k = (await WebAssembly.instantiate(bytes, env)).instance.exports;
+        return { module: compiled };
       }
+      const { default: b64 } = await import("../dist/kernels.js");
+      let bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      if (shared) bytes = shareMemory(bytes);
+      const module = await WebAssembly.compile(bytes);
+      k = (await WebAssembly.instantiate(module, env)).exports;
+      return { module, exports: k };
     } catch {
       k = null; // plain-Go kernels
+      return null;
     }
-    return k !== null;
   };
   return { imports, attach };
+}
+
+// Kernel threads (kernel-pool.js): how a worker is started, and how many threads by default.
+// The browser entry starts module Web Workers running kernel-worker.js; the Node entry replaces
+// both (worker_threads, os.availableParallelism).
+let spawnKernelWorker = () => {
+  const w = new Worker(new URL("./kernel-worker.js", import.meta.url), { type: "module", name: "adapterwasm-kernels" });
+  return {
+    post: (m) => w.postMessage(m),
+    onMessage: (f) => (w.onmessage = (ev) => f(ev.data)),
+    onError: (f) => (w.onerror = (ev) => f(new Error(ev.message || "the kernel worker failed to load"))),
+    terminate: () => w.terminate(),
+  };
+};
+let cores = () => globalThis.navigator?.hardwareConcurrency ?? 1;
+
+export function setKernelWorkers(spawn, coreCount) {
+  spawnKernelWorker = spawn;
+  cores = coreCount;
+}
+
+// DEFAULT_MAX_THREADS caps the default thread count: the encoder's products are too small to
+// feed more (and a page shares the machine with everything else).
+const DEFAULT_MAX_THREADS = 4;
+
+// threadPlan returns how many kernel threads to try for the threads option (a number, or
+// undefined: the machine's cores up to DEFAULT_MAX_THREADS) and, when fewer than asked, why.
+function threadPlan(threads, wasm, kernels) {
+  if (threads !== undefined && (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS)) {
+    throw new AdapterwasmError("invalid_argument", `threads: want an integer from 1 to ${MAX_THREADS}, not ${String(threads).slice(0, 40)}`);
+  }
+  const want = threads ?? Math.max(1, Math.min(DEFAULT_MAX_THREADS, cores() || 1));
+  if (want === 1) return { threads: 1, note: null };
+  const one = (note) => ({ threads: 1, note });
+  if (isWorkerd()) return one("Cloudflare Workers run one thread");
+  if (globalThis.ADAPTERWASM_KERNELS === "off") return one("the SIMD kernels are off");
+  if (typeof SharedArrayBuffer !== "function" || typeof Atomics !== "object") return one("no SharedArrayBuffer here");
+  if (globalThis.crossOriginIsolated === false) return one("the page is not cross-origin isolated (serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)");
+  if (wasm instanceof WebAssembly.Module) return one("options.wasm is a compiled module, whose memory cannot be made shared");
+  if (kernels instanceof WebAssembly.Module) return one("options.kernels is a compiled module, whose memory cannot be made shared");
+  return { threads: want, note: null };
 }
 
 // isWorkerd tells whether this is Cloudflare Workers (workerd), where an isolate has 128 MB for
@@ -274,15 +356,28 @@ function goEnv(gc = {}) {
   return env;
 }
 
-async function start(wasm, compiledKernels, gc, progress) {
+async function start(wasm, compiledKernels, gc, progress, threads) {
   const go = new Go();
   const key = `__adapterwasm_${Math.random().toString(36).slice(2)}`;
   go.argv = ["adapterwasm", key];
   go.env = { ...go.env, ...goEnv(gc) };
-  const kernels = kernelImports(compiledKernels ?? defaultKernels);
+  compiledKernels ??= defaultKernels;
+  const source = await (wasm ?? wasmDefault());
+  const plan = threadPlan(threads, source, compiledKernels);
+  const pooled = { pool: null }; // the trampolines read the pool from here once it runs
+  const kernels = kernelImports(compiledKernels, pooled);
   go.importObject.adapterwasm_kernels = kernels.imports;
-  const instance = await instantiate(wasm ?? wasmDefault(), go.importObject, progress, wasm == null);
-  const simd = await kernels.attach(instance);
+  const shared = plan.threads > 1;
+  const instance = await instantiate(source, go.importObject, progress, wasm == null, shared ? shareMemory : undefined);
+  const kern = await kernels.attach(instance, shared);
+  if (shared && !kern) Object.assign(plan, { threads: 1, note: "the SIMD kernels are not available" });
+  if (plan.threads > 1) {
+    try {
+      pooled.pool = await startPool(plan.threads, kern.module, instance.exports.mem, kern.exports, spawnKernelWorker);
+    } catch (e) {
+      Object.assign(plan, { threads: 1, note: `the kernel workers did not start: ${String(e?.message ?? e).slice(0, 200)}` });
+    }
+  }
   let rt = null;
   let died = null; // the JS error that ended the program, if one did
   guardResume(go, (e) => (died = e));
@@ -295,10 +390,14 @@ async function start(wasm, compiledKernels, gc, progress) {
       // The program ended (a fatal error such as running out of memory): every later call fails,
       // and the next load starts a fresh instance.
       if (rt) rt.markExited();
+      pooled.pool?.stop();
       reject(new AdapterwasmError("exited", "the Go instance exited before it was ready", { cause: died ?? undefined }));
     }, reject);
   });
   rt = new Runtime(api, instance, go);
-  rt.simd = simd;
+  rt.simd = kern !== null;
+  rt.pool = pooled.pool;
+  rt.threads = plan.threads;
+  rt.threadsNote = plan.note;
   return rt;
 }

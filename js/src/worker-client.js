@@ -29,6 +29,8 @@ export class WorkerModelWithHeads {
     client.config = info.config;
     client.baseVerified = info.baseVerified;
     client.simd = info.simd;
+    client.threads = info.threads;
+    client.threadsNote = info.threadsNote;
     client.stats = info.stats;
     client.revision = info.revision;
     client.hub = info.hub;

@@ -17,7 +17,12 @@ func kABI() int32
 
 // kernelABI is the version of the kernel module's exports this code calls (kernels.wat's abi):
 // a module from another build whose exports differ is not used (plain-Go kernels instead).
-const kernelABI = 3
+// 4: qgemm_packed's tmp holds 8 floats for each of up to kernelThreads threads.
+const kernelABI = 4
+
+// kernelThreads is the most threads the host may split one product over (js/src/kernel-pool.js,
+// MAX_THREADS): thread t of qgemm_packed uses tmp[8t : 8t+8].
+const kernelThreads = 16
 
 //go:wasmimport adapterwasm_kernels sgemm_nt
 func kSgemmNT(d, ldd, x, ldx, w, ldw, m, k, n uint32)
@@ -95,7 +100,7 @@ var q8Scratch struct {
 	sp []float32 // pack_q8's scales [Out/4][In/32][4], likewise
 	wf []float32 // q8_gemm_nt's slab of float32 weights
 
-	tmp [8]float32 // qgemm_packed's output row for the rows of a tile past the last
+	tmp [8 * kernelThreads]float32 // qgemm_packed's output row for the rows of a tile past the last, per thread
 }
 
 func growInt16(s []int16, n int) []int16 {

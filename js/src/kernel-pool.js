@@ -1,0 +1,211 @@
+// Kernel threads: the large matrix products of one Go call split over a pool of workers that
+// each run the Wasm SIMD kernel module (runtime/kernels/wat/kernels.wat) on the Go instance's
+// memory, made shared (shared-memory.js). Go stays single-threaded: it calls a kernel through
+// //go:wasmimport as always (runtime/kernels/simd_js.go); the trampoline (kernel-imports.js)
+// hands a large product to run(), which posts a job in a small control block (a
+// SharedArrayBuffer of its own, not Go's memory), wakes the workers (Atomics.notify), computes
+// chunks itself, and returns once every chunk is done.
+//
+// A product is split by output columns, in chunks of 8 (qgemm_packed's tile is 4 rows × 8 columns,
+// sgemm_nt's 2 × 4), so every output is computed by the same instructions on the same operands as
+// on one thread: the results are bit-identical at every thread count. Chunks are claimed one at a
+// time (work stealing, an atomic ticket), so a worker the OS has not scheduled yet delays nothing:
+// the caller takes its chunks.
+//
+// The control block (Int32Array):
+//   GEN     the job's generation: workers Atomics.wait on it for a change
+//   TICKET  (generation << IDX_BITS) | next chunk: a chunk is claimed by a compare-and-swap that
+//           also checks the generation; CLOSED while the caller rewrites the job
+//   DONE    chunks finished
+//   STOP    1: workers return
+//   OP, NCHUNK, CHUNK, then the kernel's arguments (u32).
+
+const GEN = 0;
+const TICKET = 1;
+const DONE = 2;
+const STOP = 3;
+const OP = 4;
+const NCHUNK = 5;
+const CHUNK = 6;
+const ARGS = 8;
+const NARGS = 12;
+export const CONTROL_BYTES = (ARGS + NARGS) * 4;
+
+const IDX_BITS = 11; // up to 2047 chunks a job
+const IDX_MASK = (1 << IDX_BITS) - 1;
+const GEN_MASK = (1 << (32 - IDX_BITS)) - 1;
+const CLOSED = -1; // a ticket no generation matches (GEN_MASK with IDX_MASK: never posted)
+
+// MAX_THREADS bounds the pool (caller included): qgemm_packed's scratch in Go holds 8 floats for
+// each (simd_js.go, q8Scratch.tmp).
+export const MAX_THREADS = 16;
+
+// Operations a job can be. Each computes output columns [j0, j1) of the kernel call whose
+// arguments are a (u32s), on kernel instance k, as thread t.
+export const OP_QGEMM = 0;
+export const OP_SGEMM_NT = 1;
+const OPS = [
+  // qgemm_packed(d, ldd, qx, sx, wp, sp, M, K, N, tmp): W packed as [N/4][K/2][8] int8 (K bytes
+  // a column) and scales [N/4][K/32][4] f32 (K/8 bytes a column); tmp: 8 floats per thread.
+  (k, a, j0, j1, t) => k.qgemm_packed(a[0] + 4 * j0, a[1], a[2], a[3], a[4] + j0 * a[7], a[5] + (j0 * a[7]) / 8, a[6], a[7], j1 - j0, a[9] + 32 * t),
+  // sgemm_nt(d, ldd, x, ldx, w, ldw, M, K, N): w's rows are the output columns.
+  (k, a, j0, j1) => k.sgemm_nt(a[0] + 4 * j0, a[1], a[2], a[3], a[4] + 4 * j0 * a[5], a[5], a[6], a[7], j1 - j0),
+];
+
+// runChunks claims and computes chunks of the job of generation gen until none is left; it
+// returns how many it computed. The job's descriptor was read after GEN showed gen, and a claim
+// succeeds only while the ticket still carries gen with chunks left, i.e. before the caller could
+// have started rewriting the descriptor (it closes the ticket first, once every chunk is done).
+function runChunks(k, ctrl, args, gen, t) {
+  const op = OPS[ctrl[OP]];
+  const nchunk = ctrl[NCHUNK];
+  const chunk = ctrl[CHUNK];
+  const n = args[NARGS - 1];
+  let count = 0;
+  for (;;) {
+    const tk = Atomics.load(ctrl, TICKET);
+    const idx = tk & IDX_MASK;
+    if (tk >>> IDX_BITS !== gen || idx >= nchunk) return count;
+    if (Atomics.compareExchange(ctrl, TICKET, tk, tk + 1) !== tk) continue;
+    const j0 = idx * chunk;
+    op(k, args, j0, Math.min(n, j0 + chunk), t);
+    count++;
+    if (Atomics.add(ctrl, DONE, 1) === nchunk - 1) Atomics.notify(ctrl, DONE); // the last: wake the caller
+  }
+}
+
+// serveKernels is a worker's loop (kernel-worker.js, node-kernel-worker.js): k is its kernel
+// instance's exports, control the pool's SharedArrayBuffer, t its index (1 … threads-1), spin how
+// many times it polls for a new job before it sleeps. It returns when the pool stops.
+export function serveKernels(k, control, t, spin) {
+  const ctrl = new Int32Array(control, 0, ARGS);
+  const args = new Uint32Array(control, ARGS * 4, NARGS);
+  let seen = Atomics.load(ctrl, GEN);
+  for (;;) {
+    let g = Atomics.load(ctrl, GEN);
+    for (let i = 0; g === seen && i < spin; i++) g = Atomics.load(ctrl, GEN);
+    if (g === seen) {
+      Atomics.wait(ctrl, GEN, seen);
+      g = Atomics.load(ctrl, GEN);
+    }
+    if (Atomics.load(ctrl, STOP)) return;
+    seen = g;
+    runChunks(k, ctrl, args, g, t);
+  }
+}
+
+// canBlock tells whether this thread may Atomics.wait (not a browser page's main thread).
+function canBlock() {
+  try {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// KernelPool is the caller's side: threads-1 workers already serving the control block, and the
+// caller's own kernel instance k.
+export class KernelPool {
+  constructor(k, control, threads, stop) {
+    this.k = k;
+    this.threads = threads;
+    this.ctrl = new Int32Array(control, 0, ARGS);
+    this.args = new Uint32Array(control, ARGS * 4, NARGS);
+    this.gen = Atomics.load(this.ctrl, GEN);
+    this.block = canBlock();
+    // stats: jobs run, their chunks, and how many of those the caller computed itself (the rest
+    // is what the workers took: a measure of how much the pool helps on a busy machine).
+    this.stats = { jobs: 0, chunks: 0, callerChunks: 0 };
+    this._stop = stop;
+  }
+
+  // run computes kernel op over all n output columns of the call whose arguments are a, split in
+  // chunks of a multiple of 8 columns over the pool's threads, and returns when every one is done.
+  run(op, a, n) {
+    const { ctrl, args } = this;
+    const per = Math.ceil(n / (this.threads * 3) / 8) * 8;
+    const chunk = Math.max(8, per, Math.ceil(n / IDX_MASK / 8) * 8);
+    const nchunk = Math.ceil(n / chunk);
+    Atomics.store(ctrl, TICKET, CLOSED);
+    for (let i = 0; i < a.length; i++) args[i] = a[i];
+    args[NARGS - 1] = n;
+    ctrl[OP] = op;
+    ctrl[NCHUNK] = nchunk;
+    ctrl[CHUNK] = chunk;
+    Atomics.store(ctrl, DONE, 0);
+    const gen = (this.gen = (this.gen + 1) & GEN_MASK);
+    Atomics.store(ctrl, TICKET, gen << IDX_BITS);
+    Atomics.store(ctrl, GEN, gen);
+    Atomics.notify(ctrl, GEN);
+    const own = runChunks(this.k, ctrl, args, gen, 0);
+    this.stats.jobs++;
+    this.stats.chunks += nchunk;
+    this.stats.callerChunks += own;
+    // The rest are being computed by workers that claimed them: poll a little, then sleep until
+    // the last one notifies (a page's main thread, which may not sleep, polls).
+    for (let i = 0, d; (d = Atomics.load(ctrl, DONE)) < nchunk; i++) {
+      if (this.block && i > 1000) Atomics.wait(ctrl, DONE, d, 20);
+    }
+  }
+
+  // stop ends the workers (they return from serveKernels) and terminates them.
+  stop() {
+    Atomics.store(this.ctrl, STOP, 1);
+    Atomics.add(this.ctrl, GEN, 1);
+    Atomics.notify(this.ctrl, GEN);
+    this._stop?.();
+  }
+}
+
+// startPool starts threads-1 kernel workers on memory (the Go instance's shared memory) with
+// module (the kernel module compiled for a shared memory) and returns the KernelPool whose own
+// thread runs k (the caller's kernel instance's exports). spawn() starts one worker and returns
+// { post(message), onMessage(f), onError(f), terminate() }: a Web Worker running kernel-worker.js
+// or a worker_threads Worker running node-kernel-worker.js. It rejects if a worker fails to start
+// within timeoutMs; the caller falls back to one thread.
+export async function startPool(threads, module, memory, k, spawn, { spin = 20000, timeoutMs = 20000 } = {}) {
+  const control = new SharedArrayBuffer(CONTROL_BYTES);
+  const workers = [];
+  const stop = () => workers.forEach((w) => w.terminate());
+  try {
+    await Promise.all(
+      Array.from({ length: threads - 1 }, (_, i) => {
+        const w = spawn();
+        workers.push(w);
+        return new Promise((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`kernel worker ${i + 1} did not start in ${timeoutMs} ms`)), timeoutMs);
+          w.onMessage((m) => {
+            clearTimeout(timer);
+            if (m?.ready) resolve();
+            else reject(new Error(`kernel worker ${i + 1}: ${m?.error ?? "no answer"}`));
+          });
+          w.onError((e) => {
+            clearTimeout(timer);
+            reject(e instanceof Error ? e : new Error(`kernel worker ${i + 1}: ${e?.message ?? e}`));
+          });
+          w.post({ module, memory, control, t: i + 1, spin });
+        });
+      }),
+    );
+  } catch (e) {
+    stop();
+    throw e;
+  }
+  return new KernelPool(k, control, threads, stop);
+}
+
+// workerMain is the body of a kernel worker: on its one message it instantiates the kernel module
+// on the shared memory, answers { ready } (or { error }) through post, and serves jobs until the
+// pool stops.
+export function workerMain(msg, post) {
+  let k;
+  try {
+    k = new WebAssembly.Instance(msg.module, { env: { mem: msg.memory } }).exports;
+  } catch (e) {
+    post({ error: String(e?.message ?? e) });
+    return;
+  }
+  post({ ready: true });
+  serveKernels(k, msg.control, msg.t, msg.spin);
+}
