@@ -1,0 +1,189 @@
+// Kernel threads (src/kernel-pool.js, src/shared-memory.js): the Go module's memory made shared,
+// large products split over worker threads, and results bit-identical to one thread at every
+// thread count. Build first: ./build.sh wasm.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Worker } from "node:worker_threads";
+
+import { AdapterwasmError } from "../src/errors.js";
+import { OP_QGEMM, OP_SGEMM_NT, startPool } from "../src/kernel-pool.js";
+import { MAX_PAGES, shareMemory } from "../src/shared-memory.js";
+import { HAVE_MINILM, MINILM, MINILM_ADAPTERS, MINILM_Q8, requireBuild, ROOT, TINY } from "./helpers/fixtures.js";
+
+requireBuild();
+const goWasm = readFileSync(join(ROOT, "js/dist/adapterwasm.wasm"));
+const kernelBytes = () => Uint8Array.from(atob(readFileSync(join(ROOT, "js/dist/kernels.js"), "utf8").match(/"([A-Za-z0-9+/=]+)"/)[1]), (c) => c.charCodeAt(0));
+
+// memoryLimits reads memory 0's limits: the memory section's first entry or the first memory import.
+function memoryLimits(b) {
+  let p = 8;
+  const u32 = () => {
+    let v = 0;
+    for (let s = 0; ; s += 7) {
+      const x = b[p++];
+      v += (x & 127) * 2 ** s;
+      if (!(x & 128)) return v;
+    }
+  };
+  const limits = () => {
+    const flags = b[p++];
+    return { flags, min: u32(), max: flags & 1 ? u32() : null };
+  };
+  while (p < b.length) {
+    const id = b[p++];
+    const size = u32();
+    const end = p + size;
+    if (id === 5) return (u32(), limits());
+    if (id === 2) {
+      for (let n = u32(); n > 0; n--) {
+        p += u32();
+        p += u32();
+        const kind = b[p++];
+        if (kind === 2) return limits();
+        if (kind === 0) u32();
+        else if (kind === 1) (p++, limits());
+        else if (kind === 3) p += 2;
+      }
+    }
+    p = end;
+  }
+  return null;
+}
+
+test("shareMemory makes Go's defined memory and the kernels' imported one shared, max 4 GiB, and nothing else", async () => {
+  const before = memoryLimits(goWasm);
+  assert.equal(before.flags, 0, "Go's memory is unshared with no maximum (what this rewrite assumes)");
+  const shared = shareMemory(goWasm);
+  assert.deepEqual(memoryLimits(shared), { flags: 3, min: before.min, max: MAX_PAGES });
+  // The maximum adds 3 bytes; Go's linker pads section sizes to 5-byte LEB128s, which the rewrite
+  // writes minimal (-4).
+  assert.ok([-1, 3].includes(shared.byteLength - goWasm.byteLength), `${shared.byteLength - goWasm.byteLength} bytes`);
+  assert.ok(Buffer.from(shared.subarray(shared.length - 1e6)).equals(goWasm.subarray(goWasm.length - 1e6)), "the rest is copied");
+  const mod = new WebAssembly.Module(shared);
+  assert.deepEqual(WebAssembly.Module.exports(mod).map((e) => e.name), WebAssembly.Module.exports(new WebAssembly.Module(goWasm)).map((e) => e.name));
+  assert.equal(shareMemory(shared), shared, "already shared: returned as it is");
+
+  const kb = kernelBytes();
+  assert.equal(memoryLimits(kb).flags, 0);
+  const ks = shareMemory(kb);
+  assert.deepEqual(memoryLimits(ks), { flags: 3, min: 0, max: MAX_PAGES });
+  const mem = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
+  assert.throws(() => new WebAssembly.Instance(new WebAssembly.Module(kb), { env: { mem } }), WebAssembly.LinkError, "the unshared import refuses a shared memory");
+  assert.equal(typeof new WebAssembly.Instance(new WebAssembly.Module(ks), { env: { mem } }).exports.qgemm_packed, "function");
+});
+
+test("shareMemory: hostile and broken binaries are a typed format error, never anything else", () => {
+  const bad = [
+    new Uint8Array(0),
+    new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]),
+    Uint8Array.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]), // no memory
+    Uint8Array.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 5, 0xff, 0xff, 0xff, 0xff, 0x7f]), // section size past the end
+    Uint8Array.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 5, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80]), // LEB128 too long
+    Uint8Array.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 5, 3, 1, 4, 1]), // 64-bit memory flags
+    Uint8Array.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 5, 4, 1, 1, 9, 3]), // min 9 over max 3
+  ];
+  // Every cut of the real module's first 1.5 KB (its import section) and of the kernel module.
+  for (let n = 8; n < 1500; n += 7) bad.push(goWasm.subarray(0, n));
+  const kb = kernelBytes();
+  for (let n = 8; n < 40; n++) bad.push(kb.subarray(0, n));
+  for (const b of bad) {
+    assert.throws(() => shareMemory(b), (e) => e instanceof AdapterwasmError && e.code === "format" && /^shareMemory: /.test(e.message), `${b.length} bytes`);
+  }
+  assert.deepEqual(memoryLimits(shareMemory(Uint8Array.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 5, 4, 1, 1, 2, 3]))), { flags: 3, min: 2, max: 3 }, "a smaller maximum is kept");
+});
+
+const spawn = () => {
+  const w = new Worker(new URL("../src/node-kernel-worker.js", import.meta.url));
+  w.unref();
+  return { post: (m) => w.postMessage(m), onMessage: (f) => w.once("message", f), onError: (f) => w.once("error", f), terminate: () => w.terminate() };
+};
+
+test("the pool's qgemm_packed and sgemm_nt equal one thread's bit for bit, at 2-4 threads and odd shapes", async () => {
+  const module = new WebAssembly.Module(shareMemory(kernelBytes()));
+  const mem = new WebAssembly.Memory({ initial: 256, maximum: MAX_PAGES, shared: true }); // 16 MiB
+  const k = new WebAssembly.Instance(module, { env: { mem } }).exports;
+  let seed = 7;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32) * 2 - 1;
+  const f32 = new Float32Array(mem.buffer);
+  const i8 = new Int8Array(mem.buffer);
+  const i16 = new Int16Array(mem.buffer);
+  const MB = 1 << 20;
+  for (const threads of [2, 3, 4]) {
+    const pool = await startPool(threads, module, mem, k, spawn);
+    try {
+      for (const [M, K, N] of [[1, 64, 1544], [5, 96, 24], [33, 384, 392], [128, 32, 1536], [7, 4000, 16]]) {
+        // qgemm_packed (N % 8 == 0, K % 32 == 0): random int16 activations, int8 weights, scales.
+        if (K % 32 === 0) {
+          for (let i = 0; i < M * K; i++) i16[MB / 2 + i] = Math.round(rnd() * 32767);
+          for (let i = 0; i < M * K / 32; i++) f32[2 * MB / 4 + i] = Math.abs(rnd()) / 1000;
+          for (let i = 0; i < N * K; i++) i8[4 * MB + i] = Math.round(rnd() * 127);
+          for (let i = 0; i < N * K / 32; i++) f32[8 * MB / 4 + i] = Math.abs(rnd()) / 100;
+          const a = [0, N, MB, 2 * MB, 4 * MB, 8 * MB, M, K, N, 9 * MB];
+          k.qgemm_packed(...a);
+          const one = f32.slice(0, M * N);
+          f32.fill(NaN, 0, M * N);
+          pool.run(OP_QGEMM, a, N);
+          assert.deepEqual(f32.slice(0, M * N), one, `qgemm ${M}×${K}×${N} at ${threads} threads`);
+        }
+        // sgemm_nt with a tail (N - 3 columns: N % 4 == 1), row strides wider than K.
+        const n = N - 3, ldx = K + 4, ldw = K + 8, ldd = n + 5;
+        for (let i = 0; i < M * ldx; i++) f32[MB / 4 + i] = rnd();
+        for (let i = 0; i < n * ldw; i++) f32[4 * MB / 4 + i] = rnd();
+        const a = [0, ldd, MB, ldx, 4 * MB, ldw, M, K];
+        k.sgemm_nt(...a, n);
+        const one = f32.slice(0, M * ldd);
+        for (let i = 0; i < M; i++) f32.fill(NaN, i * ldd, i * ldd + n);
+        pool.run(OP_SGEMM_NT, a, n);
+        assert.deepEqual(f32.slice(0, M * ldd), one, `sgemm_nt ${M}×${K}×${n} at ${threads} threads`);
+      }
+      assert.ok(pool.stats.callerChunks < pool.stats.chunks, `the workers computed chunks too (${JSON.stringify(pool.stats)})`);
+    } finally {
+      pool.stop();
+    }
+  }
+});
+
+// child runs helpers/threads-child.js in a fresh process and returns its JSON line.
+function child(base, threads, adapter, env = {}) {
+  const args = [join(ROOT, "js/test/helpers/threads-child.js"), base, String(threads)];
+  if (adapter) args.push(adapter);
+  const out = execFileSync(process.execPath, args, { env: { ...process.env, ...env }, maxBuffer: 1 << 26, timeout: 240_000 });
+  return JSON.parse(out.toString());
+}
+
+function sameAtEveryThreadCount(base, adapter, counts) {
+  const one = child(base, 1, adapter);
+  assert.equal(one.threads, 1);
+  assert.equal(one.stats, null, "one thread: no pool");
+  assert.ok(one.simd, "the SIMD kernels run");
+  for (const t of counts) {
+    const r = child(base, t, adapter);
+    assert.equal(r.threads, t, r.threadsNote ?? "");
+    assert.ok(r.stats.jobs > 0 && r.stats.callerChunks < r.stats.chunks, `products were split and the workers took some: ${JSON.stringify(r.stats)}`);
+    assert.deepEqual(r.embed, one.embed, `embeddings at ${t} threads`);
+    assert.deepEqual(r.logits, one.logits, `logits at ${t} threads`);
+  }
+}
+
+test("tiny model (f32, sgemm_nt): embeddings bit-identical at 1, 2 and 4 threads", () => {
+  sameAtEveryThreadCount(join(TINY, "model"), null, [2, 4]);
+});
+
+const minilm = MINILM_Q8 || (HAVE_MINILM ? MINILM : null);
+test(`MiniLM ${MINILM_Q8 ? "q8 (qgemm_packed)" : "f32"} + the sentiment adapter: embeddings and logits bit-identical at 1, 2 and 3 threads`, { skip: !minilm && "no MiniLM (ADAPTERWASM_MINILM_DIR / ADAPTERWASM_MINILM_Q8_DIR)" }, () => {
+  sameAtEveryThreadCount(minilm, join(MINILM_ADAPTERS, "sentiment"), [2, 3]);
+});
+
+test("one thread, with the reason, where the page is not cross-origin isolated; a bad threads option is invalid_argument", async () => {
+  const r = child(join(TINY, "model"), 2, null, { THREADS_ISOLATED: "0" });
+  assert.equal(r.threads, 1);
+  assert.match(r.threadsNote, /not cross-origin isolated.*Cross-Origin-Opener-Policy: same-origin.*Cross-Origin-Embedder-Policy: require-corp/);
+  assert.equal(r.stats, null);
+  const { AutoModelWithHeads } = await import("../src/node.js");
+  for (const threads of [0, 17, 1.5, "2"]) {
+    await assert.rejects(AutoModelWithHeads.fromPretrained(join(TINY, "model"), { threads, cache: false }), (e) => e.code === "invalid_argument" && /threads: want an integer from 1 to 16/.test(e.message), String(threads));
+  }
+});
