@@ -39,8 +39,12 @@ function memoryLimits(b) {
     if (id === 5) return (u32(), limits());
     if (id === 2) {
       for (let n = u32(); n > 0; n--) {
-        p += u32();
-        p += u32();
+        const skip = () => {
+          const n = u32();
+          p += n;
+        };
+        skip(); // module
+        skip(); // field
         const kind = b[p++];
         if (kind === 2) return limits();
         if (kind === 0) u32();
