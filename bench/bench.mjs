@@ -11,12 +11,14 @@
 // engine and dtype against adapterwasm f32 on fixed sentences (|Δlogit|, embedding cosine, labels);
 // (3) the same two on a random base of bert-base-uncased's shape (1×128, 8×64) and its Wasm memory
 // after load, checked against BERT_BASE_Q8_MIB; (4) start-up, import to first result, cold and
-// warm, one fresh process per cold sample (startup.mjs); (5) the SIMD peak and the kernels' share.
+// warm, one fresh process per cold sample (startup.mjs); (5) the SIMD peak and the kernels' share;
+// (6) 2 kernel threads beside onnxruntime-web's 2 threads (threads.mjs, its own process), whose
+// last line, `worst ratio q8-2t/ort-int8-2t Z`, is printed again just before the summary.
 // The load average is printed with each section: the machine may be shared.
 // Environment: BENCH_QUICK=1 (./build.sh bench quick: fewer runs and shapes, bert-base q8 only),
 // BENCH_RUNS, BENCH_WARMUP (default 3), BENCH_CASES ("1x16,8x32"), BENCH_BASE_CASES ("1x128,8x64"),
 // BENCH_BASE_RUNS, BENCH_STARTUP_RUNS, BENCH_ONLY (comma-separated contender names), BENCH_SKIP
-// (comma-separated sections: accuracy, bert-base, startup, peak), ADAPTERWASM_CACHE (default
+// (comma-separated sections: accuracy, bert-base, startup, peak, threads), ADAPTERWASM_CACHE (default
 // <repo>/.cache), ADAPTERWASM_KERNELS=off (adapterwasm without its SIMD kernel module: plain Go).
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
@@ -63,7 +65,7 @@ if (process.env.ADAPTERWASM_KERNELS === "off") {
   globalThis.ADAPTERWASM_KERNELS = "off"; // js/src/runtime.js then skips the kernel module
 }
 const { loadRuntime } = await import("../js/src/runtime.js");
-const rt = await loadRuntime(readFileSync(need(join(ROOT, "js/dist/adapterwasm.wasm"), "./build.sh wasm")));
+const rt = await loadRuntime(readFileSync(need(join(ROOT, "js/dist/adapterwasm.wasm"), "./build.sh wasm")), undefined, undefined, undefined, 1); // one thread: section (6) has the pool
 
 ort.env.wasm.numThreads = 1;
 ort.env.wasm.simd = true;
@@ -189,7 +191,18 @@ if (!skip.has("peak")) {
   console.log(peakLines(await peak(readFileSync(peakWasm), Buffer.from(kb64, "base64"), () => performance.now())));
 }
 
-console.log(`\n${summary}`); // MiniLM's, the line ./build.sh bench ends with
+// (6) kernel threads beside onnxruntime-web's (bench/threads.mjs, its own process: both sides'
+// thread counts are fixed per process).
+let threadsLine = "";
+if (!skip.has("threads") && process.env.ADAPTERWASM_KERNELS !== "off") {
+  console.log(`\n## threads: MiniLM-L6 q8 at 1 and 2 threads beside ort-int8 at 1 and 2 (${load()})\n`);
+  const out = execFileSync(process.execPath, [join(ROOT, "bench/threads.mjs")], { env: process.env, stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 24 }).toString().trim();
+  console.log(out);
+  threadsLine = out.split("\n").pop();
+}
+
+if (threadsLine) console.log(`\n${threadsLine}`);
+console.log(`${threadsLine ? "" : "\n"}${summary}`); // MiniLM's, the line ./build.sh bench ends with
 for (const s of startup) {
   if (s.loadMiB > BERT_BASE_Q8_MIB) {
     console.error(`bench: the q8 bert-base-shaped model takes ${s.loadMiB.toFixed(1)} MiB of Wasm memory after load, over the documented ${BERT_BASE_Q8_MIB} MiB (README.md, Limits)`);

@@ -63,8 +63,9 @@ export class Adapterwasm {
 // Ort is one onnxruntime-web session; base (optional) is a function giving the bytes of the base
 // model alone (onnx_peer.py's NAME.base[.q8].onnx, output embeddings), for the accuracy columns.
 export class Ort {
-  static async create(ort, bytes, base) {
-    const s = await ort.InferenceSession.create(bytes, ORT_OPTIONS);
+  // options are added to the session's (intraOpNumThreads: bench/threads.mjs).
+  static async create(ort, bytes, base, options = {}) {
+    const s = await ort.InferenceSession.create(bytes, { ...ORT_OPTIONS, ...options });
     return new Ort(ort, s, base);
   }
   constructor(ort, s, base) {
@@ -197,6 +198,7 @@ export async function runCase(contenders, { B, T }, { runs, warmup, now, log }) 
 // PAIRS are the ratios reported: adapterwasm / onnxruntime-web at the same precision class.
 export const PAIRS = [
   ["aw-q8", "ort-int8", "q8/ort-int8"],
+  ["aw-q8-2t", "ort-int8-2t", "q8-2t/ort-int8-2t"],
   ["aw-f32", "ort-f32", "f32/ort-f32"],
 ];
 

@@ -110,6 +110,12 @@ export class Runtime {
     }
   }
 
+  // useThreads(false) runs every product on this thread while the pool stays (true: back to the
+  // pool, if there is one): benchmarks compare one thread and the pool on the same shared memory.
+  useThreads(on) {
+    this._pooled.pool = on ? this.pool : null;
+  }
+
   // memoryBytes is the size of the Wasm linear memory (it grows, never shrinks).
   get memoryBytes() {
     return this.instance.exports.mem.buffer.byteLength;
@@ -397,6 +403,7 @@ async function start(wasm, compiledKernels, gc, progress, threads) {
   rt = new Runtime(api, instance, go);
   rt.simd = kern !== null;
   rt.pool = pooled.pool;
+  rt._pooled = pooled;
   rt.threads = plan.threads;
   rt.threadsNote = plan.note;
   return rt;

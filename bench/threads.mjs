@@ -1,0 +1,72 @@
+// bench/threads.mjs: adapterwasm's kernel threads (js/src/kernel-pool.js) beside onnxruntime-web's
+// threads on MiniLM-L6 + the sentiment adapter + head, in one Node process, interleaved as
+// bench.mjs's speed section (lib.mjs runCase):
+//
+//   aw-q8        q8, every product on the calling thread (the pool idle; memory shared)
+//   aw-q8-2t     q8, products of at least PARALLEL_MIN multiply-adds split over 2 threads
+//   ort-int8     onnxruntime-web int8, intraOpNumThreads 1
+//   ort-int8-2t  the same session options with intraOpNumThreads 2 (ort.env.wasm.numThreads 2)
+//
+// It prints the table, the 2-thread speed-up of each side, and the line
+// `worst ratio q8-2t/ort-int8-2t Z` (bench.mjs runs it and prints that line before its summary).
+// Environment: as bench.mjs (BENCH_QUICK, BENCH_RUNS, BENCH_WARMUP, BENCH_CASES, ADAPTERWASM_CACHE),
+// BENCH_THREADS (default 2), BENCH_PARALLEL_MIN (the cut-over, default the package's).
+import "../js/src/node.js"; // worker_threads for the kernel workers
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { loadavg } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import * as ort from "onnxruntime-web";
+import { PARALLEL_MIN, setParallelMin } from "../js/src/kernel-imports.js";
+import { loadRuntime } from "../js/src/runtime.js";
+import { Adapterwasm, Ort, runCase, stats, table } from "./lib.mjs";
+
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+const CACHE = process.env.ADAPTERWASM_CACHE || join(ROOT, ".cache");
+const QUICK = process.env.BENCH_QUICK === "1";
+const RUNS = Number(process.env.BENCH_RUNS || (QUICK ? 8 : 20));
+const WARMUP = Number(process.env.BENCH_WARMUP || (QUICK ? 2 : 3));
+const THREADS = Number(process.env.BENCH_THREADS || 2);
+const CASES = process.env.BENCH_CASES || (QUICK ? "1x32,1x128,8x32,8x64" : "1x16,1x32,1x64,1x128,1x256,8x32,8x64,32x32");
+const load = () => `load average ${loadavg().map((v) => v.toFixed(2)).join(" ")}`;
+const need = (p) => {
+  if (!existsSync(p)) throw new Error(`${p} is missing: ./build.sh bench builds it`);
+  return p;
+};
+const dirFiles = (dir) => Object.fromEntries(readdirSync(dir).map((f) => [f, new Uint8Array(readFileSync(join(dir, f)))]));
+if (process.env.BENCH_PARALLEL_MIN) setParallelMin(Number(process.env.BENCH_PARALLEL_MIN));
+
+const rt = await loadRuntime(readFileSync(join(ROOT, "js/dist/adapterwasm.wasm")), undefined, undefined, undefined, THREADS);
+if (rt.threads !== THREADS) throw new Error(`bench/threads.mjs: ${rt.threads} kernel thread(s), want ${THREADS}: ${rt.threadsNote}`);
+ort.env.wasm.numThreads = THREADS;
+ort.env.wasm.simd = true;
+
+const aw = await Adapterwasm.create(rt, { modelFiles: dirFiles(need(join(CACHE, "models/all-MiniLM-L6-v2.q8"))), adapterFiles: dirFiles(join(ROOT, "testdata/minilm/adapters/sentiment")), adapter: "sentiment" });
+// aw-q8 and aw-q8-2t are one model: each call switches the pool off or on first.
+const awOn = (on) => ({ tokenize: (t, n) => aw.tokenize(t, n), run: (t) => (rt.useThreads(on), aw.run(t)) });
+const peer = readFileSync(need(join(CACHE, "onnx/minilm-sentiment.q8.onnx")));
+const list = [
+  { name: "aw-q8", kind: "aw", impl: awOn(false) },
+  { name: "aw-q8-2t", kind: "aw", impl: awOn(true) },
+  { name: "ort-int8", kind: "ort", impl: await Ort.create(ort, peer, null, { intraOpNumThreads: 1 }) },
+  { name: "ort-int8-2t", kind: "ort", impl: await Ort.create(ort, peer, null, { intraOpNumThreads: THREADS }) },
+];
+
+console.log(`# kernel threads ${THREADS} (cut-over ${PARALLEL_MIN} multiply-adds), ort numThreads ${THREADS}; runs ${RUNS}, warm-up ${WARMUP}, interleaved; ${load()}`);
+const results = {};
+for (const c of CASES.split(",")) {
+  const [B, T] = c.split("x").map(Number);
+  results[`${B}×${T}`] = await runCase(list, { B, T }, { runs: RUNS, warmup: WARMUP, now: () => performance.now(), log: (l) => console.error(`# threads ${l} (${load()})`) });
+}
+const t = table(results, list.map((c) => c.name), "threads ");
+console.log(t);
+const speedup = (one, two) =>
+  Object.entries(results)
+    .map(([k, r]) => `${k} ${(r[one].median / r[two].median).toFixed(2)} (${stats(r[one].times.map((v, i) => v / r[two].times[i])).median.toFixed(2)})`)
+    .join(", ");
+console.log(`\n2-thread speed-up (1-thread time / 2-thread time, medians (per round)): adapterwasm ${speedup("aw-q8", "aw-q8-2t")}`);
+console.log(`onnxruntime-web ${speedup("ort-int8", "ort-int8-2t")}`);
+console.log(`pool: ${JSON.stringify(rt.pool.stats)} (chunks the calling thread computed itself, of all); ${load()}`);
+const worst = Math.max(...Object.values(results).map((r) => r["aw-q8-2t"].median / r["ort-int8-2t"].median));
+console.log(`\nworst ratio q8-2t/ort-int8-2t ${worst.toFixed(2)}`);
+process.exit(0);
