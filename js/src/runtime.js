@@ -331,8 +331,8 @@ function threadPlan(threads, wasm, kernels) {
   const one = (note) => ({ threads: 1, note });
   if (isWorkerd()) return one("Cloudflare Workers run one thread");
   if (globalThis.ADAPTERWASM_KERNELS === "off") return one("the SIMD kernels are off");
-  if (typeof SharedArrayBuffer !== "function" || typeof Atomics !== "object") return one("no SharedArrayBuffer here");
   if (globalThis.crossOriginIsolated === false) return one("the page is not cross-origin isolated (serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)");
+  if (typeof SharedArrayBuffer !== "function" || typeof Atomics !== "object") return one("no SharedArrayBuffer here");
   if (wasm instanceof WebAssembly.Module) return one("options.wasm is a compiled module, whose memory cannot be made shared");
   if (kernels instanceof WebAssembly.Module) return one("options.kernels is a compiled module, whose memory cannot be made shared");
   return { threads: want, note: null };

@@ -31,11 +31,14 @@ async function manifestFor(dir) {
 // (half the body, then the connection drops) | "short" (half the body, with a Content-Length that
 // matches it: a cut copy, as a broken proxy or CDN serves it) | "corrupt" (a flipped byte) |
 // "slow" (1.5 s late).
-export async function startServer({ mounts, pages = {} }) {
+//
+// headers are added to every response (COOP/COEP for a cross-origin isolated page: threads.test.js).
+export async function startServer({ mounts, pages = {}, headers = {} }) {
   const log = [];
   const faults = new Map();
   const manifests = new Map();
   const server = createServer(async (req, res) => {
+    for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
     const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
     const entry = { path, method: req.method, status: 200, bytes: 0 };
     log.push(entry);
