@@ -163,6 +163,11 @@ export interface FromPretrainedOptions {
   /** Go's soft memory limit (GOMEMLIMIT) in bytes. Default: none; 96 MiB in Cloudflare Workers
    *  (128 MB per isolate). First model of a realm only. */
   memoryLimitBytes?: number;
+  /** Threads the large matrix products are split over (1-16; results are bit-identical at every
+   *  count). Default: the machine's cores, at most 4. Needs SharedArrayBuffer: in a browser a
+   *  cross-origin isolated page (COOP same-origin + COEP require-corp); one thread in Cloudflare
+   *  Workers and wherever it cannot be had (`threads`, `threadsNote` say so). First model of a realm only. */
+  threads?: number;
   /** fetch to use (default globalThis.fetch), e.g. `(url) => env.ASSETS.fetch(url)`. */
   fetch?: FetchLike;
   /** Aborts this load's downloads: it rejects with code "aborted". */
@@ -318,6 +323,10 @@ export class AutoModelWithHeads {
   readonly baseVerified: boolean;
   /** Whether the Wasm SIMD kernels run the matmuls (false: Go's plain kernels, ~10x slower). */
   readonly simd: boolean;
+  /** Threads the large matrix products run on (1: the calling thread only). */
+  readonly threads: number;
+  /** Why `threads` is fewer than asked for (or than the default), else null. */
+  readonly threadsNote: string | null;
   /** The setup classify runs; its adapters are fetched on the next call that needs them. */
   activeAdapters: Setup | null;
   /** A head to use instead of the setup's own (Python's active_head). */

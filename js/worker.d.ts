@@ -41,6 +41,10 @@ export class WorkerModelWithHeads {
   readonly conversion: ConversionInfo | null;
   /** Whether the Wasm SIMD kernels run the matmuls in the worker. */
   readonly simd: boolean;
+  /** Threads the worker's large matrix products run on (its kernel workers are nested workers),
+   *  and why fewer than asked for, else null. */
+  readonly threads: number;
+  readonly threadsNote: string | null;
   /** As of fromPretrained; refreshStats() updates it. */
   stats: Stats & { loadedAdapters?: string[] };
   activeAdapters: Setup | null;
