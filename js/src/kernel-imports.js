@@ -1,12 +1,16 @@
-import { OP_QGEMM, OP_SGEMM_NT } from "./kernel-pool.js";
+import { OP_GELU, OP_QGEMM, OP_QUANT_I16, OP_SGEMM_NT } from "./kernel-pool.js";
 
 // PARALLEL_MIN is the size (M·K·N multiply-adds) from which a product is split over the kernel
 // threads: below it, waking a worker costs more than it saves (measured: see js/README.md).
 export let PARALLEL_MIN = 1 << 19;
 
-// setParallelMin changes PARALLEL_MIN (benchmarks and tests).
-export function setParallelMin(n) {
+// ELEMENTWISE_MIN is the same for GELU and quantization, in values.
+export let ELEMENTWISE_MIN = 1 << 16;
+
+// setParallelMin changes PARALLEL_MIN and ELEMENTWISE_MIN (benchmarks and tests).
+export function setParallelMin(n, elementwise = n) {
   PARALLEL_MIN = n;
+  ELEMENTWISE_MIN = elementwise;
 }
 
 // kernelTrampolines returns the adapterwasm_kernels imports of the Go module: one function per
@@ -20,7 +24,8 @@ export function setParallelMin(n) {
 // Shared by the package's loader (runtime.js) and the Cloudflare Worker (workers/src/worker.mjs).
 //
 // pool(), when given, returns the KernelPool (kernel-pool.js) or null: with one, products of at
-// least PARALLEL_MIN multiply-adds are split over its threads (bit-identical results).
+// least PARALLEL_MIN multiply-adds, and GELU and quantization of at least ELEMENTWISE_MIN values,
+// are split over its threads (bit-identical results).
 export function kernelTrampolines(get, pool = () => null) {
   const t = {
     abi: () => get().abi(),
@@ -30,7 +35,11 @@ export function kernelTrampolines(get, pool = () => null) {
       get().sgemm_nt(d, ldd, x, ldx, w, ldw, m, kk, n);
     },
     sgemm_nn: (d, ldd, x, ldx, y, ldy, m, kk, n) => get().sgemm_nn(d, ldd, x, ldx, y, ldy, m, kk, n),
-    quant_i16: (q, s, x, ldx, m, kk) => get().quant_i16(q, s, x, ldx, m, kk),
+    quant_i16: (q, s, x, ldx, m, kk) => {
+      const p = pool();
+      if (p && m * kk >= ELEMENTWISE_MIN && m >= 16) return p.run(OP_QUANT_I16, [q, s, x, ldx, m, kk], m);
+      get().quant_i16(q, s, x, ldx, m, kk);
+    },
     dequant_q8: (w, qw, sw, n) => get().dequant_q8(w, qw, sw, n),
     q8_gemm_nt: (d, ldd, x, ldx, qw, sw, t, m, kk, n, r) => get().q8_gemm_nt(d, ldd, x, ldx, qw, sw, t, m, kk, n, r),
     pack_q8: (wp, sp, qw, sw, n, kk) => get().pack_q8(wp, sp, qw, sw, n, kk),
@@ -40,7 +49,11 @@ export function kernelTrampolines(get, pool = () => null) {
       get().qgemm_packed(d, ldd, qx, sx, wp, sp, m, kk, n, tmp);
     },
     softmax_rows: (x, ld, rows, n, scale, bias) => get().softmax_rows(x, ld, rows, n, scale, bias),
-    gelu_erf: (x, n) => get().gelu_erf(x, n),
+    gelu_erf: (x, n) => {
+      const p = pool();
+      if (p && n >= ELEMENTWISE_MIN) return p.run(OP_GELU, [x], n);
+      get().gelu_erf(x, n);
+    },
     layer_norm: (dst, x, rows, n, g, b, eps) => get().layer_norm(dst, x, rows, n, g, b, eps),
     add_bias: (x, rows, n, b) => get().add_bias(x, rows, n, b),
     add_f32: (d, a, b, n) => get().add_f32(d, a, b, n),

@@ -6,7 +6,7 @@
 // SharedArrayBuffer of its own, not Go's memory), wakes the workers (Atomics.notify), computes
 // chunks itself, and returns once every chunk is done.
 //
-// A product is split by output columns, in chunks of 8 (qgemm_packed's tile is 4 rows × 8 columns,
+// A product is split by output columns (GELU by elements, quantization by rows), in chunks of 8 (qgemm_packed's tile is 4 rows × 8 columns,
 // sgemm_nt's 2 × 4), so every output is computed by the same instructions on the same operands as
 // on one thread: the results are bit-identical at every thread count. Chunks are claimed one at a
 // time (work stealing, an atomic ticket), so a worker the OS has not scheduled yet delays nothing:
@@ -44,12 +44,19 @@ export const MAX_THREADS = 16;
 // arguments are a (u32s), on kernel instance k, as thread t.
 export const OP_QGEMM = 0;
 export const OP_SGEMM_NT = 1;
+export const OP_GELU = 2;
+export const OP_QUANT_I16 = 3;
 const OPS = [
   // qgemm_packed(d, ldd, qx, sx, wp, sp, M, K, N, tmp): W packed as [N/4][K/2][8] int8 (K bytes
   // a column) and scales [N/4][K/32][4] f32 (K/8 bytes a column); tmp: 8 floats per thread.
   (k, a, j0, j1, t) => k.qgemm_packed(a[0] + 4 * j0, a[1], a[2], a[3], a[4] + j0 * a[7], a[5] + (j0 * a[7]) / 8, a[6], a[7], j1 - j0, a[9] + 32 * t),
   // sgemm_nt(d, ldd, x, ldx, w, ldw, M, K, N): w's rows are the output columns.
   (k, a, j0, j1) => k.sgemm_nt(a[0] + 4 * j0, a[1], a[2], a[3], a[4] + 4 * j0 * a[5], a[5], a[6], a[7], j1 - j0),
+  // gelu_erf(x, n): elements [j0, j1), element-wise.
+  (k, a, j0, j1) => k.gelu_erf(a[0] + 4 * j0, j1 - j0),
+  // quant_i16(q, s, x, ldx, M, K): rows [j0, j1), each quantized on its own (q contiguous, K/32
+  // scales a row).
+  (k, a, j0, j1) => k.quant_i16(a[0] + 2 * j0 * a[5], a[1] + (j0 * a[5]) / 8, a[2] + 4 * j0 * a[3], a[3], j1 - j0, a[5]),
 ];
 
 // runChunks claims and computes chunks of the job of generation gen until none is left; it
@@ -120,8 +127,8 @@ export class KernelPool {
     this._stop = stop;
   }
 
-  // run computes kernel op over all n output columns of the call whose arguments are a, split in
-  // chunks of a multiple of 8 columns over the pool's threads, and returns when every one is done.
+  // run computes kernel op over all n output columns (elements, rows) of the call whose arguments
+  // are a, split in chunks of a multiple of 8 over the pool's threads, and returns when every one is done.
   run(op, a, n) {
     const { ctrl, args } = this;
     const per = Math.ceil(n / (this.threads * 3) / 8) * 8;

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 
 import { AdapterwasmError } from "../src/errors.js";
-import { OP_QGEMM, OP_SGEMM_NT, startPool } from "../src/kernel-pool.js";
+import { OP_GELU, OP_QGEMM, OP_QUANT_I16, OP_SGEMM_NT, startPool } from "../src/kernel-pool.js";
 import { MAX_PAGES, shareMemory } from "../src/shared-memory.js";
 import { HAVE_MINILM, MINILM, MINILM_ADAPTERS, MINILM_Q8, requireBuild, ROOT, TINY } from "./helpers/fixtures.js";
 
@@ -105,7 +105,7 @@ const spawn = () => {
   return { post: (m) => w.postMessage(m), onMessage: (f) => w.once("message", f), onError: (f) => w.once("error", f), terminate: () => w.terminate() };
 };
 
-test("the pool's qgemm_packed and sgemm_nt equal one thread's bit for bit, at 2-4 threads and odd shapes", async () => {
+test("the pool's qgemm_packed, sgemm_nt, gelu_erf and quant_i16 equal one thread's bit for bit, at 2-4 threads and odd shapes", async () => {
   const module = new WebAssembly.Module(shareMemory(kernelBytes()));
   const mem = new WebAssembly.Memory({ initial: 256, maximum: MAX_PAGES, shared: true }); // 16 MiB
   const k = new WebAssembly.Instance(module, { env: { mem } }).exports;
@@ -118,7 +118,7 @@ test("the pool's qgemm_packed and sgemm_nt equal one thread's bit for bit, at 2-
   for (const threads of [2, 3, 4]) {
     const pool = await startPool(threads, module, mem, k, spawn);
     try {
-      for (const [M, K, N] of [[1, 64, 1544], [5, 96, 24], [33, 384, 392], [128, 32, 1536], [7, 4000, 16]]) {
+      for (const [M, K, N] of [[1, 64, 1544], [5, 96, 24], [33, 384, 392], [128, 32, 1536], [7, 4000, 16], [130, 64, 64]]) {
         // qgemm_packed (N % 8 == 0, K % 32 == 0): random int16 activations, int8 weights, scales.
         if (K % 32 === 0) {
           for (let i = 0; i < M * K; i++) i16[MB / 2 + i] = Math.round(rnd() * 32767);
@@ -142,6 +142,26 @@ test("the pool's qgemm_packed and sgemm_nt equal one thread's bit for bit, at 2-
         for (let i = 0; i < M; i++) f32.fill(NaN, i * ldd, i * ldd + n);
         pool.run(OP_SGEMM_NT, a, n);
         assert.deepEqual(f32.slice(0, M * ldd), one, `sgemm_nt ${M}×${K}×${n} at ${threads} threads`);
+        // gelu_erf over M·N - 3 values (a tail past the last 4), in place.
+        const len = M * N - 3;
+        for (let i = 0; i < len; i++) f32[MB / 4 + i] = rnd() * 8;
+        const src = f32.slice(MB / 4, MB / 4 + len);
+        k.gelu_erf(MB, len);
+        const g1 = f32.slice(MB / 4, MB / 4 + len);
+        f32.set(src, MB / 4);
+        pool.run(OP_GELU, [MB], len);
+        assert.deepEqual(f32.slice(MB / 4, MB / 4 + len), g1, `gelu_erf of ${len} at ${threads} threads`);
+        // quant_i16 of M rows of K (K % 32 == 0) with a row stride wider than K.
+        if (K % 32 === 0) {
+          const qa = [0, 2 * MB, MB, ldx, M, K];
+          k.quant_i16(...qa);
+          const q1 = i16.slice(0, M * K), s1 = f32.slice(MB / 2, MB / 2 + M * K / 32);
+          i16.fill(-1, 0, M * K);
+          f32.fill(NaN, MB / 2, MB / 2 + M * K / 32);
+          pool.run(OP_QUANT_I16, qa, M);
+          assert.deepEqual(i16.slice(0, M * K), q1, `quant_i16 ${M}×${K} at ${threads} threads`);
+          assert.deepEqual(f32.slice(MB / 2, MB / 2 + M * K / 32), s1, `quant_i16's scales ${M}×${K} at ${threads} threads`);
+        }
       }
       assert.ok(pool.stats.callerChunks < pool.stats.chunks, `the workers computed chunks too (${JSON.stringify(pool.stats)})`);
     } finally {
