@@ -6,6 +6,9 @@
 //   aw-q8-2t     q8, products of at least PARALLEL_MIN multiply-adds split over 2 threads
 //   ort-int8     onnxruntime-web int8, intraOpNumThreads 1
 //   ort-int8-2t  the same session options with intraOpNumThreads 2 (ort.env.wasm.numThreads 2)
+//   aw-q8-2i     the alternative to threads where memory cannot be shared: a pool of 2 model
+//                instances (WorkerModelWithHeads, worker threads, { threads: 1 } each), the batch
+//                halved between them (batch 1: one of them). Twice the memory; BENCH_INSTANCES=0 skips it.
 //
 // It prints the table, the 2-thread speed-up of each side, and the line
 // `worst ratio q8-2t/ort-int8-2t Z` (bench.mjs runs it and prints that line before its summary).
@@ -18,6 +21,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as ort from "onnxruntime-web";
 import { PARALLEL_MIN, setParallelMin } from "../js/src/kernel-imports.js";
+import { WorkerModelWithHeads } from "../js/src/node-worker-client.js";
 import { loadRuntime } from "../js/src/runtime.js";
 import { Adapterwasm, Ort, runCase, stats, table } from "./lib.mjs";
 
@@ -51,6 +55,19 @@ const list = [
   { name: "ort-int8", kind: "ort", impl: await Ort.create(ort, peer, null, { intraOpNumThreads: 1 }) },
   { name: "ort-int8-2t", kind: "ort", impl: await Ort.create(ort, peer, null, { intraOpNumThreads: THREADS }) },
 ];
+const instances = [];
+if (process.env.BENCH_INSTANCES !== "0") {
+  for (let i = 0; i < THREADS; i++) {
+    const m = await WorkerModelWithHeads.fromPretrained(join(CACHE, "models/all-MiniLM-L6-v2.q8"), { threads: 1, cache: false });
+    m.activeAdapters = await m.loadAdapter(join(ROOT, "testdata/minilm/adapters/sentiment"));
+    instances.push(m);
+  }
+  const run = (texts) => {
+    const per = Math.ceil(texts.length / instances.length);
+    return Promise.all(instances.map((m, i) => texts.slice(i * per, (i + 1) * per)).filter((t) => t.length).map((t, i) => instances[i].classify(t)));
+  };
+  list.push({ name: `aw-q8-${THREADS}i`, kind: "aw", impl: { run } });
+}
 
 console.log(`# kernel threads ${THREADS} (cut-over ${PARALLEL_MIN} multiply-adds), ort numThreads ${THREADS}; runs ${RUNS}, warm-up ${WARMUP}, interleaved; ${load()}`);
 const results = {};
@@ -66,6 +83,7 @@ const speedup = (one, two) =>
     .join(", ");
 console.log(`\n2-thread speed-up (1-thread time / 2-thread time, medians (per round)): adapterwasm ${speedup("aw-q8", "aw-q8-2t")}`);
 console.log(`onnxruntime-web ${speedup("ort-int8", "ort-int8-2t")}`);
+if (instances.length) console.log(`${THREADS} model instances instead (aw-q8 time / aw-q8-${THREADS}i time): ${speedup("aw-q8", `aw-q8-${THREADS}i`)}; Wasm memory ${((await instances[0].memory()).wasmMemoryBytes / 2 ** 20).toFixed(1)} MiB each, vs ${(rt.memoryBytes / 2 ** 20).toFixed(1)} MiB for the one threaded instance`);
 console.log(`pool: ${JSON.stringify(rt.pool.stats)} (chunks the calling thread computed itself, of all); ${load()}`);
 const worst = Math.max(...Object.values(results).map((r) => r["aw-q8-2t"].median / r["ort-int8-2t"].median));
 console.log(`\nworst ratio q8-2t/ort-int8-2t ${worst.toFixed(2)}`);
