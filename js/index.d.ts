@@ -164,7 +164,7 @@ export interface FromPretrainedOptions {
    *  (128 MB per isolate). First model of a realm only. */
   memoryLimitBytes?: number;
   /** Threads the large matrix products are split over (1-16; results are bit-identical at every
-   *  count). Default: the machine's cores, at most 4. Needs SharedArrayBuffer: in a browser a
+   *  count). Default: half the cores, rounded up, at most 4 (onnxruntime-web's). Needs SharedArrayBuffer: in a browser a
    *  cross-origin isolated page (COOP same-origin + COEP require-corp); one thread in Cloudflare
    *  Workers and wherever it cannot be had (`threads`, `threadsNote` say so). First model of a realm only. */
   threads?: number;

@@ -317,16 +317,22 @@ export function setKernelWorkers(spawn, coreCount) {
 }
 
 // DEFAULT_MAX_THREADS caps the default thread count: the encoder's products are too small to
-// feed more (and a page shares the machine with everything else).
+// feed more.
 const DEFAULT_MAX_THREADS = 4;
 
+// defaultThreads is onnxruntime-web's default (numThreads): half the cores, rounded up, at most
+// DEFAULT_MAX_THREADS. Half, because the page, the OS and other programs need cores too, and a
+// kernel worker the OS preempts while it holds a chunk makes the caller wait: on the project's
+// 2-core machine under load 2 threads ran slower than 1 (bench/cutover.mjs), so 1 there.
+const defaultThreads = () => Math.max(1, Math.min(DEFAULT_MAX_THREADS, Math.ceil((cores() || 1) / 2)));
+
 // threadPlan returns how many kernel threads to try for the threads option (a number, or
-// undefined: the machine's cores up to DEFAULT_MAX_THREADS) and, when fewer than asked, why.
+// undefined: defaultThreads) and, when fewer than asked, why.
 function threadPlan(threads, wasm, kernels) {
   if (threads !== undefined && (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS)) {
     throw new AdapterwasmError("invalid_argument", `threads: want an integer from 1 to ${MAX_THREADS}, not ${String(threads).slice(0, 40)}`);
   }
-  const want = threads ?? Math.max(1, Math.min(DEFAULT_MAX_THREADS, cores() || 1));
+  const want = threads ?? defaultThreads();
   if (want === 1) return { threads: 1, note: null };
   const one = (note) => ({ threads: 1, note });
   if (isWorkerd()) return one("Cloudflare Workers run one thread");
