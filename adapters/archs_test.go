@@ -3,6 +3,7 @@ package adapters
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -420,4 +421,87 @@ func TestArchBatchInvariance(t *testing.T) {
 		})
 	}
 	t.Logf("worst: %.2g (%s)", stats.worst, stats.where)
+}
+
+// TestArchMADX: MAD-X on RoBERTa, XLM-R and DistilBERT (issue #17 step 4). Every case whose
+// setup's first adapter has an invertible adapter (the language adapters lang_inv, seq_bn_inv,
+// and lang_inv_b, double_seq_bn_inv; alone, under a task adapter, a LoRA and a fusion, and in
+// Parallel) matches the library from .bin and safetensors, and taking the coupling out moves
+// our logits by what it moved the library's (inv_effect, recorded by make_archs.py): the
+// coupling runs on each architecture's embeddings, and only for the setup's first adapter.
+// A GLOW coupling, which the library saves but fails to run (its error recorded per
+// architecture), is refused as unsupported.
+func TestArchMADX(t *testing.T) {
+	mx := matrix{}
+	for _, arch := range archNames {
+		t.Run(arch, func(t *testing.T) {
+			base, g := loadArch(t, arch)
+			in := g.input()
+			n := 0
+			for _, c := range archCases(t, arch) {
+				var doc struct {
+					InvEffect *float64 `json:"inv_effect"`
+				}
+				golden.Load(t, &doc, "archs", arch, "golden", c.Case+".json")
+				lang := strings.Contains(c.Setup, "lang_inv")
+				if !lang {
+					continue
+				}
+				n++
+				for _, variant := range []string{"bin", "safetensors"} {
+					t.Run(c.Case+"/"+variant, func(t *testing.T) {
+						m := loadCaseFrom(t, base.Encoder, &c, variant == "safetensors", "archs", arch)
+						d, _ := caseDiff(t, m, &State{}, in, &c)
+						if d > tolerance {
+							t.Errorf("max |diff| %.3g > %g", d, tolerance)
+						}
+						mx.put(arch, c.Case, d)
+						_, with := caseLogits(t, m, &State{}, in, &c)
+						first := m.adapters[m.active.first()]
+						if doc.InvEffect == nil {
+							// the setup's first adapter has no coupling: none may run
+							if first.inv != nil {
+								t.Fatalf("golden records no invertible effect, but %s has a coupling", first.Name)
+							}
+							return
+						}
+						if first.inv == nil {
+							t.Fatalf("%s: no invertible module bound", first.Name)
+						}
+						inv := first.inv
+						first.inv = nil
+						_, without := caseLogits(t, m, &State{}, in, &c)
+						first.inv = inv
+						eff := 0.0
+						for i := range with {
+							for j := range with[i] {
+								eff = max(eff, math.Abs(float64(with[i][j]-without[i][j])))
+							}
+						}
+						if math.Abs(eff-*doc.InvEffect) > tolerance {
+							t.Errorf("the coupling moves the logits by %.6g, the library's by %.6g", eff, *doc.InvEffect)
+						}
+					})
+				}
+			}
+			if n < 6 {
+				t.Fatalf("%d MAD-X cases, want 6", n)
+			}
+			var glow struct {
+				ForwardError string `json:"forward_error"`
+			}
+			golden.Load(t, &glow, "archs", arch, "golden", "inv_glow_error.json")
+			if !strings.HasPrefix(glow.ForwardError, "RuntimeError") {
+				t.Fatalf("recorded library error %q", glow.ForwardError)
+			}
+			for _, sub := range []string{"adapters", "adapters_st"} {
+				_, err := New(base.Encoder).LoadDir(golden.Path("archs", arch, sub, "inv_glow"), LoadOptions{})
+				var ue *UnsupportedError
+				if !errors.As(err, &ue) || !strings.Contains(err.Error(), `unsupported: inv_adapter "glow"`) {
+					t.Fatalf("%s: err = %v, want unsupported glow", sub, err)
+				}
+			}
+		})
+	}
+	t.Logf("MAD-X, f32, max |Δlogit| against adapters 1.3.0:\n%s", mx)
 }

@@ -17,6 +17,10 @@ golden/ in testdata/tiny's format (index.json, base.json with the padded batch's
 hidden state, one file per case). The batch is the shared golden sentences plus ARCH_TEXTS, padded
 as the library's tokenizer pads (RoBERTa's position ids then come from the padding index).
 
+MAD-X: language adapters with invertible adapters (seq_bn_inv, double_seq_bn_inv) alone and under
+task adapters (Stack(lang, task)); each such golden records inv_effect (the logits' move when the
+coupling alone is taken out); a GLOW coupling is saved with the library's error as its golden.
+
 Everything is seeded; the script checks that every case moves the logits by more than MIN_EFFECT
 against the bare encoder with the same head, and that every saved directory (.bin and
 safetensors) loads back into a fresh model and reproduces the goldens.
@@ -50,6 +54,7 @@ import adapters  # noqa: E402
 from adapters import (  # noqa: E402
     DistilBertAdapterModel,
     DoubleSeqBnConfig,
+    DoubleSeqBnInvConfig,
     IA3Config,
     LoRAConfig,
     ParBnConfig,
@@ -57,6 +62,7 @@ from adapters import (  # noqa: E402
     PromptTuningConfig,
     RobertaAdapterModel,
     SeqBnConfig,
+    SeqBnInvConfig,
     XLMRobertaAdapterModel,
 )
 from adapters.composition import BatchSplit, Fuse, Parallel, Stack  # noqa: E402
@@ -151,6 +157,13 @@ ADAPTERS = [
     ("ia3", IA3Config(), ("classification", LABELS3, {})),
     ("prefix", PrefixTuningConfig(prefix_length=8, bottleneck_size=64), ("classification", LABELS3, {})),
     ("prompt", PromptTuningConfig(prompt_length=4), ("classification", LABELS3, {})),
+    # MAD-X language adapters: a bottleneck with an invertible adapter (NICE coupling) on the
+    # embedding output, which runs for the setup's first adapter only
+    # (InvertibleAdaptersMixin.invertible_adapters_forward). Appended last: the seeds of the
+    # adapters above stay those of the earlier runs, so their files and goldens are unchanged.
+    ("lang_inv", SeqBnInvConfig(reduction_factor=4), ("classification", LABELS3, {})),
+    ("lang_inv_b", DoubleSeqBnInvConfig(reduction_factor=8, inv_adapter_reduction_factor=4),
+     ("classification", LABELS3, {})),
 ]
 HEAD_OF = {n: h for n, _, h in ADAPTERS}
 # Prompt tuning fails inside the library on DistilBERT with eager attention (its TransformerBlock
@@ -161,6 +174,12 @@ HEAD_OF = {n: h for n, _, h in ADAPTERS}
 # up to 2.3 against eager on the padded batch.
 PER_TEXT = {"distilbert": {"prompt"}}
 FUSION_NAME = "seq_bn,seq_bn_b"
+# A case whose setup's first adapter has an invertible module must show it: dropping the module
+# alone moves the logits by more than this (as make_methods.py checks on BERT).
+MIN_INV_EFFECT = 0.1
+# GLOW coupling (inv_adapter="glow"): the library adds and saves it but fails to run it (as on
+# BERT, make_methods.py GLOW); its golden records the library's error per architecture.
+GLOW = ("inv_glow", SeqBnConfig(reduction_factor=8, inv_adapter="glow", inv_adapter_reduction_factor=2))
 
 
 
@@ -199,6 +218,40 @@ def compute(model, sdpa, batch, setup, head, arch, names):
         n = int(batch["attention_mask"][i].sum())
         rows.append(run(model, {k: v[i:i + 1, :n] for k, v in batch.items()}, setup, head))
     return torch.cat(rows)
+
+
+def without_inv(model, name, fn):
+    """fn() with the invertible module of adapter name taken out for the call."""
+    inv = model.base_model.invertible_adapters
+    mod = inv[name]
+    del inv[name]
+    try:
+        return fn()
+    finally:
+        inv[name] = mod
+
+
+def glow(arch, spec, model_dir, out, batch):
+    """GLOW on this architecture: saved (.bin and safetensors) with the library's forward error as
+    its golden (golden/inv_glow_error.json, not in the index: there are no logits to match)."""
+    name, cfg = GLOW
+    model = spec["model"].from_pretrained(model_dir, attn_implementation="eager")
+    model.eval()
+    torch.manual_seed(300)
+    model.add_adapter(name, config=cfg)
+    add_head(model, name, ("classification", LABELS3, {}), arch)
+    perturb(model, name, 3000)
+    model.save_adapter(os.path.join(out, "adapters", name), name, with_head=True)
+    save_adapter_safetensors(model, os.path.join(out, "adapters_st", name), name, os.path.join(out, "adapters", name))
+    try:
+        run(model, batch, Stack(name), name)
+    except RuntimeError as e:
+        err = f"{type(e).__name__}: {str(e)[:200]}"
+    else:
+        raise AssertionError(f"{arch}: the library's GLOW coupling ran: give it goldens")
+    write_json(os.path.join(out, "golden", name + "_error.json"),
+               {"case": name, "setup": name, "adapters": [name], "forward_error": err})
+    print(f"{arch}: GLOW fails in the library: {err}")
 
 
 def make(arch, spec):
@@ -290,6 +343,22 @@ def make(arch, spec):
         ("batchsplit_seq_bn_seq_bn_b", f"BatchSplit(seq_bn,seq_bn_b,batch_sizes=[{k},{B - k}])",
          BatchSplit("seq_bn", "seq_bn_b", batch_sizes=[k, B - k]), None, ["seq_bn", "seq_bn_b"],
          {"batch_sizes": [k, B - k]}),
+        # MAD-X (Pfeiffer et al. 2020): the language adapter, whose invertible adapter runs on the
+        # embeddings, stacked under a task adapter whose head reads the output; with a LoRA task
+        # adapter and with a fusion of task adapters. The other order runs no invertible adapter
+        # (seq_bn, the first, has none). Parallel runs the first branch's invertible adapter
+        # once, on the whole batch, before it is replicated.
+        ("madx_stack_lang_inv_seq_bn", "Stack(lang_inv,seq_bn)", Stack("lang_inv", "seq_bn"), "seq_bn",
+         ["lang_inv", "seq_bn"], {}),
+        ("madx_stack_lang_inv_b_lora", "Stack(lang_inv_b,lora)", Stack("lang_inv_b", "lora"), "lora",
+         ["lang_inv_b", "lora"], {}),
+        ("madx_stack_lang_inv_fuse", "Stack(lang_inv,Fuse(seq_bn,seq_bn_b))",
+         Stack("lang_inv", Fuse("seq_bn", "seq_bn_b")), FUSION_NAME, ["lang_inv", "seq_bn", "seq_bn_b", "fusion"],
+         {}),
+        ("stack_seq_bn_lang_inv", "Stack(seq_bn,lang_inv)", Stack("seq_bn", "lang_inv"), "lang_inv",
+         ["seq_bn", "lang_inv"], {}),
+        ("parallel_lang_inv_seq_bn", "Parallel(lang_inv,seq_bn)", Parallel("lang_inv", "seq_bn"), None,
+         ["lang_inv", "seq_bn"], {}),
     ]
     index = {"model_type": base.config.model_type, "max_length": MAX_LENGTH, "batch_size": B, "seq_len": T,
              "base": "base.json", "cases": []}
@@ -307,6 +376,10 @@ def make(arch, spec):
         else:
             eff = maxdiff(logits, ref[head])
         assert eff > MIN_EFFECT, f"{arch} {cid}: logits moved only {eff}"
+        if setup.first() in model.base_model.invertible_adapters:
+            extra = dict(extra, inv_effect=maxdiff(without_inv(
+                model, setup.first(), lambda: compute(model, sdpa, batch, setup, head, arch, names)), logits))
+            assert extra["inv_effect"] > MIN_INV_EFFECT, f"{arch} {cid}: invertible adapter moved only {extra}"
         effects[cid], results[cid] = eff, logits
         used = list(logits) if isinstance(logits, dict) else [head]
         write_json(os.path.join(golden_dir, f"{cid}.json"), {
@@ -323,6 +396,7 @@ def make(arch, spec):
         })
         index["cases"].append({"case": cid, "file": f"{cid}.json", "setup": sstr})
     write_json(os.path.join(golden_dir, "index.json"), index)
+    glow(arch, spec, model_dir, out, batch)
 
     for kind in ("adapters", "adapters_st"):
         m, ms = load_all(kind, "eager"), load_all(kind, "sdpa")
