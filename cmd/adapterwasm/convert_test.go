@@ -111,15 +111,21 @@ func TestConvertName(t *testing.T) {
 }
 
 // TestConvertArchs: `convert` writes RoBERTa, XLM-R and DistilBERT bases (testdata/archs) in every
-// dtype, and `classify` on the converted directory with the library's seq_bn adapter gives the
-// library's logits: f32 within 1e-4, f16 and q8 within 2e-2 of the largest logit (adapters'
-// TestArchDtypes holds the per-dtype bounds).
+// dtype, and `classify` on the converted directory with the library's seq_bn adapter, and with
+// MAD-X's Stack(lang_inv,seq_bn) (an invertible language adapter under it), gives the library's
+// logits: f32 within 1e-4, f16 and q8 within 2e-2 of the largest logit (adapters' TestArchDtypes
+// holds the per-dtype bounds).
 func TestConvertArchs(t *testing.T) {
+	cases := []struct {
+		golden, setup string
+		adapters      []string
+	}{
+		{"seq_bn", "", []string{"seq_bn"}},
+		{"madx_stack_lang_inv_seq_bn", "Stack(lang_inv,seq_bn)", []string{"lang_inv", "seq_bn"}},
+	}
 	for _, arch := range []string{"roberta", "xlm-roberta", "distilbert"} {
 		var g golden.Base
 		golden.Load(t, &g, "archs", arch, "golden", "base.json")
-		var want struct{ Logits [][]float64 }
-		golden.Load(t, &want, "archs", arch, "golden", "seq_bn.json")
 		var in strings.Builder
 		for _, s := range g.Sentences {
 			b, _ := json.Marshal(map[string]string{"text": s})
@@ -131,33 +137,43 @@ func TestConvertArchs(t *testing.T) {
 			if code, _, stderr := runCLI(t, "", "convert", "--in", golden.Path("archs", arch, "model"), "--out", out, "--dtype", dtype); code != 0 {
 				t.Fatalf("%s %s: exit %d: %s", arch, dtype, code, stderr)
 			}
-			code, stdout, stderr := runCLI(t, in.String(), "classify", "--jsonl", "--max-length", "48", "--model", out,
-				"--adapter", golden.Path("archs", arch, "adapters", "seq_bn"))
-			if code != 0 {
-				t.Fatalf("%s %s: classify: exit %d: %s", arch, dtype, code, stderr)
-			}
-			lines := strings.Split(strings.TrimSpace(stdout), "\n")
-			if len(lines) != len(want.Logits) {
-				t.Fatalf("%s %s: %d results, want %d", arch, dtype, len(lines), len(want.Logits))
-			}
-			worst, scale := 0.0, 0.0
-			for i, l := range lines {
-				var p prediction
-				if err := json.Unmarshal([]byte(l), &p); err != nil || len(p.Logits) != len(want.Logits[i]) {
-					t.Fatalf("%s %s: line %d %q: %v", arch, dtype, i, l, err)
+			for _, c := range cases {
+				var want struct{ Logits [][]float64 }
+				golden.Load(t, &want, "archs", arch, "golden", c.golden+".json")
+				args := []string{"classify", "--jsonl", "--max-length", "48", "--model", out}
+				for _, a := range c.adapters {
+					args = append(args, "--adapter", golden.Path("archs", arch, "adapters", a))
 				}
-				for j, w := range want.Logits[i] {
-					worst, scale = max(worst, math.Abs(p.Logits[j]-w)), max(scale, math.Abs(w))
+				if c.setup != "" {
+					args = append(args, "--setup", c.setup)
 				}
+				code, stdout, stderr := runCLI(t, in.String(), args...)
+				if code != 0 {
+					t.Fatalf("%s %s %s: classify: exit %d: %s", arch, dtype, c.golden, code, stderr)
+				}
+				lines := strings.Split(strings.TrimSpace(stdout), "\n")
+				if len(lines) != len(want.Logits) {
+					t.Fatalf("%s %s %s: %d results, want %d", arch, dtype, c.golden, len(lines), len(want.Logits))
+				}
+				worst, scale := 0.0, 0.0
+				for i, l := range lines {
+					var p prediction
+					if err := json.Unmarshal([]byte(l), &p); err != nil || len(p.Logits) != len(want.Logits[i]) {
+						t.Fatalf("%s %s %s: line %d %q: %v", arch, dtype, c.golden, i, l, err)
+					}
+					for j, w := range want.Logits[i] {
+						worst, scale = max(worst, math.Abs(p.Logits[j]-w)), max(scale, math.Abs(w))
+					}
+				}
+				bound := 1e-4
+				if dtype != "f32" {
+					bound = 2e-2 * scale
+				}
+				if worst > bound {
+					t.Errorf("%s %s %s: max |Δlogit| %.3g > %.3g", arch, dtype, c.golden, worst, bound)
+				}
+				t.Logf("%s %s %s: max |Δlogit| %.2g (largest logit %.3g)", arch, dtype, c.golden, worst, scale)
 			}
-			bound := 1e-4
-			if dtype != "f32" {
-				bound = 2e-2 * scale
-			}
-			if worst > bound {
-				t.Errorf("%s %s: max |Δlogit| %.3g > %.3g", arch, dtype, worst, bound)
-			}
-			t.Logf("%s %s: max |Δlogit| %.2g (largest logit %.3g)", arch, dtype, worst, scale)
 		}
 	}
 }
