@@ -32,6 +32,7 @@ type AdapterInfo struct {
 	Source      string          `json:"source"`
 	ID          string          `json:"id"`
 	ModelName   string          `json:"model_name,omitempty"`
+	ModelType   string          `json:"model_type,omitempty"` // where the listing records it (a static index.json)
 	Task        string          `json:"task,omitempty"`
 	Subtask     string          `json:"subtask,omitempty"`
 	Username    string          `json:"username,omitempty"`

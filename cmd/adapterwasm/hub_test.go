@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strings"
 	"testing"
 
@@ -191,5 +193,70 @@ func TestListCLI(t *testing.T) {
 	}
 	if code, _, errs := runCLI(t, "", "list", "--source", "xx"); code != 2 {
 		t.Fatalf("bad source: exit %d %s", code, errs)
+	}
+}
+
+// TestListRunnable: `list --runnable` keeps the adapters for architectures this runtime runs:
+// index entries by the model_type their config records (a RoBERTa, a DistilBERT and MiniLM's
+// BERT adapters kept; a BART one left out), hub and AdapterHub entries by their model_name
+// (bert-base-uncased, roberta-base, xlm-roberta-base kept; gpt2, facebook/bart-base and a name
+// that says nothing left out). Without it everything is listed, as list_adapters does.
+func TestListRunnable(t *testing.T) {
+	h := hubtest.New(t)
+	for id, name := range map[string]string{"AdapterHub/roberta-base-pf-imdb": "roberta-base", "AdapterHub/gpt2-pf-x": "gpt2",
+		"org/xlmr-lang": "FacebookAI/xlm-roberta-base", "org/unknown": "org/custom-encoder"} {
+		h.AddFiles(id, map[string][]byte{"adapter_config.json": []byte("{}")})
+		h.SetInfo(id, map[string]any{"tags": []string{"adapters"}, "config": map[string]any{"adapters": map[string]any{"model_name": name}}})
+	}
+	h.AHList = []map[string]any{
+		{"source": "ah", "adapter_id": "sentiment/imdb@ukp", "model_name": "bert-base-uncased", "adapter_config": map[string]any{}},
+		{"source": "ah", "adapter_id": "summarization/xsum@ukp", "model_name": "facebook/bart-base", "adapter_config": map[string]any{}},
+	}
+	dir := t.TempDir()
+	for _, a := range []string{"roberta", "distilbert"} {
+		if err := os.CopyFS(filepath.Join(dir, a), os.DirFS(golden.Path("archs", a, "adapters", "seq_bn"))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// a BART adapter's config (the index reads configs only; the weights are never parsed)
+	if err := os.MkdirAll(filepath.Join(dir, "bart"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg := `{"config": {"architecture": "lora", "r": 8}, "hidden_size": 768, "model_class": "BartAdapterModel", "model_name": "facebook/bart-base", "model_type": "bart", "name": "bart", "version": "adapters.1.3.0"}`
+	if err := os.WriteFile(filepath.Join(dir, "bart", "adapter_config.json"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	idx := filepath.Join(dir, "index.json")
+	if code, _, errs := runCLI(t, "", "index", "--out", idx, dir); code != 0 {
+		t.Fatalf("index: %s", errs)
+	}
+	common := []string{"list", "--endpoint", h.Endpoint.URL, "--ah-url", h.AH.URL + hubtest.AHPrefix, "--cache", t.TempDir(), "--index", idx}
+	ids := func(args ...string) []string {
+		t.Helper()
+		code, out, errs := runCLI(t, "", append(common, args...)...)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errs)
+		}
+		var got []string
+		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+			var m struct{ ID string }
+			if err := json.Unmarshal([]byte(l), &m); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, m.ID)
+		}
+		sort.Strings(got)
+		return got
+	}
+	all := ids()
+	if len(all) != 9 {
+		t.Fatalf("without --runnable: %v", all)
+	}
+	want := []string{"AdapterHub/roberta-base-pf-imdb", "distilbert", "org/xlmr-lang", "roberta", "sentiment/imdb@ukp"}
+	if got := ids("--runnable"); !slices.Equal(got, want) {
+		t.Fatalf("--runnable: %v, want %v", got, want)
+	}
+	if got := ids("--runnable", "--source", "index"); !slices.Equal(got, []string{"distilbert", "roberta"}) {
+		t.Fatalf("--runnable --source index: %v", got)
 	}
 }

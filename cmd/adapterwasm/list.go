@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/adapterwasm/adapterwasm/adapters"
 	"github.com/adapterwasm/adapterwasm/hub"
+	"github.com/adapterwasm/adapterwasm/runtime/bert"
 )
 
 func init() {
@@ -22,12 +24,15 @@ const maxIndexBytes = 64 << 20
 // runList prints one JSON line per adapter: hub.AdapterInfo (source, id, model_name, task,
 // subtask, username, method, size, sha1_checksum, …), as adapters' list_adapters(source,
 // model_name) selects them: "ah" (AdapterHub's all.json) then "hf" (the hub's model API), both
-// by default, and the entries of --index (source "index") first when given.
+// by default, and the entries of --index (source "index") first when given; --runnable keeps
+// those for architectures this runtime runs.
 func runList(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlags("list", stderr)
 	source := fs.String("source", "", `"hf" (the hub's model API), "ah" (AdapterHub's index) or "index" (--index only); default: all`)
 	modelName := fs.String("model-name", "", "only adapters trained for this model (exact match, as list_adapters)")
 	indexFile := fs.String("index", "", "also list this static index.json (written by adapterwasm index)")
+	runnable := fs.Bool("runnable", false, "only adapters for architectures this runtime runs ("+strings.Join(bert.ModelTypes(), ", ")+
+		"): by the model_type an entry records, else by its model_name (bert-…, roberta-…, distilroberta-…, xlm-roberta-…, distilbert-…); entries that say neither are left out")
 	ahURL := fs.String("ah-url", "", "AdapterHub index base URL (default "+hub.DefaultAdapterHubURL+")")
 	hf := addHubSourceFlags(fs, stderr)
 	if err := parseFlags(fs, args); err != nil {
@@ -58,6 +63,15 @@ func runList(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		}
 		out = append(out, got...)
 	}
+	if *runnable {
+		kept := out[:0]
+		for _, a := range out {
+			if runnableEntry(a) {
+				kept = append(kept, a)
+			}
+		}
+		out = kept
+	}
 	w := bufio.NewWriter(stdout)
 	defer w.Flush()
 	for _, a := range out {
@@ -66,6 +80,17 @@ func runList(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// runnableEntry reports whether a listed adapter is for an architecture this runtime runs: the
+// model_type the entry records (index.json), else the one its model_name says
+// (bert.ModelTypeOfName). The Python list_adapters filters by model_name only; this is
+// adapterwasm's --runnable, mirrored by the JS package's listAdapters({runnable: true}).
+func runnableEntry(a hub.AdapterInfo) bool {
+	if a.ModelType != "" {
+		return bert.Runs(a.ModelType)
+	}
+	return bert.Runs(bert.ModelTypeOfName(a.ModelName))
 }
 
 // readIndexListing lists a static index.json (adapters.Index) as hub.AdapterInfo entries.
@@ -91,7 +116,7 @@ func readIndexListing(file, modelName string) ([]hub.AdapterInfo, error) {
 		if modelName != "" && e.ModelName != modelName {
 			continue
 		}
-		out = append(out, hub.AdapterInfo{Source: "index", ID: e.ID, ModelName: e.ModelName, Task: e.Task,
+		out = append(out, hub.AdapterInfo{Source: "index", ID: e.ID, ModelName: e.ModelName, ModelType: e.ModelType, Task: e.Task,
 			Method: e.Method, Size: e.Size, Config: e.Config})
 	}
 	return out, nil

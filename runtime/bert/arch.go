@@ -80,15 +80,56 @@ func archOf(modelType string) *Arch {
 }
 
 func supportedModelTypes() string {
-	var names []string
+	return strings.Join(ModelTypes(), ", ")
+}
+
+// ModelTypes returns the config.json model_type values this runtime runs, in the table's order.
+func ModelTypes() []string {
+	var out []string
 	for _, a := range archs {
 		for _, t := range a.ModelTypes {
 			if t != "" {
-				names = append(names, t)
+				out = append(out, t)
 			}
 		}
 	}
-	return strings.Join(names, ", ")
+	return out
+}
+
+// nameModelTypes maps the leading word of a base model's name to its model_type, for listings
+// that give an adapter's model_name (e.g. "bert-base-uncased", "FacebookAI/xlm-roberta-base")
+// but not its model_type (AdapterHub's all.json, the hub's model API). Longer prefixes first.
+var nameModelTypes = []struct{ prefix, modelType string }{
+	{"xlm-roberta", "xlm-roberta"},
+	{"distilroberta", "roberta"},
+	{"roberta", "roberta"},
+	{"distilbert", "distilbert"},
+	{"bert", "bert"},
+}
+
+// ModelTypeOfName returns the model_type of the architecture this runtime runs that a base
+// model's name says, "" when it says none: the name's last path segment (lower-cased) is one
+// of bert, roberta, distilroberta, xlm-roberta, distilbert, alone or followed by "-" or "_"
+// (bert-base-uncased, roberta-large, distilbert-base-multilingual-cased). A name such as
+// sentence-transformers/all-MiniLM-L6-v2 (a BERT) says nothing: its adapters are told by the
+// model_type their adapter_config.json records.
+func ModelTypeOfName(name string) string {
+	if i := strings.LastIndexByte(name, '/'); i >= 0 {
+		name = name[i+1:]
+	}
+	name = strings.ToLower(name)
+	for _, p := range nameModelTypes {
+		rest, ok := strings.CutPrefix(name, p.prefix)
+		if ok && (rest == "" || rest[0] == '-' || rest[0] == '_') {
+			return p.modelType
+		}
+	}
+	return ""
+}
+
+// Runs reports whether this runtime runs the model_type.
+func Runs(modelType string) bool {
+	return modelType != "" && archOf(modelType) != nil
 }
 
 // Arch returns the model's row of the architecture table (BERT's for a Config built by hand

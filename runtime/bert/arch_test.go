@@ -145,3 +145,40 @@ func TestArchLayoutsMatchCheckpoints(t *testing.T) {
 		})
 	}
 }
+
+// TestModelTypeOfName: the architectures listings name by model_name only.
+func TestModelTypeOfName(t *testing.T) {
+	for name, want := range map[string]string{
+		"bert-base-uncased":                      "bert",
+		"bert-base-multilingual-cased":           "bert",
+		"google-bert/bert-base-uncased":          "bert",
+		"roberta-base":                           "roberta",
+		"FacebookAI/roberta-large":               "roberta",
+		"distilroberta-base":                     "roberta",
+		"xlm-roberta-base":                       "xlm-roberta",
+		"FacebookAI/xlm-roberta-large":           "xlm-roberta",
+		"distilbert-base-uncased":                "distilbert",
+		"distilbert/distilbert-base-cased":       "distilbert",
+		"bert":                                   "bert",
+		"sentence-transformers/all-MiniLM-L6-v2": "",
+		"albert-base-v2":                         "",
+		"camembert-base":                         "",
+		"bertweet-base":                          "",
+		"gpt2":                                   "",
+		"facebook/bart-base":                     "",
+		"robertabase":                            "",
+		"":                                       "",
+	} {
+		if got := ModelTypeOfName(name); got != want {
+			t.Errorf("ModelTypeOfName(%q) = %q, want %q", name, got, want)
+		}
+	}
+	for _, mt := range ModelTypes() {
+		if !Runs(mt) {
+			t.Errorf("Runs(%q) = false", mt)
+		}
+	}
+	if Runs("") || Runs("gpt2") {
+		t.Error("Runs accepts an empty or unknown model_type")
+	}
+}
