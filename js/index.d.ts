@@ -290,6 +290,8 @@ export interface IndexEntry {
   name: string;
   kind?: "adapter" | "fusion";
   modelName?: string;
+  /** The base's model_type the adapter's config records (index.json "model_type"). */
+  modelType?: string;
   method?: string;
   task?: string;
   labels?: string[];
@@ -382,6 +384,10 @@ export interface ListAdaptersOptions {
   index?: string;
   /** Only adapters for this model (hub entries: exactly; index entries without one fit every model). */
   modelName?: string;
+  /** Only adapters for architectures this runtime runs (bert, roberta, xlm-roberta, distilbert): by the
+   *  model type an index entry records, else by what the model name says (bert-…, roberta-…,
+   *  distilroberta-…, xlm-roberta-…, distilbert-…); entries that say neither are left out. */
+  runnable?: boolean;
   /** The hub (default HF_ENDPOINT in Node, else https://huggingface.co) and its token (endpoint's origin only). */
   endpoint?: string;
   token?: string;

@@ -156,3 +156,29 @@ export async function listHub(o, net) {
   for (const s of sources) out = out.concat(s === "ah" ? await listAH(o, net) : await listHF(o, net));
   return o.modelName ? out.filter((a) => a.modelName === o.modelName) : out;
 }
+
+// RUNNABLE_MODEL_TYPES are the model_type values the Go runtime runs (runtime/bert/arch.go
+// ModelTypes; runtime/bert's TestModelTypesMirroredInJS holds this and NAME_MODEL_TYPES equal to Go's).
+export const RUNNABLE_MODEL_TYPES = ["bert", "roberta", "xlm-roberta", "distilbert"];
+
+// NAME_MODEL_TYPES: the leading word of a base model's name → its model_type, longer first
+// (runtime/bert/arch.go nameModelTypes).
+const NAME_MODEL_TYPES = [["xlm-roberta", "xlm-roberta"], ["distilroberta", "roberta"], ["roberta", "roberta"], ["distilbert", "distilbert"], ["bert", "bert"]];
+
+// modelTypeOfName is bert.ModelTypeOfName: the model_type of a runnable architecture a base
+// model's name says (its last path segment, lower-cased, is bert, roberta, distilroberta,
+// xlm-roberta or distilbert, alone or followed by "-" or "_"), else "".
+export function modelTypeOfName(name) {
+  const n = String(name ?? "").split("/").pop().toLowerCase();
+  for (const [p, t] of NAME_MODEL_TYPES) {
+    if (n.startsWith(p) && (n.length === p.length || n[p.length] === "-" || n[p.length] === "_")) return t;
+  }
+  return "";
+}
+
+// isRunnable is cmd/adapterwasm's runnableEntry: the model_type an entry records (index
+// entries), else the one its model name says, is one the runtime runs.
+export function isRunnable(e) {
+  const t = e.modelType || e.model_type || modelTypeOfName(e.modelName);
+  return RUNNABLE_MODEL_TYPES.includes(t);
+}

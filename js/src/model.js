@@ -6,7 +6,7 @@ import { checkSetup } from "./composition.js";
 import { defaultFetch, fetchFile, Stats, Unverified, throwIfAborted } from "./fetch.js";
 import { ADAPTER_GROUPS, BASE_GROUPS, asHubId, fetchRepo, hubEndpoint, isHubId } from "./hub.js";
 import { adapterFileGroups, baseFiles, dirUrl, isDirUrl, loadIndex } from "./registry.js";
-import { listHub } from "./listing.js";
+import { isRunnable, listHub } from "./listing.js";
 import { MODEL_FILE, checkDType, convertInWasm, hubKey, readConverted, storeConverted, urlKey } from "./convert.js";
 import { LoadProgress } from "./progress.js";
 import { loadRuntime } from "./runtime.js";
@@ -583,7 +583,7 @@ function usesAdapter(n, name) {
 // without one fit every model, as before). Hub entries: { source, id, modelName, task, subtask,
 // username, method, sha1Checksum, pipelineTag, adapterConfig } where known; index entries their
 // own fields plus source "index" and id.
-export async function listAdapters({ source, index, modelName, endpoint, token, adapterHubUrl, cache = false, fetch: fetchImpl, signal, timeout } = {}) {
+export async function listAdapters({ source, index, modelName, runnable = false, endpoint, token, adapterHubUrl, cache = false, fetch: fetchImpl, signal, timeout } = {}) {
   if (![undefined, "hf", "ah", "index", "all"].includes(source)) {
     throw new AdapterwasmError("invalid_argument", `listAdapters: source ${JSON.stringify(String(source).slice(0, 40))}: want "hf", "ah", "index" or "all"`);
   }
@@ -598,5 +598,6 @@ export async function listAdapters({ source, index, modelName, endpoint, token, 
   if (source === "hf" || source === "ah" || source === "all" || (source === undefined && !index)) {
     out = out.concat(await listHub({ source: source === "all" ? undefined : source, modelName, endpoint, token, adapterHubUrl }, net));
   }
-  return out;
+  // runnable: only adapters for architectures this runtime runs (list --runnable)
+  return runnable ? out.filter(isRunnable) : out;
 }

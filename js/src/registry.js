@@ -102,6 +102,7 @@ function normalizeEntry(a, indexUrl) {
     ...a,
     name: a.name,
     modelName: a.modelName ?? a.model_name,
+    modelType: a.modelType ?? a.model_type,
     task: a.task,
     method: a.method ?? a.architecture ?? a.config?.architecture,
     labels: a.labels,

@@ -284,7 +284,14 @@ describe("listAdapters from the hub and AdapterHub", () => {
       { source: "ah", adapter_id: "sentiment/imdb@ukp", model_name: "bert-base-uncased", task: "sentiment", subtask: "imdb", username: "ukp", adapter_config: { mh_adapter: false, output_adapter: true, reduction_factor: 16 }, sha1_checksum: "ab12" },
       { adapter_id: "ner/conll@ukp", model_name: "roberta-base", task: "ner", subtask: "conll", username: "ukp", adapter_config: { architecture: "lora", r: 8 } },
     ];
-    srv = await startServer({ mounts: {}, pages: { "/index.json": { body: { adapters: [{ name: "sentiment", id: "sentiment", model_name: "sentence-transformers/all-MiniLM-L6-v2", task: "sentiment", files: [{ name: "adapter_config.json", size: 10 }] }] } } } });
+    const entry = (id, model_name, model_type) => ({ name: id, id, model_name, model_type, files: [{ name: "adapter_config.json", size: 10 }] });
+    srv = await startServer({
+      mounts: {},
+      pages: {
+        "/index.json": { body: { adapters: [{ name: "sentiment", id: "sentiment", model_name: "sentence-transformers/all-MiniLM-L6-v2", task: "sentiment", files: [{ name: "adapter_config.json", size: 10 }] }] } },
+        "/archs.json": { body: { adapters: [entry("minilm", "sentence-transformers/all-MiniLM-L6-v2", "bert"), entry("bart", "facebook/bart-base", "bart"), entry("xlmr", "FacebookAI/xlm-roberta-base"), entry("odd", "org/encoder")] } },
+      },
+    });
   });
   after(async () => {
     await hub?.close();
@@ -342,6 +349,25 @@ describe("listAdapters from the hub and AdapterHub", () => {
     assert.deepEqual(all.map((a) => a.source), ["index", "ah", "ah", "hf", "hf", "hf", "hf", "hf"]);
     await assert.rejects(listAdapters({ source: "index" }), isErr("invalid_argument", /needs \{ index \}/));
     await assert.rejects(listAdapters({ source: "xx" }), isErr("invalid_argument", /want "hf", "ah", "index" or "all"/));
+  });
+
+  test("runnable: only architectures the runtime runs, by an index entry's model_type, else by the model name", async () => {
+    const { modelTypeOfName, RUNNABLE_MODEL_TYPES } = await import("../src/listing.js");
+    assert.deepEqual(RUNNABLE_MODEL_TYPES, ["bert", "roberta", "xlm-roberta", "distilbert"]);
+    for (const [name, t] of [["bert-base-uncased", "bert"], ["FacebookAI/roberta-base", "roberta"], ["distilroberta-base", "roberta"], ["xlm-roberta-large", "xlm-roberta"], ["distilbert-base-uncased", "distilbert"], ["albert-base-v2", ""], ["bertweet-base", ""], ["gpt2", ""], [undefined, ""]]) {
+      assert.equal(modelTypeOfName(name), t, name);
+    }
+    const index = `${srv.url}/archs.json`;
+    const all = await listAdapters({ ...opts(), index, source: "all" });
+    assert.equal(all.length, 11);
+    assert.equal(all[0].modelType, "bert");
+    const got = await listAdapters({ ...opts(), index, source: "all", runnable: true });
+    assert.deepEqual(
+      got.map((a) => a.id),
+      ["minilm", "xlmr", "sentiment/imdb@ukp", "ner/conll@ukp", "org/both-tags", "org/new-lib-adapter", "AdapterHub/bert-base-uncased-pf-imdb", "AdapterHub/roberta-base-pf-sst2"],
+    );
+    const roberta = await listAdapters({ ...opts(), source: "ah", runnable: true, modelName: "roberta-base" });
+    assert.deepEqual(roberta.map((a) => a.id), ["ner/conll@ukp"]);
   });
 
   test("errors: rate limited, not JSON lists; with the source down a cached listing serves, a stale one too", async () => {

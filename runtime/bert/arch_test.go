@@ -4,7 +4,9 @@ import (
 	"errors"
 	"math"
 	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -180,5 +182,32 @@ func TestModelTypeOfName(t *testing.T) {
 	}
 	if Runs("") || Runs("gpt2") {
 		t.Error("Runs accepts an empty or unknown model_type")
+	}
+}
+
+// TestModelTypesMirroredInJS: the JS package's listAdapters({runnable}) (js/src/listing.js)
+// filters with the same model types and name prefixes as ModelTypes and ModelTypeOfName.
+func TestModelTypesMirroredInJS(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "js", "src", "listing.js"))
+	if err != nil {
+		t.Skip("no js/src/listing.js:", err)
+	}
+	src := string(b)
+	quoted := func(xs []string) string {
+		q := make([]string, len(xs))
+		for i, x := range xs {
+			q[i] = strconv.Quote(x)
+		}
+		return strings.Join(q, ", ")
+	}
+	if want := "RUNNABLE_MODEL_TYPES = [" + quoted(ModelTypes()) + "]"; !strings.Contains(src, want) {
+		t.Errorf("js/src/listing.js lacks %s", want)
+	}
+	var pairs []string
+	for _, p := range nameModelTypes {
+		pairs = append(pairs, "["+quoted([]string{p.prefix, p.modelType})+"]")
+	}
+	if want := "NAME_MODEL_TYPES = [" + strings.Join(pairs, ", ") + "]"; !strings.Contains(src, want) {
+		t.Errorf("js/src/listing.js lacks %s", want)
 	}
 }
