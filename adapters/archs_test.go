@@ -497,11 +497,29 @@ func TestArchMADX(t *testing.T) {
 			for _, sub := range []string{"adapters", "adapters_st"} {
 				_, err := New(base.Encoder).LoadDir(golden.Path("archs", arch, sub, "inv_glow"), LoadOptions{})
 				var ue *UnsupportedError
-				if !errors.As(err, &ue) || !strings.Contains(err.Error(), `unsupported: inv_adapter "glow"`) {
-					t.Fatalf("%s: err = %v, want unsupported glow", sub, err)
+				if !errors.As(err, &ue) || !strings.Contains(err.Error(), `unsupported: inv_adapter "glow"`) ||
+					!strings.Contains(err.Error(), "fails on a "+arch+" model's embeddings") {
+					t.Fatalf("%s: err = %v, want unsupported glow naming %s", sub, err, arch)
 				}
 			}
 		})
 	}
 	t.Logf("MAD-X, f32, max |Δlogit| against adapters 1.3.0:\n%s", mx)
+}
+
+// TestArchErrorsNameArchitecture: an adapter made for another base names the base's own
+// architecture when its hidden size differs (a MiniLM adapter on the DistilBERT of testdata/archs),
+// and its model_type when that differs (a RoBERTa adapter on XLM-R: same hidden size).
+func TestArchErrorsNameArchitecture(t *testing.T) {
+	base, _ := loadArch(t, "distilbert")
+	_, err := New(base.Encoder).LoadDir(golden.Path("minilm", "adapters", "sentiment"), LoadOptions{})
+	var me *MismatchError
+	if !errors.As(err, &me) || !strings.Contains(err.Error(), "hidden_size is 384 but the base model (distilbert) has 32") {
+		t.Errorf("err = %v, want a MismatchError naming distilbert", err)
+	}
+	xlmr, _ := loadArch(t, "xlm-roberta")
+	_, err = New(xlmr.Encoder).LoadDir(golden.Path("archs", "roberta", "adapters", "seq_bn"), LoadOptions{})
+	if !errors.As(err, &me) || !strings.Contains(err.Error(), `model_type is "roberta" but the base model has "xlm-roberta"`) {
+		t.Errorf("err = %v, want a MismatchError naming both model types", err)
+	}
 }

@@ -40,10 +40,15 @@ type MismatchError struct {
 	File       string
 	Field      string // "hidden_size" or "model_type"
 	Got, Model string
+	ModelType  string // the base model's model_type, named in the error when it is not BERT's
 }
 
 func (e *MismatchError) Error() string {
-	return "adapters: " + join(e.File, fmt.Sprintf("%s is %s but the base model has %s", e.Field, e.Got, e.Model))
+	base := "the base model"
+	if e.ModelType != "" && e.ModelType != "bert" && e.Field != "model_type" {
+		base += " (" + e.ModelType + ")"
+	}
+	return "adapters: " + join(e.File, fmt.Sprintf("%s is %s but %s has %s", e.Field, e.Got, base, e.Model))
 }
 
 // SetupError reports an invalid adapter setup: a syntax error in a setup expression, a name

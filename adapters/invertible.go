@@ -29,12 +29,16 @@ type invSubnet struct {
 
 // bindInvertible binds invertible_adapters.NAME.{F,G}.{0,2}.{weight,bias} (and a learned
 // activation's F.1 / G.1) for the bottleneck config that declares inv_adapter.
-func bindInvertible(bd *binder, name string, cfg *BnConfig, H int, file string) (*invertibleModule, error) {
+func bindInvertible(bd *binder, name string, cfg *BnConfig, H int, modelType, file string) (*invertibleModule, error) {
 	if cfg.InvAdapter == "glow" {
 		// GLOWCouplingBlock.forward slices its subnet output on dimension 1, the token axis of
-		// BERT's [batch, tokens, hidden] embeddings, and then fails on a shape mismatch
-		// (RuntimeError in the reference library, whatever the batch): nothing to match.
-		return nil, &UnsupportedError{File: file, What: `inv_adapter "glow" (the reference library's GLOWCouplingBlock fails on BERT's embeddings)`}
+		// the [batch, tokens, hidden] embeddings, and then fails on a shape mismatch
+		// (RuntimeError in the reference library, whatever the batch; recorded on BERT,
+		// RoBERTa, XLM-R and DistilBERT): nothing to match.
+		if modelType == "" {
+			modelType = "bert"
+		}
+		return nil, &UnsupportedError{File: file, What: fmt.Sprintf(`inv_adapter "glow" (the reference library's GLOWCouplingBlock fails on a %s model's embeddings)`, modelType)}
 	}
 	p := "invertible_adapters." + name + "."
 	m := &invertibleModule{h1: H / 2, h2: H - H/2}

@@ -160,7 +160,7 @@ func (m *Model) parseMeta(b []byte, file string) (*meta, error) {
 	}
 	c := m.Base.Config
 	if mt.HiddenSize != nil && *mt.HiddenSize != c.HiddenSize {
-		return nil, &MismatchError{File: file, Field: "hidden_size", Got: strconv.Itoa(*mt.HiddenSize), Model: strconv.Itoa(c.HiddenSize)}
+		return nil, &MismatchError{File: file, Field: "hidden_size", Got: strconv.Itoa(*mt.HiddenSize), Model: strconv.Itoa(c.HiddenSize), ModelType: c.ModelType}
 	}
 	if mt.ModelType != "" && c.ModelType != "" && mt.ModelType != c.ModelType {
 		return nil, &MismatchError{File: file, Field: "model_type", Got: strconv.Quote(mt.ModelType), Model: strconv.Quote(c.ModelType)}
@@ -326,7 +326,7 @@ func (m *Model) bindAdapter(a *Adapter, bd *binder, file string) error {
 	}
 	for _, bc := range a.Config.Bottleneck {
 		if bc.InvAdapter != "" {
-			inv, err := bindInvertible(bd, name, bc, H, file)
+			inv, err := bindInvertible(bd, name, bc, H, c.ModelType, file)
 			if err != nil {
 				return err
 			}

@@ -1,6 +1,7 @@
 package bert
 
 import (
+	"encoding/json"
 	"errors"
 	"math"
 	"os"
@@ -209,5 +210,87 @@ func TestModelTypesMirroredInJS(t *testing.T) {
 	}
 	if want := "NAME_MODEL_TYPES = [" + strings.Join(pairs, ", ") + "]"; !strings.Contains(src, want) {
 		t.Errorf("js/src/listing.js lacks %s", want)
+	}
+}
+
+// TestErrorsNameArchitecture: config, checkpoint and input errors name the model's own
+// architecture and, for DistilBERT, its own config keys (dim, n_layers, n_heads, hidden_dim,
+// activation), not BERT's; a config whose model_type is not run, or not yet read, says
+// "encoder".
+func TestErrorsNameArchitecture(t *testing.T) {
+	read := func(arch, name string) []byte {
+		b, err := os.ReadFile(golden.Path("archs", arch, "model", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	edit := func(arch string, f func(map[string]any)) []byte {
+		var m map[string]any
+		if err := json.Unmarshal(read(arch, "config.json"), &m); err != nil {
+			t.Fatal(err)
+		}
+		f(m)
+		b, _ := json.Marshal(m)
+		return b
+	}
+	for _, tc := range []struct {
+		config []byte
+		want   string
+	}{
+		{edit("distilbert", func(m map[string]any) { m["dim"] = 0 }), "distilbert: config.json: dim 0 out of range"},
+		{edit("distilbert", func(m map[string]any) { m["n_layers"] = -1 }), "distilbert: config.json: n_layers -1 out of range"},
+		{edit("distilbert", func(m map[string]any) { m["n_heads"] = 5 }), "distilbert: config.json: n_heads 5 does not divide dim 32"},
+		{edit("distilbert", func(m map[string]any) { m["hidden_dim"] = 0 }), "distilbert: config.json: hidden_dim 0 out of range"},
+		{edit("distilbert", func(m map[string]any) { m["dim"] = "x" }), "distilbert: config.json: invalid JSON"},
+		{edit("roberta", func(m map[string]any) { m["hidden_size"] = 0 }), "roberta: config.json: hidden_size 0 out of range"},
+		{edit("xlm-roberta", func(m map[string]any) { m["pad_token_id"] = 60 }), "xlm-roberta: config.json: pad_token_id 60 leaves no position"},
+		{edit("roberta", func(m map[string]any) { m["model_type"] = "gpt2" }), `encoder: config.json: unsupported model_type "gpt2"`},
+		{[]byte("{"), "encoder: config.json: invalid JSON"},
+		{[]byte(`{"model_type": "bert", "hidden_size": 0}`), "bert: config.json: hidden_size 0 out of range"},
+	} {
+		_, err := ParseConfig(tc.config)
+		var ce *ConfigError
+		if !errors.As(err, &ce) || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("err = %v, want a ConfigError starting %q", err, tc.want)
+		}
+	}
+	// an unknown activation, named by DistilBERT's key
+	cfg, err := ParseConfig(edit("distilbert", func(m map[string]any) { m["activation"] = "swiglu" }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := FromTensors(cfg, nil, "model.safetensors"); err == nil || !strings.HasPrefix(err.Error(), `distilbert: config.json: activation: unsupported activation "swiglu"`) {
+		t.Errorf("activation: err = %v", err)
+	}
+	for _, arch := range []string{"roberta", "xlm-roberta", "distilbert"} {
+		cfg, err := ParseConfig(read(arch, "config.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := weights.ParseSafetensors("model.safetensors", read(arch, "model.safetensors"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts := map[string]*weights.Tensor{}
+		for name, x := range f.Tensors {
+			if !strings.Contains(name, "layer.1.") {
+				ts[name] = x
+			}
+		}
+		_, err = FromTensors(cfg, ts, "model.safetensors")
+		var le *LoadError
+		if !errors.As(err, &le) || !strings.HasPrefix(err.Error(), arch+": model.safetensors: missing tensor") {
+			t.Errorf("%s: err = %v, want a LoadError naming %s", arch, err, arch)
+		}
+		m, err := FromTensors(cfg, f.Tensors, "model.safetensors")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = m.Forward(&State{}, Input{B: 1, T: 1, IDs: []int32{int32(cfg.VocabSize)}}, nil)
+		var ie *InputError
+		if !errors.As(err, &ie) || !strings.HasPrefix(err.Error(), arch+": input: token id") {
+			t.Errorf("%s: err = %v, want an InputError naming %s", arch, err, arch)
+		}
 	}
 }

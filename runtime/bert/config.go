@@ -54,10 +54,49 @@ const (
 	maxPosition = 1 << 16
 )
 
-// ConfigError reports an invalid or unsupported config.json.
-type ConfigError struct{ Reason string }
+// ConfigError reports an invalid or unsupported config.json. ModelType is the config's
+// model_type once it is known: the error names that architecture ("distilbert: config.json:
+// dim 0 out of range"), or "encoder" before it is known or when this runtime does not run it.
+type ConfigError struct {
+	ModelType string
+	Reason    string
+}
 
-func (e *ConfigError) Error() string { return "bert: config.json: " + e.Reason }
+func (e *ConfigError) Error() string {
+	name := "encoder"
+	if e.ModelType != "" {
+		name = archName(e.ModelType)
+	}
+	return name + ": config.json: " + e.Reason
+}
+
+// archName names a model's architecture in errors: its model_type when this runtime runs it,
+// "bert" for a config without one (BERT is the default row), else "encoder".
+func archName(modelType string) string {
+	switch {
+	case modelType == "":
+		return "bert"
+	case archOf(modelType) != nil:
+		return modelType
+	}
+	return "encoder"
+}
+
+// distilBertKeys are DistilBertConfig's names of the fields Validate checks
+// (configuration_distilbert.py attribute_map), so that its errors name the keys of the file.
+var distilBertKeys = map[string]string{"hidden_size": "dim", "num_hidden_layers": "n_layers",
+	"num_attention_heads": "n_heads", "intermediate_size": "hidden_dim", "hidden_act": "activation"}
+
+// Key returns the config.json name of a field, as the model's architecture spells it
+// (DistilBERT's dim for hidden_size, …; BERT's names otherwise).
+func (c *Config) Key(name string) string {
+	if c.ModelType == "distilbert" {
+		if k, ok := distilBertKeys[name]; ok {
+			return k
+		}
+	}
+	return name
+}
 
 // ParseConfig decodes and validates config.json.
 func ParseConfig(b []byte) (Config, error) {
@@ -73,7 +112,7 @@ func ParseConfig(b []byte) (Config, error) {
 		// no token types and its LayerNorms use eps 1e-12 whatever the file says.
 		d := distilBertConfig{}
 		if err := json.Unmarshal(b, &d); err != nil {
-			return Config{}, &ConfigError{Reason: "invalid JSON: " + jsonin.Describe(err)}
+			return Config{}, &ConfigError{ModelType: c.ModelType, Reason: "invalid JSON: " + jsonin.Describe(err)}
 		}
 		c.HiddenSize, c.NumHiddenLayers, c.NumAttentionHeads, c.IntermediateSize, c.HiddenAct = 768, 6, 12, 3072, "gelu"
 		set := func(dst *int, v *int) {
@@ -95,7 +134,12 @@ func ParseConfig(b []byte) (Config, error) {
 
 // Validate checks that the config describes an encoder this package can run.
 func (c Config) Validate() error {
-	bad := func(f string, a ...any) error { return &ConfigError{Reason: fmt.Sprintf(f, a...)} }
+	mt := c.ModelType
+	if mt == "" {
+		mt = "bert"
+	}
+	bad := func(f string, a ...any) error { return &ConfigError{ModelType: mt, Reason: fmt.Sprintf(f, a...)} }
+	k := c.Key
 	a := archOf(c.ModelType)
 	if a == nil {
 		return bad("unsupported model_type %q (supported: %s)", jsonin.Clip(c.ModelType), supportedModelTypes())
@@ -105,13 +149,13 @@ func (c Config) Validate() error {
 	}
 	switch {
 	case c.HiddenSize <= 0 || c.HiddenSize > maxHidden:
-		return bad("hidden_size %d out of range", c.HiddenSize)
+		return bad("%s %d out of range", k("hidden_size"), c.HiddenSize)
 	case c.NumHiddenLayers <= 0 || c.NumHiddenLayers > maxLayers:
-		return bad("num_hidden_layers %d out of range", c.NumHiddenLayers)
+		return bad("%s %d out of range", k("num_hidden_layers"), c.NumHiddenLayers)
 	case c.NumAttentionHeads <= 0 || c.HiddenSize%c.NumAttentionHeads != 0:
-		return bad("num_attention_heads %d does not divide hidden_size %d", c.NumAttentionHeads, c.HiddenSize)
+		return bad("%s %d does not divide %s %d", k("num_attention_heads"), c.NumAttentionHeads, k("hidden_size"), c.HiddenSize)
 	case c.IntermediateSize <= 0 || c.IntermediateSize > 8*maxHidden:
-		return bad("intermediate_size %d out of range", c.IntermediateSize)
+		return bad("%s %d out of range", k("intermediate_size"), c.IntermediateSize)
 	case c.VocabSize <= 0 || c.VocabSize > maxVocab:
 		return bad("vocab_size %d out of range", c.VocabSize)
 	case c.MaxPositionEmbeddings <= 0 || c.MaxPositionEmbeddings > maxPosition:

@@ -15,12 +15,13 @@ import (
 // LoadError lists every missing or misshaped tensor found while binding a checkpoint, so that
 // one run tells the whole story.
 type LoadError struct {
-	File     string
-	Problems []string
+	ModelType string // the config's: the error names that architecture ("roberta: model.safetensors: …")
+	File      string
+	Problems  []string
 }
 
 func (e *LoadError) Error() string {
-	return fmt.Sprintf("bert: %s: %s", e.File, SummarizeProblems(e.Problems))
+	return fmt.Sprintf("%s: %s: %s", archName(e.ModelType), e.File, SummarizeProblems(e.Problems))
 }
 
 // SummarizeProblems joins the first eight of a binder's problems with "; " and counts the rest:
@@ -237,7 +238,7 @@ func FromTensors(cfg Config, ts map[string]*weights.Tensor, file string) (*Model
 	}
 	act, err := kernels.ActivationByName(cfg.HiddenAct)
 	if err != nil {
-		return nil, &ConfigError{Reason: err.Error()}
+		return nil, &ConfigError{ModelType: archName(cfg.ModelType), Reason: cfg.Key("hidden_act") + ": " + err.Error()}
 	}
 	H, I := cfg.HiddenSize, cfg.IntermediateSize
 	m := &Model{Config: cfg, act: act}
@@ -275,7 +276,7 @@ func FromTensors(cfg Config, ts map[string]*weights.Tensor, file string) (*Model
 	}
 	if len(bd.problems) > 0 {
 		sort.Strings(bd.problems)
-		return nil, &LoadError{File: file, Problems: bd.problems}
+		return nil, &LoadError{ModelType: cfg.ModelType, File: file, Problems: bd.problems}
 	}
 	return m, nil
 }

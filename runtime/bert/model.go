@@ -70,10 +70,14 @@ type Input struct {
 	AttentionMask []int32 // [B*T], nil = all ones
 }
 
-// InputError reports token ids or shapes the model cannot take.
-type InputError struct{ Reason string }
+// InputError reports token ids or shapes the model cannot take, naming the model's
+// architecture ("xlm-roberta: input: …").
+type InputError struct {
+	ModelType string
+	Reason    string
+}
 
-func (e *InputError) Error() string { return "bert: input: " + e.Reason }
+func (e *InputError) Error() string { return archName(e.ModelType) + ": input: " + e.Reason }
 
 // State holds every scratch buffer of a forward pass, so that repeated calls allocate nothing
 // once the largest batch has been seen. A State is not safe for concurrent use.
@@ -221,19 +225,19 @@ func (m *Model) checkInput(in Input) error {
 	n := in.B * in.T
 	switch {
 	case in.B <= 0 || in.T <= 0:
-		return &InputError{Reason: fmt.Sprintf("empty batch (B=%d, T=%d)", in.B, in.T)}
+		return &InputError{ModelType: c.ModelType, Reason: fmt.Sprintf("empty batch (B=%d, T=%d)", in.B, in.T)}
 	case in.T > c.MaxTokens():
-		return &InputError{Reason: fmt.Sprintf("sequence length %d exceeds the %d tokens max_position_embeddings %d allows", in.T, c.MaxTokens(), c.MaxPositionEmbeddings)}
+		return &InputError{ModelType: c.ModelType, Reason: fmt.Sprintf("sequence length %d exceeds the %d tokens max_position_embeddings %d allows", in.T, c.MaxTokens(), c.MaxPositionEmbeddings)}
 	case len(in.IDs) != n:
-		return &InputError{Reason: fmt.Sprintf("len(IDs)=%d, want B*T=%d", len(in.IDs), n)}
+		return &InputError{ModelType: c.ModelType, Reason: fmt.Sprintf("len(IDs)=%d, want B*T=%d", len(in.IDs), n)}
 	case in.TypeIDs != nil && len(in.TypeIDs) != n:
-		return &InputError{Reason: fmt.Sprintf("len(TypeIDs)=%d, want %d", len(in.TypeIDs), n)}
+		return &InputError{ModelType: c.ModelType, Reason: fmt.Sprintf("len(TypeIDs)=%d, want %d", len(in.TypeIDs), n)}
 	case in.AttentionMask != nil && len(in.AttentionMask) != n:
-		return &InputError{Reason: fmt.Sprintf("len(AttentionMask)=%d, want %d", len(in.AttentionMask), n)}
+		return &InputError{ModelType: c.ModelType, Reason: fmt.Sprintf("len(AttentionMask)=%d, want %d", len(in.AttentionMask), n)}
 	}
 	for _, id := range in.IDs {
 		if id < 0 || int(id) >= c.VocabSize {
-			return &InputError{Reason: fmt.Sprintf("token id %d outside vocabulary [0,%d)", id, c.VocabSize)}
+			return &InputError{ModelType: c.ModelType, Reason: fmt.Sprintf("token id %d outside vocabulary [0,%d)", id, c.VocabSize)}
 		}
 	}
 	if m.Embeddings.TokenType == nil {
@@ -241,7 +245,7 @@ func (m *Model) checkInput(in Input) error {
 	}
 	for _, t := range in.TypeIDs {
 		if t < 0 || int(t) >= c.TypeVocabSize {
-			return &InputError{Reason: fmt.Sprintf("token type id %d outside [0,%d)", t, c.TypeVocabSize)}
+			return &InputError{ModelType: c.ModelType, Reason: fmt.Sprintf("token type id %d outside [0,%d)", t, c.TypeVocabSize)}
 		}
 	}
 	return nil
