@@ -24,6 +24,7 @@ run "$HERE/make_weights.py"
 run "$HERE/make_tokenizer_golden.py"
 run "$HERE/make_tiny.py"
 run "$HERE/make_archs.py"
+run "$HERE/make_madx_demo.py"   # reads testdata/archs/xlm-roberta/model
 run "$HERE/make_extra.py"
 run "$HERE/make_methods.py"
 run "$HERE/make_minilm.py" "${minilm_flags[@]}"
