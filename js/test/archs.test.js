@@ -132,3 +132,37 @@ for (const arch of NAMES) {
     });
   });
 }
+
+// MAD-X's cross-lingual demo (testdata/madx_demo, synthetic: tools/reference/make_madx_demo.py):
+// the same task adapter under either language adapter classifies that language, through the
+// package as in the library.
+describe("MAD-X cross-lingual demo (XLM-R)", () => {
+  const DEMO = join(ROOT, "testdata/madx_demo");
+  const g = readJSON(join(DEMO, "golden/demo.json"));
+  let srv2, model;
+  before(async () => {
+    srv2 = await startServer({ mounts: { "/base/": { dir: join(ARCHS, "xlm-roberta/model") }, "/a/": { dir: join(DEMO, "adapters") } } });
+    model = await AutoModelWithHeads.fromPretrained(`${srv2.url}/base/`, { cache: new MemoryStore(), dtype: "f32" });
+    for (const a of ["lang_l1", "lang_l2", "sentiment"]) await model.loadAdapter(`${srv2.url}/a/${a}/`);
+  });
+  after(async () => {
+    model?.dispose();
+    await srv2?.close();
+  });
+
+  test("switching the language adapter switches the language handled, as in the library", async () => {
+    const acc = {};
+    for (const [name, setup] of [["Stack(lang_l1,sentiment)", Stack("lang_l1", "sentiment")], ["Stack(lang_l2,sentiment)", Stack("lang_l2", "sentiment")]]) {
+      const res = await model.classify(g.texts, { adapters: setup });
+      acc[name] = { l1: 0, l2: 0 };
+      res.forEach((r, i) => {
+        const d = maxAbsDiff(r.logits, g.logits[name][i]);
+        assert.ok(d <= 1e-4, `${name} text ${i}: max|Δlogit| ${d}`);
+        if (r.label === g.label_names[g.labels[i]]) acc[name][g.languages[i]] += 1 / 60;
+      });
+      for (const l of ["l1", "l2"]) assert.ok(Math.abs(acc[name][l] - g.accuracy[name][l]) < 1e-9, `${name} ${l}: ${acc[name][l]} vs ${g.accuracy[name][l]}`);
+    }
+    assert.ok(acc["Stack(lang_l1,sentiment)"].l1 > 0.9 && acc["Stack(lang_l2,sentiment)"].l2 > 0.9);
+    assert.ok(acc["Stack(lang_l1,sentiment)"].l2 < 0.75 && acc["Stack(lang_l2,sentiment)"].l1 < 0.75);
+  });
+});
