@@ -341,3 +341,34 @@ func TestMTLBatchInvariance(t *testing.T) {
 	}
 	t.Logf("largest logit change with the batch: %.2g (%s)", worst, where)
 }
+
+// FuzzTaskIDs: any task ids, for any MultiTask setup over the MTL fixtures, give logits or a
+// *SetupError / *UnsupportedError, never a panic; the model stays usable.
+func FuzzTaskIDs(f *testing.F) {
+	f.Add("MultiTask(t1,t2,t3)", []byte{0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2})
+	f.Add("Stack(lx,MultiTask(t2,t3))", []byte{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 255})
+	f.Add("MultiTask(Stack(t1,t2),s1)", []byte{0})
+	f.Add("Stack(Parallel(t1,t2),MultiTask(t2,t3))", []byte{0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1})
+	base := tinyBase(f)
+	in := tinyInput(f)
+	m := New(base)
+	for _, n := range mtlAdapters {
+		if _, err := m.LoadDir(methodsDir("mtl", "adapters_st", n), LoadOptions{}); err != nil {
+			f.Fatal(err)
+		}
+	}
+	st := &State{}
+	f.Fuzz(func(t *testing.T, setup string, raw []byte) {
+		if err := m.SetActive(setup); err != nil {
+			return
+		}
+		_ = m.SetHead("t1")
+		ids := make([]int, len(raw))
+		for i, b := range raw {
+			ids[i] = int(int8(b))
+		}
+		if _, err := m.ForwardTasks(st, in, ids); err != nil && !isType[*SetupError](err) && !isType[*UnsupportedError](err) {
+			t.Fatalf("%s %v: %T %v", setup, ids, err, err)
+		}
+	})
+}
