@@ -725,7 +725,11 @@ func (st *State) taskOrder(b *Block, nseq int) ([]int, []int, error) {
 		return nil, nil, fmt.Errorf("%d task ids for %d sequences at this layer", len(ids), nseq)
 	}
 	n := len(b.Children)
-	st.taskSizes = append(st.taskSizes[:0], make([]int, n)...)
+	if cap(st.taskSizes) < n {
+		st.taskSizes = make([]int, n)
+	}
+	st.taskSizes = st.taskSizes[:n]
+	clear(st.taskSizes)
 	for _, id := range ids {
 		if id < 0 || id >= n {
 			return nil, nil, fmt.Errorf("task id %d out of range for %d tasks", id, n)

@@ -372,3 +372,28 @@ func FuzzTaskIDs(f *testing.F) {
 		}
 	})
 }
+
+// TestMTLNoAllocation: a MultiTask forward pass with a reused State allocates nothing once its
+// scratch has grown (the rows' order and sizes, the permuted rows and masks are State scratch).
+func TestMTLNoAllocation(t *testing.T) {
+	base := tinyBase(t)
+	in := tinyInput(t)
+	m := loadMTL(t, base, "adapters_st", mtlAdapters, "mtl")
+	if err := m.SetActive("Stack(lx,MultiTask(t2,t3))"); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SetHead("t3"); err != nil {
+		t.Fatal(err)
+	}
+	ids := []int{1, 0, 1, 1, 0, 0, 1, 0, 1, 1, 0, 1}
+	st := &State{}
+	run := func() {
+		if _, err := m.ForwardTasks(st, in, ids); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run()
+	if n := testing.AllocsPerRun(5, run); n > 0 {
+		t.Errorf("%v allocations per MultiTask forward pass", n)
+	}
+}
