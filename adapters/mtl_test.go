@@ -24,8 +24,8 @@ type mtlCase struct {
 }
 
 // mtlAdapters are the adapters make_methods.py saves under mtl/: three MTL-LoRA tasks sharing
-// lora_A and lora_B, a plain LoRA and two seq_bn adapters.
-var mtlAdapters = []string{"t1", "t2", "t3", "lx", "s1", "s2"}
+// lora_A and lora_B, a plain LoRA, two seq_bn adapters and a gated MTL-LoRA (goldens per text).
+var mtlAdapters = []string{"t1", "t2", "t3", "lx", "s1", "s2", "tg"}
 
 func loadMTL(t *testing.T, base *bert.Model, sub string, names []string, root string) *Model {
 	t.Helper()

@@ -676,7 +676,11 @@ MTL_ADAPTERS = [
     ("lx", LoRAConfig(r=2, alpha=4, attn_matrices=["q", "k", "v"])),
     ("s1", SeqBnConfig(reduction_factor=8)),
     ("s2", SeqBnConfig(reduction_factor=4)),
+    # gated MTL-LoRA: its gate averages over the padding in the library, so its goldens are each
+    # text run alone, unpadded (as the other gated goldens; MTL_GATED)
+    ("tg", MTLLoRAConfig(r=2, alpha=4, n_up_projection=2, use_gating=True, attn_matrices=["q", "k", "v"])),
 ]
+MTL_GATED = {"tg"}
 # task-id patterns for the tiny batch (12 sequences), taken modulo the number of children
 MTL_PATTERNS = {
     "cycle": [0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2],
@@ -699,6 +703,8 @@ MTL_CASES = [
     ("parallel_mtl", "Parallel(t1,t2)", Parallel("t1", "t2"), None, False),
     ("batchsplit_mtl", "BatchSplit(t3,lx,batch_sizes=[5,7])", BatchSplit("t3", "lx", batch_sizes=[5, 7]), None, False),
     ("average_mtl_lora", "Average(t2,lx)", Average("t2", "lx"), "t2", False),
+    ("mtl_gate", "tg", Stack("tg"), "tg", False),
+    ("multitask_gate", "MultiTask(tg,t1)", MultiTask("tg", "t1"), "tg", True),
 ]
 # (case, setup, task_ids): what the library refuses, with its error
 MTL_ERRORS = [
@@ -741,6 +747,22 @@ def find_multitask(setup):
     return None
 
 
+def run_tasks_alone(model, batch, setup, head, task_ids):
+    """run_tasks on each text alone, unpadded, with its own task id (gated adapters)."""
+    rows = []
+    for i in range(batch["input_ids"].shape[0]):
+        n = int(batch["attention_mask"][i].sum())
+        one = {k: v[i:i + 1, :n] for k, v in batch.items()}
+        rows.append(run_tasks(model, one, setup, head, None if task_ids is None else task_ids[i:i + 1]))
+    return torch.cat(rows, 0)
+
+
+def mtl_compute(model, batch, setup, head, task_ids):
+    if MTL_GATED & set(setup.flatten()):
+        return run_tasks_alone(model, batch, setup, head, task_ids)
+    return run_tasks(model, batch, setup, head, task_ids)
+
+
 def mtl_patterns(setup, n):
     mt = find_multitask(setup)
     if mt is None:
@@ -771,7 +793,7 @@ def mtl(batch):
         pats = mtl_patterns(setup, n)
         for pname, ids in pats.items():
             case = cid if ids is None else f"{cid}_{pname}"
-            logits = run_tasks(model, batch, setup, head, ids)
+            logits = mtl_compute(model, batch, setup, head, ids)
             effs, s0 = [], 0
             for h, lg in (logits.items() if isinstance(logits, dict) else [(head, logits)]):
                 ref = run_tasks(model, batch, None, h, None)
@@ -786,9 +808,12 @@ def mtl(batch):
                    "logits": {k: tolist(v) for k, v in logits.items()} if isinstance(logits, dict) else tolist(logits)}
             if ids is not None and pname != "zeros":
                 # the routing must show: the same setup with every sequence on task 0 differs
-                z = run_tasks(model, batch, setup, head, [0] * n)
+                z = mtl_compute(model, batch, setup, head, [0] * n)
                 doc["task_effect"] = maxdiff(logits, z)
                 assert doc["task_effect"] > MIN_EFFECT, (case, doc["task_effect"])
+            if MTL_GATED & set(setup.flatten()):
+                doc["unpadded"] = True
+                doc["padded_batch_max_abs_diff"] = maxdiff(run_tasks(model, batch, setup, head, ids), logits)
             results[case] = (setup, head, ids, logits)
             write_json(os.path.join(OUT, sub, "golden", case + ".json"), doc)
             index.append(case)
@@ -810,7 +835,7 @@ def mtl(batch):
         for name, _ in MTL_ADAPTERS:
             assert m.load_adapter(os.path.join(OUT, sub, kind, name), use_safetensors=st) == name
         for case, (setup, head, ids, logits) in results.items():
-            d = maxdiff(run_tasks(m, batch, setup, head, ids), logits)
+            d = maxdiff(mtl_compute(m, batch, setup, head, ids), logits)
             assert d < RELOAD_TOL, (kind, case, d)
     write_json(os.path.join(OUT, sub, "golden", "index.json"), {"cases": index, "errors": errors}, indent=1)
     return len(index)
