@@ -82,9 +82,20 @@ func inputStats(e *tokenizer.Encoding, unk int32, specials int) *InputStats {
 // as many as its batch_sizes add up to. Under Split every text is padded (and cut) to the
 // length its splits add up to. st may be reused across calls, not concurrently.
 func (m *Model) Classify(st *State, base *pretrained.Model, texts []string, maxLength int) ([]*Result, error) {
+	return m.ClassifyTasks(st, base, texts, nil, maxLength)
+}
+
+// ClassifyTasks is Classify with one task id per text for the active setup's MultiTask block
+// (ForwardTasks; nil without one). Each text keeps its id whatever group it runs in.
+func (m *Model) ClassifyTasks(st *State, base *pretrained.Model, texts []string, taskIDs []int, maxLength int) ([]*Result, error) {
 	active := m.Active()
 	if active == nil {
 		return nil, &SetupError{Reason: "no active adapters: set the active setup first"}
+	}
+	if FindBlock(active, MultiTask) == nil {
+		taskIDs = nil // ignored, as the library ignores task_ids without a MultiTask block
+	} else if err := m.checkTaskIDs(taskIDs, len(texts)); err != nil {
+		return nil, err
 	}
 	out := make([]*Result, len(texts))
 	if len(texts) == 0 {
@@ -123,7 +134,7 @@ func (m *Model) Classify(st *State, base *pretrained.Model, texts []string, maxL
 		groups = base.LengthGroups(texts, maxLength, GroupSize, pretrained.GroupRows/max(1, active.ParallelChannels()))
 	}
 	for _, g := range groups {
-		if err := m.classifyGroup(st, base, texts, g, maxLength, padTo, out); err != nil {
+		if err := m.classifyGroup(st, base, texts, taskIDs, g, maxLength, padTo, out); err != nil {
 			return nil, err
 		}
 	}
@@ -131,16 +142,23 @@ func (m *Model) Classify(st *State, base *pretrained.Model, texts []string, maxL
 }
 
 // classifyGroup runs one forward pass over texts[idx...] and stores each result at out[idx[i]].
-func (m *Model) classifyGroup(st *State, base *pretrained.Model, all []string, idx []int, maxLength, padTo int, out []*Result) error {
+func (m *Model) classifyGroup(st *State, base *pretrained.Model, all []string, allIDs []int, idx []int, maxLength, padTo int, out []*Result) error {
 	texts := make([]string, len(idx))
+	var ids []int
+	if allIDs != nil {
+		ids = make([]int, len(idx))
+	}
 	for i, j := range idx {
 		texts[i] = all[j]
+		if ids != nil {
+			ids[i] = allIDs[j]
+		}
 	}
 	in, encs := base.TokenizeCounted(texts, maxLength, MaxCountedTokens)
 	if padTo > 0 {
 		in = padInput(in, padTo, base.Tokenizer.PadID())
 	}
-	o, err := m.Forward(st, in)
+	o, err := m.ForwardTasks(st, in, ids)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package adapters
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/adapterwasm/adapterwasm/runtime/bert"
 	"github.com/adapterwasm/adapterwasm/runtime/kernels"
@@ -97,8 +98,37 @@ func (c *bnCtx) compose(b *Block, s bnState, lvl int) bnState {
 		return c.slices(b, c.preBlock(b, s), c.st.equalSizes(n, s.nseq/n), lvl)
 	case Average:
 		return c.average(b, s, lvl)
+	case MultiTask:
+		return c.multiTask(b, s, lvl)
 	}
 	return c.fail("unknown block %v", b.Kind)
+}
+
+// multiTask is compose_multi_task on a BottleneckLayer: the first adapter's pre_forward, the rows
+// sorted by task id, compose_batch_split over the children (which runs pre_forward once more, as
+// the library does), the rows put back in their order.
+func (c *bnCtx) multiTask(b *Block, s bnState, lvl int) bnState {
+	s = c.preBlock(b, s)
+	if c.err != nil {
+		return s
+	}
+	order, sizes, err := c.st.taskOrder(b, s.nseq)
+	if err != nil {
+		return c.fail("%v", err)
+	}
+	H, T := c.H, s.tlen
+	g := func(x []float32) []float32 { return c.st.permuteRows(x, order, T*H, false) }
+	ps := bnState{h: g(s.h), in: g(s.in), res: g(s.res), up: g(s.up), nseq: s.nseq, tlen: T, last: s.last,
+		mask: c.st.permuteMask(s.mask, order, T)}
+	out := c.slices(b, c.preBlock(b, ps), sizes, lvl)
+	if c.err != nil {
+		return s
+	}
+	out.h = c.st.permuteRows(out.h, order, T*H, true)
+	out.up = c.st.permuteRows(out.up, order, T*H, true)
+	out.res = c.st.permuteRows(out.res, order, T*H, true)
+	out.in, out.mask = s.in, s.mask
+	return out
 }
 
 // preBlock is BottleneckLayer.pre_block: the first adapter's pre_forward.
@@ -235,6 +265,9 @@ func (st *State) gatherMask(mask []int32, nseq, tlen, t0, w int) []int32 {
 func (c *bnCtx) slices(b *Block, s bnState, sizes []int, lvl int) bnState {
 	if c.err != nil {
 		return s
+	}
+	if err := batchSplitChildren(b); err != nil {
+		return c.fail("%v", err)
 	}
 	H, T := c.H, s.tlen
 	out := bnState{h: c.st.a.get(len(s.h)), in: s.in, res: s.res, nseq: s.nseq, tlen: T}
@@ -383,6 +416,7 @@ func (st *State) Linear(l int, site bert.Site, x, out []float32, b bert.Batch) {
 		return
 	}
 	st.a.reset()
+	st.masks = st.masks[:0]
 	in, od := site.Dims(&m.Base.Config)
 	c := &loraCtx{st: st, l: l, s: site, in: in, out: od}
 	s := c.compose(m.active, loraState{x: x[:b.Rows()*in], mask: b.Mask[:b.Rows()], nseq: b.B, tlen: b.T}, 0)
@@ -467,6 +501,22 @@ func (c *loraCtx) compose(b *Block, s loraState, lvl int) loraState {
 		}
 		s.h, s.last = h, kids[len(kids)-1].last
 		return s
+	case MultiTask:
+		// compose_multi_task: the rows sorted by task id, a BatchSplit of the children, the rows
+		// put back (LoRALinear has no pre_block).
+		order, sizes, err := c.st.taskOrder(b, s.nseq)
+		if err != nil {
+			return c.fail("%v", err)
+		}
+		T := s.tlen
+		ps := loraState{x: c.st.permuteRows(s.x, order, T*c.in, false), h: c.st.permuteRows(s.h, order, T*c.out, false),
+			mask: c.st.permuteMask(s.mask, order, T), nseq: s.nseq, tlen: T, last: s.last}
+		out := c.slices(b, ps, sizes, lvl)
+		if c.err != nil {
+			return s
+		}
+		s.h, s.last = c.st.permuteRows(out.h, order, T*c.out, true), out.last
+		return s
 	}
 	return c.fail("unknown block %v", b.Kind)
 }
@@ -482,6 +532,9 @@ func (c *loraCtx) single(name string, s loraState) loraState {
 }
 
 func (c *loraCtx) slices(b *Block, s loraState, sizes []int, lvl int) loraState {
+	if err := batchSplitChildren(b); err != nil {
+		return c.fail("%v", err)
+	}
 	T := s.tlen
 	var hout []float32
 	var last *loraModule
@@ -625,6 +678,12 @@ func (st *State) prefixWalk(b *Block, l, s0, s1 int) error {
 			}
 			lo += sizes[i]
 		}
+	case MultiTask:
+		// compose_multi_task passes over a block without a prefix here (Stack(prefix,
+		// MultiTask(lora_a,lora_b)) runs) and fails where a child has one (TypeError in the library).
+		if anyIn(b) {
+			return &UnsupportedError{What: "MultiTask with prefix tuning (the reference library fails: TypeError)"}
+		}
 	case Average:
 		// compose_average ends in PrefixTuningLayer.mean, which raises NotImplementedError
 		// whether or not a child has a prefix in this layer (Stack(prefix, Average(a, b)) too).
@@ -636,6 +695,83 @@ func (st *State) prefixWalk(b *Block, l, s0, s1 int) error {
 		}
 	}
 	return nil
+}
+
+// batchSplitChildren is check_composition_valid for the children of a BatchSplit, which
+// compose_multi_task builds from a MultiTask's children: a Fuse child, allowed in MultiTask, is
+// refused there (the library raises ValueError). Other blocks were checked by ParseSetup.
+func batchSplitChildren(b *Block) error {
+	if b.Kind != MultiTask {
+		return nil
+	}
+	for _, ch := range b.Children {
+		if !slices.Contains(allowedNestings[BatchSplit], ch.Kind) {
+			return fmt.Errorf("cannot nest %s inside BatchSplit, which MultiTask runs its children as (the reference library raises ValueError)", ch.Kind)
+		}
+	}
+	return nil
+}
+
+// taskOrder is the first half of compose_multi_task: task_ids.argsort() (stable here: the
+// library's order among equal ids does not change any row's result) and bincount, with one size
+// per child. The ids were checked against every MultiTask block of the setup by Forward; the
+// batch at this layer must have one row per id (Stack(Parallel(…), MultiTask(…)) does not).
+func (st *State) taskOrder(b *Block, nseq int) ([]int, []int, error) {
+	ids := st.taskIDs
+	if ids == nil {
+		return nil, nil, fmt.Errorf("MultiTask needs task ids, one per sequence (task_ids)")
+	}
+	if len(ids) != nseq {
+		return nil, nil, fmt.Errorf("%d task ids for %d sequences at this layer", len(ids), nseq)
+	}
+	n := len(b.Children)
+	if cap(st.taskSizes) < n {
+		st.taskSizes = make([]int, n)
+	}
+	st.taskSizes = st.taskSizes[:n]
+	clear(st.taskSizes)
+	for _, id := range ids {
+		if id < 0 || id >= n {
+			return nil, nil, fmt.Errorf("task id %d out of range for %d tasks", id, n)
+		}
+		st.taskSizes[id]++
+	}
+	st.taskOrd = st.taskOrd[:0]
+	for t := 0; t < n; t++ {
+		for i, id := range ids {
+			if id == t {
+				st.taskOrd = append(st.taskOrd, i)
+			}
+		}
+	}
+	return st.taskOrd, st.taskSizes, nil
+}
+
+// permuteRows returns x's rows (of width w) in the order given (row i of the result is row
+// order[i] of x), or with inverse the rows put back (row order[i] of the result is row i of x),
+// in the arena. nil stays nil.
+func (st *State) permuteRows(x []float32, order []int, w int, inverse bool) []float32 {
+	if x == nil {
+		return nil
+	}
+	y := st.a.get(len(x))
+	for i, j := range order {
+		if inverse {
+			copy(y[j*w:(j+1)*w], x[i*w:(i+1)*w])
+		} else {
+			copy(y[i*w:(i+1)*w], x[j*w:(j+1)*w])
+		}
+	}
+	return y
+}
+
+// permuteMask is permuteRows for the attention mask (T tokens per sequence), in the State's masks.
+func (st *State) permuteMask(mask []int32, order []int, T int) []int32 {
+	start := len(st.masks)
+	for _, j := range order {
+		st.masks = append(st.masks, mask[j*T:(j+1)*T]...)
+	}
+	return st.masks[start:len(st.masks):len(st.masks)]
 }
 
 // equalSizes returns n copies of each in a scratch slice of the State (Parallel's slices).

@@ -172,6 +172,12 @@ type LoRAConfig struct {
 	Vera bool
 	// DoRA: use_dora, a learned magnitude m per output rescales the composed output (dora.go).
 	DoRA bool
+	// MTL is set for MTLLoRAConfig (architecture "mtl_lora", methods/lora.py MTLLoRA): lora_B holds
+	// NUpProjection up-projections mixed by softmax-like weights exp(weights/WeightsSharpness),
+	// and a task-specific diagonal (task_specific.values) sits between lora_A and lora_B.
+	MTL              bool
+	NUpProjection    int
+	WeightsSharpness float64
 }
 
 // PrefixConfig is PrefixTuningConfig of adapters/configuration/adapter_config.py.
@@ -203,6 +209,8 @@ func (c *Config) Method() string {
 			parts = append(parts, "vera")
 		case l.DoRA:
 			parts = append(parts, "dora")
+		case l.MTL:
+			parts = append(parts, "mtl_lora")
 		default:
 			parts = append(parts, "lora")
 		}
@@ -310,7 +318,11 @@ func (c *Config) addPart(m map[string]any, file string, top bool) error {
 		}
 		return c.validateUnion(file)
 	case "mtl_lora":
-		return &UnsupportedError{File: file, What: "method " + arch}
+		l := p.mtlLoRA()
+		if p.err != nil {
+			return p.err
+		}
+		c.LoRA = append(c.LoRA, l)
 	default:
 		return &UnsupportedError{File: file, What: "architecture " + strconv.Quote(arch)}
 	}
@@ -627,6 +639,39 @@ func (p *cfgReader) lora() *LoRAConfig {
 	c.Vera = (vd || vb) && !c.Scale
 	if c.DoRA && c.Scale {
 		p.fail(&FormatError{File: p.file, Reason: "composition_mode scale ((IA)^3) does not support use_dora"})
+	}
+	return c
+}
+
+// maxUpProjections bounds n_up_projection: each is a full [out, r] matrix per wrapped linear.
+const maxUpProjections = 1024
+
+// mtlLoRA reads an MTLLoRAConfig (configuration/adapter_config.py): a LoRAConfig plus
+// n_up_projection, task_specific_matrix_type and weights_sharpness. LoRALayer.add_adapter builds an
+// MTLLoRA module for composition_mode "add" whatever vera_d/vera_b say, and IA3 for "scale".
+func (p *cfgReader) mtlLoRA() *LoRAConfig {
+	c := p.lora()
+	if p.err != nil || c.Scale {
+		return c
+	}
+	c.Vera = false
+	c.MTL = true
+	c.NUpProjection = p.integer("n_up_projection", 1, 1, maxUpProjections)
+	c.WeightsSharpness = p.scale("weights_sharpness", 0.05)
+	switch t := p.str("task_specific_matrix_type", "singular_values"); t {
+	case "singular_values":
+	case "linear":
+		// TaskSpecificLinear.__init__ never calls nn.Module.__init__: the library cannot build it.
+		p.fail(&UnsupportedError{File: p.file, What: `mtl_lora task_specific_matrix_type "linear" (the reference library's TaskSpecificLinear cannot be built: AttributeError)`})
+	default:
+		p.bad("task_specific_matrix_type", t, `"singular_values" or "linear"`)
+	}
+	if c.DoRA {
+		// MTLLoRA passes no base weight to LoRA.__init__, which needs it for use_dora (KeyError 'w_o').
+		p.fail(&UnsupportedError{File: p.file, What: "mtl_lora with use_dora (the reference library cannot build it: KeyError 'w_o')"})
+	}
+	if c.WeightsSharpness == 0 {
+		p.bad("weights_sharpness", c.WeightsSharpness, "a non-zero number")
 	}
 	return c
 }

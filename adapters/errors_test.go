@@ -127,9 +127,17 @@ func TestLoadErrors(t *testing.T) {
 		{"prompt tuning without its prompt", "adapters_st/lora_qv", func(t *testing.T, f map[string][]byte) {
 			editJSON(t, f, ConfigFile, func(v map[string]any) { v["config"] = "prompt_tuning" })
 		}, isType[*LoadError], "missing tensor prompt_tuning.prompt_tunings.lora_qv.prompt_embedding.weight"},
-		{"mtl_lora", "adapters_st/lora_qv", func(t *testing.T, f map[string][]byte) {
+		{"mtl_lora without its up-projections", "adapters_st/lora_qv", func(t *testing.T, f map[string][]byte) {
 			editJSON(t, f, ConfigFile, func(v map[string]any) { v["config"] = "mtl_lora" })
-		}, isType[*UnsupportedError], "unsupported: method mtl_lora"},
+		}, isType[*LoadError], "missing tensor encoder.layer.0.attention.self.query.loras.lora_qv.task_specific.values"},
+		{"mtl_lora linear task matrix", "adapters_st/lora_qv", func(t *testing.T, f map[string][]byte) {
+			editJSON(t, f, ConfigFile, func(v map[string]any) {
+				v["config"] = map[string]any{"architecture": "mtl_lora", "task_specific_matrix_type": "linear"}
+			})
+		}, isType[*UnsupportedError], `unsupported: mtl_lora task_specific_matrix_type "linear"`},
+		{"mtl_lora with dora", "adapters_st/lora_qv", func(t *testing.T, f map[string][]byte) {
+			editJSON(t, f, ConfigFile, func(v map[string]any) { v["config"] = "mtl_lora[use_dora=True]" })
+		}, isType[*UnsupportedError], "unsupported: mtl_lora with use_dora"},
 		{"activation", "adapters_st/seq_bn", func(t *testing.T, f map[string][]byte) {
 			editJSON(t, f, ConfigFile, func(v map[string]any) { v["config"].(map[string]any)["non_linearity"] = "swiglu" })
 		}, isType[*UnsupportedError], `unsupported: non_linearity "swiglu"`},

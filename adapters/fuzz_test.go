@@ -8,7 +8,8 @@ import (
 // parses prints back to an expression that parses to the same block.
 func FuzzParseSetup(f *testing.F) {
 	for _, s := range append(switchSetups, "Split(a,Stack(b,c),splits=[16,32])", "Average(a,b,weights=[1,2],normalize_weights=False)",
-		"Fuse(a,b,name=x)", "Stack(a,Parallel(b,c))", "Parallel(", "BatchSplit(a,b,batch_sizes=[1,", ")", "Stack(a,,)") {
+		"Fuse(a,b,name=x)", "Stack(a,Parallel(b,c))", "Parallel(", "BatchSplit(a,b,batch_sizes=[1,", ")", "Stack(a,,)",
+		"MultiTask(a,Stack(b,c),Average(d,e))", "Stack(a,MultiTask(b,Fuse(c,d)))", "MultiTask(a,b,x=1)") {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, expr string) {
@@ -44,6 +45,8 @@ func FuzzLoadConfig(f *testing.F) {
 	f.Add(string(unionJSON(1000)), "lora_qv")
 	f.Add(`{"name":"x","config":{"architecture":"lora","r":1e300,"alpha":1e400}}`, "lora_qv")
 	f.Add(`{"name":"x","config":{"architecture":"lora","r":9223372036854775808,"alpha":1e300}}`, "lora_qv")
+	f.Add(`{"name":"x","config":{"architecture":"mtl_lora","n_up_projection":1e9,"weights_sharpness":0}}`, "lora_qv")
+	f.Add(`{"name":"x","config":"mtl_lora[r=8,n_up_projection=2]"}`, "lora_qv")
 	f.Fuzz(func(t *testing.T, cfg, dir string) {
 		switch dir {
 		case "seq_bn", "lora_qv", "prefix", "bn_custom", "ia3":

@@ -2,6 +2,7 @@ package adapters
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/adapterwasm/adapterwasm/runtime/bert"
 	"github.com/adapterwasm/adapterwasm/runtime/kernels"
@@ -21,6 +22,56 @@ type loraModule struct {
 	// mag is DoRA's magnitude m.weight [out, 1]; doraScale = m / ‖W₀ + ΔW‖ per output row,
 	// computed from the base weights once they are known (bindDoRA). nil without DoRA.
 	mag, doraScale []float32
+	// mtl marks an MTL-LoRA module, run as a LoRA with the matrices bindMTL folds.
+	mtl bool
+}
+
+// bindMTL binds an MTLLoRA module (methods/lora.py) and folds it into one LoRA pair. MTLLoRA.forward
+// is, for each row x,
+//
+//	y = Σ_k w_k · (x · lora_Aᵀ · diag(values) · lora_B[k]ᵀ) / Σ_k w_k,   w = exp(weights / weights_sharpness)
+//
+// (then · alpha/r or the gate, as LoRA). The sum is linear in x, so it equals x · A'ᵀ · B'ᵀ with
+// A' = diag(values)·lora_A [r, in] and B' = Σ_k (w_k/Σw)·lora_B[k] [out, r], computed once here.
+// The weights are normalized as a softmax with its maximum subtracted, in float64: the same
+// numbers where the library's float32 exp stays finite (weights below ~4.4 at sharpness 0.05).
+func bindMTL(bd *binder, p string, cfg *LoRAConfig, in, out int) (A, B []float32) {
+	n, r := cfg.NUpProjection, cfg.R
+	a := bd.vec(p+"lora_A", r, in)
+	b := bd.vec(p+"lora_B", n, out, r)
+	w := bd.vec(p+"weights", n)
+	vals := bd.vec(p+"task_specific.values", r)
+	if a == nil || b == nil || w == nil || vals == nil {
+		return nil, nil
+	}
+	A = make([]float32, r*in)
+	for j := 0; j < r; j++ {
+		for i := 0; i < in; i++ {
+			A[j*in+i] = vals[j] * a[j*in+i]
+		}
+	}
+	top := math.Inf(-1)
+	for _, x := range w {
+		top = math.Max(top, float64(x)/cfg.WeightsSharpness)
+	}
+	ew := make([]float64, n)
+	var tot float64
+	for k, x := range w {
+		ew[k] = math.Exp(float64(x)/cfg.WeightsSharpness - top)
+		tot += ew[k]
+	}
+	acc := make([]float64, out*r)
+	for k := 0; k < n; k++ {
+		f := ew[k] / tot
+		for i, x := range b[k*out*r : (k+1)*out*r] {
+			acc[i] += f * float64(x)
+		}
+	}
+	B = make([]float32, out*r)
+	for i, x := range acc {
+		B[i] = float32(x)
+	}
+	return A, B
 }
 
 // loraSites lists where BERT wraps linears with LoRALinear (models/bert/mixin_bert.py) and the
@@ -60,6 +111,10 @@ func bindLoRA(bd *binder, p, shared string, cfg *LoRAConfig, in, out int) *loraM
 	case cfg.Vera:
 		m.dense = bindVera(bd, p, shared, cfg.R, in, out)
 		m.scaling = float32(cfg.Alpha / float64(cfg.R))
+	case cfg.MTL:
+		m.A, m.B = bindMTL(bd, p, cfg, in, out)
+		m.scaling = float32(cfg.Alpha / float64(cfg.R))
+		m.mtl = true
 	default:
 		m.A = bd.vec(p+"lora_A", cfg.R, in)
 		m.B = bd.vec(p+"lora_B", out, cfg.R)
@@ -134,6 +189,11 @@ func (m *loraModule) apply(a *arena, h, x []float32, mask []int32, nseq, tlen in
 func (m *loraModule) merge(w []float32, inverse bool) error {
 	if m.gate != nil {
 		return &UnsupportedError{What: "merging a LoRA module with gating"}
+	}
+	if m.mtl {
+		// LoRALinear.merge_adapter adds MTLLoRA.delta_w = lora_B @ lora_A, [n_up_projection, out, in],
+		// to the [out, in] weight: the library's merged linear no longer has a weight's shape.
+		return &UnsupportedError{What: "merging an MTL-LoRA module (the reference library's delta_w has an extra n_up_projection axis)"}
 	}
 	if m.mag != nil {
 		// dora_merge writes m·(W + BA)/‖W + BA‖ without alpha/r, and reset_adapter does not write

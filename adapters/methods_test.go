@@ -65,9 +65,7 @@ func TestActivationGoldens(t *testing.T) {
 
 // registryRefused lists the named configs of ADAPTER_CONFIG_MAP this package still refuses, and
 // the "unsupported: …" text that says why. Every other preset must load and match the library.
-var registryRefused = map[string]string{
-	"mtl_lora": "method mtl_lora",
-}
+var registryRefused = map[string]string{}
 
 // TestRegistrySweep loads every named config the library has (ADAPTER_CONFIG_MAP), as the library
 // saved it after adding it to the tiny model: each loads and gives the library's logits, or is

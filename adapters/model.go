@@ -336,6 +336,9 @@ type State struct {
 	sizes    []int
 	reftIdx  []int
 	out      Output
+	// taskIDs are the task ids of the current Forward (ForwardTasks); taskOrd and taskSizes
+	// are MultiTask's row order and slice sizes (taskOrder).
+	taskIDs, taskOrd, taskSizes []int
 }
 
 func (st *State) fail(err error) {
@@ -345,7 +348,22 @@ func (st *State) fail(err error) {
 }
 
 // Forward runs the encoder with the active setup on a padded batch and applies the heads.
+// A setup with a MultiTask block needs ForwardTasks.
 func (m *Model) Forward(st *State, in bert.Input) (*Output, error) {
+	return m.ForwardTasks(st, in, nil)
+}
+
+// ForwardTasks is Forward with one task id per sequence, as model(…, task_ids=…): a MultiTask
+// block runs sequence i through its child taskIDs[i] (0-based; TaskIDs turns task names into
+// ids). With a MultiTask in the active setup, taskIDs must have one id per sequence, each naming a
+// child of every MultiTask block; otherwise they are ignored, as the library ignores them.
+// Bad ids give a *SetupError before anything runs.
+func (m *Model) ForwardTasks(st *State, in bert.Input, taskIDs []int) (*Output, error) {
+	if err := m.checkTaskIDs(taskIDs, in.B); err != nil {
+		return nil, err
+	}
+	st.taskIDs = taskIDs
+	defer func() { st.taskIDs = nil }()
 	st.m, st.err = m, nil
 	st.ho.reset()
 	n := m.channels
@@ -420,6 +438,78 @@ func (m *Model) Forward(st *State, in bert.Input) (*Output, error) {
 		st.out.Heads = append(st.out.Heads, HeadOutput{Head: h, Seq0: u.seq0, NSeq: nseq, Logits: logits, T: in.T})
 	}
 	return &st.out, nil
+}
+
+// checkTaskIDs checks taskIDs against the active setup's MultiTask blocks (compose_multi_task:
+// the library asserts task_ids is given, bincount refuses negative ids, an id past the children
+// fails in indexing, and a length other than the batch's fails or, for one id, broadcasts the
+// first sequence's result to all: refused here).
+func (m *Model) checkTaskIDs(ids []int, nseq int) error {
+	if m.active == nil {
+		return nil
+	}
+	var err error
+	walkBlocks(m.active, func(b *Block) {
+		if b.Kind != MultiTask || err != nil {
+			return
+		}
+		fail := func(format string, args ...any) {
+			err = &SetupError{Setup: m.active.String(), Reason: "task_ids: " + fmt.Sprintf(format, args...)}
+		}
+		switch {
+		case ids == nil:
+			fail("MultiTask needs one task id per sequence")
+		case len(ids) != nseq:
+			fail("%d task ids for a batch of %d sequences", len(ids), nseq)
+		default:
+			for i, id := range ids {
+				if id < 0 || id >= len(b.Children) {
+					fail("task id %d (sequence %d) is not one of MultiTask's %d children (0 to %d)", id, i, len(b.Children), len(b.Children)-1)
+					return
+				}
+			}
+		}
+	})
+	return err
+}
+
+// walkBlocks calls f on b and every block nested in it.
+func walkBlocks(b *Block, f func(*Block)) {
+	f(b)
+	for _, c := range b.Children {
+		walkBlocks(c, f)
+	}
+}
+
+// TaskIDs turns task names into task ids for ForwardTasks, as compose_multi_task does with a list
+// of strings (children.index(task)): the index of the adapter among the children of the active
+// setup's (first) MultiTask block. A name that is not one of its children gives a *SetupError.
+func (m *Model) TaskIDs(names []string) ([]int, error) {
+	mt := FindBlock(m.active, MultiTask)
+	if mt == nil {
+		return nil, &SetupError{Setup: blockString(m.active), Reason: "task names need a MultiTask block in the active setup"}
+	}
+	ids := make([]int, len(names))
+	for i, n := range names {
+		ids[i] = -1
+		for j, c := range mt.Children {
+			if c.Kind == Single && c.Name == n {
+				ids[i] = j
+				break
+			}
+		}
+		if ids[i] < 0 {
+			return nil, &SetupError{Setup: m.active.String(), Reason: fmt.Sprintf("task_ids: %q is not an adapter among %s's children", n, mt)}
+		}
+	}
+	return ids, nil
+}
+
+func blockString(b *Block) string {
+	if b == nil {
+		return ""
+	}
+	return b.String()
 }
 
 func replicate(dst, src []int32, n int) []int32 {

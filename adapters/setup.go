@@ -17,20 +17,24 @@ const (
 	BatchSplit
 	Parallel
 	Average
+	// MultiTask runs each sequence through the child its task id names (model(…, task_ids=…)):
+	// compose_multi_task sorts the batch by task id and runs it as a BatchSplit of the children.
+	MultiTask
 )
 
-var kindNames = [...]string{"str", "Stack", "Fuse", "Split", "BatchSplit", "Parallel", "Average"}
+var kindNames = [...]string{"str", "Stack", "Fuse", "Split", "BatchSplit", "Parallel", "Average", "MultiTask"}
 
 func (k Kind) String() string { return kindNames[k] }
 
-// allowedNestings is ALLOWED_NESTINGS of adapters/composition.py (MultiTask left out).
+// allowedNestings is ALLOWED_NESTINGS of adapters/composition.py.
 var allowedNestings = map[Kind][]Kind{
-	Stack:      {Single, Fuse, Split, Parallel, BatchSplit, Average},
+	Stack:      {Single, Fuse, Split, Parallel, BatchSplit, Average, MultiTask},
 	Fuse:       {Single, Stack},
 	Split:      {Single, Split, Stack, BatchSplit, Average},
 	Parallel:   {Single, Stack, BatchSplit, Average},
 	BatchSplit: {Single, Stack, Split, BatchSplit, Average},
 	Average:    {Single, Stack, Split, BatchSplit},
+	MultiTask:  {Single, Stack, Average, Fuse},
 }
 
 // Block is one node of an adapter setup: a single adapter or a composition block.
@@ -136,7 +140,7 @@ func (b *Block) parallelChannels() int {
 
 // ParseSetup parses a setup expression: an adapter name, or a block
 // Stack(…), Fuse(…[,name=N]), Parallel(…), BatchSplit(…,batch_sizes=[…]|N),
-// Split(…,splits=[…]|N), Average(…[,weights=[…]][,normalize_weights=False]) with nested
+// Split(…,splits=[…]|N), Average(…[,weights=[…]][,normalize_weights=False]), MultiTask(…) with nested
 // blocks as children. As parse_composition does, a bare name at the top becomes Stack(name).
 // The result is validated against the library's allowed nestings (validate_composition and
 // check_composition_valid).
@@ -251,7 +255,7 @@ func (p *setupParser) name() string {
 	return n
 }
 
-var blockKinds = map[string]Kind{"Stack": Stack, "Fuse": Fuse, "Split": Split, "BatchSplit": BatchSplit, "Parallel": Parallel, "Average": Average}
+var blockKinds = map[string]Kind{"Stack": Stack, "Fuse": Fuse, "Split": Split, "BatchSplit": BatchSplit, "Parallel": Parallel, "Average": Average, "MultiTask": MultiTask}
 
 func (p *setupParser) block() (*Block, error) {
 	n := p.name()

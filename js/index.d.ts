@@ -31,7 +31,7 @@ export class AdapterwasmError extends Error {
   retryAfter?: number;
 }
 
-export type SetupType = "Stack" | "Fuse" | "Parallel" | "Split" | "BatchSplit" | "Average";
+export type SetupType = "Stack" | "Fuse" | "Parallel" | "Split" | "BatchSplit" | "Average" | "MultiTask";
 /** A composition block (adapters/composition.py); String(block) is its setup expression. */
 export class AdapterSetup<T extends SetupType = SetupType> {
   constructor(type: T, children: Setup[], params?: Record<string, number[]>);
@@ -46,6 +46,11 @@ export function Parallel(...children: Setup[]): AdapterSetup<"Parallel">;
 export function Split(...args: [...Setup[], { splits: number[] }]): AdapterSetup<"Split">;
 export function BatchSplit(...args: [...Setup[], { batchSizes: number[] }]): AdapterSetup<"BatchSplit">;
 export function Average(...args: [...Setup[]] | [...Setup[], { weights: number[] }]): AdapterSetup<"Average">;
+/** Each text runs through the child its task id names (classify's `taskIds`, Python's `task_ids`):
+ *  MTL-LoRA task adapters, or any adapters the library's MultiTask takes. */
+export function MultiTask(...children: Setup[]): AdapterSetup<"MultiTask">;
+/** A text's task under MultiTask: a child's index (0-based) or an adapter name among the children. */
+export type TaskId = number | string;
 
 /** Where downloaded files are kept; only complete, verified downloads are put. */
 export interface Store {
@@ -262,6 +267,11 @@ export type ClassifyResult = Prediction | TaggingResult | ParallelResult | Batch
 export interface ClassifyOptions {
   adapters?: Setup;
   head?: string;
+  /** One task per text for a MultiTask setup, as Python's `task_ids` (also accepted as `task_ids`);
+   *  ignored without one. Wrong counts and non-integers reject with code invalid_argument, ids or
+   *  names that are not the block's children with code setup. */
+  taskIds?: ReadonlyArray<TaskId> | Int32Array | Uint8Array | Uint16Array | Uint32Array | Int8Array | Int16Array;
+  task_ids?: ClassifyOptions["taskIds"];
 }
 /** How much of a text the model could read: neither a cut nor a vocabulary miss shows in the scores. */
 export interface InputStats {

@@ -1,7 +1,7 @@
 // Types of adapterwasm/worker: AutoModelWithHeads's API with the model in a module Web Worker, or
 // (under Node, src/node-worker-client.js) in a worker thread.
 import type { AdapterSetup, BatchSplitResult, ClassifyOptions, ClassifyResult, ConversionInfo, FromPretrainedOptions, HubSource, LoadAdapterOptions, ModelConfig, ParallelResult, Prediction, ProgressInfo, Setup, Stats } from "./index.js";
-export { AdapterwasmError, AdapterSetup, Stack, Fuse, Parallel, Split, BatchSplit, Average } from "./index.js";
+export { AdapterwasmError, AdapterSetup, Stack, Fuse, Parallel, Split, BatchSplit, Average, MultiTask } from "./index.js";
 
 export interface WorkerOptions extends Omit<FromPretrainedOptions, "cache" | "wasm" | "kernels" | "fetch"> {
   /** true/undefined: the Cache API (Node: ~/.cache/adapterwasm); false: none; a string: a Cache

@@ -2,10 +2,12 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/adapterwasm/adapterwasm/adapters"
@@ -25,7 +27,8 @@ func runClassify(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	hf := addHubFlags(fs, stderr)
 	setup := fs.String("setup", "", `active setup: an adapter name or e.g. "Stack(a,b)", "Fuse(a,b)", "Parallel(a,b)" (default: the only adapter)`)
 	head := fs.String("head", "", "use this head instead of the one the setup implies")
-	jsonl := fs.Bool("jsonl", false, `read JSON lines {"text": …} instead of plain lines`)
+	jsonl := fs.Bool("jsonl", false, `read JSON lines {"text": …} instead of plain lines (with a MultiTask setup, {"text": …, "task_id": 0 | "name"})`)
+	taskID := fs.String("task-id", "", `MultiTask: the task of every text without its own "task_id": a child's index (0-based) or adapter name`)
 	batch := fs.Int("batch", 8, "texts per forward pass (BatchSplit: the sum of its batch_sizes)")
 	maxLen := fs.Int("max-length", 0, "truncate texts to this many tokens (default: the model's)")
 	if err := parseFlags(fs, args); err != nil {
@@ -106,11 +109,30 @@ func runClassify(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 			}
 		}
 	}
+	var defTask json.RawMessage
+	if *taskID != "" {
+		if _, err := strconv.Atoi(*taskID); err == nil {
+			defTask = json.RawMessage(*taskID)
+		} else {
+			defTask, _ = json.Marshal(*taskID)
+		}
+	}
 	st := &adapters.State{}
 	out := bufio.NewWriter(stdout)
 	defer out.Flush()
-	return newTextReader(stdin, *jsonl).batches(n, func(texts []string) error {
-		results, err := m.Classify(st, base, texts, *maxLen)
+	tr := newTextReader(stdin, *jsonl)
+	multi := adapters.FindBlock(active, adapters.MultiTask) != nil
+	seen := 0
+	return tr.batches(n, func(texts []string) error {
+		var ids []int
+		if multi {
+			var err error
+			if ids, err = taskIDs(m, tr.tasks, defTask, seen); err != nil {
+				return err
+			}
+		}
+		seen += len(texts)
+		results, err := m.ClassifyTasks(st, base, texts, ids, *maxLen)
 		if err != nil {
 			return err
 		}
@@ -121,4 +143,35 @@ func runClassify(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 		}
 		return nil
 	})
+}
+
+// taskIDs turns the "task_id" of each text (or the --task-id default) into MultiTask task ids:
+// a non-negative integer is a child's index, a string an adapter among the children
+// (adapters.Model.TaskIDs). Anything else, or no task at all, is an error naming the text.
+func taskIDs(m *adapters.Model, tasks []json.RawMessage, def json.RawMessage, before int) ([]int, error) {
+	ids := make([]int, len(tasks))
+	for i, raw := range tasks {
+		if raw == nil {
+			raw = def
+		}
+		where := fmt.Sprintf("text %d", before+i+1)
+		if raw == nil || string(raw) == "null" {
+			return nil, fmt.Errorf("%s: the setup %s needs a task id per text (--task-id, or \"task_id\" with --jsonl)", where, m.Active())
+		}
+		var name string
+		if json.Unmarshal(raw, &name) == nil {
+			got, err := m.TaskIDs([]string{name})
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", where, err)
+			}
+			ids[i] = got[0]
+			continue
+		}
+		var id int
+		if err := json.Unmarshal(raw, &id); err != nil {
+			return nil, fmt.Errorf("%s: task_id %s is neither an integer nor a task name", where, raw)
+		}
+		ids[i] = id
+	}
+	return ids, nil
 }

@@ -406,3 +406,76 @@ func TestClassifyBatchInvariance(t *testing.T) {
 		})
 	}
 }
+
+// TestClassifyMultiTask: MTL-LoRA task adapters under MultiTask with a task per text ("task_id":
+// an index or an adapter name; --task-id for the rest) give the library's logits
+// (adapters/testdata/methods/mtl, make_methods.py mtl); bad task ids are errors (exit 1).
+func TestClassifyMultiTask(t *testing.T) {
+	dir := filepath.Join("..", "..", "adapters", "testdata", "methods", "mtl")
+	var c struct {
+		TaskIDs []int       `json:"task_ids"`
+		Logits  [][]float64 `json:"logits"`
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "golden", "multitask3_mixed.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &c); err != nil {
+		t.Fatal(err)
+	}
+	var g golden.Base
+	golden.Load(t, &g, "tiny", "golden", "base.json")
+	names := []string{"t1", "t2", "t3"}
+	var in strings.Builder
+	for i, s := range g.Sentences {
+		rec := map[string]any{"text": s}
+		switch {
+		case i%3 == 1:
+			rec["task_id"] = names[c.TaskIDs[i]]
+		case c.TaskIDs[i] != 1:
+			rec["task_id"] = c.TaskIDs[i]
+		} // otherwise --task-id 1
+		b, _ := json.Marshal(rec)
+		in.Write(b)
+		in.WriteByte('\n')
+	}
+	model := golden.Path("tiny", "model")
+	args := []string{"classify", "--jsonl", "--batch", "5", "--max-length", "48", "--model", model, "--head", "t1",
+		"--setup", "MultiTask(t1,t2,t3)"}
+	for _, n := range names {
+		args = append(args, "--adapter", filepath.Join(dir, "adapters", n))
+	}
+	code, out, errs := runCLI(t, in.String(), append(args, "--task-id", "1")...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != len(c.Logits) {
+		t.Fatalf("%d lines, want %d", len(lines), len(c.Logits))
+	}
+	for i, l := range lines {
+		var p prediction
+		if err := json.Unmarshal([]byte(l), &p); err != nil {
+			t.Fatal(err)
+		}
+		near(t, "text "+strconv.Itoa(i), p.Logits, c.Logits[i])
+	}
+	for _, bad := range []struct{ in, flag, want string }{
+		{"{\"text\":\"a\"}\n", "", "needs a task id per text"},
+		{"{\"text\":\"a\",\"task_id\":-1}\n", "", "task id -1"},
+		{"{\"text\":\"a\",\"task_id\":3}\n", "", "task id 3"},
+		{"{\"text\":\"a\",\"task_id\":1.5}\n", "", "neither an integer nor a task name"},
+		{"{\"text\":\"a\",\"task_id\":[1]}\n", "", "neither an integer nor a task name"},
+		{"{\"text\":\"a\",\"task_id\":\"t9\"}\n", "", `"t9" is not an adapter`},
+		{"{\"text\":\"a\"}\n", "lx", `"lx" is not an adapter`},
+	} {
+		a := args
+		if bad.flag != "" {
+			a = append(append([]string(nil), args...), "--task-id", bad.flag)
+		}
+		code, _, errs := runCLI(t, bad.in, a...)
+		if code != 1 || !strings.Contains(errs, bad.want) || strings.Contains(errs, "panic") {
+			t.Errorf("%s %s: exit %d, stderr %q; want 1 and %q", bad.in, bad.flag, code, errs, bad.want)
+		}
+	}
+}

@@ -19,6 +19,10 @@ type textReader struct {
 	sc    *bufio.Scanner
 	jsonl bool
 	line  int
+	// task is the "task_id" of the last JSON line (nil: none); tasks holds those of the batch
+	// batches is passing to its callback, one per text.
+	task  json.RawMessage
+	tasks []json.RawMessage
 }
 
 func newTextReader(r io.Reader, jsonl bool) *textReader {
@@ -39,7 +43,8 @@ func (tr *textReader) next() (string, error) {
 			continue
 		}
 		var rec struct {
-			Text *string `json:"text"`
+			Text   *string         `json:"text"`
+			TaskID json.RawMessage `json:"task_id"`
 		}
 		if err := jsonin.CheckDepth([]byte(line), jsonin.MaxDepth); err != nil {
 			return "", fmt.Errorf("stdin line %d: %v", tr.line, err)
@@ -50,6 +55,7 @@ func (tr *textReader) next() (string, error) {
 		if rec.Text == nil {
 			return "", fmt.Errorf(`stdin line %d: missing "text"`, tr.line)
 		}
+		tr.task = rec.TaskID
 		return *rec.Text, nil
 	}
 	if err := tr.sc.Err(); err != nil {
@@ -73,11 +79,13 @@ func (tr *textReader) batches(n int, f func([]string) error) error {
 			return err
 		}
 		batch = append(batch, t)
+		tr.tasks = append(tr.tasks, tr.task)
+		tr.task = nil
 		if len(batch) == n {
 			if err := f(batch); err != nil {
 				return err
 			}
-			batch = batch[:0]
+			batch, tr.tasks = batch[:0], tr.tasks[:0]
 		}
 	}
 	if len(batch) > 0 {

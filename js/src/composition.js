@@ -45,6 +45,7 @@ export const Parallel = block("Parallel");
 export const Split = block("Split"); // Split(a, b, { splits: [n, …] })
 export const BatchSplit = block("BatchSplit"); // BatchSplit(a, b, { batchSizes: [n, …] })
 export const Average = block("Average"); // Average(a, b, { weights: [w, …] })
+export const MultiTask = block("MultiTask"); // MultiTask(a, b): classify(texts, { taskIds: [0, 1, "b", …] })
 
 // checkSetup throws unless setup is what activeAdapters takes: an adapter name, a composition
 // block or null (both model classes' setters).

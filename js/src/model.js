@@ -489,6 +489,7 @@ export class AutoModelWithHeads {
   //   one tagging head         { words: [{word, start, end, label, score}], tokens: [...] }
   //   Parallel(a, b)           { heads: { a: {…}, b: {…} } }
   //   BatchSplit(a, b)         the result of the head that read the text, with head: name
+  // options.taskIds (or task_ids, as Python's): MultiTask's task per text, an index or a name.
   classify(input, options = {}) {
     return this._classify(input, options, []);
   }
@@ -498,7 +499,8 @@ export class AutoModelWithHeads {
     const setup = options.adapters ?? this._active;
     if (!setup) throw new AdapterwasmError("setup", "no active adapters: set model.activeAdapters first");
     const head = options.head ?? this.activeHead ?? "";
-    return this._using(setup, () => this._call("classify", texts, String(setup), head), unloading);
+    const taskIds = options.taskIds ?? options.task_ids;
+    return this._using(setup, () => this._call("classify", texts, String(setup), head, taskIds), unloading);
   }
 
   // embed returns a sentence embedding per text (mean pooling by default, as sentence-transformers).

@@ -49,5 +49,5 @@ function threadExecArgv() {
   return out;
 }
 
-export { Stack, Fuse, Parallel, Split, BatchSplit, Average, AdapterSetup } from "./composition.js";
+export { Stack, Fuse, Parallel, Split, BatchSplit, Average, MultiTask, AdapterSetup } from "./composition.js";
 export { AdapterwasmError } from "./errors.js";

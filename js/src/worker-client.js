@@ -145,7 +145,8 @@ export class WorkerModelWithHeads {
   classify(input, options = {}) {
     const setup = options.adapters ?? this._active;
     const head = options.head ?? this.activeHead ?? undefined;
-    return this._rpc("classify", [input, { adapters: setup == null ? undefined : String(setup), head }, [...this._unloading.keys()]]);
+    const taskIds = options.taskIds ?? options.task_ids;
+    return this._rpc("classify", [input, { adapters: setup == null ? undefined : String(setup), head, taskIds }, [...this._unloading.keys()]]);
   }
 
   embed(input, options = {}) {
@@ -177,5 +178,5 @@ export class WorkerModelWithHeads {
   }
 }
 
-export { Stack, Fuse, Parallel, Split, BatchSplit, Average, AdapterSetup } from "./composition.js";
+export { Stack, Fuse, Parallel, Split, BatchSplit, Average, MultiTask, AdapterSetup } from "./composition.js";
 export { AdapterwasmError } from "./errors.js";

@@ -34,6 +34,7 @@ from adapters import (  # noqa: E402
     DvoRAConfig,
     LoRAConfig,
     LoReftConfig,
+    MTLLoRAConfig,
     NoReftConfig,
     PrefixTuningConfig,
     PromptTuningConfig,
@@ -44,7 +45,7 @@ from adapters import (  # noqa: E402
     UniPELTConfig,
     VeraConfig,
 )
-from adapters.composition import Average, BatchSplit, Fuse, Parallel, Stack  # noqa: E402
+from adapters.composition import Average, BatchSplit, Fuse, MultiTask, Parallel, Stack  # noqa: E402
 from adapters.configuration import AdapterFusionConfig  # noqa: E402
 from adapters.configuration.adapter_config import ADAPTER_CONFIG_MAP  # noqa: E402
 from safetensors.torch import save_file  # noqa: E402
@@ -662,20 +663,272 @@ def prompts(batch):
     return names
 
 
+# MTL-LoRA (MTLLoRAConfig) and the MultiTask block: task adapters whose lora_A and lora_B are
+# shared (model.share_parameters(MultiTask(...)), as MTL-LoRA trains them) and whose task-specific
+# diagonal and up-projection weights are their own; the batch's sequences are routed by
+# task_ids. Each case runs several task-id patterns. Saved adapters hold their own copy of the
+# shared matrices (save_adapter filters by name), so a reload gives the same numbers unshared.
+MTL_TASKS = ["t1", "t2", "t3"]
+MTL_ADAPTERS = [
+    ("t1", MTLLoRAConfig(r=4, alpha=8, n_up_projection=3, attn_matrices=["q", "k", "v"])),
+    ("t2", MTLLoRAConfig(r=4, alpha=8, n_up_projection=3, attn_matrices=["q", "k", "v"])),
+    ("t3", MTLLoRAConfig(r=4, alpha=8, n_up_projection=3, attn_matrices=["q", "k", "v"])),
+    ("lx", LoRAConfig(r=2, alpha=4, attn_matrices=["q", "k", "v"])),
+    ("s1", SeqBnConfig(reduction_factor=8)),
+    ("s2", SeqBnConfig(reduction_factor=4)),
+    # gated MTL-LoRA: its gate averages over the padding in the library, so its goldens are each
+    # text run alone, unpadded (as the other gated goldens; MTL_GATED)
+    ("tg", MTLLoRAConfig(r=2, alpha=4, n_up_projection=2, use_gating=True, attn_matrices=["q", "k", "v"])),
+]
+MTL_GATED = {"tg"}
+# task-id patterns for the tiny batch (12 sequences), taken modulo the number of children
+MTL_PATTERNS = {
+    "cycle": [0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2],
+    "zeros": [0] * 12,
+    "mixed": [2, 2, 1, 0, 1, 2, 0, 0, 2, 1, 1, 0],
+    "last": [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2],
+}
+# (case, setup string for Go, setup, head or None = the setup's heads, takes task ids)
+MTL_CASES = [
+    ("mtl_t1", "t1", Stack("t1"), "t1", False),
+    ("multitask3", "MultiTask(t1,t2,t3)", MultiTask("t1", "t2", "t3"), "t1", True),
+    ("multitask_lora", "MultiTask(t1,lx)", MultiTask("t1", "lx"), "lx", True),
+    ("multitask_stack", "MultiTask(Stack(t1,t2),t3)", MultiTask(Stack("t1", "t2"), "t3"), "t3", True),
+    ("multitask_average", "MultiTask(Average(t1,t2,weights=[2,1]),t3)",
+     MultiTask(Average("t1", "t2", weights=[2, 1]), "t3"), "t2", True),
+    ("stack_lora_multitask", "Stack(lx,MultiTask(t2,t3))", Stack("lx", MultiTask("t2", "t3")), "t3", True),
+    # bottleneck layers run compose_multi_task too: pre_forward once for the MultiTask and once
+    # more for the BatchSplit it builds
+    ("multitask_seq_bn", "MultiTask(s1,s2)", MultiTask("s1", "s2"), "s2", True),
+    ("parallel_mtl", "Parallel(t1,t2)", Parallel("t1", "t2"), None, False),
+    ("batchsplit_mtl", "BatchSplit(t3,lx,batch_sizes=[5,7])", BatchSplit("t3", "lx", batch_sizes=[5, 7]), None, False),
+    ("average_mtl_lora", "Average(t2,lx)", Average("t2", "lx"), "t2", False),
+    ("mtl_gate", "tg", Stack("tg"), "tg", False),
+    ("multitask_gate", "MultiTask(tg,t1)", MultiTask("tg", "t1"), "tg", True),
+]
+# (case, setup, task_ids): what the library refuses, with its error
+MTL_ERRORS = [
+    ("multitask_mixed_methods", "MultiTask(t1,s1)", MultiTask("t1", "s1"), [0, 1] * 6),
+    ("task_ids_missing", "MultiTask(t1,t2,t3)", MultiTask("t1", "t2", "t3"), None),
+    ("task_ids_negative", "MultiTask(t1,t2,t3)", MultiTask("t1", "t2", "t3"), [-1] + [0] * 11),
+    ("task_ids_out_of_range", "MultiTask(t1,t2,t3)", MultiTask("t1", "t2", "t3"), [3] + [0] * 11),
+    ("task_ids_short", "MultiTask(t1,t2,t3)", MultiTask("t1", "t2", "t3"), [0] * 11),
+    ("task_ids_long", "MultiTask(t1,t2,t3)", MultiTask("t1", "t2", "t3"), [0] * 13),
+    ("task_ids_float", "MultiTask(t1,t2,t3)", MultiTask("t1", "t2", "t3"), [0.0] * 12),
+]
+
+
+def share_and_perturb(model, tasks, seed, std):
+    """share_parameters(MultiTask(*tasks)), then perturb the shared matrices once and each task's
+    own parameters (named_parameters lists a shared tensor once, under the shared name)."""
+    model.share_parameters(MultiTask(*tasks))
+    perturb(model, ",".join(tasks), seed, std)
+    for i, t in enumerate(tasks):
+        perturb(model, t, seed + 1 + i, std)
+
+
+def run_tasks(model, batch, setup, head, task_ids):
+    model.active_head = None
+    model.set_active_adapters(setup)
+    kw = {} if task_ids is None else {"task_ids": torch.tensor(task_ids)}
+    with torch.no_grad():
+        if head is None:
+            out = model(**batch, **kw)
+            return {h: o.logits for h, o in zip(list(model.active_head), out.head_outputs)}
+        return model(**batch, head=head, **kw).logits
+
+
+def find_multitask(setup):
+    if isinstance(setup, MultiTask):
+        return setup
+    for c in getattr(setup, "children", []):
+        if not isinstance(c, str) and (f := find_multitask(c)) is not None:
+            return f
+    return None
+
+
+def run_tasks_alone(model, batch, setup, head, task_ids):
+    """run_tasks on each text alone, unpadded, with its own task id (gated adapters)."""
+    rows = []
+    for i in range(batch["input_ids"].shape[0]):
+        n = int(batch["attention_mask"][i].sum())
+        one = {k: v[i:i + 1, :n] for k, v in batch.items()}
+        rows.append(run_tasks(model, one, setup, head, None if task_ids is None else task_ids[i:i + 1]))
+    return torch.cat(rows, 0)
+
+
+def mtl_compute(model, batch, setup, head, task_ids):
+    if MTL_GATED & set(setup.flatten()):
+        return run_tasks_alone(model, batch, setup, head, task_ids)
+    return run_tasks(model, batch, setup, head, task_ids)
+
+
+def mtl_patterns(setup, n):
+    mt = find_multitask(setup)
+    if mt is None:
+        return {"none": None}
+    k = len(mt.children)
+    return {p: [i % k for i in ids[:n]] for p, ids in MTL_PATTERNS.items()}
+
+
+def mtl(batch):
+    sub = "mtl"
+    shutil.rmtree(os.path.join(OUT, sub), ignore_errors=True)
+    model = fresh()
+    id2label = dict(enumerate(LABELS3))
+    for i, (name, cfg) in enumerate(MTL_ADAPTERS):
+        torch.manual_seed(1400 + i)
+        model.add_adapter(name, config=cfg)
+        model.add_classification_head(name, num_labels=3, id2label=id2label)
+    share_and_perturb(model, MTL_TASKS, 14000, NOISE_STD)
+    for i, (name, _) in enumerate(MTL_ADAPTERS):
+        if name not in MTL_TASKS:
+            perturb(model, name, 14100 + i)
+    model.eval()
+    for name, _ in MTL_ADAPTERS:
+        save_both(model, name, sub)
+    n = batch["input_ids"].shape[0]
+    index, results = [], {}
+    for cid, sstr, setup, head, tasks in MTL_CASES:
+        pats = mtl_patterns(setup, n)
+        for pname, ids in pats.items():
+            case = cid if ids is None else f"{cid}_{pname}"
+            logits = mtl_compute(model, batch, setup, head, ids)
+            effs, s0 = [], 0
+            for h, lg in (logits.items() if isinstance(logits, dict) else [(head, logits)]):
+                ref = run_tasks(model, batch, None, h, None)
+                if isinstance(setup, BatchSplit):
+                    ref = ref[s0:s0 + lg.shape[0]]
+                    s0 += lg.shape[0]
+                effs.append(float((lg - ref).abs().max()))
+            eff = min(effs)
+            assert eff > MIN_EFFECT, (case, eff)
+            doc = {"case": case, "setup": sstr, "adapters": sorted(setup.flatten()), "fusions": [],
+                   "head": head if head is not None else list(logits), "task_ids": ids, "effect": eff,
+                   "logits": {k: tolist(v) for k, v in logits.items()} if isinstance(logits, dict) else tolist(logits)}
+            if ids is not None and pname != "zeros":
+                # the routing must show: the same setup with every sequence on task 0 differs
+                z = mtl_compute(model, batch, setup, head, [0] * n)
+                doc["task_effect"] = maxdiff(logits, z)
+                assert doc["task_effect"] > MIN_EFFECT, (case, doc["task_effect"])
+            if MTL_GATED & set(setup.flatten()):
+                doc["unpadded"] = True
+                doc["padded_batch_max_abs_diff"] = maxdiff(run_tasks(model, batch, setup, head, ids), logits)
+            results[case] = (setup, head, ids, logits)
+            write_json(os.path.join(OUT, sub, "golden", case + ".json"), doc)
+            index.append(case)
+    errors = []
+    for cid, sstr, setup, ids in MTL_ERRORS:
+        model.active_head = None
+        model.set_active_adapters(setup)
+        kw = {} if ids is None else {"task_ids": torch.tensor(ids)}
+        try:
+            with torch.no_grad():
+                model(**batch, head="t1", **kw)
+        except Exception as e:
+            errors.append({"case": cid, "setup": sstr, "task_ids": ids,
+                           "forward_error": f"{type(e).__name__}: {str(e)[:200]}"})
+        else:
+            raise AssertionError(f"the library ran {cid}: give it goldens")
+    for kind, st in (("adapters", False), ("adapters_st", True)):
+        m = fresh()
+        for name, _ in MTL_ADAPTERS:
+            assert m.load_adapter(os.path.join(OUT, sub, kind, name), use_safetensors=st) == name
+        for case, (setup, head, ids, logits) in results.items():
+            d = maxdiff(mtl_compute(m, batch, setup, head, ids), logits)
+            assert d < RELOAD_TOL, (kind, case, d)
+    write_json(os.path.join(OUT, sub, "golden", "index.json"), {"cases": index, "errors": errors}, indent=1)
+    return len(index)
+
+
+# MTL-LoRA on the real all-MiniLM-L6-v2: two tasks sharing lora_A/lora_B, two up-projections.
+MINILM_MTL = [
+    ("m1", MTLLoRAConfig(r=2, alpha=4, n_up_projection=2)),
+    ("m2", MTLLoRAConfig(r=2, alpha=4, n_up_projection=2)),
+]
+MINILM_MTL_CASES = [
+    ("mtl_m1", "m1", Stack("m1"), "m1", None),
+    ("multitask_alternate", "MultiTask(m1,m2)", MultiTask("m1", "m2"), "m1", [0, 1, 0, 1, 0, 1]),
+    ("multitask_halves", "MultiTask(m1,m2)", MultiTask("m1", "m2"), "m2", [1, 1, 1, 0, 0, 0]),
+    ("multitask_ones", "MultiTask(m1,m2)", MultiTask("m1", "m2"), "m1", [1, 1, 1, 1, 1, 1]),
+]
+
+
+def minilm_mtl():
+    from transformers import AutoTokenizer
+
+    sys.path.insert(0, HERE)
+    from sentences import SENTENCES
+
+    sub = "minilm_mtl"
+    shutil.rmtree(os.path.join(OUT, sub), ignore_errors=True)
+    mdir = minilm_dir()
+    tok = AutoTokenizer.from_pretrained(mdir)
+    texts = SENTENCES[:MINILM_SENTENCES]
+    enc = tok(texts, padding=True, truncation=True, max_length=MINILM_MAX_LENGTH, return_tensors="pt")
+    batch = {k: enc[k] for k in ("input_ids", "attention_mask", "token_type_ids")}
+
+    def load():
+        m = BertAdapterModel.from_pretrained(mdir, attn_implementation="eager")
+        m.config.name_or_path = "sentence-transformers/all-MiniLM-L6-v2"
+        m.eval()
+        return m
+
+    model = load()
+    for i, (name, cfg) in enumerate(MINILM_MTL):
+        torch.manual_seed(1500 + i)
+        model.add_adapter(name, config=cfg)
+        model.add_classification_head(name, num_labels=2, layers=1, id2label={0: "negative", 1: "positive"})
+    share_and_perturb(model, [n for n, _ in MINILM_MTL], 15000, MINILM_NOISE_STD)
+    for name, _ in MINILM_MTL:
+        save_both(model, name, sub)
+    golden = {}
+    for cid, sstr, setup, head, ids in MINILM_MTL_CASES:
+        logits = run_tasks(model, batch, setup, head, ids)
+        eff = float((logits - run_tasks(model, batch, None, head, None)).abs().max())
+        assert eff > MIN_EFFECT, (cid, eff)
+        doc = {"case": cid, "setup": sstr, "adapters": sorted(setup.flatten()), "head": head, "task_ids": ids,
+               "effect": eff, "logits": tolist(logits)}
+        if ids is not None:
+            doc["task_effect"] = maxdiff(logits, run_tasks(model, batch, setup, head, [0] * len(ids)))
+        golden[cid] = (setup, head, ids, logits)
+        write_json(os.path.join(OUT, sub, "golden", cid + ".json"), doc)
+    assert max(json.load(open(os.path.join(OUT, sub, "golden", c + ".json"))).get("task_effect", 0)
+               for c, *_ in MINILM_MTL_CASES) > MIN_EFFECT
+    for kind, st in (("adapters", False), ("adapters_st", True)):
+        m = load()
+        for name, _ in MINILM_MTL:
+            assert m.load_adapter(os.path.join(OUT, sub, kind, name), use_safetensors=st) == name
+        for cid, (setup, head, ids, logits) in golden.items():
+            d = float((run_tasks(m, batch, setup, head, ids) - logits).abs().max())
+            assert d < RELOAD_TOL, (kind, cid, d)
+    write_json(os.path.join(OUT, sub, "golden", "index.json"),
+               {"cases": [c for c, *_ in MINILM_MTL_CASES], "sentences": texts,
+                "input_ids": batch["input_ids"].tolist(), "attention_mask": batch["attention_mask"].tolist(),
+                "token_type_ids": batch["token_type_ids"].tolist()})
+    return len(golden)
+
+
 def main():
+    """All sections; `make_methods.py mtl` regenerates only the MTL-LoRA ones (mtl/, minilm_mtl/)."""
     logging.getLogger("adapters").setLevel(logging.ERROR)
     transformers.logging.set_verbosity_error()
     torch.use_deterministic_algorithms(True)
     torch.set_num_threads(1)
-    shutil.rmtree(OUT, ignore_errors=True)
     base = json.load(open(os.path.join(TINY, "golden", "base.json")))
     batch = {k: torch.tensor(base[k]) for k in ("input_ids", "attention_mask", "token_type_ids")}
+    if sys.argv[1:] == ["mtl"]:
+        print(f"adapters {adapters.__version__}: {mtl(batch)} MTL-LoRA cases, {minilm_mtl()} MiniLM MTL-LoRA cases")
+        return
+    shutil.rmtree(OUT, ignore_errors=True)
     n_act = activations(batch)
     n_reg = registry(batch)
     n_met = methods(batch)
     n_minilm = minilm()
+    n_mtl = mtl(batch)
+    n_minilm_mtl = minilm_mtl()
     print(f"adapters {adapters.__version__}: {n_act} activations, {n_reg} registry configs, {n_met} method cases, "
-          f"{n_minilm} MiniLM cases")
+          f"{n_minilm} MiniLM cases, {n_mtl} MTL-LoRA cases, {n_minilm_mtl} MiniLM MTL-LoRA cases")
 
 
 if __name__ == "__main__":

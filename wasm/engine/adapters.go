@@ -183,6 +183,20 @@ func (m *Model) Adapters() (out []AdapterInfo, err error) {
 // SetActive) on texts, in one call so that concurrent callers with different setups never mix;
 // it returns one Result per text.
 func (m *Model) Classify(texts []string, setup, head string) (out []*Result, err error) {
+	return m.ClassifyTasks(texts, setup, head, nil)
+}
+
+// Task is one text's task for a MultiTask setup (model(…, task_ids=…)): the index of a child of
+// the MultiTask block, or, when Name is set, the adapter of that name among its children.
+type Task struct {
+	ID   int
+	Name string
+}
+
+// ClassifyTasks is Classify with one task per text for the setup's MultiTask block; tasks are
+// ignored without one (as the library ignores task_ids). A count other than the texts', or ids
+// or names that are not the block's children, give code setup.
+func (m *Model) ClassifyTasks(texts []string, setup, head string, tasks []Task) (out []*Result, err error) {
 	err = m.call(func() error {
 		if err := checkTexts(texts); err != nil {
 			return err
@@ -192,7 +206,21 @@ func (m *Model) Classify(texts []string, setup, head string) (out []*Result, err
 				return err
 			}
 		}
-		res, err := m.am.Classify(m.ast, m.base, texts, 0)
+		var ids []int
+		if tasks != nil && adapters.FindBlock(m.am.Active(), adapters.MultiTask) != nil {
+			ids = make([]int, len(tasks))
+			for i, t := range tasks {
+				ids[i] = t.ID
+				if t.Name != "" {
+					got, err := m.am.TaskIDs([]string{t.Name})
+					if err != nil {
+						return codeOfAdapters(err)
+					}
+					ids[i] = got[0]
+				}
+			}
+		}
+		res, err := m.am.ClassifyTasks(m.ast, m.base, texts, ids, 0)
 		if err != nil {
 			return codeOfAdapters(err)
 		}

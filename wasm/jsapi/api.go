@@ -142,7 +142,8 @@ func optField(o js.Value, name string) string {
 //	  unloadAdapter(name): Promise<void>,
 //	  setActive(setup, head?): Promise<void>,
 //	  adapters(): Promise<AdapterInfo[]>,
-//	  classify(texts, setup?, head?): Promise<Result[]>,   // one per text, shaped as the CLI's
+//	  classify(texts, setup?, head?, taskIds?): Promise<Result[]>,   // one per text, shaped as the CLI's;
+//	                                  // taskIds: MultiTask's task per text (integers or adapter names)
 //	  free(): void
 //	}
 //
@@ -237,7 +238,11 @@ func modelValue(m *engine.Model) js.Value {
 		if err != nil {
 			return js.Undefined(), err
 		}
-		res, err := m.Classify(texts, optString(args, 1), optString(args, 2))
+		tasks, err := Tasks(args, 3, "taskIds", len(texts))
+		if err != nil {
+			return js.Undefined(), err
+		}
+		res, err := m.ClassifyTasks(texts, optString(args, 1), optString(args, 2), tasks)
 		if err != nil {
 			return js.Undefined(), err
 		}

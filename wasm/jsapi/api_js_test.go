@@ -82,3 +82,91 @@ func TestAPIFailuresLeaveInstanceUsable(t *testing.T) {
 		t.Fatalf("createModel after free: %s", rej.Get("message"))
 	}
 }
+
+// TestClassifyTaskIDs: classify's fourth argument, the task of each text for a MultiTask setup,
+// as Python's task_ids (integers or adapter names, an Array or a typed array): hostile values are
+// rejected with a code and the model keeps working.
+func TestClassifyTaskIDs(t *testing.T) {
+	api := New()
+	mv, rej := await(api.Call("createModel", tinyFilesJS(t)))
+	if !rej.IsUndefined() {
+		t.Fatalf("createModel: %s", rej.Get("message"))
+	}
+	for _, n := range []string{"t1", "t2"} {
+		dir := golden.Path("..", "adapters", "testdata", "methods", "mtl", "adapters_st", n)
+		files := jsObject.New()
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range ents {
+			b, err := os.ReadFile(dir + "/" + e.Name())
+			if err != nil {
+				t.Fatal(err)
+			}
+			u := jsUint8Array.New(len(b))
+			js.CopyBytesToJS(u, b)
+			files.Set(e.Name(), u)
+		}
+		if _, rej := await(mv.Call("loadAdapter", n, files)); !rej.IsUndefined() {
+			t.Fatalf("loadAdapter %s: %s", n, rej.Get("message"))
+		}
+	}
+	texts := []any{"good", "bad"}
+	setup := "MultiTask(t1,t2)"
+	logits := func(ids js.Value) []float64 {
+		t.Helper()
+		out, rej := await(mv.Call("classify", texts, setup, "t1", ids))
+		if !rej.IsUndefined() {
+			t.Fatalf("classify %v: %s", ids, rej.Get("message"))
+		}
+		var l []float64
+		for i := 0; i < out.Length(); i++ {
+			for j := 0; j < out.Index(i).Get("logits").Length(); j++ {
+				l = append(l, out.Index(i).Get("logits").Index(j).Float())
+			}
+		}
+		return l
+	}
+	a := logits(js.ValueOf([]any{0, 1}))
+	b := logits(js.ValueOf([]any{"t1", "t2"}))
+	i32 := js.Global().Get("Int32Array").New(2)
+	i32.SetIndex(1, 1)
+	c := logits(i32)
+	d := logits(js.ValueOf([]any{1, 1}))
+	for i := range a {
+		if a[i] != b[i] || a[i] != c[i] {
+			t.Fatalf("ids, names and Int32Array differ: %v %v %v", a, b, c)
+		}
+	}
+	same := func(x, y []float64) bool {
+		for i := range x {
+			if x[i] != y[i] {
+				return false
+			}
+		}
+		return true
+	}
+	if !same(a[3:], d[3:]) || same(a[:3], d[:3]) {
+		t.Fatalf("task ids [0 1] vs [1 1]: %v vs %v (text 0 must change, text 1 not)", a, d)
+	}
+	for what, ids := range map[string]any{
+		"fraction": []any{0, 0.5}, "NaN": []any{0, js.Global().Get("NaN")}, "Infinity": []any{0, js.Global().Get("Infinity")},
+		"short": []any{0}, "long": []any{0, 1, 1}, "object": []any{0, map[string]any{}}, "bool": []any{0, true},
+		"null element": []any{0, nil}, "empty name": []any{0, ""}, "not an array": "0,1", "number": 3,
+		"huge": []any{0, 1e300},
+	} {
+		wantRejection(t, "classify taskIds "+what, mv.Call("classify", texts, setup, "t1", ids), "invalid_argument")
+	}
+	for what, ids := range map[string]any{"negative": []any{0, -1}, "out of range": []any{0, 2}, "unknown name": []any{0, "t3"}} {
+		wantRejection(t, "classify taskIds "+what, mv.Call("classify", texts, setup, "t1", ids), "setup")
+	}
+	wantRejection(t, "classify without taskIds", mv.Call("classify", texts, setup, "t1"), "setup")
+	// Ignored without a MultiTask block, as the library ignores task_ids.
+	if _, rej := await(mv.Call("classify", texts, "t1", "t1", []any{5, -3})); !rej.IsUndefined() {
+		t.Fatalf("classify without MultiTask: %s", rej.Get("message"))
+	}
+	if e := logits(js.ValueOf([]any{0, 1})); e[0] != a[0] || e[3] != a[3] {
+		t.Fatalf("after the rejections: %v, want %v", e, a)
+	}
+}

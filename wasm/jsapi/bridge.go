@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"syscall/js"
 	"unsafe"
 
@@ -134,6 +135,47 @@ func Strings(args []js.Value, i int, what string) ([]string, error) {
 			return nil, err
 		}
 		out[j] = e.String()
+	}
+	return out, nil
+}
+
+// Tasks reads argument i, the task of each of n texts for a MultiTask setup, as the Python
+// library's task_ids: an array (or typed array) of n integers (a child's index) or strings (an
+// adapter among the children). undefined or null: none (nil). Anything else, a non-integer
+// number or a count other than n is an invalid_argument error; ids out of range are left to the
+// engine (code setup, as any setup that does not fit the batch).
+func Tasks(args []js.Value, i int, what string, n int) ([]engine.Task, error) {
+	v := arg(args, i)
+	if v.IsUndefined() || v.IsNull() {
+		return nil, nil
+	}
+	if !jsArray.Call("isArray", v).Bool() && !jsArrayBuffer.Call("isView", v).Bool() {
+		return nil, argError("%s must be an array of task ids (integers or adapter names), not %s", what, v.Type())
+	}
+	if k := v.Length(); k != n {
+		return nil, argError("%s has %d task ids for %d texts", what, k, n)
+	}
+	out := make([]engine.Task, n)
+	for j := range out {
+		e := v.Index(j)
+		switch e.Type() {
+		case js.TypeNumber:
+			f := e.Float()
+			if f != math.Trunc(f) || math.Abs(f) > math.MaxInt32 {
+				return nil, argError("%s[%d] = %v is not an integer task id", what, j, f)
+			}
+			out[j].ID = int(f)
+		case js.TypeString:
+			if err := checkTextLength(e, fmt.Sprintf("%s[%d]", what, j)); err != nil {
+				return nil, err
+			}
+			out[j].Name = e.String()
+			if out[j].Name == "" {
+				return nil, argError("%s[%d] is an empty task name", what, j)
+			}
+		default:
+			return nil, argError("%s[%d] must be an integer or an adapter name, not %s", what, j, e.Type())
+		}
 	}
 	return out, nil
 }

@@ -29,6 +29,7 @@ before(async () => {
       "/adapters/": { dir: join(TINY, "adapters") },
       "/minilm/": { dir: MINILM_BASE, manifest: !MINILM_Q8 },
       "/minilm-adapters/": { dir: MINILM_ADAPTERS },
+      "/mtl/": { dir: join(ROOT, "adapters/testdata/methods/mtl/adapters_st") },
     },
     pages: { "/page.html": PAGE, "/adapters/index.json": { body: tinyIndex() }, "/minilm-adapters/index.json": { body: indexOf(MINILM_ADAPTERS) } },
   });
@@ -194,6 +195,30 @@ for (const mode of ["main", "worker"]) {
       }, params.texts[0]);
       assert.deepEqual(out.codes, ["AdapterwasmError:setup", "AdapterwasmError:not_found", "AdapterwasmError:not_found", "AdapterwasmError:invalid_argument"]);
       assert.deepEqual(out.ok[0].logits, cold.first[0].logits);
+    });
+
+    test("MultiTask: MTL-LoRA tasks per text (taskIds) give the library's logits; bad ids reject", async () => {
+      const g = readJSON(join(ROOT, "adapters/testdata/methods/mtl/golden/multitask3_mixed.json"));
+      const out = await b.page.evaluate(async ([texts, ids]) => {
+        const m = window.model;
+        for (const n of ["t1", "t2", "t3"]) await m.loadAdapter(`/mtl/${n}/`);
+        const setup = window.aw.MultiTask("t1", "t2", "t3");
+        const byId = await m.classify(texts, { adapters: setup, head: "t1", taskIds: ids });
+        const byName = await m.classify(texts, { adapters: setup, head: "t1", task_ids: ids.map((i) => ["t1", "t2", "t3"][i]) });
+        const codes = [];
+        for (const taskIds of [[0.5], ids.slice(1), ids.map(() => -1), undefined]) {
+          try {
+            await m.classify(texts, { adapters: setup, head: "t1", taskIds });
+            codes.push("resolved");
+          } catch (e) {
+            codes.push(e.code);
+          }
+        }
+        return { byId: byId.map((r) => r.logits), byName: byName.map((r) => r.logits), codes };
+      }, [params.texts, g.task_ids.slice(0, 11)]);
+      out.byId.forEach((l, i) => assert.ok(maxAbsDiff(l, g.logits[i]) <= 1e-4, `text ${i}: ${maxAbsDiff(l, g.logits[i])}`));
+      assert.deepEqual(out.byName, out.byId);
+      assert.deepEqual(out.codes, ["invalid_argument", "invalid_argument", "setup", "setup"]);
     });
 
     if (mode === "main") {

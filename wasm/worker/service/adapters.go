@@ -125,7 +125,7 @@ func refuseDuplicateBranches(setup string) *Error {
 // run classifies texts with setup: it fetches the adapters the setup needs and are not loaded
 // (outside the lock, so that a slow fetch does not stall other requests), then under the lock
 // loads them, evicts the least recently used others over the budget, and runs the forward pass.
-func (s *Service) run(ctx context.Context, m *engine.Model, setup, head string, texts []string) ([]*engine.Result, *Error) {
+func (s *Service) run(ctx context.Context, m *engine.Model, setup, head string, texts []string, tasks []engine.Task) ([]*engine.Result, *Error) {
 	idx, e := s.loadIndex(ctx)
 	if e != nil {
 		return nil, e
@@ -179,7 +179,7 @@ func (s *Service) run(ctx context.Context, m *engine.Model, setup, head string, 
 		s.lru.remove(name)
 		s.bump(func(st *Stats) { st.AdapterEvicts++ })
 	}
-	results, err := m.Classify(texts, setup, head)
+	results, err := m.ClassifyTasks(texts, setup, head, tasks)
 	if err != nil {
 		return nil, fromEngine(err)
 	}

@@ -319,6 +319,10 @@ type ClassifyRequest struct {
 	Texts    *[]string `json:"texts"`
 	Adapters string    `json:"adapters"` // an adapter name or a setup expression: "Stack(a,b)", "Parallel(a,b)", …
 	Head     string    `json:"head"`     // optional: use this head instead of the one the setup implies
+	// TaskIDs is the task of each text for a MultiTask setup, as Python's task_ids: a child's index
+	// or an adapter name among its children, one per text (ignored without a MultiTask).
+	TaskIDs []json.RawMessage `json:"task_ids"`
+	tasks   []engine.Task
 }
 
 // ClassifyResponse is the answer: one result per text, in order.
@@ -346,7 +350,7 @@ func (s *Service) classify(w http.ResponseWriter, r *http.Request) *Error {
 	if e := s.checkTokens(m, texts, req.Adapters); e != nil {
 		return e
 	}
-	results, e := s.run(r.Context(), m, req.Adapters, req.Head, texts)
+	results, e := s.run(r.Context(), m, req.Adapters, req.Head, texts, req.tasks)
 	if e != nil {
 		return e
 	}
@@ -387,7 +391,7 @@ func (s *Service) decode(r *http.Request) (*ClassifyRequest, *Error) {
 			if f, err := strconv.Unquote(field); err == nil {
 				field = f
 			}
-			return nil, apiErrorf(http.StatusBadRequest, CodeInvalidRequest, "unknown field %q (fields: text, texts, adapters, head)", clip(field))
+			return nil, apiErrorf(http.StatusBadRequest, CodeInvalidRequest, "unknown field %q (fields: text, texts, adapters, head, task_ids)", clip(field))
 		}
 		return nil, apiErrorf(http.StatusBadRequest, CodeInvalidJSON, "body is not a JSON object: %v", err)
 	}
@@ -419,6 +423,20 @@ func (s *Service) decode(r *http.Request) (*ClassifyRequest, *Error) {
 	for i, t := range texts {
 		if strings.TrimSpace(t) == "" {
 			return nil, apiErrorf(http.StatusBadRequest, CodeInvalidRequest, "text %d is empty or only whitespace: send some words", i)
+		}
+	}
+	if req.TaskIDs != nil {
+		if len(req.TaskIDs) != len(texts) {
+			return nil, apiErrorf(http.StatusBadRequest, CodeInvalidRequest, `"task_ids" has %d entries for %d texts`, len(req.TaskIDs), len(texts))
+		}
+		req.tasks = make([]engine.Task, len(texts))
+		for i, raw := range req.TaskIDs {
+			if string(raw) != "null" && json.Unmarshal(raw, &req.tasks[i].ID) == nil {
+				continue
+			}
+			if string(raw) == "null" || json.Unmarshal(raw, &req.tasks[i].Name) != nil || req.tasks[i].Name == "" {
+				return nil, apiErrorf(http.StatusBadRequest, CodeInvalidRequest, `"task_ids"[%d] is %s: want an integer or an adapter name`, i, clip(string(raw)))
+			}
 		}
 	}
 	return &req, nil

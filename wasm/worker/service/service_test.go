@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"math"
 	"net/http"
@@ -528,4 +529,70 @@ func TestNonBERTBasesMADX(t *testing.T) {
 			prev = labels
 		}
 	})
+}
+
+// TestClassifyMultiTask: "task_ids" (integers or adapter names, one per text) route each text of
+// a MultiTask setup of MTL-LoRA task adapters, as the engine does; bad task ids are 400s.
+func TestClassifyMultiTask(t *testing.T) {
+	root := site(t, "seq_bn")
+	for _, n := range []string{"t1", "t2", "t3"} {
+		copyDir(t, filepath.Join("../../../adapters/testdata/methods/mtl/adapters_st", n), filepath.Join(root, "adapters", n))
+	}
+	idx, err := adapters.BuildIndex(filepath.Join(root, "adapters"), filepath.Join(root, "adapters"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(idx)
+	if err := os.WriteFile(filepath.Join(root, "adapters", "index.json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := New(Config{Model: DirSource(root), Adapters: DirSource(root)})
+	texts := []string{"hello world", "the quick brown fox", "a"}
+	setup := "MultiTask(t1,t2,t3)"
+	body, _ := json.Marshal(map[string]any{"texts": texts, "adapters": setup, "head": "t1", "task_ids": []any{2, "t1", 1}})
+	code, out := do(t, s, "POST", "/v1/classify", string(body))
+	if code != 200 {
+		t.Fatalf("%d %v", code, out)
+	}
+	files := map[string][]byte{}
+	for _, f := range []string{"config.json", "tokenizer.json", "model.safetensors"} {
+		files[f], _ = os.ReadFile(filepath.Join(root, "model", f))
+	}
+	m, err := engine.New(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"t1", "t2", "t3"} {
+		af := map[string][]byte{}
+		ents, _ := os.ReadDir(filepath.Join(root, "adapters", n))
+		for _, e := range ents {
+			af[e.Name()], _ = os.ReadFile(filepath.Join(root, "adapters", n, e.Name()))
+		}
+		if _, err := m.LoadAdapter("", af); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exp, err := m.ClassifyTasks(texts, setup, "t1", []engine.Task{{ID: 2}, {ID: 0}, {ID: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range out["results"].([]any) {
+		g := logits(t, r)
+		for j, w := range exp[i].Logits {
+			if math.Abs(g[j]-float64(w)) > 1e-6 {
+				t.Errorf("text %d logit %d: %v, want %v", i, j, g[j], w)
+			}
+		}
+	}
+	for _, ids := range []string{`[0]`, `[0,1,1.5]`, `[0,1,null]`, `[0,1,{}]`, `[0,1,""]`, `[0,1,-1]`, `[0,1,3]`, `[0,1,"t9"]`, `"0,1,2"`} {
+		body := fmt.Sprintf(`{"texts":["a","b","c"],"adapters":%q,"head":"t1","task_ids":%s}`, setup, ids)
+		code, out := do(t, s, "POST", "/v1/classify", body)
+		if code != 400 {
+			t.Errorf("task_ids %s: %d %v, want 400", ids, code, out)
+		}
+	}
+	body = []byte(fmt.Sprintf(`{"texts":["a"],"adapters":%q,"head":"t1"}`, setup))
+	if code, out := do(t, s, "POST", "/v1/classify", string(body)); code != 400 || !strings.Contains(fmt.Sprint(out), "task") {
+		t.Errorf("no task_ids: %d %v, want 400 naming task ids", code, out)
+	}
 }
