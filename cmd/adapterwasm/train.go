@@ -395,4 +395,3 @@ func evaluate(tr *train.Trainer, m *pretrained.Model, texts []string, y [][]int,
 	}
 	return math.Round(float64(right)/float64(total)*1e4) / 1e4, nil
 }
-
