@@ -30,7 +30,43 @@ func mulN(dx, dy []float32, w kernels.Matrix, rows int, scratch *[]float32) {
 			r.Row(wf[o*in:(o+1)*in], o)
 		}
 	}
-	kernels.GemmNN(dx, in, dy, out, wf, in, rows, out, in)
+	if kernels.SIMD() {
+		kernels.GemmNN(dx, in, dy, out, wf, in, rows, out, in)
+		return
+	}
+	gemmNN4(dx, dy, wf, rows, out, in)
+}
+
+// gemmNN4 is dx[rows, in] = dy[rows, out]·w[out, in] in plain Go, four rows of dx at a time, so
+// that each row of w is read once per four rows (kernels.GemmNNRef reads all of w per row: 2×
+// slower on MiniLM's shapes, where w does not fit in cache).
+func gemmNN4(dx, dy, w []float32, rows, out, in int) {
+	i := 0
+	for ; i+4 <= rows; i += 4 {
+		d0 := dx[i*in : (i+1)*in]
+		d1 := dx[(i+1)*in : (i+2)*in]
+		d2 := dx[(i+2)*in : (i+3)*in]
+		d3 := dx[(i+3)*in : (i+4)*in]
+		clear(dx[i*in : (i+4)*in])
+		y0, y1, y2, y3 := dy[i*out:(i+1)*out], dy[(i+1)*out:(i+2)*out], dy[(i+2)*out:(i+3)*out], dy[(i+3)*out:(i+4)*out]
+		for o := 0; o < out; o++ {
+			a0, a1, a2, a3 := y0[o], y1[o], y2[o], y3[o]
+			if a0 == 0 && a1 == 0 && a2 == 0 && a3 == 0 {
+				continue
+			}
+			wr := w[o*in : (o+1)*in]
+			d0, d1, d2, d3 := d0[:len(wr)], d1[:len(wr)], d2[:len(wr)], d3[:len(wr)]
+			for j, v := range wr {
+				d0[j] += a0 * v
+				d1[j] += a1 * v
+				d2[j] += a2 * v
+				d3[j] += a3 * v
+			}
+		}
+	}
+	if i < rows {
+		kernels.GemmNNRef(dx[i*in:], in, dy[i*out:], out, w, in, rows-i, out, in)
+	}
 }
 
 // mulNRef is the plain-Go oracle of mulN: each row of W dequantized by Row, summed in float64.

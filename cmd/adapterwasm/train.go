@@ -265,14 +265,17 @@ func runTrain(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "training %s (%s, %d parameters) on %s: %d examples, %d labels, %d epochs, batch %d, lr %g\n",
 			*name, tr.Config.Method(), countParams(tr), m.Name, len(texts), len(names), *epochs, *batch, *lr)
 	}
+	lengths := make([]int, len(texts))
+	for i, tx := range texts {
+		in, _ := m.Tokenize([]string{tx}, *maxLength)
+		lengths[i] = in.T
+	}
 	var lastDraw time.Time
 	for ep := 1; ep <= *epochs; ep++ {
-		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
 		start := time.Now()
 		var sum float64
 		steps, done := 0, 0
-		for s := 0; s < len(order); s += *batch {
-			idx := order[s:min(s+*batch, len(order))]
+		for _, idx := range lengthBatches(rng, order, lengths, *batch) {
 			bt := make([]string, len(idx))
 			var by []int
 			for i, k := range idx {
@@ -317,6 +320,24 @@ func runTrain(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "saved %s to %s\n", *name, *out)
 	}
 	return nil
+}
+
+// lengthBatches cuts one epoch into batches of texts of similar length, as the demo adapters'
+// training script does (tools/reference/make_minilm.py _batches): shuffle, sort each run of 8
+// batches by token count, cut it into batches, shuffle the batches. Padding then costs little.
+func lengthBatches(rng *rand.Rand, order, lengths []int, size int) [][]int {
+	rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+	var out [][]int
+	chunk := size * 8
+	for c := 0; c < len(order); c += chunk {
+		part := append([]int(nil), order[c:min(c+chunk, len(order))]...)
+		sort.SliceStable(part, func(a, b int) bool { return lengths[part[a]] < lengths[part[b]] })
+		for s := 0; s < len(part); s += size {
+			out = append(out, part[s:min(s+size, len(part))])
+		}
+	}
+	rng.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+	return out
 }
 
 func dirExists(p string) bool {
