@@ -133,6 +133,7 @@ func runTrain(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	seed := fs.Uint64("seed", 42, "seed of the initialisation (when the config has no init_weights_seed) and of the data order")
 	out := fs.String("out", "", "directory to write the adapter to (required)")
 	name := fs.String("name", "", "adapter name (default: the --out directory's name)")
+	modelNameFlag := fs.String("model-name", "", "model_name written into the saved configs (default: a hub id as given, else config.json's _name_or_path or the directory's name)")
 	format := fs.String("format", train.FormatBin, "weights format: bin (pytorch_adapter.bin, save_adapter's default) or safetensors")
 	maxMem := fs.Int64("max-activation-mib", train.DefaultMaxActivationBytes>>20, "refuse a step whose activations would exceed this many MiB")
 	if err := parseFlags(fs, args); err != nil {
@@ -243,6 +244,9 @@ func runTrain(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	modelName := m.Name
 	if !strings.Contains(*modelDir, string(filepath.Separator)) && !dirExists(*modelDir) {
 		modelName = *modelDir // a hub id
+	}
+	if *modelNameFlag != "" {
+		modelName = *modelNameFlag
 	}
 	tr, err := train.New(m.Encoder, train.Options{
 		Name: *name, Config: *config, ModelName: modelName,
