@@ -193,9 +193,6 @@ func runTrain(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 			}
 		}
 		sort.Strings(names)
-		if len(names) == 1 && multi {
-			names = append(names, "") // never reached with real data; New refuses one label
-		}
 	}
 	ids := map[string]int{}
 	for i, l := range names {
