@@ -84,3 +84,33 @@ func TestErrors(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestActivationBytes: the documented per-token figures (MiniLM's shape: ≈ 130 KB with seq_bn;
+// BERT-base's: ≈ 455 KB) and the default bound's batches.
+func TestActivationBytes(t *testing.T) {
+	for _, c := range []struct {
+		H, I, L, heads int
+		lo, hi         int64
+		fits, refused  [2]int
+	}{
+		{384, 1536, 6, 12, 120 << 10, 140 << 10, [2]int{16, 256}, [2]int{32, 256}},
+		{768, 3072, 12, 12, 440 << 10, 470 << 10, [2]int{8, 128}, [2]int{16, 128}},
+	} {
+		m := &bert.Model{Config: bert.Config{HiddenSize: c.H, IntermediateSize: c.I, NumHiddenLayers: c.L, NumAttentionHeads: c.heads, HiddenAct: "gelu"}}
+		m.Layers = make([]bert.Layer, c.L)
+		tr := &Trainer{Base: m, bn: make([][2]*bnModule, c.L), lora: make([][bert.NumSites]*loraModule, c.L), acts: make([]layerActs, c.L)}
+		for l := range tr.bn {
+			tr.bn[l][bert.ResidualOutput] = &bnModule{d: c.H / 16}
+		}
+		per := tr.ActivationBytes(1, 1)
+		if per < c.lo || per > c.hi {
+			t.Errorf("H %d: %d bytes per token", c.H, per)
+		}
+		if n := tr.ActivationBytes(c.fits[0], c.fits[1]); n > DefaultMaxActivationBytes {
+			t.Errorf("H %d: %v needs %d", c.H, c.fits, n)
+		}
+		if n := tr.ActivationBytes(c.refused[0], c.refused[1]); n <= DefaultMaxActivationBytes {
+			t.Errorf("H %d: %v needs only %d", c.H, c.refused, n)
+		}
+	}
+}

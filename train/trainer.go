@@ -11,8 +11,8 @@ import (
 )
 
 // DefaultMaxActivationBytes bounds the activations one step keeps (Options.MaxActivationBytes).
-// On MiniLM-L6 (H 384, I 1536) a seq_bn adapter keeps ≈ 100 KB per padded token, so the default
-// takes a batch of 16×256 or 32×128 tokens; BERT-base (12 layers, H 768) ≈ 400 KB per token, 16×64.
+// On MiniLM-L6 (H 384, I 1536) a seq_bn adapter keeps ≈ 130 KB per padded token, so the default
+// takes a batch of 16×256 or 32×128 tokens; BERT-base (12 layers, H 768) ≈ 455 KB per token, 8×128 or 16×64.
 const DefaultMaxActivationBytes = 512 << 20
 
 // Options configures a Trainer. Zero values mean the defaults given.
