@@ -1,11 +1,13 @@
 package engine
 
 import (
+	"encoding/json"
 	"errors"
 	"math/rand"
 	"sort"
 
 	"github.com/adapterwasm/adapterwasm/adapters"
+	"github.com/adapterwasm/adapterwasm/internal/jsonin"
 	"github.com/adapterwasm/adapterwasm/train"
 )
 
@@ -274,4 +276,28 @@ func (m *Model) SaveAdapter(name, format string) (files map[string][]byte, err e
 		return nil
 	})
 	return files, err
+}
+
+// TrainAdapterJSON is TrainAdapter with the examples ([{text, label | labels}]) and options
+// (TrainOptions' fields) as JSON, as the JS package sends them; the nesting is bounded before
+// decoding.
+func (m *Model) TrainAdapterJSON(name string, examples, options []byte) (*Training, error) {
+	var ex []TrainExample
+	var opt TrainOptions
+	for _, d := range []struct {
+		b    []byte
+		v    any
+		what string
+	}{{examples, &ex, "examples"}, {options, &opt, "options"}} {
+		if len(d.b) == 0 {
+			continue
+		}
+		if err := jsonin.CheckDepth(d.b, jsonin.MaxDepth); err != nil {
+			return nil, errorf(CodeInvalidArgument, "%s: %v", d.what, err)
+		}
+		if err := json.Unmarshal(d.b, d.v); err != nil {
+			return nil, errorf(CodeInvalidArgument, "%s: %s", d.what, jsonin.Describe(err))
+		}
+	}
+	return m.TrainAdapter(name, ex, opt)
 }

@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/adapterwasm/adapterwasm/adapters"
@@ -87,7 +88,22 @@ func TestTrainAdapter(t *testing.T) {
 			return err
 		}(), engine.CodeInvalidArgument},
 		{func() error { _, err := m.TrainAdapter("x", toyExamples()[:1], engine.TrainOptions{}); return err }(), engine.CodeInvalidArgument},
+		{func() error { _, err := m.TrainAdapterJSON("x", []byte(`[{"text": 1}]`), nil); return err }(), engine.CodeInvalidArgument},
+		{func() error {
+			_, err := m.TrainAdapterJSON("x", []byte(strings.Repeat("[", 10000)), nil)
+			return err
+		}(), engine.CodeInvalidArgument},
+		{func() error {
+			_, err := m.TrainAdapterJSON("x", []byte(`[{"text":"a","label":"p"},{"text":"b","label":"n"}]`), []byte(`{"epochs":1,"lr":0.01}`))
+			return err
+		}(), ""},
 	} {
+		if c.code == "" {
+			if c.err != nil {
+				t.Errorf("%v", c.err)
+			}
+			continue
+		}
 		if engine.CodeOf(c.err) != c.code {
 			t.Errorf("%v: code %s, want %s", c.err, engine.CodeOf(c.err), c.code)
 		}
