@@ -72,3 +72,29 @@ test("trainAdapter: an AbortSignal stops it between steps; bad arguments are typ
   assert.equal(info.name, "again");
   model.dispose();
 });
+
+test("WorkerModelWithHeads (a Node worker thread): trainAdapter with progress and abort, saveAdapter", async () => {
+  const { WorkerModelWithHeads } = await import("adapterwasm/worker");
+  const w = await WorkerModelWithHeads.fromPretrained(`${srv.url}/tiny/`, { cache: false });
+  try {
+    const seen = [];
+    const info = await w.trainAdapter("toy", examples, { config: "lora", epochs: 2, lr: 1e-2, batchSize: 8, onProgress: (p) => seen.push(p) });
+    assert.equal(info.name, "toy");
+    assert.equal(seen.length, 6);
+    assert.equal(seen.at(-1).done, true);
+    await w.setActiveAdapters("toy");
+    const [r] = await w.classify("this is great really great");
+    assert.ok(r.label === "pos" || r.label === "neg");
+    const files = await w.saveAdapter("toy", { format: "safetensors" });
+    assert.ok(files["adapter.safetensors"] instanceof Uint8Array);
+    const ac = new AbortController();
+    let n = 0;
+    await assert.rejects(
+      w.trainAdapter("cut", examples, { epochs: 5, batchSize: 2, onProgress: () => ++n === 3 && ac.abort(), signal: ac.signal }),
+      (e) => e instanceof AdapterwasmError && e.code === "aborted",
+    );
+    assert.ok(n >= 3 && n < 60, `${n} steps`);
+  } finally {
+    w.dispose();
+  }
+});
