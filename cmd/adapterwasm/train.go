@@ -127,6 +127,7 @@ func runTrain(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	layers := fs.Int("head-layers", 2, "layers of the head")
 	epochs := fs.Int("epochs", 3, "passes over the training data")
 	lr := fs.Float64("lr", 1e-4, "AdamW learning rate")
+	schedule := fs.String("schedule", "constant", `learning rate schedule: constant, or linear (warm-up over the first 10% of steps, then linear decay to 0: torch's LambdaLR as the demo adapters' training script uses it)`)
 	wd := fs.Float64("weight-decay", 0.01, "AdamW weight decay (torch's default)")
 	batch := fs.Int("batch", 16, "examples per step")
 	maxLength := fs.Int("max-length", 0, "truncate texts to this many tokens (0: the model's)")
@@ -156,6 +157,8 @@ func runTrain(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return &usageError{msg: "--weight-decay must be in [0, 10)"}
 	case *headType != train.HeadClassification && *headType != train.HeadMultiLabelClassification:
 		return &usageError{msg: "--head must be classification or multilabel_classification"}
+	case *schedule != "constant" && *schedule != "linear":
+		return &usageError{msg: "--schedule must be constant or linear"}
 	case *format != train.FormatBin && *format != train.FormatSafetensors:
 		return &usageError{msg: "--format must be bin or safetensors"}
 	case *maxMem < 1 || *maxMem > 1<<20:
@@ -272,6 +275,8 @@ func runTrain(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		lengths[i] = in.T
 	}
 	var lastDraw time.Time
+	totalSteps := *epochs * ((len(texts) + *batch - 1) / *batch)
+	stepNo := 0
 	for ep := 1; ep <= *epochs; ep++ {
 		start := time.Now()
 		var sum float64
@@ -284,6 +289,10 @@ func runTrain(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 				by = append(by, y[k]...)
 			}
 			in, _ := m.Tokenize(bt, *maxLength)
+			if *schedule == "linear" {
+				tr.Opt.LR = *lr * linearSchedule(stepNo, totalSteps)
+			}
+			stepNo++
 			loss, err := tr.Step(train.Batch{Input: in, Labels: by})
 			if err != nil {
 				return err
@@ -339,6 +348,12 @@ func lengthBatches(rng *rand.Rand, order, lengths []int, size int) [][]int {
 	}
 	rng.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
 	return out
+}
+
+// linearSchedule is the factor of step s (from 0) of n: min(1, (s+1)/(0.1·n)) · max(0, 1 − s/n),
+// the LambdaLR of tools/reference/make_minilm.py.
+func linearSchedule(s, n int) float64 {
+	return math.Min(1, float64(s+1)/(0.1*float64(n))) * math.Max(0, 1-float64(s)/float64(n))
 }
 
 func dirExists(p string) bool {

@@ -82,7 +82,7 @@ func TestTrainCommand(t *testing.T) {
 	ml := writeLines(t, `{"text": "red and blue", "labels": ["red", "blue"]}`, `{"text": "blue", "labels": ["blue"]}`, `{"text": "nothing", "labels": []}`)
 	out2 := filepath.Join(t.TempDir(), "colors")
 	code, _, stderr = runCLI(t, "", "train", "--model", model, "--data", ml, "--config", "lora", "--head", "multilabel_classification",
-		"--epochs", "1", "--batch", "2", "--format", "safetensors", "--out", out2, "--quiet")
+		"--epochs", "1", "--batch", "2", "--format", "safetensors", "--out", out2, "--quiet", "--schedule", "linear")
 	if code != 0 {
 		t.Fatalf("multilabel: exit %d: %s", code, stderr)
 	}
@@ -112,6 +112,7 @@ func TestTrainCommandErrors(t *testing.T) {
 		{2, []string{"--model", model, "--data", good, "--out", out, "--batch", "0"}, "--batch"},
 		{2, []string{"--model", model, "--data", good, "--out", out, "--lr", "-1"}, "--lr"},
 		{2, []string{"--model", model, "--data", good, "--out", out, "--head", "tagging"}, "--head"},
+		{2, []string{"--model", model, "--data", good, "--out", out, "--schedule", "cosine"}, "--schedule"},
 		{1, []string{"--model", model, "--data", writeLines(t, `{"text": 3, "label": "a"}`), "--out", out}, "invalid JSON"},
 		{1, []string{"--model", model, "--data", writeLines(t, `{"label": "a"}`), "--out", out}, `missing "text"`},
 		{1, []string{"--model", model, "--data", writeLines(t, `{"text": "a"}`), "--out", out}, `missing "label"`},
