@@ -36,7 +36,7 @@ var allowed = map[string][]string{
 	"runtime/weights":     {"internal/jsonin"},
 	"train":               {"adapters", "runtime/bert", "runtime/kernels", "runtime/weights"},
 	"wasm":                {"wasm/jsapi"},
-	"wasm/engine":         {"adapters", "runtime/bert", "runtime/pretrained", "runtime/tokenizer", "runtime/weights", "train"},
+	"wasm/engine":         {"adapters", "internal/jsonin", "runtime/bert", "runtime/pretrained", "runtime/tokenizer", "runtime/weights", "train"},
 	"wasm/jsapi":          {"runtime/pretrained", "wasm/engine"},
 	"wasm/worker":         {"wasm/worker/service"},
 	"wasm/worker/service": {"adapters", "runtime/kernels", "runtime/modelfile", "runtime/pretrained", "wasm/engine"},
