@@ -358,6 +358,11 @@ export class AutoModelWithHeads {
    *  "setup"; afterwards the adapter is just not loaded (a call fetches it again from the index).
    *  Rejects with "not_found" if the adapter is neither loaded, loading, nor used by a call in flight. */
   unloadAdapter(name: string): Promise<void>;
+  /** Train a new adapter and its head on the base (frozen) in the Wasm module, one AdamW step per
+   *  event-loop turn; resolves once it is loaded under name, usable at once. */
+  trainAdapter(name: string, examples: TrainExample[], options?: TrainAdapterOptions): Promise<AdapterInfo>;
+  /** The files save_adapter + save_head write for an adapter trained by trainAdapter, by file name. */
+  saveAdapter(name: string, options?: { format?: "bin" | "safetensors" }): Promise<Record<string, Uint8Array>>;
   /** One result per text. The type follows the setup: Parallel and BatchSplit blocks passed as
    *  options.adapters give theirs; otherwise a Prediction (one classification head), or say which:
    *  `classify<TaggingResult>(…)`. */
@@ -463,3 +468,42 @@ export function pipeline(task: "text-classification" | "sentiment-analysis", opt
 export function pipeline(task: "text-classification" | "sentiment-analysis", model: string | URL, options: PipelineOptions & { adapter: Setup }): Promise<TextClassificationPipeline>;
 export function pipeline(task: "feature-extraction", options: PipelineOptions & { model: string | URL }): Promise<FeatureExtractionPipeline>;
 export function pipeline(task: "feature-extraction", model: string | URL, options?: PipelineOptions): Promise<FeatureExtractionPipeline>;
+
+/** An example for trainAdapter: `label` for a classification head, `labels` for a multi-label one. */
+export interface TrainExample {
+  text: string;
+  label?: string;
+  labels?: string[];
+}
+
+/** Options of trainAdapter (the adapters library's training, in the Wasm module). */
+export interface TrainAdapterOptions {
+  /** Adapter config string: "seq_bn" (default), "seq_bn[reduction_factor=16]", "double_seq_bn", "par_bn", "lora[r=8]", "ia3". */
+  config?: string;
+  /** "classification" (default) or "multilabel_classification". */
+  head?: "classification" | "multilabel_classification";
+  /** Label names in id order (default: the examples' labels, sorted). */
+  labels?: string[];
+  epochs?: number; // 3
+  lr?: number; // 1e-4 (torch.optim.AdamW, weight decay 0.01)
+  batchSize?: number; // 16
+  maxLength?: number;
+  seed?: number; // 42
+  onProgress?: (p: TrainProgress) => void;
+  /** Aborts between steps (code "aborted"); the adapter is then not loaded. */
+  signal?: AbortSignal;
+}
+
+export interface TrainProgress {
+  status: "training";
+  name: string;
+  epoch: number;
+  epochs: number;
+  step: number;
+  steps: number;
+  /** Mean loss of this epoch's steps so far. */
+  loss: number;
+  examples: number;
+  /** true on the last step: the adapter is loaded under its name. */
+  done: boolean;
+}

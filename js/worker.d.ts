@@ -1,6 +1,6 @@
 // Types of adapterwasm/worker: AutoModelWithHeads's API with the model in a module Web Worker, or
 // (under Node, src/node-worker-client.js) in a worker thread.
-import type { AdapterSetup, BatchSplitResult, ClassifyOptions, ClassifyResult, ConversionInfo, FromPretrainedOptions, HubSource, LoadAdapterOptions, ModelConfig, ParallelResult, Prediction, ProgressInfo, Setup, Stats } from "./index.js";
+import type { AdapterInfo, AdapterSetup, TrainAdapterOptions, TrainExample, BatchSplitResult, ClassifyOptions, ClassifyResult, ConversionInfo, FromPretrainedOptions, HubSource, LoadAdapterOptions, ModelConfig, ParallelResult, Prediction, ProgressInfo, Setup, Stats } from "./index.js";
 export { AdapterwasmError, AdapterSetup, Stack, Fuse, Parallel, Split, BatchSplit, Average, MultiTask } from "./index.js";
 
 export interface WorkerOptions extends Omit<FromPretrainedOptions, "cache" | "wasm" | "kernels" | "fetch"> {
@@ -57,6 +57,11 @@ export class WorkerModelWithHeads {
   /** As AutoModelWithHeads.unloadAdapter: calls sent before it finish with the adapter (messages
    *  reach the worker in order), calls sent while it is under way reject with code "setup". */
   unloadAdapter(name: string): Promise<void>;
+  /** Train a new adapter and its head on the base (frozen) in the Wasm module, one AdamW step per
+   *  event-loop turn; resolves once it is loaded under name, usable at once. */
+  trainAdapter(name: string, examples: TrainExample[], options?: TrainAdapterOptions): Promise<AdapterInfo>;
+  /** The files save_adapter + save_head write for an adapter trained by trainAdapter, by file name. */
+  saveAdapter(name: string, options?: { format?: "bin" | "safetensors" }): Promise<Record<string, Uint8Array>>;
   classify(input: string | string[], options: ClassifyOptions & { adapters: AdapterSetup<"Parallel"> }): Promise<ParallelResult[]>;
   classify(input: string | string[], options: ClassifyOptions & { adapters: AdapterSetup<"BatchSplit"> }): Promise<BatchSplitResult[]>;
   classify<R extends ClassifyResult = Prediction>(input: string | string[], options?: ClassifyOptions): Promise<R[]>;

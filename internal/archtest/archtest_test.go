@@ -20,7 +20,7 @@ const module = "github.com/adapterwasm/adapterwasm/"
 // module), and lists every package: a new package needs its row, a new edge its entry.
 // ARCHITECTURE.md "Packages" is drawn from this table.
 var allowed = map[string][]string{
-	"cmd/adapterwasm":     {"adapters", "hub", "internal/hubfetch", "internal/jsonin", "runtime/bert", "runtime/modelfile", "runtime/pretrained"},
+	"cmd/adapterwasm":     {"adapters", "hub", "internal/hubfetch", "internal/jsonin", "runtime/bert", "runtime/modelfile", "runtime/pretrained", "train"},
 	"adapters":            {"internal/jsonin", "runtime/bert", "runtime/kernels", "runtime/pretrained", "runtime/tokenizer", "runtime/weights"},
 	"hub":                 {},
 	"internal/archtest":   {},
@@ -34,8 +34,9 @@ var allowed = map[string][]string{
 	"runtime/pretrained":  {"internal/jsonin", "runtime/bert", "runtime/modelfile", "runtime/tokenizer", "runtime/weights"},
 	"runtime/tokenizer":   {"internal/jsonin"},
 	"runtime/weights":     {"internal/jsonin"},
+	"train":               {"adapters", "runtime/bert", "runtime/kernels", "runtime/weights"},
 	"wasm":                {"wasm/jsapi"},
-	"wasm/engine":         {"adapters", "runtime/bert", "runtime/pretrained", "runtime/tokenizer", "runtime/weights"},
+	"wasm/engine":         {"adapters", "internal/jsonin", "runtime/bert", "runtime/pretrained", "runtime/tokenizer", "runtime/weights", "train"},
 	"wasm/jsapi":          {"runtime/pretrained", "wasm/engine"},
 	"wasm/worker":         {"wasm/worker/service"},
 	"wasm/worker/service": {"adapters", "runtime/kernels", "runtime/modelfile", "runtime/pretrained", "wasm/engine"},

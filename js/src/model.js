@@ -455,6 +455,50 @@ export class AutoModelWithHeads {
   // code "setup"; once it has resolved the adapter is simply not loaded (a later call fetches it
   // again from the index, as after an eviction). An adapter neither loaded, loading, nor used by
   // a call in flight: code "not_found". Unloading one name twice at once gives the same promise.
+  // trainAdapter trains a new adapter and its head on this model's base, in the Wasm module (Go
+  // package train: the base frozen, torch.optim.AdamW, the adapters library's initialisation, no
+  // dropout), one optimizer step per turn of the event loop: onProgress gets
+  // { status: "training", name, epoch, epochs, step, steps, loss, examples, done } after each step,
+  // and an AbortSignal (signal) stops it between steps (code "aborted"). examples are
+  // [{ text, label }] ({ text, labels: [...] } with head "multilabel_classification"). Options:
+  // config ("seq_bn"; any config string the trainer supports), head, labels (id order; default
+  // the examples' labels, sorted), epochs (3), lr (1e-4), batchSize (16), maxLength, seed (42).
+  // It resolves to the adapter's info once it is loaded under name, usable at once
+  // (activeAdapters = name); saveAdapter(name) returns its files.
+  async trainAdapter(name, examples, options = {}) {
+    this._check();
+    if (typeof name !== "string" || name === "") throw new AdapterwasmError("invalid_argument", "trainAdapter: name must be a non-empty string");
+    if (!Array.isArray(examples)) throw new AdapterwasmError("invalid_argument", "trainAdapter: examples must be an array of { text, label }");
+    if (this._adapters.has(name)) throw new AdapterwasmError("invalid_argument", `trainAdapter: an adapter named ${JSON.stringify(name)} is loaded; unload it first`);
+    const { onProgress, signal, config, head, labels, epochs, lr, batchSize, maxLength, seed } = options;
+    throwIfAborted(signal, `trainAdapter(${JSON.stringify(name)})`);
+    await this._call("trainBegin", name, JSON.stringify(examples), JSON.stringify({ config, head, labels, epochs, lr, batchSize, maxLength, seed }));
+    try {
+      for (;;) {
+        throwIfAborted(signal, `trainAdapter(${JSON.stringify(name)})`);
+        const p = await this._call("trainStep");
+        onProgress?.({ status: "training", name, ...p });
+        if (p.done) break;
+        await new Promise((r) => setTimeout(r, 0));
+      }
+    } catch (e) {
+      await this._call("trainCancel").catch(() => {});
+      throw e;
+    }
+    const info = (await this._call("adapters")).find((a) => a.name === name);
+    this._adapters.set(name, { bytes: 0, pins: 0, used: ++this._clock, info, url: null, hub: null });
+    return info;
+  }
+
+  // saveAdapter returns the files the adapters library's save_adapter + save_head write for an
+  // adapter trained by trainAdapter: { "adapter_config.json": Uint8Array, "pytorch_adapter.bin",
+  // "head_config.json", "pytorch_model_head.bin" } (format "safetensors": adapter.safetensors and
+  // model_head.safetensors). Python's load_adapter(dir) and loadAdapter(url) load them unchanged.
+  async saveAdapter(name, { format = "bin" } = {}) {
+    this._check();
+    return this._call("saveAdapter", String(name), String(format));
+  }
+
   unloadAdapter(name) {
     if (this._disposed) return Promise.reject(new AdapterwasmError("closed", "model was disposed"));
     if (this._unloading.has(name)) return this._unloading.get(name);

@@ -25,8 +25,8 @@ export class WorkerModelWithHeads extends WebWorkerModelWithHeads {
     worker.unref?.();
   }
 
-  _rpc(op, args, signal) {
-    const p = super._rpc(op, args, signal);
+  _rpc(op, args, signal, onProgress) {
+    const p = super._rpc(op, args, signal, onProgress);
     this._w?.ref?.();
     const idle = () => {
       if (this._pending.size === 0) this._w?.unref?.();

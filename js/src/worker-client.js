@@ -60,7 +60,10 @@ export class WorkerModelWithHeads {
     this.activeHead = null;
     const onMessage = (data) => {
       const { id, ok, value, error, progress } = data;
-      if (progress) return this.onProgress?.(progress);
+      if (progress) {
+        const own = this._pending.get(id)?.onProgress; // a call's own handler (trainAdapter)
+        return own ? own(progress) : this.onProgress?.(progress);
+      }
       const p = this._pending.get(id);
       if (!p) return;
       this._pending.delete(id);
@@ -89,12 +92,12 @@ export class WorkerModelWithHeads {
 
   // _rpc posts a call. An AbortSignal cannot cross postMessage: its abort is posted as a message
   // of its own, { op: "abort", args: [id] }, which aborts the call's downloads in the worker.
-  _rpc(op, args, signal) {
+  _rpc(op, args, signal, onProgress) {
     if (!this._w) return Promise.reject(new AdapterwasmError("closed", "model was disposed"));
     if (this._failed) return Promise.reject(this._failed);
     const id = this._next++;
     const p = new Promise((resolve, reject) => {
-      this._pending.set(id, { resolve, reject });
+      this._pending.set(id, { resolve, reject, onProgress });
       this._w.postMessage({ id, op, args, signal: !!signal });
     });
     if (signal) {
@@ -125,6 +128,17 @@ export class WorkerModelWithHeads {
     const { signal, ...opts } = options;
     if (opts.index) opts.index = absUrl(opts.index).href;
     return this._rpc("loadAdapter", [u, opts], signal);
+  }
+
+  // trainAdapter and saveAdapter are AutoModelWithHeads's, run in the worker (onProgress is called
+  // here with each step's progress; the signal's abort is posted to the worker).
+  trainAdapter(name, examples, options = {}) {
+    const { signal, onProgress, ...opts } = options;
+    return this._rpc("trainAdapter", [name, examples, { ...opts, progress: !!onProgress }], signal, onProgress);
+  }
+
+  saveAdapter(name, options = {}) {
+    return this._rpc("saveAdapter", [name, options]);
   }
 
   // unloadAdapter has AutoModelWithHeads's semantics: messages reach the worker in the order they

@@ -34,6 +34,11 @@ export function serve(post, { AutoModelWithHeads, listAdapters, cacheOption = (c
     },
     loadAdapter: (id, nameOrUrl, opts) => need().loadAdapter(nameOrUrl, { ...opts, signal: aborts.get(id)?.signal }),
     unloadAdapter: (id, name) => need().unloadAdapter(name),
+    trainAdapter: (id, name, examples, opts) => {
+      const { progress, ...rest } = opts ?? {};
+      return need().trainAdapter(name, examples, { ...rest, signal: aborts.get(id)?.signal, onProgress: progress ? (p) => post({ id, progress: p }) : undefined });
+    },
+    saveAdapter: (id, name, opts) => need().saveAdapter(name, opts),
     // unloading: the adapters the client was unloading when it sent the call (worker-client.js).
     async setActiveAdapters(id, setup, head, unloading = []) {
       need().activeHead = head ?? null;

@@ -31,6 +31,9 @@ type Config struct {
 	PadTokenID            int     `json:"pad_token_id"`
 	PositionEmbeddingType string  `json:"position_embedding_type"`
 	NameOrPath            string  `json:"_name_or_path"`
+	// InitializerRange is the std of the normal init of new weights (_init_weights), which
+	// package train gives a new head; 0 when config.json has none (transformers' default: 0.02).
+	InitializerRange float64 `json:"initializer_range"`
 	// SinusoidalPositions is DistilBertConfig.sinusoidal_pos_embds: the position table is
 	// create_sinusoidal_embeddings' (still saved in the checkpoint as a weight).
 	SinusoidalPositions bool `json:"sinusoidal_pos_embds"`

@@ -76,6 +76,7 @@ func (m *Model) LoadAdapter(name string, files map[string][]byte) (info AdapterI
 			return codeOfAdapters(err)
 		}
 		m.setup, m.head = "", "" // a replaced adapter may change what the setup means: set it again
+		delete(m.trained, got)   // a loaded adapter replaces one trained here
 		info = m.describe(got)
 		for _, b := range files {
 			info.Bytes += len(b)
@@ -111,6 +112,7 @@ func (m *Model) UnloadAdapter(name string) error {
 			return codeOfAdapters(err)
 		}
 		m.setup, m.head = "", ""
+		delete(m.trained, name)
 		return nil
 	})
 }

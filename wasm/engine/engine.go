@@ -13,6 +13,7 @@ import (
 	"github.com/adapterwasm/adapterwasm/adapters"
 	"github.com/adapterwasm/adapterwasm/runtime/bert"
 	"github.com/adapterwasm/adapterwasm/runtime/pretrained"
+	"github.com/adapterwasm/adapterwasm/train"
 )
 
 // Limits of one call, so that a hostile caller cannot make the instance allocate without bound.
@@ -35,6 +36,8 @@ type Model struct {
 	setup  string          // the expression of the active setup, as last set
 	head   string          // the head override of the active setup ("" = the setup's own)
 	closed bool
+	// trained holds the trainers of the adapters trained on this model (SaveAdapter).
+	trained map[string]*train.Trainer
 }
 
 // Info describes a loaded base model.

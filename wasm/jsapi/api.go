@@ -6,6 +6,7 @@
 package jsapi
 
 import (
+	"errors"
 	"maps"
 	"os"
 	"slices"
@@ -124,6 +125,8 @@ func New() js.Value {
 	return api
 }
 
+var errNoTraining = errors.New("no training under way: call trainBegin first")
+
 // optField is the string property name of o, "" when it is not a string.
 func optField(o js.Value, name string) string {
 	if v := o.Get(name); v.Type() == js.TypeString {
@@ -144,6 +147,10 @@ func optField(o js.Value, name string) string {
 //	  adapters(): Promise<AdapterInfo[]>,
 //	  classify(texts, setup?, head?, taskIds?): Promise<Result[]>,   // one per text, shaped as the CLI's;
 //	                                  // taskIds: MultiTask's task per text (integers or adapter names)
+//	  trainBegin(name, examplesJSON, optionsJSON?): Promise<void>,   // engine.TrainAdapterJSON
+//	  trainStep(): Promise<TrainProgress>,  // one AdamW step; {done: true} once the adapter is loaded
+//	  trainCancel(): Promise<void>,
+//	  saveAdapter(name, format?): Promise<{[file]: Uint8Array}>,   // "bin" (default) or "safetensors"
 //	  free(): void
 //	}
 //
@@ -208,6 +215,61 @@ func modelValue(m *engine.Model) js.Value {
 			return js.Undefined(), err
 		}
 		return JSON(info)
+	}))
+	// Training: one run at a time per model, driven from JS one step per call (model.js
+	// trainAdapter), so that progress and aborts happen between event-loop turns.
+	var training *engine.Training
+	o.Set("trainBegin", AsyncMethod(func(args []js.Value) (js.Value, error) {
+		name, err := String(args, 0, "name")
+		if err != nil {
+			return js.Undefined(), err
+		}
+		examples, err := String(args, 1, "examples")
+		if err != nil {
+			return js.Undefined(), err
+		}
+		t, err := m.TrainAdapterJSON(name, []byte(examples), []byte(optString(args, 2)))
+		if err != nil {
+			return js.Undefined(), err
+		}
+		training = t
+		return js.Undefined(), nil
+	}))
+	o.Set("trainStep", AsyncMethod(func(args []js.Value) (js.Value, error) {
+		if training == nil {
+			return js.Undefined(), &engine.Error{Code: engine.CodeInvalidArgument, Err: errNoTraining}
+		}
+		p, err := training.Step()
+		if err != nil || p.Done {
+			training = nil
+		}
+		if err != nil {
+			return js.Undefined(), err
+		}
+		return JSON(p)
+	}))
+	o.Set("trainCancel", AsyncMethod(func(args []js.Value) (js.Value, error) {
+		training = nil
+		return js.Undefined(), nil
+	}))
+	o.Set("saveAdapter", AsyncMethod(func(args []js.Value) (js.Value, error) {
+		name, err := String(args, 0, "name")
+		if err != nil {
+			return js.Undefined(), err
+		}
+		format := optString(args, 1)
+		if format == "" {
+			format = "bin"
+		}
+		files, err := m.SaveAdapter(name, format)
+		if err != nil {
+			return js.Undefined(), err
+		}
+		out := jsObject.New()
+		for n, b := range files {
+			out.Set(n, Uint8Array(b))
+		}
+		return out, nil
 	}))
 	o.Set("unloadAdapter", AsyncMethod(func(args []js.Value) (js.Value, error) {
 		name, err := String(args, 0, "name")

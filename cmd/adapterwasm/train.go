@@ -1,0 +1,434 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/adapterwasm/adapterwasm/adapters"
+	"github.com/adapterwasm/adapterwasm/internal/jsonin"
+	"github.com/adapterwasm/adapterwasm/runtime/pretrained"
+	"github.com/adapterwasm/adapterwasm/train"
+)
+
+func init() {
+	register(&command{name: "train", summary: "train an adapter and its head on labelled JSON lines, saved as AdapterHub files", run: runTrain})
+}
+
+// maxTrainExamples bounds a --data or --eval file (its texts are held in memory).
+const maxTrainExamples = 1 << 20
+
+// example is one JSON line of --data / --eval: {"text": …, "label": "pos"} ("label" may be a
+// number; a multi-label head takes "labels": ["a", "b"]).
+type example struct {
+	Text   *string           `json:"text"`
+	Label  json.RawMessage   `json:"label"`
+	Labels []json.RawMessage `json:"labels"`
+}
+
+func labelString(raw json.RawMessage) (string, error) {
+	var s string
+	if err := json.Unmarshal(raw, &s); err == nil {
+		return s, nil
+	}
+	var f float64
+	if err := json.Unmarshal(raw, &f); err == nil && f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+		return fmt.Sprint(int64(f)), nil
+	}
+	return "", fmt.Errorf("a label is a string or an integer, not %s", jsonin.Describe(fmt.Errorf("%.32s", raw)))
+}
+
+// readExamples reads texts and their label names from a JSON-lines file.
+func readExamples(path string, multi bool) (texts []string, labels [][]string, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64*1024), maxLineBytes)
+	line := 0
+	for sc.Scan() {
+		line++
+		b := sc.Bytes()
+		if strings.TrimSpace(string(b)) == "" {
+			continue
+		}
+		bad := func(format string, a ...any) error {
+			return fmt.Errorf("%s line %d: %s", path, line, fmt.Sprintf(format, a...))
+		}
+		if err := jsonin.CheckDepth(b, jsonin.MaxDepth); err != nil {
+			return nil, nil, bad("%v", err)
+		}
+		var ex example
+		if err := json.Unmarshal(b, &ex); err != nil {
+			return nil, nil, bad("invalid JSON: %s", jsonin.Describe(err))
+		}
+		if ex.Text == nil {
+			return nil, nil, bad(`missing "text"`)
+		}
+		var ls []string
+		if multi {
+			if ex.Labels == nil {
+				return nil, nil, bad(`a multi-label head needs "labels": [...]`)
+			}
+			for _, r := range ex.Labels {
+				s, err := labelString(r)
+				if err != nil {
+					return nil, nil, bad("%v", err)
+				}
+				ls = append(ls, s)
+			}
+		} else {
+			if ex.Label == nil {
+				return nil, nil, bad(`missing "label"`)
+			}
+			s, err := labelString(ex.Label)
+			if err != nil {
+				return nil, nil, bad("%v", err)
+			}
+			ls = []string{s}
+		}
+		if len(texts) == maxTrainExamples {
+			return nil, nil, bad("more than %d examples", maxTrainExamples)
+		}
+		texts = append(texts, *ex.Text)
+		labels = append(labels, ls)
+	}
+	if err := sc.Err(); err != nil {
+		if err == bufio.ErrTooLong {
+			return nil, nil, fmt.Errorf("%s line %d: longer than %d bytes", path, line+1, maxLineBytes)
+		}
+		return nil, nil, err
+	}
+	if len(texts) == 0 {
+		return nil, nil, fmt.Errorf("%s: no examples", path)
+	}
+	return texts, labels, nil
+}
+
+func runTrain(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlags("train", stderr)
+	modelDir := fs.String("model", "", "base model: a directory (Hugging Face layout or converted f32/f16/q8) or a hub id (required)")
+	hf := addHubFlags(fs, stderr)
+	data := fs.String("data", "", `training examples, JSON lines {"text": …, "label": …} (required)`)
+	eval := fs.String("eval", "", "held-out examples in the same format: accuracy after every epoch")
+	config := fs.String("config", "seq_bn", `adapter config string, e.g. "seq_bn[reduction_factor=16]", "lora[r=8]", "ia3"`)
+	headType := fs.String("head", "classification", "head: classification or multilabel_classification")
+	labelsFlag := fs.String("labels", "", "comma-separated label names in id order (default: the training labels, sorted)")
+	layers := fs.Int("head-layers", 2, "layers of the head")
+	epochs := fs.Int("epochs", 3, "passes over the training data")
+	lr := fs.Float64("lr", 1e-4, "AdamW learning rate")
+	schedule := fs.String("schedule", "constant", `learning rate schedule: constant, or linear (warm-up over the first 10% of steps, then linear decay to 0: torch's LambdaLR as the demo adapters' training script uses it)`)
+	wd := fs.Float64("weight-decay", 0.01, "AdamW weight decay (torch's default)")
+	batch := fs.Int("batch", 16, "examples per step")
+	maxLength := fs.Int("max-length", 0, "truncate texts to this many tokens (0: the model's)")
+	seed := fs.Uint64("seed", 42, "seed of the initialisation (when the config has no init_weights_seed) and of the data order")
+	out := fs.String("out", "", "directory to write the adapter to (required)")
+	name := fs.String("name", "", "adapter name (default: the --out directory's name)")
+	modelNameFlag := fs.String("model-name", "", "model_name written into the saved configs (default: a hub id as given, else config.json's _name_or_path or the directory's name)")
+	format := fs.String("format", train.FormatBin, "weights format: bin (pytorch_adapter.bin, save_adapter's default) or safetensors")
+	maxMem := fs.Int64("max-activation-mib", train.DefaultMaxActivationBytes>>20, "refuse a step whose activations would exceed this many MiB")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	switch {
+	case *modelDir == "":
+		return &usageError{msg: "--model is required"}
+	case *data == "":
+		return &usageError{msg: "--data is required"}
+	case *out == "":
+		return &usageError{msg: "--out is required"}
+	case *epochs < 1 || *epochs > 10000:
+		return &usageError{msg: "--epochs must be from 1 to 10000"}
+	case *batch < 1 || *batch > 4096:
+		return &usageError{msg: "--batch must be from 1 to 4096"}
+	case !(*lr > 0 && *lr < 10):
+		return &usageError{msg: "--lr must be in (0, 10)"}
+	case !(*wd >= 0 && *wd < 10):
+		return &usageError{msg: "--weight-decay must be in [0, 10)"}
+	case *headType != train.HeadClassification && *headType != train.HeadMultiLabelClassification:
+		return &usageError{msg: "--head must be classification or multilabel_classification"}
+	case *schedule != "constant" && *schedule != "linear":
+		return &usageError{msg: "--schedule must be constant or linear"}
+	case *format != train.FormatBin && *format != train.FormatSafetensors:
+		return &usageError{msg: "--format must be bin or safetensors"}
+	case *maxMem < 1 || *maxMem > 1<<20:
+		return &usageError{msg: "--max-activation-mib must be from 1 to 1048576"}
+	}
+	if err := checkMaxLength(*maxLength); err != nil {
+		return err
+	}
+	if *name == "" {
+		*name = filepath.Base(filepath.Clean(*out))
+	}
+	multi := *headType == train.HeadMultiLabelClassification
+	texts, labels, err := readExamples(*data, multi)
+	if err != nil {
+		return err
+	}
+	var evTexts []string
+	var evLabels [][]string
+	if *eval != "" {
+		if evTexts, evLabels, err = readExamples(*eval, multi); err != nil {
+			return err
+		}
+	}
+	var names []string
+	if *labelsFlag != "" {
+		names = strings.Split(*labelsFlag, ",")
+	} else {
+		seen := map[string]bool{}
+		for _, ls := range labels {
+			for _, l := range ls {
+				if !seen[l] {
+					seen[l] = true
+					names = append(names, l)
+				}
+			}
+		}
+		sort.Strings(names)
+	}
+	ids := map[string]int{}
+	for i, l := range names {
+		ids[l] = i
+	}
+	encode := func(ls [][]string, file string) ([][]int, error) {
+		out := make([][]int, len(ls))
+		for i, l := range ls {
+			if multi {
+				v := make([]int, len(names))
+				for _, s := range l {
+					id, ok := ids[s]
+					if !ok {
+						return nil, fmt.Errorf("%s example %d: label %.64q is not one of %v", file, i+1, s, names)
+					}
+					v[id] = 1
+				}
+				out[i] = v
+				continue
+			}
+			id, ok := ids[l[0]]
+			if !ok {
+				return nil, fmt.Errorf("%s example %d: label %.64q is not one of %v", file, i+1, l[0], names)
+			}
+			out[i] = []int{id}
+		}
+		return out, nil
+	}
+	y, err := encode(labels, *data)
+	if err != nil {
+		return err
+	}
+	evY, err := encode(evLabels, *eval)
+	if err != nil {
+		return err
+	}
+
+	dir, err := hf.model(*modelDir)
+	if err != nil {
+		return err
+	}
+	m, err := pretrained.LoadDir(dir)
+	if err != nil {
+		return err
+	}
+	modelName := m.Name
+	if !strings.Contains(*modelDir, string(filepath.Separator)) && !dirExists(*modelDir) {
+		modelName = *modelDir // a hub id
+	}
+	if *modelNameFlag != "" {
+		modelName = *modelNameFlag
+	}
+	tr, err := train.New(m.Encoder, train.Options{
+		Name: *name, Config: *config, ModelName: modelName,
+		Head: train.HeadSpec{Type: *headType, Labels: names, Layers: *layers},
+		LR:   *lr, WeightDecay: *wd, NoWeightDecay: *wd == 0, Seed: *seed,
+		MaxActivationBytes: *maxMem << 20,
+	})
+	if err != nil {
+		return err
+	}
+	quiet := *hf.quiet
+	w := bufio.NewWriter(stdout)
+	defer w.Flush()
+	rng := rand.New(rand.NewSource(int64(*seed)))
+	order := make([]int, len(texts))
+	for i := range order {
+		order[i] = i
+	}
+	if !quiet {
+		fmt.Fprintf(stderr, "training %s (%s, %d parameters) on %s: %d examples, %d labels, %d epochs, batch %d, lr %g\n",
+			*name, tr.Config.Method(), countParams(tr), m.Name, len(texts), len(names), *epochs, *batch, *lr)
+	}
+	lengths := make([]int, len(texts))
+	for i, tx := range texts {
+		in, _ := m.Tokenize([]string{tx}, *maxLength)
+		lengths[i] = in.T
+	}
+	var lastDraw time.Time
+	totalSteps := *epochs * ((len(texts) + *batch - 1) / *batch)
+	stepNo := 0
+	for ep := 1; ep <= *epochs; ep++ {
+		start := time.Now()
+		var sum float64
+		steps, done := 0, 0
+		for _, idx := range lengthBatches(rng, order, lengths, *batch) {
+			bt := make([]string, len(idx))
+			var by []int
+			for i, k := range idx {
+				bt[i] = texts[k]
+				by = append(by, y[k]...)
+			}
+			in, _ := m.Tokenize(bt, *maxLength)
+			if *schedule == "linear" {
+				tr.Opt.LR = *lr * linearSchedule(stepNo, totalSteps)
+			}
+			stepNo++
+			loss, err := tr.Step(train.Batch{Input: in, Labels: by})
+			if err != nil {
+				return err
+			}
+			sum += loss
+			steps++
+			done += len(idx)
+			if !quiet && (time.Since(lastDraw) >= 200*time.Millisecond || done == len(order)) {
+				lastDraw = time.Now()
+				progressBar(stderr, ep, *epochs, done, len(order), sum/float64(steps), float64(done)/time.Since(start).Seconds())
+			}
+		}
+		secs := time.Since(start).Seconds()
+		if !quiet {
+			fmt.Fprintln(stderr)
+		}
+		rec := map[string]any{"epoch": ep, "loss": sum / float64(steps), "examples": done,
+			"seconds": math.Round(secs*100) / 100, "examples_per_second": math.Round(float64(done)/secs*100) / 100}
+		if evTexts != nil {
+			acc, err := evaluate(tr, m, evTexts, evY, *maxLength, multi)
+			if err != nil {
+				return err
+			}
+			rec["dev_accuracy"] = acc
+		}
+		if err := writeJSONLine(w, rec); err != nil {
+			return err
+		}
+		w.Flush()
+	}
+	if err := tr.Save(*out, *format); err != nil {
+		return err
+	}
+	if !quiet {
+		fmt.Fprintf(stderr, "saved %s to %s\n", *name, *out)
+	}
+	return nil
+}
+
+// lengthBatches cuts one epoch into batches of texts of similar length, as the demo adapters'
+// training script does (tools/reference/make_minilm.py _batches): shuffle, sort each run of 8
+// batches by token count, cut it into batches, shuffle the batches. Padding then costs little.
+func lengthBatches(rng *rand.Rand, order, lengths []int, size int) [][]int {
+	rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+	var out [][]int
+	chunk := size * 8
+	for c := 0; c < len(order); c += chunk {
+		part := append([]int(nil), order[c:min(c+chunk, len(order))]...)
+		sort.SliceStable(part, func(a, b int) bool { return lengths[part[a]] < lengths[part[b]] })
+		for s := 0; s < len(part); s += size {
+			out = append(out, part[s:min(s+size, len(part))])
+		}
+	}
+	rng.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+	return out
+}
+
+// linearSchedule is the factor of step s (from 0) of n: min(1, (s+1)/(0.1·n)) · max(0, 1 − s/n),
+// the LambdaLR of tools/reference/make_minilm.py.
+func linearSchedule(s, n int) float64 {
+	return math.Min(1, float64(s+1)/(0.1*float64(n))) * math.Max(0, 1-float64(s)/float64(n))
+}
+
+func dirExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
+}
+
+func countParams(tr *train.Trainer) int {
+	n := 0
+	for _, p := range tr.Params() {
+		n += len(p.W)
+	}
+	return n
+}
+
+// progressBar redraws one line on stderr: epoch, bar, examples, mean loss, examples/s.
+func progressBar(w io.Writer, ep, epochs, done, total int, loss, rate float64) {
+	const width = 30
+	fill := width * done / total
+	fmt.Fprintf(w, "\repoch %d/%d [%s%s] %d/%d loss %.4f %.1f ex/s ", ep, epochs,
+		strings.Repeat("=", fill), strings.Repeat(" ", width-fill), done, total, loss, rate)
+}
+
+// evaluate loads the adapter as saved into package adapters (what classify runs) and returns
+// its accuracy on the held-out examples: exact label for classification, the share of right
+// label decisions (sigmoid ≥ 0.5) for multi-label.
+func evaluate(tr *train.Trainer, m *pretrained.Model, texts []string, y [][]int, maxLength int, multi bool) (float64, error) {
+	files, err := tr.Files(train.FormatSafetensors)
+	if err != nil {
+		return 0, err
+	}
+	am := adapters.New(m.Encoder)
+	name, err := am.Load(files, adapters.LoadOptions{})
+	if err != nil {
+		return 0, err
+	}
+	if err := am.SetActive(name); err != nil {
+		return 0, err
+	}
+	st := &adapters.State{}
+	right, total := 0, 0
+	for _, g := range m.LengthGroups(texts, maxLength, 0, 0) {
+		bt := make([]string, len(g))
+		for i, k := range g {
+			bt[i] = texts[k]
+		}
+		in, _ := m.Tokenize(bt, maxLength)
+		out, err := am.Forward(st, in)
+		if err != nil {
+			return 0, err
+		}
+		lg := out.Heads[0].Logits
+		N := len(lg) / in.B
+		for i, k := range g {
+			row := lg[i*N : (i+1)*N]
+			if multi {
+				for j, v := range row {
+					if (v >= 0) == (y[k][j] == 1) {
+						right++
+					}
+					total++
+				}
+				continue
+			}
+			best := 0
+			for j, v := range row {
+				if v > row[best] {
+					best = j
+				}
+			}
+			if best == y[k][0] {
+				right++
+			}
+			total++
+		}
+	}
+	return math.Round(float64(right)/float64(total)*1e4) / 1e4, nil
+}

@@ -1,0 +1,100 @@
+// node --test: model.trainAdapter / saveAdapter in Node on the tiny model. Build first: ./build.sh wasm.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+
+import { startServer } from "./helpers/server.js";
+import { requireBuild, TINY } from "./helpers/fixtures.js";
+
+requireBuild();
+const { AutoModelWithHeads, AdapterwasmError, MemoryStore } = await import("../src/node.js");
+
+let srv;
+before(async () => {
+  srv = await startServer({ mounts: { "/tiny/": { dir: join(TINY, "model"), manifest: true } } });
+});
+after(() => srv.close());
+
+const examples = [];
+for (let i = 0; i < 24; i++) {
+  examples.push(i % 2 ? { text: "this is awful really awful", label: "neg" } : { text: "this is great really great", label: "pos" });
+}
+
+test("trainAdapter trains step by step with progress, leaves the adapter usable, saveAdapter returns its files", async () => {
+  const model = await AutoModelWithHeads.fromPretrained(`${srv.url}/tiny/`, { cache: new MemoryStore() });
+  const seen = [];
+  const info = await model.trainAdapter("toy", examples, { config: "seq_bn[reduction_factor=4]", epochs: 3, lr: 1e-2, batchSize: 8, onProgress: (p) => seen.push(p) });
+  assert.equal(info.name, "toy");
+  assert.equal(info.headType, "classification");
+  assert.deepEqual(info.labels, ["neg", "pos"]);
+  assert.equal(seen.length, 9);
+  assert.ok(seen.every((p, i) => p.status === "training" && p.step === i + 1 && p.steps === 9 && p.loss > 0));
+  assert.equal(seen.at(-1).done, true);
+  assert.ok(model.loadedAdapters.includes("toy"));
+  model.activeAdapters = "toy";
+  const [a, b] = await model.classify(["this is great really great", "this is awful really awful"]);
+  assert.equal(a.label, "pos");
+  assert.equal(b.label, "neg");
+  const files = await model.saveAdapter("toy");
+  assert.deepEqual(Object.keys(files).sort(), ["adapter_config.json", "head_config.json", "pytorch_adapter.bin", "pytorch_model_head.bin"]);
+  assert.ok(files["pytorch_adapter.bin"] instanceof Uint8Array && files["pytorch_adapter.bin"].length > 1000);
+  const cfg = JSON.parse(new TextDecoder().decode(files["adapter_config.json"]));
+  assert.equal(cfg.version, "adapters.1.3.0");
+  assert.equal(cfg.config.reduction_factor, 4);
+  const st = await model.saveAdapter("toy", { format: "safetensors" });
+  assert.ok(st["adapter.safetensors"] && st["model_head.safetensors"]);
+  model.dispose();
+});
+
+test("trainAdapter: an AbortSignal stops it between steps; bad arguments are typed errors", async () => {
+  const model = await AutoModelWithHeads.fromPretrained(`${srv.url}/tiny/`, { cache: new MemoryStore() });
+  const ac = new AbortController();
+  let steps = 0;
+  await assert.rejects(
+    model.trainAdapter("cut", examples, { epochs: 3, batchSize: 4, onProgress: () => ++steps === 2 && ac.abort(new Error("enough")), signal: ac.signal }),
+    (e) => e instanceof AdapterwasmError && e.code === "aborted",
+  );
+  assert.equal(steps, 2);
+  assert.ok(!model.loadedAdapters.includes("cut"));
+  for (const [args, code] of [
+    [["", examples], "invalid_argument"],
+    [["x", "nope"], "invalid_argument"],
+    [["x", []], "invalid_argument"],
+    [["x", examples, { config: "prefix_tuning" }], "unsupported"],
+    [["x", examples, { labels: ["pos"] }], "invalid_argument"],
+    [["x", [{ text: 3, label: "a" }]], "invalid_argument"],
+  ]) {
+    await assert.rejects(model.trainAdapter(...args), (e) => e instanceof AdapterwasmError && e.code === code, JSON.stringify(args).slice(0, 80));
+  }
+  await assert.rejects(model.saveAdapter("nope"), (e) => e.code === "not_found");
+  // the model still trains after all that
+  const info = await model.trainAdapter("again", examples, { epochs: 1, batchSize: 12 });
+  assert.equal(info.name, "again");
+  model.dispose();
+});
+
+test("WorkerModelWithHeads (a Node worker thread): trainAdapter with progress and abort, saveAdapter", async () => {
+  const { WorkerModelWithHeads } = await import("adapterwasm/worker");
+  const w = await WorkerModelWithHeads.fromPretrained(`${srv.url}/tiny/`, { cache: false });
+  try {
+    const seen = [];
+    const info = await w.trainAdapter("toy", examples, { config: "lora", epochs: 2, lr: 1e-2, batchSize: 8, onProgress: (p) => seen.push(p) });
+    assert.equal(info.name, "toy");
+    assert.equal(seen.length, 6);
+    assert.equal(seen.at(-1).done, true);
+    await w.setActiveAdapters("toy");
+    const [r] = await w.classify("this is great really great");
+    assert.ok(r.label === "pos" || r.label === "neg");
+    const files = await w.saveAdapter("toy", { format: "safetensors" });
+    assert.ok(files["adapter.safetensors"] instanceof Uint8Array);
+    const ac = new AbortController();
+    let n = 0;
+    await assert.rejects(
+      w.trainAdapter("cut", examples, { epochs: 5, batchSize: 2, onProgress: () => ++n === 3 && ac.abort(), signal: ac.signal }),
+      (e) => e instanceof AdapterwasmError && e.code === "aborted",
+    );
+    assert.ok(n >= 3 && n < 60, `${n} steps`);
+  } finally {
+    w.dispose();
+  }
+});
