@@ -38,7 +38,7 @@ var allowed = map[string][]string{
 	"wasm/engine":         {"adapters", "runtime/bert", "runtime/pretrained", "runtime/tokenizer", "runtime/weights"},
 	"wasm/jsapi":          {"runtime/pretrained", "wasm/engine"},
 	"wasm/worker":         {"wasm/worker/service"},
-	"wasm/worker/service": {"adapters", "runtime/kernels", "runtime/modelfile", "runtime/pretrained", "wasm/engine"},
+	"wasm/worker/service": {"adapters", "hub", "runtime/kernels", "runtime/modelfile", "runtime/pretrained", "wasm/engine"},
 }
 
 // testSupport are the packages tests may import besides what their package may reach.
