@@ -26,5 +26,6 @@ run "$HERE/make_tiny.py"
 run "$HERE/make_archs.py"
 run "$HERE/make_extra.py"
 run "$HERE/make_methods.py"
+run "$HERE/make_ah_cases.py"
 run "$HERE/make_minilm.py" "${minilm_flags[@]}"
 git status --short testdata adapters/testdata
