@@ -37,6 +37,8 @@ var (
 	// ErrAHAmbiguous: several entries match and nothing chooses one (find_in_index's "Found multiple
 	// possible adapters", _get_matching_version's "Multiple adapters with this name").
 	ErrAHAmbiguous = errors.New("several adapters in the AdapterHub index match")
+	// ErrAHConfig: the config string names no configuration (AdapterConfig.load's ValueError).
+	ErrAHConfig = errors.New("unknown adapter config")
 	// ErrAHIndex: the index is not JSON of the index's layout.
 	ErrAHIndex = errors.New("malformed AdapterHub index")
 )
@@ -101,7 +103,7 @@ func ResolveAdapterHub(index []byte, identifier, modelName, config string, stric
 	if config != "" {
 		h, err := ConfigStringHash(config)
 		if err != nil {
-			return "", fail(ErrAHNotFound, err.Error())
+			return "", fail(ErrAHConfig, err.Error())
 		}
 		configHash = h
 	}

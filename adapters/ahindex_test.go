@@ -96,7 +96,7 @@ func TestResolveAdapterHubHostile(t *testing.T) {
 			t.Errorf("%.60s: %q %v, want an AdapterHubError", idx, got, err)
 		}
 	}
-	if _, err := ResolveAdapterHub([]byte(`{}`), "sentiment/sst-2", "m", "no_such_config", false); !errors.Is(err, ErrAHNotFound) {
+	if _, err := ResolveAdapterHub([]byte(`{}`), "sentiment/sst-2", "m", "no_such_config", false); !errors.Is(err, ErrAHConfig) {
 		t.Errorf("unknown config: %v", err)
 	}
 }
