@@ -16,6 +16,7 @@ import { HAVE_MINILM, MINILM, MINILM_ADAPTERS, ROOT, requireBuild } from "./help
 requireBuild();
 const { AutoModelWithHeads, AdapterwasmError, listAdapters } = await import("../src/node.js");
 const { asHubId, isHubId } = await import("../src/hub.js");
+const { listingCache } = await import("../src/listing.js");
 
 const MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2";
 const TEXTS = ["I love this movie", "Win a free cruise now, click here", "The parliament passed the budget"];
@@ -269,7 +270,7 @@ describe("by id from a mock hub", { skip: !HAVE_MINILM && "no MiniLM (./build.sh
   });
 
   test("offline: with the servers stopped, the model and adapters loaded before load again from the cache", async () => {
-    const endpoint = hub.endpoint;
+    const { endpoint, ahURL } = hub;
     await hub.close();
     const m = await AutoModelWithHeads.fromPretrained(MODEL_ID, { endpoint, cache });
     try {
@@ -280,6 +281,12 @@ describe("by id from a mock hub", { skip: !HAVE_MINILM && "no MiniLM (./build.sh
       const name = await m.loadAdapter(adapterIds.sentiment, { source: "hf" });
       assert.deepEqual(await m.classify(TEXTS, { adapters: name }), byUrl.classify.sentiment);
       await assert.rejects(m.loadAdapter("org/never-loaded", { source: "hf" }), isErr("network", /org\/never-loaded@main is not in the cache/));
+      // An AdapterHub id loaded before (the "ah" test): its index from the store, as in a new
+      // process (the listings kept in memory are cleared), and its repo from the cache.
+      listingCache.clear();
+      const ahName = await m.loadAdapter("sentiment/demo", { source: "ah", adapterHubUrl: ahURL, name: "ah-offline" });
+      assert.equal(m.adapterInfo(ahName).hub.id, "AdapterHub/minilm_sentiment_demo_pfeiffer");
+      assert.deepEqual(await m.classify(TEXTS, { adapters: ahName }), byUrl.classify.sentiment);
     } finally {
       m.dispose();
     }
