@@ -409,7 +409,8 @@ cmd_worker() {
 # against the CLI. r2.test.mjs: the Worker with its model and adapters in a local R2 bucket
 # (workers/r2-test/, seeded with wrangler r2 ... --local), a missing object's JSON errors, the
 # CLI's answers. limits.test.mjs: refused bodies (chunked, over 1 MiB) leave the next request
-# unharmed; soak.test.mjs: 3,000 small requests, the Wasm memory must stay flat (~45 s).
+# unharmed; soak.test.mjs: 3,000 small requests, the Wasm memory must stay flat (~45 s);
+# hub.test.mjs: adapters by hub id (HUB_* vars) against the JS tests' mock hub (~20 s).
 # One file at a time: each starts its own wrangler dev.
 worker_tests() {
   worker_build

@@ -210,8 +210,17 @@ export interface LoadAdapterOptions {
   signal?: AbortSignal;
   /** ms without data before a request fails (default: the model's, 30000). */
   timeout?: number;
-  /** "hf": nameOrUrl is a hub id ("owner/name") fetched from {endpoint}/{id}/resolve/{revision}/. */
-  source?: "hf";
+  /** "hf": nameOrUrl is a hub id ("owner/name") fetched from {endpoint}/{id}/resolve/{revision}/.
+   *  "ah": an AdapterHub id ("task/subtask@org", "@org/file"), resolved on the base model's
+   *  AdapterHub index (modelName: default the base's hub id or name) as the adapters library's
+   *  pull_from_hub does, then loaded as its "AdapterHub/…" hub id. */
+  source?: "hf" | "ah";
+  /** "ah": a config string ("pfeiffer", "lora[r=4]") whose hash picks the index entry. */
+  config?: string;
+  /** "ah": only an entry of exactly that config. */
+  strict?: boolean;
+  /** "ah": the AdapterHub index base URL (default https://raw.githubusercontent.com/Adapter-Hub/Hub/master/dist/v2/). */
+  adapterHubUrl?: string;
   revision?: string;
   endpoint?: string;
   token?: string;

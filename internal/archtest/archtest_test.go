@@ -39,7 +39,7 @@ var allowed = map[string][]string{
 	"wasm/engine":         {"adapters", "internal/jsonin", "runtime/bert", "runtime/pretrained", "runtime/tokenizer", "runtime/weights", "train"},
 	"wasm/jsapi":          {"runtime/pretrained", "wasm/engine"},
 	"wasm/worker":         {"wasm/worker/service"},
-	"wasm/worker/service": {"adapters", "runtime/kernels", "runtime/modelfile", "runtime/pretrained", "wasm/engine"},
+	"wasm/worker/service": {"adapters", "hub", "runtime/kernels", "runtime/modelfile", "runtime/pretrained", "wasm/engine"},
 }
 
 // testSupport are the packages tests may import besides what their package may reach.

@@ -126,6 +126,17 @@ async function listAH(o, net) {
   return parseAllJSON(body);
 }
 
+// fetchAHIndex gets AdapterHub's index of a base model, `{adapterHubUrl}index/{modelName}.json`
+// (ADAPTER_HUB_INDEX_FILE in adapters 1.x utils.py), kept as listings are (LISTING_TTL_MS in
+// memory; with net.keep in the store, for offline loads), and returns it as bytes for the Wasm
+// module's resolveAdapterHub.
+export async function fetchAHIndex(modelName, o, net) {
+  const base = (o.adapterHubUrl ?? DEFAULT_ADAPTERHUB_URL).replace(/\/+$/, "");
+  const { body } = await fetchListing(`${base}/index/${modelName}.json`, `AdapterHub index of ${modelName}`, net);
+  if (!isObj(body)) throw new AdapterwasmError("format", `AdapterHub index of ${modelName}: not a JSON object`);
+  return new TextEncoder().encode(JSON.stringify(body));
+}
+
 async function listHF(o, net) {
   const endpoint = hubEndpoint(o.endpoint);
   const token = o.token ?? globalThis.process?.env?.HF_TOKEN ?? "";

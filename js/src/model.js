@@ -6,7 +6,7 @@ import { checkSetup } from "./composition.js";
 import { defaultFetch, fetchFile, Stats, Unverified, throwIfAborted } from "./fetch.js";
 import { ADAPTER_GROUPS, BASE_GROUPS, asHubId, fetchRepo, hubEndpoint, isHubId } from "./hub.js";
 import { adapterFileGroups, baseFiles, dirUrl, isDirUrl, loadIndex } from "./registry.js";
-import { isRunnable, listHub } from "./listing.js";
+import { fetchAHIndex, isRunnable, listHub } from "./listing.js";
 import { MODEL_FILE, checkDType, convertInWasm, hubKey, readConverted, storeConverted, urlKey } from "./convert.js";
 import { LoadProgress } from "./progress.js";
 import { loadRuntime } from "./runtime.js";
@@ -218,9 +218,10 @@ export class AutoModelWithHeads {
   //   default to fromPretrained's); resolves to the name its adapter_config.json gives.
   async loadAdapter(nameOrUrl, options = {}) {
     this._check();
-    if (options.source !== undefined && options.source !== "hf") {
-      throw new AdapterwasmError(options.source === "ah" ? "unsupported" : "invalid_argument", options.source === "ah" ? `loadAdapter(${JSON.stringify(String(nameOrUrl).slice(0, 120))}, { source: "ah" }): AdapterHub index ids are listed, not loaded; load their hub counterparts (AdapterHub/…) with { source: "hf" }` : `loadAdapter: source ${JSON.stringify(String(options.source).slice(0, 40))}: want "hf" (or none: an index name or a directory URL)`);
+    if (options.source !== undefined && options.source !== "hf" && options.source !== "ah") {
+      throw new AdapterwasmError("invalid_argument", `loadAdapter: source ${JSON.stringify(String(options.source).slice(0, 40))}: want "hf", "ah" (or none: an index name or a directory URL)`);
     }
+    if (options.source === "ah") return this._loadAH(nameOrUrl, options);
     if (options.source === "hf" && !isDirUrl(nameOrUrl)) {
       if (!isHubId(nameOrUrl)) throw new AdapterwasmError("invalid_argument", `loadAdapter(${JSON.stringify(String(nameOrUrl).slice(0, 120))}, { source: "hf" }): not a hub id ("name" or "owner/name")`);
       return this._loadHub(nameOrUrl, options);
@@ -267,6 +268,31 @@ export class AutoModelWithHeads {
       this._loading.set(key, p);
     }
     return this._loading.get(key);
+  }
+
+  // _loadAH loads an AdapterHub identifier ("task/subtask@org", "@org/file") as the adapters
+  // library does (pull_from_hub): the Wasm module resolves it (adapters.ResolveAdapterHub) on the
+  // base model's AdapterHub index, `{adapterHubUrl}index/{modelName}.json` (modelName: the option,
+  // else the base's hub id, else its name), with options.config (a config string: its hash picks
+  // the entry) and options.strict, to the repository "AdapterHub/<file>", which is then loaded from
+  // the hub as { source: "hf" } (options revision, endpoint, token). The index is kept as listings
+  // are, and in the store, so an id loaded before loads again offline.
+  async _loadAH(identifier, options) {
+    const shown = JSON.stringify(String(identifier).slice(0, 120));
+    if (typeof identifier !== "string" || !identifier.trim() || identifier.length > 512) {
+      throw new AdapterwasmError("invalid_argument", `loadAdapter(${shown}, { source: "ah" }): want an AdapterHub identifier such as "sentiment/sst-2@ukp" (at most 512 characters)`);
+    }
+    const modelName = options.modelName ?? this.hub?.id ?? this.config?.name;
+    if (!isHubId(modelName)) {
+      throw new AdapterwasmError("invalid_argument", `loadAdapter(${shown}, { source: "ah" }): the AdapterHub index is per base model: pass { modelName } (e.g. "bert-base-uncased"${modelName ? `; this model's name ${JSON.stringify(String(modelName).slice(0, 120))} is not a hub id` : ""})`);
+    }
+    let index = null;
+    if (!/^@\S+\/\S+/.test(identifier.trim())) {
+      const net = { fetch: this._opt.fetch, signal: options.signal, timeout: options.timeout ?? this._opt.timeout, keep: this._opt.store ?? null };
+      index = await fetchAHIndex(modelName, { adapterHubUrl: options.adapterHubUrl ?? this._opt.adapterHubUrl }, net);
+    }
+    const id = await this._rt.call(this._rt.api, "resolveAdapterHub", index, identifier, modelName, options.config ?? "", !!options.strict);
+    return this._loadHub(id, { ...options, source: "hf" });
   }
 
   // adapterInfo returns what Go says of a loaded adapter ({ name, kind, bytes, … }) and where it

@@ -11,11 +11,12 @@ import { join } from "node:path";
 import { isErrOf, tempDirs } from "./helpers/assert.js";
 import { startHub } from "./helpers/hub.js";
 import { startServer } from "./helpers/server.js";
-import { HAVE_MINILM, MINILM, MINILM_ADAPTERS, requireBuild } from "./helpers/fixtures.js";
+import { HAVE_MINILM, MINILM, MINILM_ADAPTERS, ROOT, requireBuild } from "./helpers/fixtures.js";
 
 requireBuild();
 const { AutoModelWithHeads, AdapterwasmError, listAdapters } = await import("../src/node.js");
 const { asHubId, isHubId } = await import("../src/hub.js");
+const { listingCache } = await import("../src/listing.js");
 
 const MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2";
 const TEXTS = ["I love this movie", "Win a free cruise now, click here", "The parliament passed the budget"];
@@ -141,8 +142,53 @@ describe("by id from a mock hub", { skip: !HAVE_MINILM && "no MiniLM (./build.sh
     const m = await AutoModelWithHeads.fromPretrained(MODEL_ID, { endpoint: hub.endpoint, cache });
     try {
       await assert.rejects(m.loadAdapter("a/b/c", { source: "hf" }), isErr("invalid_argument", /not a hub id/));
-      await assert.rejects(m.loadAdapter("sentiment/imdb@ukp", { source: "ah" }), isErr("unsupported", /AdapterHub\//));
+      await assert.rejects(m.loadAdapter("sentiment/imdb@ukp", { source: "xx" }), isErr("invalid_argument", /want "hf", "ah"/));
       await assert.rejects(m.loadAdapter(MODEL_ID, { source: "hf" }), isErr("missing_file", /adapter_config\.json/));
+    } finally {
+      m.dispose();
+    }
+  });
+
+  // AdapterHub ids: testdata/hub/ah's index files and cases (tools/reference/make_ah_cases.py: the
+  // adapters library's pull_from_hub on those files). MiniLM's cases load the demo adapters the
+  // mock hub serves under the repos they resolve to; the bert-base-uncased cases resolve to repos
+  // the mock hub lacks, so the load fails naming the repo the library names, or fails as it does.
+  test("loadAdapter(id, {source: 'ah'}) resolves AdapterHub ids as the adapters library does, then loads the AdapterHub/… repo", async () => {
+    const ah = join(ROOT, "testdata", "hub", "ah");
+    const { cases } = JSON.parse(readFileSync(join(ah, "cases.json"), "utf8"));
+    for (const model of ["bert-base-uncased", MODEL_ID]) hub.ahFiles[`index/${model}.json`] = readFileSync(join(ah, "index", `${model}.json`));
+    hub.addDir("AdapterHub/minilm_sentiment_demo_pfeiffer", join(MINILM_ADAPTERS, "sentiment"));
+    hub.addDir("AdapterHub/minilm_spam_demo_pfeiffer", join(MINILM_ADAPTERS, "spam"));
+    const m = await AutoModelWithHeads.fromPretrained(MODEL_ID, { endpoint: hub.endpoint, cache, adapterHubUrl: hub.ahURL });
+    try {
+      let loaded = 0;
+      for (const c of cases) {
+        const opts = { source: "ah", config: c.adapter_config ?? undefined, strict: c.strict, name: `case${loaded}` };
+        if (c.model_name !== MODEL_ID) opts.modelName = c.model_name; // MiniLM's: the base's own id
+        const what = `${JSON.stringify(c.identifier)} (${c.model_name}, ${c.adapter_config}, strict ${c.strict})`;
+        if (c.repo_id && c.model_name === MODEL_ID) {
+          const name = await m.loadAdapter(c.identifier, opts);
+          assert.equal(m.adapterInfo(name).hub.id, c.repo_id, what);
+          const want = c.repo_id.includes("spam") ? byUrl.classify.spam : byUrl.classify.sentiment;
+          assert.deepEqual(await m.classify(TEXTS, { adapters: name }), want, what);
+          await m.unloadAdapter(name);
+          loaded++;
+        } else if (c.repo_id) {
+          const re = new RegExp(`hub: ${c.repo_id.replace(/[.]/g, "\\.")}@main: adapter_config\\.json: no such repository`);
+          await assert.rejects(m.loadAdapter(c.identifier, opts), isErr("not_found", re), what);
+        } else {
+          const code = /ultiple/.test(c.message) ? "invalid_argument" : "not_found";
+          await assert.rejects(m.loadAdapter(c.identifier, opts), isErr(code, /adapterhub: /), `${what}: the library raises ${c.error}: ${c.message}`);
+        }
+      }
+      assert.equal(loaded, cases.filter((c) => c.repo_id && c.model_name === MODEL_ID).length);
+      // The index is read once per base model (kept as listings are), and not for "@org/file".
+      const indexReads = hub.requests("ah").filter((r) => r.path.includes("/index/"));
+      assert.deepEqual(indexReads.map((r) => r.path).sort(), [`/Adapter-Hub/Hub/master/dist/v2/index/bert-base-uncased.json`, `/Adapter-Hub/Hub/master/dist/v2/index/${MODEL_ID}.json`]);
+      await assert.rejects(m.loadAdapter("sentiment/demo", { source: "ah", modelName: "no-index-model" }), isErr("not_found", /AdapterHub index of no-index-model/));
+      await assert.rejects(m.loadAdapter("sentiment/demo", { source: "ah", modelName: "../x" }), isErr("invalid_argument", /modelName/));
+      await assert.rejects(m.loadAdapter("sentiment/demo", { source: "ah", config: "no_such_config" }), isErr("invalid_argument", /unknown adapter config/));
+      await assert.rejects(m.loadAdapter("", { source: "ah" }), isErr("invalid_argument", /AdapterHub identifier/));
     } finally {
       m.dispose();
     }
@@ -224,7 +270,7 @@ describe("by id from a mock hub", { skip: !HAVE_MINILM && "no MiniLM (./build.sh
   });
 
   test("offline: with the servers stopped, the model and adapters loaded before load again from the cache", async () => {
-    const endpoint = hub.endpoint;
+    const { endpoint, ahURL } = hub;
     await hub.close();
     const m = await AutoModelWithHeads.fromPretrained(MODEL_ID, { endpoint, cache });
     try {
@@ -235,6 +281,12 @@ describe("by id from a mock hub", { skip: !HAVE_MINILM && "no MiniLM (./build.sh
       const name = await m.loadAdapter(adapterIds.sentiment, { source: "hf" });
       assert.deepEqual(await m.classify(TEXTS, { adapters: name }), byUrl.classify.sentiment);
       await assert.rejects(m.loadAdapter("org/never-loaded", { source: "hf" }), isErr("network", /org\/never-loaded@main is not in the cache/));
+      // An AdapterHub id loaded before (the "ah" test): its index from the store, as in a new
+      // process (the listings kept in memory are cleared), and its repo from the cache.
+      listingCache.clear();
+      const ahName = await m.loadAdapter("sentiment/demo", { source: "ah", adapterHubUrl: ahURL, name: "ah-offline" });
+      assert.equal(m.adapterInfo(ahName).hub.id, "AdapterHub/minilm_sentiment_demo_pfeiffer");
+      assert.deepEqual(await m.classify(TEXTS, { adapters: ahName }), byUrl.classify.sentiment);
     } finally {
       m.dispose();
     }

@@ -27,5 +27,6 @@ run "$HERE/make_archs.py"
 run "$HERE/make_madx_demo.py"   # reads testdata/archs/xlm-roberta/model
 run "$HERE/make_extra.py"
 run "$HERE/make_methods.py"
+run "$HERE/make_ah_cases.py"
 run "$HERE/make_minilm.py" "${minilm_flags[@]}"
 git status --short testdata adapters/testdata

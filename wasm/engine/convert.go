@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io/fs"
 	"runtime/debug"
+	"strings"
 	"syscall"
 
 	"github.com/adapterwasm/adapterwasm/adapters"
@@ -91,4 +92,35 @@ func clip(s string) string {
 		return s[:40] + "…"
 	}
 	return s
+}
+
+// MaxAdapterHubIndexBytes bounds an AdapterHub index file handed to ResolveAdapterHub (the
+// archived Hub's largest, bert-base-uncased's, is about 60 KB).
+const MaxAdapterHubIndexBytes = 16 << 20
+
+// ResolveAdapterHub is adapters.ResolveAdapterHub behind the boundary: the AdapterHub/… repo id
+// of an AdapterHub identifier, resolved on its base model's index file (nil for "@org/file").
+// No such entry is CodeNotFound; several matches, a bad config string or identifier
+// CodeInvalidArgument; an index of the wrong layout CodeFormat.
+func ResolveAdapterHub(index []byte, identifier, modelName, config string, strict bool) (id string, err error) {
+	err = Guard(func() error {
+		if strings.TrimSpace(identifier) == "" {
+			return errorf(CodeInvalidArgument, "an empty AdapterHub identifier")
+		}
+		if len(index) > MaxAdapterHubIndexBytes {
+			return errorf(CodeInvalidArgument, "AdapterHub index is %d bytes; at most %d", len(index), MaxAdapterHubIndexBytes)
+		}
+		var e error
+		id, e = adapters.ResolveAdapterHub(index, identifier, modelName, config, strict)
+		switch {
+		case e == nil:
+			return nil
+		case errors.Is(e, adapters.ErrAHIndex):
+			return &Error{Code: CodeFormat, Err: e}
+		case errors.Is(e, adapters.ErrAHNotFound):
+			return &Error{Code: CodeNotFound, Err: e}
+		}
+		return &Error{Code: CodeInvalidArgument, Err: e}
+	})
+	return id, err
 }

@@ -33,6 +33,8 @@ var testHooks []func(api js.Value)
 //	  convert(files: {[name]: Uint8Array}, {dtype, name?, fallback?, revision?}):
 //	    Promise<{file: Uint8Array, manifest: string, sourceName, sourceBytes}>,  // `adapterwasm convert`
 //	  buildIndex(base: string, roots: string[]): Promise<string>,  // `adapterwasm index` (needs a file system: Node's bin)
+//	  resolveAdapterHub(index: Uint8Array | null, identifier, modelName, config?: string, strict?: boolean):
+//	    Promise<string>,  // an AdapterHub id's AdapterHub/… repo (adapters.ResolveAdapterHub)
 //	  _panic(): Promise<never>   // test hook: a recovered panic
 //	  _exit(): Promise<never>    // test hook: the program ends, as on a fatal runtime error
 //	}
@@ -106,6 +108,31 @@ func New() js.Value {
 			return js.Undefined(), err
 		}
 		return js.ValueOf(string(b)), nil
+	}))
+	api.Set("resolveAdapterHub", AsyncMethod(func(args []js.Value) (js.Value, error) {
+		var index []byte
+		if v := arg(args, 0); !v.IsNull() && !v.IsUndefined() {
+			var err error
+			if v.InstanceOf(jsUint8Array) && v.Get("byteLength").Int() > engine.MaxAdapterHubIndexBytes {
+				return js.Undefined(), argError("AdapterHub index is %d bytes; at most %d", v.Get("byteLength").Int(), engine.MaxAdapterHubIndexBytes)
+			}
+			if index, err = Bytes(v, "index"); err != nil {
+				return js.Undefined(), err
+			}
+		}
+		identifier, err := String(args, 1, "identifier")
+		if err != nil {
+			return js.Undefined(), err
+		}
+		modelName, err := String(args, 2, "modelName")
+		if err != nil {
+			return js.Undefined(), err
+		}
+		id, err := engine.ResolveAdapterHub(index, identifier, modelName, optString(args, 3), arg(args, 4).Truthy())
+		if err != nil {
+			return js.Undefined(), err
+		}
+		return js.ValueOf(id), nil
 	}))
 	api.Set("memStats", AsyncMethod(func(args []js.Value) (js.Value, error) {
 		return JSON(engine.ReadMemStats())

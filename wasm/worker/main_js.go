@@ -18,10 +18,13 @@
 //	ADAPTER_CACHE    "cache-api" (default) keeps fetched adapter files in the Workers Cache API; "off"
 //	ADAPTER_BUDGET_MB  megabytes of adapter files kept loaded (default 64)
 //	MAX_TOKENS       tokens of all texts of one request, after truncation (default 2048; -1: no limit)
+//	HUB_SOURCES, HUB_ALLOW, HUB_PINS, HUB_REVISION, HF_ENDPOINT, HF_TOKEN, HUB_MAX_ADAPTER_MB
+//	                 adapters named by hub id in requests (service.HubFromEnv; off unless HUB_SOURCES is set)
 package main
 
 import (
 	"fmt"
+	"net/http"
 	"runtime/debug"
 	"strconv"
 	"syscall/js"
@@ -81,6 +84,12 @@ func main() {
 			panic(fmt.Sprintf("ADAPTER_BUDGET_MB=%q: want a positive integer", mb))
 		}
 		cfg.AdapterBudget = int64(n) << 20
+	}
+	if cfg.Hub, err = service.HubFromEnv(cloudflare.Getenv); err != nil {
+		panic(err.Error())
+	}
+	if cfg.Hub != nil {
+		cfg.Hub.Client.HTTP = &http.Client{Transport: fetchTransport{}}
 	}
 	// Our own request path (serve_js.go), not workers.ServeNonBlock: syumai/workers v0.33.0 makes
 	// two js.FuncOf per response body stream and never releases them (~18-28 KB per request).

@@ -9,7 +9,9 @@
 //             X-Error-Message; a missing repo answers 401 without a token, 404 with one.
 //             /api/models?filter=F&full=True&config=True: ModelInfo dicts, paged by Link.
 //   cdn       /blobs/{sha256}: the bytes.
-//   ah        /Adapter-Hub/Hub/master/dist/v2/all.json: AdapterInfo dicts.
+//   ah        /Adapter-Hub/Hub/master/dist/v2/all.json: AdapterInfo dicts; and the files of
+//             hub.ahFiles (path under dist/v2/ -> bytes), e.g. index/{model_name}.json, the
+//             per-model index pull_from_hub reads (testdata/hub/ah holds ones in its layout).
 // Every request is logged with its host and Authorization header. CORS headers expose the hub's
 // headers, as huggingface.co does, so a page on another origin can read them.
 import { createServer } from "node:http";
@@ -33,7 +35,7 @@ export async function startHub() {
   const repos = new Map(); // id -> { refs: {branch: commit}, commits: {commit: {name: bytes}}, gated, info }
   const blobs = new Map(); // sha256 -> bytes
   const log = [];
-  const hub = { repos, log, token: "", rateLimit: 0, noCommit: false, pageSize: 2, ahList: [] };
+  const hub = { repos, log, token: "", rateLimit: 0, noCommit: false, pageSize: 2, ahList: [], ahFiles: {} };
   const cors = (res) => {
     res.setHeader("access-control-allow-origin", "*");
     res.setHeader("access-control-allow-headers", "authorization");
@@ -116,7 +118,13 @@ export async function startHub() {
   const ah = await listen((req, res) => {
     cors(res);
     note(req, "ah");
-    if (new URL(req.url, "http://x").pathname !== `${AH_PREFIX}all.json`) return res.writeHead(404).end();
+    const p = new URL(req.url, "http://x").pathname;
+    const file = p.startsWith(AH_PREFIX) ? hub.ahFiles[decodeURIComponent(p.slice(AH_PREFIX.length))] : undefined;
+    if (file !== undefined) {
+      res.writeHead(200, { "content-type": "application/json", "content-length": String(file.length) });
+      return res.end(file);
+    }
+    if (p !== `${AH_PREFIX}all.json`) return res.writeHead(404).end();
     res.writeHead(200, { "content-type": "application/json" });
     res.end(JSON.stringify(hub.ahList));
   });

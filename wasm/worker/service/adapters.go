@@ -51,8 +51,16 @@ func (s *Service) loadIndex(ctx context.Context) (*index, *Error) {
 	return idx, nil
 }
 
-// resolve returns the index entries setup needs, adapters before the fusions over them.
-func (idx *index) resolve(setup string) ([]*adapters.IndexEntry, *Error) {
+// need is one adapter (or fusion) a setup needs: an index entry, or an adapter named by hub id.
+type need struct {
+	name  string
+	entry *adapters.IndexEntry // nil for a hub adapter
+	hub   hubRef
+}
+
+// resolve returns what setup needs, adapters before the fusions over them. A name the index
+// lacks is a hub adapter if hc allows it (HubConfig): with hc nil it is unknown, as before.
+func (idx *index) resolve(setup string, hc *HubConfig) ([]need, *Error) {
 	names, fusions, err := engine.SetupNames(setup)
 	if err != nil {
 		return nil, apiErrorf(http.StatusBadRequest, CodeInvalidSetup, "adapters %q: %v", clip(setup), err)
@@ -60,18 +68,25 @@ func (idx *index) resolve(setup string) ([]*adapters.IndexEntry, *Error) {
 	if e := refuseDuplicateBranches(setup); e != nil {
 		return nil, e
 	}
-	var out []*adapters.IndexEntry
+	var out []need
 	var unknown []string
 	for _, n := range names {
 		if e := idx.adapters[n]; e != nil {
-			out = append(out, e)
-		} else {
-			unknown = append(unknown, clip(n))
+			out = append(out, need{name: n, entry: e})
+			continue
 		}
+		if r, ok := parseHubRef(n); ok && hc != nil {
+			if e := hc.checkHubRef(&r); e != nil {
+				return nil, e
+			}
+			out = append(out, need{name: n, hub: r})
+			continue
+		}
+		unknown = append(unknown, clip(n))
 	}
 	for _, n := range fusions {
 		if e := idx.fusions[n]; e != nil {
-			out = append(out, e)
+			out = append(out, need{name: n, entry: e})
 		} else {
 			unknown = append(unknown, "fusion "+clip(n))
 		}
@@ -82,7 +97,11 @@ func (idx *index) resolve(setup string) ([]*adapters.IndexEntry, *Error) {
 			known = append(known, n)
 		}
 		sort.Strings(known)
-		return nil, apiErrorf(http.StatusNotFound, CodeUnknownAdapter, "unknown adapter %s (known: %s; GET /v1/adapters)", strings.Join(unknown, ", "), strings.Join(known, ", "))
+		hint := ""
+		if hc != nil {
+			hint = "; or a hub id this Worker allows, hf:OWNER/NAME[@REVISION]"
+		}
+		return nil, apiErrorf(http.StatusNotFound, CodeUnknownAdapter, "unknown adapter %s (known: %s; GET /v1/adapters%s)", strings.Join(unknown, ", "), strings.Join(known, ", "), hint)
 	}
 	return out, nil
 }
@@ -130,45 +149,54 @@ func (s *Service) run(ctx context.Context, m *engine.Model, setup, head string, 
 	if e != nil {
 		return nil, e
 	}
-	entries, e := idx.resolve(setup)
+	needs, e := idx.resolve(setup, s.cfg.Hub)
 	if e != nil {
 		return nil, e
 	}
 	fetched := map[string]map[string][]byte{}
-	for _, ent := range entries {
+	for _, n := range needs {
 		s.mu.Lock()
-		loaded := s.lru.has(ent.Name)
+		loaded := s.lru.has(n.name)
 		s.mu.Unlock()
 		if loaded {
 			continue
 		}
-		files, err := s.flights.do(ent.ID, func() (map[string][]byte, error) { return s.fetchAdapter(ctx, ent) })
-		if err != nil {
-			return nil, apiErrorf(http.StatusBadGateway, CodeAdapterLoad, "adapter %s: %v", ent.Name, err)
+		files, e := s.fetchNeed(ctx, n)
+		if e != nil {
+			return nil, e
 		}
-		fetched[ent.Name] = files
+		fetched[n.name] = files
 	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	keep := map[string]bool{}
-	for _, ent := range entries {
-		keep[ent.Name] = true
-		if s.lru.has(ent.Name) {
-			s.lru.touch(ent.Name)
+	for _, n := range needs {
+		keep[n.name] = true
+		if s.lru.has(n.name) {
+			s.lru.touch(n.name)
 			continue
 		}
-		files := fetched[ent.Name]
+		files := fetched[n.name]
 		if files == nil { // loaded when we looked, evicted since: fetch again (rare)
-			var err error
-			if files, err = s.fetchAdapter(ctx, ent); err != nil {
-				return nil, apiErrorf(http.StatusBadGateway, CodeAdapterLoad, "adapter %s: %v", ent.Name, err)
+			var e *Error
+			if files, e = s.fetchNeed(ctx, n); e != nil {
+				return nil, e
 			}
 		}
-		if _, err := m.LoadAdapter(ent.Name, files); err != nil {
-			return nil, apiErrorf(http.StatusBadGateway, CodeAdapterLoad, "adapter %s: %v", ent.Name, err)
+		if _, err := m.LoadAdapter(n.name, files); err != nil {
+			return nil, apiErrorf(http.StatusBadGateway, CodeAdapterLoad, "adapter %s: %v", clip(n.name), err)
 		}
-		s.lru.add(ent.Name, ent.Size, ent.Fuses)
+		var size int64
+		var fuses []string
+		if n.entry != nil {
+			size, fuses = n.entry.Size, n.entry.Fuses
+		} else {
+			for _, b := range files {
+				size += int64(len(b))
+			}
+		}
+		s.lru.add(n.name, size, fuses)
 		s.bump(func(st *Stats) { st.AdapterLoads++ })
 	}
 	for _, name := range s.lru.over(keep) {
@@ -184,6 +212,23 @@ func (s *Service) run(ctx context.Context, m *engine.Model, setup, head string, 
 		return nil, fromEngine(err)
 	}
 	return results, nil
+}
+
+// fetchNeed gets the files of what a setup needs, one fetch per adapter at a time (concurrent
+// requests for it share the fetch).
+func (s *Service) fetchNeed(ctx context.Context, n need) (map[string][]byte, *Error) {
+	if n.entry == nil {
+		files, err := s.flights.do("hub:"+n.name, func() (map[string][]byte, error) { return s.fetchHub(ctx, n.hub) })
+		if err != nil {
+			return nil, fromHub(n.name, err)
+		}
+		return files, nil
+	}
+	files, err := s.flights.do(n.entry.ID, func() (map[string][]byte, error) { return s.fetchAdapter(ctx, n.entry) })
+	if err != nil {
+		return nil, apiErrorf(http.StatusBadGateway, CodeAdapterLoad, "adapter %s: %v", n.name, err)
+	}
+	return files, nil
 }
 
 // fetchAdapter gets every file of an index entry, from the Cache when it has them, checking each

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -13,9 +14,10 @@ import (
 
 // Error is an API error: the HTTP status and the body {"error": {"code", "message"}}.
 type Error struct {
-	Status  int    `json:"-"`
-	Code    string `json:"code"`
-	Message string `json:"message"`
+	Status     int    `json:"-"`
+	Code       string `json:"code"`
+	Message    string `json:"message"`
+	RetryAfter int    `json:"-"` // seconds, sent as Retry-After when > 0
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -29,7 +31,11 @@ const (
 	CodeTextTooLarge     = "text_too_large"      // 413: one text over MaxTextBytes
 	CodeTooManyTexts     = "too_many_texts"      // 413
 	CodeTooManyTokens    = "too_many_tokens"     // 413: the texts' tokens (after truncation) over MaxTokens
-	CodeUnknownAdapter   = "unknown_adapter"     // 404: not in the index
+	CodeUnknownAdapter   = "unknown_adapter"     // 404: not in the index (or, by hub id, not on the hub)
+	CodeNotAllowed       = "adapter_not_allowed" // 403: a hub id this Worker does not take (HubConfig)
+	CodeHubUnauthorized  = "hub_unauthorized"    // 403: the hub refused the Worker's token (gated or private, 401/403)
+	CodeHubRateLimited   = "hub_rate_limited"    // 503 with Retry-After: the hub answered 429
+	CodeHubUnavailable   = "hub_unavailable"     // 502: the hub could not be reached, or answered as no hub does
 	CodeNotFound         = "not_found"           // 404: no such route
 	CodeMethodNotAllowed = "method_not_allowed"  // 405
 	CodeUnsupportedMedia = "unsupported_media"   // 415: a body that is not application/json
@@ -132,9 +138,12 @@ func clipWords(msg string) string {
 
 func writeError(w http.ResponseWriter, e *Error) {
 	if msg := clipWords(e.Message); len(msg) > maxMessage {
-		e = &Error{Status: e.Status, Code: e.Code, Message: cutRunes(msg, maxMessage-len("… (cut)")) + "… (cut)"}
+		e = &Error{Status: e.Status, Code: e.Code, Message: cutRunes(msg, maxMessage-len("… (cut)")) + "… (cut)", RetryAfter: e.RetryAfter}
 	} else if msg != e.Message {
-		e = &Error{Status: e.Status, Code: e.Code, Message: msg}
+		e = &Error{Status: e.Status, Code: e.Code, Message: msg, RetryAfter: e.RetryAfter}
+	}
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
 	}
 	writeJSON(w, e.Status, map[string]*Error{"error": e})
 }

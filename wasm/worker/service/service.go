@@ -47,11 +47,12 @@ const (
 
 // Config says where the service finds its data and how much it may hold.
 type Config struct {
-	Model     Source // holds the base model: ModelPath + manifest.json and the files it lists
-	ModelPath string // directory of the base model in Model, e.g. "model/"
-	Adapters  Source // holds the index and the adapter directories it names
-	IndexPath string // e.g. "adapters/index.json"
-	Cache     Cache  // optional: adapter files by sha256, in front of Adapters
+	Model     Source     // holds the base model: ModelPath + manifest.json and the files it lists
+	ModelPath string     // directory of the base model in Model, e.g. "model/"
+	Adapters  Source     // holds the index and the adapter directories it names
+	IndexPath string     // e.g. "adapters/index.json"
+	Cache     Cache      // optional: adapter files by sha256, in front of Adapters
+	Hub       *HubConfig // optional: adapters named by hub id in setups (hubids.go)
 
 	MaxBodyBytes  int64
 	MaxTexts      int
@@ -91,6 +92,7 @@ type Stats struct {
 	AdapterEvicts  int64   `json:"adapterEvictions"`
 	AdapterFetches int64   `json:"adapterFetches"` // from the Source (cache misses)
 	CacheHits      int64   `json:"cacheHits"`      // adapter files found in the Cache
+	HubFetches     int64   `json:"hubFetches"`     // adapters fetched by hub id
 }
 
 // New returns a service; nothing is loaded until the first request needs it.

@@ -1,0 +1,164 @@
+package service
+
+import (
+	"encoding/json"
+	"math"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/adapterwasm/adapterwasm/hub"
+	"github.com/adapterwasm/adapterwasm/internal/hubtest"
+)
+
+// doH is do with the answer's headers.
+func doH(t *testing.T, s *Service, body string) (int, map[string]any, string) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, httptest.NewRequest("POST", "/v1/classify", strings.NewReader(body)))
+	var out map[string]any
+	if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
+		t.Fatalf("not JSON: %q", rec.Body.String())
+	}
+	return rec.Code, out, rec.Header().Get("Retry-After")
+}
+
+func errCode(out map[string]any) string {
+	e, _ := out["error"].(map[string]any)
+	c, _ := e["code"].(string)
+	return c
+}
+
+// TestHubIDs: a setup may name adapters by hub id where the configuration allows them; they are
+// fetched once per isolate (kept in the LRU), pinned by commit, and the hub's refusals become
+// typed API errors.
+func TestHubIDs(t *testing.T) {
+	root := site(t, "seq_bn", "lora_qv") // lora_qv's files for want; the hub serves it as org/lora_qv
+	tiny := "../../../testdata/tiny/adapters"
+	h := hubtest.New(t)
+	h.Token = "hf_ok"
+	h.AddDir(t, "org/seq_bn", filepath.Join(tiny, "seq_bn"))
+	pinned := h.AddDir(t, "org/lora_qv", filepath.Join(tiny, "lora_qv"))
+	h.AddDir(t, "org/lora_qv", filepath.Join(tiny, "seq_bn_b")) // main moves on; the pin stays
+	h.AddDir(t, "org/gated", filepath.Join(tiny, "seq_bn"))
+	h.SetGated("org/gated", true)
+	h.AddDir(t, "other/seq_bn", filepath.Join(tiny, "seq_bn"))
+
+	env := map[string]string{"HUB_SOURCES": "hf", "HUB_ALLOW": "org/*", "HUB_PINS": "org/lora_qv@" + pinned, "HF_ENDPOINT": h.Endpoint.URL}
+	hc, err := HubFromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := DirSource(root)
+	s := New(Config{Model: src, Adapters: src, Hub: hc})
+	texts := []string{"hello world", "the quick brown fox"}
+	body := func(setup string) string {
+		b, _ := json.Marshal(map[string]any{"texts": texts, "adapters": setup})
+		return string(b)
+	}
+	check := func(setup, wantSetup string, names ...string) {
+		t.Helper()
+		code, out, _ := doH(t, s, body(setup))
+		if code != 200 {
+			t.Fatalf("%s: %d %v", setup, code, out)
+		}
+		exp := want(t, root, wantSetup, texts, names...)
+		for i, r := range out["results"].([]any) {
+			for j, g := range logits(t, r) {
+				if math.Abs(g-float64(exp[i].Logits[j])) > 1e-6 {
+					t.Errorf("%s text %d logit %d: %v, want %v", setup, i, j, g, exp[i].Logits[j])
+				}
+			}
+		}
+	}
+	hubFetches := func() int64 {
+		s.statsMu.Lock()
+		defer s.statsMu.Unlock()
+		return s.stats.HubFetches
+	}
+
+	check("org/seq_bn", "seq_bn", "seq_bn")
+	n := len(h.Requests())
+	check("org/seq_bn", "seq_bn", "seq_bn")
+	if len(h.Requests()) != n || hubFetches() != 1 {
+		t.Errorf("the second request asked the hub again (%d requests, %d fetches)", len(h.Requests())-n, hubFetches())
+	}
+	check("hf:org/seq_bn@main", "seq_bn", "seq_bn")
+	// Pinned: main now holds another adapter, the pin loads the first commit's lora_qv.
+	check("Stack(org/lora_qv,seq_bn)", "Stack(lora_qv,seq_bn)", "lora_qv", "seq_bn")
+	check("org/lora_qv@"+pinned, "lora_qv", "lora_qv")
+
+	for _, c := range []struct {
+		setup, code string
+		status      int
+	}{
+		{"other/seq_bn", CodeNotAllowed, 403},
+		{"hf:seq_bn_x", CodeNotAllowed, 403},
+		{"org/lora_qv@main", CodeNotAllowed, 403},
+		{"org/nope", CodeUnknownAdapter, 404},
+		{"org/seq_bn@v9", CodeUnknownAdapter, 404},
+		{"org/gated", CodeHubUnauthorized, 403},
+		{"xx:org/seq_bn", CodeInvalidSetup, 400},
+		{"org/bad..id", CodeInvalidSetup, 400},
+		{"nope", CodeUnknownAdapter, 404},
+	} {
+		code, out, _ := doH(t, s, body(c.setup))
+		if code != c.status || errCode(out) != c.code {
+			t.Errorf("%s: %d %v, want %d %s", c.setup, code, out, c.status, c.code)
+		}
+	}
+
+	h.RateLimit = 9
+	code, out, ra := doH(t, s, body("org/seq_bn_b"))
+	h.RateLimit = 0
+	if code != 503 || errCode(out) != CodeHubRateLimited || ra != "9" {
+		t.Errorf("rate limited: %d %v Retry-After %q", code, out, ra)
+	}
+
+	// Bounded: an adapter over HUB_MAX_ADAPTER_MB is refused before its weights are read.
+	small := *hc
+	small.MaxAdapterBytes = 1000
+	s2 := New(Config{Model: src, Adapters: src, Hub: &small})
+	if code, out, _ := doH(t, s2, body("org/seq_bn")); code != 502 || errCode(out) != CodeAdapterLoad || !strings.Contains(out["error"].(map[string]any)["message"].(string), "too large") {
+		t.Errorf("over the limit: %d %v", code, out)
+	}
+	// Unreachable hub.
+	down := *hc
+	down.Client = &hub.Client{Endpoint: "http://127.0.0.1:1"}
+	s3 := New(Config{Model: src, Adapters: src, Hub: &down})
+	if code, out, _ := doH(t, s3, body("org/seq_bn")); code != 502 || errCode(out) != CodeHubUnavailable {
+		t.Errorf("unreachable: %d %v", code, out)
+	}
+	// Without a hub configuration an id is an unknown name, as before.
+	s4 := New(Config{Model: src, Adapters: src})
+	if code, out, _ := doH(t, s4, body("org/seq_bn")); code != 404 || errCode(out) != CodeUnknownAdapter {
+		t.Errorf("no hub: %d %v", code, out)
+	}
+	// The service keeps serving after all of it.
+	check("org/seq_bn", "seq_bn", "seq_bn")
+}
+
+func TestHubFromEnv(t *testing.T) {
+	if c, err := HubFromEnv(func(string) string { return "" }); c != nil || err != nil {
+		t.Fatalf("unset: %v %v", c, err)
+	}
+	for _, env := range []map[string]string{
+		{"HUB_SOURCES": "hf,s3"},
+		{"HUB_SOURCES": "hf", "HUB_ALLOW": "org/[x"},
+		{"HUB_SOURCES": "hf", "HUB_PINS": "org/x"},
+		{"HUB_SOURCES": "hf", "HUB_PINS": "../x@main"},
+		{"HUB_SOURCES": "hf", "HUB_MAX_ADAPTER_MB": "0"},
+	} {
+		if _, err := HubFromEnv(func(k string) string { return env[k] }); err == nil {
+			t.Errorf("%v: no error", env)
+		} else {
+			t.Log(err)
+		}
+	}
+	env := map[string]string{"HUB_SOURCES": " hf ", "HUB_ALLOW": "AdapterHub/*, org/x", "HUB_PINS": "org/x@abc", "HUB_REVISION": "v1", "HF_ENDPOINT": "http://e", "HF_TOKEN": "t", "HUB_MAX_ADAPTER_MB": "8"}
+	c, err := HubFromEnv(func(k string) string { return env[k] })
+	if err != nil || len(c.Allow) != 2 || c.Pins["org/x"] != "abc" || c.Revision != "v1" || c.Client.Endpoint != "http://e" || c.Client.Token != "t" || c.MaxAdapterBytes != 8<<20 {
+		t.Fatalf("%+v %v", c, err)
+	}
+}
