@@ -76,7 +76,10 @@ func bindMTL(bd *binder, p string, cfg *LoRAConfig, in, out int) (A, B []float32
 
 // loraSites lists where BERT wraps linears with LoRALinear (models/bert/mixin_bert.py) and the
 // config switch and attention key that enable each.
-func loraEnabled(c *LoRAConfig, s bert.Site) bool {
+func loraEnabled(c *LoRAConfig, s bert.Site) bool { return c.At(s) }
+
+// At reports whether the config puts a LoRA module at site s (loraEnabled; package train uses it too).
+func (c *LoRAConfig) At(s bert.Site) bool {
 	has := func(k string) bool {
 		for _, m := range c.AttnMatrices {
 			if m == k {

@@ -249,29 +249,7 @@ func leftOut(l []int, i int) bool {
 }
 
 // loraOn is where BERT wraps its linears with LoRALinear (models/bert/mixin_bert.py).
-func loraOn(c *adapters.LoRAConfig, s bert.Site) bool {
-	has := func(k string) bool {
-		for _, m := range c.AttnMatrices {
-			if m == k {
-				return true
-			}
-		}
-		return false
-	}
-	switch s {
-	case bert.SiteQuery:
-		return c.SelfAttn && has("q")
-	case bert.SiteKey:
-		return c.SelfAttn && has("k")
-	case bert.SiteValue:
-		return c.SelfAttn && has("v")
-	case bert.SiteIntermediate:
-		return c.Intermediate
-	case bert.SiteOutput:
-		return c.Output
-	}
-	return false
-}
+func loraOn(c *adapters.LoRAConfig, s bert.Site) bool { return c.At(s) }
 
 // Params returns the trainable parameters in the library's order (adapter modules by layer,
 // then the head).
