@@ -281,7 +281,7 @@ func runTrain(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		start := time.Now()
 		var sum float64
 		steps, done := 0, 0
-		for _, idx := range lengthBatches(rng, order, lengths, *batch) {
+		for _, idx := range train.LengthBatches(rng, order, lengths, *batch) {
 			bt := make([]string, len(idx))
 			var by []int
 			for i, k := range idx {
@@ -330,24 +330,6 @@ func runTrain(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "saved %s to %s\n", *name, *out)
 	}
 	return nil
-}
-
-// lengthBatches cuts one epoch into batches of texts of similar length, as the demo adapters'
-// training script does (tools/reference/make_minilm.py _batches): shuffle, sort each run of 8
-// batches by token count, cut it into batches, shuffle the batches. Padding then costs little.
-func lengthBatches(rng *rand.Rand, order, lengths []int, size int) [][]int {
-	rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
-	var out [][]int
-	chunk := size * 8
-	for c := 0; c < len(order); c += chunk {
-		part := append([]int(nil), order[c:min(c+chunk, len(order))]...)
-		sort.SliceStable(part, func(a, b int) bool { return lengths[part[a]] < lengths[part[b]] })
-		for s := 0; s < len(part); s += size {
-			out = append(out, part[s:min(s+size, len(part))])
-		}
-	}
-	rng.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
-	return out
 }
 
 // linearSchedule is the factor of step s (from 0) of n: min(1, (s+1)/(0.1·n)) · max(0, 1 − s/n),

@@ -205,7 +205,7 @@ func (t *Training) Step() (p TrainProgress, err error) {
 			for i := range order {
 				order[i] = i
 			}
-			t.queue = batchesByLength(t.rng, order, t.lengths, t.batch)
+			t.queue = train.LengthBatches(t.rng, order, t.lengths, t.batch)
 		}
 		idx := t.queue[0]
 		t.queue = t.queue[1:]
@@ -243,22 +243,6 @@ func (t *Training) Step() (p TrainProgress, err error) {
 		return nil
 	})
 	return t.prog, err
-}
-
-// batchesByLength cuts an epoch into batches of similar length (as `adapterwasm train`).
-func batchesByLength(rng *rand.Rand, order, lengths []int, size int) [][]int {
-	rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
-	var out [][]int
-	chunk := size * 8
-	for c := 0; c < len(order); c += chunk {
-		part := append([]int(nil), order[c:min(c+chunk, len(order))]...)
-		sort.SliceStable(part, func(a, b int) bool { return lengths[part[a]] < lengths[part[b]] })
-		for s := 0; s < len(part); s += size {
-			out = append(out, part[s:min(s+size, len(part))])
-		}
-	}
-	rng.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
-	return out
 }
 
 // SaveAdapter returns the files save_adapter + save_head write for an adapter trained on this
