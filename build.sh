@@ -411,6 +411,9 @@ cmd_worker() {
 # CLI's answers. limits.test.mjs: refused bodies (chunked, over 1 MiB) leave the next request
 # unharmed; soak.test.mjs: 3,000 small requests, the Wasm memory must stay flat (~45 s);
 # hub.test.mjs: adapters by hub id (HUB_* vars) against the JS tests' mock hub (~20 s).
+# archs.test.mjs: the Worker on a non-BERT base (workers/archs-test/: testdata/archs' XLM-R at
+# f32, its adapters and the MAD-X demo's, written by the test with the CLI) against the CLI and the
+# library's goldens (~15 s).
 # One file at a time: each starts its own wrangler dev.
 worker_tests() {
   worker_build
