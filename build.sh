@@ -293,11 +293,12 @@ need_q8() {
   echo "$q8"
 }
 
-# cmd_site assembles the static demo into dist/site: the page (site/index.html, app.js,
+# cmd_site assembles the static demo into dist/site: the page (site/index.html, app.js, madx.js,
 # style.css), the js package (adapterwasm/src, adapterwasm/dist), the q8 base model
 # (models/minilm-q8/), the demo adapters and the demo AdapterFusion (adapters/<name>/, from
 # testdata/minilm/adapters and testdata/minilm/fusions), their index (index.json, from
-# `adapterwasm index`) and the runtime's file sizes (site.json). Files are copied unchanged: the sha256s in
+# `adapterwasm index`), the cross-lingual section's files (madx/) and the runtime's file sizes
+# (site.json). Files are copied unchanged: the sha256s in
 # manifest.json and index.json are checked by the page.
 cmd_site() {
   local cli mdir q8
@@ -309,7 +310,7 @@ cmd_site() {
   local out="$ROOT/dist/site" tmp="$ROOT/dist/.site.tmp"
   rm -rf "$tmp"
   mkdir -p "$tmp/adapterwasm/src" "$tmp/adapterwasm/dist" "$tmp/models" "$tmp/adapters"
-  cp site/index.html site/app.js site/style.css site/favicon.svg "$tmp/"
+  cp site/index.html site/app.js site/madx.js site/style.css site/favicon.svg "$tmp/"
   cp js/src/*.js "$tmp/adapterwasm/src/"
   cp js/dist/* "$tmp/adapterwasm/dist/"  # the module, wasm_exec.js, the SIMD kernels (kernels.js)
   cp -R "$q8" "$tmp/models/minilm-q8"
@@ -317,6 +318,17 @@ cmd_site() {
   # The demo AdapterFusion (make_minilm.py --fusion): an index entry of kind "fusion" beside them.
   if [[ -d testdata/minilm/fusions ]]; then cp -R testdata/minilm/fusions/. "$tmp/adapters/"; fi
   "$cli" index --out "$tmp/index.json" "$tmp/adapters" >&2
+  # The cross-lingual section (site/madx.js): the synthetic MAD-X demo's random XLM-R base at f32
+  # (~280 KB), its three adapters (testdata/madx_demo) with their index, and demo.json: the
+  # held-out sentences, labels, lexicon and the library's accuracies from its golden file.
+  mkdir -p "$tmp/madx"
+  "$cli" convert --in testdata/archs/xlm-roberta/model --out "$tmp/madx/model" --dtype f32 --name adapterwasm/tiny-xlm-roberta >/dev/null
+  cp -R testdata/madx_demo/adapters "$tmp/madx/adapters"
+  "$cli" index --out "$tmp/madx/index.json" "$tmp/madx/adapters" >&2
+  node -e 'const g = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    const keep = ["texts", "languages", "labels", "label_names", "lexicon", "accuracy"];
+    require("fs").writeFileSync(process.argv[2], JSON.stringify(Object.fromEntries(keep.map((k) => [k, g[k]]))) + "\n");' \
+    testdata/madx_demo/golden/demo.json "$tmp/madx/demo.json"
   # The runtime's file sizes, for the page's progress bars (a compressed response does not say).
   local f sep=""
   { printf '{"runtime":{'
