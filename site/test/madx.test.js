@@ -153,6 +153,17 @@ describe("demo site: the cross-lingual (MAD-X) section in headless Chromium", { 
     console.log(`# page accuracies: ${JSON.stringify(acc)}`);
   });
 
+  test("on a phone, light and dark: no horizontal scrolling", { timeout: TIMEOUT }, async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    for (const colorScheme of ["light", "dark"]) {
+      await page.emulateMedia({ colorScheme });
+      await page.$eval("#madx-pair", (t) => t.scrollIntoView());
+      const w = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
+      assert.ok(w.scroll <= w.client, `horizontal scrolling: ${JSON.stringify(w)}`);
+      await page.screenshot({ path: join(ARTIFACTS, `site-madx-phone${colorScheme === "dark" ? "-dark" : ""}.png`) });
+    }
+  });
+
   test("no request left the origin, none failed, no page or console errors", () => {
     const origin = new URL(srv.url).origin;
     assert.deepEqual(requests.filter((u) => !u.startsWith(origin) && !u.startsWith("blob:") && !u.startsWith("data:")), []);
