@@ -9,7 +9,7 @@
 // It is a SYNTHETIC demo and the page says so: a never-trained base, a toy English and an
 // invented language (testdata/madx_demo/README.md). Kept apart from app.js, which it shares
 // nothing with but the package and the styles; index.html mounts it into <section id="madx">.
-import { Stack } from "./adapterwasm/src/index.js";
+import { listAdapters, Stack } from "./adapterwasm/src/index.js";
 import { WorkerModelWithHeads } from "./adapterwasm/src/worker-client.js";
 
 const DIR = new URL("madx/", location.href);
@@ -17,6 +17,9 @@ const BASE = new URL("model/", DIR).href;
 const INDEX = new URL("index.json", DIR).href;
 const DEMO = new URL("demo.json", DIR).href;
 const TASK = "sentiment";
+// The base's name, as its adapters' model_name gives it (make_archs.py; build.sh converts the base
+// with this --name): the list below keeps the adapters trained for it, of a runnable architecture.
+const MODEL_NAME = "adapterwasm/tiny-xlm-roberta";
 const LANGS = [
   { adapter: "lang_l1", lang: "l1", name: "l1, a toy English" },
   { adapter: "lang_l2", lang: "l2", name: "l2, an invented language" },
@@ -41,7 +44,7 @@ const fmtKB = (n) => `${Math.round(n / 1000)}\u00a0KB`;
 const pct = (p) => `${Math.round(100 * p)}%`;
 const setupOf = (adapter) => String(Stack(adapter, TASK));
 
-const state = { model: null, demo: null, pairs: [], running: false, again: false };
+const state = { model: null, demo: null, listed: null, pairs: [], running: false, again: false };
 
 // mount renders the section's static part: what it is (synthetic, said plainly), and the button
 // that loads it.
@@ -79,13 +82,15 @@ function mount(root) {
     el("p", { id: "madx-status", class: "muted", "data-state": "idle" }),
     el("div", { id: "madx-body", hidden: true }),
   );
-  fetch(INDEX)
-    .then((r) => (r.ok ? r.json() : null))
-    .then((idx) => {
-      const size = (idx?.adapters ?? []).reduce((a, e) => a + (e.size ?? 0), 0);
+  // listAdapters, as the Python library's list_adapters(model_name=…), of runnable architectures only
+  state.listed = listAdapters({ index: INDEX, runnable: true, modelName: MODEL_NAME });
+  state.listed.then(
+    (entries) => {
+      const size = entries.reduce((a, e) => a + (e.size ?? 0), 0);
       if (size) $("madx-start").textContent = `Load the cross-lingual demo (adapters ${fmtKB(size)}, plus a small base model)`;
-    })
-    .catch(() => {});
+    },
+    () => {},
+  );
   $("madx-start").addEventListener("click", start, { once: true });
 }
 
@@ -109,7 +114,13 @@ async function start() {
       }),
       WorkerModelWithHeads.fromPretrained(BASE, { worker: new Worker(new URL("adapterwasm/src/worker.js", import.meta.url), { type: "module", name: "adapterwasm-madx" }), index: INDEX }),
     ]);
-    for (const a of [...LANGS.map((l) => l.adapter), TASK]) await model.loadAdapter(a);
+    // (listed again if the first listing failed)
+    const entries = await state.listed.catch(() => (state.listed = listAdapters({ index: INDEX, runnable: true, modelName: MODEL_NAME })));
+    const listed = new Set(entries.map((e) => e.name));
+    for (const a of [...LANGS.map((l) => l.adapter), TASK]) {
+      if (!listed.has(a)) throw new Error(`the index lists no adapter ${a} for ${MODEL_NAME}`);
+      await model.loadAdapter(a);
+    }
     state.model = model;
     state.demo = demo;
     // the held-out sentences as pairs: an l1 sentence and its l2 translation
