@@ -424,8 +424,8 @@ cmd_worker() {
 # unharmed; soak.test.mjs: 3,000 small requests, the Wasm memory must stay flat (~45 s);
 # hub.test.mjs: adapters by hub id (HUB_* vars) against the JS tests' mock hub (~20 s).
 # archs.test.mjs: the Worker on a non-BERT base (workers/archs-test/: testdata/archs' XLM-R at
-# f32, its adapters and the MAD-X demo's, written by the test with the CLI) against the CLI and the
-# library's goldens (~15 s).
+# f32 and q8, its adapters and the MAD-X demo's, written by the test with the CLI) against the CLI
+# and the library's goldens (two starts, ~20-30 s).
 # One file at a time: each starts its own wrangler dev.
 worker_tests() {
   worker_build

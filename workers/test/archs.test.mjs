@@ -1,6 +1,6 @@
 // The Go Worker on a non-BERT base, for real: `wrangler dev --local` on archs-test/wrangler.jsonc,
-// serving testdata/archs/xlm-roberta's random-weight XLM-R (Unigram tokenizer, converted to f32
-// with `adapterwasm convert`), its AdapterHub adapters and fusion, and the MAD-X cross-lingual
+// serving testdata/archs/xlm-roberta's random-weight XLM-R (Unigram tokenizer, converted to f32,
+// and in a second start to q8, with `adapterwasm convert`), its AdapterHub adapters and fusion, and the MAD-X cross-lingual
 // demo's language and task adapters (testdata/madx_demo). Every golden case of the architecture
 // (BatchSplit aside: its golden batch holds an empty text, which the Worker refuses) must answer
 // as the Go CLI does on the same files and, for the classification heads, with the library's
@@ -8,8 +8,9 @@
 // library's labels on its 120 held-out sentences, so that switching the language adapter under the
 // same task adapter switches the language handled. Setups that cannot run on this base (a GLOW
 // coupling, an adapter for another architecture, the library's own failures) must get their
-// JSON errors with the isolate serving on. One wrangler dev start; the server is stopped by its
-// process group id (devserver.mjs).
+// JSON errors with the isolate serving on (f32 start). At q8 (MODEL_PATH model-q8/), the same
+// setups must answer as the CLI on the q8 files, and the MAD-X demo with the library's labels. Two
+// wrangler dev starts; each server is stopped by its process group id (devserver.mjs).
 //
 // Needs: ADAPTERWASM_CLI (./build.sh cli) and dist/ (./build.sh worker: the Go Worker's Wasm).
 // The assets (dist/archs-assets, ~0.8 MB) are written here, with the CLI.
@@ -30,11 +31,16 @@ const cli = process.env.ADAPTERWASM_CLI ?? join(root, "dist", "adapterwasm");
 const arch = join(root, "testdata", "archs", "xlm-roberta");
 const madx = join(root, "testdata", "madx_demo");
 
-// |logit - CLI logit|: the Worker runs the Wasm SIMD kernels, the CLI plain Go, both on the f32
-// weights. |logit - library logit|: README's bound for testdata/archs (f32 ≤ 2.2e-5 in plain Go),
-// with room for the SIMD kernels' summation order.
-const TOL_CLI = 1e-4;
-const TOL_LIBRARY = 1e-4;
+// |logit - CLI logit|: the Worker runs the Wasm SIMD kernels, the CLI plain Go, on the same
+// weights: f32 (summation order only), q8 (the SIMD q8 products quantize activations to int16:
+// ≤ 1e-3 as worker.test.mjs). |logit - library logit| at f32: README's bound for testdata/archs
+// (≤ 2.2e-5 in plain Go), with room for the SIMD kernels' summation order; at q8 the weights are
+// rounded (the CLI's q8 logits move by up to 0.06 on the demo), so only the demo's labels are the
+// library's there.
+const DTYPES = [
+  { dtype: "f32", modelPath: "model/", tolCLI: 1e-4, tolLibrary: 1e-4 },
+  { dtype: "q8", modelPath: "model-q8/", tolCLI: 1e-3, tolLibrary: null },
+];
 
 const readJSON = (p) => JSON.parse(readFileSync(p, "utf8"));
 const base = readJSON(join(arch, "golden", "base.json"));
@@ -54,15 +60,17 @@ function report(key, value) {
   console.log(`# ${key}: ${typeof value === "string" ? value : JSON.stringify(value)}`);
 }
 
-// buildAssets writes dist/archs-assets: model/ (the f32 single file and its manifest, from
-// `adapterwasm convert`), adapters/ (testdata/archs/xlm-roberta's adapters and fusion, the MAD-X
+// buildAssets writes dist/archs-assets: model/ and model-q8/ (the f32 and q8 single files and
+// their manifests, from `adapterwasm convert`), adapters/ (testdata/archs/xlm-roberta's adapters and fusion, the MAD-X
 // demo's three adapters, and MiniLM's spam adapter, one for another base) and adapters/index.json
 // (`adapterwasm index`).
 async function buildAssets() {
   const tmp = `${assets}.tmp`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(join(tmp, "adapters"), { recursive: true });
-  await runCLI(cli, ["convert", "--in", join(arch, "model"), "--out", join(tmp, "model"), "--dtype", "f32", "--name", "adapterwasm/tiny-xlm-roberta"], "");
+  for (const { dtype, modelPath } of DTYPES) {
+    await runCLI(cli, ["convert", "--in", join(arch, "model"), "--out", join(tmp, modelPath), "--dtype", dtype, "--name", "adapterwasm/tiny-xlm-roberta"], "");
+  }
   cpSync(join(arch, "adapters"), join(tmp, "adapters"), { recursive: true });
   cpSync(join(madx, "adapters"), join(tmp, "adapters"), { recursive: true });
   // (an index takes adapters by their saved names: testdata/archs/distilbert's would clash)
@@ -74,8 +82,8 @@ async function buildAssets() {
 
 // classifyCLI runs the Go CLI on the files the Worker serves: the named adapter directories
 // (fusions after their adapters, as the CLI wants them) under setup.
-async function classifyCLI(dirs, setup, inputs) {
-  const args = ["classify", "--jsonl", "--model", join(assets, "model"), "--setup", setup];
+async function classifyCLI(modelPath, dirs, setup, inputs) {
+  const args = ["classify", "--jsonl", "--model", join(assets, modelPath), "--setup", setup];
   for (const d of dirs) args.push("--adapter", d === "fusion" ? join(assets, "adapters", d) : `${d}=${join(assets, "adapters", d)}`);
   const out = await runCLI(cli, args, inputs.map((text) => JSON.stringify({ text })).join("\n") + "\n");
   return out.split("\n").filter(Boolean).map((l) => JSON.parse(l));
@@ -100,9 +108,12 @@ const maxAbs = (a, b) => Math.max(...a.map((x, j) => Math.abs(x - b[j])));
 const argmax = (v) => v.indexOf(Math.max(...v));
 
 const devProxy = { retries: 0 };
+let built; // buildAssets, once for both starts
 
-describe("worker on an XLM-R base with MAD-X adapters, on wrangler dev --local", { concurrency: false }, () => {
+for (const { dtype, modelPath, tolCLI: TOL_CLI, tolLibrary: TOL_LIBRARY } of DTYPES)
+describe(`worker on an XLM-R base (${dtype}) with MAD-X adapters, on wrangler dev --local`, { concurrency: false }, () => {
   let dev;
+  const rep = (key, value) => report(`${dtype}: ${key}`, value);
   const call = (path, body) =>
     callJSON(dev.url, path, body, { retryErrors: ["TypeError", "TimeoutError"], timeoutMs: (attempt) => (attempt === 0 ? 60_000 : 120_000), stats: devProxy });
 
@@ -110,19 +121,19 @@ describe("worker on an XLM-R base with MAD-X adapters, on wrangler dev --local",
     assert.ok(existsSync(join(workersDir, "dist", "adapterwasm-worker.wasm")), "run ./build.sh worker first");
     assert.ok(existsSync(cli), `no CLI at ${cli} (./build.sh cli)`);
     const t0 = performance.now();
-    await buildAssets();
-    report("assets written (ms)", Math.round(performance.now() - t0));
-    dev = await startDev(workerDir);
-    report("wrangler dev listening after (ms)", Math.round(dev.listeningMs));
+    await (built ??= buildAssets());
+    rep("assets written (ms)", Math.round(performance.now() - t0));
+    dev = await startDev(workerDir, { args: ["--var", `MODEL_PATH:${modelPath}`] });
+    rep("wrangler dev listening after (ms)", Math.round(dev.listeningMs));
   });
 
   after(async () => {
     await dev?.stop();
-    report("wrangler dev proxy retries", devProxy.retries);
+    rep("wrangler dev proxy retries", devProxy.retries);
     console.log(`# figures: ${JSON.stringify(figures)}`);
   });
 
-  test("/healthz: the XLM-R base, f32, loaded from the assets", async () => {
+  test(`/healthz: the XLM-R base, ${dtype}, loaded from the assets`, async () => {
     const { status, body } = await call("/healthz");
     assert.equal(status, 200, JSON.stringify(body));
     assert.equal(body.ok, true);
@@ -133,15 +144,15 @@ describe("worker on an XLM-R base with MAD-X adapters, on wrangler dev --local",
     assert.equal(index.status, 200);
     const names = index.body.adapters.map((a) => a.name);
     for (const n of ["lang_l1", "lang_l2", "sentiment", "lang_inv", "seq_bn", "seq_bn,seq_bn_b", "inv_glow", "spam"]) assert.ok(names.includes(n), `${n} in ${names}`);
-    report("base model load (ms)", body.stats.coldStartMs);
-    report("simd", body.simd);
+    rep("base model load (ms)", body.stats.coldStartMs);
+    rep("simd", body.simd);
   });
 
   test("every golden case of testdata/archs/xlm-roberta: the CLI's answers, and the library's logits", async () => {
     const worst = { cli: 0, library: 0 };
     for (const c of cases) {
       const dirs = Object.keys(c.golden.adapters);
-      const want = await classifyCLI(dirs, c.setup, texts);
+      const want = await classifyCLI(modelPath, dirs, c.setup, texts);
       const { status, body } = await call("/v1/classify", { texts, adapters: c.setup });
       assert.equal(status, 200, `${c.setup}: ${JSON.stringify(body)}`);
       assert.equal(body.results.length, texts.length);
@@ -152,7 +163,7 @@ describe("worker on an XLM-R base with MAD-X adapters, on wrangler dev --local",
       // are compared with the CLI above (their goldens are per token position of the batch).
       const ht = c.golden.head_type;
       const kinds = typeof ht === "string" ? { "": ht } : ht;
-      if (!Object.values(kinds).every((k) => k === "classification")) continue;
+      if (TOL_LIBRARY === null || !Object.values(kinds).every((k) => k === "classification")) continue;
       keep.forEach((gi, i) => {
         const r = body.results[i];
         for (const h of Object.keys(kinds)) {
@@ -164,14 +175,14 @@ describe("worker on an XLM-R base with MAD-X adapters, on wrangler dev --local",
         }
       });
     }
-    report(`${cases.length} setups on ${texts.length} golden texts: max |Δ| against the CLI / the library`, worst);
+    rep(`${cases.length} setups on ${texts.length} golden texts: max |Δ| against the CLI / the library`, TOL_LIBRARY === null ? { cli: worst.cli } : worst);
   });
 
   test("MAD-X demo: switching the language adapter under the same task adapter switches the language handled", async () => {
     const accuracy = {};
     let worst = 0;
     for (const setup of DEMO_SETUPS) {
-      const want = await classifyCLI(["lang_l1", "lang_l2", "sentiment"], setup, demo.texts);
+      const want = await classifyCLI(modelPath, ["lang_l1", "lang_l2", "sentiment"], setup, demo.texts);
       const results = [];
       for (let i = 0; i < demo.texts.length; i += 60) {
         const { status, body } = await call("/v1/classify", { texts: demo.texts.slice(i, i + 60), adapters: setup });
@@ -190,12 +201,14 @@ describe("worker on an XLM-R base with MAD-X adapters, on wrangler dev --local",
       accuracy[setup] = { l1: right.l1 / 60, l2: right.l2 / 60 };
       assert.deepEqual(accuracy[setup], demo.accuracy[setup], `${setup}: held-out accuracy as the library's`);
     }
-    assert.ok(worst <= TOL_LIBRARY, `max |Δlogit| against the library ${worst} > ${TOL_LIBRARY}`);
-    report("MAD-X demo held-out accuracy (l1, l2)", accuracy);
-    report("MAD-X demo: max |Δlogit| against the library", worst);
+    if (TOL_LIBRARY !== null) assert.ok(worst <= TOL_LIBRARY, `max |Δlogit| against the library ${worst} > ${TOL_LIBRARY}`);
+    // the q8 file is what this start serves: its rounded weights move the logits (f32: ~3e-5)
+    else assert.ok(worst > 1e-3, `q8: max |Δlogit| against the library ${worst}: f32 weights served?`);
+    rep("MAD-X demo held-out accuracy (l1, l2)", accuracy);
+    rep("MAD-X demo: max |Δlogit| against the library", worst);
   });
 
-  test("what cannot run on this base: JSON errors, and the isolate keeps serving", async () => {
+  test("what cannot run on this base: JSON errors, and the isolate keeps serving", { skip: dtype !== "f32" && "at f32 only" }, async () => {
     const bad = [
       // a GLOW coupling: the library saves it but fails to run it on XLM-R
       ["inv_glow", 502, "adapter_load_failed", /unsupported: inv_adapter "glow"/],
@@ -221,6 +234,6 @@ describe("worker on an XLM-R base with MAD-X adapters, on wrangler dev --local",
     assert.equal(status, 200);
     // the same Go instance answered all along: its counters hold exactly the errors above
     assert.equal(body.stats.errors, bad.length, JSON.stringify(body.stats));
-    report("Wasm memory after the run (MiB)", body.memory.linearMemory / (1 << 20));
+    rep("Wasm memory after the run (MiB)", body.memory.linearMemory / (1 << 20));
   });
 });
