@@ -79,7 +79,7 @@ function mount(root) {
       " under it instead, and it reads l2, whose labels it never saw.",
     ),
     el("button", { type: "button", id: "madx-start", text: "Load the cross-lingual demo" }),
-    el("p", { id: "madx-status", class: "muted", "data-state": "idle" }),
+    el("p", { id: "madx-status", class: "muted", "data-state": "idle", role: "status" }),
     el("div", { id: "madx-body", hidden: true }),
   );
   // listAdapters, as the Python library's list_adapters(model_name=…), of runnable architectures only
@@ -174,6 +174,8 @@ function render() {
       el("thead", {}, el("tr", {}, el("th", { text: "language" }), el("th", { text: "sentence" }), el("th", { text: "true label" }), el("th", { text: "answer" }))),
       el("tbody"),
     ),
+    // one polite line per answer, for screen readers (the table itself is not a live region)
+    el("p", { id: "madx-announce", class: "sr-only", "aria-live": "polite", "aria-atomic": "true" }),
     el("h3", { text: "All 60 held-out sentences, each in both languages" }),
     el(
       "table",
@@ -221,6 +223,7 @@ async function classify() {
         }),
       );
       $("madx-pair").dataset.setup = setup;
+      if (!state.again) $("madx-announce").textContent = `${setup}: ${["l1", "l2"].map((l, i) => `${l} ${res[i].label}, ${res[i].label === pair.label ? "right" : "wrong"}`).join("; ")}.`;
     } while (state.again);
   } catch (e) {
     console.error("cross-lingual demo", e);

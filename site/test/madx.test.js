@@ -133,6 +133,8 @@ describe("demo site: the cross-lingual (MAD-X) section in headless Chromium", { 
           assert.ok(Math.abs(r.score - want[j].score) <= SCORE_TOL, `${setup} on ${JSON.stringify(r.text)}: score ${r.score}, CLI ${want[j].score}`);
           assert.equal(r.right, r.label === GOLDEN.label_names[GOLDEN.labels[gi]]);
         });
+        const heard = await page.$eval("#madx-announce", (p) => p.textContent);
+        assert.equal(heard, `${setup}: ${rows.map((r) => `${r.lang} ${r.label}, ${r.right ? "right" : "wrong"}`).join("; ")}.`);
         if (i === sw) {
           // under lang_l1 the l1 sentence is right and its translation wrong; under lang_l2 the reverse
           assert.deepEqual(rows.map((r) => r.right), k === 0 ? [true, false] : [false, true], `${setup}: ${JSON.stringify(rows)}`);
