@@ -13,7 +13,7 @@
 // wrangler dev starts; each server is stopped by its process group id (devserver.mjs).
 //
 // Needs: ADAPTERWASM_CLI (./build.sh cli) and dist/ (./build.sh worker: the Go Worker's Wasm).
-// The assets (dist/archs-assets, ~0.8 MB) are written here, with the CLI.
+// The assets (dist/archs-assets, 2.2 MB) are written here, with the CLI.
 import assert from "node:assert/strict";
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
