@@ -73,7 +73,7 @@ async function buildAssets() {
   }
   cpSync(join(arch, "adapters"), join(tmp, "adapters"), { recursive: true });
   cpSync(join(madx, "adapters"), join(tmp, "adapters"), { recursive: true });
-  // (an index takes adapters by their saved names: testdata/archs/distilbert's would clash)
+  // (testdata/archs/distilbert's adapters share these names: the Worker would take the XLM-R ones by model_name)
   cpSync(join(root, "testdata", "minilm", "adapters", "spam"), join(tmp, "adapters", "spam"), { recursive: true });
   await runCLI(cli, ["index", "--out", join(tmp, "adapters", "index.json"), join(tmp, "adapters")], "");
   rmSync(assets, { recursive: true, force: true });
