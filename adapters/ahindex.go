@@ -116,7 +116,7 @@ func ResolveAdapterHub(index []byte, identifier, modelName, config string, stric
 			return "", fail(ErrAHIndex, err.Error())
 		}
 		if err := json.Unmarshal(index, &idx); err != nil {
-			return "", fail(ErrAHIndex, err.Error())
+			return "", fail(ErrAHIndex, jsonin.Describe(err))
 		}
 		var err error
 		if entry, err = findInIndex(idx, id, configHash, strict); err != nil {

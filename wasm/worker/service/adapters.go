@@ -99,7 +99,7 @@ func (idx *index) resolve(setup string, hc *HubConfig) ([]need, *Error) {
 		sort.Strings(known)
 		hint := ""
 		if hc != nil {
-			hint = "; or a hub id this Worker allows, hf:OWNER/NAME[@REVISION]"
+			hint = "; or a hub id this Worker allows, hf:OWNER/NAME[@REVISION] (or ah:IDENTIFIER where HUB_SOURCES has ah)"
 		}
 		return nil, apiErrorf(http.StatusNotFound, CodeUnknownAdapter, "unknown adapter %s (known: %s; GET /v1/adapters%s)", strings.Join(unknown, ", "), strings.Join(known, ", "), hint)
 	}
