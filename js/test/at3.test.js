@@ -102,3 +102,29 @@ describe("adapter-transformers 3.2.1 adapters from a mock hub", { skip: !HAVE_MI
     }
   });
 });
+
+// Hostile AdapterHub index files: over the bound, nested past any stack, of the wrong types, or
+// naming no repository are typed errors (code format), and no hub repository is asked for.
+test("hostile AdapterHub indexes are typed errors, and the hub is never asked", async () => {
+  const { TINY } = await import("./helpers/fixtures.js");
+  const hub = await startHub();
+  const m = await AutoModelWithHeads.fromPretrained(join(TINY, "model"), { cache: false, endpoint: hub.endpoint, adapterHubUrl: hub.ahURL });
+  try {
+    const files = {
+      huge: Buffer.from(`{"a": "${"x".repeat(17 << 20)}"}`),
+      deep: Buffer.from(`${'{"a":'.repeat(100000)}1${"}".repeat(100000)}`),
+      types: Buffer.from(`{"topic": {"news": {"default": 7}}}`),
+      list: Buffer.from("[1, 2]"),
+      dotdot: Buffer.from(`{"topic": {"news": {"default": "adapters/ukp/..json"}}}`),
+      notjson: Buffer.from(`{"topic": `),
+    };
+    for (const [n, b] of Object.entries(files)) hub.ahFiles[`index/org/${n}.json`] = b;
+    for (const [n, re] of [["huge", /./], ["deep", /./], ["types", /malformed AdapterHub index/], ["list", /not a JSON object/], ["dotdot", /names no hub repository/], ["notjson", /not JSON/]]) {
+      await assert.rejects(m.loadAdapter("topic/news", { source: "ah", modelName: `org/${n}` }), isErr("format", re), n);
+    }
+    assert.deepEqual(hub.requests("endpoint"), [], "a repository was asked for");
+  } finally {
+    m.dispose();
+    await hub.close();
+  }
+});
