@@ -108,7 +108,7 @@ func (l *Lister) listAH(ctx context.Context) ([]AdapterInfo, error) {
 
 // parseAllJSON reads AdapterHub's all.json.
 func parseAllJSON(body []byte) ([]AdapterInfo, error) {
-	var raw []struct {
+	var raw []*struct {
 		Source    string          `json:"source"`
 		AdapterID string          `json:"adapter_id"`
 		ModelName string          `json:"model_name"`
@@ -123,6 +123,9 @@ func parseAllJSON(body []byte) ([]AdapterInfo, error) {
 	}
 	out := make([]AdapterInfo, 0, len(raw))
 	for _, r := range raw {
+		if r == nil { // AdapterInfo(**None) fails in Python; no entry without fields
+			return nil, &Error{Repo: "AdapterHub all.json", Kind: ErrProtocol, Detail: "not a JSON list of adapters"}
+		}
 		src := r.Source
 		if src == "" {
 			src = "ah"
@@ -189,12 +192,15 @@ func (l *Lister) listHF(ctx context.Context) ([]AdapterInfo, error) {
 
 // parseModels reads one page of the hub's model listing; entries without an id are skipped.
 func parseModels(body []byte) ([]AdapterInfo, error) {
-	var models []hfModel
+	var models []*hfModel
 	if err := json.Unmarshal(body, &models); err != nil {
 		return nil, &Error{Repo: "hub model listing", Kind: ErrProtocol, Detail: "not a JSON list of models"}
 	}
 	out := make([]AdapterInfo, 0, len(models))
 	for _, m := range models {
+		if m == nil { // ModelInfo(**None) fails in Python
+			return nil, &Error{Repo: "hub model listing", Kind: ErrProtocol, Detail: "not a JSON list of models"}
+		}
 		id := m.ID
 		if id == "" {
 			id = m.ModelID
@@ -355,8 +361,9 @@ func methodOf(cfg json.RawMessage) string {
 	return *c.Architecture
 }
 
+// compactConfig keeps a config that is a JSON object (adapter configs are); nil otherwise.
 func compactConfig(cfg json.RawMessage) json.RawMessage {
-	if len(cfg) == 0 || string(cfg) == "null" {
+	if len(cfg) == 0 || cfg[0] != '{' {
 		return nil
 	}
 	return cfg

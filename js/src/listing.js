@@ -84,10 +84,12 @@ const str = (v, what) => {
 const isObj = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
 
 // methodOf names a config's method: its "architecture", "bottleneck" for a config without one
-// (adapter_config.py), "" for no config (hub.methodOf).
+// (adapter_config.py), "" for no config or an architecture that is not a string (hub.methodOf).
 function methodOf(cfg) {
   if (!isObj(cfg)) return "";
-  return typeof cfg.architecture === "string" && cfg.architecture !== "" ? cfg.architecture : "bottleneck";
+  const a = cfg.architecture;
+  if (a === undefined || a === null || a === "") return "bottleneck";
+  return typeof a === "string" ? a : "";
 }
 
 // parseAllJSON reads AdapterHub's all.json: [{source, adapter_id, model_name, task, subtask,
@@ -116,7 +118,13 @@ export function parseModels(body) {
     if (!id) continue;
     const cfg = m.config === undefined || m.config === null ? {} : m.config;
     if (!isObj(cfg)) throw bad(what);
-    const sub = isObj(cfg.adapters) ? cfg.adapters : isObj(cfg.adapter_transformers) ? cfg.adapter_transformers : null;
+    const part = (k) => {
+      if (cfg[k] === undefined || cfg[k] === null) return null;
+      if (!isObj(cfg[k])) throw bad(what);
+      return cfg[k];
+    };
+    const ad = part("adapters"), at = part("adapter_transformers");
+    const sub = ad ?? at;
     out.push({ source: "hf", id, modelName: sub ? str(sub.model_name, what) : "", username: id.split("/")[0], sha1Checksum: str(m.sha, what), pipelineTag: str(m.pipeline_tag, what) });
   }
   return out;
