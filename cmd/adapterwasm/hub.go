@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/adapterwasm/adapterwasm/adapters"
 	"github.com/adapterwasm/adapterwasm/hub"
+	"github.com/adapterwasm/adapterwasm/runtime/modelfile"
 )
 
 // hubFlags are the flags of every command that takes a model or adapter as a directory or a
@@ -20,6 +23,7 @@ type hubFlags struct {
 	offline, quiet            *bool
 	stderr                    io.Writer
 	modelID                   string // the --model value's hub id, once resolved as one
+	modelDir                  string // the --model directory, once resolved
 	ah                        *ahFlags
 }
 
@@ -34,7 +38,7 @@ type ahFlags struct {
 func (h *hubFlags) addAHFlags(fs *flag.FlagSet) {
 	h.ah = &ahFlags{
 		url:       fs.String("ah-url", "", "AdapterHub index base URL for ah: ids (default "+hub.DefaultAdapterHubURL+")"),
-		modelName: fs.String("ah-model-name", "", "the base model's name in the AdapterHub index for ah: ids, e.g. bert-base-uncased (default: --model when it is a hub id)"),
+		modelName: fs.String("ah-model-name", "", "the base model's name in the AdapterHub index for ah: ids, e.g. bert-base-uncased (default: --model when it is a hub id, else a converted directory's manifest source)"),
 		config:    fs.String("ah-config", "", `ah: ids: the adapter config string whose entry to prefer, e.g. "pfeiffer" (pull_from_hub's adapter_config)`),
 		strict:    fs.Bool("ah-strict", false, "ah: ids: only an entry of --ah-config, no default (pull_from_hub's strict)"),
 	}
@@ -118,6 +122,7 @@ func (h *hubFlags) model(spec string) (string, error) {
 	if s != nil {
 		h.modelID = s.ID
 	}
+	h.modelDir = dir
 	return dir, err
 }
 
@@ -173,8 +178,16 @@ func (h *hubFlags) ahAdapter(identifier string) (string, error) {
 	if o.modelName != nil && *o.modelName != "" {
 		modelName = *o.modelName
 	}
+	if modelName == "" && h.modelDir != "" {
+		// A converted base names its source (convert --name, or the hub id it came from).
+		if b, err := os.ReadFile(filepath.Join(h.modelDir, modelfile.ManifestName)); err == nil {
+			if man, err := modelfile.ParseManifest(b); err == nil && hub.IsID(man.Source) {
+				modelName = man.Source
+			}
+		}
+	}
 	if modelName == "" {
-		return "", &usageError{msg: fmt.Sprintf("--adapter %s: the AdapterHub index is per base model: pass --ah-model-name (e.g. bert-base-uncased), or --model as a hub id", shown)}
+		return "", &usageError{msg: fmt.Sprintf("--adapter %s: the AdapterHub index is per base model: pass --ah-model-name (e.g. bert-base-uncased), or --model as a hub id or a converted directory whose manifest names its source", shown)}
 	}
 	str := func(p *string) string {
 		if p == nil {
@@ -204,10 +217,14 @@ func (h *hubFlags) ahAdapter(identifier string) (string, error) {
 	return s.Dir, nil
 }
 
-// clipArg cuts a command-line value echoed in an error to 120 bytes.
+// clipArg cuts a command-line value echoed in an error to 120 bytes (at a rune boundary).
 func clipArg(s string) string {
-	if len(s) > 120 {
-		return s[:120] + "…"
+	if len(s) <= 120 {
+		return s
 	}
-	return s
+	n := 120
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }

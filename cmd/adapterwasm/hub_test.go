@@ -420,3 +420,29 @@ func TestAHIDErrors(t *testing.T) {
 		t.Errorf("chunked huge index: exit %d: %s", code, errs)
 	}
 }
+
+// TestAHIDConvertedBaseNamesItsIndex: with --model a converted directory, ah: ids read the index
+// of the name its manifest records (convert --name), with no --ah-model-name.
+func TestAHIDConvertedBaseNamesItsIndex(t *testing.T) {
+	h := hubtest.New(t)
+	h.AddDir(t, "AdapterHub/tiny-seq-bn", golden.Path("tiny", "adapters", "seq_bn"))
+	h.AHFiles = map[string][]byte{"index/org/tiny-bert.json": []byte(`{"sentiment": {"sst-2": {"default": "adapters/ukp/tiny-seq-bn.json"}}}`)}
+	conv := t.TempDir()
+	if code, _, errs := runCLI(t, "", "convert", "--in", golden.Path("tiny", "model"), "--out", conv, "--dtype", "f32", "--name", "org/tiny-bert"); code != 0 {
+		t.Fatal(errs)
+	}
+	common := []string{"--endpoint", h.Endpoint.URL, "--ah-url", h.AH.URL + hubtest.AHPrefix, "--cache", t.TempDir()}
+	code, byID, errs := runCLI(t, "hello world\n", append([]string{"classify", "--model", conv, "--adapter", "ah:sst-2"}, common...)...)
+	if code != 0 || !strings.Contains(errs, "AdapterHub/tiny-seq-bn in the AdapterHub index of org/tiny-bert") {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	code, byDir, errs := runCLI(t, "hello world\n", "classify", "--model", conv, "--adapter", golden.Path("tiny", "adapters", "seq_bn"))
+	if code != 0 || byDir != byID {
+		t.Fatalf("by dir: exit %d %s\n%s\nby id:\n%s", code, errs, byDir, byID)
+	}
+	// A Hugging Face directory names no index: --ah-model-name is needed.
+	code, _, errs = runCLI(t, "hello world\n", append([]string{"classify", "--model", golden.Path("tiny", "model"), "--adapter", "ah:sst-2"}, common...)...)
+	if code != 2 || !strings.Contains(errs, "pass --ah-model-name") {
+		t.Fatalf("HF directory: exit %d: %s", code, errs)
+	}
+}
