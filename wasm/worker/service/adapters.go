@@ -115,7 +115,7 @@ func (idx *index) resolve(setup, modelName string, hc *HubConfig) ([]need, *Erro
 		sort.Strings(known)
 		hint := ""
 		if hc != nil {
-			hint = "; or a hub id this Worker allows, hf:OWNER/NAME[@REVISION]"
+			hint = "; or a hub id this Worker allows, hf:OWNER/NAME[@REVISION] (or ah:IDENTIFIER where HUB_SOURCES has ah)"
 		}
 		return nil, apiErrorf(http.StatusNotFound, CodeUnknownAdapter, "unknown adapter %s (known: %s; GET /v1/adapters%s)", strings.Join(unknown, ", "), strings.Join(known, ", "), hint)
 	}
