@@ -310,7 +310,7 @@ cmd_site() {
   local out="$ROOT/dist/site" tmp="$ROOT/dist/.site.tmp"
   rm -rf "$tmp"
   mkdir -p "$tmp/adapterwasm/src" "$tmp/adapterwasm/dist" "$tmp/models" "$tmp/adapters"
-  cp site/index.html site/app.js site/madx.js site/style.css site/favicon.svg "$tmp/"
+  cp site/index.html site/app.js site/hublist.js site/madx.js site/style.css site/favicon.svg "$tmp/"
   cp js/src/*.js "$tmp/adapterwasm/src/"
   cp js/dist/* "$tmp/adapterwasm/dist/"  # the module, wasm_exec.js, the SIMD kernels (kernels.js)
   cp -R "$q8" "$tmp/models/minilm-q8"

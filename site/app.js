@@ -7,6 +7,7 @@
 // to the client and files each event under the runtime, the base model, an adapter or a fusion.
 import { Fuse, listAdapters, Parallel, Stack } from "./adapterwasm/src/index.js";
 import { WorkerModelWithHeads } from "./adapterwasm/src/worker-client.js";
+import { mountHub } from "./hublist.js";
 
 const BASE = new URL("models/minilm-q8/", location.href).href;
 const INDEX = new URL("index.json", location.href).href;
@@ -107,6 +108,11 @@ function plain(err, context = {}) {
       return `${context.what ?? "the file"} uses something this runtime cannot read.`;
     case "setup":
       return context.setupWords ?? "these adapters cannot be combined this way.";
+    case "not_found":
+    case "missing_file":
+    case "unauthorized":
+    case "rate_limited":
+      return `the hub answered: ${msg.replace(/^hub: /, "")}`;
   }
   return "something went wrong.";
 }
@@ -399,10 +405,10 @@ async function select(r) {
   try {
     const model = await state.ready;
     setRow(r, "loading", "loading");
-    await model.loadAdapter(name);
+    await (r.entry.load ? r.entry.load(model) : model.loadAdapter(name)); // load: a hub entry (hublist.js)
     const { loaded, fromCache } = sumFiles(r.files);
     setBar(r.fill, null, 1);
-    setRow(r, "loaded", fromCache ? `loaded from cache (${fmtBytes(loaded)})` : `loaded: ${fmtBytes(loaded)} downloaded`);
+    setRow(r, "loaded", !r.files.size ? "loaded" : fromCache ? `loaded from cache (${fmtBytes(loaded)})` : `loaded: ${fmtBytes(loaded)} downloaded`);
     r.row.dataset.source = fromCache ? "cache" : "network";
     r.cached = true;
     updateTotals(await model.refreshStats());
@@ -782,6 +788,7 @@ function start() {
     $("base-size").textContent = fmtBytes(n);
   });
   renderSteps();
+  mountHub({ state, select, deselect, el, modelName: `sentence-transformers/${MODEL_NAME}` });
   listAdapters({ index: INDEX }).then(
     (entries) => {
       renderAdapters(entries);
