@@ -76,7 +76,7 @@ export function mountHub(app) {
   where.append(`Adapters the package lists for ${app.modelName}, loaded by their id when picked (nothing is fetched from a hub until you switch here): `, el("code", { text: host(cfg.endpoint) }), " and ", el("code", { text: host(cfg.adapterHubUrl) }), ".");
   list.append(where, ...cfg.bad.map((b) => el("p", { class: "warn", text: b })));
   const groups = SOURCES.map((s) => {
-    const status = el("p", { class: "hub-status muted", "aria-live": "polite" });
+    const status = el("div", { class: "hub-status muted", "aria-live": "polite" });
     const rows = el("div", { class: "hub-rows" });
     const retry = el("button", { type: "button", class: "hub-retry", text: "Try again", hidden: true, onclick: () => run(g) });
     const g = { ...s, status, rows, retry, box: el("div", { class: "hub-source", "data-source": s.source, "data-state": "idle" }, el("h3", { text: s.title }), el("div", { class: "hub-line" }, status, retry), rows) };
