@@ -18,8 +18,8 @@ const SOURCES = [
   { source: "ah", title: "AdapterHub index" },
 ];
 
-// hubSettings reads ?hub= and ?adapterhub= (absolute http(s) URLs; anything else is reported and
-// the default kept).
+// hubSettings reads ?hub= and ?adapterhub= (absolute http(s) URLs); anything else is listed in
+// bad, and then nothing is listed: a mistyped mirror must not fall back to the public hub.
 export function hubSettings(search = location.search) {
   const p = new URLSearchParams(search);
   const out = { endpoint: DEFAULT_ENDPOINT, adapterHubUrl: DEFAULT_ADAPTERHUB_URL, bad: [] };
@@ -31,7 +31,7 @@ export function hubSettings(search = location.search) {
       u = new URL(v);
     } catch {}
     if (u && (u.protocol === "http:" || u.protocol === "https:")) out[key] = key === "endpoint" ? u.href.replace(/\/+$/, "") : u.href.replace(/\/*$/, "/");
-    else out.bad.push(`?${param}=${v.slice(0, 80)} is not an http(s) URL; using ${out[key]}`);
+    else out.bad.push(`?${param}=${v.slice(0, 80)} is not an absolute http(s) URL`);
   }
   return out;
 }
@@ -74,7 +74,7 @@ export function mountHub(app) {
   const list = el("fieldset", { id: "hub-list", hidden: true }, el("legend", { class: "sr-only", text: "Adapters on the Hub" }));
   const where = el("p", { class: "hint hub-where" });
   where.append(`Adapters the package lists for ${app.modelName}, loaded by their id when picked (nothing is fetched from a hub until you switch here): `, el("code", { text: host(cfg.endpoint) }), " and ", el("code", { text: host(cfg.adapterHubUrl) }), ".");
-  list.append(where, ...cfg.bad.map((b) => el("p", { class: "warn", text: b })));
+  list.append(where);
   const groups = SOURCES.map((s) => {
     const status = el("div", { class: "hub-status muted", "aria-live": "polite" });
     const rows = el("div", { class: "hub-rows" });
@@ -107,12 +107,16 @@ export function mountHub(app) {
   function setState(g, st, text) {
     g.box.dataset.state = st;
     g.status.textContent = text;
-    g.retry.hidden = st !== "error";
+    g.retry.hidden = st !== "error" || cfg.bad.length > 0; // a bad address stays bad
   }
 
   async function run(g) {
     setState(g, "listing", `Listing ${host(g.source === "hf" ? cfg.endpoint : cfg.adapterHubUrl)}…`);
     g.rows.replaceChildren();
+    if (cfg.bad.length) {
+      g.box.dataset.code = "invalid_argument";
+      return setState(g, "error", `Not listed: ${cfg.bad.join("; ")}.`);
+    }
     const where = g.source === "hf" ? `${cfg.endpoint}/api/models` : `${cfg.adapterHubUrl}all.json`;
     let entries;
     try {

@@ -205,6 +205,17 @@ describe("the demo's Hub listing against a mock hub", { timeout: 5 * 60_000 }, (
     }
   });
 
+  test("an endpoint that is no http(s) URL: nothing listed, said so; no fallback to the public hub", { timeout: TIMEOUT }, async () => {
+    await page.goto(`${srv.url}/?hub=notaurl&adapterhub=${encodeURIComponent("javascript:alert(1)")}`);
+    await page.check('input[name="adapter-source"][value="hub"]');
+    for (const s of ["hf", "ah"]) {
+      const st = await waitHub(page, s);
+      assert.equal(st.code, "invalid_argument", st.text);
+      assert.equal(st.text, "Not listed: ?hub=notaurl is not an absolute http(s) URL; ?adapterhub=javascript:alert(1) is not an absolute http(s) URL.");
+      assert.equal(await page.isHidden(`.hub-source[data-source="${s}"] .hub-retry`), true);
+    }
+  });
+
   test("the hub down: said for both sources, and the demo's adapters still classify", { timeout: TIMEOUT }, async () => {
     await hub.close();
     await page.goto(hubUrl(hub));
@@ -222,6 +233,21 @@ describe("the demo's Hub listing against a mock hub", { timeout: 5 * 60_000 }, (
     const got = await waitResult(page, "The food was wonderful and the staff were friendly.", "sentiment");
     const index = JSON.parse(readFileSync(join(SITE, "index.json"), "utf8")).adapters.find((e) => e.name === "sentiment");
     assertLike(got[0], cli("sentiment", join(SITE, index.path), "The food was wonderful and the staff were friendly."), SCORE_TOL, "sentiment with the hub down");
+  });
+
+  // The words for the package's typed errors (hublist.js why), those the mock hub does not send too.
+  test("why: a sentence per error code", async () => {
+    const { why } = await import(join(SITE, "hublist.js"));
+    const { AdapterwasmError } = await import(join(SITE, "adapterwasm/src/errors.js"));
+    const err = (code, extra = {}) => Object.assign(new AdapterwasmError(code, "x"), extra);
+    const at = "https://huggingface.co/api/models";
+    assert.equal(why(err("rate_limited", { status: 429, retryAfter: 12 }), at), "huggingface.co is rate-limiting requests (HTTP 429): try again in 12 s.");
+    assert.equal(why(err("rate_limited", { status: 429 }), at), "huggingface.co is rate-limiting requests (HTTP 429): try again later.");
+    assert.equal(why(err("network", { status: 503 }), at), "huggingface.co answered HTTP 503. Try again later.");
+    assert.match(why(err("network"), at), /^huggingface\.co could not be reached \(offline, down, or not allowed by this page's Content-Security-Policy or CORS\)\.$/);
+    assert.equal(why(err("unauthorized", { status: 403 }), at), "huggingface.co refused access (HTTP 403).");
+    assert.equal(why(err("format"), at), "huggingface.co answered something that is not a listing.");
+    assert.equal(why(new Error("?"), at), "listing huggingface.co failed.");
   });
 
   test("requests went to the site and the hubs only; no page errors", () => {
