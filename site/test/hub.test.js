@@ -6,7 +6,8 @@
 //
 // 1. nothing is asked of a hub before the switch; a rate-limited hub (HTTP 429) is said in words
 //    while the other source lists; "Try again" lists the hub's MiniLM adapters, not a BERT one;
-// 2. an adapter picked by hub id, and one by AdapterHub id, classify in the page's worker with the
+// 2. a hub adapter whose load is rate-limited says so and can be picked again; an adapter picked
+//    by hub id, and one by AdapterHub id, classify in the page's worker with the
 //    Go CLI's label on the same q8 base and files (score within 0.02) and the library's label
 //    (testdata/at3/golden, an f32 base: score within 0.03); a hub adapter saved as "topic" loads
 //    beside the demo's own "topic";
@@ -159,9 +160,18 @@ describe("the demo's Hub listing against a mock hub", { timeout: 5 * 60_000 }, (
   });
 
   test("picked by hub id and by AdapterHub id: the CLI's and the library's answers; beside the demo's own topic", { timeout: TIMEOUT }, async () => {
+    // Rate-limited while loading: the error in words, the box unticked; picked again, it loads.
+    hub.rateLimit = 7;
+    await page.fill("#text", TEXT);
+    await page.click('input[value="AdapterHub/minilm-pf-imdb"]'); // not check(): the failure unticks it at once
+    await page.waitForSelector('.adapter[data-name="AdapterHub/minilm-pf-imdb"][data-state="error"]', { timeout: TIMEOUT });
+    const shown = await page.$eval('#errors .error[data-code="rate_limited"]', (e) => e.querySelector("p").textContent);
+    assert.match(shown, /^Adapter “AdapterHub\/minilm-pf-imdb” failed to load: the hub answered: AdapterHub\/minilm-pf-imdb@main: adapter_config\.json: rate limited, retry after 7 s \(HTTP 429\)/);
+    assert.equal(await page.isChecked('input[value="AdapterHub/minilm-pf-imdb"]'), false);
+    await page.click('#errors .error[data-code="rate_limited"] .dismiss');
+    hub.rateLimit = 0;
     const before = hub.requests("endpoint").length;
     await page.check('input[value="AdapterHub/minilm-pf-imdb"]');
-    await page.fill("#text", TEXT);
     let got = await waitResult(page, TEXT, "AdapterHub/minilm-pf-imdb");
     assert.equal(got.length, 1);
     assertLike(got[0], cli("imdb", join(AT3, "adapters/imdb"), TEXT), SCORE_TOL, "hf imdb vs CLI");
