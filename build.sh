@@ -14,7 +14,7 @@
 #   ./build.sh fuzz    only the fuzz targets, FUZZTIME each (default 7s; e.g. FUZZTIME=10m)
 #   ./build.sh site    assemble the demo site into dist/site (page, js package, q8 MiniLM, demo
 #                      adapters and their index.json), print its dir
-#   ./build.sh serve [--port N] [--host H]
+#   ./build.sh serve [--port N] [--host H] [--connect ORIGIN]...
 #                      build everything and serve the demo on http://127.0.0.1:8080
 #   ./build.sh worker  build the Cloudflare Worker (workers/) and run it with wrangler dev --local on
 #                      http://127.0.0.1:8787 (q8 MiniLM + demo adapters; workers/README.md)
@@ -293,8 +293,8 @@ need_q8() {
   echo "$q8"
 }
 
-# cmd_site assembles the static demo into dist/site: the page (site/index.html, app.js, madx.js,
-# style.css), the js package (adapterwasm/src, adapterwasm/dist), the q8 base model
+# cmd_site assembles the static demo into dist/site: the page (site/index.html, app.js, hublist.js,
+# madx.js, style.css), the js package (adapterwasm/src, adapterwasm/dist), the q8 base model
 # (models/minilm-q8/), the demo adapters and the demo AdapterFusion (adapters/<name>/, from
 # testdata/minilm/adapters and testdata/minilm/fusions), their index (index.json, from
 # `adapterwasm index`), the cross-lingual section's files (madx/) and the runtime's file sizes
@@ -344,19 +344,22 @@ cmd_site() {
 # cmd_serve builds the site and serves it (site/server.js: static files, unchanged, with
 # application/wasm and revalidation) until interrupted.
 cmd_serve() {
-  local port=8080 host=127.0.0.1
+  local port=8080 host=127.0.0.1 connect=()
   while [[ $# -gt 0 ]]; do
     case "$1" in
       --port) [[ $# -ge 2 ]] || die "serve: --port needs a value"; port="$2"; shift 2 ;;
       --port=*) port="${1#*=}"; shift ;;
       --host) [[ $# -ge 2 ]] || die "serve: --host needs a value"; host="$2"; shift 2 ;;
       --host=*) host="${1#*=}"; shift ;;
-      *) die "serve: unknown option $1 (want --port N, --host H)" ;;
+      # another origin the page may fetch from (a ?hub= endpoint: site/README.md, "Origins")
+      --connect) [[ $# -ge 2 ]] || die "serve: --connect needs an origin"; connect+=(--connect "$2"); shift 2 ;;
+      --connect=*) connect+=(--connect "${1#*=}"); shift ;;
+      *) die "serve: unknown option $1 (want --port N, --host H, --connect ORIGIN)" ;;
     esac
   done
   command -v node >/dev/null || die "Node 20 is required (node not on PATH)"
   local dir; dir="$(cmd_site | tail -n 1)"
-  exec node site/server.js --root "$dir" --port "$port" --host "$host"
+  exec node site/server.js --root "$dir" --port "$port" --host "$host" "${connect[@]}"
 }
 
 # site_tests runs the demo's browser tests (site/test/, playwright-core from js/ in headless
