@@ -112,7 +112,8 @@ function plain(err, context = {}) {
     case "missing_file":
     case "unauthorized":
     case "rate_limited":
-      return `the hub answered: ${msg.replace(/^hub: /, "")}`;
+      if (/^hub: |AdapterHub index/.test(msg)) return `the hub answered: ${msg.replace(/^hub: /, "")}`; // hublist.js loads
+      break;
   }
   return "something went wrong.";
 }
