@@ -192,6 +192,11 @@ describe("the demo's Hub listing against a mock hub", { timeout: 5 * 60_000 }, (
     assert.ok(hub.requests("ah").some((e) => e.path.endsWith(`/index/${MODEL_ID}.json`)), "resolved on AdapterHub's index of MiniLM");
     assert.ok(hub.requests("endpoint").some((e) => e.path === "/AdapterHub/minilm-pf-topic/resolve/main/adapter_config.json"));
     await page.screenshot({ path: join(ROOT, "test-artifacts/site-hub.png"), fullPage: true });
+    // On a phone: the switch and the hub's rows fit the width.
+    await page.setViewportSize({ width: 390, height: 844 });
+    assert.equal(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), true, "horizontal scrolling at 390 px");
+    await page.screenshot({ path: join(ROOT, "test-artifacts/site-hub-phone.png"), fullPage: true });
+    await page.setViewportSize({ width: 1024, height: 900 });
 
     // The hub's topic adapter was saved as "topic", as the demo's own: both load, each its own.
     await page.uncheck('input[value="ah:topic/news@ukp"]');
