@@ -140,6 +140,17 @@ describe("the demo's Hub listing against a mock hub", { timeout: 5 * 60_000 }, (
     assert.equal(await page.isHidden("#hub-list"), true);
     assert.deepEqual(hub.log, [], "the page asked the hub before the switch");
 
+    // Record each source's states as they change, to see "Listing …" before the answer.
+    await page.evaluate(() => {
+      window.__hubStates = [];
+      const seen = () => {
+        for (const b of document.querySelectorAll(".hub-source")) {
+          const line = `${b.dataset.source} ${b.dataset.state} ${b.querySelector(".hub-status").textContent}`;
+          if (!window.__hubStates.includes(line)) window.__hubStates.push(line);
+        }
+      };
+      new MutationObserver(seen).observe(document.getElementById("hub-list"), { attributes: true, subtree: true, childList: true, characterData: true });
+    });
     await page.check('input[name="adapter-source"][value="hub"]');
     assert.equal(await page.isHidden("#adapter-list"), true);
     const hf = await waitHub(page, "hf");
@@ -150,6 +161,8 @@ describe("the demo's Hub listing against a mock hub", { timeout: 5 * 60_000 }, (
     assert.equal(ah.state, "listed", ah.text);
     assert.match(ah.text, /^3 adapters for sentence-transformers\/all-MiniLM-L6-v2:/);
     assert.deepEqual(ah.rows, ["ah:sentiment/imdb@ukp", "ah:topic/news@ukp", "ah:sentiment/lora@ukp"], "all.json's MiniLM entries, in its order; not the BERT one");
+    const states = await page.evaluate(() => window.__hubStates);
+    for (const src of ["hf", "ah"]) assert.ok(states.some((l) => new RegExp(`^${src} listing Listing 127\\.0\\.0\\.1:\\d+…$`).test(l)), `${src}: "Listing …" shown: ${states.join(" | ")}`);
 
     hub.rateLimit = 0;
     await page.click('.hub-source[data-source="hf"] .hub-retry');
