@@ -1,6 +1,7 @@
 // The demo page: a base model in a Web Worker (the package's WorkerModelWithHeads), the adapter
 // list from the index (listAdapters), adapters streamed when picked, and live classification of
-// the text box with one card per head. Everything it fetches comes from this origin.
+// the text box with one card per head. Everything it fetches comes from this origin, but for the
+// Hub listing the visitor may switch to (hublist.js).
 //
 // Progress: the worker posts { id, progress: { url, loaded, total, fromCache } } for every file
 // the model reads, the Wasm runtime included (worker.js); the page listens on the worker it hands
