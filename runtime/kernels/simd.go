@@ -23,6 +23,8 @@ import (
 //	QuantizeI16Rows ↔ quant_i16  activations to int16 + one f32 scale per 32
 //	GemmQ8I16     ↔ pack_q8 + qgemm_packed   int16 × int8 → int32 per block of 32, scaled and
 //	                 summed in f32
+//	QuantizeU7Rows ↔ quant_u7  activations to 7-bit unsigned, (scale, min) per 32 (relaxed path)
+//	GemmQ8U7      ↔ packQ7 + qgemm_r7 (kernels_relaxed.wat: relaxed SIMD, a module of its own)
 //	SoftmaxRowsRef ↔ softmax_rows  scaled, biased row softmax (attention); exp as Cephes' expf
 //	GELU          ↔ gelu_erf   erf GELU (activation.go); erf as a rational z·P(z²)/Q(z²)
 //	                 (wat/fit_erf.py)
@@ -56,6 +58,35 @@ var q8Int = true
 // each matrix in place the first time it multiplies by it (Q8.Packed); the float32 path reads
 // the row-major layout, so after a matrix is packed it falls back to Q8.MulT.
 func SetQ8Int(on bool) { q8Int = on }
+
+// q8Relaxed allows the relaxed-SIMD integer kernel (SetQ8Relaxed).
+var q8Relaxed = true
+
+// SetQ8Relaxed allows (true, the default) or forbids the relaxed-SIMD kernel for Q8 products:
+// where the host instantiated kernels_relaxed.wat (an engine with relaxed SIMD, not switched
+// off: js/src/runtime.js), the integer path quantizes activations to 7 bits per row and block of
+// 32 (quant_u7: asymmetric, x ≈ min + d·u, u in [0, 127]) and multiplies them by the int8
+// weights with i16x8.relaxed_dot_i8x16_i7x16_s (qgemm_r7, GemmQ8U7), 16 multiply-adds per
+// instruction instead of 8. The weights are the same (every int8 value is exact); the
+// activations are coarser than quant_i16's 16 bits, so the results differ from the plain path by
+// the tolerance the tests state, and are the same on every engine that runs the kernel.
+func SetQ8Relaxed(on bool) { q8Relaxed = on }
+
+// Relaxed reports whether Q8 products use the relaxed-SIMD kernel (SetQ8Relaxed): the SIMD
+// kernels in use with the integer path, and the host's relaxed module instantiated.
+func Relaxed() bool { return q8Relaxed && q8Int && SIMD() && relaxedLoaded() }
+
+// Name says which kernels run the products: "go" (plain Go), "wasm-simd" (kernels.wat) or
+// "wasm-simd+relaxed" (and kernels_relaxed.wat for Q8 products).
+func Name() string {
+	switch {
+	case Relaxed():
+		return "wasm-simd+relaxed"
+	case SIMD():
+		return "wasm-simd"
+	}
+	return "go"
+}
 
 // MulT computes dst[rows,Out] = x[rows,In]·Wᵀ for any Matrix, with the SIMD kernels when they
 // are in use and m is F32 with In % 4 == 0 (sgemm_nt) or Q8 with blocks of Q8Block and
@@ -223,6 +254,72 @@ func GemmQ8I16(dst []float32, q []int16, s []float32, rows int, w *Q8) {
 					t += int32(v) * int32(wq[p])
 				}
 				acc += float32(t) * (s[i*nb+b] * ws)
+			}
+			dst[i*w.Out+j] = acc
+		}
+	}
+}
+
+// QuantizeU7Rows quantizes x [rows, k] (k a multiple of Q8Block) per row and block of Q8Block
+// values to 7-bit unsigned integers q [rows, k] with s [rows, k/Q8Block][2] = (d, lo):
+// lo = min, d = (max - lo)/127, q = min(127, round-half-even((x - lo)·(1/d))) (0 when d == 0),
+// so x ≈ lo + d·q, every step in float32. The reference of quant_u7 (which writes 4 rows
+// interleaved; the values are these).
+func QuantizeU7Rows(q []uint8, s []float32, x []float32, rows, k int) {
+	nb := k / Q8Block
+	q, s, x = q[:rows*k], s[:2*rows*nb], x[:rows*k]
+	for b := 0; b < rows*nb; b++ {
+		xb := x[b*Q8Block : (b+1)*Q8Block]
+		lo, hi := xb[0], xb[0]
+		for _, v := range xb {
+			lo, hi = min(lo, v), max(hi, v)
+		}
+		d := (hi - lo) / 127
+		s[2*b], s[2*b+1] = d, lo
+		var id float32
+		if d != 0 {
+			id = 1 / d
+		}
+		qb := q[b*Q8Block : (b+1)*Q8Block]
+		for i, v := range xb {
+			t := (v - lo) * id
+			qb[i] = uint8(min(127, math.RoundToEven(float64(t))))
+		}
+	}
+}
+
+// GemmQ8U7 computes dst[rows, w.Out] from activations quantized by QuantizeU7Rows (q [rows, w.In],
+// s [rows, w.In/Q8Block][2]) and a Q8 matrix with blocks of Q8Block:
+//
+//	dst[i,j] = Σ_b [(T·d[i,b])·w.Scale[j,b] + lo[i,b]·(w.Scale[j,b]·Σ_{p in b} w.Q[j,p])],
+//	T = Σ_{p in block b} q[i,p]·w.Q[j,p]
+//
+// summed in order of b, T exact, the rest in float32 as written. The reference of qgemm_r7.
+func GemmQ8U7(dst []float32, q []uint8, s []float32, rows int, w *Q8) {
+	if w.Block != Q8Block {
+		panic(fmt.Sprintf("kernels: GemmQ8U7: block %d, want %d", w.Block, Q8Block))
+	}
+	k, nb := w.In, w.In/Q8Block
+	var wq [Q8Block]int8
+	for j := 0; j < w.Out; j++ {
+		ws := make([]float32, nb)
+		sw := make([]float32, nb)
+		for b := range ws {
+			ws[b] = w.blockSum(j, b)
+			_, sw[b] = w.at(j, b*Q8Block)
+		}
+		for i := 0; i < rows; i++ {
+			var acc float32
+			for b := 0; b < nb; b++ {
+				for p := range wq {
+					wq[p], _ = w.at(j, b*Q8Block+p)
+				}
+				var t int32
+				for p, v := range q[i*k+b*Q8Block : i*k+(b+1)*Q8Block] {
+					t += int32(v) * int32(wq[p])
+				}
+				d, lo := s[2*(i*nb+b)], s[2*(i*nb+b)+1]
+				acc += float32(float32(float32(t)*d)*sw[b]) + float32(lo*ws[b])
 			}
 			dst[i*w.Out+j] = acc
 		}

@@ -7,6 +7,12 @@ package kernels
 
 func kernelsLoaded() bool { return false }
 
+func relaxedLoaded() bool { return false }
+
+func simdQuantU7(q []uint8, s []float32, x []float32, rows, k int) {
+	panic("kernels: no SIMD kernel module in this build")
+}
+
 func simdGemmNT(dst []float32, ldd int, x []float32, ldx int, w []float32, ldw int, m, k, n int) {
 	panic("kernels: no SIMD kernel module in this build")
 }

@@ -12,7 +12,7 @@
 
   ;; abi: the version of these exports' names and signatures. runtime/kernels/simd_js.go
   ;; (kernelABI) uses the module only when they match: bump both whenever an export changes.
-  (func (export "abi") (result i32) (i32.const 4))
+  (func (export "abi") (result i32) (i32.const 5))
 
   ;; A horizontal sum of an f32x4 v is written out as (v0+v1)+(v2+v3) wherever it is needed:
   ;; V8 (Node 20) does not inline Wasm calls, and a call per output tile shows in profiles.
@@ -361,7 +361,86 @@
       (br $il)))
   )
 
-;; pack_q8 rearranges an int8 matrix qw [N, K] (N % 4 == 0, K % 32 == 0) and its scales
+;; quant_u7 quantizes x [M, K] (row stride ldx, K % 32 == 0) to 7-bit unsigned integers for
+  ;; qgemm_r7 (kernels_relaxed.wat), per row and block of 32 values asymmetrically: lx = min,
+  ;; dx = (max - lx)/127, ux = round-half-even((x - lx)·(1/dx)) (0 when dx == 0), at most 127, so
+  ;; x ≈ lx + dx·ux. A row's ux lie 4 rows interleaved, as qgemm_r7 reads them: byte (i, k) at
+  ;; q + ((i/4)·(K/4) + k/4)·16 + (i%4)·4 + k%4, and (dx, lx) at s + (((i/4)·nb + b)·4 + i%4)·8;
+  ;; the rows from M to M rounded up to 4 are written as zeros (ux, dx, lx). The plain-Go
+  ;; reference is QuantizeU7Rows (row-major). Rounding as in quant_i16; min and max with
+  ;; f32x4.pmin/pmax (one instruction each: activations are never NaN).
+  (func (export "quant_u7")
+    (param $q i32) (param $s i32) (param $x i32) (param $ldx i32) (param $M i32) (param $K i32)
+    (local $i i32) (local $M4 i32) (local $nb i32) (local $px i32) (local $pe i32) (local $pq i32) (local $ps i32)
+    (local $lo v128) (local $hi v128) (local $id v128) (local $u v128) (local $dd f32) (local $lof f32)
+    (local $v0 v128) (local $v1 v128) (local $v2 v128) (local $v3 v128)
+    (local $v4 v128) (local $v5 v128) (local $v6 v128) (local $v7 v128)
+    (local.set $nb (i32.shr_u (local.get $K) (i32.const 5)))
+    (local.set $M4 (i32.and (i32.add (local.get $M) (i32.const 3)) (i32.const -4)))
+    (block $i_done (loop $il
+      (br_if $i_done (i32.ge_u (local.get $i) (local.get $M4)))
+      (local.set $pq (i32.add (i32.add (local.get $q) (i32.mul (i32.and (local.get $i) (i32.const -4)) (local.get $K)))
+        (i32.shl (i32.and (local.get $i) (i32.const 3)) (i32.const 2))))
+      (local.set $ps (i32.add (i32.add (local.get $s) (i32.shl (i32.mul (i32.and (local.get $i) (i32.const -4)) (local.get $nb)) (i32.const 3)))
+        (i32.shl (i32.and (local.get $i) (i32.const 3)) (i32.const 3))))
+      (local.set $px (i32.add (local.get $x) (i32.shl (i32.mul (local.get $i) (local.get $ldx)) (i32.const 2))))
+      (local.set $pe (i32.add (local.get $px) (i32.shl (local.get $K) (i32.const 2))))
+      (block $b_done (loop $bl
+        (br_if $b_done (i32.ge_u (local.get $px) (local.get $pe)))
+        (if (i32.lt_u (local.get $i) (local.get $M))
+          (then
+        (local.set $v0 (v128.load offset=0 (local.get $px)))
+        (local.set $v1 (v128.load offset=16 (local.get $px)))
+        (local.set $v2 (v128.load offset=32 (local.get $px)))
+        (local.set $v3 (v128.load offset=48 (local.get $px)))
+        (local.set $v4 (v128.load offset=64 (local.get $px)))
+        (local.set $v5 (v128.load offset=80 (local.get $px)))
+        (local.set $v6 (v128.load offset=96 (local.get $px)))
+        (local.set $v7 (v128.load offset=112 (local.get $px)))
+            (local.set $lo (f32x4.pmin (f32x4.pmin (f32x4.pmin (local.get $v0) (local.get $v1)) (f32x4.pmin (local.get $v2) (local.get $v3))) (f32x4.pmin (f32x4.pmin (local.get $v4) (local.get $v5)) (f32x4.pmin (local.get $v6) (local.get $v7)))))
+            (local.set $hi (f32x4.pmax (f32x4.pmax (f32x4.pmax (local.get $v0) (local.get $v1)) (f32x4.pmax (local.get $v2) (local.get $v3))) (f32x4.pmax (f32x4.pmax (local.get $v4) (local.get $v5)) (f32x4.pmax (local.get $v6) (local.get $v7)))))
+            (local.set $lo (f32x4.pmin (local.get $lo) (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $lo) (local.get $lo))))
+            (local.set $lo (f32x4.pmin (local.get $lo) (i8x16.shuffle 4 5 6 7 0 1 2 3 12 13 14 15 8 9 10 11 (local.get $lo) (local.get $lo))))
+            (local.set $hi (f32x4.pmax (local.get $hi) (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $hi) (local.get $hi))))
+            (local.set $hi (f32x4.pmax (local.get $hi) (i8x16.shuffle 4 5 6 7 0 1 2 3 12 13 14 15 8 9 10 11 (local.get $hi) (local.get $hi))))
+            (local.set $lof (f32x4.extract_lane 0 (local.get $lo)))
+            (local.set $dd (f32.div (f32.sub (f32x4.extract_lane 0 (local.get $hi)) (local.get $lof)) (f32.const 127)))
+            (f32.store (local.get $ps) (local.get $dd))
+            (f32.store offset=4 (local.get $ps) (local.get $lof))
+            (local.set $lo (f32x4.splat (local.get $lof)))
+            (local.set $id (f32x4.splat (select (f32.div (f32.const 1) (local.get $dd)) (f32.const 0)
+              (f32.ne (local.get $dd) (f32.const 0)))))
+        (local.set $u (i8x16.min_u (i8x16.narrow_i16x8_u (i16x8.narrow_i32x4_s (i32x4.sub (f32x4.add (f32x4.mul (f32x4.sub (local.get $v0) (local.get $lo)) (local.get $id)) (v128.const f32x4 12582912 12582912 12582912 12582912)) (v128.const i32x4 0x4B400000 0x4B400000 0x4B400000 0x4B400000)) (i32x4.sub (f32x4.add (f32x4.mul (f32x4.sub (local.get $v1) (local.get $lo)) (local.get $id)) (v128.const f32x4 12582912 12582912 12582912 12582912)) (v128.const i32x4 0x4B400000 0x4B400000 0x4B400000 0x4B400000))) (i16x8.narrow_i32x4_s (i32x4.sub (f32x4.add (f32x4.mul (f32x4.sub (local.get $v2) (local.get $lo)) (local.get $id)) (v128.const f32x4 12582912 12582912 12582912 12582912)) (v128.const i32x4 0x4B400000 0x4B400000 0x4B400000 0x4B400000)) (i32x4.sub (f32x4.add (f32x4.mul (f32x4.sub (local.get $v3) (local.get $lo)) (local.get $id)) (v128.const f32x4 12582912 12582912 12582912 12582912)) (v128.const i32x4 0x4B400000 0x4B400000 0x4B400000 0x4B400000)))) (v128.const i8x16 127 127 127 127 127 127 127 127 127 127 127 127 127 127 127 127)))
+        (v128.store32_lane offset=0 0 (local.get $pq) (local.get $u))
+        (v128.store32_lane offset=16 1 (local.get $pq) (local.get $u))
+        (v128.store32_lane offset=32 2 (local.get $pq) (local.get $u))
+        (v128.store32_lane offset=48 3 (local.get $pq) (local.get $u))
+        (local.set $u (i8x16.min_u (i8x16.narrow_i16x8_u (i16x8.narrow_i32x4_s (i32x4.sub (f32x4.add (f32x4.mul (f32x4.sub (local.get $v4) (local.get $lo)) (local.get $id)) (v128.const f32x4 12582912 12582912 12582912 12582912)) (v128.const i32x4 0x4B400000 0x4B400000 0x4B400000 0x4B400000)) (i32x4.sub (f32x4.add (f32x4.mul (f32x4.sub (local.get $v5) (local.get $lo)) (local.get $id)) (v128.const f32x4 12582912 12582912 12582912 12582912)) (v128.const i32x4 0x4B400000 0x4B400000 0x4B400000 0x4B400000))) (i16x8.narrow_i32x4_s (i32x4.sub (f32x4.add (f32x4.mul (f32x4.sub (local.get $v6) (local.get $lo)) (local.get $id)) (v128.const f32x4 12582912 12582912 12582912 12582912)) (v128.const i32x4 0x4B400000 0x4B400000 0x4B400000 0x4B400000)) (i32x4.sub (f32x4.add (f32x4.mul (f32x4.sub (local.get $v7) (local.get $lo)) (local.get $id)) (v128.const f32x4 12582912 12582912 12582912 12582912)) (v128.const i32x4 0x4B400000 0x4B400000 0x4B400000 0x4B400000)))) (v128.const i8x16 127 127 127 127 127 127 127 127 127 127 127 127 127 127 127 127)))
+        (v128.store32_lane offset=64 0 (local.get $pq) (local.get $u))
+        (v128.store32_lane offset=80 1 (local.get $pq) (local.get $u))
+        (v128.store32_lane offset=96 2 (local.get $pq) (local.get $u))
+        (v128.store32_lane offset=112 3 (local.get $pq) (local.get $u))
+          )
+          (else
+            (local.set $u (v128.const i64x2 0 0))
+            (v128.store32_lane offset=0 0 (local.get $pq) (local.get $u))
+            (v128.store32_lane offset=16 0 (local.get $pq) (local.get $u))
+            (v128.store32_lane offset=32 0 (local.get $pq) (local.get $u))
+            (v128.store32_lane offset=48 0 (local.get $pq) (local.get $u))
+            (v128.store32_lane offset=64 0 (local.get $pq) (local.get $u))
+            (v128.store32_lane offset=80 0 (local.get $pq) (local.get $u))
+            (v128.store32_lane offset=96 0 (local.get $pq) (local.get $u))
+            (v128.store32_lane offset=112 0 (local.get $pq) (local.get $u))
+            (i64.store (local.get $ps) (i64.const 0))))
+        (local.set $pq (i32.add (local.get $pq) (i32.const 128)))
+        (local.set $ps (i32.add (local.get $ps) (i32.const 32)))
+        (local.set $px (i32.add (local.get $px) (i32.const 128)))
+        (br $bl)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $il)))
+  )
+
+  ;; pack_q8 rearranges an int8 matrix qw [N, K] (N % 4 == 0, K % 32 == 0) and its scales
   ;; sw [N, K/32] for qgemm_packed: for every 4 rows j..j+3 ("quad"), the k-pairs in order, each 8
   ;; bytes w[j][k] w[j][k+1] w[j+1][k] w[j+1][k+1] … w[j+3][k+1] (a transpose of 16-bit pairs,
   ;; 8 shuffles per 64 bytes) into wp [N/4][K/2][8], and the scales as sp [N/4][K/32][4].
