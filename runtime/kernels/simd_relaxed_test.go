@@ -10,8 +10,8 @@ import (
 )
 
 // requireRelaxed skips (or, with ADAPTERWASM_REQUIRE_RELAXED=1, fails) a test of the relaxed-SIMD
-// kernel where the host did not instantiate kernels_relaxed.wat (an engine without relaxed SIMD:
-// wat/go_js_wasm_exec passes Node 20 its flag; ADAPTERWASM_RELAXED=off).
+// kernel where the host did not instantiate kernels_relaxed.wat (wat/go_js_wasm_exec does with
+// ADAPTERWASM_RELAXED=on: ./build.sh test runs this package so too).
 func requireRelaxed(t *testing.T) {
 	t.Helper()
 	requireSIMD(t)
