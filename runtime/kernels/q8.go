@@ -3,6 +3,7 @@ package kernels
 import (
 	"fmt"
 	"math"
+	"unsafe"
 
 	"github.com/x448/float16"
 )
@@ -94,14 +95,19 @@ func (m *Q8) packQ7() {
 	n, k, nb := m.Out, m.In, m.In/Q8Block
 	q := make([]int8, n*k)
 	sc := make([]float32, 2*n*nb)
+	// The k-quads move as uint32s (4 bytes at a time: Go's plain loops under Wasm are slow, and
+	// this runs on every matrix's first product; Wasm loads need no alignment).
+	src32 := unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(m.Q))), n*k/4)
+	dst32 := unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(q))), n*k/4)
+	k4 := k / 4
 	for j := 0; j < n; j += 8 {
-		dst := q[j*k : (j+8)*k]
+		dst := dst32[j*k4 : (j+8)*k4]
 		for c := 0; c < 8; c++ {
-			row := m.Q[(j+c)*k : (j+c+1)*k]
-			for kq := 0; kq < k; kq += 4 {
-				p := kq*8 + c*4
-				dst[p], dst[p+1], dst[p+2], dst[p+3] = row[kq], row[kq+1], row[kq+2], row[kq+3]
+			row32 := src32[(j+c)*k4 : (j+c+1)*k4]
+			for kq, v := range row32 {
+				dst[kq*8+c] = v
 			}
+			row := m.Q[(j+c)*k : (j+c+1)*k]
 			for b := 0; b < nb; b++ {
 				var sum int32
 				for _, v := range row[b*Q8Block : (b+1)*Q8Block] {
