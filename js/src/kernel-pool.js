@@ -28,7 +28,7 @@ const OP = 4;
 const NCHUNK = 5;
 const CHUNK = 6;
 const ARGS = 8;
-const NARGS = 12;
+const NARGS = 14;
 export const CONTROL_BYTES = (ARGS + NARGS) * 4;
 
 const IDX_BITS = 11; // up to 2047 chunks a job
@@ -48,6 +48,12 @@ export const OP_GELU = 2;
 export const OP_QUANT_I16 = 3;
 export const OP_QGEMM_R7 = 4;
 export const OP_QUANT_U7 = 5;
+export const OP_ATTENTION = 6;
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+// f32bits and bitsF32 carry a float argument through the job's u32s.
+export const f32bits = (x) => ((f32[0] = x), u32[0]);
+const bitsF32 = (b) => ((u32[0] = b), f32[0]);
 const OPS = [
   // qgemm_packed(d, ldd, qx, sx, wp, sp, M, K, N, tmp): W packed as [N/4][K/2][8] int8 (K bytes
   // a column) and scales [N/4][K/32][4] f32 (K/8 bytes a column); tmp: 8 floats per thread.
@@ -65,6 +71,9 @@ const OPS = [
   // quant_u7(q, s, x, ldx, M, K): rows [j0, j1) (j0 a multiple of 8: whole interleaved quads),
   // K bytes and K/4 bytes of scales a row; the last chunk zeroes the rows up to a multiple of 4.
   (k, a, j0, j1) => k.quant_u7(a[0] + j0 * a[5], a[1] + (j0 * a[5]) / 4, a[2] + 4 * j0 * a[3], a[3], j1 - j0, a[5]),
+  // attention(ctx, q, k, v, H, T, kv, d, nh, scale, bias, sc): sequence-heads [j0, j1), each on
+  // its own (thread t's scratch: the t-th T·kvp floats of sc; scale as f32 bits).
+  (k, a, j0, j1, t) => k.attention(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], bitsF32(a[9]), a[10], a[11] + 4 * t * a[5] * ((a[6] + 3) & ~3), j0, j1 - j0),
 ];
 
 // runChunks claims and computes chunks of the job of generation gen until none is left; it
@@ -136,11 +145,12 @@ export class KernelPool {
   }
 
   // run computes kernel op over all n output columns (elements, rows) of the call whose arguments
-  // are a, split in chunks of a multiple of 8 over the pool's threads, and returns when every one is done.
-  run(op, a, n) {
+  // are a, split in chunks of a multiple of unit (8: the kernels' tiles) over the pool's threads,
+  // and returns when every one is done.
+  run(op, a, n, unit = 8) {
     const { ctrl, args } = this;
-    const per = Math.ceil(n / (this.threads * 3) / 8) * 8;
-    const chunk = Math.max(8, per, Math.ceil(n / IDX_MASK / 8) * 8);
+    const per = Math.ceil(n / (this.threads * 3) / unit) * unit;
+    const chunk = Math.max(unit, per, Math.ceil(n / IDX_MASK / unit) * unit);
     const nchunk = Math.ceil(n / chunk);
     Atomics.store(ctrl, TICKET, CLOSED);
     for (let i = 0; i < a.length; i++) args[i] = a[i];

@@ -25,6 +25,7 @@ import (
 //	                 summed in f32
 //	QuantizeU7Rows ↔ quant_u7  activations to 7-bit unsigned, (scale, min) per 32 (relaxed path)
 //	GemmQ8U7      ↔ packQ7 + qgemm_r7 (kernels_relaxed.wat: relaxed SIMD, a module of its own)
+//	AttentionRef  ↔ attention  GemmNT, SoftmaxRows, GemmNN per sequence and head, in one call
 //	SoftmaxRowsRef ↔ softmax_rows  scaled, biased row softmax (attention); exp as Cephes' expf
 //	GELU          ↔ gelu_erf   erf GELU (activation.go); erf as a rational z·P(z²)/Q(z²)
 //	                 (wat/fit_erf.py)
@@ -322,6 +323,49 @@ func GemmQ8U7(dst []float32, q []uint8, s []float32, rows int, w *Q8) {
 				acc += float32(float32(float32(t)*d)*sw[b]) + float32(lo*ws[b])
 			}
 			dst[i*w.Out+j] = acc
+		}
+	}
+}
+
+// Attention computes scaled dot-product attention for B sequences of T queries over kv keys and
+// nh heads of d columns: for every sequence bi and head h (columns h·d…),
+//
+//	ctx_h = softmax(q_h·k_hᵀ·scale + bias[bi])·v_h
+//
+// with q and ctx [B][T][H], k and v [B][kv][H], bias [B][kvp] (kvp = kv rounded up to 4: the
+// padding mask, zeros past kv), scratch at least T·kvp floats. It is AttentionRef's sequence of
+// GemmNT, SoftmaxRows and GemmNN calls; with the SIMD kernels (d % 4 == 0) one call of the
+// kernel module's attention makes exactly those kernel calls (the same results), which the kernel
+// threads can split by sequence and head.
+func Attention(ctx, q, k, v []float32, H, B, T, kv, d, nh int, scale float32, bias, scratch []float32) {
+	if B == 0 || T == 0 || kv == 0 || nh == 0 {
+		return
+	}
+	kvp := (kv + 3) &^ 3
+	if nh*d > H || len(q) < B*T*H || len(ctx) < B*T*H || len(k) < B*kv*H || len(v) < B*kv*H || len(bias) < B*kvp || len(scratch) < T*kvp {
+		panic(fmt.Sprintf("kernels: Attention: lengths q %d ctx %d k %d v %d bias %d scratch %d for B %d T %d kv %d H %d nh %d d %d",
+			len(q), len(ctx), len(k), len(v), len(bias), len(scratch), B, T, kv, H, nh, d))
+	}
+	if d%4 == 0 && d > 0 && SIMD() {
+		simdAttention(ctx, q, k, v, H, B, T, kv, d, nh, scale, bias)
+		return
+	}
+	AttentionRef(ctx, q, k, v, H, B, T, kv, d, nh, scale, bias, scratch)
+}
+
+// AttentionRef is Attention as one GemmNT, SoftmaxRows and GemmNN per sequence and head (each the
+// SIMD kernel or its plain-Go reference): the reference of the kernel module's attention.
+func AttentionRef(ctx, q, k, v []float32, H, B, T, kv, d, nh int, scale float32, bias, scratch []float32) {
+	kvp := (kv + 3) &^ 3
+	sc := scratch[:T*kvp]
+	for bi := 0; bi < B; bi++ {
+		qb, cb := q[bi*T*H:(bi+1)*T*H], ctx[bi*T*H:(bi+1)*T*H]
+		kb, vb := k[bi*kv*H:(bi+1)*kv*H], v[bi*kv*H:(bi+1)*kv*H]
+		for h := 0; h < nh; h++ {
+			off := h * d
+			GemmNT(sc, kvp, qb[off:], H, kb[off:], H, T, d, kv)
+			SoftmaxRows(sc, kvp, T, kv, scale, bias[bi*kvp:(bi+1)*kvp])
+			GemmNN(cb[off:], H, sc, kvp, vb[off:], H, T, kv, d)
 		}
 	}
 }

@@ -18,7 +18,27 @@ func kABI() int32
 // kernelABI is the version of the kernel module's exports this code calls (kernels.wat's abi):
 // a module from another build whose exports differ is not used (plain-Go kernels instead).
 // 4: qgemm_packed's tmp holds 8 floats for each of up to kernelThreads threads. 5: quant_u7.
-const kernelABI = 5
+// 6: attention.
+const kernelABI = 6
+
+//go:wasmimport adapterwasm_kernels attention
+func kAttention(ctx, q, k, v, h, t, kv, d, nh uint32, scale float32, bias, sc, i0, n uint32)
+
+//go:wasmimport adapterwasm_kernels threads
+func kThreads() int32
+
+// attnScratch is attention's score matrix [T, kvp], one for each kernel thread (the host's
+// threads import: the pool gives thread t the t-th).
+var attnScratch []float32
+
+// simdAttention calls attention on all B·nh sequence-heads.
+func simdAttention(ctx, q, k, v []float32, H, B, T, kv, d, nh int, scale float32, bias []float32) {
+	kvp := (kv + 3) &^ 3
+	nt := max(1, int(kThreads()))
+	attnScratch = growF32(attnScratch, nt*T*kvp)
+	kAttention(addr(ctx), addr(q), addr(k), addr(v), uint32(H), uint32(T), uint32(kv), uint32(d), uint32(nh), scale,
+		addr(bias), addr(attnScratch), 0, uint32(B*nh))
+}
 
 //go:wasmimport adapterwasm_kernels relaxed_available
 func kRelaxedAvailable() int32

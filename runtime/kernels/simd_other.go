@@ -56,3 +56,7 @@ func simdDequantQ8(dst []float32, w *Q8) { panic("kernels: no SIMD kernel module
 func simdAdd(dst, a, b []float32) { panic("kernels: no SIMD kernel module in this build") }
 
 func simdScale(x []float32, s float32) { panic("kernels: no SIMD kernel module in this build") }
+
+func simdAttention(ctx, q, k, v []float32, H, B, T, kv, d, nh int, scale float32, bias []float32) {
+	panic("kernels: no SIMD kernel module in this build")
+}

@@ -30,6 +30,8 @@ function kernelImports() {
     pack_q8: (...a) => k.pack_q8(...a),
     qgemm_packed: (...a) => k.qgemm_packed(...a),
     softmax_rows: (...a) => k.softmax_rows(...a),
+    attention: (...a) => k.attention(...a),
+    threads: () => 1,
     gelu_erf: (...a) => k.gelu_erf(...a),
     layer_norm: (...a) => k.layer_norm(...a),
     add_bias: (...a) => k.add_bias(...a),

@@ -12,7 +12,7 @@
 
   ;; abi: the version of these exports' names and signatures. runtime/kernels/simd_js.go
   ;; (kernelABI) uses the module only when they match: bump both whenever an export changes.
-  (func (export "abi") (result i32) (i32.const 5))
+  (func (export "abi") (result i32) (i32.const 6))
 
   ;; A horizontal sum of an f32x4 v is written out as (v0+v1)+(v2+v3) wherever it is needed:
   ;; V8 (Node 20) does not inline Wasm calls, and a call per output tile shows in profiles.
@@ -23,7 +23,7 @@
   ;; and one broadcast x[i+r, p] per row, so nothing is reduced across lanes; each output sums
   ;; its K products in order p = 0, 1, …. Then a 4-column tile when N % 8 == 4; rows past the
   ;; last multiple of 4 one at a time.
-  (func (export "sgemm_nn")
+  (func $sgemm_nn (export "sgemm_nn")
     (param $d i32) (param $ldd i32) (param $x i32) (param $ldx i32) (param $y i32) (param $ldy i32)
     (param $M i32) (param $K i32) (param $N i32)
     (local $i i32) (local $j i32) (local $py i32) (local $pe i32) (local $pd i32) (local $ldy4 i32)
@@ -610,6 +610,37 @@
       (br $jl)))
   )
 
+;; attention runs scaled dot-product attention for items [i0, i0+n) of B sequences × nh heads
+  ;; (item i: sequence i/nh, head i%nh, its d columns at h·d): scores = q_h·k_hᵀ (sgemm_nt into
+  ;; sc, row stride kvp = kv rounded up to 4), softmax_rows(scores·scale + bias[sequence]), then
+  ;; ctx_h = P·v_h (sgemm_nn): the very calls Go makes per head otherwise, so the results are
+  ;; theirs bit for bit. q and ctx are [B][T][H], k and v [B][kv][H], bias [B][kvp], sc a
+  ;; scratch of T·kvp floats. One call per layer instead of three per head and sequence, and a
+  ;; unit the kernel threads can split (js/src/kernel-pool.js, by items).
+  (func (export "attention")
+    (param $ctx i32) (param $q i32) (param $k i32) (param $v i32) (param $H i32) (param $T i32)
+    (param $kv i32) (param $d i32) (param $nh i32) (param $scale f32) (param $bias i32) (param $sc i32)
+    (param $i0 i32) (param $n i32)
+    (local $i i32) (local $bi i32) (local $off i32) (local $kvp i32) (local $qo i32) (local $ko i32)
+    (local.set $kvp (i32.and (i32.add (local.get $kv) (i32.const 3)) (i32.const -4)))
+    (local.set $i (local.get $i0))
+    (block $done (loop $l
+      (br_if $done (i32.ge_u (local.get $i) (i32.add (local.get $i0) (local.get $n))))
+      (local.set $bi (i32.div_u (local.get $i) (local.get $nh)))
+      (local.set $off (i32.mul (i32.rem_u (local.get $i) (local.get $nh)) (local.get $d)))
+      ;; element offsets of the sequence's q/ctx rows and k/v rows, at the head's columns
+      (local.set $qo (i32.shl (i32.add (i32.mul (i32.mul (local.get $bi) (local.get $T)) (local.get $H)) (local.get $off)) (i32.const 2)))
+      (local.set $ko (i32.shl (i32.add (i32.mul (i32.mul (local.get $bi) (local.get $kv)) (local.get $H)) (local.get $off)) (i32.const 2)))
+      (call $sgemm (local.get $sc) (local.get $kvp) (i32.add (local.get $q) (local.get $qo)) (local.get $H)
+        (i32.add (local.get $k) (local.get $ko)) (local.get $H) (local.get $T) (local.get $d) (local.get $kv))
+      (call $softmax_rows (local.get $sc) (local.get $kvp) (local.get $T) (local.get $kv) (local.get $scale)
+        (i32.add (local.get $bias) (i32.shl (i32.mul (local.get $bi) (local.get $kvp)) (i32.const 2))))
+      (call $sgemm_nn (i32.add (local.get $ctx) (local.get $qo)) (local.get $H) (local.get $sc) (local.get $kvp)
+        (i32.add (local.get $v) (local.get $ko)) (local.get $H) (local.get $T) (local.get $kv) (local.get $d))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $l)))
+  )
+
   ;; exp4 is e^v lane-wise as Cephes' expf (range reduction by ln 2 in two parts, degree-5
   ;; polynomial, 2^n built in the exponent bits), v clamped to [-87.34, 88.38] so that 2^n stays
   ;; a normal float: e^v for v ≤ -87.34 is 1.2e-38, not 0. About 2 ulp.
@@ -710,7 +741,7 @@
   ;; softmax_rows: for each of rows rows of x (row stride ld ≥ n rounded up to 4, f32, 16-byte
   ;; readable past n), x[j] = softmax(x[j]·scale + bias[j]) over j < n (bias: n values, ld
   ;; readable), and x[j] = 0 for n ≤ j < n rounded up to 4.
-  (func (export "softmax_rows") (param $x i32) (param $ld i32) (param $rows i32) (param $n i32) (param $scale f32) (param $bias i32)
+  (func $softmax_rows (export "softmax_rows") (param $x i32) (param $ld i32) (param $rows i32) (param $n i32) (param $scale f32) (param $bias i32)
     (local $i i32) (local $j i32) (local $p i32) (local $nb i32)
     (local $sc v128) (local $m v128) (local $s v128) (local $v v128) (local $keep v128) (local $nfull i32)
     (local $ev v128) (local $en v128) (local $er v128) (local $ep v128) (local $ej v128)
