@@ -43,6 +43,7 @@ export function kernelTrampolines(get, pool = () => null) {
     dequant_q8: (w, qw, sw, n) => get().dequant_q8(w, qw, sw, n),
     q8_gemm_nt: (d, ldd, x, ldx, qw, sw, t, m, kk, n, r) => get().q8_gemm_nt(d, ldd, x, ldx, qw, sw, t, m, kk, n, r),
     pack_q8: (wp, sp, qw, sw, n, kk) => get().pack_q8(wp, sp, qw, sw, n, kk),
+    pack_q7: (wp, tp, qw, sw, n, kk) => get().pack_q7(wp, tp, qw, sw, n, kk),
     quant_u7: (q, s, x, ldx, m, kk) => {
       const p = pool();
       if (p && m * kk >= ELEMENTWISE_MIN && m >= 16) return p.run(OP_QUANT_U7, [q, s, x, ldx, m, kk], m);

@@ -18,8 +18,11 @@ func kABI() int32
 // kernelABI is the version of the kernel module's exports this code calls (kernels.wat's abi):
 // a module from another build whose exports differ is not used (plain-Go kernels instead).
 // 4: qgemm_packed's tmp holds 8 floats for each of up to kernelThreads threads. 5: quant_u7.
-// 6: attention.
-const kernelABI = 6
+// 6: attention. 7: pack_q7.
+const kernelABI = 7
+
+//go:wasmimport adapterwasm_kernels pack_q7
+func kPackQ7(wp, tp, qw, sw, n, k uint32)
 
 //go:wasmimport adapterwasm_kernels attention
 func kAttention(ctx, q, k, v, h, t, kv, d, nh uint32, scale float32, bias, sc, i0, n uint32)
@@ -224,7 +227,7 @@ func growUint8(s []uint8, n int) []uint8 {
 // its layout first if it is not (packQ7).
 func kQgemmRelaxed(dst []float32, rows int, w *Q8) {
 	if w.packed != packOcts {
-		w.packQ7()
+		simdPackQ7(w)
 	}
 	sc := &q8Scratch
 	kQgemmR7(addr(dst), uint32(w.Out), addr(sc.u), addr(sc.su), addr(w.Q), addr(w.Scale), uint32(rows), uint32(w.In), uint32(w.Out), addr(sc.tmp[:]))
@@ -280,6 +283,19 @@ func packQ8(w *Q8) {
 	copy(w.Q, sc.wp)
 	copy(w.Scale, sc.sp)
 	w.packed = packPairs
+}
+
+// simdPackQ7 rearranges w in place into qgemm_r7's layout with pack_q7 (Q8.packQ7's kernel:
+// the same bytes and floats), through q8Scratch; Scale becomes a new slice twice as long.
+func simdPackQ7(w *Q8) {
+	w.unpack()
+	sc := &q8Scratch
+	nb := w.In / Q8Block
+	sc.wp = growInt8(sc.wp, w.Out*w.In)
+	tp := make([]float32, 2*w.Out*nb)
+	kPackQ7(addr(sc.wp), addr(tp), addr(w.Q), addr(w.Scale), uint32(w.Out), uint32(w.In))
+	copy(w.Q, sc.wp)
+	w.Scale, w.packed = tp, packOcts
 }
 
 // simdDequantQ8 calls dequant_q8: dst [w.Out, w.In] = W as float32 (blocks of Q8Block).

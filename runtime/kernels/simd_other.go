@@ -60,3 +60,5 @@ func simdScale(x []float32, s float32) { panic("kernels: no SIMD kernel module i
 func simdAttention(ctx, q, k, v []float32, H, B, T, kv, d, nh int, scale float32, bias []float32) {
 	panic("kernels: no SIMD kernel module in this build")
 }
+
+func simdPackQ7(w *Q8) { panic("kernels: no SIMD kernel module in this build") }

@@ -264,3 +264,18 @@ func TestKernelsName(t *testing.T) {
 	SetQ8Relaxed(true)
 	t.Logf("kernels: %s", Name())
 }
+
+// TestPackQ7KernelMatchesReference checks pack_q7 against Q8.packQ7: the same bytes and floats.
+func TestPackQ7KernelMatchesReference(t *testing.T) {
+	requireSIMD(t)
+	r := rand.New(rand.NewPCG(43, 44))
+	for _, s := range []struct{ out, in int }{{8, 32}, {16, 96}, {24, 384}, {40, 1536}} {
+		_, a := q8Case(r, 1, s.in, s.out)
+		b := &Q8{Out: a.Out, In: a.In, Block: a.Block, Q: slices.Clone(a.Q), Scale: slices.Clone(a.Scale)}
+		a.packQ7()
+		simdPackQ7(b)
+		if b.packed != packOcts || !slices.Equal(a.Q, b.Q) || !slices.Equal(a.Scale, b.Scale) {
+			t.Fatalf("%v: pack_q7 differs from Q8.packQ7", s)
+		}
+	}
+}

@@ -28,6 +28,7 @@ function kernelImports() {
     dequant_q8: (...a) => k.dequant_q8(...a),
     q8_gemm_nt: (...a) => k.q8_gemm_nt(...a),
     pack_q8: (...a) => k.pack_q8(...a),
+    pack_q7: (...a) => k.pack_q7(...a),
     qgemm_packed: (...a) => k.qgemm_packed(...a),
     softmax_rows: (...a) => k.softmax_rows(...a),
     attention: (...a) => k.attention(...a),

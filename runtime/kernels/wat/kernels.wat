@@ -12,7 +12,7 @@
 
   ;; abi: the version of these exports' names and signatures. runtime/kernels/simd_js.go
   ;; (kernelABI) uses the module only when they match: bump both whenever an export changes.
-  (func (export "abi") (result i32) (i32.const 6))
+  (func (export "abi") (result i32) (i32.const 7))
 
   ;; A horizontal sum of an f32x4 v is written out as (v0+v1)+(v2+v3) wherever it is needed:
   ;; V8 (Node 20) does not inline Wasm calls, and a call per output tile shows in profiles.
@@ -438,6 +438,70 @@
         (br $bl)))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br $il)))
+  )
+
+  ;; pack_q7 rearranges an int8 matrix qw [N, K] (N % 8 == 0, K % 32 == 0) and its scales sw
+  ;; [N, K/32] for qgemm_r7 (kernels_relaxed.wat), as Go's Q8.packQ7 (its reference): for every 8
+  ;; rows, the k-quads of the 8 rows side by side, wp [N/8][K/4][8][4] (a 4×4 transpose of 32-bit
+  ;; lanes per 4 rows and 16 bytes), and tp [N/8][K/32][16]: per block the scales of rows 0-3,
+  ;; those scales times the sums of the rows' int8 weights in the block, then the same for rows 4-7.
+  (func (export "pack_q7") (param $wp i32) (param $tp i32) (param $qw i32) (param $sw i32) (param $N i32) (param $K i32)
+    (local $j i32) (local $k i32) (local $c i32) (local $b i32) (local $nb i32) (local $r i32) (local $out i32) (local $src i32) (local $d f32)
+    (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128) (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128) (local $s v128)
+    (local.set $nb (i32.shr_u (local.get $K) (i32.const 5)))
+    (block $j_done (loop $jl
+      (br_if $j_done (i32.ge_u (local.get $j) (local.get $N)))
+      (local.set $out (i32.add (local.get $wp) (i32.mul (local.get $j) (local.get $K))))
+      ;; two halves of 4 rows each (c = 0, 4): 16 bytes of each row at a time
+      (local.set $c (i32.const 0))
+      (block $c_done (loop $cl
+        (br_if $c_done (i32.ge_u (local.get $c) (i32.const 8)))
+        (local.set $r (i32.add (local.get $qw) (i32.mul (i32.add (local.get $j) (local.get $c)) (local.get $K))))
+        (local.set $k (i32.const 0))
+        (block $k_done (loop $kl
+          (br_if $k_done (i32.ge_u (local.get $k) (local.get $K)))
+          (local.set $x0 (v128.load (i32.add (local.get $r) (local.get $k))))
+          (local.set $x1 (v128.load (i32.add (i32.add (local.get $r) (local.get $K)) (local.get $k))))
+          (local.set $x2 (v128.load (i32.add (i32.add (local.get $r) (i32.shl (local.get $K) (i32.const 1))) (local.get $k))))
+          (local.set $x3 (v128.load (i32.add (i32.add (local.get $r) (i32.mul (local.get $K) (i32.const 3))) (local.get $k))))
+          (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $x0) (local.get $x1)))
+          (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $x0) (local.get $x1)))
+          (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $x2) (local.get $x3)))
+          (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $x2) (local.get $x3)))
+          ;; k-quad k/4 + q of rows c..c+3 at out + (k/4 + q)·32 + c·4
+          (local.set $src (i32.add (i32.add (local.get $out) (i32.shl (local.get $k) (i32.const 3))) (i32.shl (local.get $c) (i32.const 2))))
+          (v128.store offset=0 (local.get $src) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t2)))
+          (v128.store offset=32 (local.get $src) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t2)))
+          (v128.store offset=64 (local.get $src) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $t3)))
+          (v128.store offset=96 (local.get $src) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $t3)))
+          (local.set $k (i32.add (local.get $k) (i32.const 16)))
+          (br $kl)))
+        (local.set $c (i32.add (local.get $c) (i32.const 4)))
+        (br $cl)))
+      ;; scales and block sums: row j+c, block b at tp + ((j/8)·nb + b)·64 + (c/4)·32 + (c%4)·4
+      (local.set $c (i32.const 0))
+      (block $s_done (loop $sl
+        (br_if $s_done (i32.ge_u (local.get $c) (i32.const 8)))
+        (local.set $r (i32.add (local.get $qw) (i32.mul (i32.add (local.get $j) (local.get $c)) (local.get $K))))
+        (local.set $b (i32.const 0))
+        (block $b_done (loop $bl
+          (br_if $b_done (i32.ge_u (local.get $b) (local.get $nb)))
+          (local.set $s (i32x4.extadd_pairwise_i16x8_s (i16x8.add
+            (i16x8.extadd_pairwise_i8x16_s (v128.load offset=0 (i32.add (local.get $r) (i32.shl (local.get $b) (i32.const 5)))))
+            (i16x8.extadd_pairwise_i8x16_s (v128.load offset=16 (i32.add (local.get $r) (i32.shl (local.get $b) (i32.const 5))))))))
+          (local.set $d (f32.load (i32.add (local.get $sw) (i32.shl (i32.add (i32.mul (i32.add (local.get $j) (local.get $c)) (local.get $nb)) (local.get $b)) (i32.const 2)))))
+          (local.set $src (i32.add (i32.add (local.get $tp) (i32.shl (i32.add (i32.mul (i32.shr_u (local.get $j) (i32.const 3)) (local.get $nb)) (local.get $b)) (i32.const 6)))
+            (i32.add (i32.shl (i32.shr_u (local.get $c) (i32.const 2)) (i32.const 5)) (i32.shl (i32.and (local.get $c) (i32.const 3)) (i32.const 2)))))
+          (f32.store offset=0 (local.get $src) (local.get $d))
+          (f32.store offset=16 (local.get $src) (f32.mul (local.get $d) (f32.convert_i32_s
+            (i32.add (i32.add (i32x4.extract_lane 0 (local.get $s)) (i32x4.extract_lane 1 (local.get $s)))
+                     (i32.add (i32x4.extract_lane 2 (local.get $s)) (i32x4.extract_lane 3 (local.get $s)))))))
+          (local.set $b (i32.add (local.get $b) (i32.const 1)))
+          (br $bl)))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br $sl)))
+      (local.set $j (i32.add (local.get $j) (i32.const 8)))
+      (br $jl)))
   )
 
   ;; pack_q8 rearranges an int8 matrix qw [N, K] (N % 4 == 0, K % 32 == 0) and its scales
