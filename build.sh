@@ -101,6 +101,8 @@ cmd_wasm() {
   # The SIMD kernel module (wat2wasm with npm wabt), base64 in an ES module the loader imports.
   node bench/wat2wasm.mjs runtime/kernels/wat/kernels.wat js/dist/kernels.js
   node bench/wat2wasm.mjs runtime/kernels/wat/kernels.wat js/dist/kernels.wasm # for bundlers (Workers)
+  # The relaxed-SIMD Q8 kernel (a module of its own: engines without relaxed SIMD reject it whole).
+  node bench/wat2wasm.mjs runtime/kernels/wat/kernels_relaxed.wat js/dist/kernels_relaxed.js
   GOOS=js GOARCH=wasm go build -tags wasmsimd -trimpath -ldflags="-s -w" -o js/dist/adapterwasm.wasm.tmp ./wasm
   mv js/dist/adapterwasm.wasm.tmp js/dist/adapterwasm.wasm
   wrap_wasm_exec "$(go env GOROOT)/lib/wasm/wasm_exec.js" >js/dist/wasm_exec.js.tmp
@@ -516,6 +518,9 @@ cmd_test() {
   need_bench_deps
   ADAPTERWASM_REQUIRE_SIMD=1 GOOS=js GOARCH=wasm go test -count=1 -short -timeout=30m -tags wasmsimd \
     -exec "$ROOT/runtime/kernels/wat/go_js_wasm_exec" ./runtime/... ./adapters/... ./wasm/engine/...
+  log "go test (GOOS=js GOARCH=wasm -tags wasmsimd, the kernels with the relaxed-SIMD module too)"
+  ADAPTERWASM_RELAXED=on ADAPTERWASM_REQUIRE_RELAXED=1 ADAPTERWASM_REQUIRE_SIMD=1 GOOS=js GOARCH=wasm go test -count=1 -short \
+    -tags wasmsimd -exec "$ROOT/runtime/kernels/wat/go_js_wasm_exec" ./runtime/kernels
   js_tests
   site_tests
   worker_tests

@@ -20,6 +20,8 @@
 // BENCH_BASE_RUNS, BENCH_STARTUP_RUNS, BENCH_ONLY (comma-separated contender names), BENCH_SKIP
 // (comma-separated sections: accuracy, bert-base, startup, peak, threads), ADAPTERWASM_CACHE (default
 // <repo>/.cache), ADAPTERWASM_KERNELS=off (adapterwasm without its SIMD kernel module: plain Go).
+// Run as `node --experimental-wasm-relaxed-simd bench/bench.mjs`, adapterwasm's q8 products take
+// the relaxed-SIMD kernel (kernels_relaxed.wat, as in Chromium; ADAPTERWASM_RELAXED=off: not).
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -102,7 +104,7 @@ async function speed(list, shapeList, runs, prefix = "", warmup = WARMUP) {
 const info = [
   `# date ${new Date().toISOString()}; ${load()}`,
   `# machine ${cpus()[0].model}, ${cpus().length} cores; node ${process.version}; onnxruntime-web ${ort.env.versions.web}; ${execFileSync("go", ["version"]).toString().trim()}`,
-  `# adapterwasm SIMD kernels: ${process.env.ADAPTERWASM_KERNELS === "off" ? "off (plain Go)" : "on"}; runs ${RUNS}, warm-up ${WARMUP}, interleaved; adapter ${ADAPTER} + head${QUICK ? "; quick" : ""}`,
+  `# adapterwasm SIMD kernels: ${process.env.ADAPTERWASM_KERNELS === "off" ? "off (plain Go)" : rt.relaxed ? "on, q8 on the relaxed-SIMD kernel (node --experimental-wasm-relaxed-simd)" : "on"}; runs ${RUNS}, warm-up ${WARMUP}, interleaved; adapter ${ADAPTER} + head${QUICK ? "; quick" : ""}`,
 ];
 console.log(info.join("\n"));
 
@@ -188,7 +190,8 @@ if (!skip.has("peak")) {
   execFileSync("node", [join(ROOT, "bench/wat2wasm.mjs"), join(ROOT, "bench/peak.wat"), peakWasm], { stdio: ["ignore", "ignore", "ignore"] });
   const kb64 = (await import("../js/dist/kernels.js")).default;
   console.log(`\n## peak (${load()})\n`);
-  console.log(peakLines(await peak(readFileSync(peakWasm), Buffer.from(kb64, "base64"), () => performance.now())));
+  const rb64 = (await import("../js/dist/kernels_relaxed.js")).default; // timed where this Node has relaxed SIMD
+  console.log(peakLines(await peak(readFileSync(peakWasm), Buffer.from(kb64, "base64"), () => performance.now(), 40, Buffer.from(rb64, "base64"))));
 }
 
 // (6) kernel threads beside onnxruntime-web's (bench/threads.mjs, its own process: both sides'

@@ -5,7 +5,8 @@
 // MiniLM q8 / int8, cold (a fresh profile: no HTTP cache, no compiled code) and warm (the same
 // page again in that profile: files revalidated from the HTTP cache, V8's Wasm code cache), one
 // profile per sample, the engines interleaved. Environment: BENCH_RUNS, BENCH_WARMUP, BENCH_CASES,
-// BENCH_QUICK, BENCH_STARTUP_RUNS, CHROMIUM, ADAPTERWASM_CACHE.
+// BENCH_QUICK, BENCH_STARTUP_RUNS, BENCH_SKIP (startup), BENCH_RELAXED=off (adapterwasm without
+// its relaxed-SIMD kernel, which Chromium has: the plain SIMD one), CHROMIUM, ADAPTERWASM_CACHE.
 import { execFileSync } from "node:child_process";
 import { createReadStream, existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { createServer } from "node:http";
@@ -76,10 +77,10 @@ let summary;
 try {
   console.log(`# date ${new Date().toISOString()}; ${load()}`);
   await withProfile(async (page) => {
-    const q = new URLSearchParams({ runs: process.env.BENCH_RUNS || (QUICK ? "8" : "20"), warmup: process.env.BENCH_WARMUP || (QUICK ? "2" : "3"), cases: process.env.BENCH_CASES || "1x32,1x128" });
+    const q = new URLSearchParams({ runs: process.env.BENCH_RUNS || (QUICK ? "8" : "20"), warmup: process.env.BENCH_WARMUP || (QUICK ? "2" : "3"), cases: process.env.BENCH_CASES || "1x32,1x128", relaxed: process.env.BENCH_RELAXED || "on" });
     await page.goto(`${base}/bench/chromium.html?${q}`);
     const r = await result(page, "benchResult");
-    console.log(`# ${r.userAgent}; onnxruntime-web ${r.ort}; 1 thread; adapter sentiment + head\n`);
+    console.log(`# ${r.userAgent}; onnxruntime-web ${r.ort}; 1 thread; adapter sentiment + head; adapterwasm q8 kernel: ${r.relaxed ? "relaxed SIMD (kernels_relaxed.wat)" : "plain SIMD"}\n`);
     const t = table(r.results, r.names);
     summary = t.split("\n").pop();
     console.log(t);
@@ -87,7 +88,7 @@ try {
     console.log(peakLines(r.peak));
   });
 
-  const runs = Number(process.env.BENCH_STARTUP_RUNS || (QUICK ? 1 : 3));
+  const runs = (process.env.BENCH_SKIP || "").split(",").includes("startup") ? 0 : Number(process.env.BENCH_STARTUP_RUNS || (QUICK ? 1 : 3));
   const engines = ["aw", "ort"];
   const samples = { aw: [], ort: [] };
   for (let i = 0; i < runs; i++) {
@@ -104,19 +105,21 @@ try {
     }
   }
   const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
-  console.log(`\n## start-up in Chromium: navigation start → first result, MiniLM, median of ${runs} fresh profiles (${load()})\n`);
-  console.log("| engine | cold ms | warm ms | WebAssembly.compileStreaming ms, cold (warm) | Wasm memory after load |");
-  console.log("|---|---|---|---|---|");
-  for (const e of engines) {
-    const s = samples[e];
-    const cold = med(s.map((x) => x.cold.ms)), warm = med(s.map((x) => x.warm.ms));
-    let compile = "—", mem = "—";
-    if (e === "aw") {
-      const c = med(s.map((x) => x.cold.compileMs)), w = med(s.map((x) => x.warm.compileMs));
-      compile = `${c.toFixed(0)} = ${((100 * c) / cold).toFixed(0)}% (${w.toFixed(0)})`;
-      mem = `${Math.max(...s.map((x) => x.cold.loadMiB)).toFixed(1)} MiB`;
+  if (runs) {
+    console.log(`\n## start-up in Chromium: navigation start → first result, MiniLM, median of ${runs} fresh profiles (${load()})\n`);
+    console.log("| engine | cold ms | warm ms | WebAssembly.compileStreaming ms, cold (warm) | Wasm memory after load |");
+    console.log("|---|---|---|---|---|");
+    for (const e of engines) {
+      const s = samples[e];
+      const cold = med(s.map((x) => x.cold.ms)), warm = med(s.map((x) => x.warm.ms));
+      let compile = "—", mem = "—";
+      if (e === "aw") {
+        const c = med(s.map((x) => x.cold.compileMs)), w = med(s.map((x) => x.warm.compileMs));
+        compile = `${c.toFixed(0)} = ${((100 * c) / cold).toFixed(0)}% (${w.toFixed(0)})`;
+        mem = `${Math.max(...s.map((x) => x.cold.loadMiB)).toFixed(1)} MiB`;
+      }
+      console.log(`| ${e === "aw" ? "aw-q8" : "ort-int8"} | ${cold.toFixed(0)} | ${warm.toFixed(0)} | ${compile} | ${mem} |`);
     }
-    console.log(`| ${e === "aw" ? "aw-q8" : "ort-int8"} | ${cold.toFixed(0)} | ${warm.toFixed(0)} | ${compile} | ${mem} |`);
   }
   console.log(`\n${summary}`);
 } finally {

@@ -173,6 +173,13 @@ export interface FromPretrainedOptions {
    *  cross-origin isolated page (COOP same-origin + COEP require-corp); one thread in Cloudflare
    *  Workers and wherever it cannot be had (`threads`, `threadsNote` say so). First model of a realm only. */
   threads?: number;
+  /** Whether q8 products may run the relaxed-SIMD kernel where the engine has relaxed SIMD
+   *  (Chromium; Node 20 only with --experimental-wasm-relaxed-simd): 7-bit activations per block
+   *  of 32 and `i16x8.relaxed_dot_i8x16_i7x16_s`, faster, slightly further from f32 than the
+   *  default 16-bit ones (README: Performance). Default true; false, or
+   *  ADAPTERWASM_RELAXED=off (globalThis or the environment), keeps the plain SIMD kernel.
+   *  First model of a realm only. */
+  relaxedSimd?: boolean;
   /** fetch to use (default globalThis.fetch), e.g. `(url) => env.ASSETS.fetch(url)`. */
   fetch?: FetchLike;
   /** Aborts this load's downloads: it rejects with code "aborted". */
@@ -344,6 +351,8 @@ export class AutoModelWithHeads {
   readonly baseVerified: boolean;
   /** Whether the Wasm SIMD kernels run the matmuls (false: Go's plain kernels, ~10x slower). */
   readonly simd: boolean;
+  /** Whether q8 products run the relaxed-SIMD kernel (see the option relaxedSimd). */
+  readonly relaxedSimd: boolean;
   /** Threads the large matrix products run on (1: the calling thread only). */
   readonly threads: number;
   /** Why `threads` is fewer than asked for (or than the default), else null. */

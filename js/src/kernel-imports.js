@@ -1,4 +1,4 @@
-import { OP_GELU, OP_QGEMM, OP_QUANT_I16, OP_SGEMM_NT } from "./kernel-pool.js";
+import { f32bits, OP_ATTENTION, OP_GELU, OP_QGEMM, OP_QGEMM_R7, OP_QUANT_I16, OP_QUANT_U7, OP_SGEMM_NT } from "./kernel-pool.js";
 
 // PARALLEL_MIN is the size (M·K·N multiply-adds) from which a product is split over the kernel
 // threads: below it, waking a worker costs more than it saves (measured: see js/README.md).
@@ -43,12 +43,25 @@ export function kernelTrampolines(get, pool = () => null) {
     dequant_q8: (w, qw, sw, n) => get().dequant_q8(w, qw, sw, n),
     q8_gemm_nt: (d, ldd, x, ldx, qw, sw, t, m, kk, n, r) => get().q8_gemm_nt(d, ldd, x, ldx, qw, sw, t, m, kk, n, r),
     pack_q8: (wp, sp, qw, sw, n, kk) => get().pack_q8(wp, sp, qw, sw, n, kk),
+    pack_q7: (wp, tp, qw, sw, n, kk) => get().pack_q7(wp, tp, qw, sw, n, kk),
+    quant_u7: (q, s, x, ldx, m, kk) => {
+      const p = pool();
+      if (p && m * kk >= ELEMENTWISE_MIN && m >= 16) return p.run(OP_QUANT_U7, [q, s, x, ldx, m, kk], m);
+      get().quant_u7(q, s, x, ldx, m, kk);
+    },
     qgemm_packed: (d, ldd, qx, sx, wp, sp, m, kk, n, tmp) => {
       const p = pool();
       if (p && m * kk * n >= PARALLEL_MIN && n >= 16) return p.run(OP_QGEMM, [d, ldd, qx, sx, wp, sp, m, kk, n, tmp], n);
       get().qgemm_packed(d, ldd, qx, sx, wp, sp, m, kk, n, tmp);
     },
     softmax_rows: (x, ld, rows, n, scale, bias) => get().softmax_rows(x, ld, rows, n, scale, bias),
+    // attention over n sequence-heads (i0 = 0): split by sequence-head when the products are large
+    // (2·T·kv·d multiply-adds each); Go sized sc for threads() scratches.
+    attention: (ctx, q, k, v, h, t, kv, d, nh, scale, bias, sc, i0, n) => {
+      const p = pool();
+      if (p && i0 === 0 && 2 * n * t * kv * d >= PARALLEL_MIN && n >= 2) return p.run(OP_ATTENTION, [ctx, q, k, v, h, t, kv, d, nh, f32bits(scale), bias, sc], n, 1);
+      get().attention(ctx, q, k, v, h, t, kv, d, nh, scale, bias, sc, i0, n);
+    },
     gelu_erf: (x, n) => {
       const p = pool();
       if (p && n >= ELEMENTWISE_MIN) return p.run(OP_GELU, [x], n);
@@ -60,9 +73,26 @@ export function kernelTrampolines(get, pool = () => null) {
     scale_f32: (x, n, s) => get().scale_f32(x, n, s),
   };
   const names = Object.keys(t);
+  // threads: how many kernel threads may run at once (Go sizes per-thread scratch by it).
+  t.threads = () => pool()?.threads ?? 1;
   t.available = () => {
     const k = get();
     return k && names.every((n) => typeof k[n] === "function") ? 1 : 0;
+  };
+  // The relaxed-SIMD module (kernels_relaxed.wat), when the host instantiated it too: its exports
+  // are merged into get()'s (runtime.js); relaxed_available tells Go whether they are there.
+  const relaxed = {
+    abi_relaxed: () => get().abi_relaxed(),
+    qgemm_r7: (d, ldd, qx, sx, wp, tp, m, kk, n, tmp) => {
+      const p = pool();
+      if (p && m * kk * n >= PARALLEL_MIN && n >= 16) return p.run(OP_QGEMM_R7, [d, ldd, qx, sx, wp, tp, m, kk, n, tmp], n);
+      get().qgemm_r7(d, ldd, qx, sx, wp, tp, m, kk, n, tmp);
+    },
+  };
+  Object.assign(t, relaxed);
+  t.relaxed_available = () => {
+    const k = get();
+    return t.available() && Object.keys(relaxed).every((n) => typeof k[n] === "function") ? 1 : 0;
   };
   return t;
 }

@@ -28,7 +28,7 @@ const OP = 4;
 const NCHUNK = 5;
 const CHUNK = 6;
 const ARGS = 8;
-const NARGS = 12;
+const NARGS = 14;
 export const CONTROL_BYTES = (ARGS + NARGS) * 4;
 
 const IDX_BITS = 11; // up to 2047 chunks a job
@@ -46,6 +46,14 @@ export const OP_QGEMM = 0;
 export const OP_SGEMM_NT = 1;
 export const OP_GELU = 2;
 export const OP_QUANT_I16 = 3;
+export const OP_QGEMM_R7 = 4;
+export const OP_QUANT_U7 = 5;
+export const OP_ATTENTION = 6;
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+// f32bits and bitsF32 carry a float argument through the job's u32s.
+export const f32bits = (x) => ((f32[0] = x), u32[0]);
+const bitsF32 = (b) => ((u32[0] = b), f32[0]);
 const OPS = [
   // qgemm_packed(d, ldd, qx, sx, wp, sp, M, K, N, tmp): W packed as [N/4][K/2][8] int8 (K bytes
   // a column) and scales [N/4][K/32][4] f32 (K/8 bytes a column); tmp: 8 floats per thread.
@@ -57,6 +65,15 @@ const OPS = [
   // quant_i16(q, s, x, ldx, M, K): rows [j0, j1), each quantized on its own (q contiguous, K/32
   // scales a row).
   (k, a, j0, j1) => k.quant_i16(a[0] + 2 * j0 * a[5], a[1] + (j0 * a[5]) / 8, a[2] + 4 * j0 * a[3], a[3], j1 - j0, a[5]),
+  // qgemm_r7(d, ldd, qx, sx, wp, tp, M, K, N, tmp) (kernels_relaxed.wat): W as [N/8][K/4][8][4]
+  // int8 (K bytes a column) and [N/8][K/32][16] f32 (K/4 bytes a column); tmp as qgemm_packed's.
+  (k, a, j0, j1, t) => k.qgemm_r7(a[0] + 4 * j0, a[1], a[2], a[3], a[4] + j0 * a[7], a[5] + (j0 * a[7]) / 4, a[6], a[7], j1 - j0, a[9] + 32 * t),
+  // quant_u7(q, s, x, ldx, M, K): rows [j0, j1) (j0 a multiple of 8: whole interleaved quads),
+  // K bytes and K/4 bytes of scales a row; the last chunk zeroes the rows up to a multiple of 4.
+  (k, a, j0, j1) => k.quant_u7(a[0] + j0 * a[5], a[1] + (j0 * a[5]) / 4, a[2] + 4 * j0 * a[3], a[3], j1 - j0, a[5]),
+  // attention(ctx, q, k, v, H, T, kv, d, nh, scale, bias, sc): sequence-heads [j0, j1), each on
+  // its own (thread t's scratch: the t-th T·kvp floats of sc; scale as f32 bits).
+  (k, a, j0, j1, t) => k.attention(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], bitsF32(a[9]), a[10], a[11] + 4 * t * a[5] * ((a[6] + 3) & ~3), j0, j1 - j0),
 ];
 
 // runChunks claims and computes chunks of the job of generation gen until none is left; it
@@ -128,11 +145,12 @@ export class KernelPool {
   }
 
   // run computes kernel op over all n output columns (elements, rows) of the call whose arguments
-  // are a, split in chunks of a multiple of 8 over the pool's threads, and returns when every one is done.
-  run(op, a, n) {
+  // are a, split in chunks of a multiple of unit (8: the kernels' tiles) over the pool's threads,
+  // and returns when every one is done.
+  run(op, a, n, unit = 8) {
     const { ctrl, args } = this;
-    const per = Math.ceil(n / (this.threads * 3) / 8) * 8;
-    const chunk = Math.max(8, per, Math.ceil(n / IDX_MASK / 8) * 8);
+    const per = Math.ceil(n / (this.threads * 3) / unit) * unit;
+    const chunk = Math.max(unit, per, Math.ceil(n / IDX_MASK / unit) * unit);
     const nchunk = Math.ceil(n / chunk);
     Atomics.store(ctrl, TICKET, CLOSED);
     for (let i = 0; i < a.length; i++) args[i] = a[i];
@@ -171,7 +189,9 @@ export class KernelPool {
 // { post(message), onMessage(f), onError(f), terminate() }: a Web Worker running kernel-worker.js
 // or a worker_threads Worker running node-kernel-worker.js. It rejects if a worker fails to start
 // within timeoutMs; the caller falls back to one thread.
-export async function startPool(threads, module, memory, k, spawn, { spin = 20000, timeoutMs = 20000 } = {}) {
+// relaxedModule, when given, is the relaxed-SIMD module (kernels_relaxed.wat) for the same memory:
+// each worker instantiates it too and serves its operations.
+export async function startPool(threads, module, memory, k, spawn, { spin = 20000, timeoutMs = 20000, relaxedModule = null } = {}) {
   const control = new SharedArrayBuffer(CONTROL_BYTES);
   const workers = [];
   const stop = () => workers.forEach((w) => w.terminate());
@@ -191,7 +211,7 @@ export async function startPool(threads, module, memory, k, spawn, { spin = 2000
             clearTimeout(timer);
             reject(e instanceof Error ? e : new Error(`kernel worker ${i + 1}: ${e?.message ?? e}`));
           });
-          w.post({ module, memory, control, t: i + 1, spin });
+          w.post({ module, relaxedModule, memory, control, t: i + 1, spin });
         });
       }),
     );
@@ -208,7 +228,8 @@ export async function startPool(threads, module, memory, k, spawn, { spin = 2000
 export function workerMain(msg, post) {
   let k;
   try {
-    k = new WebAssembly.Instance(msg.module, { env: { mem: msg.memory } }).exports;
+    k = { ...new WebAssembly.Instance(msg.module, { env: { mem: msg.memory } }).exports };
+    if (msg.relaxedModule) Object.assign(k, new WebAssembly.Instance(msg.relaxedModule, { env: { mem: msg.memory } }).exports);
   } catch (e) {
     post({ error: String(e?.message ?? e) });
     return;

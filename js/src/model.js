@@ -121,7 +121,7 @@ export class AutoModelWithHeads {
         }),
       );
     };
-    const [rt] = await Promise.all([loadRuntime(options.wasm, options.kernels, { gcPercent: options.gcPercent, memoryLimitBytes: options.memoryLimitBytes }, progress, options.threads), fetchAll()]);
+    const [rt] = await Promise.all([loadRuntime(options.wasm, options.kernels, { gcPercent: options.gcPercent, memoryLimitBytes: options.memoryLimitBytes }, progress, options.threads, options.relaxedSimd), fetchAll()]);
     throwIfAborted(options.signal, hubId ?? base.href);
     let converted = null;
     if (conv?.cached) {
@@ -589,6 +589,12 @@ export class AutoModelWithHeads {
   // simd tells whether the Wasm SIMD kernels run the matmuls (false: Go's plain kernels).
   get simd() {
     return this._rt.simd;
+  }
+
+  // relaxedSimd tells whether the int8 products run the relaxed-SIMD kernel (kernels_relaxed.wat:
+  // engines with relaxed SIMD, such as Chromium, unless the option relaxedSimd is false).
+  get relaxedSimd() {
+    return this._rt.simd && this._rt.relaxed;
   }
 
   // threads is how many threads the large matrix products run on (1: this one only); threadsNote

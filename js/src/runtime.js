@@ -68,6 +68,7 @@ export class Runtime {
     this.go = go;
     this.exited = false;
     this.simd = false; // whether the Wasm SIMD kernels run the matmuls (else plain Go)
+    this.relaxed = false; // whether the relaxed-SIMD Q8 kernel is there too (kernels_relaxed.wat)
     this.threads = 1; // threads the large products are split over (kernel-pool.js)
     this.threadsNote = null; // why fewer threads than asked for, if so
     this.pool = null;
@@ -179,10 +180,11 @@ export function setDefaultKernels(k) {
 // the compiled SIMD kernel module (kernels.wasm, bundled in Cloudflare Workers); by default it is
 // compiled from the bytes in dist/kernels.js. Both only matter for the first model of a realm,
 // as does progress (a LoadProgress, progress.js): the Wasm module is reported as one of its files,
-// and threads (the kernel threads to split large products over; threadPlan).
-export function loadRuntime(wasm, kernels, gc, progress, threads) {
+// and threads (the kernel threads to split large products over; threadPlan), and relaxedSimd
+// (false: never the relaxed-SIMD kernel; relaxedAllowed).
+export function loadRuntime(wasm, kernels, gc, progress, threads, relaxedSimd) {
   if (current) return current;
-  const p = start(wasm, kernels, gc, progress, threads).then(
+  const p = start(wasm, kernels, gc, progress, threads, relaxedSimd).then(
     (rt) => {
       rt._promise = p;
       if (rt.exited && current === p) current = null; // died before anyone used it
@@ -272,7 +274,13 @@ function wasmDefault() {
 //
 // With shared (Go's memory made shared by shareMemory), the kernel module is compiled for a
 // shared memory too, and attach returns that Module as well, for the kernel workers.
-function kernelImports(compiled, rt) {
+//
+// Where the engine has relaxed SIMD (WebAssembly.validate accepts dist/kernels_relaxed.js:
+// Chromium; Node 20 only with --experimental-wasm-relaxed-simd) and relaxed is true, the
+// relaxed-SIMD Q8 kernel (runtime/kernels/wat/kernels_relaxed.wat) is instantiated too, its
+// exports merged into the kernel module's, and attach's answer has relaxedModule; Go then uses
+// it for Q8 products (kernels.Relaxed). Not with a compiled kernel module (Cloudflare Workers).
+function kernelImports(compiled, rt, relaxed) {
   let k = null;
   const imports = kernelTrampolines(() => k, () => rt.pool);
   const attach = async (goInstance, shared) => {
@@ -287,14 +295,39 @@ function kernelImports(compiled, rt) {
       let bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
       if (shared) bytes = shareMemory(bytes);
       const module = await WebAssembly.compile(bytes);
-      k = (await WebAssembly.instantiate(module, env)).exports;
-      return { module, exports: k };
+      k = { ...(await WebAssembly.instantiate(module, env)).exports };
+      const relaxedModule = relaxed ? await relaxedKernels(shared) : null;
+      if (relaxedModule) Object.assign(k, (await WebAssembly.instantiate(relaxedModule, env)).exports);
+      return { module, relaxedModule, exports: k };
     } catch {
       k = null; // plain-Go kernels
       return null;
     }
   };
   return { imports, attach };
+}
+
+// relaxedAllowed tells whether the relaxed-SIMD kernel may be used: the option relaxedSimd (false:
+// no), else not when globalThis.ADAPTERWASM_RELAXED or the environment's ADAPTERWASM_RELAXED is
+// "off" (tests and benchmarks run both paths).
+function relaxedAllowed(option) {
+  if (option !== undefined && typeof option !== "boolean") throw new AdapterwasmError("invalid_argument", `relaxedSimd: want a boolean, not ${String(option).slice(0, 40)}`);
+  if (option === false) return false;
+  return (globalThis.ADAPTERWASM_RELAXED ?? globalThis.process?.env?.ADAPTERWASM_RELAXED) !== "off";
+}
+
+// relaxedKernels compiles dist/kernels_relaxed.js, or returns null where the engine has no
+// relaxed SIMD (or it is missing: a package built before it).
+async function relaxedKernels(shared) {
+  try {
+    const { default: b64 } = await import("../dist/kernels_relaxed.js");
+    let bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    if (!WebAssembly.validate(bytes)) return null;
+    if (shared) bytes = shareMemory(bytes);
+    return await WebAssembly.compile(bytes);
+  } catch {
+    return null;
+  }
 }
 
 // Kernel threads (kernel-pool.js): how a worker is started, and how many threads by default.
@@ -368,7 +401,7 @@ function goEnv(gc = {}) {
   return env;
 }
 
-async function start(wasm, compiledKernels, gc, progress, threads) {
+async function start(wasm, compiledKernels, gc, progress, threads, relaxedSimd) {
   const go = new Go();
   const key = `__adapterwasm_${Math.random().toString(36).slice(2)}`;
   go.argv = ["adapterwasm", key];
@@ -377,7 +410,7 @@ async function start(wasm, compiledKernels, gc, progress, threads) {
   const source = await (wasm ?? wasmDefault());
   const plan = threadPlan(threads, source, compiledKernels);
   const pooled = { pool: null }; // the trampolines read the pool from here once it runs
-  const kernels = kernelImports(compiledKernels, pooled);
+  const kernels = kernelImports(compiledKernels, pooled, relaxedAllowed(relaxedSimd));
   go.importObject.adapterwasm_kernels = kernels.imports;
   const shared = plan.threads > 1;
   const instance = await instantiate(source, go.importObject, progress, wasm == null, shared ? shareMemory : undefined);
@@ -385,7 +418,7 @@ async function start(wasm, compiledKernels, gc, progress, threads) {
   if (shared && !kern) Object.assign(plan, { threads: 1, note: "the SIMD kernels are not available" });
   if (plan.threads > 1) {
     try {
-      pooled.pool = await startPool(plan.threads, kern.module, instance.exports.mem, kern.exports, spawnKernelWorker);
+      pooled.pool = await startPool(plan.threads, kern.module, instance.exports.mem, kern.exports, spawnKernelWorker, { relaxedModule: kern.relaxedModule });
     } catch (e) {
       Object.assign(plan, { threads: 1, note: `the kernel workers did not start: ${String(e?.message ?? e).slice(0, 200)}` });
     }
@@ -408,6 +441,7 @@ async function start(wasm, compiledKernels, gc, progress, threads) {
   });
   rt = new Runtime(api, instance, go);
   rt.simd = kern !== null;
+  rt.relaxed = !!kern?.relaxedModule;
   rt.pool = pooled.pool;
   rt._pooled = pooled;
   rt.threads = plan.threads;

@@ -29,6 +29,7 @@ export class WorkerModelWithHeads {
     client.config = info.config;
     client.baseVerified = info.baseVerified;
     client.simd = info.simd;
+    client.relaxedSimd = info.relaxedSimd ?? false;
     client.threads = info.threads;
     client.threadsNote = info.threadsNote;
     client.stats = info.stats;

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 
 import { AdapterwasmError } from "../src/errors.js";
-import { OP_GELU, OP_QGEMM, OP_QUANT_I16, OP_SGEMM_NT, startPool } from "../src/kernel-pool.js";
+import { f32bits, OP_ATTENTION, OP_GELU, OP_QGEMM, OP_QUANT_I16, OP_SGEMM_NT, startPool } from "../src/kernel-pool.js";
 import { MAX_PAGES, shareMemory } from "../src/shared-memory.js";
 import { HAVE_MINILM, MINILM, MINILM_ADAPTERS, MINILM_Q8, requireBuild, ROOT, TINY } from "./helpers/fixtures.js";
 
@@ -105,7 +105,7 @@ const spawn = () => {
   return { post: (m) => w.postMessage(m), onMessage: (f) => w.once("message", f), onError: (f) => w.once("error", f), terminate: () => w.terminate() };
 };
 
-test("the pool's qgemm_packed, sgemm_nt, gelu_erf and quant_i16 equal one thread's bit for bit, at 2-4 threads and odd shapes", async () => {
+test("the pool's qgemm_packed, sgemm_nt, gelu_erf, quant_i16 and attention equal one thread's bit for bit, at 2-4 threads and odd shapes", async () => {
   const module = new WebAssembly.Module(shareMemory(kernelBytes()));
   const mem = new WebAssembly.Memory({ initial: 256, maximum: MAX_PAGES, shared: true }); // 16 MiB
   const k = new WebAssembly.Instance(module, { env: { mem } }).exports;
@@ -162,6 +162,21 @@ test("the pool's qgemm_packed, sgemm_nt, gelu_erf and quant_i16 equal one thread
           assert.deepEqual(i16.slice(0, M * K), q1, `quant_i16 ${M}×${K} at ${threads} threads`);
           assert.deepEqual(f32.slice(MB / 2, MB / 2 + M * K / 32), s1, `quant_i16's scales ${M}×${K} at ${threads} threads`);
         }
+      }
+      // attention over B·nh sequence-heads (kv not a multiple of 4), split by sequence-head, each
+      // thread on its own scratch.
+      for (const [B, T, kv, nh, d] of [[1, 7, 9, 12, 32], [3, 33, 33, 4, 16]]) {
+        const H = nh * d, kvp = (kv + 3) & ~3;
+        const [q, kk, v, bias, sc] = [MB, 3 * MB, 5 * MB, 7 * MB, 8 * MB];
+        for (let i = 0; i < B * T * H; i++) f32[q / 4 + i] = rnd();
+        for (let i = 0; i < B * kv * H; i++) (f32[kk / 4 + i] = rnd()), (f32[v / 4 + i] = rnd());
+        for (let i = 0; i < B * kvp; i++) f32[bias / 4 + i] = i % kvp >= kv - 1 ? -1e4 : 0;
+        const a = [0, q, kk, v, H, T, kv, d, nh];
+        k.attention(...a, 0.25, bias, sc, 0, B * nh);
+        const one = f32.slice(0, B * T * H);
+        f32.fill(NaN, 0, B * T * H);
+        pool.run(OP_ATTENTION, [...a, f32bits(0.25), bias, sc], B * nh, 1);
+        assert.deepEqual(f32.slice(0, B * T * H), one, `attention B ${B} T ${T} kv ${kv} at ${threads} threads`);
       }
       assert.ok(pool.stats.callerChunks < pool.stats.chunks, `the workers computed chunks too (${JSON.stringify(pool.stats)})`);
     } finally {

@@ -380,26 +380,17 @@ func (m *Model) attention(st *State, l int, b Batch, hooks Hooks) {
 	}
 	kvp := (kv + 3) &^ 3
 	st.scores = grow(st.scores, T*kvp)
-	st.bias = grow(st.bias, kvp)
-	sc := st.scores
+	st.bias = grow(st.bias, b.B*kvp)
 	for bi := 0; bi < b.B; bi++ {
-		kb := keys[bi*kv*H : (bi+1)*kv*H]
-		vb := vals[bi*kv*H : (bi+1)*kv*H]
 		// the mask bias over [prefix, tokens] (prefix positions are always attended)
-		clear(st.bias[:np])
-		copy(st.bias[np:kv], st.maskAdd[bi*T:(bi+1)*T])
-		clear(st.bias[kv:])
-		qb := st.q[bi*T*H : (bi+1)*T*H]
-		cb := st.ctx[bi*T*H : (bi+1)*T*H]
-		for h := 0; h < nh; h++ {
-			off := h * d
-			// scores[i, j] = q_i·k_j (row stride kvp)
-			kernels.GemmNT(sc, kvp, qb[off:], H, kb[off:], H, T, d, kv)
-			kernels.SoftmaxRows(sc, kvp, T, kv, scale, st.bias)
-			// ctx_h[i, t] = Σ_j P[i, j]·v_h[j, t], v_h's columns read in place
-			kernels.GemmNN(cb[off:], H, sc, kvp, vb[off:], H, T, kv, d)
-		}
+		bb := st.bias[bi*kvp : (bi+1)*kvp]
+		clear(bb[:np])
+		copy(bb[np:kv], st.maskAdd[bi*T:(bi+1)*T])
+		clear(bb[kv:])
 	}
+	// per sequence and head: scores = q_h·k_hᵀ (row stride kvp), their row softmax, then
+	// ctx_h = P·v_h with v_h's columns read in place
+	kernels.Attention(st.ctx, st.q, keys, vals, H, b.B, T, kv, d, nh, scale, st.bias, st.scores)
 }
 
 // Pool runs the pooler (tanh(dense(h[CLS]))) on the first token of each sequence of a hidden

@@ -3,6 +3,7 @@ package kernels
 import (
 	"fmt"
 	"math"
+	"unsafe"
 
 	"github.com/x448/float16"
 )
@@ -20,33 +21,120 @@ const Q8Block = 32
 // planar layout: the int8 values of a row are contiguous and the scales live in their own array,
 // so that a SIMD kernel streams whole rows. Block == In is one scale per output row.
 //
-// The first product by the SIMD integer kernel rearranges Q and Scale in place into that
-// kernel's layout (pack_q8: for every 4 rows, the k-pairs of the 4 rows interleaved; the scales
-// of the 4 rows side by side; see Packed), so that no product repacks them and no second copy
-// of the weights exists. Every method of Q8 reads either layout; code that reads Q or Scale
-// directly must check Packed first.
+// The first product by a SIMD integer kernel rearranges Q and Scale in place into that
+// kernel's layout (pack_q8 for qgemm_packed: for every 4 rows, the k-pairs of the 4 rows
+// interleaved; packQ7 for qgemm_r7: for every 8 rows, their k-quads interleaved; see Packed), so
+// that no product repacks them and no second copy of the weights exists. Every method of Q8
+// reads every layout; code that reads Q or Scale directly must check Packed first.
 type Q8 struct {
 	Out, In, Block int
-	Q              []int8    // [Out, In], or [Out/4][In/2][8] once Packed
-	Scale          []float32 // [Out, In/Block], or [Out/4][In/Block][4] once Packed
+	Q              []int8    // [Out, In], or a kernel's layout once Packed
+	Scale          []float32 // [Out, In/Block], or a kernel's layout once Packed
 
-	packed bool
+	packed uint8 // packNone, packPairs or packOcts
 }
 
-// Packed reports whether Q and Scale are in pack_q8's layout: W[o][k] is
-// Q[(o/4)·4·In + (k/2)·8 + (o%4)·2 + k%2] and the scale of its block b = k/Block is
-// Scale[((o/4)·(In/Block) + b)·4 + o%4]. Only matrices with Block == Q8Block and Out % 4 == 0
-// are ever packed.
-func (m *Q8) Packed() bool { return m.packed }
+// The layouts of a Q8 matrix (Q8.packed).
+const (
+	packNone  = 0 // row-major
+	packPairs = 1 // pack_q8's, for qgemm_packed
+	packOcts  = 2 // packQ7's, for qgemm_r7 (relaxed SIMD)
+)
 
-// at returns W[o][k] as int8 and the scale of its block, in either layout.
+// Packed reports whether Q and Scale are in a kernel's layout instead of row-major. pack_q8's
+// (qgemm_packed): W[o][k] is Q[(o/4)·4·In + (k/2)·8 + (o%4)·2 + k%2] and the scale of its block
+// b = k/Block is Scale[((o/4)·(In/Block) + b)·4 + o%4]. packQ7's (qgemm_r7): W[o][k] is
+// Q[(o/8)·8·In + (k/4)·32 + (o%8)·4 + k%4] and its scale Scale[((o/8)·nb + b)·16 + ((o/4)%2)·8
+// + o%4], followed 4 floats later by that scale times the sum of the block's int8 weights (Scale
+// is twice as long). Only matrices with Block == Q8Block and Out % 8 == 0 are ever packed.
+func (m *Q8) Packed() bool { return m.packed != packNone }
+
+// at returns W[o][k] as int8 and the scale of its block, in any layout.
 func (m *Q8) at(o, k int) (int8, float32) {
 	nb := m.In / m.Block
 	b := k / m.Block
-	if m.packed {
+	switch m.packed {
+	case packPairs:
 		return m.Q[(o>>2)*4*m.In+(k>>1)*8+(o&3)*2+k&1], m.Scale[((o>>2)*nb+b)*4+o&3]
+	case packOcts:
+		return m.Q[(o>>3)*8*m.In+(k>>2)*32+(o&7)*4+k&3], m.Scale[((o>>3)*nb+b)*16+((o>>2)&1)*8+o&3]
 	}
 	return m.Q[o*m.In+k], m.Scale[o*nb+b]
+}
+
+// unpack rearranges a packed m back into the row-major layout (a product by the other integer
+// kernel's layout follows: SetQ8Relaxed changed, or tests).
+func (m *Q8) unpack() {
+	if m.packed == packNone {
+		return
+	}
+	nb := m.In / m.Block
+	q := make([]int8, m.Out*m.In)
+	sc := make([]float32, m.Out*nb)
+	for o := 0; o < m.Out; o++ {
+		for k := 0; k < m.In; k++ {
+			v, d := m.at(o, k)
+			q[o*m.In+k] = v
+			if k%m.Block == 0 {
+				sc[o*nb+k/m.Block] = d
+			}
+		}
+	}
+	m.Q, m.Scale, m.packed = q, sc, packNone
+}
+
+// packQ7 rearranges m (row-major, Block == Q8Block, Out % 8 == 0) in place into qgemm_r7's
+// layout (see Packed): the int8 weights of 8 rows interleaved by k-quads, and per block of those
+// 8 rows their scales and the scales times the sums of their blocks' weights (the correction
+// of qgemm_r7's unsigned activations). Plain Go: it runs once per matrix.
+func (m *Q8) packQ7() {
+	if m.packed == packOcts {
+		return
+	}
+	m.unpack()
+	n, k, nb := m.Out, m.In, m.In/Q8Block
+	q := make([]int8, n*k)
+	sc := make([]float32, 2*n*nb)
+	// The k-quads move as uint32s (4 bytes at a time: Go's plain loops under Wasm are slow, and
+	// this runs on every matrix's first product; Wasm loads need no alignment).
+	src32 := unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(m.Q))), n*k/4)
+	dst32 := unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(q))), n*k/4)
+	k4 := k / 4
+	for j := 0; j < n; j += 8 {
+		dst := dst32[j*k4 : (j+8)*k4]
+		for c := 0; c < 8; c++ {
+			row32 := src32[(j+c)*k4 : (j+c+1)*k4]
+			for kq, v := range row32 {
+				dst[kq*8+c] = v
+			}
+			row := m.Q[(j+c)*k : (j+c+1)*k]
+			for b := 0; b < nb; b++ {
+				var sum int32
+				for _, v := range row[b*Q8Block : (b+1)*Q8Block] {
+					sum += int32(v)
+				}
+				d := m.Scale[(j+c)*nb+b]
+				p := ((j>>3)*nb+b)*16 + (c>>2)*8 + c&3
+				sc[p] = d
+				sc[p+4] = d * float32(sum)
+			}
+		}
+	}
+	copy(m.Q, q)
+	m.Scale, m.packed = sc, packOcts
+}
+
+// blockSum returns the scale of W[o]'s block b times the sum of its int8 weights, as packQ7
+// stores it (the reference GemmQ8U7 reads it from here in every layout).
+func (m *Q8) blockSum(o, b int) float32 {
+	var sum int32
+	var d float32
+	for k := b * m.Block; k < (b+1)*m.Block; k++ {
+		v, s := m.at(o, k)
+		sum += int32(v)
+		d = s
+	}
+	return d * float32(sum)
 }
 
 // NewQ8 wraps q and scale as an [out, in] matrix with the given block; it panics if the lengths
@@ -96,7 +184,7 @@ func (m *Q8) Dims() (int, int) { return m.Out, m.In }
 // Dequantize writes W as float32 into dst [Out, In]: the reference the kernels are tested against.
 func (m *Q8) Dequantize(dst []float32) {
 	dst = dst[:m.Out*m.In]
-	if m.packed {
+	if m.Packed() {
 		for o := 0; o < m.Out; o++ {
 			m.Row(dst[o*m.In:(o+1)*m.In], o)
 		}
@@ -114,7 +202,7 @@ func (m *Q8) Dequantize(dst []float32) {
 // Row writes row o of W as float32 into dst [In]: an embedding lookup.
 func (m *Q8) Row(dst []float32, o int) {
 	dst = dst[:m.In]
-	if m.packed {
+	if m.Packed() {
 		for k := range dst {
 			q, d := m.at(o, k)
 			dst[k] = d * float32(q)
@@ -149,7 +237,7 @@ func (m *Q8) MulT(dst, x []float32, rows int) {
 
 // dequantTile fills buf[r*n : r*n+n] with W[j+r][k : k+n] for r < nr.
 func (m *Q8) dequantTile(buf []float32, j, nr, k, n int) {
-	if m.packed {
+	if m.Packed() {
 		for r := 0; r < nr; r++ {
 			for p := 0; p < n; p++ {
 				q, d := m.at(j+r, k+p)

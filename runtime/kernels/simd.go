@@ -23,6 +23,9 @@ import (
 //	QuantizeI16Rows ↔ quant_i16  activations to int16 + one f32 scale per 32
 //	GemmQ8I16     ↔ pack_q8 + qgemm_packed   int16 × int8 → int32 per block of 32, scaled and
 //	                 summed in f32
+//	QuantizeU7Rows ↔ quant_u7  activations to 7-bit unsigned, (scale, min) per 32 (relaxed path)
+//	GemmQ8U7      ↔ packQ7 + qgemm_r7 (kernels_relaxed.wat: relaxed SIMD, a module of its own)
+//	AttentionRef  ↔ attention  GemmNT, SoftmaxRows, GemmNN per sequence and head, in one call
 //	SoftmaxRowsRef ↔ softmax_rows  scaled, biased row softmax (attention); exp as Cephes' expf
 //	GELU          ↔ gelu_erf   erf GELU (activation.go); erf as a rational z·P(z²)/Q(z²)
 //	                 (wat/fit_erf.py)
@@ -56,6 +59,35 @@ var q8Int = true
 // each matrix in place the first time it multiplies by it (Q8.Packed); the float32 path reads
 // the row-major layout, so after a matrix is packed it falls back to Q8.MulT.
 func SetQ8Int(on bool) { q8Int = on }
+
+// q8Relaxed allows the relaxed-SIMD integer kernel (SetQ8Relaxed).
+var q8Relaxed = true
+
+// SetQ8Relaxed allows (true, the default) or forbids the relaxed-SIMD kernel for Q8 products:
+// where the host instantiated kernels_relaxed.wat (an engine with relaxed SIMD, not switched
+// off: js/src/runtime.js), the integer path quantizes activations to 7 bits per row and block of
+// 32 (quant_u7: asymmetric, x ≈ min + d·u, u in [0, 127]) and multiplies them by the int8
+// weights with i16x8.relaxed_dot_i8x16_i7x16_s (qgemm_r7, GemmQ8U7), 16 multiply-adds per
+// instruction instead of 8. The weights are the same (every int8 value is exact); the
+// activations are coarser than quant_i16's 16 bits, so the results differ from the plain path by
+// the tolerance the tests state, and are the same on every engine that runs the kernel.
+func SetQ8Relaxed(on bool) { q8Relaxed = on }
+
+// Relaxed reports whether Q8 products use the relaxed-SIMD kernel (SetQ8Relaxed): the SIMD
+// kernels in use with the integer path, and the host's relaxed module instantiated.
+func Relaxed() bool { return q8Relaxed && q8Int && SIMD() && relaxedLoaded() }
+
+// Name says which kernels run the products: "go" (plain Go), "wasm-simd" (kernels.wat) or
+// "wasm-simd+relaxed" (and kernels_relaxed.wat for Q8 products).
+func Name() string {
+	switch {
+	case Relaxed():
+		return "wasm-simd+relaxed"
+	case SIMD():
+		return "wasm-simd"
+	}
+	return "go"
+}
 
 // MulT computes dst[rows,Out] = x[rows,In]·Wᵀ for any Matrix, with the SIMD kernels when they
 // are in use and m is F32 with In % 4 == 0 (sgemm_nt) or Q8 with blocks of Q8Block and
@@ -225,6 +257,115 @@ func GemmQ8I16(dst []float32, q []int16, s []float32, rows int, w *Q8) {
 				acc += float32(t) * (s[i*nb+b] * ws)
 			}
 			dst[i*w.Out+j] = acc
+		}
+	}
+}
+
+// QuantizeU7Rows quantizes x [rows, k] (k a multiple of Q8Block) per row and block of Q8Block
+// values to 7-bit unsigned integers q [rows, k] with s [rows, k/Q8Block][2] = (d, lo):
+// lo = min, d = (max - lo)/127, q = min(127, round-half-even((x - lo)·(1/d))) (0 when d == 0),
+// so x ≈ lo + d·q, every step in float32. The reference of quant_u7 (which writes 4 rows
+// interleaved; the values are these).
+func QuantizeU7Rows(q []uint8, s []float32, x []float32, rows, k int) {
+	nb := k / Q8Block
+	q, s, x = q[:rows*k], s[:2*rows*nb], x[:rows*k]
+	for b := 0; b < rows*nb; b++ {
+		xb := x[b*Q8Block : (b+1)*Q8Block]
+		lo, hi := xb[0], xb[0]
+		for _, v := range xb {
+			lo, hi = min(lo, v), max(hi, v)
+		}
+		d := (hi - lo) / 127
+		s[2*b], s[2*b+1] = d, lo
+		var id float32
+		if d != 0 {
+			id = 1 / d
+		}
+		qb := q[b*Q8Block : (b+1)*Q8Block]
+		for i, v := range xb {
+			t := (v - lo) * id
+			qb[i] = uint8(min(127, math.RoundToEven(float64(t))))
+		}
+	}
+}
+
+// GemmQ8U7 computes dst[rows, w.Out] from activations quantized by QuantizeU7Rows (q [rows, w.In],
+// s [rows, w.In/Q8Block][2]) and a Q8 matrix with blocks of Q8Block:
+//
+//	dst[i,j] = Σ_b [(T·d[i,b])·w.Scale[j,b] + lo[i,b]·(w.Scale[j,b]·Σ_{p in b} w.Q[j,p])],
+//	T = Σ_{p in block b} q[i,p]·w.Q[j,p]
+//
+// summed in order of b, T exact, the rest in float32 as written. The reference of qgemm_r7.
+func GemmQ8U7(dst []float32, q []uint8, s []float32, rows int, w *Q8) {
+	if w.Block != Q8Block {
+		panic(fmt.Sprintf("kernels: GemmQ8U7: block %d, want %d", w.Block, Q8Block))
+	}
+	k, nb := w.In, w.In/Q8Block
+	var wq [Q8Block]int8
+	for j := 0; j < w.Out; j++ {
+		ws := make([]float32, nb)
+		sw := make([]float32, nb)
+		for b := range ws {
+			ws[b] = w.blockSum(j, b)
+			_, sw[b] = w.at(j, b*Q8Block)
+		}
+		for i := 0; i < rows; i++ {
+			var acc float32
+			for b := 0; b < nb; b++ {
+				for p := range wq {
+					wq[p], _ = w.at(j, b*Q8Block+p)
+				}
+				var t int32
+				for p, v := range q[i*k+b*Q8Block : i*k+(b+1)*Q8Block] {
+					t += int32(v) * int32(wq[p])
+				}
+				d, lo := s[2*(i*nb+b)], s[2*(i*nb+b)+1]
+				acc += float32(float32(float32(t)*d)*sw[b]) + float32(lo*ws[b])
+			}
+			dst[i*w.Out+j] = acc
+		}
+	}
+}
+
+// Attention computes scaled dot-product attention for B sequences of T queries over kv keys and
+// nh heads of d columns: for every sequence bi and head h (columns h·d…),
+//
+//	ctx_h = softmax(q_h·k_hᵀ·scale + bias[bi])·v_h
+//
+// with q and ctx [B][T][H], k and v [B][kv][H], bias [B][kvp] (kvp = kv rounded up to 4: the
+// padding mask, zeros past kv), scratch at least T·kvp floats. It is AttentionRef's sequence of
+// GemmNT, SoftmaxRows and GemmNN calls; with the SIMD kernels (d % 4 == 0) one call of the
+// kernel module's attention makes exactly those kernel calls (the same results), which the kernel
+// threads can split by sequence and head.
+func Attention(ctx, q, k, v []float32, H, B, T, kv, d, nh int, scale float32, bias, scratch []float32) {
+	if B == 0 || T == 0 || kv == 0 || nh == 0 {
+		return
+	}
+	kvp := (kv + 3) &^ 3
+	if nh*d > H || len(q) < B*T*H || len(ctx) < B*T*H || len(k) < B*kv*H || len(v) < B*kv*H || len(bias) < B*kvp || len(scratch) < T*kvp {
+		panic(fmt.Sprintf("kernels: Attention: lengths q %d ctx %d k %d v %d bias %d scratch %d for B %d T %d kv %d H %d nh %d d %d",
+			len(q), len(ctx), len(k), len(v), len(bias), len(scratch), B, T, kv, H, nh, d))
+	}
+	if d%4 == 0 && d > 0 && SIMD() {
+		simdAttention(ctx, q, k, v, H, B, T, kv, d, nh, scale, bias)
+		return
+	}
+	AttentionRef(ctx, q, k, v, H, B, T, kv, d, nh, scale, bias, scratch)
+}
+
+// AttentionRef is Attention as one GemmNT, SoftmaxRows and GemmNN per sequence and head (each the
+// SIMD kernel or its plain-Go reference): the reference of the kernel module's attention.
+func AttentionRef(ctx, q, k, v []float32, H, B, T, kv, d, nh int, scale float32, bias, scratch []float32) {
+	kvp := (kv + 3) &^ 3
+	sc := scratch[:T*kvp]
+	for bi := 0; bi < B; bi++ {
+		qb, cb := q[bi*T*H:(bi+1)*T*H], ctx[bi*T*H:(bi+1)*T*H]
+		kb, vb := k[bi*kv*H:(bi+1)*kv*H], v[bi*kv*H:(bi+1)*kv*H]
+		for h := 0; h < nh; h++ {
+			off := h * d
+			GemmNT(sc, kvp, qb[off:], H, kb[off:], H, T, d, kv)
+			SoftmaxRows(sc, kvp, T, kv, scale, bias[bi*kvp:(bi+1)*kvp])
+			GemmNN(cb[off:], H, sc, kvp, vb[off:], H, T, kv, d)
 		}
 	}
 }

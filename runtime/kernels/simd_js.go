@@ -17,8 +17,59 @@ func kABI() int32
 
 // kernelABI is the version of the kernel module's exports this code calls (kernels.wat's abi):
 // a module from another build whose exports differ is not used (plain-Go kernels instead).
-// 4: qgemm_packed's tmp holds 8 floats for each of up to kernelThreads threads.
-const kernelABI = 4
+// 4: qgemm_packed's tmp holds 8 floats for each of up to kernelThreads threads. 5: quant_u7.
+// 6: attention. 7: pack_q7.
+const kernelABI = 7
+
+//go:wasmimport adapterwasm_kernels pack_q7
+func kPackQ7(wp, tp, qw, sw, n, k uint32)
+
+//go:wasmimport adapterwasm_kernels attention
+func kAttention(ctx, q, k, v, h, t, kv, d, nh uint32, scale float32, bias, sc, i0, n uint32)
+
+//go:wasmimport adapterwasm_kernels threads
+func kThreads() int32
+
+// attnScratch is attention's score matrix [T, kvp], one for each kernel thread (the host's
+// threads import: the pool gives thread t the t-th).
+var attnScratch []float32
+
+// simdAttention calls attention on all B·nh sequence-heads.
+func simdAttention(ctx, q, k, v []float32, H, B, T, kv, d, nh int, scale float32, bias []float32) {
+	kvp := (kv + 3) &^ 3
+	nt := max(1, int(kThreads()))
+	attnScratch = growF32(attnScratch, nt*T*kvp)
+	kAttention(addr(ctx), addr(q), addr(k), addr(v), uint32(H), uint32(T), uint32(kv), uint32(d), uint32(nh), scale,
+		addr(bias), addr(attnScratch), 0, uint32(B*nh))
+}
+
+//go:wasmimport adapterwasm_kernels relaxed_available
+func kRelaxedAvailable() int32
+
+//go:wasmimport adapterwasm_kernels abi_relaxed
+func kABIRelaxed() int32
+
+// relaxedABI is the version of kernels_relaxed.wat's exports this code calls (its abi_relaxed).
+const relaxedABI = 1
+
+//go:wasmimport adapterwasm_kernels quant_u7
+func kQuantU7(q, s, x, ldx, m, k uint32)
+
+//go:wasmimport adapterwasm_kernels qgemm_r7
+func kQgemmR7(d, ldd, qx, sx, wp, tp, m, k, n, tmp uint32)
+
+// relaxed caches whether the relaxed module is there (as loaded).
+var relaxed uint8
+
+func relaxedLoaded() bool {
+	if relaxed == 0 {
+		relaxed = 2
+		if kernelsLoaded() && kRelaxedAvailable() == 1 && kABIRelaxed() == relaxedABI {
+			relaxed = 1
+		}
+	}
+	return relaxed == 1
+}
 
 // kernelThreads is the most threads the host may split one product over (js/src/kernel-pool.js,
 // MAX_THREADS): thread t of qgemm_packed uses tmp[8t : 8t+8].
@@ -98,6 +149,8 @@ var q8Scratch struct {
 	s  []float32 // their scales [rows, In/32]
 	wp []int8    // pack_q8's weights [Out/4][In/2][8], copied back into the matrix
 	sp []float32 // pack_q8's scales [Out/4][In/32][4], likewise
+	u  []uint8   // quant_u7's activations, 4 rows interleaved [⌈rows/4⌉][In/4][4][4]
+	su []float32 // their (scale, min) [⌈rows/4⌉][In/32][4][2]
 	wf []float32 // q8_gemm_nt's slab of float32 weights
 
 	tmp [8 * kernelThreads]float32 // qgemm_packed's output row for the rows of a tile past the last, per thread
@@ -135,7 +188,7 @@ const q8Slab = 96 << 10
 func simdMulQ8(dst, x []float32, rows int, w *Q8) {
 	sc := &q8Scratch
 	if !q8Int {
-		if w.packed {
+		if w.Packed() {
 			w.MulT(dst, x, rows)
 			return
 		}
@@ -145,8 +198,39 @@ func simdMulQ8(dst, x []float32, rows int, w *Q8) {
 			uint32(rows), uint32(w.In), uint32(w.Out), uint32(r))
 		return
 	}
+	if Relaxed() {
+		quantizeU7(x, rows, w.In)
+		kQgemmRelaxed(dst, rows, w)
+		return
+	}
 	quantize(x, rows, w.In)
 	kQgemm(dst, sc.q, sc.s, rows, w)
+}
+
+// quantizeU7 quantizes x [rows, k] with quant_u7 into q8Scratch.u and .su.
+func quantizeU7(x []float32, rows, k int) {
+	sc := &q8Scratch
+	r4 := (rows + 3) &^ 3
+	sc.u = growUint8(sc.u, r4*k)
+	sc.su = growF32(sc.su, 2*r4*(k/Q8Block))
+	kQuantU7(addr(sc.u), addr(sc.su), addr(x), uint32(k), uint32(rows), uint32(k))
+}
+
+func growUint8(s []uint8, n int) []uint8 {
+	if cap(s) < n {
+		return make([]uint8, n)
+	}
+	return s[:n]
+}
+
+// kQgemmRelaxed calls qgemm_r7 on the activations quantizeU7 left in q8Scratch, packing w into
+// its layout first if it is not (packQ7).
+func kQgemmRelaxed(dst []float32, rows int, w *Q8) {
+	if w.packed != packOcts {
+		simdPackQ7(w)
+	}
+	sc := &q8Scratch
+	kQgemmR7(addr(dst), uint32(w.Out), addr(sc.u), addr(sc.su), addr(w.Q), addr(w.Scale), uint32(rows), uint32(w.In), uint32(w.Out), addr(sc.tmp[:]))
 }
 
 // quantize quantizes x [rows, k] with quant_i16 into q8Scratch.q and .s.
@@ -170,12 +254,20 @@ func simdMulQ8Shared(dsts [][]float32, ms []Matrix, x []float32, rows, k int) (d
 		if !ok || !q8Eligible(w) || w.In != k || i >= 64 {
 			continue
 		}
-		if !quantized {
-			quantize(x, rows, k)
-			quantized = true
-		}
 		_ = dsts[i][rows*w.Out-1]
-		kQgemm(dsts[i], q8Scratch.q, q8Scratch.s, rows, w)
+		if Relaxed() {
+			if !quantized {
+				quantizeU7(x, rows, k)
+				quantized = true
+			}
+			kQgemmRelaxed(dsts[i], rows, w)
+		} else {
+			if !quantized {
+				quantize(x, rows, k)
+				quantized = true
+			}
+			kQgemm(dsts[i], q8Scratch.q, q8Scratch.s, rows, w)
+		}
 		done |= 1 << i
 	}
 	return done
@@ -183,19 +275,38 @@ func simdMulQ8Shared(dsts [][]float32, ms []Matrix, x []float32, rows, k int) (d
 
 // packQ8 rearranges w in place into qgemm_packed's layout with pack_q8 (through q8Scratch).
 func packQ8(w *Q8) {
+	w.unpack()
 	sc := &q8Scratch
 	sc.wp = growInt8(sc.wp, w.Out*w.In)
 	sc.sp = growF32(sc.sp, w.Out*(w.In/Q8Block))
 	kPackQ8(addr(sc.wp), addr(sc.sp), addr(w.Q), addr(w.Scale), uint32(w.Out), uint32(w.In))
 	copy(w.Q, sc.wp)
 	copy(w.Scale, sc.sp)
-	w.packed = true
+	w.packed = packPairs
+}
+
+// simdPackQ7 rearranges w in place into qgemm_r7's layout with pack_q7 (Q8.packQ7's kernel:
+// the same bytes and floats), through q8Scratch; Scale becomes a new slice twice as long.
+func simdPackQ7(w *Q8) {
+	w.unpack()
+	sc := &q8Scratch
+	nb := w.In / Q8Block
+	sc.wp = growInt8(sc.wp, w.Out*w.In)
+	tp := make([]float32, 2*w.Out*nb)
+	kPackQ7(addr(sc.wp), addr(tp), addr(w.Q), addr(w.Scale), uint32(w.Out), uint32(w.In))
+	copy(w.Q, sc.wp)
+	w.Scale, w.packed = tp, packOcts
 }
 
 // simdDequantQ8 calls dequant_q8: dst [w.Out, w.In] = W as float32 (blocks of Q8Block).
 func simdDequantQ8(dst []float32, w *Q8) {
 	_ = dst[w.Out*w.In-1]
 	kDequantQ8(addr(dst), addr(w.Q), addr(w.Scale), uint32(w.Out*w.In))
+}
+
+// simdQuantU7 calls quant_u7 on x [rows, k] (contiguous) into q, s in its interleaved layout.
+func simdQuantU7(q []uint8, s []float32, x []float32, rows, k int) {
+	kQuantU7(addr(q), addr(s), addr(x), uint32(k), uint32(rows), uint32(k))
 }
 
 // simdQuantI16 calls quant_i16 on x [rows, k] (contiguous).
@@ -205,7 +316,7 @@ func simdQuantI16(q []int16, s []float32, x []float32, rows, k int) {
 
 // kQgemm calls qgemm_packed on activations quantized by quant_i16, packing w first if it is not.
 func kQgemm(dst []float32, q []int16, s []float32, rows int, w *Q8) {
-	if !w.packed {
+	if w.packed != packPairs {
 		packQ8(w)
 	}
 	kQgemmPacked(addr(dst), uint32(w.Out), addr(q), addr(s), addr(w.Q), addr(w.Scale), uint32(rows), uint32(w.In), uint32(w.Out), addr(q8Scratch.tmp[:]))

@@ -7,6 +7,12 @@ package kernels
 
 func kernelsLoaded() bool { return false }
 
+func relaxedLoaded() bool { return false }
+
+func simdQuantU7(q []uint8, s []float32, x []float32, rows, k int) {
+	panic("kernels: no SIMD kernel module in this build")
+}
+
 func simdGemmNT(dst []float32, ldd int, x []float32, ldx int, w []float32, ldw int, m, k, n int) {
 	panic("kernels: no SIMD kernel module in this build")
 }
@@ -50,3 +56,9 @@ func simdDequantQ8(dst []float32, w *Q8) { panic("kernels: no SIMD kernel module
 func simdAdd(dst, a, b []float32) { panic("kernels: no SIMD kernel module in this build") }
 
 func simdScale(x []float32, s float32) { panic("kernels: no SIMD kernel module in this build") }
+
+func simdAttention(ctx, q, k, v []float32, H, B, T, kv, d, nh int, scale float32, bias []float32) {
+	panic("kernels: no SIMD kernel module in this build")
+}
+
+func simdPackQ7(w *Q8) { panic("kernels: no SIMD kernel module in this build") }

@@ -1,6 +1,7 @@
 // Browser tests: headless Debian Chromium driven by playwright-core (../../shared/FACTS.md §5).
 // Needs /usr/bin/chromium (apt-get install -y chromium), `npm ci` in js/, and ./build.sh wasm.
 import { after, before, describe, test } from "node:test";
+import { execFileSync } from "node:child_process";
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -240,6 +241,16 @@ for (const mode of ["main", "worker"]) {
   });
 }
 
+// relaxedNode tells whether this Node runs relaxed SIMD with --experimental-wasm-relaxed-simd.
+function relaxedNode() {
+  try {
+    execFileSync(process.execPath, ["--experimental-wasm-relaxed-simd", "-e", "0"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 describe(`MiniLM (${MINILM_Q8 ? "q8" : "f32"}) in Chromium`, { skip: !HAVE_MINILM && "no MiniLM (./build.sh model)" }, () => {
   let b;
   before(async () => (b = await newBrowser()));
@@ -247,12 +258,16 @@ describe(`MiniLM (${MINILM_Q8 ? "q8" : "f32"}) in Chromium`, { skip: !HAVE_MINIL
   const texts = goldenSentences().slice(0, 5);
   const params = { base: "/minilm/", index: "/minilm-adapters/index.json", setup: "sentiment", texts };
   let cold;
+  const tol = () => (MINILM_DTYPE === "q8" && cold?.relaxedSimd ? TOL.q8relaxed : TOL[MINILM_DTYPE]);
 
   test("cold load: sentiment labels match the Go CLI", async () => {
     cold = await load(b, params);
     report(`MiniLM ${MINILM_Q8 ? "q8" : "f32"} + sentiment, cold`, cold, "/minilm/");
     assert.ok(cold.bytes("/minilm/") > 20_000_000);
-    checkClassify(cold.first, cli(["classify", "--model", MINILM_BASE, "--adapter", join(MINILM_ADAPTERS, "sentiment")], texts), TOL[MINILM_DTYPE]);
+    // Chromium has relaxed SIMD: q8 products take the relaxed-SIMD kernel (7-bit activations),
+    // whose bound against the CLI (float32 activations) is TOL.q8relaxed.
+    assert.equal(cold.relaxedSimd, true, "Chromium: the relaxed-SIMD kernel");
+    checkClassify(cold.first, cli(["classify", "--model", MINILM_BASE, "--adapter", join(MINILM_ADAPTERS, "sentiment")], texts), tol());
   });
 
   test("warm load: zero base-model and adapter bytes", async () => {
@@ -265,6 +280,13 @@ describe(`MiniLM (${MINILM_Q8 ? "q8" : "f32"}) in Chromium`, { skip: !HAVE_MINIL
 
   test("embeddings match the Go CLI", async () => {
     const got = await b.page.evaluate(async (texts) => (await window.model.embed(texts, { normalize: true })).map((a) => Array.from(a)), texts);
-    checkEmbeddings(got, cli(["embed", "--model", MINILM_BASE, "--normalize"], texts), TOL[MINILM_DTYPE]);
+    checkEmbeddings(got, cli(["embed", "--model", MINILM_BASE, "--normalize"], texts), tol());
+    // The relaxed-SIMD kernel's answers do not depend on the engine: Node with relaxed SIMD
+    // (helpers/relaxed-run.js) gives Chromium's embeddings exactly.
+    if (cold?.relaxedSimd && relaxedNode()) {
+      const node = JSON.parse(execFileSync(process.execPath, ["--experimental-wasm-relaxed-simd", join(import.meta.dirname, "../helpers/relaxed-run.js")], { env: { ...process.env, ADAPTERS: "none", TEXTS: String(texts.length) }, maxBuffer: 1 << 28, encoding: "utf8" }).trim().split("\n").at(-1));
+      assert.equal(node.relaxedSimd, true);
+      assert.deepEqual(got, node.embed.map((e) => Object.values(e)), "Chromium and Node, both relaxed SIMD: the same embeddings of the same batch");
+    }
   });
 });

@@ -25,7 +25,7 @@ try {
   }
   const tFirst = performance.now();
   const stats = mode === "worker" ? await model.refreshStats() : { ...model.stats };
-  window.__done = { ok: true, tModel, tFirst, first, stats, progressEvents, memory: await model.memory() };
+  window.__done = { ok: true, tModel, tFirst, first, stats, progressEvents, memory: await model.memory(), simd: model.simd, relaxedSimd: model.relaxedSimd };
 } catch (e) {
   window.__done = { ok: false, error: String(e), code: e.code, stack: e.stack };
 }

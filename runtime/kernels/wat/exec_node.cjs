@@ -28,24 +28,33 @@ function kernelImports() {
     dequant_q8: (...a) => k.dequant_q8(...a),
     q8_gemm_nt: (...a) => k.q8_gemm_nt(...a),
     pack_q8: (...a) => k.pack_q8(...a),
+    pack_q7: (...a) => k.pack_q7(...a),
     qgemm_packed: (...a) => k.qgemm_packed(...a),
     softmax_rows: (...a) => k.softmax_rows(...a),
+    attention: (...a) => k.attention(...a),
+    threads: () => 1,
     gelu_erf: (...a) => k.gelu_erf(...a),
     layer_norm: (...a) => k.layer_norm(...a),
     add_bias: (...a) => k.add_bias(...a),
     add_f32: (...a) => k.add_f32(...a),
     scale_f32: (...a) => k.scale_f32(...a),
     exp_f32: (...a) => k.exp_f32(...a), // tests only
+    quant_u7: (...a) => k.quant_u7(...a),
+    relaxed_available: () => (k && typeof k.qgemm_r7 === "function" ? 1 : 0),
+    abi_relaxed: (...a) => k.abi_relaxed(...a),
+    qgemm_r7: (...a) => k.qgemm_r7(...a),
   };
-  const attach = async (goInstance, bytes) => {
-    const { instance } = await WebAssembly.instantiate(bytes, { env: { mem: goInstance.exports.mem } });
-    k = instance.exports;
+  const attach = async (goInstance, bytes, relaxedBytes) => {
+    const env = { env: { mem: goInstance.exports.mem } };
+    const { instance } = await WebAssembly.instantiate(bytes, env);
+    k = { ...instance.exports };
+    if (relaxedBytes) Object.assign(k, (await WebAssembly.instantiate(relaxedBytes, env)).instance.exports);
   };
   return { imports, attach };
 }
 
-async function kernelBytes() {
-  if (process.env.ADAPTERWASM_KERNELS_WASM) return fs.readFileSync(process.env.ADAPTERWASM_KERNELS_WASM);
+// assemble returns the bytes of the WAT file name beside this script (npm wabt).
+async function assemble(name, features) {
   const root = path.resolve(__dirname, "../../..");
   let wabtInit;
   try {
@@ -54,10 +63,24 @@ async function kernelBytes() {
     throw new Error("go_js_wasm_exec: npm wabt is missing: run `npm ci` in bench/ (./build.sh bench does)");
   }
   const wabt = await wabtInit();
-  const src = path.join(__dirname, "kernels.wat");
-  const mod = wabt.parseWat(src, fs.readFileSync(src, "utf8"), { simd: true });
+  const src = path.join(__dirname, name);
+  const mod = wabt.parseWat(src, fs.readFileSync(src, "utf8"), { simd: true, ...features });
   mod.validate();
   return Buffer.from(mod.toBinary({}).buffer);
+}
+
+async function kernelBytes() {
+  if (process.env.ADAPTERWASM_KERNELS_WASM) return fs.readFileSync(process.env.ADAPTERWASM_KERNELS_WASM);
+  return assemble("kernels.wat", {});
+}
+
+// relaxedBytes returns kernels_relaxed.wat assembled with ADAPTERWASM_RELAXED=on, where the
+// engine has relaxed SIMD (go_js_wasm_exec gives Node 20 its flag then); else null: the tests run
+// the plain SIMD kernels, as Node does by default.
+async function relaxedBytes() {
+  if (process.env.ADAPTERWASM_RELAXED !== "on") return null;
+  const b = await assemble("kernels_relaxed.wat", { relaxed_simd: true });
+  return WebAssembly.validate(b) ? b : null;
 }
 
 async function main() {
@@ -68,7 +91,7 @@ async function main() {
   const kern = kernelImports();
   go.importObject.adapterwasm_kernels = kern.imports;
   const { instance } = await WebAssembly.instantiate(fs.readFileSync(wasmFile), go.importObject);
-  if (process.env.ADAPTERWASM_KERNELS !== "off") await kern.attach(instance, await kernelBytes());
+  if (process.env.ADAPTERWASM_KERNELS !== "off") await kern.attach(instance, await kernelBytes(), await relaxedBytes());
   process.on("exit", (code) => {
     if (code === 0 && !go.exited) {
       // deadlock, make Go print error and stack traces

@@ -12,7 +12,7 @@
 
   ;; abi: the version of these exports' names and signatures. runtime/kernels/simd_js.go
   ;; (kernelABI) uses the module only when they match: bump both whenever an export changes.
-  (func (export "abi") (result i32) (i32.const 4))
+  (func (export "abi") (result i32) (i32.const 7))
 
   ;; A horizontal sum of an f32x4 v is written out as (v0+v1)+(v2+v3) wherever it is needed:
   ;; V8 (Node 20) does not inline Wasm calls, and a call per output tile shows in profiles.
@@ -23,7 +23,7 @@
   ;; and one broadcast x[i+r, p] per row, so nothing is reduced across lanes; each output sums
   ;; its K products in order p = 0, 1, …. Then a 4-column tile when N % 8 == 4; rows past the
   ;; last multiple of 4 one at a time.
-  (func (export "sgemm_nn")
+  (func $sgemm_nn (export "sgemm_nn")
     (param $d i32) (param $ldd i32) (param $x i32) (param $ldx i32) (param $y i32) (param $ldy i32)
     (param $M i32) (param $K i32) (param $N i32)
     (local $i i32) (local $j i32) (local $py i32) (local $pe i32) (local $pd i32) (local $ldy4 i32)
@@ -361,7 +361,150 @@
       (br $il)))
   )
 
-;; pack_q8 rearranges an int8 matrix qw [N, K] (N % 4 == 0, K % 32 == 0) and its scales
+;; quant_u7 quantizes x [M, K] (row stride ldx, K % 32 == 0) to 7-bit unsigned integers for
+  ;; qgemm_r7 (kernels_relaxed.wat), per row and block of 32 values asymmetrically: lx = min,
+  ;; dx = (max - lx)/127, ux = round-half-even((x - lx)·(1/dx)) (0 when dx == 0), at most 127, so
+  ;; x ≈ lx + dx·ux. A row's ux lie 4 rows interleaved, as qgemm_r7 reads them: byte (i, k) at
+  ;; q + ((i/4)·(K/4) + k/4)·16 + (i%4)·4 + k%4, and (dx, lx) at s + (((i/4)·nb + b)·4 + i%4)·8;
+  ;; the rows from M to M rounded up to 4 are written as zeros (ux, dx, lx). The plain-Go
+  ;; reference is QuantizeU7Rows (row-major). Rounding as in quant_i16; min and max with
+  ;; f32x4.pmin/pmax (one instruction each: activations are never NaN).
+  (func (export "quant_u7")
+    (param $q i32) (param $s i32) (param $x i32) (param $ldx i32) (param $M i32) (param $K i32)
+    (local $i i32) (local $M4 i32) (local $nb i32) (local $px i32) (local $pe i32) (local $pq i32) (local $ps i32)
+    (local $lo v128) (local $hi v128) (local $id v128) (local $u v128) (local $dd f32) (local $lof f32)
+    (local $v0 v128) (local $v1 v128) (local $v2 v128) (local $v3 v128)
+    (local $v4 v128) (local $v5 v128) (local $v6 v128) (local $v7 v128)
+    (local.set $nb (i32.shr_u (local.get $K) (i32.const 5)))
+    (local.set $M4 (i32.and (i32.add (local.get $M) (i32.const 3)) (i32.const -4)))
+    (block $i_done (loop $il
+      (br_if $i_done (i32.ge_u (local.get $i) (local.get $M4)))
+      (local.set $pq (i32.add (i32.add (local.get $q) (i32.mul (i32.and (local.get $i) (i32.const -4)) (local.get $K)))
+        (i32.shl (i32.and (local.get $i) (i32.const 3)) (i32.const 2))))
+      (local.set $ps (i32.add (i32.add (local.get $s) (i32.shl (i32.mul (i32.and (local.get $i) (i32.const -4)) (local.get $nb)) (i32.const 3)))
+        (i32.shl (i32.and (local.get $i) (i32.const 3)) (i32.const 3))))
+      (local.set $px (i32.add (local.get $x) (i32.shl (i32.mul (local.get $i) (local.get $ldx)) (i32.const 2))))
+      (local.set $pe (i32.add (local.get $px) (i32.shl (local.get $K) (i32.const 2))))
+      (block $b_done (loop $bl
+        (br_if $b_done (i32.ge_u (local.get $px) (local.get $pe)))
+        (if (i32.lt_u (local.get $i) (local.get $M))
+          (then
+        (local.set $v0 (v128.load offset=0 (local.get $px)))
+        (local.set $v1 (v128.load offset=16 (local.get $px)))
+        (local.set $v2 (v128.load offset=32 (local.get $px)))
+        (local.set $v3 (v128.load offset=48 (local.get $px)))
+        (local.set $v4 (v128.load offset=64 (local.get $px)))
+        (local.set $v5 (v128.load offset=80 (local.get $px)))
+        (local.set $v6 (v128.load offset=96 (local.get $px)))
+        (local.set $v7 (v128.load offset=112 (local.get $px)))
+            (local.set $lo (f32x4.pmin (f32x4.pmin (f32x4.pmin (local.get $v0) (local.get $v1)) (f32x4.pmin (local.get $v2) (local.get $v3))) (f32x4.pmin (f32x4.pmin (local.get $v4) (local.get $v5)) (f32x4.pmin (local.get $v6) (local.get $v7)))))
+            (local.set $hi (f32x4.pmax (f32x4.pmax (f32x4.pmax (local.get $v0) (local.get $v1)) (f32x4.pmax (local.get $v2) (local.get $v3))) (f32x4.pmax (f32x4.pmax (local.get $v4) (local.get $v5)) (f32x4.pmax (local.get $v6) (local.get $v7)))))
+            (local.set $lo (f32x4.pmin (local.get $lo) (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $lo) (local.get $lo))))
+            (local.set $lo (f32x4.pmin (local.get $lo) (i8x16.shuffle 4 5 6 7 0 1 2 3 12 13 14 15 8 9 10 11 (local.get $lo) (local.get $lo))))
+            (local.set $hi (f32x4.pmax (local.get $hi) (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $hi) (local.get $hi))))
+            (local.set $hi (f32x4.pmax (local.get $hi) (i8x16.shuffle 4 5 6 7 0 1 2 3 12 13 14 15 8 9 10 11 (local.get $hi) (local.get $hi))))
+            (local.set $lof (f32x4.extract_lane 0 (local.get $lo)))
+            (local.set $dd (f32.div (f32.sub (f32x4.extract_lane 0 (local.get $hi)) (local.get $lof)) (f32.const 127)))
+            (f32.store (local.get $ps) (local.get $dd))
+            (f32.store offset=4 (local.get $ps) (local.get $lof))
+            (local.set $lo (f32x4.splat (local.get $lof)))
+            (local.set $id (f32x4.splat (select (f32.div (f32.const 1) (local.get $dd)) (f32.const 0)
+              (f32.ne (local.get $dd) (f32.const 0)))))
+        (local.set $u (i8x16.min_u (i8x16.narrow_i16x8_u (i16x8.narrow_i32x4_s (i32x4.sub (f32x4.add (f32x4.mul (f32x4.sub (local.get $v0) (local.get $lo)) (local.get $id)) (v128.const f32x4 12582912 12582912 12582912 12582912)) (v128.const i32x4 0x4B400000 0x4B400000 0x4B400000 0x4B400000)) (i32x4.sub (f32x4.add (f32x4.mul (f32x4.sub (local.get $v1) (local.get $lo)) (local.get $id)) (v128.const f32x4 12582912 12582912 12582912 12582912)) (v128.const i32x4 0x4B400000 0x4B400000 0x4B400000 0x4B400000))) (i16x8.narrow_i32x4_s (i32x4.sub (f32x4.add (f32x4.mul (f32x4.sub (local.get $v2) (local.get $lo)) (local.get $id)) (v128.const f32x4 12582912 12582912 12582912 12582912)) (v128.const i32x4 0x4B400000 0x4B400000 0x4B400000 0x4B400000)) (i32x4.sub (f32x4.add (f32x4.mul (f32x4.sub (local.get $v3) (local.get $lo)) (local.get $id)) (v128.const f32x4 12582912 12582912 12582912 12582912)) (v128.const i32x4 0x4B400000 0x4B400000 0x4B400000 0x4B400000)))) (v128.const i8x16 127 127 127 127 127 127 127 127 127 127 127 127 127 127 127 127)))
+        (v128.store32_lane offset=0 0 (local.get $pq) (local.get $u))
+        (v128.store32_lane offset=16 1 (local.get $pq) (local.get $u))
+        (v128.store32_lane offset=32 2 (local.get $pq) (local.get $u))
+        (v128.store32_lane offset=48 3 (local.get $pq) (local.get $u))
+        (local.set $u (i8x16.min_u (i8x16.narrow_i16x8_u (i16x8.narrow_i32x4_s (i32x4.sub (f32x4.add (f32x4.mul (f32x4.sub (local.get $v4) (local.get $lo)) (local.get $id)) (v128.const f32x4 12582912 12582912 12582912 12582912)) (v128.const i32x4 0x4B400000 0x4B400000 0x4B400000 0x4B400000)) (i32x4.sub (f32x4.add (f32x4.mul (f32x4.sub (local.get $v5) (local.get $lo)) (local.get $id)) (v128.const f32x4 12582912 12582912 12582912 12582912)) (v128.const i32x4 0x4B400000 0x4B400000 0x4B400000 0x4B400000))) (i16x8.narrow_i32x4_s (i32x4.sub (f32x4.add (f32x4.mul (f32x4.sub (local.get $v6) (local.get $lo)) (local.get $id)) (v128.const f32x4 12582912 12582912 12582912 12582912)) (v128.const i32x4 0x4B400000 0x4B400000 0x4B400000 0x4B400000)) (i32x4.sub (f32x4.add (f32x4.mul (f32x4.sub (local.get $v7) (local.get $lo)) (local.get $id)) (v128.const f32x4 12582912 12582912 12582912 12582912)) (v128.const i32x4 0x4B400000 0x4B400000 0x4B400000 0x4B400000)))) (v128.const i8x16 127 127 127 127 127 127 127 127 127 127 127 127 127 127 127 127)))
+        (v128.store32_lane offset=64 0 (local.get $pq) (local.get $u))
+        (v128.store32_lane offset=80 1 (local.get $pq) (local.get $u))
+        (v128.store32_lane offset=96 2 (local.get $pq) (local.get $u))
+        (v128.store32_lane offset=112 3 (local.get $pq) (local.get $u))
+          )
+          (else
+            (local.set $u (v128.const i64x2 0 0))
+            (v128.store32_lane offset=0 0 (local.get $pq) (local.get $u))
+            (v128.store32_lane offset=16 0 (local.get $pq) (local.get $u))
+            (v128.store32_lane offset=32 0 (local.get $pq) (local.get $u))
+            (v128.store32_lane offset=48 0 (local.get $pq) (local.get $u))
+            (v128.store32_lane offset=64 0 (local.get $pq) (local.get $u))
+            (v128.store32_lane offset=80 0 (local.get $pq) (local.get $u))
+            (v128.store32_lane offset=96 0 (local.get $pq) (local.get $u))
+            (v128.store32_lane offset=112 0 (local.get $pq) (local.get $u))
+            (i64.store (local.get $ps) (i64.const 0))))
+        (local.set $pq (i32.add (local.get $pq) (i32.const 128)))
+        (local.set $ps (i32.add (local.get $ps) (i32.const 32)))
+        (local.set $px (i32.add (local.get $px) (i32.const 128)))
+        (br $bl)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $il)))
+  )
+
+  ;; pack_q7 rearranges an int8 matrix qw [N, K] (N % 8 == 0, K % 32 == 0) and its scales sw
+  ;; [N, K/32] for qgemm_r7 (kernels_relaxed.wat), as Go's Q8.packQ7 (its reference): for every 8
+  ;; rows, the k-quads of the 8 rows side by side, wp [N/8][K/4][8][4] (a 4×4 transpose of 32-bit
+  ;; lanes per 4 rows and 16 bytes), and tp [N/8][K/32][16]: per block the scales of rows 0-3,
+  ;; those scales times the sums of the rows' int8 weights in the block, then the same for rows 4-7.
+  (func (export "pack_q7") (param $wp i32) (param $tp i32) (param $qw i32) (param $sw i32) (param $N i32) (param $K i32)
+    (local $j i32) (local $k i32) (local $c i32) (local $b i32) (local $nb i32) (local $r i32) (local $out i32) (local $src i32) (local $d f32)
+    (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128) (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128) (local $s v128)
+    (local.set $nb (i32.shr_u (local.get $K) (i32.const 5)))
+    (block $j_done (loop $jl
+      (br_if $j_done (i32.ge_u (local.get $j) (local.get $N)))
+      (local.set $out (i32.add (local.get $wp) (i32.mul (local.get $j) (local.get $K))))
+      ;; two halves of 4 rows each (c = 0, 4): 16 bytes of each row at a time
+      (local.set $c (i32.const 0))
+      (block $c_done (loop $cl
+        (br_if $c_done (i32.ge_u (local.get $c) (i32.const 8)))
+        (local.set $r (i32.add (local.get $qw) (i32.mul (i32.add (local.get $j) (local.get $c)) (local.get $K))))
+        (local.set $k (i32.const 0))
+        (block $k_done (loop $kl
+          (br_if $k_done (i32.ge_u (local.get $k) (local.get $K)))
+          (local.set $x0 (v128.load (i32.add (local.get $r) (local.get $k))))
+          (local.set $x1 (v128.load (i32.add (i32.add (local.get $r) (local.get $K)) (local.get $k))))
+          (local.set $x2 (v128.load (i32.add (i32.add (local.get $r) (i32.shl (local.get $K) (i32.const 1))) (local.get $k))))
+          (local.set $x3 (v128.load (i32.add (i32.add (local.get $r) (i32.mul (local.get $K) (i32.const 3))) (local.get $k))))
+          (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $x0) (local.get $x1)))
+          (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $x0) (local.get $x1)))
+          (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $x2) (local.get $x3)))
+          (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $x2) (local.get $x3)))
+          ;; k-quad k/4 + q of rows c..c+3 at out + (k/4 + q)·32 + c·4
+          (local.set $src (i32.add (i32.add (local.get $out) (i32.shl (local.get $k) (i32.const 3))) (i32.shl (local.get $c) (i32.const 2))))
+          (v128.store offset=0 (local.get $src) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t2)))
+          (v128.store offset=32 (local.get $src) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t2)))
+          (v128.store offset=64 (local.get $src) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $t3)))
+          (v128.store offset=96 (local.get $src) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $t3)))
+          (local.set $k (i32.add (local.get $k) (i32.const 16)))
+          (br $kl)))
+        (local.set $c (i32.add (local.get $c) (i32.const 4)))
+        (br $cl)))
+      ;; scales and block sums: row j+c, block b at tp + ((j/8)·nb + b)·64 + (c/4)·32 + (c%4)·4
+      (local.set $c (i32.const 0))
+      (block $s_done (loop $sl
+        (br_if $s_done (i32.ge_u (local.get $c) (i32.const 8)))
+        (local.set $r (i32.add (local.get $qw) (i32.mul (i32.add (local.get $j) (local.get $c)) (local.get $K))))
+        (local.set $b (i32.const 0))
+        (block $b_done (loop $bl
+          (br_if $b_done (i32.ge_u (local.get $b) (local.get $nb)))
+          (local.set $s (i32x4.extadd_pairwise_i16x8_s (i16x8.add
+            (i16x8.extadd_pairwise_i8x16_s (v128.load offset=0 (i32.add (local.get $r) (i32.shl (local.get $b) (i32.const 5)))))
+            (i16x8.extadd_pairwise_i8x16_s (v128.load offset=16 (i32.add (local.get $r) (i32.shl (local.get $b) (i32.const 5))))))))
+          (local.set $d (f32.load (i32.add (local.get $sw) (i32.shl (i32.add (i32.mul (i32.add (local.get $j) (local.get $c)) (local.get $nb)) (local.get $b)) (i32.const 2)))))
+          (local.set $src (i32.add (i32.add (local.get $tp) (i32.shl (i32.add (i32.mul (i32.shr_u (local.get $j) (i32.const 3)) (local.get $nb)) (local.get $b)) (i32.const 6)))
+            (i32.add (i32.shl (i32.shr_u (local.get $c) (i32.const 2)) (i32.const 5)) (i32.shl (i32.and (local.get $c) (i32.const 3)) (i32.const 2)))))
+          (f32.store offset=0 (local.get $src) (local.get $d))
+          (f32.store offset=16 (local.get $src) (f32.mul (local.get $d) (f32.convert_i32_s
+            (i32.add (i32.add (i32x4.extract_lane 0 (local.get $s)) (i32x4.extract_lane 1 (local.get $s)))
+                     (i32.add (i32x4.extract_lane 2 (local.get $s)) (i32x4.extract_lane 3 (local.get $s)))))))
+          (local.set $b (i32.add (local.get $b) (i32.const 1)))
+          (br $bl)))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br $sl)))
+      (local.set $j (i32.add (local.get $j) (i32.const 8)))
+      (br $jl)))
+  )
+
+  ;; pack_q8 rearranges an int8 matrix qw [N, K] (N % 4 == 0, K % 32 == 0) and its scales
   ;; sw [N, K/32] for qgemm_packed: for every 4 rows j..j+3 ("quad"), the k-pairs in order, each 8
   ;; bytes w[j][k] w[j][k+1] w[j+1][k] w[j+1][k+1] … w[j+3][k+1] (a transpose of 16-bit pairs,
   ;; 8 shuffles per 64 bytes) into wp [N/4][K/2][8], and the scales as sp [N/4][K/32][4].
@@ -531,6 +674,37 @@
       (br $jl)))
   )
 
+;; attention runs scaled dot-product attention for items [i0, i0+n) of B sequences × nh heads
+  ;; (item i: sequence i/nh, head i%nh, its d columns at h·d): scores = q_h·k_hᵀ (sgemm_nt into
+  ;; sc, row stride kvp = kv rounded up to 4), softmax_rows(scores·scale + bias[sequence]), then
+  ;; ctx_h = P·v_h (sgemm_nn): the very calls Go makes per head otherwise, so the results are
+  ;; theirs bit for bit. q and ctx are [B][T][H], k and v [B][kv][H], bias [B][kvp], sc a
+  ;; scratch of T·kvp floats. One call per layer instead of three per head and sequence, and a
+  ;; unit the kernel threads can split (js/src/kernel-pool.js, by items).
+  (func (export "attention")
+    (param $ctx i32) (param $q i32) (param $k i32) (param $v i32) (param $H i32) (param $T i32)
+    (param $kv i32) (param $d i32) (param $nh i32) (param $scale f32) (param $bias i32) (param $sc i32)
+    (param $i0 i32) (param $n i32)
+    (local $i i32) (local $bi i32) (local $off i32) (local $kvp i32) (local $qo i32) (local $ko i32)
+    (local.set $kvp (i32.and (i32.add (local.get $kv) (i32.const 3)) (i32.const -4)))
+    (local.set $i (local.get $i0))
+    (block $done (loop $l
+      (br_if $done (i32.ge_u (local.get $i) (i32.add (local.get $i0) (local.get $n))))
+      (local.set $bi (i32.div_u (local.get $i) (local.get $nh)))
+      (local.set $off (i32.mul (i32.rem_u (local.get $i) (local.get $nh)) (local.get $d)))
+      ;; element offsets of the sequence's q/ctx rows and k/v rows, at the head's columns
+      (local.set $qo (i32.shl (i32.add (i32.mul (i32.mul (local.get $bi) (local.get $T)) (local.get $H)) (local.get $off)) (i32.const 2)))
+      (local.set $ko (i32.shl (i32.add (i32.mul (i32.mul (local.get $bi) (local.get $kv)) (local.get $H)) (local.get $off)) (i32.const 2)))
+      (call $sgemm (local.get $sc) (local.get $kvp) (i32.add (local.get $q) (local.get $qo)) (local.get $H)
+        (i32.add (local.get $k) (local.get $ko)) (local.get $H) (local.get $T) (local.get $d) (local.get $kv))
+      (call $softmax_rows (local.get $sc) (local.get $kvp) (local.get $T) (local.get $kv) (local.get $scale)
+        (i32.add (local.get $bias) (i32.shl (i32.mul (local.get $bi) (local.get $kvp)) (i32.const 2))))
+      (call $sgemm_nn (i32.add (local.get $ctx) (local.get $qo)) (local.get $H) (local.get $sc) (local.get $kvp)
+        (i32.add (local.get $v) (local.get $ko)) (local.get $H) (local.get $T) (local.get $kv) (local.get $d))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $l)))
+  )
+
   ;; exp4 is e^v lane-wise as Cephes' expf (range reduction by ln 2 in two parts, degree-5
   ;; polynomial, 2^n built in the exponent bits), v clamped to [-87.34, 88.38] so that 2^n stays
   ;; a normal float: e^v for v ≤ -87.34 is 1.2e-38, not 0. About 2 ulp.
@@ -631,7 +805,7 @@
   ;; softmax_rows: for each of rows rows of x (row stride ld ≥ n rounded up to 4, f32, 16-byte
   ;; readable past n), x[j] = softmax(x[j]·scale + bias[j]) over j < n (bias: n values, ld
   ;; readable), and x[j] = 0 for n ≤ j < n rounded up to 4.
-  (func (export "softmax_rows") (param $x i32) (param $ld i32) (param $rows i32) (param $n i32) (param $scale f32) (param $bias i32)
+  (func $softmax_rows (export "softmax_rows") (param $x i32) (param $ld i32) (param $rows i32) (param $n i32) (param $scale f32) (param $bias i32)
     (local $i i32) (local $j i32) (local $p i32) (local $nb i32)
     (local $sc v128) (local $m v128) (local $s v128) (local $v v128) (local $keep v128) (local $nfull i32)
     (local $ev v128) (local $en v128) (local $er v128) (local $ep v128) (local $ej v128)

@@ -1,0 +1,48 @@
+// node --test: the relaxed-SIMD Q8 kernel (runtime/kernels/wat/kernels_relaxed.wat) in Node. Node 20
+// has relaxed SIMD only behind --experimental-wasm-relaxed-simd, so the package runs the plain SIMD
+// kernel there by default; child Nodes with the flag (helpers/relaxed-run.js) run the relaxed one:
+// MiniLM's embeddings and the demo adapters' results stay within TOL.q8relaxed of the CLI, 2
+// kernel threads give exactly 1 thread's answers, and ADAPTERWASM_RELAXED=off gives the plain
+// kernel back (TOL of the dtype, as node.test.js).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
+
+import { checkClassify, checkEmbeddings, cli, goldenSentences, HAVE_MINILM, MINILM_ADAPTERS, MINILM_BASE, MINILM_DTYPE, requireBuild, TOL } from "./helpers/fixtures.js";
+
+requireBuild();
+const FLAG = "--experimental-wasm-relaxed-simd";
+const flagWorks = (() => {
+  try {
+    execFileSync(process.execPath, [FLAG, "-e", "0"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+const run = (env = {}) =>
+  JSON.parse(execFileSync(process.execPath, [FLAG, join(import.meta.dirname, "helpers/relaxed-run.js")], { env: { ...process.env, ...env }, maxBuffer: 1 << 28, encoding: "utf8" }).trim().split("\n").at(-1));
+
+const refs = new Map(); // the CLI's answers, once each
+const ref = (args) => refs.get(args.join(" ")) ?? refs.set(args.join(" "), cli(args, goldenSentences())).get(args.join(" "));
+
+function check(out, tol, what) {
+  checkEmbeddings(out.embed.map((e) => Object.values(e)), ref(["embed", "--model", MINILM_BASE, "--normalize"]), tol, what);
+  for (const [a, got] of Object.entries(out.classify)) {
+    checkClassify(got, ref(["classify", "--model", MINILM_BASE, "--adapter", join(MINILM_ADAPTERS, a)]), tol, `${what} ${a}`);
+  }
+}
+
+test("relaxed SIMD in Node: within TOL.q8relaxed of the CLI, the same at 2 threads, off on request", { skip: (!HAVE_MINILM && "no MiniLM") || (MINILM_DTYPE !== "q8" && "the f32 base has no Q8 products") || (!flagWorks && `node ${FLAG} unavailable`) }, () => {
+  const one = run();
+  assert.equal(one.relaxedSimd, true, "the relaxed-SIMD kernel where the engine has it");
+  check(one, TOL.q8relaxed, "relaxed");
+  const two = run({ THREADS: "2", ADAPTERS: "sentiment" });
+  assert.equal(two.threads, 2);
+  assert.deepEqual({ ...two, threads: 1 }, { ...one, classify: { sentiment: one.classify.sentiment } }, "2 kernel threads: bit-identical");
+  const off = run({ ADAPTERWASM_RELAXED: "off", ADAPTERS: "sentiment" });
+  assert.equal(off.relaxedSimd, false, "ADAPTERWASM_RELAXED=off");
+  check(off, TOL[MINILM_DTYPE], "relaxed off");
+});
