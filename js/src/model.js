@@ -592,7 +592,7 @@ export class AutoModelWithHeads {
   }
 
   // relaxedSimd tells whether the int8 products run the relaxed-SIMD kernel (kernels_relaxed.wat:
-  // engines with relaxed SIMD, such as Chromium, unless the option relaxedSimd is false).
+  // engines with relaxed SIMD, such as Chromium, when the option relaxedSimd is true).
   get relaxedSimd() {
     return this._rt.simd && this._rt.relaxed;
   }

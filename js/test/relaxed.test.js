@@ -1,6 +1,7 @@
 // node --test: the relaxed-SIMD Q8 kernel (runtime/kernels/wat/kernels_relaxed.wat) in Node. Node 20
 // has relaxed SIMD only behind --experimental-wasm-relaxed-simd, so the package runs the plain SIMD
-// kernel there by default; child Nodes with the flag (helpers/relaxed-run.js) run the relaxed one:
+// kernel there; the kernel is opt-in anyway (relaxedSimd: true or ADAPTERWASM_RELAXED=on): child
+// Nodes with the flag and ADAPTERWASM_RELAXED=on (helpers/relaxed-run.js) run the relaxed one:
 // MiniLM's embeddings and the demo adapters' results stay within TOL.q8relaxed of the CLI, 2
 // kernel threads give exactly 1 thread's answers, and ADAPTERWASM_RELAXED=off gives the plain
 // kernel back (TOL of the dtype, as node.test.js).
@@ -23,7 +24,7 @@ const flagWorks = (() => {
 })();
 
 const run = (env = {}) =>
-  JSON.parse(execFileSync(process.execPath, [FLAG, join(import.meta.dirname, "helpers/relaxed-run.js")], { env: { ...process.env, ...env }, maxBuffer: 1 << 28, encoding: "utf8" }).trim().split("\n").at(-1));
+  JSON.parse(execFileSync(process.execPath, [FLAG, join(import.meta.dirname, "helpers/relaxed-run.js")], { env: { ...process.env, ADAPTERWASM_RELAXED: "on", ...env }, maxBuffer: 1 << 28, encoding: "utf8" }).trim().split("\n").at(-1));
 
 const refs = new Map(); // the CLI's answers, once each
 const ref = (args) => refs.get(args.join(" ")) ?? refs.set(args.join(" "), cli(args, goldenSentences())).get(args.join(" "));

@@ -256,7 +256,8 @@ describe(`MiniLM (${MINILM_Q8 ? "q8" : "f32"}) in Chromium`, { skip: !HAVE_MINIL
   before(async () => (b = await newBrowser()));
   after(async () => b?.close());
   const texts = goldenSentences().slice(0, 5);
-  const params = { base: "/minilm/", index: "/minilm-adapters/index.json", setup: "sentiment", texts };
+  // relaxed: "on" opts into the relaxed-SIMD kernel (opt-in: the last test loads without it)
+  const params = { base: "/minilm/", index: "/minilm-adapters/index.json", setup: "sentiment", texts, relaxed: "on" };
   let cold;
   const tol = () => (MINILM_DTYPE === "q8" && cold?.relaxedSimd ? TOL.q8relaxed : TOL[MINILM_DTYPE]);
 
@@ -266,7 +267,7 @@ describe(`MiniLM (${MINILM_Q8 ? "q8" : "f32"}) in Chromium`, { skip: !HAVE_MINIL
     assert.ok(cold.bytes("/minilm/") > 20_000_000);
     // Chromium has relaxed SIMD: q8 products take the relaxed-SIMD kernel (7-bit activations),
     // whose bound against the CLI (float32 activations) is TOL.q8relaxed.
-    assert.equal(cold.relaxedSimd, true, "Chromium: the relaxed-SIMD kernel");
+    assert.equal(cold.relaxedSimd, true, "Chromium has relaxed SIMD: relaxedSimd: true takes its kernel");
     checkClassify(cold.first, cli(["classify", "--model", MINILM_BASE, "--adapter", join(MINILM_ADAPTERS, "sentiment")], texts), tol());
   });
 
@@ -284,9 +285,16 @@ describe(`MiniLM (${MINILM_Q8 ? "q8" : "f32"}) in Chromium`, { skip: !HAVE_MINIL
     // The relaxed-SIMD kernel's answers do not depend on the engine: Node with relaxed SIMD
     // (helpers/relaxed-run.js) gives Chromium's embeddings exactly.
     if (cold?.relaxedSimd && relaxedNode()) {
-      const node = JSON.parse(execFileSync(process.execPath, ["--experimental-wasm-relaxed-simd", join(import.meta.dirname, "../helpers/relaxed-run.js")], { env: { ...process.env, ADAPTERS: "none", TEXTS: String(texts.length) }, maxBuffer: 1 << 28, encoding: "utf8" }).trim().split("\n").at(-1));
+      const node = JSON.parse(execFileSync(process.execPath, ["--experimental-wasm-relaxed-simd", join(import.meta.dirname, "../helpers/relaxed-run.js")], { env: { ...process.env, ADAPTERWASM_RELAXED: "on", ADAPTERS: "none", TEXTS: String(texts.length) }, maxBuffer: 1 << 28, encoding: "utf8" }).trim().split("\n").at(-1));
       assert.equal(node.relaxedSimd, true);
       assert.deepEqual(got, node.embed.map((e) => Object.values(e)), "Chromium and Node, both relaxed SIMD: the same embeddings of the same batch");
     }
+  });
+
+  test("by default the plain SIMD kernel, even where the engine has relaxed SIMD: the CLI's answers at the dtype's bound", async () => {
+    const plain = await load(b, { ...params, relaxed: undefined });
+    assert.equal(plain.relaxedSimd, false, "relaxed SIMD is opt-in");
+    assert.equal(plain.simd, true);
+    checkClassify(plain.first, cli(["classify", "--model", MINILM_BASE, "--adapter", join(MINILM_ADAPTERS, "sentiment")], texts), TOL[MINILM_DTYPE]);
   });
 });

@@ -12,7 +12,7 @@ try {
   window.aw = mod;
   const Model = mode === "worker" ? mod.WorkerModelWithHeads : mod.AutoModelWithHeads;
   let progressEvents = 0;
-  const model = await Model.fromPretrained(q.get("base"), { index: q.get("index") || undefined, onProgress: () => progressEvents++ });
+  const model = await Model.fromPretrained(q.get("base"), { index: q.get("index") || undefined, onProgress: () => progressEvents++, relaxedSimd: q.has("relaxed") ? q.get("relaxed") === "on" : undefined });
   const tModel = performance.now();
   window.model = model;
   const texts = JSON.parse(q.get("texts") ?? '["I love this movie"]');
