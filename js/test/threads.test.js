@@ -199,7 +199,13 @@ function sameAtEveryThreadCount(base, adapter, counts) {
   assert.equal(one.stats, null, "one thread: no pool");
   assert.ok(one.simd, "the SIMD kernels run");
   for (const t of counts) {
-    const r = child(base, t, adapter);
+    // On a loaded machine the calling thread may finish every chunk of a small model's products
+    // before a worker wakes: then the run shows nothing about the workers, so run again (≤ 3).
+    let r;
+    for (let i = 0; i < 3; i++) {
+      r = child(base, t, adapter);
+      if (!(r.stats?.callerChunks >= r.stats?.chunks)) break;
+    }
     assert.equal(r.threads, t, r.threadsNote ?? "");
     assert.ok(r.stats.jobs > 0 && r.stats.callerChunks < r.stats.chunks, `products were split and the workers took some: ${JSON.stringify(r.stats)}`);
     assert.deepEqual(r.embed, one.embed, `embeddings at ${t} threads`);
