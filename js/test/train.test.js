@@ -67,6 +67,11 @@ test("trainAdapter: an AbortSignal stops it between steps; bad arguments are typ
     await assert.rejects(model.trainAdapter(...args), (e) => e instanceof AdapterwasmError && e.code === code, JSON.stringify(args).slice(0, 80));
   }
   await assert.rejects(model.saveAdapter("nope"), (e) => e.code === "not_found");
+  // a head's labels are bounded (train.MaxLabels): 5,000 distinct labels, or one 300-byte label,
+  // are refused at once with a message that says so
+  const many = Array.from({ length: 5000 }, (_, i) => ({ text: "t", label: `l${i}` }));
+  await assert.rejects(model.trainAdapter("x", many), (e) => e instanceof AdapterwasmError && e.code === "invalid_argument" && /5000 labels; a trained head may have at most 1024/.test(e.message));
+  await assert.rejects(model.trainAdapter("x", [{ text: "a", label: "b" }, { text: "c", label: "d".repeat(300) }]), (e) => e.code === "invalid_argument" && /300 bytes long; at most 256/.test(e.message));
   // the model still trains after all that
   const info = await model.trainAdapter("again", examples, { epochs: 1, batchSize: 12 });
   assert.equal(info.name, "again");

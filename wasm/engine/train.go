@@ -54,7 +54,9 @@ type Training struct {
 	name    string
 	tr      *train.Trainer
 	texts   []string
-	y       [][]int
+	y       [][]int // each example's label id (classification) or ids (multi-label)
+	multi   bool
+	nLabels int
 	lengths []int
 	rng     *rand.Rand
 	epochs  int
@@ -122,11 +124,14 @@ func (m *Model) TrainAdapter(name string, examples []TrainExample, opt TrainOpti
 			}
 			sort.Strings(names)
 		}
+		if len(names) > train.MaxLabels {
+			return codeOfTrain(&train.LabelsError{Labels: len(names)})
+		}
 		ids := map[string]int{}
 		for i, l := range names {
 			ids[l] = i
 		}
-		t = &Training{m: m, name: name, epochs: opt.Epochs, batch: opt.BatchSize, maxLen: opt.MaxLength,
+		t = &Training{m: m, name: name, multi: multi, nLabels: len(names), epochs: opt.Epochs, batch: opt.BatchSize, maxLen: opt.MaxLength,
 			rng: rand.New(rand.NewSource(int64(opt.Seed)))}
 		for i, e := range examples {
 			if len(e.Text) > MaxTextBytes {
@@ -134,13 +139,14 @@ func (m *Model) TrainAdapter(name string, examples []TrainExample, opt TrainOpti
 			}
 			t.texts = append(t.texts, e.Text)
 			if multi {
-				v := make([]int, len(names))
+				// the label ids only: a dense 0/1 row per example would take examples × labels ints
+				var v []int
 				for _, l := range e.Labels {
 					id, ok := ids[l]
 					if !ok {
 						return errorf(CodeInvalidArgument, "example %d: label %.64q is not one of the labels", i, l)
 					}
-					v[id] = 1
+					v = append(v, id)
 				}
 				t.y = append(t.y, v)
 				continue
@@ -181,11 +187,12 @@ func codeOfTrain(err error) error {
 		ue *train.UnsupportedError
 		ie *train.InputError
 		le *train.LimitError
+		xe *train.LabelsError
 	)
 	switch {
 	case errors.As(err, &ue):
 		return &Error{Code: CodeUnsupported, Err: err}
-	case errors.As(err, &ce), errors.As(err, &ie), errors.As(err, &le):
+	case errors.As(err, &ce), errors.As(err, &ie), errors.As(err, &le), errors.As(err, &xe):
 		return &Error{Code: CodeInvalidArgument, Err: err}
 	}
 	return codeOfAdapters(err)
@@ -211,8 +218,18 @@ func (t *Training) Step() (p TrainProgress, err error) {
 		t.queue = t.queue[1:]
 		texts := make([]string, len(idx))
 		var y []int
+		if t.multi {
+			y = make([]int, len(idx)*t.nLabels)
+		}
 		for i, k := range idx {
 			texts[i] = t.texts[k]
+			if t.multi {
+				row := y[i*t.nLabels:]
+				for _, id := range t.y[k] {
+					row[id] = 1
+				}
+				continue
+			}
 			y = append(y, t.y[k]...)
 		}
 		in, _ := t.m.base.Tokenize(texts, t.maxLen)
