@@ -187,3 +187,33 @@ func TestTrainLabelBounds(t *testing.T) {
 		t.Errorf("multi-label logits %v", l)
 	}
 }
+
+// TestTrainDev: with dev examples, each epoch's last step (and only it) reports the accuracy on
+// them, which the toy task reaches 1 on; a dev label outside the training labels is refused.
+func TestTrainDev(t *testing.T) {
+	m := newTiny(t)
+	dev := []engine.TrainExample{{Text: "this is great really great", Label: "pos"}, {Text: "this is awful really awful", Label: "neg"}}
+	tr, err := m.TrainAdapter("toy", toyExamples(), engine.TrainOptions{Epochs: 3, LR: 1e-2, BatchSize: 8, Dev: dev})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var accs []float64
+	for p := (engine.TrainProgress{}); !p.Done; {
+		if p, err = tr.Step(); err != nil {
+			t.Fatal(err)
+		}
+		if p.EpochDone != (p.Step%3 == 0) || p.EpochDone != (p.DevAccuracy != nil) {
+			t.Errorf("step %d: epochDone %v, devAccuracy %v", p.Step, p.EpochDone, p.DevAccuracy)
+		}
+		if p.DevAccuracy != nil {
+			accs = append(accs, *p.DevAccuracy)
+		}
+	}
+	if len(accs) != 3 || accs[2] != 1 {
+		t.Errorf("dev accuracies %v", accs)
+	}
+	_, err = m.TrainAdapter("x", toyExamples(), engine.TrainOptions{Dev: []engine.TrainExample{{Text: "a", Label: "maybe"}}})
+	if engine.CodeOf(err) != engine.CodeInvalidArgument || !strings.Contains(err.Error(), `dev example 0: label "maybe"`) {
+		t.Errorf("bad dev label: %v", err)
+	}
+}
