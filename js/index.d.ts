@@ -427,6 +427,10 @@ export interface ListAdaptersOptions {
 export function listAdapters(options: ListAdaptersOptions & { index: string; source?: "index" }): Promise<(IndexEntry & { source: "index"; id: string })[]>;
 export function listAdapters(options?: ListAdaptersOptions): Promise<((IndexEntry & { source: "index"; id: string }) | HubAdapterEntry)[]>;
 export function sha256Hex(bytes: ArrayBuffer | ArrayBufferView): Promise<string>;
+/** A store-only zip of the files (e.g. saveAdapter's), each under folder/ when given; deterministic bytes. */
+export function zipFiles(files: Record<string, Uint8Array | ArrayBuffer | ArrayBufferView | string> | Array<[string, Uint8Array | ArrayBuffer | ArrayBufferView | string]>, options?: { folder?: string }): Uint8Array;
+/** The zip/gzip CRC-32 of the bytes. */
+export function crc32(bytes: Uint8Array): number;
 
 /** pipeline() options: fromPretrained's, the base model's URL, and for text-classification the adapter. */
 export interface PipelineOptions extends FromPretrainedOptions {
