@@ -294,7 +294,7 @@ need_q8() {
 }
 
 # cmd_site assembles the static demo into dist/site: the page (site/index.html, app.js,
-# style.css), the js package (adapterwasm/src, adapterwasm/dist), the q8 base model
+# train.js, style.css), the js package (adapterwasm/src, adapterwasm/dist), the q8 base model
 # (models/minilm-q8/), the demo adapters and the demo AdapterFusion (adapters/<name>/, from
 # testdata/minilm/adapters and testdata/minilm/fusions), their index (index.json, from
 # `adapterwasm index`) and the runtime's file sizes (site.json). Files are copied unchanged: the sha256s in
@@ -309,7 +309,7 @@ cmd_site() {
   local out="$ROOT/dist/site" tmp="$ROOT/dist/.site.tmp"
   rm -rf "$tmp"
   mkdir -p "$tmp/adapterwasm/src" "$tmp/adapterwasm/dist" "$tmp/models" "$tmp/adapters"
-  cp site/index.html site/app.js site/style.css site/favicon.svg "$tmp/"
+  cp site/index.html site/app.js site/train.js site/style.css site/favicon.svg "$tmp/"
   cp js/src/*.js "$tmp/adapterwasm/src/"
   cp js/dist/* "$tmp/adapterwasm/dist/"  # the module, wasm_exec.js, the SIMD kernels (kernels.js)
   cp -R "$q8" "$tmp/models/minilm-q8"
