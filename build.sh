@@ -497,7 +497,7 @@ cmd_test() {
   log "go test (GOOS=js GOARCH=wasm -tags wasmsimd, with the SIMD kernel module)"
   need_bench_deps
   ADAPTERWASM_REQUIRE_SIMD=1 GOOS=js GOARCH=wasm go test -count=1 -short -timeout=30m -tags wasmsimd \
-    -exec "$ROOT/runtime/kernels/wat/go_js_wasm_exec" ./runtime/... ./adapters/... ./wasm/engine/...
+    -exec "$ROOT/runtime/kernels/wat/go_js_wasm_exec" ./runtime/... ./adapters/... ./wasm/engine/... ./train
   js_tests
   site_tests
   worker_tests

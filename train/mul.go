@@ -152,9 +152,10 @@ func matT(y, x []float32, rows, in int, w []float32, out int) {
 	kernels.MatMulT(y[:rows*out], x[:rows*in], rows, in, w, out)
 }
 
-// matN computes dx[rows, in] = dy[rows, out]·w for a trainable w [out, in].
+// matN computes dx[rows, in] = dy[rows, out]·w for a trainable w [out, in], with gemmN (the
+// Wasm SIMD sgemm_nn when in use: the adapters' up/down projections, LoRA's and the head's).
 func matN(dx, dy []float32, rows, out int, w []float32, in int) {
-	kernels.GemmNNRef(dx, in, dy, out, w, in, rows, out, in)
+	gemmN(dx, dy, w, rows, out, in)
 }
 
 // addOuter accumulates dw[out, in] += dyᵀ·x over rows (the weight gradient of y = x·wᵀ) and,
