@@ -495,13 +495,15 @@ export interface TrainAdapterOptions {
   config?: string;
   /** "classification" (default) or "multilabel_classification". */
   head?: "classification" | "multilabel_classification";
-  /** Label names in id order (default: the examples' labels, sorted). */
+  /** Label names in id order (default: the examples' labels, sorted); 2 to 1,024, each at most 256 bytes. */
   labels?: string[];
   epochs?: number; // 3
   lr?: number; // 1e-4 (torch.optim.AdamW, weight decay 0.01)
   batchSize?: number; // 16
   maxLength?: number;
   seed?: number; // 42
+  /** Held-out examples: the last step of each epoch reports devAccuracy on them. */
+  dev?: TrainExample[];
   onProgress?: (p: TrainProgress) => void;
   /** Aborts between steps (code "aborted"); the adapter is then not loaded. */
   signal?: AbortSignal;
@@ -517,6 +519,10 @@ export interface TrainProgress {
   /** Mean loss of this epoch's steps so far. */
   loss: number;
   examples: number;
+  /** true on the last step of each epoch. */
+  epochDone: boolean;
+  /** With dev examples, on the last step of each epoch: the share classified right. */
+  devAccuracy?: number;
   /** true on the last step: the adapter is loaded under its name. */
   done: boolean;
 }
