@@ -14,7 +14,7 @@
 #   ./build.sh fuzz    only the fuzz targets, FUZZTIME each (default 7s; e.g. FUZZTIME=10m)
 #   ./build.sh site    assemble the demo site into dist/site (page, js package, q8 MiniLM, demo
 #                      adapters and their index.json), print its dir
-#   ./build.sh serve [--port N] [--host H]
+#   ./build.sh serve [--port N] [--host H] [--connect ORIGIN]...
 #                      build everything and serve the demo on http://127.0.0.1:8080
 #   ./build.sh worker  build the Cloudflare Worker (workers/) and run it with wrangler dev --local on
 #                      http://127.0.0.1:8787 (q8 MiniLM + demo adapters; workers/README.md)
@@ -293,11 +293,12 @@ need_q8() {
   echo "$q8"
 }
 
-# cmd_site assembles the static demo into dist/site: the page (site/index.html, app.js,
-# train.js, style.css), the js package (adapterwasm/src, adapterwasm/dist), the q8 base model
+# cmd_site assembles the static demo into dist/site: the page (site/index.html, app.js, hublist.js,
+# madx.js, train.js, style.css), the js package (adapterwasm/src, adapterwasm/dist), the q8 base model
 # (models/minilm-q8/), the demo adapters and the demo AdapterFusion (adapters/<name>/, from
 # testdata/minilm/adapters and testdata/minilm/fusions), their index (index.json, from
-# `adapterwasm index`) and the runtime's file sizes (site.json). Files are copied unchanged: the sha256s in
+# `adapterwasm index`), the cross-lingual section's files (madx/) and the runtime's file sizes
+# (site.json). Files are copied unchanged: the sha256s in
 # manifest.json and index.json are checked by the page.
 cmd_site() {
   local cli mdir q8
@@ -309,7 +310,7 @@ cmd_site() {
   local out="$ROOT/dist/site" tmp="$ROOT/dist/.site.tmp"
   rm -rf "$tmp"
   mkdir -p "$tmp/adapterwasm/src" "$tmp/adapterwasm/dist" "$tmp/models" "$tmp/adapters"
-  cp site/index.html site/app.js site/train.js site/style.css site/favicon.svg "$tmp/"
+  cp site/index.html site/app.js site/hublist.js site/madx.js site/train.js site/style.css site/favicon.svg "$tmp/"
   cp js/src/*.js "$tmp/adapterwasm/src/"
   cp js/dist/* "$tmp/adapterwasm/dist/"  # the module, wasm_exec.js, the SIMD kernels (kernels.js)
   cp -R "$q8" "$tmp/models/minilm-q8"
@@ -317,6 +318,17 @@ cmd_site() {
   # The demo AdapterFusion (make_minilm.py --fusion): an index entry of kind "fusion" beside them.
   if [[ -d testdata/minilm/fusions ]]; then cp -R testdata/minilm/fusions/. "$tmp/adapters/"; fi
   "$cli" index --out "$tmp/index.json" "$tmp/adapters" >&2
+  # The cross-lingual section (site/madx.js): the synthetic MAD-X demo's random XLM-R base at f32
+  # (~280 KB), its three adapters (testdata/madx_demo) with their index, and demo.json: the
+  # held-out sentences, labels, lexicon and the library's accuracies from its golden file.
+  mkdir -p "$tmp/madx"
+  "$cli" convert --in testdata/archs/xlm-roberta/model --out "$tmp/madx/model" --dtype f32 --name adapterwasm/tiny-xlm-roberta >/dev/null
+  cp -R testdata/madx_demo/adapters "$tmp/madx/adapters"
+  "$cli" index --out "$tmp/madx/index.json" "$tmp/madx/adapters" >&2
+  node -e 'const g = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    const keep = ["texts", "languages", "labels", "label_names", "lexicon", "accuracy"];
+    require("fs").writeFileSync(process.argv[2], JSON.stringify(Object.fromEntries(keep.map((k) => [k, g[k]]))) + "\n");' \
+    testdata/madx_demo/golden/demo.json "$tmp/madx/demo.json"
   # The runtime's file sizes, for the page's progress bars (a compressed response does not say).
   local f sep=""
   { printf '{"runtime":{'
@@ -332,19 +344,22 @@ cmd_site() {
 # cmd_serve builds the site and serves it (site/server.js: static files, unchanged, with
 # application/wasm and revalidation) until interrupted.
 cmd_serve() {
-  local port=8080 host=127.0.0.1
+  local port=8080 host=127.0.0.1 connect=()
   while [[ $# -gt 0 ]]; do
     case "$1" in
       --port) [[ $# -ge 2 ]] || die "serve: --port needs a value"; port="$2"; shift 2 ;;
       --port=*) port="${1#*=}"; shift ;;
       --host) [[ $# -ge 2 ]] || die "serve: --host needs a value"; host="$2"; shift 2 ;;
       --host=*) host="${1#*=}"; shift ;;
-      *) die "serve: unknown option $1 (want --port N, --host H)" ;;
+      # another origin the page may fetch from (a ?hub= endpoint: site/README.md, "Origins")
+      --connect) [[ $# -ge 2 ]] || die "serve: --connect needs an origin"; connect+=(--connect "$2"); shift 2 ;;
+      --connect=*) connect+=(--connect "${1#*=}"); shift ;;
+      *) die "serve: unknown option $1 (want --port N, --host H, --connect ORIGIN)" ;;
     esac
   done
   command -v node >/dev/null || die "Node 20 is required (node not on PATH)"
   local dir; dir="$(cmd_site | tail -n 1)"
-  exec node site/server.js --root "$dir" --port "$port" --host "$host"
+  exec node site/server.js --root "$dir" --port "$port" --host "$host" "${connect[@]}"
 }
 
 # site_tests runs the demo's browser tests (site/test/, playwright-core from js/ in headless
@@ -411,6 +426,9 @@ cmd_worker() {
 # CLI's answers. limits.test.mjs: refused bodies (chunked, over 1 MiB) leave the next request
 # unharmed; soak.test.mjs: 3,000 small requests, the Wasm memory must stay flat (~45 s);
 # hub.test.mjs: adapters by hub id (HUB_* vars) against the JS tests' mock hub (~20 s).
+# archs.test.mjs: the Worker on a non-BERT base (workers/archs-test/: testdata/archs' XLM-R at
+# f32 and q8, its adapters and the MAD-X demo's, written by the test with the CLI) against the CLI
+# and the library's goldens (two starts, ~20-30 s).
 # One file at a time: each starts its own wrangler dev.
 worker_tests() {
   worker_build

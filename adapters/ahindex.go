@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path"
 	"regexp"
 	"strings"
 
@@ -117,7 +116,7 @@ func ResolveAdapterHub(index []byte, identifier, modelName, config string, stric
 			return "", fail(ErrAHIndex, err.Error())
 		}
 		if err := json.Unmarshal(index, &idx); err != nil {
-			return "", fail(ErrAHIndex, err.Error())
+			return "", fail(ErrAHIndex, jsonin.Describe(err))
 		}
 		var err error
 		if entry, err = findInIndex(idx, id, configHash, strict); err != nil {
@@ -127,9 +126,22 @@ func ResolveAdapterHub(index []byte, identifier, modelName, config string, stric
 			return "", fail(ErrAHNotFound, "")
 		}
 	}
-	name, _, _ := strings.Cut(path.Base(entry), ".")
+	// basename(entry).split(".")[0], with Python's basename (path.Base drops a trailing '/').
+	name, _, _ := strings.Cut(entry[strings.LastIndexByte(entry, '/')+1:], ".")
+	if !ahRepoName.MatchString(name) || strings.Contains(name, "..") {
+		// The library would ask the hub for it and fail; here no request leaves for a name that is
+		// not a repository's: an index entry's fault, or the identifier's ("@org/file").
+		kind := ErrAHIndex
+		if entry != "" && !AdapterHubNeedsIndex(id) {
+			kind = ErrAHNotFound
+		}
+		return "", fail(kind, fmt.Sprintf("entry %s names no hub repository", quoteEcho(entry)))
+	}
 	return "AdapterHub/" + name, nil
 }
+
+// ahRepoName is the name part of a hub id (hub.IsID; adapters does not import hub).
+var ahRepoName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$`)
 
 // splitAHIdentifier is _split_identifier: "task/subtask@org" (only the first '/' and '@' parts
 // count).

@@ -99,4 +99,26 @@ func TestResolveAdapterHubHostile(t *testing.T) {
 	if _, err := ResolveAdapterHub([]byte(`{}`), "sentiment/sst-2", "m", "no_such_config", false); !errors.Is(err, ErrAHConfig) {
 		t.Errorf("unknown config: %v", err)
 	}
+	// An entry (or "@org/file") whose file name is no hub repository's name is refused before any
+	// request: ErrAHIndex for the index's entries, ErrAHNotFound for the identifier's.
+	for entry, want := range map[string]error{
+		"adapters/ukp/..json": ErrAHIndex, "adapters/ukp/": ErrAHIndex, "adapters/ukp/a b.json": ErrAHIndex,
+		"adapters/ukp/%2e%2e.json": ErrAHIndex, "adapters/ukp/-x.json": ErrAHIndex, "adapters/ukp/" + strings.Repeat("x", 97) + ".json": ErrAHIndex,
+		"adapters/ukp/../../../etc/passwd.json": nil, // the library's basename: AdapterHub/passwd, a name like any other
+	} {
+		idx, _ := json.Marshal(map[string]any{"sentiment": map[string]any{"sst-2": map[string]any{"default": entry}}})
+		got, err := ResolveAdapterHub(idx, "sentiment/sst-2", "m", "", false)
+		if want == nil {
+			if err != nil || got != "AdapterHub/passwd" {
+				t.Errorf("%q: %q %v", entry, got, err)
+			}
+		} else if !errors.Is(err, want) || !strings.Contains(err.Error(), "names no hub repository") {
+			t.Errorf("%q: %q %v, want %v", entry, got, err, want)
+		}
+	}
+	for _, id := range []string{"@ukp/..", "@ukp/.x", "@ukp/-x"} {
+		if got, err := ResolveAdapterHub(nil, id, "m", "", false); !errors.Is(err, ErrAHNotFound) {
+			t.Errorf("%q: %q %v, want ErrAHNotFound", id, got, err)
+		}
+	}
 }

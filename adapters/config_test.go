@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/adapterwasm/adapterwasm/internal/golden"
@@ -131,5 +133,25 @@ func TestIndexExtraDirs(t *testing.T) {
 	}
 	if seen != len(want) {
 		t.Errorf("found %d of %d entries", seen, len(want))
+	}
+}
+
+// TestIndexRefusesDuplicateNames: two directories saved under one name make BuildIndex fail
+// with a FormatError naming both, since every reader resolves a name to one entry.
+func TestIndexRefusesDuplicateNames(t *testing.T) {
+	dir := t.TempDir()
+	src := "testdata/extra/adapters_st/mam"
+	for _, d := range []string{"a", "b"} {
+		if err := os.CopyFS(filepath.Join(dir, d), os.DirFS(src)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := BuildIndex(dir, dir)
+	var fe *FormatError
+	if !errors.As(err, &fe) || !strings.Contains(err.Error(), `"mam"`) || !strings.Contains(err.Error(), "a") {
+		t.Fatalf("BuildIndex over two copies of one adapter: %v, want a FormatError naming the shared name", err)
+	}
+	if _, err := BuildIndex(dir, filepath.Join(dir, "a")); err != nil {
+		t.Fatalf("one copy: %v", err)
 	}
 }

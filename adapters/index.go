@@ -214,6 +214,19 @@ func BuildIndex(base string, roots ...string) (*Index, error) {
 		}
 	}
 	sort.Slice(idx.Adapters, func(i, j int) bool { return idx.Adapters[i].ID < idx.Adapters[j].ID })
+	// Readers (the js package's Index.find, the Worker) resolve a name to the first entry for
+	// their base model: a second directory of the same kind, name and model_name would be
+	// unreachable, silently. One name for several bases is fine (each base finds its own).
+	type key struct{ kind, name, model string }
+	first := map[key]string{}
+	for _, e := range idx.Adapters {
+		k := key{e.Kind, e.Name, e.ModelName}
+		if id, dup := first[k]; dup {
+			return nil, &FormatError{File: e.ID, Reason: fmt.Sprintf("its name %s (model_name %s) is also %s's: a reader would only ever load the first; "+
+				"save one of them under another name (or index them separately)", quoteEcho(e.Name), quoteEcho(e.ModelName), id)}
+		}
+		first[k] = e.ID
+	}
 	return idx, nil
 }
 

@@ -24,6 +24,11 @@ const (
 	ListingTTL      = 10 * time.Minute
 )
 
+// MaxAdapterHubIndexBytes bounds an AdapterHub index file, index/{model_name}.json: the archived
+// Hub's are tens of KB, and resolving an identifier decodes the whole file (adapters.
+// ResolveAdapterHub), which holds several times its size.
+const MaxAdapterHubIndexBytes = 8 << 20
+
 // AdapterInfo is one listed adapter. The fields are those of the libraries' AdapterInfo
 // (source, adapter_id, model_name, task, subtask, username, sha1_checksum; adapter_id is "id"
 // here) plus Method (the config's "architecture", "bottleneck" when a config has none, as
@@ -94,7 +99,7 @@ func (l *Lister) listAH(ctx context.Context) ([]AdapterInfo, error) {
 	if base == "" {
 		base = DefaultAdapterHubURL
 	}
-	body, _, err := l.fetchListing(ctx, "ah", strings.TrimRight(base, "/")+"/all.json")
+	body, _, err := l.fetchListing(ctx, "ah listing", strings.TrimRight(base, "/")+"/all.json", MaxListingBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +108,7 @@ func (l *Lister) listAH(ctx context.Context) ([]AdapterInfo, error) {
 
 // parseAllJSON reads AdapterHub's all.json.
 func parseAllJSON(body []byte) ([]AdapterInfo, error) {
-	var raw []struct {
+	var raw []*struct {
 		Source    string          `json:"source"`
 		AdapterID string          `json:"adapter_id"`
 		ModelName string          `json:"model_name"`
@@ -118,6 +123,9 @@ func parseAllJSON(body []byte) ([]AdapterInfo, error) {
 	}
 	out := make([]AdapterInfo, 0, len(raw))
 	for _, r := range raw {
+		if r == nil { // AdapterInfo(**None) fails in Python; no entry without fields
+			return nil, &Error{Repo: "AdapterHub all.json", Kind: ErrProtocol, Detail: "not a JSON list of adapters"}
+		}
 		src := r.Source
 		if src == "" {
 			src = "ah"
@@ -162,7 +170,7 @@ func (l *Lister) listHF(ctx context.Context) ([]AdapterInfo, error) {
 			if page == MaxListingPages {
 				return nil, &Error{Repo: "hub model listing", Kind: ErrTooLarge, Detail: fmt.Sprintf("more than %d pages", MaxListingPages)}
 			}
-			body, hdr, err := l.fetchListing(ctx, "hf", next)
+			body, hdr, err := l.fetchListing(ctx, "hf listing", next, MaxListingBytes)
 			if err != nil {
 				return nil, err
 			}
@@ -184,12 +192,15 @@ func (l *Lister) listHF(ctx context.Context) ([]AdapterInfo, error) {
 
 // parseModels reads one page of the hub's model listing; entries without an id are skipped.
 func parseModels(body []byte) ([]AdapterInfo, error) {
-	var models []hfModel
+	var models []*hfModel
 	if err := json.Unmarshal(body, &models); err != nil {
 		return nil, &Error{Repo: "hub model listing", Kind: ErrProtocol, Detail: "not a JSON list of models"}
 	}
 	out := make([]AdapterInfo, 0, len(models))
 	for _, m := range models {
+		if m == nil { // ModelInfo(**None) fails in Python
+			return nil, &Error{Repo: "hub model listing", Kind: ErrProtocol, Detail: "not a JSON list of models"}
+		}
 		id := m.ID
 		if id == "" {
 			id = m.ModelID
@@ -234,9 +245,10 @@ func nextLink(h, cur string) string {
 	return ""
 }
 
-// fetchListing GETs a listing (with the token on the endpoint's host) or returns the copy
-// cached within ListingTTL; when the source cannot be reached, an older cached copy is used.
-func (l *Lister) fetchListing(ctx context.Context, source, rawURL string) ([]byte, http.Header, error) {
+// fetchListing GETs a listing of at most max bytes (with the token on the endpoint's host) or
+// returns the copy cached within ListingTTL; when the source cannot be reached, an older cached
+// copy is used. what names it in errors ("ah listing").
+func (l *Lister) fetchListing(ctx context.Context, what, rawURL string, max int64) ([]byte, http.Header, error) {
 	now := time.Now
 	if l.Now != nil {
 		now = l.Now
@@ -276,32 +288,32 @@ func (l *Lister) fetchListing(ctx context.Context, source, rawURL string) ([]byt
 		if b, h, ok := readCache(false); ok {
 			return b, h, nil
 		}
-		return nil, nil, &Error{Repo: source + " listing", Kind: ErrNotCached}
+		return nil, nil, &Error{Repo: what, Kind: ErrNotCached}
 	}
 	resp, _, err := c.get(ctx, rawURL, nil)
 	if err != nil {
 		if b, h, ok := readCache(false); ok {
 			return b, h, nil
 		}
-		return nil, nil, &Error{Repo: source + " listing", Kind: ErrNetwork, Detail: networkDetail(err)}
+		return nil, nil, &Error{Repo: what, Kind: ErrNetwork, Detail: networkDetail(err)}
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		e := c.statusError(resp, answer{}, source+" listing", "", "", false)
+		e := c.statusError(resp, answer{}, what, "", "", false)
 		return nil, nil, e
 	}
-	if resp.ContentLength > MaxListingBytes {
-		return nil, nil, &Error{Repo: source + " listing", Kind: ErrTooLarge, Detail: fmt.Sprintf("%d bytes declared, limit %d", resp.ContentLength, MaxListingBytes)}
+	if resp.ContentLength > max {
+		return nil, nil, &Error{Repo: what, Kind: ErrTooLarge, Detail: fmt.Sprintf("%d bytes declared, limit %d", resp.ContentLength, max)}
 	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxListingBytes+1))
+	b, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
 	if err != nil {
-		return nil, nil, &Error{Repo: source + " listing", Kind: ErrNetwork, Detail: networkDetail(err)}
+		return nil, nil, &Error{Repo: what, Kind: ErrNetwork, Detail: networkDetail(err)}
 	}
-	if len(b) > MaxListingBytes {
-		return nil, nil, &Error{Repo: source + " listing", Kind: ErrTooLarge, Detail: fmt.Sprintf("more than %d bytes", MaxListingBytes)}
+	if int64(len(b)) > max {
+		return nil, nil, &Error{Repo: what, Kind: ErrTooLarge, Detail: fmt.Sprintf("more than %d bytes", max)}
 	}
 	if !json.Valid(b) {
-		return nil, nil, &Error{Repo: source + " listing", Kind: ErrProtocol, Detail: "not JSON"}
+		return nil, nil, &Error{Repo: what, Kind: ErrProtocol, Detail: "not JSON"}
 	}
 	if cacheFile != "" {
 		rec, err := json.Marshal(record{Link: resp.Header.Get("Link"), Body: b})
@@ -349,9 +361,35 @@ func methodOf(cfg json.RawMessage) string {
 	return *c.Architecture
 }
 
+// compactConfig keeps a config that is a JSON object (adapter configs are); nil otherwise.
 func compactConfig(cfg json.RawMessage) json.RawMessage {
-	if len(cfg) == 0 || string(cfg) == "null" {
+	if len(cfg) == 0 || cfg[0] != '{' {
 		return nil
 	}
 	return cfg
+}
+
+// AdapterHubIndex returns the AdapterHub index of a base model, `{AdapterHubURL}index/{modelName}.json`
+// (ADAPTER_HUB_INDEX_FILE in adapter-transformers 3.x and adapters 1.x utils.py), the file
+// pull_from_hub resolves "task/subtask@org" identifiers in (adapters.ResolveAdapterHub). It is
+// fetched and cached as listings are (ListingTTL; an older copy when the source cannot be
+// reached or the client is offline), and bounded by max bytes (0 = MaxAdapterHubIndexBytes).
+// modelName must have a hub id's form ("bert-base-uncased", "owner/name"): ErrBadID otherwise.
+func (l *Lister) AdapterHubIndex(ctx context.Context, modelName string, max int64) ([]byte, error) {
+	what := "AdapterHub index of " + clip(modelName)
+	if !IsID(modelName) {
+		return nil, &Error{Repo: what, Kind: ErrBadID, Detail: `the base model's name must be "name" or "owner/name"`}
+	}
+	if max <= 0 {
+		max = MaxAdapterHubIndexBytes
+	}
+	base := l.AdapterHubURL
+	if base == "" {
+		base = DefaultAdapterHubURL
+	}
+	body, _, err := l.fetchListing(ctx, what, strings.TrimRight(base, "/")+"/index/"+modelName+".json", max)
+	if err != nil {
+		return nil, err
+	}
+	return body, nil
 }

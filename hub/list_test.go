@@ -5,6 +5,7 @@ package hub
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -165,4 +166,44 @@ func TestListErrors(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 	t.Log(err)
+}
+
+// TestAdapterHubIndex: index/{model_name}.json is fetched, cached and bounded as listings are;
+// a model name that is no hub id, a missing index, one over the bound (declared, or chunked
+// without a length) and one that is not JSON are typed errors; offline, the cached copy serves.
+func TestAdapterHubIndex(t *testing.T) {
+	h := hubtest.New(t)
+	idx := []byte(`{"sentiment": {"sst-2": {"default": "adapters/ukp/bert-base-uncased_sentiment_sst-2_pfeiffer.json"}}}`)
+	h.AHFiles = map[string][]byte{"index/bert-base-uncased.json": idx, "index/org/big.json": make([]byte, 5000),
+		"index/org/text.json": []byte("not json")}
+	c := &Client{Endpoint: h.Endpoint.URL, CacheDir: t.TempDir()}
+	l := &Lister{Client: c, AdapterHubURL: h.AH.URL + hubtest.AHPrefix}
+	got, err := l.AdapterHubIndex(t.Context(), "bert-base-uncased", 0)
+	if err != nil || string(got) != string(idx) {
+		t.Fatalf("%q %v", got, err)
+	}
+	for _, tc := range []struct {
+		model string
+		max   int64
+		kind  error
+	}{
+		{"../x", 0, ErrBadID}, {"a/b/c", 0, ErrBadID}, {"", 0, ErrBadID},
+		{"nobody", 0, ErrNotFound}, {"org/big", 1000, ErrTooLarge}, {"org/text", 0, ErrProtocol},
+	} {
+		if _, err := l.AdapterHubIndex(t.Context(), tc.model, tc.max); !errors.Is(err, tc.kind) || !strings.Contains(err.Error(), "AdapterHub index of") {
+			t.Errorf("%q: %v, want %v", tc.model, err, tc.kind)
+		}
+	}
+	h.AHChunked = true
+	if _, err := l.AdapterHubIndex(t.Context(), "org/big", 1000); !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "more than 1000 bytes") {
+		t.Errorf("chunked: %v", err)
+	}
+	n := len(h.Requests())
+	c.Offline = true
+	if got, err := l.AdapterHubIndex(t.Context(), "bert-base-uncased", 0); err != nil || !json.Valid(got) || !strings.Contains(string(got), "sst-2_pfeiffer") || len(h.Requests()) != n {
+		t.Fatalf("offline: %q %v", got, err)
+	}
+	if _, err := l.AdapterHubIndex(t.Context(), "roberta-base", 0); !errors.Is(err, ErrNotCached) {
+		t.Fatalf("offline, never fetched: %v", err)
+	}
 }

@@ -1,12 +1,14 @@
 // The demo page: a base model in a Web Worker (the package's WorkerModelWithHeads), the adapter
 // list from the index (listAdapters), adapters streamed when picked, and live classification of
-// the text box with one card per head. Everything it fetches comes from this origin.
+// the text box with one card per head. Everything it fetches comes from this origin, but for the
+// Hub listing the visitor may switch to (hublist.js).
 //
 // Progress: the worker posts { id, progress: { url, loaded, total, fromCache } } for every file
 // the model reads, the Wasm runtime included (worker.js); the page listens on the worker it hands
 // to the client and files each event under the runtime, the base model, an adapter or a fusion.
 import { Fuse, listAdapters, Parallel, Stack } from "./adapterwasm/src/index.js";
 import { WorkerModelWithHeads } from "./adapterwasm/src/worker-client.js";
+import { mountHub } from "./hublist.js";
 import { mountTrain } from "./train.js";
 
 const BASE = new URL("models/minilm-q8/", location.href).href;
@@ -108,6 +110,12 @@ function plain(err, context = {}) {
       return `${context.what ?? "the file"} uses something this runtime cannot read.`;
     case "setup":
       return context.setupWords ?? "these adapters cannot be combined this way.";
+    case "not_found":
+    case "missing_file":
+    case "unauthorized":
+    case "rate_limited":
+      if (/^hub: |AdapterHub index/.test(msg)) return `the hub answered: ${msg.replace(/^hub: /, "")}`; // hublist.js loads
+      break;
   }
   return "something went wrong.";
 }
@@ -400,10 +408,10 @@ async function select(r) {
   try {
     const model = await state.ready;
     setRow(r, "loading", "loading");
-    await model.loadAdapter(name);
+    await (r.entry.load ? r.entry.load(model) : model.loadAdapter(name)); // load: a hub entry (hublist.js)
     const { loaded, fromCache } = sumFiles(r.files);
     setBar(r.fill, null, 1);
-    setRow(r, "loaded", fromCache ? `loaded from cache (${fmtBytes(loaded)})` : `loaded: ${fmtBytes(loaded)} downloaded`);
+    setRow(r, "loaded", !r.files.size ? "loaded" : fromCache ? `loaded from cache (${fmtBytes(loaded)})` : `loaded: ${fmtBytes(loaded)} downloaded`);
     r.row.dataset.source = fromCache ? "cache" : "network";
     r.cached = true;
     updateTotals(await model.refreshStats());
@@ -774,6 +782,7 @@ function addTrained(info, { examples, config }) {
   state.adapters.push(entry);
   box.addEventListener("change", () => (box.checked ? select(r) : deselect(r)));
   $("adapter-list").append(row);
+  document.querySelector('input[name="adapter-source"][value="local"]:not(:checked)')?.click(); // the Hub listing hides this list
   setBar(fill, null, 1);
   setRow(r, "loaded", "trained here");
   select(r);
@@ -817,6 +826,7 @@ function start() {
     $("base-size").textContent = fmtBytes(n);
   });
   renderSteps();
+  mountHub({ state, select, deselect, el, modelName: `sentence-transformers/${MODEL_NAME}` });
   listAdapters({ index: INDEX }).then(
     (entries) => {
       renderAdapters(entries);

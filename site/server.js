@@ -1,7 +1,8 @@
 // The demo's static server (`./build.sh serve`): serves a directory (dist/site) unchanged, so that
 // the sha256s in manifest.json and index.json still match what arrives, with the right MIME types
 // (application/wasm for streaming compilation), ETag revalidation, and a Content-Security-Policy
-// that allows this origin only (the page must make no external request).
+// that allows this origin only, and for fetches the hub's (HUB_ORIGINS: the "Hub listing" the
+// visitor may switch to; nothing else leaves the origin).
 //
 // Text and the Wasm module are compressed (brotli, else gzip, by Accept-Encoding) as a static host
 // would: the 5.4 MB module travels as ~1.3 MB. Weights (.safetensors, .bin) go as they are.
@@ -11,7 +12,7 @@
 // wire, the file's bytes, the Content-Encoding) and can fail chosen URL prefixes:
 // `--fail /adapters/spam/=500` on the command line, or server.faults.set(prefix, status).
 //
-//   node site/server.js --root dist/site [--port 8080] [--host 127.0.0.1] [--fail PREFIX[=STATUS]]... [--log]
+//   node site/server.js --root dist/site [--port 8080] [--host 127.0.0.1] [--fail PREFIX[=STATUS]]... [--connect ORIGIN]... [--log]
 import { createServer } from "node:http";
 import { createReadStream } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
@@ -57,14 +58,31 @@ export function pickEncoding(header = "") {
   return null;
 }
 
-// Same origin only; 'wasm-unsafe-eval' lets the page and its worker compile WebAssembly.
-const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+// HUB_ORIGINS: what the page's "Hub listing" (hublist.js) and its worker may fetch besides this
+// origin, and only once the visitor switches to it: the Hugging Face hub (listing and files), the
+// CDN hosts it redirects weights to (cdn-lfs.huggingface.co, cdn-lfs*.hf.co, cas-bridge.xethub.hf.co),
+// and AdapterHub's archived index on GitHub. --connect ORIGIN adds one (a mirror, a test hub).
+export const HUB_ORIGINS = ["https://huggingface.co", "https://*.huggingface.co", "https://*.hf.co", "https://raw.githubusercontent.com"];
+
+// csp: scripts, workers, styles from this origin only ('wasm-unsafe-eval' lets the page and its
+// worker compile WebAssembly); fetches from this origin and the hub's (connect).
+export function csp(connect = HUB_ORIGINS) {
+  return `default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; connect-src ${["'self'", ...connect].join(" ")}; style-src 'self'; img-src 'self' data:; font-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'`;
+}
+
+// origin checks a --connect value: a scheme and host (a CSP source expression, wildcards as CSP's).
+function origin(s) {
+  if (!/^https?:\/\/(\*\.)?[A-Za-z0-9.-]+(:\d+)?$/.test(s)) throw new Error(`--connect ${s}: want an origin such as https://hub.example.org or http://127.0.0.1:8081`);
+  return s;
+}
 
 // startSiteServer serves root. It resolves to { url, server, log, faults, close }.
-//   faults  Map: URL path prefix -> HTTP status to answer instead (e.g. 500, 404)
-//   onLog   called with each finished log entry
-export async function startSiteServer({ root, port = 0, host = "127.0.0.1", faults = new Map(), onLog } = {}) {
+//   faults   Map: URL path prefix -> HTTP status to answer instead (e.g. 500, 404)
+//   onLog    called with each finished log entry
+//   connect  origins the page may fetch from besides its own, added to HUB_ORIGINS
+export async function startSiteServer({ root, port = 0, host = "127.0.0.1", faults = new Map(), onLog, connect = [] } = {}) {
   root = resolve(root);
+  const CSP = csp([...HUB_ORIGINS, ...connect.map(origin)]);
   const log = [];
   const compressed = new Map(); // `${encoding} ${file}` -> { etag, body: Promise<Buffer> }: a changed file replaces its entry
   const server = createServer((req, res) => {
@@ -185,7 +203,7 @@ export async function startSiteServer({ root, port = 0, host = "127.0.0.1", faul
 }
 
 function parseArgs(argv) {
-  const o = { root: null, port: 8080, host: "127.0.0.1", faults: new Map(), log: false };
+  const o = { root: null, port: 8080, host: "127.0.0.1", faults: new Map(), log: false, connect: [] };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split(/=(.*)/s, 2);
     const value = () => inline ?? argv[++i] ?? usage(`${flag} needs a value`);
@@ -195,6 +213,12 @@ function parseArgs(argv) {
     else if (flag === "--fail") {
       const [prefix, status] = value().split("=");
       o.faults.set(prefix, Number(status) || 500);
+    } else if (flag === "--connect") {
+      try {
+        o.connect.push(origin(value()));
+      } catch (e) {
+        usage(e.message);
+      }
     } else if (flag === "--log") o.log = true;
     else if (flag === "-h" || flag === "--help") usage();
     else usage(`unknown argument ${argv[i]}`);
@@ -205,7 +229,7 @@ function parseArgs(argv) {
 }
 
 function usage(err) {
-  const text = "usage: node site/server.js --root DIR [--port 8080] [--host 127.0.0.1] [--fail PREFIX[=STATUS]]... [--log]";
+  const text = "usage: node site/server.js --root DIR [--port 8080] [--host 127.0.0.1] [--fail PREFIX[=STATUS]]... [--connect ORIGIN]... [--log]";
   if (err) {
     console.error(`server.js: ${err}\n${text}`);
     process.exit(2);
@@ -221,7 +245,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   const onLog = o.log ? (e) => console.error(`${e.status} ${e.method} ${e.path} ${e.bytes}`) : undefined;
   let srv;
   try {
-    srv = await startSiteServer({ root: o.root, port: o.port, host: o.host, faults: o.faults, onLog });
+    srv = await startSiteServer({ root: o.root, port: o.port, host: o.host, faults: o.faults, onLog, connect: o.connect });
   } catch (e) {
     console.error(`server.js: cannot listen on ${o.host}:${o.port}: ${e.message}`);
     process.exit(1);

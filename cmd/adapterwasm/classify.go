@@ -23,8 +23,9 @@ func runClassify(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	fs := newFlags("classify", stderr)
 	modelDir := fs.String("model", "", "base model: a directory in Hugging Face layout, or a hub id such as sentence-transformers/all-MiniLM-L6-v2 (required)")
 	var adapterDirs multiFlag
-	fs.Var(&adapterDirs, "adapter", "AdapterHub adapter or fusion directory, or an adapter's hub id, as [NAME=]DIR or [NAME=]ID[@REVISION]; repeatable (fusions after their adapters)")
+	fs.Var(&adapterDirs, "adapter", "AdapterHub adapter or fusion directory, or an adapter's hub id, as [NAME=]DIR, [NAME=]ID[@REVISION], [NAME=]hf:ID[@REVISION] or [NAME=]ah:IDENTIFIER (AdapterHub, e.g. ah:sentiment/imdb@ukp); repeatable (fusions after their adapters)")
 	hf := addHubFlags(fs, stderr)
+	hf.addAHFlags(fs)
 	setup := fs.String("setup", "", `active setup: an adapter name or e.g. "Stack(a,b)", "Fuse(a,b)", "Parallel(a,b)" (default: the only adapter)`)
 	head := fs.String("head", "", "use this head instead of the one the setup implies")
 	jsonl := fs.Bool("jsonl", false, `read JSON lines {"text": …} instead of plain lines (with a MultiTask setup, {"text": …, "task_id": 0 | "name"})`)

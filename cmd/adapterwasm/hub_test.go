@@ -6,6 +6,7 @@ package main
 
 import (
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -258,5 +259,192 @@ func TestListRunnable(t *testing.T) {
 	}
 	if got := ids("--runnable", "--source", "index"); !slices.Equal(got, []string{"distilbert", "roberta"}) {
 		t.Fatalf("--runnable --source index: %v", got)
+	}
+}
+
+// at3Hub serves the real MiniLM and the adapter-transformers 3.2.1 adapters of testdata/at3 as
+// AdapterHub/minilm-pf-<name>, with the AdapterHub index make_at3.py wrote for them.
+func at3Hub(t *testing.T) *hubtest.Hub {
+	h := hubtest.New(t)
+	h.AddDir(t, "sentence-transformers/all-MiniLM-L6-v2", golden.MiniLMDir(t))
+	for _, n := range []string{"imdb", "topic", "lora"} {
+		h.AddDir(t, "AdapterHub/minilm-pf-"+n, golden.Path("at3", "adapters", n))
+	}
+	idx, err := os.ReadFile(golden.Path("at3", "ah", "index", "sentence-transformers", "all-MiniLM-L6-v2.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.AHFiles = map[string][]byte{"index/sentence-transformers/all-MiniLM-L6-v2.json": idx}
+	return h
+}
+
+// at3Input is the golden sentences as JSON lines, and the library's logits for them, without the
+// last (256 tokens: the Go adapters test and the JS tests cover it; plain Go f32 is slow on it).
+func at3Input(t *testing.T, name string) (string, [][]float64) {
+	var g struct {
+		Sentences []string    `json:"sentences"`
+		Logits    [][]float64 `json:"logits"`
+	}
+	golden.Load(t, &g, "at3", "golden", name+".json")
+	g.Sentences, g.Logits = g.Sentences[:len(g.Sentences)-1], g.Logits[:len(g.Logits)-1]
+	var in strings.Builder
+	for _, s := range g.Sentences {
+		b, _ := json.Marshal(map[string]string{"text": s})
+		in.Write(b)
+		in.WriteByte('\n')
+	}
+	return in.String(), g.Logits
+}
+
+// TestClassifyByAHIDs: --adapter ah:IDENTIFIER resolves an AdapterHub identifier on the base
+// model's index (--model's hub id, or --ah-model-name) as pull_from_hub does, and loads the
+// AdapterHub/… repository it names: the library's logits within 1e-5, offline too (the index from
+// the listing cache, the repository from the snapshot cache); hf:ID names a hub id outright.
+func TestClassifyByAHIDs(t *testing.T) {
+	h := at3Hub(t)
+	cache := t.TempDir()
+	hubArgs := []string{"--endpoint", h.Endpoint.URL, "--ah-url", h.AH.URL + hubtest.AHPrefix, "--cache", cache, "--batch", "16"}
+	const model = "sentence-transformers/all-MiniLM-L6-v2"
+	check := func(what, out string, want [][]float64) {
+		t.Helper()
+		worst := 0.0
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		if len(lines) != len(want) {
+			t.Fatalf("%s: %d lines, want %d", what, len(lines), len(want))
+		}
+		for i, l := range lines {
+			var r struct{ Logits []float64 }
+			if err := json.Unmarshal([]byte(l), &r); err != nil || len(r.Logits) != len(want[i]) {
+				t.Fatalf("%s line %d: %v %s", what, i, err, l)
+			}
+			for j := range r.Logits {
+				worst = max(worst, math.Abs(r.Logits[j]-want[i][j]))
+			}
+		}
+		if worst > 1e-5 {
+			t.Errorf("%s: max |Δlogit| %.3g against adapter-transformers 3.2.1", what, worst)
+		}
+	}
+	for _, tc := range []struct {
+		name, model, spec string
+		extra             []string
+	}{
+		{"imdb", model, "ah:sentiment/imdb@ukp", nil},
+		{"topic", golden.MiniLMDir(t), "ah:news", []string{"--ah-model-name", model}}, // a subtask alone; the index named for a directory
+		{"lora", model, "hf:AdapterHub/minilm-pf-lora@main", nil},
+	} {
+		in, want := at3Input(t, tc.name)
+		args := append(append([]string{"classify", "--jsonl", "--model", tc.model, "--adapter", tc.spec}, hubArgs...), tc.extra...)
+		code, byID, errs := runCLI(t, in, args...)
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", tc.spec, code, errs)
+		}
+		check(tc.spec, byID, want)
+		if strings.HasPrefix(tc.spec, "ah:") && !strings.Contains(errs, "AdapterHub/minilm-pf-"+tc.name+" in the AdapterHub index of "+model) {
+			t.Errorf("stderr does not say what %s resolved to: %s", tc.spec, errs)
+		}
+		if tc.name == "imdb" {
+			code, offline, errs := runCLI(t, in, append(args, "--offline")...)
+			if code != 0 || offline != byID || !strings.Contains(errs, "(from the cache)") {
+				t.Fatalf("%s offline: exit %d: %s", tc.spec, code, errs)
+			}
+		}
+	}
+}
+
+// TestAHIDErrors: what pull_from_hub refuses, bad identifiers and model names, and hostile index
+// files (over the bound, declared or chunked; nested past the JSON depth bound; wrong types;
+// entries naming no repository, or a path) are typed errors with exit 1 (2 for the command
+// line), never a panic, and no repository is asked for.
+func TestAHIDErrors(t *testing.T) {
+	h := at3Hub(t)
+	dir := t.TempDir()
+	hostile := map[string][]byte{
+		"huge":   []byte(`{"a": "` + strings.Repeat("x", 9<<20) + `"}`),
+		"deep":   []byte(strings.Repeat(`{"a":`, 1000) + "1" + strings.Repeat("}", 1000)),
+		"types":  []byte(`{"topic": {"news": {"default": 7}}}`),
+		"list":   []byte(`[1, 2, 3]`),
+		"dotdot": []byte(`{"topic": {"news": {"default": "adapters/ukp/..json"}}}`),
+		"space":  []byte(`{"topic": {"news": {"default": "adapters/ukp/a b.json"}}}`),
+		"nojson": []byte(`{"topic": `),
+	}
+	for n, b := range hostile {
+		h.AHFiles["index/org/"+n+".json"] = b
+	}
+	run := func(adapter string, extra ...string) (int, string) {
+		t.Helper()
+		args := append([]string{"classify", "--quiet", "--model", golden.MiniLMDir(t), "--adapter", adapter, "--endpoint", h.Endpoint.URL,
+			"--ah-url", h.AH.URL + hubtest.AHPrefix, "--cache", dir}, extra...)
+		code, _, errs := runCLI(t, "hi\n", args...)
+		return code, errs
+	}
+	for _, tc := range []struct {
+		adapter, modelName string
+		code               int
+		want               string
+	}{
+		{"ah:topic/news", "", 2, "the AdapterHub index is per base model: pass --ah-model-name"},
+		{"ah:", "x", 2, "want an AdapterHub identifier"},
+		{"ah:" + strings.Repeat("a", 600), "x", 2, "want an AdapterHub identifier"},
+		{"hf:a/b/c", "", 2, "not a hub id"},
+		{"ah:topic/news", "../x", 1, "AdapterHub index of ../x: not a hub id"},
+		{"ah:topic/news", "org/none", 1, "AdapterHub index of org/none: not found (HTTP 404)"},
+		{"ah:sentiment", "sentence-transformers/all-MiniLM-L6-v2", 1, "several adapters in the AdapterHub index match"},
+		{"ah:sentiment/sst-2", "sentence-transformers/all-MiniLM-L6-v2", 1, "no such adapter in the AdapterHub index"},
+		{"ah:@ukp/..", "x", 1, "names no hub repository"},
+		{"ah:../../etc/passwd", "sentence-transformers/all-MiniLM-L6-v2", 1, "no such adapter in the AdapterHub index"},
+		{"ah:@../../minilm-pf-nothing", "x", 1, "hub: AdapterHub/minilm-pf-nothing@main: adapter_config.json: not found"}, // basename, as the library: a repo name like any other
+		{"ah:topic/news", "org/huge", 1, "file too large"},
+		{"ah:topic/news", "org/deep", 1, "malformed AdapterHub index: JSON nests deeper than 64 levels"},
+		{"ah:topic/news", "org/types", 1, "malformed AdapterHub index"},
+		{"ah:topic/news", "org/list", 1, "malformed AdapterHub index"},
+		{"ah:topic/news", "org/dotdot", 1, `malformed AdapterHub index: entry "adapters/ukp/..json" names no hub repository`},
+		{"ah:topic/news", "org/space", 1, "names no hub repository"},
+		{"ah:topic/news", "org/nojson", 1, "unexpected answer: not JSON"},
+	} {
+		var extra []string
+		if tc.modelName != "" {
+			extra = []string{"--ah-model-name", tc.modelName}
+		}
+		n := len(h.Requests())
+		code, errs := run(tc.adapter, extra...)
+		if code != tc.code || !strings.Contains(errs, tc.want) || strings.Contains(errs, "panic") {
+			t.Errorf("%s (%s): exit %d, stderr %q; want exit %d and %q", clipArg(tc.adapter), tc.modelName, code, errs, tc.code, tc.want)
+		}
+		for _, r := range h.Requests()[n:] {
+			if r.Host != strings.TrimPrefix(h.AH.URL, "http://") && !strings.Contains(tc.adapter, "minilm-pf-nothing") {
+				t.Errorf("%s (%s): asked the hub for %s", clipArg(tc.adapter), tc.modelName, r.Path)
+			}
+		}
+	}
+	h.AHChunked = true
+	if code, errs := run("ah:topic/news", "--ah-model-name", "org/huge", "--cache", t.TempDir()); code != 1 || !strings.Contains(errs, "more than 8388608 bytes") {
+		t.Errorf("chunked huge index: exit %d: %s", code, errs)
+	}
+}
+
+// TestAHIDConvertedBaseNamesItsIndex: with --model a converted directory, ah: ids read the index
+// of the name its manifest records (convert --name), with no --ah-model-name.
+func TestAHIDConvertedBaseNamesItsIndex(t *testing.T) {
+	h := hubtest.New(t)
+	h.AddDir(t, "AdapterHub/tiny-seq-bn", golden.Path("tiny", "adapters", "seq_bn"))
+	h.AHFiles = map[string][]byte{"index/org/tiny-bert.json": []byte(`{"sentiment": {"sst-2": {"default": "adapters/ukp/tiny-seq-bn.json"}}}`)}
+	conv := t.TempDir()
+	if code, _, errs := runCLI(t, "", "convert", "--in", golden.Path("tiny", "model"), "--out", conv, "--dtype", "f32", "--name", "org/tiny-bert"); code != 0 {
+		t.Fatal(errs)
+	}
+	common := []string{"--endpoint", h.Endpoint.URL, "--ah-url", h.AH.URL + hubtest.AHPrefix, "--cache", t.TempDir()}
+	code, byID, errs := runCLI(t, "hello world\n", append([]string{"classify", "--model", conv, "--adapter", "ah:sst-2"}, common...)...)
+	if code != 0 || !strings.Contains(errs, "AdapterHub/tiny-seq-bn in the AdapterHub index of org/tiny-bert") {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	code, byDir, errs := runCLI(t, "hello world\n", "classify", "--model", conv, "--adapter", golden.Path("tiny", "adapters", "seq_bn"))
+	if code != 0 || byDir != byID {
+		t.Fatalf("by dir: exit %d %s\n%s\nby id:\n%s", code, errs, byDir, byID)
+	}
+	// A Hugging Face directory names no index: --ah-model-name is needed.
+	code, _, errs = runCLI(t, "hello world\n", append([]string{"classify", "--model", golden.Path("tiny", "model"), "--adapter", "ah:sst-2"}, common...)...)
+	if code != 2 || !strings.Contains(errs, "pass --ah-model-name") {
+		t.Fatalf("HF directory: exit %d: %s", code, errs)
 	}
 }

@@ -19,6 +19,10 @@
 //   - AdapterHub, `{base}/all.json` (adapter-transformers 3.x utils.py ADAPTER_HUB_ALL_FILE,
 //     read by list_adapters as `[AdapterInfo(**info) for info in all.json]`): a JSON list of
 //     {source, adapter_id, model_name, task, subtask, username, adapter_config, sha1_checksum}.
+//     And the files of AHFiles (path under dist/v2/ → bytes), e.g. `index/{model_name}.json`, the
+//     per-model index pull_from_hub reads (adapters 1.x utils.py ADAPTER_HUB_INDEX_FILE; testdata/hub/ah
+//     holds some in the layout the archived Hub's scripts/generate.py writes), with Content-Length
+//     unless AHChunked.
 package hubtest
 
 import (
@@ -57,6 +61,8 @@ type Hub struct {
 	CutAt     int               // > 0: the CDN sends only this many bytes of a blob, then closes
 	PageSize  int               // /api/models page size (default 2)
 	AHList    []map[string]any  // all.json
+	AHFiles   map[string][]byte // other files under AHPrefix, e.g. "index/bert-base-uncased.json"
+	AHChunked bool              // send AHFiles without Content-Length
 	Log       []Request
 }
 
@@ -337,6 +343,14 @@ func (h *Hub) serveAH(w http.ResponseWriter, r *http.Request) {
 	h.log(r)
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if b, ok := h.AHFiles[strings.TrimPrefix(r.URL.Path, AHPrefix)]; ok && strings.HasPrefix(r.URL.Path, AHPrefix) {
+		w.Header().Set("Content-Type", "application/json")
+		if !h.AHChunked {
+			w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+		}
+		w.Write(b)
+		return
+	}
 	if r.URL.Path != AHPrefix+"all.json" {
 		http.NotFound(w, r)
 		return

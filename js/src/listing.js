@@ -11,6 +11,8 @@ export const DEFAULT_ADAPTERHUB_URL = "https://raw.githubusercontent.com/Adapter
 
 // Bounds (hub.MaxListingBytes, MaxListingPages, ListingTTL).
 export const MAX_LISTING_BYTES = 64 << 20;
+// An AdapterHub index file: the Wasm module's bound (engine.MaxAdapterHubIndexBytes).
+export const MAX_AH_INDEX_BYTES = 16 << 20;
 export const MAX_LISTING_PAGES = 200;
 export const LISTING_TTL_MS = 10 * 60_000;
 
@@ -26,7 +28,7 @@ const listings = listingCache;
 // when the source cannot be reached (code network).
 // With net.keep (listAdapters' cache), each answer is also stored under its URL, with its Link,
 // and serves a new process when the source cannot be reached.
-async function fetchListing(url, what, net) {
+async function fetchListing(url, what, net, maxBytes = MAX_LISTING_BYTES) {
   const had = listings.get(url);
   if (had && Date.now() - had.at <= LISTING_TTL_MS) return had;
   let link = null;
@@ -34,7 +36,7 @@ async function fetchListing(url, what, net) {
     const body = await fetchJSON(url, {
       ...net,
       keep: null,
-      maxBytes: MAX_LISTING_BYTES,
+      maxBytes,
       onResponse: (res) => (link = res.headers.get("link")),
       httpError: (res) => hubError(res, { where: `${what} listing`, token: net.token }),
     });
@@ -82,10 +84,12 @@ const str = (v, what) => {
 const isObj = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
 
 // methodOf names a config's method: its "architecture", "bottleneck" for a config without one
-// (adapter_config.py), "" for no config (hub.methodOf).
+// (adapter_config.py), "" for no config or an architecture that is not a string (hub.methodOf).
 function methodOf(cfg) {
   if (!isObj(cfg)) return "";
-  return typeof cfg.architecture === "string" && cfg.architecture !== "" ? cfg.architecture : "bottleneck";
+  const a = cfg.architecture;
+  if (a === undefined || a === null || a === "") return "bottleneck";
+  return typeof a === "string" ? a : "";
 }
 
 // parseAllJSON reads AdapterHub's all.json: [{source, adapter_id, model_name, task, subtask,
@@ -114,7 +118,13 @@ export function parseModels(body) {
     if (!id) continue;
     const cfg = m.config === undefined || m.config === null ? {} : m.config;
     if (!isObj(cfg)) throw bad(what);
-    const sub = isObj(cfg.adapters) ? cfg.adapters : isObj(cfg.adapter_transformers) ? cfg.adapter_transformers : null;
+    const part = (k) => {
+      if (cfg[k] === undefined || cfg[k] === null) return null;
+      if (!isObj(cfg[k])) throw bad(what);
+      return cfg[k];
+    };
+    const ad = part("adapters"), at = part("adapter_transformers");
+    const sub = ad ?? at;
     out.push({ source: "hf", id, modelName: sub ? str(sub.model_name, what) : "", username: id.split("/")[0], sha1Checksum: str(m.sha, what), pipelineTag: str(m.pipeline_tag, what) });
   }
   return out;
@@ -132,9 +142,15 @@ async function listAH(o, net) {
 // module's resolveAdapterHub.
 export async function fetchAHIndex(modelName, o, net) {
   const base = (o.adapterHubUrl ?? DEFAULT_ADAPTERHUB_URL).replace(/\/+$/, "");
-  const { body } = await fetchListing(`${base}/index/${modelName}.json`, `AdapterHub index of ${modelName}`, net);
+  const { body } = await fetchListing(`${base}/index/${modelName}.json`, `AdapterHub index of ${modelName}`, net, MAX_AH_INDEX_BYTES);
   if (!isObj(body)) throw new AdapterwasmError("format", `AdapterHub index of ${modelName}: not a JSON object`);
-  return new TextEncoder().encode(JSON.stringify(body));
+  let text;
+  try {
+    text = JSON.stringify(body); // recursive: an index nested thousands deep overflows the stack
+  } catch (e) {
+    throw new AdapterwasmError("format", `AdapterHub index of ${modelName}: malformed AdapterHub index (${e instanceof RangeError ? "nested too deep" : e.message})`);
+  }
+  return new TextEncoder().encode(text);
 }
 
 async function listHF(o, net) {

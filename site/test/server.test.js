@@ -1,14 +1,17 @@
 // site/server.js on its own (no browser): compression by Accept-Encoding, bodies that decode to
-// the file byte for byte, weights sent as they are, and the request log's bytes/size/encoding.
+// the file byte for byte, weights sent as they are, the request log's bytes/size/encoding, and the
+// Content-Security-Policy (the hub's origins, --connect).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { brotliDecompressSync, gunzipSync } from "node:zlib";
 
-import { pickEncoding, startSiteServer } from "../server.js";
+import { HUB_ORIGINS, pickEncoding, startSiteServer } from "../server.js";
 
 function get(url, headers = {}) {
   return new Promise((ok, fail) => {
@@ -71,4 +74,29 @@ test("text and Wasm are compressed and decode to the file; weights are sent as t
   } finally {
     await srv.close();
   }
+});
+
+// The Content-Security-Policy: scripts, workers and styles from the origin only; fetches from it
+// and the hub's origins (the "Hub listing", hublist.js), plus those given by connect / --connect;
+// a value that is no origin is refused.
+test("CSP: connect-src is the origin, the hub's origins and --connect's; nothing else widens", async () => {
+  const root = mkdtempSync(join(tmpdir(), "site-server-"));
+  writeFileSync(join(root, "index.html"), "<!doctype html>");
+  const directives = (h) => Object.fromEntries(h.split(";").map((d) => d.trim().split(/\s+/)).map(([k, ...v]) => [k, v]));
+  const srv = await startSiteServer({ root, connect: ["http://127.0.0.1:8081"] });
+  try {
+    const d = directives((await get(`${srv.url}/index.html`)).headers["content-security-policy"]);
+    assert.deepEqual(d["connect-src"], ["'self'", ...HUB_ORIGINS, "http://127.0.0.1:8081"]);
+    assert.deepEqual(HUB_ORIGINS, ["https://huggingface.co", "https://*.huggingface.co", "https://*.hf.co", "https://raw.githubusercontent.com"]);
+    for (const k of ["default-src", "worker-src", "style-src"]) assert.deepEqual(d[k], ["'self'"], k);
+    assert.deepEqual(d["script-src"], ["'self'", "'wasm-unsafe-eval'"]);
+  } finally {
+    await srv.close();
+  }
+  for (const bad of ["127.0.0.1:8081", "http://h/path", "javascript:alert(1)", "* 'unsafe-eval'"]) {
+    await assert.rejects(startSiteServer({ root, connect: [bad] }), /want an origin/, bad);
+  }
+  const cli = spawnSync(process.execPath, [fileURLToPath(new URL("../server.js", import.meta.url)), "--root", root, "--connect", "http://x/y"], { encoding: "utf8" });
+  assert.equal(cli.status, 2);
+  assert.match(cli.stderr, /--connect http:\/\/x\/y: want an origin/);
 });

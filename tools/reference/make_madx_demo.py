@@ -46,7 +46,7 @@ from adapters.composition import Stack  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from make_archs import roberta_tok  # noqa: E402
+from make_archs import ARCHS, roberta_tok  # noqa: E402
 from make_tiny import tolist, write_json  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
@@ -151,7 +151,8 @@ def main():
     torch.use_deterministic_algorithms(True)
     torch.set_num_threads(1)
     torch.manual_seed(7)
-    shutil.rmtree(OUT, ignore_errors=True)
+    for d in ("adapters", "adapters_st", "golden"):  # what this script writes; README.md stays
+        shutil.rmtree(os.path.join(OUT, d), ignore_errors=True)
 
     lex = lexicon()
     data = sentences()
@@ -165,6 +166,9 @@ def main():
         assert len(tok(s)["input_ids"]) == len(tok(translate(s, lex))["input_ids"]) == len(s.split()) + 2, s
 
     model = XLMRobertaAdapterModel.from_pretrained(BASE, attn_implementation="eager")
+    # the adapters' model_name: the base's name, as make_archs gives it (from_pretrained of a
+    # directory would record the directory's path on this machine)
+    model.config.name_or_path = ARCHS["xlm-roberta"]["name"]
     gen = torch.Generator().manual_seed(11)
     l1_train = [data[i][0] for i in train_idx]
     l2_train = [translate(s, lex) for s in l1_train]

@@ -5,8 +5,11 @@
 // adapters under AdapterHub/… ids. An id must give the same answer as the index's copy of the
 // same files, be fetched once per isolate (the hub sees no second request), keep the token off
 // the CDN, load a pinned id at its pin while main has moved on, and every refusal must be its
-// typed JSON error with the isolate serving on. One wrangler dev start; the server is stopped by
-// its process group id (devserver.mjs).
+// typed JSON error with the isolate serving on. AdapterHub ids ("ah:task/subtask@org", HUB_SOURCES
+// hf,ah; HUB_AH_URL the mock's index): the adapter-transformers 3.2.1 adapters of testdata/at3,
+// served as AdapterHub/minilm-pf-*, with their AdapterHub index for the base's name (its
+// manifest's source), must answer as their hf ids, near the library's f32 logits. One wrangler
+// dev start; the server is stopped by its process group id (devserver.mjs).
 //
 // Needs: dist/ (./build.sh worker).
 import assert from "node:assert/strict";
@@ -22,6 +25,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const workerDir = join(here, "..");
 const root = join(workerDir, "..");
 const demo = join(root, "testdata", "minilm", "adapters");
+const at3 = join(root, "testdata", "at3");
+const MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2";
 
 const golden = JSON.parse(readFileSync(join(root, "testdata/minilm/golden/sentiment.json"), "utf8")).sentences.filter((s) => s.trim() !== "");
 const texts = golden.slice(0, 6);
@@ -58,8 +63,11 @@ describe("worker: adapters by hub id, on wrangler dev --local", { concurrency: f
     hub.addDir("AdapterHub/minilm-gated", join(demo, "sentiment"));
     hub.repos.get("AdapterHub/minilm-gated").gated = true;
     hub.addDir("other/minilm-sentiment", join(demo, "sentiment"));
+    for (const n of ["imdb", "topic"]) hub.addDir(`AdapterHub/minilm-pf-${n}`, join(at3, "adapters", n));
+    hub.ahFiles[`index/${MODEL_ID}.json`] = readFileSync(join(at3, "ah", "index", `${MODEL_ID}.json`));
     const vars = {
-      HUB_SOURCES: "hf",
+      HUB_SOURCES: "hf,ah",
+      HUB_AH_URL: hub.ahURL,
       HUB_ALLOW: "AdapterHub/*",
       HUB_PINS: `AdapterHub/minilm-spam@${spamPin}`,
       HF_ENDPOINT: hub.endpoint,
@@ -114,6 +122,40 @@ describe("worker: adapters by hub id, on wrangler dev --local", { concurrency: f
     }
     const pinned = await call("/v1/classify", { texts, adapters: `AdapterHub/minilm-spam@${spamPin}` });
     assert.equal(pinned.status, 200, JSON.stringify(pinned.body));
+  });
+
+  test("ah: AdapterHub ids resolve on the index to AdapterHub/… repositories, as their hf ids answer", async () => {
+    for (const [id, n] of [["ah:sentiment/imdb@ukp", "imdb"], ["ah:news", "topic"]]) {
+      const g = JSON.parse(readFileSync(join(at3, "golden", `${n}.json`), "utf8"));
+      const some = g.sentences.slice(0, 4);
+      const byAH = await call("/v1/classify", { texts: some, adapters: id });
+      assert.equal(byAH.status, 200, `${id}: ${JSON.stringify(byAH.body)}`);
+      assert.equal(byAH.body.adapters, id);
+      const byHF = await call("/v1/classify", { texts: some, adapters: `AdapterHub/minilm-pf-${n}` });
+      assert.equal(byHF.status, 200, JSON.stringify(byHF.body));
+      let worst = 0;
+      for (const [i, r] of byAH.body.results.entries()) {
+        assert.deepEqual(r.logits, byHF.body.results[i].logits, `${id} text ${i}: the same repository`);
+        r.logits.forEach((v, j) => (worst = Math.max(worst, Math.abs(v - g.logits[i][j]))));
+      }
+      // The Worker's base is q8; the goldens are adapter-transformers 3.2.1's on the f32 base.
+      report(`${id}: max |Δlogit| against adapter-transformers 3.2.1 (f32), q8 base`, worst.toExponential(2));
+      assert.ok(worst < 0.05, `${id}: ${worst}`);
+    }
+    const seen = hub.requests("ah").length;
+    const again = await call("/v1/classify", { text: "fine", adapters: "Stack(ah:news)" });
+    assert.equal(again.status, 200, JSON.stringify(again.body));
+    assert.equal(hub.requests("ah").length, seen, "a loaded ah id read the index again");
+    for (const [setup, status, code] of [
+      ["ah:sentiment", 400, "invalid_setup"], // imdb and lora: several match
+      ["ah:sentiment/sst-2", 404, "unknown_adapter"],
+      ["ah:@ukp/..", 404, "unknown_adapter"],
+      ["ah:sentiment/lora", 404, "unknown_adapter"], // in the index; the mock hub has no AdapterHub/minilm-pf-lora
+    ]) {
+      const r = await call("/v1/classify", { text: "fine", adapters: setup });
+      assert.equal(r.status, status, `${setup}: ${JSON.stringify(r.body)}`);
+      assert.equal(r.body.error.code, code, setup);
+    }
   });
 
   test("refusals are typed JSON errors, and the isolate serves on", async () => {

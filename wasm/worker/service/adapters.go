@@ -18,8 +18,24 @@ import (
 // index is the parsed adapter index (adapters.Index, from `adapterwasm index`).
 type index struct {
 	raw      []byte
-	adapters map[string]*adapters.IndexEntry // kind "adapter", by the name it loads under
-	fusions  map[string]*adapters.IndexEntry // kind "fusion", by its name ("a,b" unless named)
+	adapters map[string][]*adapters.IndexEntry // kind "adapter", by the name it loads under, in index order
+	fusions  map[string][]*adapters.IndexEntry // kind "fusion", by its name ("a,b" unless named)
+}
+
+// pick returns the entry of a name for the base model modelName, as the js package's
+// Index.find: the first whose model_name is the base's (or empty); failing that the first, whose
+// load then says why it does not fit. An index may hold one name for several bases
+// (`adapterwasm index` refuses one name twice for the same base).
+func pick(list []*adapters.IndexEntry, modelName string) *adapters.IndexEntry {
+	for _, e := range list {
+		if e.ModelName == "" || modelName == "" || e.ModelName == modelName {
+			return e
+		}
+	}
+	if len(list) > 0 {
+		return list[0]
+	}
+	return nil
 }
 
 func (s *Service) loadIndex(ctx context.Context) (*index, *Error) {
@@ -32,16 +48,14 @@ func (s *Service) loadIndex(ctx context.Context) (*index, *Error) {
 		if err := json.Unmarshal(raw, &parsed); err != nil {
 			return nil, fmt.Errorf("%s: %w", s.cfg.IndexPath, err)
 		}
-		idx := &index{raw: raw, adapters: map[string]*adapters.IndexEntry{}, fusions: map[string]*adapters.IndexEntry{}}
+		idx := &index{raw: raw, adapters: map[string][]*adapters.IndexEntry{}, fusions: map[string][]*adapters.IndexEntry{}}
 		for i := range parsed.Adapters {
 			e := &parsed.Adapters[i]
 			m := idx.adapters
 			if e.Kind == "fusion" {
 				m = idx.fusions
 			}
-			if _, dup := m[e.Name]; !dup { // the first entry of a name wins, as in the js package
-				m[e.Name] = e
-			}
+			m[e.Name] = append(m[e.Name], e)
 		}
 		return idx, nil
 	})
@@ -60,7 +74,9 @@ type need struct {
 
 // resolve returns what setup needs, adapters before the fusions over them. A name the index
 // lacks is a hub adapter if hc allows it (HubConfig): with hc nil it is unknown, as before.
-func (idx *index) resolve(setup string, hc *HubConfig) ([]need, *Error) {
+// modelName is the base's name: where the index has a name for several bases, the entry for
+// this one (pick).
+func (idx *index) resolve(setup, modelName string, hc *HubConfig) ([]need, *Error) {
 	names, fusions, err := engine.SetupNames(setup)
 	if err != nil {
 		return nil, apiErrorf(http.StatusBadRequest, CodeInvalidSetup, "adapters %q: %v", clip(setup), err)
@@ -71,7 +87,7 @@ func (idx *index) resolve(setup string, hc *HubConfig) ([]need, *Error) {
 	var out []need
 	var unknown []string
 	for _, n := range names {
-		if e := idx.adapters[n]; e != nil {
+		if e := pick(idx.adapters[n], modelName); e != nil {
 			out = append(out, need{name: n, entry: e})
 			continue
 		}
@@ -85,7 +101,7 @@ func (idx *index) resolve(setup string, hc *HubConfig) ([]need, *Error) {
 		unknown = append(unknown, clip(n))
 	}
 	for _, n := range fusions {
-		if e := idx.fusions[n]; e != nil {
+		if e := pick(idx.fusions[n], modelName); e != nil {
 			out = append(out, need{name: n, entry: e})
 		} else {
 			unknown = append(unknown, "fusion "+clip(n))
@@ -99,7 +115,7 @@ func (idx *index) resolve(setup string, hc *HubConfig) ([]need, *Error) {
 		sort.Strings(known)
 		hint := ""
 		if hc != nil {
-			hint = "; or a hub id this Worker allows, hf:OWNER/NAME[@REVISION]"
+			hint = "; or a hub id this Worker allows, hf:OWNER/NAME[@REVISION] (or ah:IDENTIFIER where HUB_SOURCES has ah)"
 		}
 		return nil, apiErrorf(http.StatusNotFound, CodeUnknownAdapter, "unknown adapter %s (known: %s; GET /v1/adapters%s)", strings.Join(unknown, ", "), strings.Join(known, ", "), hint)
 	}
@@ -149,7 +165,11 @@ func (s *Service) run(ctx context.Context, m *engine.Model, setup, head string, 
 	if e != nil {
 		return nil, e
 	}
-	needs, e := idx.resolve(setup, s.cfg.Hub)
+	var base string
+	if info, err := m.Info(); err == nil {
+		base = info.Name
+	}
+	needs, e := idx.resolve(setup, base, s.cfg.Hub)
 	if e != nil {
 		return nil, e
 	}

@@ -2,6 +2,7 @@ package service
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"net/http/httptest"
 	"path/filepath"
@@ -166,4 +167,108 @@ func TestHubFromEnv(t *testing.T) {
 	if err != nil || len(c.Allow) != 2 || c.Pins["org/x"] != "abc" || c.Revision != "v1" || c.Client.Endpoint != "http://e" || c.Client.Token != "t" || c.MaxAdapterBytes != 8<<20 {
 		t.Fatalf("%+v %v", c, err)
 	}
+}
+
+// TestAHIDs: "ah:IDENTIFIER" names an AdapterHub adapter where HUB_SOURCES has ah: resolved on the
+// base model's AdapterHub index (HUB_AH_MODEL) as pull_from_hub does, then fetched as the hf id
+// it names, to which HUB_ALLOW and HUB_PINS apply; what the library refuses and hostile index
+// files (over the bound, too deep, wrong types, entries naming no repository) are typed errors.
+func TestAHIDs(t *testing.T) {
+	root := site(t, "seq_bn", "lora_qv")
+	tiny := "../../../testdata/tiny/adapters"
+	h := hubtest.New(t)
+	h.AddDir(t, "AdapterHub/tiny-seq-bn", filepath.Join(tiny, "seq_bn"))
+	pinned := h.AddDir(t, "AdapterHub/tiny-lora", filepath.Join(tiny, "lora_qv"))
+	h.AddDir(t, "AdapterHub/tiny-lora", filepath.Join(tiny, "seq_bn_b")) // main moves on; the pin stays
+	h.AddDir(t, "AdapterHub/other-x", filepath.Join(tiny, "seq_bn"))
+	h.AHFiles = map[string][]byte{
+		"index/org/tiny-bert.json": []byte(`{"sentiment": {"sst-2": {"default": "adapters/ukp/tiny-seq-bn.json"},
+			"imdb": {"default": "adapters/ukp/tiny-lora.json"}},
+			"other": {"z": {"default": "adapters/ukp/other-x.json"}},
+			"odd": {"x": {"default": "adapters/ukp/..json"}}, "bad": {"y": {"default": 5}}}`),
+		"index/org/huge.json": []byte(`{"a": "` + strings.Repeat("x", MaxAHIndexBytes) + `"}`),
+		"index/org/deep.json": []byte(strings.Repeat(`{"a":`, 1000) + "1" + strings.Repeat("}", 1000)),
+		"index/org/list.json": []byte(`[1]`),
+	}
+	service := func(env map[string]string) *Service {
+		t.Helper()
+		base := map[string]string{"HUB_SOURCES": "hf,ah", "HUB_ALLOW": "AdapterHub/tiny-*", "HUB_PINS": "AdapterHub/tiny-lora@" + pinned,
+			"HF_ENDPOINT": h.Endpoint.URL, "HUB_AH_URL": h.AH.URL + hubtest.AHPrefix, "HUB_AH_MODEL": "org/tiny-bert"}
+		for k, v := range env {
+			base[k] = v
+		}
+		hc, err := HubFromEnv(func(k string) string { return base[k] })
+		if err != nil {
+			t.Fatal(err)
+		}
+		src := DirSource(root)
+		return New(Config{Model: src, Adapters: src, Hub: hc})
+	}
+	s := service(nil)
+	texts := []string{"hello world", "the quick brown fox"}
+	body := func(setup string) string {
+		b, _ := json.Marshal(map[string]any{"texts": texts, "adapters": setup})
+		return string(b)
+	}
+	check := func(setup, wantSetup string, names ...string) {
+		t.Helper()
+		code, out, _ := doH(t, s, body(setup))
+		if code != 200 {
+			t.Fatalf("%s: %d %v", setup, code, out)
+		}
+		exp := want(t, root, wantSetup, texts, names...)
+		for i, r := range out["results"].([]any) {
+			for j, g := range logits(t, r) {
+				if math.Abs(g-float64(exp[i].Logits[j])) > 1e-6 {
+					t.Errorf("%s text %d logit %d: %v, want %v", setup, i, j, g, exp[i].Logits[j])
+				}
+			}
+		}
+	}
+	check("ah:sentiment/sst-2@ukp", "seq_bn", "seq_bn")
+	n := len(h.Requests())
+	check("ah:sentiment/sst-2@ukp", "seq_bn", "seq_bn")
+	if len(h.Requests()) != n {
+		t.Errorf("the second request asked again: %v", h.Requests()[n:])
+	}
+	check("ah:imdb", "lora_qv", "lora_qv") // a subtask alone; pinned: main holds another adapter
+	n = len(h.Requests())
+	check("Stack(ah:@ukp/tiny-seq-bn,lora_qv)", "Stack(seq_bn,lora_qv)", "seq_bn", "lora_qv")
+	for _, r := range h.Requests()[n:] {
+		if strings.Contains(r.Path, "/index/") {
+			t.Errorf("@org/file read the index: %s", r.Path)
+		}
+	}
+
+	for _, c := range []struct {
+		s           *Service
+		setup, code string
+		status      int
+	}{
+		{s, "ah:sentiment", CodeInvalidSetup, 400}, // sst-2 and imdb: "Found multiple possible adapters"
+		{s, "ah:nope/x", CodeUnknownAdapter, 404},
+		{s, "ah:other/z", CodeNotAllowed, 403}, // resolves to AdapterHub/other-x, outside HUB_ALLOW
+		{s, "ah:odd/x", CodeHubUnavailable, 502},
+		{s, "ah:bad/y", CodeHubUnavailable, 502},
+		{s, "ah:@ukp/..", CodeUnknownAdapter, 404},
+		{s, "ah: ", CodeInvalidSetup, 400},
+		{service(map[string]string{"HUB_SOURCES": "hf"}), "ah:imdb", CodeNotAllowed, 403},
+		{service(map[string]string{"HUB_AH_MODEL": "org/none"}), "ah:imdb", CodeUnknownAdapter, 404},
+		{service(map[string]string{"HUB_AH_MODEL": "org/huge"}), "ah:imdb", CodeAdapterLoad, 502},
+		{service(map[string]string{"HUB_AH_MODEL": "org/deep"}), "ah:imdb", CodeHubUnavailable, 502},
+		{service(map[string]string{"HUB_AH_MODEL": "org/list"}), "ah:imdb", CodeHubUnavailable, 502},
+	} {
+		code, out, _ := doH(t, c.s, body(c.setup))
+		if code != c.status || errCode(out) != c.code || strings.Contains(fmt.Sprint(out), "interface") {
+			t.Errorf("%s: %d %v, want %d %s", c.setup, code, out, c.status, c.code)
+		} else {
+			t.Logf("%s: %d %v", c.setup, code, out["error"])
+		}
+	}
+	if _, err := HubFromEnv(func(k string) string {
+		return map[string]string{"HUB_SOURCES": "ah", "HUB_AH_MODEL": "../x"}[k]
+	}); err == nil {
+		t.Error("HUB_AH_MODEL ../x: no error")
+	}
+	check("ah:sentiment/sst-2@ukp", "seq_bn", "seq_bn") // serving on
 }

@@ -596,3 +596,33 @@ func TestClassifyMultiTask(t *testing.T) {
 		t.Errorf("no task_ids: %d %v, want 400 naming task ids", code, out)
 	}
 }
+
+// TestIndexNameForSeveralBases: an index may hold one adapter name for several bases; the
+// Worker resolves it to the entry for its own base, as the js package's Index.find does (the
+// first entry of the name, whatever its base, was loaded before and failed for the others).
+func TestIndexNameForSeveralBases(t *testing.T) {
+	root := t.TempDir()
+	copyDir(t, "../../../testdata/archs/distilbert/adapters/seq_bn", filepath.Join(root, "a_distilbert"))
+	copyDir(t, "../../../testdata/archs/roberta/adapters/seq_bn", filepath.Join(root, "b_roberta"))
+	built, err := adapters.BuildIndex(root, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(built)
+	var parsed adapters.Index
+	if err := json.Unmarshal(raw, &parsed); err != nil {
+		t.Fatal(err)
+	}
+	idx := &index{adapters: map[string][]*adapters.IndexEntry{}, fusions: map[string][]*adapters.IndexEntry{}}
+	for i := range parsed.Adapters {
+		e := &parsed.Adapters[i]
+		idx.adapters[e.Name] = append(idx.adapters[e.Name], e)
+	}
+	for base, want := range map[string]string{"adapterwasm/tiny-roberta": "b_roberta", "adapterwasm/tiny-distilbert": "a_distilbert",
+		"": "a_distilbert", "someone/else": "a_distilbert"} {
+		needs, e := idx.resolve("seq_bn", base, nil)
+		if e != nil || len(needs) != 1 || needs[0].entry.ID != want {
+			t.Errorf("base %q: %v %+v, want %s", base, e, needs, want)
+		}
+	}
+}
