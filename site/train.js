@@ -235,6 +235,18 @@ function svg(tag, attrs = {}) {
   return e;
 }
 
+// thin returns at most n points: the means of equal runs of consecutive points when there are
+// more (a run of 20 epochs is thousands of steps; redrawing them all at every step would not scale).
+function thin(points, n) {
+  if (points.length <= n) return points;
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    const run = points.slice(Math.floor((i * points.length) / n), Math.floor(((i + 1) * points.length) / n));
+    out.push([run.reduce((a, [s]) => a + s, 0) / run.length, run.reduce((a, [, v]) => a + v, 0) / run.length]);
+  }
+  return out;
+}
+
 const fmtTime = (s) => `${Math.floor(s / 60)}:${String(Math.round(s % 60)).padStart(2, "0")}`;
 
 // Plot draws the loss after every step (left axis, from 0 to the largest seen) and the dev
@@ -273,9 +285,10 @@ class Plot {
   add(p) {
     this.loss.push([p.step, p.stepLoss]);
     if (p.devAccuracy !== undefined) this.acc.push([p.step, p.devAccuracy]);
-    const max = Math.max(...this.loss.map(([, v]) => v), 1e-6);
+    this.max = Math.max(this.max ?? 1e-6, p.stepLoss);
+    const max = this.max;
     this.lossMax.textContent = max.toFixed(2);
-    this.lossLine.setAttribute("points", this.loss.map(([s, v]) => `${this.x(s).toFixed(1)},${this.y(v / max).toFixed(1)}`).join(" "));
+    this.lossLine.setAttribute("points", thin(this.loss, 300).map(([s, v]) => `${this.x(s).toFixed(1)},${this.y(v / max).toFixed(1)}`).join(" "));
     this.accLine.setAttribute("points", this.acc.map(([s, v]) => `${this.x(s).toFixed(1)},${this.y(v).toFixed(1)}`).join(" "));
     this.accDots.replaceChildren(...this.acc.map(([s, v]) => svg("circle", { cx: this.x(s).toFixed(1), cy: this.y(v).toFixed(1), r: 2.5 })));
     this.el.dataset.points = String(this.loss.length);
