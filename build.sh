@@ -296,7 +296,7 @@ need_q8() {
 }
 
 # cmd_site assembles the static demo into dist/site: the page (site/index.html, app.js, hublist.js,
-# madx.js, style.css), the js package (adapterwasm/src, adapterwasm/dist), the q8 base model
+# madx.js, train.js, style.css), the js package (adapterwasm/src, adapterwasm/dist), the q8 base model
 # (models/minilm-q8/), the demo adapters and the demo AdapterFusion (adapters/<name>/, from
 # testdata/minilm/adapters and testdata/minilm/fusions), their index (index.json, from
 # `adapterwasm index`), the cross-lingual section's files (madx/) and the runtime's file sizes
@@ -312,7 +312,7 @@ cmd_site() {
   local out="$ROOT/dist/site" tmp="$ROOT/dist/.site.tmp"
   rm -rf "$tmp"
   mkdir -p "$tmp/adapterwasm/src" "$tmp/adapterwasm/dist" "$tmp/models" "$tmp/adapters"
-  cp site/index.html site/app.js site/hublist.js site/madx.js site/style.css site/favicon.svg "$tmp/"
+  cp site/index.html site/app.js site/hublist.js site/madx.js site/train.js site/style.css site/favicon.svg "$tmp/"
   cp js/src/*.js "$tmp/adapterwasm/src/"
   cp js/dist/* "$tmp/adapterwasm/dist/"  # the module, wasm_exec.js, the SIMD kernels (kernels.js)
   cp -R "$q8" "$tmp/models/minilm-q8"
@@ -517,7 +517,7 @@ cmd_test() {
   log "go test (GOOS=js GOARCH=wasm -tags wasmsimd, with the SIMD kernel module)"
   need_bench_deps
   ADAPTERWASM_REQUIRE_SIMD=1 GOOS=js GOARCH=wasm go test -count=1 -short -timeout=30m -tags wasmsimd \
-    -exec "$ROOT/runtime/kernels/wat/go_js_wasm_exec" ./runtime/... ./adapters/... ./wasm/engine/...
+    -exec "$ROOT/runtime/kernels/wat/go_js_wasm_exec" ./runtime/... ./adapters/... ./wasm/engine/... ./train
   log "go test (GOOS=js GOARCH=wasm -tags wasmsimd, the kernels with the relaxed-SIMD module too)"
   ADAPTERWASM_RELAXED=on ADAPTERWASM_REQUIRE_RELAXED=1 ADAPTERWASM_REQUIRE_SIMD=1 GOOS=js GOARCH=wasm go test -count=1 -short \
     -tags wasmsimd -exec "$ROOT/runtime/kernels/wat/go_js_wasm_exec" ./runtime/kernels

@@ -436,6 +436,10 @@ export interface ListAdaptersOptions {
 export function listAdapters(options: ListAdaptersOptions & { index: string; source?: "index" }): Promise<(IndexEntry & { source: "index"; id: string })[]>;
 export function listAdapters(options?: ListAdaptersOptions): Promise<((IndexEntry & { source: "index"; id: string }) | HubAdapterEntry)[]>;
 export function sha256Hex(bytes: ArrayBuffer | ArrayBufferView): Promise<string>;
+/** A store-only zip of the files (e.g. saveAdapter's), each under folder/ when given; deterministic bytes. */
+export function zipFiles(files: Record<string, Uint8Array | ArrayBuffer | ArrayBufferView | string> | Array<[string, Uint8Array | ArrayBuffer | ArrayBufferView | string]>, options?: { folder?: string }): Uint8Array;
+/** The zip/gzip CRC-32 of the bytes. */
+export function crc32(bytes: Uint8Array): number;
 
 /** pipeline() options: fromPretrained's, the base model's URL, and for text-classification the adapter. */
 export interface PipelineOptions extends FromPretrainedOptions {
@@ -500,13 +504,15 @@ export interface TrainAdapterOptions {
   config?: string;
   /** "classification" (default) or "multilabel_classification". */
   head?: "classification" | "multilabel_classification";
-  /** Label names in id order (default: the examples' labels, sorted). */
+  /** Label names in id order (default: the examples' labels, sorted); 2 to 1,024, each at most 256 bytes. */
   labels?: string[];
   epochs?: number; // 3
   lr?: number; // 1e-4 (torch.optim.AdamW, weight decay 0.01)
   batchSize?: number; // 16
   maxLength?: number;
   seed?: number; // 42
+  /** Held-out examples: the last step of each epoch reports devAccuracy on them. */
+  dev?: TrainExample[];
   onProgress?: (p: TrainProgress) => void;
   /** Aborts between steps (code "aborted"); the adapter is then not loaded. */
   signal?: AbortSignal;
@@ -522,6 +528,10 @@ export interface TrainProgress {
   /** Mean loss of this epoch's steps so far. */
   loss: number;
   examples: number;
+  /** true on the last step of each epoch. */
+  epochDone: boolean;
+  /** With dev examples, on the last step of each epoch: the share classified right. */
+  devAccuracy?: number;
   /** true on the last step: the adapter is loaded under its name. */
   done: boolean;
 }

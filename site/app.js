@@ -9,6 +9,7 @@
 import { Fuse, listAdapters, Parallel, Stack } from "./adapterwasm/src/index.js";
 import { WorkerModelWithHeads } from "./adapterwasm/src/worker-client.js";
 import { mountHub } from "./hublist.js";
+import { mountTrain } from "./train.js";
 
 const BASE = new URL("models/minilm-q8/", location.href).href;
 const INDEX = new URL("index.json", location.href).href;
@@ -752,6 +753,41 @@ function card(head, title, r, text, fusion) {
   return c;
 }
 
+// ---- adapters trained in this page (train.js) ------------------------------------------------
+
+// addTrained lists an adapter the "train your own" panel trained after the index's, loaded (the
+// worker holds it), and picks it: the classifier then runs it like any other.
+function addTrained(info, { examples, config }) {
+  const entry = { name: info.name, kind: "adapter", method: info.method, labels: info.labels ?? [], trained: true };
+  const id = `adapter-trained-${state.rows.size}`;
+  const box = el("input", { type: "checkbox", id, value: entry.name, "aria-describedby": `${id}-what ${id}-status` });
+  const status = el("span", { class: "ad-status", id: `${id}-status` });
+  const fill = el("span");
+  const row = el(
+    "div",
+    { class: "adapter", "data-name": entry.name, "data-trained": "true" },
+    box,
+    el(
+      "label",
+      { for: id },
+      el("span", { class: "ad-name", text: entry.name }),
+      el("span", { class: "ad-what", id: `${id}-what`, text: `Trained in this page on ${examples} examples (${config})` }),
+      el("span", { class: "ad-labels", text: `Answers: ${entry.labels.join(" · ")}` }),
+    ),
+    status,
+    el("div", { class: "bar small", "aria-hidden": "true" }, fill),
+  );
+  const r = { entry, row, box, status, fill, state: "idle", cached: false, files: new Map() };
+  state.rows.set(entry.name, r);
+  state.adapters.push(entry);
+  box.addEventListener("change", () => (box.checked ? select(r) : deselect(r)));
+  $("adapter-list").append(row);
+  document.querySelector('input[name="adapter-source"][value="local"]:not(:checked)')?.click(); // the Hub listing hides this list
+  setBar(fill, null, 1);
+  setRow(r, "loaded", "trained here");
+  select(r);
+}
+
 // ---- start ---------------------------------------------------------------------------------
 
 function start() {
@@ -802,6 +838,7 @@ function start() {
     },
   );
   state.ready = loadModel();
+  mountTrain($("train"), { ready: state.ready, has: (n) => state.rows.has(n), addAdapter: addTrained, showError });
   state.ready.then(
     () => schedule(0),
     () => {},

@@ -15,7 +15,8 @@
 // original_ln_before/after, residual_before_ln, is_parallel, float scaling, leave_out, per-layer
 // reduction factors; activations relu, gelu, gelu_new, silu/swish, tanh), LoRA (q, k, v,
 // intermediate, output) and IA3. Heads: classification (cross-entropy) and multi-label
-// classification (BCE with logits), as the library's heads compute their losses. Refused with
+// classification (BCE with logits), as the library's heads compute their losses, with 2 to
+// MaxLabels (1,024) labels of at most MaxLabelBytes each (a *LabelsError beyond). Refused with
 // an UnsupportedError: ln_before/ln_after, gating, learned or channel scaling, Compacter,
 // prefix tuning and the other methods.
 //

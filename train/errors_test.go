@@ -2,6 +2,8 @@ package train
 
 import (
 	"errors"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/adapterwasm/adapterwasm/adapters"
@@ -82,6 +84,42 @@ func TestErrors(t *testing.T) {
 	}
 	if _, err := ml.Step(Batch{Input: in, Labels: []int{0, 1, 1, 0}}); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestLabelBounds: a head with more than MaxLabels labels, or a label name longer than
+// MaxLabelBytes, is a *LabelsError before anything is allocated for it; MaxLabels itself trains.
+func TestLabelBounds(t *testing.T) {
+	base := tinyBase(t)
+	labels := func(n int) []string {
+		l := make([]string, n)
+		for i := range l {
+			l[i] = "label " + strconv.Itoa(i)
+		}
+		return l
+	}
+	var le *LabelsError
+	for _, c := range []struct {
+		head HeadSpec
+		msg  string
+	}{
+		{HeadSpec{Labels: labels(MaxLabels + 1)}, "1025 labels; a trained head may have at most 1024"},
+		{HeadSpec{Type: HeadMultiLabelClassification, Labels: labels(1 << 16)}, "65536 labels"},
+		{HeadSpec{Labels: labels(1 << 20)}, "1048576 labels"},
+		{HeadSpec{Labels: []string{"a", strings.Repeat("é", MaxLabelBytes/2+1)}}, "label 1 is 258 bytes long; at most 256"},
+	} {
+		_, err := New(base, Options{Name: "x", Config: "seq_bn", Head: c.head})
+		if !errors.As(err, &le) || !strings.Contains(err.Error(), c.msg) {
+			t.Errorf("%d labels: %v, want a *LabelsError saying %q", len(c.head.Labels), err, c.msg)
+		}
+	}
+	tr, err := New(base, Options{Name: "x", Config: "seq_bn", Head: HeadSpec{Labels: labels(MaxLabels)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := bert.Input{B: 2, T: 2, IDs: []int32{101, 102, 101, 102}}
+	if _, err := tr.Step(Batch{Input: in, Labels: []int{0, MaxLabels - 1}}); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -44,11 +44,17 @@ func newHead(name string, spec HeadSpec, H int, p *[]*Param) (*head, error) {
 	default:
 		return nil, &UnsupportedError{What: "training head type " + strconv.Quote(spec.Type)}
 	}
-	if len(spec.Labels) < 2 || len(spec.Labels) > 1<<16 {
-		return nil, &ConfigError{Reason: fmt.Sprintf("a head needs 2 to 65536 labels, got %d", len(spec.Labels))}
+	if len(spec.Labels) > MaxLabels {
+		return nil, &LabelsError{Labels: len(spec.Labels)}
+	}
+	if len(spec.Labels) < 2 {
+		return nil, &ConfigError{Reason: fmt.Sprintf("a head needs at least 2 labels, got %d", len(spec.Labels))}
 	}
 	seen := map[string]bool{}
-	for _, l := range spec.Labels {
+	for i, l := range spec.Labels {
+		if len(l) > MaxLabelBytes {
+			return nil, &LabelsError{Index: i, Bytes: len(l)}
+		}
 		if seen[l] {
 			return nil, &ConfigError{Reason: fmt.Sprintf("label %q given twice", l)}
 		}

@@ -5,36 +5,84 @@ import (
 )
 
 // mulN computes dx[rows, in] = dy[rows, out]·W for a frozen weight W [out, in] in any storage
-// (the backward of y = x·Wᵀ): f32 directly, f16 and q8 dequantized once per call into scratch
-// (out·in values, negligible beside the rows·out·in products), then kernels.GemmNN (the Wasm SIMD
-// sgemm_nn when in use). The reference it is tested against is mulNRef.
+// (the backward of y = x·Wᵀ): f32 directly, f16 and q8 dequantized into scratch (out·in values),
+// then gemmN. The reference it is tested against is mulNRef. The trainer calls Trainer.mulN,
+// which keeps the dequantized weights between steps.
 func mulN(dx, dy []float32, w kernels.Matrix, rows int, scratch *[]float32) {
 	out, in := w.Dims()
-	var wf []float32
+	gemmN(dx, dy, dequantize(w, scratch), rows, out, in)
+}
+
+// dequantize returns W [out, in] as f32: the matrix's own values when it is f32, else W
+// dequantized into (*scratch), grown as needed.
+func dequantize(w kernels.Matrix, scratch *[]float32) []float32 {
+	out, in := w.Dims()
 	switch m := w.(type) {
 	case *kernels.F32:
-		wf = m.W
+		return m.W
 	case *kernels.F16:
-		wf = grow(scratch, out*in)
+		wf := grow(scratch, out*in)
 		m.Dequantize(wf)
+		return wf
 	case *kernels.Q8:
-		wf = grow(scratch, out*in)
+		wf := grow(scratch, out*in)
 		m.Dequantize(wf)
-	default:
-		r, ok := w.(kernels.Rows)
-		if !ok {
-			panic("train: weight matrix without rows")
-		}
-		wf = grow(scratch, out*in)
-		for o := 0; o < out; o++ {
-			r.Row(wf[o*in:(o+1)*in], o)
-		}
+		return wf
 	}
+	r, ok := w.(kernels.Rows)
+	if !ok {
+		panic("train: weight matrix without rows")
+	}
+	wf := grow(scratch, out*in)
+	for o := 0; o < out; o++ {
+		r.Row(wf[o*in:(o+1)*in], o)
+	}
+	return wf
+}
+
+// gemmN is dx[rows, in] = dy[rows, out]·wf[out, in]: kernels.GemmNN (the Wasm SIMD sgemm_nn when
+// in use), else gemmNN4.
+func gemmN(dx, dy, wf []float32, rows, out, in int) {
 	if kernels.SIMD() {
 		kernels.GemmNN(dx, in, dy, out, wf, in, rows, out, in)
 		return
 	}
 	gemmNN4(dx, dy, wf, rows, out, in)
+}
+
+// DefaultMaxDequantizedBytes bounds the f32 copies of a q8 or f16 base's weights a Trainer keeps
+// for the backward products (Options.MaxDequantizedBytes): dequantizing every frozen matrix
+// again at every step took a quarter to a third of a MiniLM q8 step in Wasm (plain Go, 10.6 M
+// values a step). MiniLM-L6's encoder needs 42 MB of copies; BERT-base's 340 MB, more than the
+// default, so it dequantizes per product as before (in one scratch buffer).
+const DefaultMaxDequantizedBytes = 128 << 20
+
+// mulN is mulN with the trainer's dequantized copies: a q8 or f16 matrix is dequantized once and
+// kept while the copies stay within Opt.MaxDequantizedBytes, else into t.scratch per call. The
+// values are the same either way.
+func (t *Trainer) mulN(dx, dy []float32, w kernels.Matrix, rows int) {
+	out, in := w.Dims()
+	var key any // the *Q8 or *F16 (pointers: comparable); other storages are not kept
+	switch m := w.(type) {
+	case *kernels.Q8:
+		key = m
+	case *kernels.F16:
+		key = m
+	}
+	wf, ok := t.dequant[key]
+	if !ok {
+		if key == nil || t.dequantBytes+4*int64(out*in) > t.Opt.MaxDequantizedBytes {
+			gemmN(dx, dy, dequantize(w, &t.scratch), rows, out, in)
+			return
+		}
+		wf = dequantize(w, new([]float32))
+		if t.dequant == nil {
+			t.dequant = map[any][]float32{}
+		}
+		t.dequant[key] = wf
+		t.dequantBytes += 4 * int64(out*in)
+	}
+	gemmN(dx, dy, wf, rows, out, in)
 }
 
 // gemmNN4 is dx[rows, in] = dy[rows, out]·w[out, in] in plain Go, four rows of dx at a time, so
@@ -104,9 +152,10 @@ func matT(y, x []float32, rows, in int, w []float32, out int) {
 	kernels.MatMulT(y[:rows*out], x[:rows*in], rows, in, w, out)
 }
 
-// matN computes dx[rows, in] = dy[rows, out]·w for a trainable w [out, in].
+// matN computes dx[rows, in] = dy[rows, out]·w for a trainable w [out, in], with gemmN (the
+// Wasm SIMD sgemm_nn when in use: the adapters' up/down projections, LoRA's and the head's).
 func matN(dx, dy []float32, rows, out int, w []float32, in int) {
-	kernels.GemmNNRef(dx, in, dy, out, w, in, rows, out, in)
+	gemmN(dx, dy, w, rows, out, in)
 }
 
 // addOuter accumulates dw[out, in] += dyᵀ·x over rows (the weight gradient of y = x·wᵀ) and,

@@ -128,3 +128,54 @@ func TestQuantizedBases(t *testing.T) {
 		}
 	}
 }
+
+// TestDequantizedKept: on the q8 and f16 tiny bases, keeping the dequantized weights between
+// steps (the default) trains bit for bit as dequantizing at every product (MaxDequantizedBytes
+// −1) and as a budget that keeps only some of them; the copies stay within the budget.
+func TestDequantizedKept(t *testing.T) {
+	for _, dt := range []string{"q8", "f16"} {
+		base := convertTiny(t, dt)
+		g, _ := loadGolden(t, "tiny", "seq_bn")
+		run := func(budget int64) (*Trainer, [][]float32) {
+			opt := g.options()
+			opt.MaxDequantizedBytes = budget
+			tr, err := New(base, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for s := 0; s < 3; s++ {
+				if _, err := tr.Step(g.batch(t, s)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var out [][]float32
+			for _, p := range tr.Params() {
+				out = append(out, append([]float32(nil), p.W...))
+			}
+			return tr, out
+		}
+		all, want := run(0)
+		var total int64
+		for _, l := range base.Layers {
+			for _, w := range []kernels.Matrix{l.Output.W, l.Intermediate.W, l.AttentionOutput.W, l.Linear(bert.SiteQuery).W, l.Linear(bert.SiteKey).W, l.Linear(bert.SiteValue).W} {
+				out, in := w.Dims()
+				total += 4 * int64(out*in)
+			}
+		}
+		if all.dequantBytes == 0 || all.dequantBytes > total {
+			t.Errorf("%s: %d bytes kept, the encoder's weights are %d as f32", dt, all.dequantBytes, total)
+		}
+		none, got := run(-1)
+		some, got2 := run(total / 3)
+		if none.dequantBytes != 0 || some.dequantBytes == 0 || some.dequantBytes > total/3 {
+			t.Errorf("%s: kept %d bytes with none allowed, %d with %d", dt, none.dequantBytes, some.dequantBytes, total/3)
+		}
+		for i := range want {
+			for j := range want[i] {
+				if got[i][j] != want[i][j] || got2[i][j] != want[i][j] {
+					t.Fatalf("%s: parameter %d differs at %d: %g, %g, %g", dt, i, j, want[i][j], got[i][j], got2[i][j])
+				}
+			}
+		}
+	}
+}

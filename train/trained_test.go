@@ -1,15 +1,25 @@
 package train
 
 import (
+	"archive/zip"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"flag"
+	"io"
 	"math"
 	"os"
+	"path"
 	"path/filepath"
+	"runtime"
+	"slices"
+	"sort"
 	"testing"
 
 	"github.com/adapterwasm/adapterwasm/adapters"
 	"github.com/adapterwasm/adapterwasm/internal/golden"
 	"github.com/adapterwasm/adapterwasm/runtime/bert"
+	"github.com/adapterwasm/adapterwasm/runtime/pretrained"
 )
 
 var updateTrained = flag.Bool("update-trained", false, "rewrite testdata/train/trained (then run tools/reference/check_trained.py)")
@@ -101,4 +111,95 @@ func TestTrainedInLibrary(t *testing.T) {
 		}
 		t.Logf("%s (%s): library vs runtime max |Δlogit| %.2g", c.golden, c.format, d)
 	}
+}
+
+// checkSite is testdata/train/site/check.json (tools/reference/check_trained.py --site-zip): an
+// adapter the demo page trained and zipped (site/test/train.test.js), loaded from that zip by
+// the real library into all-MiniLM-L6-v2 (f32), and its logits on the golden sentences.
+type checkSite struct {
+	Zip           string      `json:"zip"`
+	ZipSHA256     string      `json:"zip_sha256"`
+	Files         []string    `json:"files"`
+	Name          string      `json:"name"`
+	InputIDs      [][]int32   `json:"input_ids"`
+	AttentionMask [][]int32   `json:"attention_mask"`
+	Logits        [][]float64 `json:"logits"`
+}
+
+// TestSiteTrainedInLibrary: the zip the demo page's "Download zip" wrote, read with Go's
+// archive/zip (CRCs checked), loads into package adapters, which gives the logits the real
+// library gave on the directory inside it (≤ 1e-4).
+func TestSiteTrainedInLibrary(t *testing.T) {
+	if testing.Short() && runtime.GOOS == "js" {
+		t.Skip("-short under GOOS=js: a MiniLM pass; run natively")
+	}
+	var ck checkSite
+	golden.Load(t, &ck, "train", "site", "check.json")
+	raw, err := os.ReadFile(golden.Path("train", "site", ck.Zip))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum := sha256.Sum256(raw); hex.EncodeToString(sum[:]) != ck.ZipSHA256 {
+		t.Fatalf("%s is not the zip check.json was made from", ck.Zip)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(raw), int64(len(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{}
+	var names []string
+	for _, f := range zr.File {
+		if f.Method != zip.Store {
+			t.Errorf("%s: method %d, want stored", f.Name, f.Method)
+		}
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(rc) // checks the CRC-32 at EOF
+		if err != nil {
+			t.Fatalf("%s: %v", f.Name, err)
+		}
+		files[path.Base(f.Name)] = b
+		names = append(names, f.Name)
+	}
+	sort.Strings(names)
+	if !slices.Equal(names, ck.Files) {
+		t.Errorf("zip holds %v, check.json says %v", names, ck.Files)
+	}
+	m, err := pretrained.LoadDir(golden.MiniLMDir(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	am := adapters.New(m.Encoder)
+	name, err := am.Load(files, adapters.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if name != ck.Name {
+		t.Errorf("name %q, the library's %q", name, ck.Name)
+	}
+	if err := am.SetActive(name); err != nil {
+		t.Fatal(err)
+	}
+	B, T := len(ck.InputIDs), len(ck.InputIDs[0])
+	out, err := am.Forward(&adapters.State{}, bert.Input{B: B, T: T, IDs: golden.Flat2(ck.InputIDs), AttentionMask: golden.Flat2(ck.AttentionMask)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := out.Heads[0].Logits
+	N := len(ck.Logits[0])
+	if len(got) != B*N {
+		t.Fatalf("%d logits, want %d×%d", len(got), B, N)
+	}
+	d := 0.0
+	for i := range ck.Logits {
+		for j, v := range ck.Logits[i] {
+			d = math.Max(d, math.Abs(float64(got[i*N+j])-v))
+		}
+	}
+	if d > 1e-4 {
+		t.Errorf("the library's logits differ from ours by %.3g", d)
+	}
+	t.Logf("site-trained %s: library vs runtime max |Δlogit| %.2g", name, d)
 }

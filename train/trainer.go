@@ -40,6 +40,11 @@ type Options struct {
 	// MaxActivationBytes bounds the activations a step keeps; a batch needing more is refused
 	// with a *LimitError. Default DefaultMaxActivationBytes.
 	MaxActivationBytes int64
+
+	// MaxDequantizedBytes bounds the f32 copies of a q8 or f16 base's frozen weights the trainer
+	// keeps for the backward products (mul.go); beyond it each product dequantizes its weight
+	// again. Default DefaultMaxDequantizedBytes; negative: keep none.
+	MaxDequantizedBytes int64
 }
 
 // Batch is a padded batch of token ids with its labels: one class id per sequence for a
@@ -72,6 +77,9 @@ type Trainer struct {
 	batch   bert.Batch
 	pooled  []float32
 	scratch []float32
+
+	dequant      map[any][]float32 // f32 copies of q8/f16 weights (Trainer.mulN), by matrix
+	dequantBytes int64
 }
 
 // layerActs is what one encoder layer keeps between forward and backward.
@@ -205,6 +213,9 @@ func setDefaults(o *Options) {
 	if o.MaxActivationBytes == 0 {
 		o.MaxActivationBytes = DefaultMaxActivationBytes
 	}
+	if o.MaxDequantizedBytes == 0 {
+		o.MaxDequantizedBytes = DefaultMaxDequantizedBytes
+	}
 }
 
 func pyIntOf(v any) int64 {
@@ -327,7 +338,7 @@ func (t *Trainer) Gradients(b Batch) (loss float64, logits []float32, err error)
 			dx[i] *= 1 - p*p
 		}
 		dc := t.keep.get(B * H)
-		mulN(dc, dx, t.Base.Pooler.W, B, &t.scratch)
+		t.mulN(dc, dx, t.Base.Pooler.W, B)
 		dx = dc
 	}
 	dOut := t.keep.get(in.B * in.T * H)
@@ -462,10 +473,10 @@ func (t *Trainer) backward(dOut []float32) {
 		if m := t.lora[l][bert.SiteOutput]; m != nil {
 			m.backward(&a.lora[bert.SiteOutput], dH2, dAct, rows, p) // dAct gets LoRA's path first
 			tmp := p.get(rows * I)
-			mulN(tmp, dH2, L.Output.W, rows, &t.scratch)
+			t.mulN(tmp, dH2, L.Output.W, rows)
 			addTo(dAct, tmp)
 		} else {
-			mulN(dAct, dH2, L.Output.W, rows, &t.scratch)
+			t.mulN(dAct, dH2, L.Output.W, rows)
 		}
 		hact.backward(dAct, a.interPre)
 		// intermediate.dense
@@ -473,7 +484,7 @@ func (t *Trainer) backward(dOut []float32) {
 			m.backward(&a.lora[bert.SiteIntermediate], dAct, dAttn, rows, p)
 		}
 		tmp := p.get(rows * H)
-		mulN(tmp, dAct, L.Intermediate.W, rows, &t.scratch)
+		t.mulN(tmp, dAct, L.Intermediate.W, rows)
 		addTo(dAttn, tmp)
 		if l == t.lowest && !t.needsAttention(l) {
 			return
@@ -486,7 +497,7 @@ func (t *Trainer) backward(dOut []float32) {
 			return
 		}
 		dCtx := p.get(rows * H)
-		mulN(dCtx, dH1, L.AttentionOutput.W, rows, &t.scratch)
+		t.mulN(dCtx, dH1, L.AttentionOutput.W, rows)
 		dQ, dK, dV := p.get(rows*H), p.get(rows*H), p.get(rows*H)
 		t.attentionBackward(a, dCtx, dQ, dK, dV, b, p)
 		for s, d := range [3][]float32{dQ, dK, dV} {
@@ -499,7 +510,7 @@ func (t *Trainer) backward(dOut []float32) {
 			return
 		}
 		for s, d := range [3][]float32{dQ, dK, dV} {
-			mulN(tmp, d, L.Linear(bert.Site(s)).W, rows, &t.scratch)
+			t.mulN(tmp, d, L.Linear(bert.Site(s)).W, rows)
 			addTo(dX, tmp)
 		}
 		copy(dOut, dX)

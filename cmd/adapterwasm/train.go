@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/adapterwasm/adapterwasm/adapters"
 	"github.com/adapterwasm/adapterwasm/internal/jsonin"
 	"github.com/adapterwasm/adapterwasm/runtime/pretrained"
 	"github.com/adapterwasm/adapterwasm/train"
@@ -197,6 +196,9 @@ func runTrain(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		}
 		sort.Strings(names)
 	}
+	if len(names) > train.MaxLabels { // before a multi-label head's examples × labels rows
+		return &train.LabelsError{Labels: len(names)}
+	}
 	ids := map[string]int{}
 	for i, l := range names {
 		ids[l] = i
@@ -231,6 +233,17 @@ func runTrain(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	evY, err := encode(evLabels, *eval)
 	if err != nil {
 		return err
+	}
+	evIDs := evY // train.Accuracy takes a multi-label example's label ids, not its 0/1 row
+	if multi {
+		evIDs = make([][]int, len(evY))
+		for k, row := range evY {
+			for j, v := range row {
+				if v == 1 {
+					evIDs[k] = append(evIDs[k], j)
+				}
+			}
+		}
 	}
 
 	dir, err := hf.model(*modelDir)
@@ -312,7 +325,7 @@ func runTrain(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		rec := map[string]any{"epoch": ep, "loss": sum / float64(steps), "examples": done,
 			"seconds": math.Round(secs*100) / 100, "examples_per_second": math.Round(float64(done)/secs*100) / 100}
 		if evTexts != nil {
-			acc, err := evaluate(tr, m, evTexts, evY, *maxLength, multi)
+			acc, err := train.Accuracy(tr, m, evTexts, evIDs, *maxLength)
 			if err != nil {
 				return err
 			}
@@ -357,60 +370,4 @@ func progressBar(w io.Writer, ep, epochs, done, total int, loss, rate float64) {
 	fill := width * done / total
 	fmt.Fprintf(w, "\repoch %d/%d [%s%s] %d/%d loss %.4f %.1f ex/s ", ep, epochs,
 		strings.Repeat("=", fill), strings.Repeat(" ", width-fill), done, total, loss, rate)
-}
-
-// evaluate loads the adapter as saved into package adapters (what classify runs) and returns
-// its accuracy on the held-out examples: exact label for classification, the share of right
-// label decisions (sigmoid ≥ 0.5) for multi-label.
-func evaluate(tr *train.Trainer, m *pretrained.Model, texts []string, y [][]int, maxLength int, multi bool) (float64, error) {
-	files, err := tr.Files(train.FormatSafetensors)
-	if err != nil {
-		return 0, err
-	}
-	am := adapters.New(m.Encoder)
-	name, err := am.Load(files, adapters.LoadOptions{})
-	if err != nil {
-		return 0, err
-	}
-	if err := am.SetActive(name); err != nil {
-		return 0, err
-	}
-	st := &adapters.State{}
-	right, total := 0, 0
-	for _, g := range m.LengthGroups(texts, maxLength, 0, 0) {
-		bt := make([]string, len(g))
-		for i, k := range g {
-			bt[i] = texts[k]
-		}
-		in, _ := m.Tokenize(bt, maxLength)
-		out, err := am.Forward(st, in)
-		if err != nil {
-			return 0, err
-		}
-		lg := out.Heads[0].Logits
-		N := len(lg) / in.B
-		for i, k := range g {
-			row := lg[i*N : (i+1)*N]
-			if multi {
-				for j, v := range row {
-					if (v >= 0) == (y[k][j] == 1) {
-						right++
-					}
-					total++
-				}
-				continue
-			}
-			best := 0
-			for j, v := range row {
-				if v > row[best] {
-					best = j
-				}
-			}
-			if best == y[k][0] {
-				right++
-			}
-			total++
-		}
-	}
-	return math.Round(float64(right)/float64(total)*1e4) / 1e4, nil
 }

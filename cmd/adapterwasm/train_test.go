@@ -101,6 +101,11 @@ func TestTrainCommandErrors(t *testing.T) {
 		longLines = append(longLines, fmt.Sprintf(`{"text": "%s", "label": "%d"}`, strings.Repeat("word ", 80), i%2))
 	}
 	long := writeLines(t, longLines...)
+	var manyLines []string
+	for i := 0; i < 2000; i++ {
+		manyLines = append(manyLines, fmt.Sprintf(`{"text": "a", "labels": ["l%d"]}`, i))
+	}
+	manyLabels := writeLines(t, manyLines...)
 	for _, c := range []struct {
 		code int
 		args []string
@@ -117,7 +122,8 @@ func TestTrainCommandErrors(t *testing.T) {
 		{1, []string{"--model", model, "--data", writeLines(t, `{"label": "a"}`), "--out", out}, `missing "text"`},
 		{1, []string{"--model", model, "--data", writeLines(t, `{"text": "a"}`), "--out", out}, `missing "label"`},
 		{1, []string{"--model", model, "--data", writeLines(t, `{"text": "a", "label": {"x": 1}}`), "--out", out}, "a label is"},
-		{1, []string{"--model", model, "--data", writeLines(t, `{"text": "a", "label": "x"}`), "--out", out}, "2 to 65536 labels"},
+		{1, []string{"--model", model, "--data", writeLines(t, `{"text": "a", "label": "x"}`), "--out", out}, "at least 2 labels"},
+		{1, []string{"--model", model, "--data", manyLabels, "--out", out, "--head", "multilabel_classification"}, "2000 labels; a trained head may have at most 1024"},
 		{1, []string{"--model", model, "--data", good, "--eval", writeLines(t, `{"text": "a", "label": "zzz"}`), "--out", out}, "not one of"},
 		{1, []string{"--model", model, "--data", good, "--out", out, "--config", "prefix_tuning"}, "unsupported"},
 		{1, []string{"--model", model, "--data", long, "--out", out, "--max-activation-mib", "1", "--batch", "64"}, "MiB of activations"},

@@ -5,4 +5,5 @@ export { Stack, Fuse, Parallel, Split, BatchSplit, Average, MultiTask, AdapterSe
 export { AdapterwasmError } from "./errors.js";
 export { CacheApiStore, MemoryStore } from "./store.js";
 export { sha256Hex } from "./fetch.js";
+export { crc32, zipFiles } from "./zip.js";
 export { pipeline } from "./pipeline.js";

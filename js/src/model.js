@@ -484,11 +484,13 @@ export class AutoModelWithHeads {
   // trainAdapter trains a new adapter and its head on this model's base, in the Wasm module (Go
   // package train: the base frozen, torch.optim.AdamW, the adapters library's initialisation, no
   // dropout), one optimizer step per turn of the event loop: onProgress gets
-  // { status: "training", name, epoch, epochs, step, steps, loss, examples, done } after each step,
-  // and an AbortSignal (signal) stops it between steps (code "aborted"). examples are
-  // [{ text, label }] ({ text, labels: [...] } with head "multilabel_classification"). Options:
-  // config ("seq_bn"; any config string the trainer supports), head, labels (id order; default
-  // the examples' labels, sorted), epochs (3), lr (1e-4), batchSize (16), maxLength, seed (42).
+  // { status: "training", name, epoch, epochs, step, steps, loss, examples, epochDone,
+  // devAccuracy, done } after each step, and an AbortSignal (signal) stops it between steps (code
+  // "aborted"). examples are [{ text, label }] ({ text, labels: [...] } with head
+  // "multilabel_classification"). Options: config ("seq_bn"; any config string the trainer
+  // supports), head, labels (id order; default the examples' labels, sorted; at most 1,024 of at
+  // most 256 bytes each), epochs (3), lr (1e-4), batchSize (16), maxLength, seed (42), dev
+  // (held-out examples: each epoch's last step, epochDone, reports devAccuracy on them).
   // It resolves to the adapter's info once it is loaded under name, usable at once
   // (activeAdapters = name); saveAdapter(name) returns its files.
   async trainAdapter(name, examples, options = {}) {
@@ -496,9 +498,10 @@ export class AutoModelWithHeads {
     if (typeof name !== "string" || name === "") throw new AdapterwasmError("invalid_argument", "trainAdapter: name must be a non-empty string");
     if (!Array.isArray(examples)) throw new AdapterwasmError("invalid_argument", "trainAdapter: examples must be an array of { text, label }");
     if (this._adapters.has(name)) throw new AdapterwasmError("invalid_argument", `trainAdapter: an adapter named ${JSON.stringify(name)} is loaded; unload it first`);
-    const { onProgress, signal, config, head, labels, epochs, lr, batchSize, maxLength, seed } = options;
+    const { onProgress, signal, config, head, labels, epochs, lr, batchSize, maxLength, seed, dev } = options;
     throwIfAborted(signal, `trainAdapter(${JSON.stringify(name)})`);
-    await this._call("trainBegin", name, JSON.stringify(examples), JSON.stringify({ config, head, labels, epochs, lr, batchSize, maxLength, seed }));
+    if (dev !== undefined && !Array.isArray(dev)) throw new AdapterwasmError("invalid_argument", "trainAdapter: dev must be an array of { text, label }");
+    await this._call("trainBegin", name, JSON.stringify(examples), JSON.stringify({ config, head, labels, epochs, lr, batchSize, maxLength, seed, dev }));
     try {
       for (;;) {
         throwIfAborted(signal, `trainAdapter(${JSON.stringify(name)})`);

@@ -23,13 +23,18 @@ for (let i = 0; i < 24; i++) {
 test("trainAdapter trains step by step with progress, leaves the adapter usable, saveAdapter returns its files", async () => {
   const model = await AutoModelWithHeads.fromPretrained(`${srv.url}/tiny/`, { cache: new MemoryStore() });
   const seen = [];
-  const info = await model.trainAdapter("toy", examples, { config: "seq_bn[reduction_factor=4]", epochs: 3, lr: 1e-2, batchSize: 8, onProgress: (p) => seen.push(p) });
+  const dev = [examples[0], examples[1]];
+  const info = await model.trainAdapter("toy", examples, { config: "seq_bn[reduction_factor=4]", epochs: 3, lr: 1e-2, batchSize: 8, dev, onProgress: (p) => seen.push(p) });
   assert.equal(info.name, "toy");
   assert.equal(info.headType, "classification");
   assert.deepEqual(info.labels, ["neg", "pos"]);
   assert.equal(seen.length, 9);
   assert.ok(seen.every((p, i) => p.status === "training" && p.step === i + 1 && p.steps === 9 && p.loss > 0));
   assert.equal(seen.at(-1).done, true);
+  // each epoch's last step reports the dev accuracy; the toy task ends at 1
+  assert.deepEqual(seen.map((p) => p.epochDone), [false, false, true, false, false, true, false, false, true]);
+  assert.ok(seen.every((p) => (p.devAccuracy !== undefined) === p.epochDone));
+  assert.equal(seen.at(-1).devAccuracy, 1);
   assert.ok(model.loadedAdapters.includes("toy"));
   model.activeAdapters = "toy";
   const [a, b] = await model.classify(["this is great really great", "this is awful really awful"]);
@@ -63,10 +68,17 @@ test("trainAdapter: an AbortSignal stops it between steps; bad arguments are typ
     [["x", examples, { config: "prefix_tuning" }], "unsupported"],
     [["x", examples, { labels: ["pos"] }], "invalid_argument"],
     [["x", [{ text: 3, label: "a" }]], "invalid_argument"],
+    [["x", examples, { dev: "nope" }], "invalid_argument"],
+    [["x", examples, { dev: [{ text: "a", label: "maybe" }] }], "invalid_argument"],
   ]) {
     await assert.rejects(model.trainAdapter(...args), (e) => e instanceof AdapterwasmError && e.code === code, JSON.stringify(args).slice(0, 80));
   }
   await assert.rejects(model.saveAdapter("nope"), (e) => e.code === "not_found");
+  // a head's labels are bounded (train.MaxLabels): 5,000 distinct labels, or one 300-byte label,
+  // are refused at once with a message that says so
+  const many = Array.from({ length: 5000 }, (_, i) => ({ text: "t", label: `l${i}` }));
+  await assert.rejects(model.trainAdapter("x", many), (e) => e instanceof AdapterwasmError && e.code === "invalid_argument" && /5000 labels; a trained head may have at most 1024/.test(e.message));
+  await assert.rejects(model.trainAdapter("x", [{ text: "a", label: "b" }, { text: "c", label: "d".repeat(300) }]), (e) => e.code === "invalid_argument" && /300 bytes long; at most 256/.test(e.message));
   // the model still trains after all that
   const info = await model.trainAdapter("again", examples, { epochs: 1, batchSize: 12 });
   assert.equal(info.name, "again");

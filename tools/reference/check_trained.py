@@ -10,11 +10,26 @@ Each directory is loaded with load_adapter (use_safetensors=True when it holds
 adapter.safetensors, the library's default .bin otherwise) into a fresh BertAdapterModel of the
 tiny model, with its head, and activated by name. The script fails if a file does not load or
 a weight goes unused. Never edit check.json by hand.
+
+    tools/reference/.venv/bin/python tools/reference/check_trained.py --site-zip test-artifacts/trained_adapter.zip
+
+instead takes a zip the demo page's "Download zip" wrote (site/test/train.test.js keeps the one it
+downloads in test-artifacts/), copies it to testdata/train/site/adapter.zip, loads the adapter
+directory inside it with load_adapter into all-MiniLM-L6-v2 (f32: $ADAPTERWASM_MINILM_DIR, else
+$ADAPTERWASM_CACHE/models/all-MiniLM-L6-v2, else .cache/models/...) and records the library's
+logits on the golden sentences in testdata/train/site/check.json, which TestSiteTrainedInLibrary
+compares with our runtime's (<= 1e-4). With dist/adapterwasm built it also runs our CLI on the
+same directory and fails if any logit differs by more than 1e-4.
 """
 
+import hashlib
 import json
 import os
+import shutil
+import subprocess
 import sys
+import tempfile
+import zipfile
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -58,5 +73,78 @@ def main():
         f.write("\n")
 
 
+def minilm_dir():
+    d = os.environ.get("ADAPTERWASM_MINILM_DIR")
+    if d:
+        return d
+    cache = os.environ.get("ADAPTERWASM_CACHE", os.path.join(ROOT, ".cache"))
+    return os.path.join(cache, "models", "all-MiniLM-L6-v2")
+
+
+def site_zip(path):
+    from adapters import AutoAdapterModel
+
+    torch.set_num_threads(1)
+    out_dir = os.path.join(ROOT, "testdata", "train", "site")
+    os.makedirs(out_dir, exist_ok=True)
+    dst = os.path.join(out_dir, "adapter.zip")
+    if os.path.abspath(path) != os.path.abspath(dst):
+        shutil.copyfile(path, dst)
+    with open(dst, "rb") as f:
+        sha = hashlib.sha256(f.read()).hexdigest()
+    base = minilm_dir()
+    tok = AutoTokenizer.from_pretrained(base)
+    sentences = SENTENCES[:6]
+    enc = tok(sentences, padding=True, truncation=True, max_length=128, return_tensors="pt")
+    with tempfile.TemporaryDirectory() as tmp:
+        with zipfile.ZipFile(dst) as z:
+            assert z.testzip() is None, "a CRC does not match"
+            names = z.namelist()
+            z.extractall(tmp)
+        dirs = sorted({n.split("/")[0] for n in names})
+        assert len(dirs) == 1 and all("/" in n for n in names), f"want one directory in the zip, got {names}"
+        d = os.path.join(tmp, dirs[0])
+        st = os.path.exists(os.path.join(d, "adapter.safetensors"))
+        model = AutoAdapterModel.from_pretrained(base, attn_implementation="eager").eval()
+        name = model.load_adapter(d, use_safetensors=st)
+        model.set_active_adapters(name)
+        assert name in model.heads, "no head loaded"
+        with open(os.path.join(d, "adapter_config.json")) as f:
+            version = json.load(f)["version"]
+        with torch.no_grad():
+            logits = model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).logits
+        rec = {
+            "zip": "adapter.zip",
+            "zip_sha256": sha,
+            "files": sorted(names),
+            "name": name,
+            "version": version,
+            "base": "sentence-transformers/all-MiniLM-L6-v2 (f32)",
+            "sentences": sentences,
+            "max_length": 128,
+            "input_ids": enc["input_ids"].tolist(),
+            "attention_mask": enc["attention_mask"].tolist(),
+            "logits": logits.tolist(),
+        }
+        print(name, version, "safetensors" if st else "bin", tuple(logits.shape))
+        cli = os.path.join(ROOT, "dist", "adapterwasm")
+        if os.path.exists(cli):
+            inp = "".join(json.dumps({"text": t}) + "\n" for t in sentences)
+            res = subprocess.run([cli, "classify", "--model", base, "--jsonl", "--max-length", "128", "--adapter", d],
+                                 input=inp.encode(), capture_output=True, check=True)
+            ours = [json.loads(l)["logits"] for l in res.stdout.decode().strip().split("\n")]
+            diff = max(abs(a - b) for ra, rb in zip(ours, logits.tolist()) for a, b in zip(ra, rb))
+            print(f"our CLI vs the library: max |dlogit| {diff:.3g}")
+            assert diff <= 1e-4, f"our CLI's logits differ from the library's by {diff}"
+    with open(os.path.join(out_dir, "check.json"), "w") as f:
+        json.dump(rec, f, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        f.write("\n")
+
+
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) == 3 and sys.argv[1] == "--site-zip":
+        site_zip(sys.argv[2])
+    elif len(sys.argv) == 1:
+        main()
+    else:
+        sys.exit("usage: check_trained.py [--site-zip ZIP]")

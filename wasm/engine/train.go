@@ -32,6 +32,9 @@ type TrainOptions struct {
 	MaxLength int      `json:"maxLength"` // default the model's
 	Seed      uint64   `json:"seed"`      // default 42
 	ModelName string   `json:"modelName"` // model_name in the saved configs; default the base's name
+	// Dev are held-out examples (labels among the training labels): the step that ends an epoch
+	// reports the adapter's accuracy on them (train.Accuracy).
+	Dev []TrainExample `json:"dev"`
 }
 
 // TrainProgress is reported after every step.
@@ -42,7 +45,10 @@ type TrainProgress struct {
 	Steps    int     `json:"steps"`
 	Loss     float64 `json:"loss"` // mean loss of this epoch's steps so far
 	Examples int     `json:"examples"`
-	Done     bool    `json:"done"` // the adapter is trained and loaded under its name
+	// EpochDone is set on an epoch's last step, with DevAccuracy when there are dev examples.
+	EpochDone   bool     `json:"epochDone"`
+	DevAccuracy *float64 `json:"devAccuracy,omitempty"`
+	Done        bool     `json:"done"` // the adapter is trained and loaded under its name
 }
 
 // Training is a training run started by TrainAdapter. The caller drives it one Step at a time
@@ -54,7 +60,11 @@ type Training struct {
 	name    string
 	tr      *train.Trainer
 	texts   []string
-	y       [][]int
+	y       [][]int // each example's label id (classification) or ids (multi-label)
+	devX    []string
+	devY    [][]int
+	multi   bool
+	nLabels int
 	lengths []int
 	rng     *rand.Rand
 	epochs  int
@@ -122,34 +132,53 @@ func (m *Model) TrainAdapter(name string, examples []TrainExample, opt TrainOpti
 			}
 			sort.Strings(names)
 		}
+		if len(names) > train.MaxLabels {
+			return codeOfTrain(&train.LabelsError{Labels: len(names)})
+		}
 		ids := map[string]int{}
 		for i, l := range names {
 			ids[l] = i
 		}
-		t = &Training{m: m, name: name, epochs: opt.Epochs, batch: opt.BatchSize, maxLen: opt.MaxLength,
+		t = &Training{m: m, name: name, multi: multi, nLabels: len(names), epochs: opt.Epochs, batch: opt.BatchSize, maxLen: opt.MaxLength,
 			rng: rand.New(rand.NewSource(int64(opt.Seed)))}
-		for i, e := range examples {
+		if len(opt.Dev) > MaxTrainExamples {
+			return errorf(CodeInvalidArgument, "%d dev examples; at most %d", len(opt.Dev), MaxTrainExamples)
+		}
+		// encode checks an example and returns its label ids: the label's for classification,
+		// those that apply for multi-label (not a dense 0/1 row: that would take examples × labels ints)
+		encode := func(what string, i int, e TrainExample) ([]int, error) {
 			if len(e.Text) > MaxTextBytes {
-				return errorf(CodeInvalidArgument, "example %d: text of %d bytes; at most %d", i, len(e.Text), MaxTextBytes)
+				return nil, errorf(CodeInvalidArgument, "%s %d: text of %d bytes; at most %d", what, i, len(e.Text), MaxTextBytes)
+			}
+			ls := []string{e.Label}
+			if multi {
+				ls = e.Labels
+			}
+			var v []int
+			for _, l := range ls {
+				id, ok := ids[l]
+				if !ok {
+					return nil, errorf(CodeInvalidArgument, "%s %d: label %.64q is not one of the labels", what, i, l)
+				}
+				v = append(v, id)
+			}
+			return v, nil
+		}
+		for i, e := range examples {
+			v, err := encode("example", i, e)
+			if err != nil {
+				return err
 			}
 			t.texts = append(t.texts, e.Text)
-			if multi {
-				v := make([]int, len(names))
-				for _, l := range e.Labels {
-					id, ok := ids[l]
-					if !ok {
-						return errorf(CodeInvalidArgument, "example %d: label %.64q is not one of the labels", i, l)
-					}
-					v[id] = 1
-				}
-				t.y = append(t.y, v)
-				continue
+			t.y = append(t.y, v)
+		}
+		for i, e := range opt.Dev {
+			v, err := encode("dev example", i, e)
+			if err != nil {
+				return err
 			}
-			id, ok := ids[e.Label]
-			if !ok {
-				return errorf(CodeInvalidArgument, "example %d: label %.64q is not one of the labels", i, e.Label)
-			}
-			t.y = append(t.y, []int{id})
+			t.devX = append(t.devX, e.Text)
+			t.devY = append(t.devY, v)
 		}
 		modelName := opt.ModelName
 		if modelName == "" {
@@ -181,11 +210,12 @@ func codeOfTrain(err error) error {
 		ue *train.UnsupportedError
 		ie *train.InputError
 		le *train.LimitError
+		xe *train.LabelsError
 	)
 	switch {
 	case errors.As(err, &ue):
 		return &Error{Code: CodeUnsupported, Err: err}
-	case errors.As(err, &ce), errors.As(err, &ie), errors.As(err, &le):
+	case errors.As(err, &ce), errors.As(err, &ie), errors.As(err, &le), errors.As(err, &xe):
 		return &Error{Code: CodeInvalidArgument, Err: err}
 	}
 	return codeOfAdapters(err)
@@ -211,8 +241,18 @@ func (t *Training) Step() (p TrainProgress, err error) {
 		t.queue = t.queue[1:]
 		texts := make([]string, len(idx))
 		var y []int
+		if t.multi {
+			y = make([]int, len(idx)*t.nLabels)
+		}
 		for i, k := range idx {
 			texts[i] = t.texts[k]
+			if t.multi {
+				row := y[i*t.nLabels:]
+				for _, id := range t.y[k] {
+					row[id] = 1
+				}
+				continue
+			}
 			y = append(y, t.y[k]...)
 		}
 		in, _ := t.m.base.Tokenize(texts, t.maxLen)
@@ -225,6 +265,14 @@ func (t *Training) Step() (p TrainProgress, err error) {
 		t.prog.Step++
 		t.prog.Examples += len(idx)
 		t.prog.Loss = t.sum / float64(t.nsteps)
+		t.prog.EpochDone, t.prog.DevAccuracy = len(t.queue) == 0, nil
+		if t.prog.EpochDone && len(t.devX) > 0 {
+			acc, err := train.Accuracy(t.tr, t.m.base, t.devX, t.devY, t.maxLen)
+			if err != nil {
+				return codeOfTrain(err)
+			}
+			t.prog.DevAccuracy = &acc
+		}
 		if len(t.queue) == 0 && t.prog.Epoch == t.epochs {
 			files, err := t.tr.Files(train.FormatSafetensors)
 			if err != nil {

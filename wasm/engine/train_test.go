@@ -1,6 +1,8 @@
 package engine_test
 
 import (
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -8,6 +10,7 @@ import (
 	"github.com/adapterwasm/adapterwasm/internal/golden"
 	"github.com/adapterwasm/adapterwasm/runtime/bert"
 	"github.com/adapterwasm/adapterwasm/runtime/pretrained"
+	"github.com/adapterwasm/adapterwasm/train"
 	"github.com/adapterwasm/adapterwasm/wasm/engine"
 )
 
@@ -122,4 +125,95 @@ func newTinyBase(t *testing.T) *bert.Model {
 		t.Fatal(err)
 	}
 	return m.Encoder
+}
+
+// TestTrainLabelBounds: examples with more distinct labels than train.MaxLabels — up to one per
+// example, MaxTrainExamples of them — are refused with invalid_argument before any tokenizing or
+// allocation per label; so is an explicit labels list that long. A multi-label head (labels kept
+// per example as ids, expanded per batch) trains and classifies.
+func TestTrainLabelBounds(t *testing.T) {
+	m := newTiny(t)
+	many := make([]engine.TrainExample, engine.MaxTrainExamples)
+	names := make([]string, train.MaxLabels+1)
+	multi := make([]engine.TrainExample, train.MaxLabels+1)
+	for i := range many {
+		many[i] = engine.TrainExample{Text: "a", Label: "l" + strconv.Itoa(i)}
+		if i < len(multi) {
+			multi[i] = engine.TrainExample{Text: "a", Labels: []string{"x", many[i].Label}}
+		}
+		if i < len(names) {
+			names[i] = many[i].Label
+		}
+	}
+	for _, c := range []struct {
+		ex  []engine.TrainExample
+		opt engine.TrainOptions
+		msg string
+	}{
+		{many, engine.TrainOptions{}, "131072 labels; a trained head may have at most 1024"},
+		{many[:train.MaxLabels+1], engine.TrainOptions{}, "1025 labels"},
+		{multi, engine.TrainOptions{Head: train.HeadMultiLabelClassification}, "1026 labels"},
+		{toyExamples(), engine.TrainOptions{Labels: append(names, "pos", "neg")}, "1027 labels"},
+		{[]engine.TrainExample{{Text: "a", Label: "x"}, {Text: "b", Label: strings.Repeat("y", 300)}}, engine.TrainOptions{}, "300 bytes long"},
+	} {
+		_, err := m.TrainAdapter("x", c.ex, c.opt)
+		if engine.CodeOf(err) != engine.CodeInvalidArgument || !strings.Contains(fmt.Sprint(err), c.msg) {
+			t.Errorf("%d examples: %v, want invalid_argument saying %q", len(c.ex), err, c.msg)
+		}
+	}
+	var ml []engine.TrainExample
+	for i := 0; i < 16; i++ {
+		ml = append(ml, engine.TrainExample{Text: "this is great really great", Labels: []string{"pos", "a"}},
+			engine.TrainExample{Text: "this is awful really awful", Labels: []string{"neg", "b"}})
+	}
+	tr, err := m.TrainAdapter("ml", ml, engine.TrainOptions{Head: train.HeadMultiLabelClassification, Epochs: 4, LR: 1e-2, BatchSize: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p := (engine.TrainProgress{}); !p.Done; {
+		if p, err = tr.Step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := m.SetActive("ml", ""); err != nil {
+		t.Fatal(err)
+	}
+	res, err := m.Classify([]string{"this is great really great"}, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// labels sorted: a, b, neg, pos
+	if l := res[0].Logits; len(l) != 4 || !(l[0] > 0 && l[3] > 0 && l[1] < 0 && l[2] < 0) {
+		t.Errorf("multi-label logits %v", l)
+	}
+}
+
+// TestTrainDev: with dev examples, each epoch's last step (and only it) reports the accuracy on
+// them, which the toy task reaches 1 on; a dev label outside the training labels is refused.
+func TestTrainDev(t *testing.T) {
+	m := newTiny(t)
+	dev := []engine.TrainExample{{Text: "this is great really great", Label: "pos"}, {Text: "this is awful really awful", Label: "neg"}}
+	tr, err := m.TrainAdapter("toy", toyExamples(), engine.TrainOptions{Epochs: 3, LR: 1e-2, BatchSize: 8, Dev: dev})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var accs []float64
+	for p := (engine.TrainProgress{}); !p.Done; {
+		if p, err = tr.Step(); err != nil {
+			t.Fatal(err)
+		}
+		if p.EpochDone != (p.Step%3 == 0) || p.EpochDone != (p.DevAccuracy != nil) {
+			t.Errorf("step %d: epochDone %v, devAccuracy %v", p.Step, p.EpochDone, p.DevAccuracy)
+		}
+		if p.DevAccuracy != nil {
+			accs = append(accs, *p.DevAccuracy)
+		}
+	}
+	if len(accs) != 3 || accs[2] != 1 {
+		t.Errorf("dev accuracies %v", accs)
+	}
+	_, err = m.TrainAdapter("x", toyExamples(), engine.TrainOptions{Dev: []engine.TrainExample{{Text: "a", Label: "maybe"}}})
+	if engine.CodeOf(err) != engine.CodeInvalidArgument || !strings.Contains(err.Error(), `dev example 0: label "maybe"`) {
+		t.Errorf("bad dev label: %v", err)
+	}
 }
