@@ -34,7 +34,7 @@ var allowed = map[string][]string{
 	"runtime/pretrained":  {"internal/jsonin", "runtime/bert", "runtime/modelfile", "runtime/tokenizer", "runtime/weights"},
 	"runtime/tokenizer":   {"internal/jsonin"},
 	"runtime/weights":     {"internal/jsonin"},
-	"train":               {"adapters", "runtime/bert", "runtime/kernels", "runtime/weights"},
+	"train":               {"adapters", "runtime/bert", "runtime/kernels", "runtime/pretrained", "runtime/weights"},
 	"wasm":                {"wasm/jsapi"},
 	"wasm/engine":         {"adapters", "internal/jsonin", "runtime/bert", "runtime/pretrained", "runtime/tokenizer", "runtime/weights", "train"},
 	"wasm/jsapi":          {"runtime/pretrained", "wasm/engine"},
