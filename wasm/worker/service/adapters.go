@@ -165,15 +165,18 @@ func (s *Service) run(ctx context.Context, m *engine.Model, setup, head string, 
 	if e != nil {
 		return nil, e
 	}
-	var base string
-	if info, err := m.Info(); err == nil {
-		base = info.Name
-	}
-	needs, e := idx.resolve(setup, base, s.cfg.Hub)
+	needs, e := idx.resolve(setup, s.baseName, s.cfg.Hub)
 	if e != nil {
 		return nil, e
 	}
 	fetched := map[string]map[string][]byte{}
+	// A flight this request fetched stays until its adapter is loaded (flights.do); whatever this
+	// request leaves unloaded (it failed first) must not keep its files alive.
+	defer func() {
+		for name := range fetched {
+			s.flights.forget(name)
+		}
+	}()
 	for _, n := range needs {
 		s.mu.Lock()
 		loaded := s.lru.has(n.name)
@@ -185,7 +188,7 @@ func (s *Service) run(ctx context.Context, m *engine.Model, setup, head string, 
 		if e != nil {
 			return nil, e
 		}
-		fetched[n.name] = files
+		fetched[n.name] = files // nil: another request loaded it meanwhile
 	}
 
 	s.mu.Lock()
@@ -205,6 +208,7 @@ func (s *Service) run(ctx context.Context, m *engine.Model, setup, head string, 
 			}
 		}
 		if _, err := m.LoadAdapter(n.name, files); err != nil {
+			s.flights.forget(n.name)
 			return nil, apiErrorf(http.StatusBadGateway, CodeAdapterLoad, "adapter %s: %v", clip(n.name), err)
 		}
 		var size int64
@@ -217,6 +221,7 @@ func (s *Service) run(ctx context.Context, m *engine.Model, setup, head string, 
 			}
 		}
 		s.lru.add(n.name, size, fuses)
+		s.flights.loaded(n.name)
 		s.bump(func(st *Stats) { st.AdapterLoads++ })
 	}
 	for _, name := range s.lru.over(keep) {
@@ -238,13 +243,13 @@ func (s *Service) run(ctx context.Context, m *engine.Model, setup, head string, 
 // requests for it share the fetch).
 func (s *Service) fetchNeed(ctx context.Context, n need) (map[string][]byte, *Error) {
 	if n.entry == nil {
-		files, err := s.flights.do("hub:"+n.name, func() (map[string][]byte, error) { return s.fetchHub(ctx, n.hub) })
+		files, err := s.flights.do(n.name, func() (map[string][]byte, error) { return s.fetchHub(ctx, n.hub) })
 		if err != nil {
 			return nil, fromHub(n.name, err)
 		}
 		return files, nil
 	}
-	files, err := s.flights.do(n.entry.ID, func() (map[string][]byte, error) { return s.fetchAdapter(ctx, n.entry) })
+	files, err := s.flights.do(n.name, func() (map[string][]byte, error) { return s.fetchAdapter(ctx, n.entry) })
 	if err != nil {
 		return nil, apiErrorf(http.StatusBadGateway, CodeAdapterLoad, "adapter %s: %v", n.name, err)
 	}
@@ -300,8 +305,9 @@ func check(b []byte, f adapters.IndexFile) error {
 
 // flights runs one fetch per key at a time; concurrent callers for the same key share its result.
 type flights struct {
-	mu sync.Mutex
-	m  map[string]*flight
+	mu       sync.Mutex
+	m        map[string]*flight
+	resident map[string]bool // adapters loaded in the engine (run marks them under s.mu)
 }
 
 type flight struct {
@@ -310,25 +316,59 @@ type flight struct {
 	err   error
 }
 
-func (f *flights) do(key string, fetch func() (map[string][]byte, error)) (map[string][]byte, error) {
+// do returns the files of the adapter called name, fetching them once however many requests ask
+// at the same time; nil files and no error when it is loaded already. A successful flight stays
+// until the adapter is loaded (loaded) or its load failed (forget): a request that saw it
+// unloaded and asks after the fetch ended gets those files, not a second fetch, and one that
+// asks after the load gets nil.
+func (f *flights) do(name string, fetch func() (map[string][]byte, error)) (map[string][]byte, error) {
 	f.mu.Lock()
+	if f.resident[name] {
+		f.mu.Unlock()
+		return nil, nil
+	}
 	if f.m == nil {
 		f.m = map[string]*flight{}
 	}
-	if c := f.m[key]; c != nil {
+	if c := f.m[name]; c != nil {
 		f.mu.Unlock()
 		<-c.done
 		return c.files, c.err
 	}
 	c := &flight{done: make(chan struct{})}
-	f.m[key] = c
+	f.m[name] = c
 	f.mu.Unlock()
-	defer func() {
-		f.mu.Lock()
-		delete(f.m, key)
-		f.mu.Unlock()
-		close(c.done)
-	}()
 	c.files, c.err = fetch()
+	f.mu.Lock()
+	if c.err != nil && f.m[name] == c {
+		delete(f.m, name) // a failed fetch is tried again by the next request
+	}
+	f.mu.Unlock()
+	close(c.done)
 	return c.files, c.err
+}
+
+// loaded records that name's adapter is loaded: its flight's files are no longer needed.
+func (f *flights) loaded(name string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.m, name)
+	if f.resident == nil {
+		f.resident = map[string]bool{}
+	}
+	f.resident[name] = true
+}
+
+// forget drops name's flight (its load failed: the next request fetches again).
+func (f *flights) forget(name string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.m, name)
+}
+
+// evicted records that name's adapter was unloaded.
+func (f *flights) evicted(name string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.resident, name)
 }

@@ -10,6 +10,8 @@ type lru struct {
 	size   int64
 	order  *list.List // of *lruItem, front = most recently used
 	items  map[string]*list.Element
+	// removed, if set, hears of every name remove drops (the fusions over it too).
+	removed func(name string)
 }
 
 type lruItem struct {
@@ -47,6 +49,9 @@ func (l *lru) remove(name string) {
 	l.order.Remove(e)
 	delete(l.items, name)
 	l.size -= e.Value.(*lruItem).bytes
+	if l.removed != nil {
+		l.removed(name)
+	}
 	for n, f := range l.items {
 		for _, a := range f.Value.(*lruItem).fuses {
 			if a == name {

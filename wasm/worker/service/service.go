@@ -70,8 +70,9 @@ type Service struct {
 	cfg     Config
 	started time.Time
 
-	base  lazy[*engine.Model]
-	index lazy[*index]
+	base     lazy[*engine.Model]
+	baseName string // the base model's name (engine.Info), set with base: which index entry of a name is ours
+	index    lazy[*index]
 
 	// mu is held from making sure a request's adapters are loaded to the end of its forward
 	// pass, so that no other request evicts them in between.
@@ -118,7 +119,9 @@ func New(cfg Config) *Service {
 	if cfg.IndexPath == "" {
 		cfg.IndexPath = "adapters/index.json"
 	}
-	return &Service{cfg: cfg, started: time.Now(), lru: newLRU(cfg.AdapterBudget)}
+	s := &Service{cfg: cfg, started: time.Now(), lru: newLRU(cfg.AdapterBudget)}
+	s.lru.removed = s.flights.evicted // under s.mu, as every lru call
+	return s
 }
 
 // ServeHTTP routes a request. It never panics: a panic becomes a 500 and the service keeps serving.
@@ -188,6 +191,9 @@ func (s *Service) model(ctx context.Context) (*engine.Model, *Error) {
 		m, err := s.loadBase(ctx)
 		if err == nil {
 			s.bump(func(st *Stats) { st.ColdStartMs = float64(time.Since(t0).Microseconds()) / 1000 })
+			if info, err := m.Info(); err == nil {
+				s.baseName = info.Name
+			}
 		}
 		return m, err
 	})
