@@ -1,8 +1,9 @@
 package train
 
 // Param is one trainable tensor under its checkpoint name (the key save_adapter / save_head
-// write, e.g. "bert.encoder.layer.0.output.adapters.NAME.adapter_down.0.weight"), with its
-// gradient and AdamW's moments.
+// write, e.g. "bert.encoder.layer.0.output.adapters.NAME.adapter_down.0.weight" on BERT,
+// "distilbert.transformer.layer.0.output_adapters.adapters.NAME.adapter_down.0.weight" on
+// DistilBERT: the base's Layout), with its gradient and AdamW's moments.
 type Param struct {
 	Name  string
 	Shape []int

@@ -31,13 +31,17 @@ const (
 // safetensors copy) load it unchanged.
 func (t *Trainer) Files(format string) (map[string][]byte, error) {
 	c := &t.Base.Config
+	modelType := c.ModelType
+	if modelType == "" {
+		modelType = "bert" // a Config built by hand runs as BERT (bert.Model.Arch)
+	}
 	meta := func(config any) map[string]any {
 		return map[string]any{
 			"config":      config,
 			"hidden_size": c.HiddenSize,
-			"model_class": "BertAdapterModel",
+			"model_class": t.Base.AdapterModelClass(),
 			"model_name":  t.Opt.ModelName,
-			"model_type":  c.ModelType,
+			"model_type":  modelType,
 			"name":        t.Name,
 			"version":     LibraryVersion,
 		}

@@ -112,6 +112,10 @@ func New(base *bert.Model, opt Options) (*Trainer, error) {
 	if len(cfg.Prefix)+len(cfg.Reft)+len(cfg.Prompt) > 0 || len(cfg.Bottleneck)+len(cfg.LoRA) != 1 {
 		return nil, &UnsupportedError{What: "training method " + strconv.Quote(cfg.Method()) + " (seq_bn, double_seq_bn, par_bn, lora and ia3 are trained)"}
 	}
+	// Parameters are named as the library's <Arch>AdapterModel names them: the base's keys
+	// (its Layout: "roberta.encoder.layer.3.output", "distilbert.transformer.layer.3.ffn.lin1")
+	// with the modules it registers there (".adapters.NAME.", ".loras.NAME.").
+	lay := base.Layout()
 	t := &Trainer{Base: base, Name: opt.Name, Config: cfg, Opt: opt,
 		bn: make([][2]*bnModule, L), lora: make([][bert.NumSites]*loraModule, L), lowest: L}
 	initKind, _ := cfg.Raw["init_weights"].(string)
@@ -133,11 +137,7 @@ func New(base *bert.Model, opt Options) (*Trainer, error) {
 				if !on {
 					continue
 				}
-				loc := "output"
-				if r == int(bert.ResidualAttention) {
-					loc = "attention.output"
-				}
-				m, err := newBnModule(bc, fmt.Sprintf("bert.encoder.layer.%d.%s.adapters.%s.", l, loc, opt.Name), H, l)
+				m, err := newBnModule(bc, lay.Prefix+lay.ResidualKey(l, bert.Residual(r))+".adapters."+opt.Name+".", H, l)
 				if err != nil {
 					return nil, err
 				}
@@ -166,7 +166,7 @@ func New(base *bert.Model, opt Options) (*Trainer, error) {
 					continue
 				}
 				in, out := s.Dims(c)
-				m := newLoRAModule(lc, fmt.Sprintf("bert.encoder.layer.%d.%s.loras.%s.", l, s, opt.Name), in, out)
+				m := newLoRAModule(lc, lay.Prefix+lay.SiteKey(l, s)+".loras."+opt.Name+".", in, out)
 				m.init(initKind, seed)
 				t.lora[l][s] = m
 				t.params = append(t.params, m.params()...)
@@ -259,7 +259,8 @@ func leftOut(l []int, i int) bool {
 	return false
 }
 
-// loraOn is where BERT wraps its linears with LoRALinear (models/bert/mixin_bert.py).
+// loraOn is where the library wraps the linears with LoRALinear (models/bert/mixin_bert.py,
+// which RoBERTa and XLM-R reuse; models/distilbert/mixin_distilbert.py: the same sites).
 func loraOn(c *adapters.LoRAConfig, s bert.Site) bool { return c.At(s) }
 
 // Params returns the trainable parameters in the library's order (adapter modules by layer,

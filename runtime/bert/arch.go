@@ -28,6 +28,10 @@ type Arch struct {
 	Layout Layout
 	// Positions is how position ids are numbered.
 	Positions PositionScheme
+	// AdapterModels are the adapters library's flex-head model classes of ModelTypes, index by
+	// index (adapters/models/*/adapter_model.py): the model_class save_adapter and save_head
+	// write in the configs of an adapter saved from that base.
+	AdapterModels []string
 }
 
 // archs is the architecture table. Keys follow each model's state_dict in transformers 4.57
@@ -35,9 +39,12 @@ type Arch struct {
 // library registers in them (adapters/models/bert/mixin_bert.py, which RoBERTa and XLM-R reuse,
 // and adapters/models/distilbert/mixin_distilbert.py).
 var archs = []*Arch{
-	{ModelTypes: []string{"bert", ""}, Layout: bertLayout, Positions: PositionsFromZero},
-	{ModelTypes: []string{"roberta", "xlm-roberta"}, Layout: robertaLayout, Positions: PositionsAfterPadding},
-	{ModelTypes: []string{"distilbert"}, Layout: distilBertLayout, Positions: PositionsFromZero},
+	{ModelTypes: []string{"bert", ""}, Layout: bertLayout, Positions: PositionsFromZero,
+		AdapterModels: []string{"BertAdapterModel", "BertAdapterModel"}},
+	{ModelTypes: []string{"roberta", "xlm-roberta"}, Layout: robertaLayout, Positions: PositionsAfterPadding,
+		AdapterModels: []string{"RobertaAdapterModel", "XLMRobertaAdapterModel"}},
+	{ModelTypes: []string{"distilbert"}, Layout: distilBertLayout, Positions: PositionsFromZero,
+		AdapterModels: []string{"DistilBertAdapterModel"}},
 }
 
 // robertaLayout is RobertaModel's and XLMRobertaModel's: BERT's modules under base_model_prefix
@@ -139,6 +146,19 @@ func (m *Model) Arch() *Arch {
 		return a
 	}
 	return archs[0]
+}
+
+// AdapterModelClass returns the adapters library's flex-head model class for the model's
+// model_type (BertAdapterModel, RobertaAdapterModel, XLMRobertaAdapterModel,
+// DistilBertAdapterModel): the model_class an adapter saved from it carries.
+func (m *Model) AdapterModelClass() string {
+	a := m.Arch()
+	for i, t := range a.ModelTypes {
+		if t == m.Config.ModelType {
+			return a.AdapterModels[i]
+		}
+	}
+	return a.AdapterModels[0]
 }
 
 // positionIDs writes the position ids of one sequence of ids into pos.

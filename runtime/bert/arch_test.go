@@ -116,6 +116,20 @@ func TestArchLayoutsMatchCheckpoints(t *testing.T) {
 					t.Errorf("checkpoint has no %s", key)
 				}
 			}
+			// the model_class the library wrote for an adapter saved from this base
+			var saved struct {
+				ModelClass string `json:"model_class"`
+			}
+			ab, err := os.ReadFile(golden.Path("archs", arch, "adapters", "seq_bn", "adapter_config.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(ab, &saved); err != nil {
+				t.Fatal(err)
+			}
+			if got := m.AdapterModelClass(); got != saved.ModelClass || got == "" {
+				t.Errorf("AdapterModelClass %q, the library saved %q", got, saved.ModelClass)
+			}
 			if (m.Pooler != nil) != (k.Pooler != "") || (m.Embeddings.TokenType != nil) != (k.TokenType != "") {
 				t.Errorf("pooler %v, token types %v", m.Pooler != nil, m.Embeddings.TokenType != nil)
 			}
