@@ -37,6 +37,8 @@ type trainGolden struct {
 	Logits0 [][]float64 `json:"logits0"`
 	Losses  []float64   `json:"losses"`
 	Params  []string    `json:"params"`
+	// ModelClass is the library's model class (BertAdapterModel, RobertaAdapterModel, …).
+	ModelClass string `json:"model_class"`
 }
 
 // Tolerances against the library (float32 autograd). Relative to the largest magnitude of
@@ -170,6 +172,9 @@ func runGolden(t *testing.T, base *bert.Model, model, name string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if got := base.AdapterModelClass(); got != g.ModelClass {
+		t.Errorf("model class %q, the library's %q", got, g.ModelClass)
+	}
 	initRel := checkParams(t, tr, g, ts, "init/", false, tolInit)
 	for _, p := range tr.Params() {
 		copy(p.W, ts["init/"+p.Name]) // the rest runs from the library's exact values
@@ -235,5 +240,29 @@ func TestMiniLMGolden(t *testing.T) {
 	}
 	for _, c := range []string{"seq_bn", "lora"} {
 		t.Run(c, func(t *testing.T) { runGolden(t, m.Encoder, "minilm", c) })
+	}
+}
+
+func archBase(t testing.TB, arch string) *bert.Model {
+	m, err := pretrained.LoadDir(golden.Path("archs", arch, "model"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m.Encoder
+}
+
+// archs are the tiny non-BERT bases of testdata/archs (tools/reference/make_archs.py).
+var archs = []string{"roberta", "xlm-roberta", "distilbert"}
+
+// TestArchGolden: on the tiny RoBERTa, XLM-R and DistilBERT bases, the library's
+// parameter names (roberta.…, distilbert.transformer.layer.N.output_adapters.…,
+// ….attention.q_lin.loras.…) and model class, the seeded init, the loss and logits, every
+// gradient and the weights after 5 AdamW steps, within the BERT cases' tolerances.
+func TestArchGolden(t *testing.T) {
+	for _, arch := range archs {
+		base := archBase(t, arch)
+		for _, c := range []string{"seq_bn", "lora", "ia3"} {
+			t.Run(arch+"/"+c, func(t *testing.T) { runGolden(t, base, arch, c) })
+		}
 	}
 }

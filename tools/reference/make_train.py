@@ -32,7 +32,7 @@ from transformers import AutoTokenizer  # noqa: E402
 from safetensors.torch import save_file  # noqa: E402
 
 import adapters  # noqa: E402
-from adapters import BertAdapterModel  # noqa: E402
+from adapters import AutoAdapterModel, BertAdapterModel  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -79,6 +79,25 @@ TINY_CASES = [
     ),
 ]
 
+# The tiny RoBERTa, XLM-R and DistilBERT bases of testdata/archs (make_archs.py): the cases whose
+# parameters sit elsewhere in each (roberta.encoder.layer.N…, distilbert.transformer.layer.N.
+# output_adapters…, ….attention.q_lin.loras…) and whose model_class differs, with the tiny
+# model's seeds; a 1-layer head and LoRA rank 2 keep the files small. Written to
+# testdata/train/<arch>/.
+ARCHS = ["roberta", "xlm-roberta", "distilbert"]
+ARCH_CASES = [
+    ("seq_bn", "seq_bn[reduction_factor=4,init_weights_seed=42]", "classification", ["neg", "neu", "pos"], {"layers": 1}, 1e-2),
+    (
+        "lora",
+        "lora[r=2,alpha=4,attn_matrices=['q','k','v'],intermediate_lora=True,output_lora=True,init_weights='bert',init_weights_seed=42]",
+        "classification",
+        ["a", "b"],
+        {"layers": 1},
+        1e-2,
+    ),
+    ("ia3", "ia3[init_weights_seed=42]", "classification", ["a", "b", "c"], {"layers": 1}, 1e-2),
+]
+
 MINILM_CASES = [
     ("seq_bn", "seq_bn[reduction_factor=64,init_weights_seed=42]", "classification", ["negative", "positive"], {"layers": 1}, 1e-3),
     ("lora", "lora[r=2,alpha=4,init_weights='bert',init_weights_seed=42]", "classification", ["negative", "positive"], {"layers": 1}, 1e-3),
@@ -114,9 +133,9 @@ def to_tensors(b, head_type):
     return ids, mask, y
 
 
-def run_case(model_dir, out_dir, name, config, head_type, labels, head_kw, lr, max_length, tok):
+def run_case(model_dir, out_dir, name, config, head_type, labels, head_kw, lr, max_length, tok, model_cls=BertAdapterModel):
     torch.manual_seed(0)
-    model = BertAdapterModel.from_pretrained(model_dir, attn_implementation="eager")
+    model = model_cls.from_pretrained(model_dir, attn_implementation="eager")
     model.add_adapter(name, config=config)
     torch.manual_seed(HEAD_SEED)
     id2label = {i: l for i, l in enumerate(labels)}
@@ -176,6 +195,7 @@ def run_case(model_dir, out_dir, name, config, head_type, labels, head_kw, lr, m
         "logits0": logits0,
         "losses": losses,
         "params": [n for n, _ in params],
+        "model_class": model.__class__.__name__,
         "versions": {"adapters": adapters.__version__, "torch": torch.__version__},
     }
     os.makedirs(out_dir, exist_ok=True)
@@ -191,6 +211,14 @@ def main():
     tok = AutoTokenizer.from_pretrained(TINY)
     for c in TINY_CASES:
         run_case(TINY, os.path.join(OUT, "tiny"), *c, max_length=16, tok=tok)
+    import make_archs  # the tokenizers testdata/archs was made with
+
+    for arch in ARCHS:
+        spec = make_archs.ARCHS[arch]
+        atok = spec["tok"](os.path.join(ROOT, "testdata", "archs", arch, "model", "tokenizer.json"))
+        for c in ARCH_CASES:
+            run_case(os.path.join(ROOT, "testdata", "archs", arch, "model"), os.path.join(OUT, arch), *c,
+                     max_length=16, tok=atok, model_cls=AutoAdapterModel)
     mdir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, ".cache", "models", "all-MiniLM-L6-v2")
     if os.path.isdir(mdir):
         tok = AutoTokenizer.from_pretrained(mdir)
