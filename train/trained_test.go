@@ -203,3 +203,151 @@ func TestSiteTrainedInLibrary(t *testing.T) {
 	}
 	t.Logf("site-trained %s: library vs runtime max |Δlogit| %.2g", name, d)
 }
+
+// trainedArchCases are the adapters trained here on each tiny base of testdata/archs (5 steps on
+// the golden batches of testdata/train/<arch>) and committed under
+// testdata/train/trained_archs/<arch>/<name>, for tools/reference/check_trained.py to load into
+// the real library.
+var trainedArchCases = []struct{ golden, format string }{
+	{"seq_bn", FormatBin},
+	{"lora", FormatSafetensors},
+}
+
+// trainArch trains golden case c on base for steps steps from its seeded init.
+func trainArch(t *testing.T, base *bert.Model, arch, c string, steps int) (*Trainer, *trainGolden) {
+	t.Helper()
+	g, _ := loadGolden(t, arch, c)
+	opt := g.options()
+	opt.ModelName = "adapterwasm/tiny-" + arch
+	tr, err := New(base, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for s := 0; s < steps; s++ {
+		if _, err := tr.Step(g.batch(t, s%len(g.Batches))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return tr, g
+}
+
+// checkTrainedArchs is testdata/train/trained_archs/check.json (tools/reference/check_trained.py):
+// per architecture, a fixed batch and the library's logits for each committed directory.
+type checkTrainedArchs map[string]checkTrained
+
+// TestTrainedArchsInLibrary: adapters trained and saved by this package on RoBERTa, XLM-R and
+// DistilBERT, loaded unchanged by the real library (check_trained.py, into the matching
+// <Arch>AdapterModel, every weight used), give the library the logits our runtime gives
+// (≤ 1e-4). With -update-trained it rewrites the directories instead.
+func TestTrainedArchsInLibrary(t *testing.T) {
+	dir := golden.Path("train", "trained_archs")
+	if *updateTrained {
+		for _, arch := range archs {
+			base := archBase(t, arch)
+			for _, c := range trainedArchCases {
+				tr, _ := trainArch(t, base, arch, c.golden, 5)
+				d := filepath.Join(dir, arch, c.golden)
+				os.RemoveAll(d)
+				if err := tr.Save(d, c.format); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		t.Log("rewrote", dir, "- now run tools/reference/check_trained.py")
+		return
+	}
+	var ck checkTrainedArchs
+	golden.Load(t, &ck, "train", "trained_archs", "check.json")
+	if len(ck) != len(archs) {
+		t.Errorf("check.json has %d architectures, want %d", len(ck), len(archs))
+	}
+	for _, arch := range archs {
+		base := archBase(t, arch)
+		a, ok := ck[arch]
+		if !ok {
+			t.Errorf("check.json has no %s", arch)
+			continue
+		}
+		if len(a.Cases) != len(trainedArchCases) {
+			t.Errorf("%s: check.json has %d cases, want %d", arch, len(a.Cases), len(trainedArchCases))
+		}
+		B, T := len(a.InputIDs), len(a.InputIDs[0])
+		in := bert.Input{B: B, T: T, IDs: golden.Flat2(a.InputIDs), AttentionMask: golden.Flat2(a.AttentionMask)}
+		for _, c := range trainedArchCases {
+			m := adapters.New(base)
+			name, err := m.LoadDir(filepath.Join(dir, arch, c.golden), adapters.LoadOptions{})
+			if err != nil {
+				t.Fatalf("%s/%s: %v", arch, c.golden, err)
+			}
+			if err := m.SetActive(name); err != nil {
+				t.Fatal(err)
+			}
+			out, err := m.Forward(&adapters.State{}, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := out.Heads[0].Logits
+			want := a.Cases[c.golden].Logits
+			if len(want) != B {
+				t.Fatalf("%s/%s: check.json has %d rows", arch, c.golden, len(want))
+			}
+			N := len(want[0])
+			d := 0.0
+			for i := range want {
+				for j, v := range want[i] {
+					d = math.Max(d, math.Abs(float64(got[i*N+j])-v))
+				}
+			}
+			if d > 1e-4 {
+				t.Errorf("%s/%s (%s): the library's logits differ from ours by %.3g", arch, c.golden, c.format, d)
+			}
+			t.Logf("%s/%s (%s): library vs runtime max |Δlogit| %.2g", arch, c.golden, c.format, d)
+		}
+	}
+}
+
+// TestTrainedArchsLoad: on each tiny non-BERT base, what the trainer saves after a couple of
+// steps (both formats) loads into package adapters, every tensor bound, and gives the logits
+// the trainer's own forward gives.
+func TestTrainedArchsLoad(t *testing.T) {
+	for _, arch := range archs {
+		base := archBase(t, arch)
+		for _, c := range []string{"seq_bn", "lora", "ia3"} {
+			for _, format := range []string{FormatBin, FormatSafetensors} {
+				t.Run(arch+"/"+c+"/"+format, func(t *testing.T) {
+					tr, g := trainArch(t, base, arch, c, 2)
+					b := g.batch(t, 2)
+					_, want, err := tr.Gradients(b)
+					if err != nil {
+						t.Fatal(err)
+					}
+					files, err := tr.Files(format)
+					if err != nil {
+						t.Fatal(err)
+					}
+					m := adapters.New(base)
+					name, err := m.Load(files, adapters.LoadOptions{})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := m.SetActive(name); err != nil {
+						t.Fatal(err)
+					}
+					out, err := m.Forward(&adapters.State{}, b.Input)
+					if err != nil {
+						t.Fatal(err)
+					}
+					got := out.Heads[0].Logits
+					if len(got) != len(want) {
+						t.Fatalf("%d logits, the trainer's %d", len(got), len(want))
+					}
+					if d := maxAbs(got, want); d > 1e-5 {
+						t.Errorf("runtime logits differ from the trainer's by %.3g", d)
+					} else {
+						t.Logf("runtime vs trainer max |Δlogit| %.2g", d)
+					}
+				})
+			}
+		}
+	}
+}

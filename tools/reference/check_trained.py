@@ -46,6 +46,7 @@ from sentences import SENTENCES  # noqa: E402
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 TINY = os.path.join(ROOT, "testdata", "tiny", "model")
 TRAINED = os.path.join(ROOT, "testdata", "train", "trained")
+TRAINED_ARCHS = os.path.join(ROOT, "testdata", "train", "trained_archs")
 
 
 def main():
@@ -69,6 +70,75 @@ def main():
         out["cases"][case] = {"format": "safetensors" if st else "bin", "version": version, "logits": logits.tolist()}
         print(case, "safetensors" if st else "bin", tuple(logits.shape))
     with open(os.path.join(TRAINED, "check.json"), "w") as f:
+        json.dump(out, f, sort_keys=True, separators=(",", ":"))
+        f.write("\n")
+
+
+def archs():
+    """The same for testdata/train/trained_archs/<arch>/* (TestTrainedArchsInLibrary writes them
+    with -update-trained): adapters our trainer trained on the tiny RoBERTa, XLM-R and DistilBERT
+    bases of testdata/archs, each loaded with load_adapter into AutoAdapterModel of its base
+    (RobertaAdapterModel, XLMRobertaAdapterModel, DistilBertAdapterModel), every saved weight
+    used; the library's logits on a fixed batch go to testdata/train/trained_archs/check.json."""
+    import logging
+
+    import make_archs  # the tokenizers testdata/archs was made with
+    from adapters import AutoAdapterModel
+
+    torch.set_num_threads(1)
+    out = {}
+    for arch in sorted(os.listdir(TRAINED_ARCHS)):
+        adir = os.path.join(TRAINED_ARCHS, arch)
+        if not os.path.isdir(adir):
+            continue
+        base = os.path.join(ROOT, "testdata", "archs", arch, "model")
+        tok = make_archs.ARCHS[arch]["tok"](os.path.join(base, "tokenizer.json"))
+        enc = tok(SENTENCES[:6], padding=True, truncation=True, max_length=16, return_tensors="pt")
+        rec = {"input_ids": enc["input_ids"].tolist(), "attention_mask": enc["attention_mask"].tolist(), "cases": {}}
+        for case in sorted(os.listdir(adir)):
+            d = os.path.join(adir, case)
+            st = os.path.exists(os.path.join(d, "adapter.safetensors"))
+            model = AutoAdapterModel.from_pretrained(base, attn_implementation="eager").eval()
+            # a saved weight the model has no parameter for is only logged by the library: fail on it
+            warnings = []
+
+            class Catch(logging.Handler):
+                def emit(self, r):
+                    warnings.append(r.getMessage())
+
+            h = Catch(level=logging.WARNING)
+            lg = logging.getLogger("adapters")
+            lg.addHandler(h)
+            try:
+                name = model.load_adapter(d, use_safetensors=st)
+            finally:
+                lg.removeHandler(h)
+            bad = [w for w in warnings if "unexpected" in w.lower() or "missing" in w.lower() or "not match" in w.lower()]
+            assert not bad, f"{arch}/{case}: {bad}"
+            model.set_active_adapters(name)
+            assert name in model.heads, f"{arch}/{case}: no head loaded"
+            with open(os.path.join(d, "adapter_config.json")) as f:
+                cfg = json.load(f)
+            assert cfg["model_class"] == model.__class__.__name__, (cfg["model_class"], model.__class__.__name__)
+            # every saved adapter tensor is one of the model's parameters, and equal to it
+            params = dict(model.named_parameters())
+            if st:
+                from safetensors.torch import load_file
+
+                saved = load_file(os.path.join(d, "adapter.safetensors"))
+            else:
+                saved = torch.load(os.path.join(d, "pytorch_adapter.bin"), weights_only=True)
+            for k, v in saved.items():
+                assert k in params, f"{arch}/{case}: {k} is no parameter of {model.__class__.__name__}"
+                assert torch.equal(params[k].detach(), v), f"{arch}/{case}: {k} not loaded"
+            with torch.no_grad():
+                logits = model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).logits
+            rec["cases"][case] = {"format": "safetensors" if st else "bin", "version": cfg["version"],
+                                  "model_class": cfg["model_class"], "weights": len(saved), "logits": logits.tolist()}
+            print(arch, case, model.__class__.__name__, "safetensors" if st else "bin", len(saved), "weights",
+                  tuple(logits.shape))
+        out[arch] = rec
+    with open(os.path.join(TRAINED_ARCHS, "check.json"), "w") as f:
         json.dump(out, f, sort_keys=True, separators=(",", ":"))
         f.write("\n")
 
@@ -146,5 +216,6 @@ if __name__ == "__main__":
         site_zip(sys.argv[2])
     elif len(sys.argv) == 1:
         main()
+        archs()
     else:
         sys.exit("usage: check_trained.py [--site-zip ZIP]")

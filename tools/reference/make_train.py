@@ -82,14 +82,14 @@ TINY_CASES = [
 # The tiny RoBERTa, XLM-R and DistilBERT bases of testdata/archs (make_archs.py): the cases whose
 # parameters sit elsewhere in each (roberta.encoder.layer.N…, distilbert.transformer.layer.N.
 # output_adapters…, ….attention.q_lin.loras…) and whose model_class differs, with the tiny
-# model's seeds; a 1-layer head and LoRA rank 2 keep the files small. Written to
+# model's seeds; a 1-layer head, reduction factor 8 and LoRA rank 1 keep the files small. Written to
 # testdata/train/<arch>/.
 ARCHS = ["roberta", "xlm-roberta", "distilbert"]
 ARCH_CASES = [
-    ("seq_bn", "seq_bn[reduction_factor=4,init_weights_seed=42]", "classification", ["neg", "neu", "pos"], {"layers": 1}, 1e-2),
+    ("seq_bn", "seq_bn[reduction_factor=8,init_weights_seed=42]", "classification", ["neg", "neu", "pos"], {"layers": 1}, 1e-2),
     (
         "lora",
-        "lora[r=2,alpha=4,attn_matrices=['q','k','v'],intermediate_lora=True,output_lora=True,init_weights='bert',init_weights_seed=42]",
+        "lora[r=1,alpha=2,attn_matrices=['q','k','v'],intermediate_lora=True,output_lora=True,init_weights='bert',init_weights_seed=42]",
         "classification",
         ["a", "b"],
         {"layers": 1},
