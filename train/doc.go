@@ -3,6 +3,13 @@
 // and the head's parameters learn, and the files it saves are the ones `save_adapter` and
 // `save_head` write, which the library and package adapters load unchanged.
 //
+// Bases: every architecture package bert runs (BERT, RoBERTa, XLM-R, DistilBERT). Parameters
+// are named from the base's bert.Layout as the library's <Arch>AdapterModel names them
+// ("roberta.encoder.layer.3.output.adapters.NAME.…", "distilbert.transformer.layer.3.
+// output_adapters.adapters.NAME.…", "….ffn.lin1.loras.NAME.lora_A"), and the saved configs carry
+// its model_class (bert.Model.AdapterModelClass). Position ids, token types and padding are the
+// forward pass's; a head with use_pooler on a base without a pooler (DistilBERT) is refused.
+//
 // The forward pass is the encoder's own (bert.Model.Forward): the trainer plugs in through
 // bert.Hooks, runs the adapter modules itself and keeps the activations the backward pass
 // needs. The backward pass propagates the loss's gradient down through the frozen layers —
