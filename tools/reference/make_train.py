@@ -97,6 +97,16 @@ ARCH_CASES = [
     ),
     ("ia3", "ia3[init_weights_seed=42]", "classification", ["a", "b", "c"], {"layers": 1}, 1e-2),
 ]
+# double_seq_bn puts a module at the attention's residual too (DistilBERT: attention_adapters);
+# on RoBERTa with the pooler (XLM-R shares RoBERTa's layout and pooler). rf 16 for size.
+# XLM-R's IA3 is RoBERTa's (the same layout and sites), left out to keep testdata/train small.
+ARCH_SKIP = {"xlm-roberta": {"ia3"}}
+ARCH_EXTRA = {
+    "roberta": [("double_seq_bn", "double_seq_bn[reduction_factor=16,init_weights_seed=42]", "classification", ["x", "y"],
+                 {"layers": 1, "use_pooler": True}, 1e-2)],
+    "distilbert": [("double_seq_bn", "double_seq_bn[reduction_factor=16,init_weights_seed=42]", "classification", ["x", "y"],
+                    {"layers": 1}, 1e-2)],
+}
 
 MINILM_CASES = [
     ("seq_bn", "seq_bn[reduction_factor=64,init_weights_seed=42]", "classification", ["negative", "positive"], {"layers": 1}, 1e-3),
@@ -216,7 +226,9 @@ def main():
     for arch in ARCHS:
         spec = make_archs.ARCHS[arch]
         atok = spec["tok"](os.path.join(ROOT, "testdata", "archs", arch, "model", "tokenizer.json"))
-        for c in ARCH_CASES:
+        for c in ARCH_CASES + ARCH_EXTRA.get(arch, []):
+            if c[0] in ARCH_SKIP.get(arch, ()):
+                continue
             run_case(os.path.join(ROOT, "testdata", "archs", arch, "model"), os.path.join(OUT, arch), *c,
                      max_length=16, tok=atok, model_cls=AutoAdapterModel)
     mdir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, ".cache", "models", "all-MiniLM-L6-v2")
