@@ -152,3 +152,16 @@ func TestActivationBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestPoolerlessBase: a head with use_pooler on DistilBERT (no pooler) is a ConfigError; on
+// RoBERTa (pooler) it trains.
+func TestPoolerlessBase(t *testing.T) {
+	opt := Options{Name: "x", Config: "seq_bn", Head: HeadSpec{Labels: []string{"a", "b"}, UsePooler: true}}
+	var ce *ConfigError
+	if _, err := New(archBase(t, "distilbert"), opt); !errors.As(err, &ce) || !strings.Contains(err.Error(), "pooler") {
+		t.Errorf("use_pooler on DistilBERT: got %v, want a ConfigError about the pooler", err)
+	}
+	if _, err := New(archBase(t, "roberta"), opt); err != nil {
+		t.Errorf("use_pooler on RoBERTa: %v", err)
+	}
+}
