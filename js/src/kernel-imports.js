@@ -67,6 +67,7 @@ export function kernelTrampolines(get, pool = () => null) {
       if (p && n >= ELEMENTWISE_MIN) return p.run(OP_GELU, [x], n);
       get().gelu_erf(x, n);
     },
+    gelu_erf_backward: (dy, x, n) => get().gelu_erf_backward(dy, x, n),
     layer_norm: (dst, x, rows, n, g, b, eps) => get().layer_norm(dst, x, rows, n, g, b, eps),
     add_bias: (x, rows, n, b) => get().add_bias(x, rows, n, b),
     add_f32: (d, a, b, n) => get().add_f32(d, a, b, n),

@@ -29,6 +29,8 @@ import (
 //	SoftmaxRowsRef ↔ softmax_rows  scaled, biased row softmax (attention); exp as Cephes' expf
 //	GELU          ↔ gelu_erf   erf GELU (activation.go); erf as a rational z·P(z²)/Q(z²)
 //	                 (wat/fit_erf.py)
+//	GELUBackwardRef ↔ gelu_erf_backward  dy·GELU'(x) of the erf GELU; gelu_erf's erf and
+//	                 exp4 (Cephes' expf) for e^(−x²/2)
 //	LayerNorm     ↔ layer_norm (norm.go; the kernel's statistics in float32)
 //	AddBias       ↔ add_bias   (matmul.go)
 //	Add, Scale    ↔ add_f32, scale_f32 (matmul.go: each dispatches itself, and its plain loop,
@@ -412,6 +414,31 @@ func Activate(name string, act Activation, x []float32) {
 		return
 	}
 	act(x)
+}
+
+// GELUBackward multiplies dy by the derivative of the erf GELU at x, in place (the backward of
+// Activate("gelu"); len(x) ≥ len(dy)): with the SIMD kernels gelu_erf_backward, else
+// GELUBackwardRef.
+func GELUBackward(dy, x []float32) {
+	if len(dy) == 0 {
+		return
+	}
+	_ = x[len(dy)-1]
+	if SIMD() {
+		simdGELUBackward(dy, x)
+		return
+	}
+	GELUBackwardRef(dy, x)
+}
+
+// GELUBackwardRef is dy[i] *= Φ(x[i]) + x[i]·φ(x[i]), GELU'(x) of 0.5·x·(1 + erf(x/√2)), in
+// float64 with math.Erf and math.Exp: the reference of gelu_erf_backward.
+func GELUBackwardRef(dy, x []float32) {
+	x = x[:len(dy)]
+	for i, v := range x {
+		f := float64(v)
+		dy[i] *= float32(0.5*(1+math.Erf(f/math.Sqrt2)) + f*math.Exp(-f*f/2)/math.Sqrt(2*math.Pi))
+	}
 }
 
 // LayerNormRows is LayerNorm (dst may alias x), with layer_norm when the SIMD kernels are in use

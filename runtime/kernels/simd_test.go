@@ -384,6 +384,11 @@ const tolExp = 4 * u32
 // evaluation included; fit_erf.py), halved and scaled by x, plus the rounding of 0.5·x·(1 + erf).
 const tolGELU = 5e-7
 
+// tolGELUBackward bounds |gelu_erf_backward - GELUBackwardRef| by tolGELUBackward·|dy|: Φ's
+// error is half the rational erf's 3.9e-7, x·φ(x) ≤ 0.25 carries exp4's 4 ulp, plus the float32
+// roundings of the sum and the product (GELU' is in [-0.17, 1.13]).
+const tolGELUBackward = 6e-7
+
 // tolSoftmax bounds |softmax_rows - SoftmaxRowsRef| per probability by tolSoftmax·p + 1e-10
 // (exp's error, a float32 sum of at most a few hundred terms, one division).
 const tolSoftmax = 2e-6
@@ -418,6 +423,39 @@ func TestGELUKernelMatchesReference(t *testing.T) {
 	for i, v := range x {
 		if d := math.Abs(float64(got[i] - want[i])); d > tolGELU*max(1, math.Abs(float64(v))) {
 			t.Fatalf("gelu(%v) = %v, reference %v (|d| %g)", v, got[i], want[i], d)
+		}
+	}
+}
+
+func TestGELUBackwardKernelMatchesReference(t *testing.T) {
+	requireSIMD(t)
+	r := rand.New(rand.NewPCG(21, 22))
+	var x []float32
+	for v := -12.0; v <= 12; v += 0.00123 {
+		x = append(x, float32(v))
+	}
+	x = append(x, 0, -0, 1e-30, -1e-30, 30, -30, 100, -100, 3) // and an odd length: the scalar tail
+	dy := randVec(r, len(x))
+	got, want := append([]float32(nil), dy...), append([]float32(nil), dy...)
+	GELUBackward(got, x)
+	GELUBackwardRef(want, x)
+	for i, v := range x {
+		if d := math.Abs(float64(got[i] - want[i])); d > tolGELUBackward*math.Abs(float64(dy[i])) {
+			t.Fatalf("dy·gelu'(%v) = %v, reference %v (dy %v, |d| %g)", v, got[i], want[i], dy[i], d)
+		}
+	}
+}
+
+// GELUBackwardRef is the derivative of GELU: compared with GELU's central difference in float64.
+func TestGELUBackwardRefIsTheDerivative(t *testing.T) {
+	for _, v := range []float64{-6, -3, -1.5, -0.7, -0.1, 0, 0.2, 0.9, 1.7, 2.5, 4, 7} {
+		const h = 1e-3
+		g := func(x float64) float64 { return 0.5 * x * (1 + math.Erf(x/math.Sqrt2)) }
+		want := (g(v+h) - g(v-h)) / (2 * h)
+		dy := []float32{1}
+		GELUBackwardRef(dy, []float32{float32(v)})
+		if d := math.Abs(float64(dy[0]) - want); d > 1e-6 {
+			t.Errorf("GELU'(%v) = %v, central difference %v (|d| %g)", v, dy[0], want, d)
 		}
 	}
 }
@@ -530,6 +568,17 @@ func BenchmarkGELU(b *testing.B) {
 	for b.Loop() {
 		copy(y, x)
 		Activate("gelu", GELU, y)
+	}
+}
+
+func BenchmarkGELUBackward(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	x, dy := randVec(r, 128*1536), randVec(r, 128*1536)
+	y := make([]float32, len(x))
+	b.SetBytes(int64(len(x)))
+	for b.Loop() {
+		copy(y, dy)
+		GELUBackward(y, x)
 	}
 }
 

@@ -34,6 +34,7 @@ function kernelImports() {
     attention: (...a) => k.attention(...a),
     threads: () => 1,
     gelu_erf: (...a) => k.gelu_erf(...a),
+    gelu_erf_backward: (...a) => k.gelu_erf_backward(...a),
     layer_norm: (...a) => k.layer_norm(...a),
     add_bias: (...a) => k.add_bias(...a),
     add_f32: (...a) => k.add_f32(...a),
