@@ -32,6 +32,8 @@ import (
 //	GELUBackwardRef ↔ gelu_erf_backward  dy·GELU'(x) of the erf GELU; gelu_erf's erf and
 //	                 exp4 (Cephes' expf) for e^(−x²/2)
 //	LayerNorm     ↔ layer_norm (norm.go; the kernel's statistics in float32)
+//	LayerNormBackwardRef ↔ layer_norm_backward  LayerNorm's input gradient (the trainer's; the
+//	                 kernel's means in float32)
 //	AddBias       ↔ add_bias   (matmul.go)
 //	Add, Scale    ↔ add_f32, scale_f32 (matmul.go: each dispatches itself, and its plain loop,
 //	                 SetSIMD(false), is the reference; both give the same float32 results)
@@ -452,6 +454,46 @@ func LayerNormRows(dst, x []float32, rows int, gamma, beta []float32, eps float3
 		return
 	}
 	LayerNorm(dst, x, rows, gamma, beta, eps)
+}
+
+// LayerNormBackward writes LayerNorm's input gradient dx [rows, n] (may alias dy) from its output
+// gradient dy, with n = len(gamma), the normalized input xhat [rows, n] and 1/σ per row rstd
+// [rows] the forward kept: dx = rstd·(g − mean(g) − x̂·mean(g·x̂)), g = dy·gamma. With the SIMD
+// kernels (n % 4 == 0) layer_norm_backward, else LayerNormBackwardRef.
+func LayerNormBackward(dx, dy []float32, rows int, gamma, xhat, rstd []float32) {
+	n := len(gamma)
+	if rows == 0 || n == 0 {
+		return
+	}
+	_, _, _, _ = dx[rows*n-1], dy[rows*n-1], xhat[rows*n-1], rstd[rows-1]
+	if n%4 == 0 && SIMD() {
+		simdLayerNormBackward(dx, dy, rows, gamma, xhat, rstd)
+		return
+	}
+	LayerNormBackwardRef(dx, dy, rows, gamma, xhat, rstd)
+}
+
+// LayerNormBackwardRef is LayerNormBackward with the means and the result in float64: the
+// reference of layer_norm_backward.
+func LayerNormBackwardRef(dx, dy []float32, rows int, gamma, xhat, rstd []float32) {
+	H := len(gamma)
+	for r := 0; r < rows; r++ {
+		yr := dy[r*H : (r+1)*H]
+		xh := xhat[r*H : (r+1)*H]
+		var sg, sgx float64
+		for j, g := range yr {
+			gg := float64(g) * float64(gamma[j])
+			sg += gg
+			sgx += gg * float64(xh[j])
+		}
+		mg, mgx := sg/float64(H), sgx/float64(H)
+		rs := float64(rstd[r])
+		dr := dx[r*H : (r+1)*H]
+		for j, g := range yr {
+			gg := float64(g) * float64(gamma[j])
+			dr[j] = float32(rs * (gg - mg - float64(xh[j])*mgx))
+		}
+	}
 }
 
 // AddBiasRows is AddBias, with add_bias when the SIMD kernels are in use and len(bias) % 4 == 0.

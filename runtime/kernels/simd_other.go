@@ -45,6 +45,10 @@ func simdGELU(x []float32) { panic("kernels: no SIMD kernel module in this build
 
 func simdGELUBackward(dy, x []float32) { panic("kernels: no SIMD kernel module in this build") }
 
+func simdLayerNormBackward(dx, dy []float32, rows int, gamma, xhat, rstd []float32) {
+	panic("kernels: no SIMD kernel module in this build")
+}
+
 func simdLayerNorm(dst, x []float32, rows int, gamma, beta []float32, eps float32) {
 	panic("kernels: no SIMD kernel module in this build")
 }

@@ -484,6 +484,64 @@ func TestSoftmaxRowsKernelMatchesReference(t *testing.T) {
 	}
 }
 
+// tolLayerNormBackward bounds |layer_norm_backward - LayerNormBackwardRef| per value by
+// tolLayerNormBackward·rstd·(|g| + mean|g| + |x̂|·mean|g·x̂|), g = dy·gamma: each float32 mean
+// sums n/4 terms per lane (relative error about (n/4)·u of the sum of magnitudes: 5.7e-6 at
+// n = 384), plus a few roundings of g and the result.
+const tolLayerNormBackward = 1e-5
+
+func TestLayerNormBackwardKernelMatchesReference(t *testing.T) {
+	requireSIMD(t)
+	r := rand.New(rand.NewPCG(23, 24))
+	for _, s := range []struct{ rows, n int }{{1, 4}, {3, 8}, {5, 36}, {16, 384}, {2, 768}} {
+		x := randVec(r, s.rows*s.n)
+		xhat, rstd := make([]float32, len(x)), make([]float32, s.rows)
+		for i := 0; i < s.rows; i++ {
+			row := x[i*s.n : (i+1)*s.n]
+			var m, v float64
+			for _, e := range row {
+				m += float64(e)
+			}
+			m /= float64(s.n)
+			for _, e := range row {
+				v += (float64(e) - m) * (float64(e) - m)
+			}
+			rs := 1 / math.Sqrt(v/float64(s.n)+1e-12)
+			rstd[i] = float32(rs * 3) // as if x had been a third of its size
+			for j, e := range row {
+				xhat[i*s.n+j] = float32((float64(e) - m) * rs)
+			}
+		}
+		g := randVec(r, s.n)
+		dy := randVec(r, s.rows*s.n)
+		got, want := make([]float32, len(dy)), make([]float32, len(dy))
+		LayerNormBackward(got, dy, s.rows, g, xhat, rstd)
+		LayerNormBackwardRef(want, dy, s.rows, g, xhat, rstd)
+		for i := 0; i < s.rows; i++ {
+			var ag, agx float64
+			for j := 0; j < s.n; j++ {
+				gg := math.Abs(float64(dy[i*s.n+j] * g[j]))
+				ag += gg
+				agx += gg * math.Abs(float64(xhat[i*s.n+j]))
+			}
+			ag, agx = ag/float64(s.n), agx/float64(s.n)
+			for j := 0; j < s.n; j++ {
+				k := i*s.n + j
+				bound := tolLayerNormBackward * float64(rstd[i]) * (math.Abs(float64(dy[k]*g[j])) + ag + math.Abs(float64(xhat[k]))*agx)
+				if d := math.Abs(float64(got[k] - want[k])); d > bound {
+					t.Fatalf("%v: dx[%d,%d] = %v, reference %v (|d| %g > %g)", s, i, j, got[k], want[k], d, bound)
+				}
+			}
+		}
+		LayerNormBackward(dy, dy, s.rows, g, xhat, rstd) // dx aliasing dy
+		for k := range dy {
+			if dy[k] != got[k] {
+				t.Fatalf("%v: in place dx[%d] = %v, not %v", s, k, dy[k], got[k])
+			}
+		}
+	}
+}
+
 func TestSoftmaxRowsRefPadsWithZeros(t *testing.T) {
 	x := []float32{1, 2, 3, 9, 1, 1, 1, 9}
 	SoftmaxRowsRef(x, 4, 2, 3, 1, []float32{0, 0, 0, 0})

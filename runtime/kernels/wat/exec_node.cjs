@@ -36,6 +36,7 @@ function kernelImports() {
     gelu_erf: (...a) => k.gelu_erf(...a),
     gelu_erf_backward: (...a) => k.gelu_erf_backward(...a),
     layer_norm: (...a) => k.layer_norm(...a),
+    layer_norm_backward: (...a) => k.layer_norm_backward(...a),
     add_bias: (...a) => k.add_bias(...a),
     add_f32: (...a) => k.add_f32(...a),
     scale_f32: (...a) => k.scale_f32(...a),

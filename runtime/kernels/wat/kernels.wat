@@ -12,7 +12,7 @@
 
   ;; abi: the version of these exports' names and signatures. runtime/kernels/simd_js.go
   ;; (kernelABI) uses the module only when they match: bump both whenever an export changes.
-  (func (export "abi") (result i32) (i32.const 8))
+  (func (export "abi") (result i32) (i32.const 9))
 
   ;; A horizontal sum of an f32x4 v is written out as (v0+v1)+(v2+v3) wherever it is needed:
   ;; V8 (Node 20) does not inline Wasm calls, and a call per output tile shows in profiles.
@@ -977,6 +977,53 @@
             (f32x4.mul (f32x4.mul (f32x4.sub (v128.load (i32.add (local.get $px) (local.get $j))) (local.get $m)) (local.get $inv))
                        (v128.load (i32.add (local.get $g) (local.get $j))))
             (v128.load (i32.add (local.get $b) (local.get $j)))))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br $l)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $il)))
+  )
+
+  ;; layer_norm_backward: LayerNorm's input gradient from its output's, for each of rows rows of
+  ;; n values (n % 4 == 0, rows contiguous; dx may be dy): with g = dy·gamma,
+  ;; dx = rstd[i]·(g − mean(g) − x̂·mean(g·x̂)), x̂ the normalized input the forward kept. The two
+  ;; means in f32x4 (the reference, kernels.LayerNormBackwardRef, in float64).
+  (func (export "layer_norm_backward")
+    (param $dx i32) (param $dy i32) (param $rows i32) (param $n i32) (param $g i32) (param $xh i32) (param $rstd i32)
+    (local $i i32) (local $j i32) (local $nb i32) (local $py i32) (local $pd i32) (local $px i32)
+    (local $gg v128) (local $xv v128) (local $ag v128) (local $agx v128) (local $mg v128) (local $mgx v128) (local $rs v128)
+    (local $inv f32)
+    (local.set $nb (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $inv (f32.div (f32.const 1) (f32.convert_i32_u (local.get $n))))
+    (block $i_done (loop $il
+      (br_if $i_done (i32.ge_u (local.get $i) (local.get $rows)))
+      (local.set $py (i32.add (local.get $dy) (i32.mul (local.get $i) (local.get $nb))))
+      (local.set $pd (i32.add (local.get $dx) (i32.mul (local.get $i) (local.get $nb))))
+      (local.set $px (i32.add (local.get $xh) (i32.mul (local.get $i) (local.get $nb))))
+      (local.set $ag (v128.const i64x2 0 0))
+      (local.set $agx (v128.const i64x2 0 0))
+      (local.set $j (i32.const 0))
+      (block $d (loop $l
+        (br_if $d (i32.ge_u (local.get $j) (local.get $nb)))
+        (local.set $gg (f32x4.mul (v128.load (i32.add (local.get $py) (local.get $j))) (v128.load (i32.add (local.get $g) (local.get $j)))))
+        (local.set $ag (f32x4.add (local.get $ag) (local.get $gg)))
+        (local.set $agx (f32x4.add (local.get $agx) (f32x4.mul (local.get $gg) (v128.load (i32.add (local.get $px) (local.get $j))))))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br $l)))
+      (local.set $mg (f32x4.splat (f32.mul (local.get $inv)
+        (f32.add (f32.add (f32x4.extract_lane 0 (local.get $ag)) (f32x4.extract_lane 1 (local.get $ag)))
+                 (f32.add (f32x4.extract_lane 2 (local.get $ag)) (f32x4.extract_lane 3 (local.get $ag)))))))
+      (local.set $mgx (f32x4.splat (f32.mul (local.get $inv)
+        (f32.add (f32.add (f32x4.extract_lane 0 (local.get $agx)) (f32x4.extract_lane 1 (local.get $agx)))
+                 (f32.add (f32x4.extract_lane 2 (local.get $agx)) (f32x4.extract_lane 3 (local.get $agx)))))))
+      (local.set $rs (v128.load32_splat (i32.add (local.get $rstd) (i32.shl (local.get $i) (i32.const 2)))))
+      (local.set $j (i32.const 0))
+      (block $d (loop $l
+        (br_if $d (i32.ge_u (local.get $j) (local.get $nb)))
+        (local.set $gg (f32x4.mul (v128.load (i32.add (local.get $py) (local.get $j))) (v128.load (i32.add (local.get $g) (local.get $j)))))
+        (v128.store (i32.add (local.get $pd) (local.get $j))
+          (f32x4.mul (local.get $rs)
+            (f32x4.sub (f32x4.sub (local.get $gg) (local.get $mg))
+                       (f32x4.mul (v128.load (i32.add (local.get $px) (local.get $j))) (local.get $mgx)))))
         (local.set $j (i32.add (local.get $j) (i32.const 16)))
         (br $l)))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
