@@ -3,6 +3,8 @@ package train
 import (
 	"math"
 	"strings"
+
+	"github.com/adapterwasm/adapterwasm/runtime/kernels"
 )
 
 // act is an activation with its derivative, both element-wise on the pre-activation value.
@@ -66,8 +68,13 @@ func (a act) apply(y, x []float32) {
 	}
 }
 
-// backward multiplies dy by f'(x) in place.
+// backward multiplies dy by f'(x) in place; the erf GELU's with kernels.GELUBackward (the SIMD
+// kernel when in use, else df's arithmetic).
 func (a act) backward(dy, x []float32) {
+	if a.name == "gelu" {
+		kernels.GELUBackward(dy, x)
+		return
+	}
 	for i, v := range x {
 		dy[i] *= float32(a.df(float64(v)))
 	}

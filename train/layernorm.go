@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/adapterwasm/adapterwasm/runtime/bert"
+	"github.com/adapterwasm/adapterwasm/runtime/kernels"
 )
 
 // lnActs keeps what LayerNorm's backward needs: the normalized input x̂ and 1/σ per row.
@@ -42,24 +43,8 @@ func lnForward(a *lnActs, dst, x []float32, rows int, ln *bert.LayerNorm, pool *
 }
 
 // lnBackward writes dx = ∂L/∂x into dx (may alias dy) from dy = ∂L/∂y:
-// dx = (1/σ)·(g − mean(g) − x̂·mean(g·x̂)) with g = dy·γ.
+// dx = (1/σ)·(g − mean(g) − x̂·mean(g·x̂)) with g = dy·γ (kernels.LayerNormBackward: the SIMD
+// kernel when in use, else float64 means).
 func lnBackward(dx, dy []float32, rows int, ln *bert.LayerNorm, a *lnActs) {
-	H := len(ln.Weight)
-	for r := 0; r < rows; r++ {
-		yr := dy[r*H : (r+1)*H]
-		xh := a.xhat[r*H : (r+1)*H]
-		var sg, sgx float64
-		for j, g := range yr {
-			gg := float64(g) * float64(ln.Weight[j])
-			sg += gg
-			sgx += gg * float64(xh[j])
-		}
-		mg, mgx := sg/float64(H), sgx/float64(H)
-		rs := float64(a.rstd[r])
-		dr := dx[r*H : (r+1)*H]
-		for j, g := range yr {
-			gg := float64(g) * float64(ln.Weight[j])
-			dr[j] = float32(rs * (gg - mg - float64(xh[j])*mgx))
-		}
-	}
+	kernels.LayerNormBackward(dx, dy, rows, ln.Weight, a.xhat, a.rstd)
 }

@@ -67,7 +67,9 @@ export function kernelTrampolines(get, pool = () => null) {
       if (p && n >= ELEMENTWISE_MIN) return p.run(OP_GELU, [x], n);
       get().gelu_erf(x, n);
     },
+    gelu_erf_backward: (dy, x, n) => get().gelu_erf_backward(dy, x, n),
     layer_norm: (dst, x, rows, n, g, b, eps) => get().layer_norm(dst, x, rows, n, g, b, eps),
+    layer_norm_backward: (dx, dy, rows, n, g, xh, rs) => get().layer_norm_backward(dx, dy, rows, n, g, xh, rs),
     add_bias: (x, rows, n, b) => get().add_bias(x, rows, n, b),
     add_f32: (d, a, b, n) => get().add_f32(d, a, b, n),
     scale_f32: (x, n, s) => get().scale_f32(x, n, s),

@@ -29,7 +29,11 @@ import (
 //	SoftmaxRowsRef ↔ softmax_rows  scaled, biased row softmax (attention); exp as Cephes' expf
 //	GELU          ↔ gelu_erf   erf GELU (activation.go); erf as a rational z·P(z²)/Q(z²)
 //	                 (wat/fit_erf.py)
+//	GELUBackwardRef ↔ gelu_erf_backward  dy·GELU'(x) of the erf GELU; gelu_erf's erf and
+//	                 exp4 (Cephes' expf) for e^(−x²/2)
 //	LayerNorm     ↔ layer_norm (norm.go; the kernel's statistics in float32)
+//	LayerNormBackwardRef ↔ layer_norm_backward  LayerNorm's input gradient (the trainer's; the
+//	                 kernel's means in float32)
 //	AddBias       ↔ add_bias   (matmul.go)
 //	Add, Scale    ↔ add_f32, scale_f32 (matmul.go: each dispatches itself, and its plain loop,
 //	                 SetSIMD(false), is the reference; both give the same float32 results)
@@ -414,6 +418,31 @@ func Activate(name string, act Activation, x []float32) {
 	act(x)
 }
 
+// GELUBackward multiplies dy by the derivative of the erf GELU at x, in place (the backward of
+// Activate("gelu"); len(x) ≥ len(dy)): with the SIMD kernels gelu_erf_backward, else
+// GELUBackwardRef.
+func GELUBackward(dy, x []float32) {
+	if len(dy) == 0 {
+		return
+	}
+	_ = x[len(dy)-1]
+	if SIMD() {
+		simdGELUBackward(dy, x)
+		return
+	}
+	GELUBackwardRef(dy, x)
+}
+
+// GELUBackwardRef is dy[i] *= Φ(x[i]) + x[i]·φ(x[i]), GELU'(x) of 0.5·x·(1 + erf(x/√2)), in
+// float64 with math.Erf and math.Exp: the reference of gelu_erf_backward.
+func GELUBackwardRef(dy, x []float32) {
+	x = x[:len(dy)]
+	for i, v := range x {
+		f := float64(v)
+		dy[i] *= float32(0.5*(1+math.Erf(f/math.Sqrt2)) + f*math.Exp(-f*f/2)/math.Sqrt(2*math.Pi))
+	}
+}
+
 // LayerNormRows is LayerNorm (dst may alias x), with layer_norm when the SIMD kernels are in use
 // and the row length is a multiple of 4.
 func LayerNormRows(dst, x []float32, rows int, gamma, beta []float32, eps float32) {
@@ -425,6 +454,46 @@ func LayerNormRows(dst, x []float32, rows int, gamma, beta []float32, eps float3
 		return
 	}
 	LayerNorm(dst, x, rows, gamma, beta, eps)
+}
+
+// LayerNormBackward writes LayerNorm's input gradient dx [rows, n] (may alias dy) from its output
+// gradient dy, with n = len(gamma), the normalized input xhat [rows, n] and 1/σ per row rstd
+// [rows] the forward kept: dx = rstd·(g − mean(g) − x̂·mean(g·x̂)), g = dy·gamma. With the SIMD
+// kernels (n % 4 == 0) layer_norm_backward, else LayerNormBackwardRef.
+func LayerNormBackward(dx, dy []float32, rows int, gamma, xhat, rstd []float32) {
+	n := len(gamma)
+	if rows == 0 || n == 0 {
+		return
+	}
+	_, _, _, _ = dx[rows*n-1], dy[rows*n-1], xhat[rows*n-1], rstd[rows-1]
+	if n%4 == 0 && SIMD() {
+		simdLayerNormBackward(dx, dy, rows, gamma, xhat, rstd)
+		return
+	}
+	LayerNormBackwardRef(dx, dy, rows, gamma, xhat, rstd)
+}
+
+// LayerNormBackwardRef is LayerNormBackward with the means and the result in float64: the
+// reference of layer_norm_backward.
+func LayerNormBackwardRef(dx, dy []float32, rows int, gamma, xhat, rstd []float32) {
+	H := len(gamma)
+	for r := 0; r < rows; r++ {
+		yr := dy[r*H : (r+1)*H]
+		xh := xhat[r*H : (r+1)*H]
+		var sg, sgx float64
+		for j, g := range yr {
+			gg := float64(g) * float64(gamma[j])
+			sg += gg
+			sgx += gg * float64(xh[j])
+		}
+		mg, mgx := sg/float64(H), sgx/float64(H)
+		rs := float64(rstd[r])
+		dr := dx[r*H : (r+1)*H]
+		for j, g := range yr {
+			gg := float64(g) * float64(gamma[j])
+			dr[j] = float32(rs * (gg - mg - float64(xh[j])*mgx))
+		}
+	}
 }
 
 // AddBiasRows is AddBias, with add_bias when the SIMD kernels are in use and len(bias) % 4 == 0.

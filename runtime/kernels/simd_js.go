@@ -19,7 +19,7 @@ func kABI() int32
 // a module from another build whose exports differ is not used (plain-Go kernels instead).
 // 4: qgemm_packed's tmp holds 8 floats for each of up to kernelThreads threads. 5: quant_u7.
 // 6: attention. 7: pack_q7.
-const kernelABI = 7
+const kernelABI = 9
 
 //go:wasmimport adapterwasm_kernels pack_q7
 func kPackQ7(wp, tp, qw, sw, n, k uint32)
@@ -102,8 +102,14 @@ func kSoftmaxRows(x, ld, rows, n uint32, scale float32, bias uint32)
 //go:wasmimport adapterwasm_kernels gelu_erf
 func kGELU(x, n uint32)
 
+//go:wasmimport adapterwasm_kernels gelu_erf_backward
+func kGELUBackward(dy, x, n uint32)
+
 //go:wasmimport adapterwasm_kernels layer_norm
 func kLayerNorm(dst, x, rows, n, gamma, beta uint32, eps float32)
+
+//go:wasmimport adapterwasm_kernels layer_norm_backward
+func kLayerNormBackward(dx, dy, rows, n, gamma, xhat, rstd uint32)
 
 //go:wasmimport adapterwasm_kernels add_bias
 func kAddBias(x, rows, n, bias uint32)
@@ -327,6 +333,12 @@ func simdSoftmaxRows(x []float32, ld, rows, n int, scale float32, bias []float32
 }
 
 func simdGELU(x []float32) { kGELU(addr(x), uint32(len(x))) }
+
+func simdGELUBackward(dy, x []float32) { kGELUBackward(addr(dy), addr(x), uint32(len(dy))) }
+
+func simdLayerNormBackward(dx, dy []float32, rows int, gamma, xhat, rstd []float32) {
+	kLayerNormBackward(addr(dx), addr(dy), uint32(rows), uint32(len(gamma)), addr(gamma), addr(xhat), addr(rstd))
+}
 
 func simdLayerNorm(dst, x []float32, rows int, gamma, beta []float32, eps float32) {
 	kLayerNorm(addr(dst), addr(x), uint32(rows), uint32(len(gamma)), addr(gamma), addr(beta), eps)

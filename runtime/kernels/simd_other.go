@@ -43,6 +43,12 @@ func simdSoftmaxRows(x []float32, ld, rows, n int, scale float32, bias []float32
 
 func simdGELU(x []float32) { panic("kernels: no SIMD kernel module in this build") }
 
+func simdGELUBackward(dy, x []float32) { panic("kernels: no SIMD kernel module in this build") }
+
+func simdLayerNormBackward(dx, dy []float32, rows int, gamma, xhat, rstd []float32) {
+	panic("kernels: no SIMD kernel module in this build")
+}
+
 func simdLayerNorm(dst, x []float32, rows int, gamma, beta []float32, eps float32) {
 	panic("kernels: no SIMD kernel module in this build")
 }

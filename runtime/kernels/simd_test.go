@@ -384,6 +384,11 @@ const tolExp = 4 * u32
 // evaluation included; fit_erf.py), halved and scaled by x, plus the rounding of 0.5·x·(1 + erf).
 const tolGELU = 5e-7
 
+// tolGELUBackward bounds |gelu_erf_backward - GELUBackwardRef| by tolGELUBackward·|dy|: Φ's
+// error is half the rational erf's 3.9e-7, x·φ(x) ≤ 0.25 carries exp4's 4 ulp, plus the float32
+// roundings of the sum and the product (GELU' is in [-0.17, 1.13]).
+const tolGELUBackward = 6e-7
+
 // tolSoftmax bounds |softmax_rows - SoftmaxRowsRef| per probability by tolSoftmax·p + 1e-10
 // (exp's error, a float32 sum of at most a few hundred terms, one division).
 const tolSoftmax = 2e-6
@@ -422,6 +427,39 @@ func TestGELUKernelMatchesReference(t *testing.T) {
 	}
 }
 
+func TestGELUBackwardKernelMatchesReference(t *testing.T) {
+	requireSIMD(t)
+	r := rand.New(rand.NewPCG(21, 22))
+	var x []float32
+	for v := -12.0; v <= 12; v += 0.00123 {
+		x = append(x, float32(v))
+	}
+	x = append(x, 0, -0, 1e-30, -1e-30, 30, -30, 100, -100, 3) // and an odd length: the scalar tail
+	dy := randVec(r, len(x))
+	got, want := append([]float32(nil), dy...), append([]float32(nil), dy...)
+	GELUBackward(got, x)
+	GELUBackwardRef(want, x)
+	for i, v := range x {
+		if d := math.Abs(float64(got[i] - want[i])); d > tolGELUBackward*math.Abs(float64(dy[i])) {
+			t.Fatalf("dy·gelu'(%v) = %v, reference %v (dy %v, |d| %g)", v, got[i], want[i], dy[i], d)
+		}
+	}
+}
+
+// GELUBackwardRef is the derivative of GELU: compared with GELU's central difference in float64.
+func TestGELUBackwardRefIsTheDerivative(t *testing.T) {
+	for _, v := range []float64{-6, -3, -1.5, -0.7, -0.1, 0, 0.2, 0.9, 1.7, 2.5, 4, 7} {
+		const h = 1e-3
+		g := func(x float64) float64 { return 0.5 * x * (1 + math.Erf(x/math.Sqrt2)) }
+		want := (g(v+h) - g(v-h)) / (2 * h)
+		dy := []float32{1}
+		GELUBackwardRef(dy, []float32{float32(v)})
+		if d := math.Abs(float64(dy[0]) - want); d > 1e-6 {
+			t.Errorf("GELU'(%v) = %v, central difference %v (|d| %g)", v, dy[0], want, d)
+		}
+	}
+}
+
 func TestSoftmaxRowsKernelMatchesReference(t *testing.T) {
 	requireSIMD(t)
 	r := rand.New(rand.NewPCG(13, 14))
@@ -441,6 +479,64 @@ func TestSoftmaxRowsKernelMatchesReference(t *testing.T) {
 		for i := range got {
 			if d := math.Abs(float64(got[i] - want[i])); d > tolSoftmax*float64(want[i])+1e-10 {
 				t.Fatalf("%v: p[%d] = %v, reference %v", s, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+// tolLayerNormBackward bounds |layer_norm_backward - LayerNormBackwardRef| per value by
+// tolLayerNormBackward·rstd·(|g| + mean|g| + |x̂|·mean|g·x̂|), g = dy·gamma: each float32 mean
+// sums n/4 terms per lane (relative error about (n/4)·u of the sum of magnitudes: 5.7e-6 at
+// n = 384), plus a few roundings of g and the result.
+const tolLayerNormBackward = 1e-5
+
+func TestLayerNormBackwardKernelMatchesReference(t *testing.T) {
+	requireSIMD(t)
+	r := rand.New(rand.NewPCG(23, 24))
+	for _, s := range []struct{ rows, n int }{{1, 4}, {3, 8}, {5, 36}, {16, 384}, {2, 768}} {
+		x := randVec(r, s.rows*s.n)
+		xhat, rstd := make([]float32, len(x)), make([]float32, s.rows)
+		for i := 0; i < s.rows; i++ {
+			row := x[i*s.n : (i+1)*s.n]
+			var m, v float64
+			for _, e := range row {
+				m += float64(e)
+			}
+			m /= float64(s.n)
+			for _, e := range row {
+				v += (float64(e) - m) * (float64(e) - m)
+			}
+			rs := 1 / math.Sqrt(v/float64(s.n)+1e-12)
+			rstd[i] = float32(rs * 3) // as if x had been a third of its size
+			for j, e := range row {
+				xhat[i*s.n+j] = float32((float64(e) - m) * rs)
+			}
+		}
+		g := randVec(r, s.n)
+		dy := randVec(r, s.rows*s.n)
+		got, want := make([]float32, len(dy)), make([]float32, len(dy))
+		LayerNormBackward(got, dy, s.rows, g, xhat, rstd)
+		LayerNormBackwardRef(want, dy, s.rows, g, xhat, rstd)
+		for i := 0; i < s.rows; i++ {
+			var ag, agx float64
+			for j := 0; j < s.n; j++ {
+				gg := math.Abs(float64(dy[i*s.n+j] * g[j]))
+				ag += gg
+				agx += gg * math.Abs(float64(xhat[i*s.n+j]))
+			}
+			ag, agx = ag/float64(s.n), agx/float64(s.n)
+			for j := 0; j < s.n; j++ {
+				k := i*s.n + j
+				bound := tolLayerNormBackward * float64(rstd[i]) * (math.Abs(float64(dy[k]*g[j])) + ag + math.Abs(float64(xhat[k]))*agx)
+				if d := math.Abs(float64(got[k] - want[k])); d > bound {
+					t.Fatalf("%v: dx[%d,%d] = %v, reference %v (|d| %g > %g)", s, i, j, got[k], want[k], d, bound)
+				}
+			}
+		}
+		LayerNormBackward(dy, dy, s.rows, g, xhat, rstd) // dx aliasing dy
+		for k := range dy {
+			if dy[k] != got[k] {
+				t.Fatalf("%v: in place dx[%d] = %v, not %v", s, k, dy[k], got[k])
 			}
 		}
 	}
@@ -530,6 +626,17 @@ func BenchmarkGELU(b *testing.B) {
 	for b.Loop() {
 		copy(y, x)
 		Activate("gelu", GELU, y)
+	}
+}
+
+func BenchmarkGELUBackward(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	x, dy := randVec(r, 128*1536), randVec(r, 128*1536)
+	y := make([]float32, len(x))
+	b.SetBytes(int64(len(x)))
+	for b.Loop() {
+		copy(y, dy)
+		GELUBackward(y, x)
 	}
 }
 

@@ -12,7 +12,7 @@
 
   ;; abi: the version of these exports' names and signatures. runtime/kernels/simd_js.go
   ;; (kernelABI) uses the module only when they match: bump both whenever an export changes.
-  (func (export "abi") (result i32) (i32.const 7))
+  (func (export "abi") (result i32) (i32.const 9))
 
   ;; A horizontal sum of an f32x4 v is written out as (v0+v1)+(v2+v3) wherever it is needed:
   ;; V8 (Node 20) does not inline Wasm calls, and a call per output tile shows in profiles.
@@ -802,6 +802,50 @@
       (local.set $px (i32.add (local.get $px) (i32.const 4)))
       (br $t))))
 
+  ;; gelu_erf_backward: dy[i] = dy[i]·GELU'(x[i]) for i < n (any n; the last n % 4 values one
+  ;; lane at a time), GELU'(x) = Φ(x) + x·φ(x): Φ(x) = 0.5·(1 + erf(x/√2)) with gelu_erf's
+  ;; rational erf (the same clamp and coefficients), φ(x) = e^(−x²/2)/√(2π) with exp4. The
+  ;; backward of the erf GELU (train/activation.go); reference GELUBackwardRef.
+  (func $dgelu4 (param $x v128) (result v128)
+    (local $z v128) (local $s v128) (local $p v128) (local $q v128)
+    (local.set $z (f32x4.pmin (f32x4.pmax (f32x4.mul (local.get $x) (v128.const f32x4 0.70710678118654752 0.70710678118654752 0.70710678118654752 0.70710678118654752)) (v128.const f32x4 -3.925 -3.925 -3.925 -3.925)) (v128.const f32x4 3.925 3.925 3.925 3.925)))
+    (local.set $s (f32x4.mul (local.get $z) (local.get $z)))
+    (local.set $p (v128.const f32x4 2.0308159491833067e-06 2.0308159491833067e-06 2.0308159491833067e-06 2.0308159491833067e-06))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $s)) (v128.const f32x4 0.0002874878700822592 0.0002874878700822592 0.0002874878700822592 0.0002874878700822592)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $s)) (v128.const f32x4 0.003876312403008342 0.003876312403008342 0.003876312403008342 0.003876312403008342)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $s)) (v128.const f32x4 0.05308429151773453 0.05308429151773453 0.05308429151773453 0.05308429151773453)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $s)) (v128.const f32x4 0.19297274947166443 0.19297274947166443 0.19297274947166443 0.19297274947166443)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $s)) (v128.const f32x4 1.128378987312317 1.128378987312317 1.128378987312317 1.128378987312317)))
+    (local.set $q (v128.const f32x4 3.8030670111766085e-05 3.8030670111766085e-05 3.8030670111766085e-05 3.8030670111766085e-05))
+    (local.set $q (f32x4.add (f32x4.mul (local.get $q) (local.get $s)) (v128.const f32x4 0.0011897390941157937 0.0011897390941157937 0.0011897390941157937 0.0011897390941157937)))
+    (local.set $q (f32x4.add (f32x4.mul (local.get $q) (local.get $s)) (v128.const f32x4 0.015188328921794891 0.015188328921794891 0.015188328921794891 0.015188328921794891)))
+    (local.set $q (f32x4.add (f32x4.mul (local.get $q) (local.get $s)) (v128.const f32x4 0.11516746133565903 0.11516746133565903 0.11516746133565903 0.11516746133565903)))
+    (local.set $q (f32x4.add (f32x4.mul (local.get $q) (local.get $s)) (v128.const f32x4 0.5043492913246155 0.5043492913246155 0.5043492913246155 0.5043492913246155)))
+    (local.set $q (f32x4.add (f32x4.mul (local.get $q) (local.get $s)) (v128.const f32x4 1.0 1.0 1.0 1.0)))
+    ;; Φ = 0.5 + 0.5·erf(z); x·φ = x·e^(−x²/2)·(1/√(2π))
+    (f32x4.add
+      (f32x4.add (v128.const f32x4 0.5 0.5 0.5 0.5) (f32x4.mul (v128.const f32x4 0.5 0.5 0.5 0.5) (f32x4.div (f32x4.mul (local.get $z) (local.get $p)) (local.get $q))))
+      (f32x4.mul (f32x4.mul (local.get $x) (v128.const f32x4 0.3989422804014327 0.3989422804014327 0.3989422804014327 0.3989422804014327))
+        (call $exp4 (f32x4.mul (f32x4.mul (local.get $x) (local.get $x)) (v128.const f32x4 -0.5 -0.5 -0.5 -0.5))))))
+
+  (func (export "gelu_erf_backward") (param $dy i32) (param $x i32) (param $n i32)
+    (local $e i32)
+    (local.set $e (i32.add (local.get $dy) (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2))))
+    (block $done (loop $l
+      (br_if $done (i32.ge_u (local.get $dy) (local.get $e)))
+      (v128.store (local.get $dy) (f32x4.mul (v128.load (local.get $dy)) (call $dgelu4 (v128.load (local.get $x)))))
+      (local.set $dy (i32.add (local.get $dy) (i32.const 16)))
+      (local.set $x (i32.add (local.get $x) (i32.const 16)))
+      (br $l)))
+    (local.set $e (i32.add (local.get $e) (i32.shl (i32.and (local.get $n) (i32.const 3)) (i32.const 2))))
+    (block $tdone (loop $t
+      (br_if $tdone (i32.ge_u (local.get $dy) (local.get $e)))
+      (f32.store (local.get $dy) (f32.mul (f32.load (local.get $dy))
+        (f32x4.extract_lane 0 (call $dgelu4 (f32x4.splat (f32.load (local.get $x)))))))
+      (local.set $dy (i32.add (local.get $dy) (i32.const 4)))
+      (local.set $x (i32.add (local.get $x) (i32.const 4)))
+      (br $t))))
+
   ;; softmax_rows: for each of rows rows of x (row stride ld ≥ n rounded up to 4, f32, 16-byte
   ;; readable past n), x[j] = softmax(x[j]·scale + bias[j]) over j < n (bias: n values, ld
   ;; readable), and x[j] = 0 for n ≤ j < n rounded up to 4.
@@ -933,6 +977,53 @@
             (f32x4.mul (f32x4.mul (f32x4.sub (v128.load (i32.add (local.get $px) (local.get $j))) (local.get $m)) (local.get $inv))
                        (v128.load (i32.add (local.get $g) (local.get $j))))
             (v128.load (i32.add (local.get $b) (local.get $j)))))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br $l)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $il)))
+  )
+
+  ;; layer_norm_backward: LayerNorm's input gradient from its output's, for each of rows rows of
+  ;; n values (n % 4 == 0, rows contiguous; dx may be dy): with g = dy·gamma,
+  ;; dx = rstd[i]·(g − mean(g) − x̂·mean(g·x̂)), x̂ the normalized input the forward kept. The two
+  ;; means in f32x4 (the reference, kernels.LayerNormBackwardRef, in float64).
+  (func (export "layer_norm_backward")
+    (param $dx i32) (param $dy i32) (param $rows i32) (param $n i32) (param $g i32) (param $xh i32) (param $rstd i32)
+    (local $i i32) (local $j i32) (local $nb i32) (local $py i32) (local $pd i32) (local $px i32)
+    (local $gg v128) (local $xv v128) (local $ag v128) (local $agx v128) (local $mg v128) (local $mgx v128) (local $rs v128)
+    (local $inv f32)
+    (local.set $nb (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $inv (f32.div (f32.const 1) (f32.convert_i32_u (local.get $n))))
+    (block $i_done (loop $il
+      (br_if $i_done (i32.ge_u (local.get $i) (local.get $rows)))
+      (local.set $py (i32.add (local.get $dy) (i32.mul (local.get $i) (local.get $nb))))
+      (local.set $pd (i32.add (local.get $dx) (i32.mul (local.get $i) (local.get $nb))))
+      (local.set $px (i32.add (local.get $xh) (i32.mul (local.get $i) (local.get $nb))))
+      (local.set $ag (v128.const i64x2 0 0))
+      (local.set $agx (v128.const i64x2 0 0))
+      (local.set $j (i32.const 0))
+      (block $d (loop $l
+        (br_if $d (i32.ge_u (local.get $j) (local.get $nb)))
+        (local.set $gg (f32x4.mul (v128.load (i32.add (local.get $py) (local.get $j))) (v128.load (i32.add (local.get $g) (local.get $j)))))
+        (local.set $ag (f32x4.add (local.get $ag) (local.get $gg)))
+        (local.set $agx (f32x4.add (local.get $agx) (f32x4.mul (local.get $gg) (v128.load (i32.add (local.get $px) (local.get $j))))))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br $l)))
+      (local.set $mg (f32x4.splat (f32.mul (local.get $inv)
+        (f32.add (f32.add (f32x4.extract_lane 0 (local.get $ag)) (f32x4.extract_lane 1 (local.get $ag)))
+                 (f32.add (f32x4.extract_lane 2 (local.get $ag)) (f32x4.extract_lane 3 (local.get $ag)))))))
+      (local.set $mgx (f32x4.splat (f32.mul (local.get $inv)
+        (f32.add (f32.add (f32x4.extract_lane 0 (local.get $agx)) (f32x4.extract_lane 1 (local.get $agx)))
+                 (f32.add (f32x4.extract_lane 2 (local.get $agx)) (f32x4.extract_lane 3 (local.get $agx)))))))
+      (local.set $rs (v128.load32_splat (i32.add (local.get $rstd) (i32.shl (local.get $i) (i32.const 2)))))
+      (local.set $j (i32.const 0))
+      (block $d (loop $l
+        (br_if $d (i32.ge_u (local.get $j) (local.get $nb)))
+        (local.set $gg (f32x4.mul (v128.load (i32.add (local.get $py) (local.get $j))) (v128.load (i32.add (local.get $g) (local.get $j)))))
+        (v128.store (i32.add (local.get $pd) (local.get $j))
+          (f32x4.mul (local.get $rs)
+            (f32x4.sub (f32x4.sub (local.get $gg) (local.get $mg))
+                       (f32x4.mul (v128.load (i32.add (local.get $px) (local.get $j))) (local.get $mgx)))))
         (local.set $j (i32.add (local.get $j) (i32.const 16)))
         (br $l)))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
