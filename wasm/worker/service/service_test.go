@@ -28,15 +28,21 @@ func site(t *testing.T, names ...string) string {
 	for _, n := range names {
 		copyDir(t, filepath.Join("../../../testdata/tiny/adapters", n), filepath.Join(root, "adapters", n))
 	}
-	idx, err := adapters.BuildIndex(filepath.Join(root, "adapters"), filepath.Join(root, "adapters"))
+	writeIndex(t, filepath.Join(root, "adapters"))
+	return root
+}
+
+// writeIndex writes dir/index.json, `adapterwasm index` over the adapter directories under dir.
+func writeIndex(t *testing.T, dir string) {
+	t.Helper()
+	idx, err := adapters.BuildIndex(dir, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	b, _ := json.Marshal(idx)
-	if err := os.WriteFile(filepath.Join(root, "adapters", "index.json"), b, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "index.json"), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return root
 }
 
 func copyDir(t *testing.T, from, to string) {
@@ -440,14 +446,7 @@ func TestNonBERTBasesMADX(t *testing.T) {
 		for _, n := range names {
 			copyDir(t, filepath.Join(adaptersDir, n), filepath.Join(root, "adapters", n))
 		}
-		idx, err := adapters.BuildIndex(filepath.Join(root, "adapters"), filepath.Join(root, "adapters"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := json.Marshal(idx)
-		if err := os.WriteFile(filepath.Join(root, "adapters", "index.json"), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		writeIndex(t, filepath.Join(root, "adapters"))
 		return DirSource(root)
 	}
 	check := func(t *testing.T, s http.Handler, setup string, texts []string, ref [][]float64) []string {
@@ -538,14 +537,7 @@ func TestClassifyMultiTask(t *testing.T) {
 	for _, n := range []string{"t1", "t2", "t3"} {
 		copyDir(t, filepath.Join("../../../adapters/testdata/methods/mtl/adapters_st", n), filepath.Join(root, "adapters", n))
 	}
-	idx, err := adapters.BuildIndex(filepath.Join(root, "adapters"), filepath.Join(root, "adapters"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := json.Marshal(idx)
-	if err := os.WriteFile(filepath.Join(root, "adapters", "index.json"), b, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeIndex(t, filepath.Join(root, "adapters"))
 	s := New(Config{Model: DirSource(root), Adapters: DirSource(root)})
 	texts := []string{"hello world", "the quick brown fox", "a"}
 	setup := "MultiTask(t1,t2,t3)"
@@ -602,21 +594,13 @@ func TestClassifyMultiTask(t *testing.T) {
 // first entry of the name, whatever its base, was loaded before and failed for the others).
 func TestIndexNameForSeveralBases(t *testing.T) {
 	root := t.TempDir()
-	copyDir(t, "../../../testdata/archs/distilbert/adapters/seq_bn", filepath.Join(root, "a_distilbert"))
-	copyDir(t, "../../../testdata/archs/roberta/adapters/seq_bn", filepath.Join(root, "b_roberta"))
-	built, err := adapters.BuildIndex(root, root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, _ := json.Marshal(built)
-	var parsed adapters.Index
-	if err := json.Unmarshal(raw, &parsed); err != nil {
-		t.Fatal(err)
-	}
-	idx := &index{adapters: map[string][]*adapters.IndexEntry{}, fusions: map[string][]*adapters.IndexEntry{}}
-	for i := range parsed.Adapters {
-		e := &parsed.Adapters[i]
-		idx.adapters[e.Name] = append(idx.adapters[e.Name], e)
+	dir := filepath.Join(root, "adapters")
+	copyDir(t, "../../../testdata/archs/distilbert/adapters/seq_bn", filepath.Join(dir, "a_distilbert"))
+	copyDir(t, "../../../testdata/archs/roberta/adapters/seq_bn", filepath.Join(dir, "b_roberta"))
+	writeIndex(t, dir)
+	idx, e := New(Config{Model: DirSource(root), Adapters: DirSource(root)}).loadIndex(context.Background())
+	if e != nil {
+		t.Fatal(e)
 	}
 	for base, want := range map[string]string{"adapterwasm/tiny-roberta": "b_roberta", "adapterwasm/tiny-distilbert": "a_distilbert",
 		"": "a_distilbert", "someone/else": "a_distilbert"} {
