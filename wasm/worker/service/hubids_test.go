@@ -32,6 +32,32 @@ func errCode(out map[string]any) string {
 	return c
 }
 
+// hubTexts are the texts the hub id tests classify; hubBody is a request for them under setup.
+var hubTexts = []string{"hello world", "the quick brown fox"}
+
+func hubBody(setup string) string {
+	b, _ := json.Marshal(map[string]any{"texts": hubTexts, "adapters": setup})
+	return string(b)
+}
+
+// checkSetup asks s to classify hubTexts under setup and holds the logits to those of wantSetup
+// over the named adapters of the site root (loaded from disk, no hub).
+func checkSetup(t *testing.T, s *Service, root, setup, wantSetup string, names ...string) {
+	t.Helper()
+	code, out, _ := doH(t, s, hubBody(setup))
+	if code != 200 {
+		t.Fatalf("%s: %d %v", setup, code, out)
+	}
+	exp := want(t, root, wantSetup, hubTexts, names...)
+	for i, r := range out["results"].([]any) {
+		for j, g := range logits(t, r) {
+			if math.Abs(g-float64(exp[i].Logits[j])) > 1e-6 {
+				t.Errorf("%s text %d logit %d: %v, want %v", setup, i, j, g, exp[i].Logits[j])
+			}
+		}
+	}
+}
+
 // TestHubIDs: a setup may name adapters by hub id where the configuration allows them; they are
 // fetched once per isolate (kept in the LRU), pinned by commit, and the hub's refusals become
 // typed API errors.
@@ -54,25 +80,9 @@ func TestHubIDs(t *testing.T) {
 	}
 	src := DirSource(root)
 	s := New(Config{Model: src, Adapters: src, Hub: hc})
-	texts := []string{"hello world", "the quick brown fox"}
-	body := func(setup string) string {
-		b, _ := json.Marshal(map[string]any{"texts": texts, "adapters": setup})
-		return string(b)
-	}
 	check := func(setup, wantSetup string, names ...string) {
 		t.Helper()
-		code, out, _ := doH(t, s, body(setup))
-		if code != 200 {
-			t.Fatalf("%s: %d %v", setup, code, out)
-		}
-		exp := want(t, root, wantSetup, texts, names...)
-		for i, r := range out["results"].([]any) {
-			for j, g := range logits(t, r) {
-				if math.Abs(g-float64(exp[i].Logits[j])) > 1e-6 {
-					t.Errorf("%s text %d logit %d: %v, want %v", setup, i, j, g, exp[i].Logits[j])
-				}
-			}
-		}
+		checkSetup(t, s, root, setup, wantSetup, names...)
 	}
 	hubFetches := func() int64 {
 		s.statsMu.Lock()
@@ -105,14 +115,14 @@ func TestHubIDs(t *testing.T) {
 		{"org/bad..id", CodeInvalidSetup, 400},
 		{"nope", CodeUnknownAdapter, 404},
 	} {
-		code, out, _ := doH(t, s, body(c.setup))
+		code, out, _ := doH(t, s, hubBody(c.setup))
 		if code != c.status || errCode(out) != c.code {
 			t.Errorf("%s: %d %v, want %d %s", c.setup, code, out, c.status, c.code)
 		}
 	}
 
 	h.RateLimit = 9
-	code, out, ra := doH(t, s, body("org/seq_bn_b"))
+	code, out, ra := doH(t, s, hubBody("org/seq_bn_b"))
 	h.RateLimit = 0
 	if code != 503 || errCode(out) != CodeHubRateLimited || ra != "9" {
 		t.Errorf("rate limited: %d %v Retry-After %q", code, out, ra)
@@ -122,7 +132,7 @@ func TestHubIDs(t *testing.T) {
 	small := *hc
 	small.MaxAdapterBytes = 1000
 	s2 := New(Config{Model: src, Adapters: src, Hub: &small})
-	if code, out, _ := doH(t, s2, body("org/seq_bn")); code != 502 || errCode(out) != CodeAdapterLoad || !strings.Contains(out["error"].(map[string]any)["message"].(string), "too large") {
+	if code, out, _ := doH(t, s2, hubBody("org/seq_bn")); code != 502 || errCode(out) != CodeAdapterLoad || !strings.Contains(out["error"].(map[string]any)["message"].(string), "too large") {
 		t.Errorf("over the limit: %d %v", code, out)
 	}
 	// Unreachable hub. Natively only: under GOOS=js the test binary's network is Go's in-process
@@ -132,13 +142,13 @@ func TestHubIDs(t *testing.T) {
 		down := *hc
 		down.Client = &hub.Client{Endpoint: "http://127.0.0.1:1"}
 		s3 := New(Config{Model: src, Adapters: src, Hub: &down})
-		if code, out, _ := doH(t, s3, body("org/seq_bn")); code != 502 || errCode(out) != CodeHubUnavailable {
+		if code, out, _ := doH(t, s3, hubBody("org/seq_bn")); code != 502 || errCode(out) != CodeHubUnavailable {
 			t.Errorf("unreachable: %d %v", code, out)
 		}
 	}
 	// Without a hub configuration an id is an unknown name, as before.
 	s4 := New(Config{Model: src, Adapters: src})
-	if code, out, _ := doH(t, s4, body("org/seq_bn")); code != 404 || errCode(out) != CodeUnknownAdapter {
+	if code, out, _ := doH(t, s4, hubBody("org/seq_bn")); code != 404 || errCode(out) != CodeUnknownAdapter {
 		t.Errorf("no hub: %d %v", code, out)
 	}
 	// The service keeps serving after all of it.
@@ -205,25 +215,9 @@ func TestAHIDs(t *testing.T) {
 		return New(Config{Model: src, Adapters: src, Hub: hc})
 	}
 	s := service(nil)
-	texts := []string{"hello world", "the quick brown fox"}
-	body := func(setup string) string {
-		b, _ := json.Marshal(map[string]any{"texts": texts, "adapters": setup})
-		return string(b)
-	}
 	check := func(setup, wantSetup string, names ...string) {
 		t.Helper()
-		code, out, _ := doH(t, s, body(setup))
-		if code != 200 {
-			t.Fatalf("%s: %d %v", setup, code, out)
-		}
-		exp := want(t, root, wantSetup, texts, names...)
-		for i, r := range out["results"].([]any) {
-			for j, g := range logits(t, r) {
-				if math.Abs(g-float64(exp[i].Logits[j])) > 1e-6 {
-					t.Errorf("%s text %d logit %d: %v, want %v", setup, i, j, g, exp[i].Logits[j])
-				}
-			}
-		}
+		checkSetup(t, s, root, setup, wantSetup, names...)
 	}
 	check("ah:sentiment/sst-2@ukp", "seq_bn", "seq_bn")
 	n := len(h.Requests())
@@ -258,7 +252,7 @@ func TestAHIDs(t *testing.T) {
 		{service(map[string]string{"HUB_AH_MODEL": "org/deep"}), "ah:imdb", CodeHubUnavailable, 502},
 		{service(map[string]string{"HUB_AH_MODEL": "org/list"}), "ah:imdb", CodeHubUnavailable, 502},
 	} {
-		code, out, _ := doH(t, c.s, body(c.setup))
+		code, out, _ := doH(t, c.s, hubBody(c.setup))
 		if code != c.status || errCode(out) != c.code || strings.Contains(fmt.Sprint(out), "interface") {
 			t.Errorf("%s: %d %v, want %d %s", c.setup, code, out, c.status, c.code)
 		} else {
