@@ -53,18 +53,7 @@ func TestTrainedInLibrary(t *testing.T) {
 	dir := golden.Path("train", "trained")
 	if *updateTrained {
 		for _, c := range trainedCases {
-			g, _ := loadGolden(t, "tiny", c.golden)
-			opt := g.options()
-			opt.ModelName = "adapterwasm/tiny-bert"
-			tr, err := New(base, opt)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for s := 0; s < 5; s++ {
-				if _, err := tr.Step(g.batch(t, s)); err != nil {
-					t.Fatal(err)
-				}
-			}
+			tr, _ := trainArch(t, base, "tiny", c.golden, 5)
 			d := filepath.Join(dir, c.golden)
 			os.RemoveAll(d)
 			if err := tr.Save(d, c.format); err != nil {
@@ -82,30 +71,10 @@ func TestTrainedInLibrary(t *testing.T) {
 		t.Errorf("check.json has %d cases, want %d", len(ck.Cases), len(trainedCases))
 	}
 	for _, c := range trainedCases {
-		m := adapters.New(base)
-		name, err := m.LoadDir(filepath.Join(dir, c.golden), adapters.LoadOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := m.SetActive(name); err != nil {
-			t.Fatal(err)
-		}
-		out, err := m.Forward(&adapters.State{}, in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := out.Heads[0].Logits
-		want := ck.Cases[c.golden].Logits
-		if len(want) != B {
-			t.Fatalf("%s: check.json has %d rows", c.golden, len(want))
-		}
-		N := len(want[0])
-		d := 0.0
-		for i := range want {
-			for j, v := range want[i] {
-				d = math.Max(d, math.Abs(float64(got[i*N+j])-v))
-			}
-		}
+		_, got := runtimeLogits(t, base, in, func(m *adapters.Model) (string, error) {
+			return m.LoadDir(filepath.Join(dir, c.golden), adapters.LoadOptions{})
+		})
+		d := maxDiffRows(t, c.golden, got, ck.Cases[c.golden].Logits, B)
 		if d > 1e-4 {
 			t.Errorf("%s (%s): the library's logits differ from ours by %.3g", c.golden, c.format, d)
 		}
@@ -171,33 +140,13 @@ func TestSiteTrainedInLibrary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	am := adapters.New(m.Encoder)
-	name, err := am.Load(files, adapters.LoadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	B, T := len(ck.InputIDs), len(ck.InputIDs[0])
+	in := bert.Input{B: B, T: T, IDs: golden.Flat2(ck.InputIDs), AttentionMask: golden.Flat2(ck.AttentionMask)}
+	name, got := runtimeLogits(t, m.Encoder, in, func(m *adapters.Model) (string, error) { return m.Load(files, adapters.LoadOptions{}) })
 	if name != ck.Name {
 		t.Errorf("name %q, the library's %q", name, ck.Name)
 	}
-	if err := am.SetActive(name); err != nil {
-		t.Fatal(err)
-	}
-	B, T := len(ck.InputIDs), len(ck.InputIDs[0])
-	out, err := am.Forward(&adapters.State{}, bert.Input{B: B, T: T, IDs: golden.Flat2(ck.InputIDs), AttentionMask: golden.Flat2(ck.AttentionMask)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := out.Heads[0].Logits
-	N := len(ck.Logits[0])
-	if len(got) != B*N {
-		t.Fatalf("%d logits, want %d×%d", len(got), B, N)
-	}
-	d := 0.0
-	for i := range ck.Logits {
-		for j, v := range ck.Logits[i] {
-			d = math.Max(d, math.Abs(float64(got[i*N+j])-v))
-		}
-	}
+	d := maxDiffRows(t, "site", got, ck.Logits, B)
 	if d > 1e-4 {
 		t.Errorf("the library's logits differ from ours by %.3g", d)
 	}
@@ -222,12 +171,16 @@ func archTrainedCases(arch string) []struct{ golden, format string } {
 	return trainedArchCases
 }
 
-// trainArch trains golden case c on base for steps steps from its seeded init.
+// trainArch trains golden case c of arch ("tiny": testdata/train/tiny's BERT cases) on base for
+// steps steps from its seeded init, cycling through the case's batches.
 func trainArch(t *testing.T, base *bert.Model, arch, c string, steps int) (*Trainer, *trainGolden) {
 	t.Helper()
 	g, _ := loadGolden(t, arch, c)
 	opt := g.options()
 	opt.ModelName = "adapterwasm/tiny-" + arch
+	if arch == "tiny" {
+		opt.ModelName = "adapterwasm/tiny-bert"
+	}
 	tr, err := New(base, opt)
 	if err != nil {
 		t.Fatal(err)
@@ -283,30 +236,10 @@ func TestTrainedArchsInLibrary(t *testing.T) {
 		B, T := len(a.InputIDs), len(a.InputIDs[0])
 		in := bert.Input{B: B, T: T, IDs: golden.Flat2(a.InputIDs), AttentionMask: golden.Flat2(a.AttentionMask)}
 		for _, c := range archTrainedCases(arch) {
-			m := adapters.New(base)
-			name, err := m.LoadDir(filepath.Join(dir, arch, c.golden), adapters.LoadOptions{})
-			if err != nil {
-				t.Fatalf("%s/%s: %v", arch, c.golden, err)
-			}
-			if err := m.SetActive(name); err != nil {
-				t.Fatal(err)
-			}
-			out, err := m.Forward(&adapters.State{}, in)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := out.Heads[0].Logits
-			want := a.Cases[c.golden].Logits
-			if len(want) != B {
-				t.Fatalf("%s/%s: check.json has %d rows", arch, c.golden, len(want))
-			}
-			N := len(want[0])
-			d := 0.0
-			for i := range want {
-				for j, v := range want[i] {
-					d = math.Max(d, math.Abs(float64(got[i*N+j])-v))
-				}
-			}
+			_, got := runtimeLogits(t, base, in, func(m *adapters.Model) (string, error) {
+				return m.LoadDir(filepath.Join(dir, arch, c.golden), adapters.LoadOptions{})
+			})
+			d := maxDiffRows(t, arch+"/"+c.golden, got, a.Cases[c.golden].Logits, B)
 			if d > 1e-4 {
 				t.Errorf("%s/%s (%s): the library's logits differ from ours by %.3g", arch, c.golden, c.format, d)
 			}
@@ -334,19 +267,7 @@ func TestTrainedArchsLoad(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					m := adapters.New(base)
-					name, err := m.Load(files, adapters.LoadOptions{})
-					if err != nil {
-						t.Fatal(err)
-					}
-					if err := m.SetActive(name); err != nil {
-						t.Fatal(err)
-					}
-					out, err := m.Forward(&adapters.State{}, b.Input)
-					if err != nil {
-						t.Fatal(err)
-					}
-					got := out.Heads[0].Logits
+					_, got := runtimeLogits(t, base, b.Input, func(m *adapters.Model) (string, error) { return m.Load(files, adapters.LoadOptions{}) })
 					if len(got) != len(want) {
 						t.Fatalf("%d logits, the trainer's %d", len(got), len(want))
 					}
@@ -359,4 +280,40 @@ func TestTrainedArchsLoad(t *testing.T) {
 			}
 		}
 	}
+}
+
+// runtimeLogits loads an adapter into package adapters on base with load, activates it and
+// returns its name and the logits of its head on in.
+func runtimeLogits(t *testing.T, base *bert.Model, in bert.Input, load func(*adapters.Model) (string, error)) (string, []float32) {
+	t.Helper()
+	m := adapters.New(base)
+	name, err := load(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SetActive(name); err != nil {
+		t.Fatal(err)
+	}
+	out, err := m.Forward(&adapters.State{}, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return name, out.Heads[0].Logits
+}
+
+// maxDiffRows is max |got - want| for want given as B rows of a reference file (check.json of
+// case) and got flat, after checking the shapes agree.
+func maxDiffRows(t *testing.T, name string, got []float32, want [][]float64, B int) float64 {
+	t.Helper()
+	if len(want) != B || len(want[0])*B != len(got) {
+		t.Fatalf("%s: check.json has %d rows for a batch of %d, %d logits", name, len(want), B, len(got))
+	}
+	N := len(want[0])
+	d := 0.0
+	for i := range want {
+		for j, v := range want[i] {
+			d = math.Max(d, math.Abs(float64(got[i*N+j])-v))
+		}
+	}
+	return d
 }
