@@ -76,7 +76,7 @@ func newBPE(m *bpeJSON, vocab map[string]int32) (*bpe, error) {
 	if m.UnkToken != nil {
 		id, ok := vocab[*m.UnkToken]
 		if !ok {
-			return nil, formatErrorf("model: unk_token %q is not in the vocab", clip(*m.UnkToken))
+			return nil, formatErrorf("model: unk_token %q is not in the vocab", jsonin.Clip(*m.UnkToken))
 		}
 		b.unkID = id
 	}
@@ -93,12 +93,12 @@ func newBPE(m *bpeJSON, vocab map[string]int32) (*bpe, error) {
 		l, ok1 := vocab[pair[0]]
 		r, ok2 := vocab[pair[1]]
 		if !ok1 || !ok2 {
-			return nil, formatErrorf("model merges[%d]: %q or %q is not in the vocab", rank, clip(pair[0]), clip(pair[1]))
+			return nil, formatErrorf("model merges[%d]: %q or %q is not in the vocab", rank, jsonin.Clip(pair[0]), jsonin.Clip(pair[1]))
 		}
 		key = append(append(key[:0], pair[0]...), pair[1]...)
 		id, ok := vocab[string(key)]
 		if !ok {
-			return nil, formatErrorf("model merges[%d]: %q is not in the vocab", rank, clip(pair[0]+pair[1]))
+			return nil, formatErrorf("model merges[%d]: %q is not in the vocab", rank, jsonin.Clip(pair[0]+pair[1]))
 		}
 		k := pairKey(l, r)
 		if _, dup := b.merges[k]; !dup { // the first rank wins, as in the reference's map
@@ -141,7 +141,7 @@ func parseMerges(raw []byte) ([][2]string, error) {
 		if err := json.Unmarshal(r, &one); err == nil {
 			l, rt, ok := strings.Cut(one, " ")
 			if !ok || strings.Contains(rt, " ") {
-				return nil, formatErrorf("model merges[%d]: %q is not two tokens", rank, clip(one))
+				return nil, formatErrorf("model merges[%d]: %q is not two tokens", rank, jsonin.Clip(one))
 			}
 			pairs[rank] = [2]string{l, rt}
 		} else if err := json.Unmarshal(r, &pairs[rank]); err != nil {
@@ -221,19 +221,6 @@ func parseMergesFast(raw []byte, capHint int) ([][2]string, bool) {
 		}
 		i = skipSpace(raw, i+1)
 	}
-}
-
-// clip cuts a string from the file to a short prefix for an error message.
-func clip(s string) string {
-	const n = 32
-	if len(s) <= n {
-		return s
-	}
-	i := n
-	for i > 0 && !utf8.RuneStart(s[i]) {
-		i--
-	}
-	return s[:i] + "…"
 }
 
 // maxWordChars: BPE keeps whole words (merging is O(n log n) in the word's length).

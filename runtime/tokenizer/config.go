@@ -197,7 +197,7 @@ func (t *Tokenizer) parseModel(raw json.RawMessage, vocab []byte, nAdded int) er
 			return UnsupportedError("model without a type (not WordPiece)")
 		}
 	default:
-		return unsupportedf("model %s (WordPiece, BPE and Unigram are implemented)", clip(m.Type))
+		return unsupportedf("model %s (WordPiece, BPE and Unigram are implemented)", jsonin.Clip(m.Type))
 	}
 	if vocab == nil {
 		vocab = m.Vocab
@@ -291,7 +291,7 @@ func (t *Tokenizer) parseNormalizer(raw json.RawMessage) error {
 		return nil
 	}
 	if ty.Type != "BertNormalizer" {
-		return unsupportedf("normalizer %s (BertNormalizer, Precompiled, Strip, Replace and their Sequence are implemented)", clip(ty.Type))
+		return unsupportedf("normalizer %s (BertNormalizer, Precompiled, Strip, Replace and their Sequence are implemented)", jsonin.Clip(ty.Type))
 	}
 	var n bertNormalizerJSON
 	if err := json.Unmarshal(raw, &n); err != nil {
@@ -359,7 +359,7 @@ func (t *Tokenizer) parsePreTokenizer(raw json.RawMessage) error {
 		t.pre = preTokenizer{kind: preMetaspace, replacement: "▁", prepend: prependAlways, split: true}
 		if ms.Replacement != nil {
 			if utf8.RuneCountInString(*ms.Replacement) != 1 {
-				return formatErrorf("pre_tokenizer Metaspace: replacement %q is not one character", clip(*ms.Replacement))
+				return formatErrorf("pre_tokenizer Metaspace: replacement %q is not one character", jsonin.Clip(*ms.Replacement))
 			}
 			t.pre.replacement = *ms.Replacement
 		}
@@ -375,14 +375,14 @@ func (t *Tokenizer) parsePreTokenizer(raw json.RawMessage) error {
 			case "never":
 				t.pre.prepend = prependNever
 			default:
-				return formatErrorf("pre_tokenizer Metaspace: prepend_scheme %q", clip(*ms.PrependScheme))
+				return formatErrorf("pre_tokenizer Metaspace: prepend_scheme %q", jsonin.Clip(*ms.PrependScheme))
 			}
 		}
 		if ms.Split != nil {
 			t.pre.split = *ms.Split
 		}
 	default:
-		return unsupportedf("pre_tokenizer %s", clip(ty.Type))
+		return unsupportedf("pre_tokenizer %s", jsonin.Clip(ty.Type))
 	}
 	return nil
 }
@@ -500,7 +500,7 @@ func (t *Tokenizer) parsePostProcessor(raw json.RawMessage) error {
 		}
 		return nil
 	default:
-		return unsupportedf("post_processor %s", clip(ty.Type))
+		return unsupportedf("post_processor %s", jsonin.Clip(ty.Type))
 	}
 	t.hasPost = true
 	return nil

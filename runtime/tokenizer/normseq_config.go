@@ -85,7 +85,7 @@ func parseSteps(raw json.RawMessage, steps []normStep, depth int) ([]normStep, e
 	case "":
 		return nil, FormatError("normalizer without a type")
 	}
-	return nil, unsupportedf("normalizer %s in a Sequence (Precompiled, Strip and Replace are implemented there)", clip(n.Type))
+	return nil, unsupportedf("normalizer %s in a Sequence (Precompiled, Strip and Replace are implemented there)", jsonin.Clip(n.Type))
 }
 
 // replaceRegexp compiles a Replace pattern. The reference runs it with Oniguruma; Go's
@@ -95,7 +95,7 @@ func parseSteps(raw json.RawMessage, steps []normStep, depth int) ([]normStep, e
 // can match the empty string is an UnsupportedError.
 func replaceRegexp(pat string) (replaceMatcher, error) {
 	unsupported := func(why string) error {
-		return unsupportedf("normalizer Replace: pattern %q (%s)", clip(pat), why)
+		return unsupportedf("normalizer Replace: pattern %q (%s)", jsonin.Clip(pat), why)
 	}
 	if pat == "" {
 		return replaceMatcher{}, unsupported("empty")

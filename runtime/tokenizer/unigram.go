@@ -88,7 +88,7 @@ func newUnigram(raw json.RawMessage) (*unigram, []string, error) {
 		}
 		score, ok := serdeFloat(bytes.TrimSpace(e[1]))
 		if !ok {
-			return nil, nil, formatErrorf("model vocab[%d]: score %q is not a number in range", id, clip(string(e[1])))
+			return nil, nil, formatErrorf("model vocab[%d]: score %q is not a number in range", id, jsonin.Clip(string(e[1])))
 		}
 		if math.IsNaN(score) || math.IsInf(score, 0) {
 			return nil, nil, formatErrorf("model vocab[%d]: score %v", id, score)
