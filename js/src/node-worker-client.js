@@ -7,13 +7,13 @@
 //
 // The thread holds the process open only while calls are pending: a script that ends without
 // dispose() still exits.
-import { Worker } from "node:worker_threads";
 import "./node-local.js"; // paths resolve here as in the worker
+import { startThread } from "./node-thread.js";
 import { WorkerModelWithHeads as WebWorkerModelWithHeads } from "./worker-client.js";
 
 export class WorkerModelWithHeads extends WebWorkerModelWithHeads {
   static _startWorker() {
-    return new Worker(new URL("./node-worker.js", import.meta.url), { execArgv: threadExecArgv() });
+    return startThread(new URL("./node-worker.js", import.meta.url));
   }
 
   static _workerUrl() {
@@ -34,19 +34,6 @@ export class WorkerModelWithHeads extends WebWorkerModelWithHeads {
     p.then(idle, idle);
     return p;
   }
-}
-
-// threadExecArgv is the process's Node options minus those a worker thread refuses (a script
-// given with -e / --input-type, as in `node --input-type=module -e …`).
-function threadExecArgv() {
-  const out = [];
-  const args = process.execArgv;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (/^(-e|--eval|-p|--print|--input-type)$/.test(a)) i++; // and its value
-    else if (!/^(--eval|--print|--input-type)=/.test(a)) out.push(a);
-  }
-  return out;
 }
 
 export { Stack, Fuse, Parallel, Split, BatchSplit, Average, MultiTask, AdapterSetup } from "./composition.js";

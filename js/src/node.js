@@ -3,12 +3,12 @@
 import { readFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
-import { Worker } from "node:worker_threads";
 import { AdapterwasmError } from "./errors.js";
 import { setDefaultStoreFactory } from "./model.js";
 import { setDefaultWasm, setFileReader, setKernelWorkers } from "./runtime.js";
 import { FsStore } from "./store-node.js";
 import "./node-local.js"; // local paths and file: URLs; an existing path is never a hub id
+import { startThread } from "./node-thread.js";
 
 // readWasm reads the module from a file: URL; a missing file says what to pass instead.
 async function readWasm(url) {
@@ -25,7 +25,7 @@ setDefaultWasm(() => readWasm(new URL("../dist/adapterwasm.wasm", import.meta.ur
 setFileReader(readWasm);
 // Kernel threads are worker threads, unref'd: they never hold the process open.
 setKernelWorkers(() => {
-  const w = new Worker(new URL("./node-kernel-worker.js", import.meta.url), { name: "adapterwasm-kernels" });
+  const w = startThread(new URL("./node-kernel-worker.js", import.meta.url), { name: "adapterwasm-kernels" });
   w.unref();
   return {
     post: (m) => w.postMessage(m),
