@@ -3,25 +3,18 @@
 import { after, before, describe, test } from "node:test";
 import { execFileSync } from "node:child_process";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { startServer } from "../helpers/server.js";
 import { checkClassify, checkEmbeddings, cli, goldenSentences, HAVE_MINILM, indexOf, maxAbsDiff, MINILM_ADAPTERS, MINILM_BASE, MINILM_DTYPE, MINILM_Q8, readJSON, requireBuild, ROOT, TINY, TOL, tinyIndex } from "../helpers/fixtures.js";
-import { PAGE } from "./page.js";
+import { launchChromium, PAGE } from "./page.js";
 
 requireBuild();
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
-const { chromium } = await import("playwright-core");
-
-const ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
 let srv;
-const contexts = [];
+const browsers = [];
 
 before(async () => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} missing: apt-get install -y chromium`);
   srv = await startServer({
     mounts: {
       // The package is static code: cacheable, like any deployment would serve it.
@@ -37,21 +30,15 @@ before(async () => {
 });
 
 after(async () => {
-  for (const c of contexts) await c.close().catch(() => {});
+  for (const b of browsers) await b.close();
   await srv?.close();
 });
 
 // newBrowser starts Chromium with a fresh profile (so a fresh Cache API) that lives for the test.
 async function newBrowser() {
-  const dir = mkdtempSync(join(tmpdir(), "adapterwasm-chromium-"));
-  const ctx = await chromium.launchPersistentContext(dir, { executablePath: CHROMIUM, headless: true, args: ARGS });
-  ctx.__dir = dir;
-  contexts.push(ctx);
-  const page = ctx.pages()[0] ?? (await ctx.newPage());
-  const logs = [];
-  page.on("console", (m) => logs.push(m.text()));
-  page.on("pageerror", (e) => logs.push(String(e)));
-  return { ctx, page, logs, close: async () => (await ctx.close(), rmSync(dir, { recursive: true, force: true })) };
+  const b = await launchChromium("adapterwasm-chromium-");
+  browsers.push(b);
+  return b;
 }
 
 function pageUrl(params) {

@@ -6,30 +6,26 @@
 // Needs /usr/bin/chromium, `npm ci` in js/, ./build.sh wasm, the MiniLM (./build.sh test).
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { startHub } from "../helpers/hub.js";
-import { runOnBlank } from "./page.js";
+import { launchChromium, runOnBlank } from "./page.js";
 import { startServer } from "../helpers/server.js";
 import { cliRun, HAVE_MINILM, MINILM, MINILM_ADAPTERS, requireBuild, ROOT } from "../helpers/fixtures.js";
 
 requireBuild();
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
-const { chromium } = await import("playwright-core");
-const ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 const MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2";
 const TEXTS = ["I love this movie", "Win a free cruise now, click here", "The parliament passed the budget"];
 
-let srv, hub, ctx, page, dir, out, cliFile;
+let srv, hub, page, out, cliFile, closeBrowser;
 const logs = [];
 
 const run = (f, arg) => runOnBlank(page, `${srv.url}/blank.html`, f, arg);
 
 before(async () => {
   if (!HAVE_MINILM) return;
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} missing: apt-get install -y chromium`);
   out = mkdtempSync(join(tmpdir(), "adapterwasm-chromium-convert-out-"));
   cliRun(["convert", "--in", MINILM, "--out", out, "--name", MODEL_ID]);
   cliFile = readFileSync(join(out, "adapterwasm.safetensors"));
@@ -39,16 +35,12 @@ before(async () => {
   });
   hub = await startHub();
   hub.addDir(MODEL_ID, MINILM);
-  dir = mkdtempSync(join(tmpdir(), "adapterwasm-chromium-convert-"));
-  ctx = await chromium.launchPersistentContext(dir, { executablePath: CHROMIUM, headless: true, args: ARGS });
-  page = ctx.pages()[0] ?? (await ctx.newPage());
-  page.on("console", (m) => logs.push(m.text()));
-  page.on("pageerror", (e) => logs.push(String(e)));
+  ({ page, close: closeBrowser } = await launchChromium("adapterwasm-chromium-convert-", { logs }));
 });
 
 after(async () => {
-  await ctx?.close().catch(() => {});
-  for (const d of [dir, out]) if (d) rmSync(d, { recursive: true, force: true });
+  await closeBrowser?.();
+  if (out) rmSync(out, { recursive: true, force: true });
   await srv?.close();
   await hub?.close().catch(() => {});
 });

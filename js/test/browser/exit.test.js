@@ -6,25 +6,20 @@
 // ./build.sh wasm.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 
 import { startServer } from "../helpers/server.js";
 import { requireBuild, ROOT, TINY, tinyIndex } from "../helpers/fixtures.js";
 import { fatalWasmPath } from "../helpers/fataltest.js";
+import { launchChromium } from "./page.js";
 
 requireBuild();
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
-const { chromium } = await import("playwright-core");
-const ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
-let srv, ctx, page, dir;
+let srv, page, closeBrowser;
 const pageErrors = [];
 const SLOW = ["/adapters/seq_bn/adapter_config.json", "/adapters/lora_qv/pytorch_adapter.bin"];
 
 before(async () => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} missing: apt-get install -y chromium`);
   srv = await startServer({
     mounts: {
       "/pkg/": { dir: join(ROOT, "js") },
@@ -38,15 +33,11 @@ before(async () => {
       "/adapters/index.json": { body: tinyIndex() },
     },
   });
-  dir = mkdtempSync(join(tmpdir(), "adapterwasm-chromium-exit-"));
-  ctx = await chromium.launchPersistentContext(dir, { executablePath: CHROMIUM, headless: true, args: ARGS });
-  page = ctx.pages()[0] ?? (await ctx.newPage());
-  page.on("pageerror", (e) => pageErrors.push(String(e)));
+  ({ page, close: closeBrowser } = await launchChromium("adapterwasm-chromium-exit-", { logs: pageErrors, console: false }));
 });
 
 after(async () => {
-  await ctx?.close().catch(() => {});
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await closeBrowser?.();
   await srv?.close();
 });
 

@@ -4,21 +4,16 @@
 // Needs /usr/bin/chromium, `npm ci` in js/, and ./build.sh wasm.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { startServer } from "../helpers/server.js";
 import { goldenSentences, requireBuild, ROOT, TINY, tinyIndex } from "../helpers/fixtures.js";
 import { endlessServer, HOSTILE_CASES, hostileDir } from "../helpers/hostile.js";
-import { isCached, PAGE, runInPage } from "./page.js";
+import { isCached, launchChromium, PAGE, runInPage } from "./page.js";
 
 requireBuild();
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
-const { chromium } = await import("playwright-core");
-const ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
-let srv, ctx, page, dir;
+let srv, page, closeBrowser;
 const logs = [];
 const FILE = "/adapters/seq_bn/pytorch_adapter.bin";
 const texts = goldenSentences().slice(0, 4);
@@ -37,7 +32,6 @@ const inPage = (f, arg) => runInPage(page, f, arg);
 const cached = (path) => isCached(page, `${srv.url}${path}`);
 
 before(async () => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} missing: apt-get install -y chromium`);
   srv = await startServer({
     mounts: {
       "/pkg/": { dir: join(ROOT, "js"), cacheControl: "public, max-age=3600" },
@@ -47,16 +41,11 @@ before(async () => {
     },
     pages: { "/page.html": PAGE, "/adapters/index.json": { body: tinyIndex() } },
   });
-  dir = mkdtempSync(join(tmpdir(), "adapterwasm-chromium-"));
-  ctx = await chromium.launchPersistentContext(dir, { executablePath: CHROMIUM, headless: true, args: ARGS });
-  page = ctx.pages()[0] ?? (await ctx.newPage());
-  page.on("console", (m) => logs.push(m.text()));
-  page.on("pageerror", (e) => logs.push(String(e)));
+  ({ page, close: closeBrowser } = await launchChromium("adapterwasm-chromium-", { logs }));
 });
 
 after(async () => {
-  await ctx?.close().catch(() => {});
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await closeBrowser?.();
   await srv?.close();
 });
 

@@ -6,28 +6,22 @@
 // Needs /usr/bin/chromium, `npm ci` in js/, ./build.sh wasm.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { startHub } from "../helpers/hub.js";
-import { runOnBlank } from "./page.js";
+import { launchChromium, runOnBlank } from "./page.js";
 import { startServer } from "../helpers/server.js";
 import { requireBuild, ROOT, TINY } from "../helpers/fixtures.js";
 
 requireBuild();
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
-const { chromium } = await import("playwright-core");
-const ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 const TEXTS = ["I love this movie", "terrible, boring film"];
 
-let srv, hub, ctx, page, dir, commit;
+let srv, hub, page, commit, closeBrowser;
 const logs = [];
 
 const run = (f, arg) => runOnBlank(page, `${srv.url}/blank.html`, f, arg);
 
 before(async () => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} missing: apt-get install -y chromium`);
   srv = await startServer({
     mounts: { "/pkg/": { dir: join(ROOT, "js"), cacheControl: "public, max-age=3600" }, "/hf/": { dir: join(TINY, "model") }, "/adapters/": { dir: join(TINY, "adapters") } },
     pages: { "/blank.html": "<!doctype html><meta charset=utf-8><title>hub</title>" },
@@ -35,16 +29,11 @@ before(async () => {
   hub = await startHub();
   commit = hub.addDir("org/tiny-bert", join(TINY, "model"));
   hub.addDir("AdapterHub/tiny-seq_bn", join(TINY, "adapters", "seq_bn"));
-  dir = mkdtempSync(join(tmpdir(), "adapterwasm-chromium-hub-"));
-  ctx = await chromium.launchPersistentContext(dir, { executablePath: CHROMIUM, headless: true, args: ARGS });
-  page = ctx.pages()[0] ?? (await ctx.newPage());
-  page.on("console", (m) => logs.push(m.text()));
-  page.on("pageerror", (e) => logs.push(String(e)));
+  ({ page, close: closeBrowser } = await launchChromium("adapterwasm-chromium-hub-", { logs }));
 });
 
 after(async () => {
-  await ctx?.close().catch(() => {});
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await closeBrowser?.();
   await srv?.close();
   await hub?.close().catch(() => {});
 });

@@ -1,6 +1,33 @@
 // The test page: loads the package (main thread or Web Worker client) from /pkg/, a base model
 // and optionally an adapter setup from the query string, runs one call and leaves the outcome in
-// window.__done for the test to read. Timings are from navigation start.
+// window.__done for the test to read. Timings are from navigation start. Also what every browser
+// test starts Chromium with (launchChromium) and runs in its pages with.
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+// CHROMIUM is the browser the tests drive: Debian's (never playwright's download).
+export const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+
+// launchChromium starts headless Chromium on a fresh profile (so a fresh Cache API and HTTP cache)
+// named after prefix, with its first page; the page's errors (and console lines, unless console is
+// false) go to logs. close() ends the browser and removes the profile.
+export async function launchChromium(prefix, { logs = [], console = true } = {}) {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} missing: apt-get install -y chromium`);
+  const { chromium } = await import("playwright-core");
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const ctx = await chromium.launchPersistentContext(dir, { executablePath: CHROMIUM, headless: true, args: ARGS });
+  const page = ctx.pages()[0] ?? (await ctx.newPage());
+  if (console) page.on("console", (m) => logs.push(m.text()));
+  page.on("pageerror", (e) => logs.push(String(e)));
+  const close = async () => {
+    await ctx.close().catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return { ctx, page, logs, close };
+}
+
 export const PAGE = `<!doctype html>
 <meta charset="utf-8">
 <title>adapterwasm browser test</title>

@@ -6,20 +6,16 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
 import { startServer } from "../helpers/server.js";
 import { requireBuild, ROOT, TINY } from "../helpers/fixtures.js";
-import { isCached, PAGE, runInPage } from "./page.js";
+import { isCached, launchChromium, PAGE, runInPage } from "./page.js";
 
 requireBuild();
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
-const { chromium } = await import("playwright-core");
-const ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
-let srv, ctx, page, dir;
+let srv, page, closeBrowser;
 const logs = [];
 
 // open loads the page (a base model and one embedding) and returns window.__done.
@@ -45,7 +41,6 @@ const CONVERTED = `/hf/model.safetensors?adapterwasm-converted=q8&source=${encod
 const baseCached = () => cached(CONVERTED);
 
 before(async () => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} missing: apt-get install -y chromium`);
   srv = await startServer({
     mounts: {
       "/pkg/": { dir: join(ROOT, "js"), cacheControl: "public, max-age=3600" },
@@ -55,16 +50,11 @@ before(async () => {
     },
     pages: { "/page.html": PAGE },
   });
-  dir = mkdtempSync(join(tmpdir(), "adapterwasm-chromium-poison-"));
-  ctx = await chromium.launchPersistentContext(dir, { executablePath: CHROMIUM, headless: true, args: ARGS });
-  page = ctx.pages()[0] ?? (await ctx.newPage());
-  page.on("console", (m) => logs.push(m.text()));
-  page.on("pageerror", (e) => logs.push(String(e)));
+  ({ page, close: closeBrowser } = await launchChromium("adapterwasm-chromium-poison-", { logs }));
 });
 
 after(async () => {
-  await ctx?.close().catch(() => {});
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await closeBrowser?.();
   await srv?.close();
 });
 

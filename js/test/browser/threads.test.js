@@ -6,34 +6,27 @@
 // `npm ci` in js/, ./build.sh wasm.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { startServer } from "../helpers/server.js";
 import { goldenSentences, requireBuild, ROOT, TINY } from "../helpers/fixtures.js";
+import { launchChromium } from "./page.js";
 
 requireBuild();
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
-const { chromium } = await import("playwright-core");
-const ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 const ISOLATION = { "Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp" };
 
-let isolated, plain, ctx, dir;
+let isolated, plain, ctx, closeBrowser;
 const mounts = () => ({ "/pkg/": { dir: join(ROOT, "js") }, "/tiny/": { dir: join(TINY, "model"), manifest: true } });
 const BLANK = "<!doctype html><title>threads</title>";
 
 before(async () => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} missing: apt-get install -y chromium`);
   isolated = await startServer({ mounts: mounts(), pages: { "/blank.html": BLANK }, headers: ISOLATION });
   plain = await startServer({ mounts: mounts(), pages: { "/blank.html": BLANK } });
-  dir = mkdtempSync(join(tmpdir(), "adapterwasm-chromium-"));
-  ctx = await chromium.launchPersistentContext(dir, { executablePath: CHROMIUM, headless: true, args: ARGS });
+  ({ ctx, close: closeBrowser } = await launchChromium("adapterwasm-chromium-threads-"));
 });
 
 after(async () => {
-  await ctx?.close().catch(() => {});
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await closeBrowser?.();
   await isolated?.close();
   await plain?.close();
 });
