@@ -20,24 +20,18 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { startSiteServer } from "../server.js";
 import { startHub } from "../../js/test/helpers/hub.js";
+import { launchSite, needFiles } from "./chromium.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const SITE = process.env.ADAPTERWASM_SITE_DIR || join(ROOT, "dist/site");
 const CLI = process.env.ADAPTERWASM_CLI || join(ROOT, "dist/adapterwasm");
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
-for (const [what, p] of [["site", join(SITE, "hublist.js")], ["CLI", CLI], ["Chromium", CHROMIUM]]) {
-  if (!existsSync(p)) throw new Error(`${what}: ${p} is missing (./build.sh site; apt-get install -y chromium)`);
-}
-const { chromium } = createRequire(join(ROOT, "js/package.json"))("playwright-core");
-const ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+needFiles([["site", join(SITE, "hublist.js")], ["CLI", CLI]]);
 const TIMEOUT = Number(process.env.SITE_TEST_TIMEOUT) || 120_000;
 
 const MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2";
@@ -90,7 +84,7 @@ async function waitHub(page, source) {
 }
 
 describe("the demo's Hub listing against a mock hub", { timeout: 5 * 60_000 }, () => {
-  let hub, empty, srv, ctx, page, profile;
+  let hub, empty, srv, page, closeBrowser;
   const requests = [];
   const logs = [];
   const hubUrl = (h) => `${srv.url}/?hub=${encodeURIComponent(h.endpoint)}&adapterhub=${encodeURIComponent(h.ahURL)}`;
@@ -115,20 +109,14 @@ describe("the demo's Hub listing against a mock hub", { timeout: 5 * 60_000 }, (
     const origins = [hub, empty].flatMap((h) => [h.endpoint, h.cdn, new URL(h.ahURL).origin]);
     srv = await startSiteServer({ root: SITE, connect: origins });
     mkdirSync(join(ROOT, "test-artifacts"), { recursive: true });
-    profile = mkdtempSync(join(tmpdir(), "adapterwasm-site-hub-"));
-    ctx = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1024, height: 900 } });
-    ctx.on("request", (r) => requests.push(r.url()));
-    page = ctx.pages()[0] ?? (await ctx.newPage());
-    page.on("console", (m) => logs.push(`${m.type()}: ${m.text()}`));
-    page.on("pageerror", (e) => logs.push(`pageerror: ${e}`));
+    ({ page, close: closeBrowser } = await launchSite("adapterwasm-site-hub-", { logs, requests }));
   });
 
   after(async () => {
-    await ctx?.close().catch(() => {});
+    await closeBrowser?.();
     await srv?.close();
     await hub?.close();
     await empty?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
   });
 
   test("no hub request before the switch; a rate-limited hub in words, the other source lists; Try again lists MiniLM's", { timeout: TIMEOUT }, async () => {

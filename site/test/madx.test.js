@@ -12,25 +12,19 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { startSiteServer } from "../server.js";
+import { launchSite, needFiles } from "./chromium.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const SITE = process.env.ADAPTERWASM_SITE_DIR || join(ROOT, "dist/site");
 const CLI = process.env.ADAPTERWASM_CLI || join(ROOT, "dist/adapterwasm");
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const ARTIFACTS = join(ROOT, "test-artifacts");
 const MADX = join(SITE, "madx");
-for (const [what, p] of [["site", join(MADX, "index.json")], ["CLI", CLI], ["Chromium", CHROMIUM]]) {
-  if (!existsSync(p)) throw new Error(`${what}: ${p} is missing (./build.sh site; apt-get install -y chromium)`);
-}
-const { chromium } = createRequire(join(ROOT, "js/package.json"))("playwright-core");
-const ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+needFiles([["site", join(MADX, "index.json")], ["CLI", CLI]]);
 const TIMEOUT = Number(process.env.SITE_TEST_TIMEOUT) || 300_000;
 
 // The library's answers, read from the golden file itself (not the site's copy).
@@ -63,25 +57,19 @@ async function pairRows(page, i, setup) {
 }
 
 describe("demo site: the cross-lingual (MAD-X) section in headless Chromium", { timeout: 10 * 60_000 }, () => {
-  let srv, ctx, page, profile;
+  let srv, page, closeBrowser;
   const requests = [];
   const logs = [];
 
   before(async () => {
     srv = await startSiteServer({ root: SITE });
-    profile = mkdtempSync(join(tmpdir(), "adapterwasm-site-madx-"));
-    ctx = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1024, height: 900 } });
-    ctx.on("request", (r) => requests.push(r.url()));
-    page = ctx.pages()[0] ?? (await ctx.newPage());
-    page.on("console", (m) => logs.push(`${m.type()}: ${m.text()}`));
-    page.on("pageerror", (e) => logs.push(`pageerror: ${e}`));
+    ({ page, close: closeBrowser } = await launchSite("adapterwasm-site-madx-", { logs, requests }));
     mkdirSync(ARTIFACTS, { recursive: true });
   });
 
   after(async () => {
-    await ctx?.close().catch(() => {});
+    await closeBrowser?.();
     await srv?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
   });
 
   test("the section says it is synthetic and loads nothing of its model until asked", { timeout: TIMEOUT }, async () => {

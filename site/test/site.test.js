@@ -12,26 +12,19 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
-import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { startSiteServer } from "../server.js";
+import { launchSite, needFiles } from "./chromium.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const SITE = process.env.ADAPTERWASM_SITE_DIR || join(ROOT, "dist/site");
 const CLI = process.env.ADAPTERWASM_CLI || join(ROOT, "dist/adapterwasm");
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const ARTIFACTS = join(ROOT, "test-artifacts");
-for (const [what, p] of [["site", join(SITE, "index.json")], ["CLI", CLI], ["Chromium", CHROMIUM]]) {
-  if (!existsSync(p)) throw new Error(`${what}: ${p} is missing (./build.sh site; apt-get install -y chromium)`);
-}
-// playwright-core is the js package's pinned dev dependency (js/package-lock.json).
-const { chromium } = createRequire(join(ROOT, "js/package.json"))("playwright-core");
+needFiles([["site", join(SITE, "index.json")], ["CLI", CLI]]);
 
-const ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 const TIMEOUT = Number(process.env.SITE_TEST_TIMEOUT) || 300_000; // per step
 const MODEL_DIR = join(SITE, "models/minilm-q8");
 const BASE_BYTES = JSON.parse(readFileSync(join(MODEL_DIR, "manifest.json"), "utf8")).files.reduce((n, f) => n + f.size, 0);
@@ -116,7 +109,7 @@ async function waitModel(page) {
 }
 
 describe("demo site in headless Chromium", { timeout: 15 * 60_000 }, () => {
-  let srv, ctx, page, profile;
+  let srv, page, closeBrowser;
   const requests = []; // every URL the page or its worker asked for
   const all = []; // every request the server answered (srv.log is cleared per step)
   const logs = [];
@@ -126,12 +119,7 @@ describe("demo site in headless Chromium", { timeout: 15 * 60_000 }, () => {
 
   before(async () => {
     srv = await startSiteServer({ root: SITE, onLog: (e) => all.push(e) });
-    profile = mkdtempSync(join(tmpdir(), "adapterwasm-site-"));
-    ctx = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1024, height: 900 } });
-    ctx.on("request", (r) => requests.push(r.url()));
-    page = ctx.pages()[0] ?? (await ctx.newPage());
-    page.on("console", (m) => logs.push(`${m.type()}: ${m.text()}`));
-    page.on("pageerror", (e) => logs.push(`pageerror: ${e}`));
+    ({ page, close: closeBrowser } = await launchSite("adapterwasm-site-", { logs, requests }));
     // Record the base model status and the adapter statuses as they change, to see the
     // progress indicators move.
     await page.addInitScript(() => {
@@ -165,9 +153,8 @@ describe("demo site in headless Chromium", { timeout: 15 * 60_000 }, () => {
   });
 
   after(async () => {
-    await ctx?.close().catch(() => {});
+    await closeBrowser?.();
     await srv?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
   });
 
   test("cold visit: base model download with progress, then a label equal to the Go CLI's", { timeout: TIMEOUT }, async () => {

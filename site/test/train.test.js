@@ -12,25 +12,20 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { crc32 } from "node:zlib";
 
 import { startSiteServer } from "../server.js";
+import { launchSite, needFiles } from "./chromium.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const SITE = process.env.ADAPTERWASM_SITE_DIR || join(ROOT, "dist/site");
 const CLI = process.env.ADAPTERWASM_CLI || join(ROOT, "dist/adapterwasm");
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const ARTIFACTS = join(ROOT, "test-artifacts");
-for (const [what, p] of [["site", join(SITE, "train.js")], ["CLI", CLI], ["Chromium", CHROMIUM]]) {
-  if (!existsSync(p)) throw new Error(`${what}: ${p} is missing (./build.sh site; apt-get install -y chromium)`);
-}
-const { chromium } = createRequire(join(ROOT, "js/package.json"))("playwright-core");
-const ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+needFiles([["site", join(SITE, "train.js")], ["CLI", CLI]]);
 const TIMEOUT = Number(process.env.SITE_TEST_TIMEOUT) || 120_000;
 const MODEL_DIR = join(SITE, "models/minilm-q8");
 // As site.test.js: the page runs the q8 base in the Wasm SIMD kernels (Q8_0·Q8_0), the CLI in
@@ -89,15 +84,11 @@ function cliClassify(adapterDir, texts) {
 }
 
 describe("demo site: train your own adapter", { timeout: 5 * 60_000 }, () => {
-  let srv, ctx, page, profile;
+  let srv, page, closeBrowser;
   const logs = [];
   before(async () => {
     srv = await startSiteServer({ root: SITE });
-    profile = mkdtempSync(join(tmpdir(), "adapterwasm-train-"));
-    ctx = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, acceptDownloads: true, viewport: { width: 1024, height: 900 } });
-    page = ctx.pages()[0] ?? (await ctx.newPage());
-    page.on("console", (m) => logs.push(`${m.type()}: ${m.text()}`));
-    page.on("pageerror", (e) => logs.push(`pageerror: ${e}`));
+    ({ page, close: closeBrowser } = await launchSite("adapterwasm-train-", { logs, options: { acceptDownloads: true } }));
     // every progress report the panel shows: [step, plotted loss points, plotted accuracy points]
     await page.addInitScript(() => {
       window.__plot = [];
@@ -116,9 +107,8 @@ describe("demo site: train your own adapter", { timeout: 5 * 60_000 }, () => {
   });
   after(async () => {
     if (process.exitCode) console.log(logs.join("\n"));
-    await ctx?.close().catch(() => {});
+    await closeBrowser?.();
     await srv?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
   });
 
   test("hostile input, pasted or opened as a file, is a message, and Train stays off", { timeout: TIMEOUT }, async () => {
