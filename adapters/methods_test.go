@@ -30,6 +30,26 @@ func loadMethodsJSON(t *testing.T, v any, parts ...string) {
 	}
 }
 
+// loadGoldenIndex reads testdata/methods/<dir>/golden/index.json: the golden cases' names and the
+// library's padded batch they were computed on.
+func loadGoldenIndex(t *testing.T, dir string) ([]string, bert.Input) {
+	t.Helper()
+	var index struct {
+		Cases         []string
+		InputIDs      [][]int32 `json:"input_ids"`
+		AttentionMask [][]int32 `json:"attention_mask"`
+		TokenTypeIDs  [][]int32 `json:"token_type_ids"`
+	}
+	loadMethodsJSON(t, &index, dir, "golden", "index.json")
+	in := bert.Input{B: len(index.InputIDs), T: len(index.InputIDs[0])}
+	for i := range index.InputIDs {
+		in.IDs = append(in.IDs, index.InputIDs[i]...)
+		in.AttentionMask = append(in.AttentionMask, index.AttentionMask[i]...)
+		in.TypeIDs = append(in.TypeIDs, index.TokenTypeIDs[i]...)
+	}
+	return index.Cases, in
+}
+
 // TestActivationGoldens: a seq_bn adapter and a 2-layer head with every activation of the
 // library's table (transformers' ACT2FN as Activation_Function_Class uses it, plus "leakyrelu"),
 // the learned prelu and xielu included, from both copies.
@@ -338,24 +358,12 @@ func TestReftErrors(t *testing.T) {
 // Compacter++, DoRA, NoReFT, UniPELT), both copies, on the library's padded batch of golden
 // sentences (padding matters: UniPELT's prefix gates average over every position).
 func TestMiniLMMethods(t *testing.T) {
-	var index struct {
-		Cases         []string
-		InputIDs      [][]int32 `json:"input_ids"`
-		AttentionMask [][]int32 `json:"attention_mask"`
-		TokenTypeIDs  [][]int32 `json:"token_type_ids"`
-	}
-	loadMethodsJSON(t, &index, "minilm", "golden", "index.json")
-	if len(index.Cases) < 6 {
-		t.Fatalf("%d MiniLM method cases", len(index.Cases))
+	cases, in := loadGoldenIndex(t, "minilm")
+	if len(cases) < 6 {
+		t.Fatalf("%d MiniLM method cases", len(cases))
 	}
 	base := miniLMBase(t)
-	in := bert.Input{B: len(index.InputIDs), T: len(index.InputIDs[0])}
-	for i := range index.InputIDs {
-		in.IDs = append(in.IDs, index.InputIDs[i]...)
-		in.AttentionMask = append(in.AttentionMask, index.AttentionMask[i]...)
-		in.TypeIDs = append(in.TypeIDs, index.TokenTypeIDs[i]...)
-	}
-	for _, name := range index.Cases {
+	for _, name := range cases {
 		var c extraCase
 		loadMethodsJSON(t, &c, "minilm", "golden", name+".json")
 		for _, sub := range []string{"adapters", "adapters_st"} {

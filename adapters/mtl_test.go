@@ -206,24 +206,12 @@ func TestMTLErrors(t *testing.T) {
 // TestMTLMiniLM: two MTL-LoRA tasks on the real all-MiniLM-L6-v2, both copies, alone and under
 // MultiTask with three task-id patterns.
 func TestMTLMiniLM(t *testing.T) {
-	var index struct {
-		Cases         []string
-		InputIDs      [][]int32 `json:"input_ids"`
-		AttentionMask [][]int32 `json:"attention_mask"`
-		TokenTypeIDs  [][]int32 `json:"token_type_ids"`
-	}
-	loadMethodsJSON(t, &index, "minilm_mtl", "golden", "index.json")
+	cases, in := loadGoldenIndex(t, "minilm_mtl")
 	base := miniLMBase(t)
-	in := bert.Input{B: len(index.InputIDs), T: len(index.InputIDs[0])}
-	for i := range index.InputIDs {
-		in.IDs = append(in.IDs, index.InputIDs[i]...)
-		in.AttentionMask = append(in.AttentionMask, index.AttentionMask[i]...)
-		in.TypeIDs = append(in.TypeIDs, index.TokenTypeIDs[i]...)
-	}
 	worst := map[string]float64{}
 	for _, sub := range []string{"adapters", "adapters_st"} {
 		m := loadMTL(t, base, sub, []string{"m1", "m2"}, "minilm_mtl")
-		for _, name := range index.Cases {
+		for _, name := range cases {
 			var c mtlCase
 			loadMethodsJSON(t, &c, "minilm_mtl", "golden", name+".json")
 			t.Run(name+"/"+sub, func(t *testing.T) {
