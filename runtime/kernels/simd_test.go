@@ -427,6 +427,30 @@ func TestGELUKernelMatchesReference(t *testing.T) {
 	}
 }
 
+// gelu_erf takes 4 vectors per iteration, their operations interleaved, then single vectors,
+// then single lanes: the same arithmetic per lane, so any split of a slice gives the same bits.
+func TestGELUKernelSameForAnySplit(t *testing.T) {
+	requireSIMD(t)
+	r := rand.New(rand.NewPCG(23, 24))
+	x := randVec(r, 1000)
+	for i := range x {
+		x[i] *= 5
+	}
+	whole := append([]float32(nil), x...)
+	Activate("gelu", GELU, whole)
+	for _, c := range []int{1, 4, 8, 12, 20, 68} {
+		part := append([]float32(nil), x...)
+		for i := 0; i < len(part); i += c {
+			Activate("gelu", GELU, part[i:min(i+c, len(part))])
+		}
+		for i := range x {
+			if math.Float32bits(part[i]) != math.Float32bits(whole[i]) {
+				t.Fatalf("chunks of %d: gelu(%v) = %v, in one call %v", c, x[i], part[i], whole[i])
+			}
+		}
+	}
+}
+
 func TestGELUBackwardKernelMatchesReference(t *testing.T) {
 	requireSIMD(t)
 	r := rand.New(rand.NewPCG(21, 22))
