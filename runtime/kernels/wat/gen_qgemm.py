@@ -11,10 +11,10 @@ sums in locals 88–90 / 65 (Chromium's V8 spills in the hot loop); 2×8: 85 / 6
 4×8 with U=2: 73 / 88; 4×12 and 6×8 spill in both. Unrolling the k-pair loop further lets V8
 hoist every load to the top of the block and spill them. Edit the generator, not the function.
 """
-import sys
+import sys, os
 R=int(sys.argv[1]); Q=int(sys.argv[2]); src=sys.argv[3]; out=sys.argv[4]
 s=open(src).read()
-a=s.index(';; qgemm_packed:'); a=s.rindex('\n', 0, a)+1; b=s.index('  ;; exp4 is e^v')
+a=s.index(';; qgemm_packed:'); a=s.rindex('\n', 0, a)+1; b=s.index(';; attention runs scaled')  # the next function (its comment starts in column 0)
 C=4*Q
 U=int(sys.argv[5]) if len(sys.argv)>5 else 1
 body=[]
@@ -22,12 +22,17 @@ for k in range(U):
     ao, wo = 4*k, 8*k
     body += [f"(local.set $w{q} (v128.load8x8_s offset={wo} (local.get $pw{q})))" for q in range(Q)]
     for r in range(R):
-        body.append(f"(local.set $a (v128.load32_splat offset={ao} (local.get $pa{r})))")
+        if os.environ.get("IL"): body.append(f"(local.set $a (v128.load32_splat offset={4*R*k+4*r} (local.get $pa0)))")
+        else: body.append(f"(local.set $a (v128.load32_splat offset={ao} (local.get $pa{r})))")
         for q in range(Q):
             body.append(f"(local.set $t{r}{q} (i32x4.add (local.get $t{r}{q}) (i32x4.dot_i16x8_s (local.get $a) (local.get $w{q}))))")
 zero=[f"(local.set $t{r}{q} (v128.const i64x2 0 0))" for r in range(R) for q in range(Q)]
-incs=[f"(local.set $pa{r} (i32.add (local.get $pa{r}) (i32.const {4*U})))" for r in range(R)]+[f"(local.set $pw{q} (i32.add (local.get $pw{q}) (i32.const {8*U})))" for q in range(Q)]
-body = zero + ["(local.set $kp (i32.const 0))", "(block $kp_done (loop $kpl", "(br_if $kp_done (i32.ge_u (local.get $kp) (i32.const 16)))"] + body + incs + [f"(local.set $kp (i32.add (local.get $kp) (i32.const {U})))", "(br $kpl)))"]
+incs=([f"(local.set $pa0 (i32.add (local.get $pa0) (i32.const {4*R*U})))"] if os.environ.get("IL") else [f"(local.set $pa{r} (i32.add (local.get $pa{r}) (i32.const {4*U})))" for r in range(R)])+[f"(local.set $pw{q} (i32.add (local.get $pw{q}) (i32.const {8*U})))" for q in range(Q)]
+import os
+if os.environ.get("KPEND"):
+    body = zero + ["(local.set $kp (i32.add (local.get $pw0) (i32.const 128)))", "(block $kp_done (loop $kpl"] + body + incs + ["(br_if $kpl (i32.lt_u (local.get $pw0) (local.get $kp)))", "))"]
+else:
+    body = zero + ["(local.set $kp (i32.const 0))", "(block $kp_done (loop $kpl", "(br_if $kp_done (i32.ge_u (local.get $kp) (i32.const 16)))"] + body + incs + [f"(local.set $kp (i32.add (local.get $kp) (i32.const {U})))", "(br $kpl)))"]
 ind="            "
 body_txt="\n".join(ind+l for l in body)
 locs_t=" ".join(f"(local $t{r}{q} v128)" for r in range(R) for q in range(Q))
