@@ -18,8 +18,9 @@ func kABI() int32
 // kernelABI is the version of the kernel module's exports this code calls (kernels.wat's abi):
 // a module from another build whose exports differ is not used (plain-Go kernels instead).
 // 4: qgemm_packed's tmp holds 8 floats for each of up to kernelThreads threads. 5: quant_u7.
-// 6: attention. 7: pack_q7.
-const kernelABI = 9
+// 6: attention. 7: pack_q7. 10: quant_i16 writes 4 rows interleaved by k-pairs (qgemm_packed's
+// tile), M rounded up to 4 rows.
+const kernelABI = 10
 
 //go:wasmimport adapterwasm_kernels pack_q7
 func kPackQ7(wp, tp, qw, sw, n, k uint32)
@@ -242,7 +243,7 @@ func kQgemmRelaxed(dst []float32, rows int, w *Q8) {
 // quantize quantizes x [rows, k] with quant_i16 into q8Scratch.q and .s.
 func quantize(x []float32, rows, k int) {
 	sc := &q8Scratch
-	sc.q = growInt16(sc.q, rows*k)
+	sc.q = growInt16(sc.q, ((rows+3)&^3)*k)
 	sc.s = growF32(sc.s, rows*(k/Q8Block))
 	simdQuantI16(sc.q, sc.s, x, rows, k)
 }
@@ -315,13 +316,17 @@ func simdQuantU7(q []uint8, s []float32, x []float32, rows, k int) {
 	kQuantU7(addr(q), addr(s), addr(x), uint32(k), uint32(rows), uint32(k))
 }
 
-// simdQuantI16 calls quant_i16 on x [rows, k] (contiguous).
+// simdQuantI16 calls quant_i16 on x [rows, k] (contiguous): q in its layout, 4 rows interleaved
+// by k-pairs (quadsI16 of QuantizeI16Rows' q), rows rounded up to 4 (the rows past rows zeroed).
 func simdQuantI16(q []int16, s []float32, x []float32, rows, k int) {
+	_, _, _ = q[((rows+3)&^3)*k-1], s[rows*(k/Q8Block)-1], x[rows*k-1]
 	kQuantI16(addr(q), addr(s), addr(x), uint32(k), uint32(rows), uint32(k))
 }
 
-// kQgemm calls qgemm_packed on activations quantized by quant_i16, packing w first if it is not.
+// kQgemm calls qgemm_packed on activations quantized by quant_i16 (its interleaved layout),
+// packing w first if it is not.
 func kQgemm(dst []float32, q []int16, s []float32, rows int, w *Q8) {
+	_ = q[((rows+3)&^3)*w.In-1]
 	if w.packed != packPairs {
 		packQ8(w)
 	}

@@ -139,13 +139,17 @@ func TestQuantI16MatchesReference(t *testing.T) {
 			x[i] = 0 // an all-zero block: scale 0, q 0
 		}
 		nb := s.rows * s.k / Q8Block
-		q, sc := make([]int16, s.rows*s.k), make([]float32, nb)
+		q, sc := make([]int16, (s.rows+3)&^3*s.k), make([]float32, nb)
+		for i := range q {
+			q[i] = -1 // the rows past s.rows must be zeroed
+		}
 		qr, sr := make([]int16, s.rows*s.k), make([]float32, nb)
 		simdQuantI16(q, sc, x, s.rows, s.k)
 		QuantizeI16Rows(qr, sr, x, s.rows, s.k)
+		want := quadsI16(qr, s.rows, s.k)
 		for i := range q {
-			if q[i] != qr[i] {
-				t.Fatalf("%v: q[%d] = %d, reference %d (x %v)", s, i, q[i], qr[i], x[i])
+			if q[i] != want[i] {
+				t.Fatalf("%v: q[%d] = %d, reference %d", s, i, q[i], want[i])
 			}
 		}
 		for i := range sc {
@@ -154,6 +158,19 @@ func TestQuantI16MatchesReference(t *testing.T) {
 			}
 		}
 	}
+}
+
+// quadsI16 is quant_i16's layout of q [rows, k] (row-major, QuantizeI16Rows'): 4 rows interleaved
+// by k-pairs, value (i, p) at ((i/4)·(k/2) + p/2)·8 + (i%4)·2 + p%2, rows rounded up to 4 with
+// zeros.
+func quadsI16(q []int16, rows, k int) []int16 {
+	out := make([]int16, (rows+3)&^3*k)
+	for i := 0; i < rows; i++ {
+		for p := 0; p < k; p++ {
+			out[((i/4)*(k/2)+p/2)*8+(i%4)*2+p%2] = q[i*k+p]
+		}
+	}
+	return out
 }
 
 func TestQuantizeI16RowsRoundTrip(t *testing.T) {
@@ -182,7 +199,7 @@ func TestQgemmNTMatchesReference(t *testing.T) {
 		q, sc := make([]int16, s.rows*s.in), make([]float32, s.rows*nb)
 		QuantizeI16Rows(q, sc, x, s.rows, s.in)
 		got, want := make([]float32, s.rows*s.out), make([]float32, s.rows*s.out)
-		kQgemm(got, q, sc, s.rows, w)
+		kQgemm(got, quadsI16(q, s.rows, s.in), sc, s.rows, w)
 		GemmQ8I16(want, q, sc, s.rows, w)
 		for i := 0; i < s.rows; i++ {
 			for j := 0; j < s.out; j++ {
@@ -726,7 +743,7 @@ func TestKernelsPropagateNaN(t *testing.T) {
 	nan := float32(math.NaN())
 	x := randVec(rand.New(rand.NewPCG(25, 26)), 2*64)
 	x[37] = nan // block 1 of row 0
-	q, s := make([]int16, len(x)), make([]float32, len(x)/Q8Block)
+	q, s := make([]int16, 4*64), make([]float32, len(x)/Q8Block)
 	simdQuantI16(q, s, x, 2, 64)
 	if !math.IsNaN(float64(s[1])) {
 		t.Fatalf("quant_i16: the scale of a block with a NaN is %v", s[1])

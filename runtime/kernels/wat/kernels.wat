@@ -12,7 +12,7 @@
 
   ;; abi: the version of these exports' names and signatures. runtime/kernels/simd_js.go
   ;; (kernelABI) uses the module only when they match: bump both whenever an export changes.
-  (func (export "abi") (result i32) (i32.const 9))
+  (func (export "abi") (result i32) (i32.const 10))
 
   ;; A horizontal sum of an f32x4 v is written out as (v0+v1)+(v2+v3) wherever it is needed:
   ;; V8 (Node 20) does not inline Wasm calls, and a call per output tile shows in profiles.
@@ -294,8 +294,12 @@
       (br $jr)))
   )
 
-  ;; quant_i16: quantizes x [M, K] (row stride ldx) into int16 q [M, K] (contiguous) with one f32
-  ;; scale per 32 values s [M, K/32]: d = amax/32767, q = round-half-even(x · (1/d))
+  ;; quant_i16: quantizes x [M, K] (row stride ldx) into int16 q with one f32 scale per 32
+  ;; values s [M, K/32] (row-major). q holds 4 rows interleaved by k-pairs, as qgemm_packed reads
+  ;; them (one pointer for its 4-row tile): value (i, k) at element ((i/4)·(K/2) + k/2)·8 +
+  ;; (i%4)·2 + k%2, M rounded up to 4 rows in all (the rows past M written as zeros); a group
+  ;; of 4 rows lies where those rows would row-major, so rows [j0, M) with j0 % 4 == 0 are
+  ;; quantized from q + 2·j0·K (the kernel threads' chunks of 8 rows). d = amax/32767, q = round-half-even(x · (1/d))
   ;; (0 when d == 0). ggml's Q8_0 activation quantization with 16-bit instead of 8-bit values: the
   ;; activations lose about 1/65534 of their block's amax instead of 1/254, so a Q8 product is
   ;; Q8.MulT's (float32 activations) to ~1e-5, at the same cost: i32x4.dot_i16x8_s takes 16-bit
@@ -305,13 +309,34 @@
   ;; i32x4.trunc_sat_f32x4_s; no value can need the saturation.
   (func (export "quant_i16")
     (param $q i32) (param $s i32) (param $x i32) (param $ldx i32) (param $M i32) (param $K i32)
-    (local $i i32) (local $px i32) (local $pe i32) (local $m v128) (local $id v128) (local $amax f32) (local $dd f32)
+    (local $i i32) (local $M4 i32) (local $pq i32) (local $px i32) (local $pe i32) (local $m v128) (local $id v128) (local $u v128) (local $amax f32) (local $dd f32)
     (local $v0 v128) (local $v1 v128) (local $v2 v128) (local $v3 v128)
     (local $v4 v128) (local $v5 v128) (local $v6 v128) (local $v7 v128)
+    (local.set $M4 (i32.and (i32.add (local.get $M) (i32.const 3)) (i32.const -4)))
     (block $i_done (loop $il
-      (br_if $i_done (i32.ge_u (local.get $i) (local.get $M)))
+      (br_if $i_done (i32.ge_u (local.get $i) (local.get $M4)))
       (local.set $px (i32.add (local.get $x) (i32.shl (i32.mul (local.get $i) (local.get $ldx)) (i32.const 2))))
       (local.set $pe (i32.add (local.get $px) (i32.shl (local.get $K) (i32.const 2))))
+      ;; row i's k-pairs: every 16 bytes from group i/4's start, at (i%4)·4
+      (local.set $pq (i32.add (i32.add (local.get $q) (i32.shl (i32.mul (i32.and (local.get $i) (i32.const -4)) (local.get $K)) (i32.const 1)))
+        (i32.shl (i32.and (local.get $i) (i32.const 3)) (i32.const 2))))
+      (if (i32.ge_u (local.get $i) (local.get $M)) (then
+        ;; a row past M: its k-pairs zeroed (no scales), so that every row qgemm_packed reads is
+        ;; defined and the kernel threads' results equal one thread's
+        (block $z_done (loop $zl
+          (br_if $z_done (i32.ge_u (local.get $px) (local.get $pe)))
+          (i32.store offset=0 (local.get $pq) (i32.const 0)) (i32.store offset=16 (local.get $pq) (i32.const 0))
+          (i32.store offset=32 (local.get $pq) (i32.const 0)) (i32.store offset=48 (local.get $pq) (i32.const 0))
+          (i32.store offset=64 (local.get $pq) (i32.const 0)) (i32.store offset=80 (local.get $pq) (i32.const 0))
+          (i32.store offset=96 (local.get $pq) (i32.const 0)) (i32.store offset=112 (local.get $pq) (i32.const 0))
+          (i32.store offset=128 (local.get $pq) (i32.const 0)) (i32.store offset=144 (local.get $pq) (i32.const 0))
+          (i32.store offset=160 (local.get $pq) (i32.const 0)) (i32.store offset=176 (local.get $pq) (i32.const 0))
+          (i32.store offset=192 (local.get $pq) (i32.const 0)) (i32.store offset=208 (local.get $pq) (i32.const 0))
+          (i32.store offset=224 (local.get $pq) (i32.const 0)) (i32.store offset=240 (local.get $pq) (i32.const 0))
+          (local.set $pq (i32.add (local.get $pq) (i32.const 256)))
+          (local.set $px (i32.add (local.get $px) (i32.const 128)))
+          (br $zl)))
+        (local.set $px (local.get $pe)))) ;; (the loop below then does nothing)
       (block $b_done (loop $bl
         (br_if $b_done (i32.ge_u (local.get $px) (local.get $pe)))
         (local.set $v0 (v128.load offset=0 (local.get $px)))
@@ -337,23 +362,39 @@
         (f32.store (local.get $s) (local.get $dd))
         (local.set $id (f32x4.splat (select (f32.div (f32.const 1) (local.get $dd)) (f32.const 0)
           (f32.ne (local.get $dd) (f32.const 0)))))
-        (v128.store offset=0 (local.get $q)
+        (local.set $u
           (i16x8.narrow_i32x4_s
             (i32x4.sub (f32x4.add (f32x4.mul (local.get $v0) (local.get $id)) (v128.const f32x4 12582912 12582912 12582912 12582912)) (v128.const i32x4 0x4B400000 0x4B400000 0x4B400000 0x4B400000))
             (i32x4.sub (f32x4.add (f32x4.mul (local.get $v1) (local.get $id)) (v128.const f32x4 12582912 12582912 12582912 12582912)) (v128.const i32x4 0x4B400000 0x4B400000 0x4B400000 0x4B400000))))
-        (v128.store offset=16 (local.get $q)
+        (v128.store32_lane offset=0 0 (local.get $pq) (local.get $u))
+        (v128.store32_lane offset=16 1 (local.get $pq) (local.get $u))
+        (v128.store32_lane offset=32 2 (local.get $pq) (local.get $u))
+        (v128.store32_lane offset=48 3 (local.get $pq) (local.get $u))
+        (local.set $u
           (i16x8.narrow_i32x4_s
             (i32x4.sub (f32x4.add (f32x4.mul (local.get $v2) (local.get $id)) (v128.const f32x4 12582912 12582912 12582912 12582912)) (v128.const i32x4 0x4B400000 0x4B400000 0x4B400000 0x4B400000))
             (i32x4.sub (f32x4.add (f32x4.mul (local.get $v3) (local.get $id)) (v128.const f32x4 12582912 12582912 12582912 12582912)) (v128.const i32x4 0x4B400000 0x4B400000 0x4B400000 0x4B400000))))
-        (v128.store offset=32 (local.get $q)
+        (v128.store32_lane offset=64 0 (local.get $pq) (local.get $u))
+        (v128.store32_lane offset=80 1 (local.get $pq) (local.get $u))
+        (v128.store32_lane offset=96 2 (local.get $pq) (local.get $u))
+        (v128.store32_lane offset=112 3 (local.get $pq) (local.get $u))
+        (local.set $u
           (i16x8.narrow_i32x4_s
             (i32x4.sub (f32x4.add (f32x4.mul (local.get $v4) (local.get $id)) (v128.const f32x4 12582912 12582912 12582912 12582912)) (v128.const i32x4 0x4B400000 0x4B400000 0x4B400000 0x4B400000))
             (i32x4.sub (f32x4.add (f32x4.mul (local.get $v5) (local.get $id)) (v128.const f32x4 12582912 12582912 12582912 12582912)) (v128.const i32x4 0x4B400000 0x4B400000 0x4B400000 0x4B400000))))
-        (v128.store offset=48 (local.get $q)
+        (v128.store32_lane offset=128 0 (local.get $pq) (local.get $u))
+        (v128.store32_lane offset=144 1 (local.get $pq) (local.get $u))
+        (v128.store32_lane offset=160 2 (local.get $pq) (local.get $u))
+        (v128.store32_lane offset=176 3 (local.get $pq) (local.get $u))
+        (local.set $u
           (i16x8.narrow_i32x4_s
             (i32x4.sub (f32x4.add (f32x4.mul (local.get $v6) (local.get $id)) (v128.const f32x4 12582912 12582912 12582912 12582912)) (v128.const i32x4 0x4B400000 0x4B400000 0x4B400000 0x4B400000))
             (i32x4.sub (f32x4.add (f32x4.mul (local.get $v7) (local.get $id)) (v128.const f32x4 12582912 12582912 12582912 12582912)) (v128.const i32x4 0x4B400000 0x4B400000 0x4B400000 0x4B400000))))
-        (local.set $q (i32.add (local.get $q) (i32.const 64)))
+        (v128.store32_lane offset=192 0 (local.get $pq) (local.get $u))
+        (v128.store32_lane offset=208 1 (local.get $pq) (local.get $u))
+        (v128.store32_lane offset=224 2 (local.get $pq) (local.get $u))
+        (v128.store32_lane offset=240 3 (local.get $pq) (local.get $u))
+        (local.set $pq (i32.add (local.get $pq) (i32.const 256)))
         (local.set $s (i32.add (local.get $s) (i32.const 4)))
         (local.set $px (i32.add (local.get $px) (i32.const 128)))
         (br $bl)))
@@ -557,19 +598,19 @@
   )
 
   ;; qgemm_packed: d[i*ldd + j] = Σ_b sx[i*nb + b] · sw[j*nb + b] · Σ_{k in block b} qx[i*K + k] · w[j][k]
-  ;; (blocks of 32, nb = K/32) with qx the int16 activations of quant_i16 and w, sw packed
-  ;; by pack_q8; N % 8 == 0. Outer-product form: a pair (qx[k], qx[k+1]) broadcast to every lane
-  ;; (v128.load32_splat) times a packed k-pair of 4 columns (v128.load8x8_s) under
+  ;; (blocks of 32, nb = K/32) with qx the int16 activations of quant_i16 (4 rows interleaved by
+  ;; k-pairs) and w, sw packed by pack_q8; N % 8 == 0. Outer-product form: a pair (qx[k], qx[k+1]) broadcast to every lane
+  ;; (v128.load32_splat, the 4 rows' pairs at offsets 0, 4, … of one pointer) times a packed k-pair of 4 columns (v128.load8x8_s) under
   ;; i32x4.dot_i16x8_s gives 4 outputs' partial sums at once, so nothing is reduced across lanes
   ;; and the per-block scales are one f32x4 multiply per 4 outputs, added to the output tile in
   ;; memory. Tiles of 4 rows × 8 columns, one block (16 k-pairs) per step, 1 per iteration
-  ;; (generated by gen_qgemm.py 4 2); rows past M repeat the last row and accumulate into
-  ;; tmp, a scratch of 8 floats.
+  ;; (generated by gen_qgemm.py 4 2); rows past M (quant_i16 zeroes their activations; their
+  ;; scales are the last row's) accumulate into tmp, a scratch of 8 floats.
   (func (export "qgemm_packed")
     (param $d i32) (param $ldd i32) (param $qx i32) (param $sx i32) (param $wp i32) (param $sp i32)
     (param $M i32) (param $K i32) (param $N i32) (param $tmp i32)
     (local $nb i32) (local $i i32) (local $j i32) (local $b i32) (local $row i32) (local $kp i32)
-    (local $pa0 i32) (local $ps0 i32) (local $pa1 i32) (local $ps1 i32) (local $pa2 i32) (local $ps2 i32) (local $pa3 i32) (local $ps3 i32)
+    (local $pa i32) (local $ps0 i32) (local $ps1 i32) (local $ps2 i32) (local $ps3 i32)
     (local $pt i32)
     (local $a v128) (local $s0 v128)
     (local $w0 v128) (local $v0 v128) (local $pw0 i32) (local $w1 v128) (local $v1 v128) (local $pw1 i32)
@@ -582,26 +623,23 @@
       (local.set $i (i32.const 0))
       (block $i_done (loop $il
         (br_if $i_done (i32.ge_u (local.get $i) (local.get $M)))
+        (local.set $pa (i32.add (local.get $qx) (i32.shl (i32.mul (local.get $i) (local.get $K)) (i32.const 1))))
         (local.set $row (select (i32.add (local.get $i) (i32.const 0)) (i32.sub (local.get $M) (i32.const 1)) (i32.lt_u (i32.add (local.get $i) (i32.const 0)) (local.get $M))))
-        (local.set $pa0 (i32.add (local.get $qx) (i32.shl (i32.mul (local.get $row) (local.get $K)) (i32.const 1))))
         (local.set $ps0 (i32.add (local.get $sx) (i32.shl (i32.mul (local.get $row) (local.get $nb)) (i32.const 2))))
         (local.set $pd0 (select (i32.add (local.get $d) (i32.shl (i32.add (i32.mul (i32.add (local.get $i) (i32.const 0)) (local.get $ldd)) (local.get $j)) (i32.const 2))) (local.get $tmp) (i32.lt_u (i32.add (local.get $i) (i32.const 0)) (local.get $M))))
         (v128.store offset=0 (local.get $pd0) (v128.const i64x2 0 0))
         (v128.store offset=16 (local.get $pd0) (v128.const i64x2 0 0))
         (local.set $row (select (i32.add (local.get $i) (i32.const 1)) (i32.sub (local.get $M) (i32.const 1)) (i32.lt_u (i32.add (local.get $i) (i32.const 1)) (local.get $M))))
-        (local.set $pa1 (i32.add (local.get $qx) (i32.shl (i32.mul (local.get $row) (local.get $K)) (i32.const 1))))
         (local.set $ps1 (i32.add (local.get $sx) (i32.shl (i32.mul (local.get $row) (local.get $nb)) (i32.const 2))))
         (local.set $pd1 (select (i32.add (local.get $d) (i32.shl (i32.add (i32.mul (i32.add (local.get $i) (i32.const 1)) (local.get $ldd)) (local.get $j)) (i32.const 2))) (local.get $tmp) (i32.lt_u (i32.add (local.get $i) (i32.const 1)) (local.get $M))))
         (v128.store offset=0 (local.get $pd1) (v128.const i64x2 0 0))
         (v128.store offset=16 (local.get $pd1) (v128.const i64x2 0 0))
         (local.set $row (select (i32.add (local.get $i) (i32.const 2)) (i32.sub (local.get $M) (i32.const 1)) (i32.lt_u (i32.add (local.get $i) (i32.const 2)) (local.get $M))))
-        (local.set $pa2 (i32.add (local.get $qx) (i32.shl (i32.mul (local.get $row) (local.get $K)) (i32.const 1))))
         (local.set $ps2 (i32.add (local.get $sx) (i32.shl (i32.mul (local.get $row) (local.get $nb)) (i32.const 2))))
         (local.set $pd2 (select (i32.add (local.get $d) (i32.shl (i32.add (i32.mul (i32.add (local.get $i) (i32.const 2)) (local.get $ldd)) (local.get $j)) (i32.const 2))) (local.get $tmp) (i32.lt_u (i32.add (local.get $i) (i32.const 2)) (local.get $M))))
         (v128.store offset=0 (local.get $pd2) (v128.const i64x2 0 0))
         (v128.store offset=16 (local.get $pd2) (v128.const i64x2 0 0))
         (local.set $row (select (i32.add (local.get $i) (i32.const 3)) (i32.sub (local.get $M) (i32.const 1)) (i32.lt_u (i32.add (local.get $i) (i32.const 3)) (local.get $M))))
-        (local.set $pa3 (i32.add (local.get $qx) (i32.shl (i32.mul (local.get $row) (local.get $K)) (i32.const 1))))
         (local.set $ps3 (i32.add (local.get $sx) (i32.shl (i32.mul (local.get $row) (local.get $nb)) (i32.const 2))))
         (local.set $pd3 (select (i32.add (local.get $d) (i32.shl (i32.add (i32.mul (i32.add (local.get $i) (i32.const 3)) (local.get $ldd)) (local.get $j)) (i32.const 2))) (local.get $tmp) (i32.lt_u (i32.add (local.get $i) (i32.const 3)) (local.get $M))))
         (v128.store offset=0 (local.get $pd3) (v128.const i64x2 0 0))
@@ -625,22 +663,19 @@
             (br_if $kp_done (i32.ge_u (local.get $kp) (i32.const 16)))
             (local.set $w0 (v128.load8x8_s offset=0 (local.get $pw0)))
             (local.set $w1 (v128.load8x8_s offset=0 (local.get $pw1)))
-            (local.set $a (v128.load32_splat offset=0 (local.get $pa0)))
+            (local.set $a (v128.load32_splat offset=0 (local.get $pa)))
             (local.set $t00 (i32x4.add (local.get $t00) (i32x4.dot_i16x8_s (local.get $a) (local.get $w0))))
             (local.set $t01 (i32x4.add (local.get $t01) (i32x4.dot_i16x8_s (local.get $a) (local.get $w1))))
-            (local.set $a (v128.load32_splat offset=0 (local.get $pa1)))
+            (local.set $a (v128.load32_splat offset=4 (local.get $pa)))
             (local.set $t10 (i32x4.add (local.get $t10) (i32x4.dot_i16x8_s (local.get $a) (local.get $w0))))
             (local.set $t11 (i32x4.add (local.get $t11) (i32x4.dot_i16x8_s (local.get $a) (local.get $w1))))
-            (local.set $a (v128.load32_splat offset=0 (local.get $pa2)))
+            (local.set $a (v128.load32_splat offset=8 (local.get $pa)))
             (local.set $t20 (i32x4.add (local.get $t20) (i32x4.dot_i16x8_s (local.get $a) (local.get $w0))))
             (local.set $t21 (i32x4.add (local.get $t21) (i32x4.dot_i16x8_s (local.get $a) (local.get $w1))))
-            (local.set $a (v128.load32_splat offset=0 (local.get $pa3)))
+            (local.set $a (v128.load32_splat offset=12 (local.get $pa)))
             (local.set $t30 (i32x4.add (local.get $t30) (i32x4.dot_i16x8_s (local.get $a) (local.get $w0))))
             (local.set $t31 (i32x4.add (local.get $t31) (i32x4.dot_i16x8_s (local.get $a) (local.get $w1))))
-            (local.set $pa0 (i32.add (local.get $pa0) (i32.const 4)))
-            (local.set $pa1 (i32.add (local.get $pa1) (i32.const 4)))
-            (local.set $pa2 (i32.add (local.get $pa2) (i32.const 4)))
-            (local.set $pa3 (i32.add (local.get $pa3) (i32.const 4)))
+            (local.set $pa (i32.add (local.get $pa) (i32.const 16)))
             (local.set $pw0 (i32.add (local.get $pw0) (i32.const 8)))
             (local.set $pw1 (i32.add (local.get $pw1) (i32.const 8)))
             (local.set $kp (i32.add (local.get $kp) (i32.const 1)))
