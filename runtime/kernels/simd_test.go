@@ -770,8 +770,37 @@ func TestKernelsPropagateNaN(t *testing.T) {
 	}
 }
 
+// TestTransposeMatchesReference checks transpose_f32 against TransposeRef (the same values) and
+// that it zero-pads: rows past rows are zeros, nothing past rowsp or cols is written.
+func TestTransposeMatchesReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(43, 44))
+	for _, s := range []struct{ rows, cols, rowsp, ldx, ldd int }{{1, 1, 4, 1, 4}, {5, 7, 8, 9, 8}, {33, 384, 36, 384, 40}, {128, 384, 128, 384, 128}} {
+		x := randVec(r, s.rows*s.ldx)
+		got, want := randVec(r, s.cols*s.ldd), make([]float32, s.cols*s.ldd)
+		copy(want, got)
+		Transpose(got, s.ldd, x, s.ldx, s.rows, s.cols, s.rowsp)
+		TransposeRef(want, s.ldd, x, s.ldx, s.rows, s.cols, s.rowsp)
+		if i := firstDiff(got, want); i >= 0 {
+			t.Fatalf("%+v: d[%d] = %v, reference %v (SIMD %v)", s, i, got[i], want[i], SIMD())
+		}
+		for c := 0; c < s.cols; c++ {
+			for j := 0; j < s.ldd; j++ {
+				v, w := want[c*s.ldd+j], float32(0)
+				if j < s.rows {
+					w = x[j*s.ldx+c]
+				} else if j >= s.rowsp {
+					continue
+				}
+				if v != w {
+					t.Fatalf("%+v: TransposeRef d[%d, %d] = %v, want %v", s, c, j, v, w)
+				}
+			}
+		}
+	}
+}
+
 // TestAttentionMatchesReference checks the kernel module's attention against AttentionRef (the
-// per-head GemmNT, SoftmaxRows, GemmNN calls it replaces): bit for bit, over sequences with a
+// per-sequence Transpose and per-head GemmNN, SoftmaxRows, GemmNN calls it replaces): bit for bit, over sequences with a
 // padding mask, keys past the queries (prefix tuning) and kv not a multiple of 4; natively both
 // are AttentionRef.
 func TestAttentionMatchesReference(t *testing.T) {
@@ -787,7 +816,7 @@ func TestAttentionMatchesReference(t *testing.T) {
 			}
 		}
 		got, want := make([]float32, s.B*s.T*H), make([]float32, s.B*s.T*H)
-		scratch := make([]float32, s.T*kvp)
+		scratch := make([]float32, (s.T+H)*kvp)
 		Attention(got, q, k, v, H, s.B, s.T, s.kv, s.d, s.nh, 0.25, bias, scratch)
 		AttentionRef(want, q, k, v, H, s.B, s.T, s.kv, s.d, s.nh, 0.25, bias, scratch)
 		if i := firstDiff(got, want); i >= 0 {

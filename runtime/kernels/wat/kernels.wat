@@ -12,7 +12,7 @@
 
   ;; abi: the version of these exports' names and signatures. runtime/kernels/simd_js.go
   ;; (kernelABI) uses the module only when they match: bump both whenever an export changes.
-  (func (export "abi") (result i32) (i32.const 10))
+  (func (export "abi") (result i32) (i32.const 11))
 
   ;; A horizontal sum of an f32x4 v is written out as (v0+v1)+(v2+v3) wherever it is needed:
   ;; V8 (Node 20) does not inline Wasm calls, and a call per output tile shows in profiles.
@@ -710,28 +710,33 @@
   )
 
 ;; attention runs scaled dot-product attention for items [i0, i0+n) of B sequences × nh heads
-  ;; (item i: sequence i/nh, head i%nh, its d columns at h·d): scores = q_h·k_hᵀ (sgemm_nt into
-  ;; sc, row stride kvp = kv rounded up to 4), softmax_rows(scores·scale + bias[sequence]), then
-  ;; ctx_h = P·v_h (sgemm_nn): the very calls Go makes per head otherwise, so the results are
-  ;; theirs bit for bit. q and ctx are [B][T][H], k and v [B][kv][H], bias [B][kvp], sc a
-  ;; scratch of T·kvp floats. One call per layer instead of three per head and sequence, and a
+  ;; (item i: sequence i/nh, head i%nh, its d columns at h·d): scores = q_h·k_hᵀ (sgemm_nn on
+  ;; the keys transposed, kt_h, into sc, row stride kvp = kv rounded up to 4),
+  ;; softmax_rows(scores·scale + bias[sequence]), then ctx_h = P·v_h (sgemm_nn): the very calls
+  ;; Go makes per head otherwise (AttentionRef), so the results are theirs bit for bit. q and
+  ;; ctx are [B][T][H], kt [B][H][kvp] (transpose_f32 of each sequence's keys, zeros past kv),
+  ;; v [B][kv][H], bias [B][kvp], sc a scratch of T·kvp floats. The keys are transposed (once
+  ;; per layer, by the caller) because sgemm_nt's reductions over a head's 32 columns ran
+  ;; q·kᵀ at 536 µs a MiniLM layer at 128 tokens, sgemm_nn's outer products at 341. One call per layer instead of three per head and sequence, and a
   ;; unit the kernel threads can split (js/src/kernel-pool.js, by items).
   (func (export "attention")
-    (param $ctx i32) (param $q i32) (param $k i32) (param $v i32) (param $H i32) (param $T i32)
+    (param $ctx i32) (param $q i32) (param $kt i32) (param $v i32) (param $H i32) (param $T i32)
     (param $kv i32) (param $d i32) (param $nh i32) (param $scale f32) (param $bias i32) (param $sc i32)
     (param $i0 i32) (param $n i32)
-    (local $i i32) (local $bi i32) (local $off i32) (local $kvp i32) (local $qo i32) (local $ko i32)
+    (local $i i32) (local $bi i32) (local $off i32) (local $kvp i32) (local $qo i32) (local $ko i32) (local $kto i32)
     (local.set $kvp (i32.and (i32.add (local.get $kv) (i32.const 3)) (i32.const -4)))
     (local.set $i (local.get $i0))
     (block $done (loop $l
       (br_if $done (i32.ge_u (local.get $i) (i32.add (local.get $i0) (local.get $n))))
       (local.set $bi (i32.div_u (local.get $i) (local.get $nh)))
       (local.set $off (i32.mul (i32.rem_u (local.get $i) (local.get $nh)) (local.get $d)))
-      ;; element offsets of the sequence's q/ctx rows and k/v rows, at the head's columns
+      ;; byte offsets of the sequence's q/ctx rows and v rows, at the head's columns
       (local.set $qo (i32.shl (i32.add (i32.mul (i32.mul (local.get $bi) (local.get $T)) (local.get $H)) (local.get $off)) (i32.const 2)))
       (local.set $ko (i32.shl (i32.add (i32.mul (i32.mul (local.get $bi) (local.get $kv)) (local.get $H)) (local.get $off)) (i32.const 2)))
-      (call $sgemm (local.get $sc) (local.get $kvp) (i32.add (local.get $q) (local.get $qo)) (local.get $H)
-        (i32.add (local.get $k) (local.get $ko)) (local.get $H) (local.get $T) (local.get $d) (local.get $kv))
+      ;; byte offset of the head's first row in the sequence's transposed keys
+      (local.set $kto (i32.shl (i32.mul (i32.add (i32.mul (local.get $bi) (local.get $H)) (local.get $off)) (local.get $kvp)) (i32.const 2)))
+      (call $sgemm_nn (local.get $sc) (local.get $kvp) (i32.add (local.get $q) (local.get $qo)) (local.get $H)
+        (i32.add (local.get $kt) (local.get $kto)) (local.get $kvp) (local.get $T) (local.get $d) (local.get $kvp))
       (call $softmax_rows (local.get $sc) (local.get $kvp) (local.get $T) (local.get $kv) (local.get $scale)
         (i32.add (local.get $bias) (i32.shl (i32.mul (local.get $bi) (local.get $kvp)) (i32.const 2))))
       (call $sgemm_nn (i32.add (local.get $ctx) (local.get $qo)) (local.get $H) (local.get $sc) (local.get $kvp)
@@ -739,6 +744,33 @@
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br $l)))
   )
+
+  ;; transpose_f32: d[c*ldd + r] = x[r*ldx + c] for r < rows, c < cols, and d[c*ldd + r] = 0 for
+  ;; rows ≤ r < rowsp: a sequence's keys [kv][H] to [H][kvp] for attention (reference
+  ;; TransposeRef). Column by column: the loads stride through a few KB of x that stay in L1, the
+  ;; stores are sequential.
+  (func (export "transpose_f32") (param $d i32) (param $ldd i32) (param $x i32) (param $ldx i32) (param $rows i32) (param $cols i32) (param $rowsp i32)
+    (local $c i32) (local $pd i32) (local $px i32) (local $e i32) (local $ep i32) (local $sx i32)
+    (local.set $sx (i32.shl (local.get $ldx) (i32.const 2)))
+    (block $c_done (loop $cl
+      (br_if $c_done (i32.ge_u (local.get $c) (local.get $cols)))
+      (local.set $pd (i32.add (local.get $d) (i32.shl (i32.mul (local.get $c) (local.get $ldd)) (i32.const 2))))
+      (local.set $px (i32.add (local.get $x) (i32.shl (local.get $c) (i32.const 2))))
+      (local.set $e (i32.add (local.get $pd) (i32.shl (local.get $rows) (i32.const 2))))
+      (local.set $ep (i32.add (local.get $pd) (i32.shl (local.get $rowsp) (i32.const 2))))
+      (block $r_done (loop $rl
+        (br_if $r_done (i32.ge_u (local.get $pd) (local.get $e)))
+        (f32.store (local.get $pd) (f32.load (local.get $px)))
+        (local.set $px (i32.add (local.get $px) (local.get $sx)))
+        (local.set $pd (i32.add (local.get $pd) (i32.const 4)))
+        (br $rl)))
+      (block $z_done (loop $zl
+        (br_if $z_done (i32.ge_u (local.get $pd) (local.get $ep)))
+        (f32.store (local.get $pd) (f32.const 0))
+        (local.set $pd (i32.add (local.get $pd) (i32.const 4)))
+        (br $zl)))
+      (local.set $c (i32.add (local.get $c) (i32.const 1)))
+      (br $cl))))
 
   ;; exp4 is e^v lane-wise as Cephes' expf (range reduction by ln 2 in two parts, degree-5
   ;; polynomial, 2^n built in the exponent bits), v clamped to [-87.34, 88.38] so that 2^n stays
