@@ -72,6 +72,7 @@ export function kernelTrampolines(get, pool = () => null) {
     layer_norm_backward: (dx, dy, rows, n, g, xh, rs) => get().layer_norm_backward(dx, dy, rows, n, g, xh, rs),
     add_bias: (x, rows, n, b) => get().add_bias(x, rows, n, b),
     add_f32: (d, a, b, n) => get().add_f32(d, a, b, n),
+    transpose_f32: (d, ldd, x, ldx, rows, cols, rowsp) => get().transpose_f32(d, ldd, x, ldx, rows, cols, rowsp),
     scale_f32: (x, n, s) => get().scale_f32(x, n, s),
   };
   const names = Object.keys(t);

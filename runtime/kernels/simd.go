@@ -25,7 +25,8 @@ import (
 //	                 summed in f32
 //	QuantizeU7Rows ↔ quant_u7  activations to 7-bit unsigned, (scale, min) per 32 (relaxed path)
 //	GemmQ8U7      ↔ packQ7 + qgemm_r7 (kernels_relaxed.wat: relaxed SIMD, a module of its own)
-//	AttentionRef  ↔ attention  GemmNT, SoftmaxRows, GemmNN per sequence and head, in one call
+//	AttentionRef  ↔ attention  Transpose per sequence, GemmNN, SoftmaxRows, GemmNN per head, in one call
+//	TransposeRef  ↔ transpose_f32  a matrix transposed, zero-padded (attention's keys)
 //	SoftmaxRowsRef ↔ softmax_rows  scaled, biased row softmax (attention); exp as Cephes' expf
 //	GELU          ↔ gelu_erf   erf GELU (activation.go); erf as a rational z·P(z²)/Q(z²)
 //	                 (wat/fit_erf.py)
@@ -337,16 +338,16 @@ func GemmQ8U7(dst []float32, q []uint8, s []float32, rows int, w *Q8) {
 //	ctx_h = softmax(q_h·k_hᵀ·scale + bias[bi])·v_h
 //
 // with q and ctx [B][T][H], k and v [B][kv][H], bias [B][kvp] (kvp = kv rounded up to 4: the
-// padding mask, zeros past kv), scratch at least T·kvp floats. It is AttentionRef's sequence of
-// GemmNT, SoftmaxRows and GemmNN calls; with the SIMD kernels (d % 4 == 0) one call of the
-// kernel module's attention makes exactly those kernel calls (the same results), which the kernel
-// threads can split by sequence and head.
+// padding mask, zeros past kv), scratch at least (T+H)·kvp floats. It is AttentionRef's sequence
+// of Transpose, GemmNN, SoftmaxRows and GemmNN calls; with the SIMD kernels (d % 4 == 0)
+// transpose_f32 per sequence and one call of the kernel module's attention make exactly those
+// kernel calls (the same results), which the kernel threads can split by sequence and head.
 func Attention(ctx, q, k, v []float32, H, B, T, kv, d, nh int, scale float32, bias, scratch []float32) {
 	if B == 0 || T == 0 || kv == 0 || nh == 0 {
 		return
 	}
 	kvp := (kv + 3) &^ 3
-	if nh*d > H || len(q) < B*T*H || len(ctx) < B*T*H || len(k) < B*kv*H || len(v) < B*kv*H || len(bias) < B*kvp || len(scratch) < T*kvp {
+	if nh*d > H || len(q) < B*T*H || len(ctx) < B*T*H || len(k) < B*kv*H || len(v) < B*kv*H || len(bias) < B*kvp || len(scratch) < (T+H)*kvp {
 		panic(fmt.Sprintf("kernels: Attention: lengths q %d ctx %d k %d v %d bias %d scratch %d for B %d T %d kv %d H %d nh %d d %d",
 			len(q), len(ctx), len(k), len(v), len(bias), len(scratch), B, T, kv, H, nh, d))
 	}
@@ -357,20 +358,53 @@ func Attention(ctx, q, k, v []float32, H, B, T, kv, d, nh int, scale float32, bi
 	AttentionRef(ctx, q, k, v, H, B, T, kv, d, nh, scale, bias, scratch)
 }
 
-// AttentionRef is Attention as one GemmNT, SoftmaxRows and GemmNN per sequence and head (each the
-// SIMD kernel or its plain-Go reference): the reference of the kernel module's attention.
+// AttentionRef is Attention as, per sequence, its keys transposed to [H][kvp] (Transpose, in
+// scratch after the scores) and, per head, q_h·k_hᵀ as GemmNN on them, SoftmaxRows and GemmNN
+// (each the SIMD kernel or its plain-Go reference, which sum in the same order): the reference
+// of the kernel module's attention.
 func AttentionRef(ctx, q, k, v []float32, H, B, T, kv, d, nh int, scale float32, bias, scratch []float32) {
 	kvp := (kv + 3) &^ 3
-	sc := scratch[:T*kvp]
+	sc, kt := scratch[:T*kvp], scratch[T*kvp:(T+H)*kvp]
 	for bi := 0; bi < B; bi++ {
 		qb, cb := q[bi*T*H:(bi+1)*T*H], ctx[bi*T*H:(bi+1)*T*H]
 		kb, vb := k[bi*kv*H:(bi+1)*kv*H], v[bi*kv*H:(bi+1)*kv*H]
+		Transpose(kt, kvp, kb, H, kv, H, kvp)
 		for h := 0; h < nh; h++ {
 			off := h * d
-			GemmNT(sc, kvp, qb[off:], H, kb[off:], H, T, d, kv)
+			GemmNN(sc, kvp, qb[off:], H, kt[off*kvp:], kvp, T, d, kvp)
 			SoftmaxRows(sc, kvp, T, kv, scale, bias[bi*kvp:(bi+1)*kvp])
 			GemmNN(cb[off:], H, sc, kvp, vb[off:], H, T, kv, d)
 		}
+	}
+}
+
+// Transpose writes d[c·ldd + r] = x[r·ldx + c] for r < rows, c < cols and zeros d[c·ldd + r]
+// for rows ≤ r < rowsp: transpose_f32 with the SIMD kernels, else TransposeRef (the same values).
+func Transpose(d []float32, ldd int, x []float32, ldx, rows, cols, rowsp int) {
+	if cols == 0 || rowsp == 0 {
+		return
+	}
+	if rows > rowsp {
+		panic(fmt.Sprintf("kernels: Transpose: %d rows, padded to %d", rows, rowsp))
+	}
+	checkStrided("d", len(d), ldd, cols, rowsp)
+	if rows > 0 {
+		checkStrided("x", len(x), ldx, rows, cols)
+	}
+	if SIMD() {
+		simdTranspose(d, ldd, x, ldx, rows, cols, rowsp)
+		return
+	}
+	TransposeRef(d, ldd, x, ldx, rows, cols, rowsp)
+}
+
+// TransposeRef is the plain-Go reference of transpose_f32.
+func TransposeRef(d []float32, ldd int, x []float32, ldx, rows, cols, rowsp int) {
+	for c := 0; c < cols; c++ {
+		for r := 0; r < rows; r++ {
+			d[c*ldd+r] = x[r*ldx+c]
+		}
+		clear(d[c*ldd+rows : c*ldd+rowsp])
 	}
 }
 

@@ -18,14 +18,18 @@ func kABI() int32
 // kernelABI is the version of the kernel module's exports this code calls (kernels.wat's abi):
 // a module from another build whose exports differ is not used (plain-Go kernels instead).
 // 4: qgemm_packed's tmp holds 8 floats for each of up to kernelThreads threads. 5: quant_u7.
-// 6: attention. 7: pack_q7.
-const kernelABI = 9
+// 6: attention. 7: pack_q7. 10: quant_i16 writes 4 rows interleaved by k-pairs (qgemm_packed's
+// tile), M rounded up to 4 rows. 11: transpose_f32; attention takes the keys transposed.
+const kernelABI = 11
 
 //go:wasmimport adapterwasm_kernels pack_q7
 func kPackQ7(wp, tp, qw, sw, n, k uint32)
 
 //go:wasmimport adapterwasm_kernels attention
-func kAttention(ctx, q, k, v, h, t, kv, d, nh uint32, scale float32, bias, sc, i0, n uint32)
+func kAttention(ctx, q, kt, v, h, t, kv, d, nh uint32, scale float32, bias, sc, i0, n uint32)
+
+//go:wasmimport adapterwasm_kernels transpose_f32
+func kTranspose(d, ldd, x, ldx, rows, cols, rowsp uint32)
 
 //go:wasmimport adapterwasm_kernels threads
 func kThreads() int32
@@ -34,12 +38,19 @@ func kThreads() int32
 // threads import: the pool gives thread t the t-th).
 var attnScratch []float32
 
+// attnKeysT is attention's keys transposed, [B][H][kvp].
+var attnKeysT []float32
+
 // simdAttention calls attention on all B·nh sequence-heads.
 func simdAttention(ctx, q, k, v []float32, H, B, T, kv, d, nh int, scale float32, bias []float32) {
 	kvp := (kv + 3) &^ 3
 	nt := max(1, int(kThreads()))
 	attnScratch = growF32(attnScratch, nt*T*kvp)
-	kAttention(addr(ctx), addr(q), addr(k), addr(v), uint32(H), uint32(T), uint32(kv), uint32(d), uint32(nh), scale,
+	attnKeysT = growF32(attnKeysT, B*H*kvp)
+	for bi := 0; bi < B; bi++ {
+		kTranspose(addr(attnKeysT[bi*H*kvp:]), uint32(kvp), addr(k[bi*kv*H:]), uint32(H), uint32(kv), uint32(H), uint32(kvp))
+	}
+	kAttention(addr(ctx), addr(q), addr(attnKeysT), addr(v), uint32(H), uint32(T), uint32(kv), uint32(d), uint32(nh), scale,
 		addr(bias), addr(attnScratch), 0, uint32(B*nh))
 }
 
@@ -242,7 +253,7 @@ func kQgemmRelaxed(dst []float32, rows int, w *Q8) {
 // quantize quantizes x [rows, k] with quant_i16 into q8Scratch.q and .s.
 func quantize(x []float32, rows, k int) {
 	sc := &q8Scratch
-	sc.q = growInt16(sc.q, rows*k)
+	sc.q = growInt16(sc.q, ((rows+3)&^3)*k)
 	sc.s = growF32(sc.s, rows*(k/Q8Block))
 	simdQuantI16(sc.q, sc.s, x, rows, k)
 }
@@ -315,13 +326,22 @@ func simdQuantU7(q []uint8, s []float32, x []float32, rows, k int) {
 	kQuantU7(addr(q), addr(s), addr(x), uint32(k), uint32(rows), uint32(k))
 }
 
-// simdQuantI16 calls quant_i16 on x [rows, k] (contiguous).
+// simdTranspose calls transpose_f32.
+func simdTranspose(d []float32, ldd int, x []float32, ldx, rows, cols, rowsp int) {
+	kTranspose(addr(d), uint32(ldd), addr(x), uint32(ldx), uint32(rows), uint32(cols), uint32(rowsp))
+}
+
+// simdQuantI16 calls quant_i16 on x [rows, k] (contiguous): q in its layout, 4 rows interleaved
+// by k-pairs (quadsI16 of QuantizeI16Rows' q), rows rounded up to 4 (the rows past rows zeroed).
 func simdQuantI16(q []int16, s []float32, x []float32, rows, k int) {
+	_, _, _ = q[((rows+3)&^3)*k-1], s[rows*(k/Q8Block)-1], x[rows*k-1]
 	kQuantI16(addr(q), addr(s), addr(x), uint32(k), uint32(rows), uint32(k))
 }
 
-// kQgemm calls qgemm_packed on activations quantized by quant_i16, packing w first if it is not.
+// kQgemm calls qgemm_packed on activations quantized by quant_i16 (its interleaved layout),
+// packing w first if it is not.
 func kQgemm(dst []float32, q []int16, s []float32, rows int, w *Q8) {
+	_ = q[((rows+3)&^3)*w.In-1]
 	if w.packed != packPairs {
 		packQ8(w)
 	}

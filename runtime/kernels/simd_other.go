@@ -67,4 +67,8 @@ func simdAttention(ctx, q, k, v []float32, H, B, T, kv, d, nh int, scale float32
 	panic("kernels: no SIMD kernel module in this build")
 }
 
+func simdTranspose(d []float32, ldd int, x []float32, ldx, rows, cols, rowsp int) {
+	panic("kernels: no SIMD kernel module in this build")
+}
+
 func simdPackQ7(w *Q8) { panic("kernels: no SIMD kernel module in this build") }

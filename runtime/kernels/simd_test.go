@@ -139,13 +139,17 @@ func TestQuantI16MatchesReference(t *testing.T) {
 			x[i] = 0 // an all-zero block: scale 0, q 0
 		}
 		nb := s.rows * s.k / Q8Block
-		q, sc := make([]int16, s.rows*s.k), make([]float32, nb)
+		q, sc := make([]int16, (s.rows+3)&^3*s.k), make([]float32, nb)
+		for i := range q {
+			q[i] = -1 // the rows past s.rows must be zeroed
+		}
 		qr, sr := make([]int16, s.rows*s.k), make([]float32, nb)
 		simdQuantI16(q, sc, x, s.rows, s.k)
 		QuantizeI16Rows(qr, sr, x, s.rows, s.k)
+		want := quadsI16(qr, s.rows, s.k)
 		for i := range q {
-			if q[i] != qr[i] {
-				t.Fatalf("%v: q[%d] = %d, reference %d (x %v)", s, i, q[i], qr[i], x[i])
+			if q[i] != want[i] {
+				t.Fatalf("%v: q[%d] = %d, reference %d", s, i, q[i], want[i])
 			}
 		}
 		for i := range sc {
@@ -154,6 +158,19 @@ func TestQuantI16MatchesReference(t *testing.T) {
 			}
 		}
 	}
+}
+
+// quadsI16 is quant_i16's layout of q [rows, k] (row-major, QuantizeI16Rows'): 4 rows interleaved
+// by k-pairs, value (i, p) at ((i/4)·(k/2) + p/2)·8 + (i%4)·2 + p%2, rows rounded up to 4 with
+// zeros.
+func quadsI16(q []int16, rows, k int) []int16 {
+	out := make([]int16, (rows+3)&^3*k)
+	for i := 0; i < rows; i++ {
+		for p := 0; p < k; p++ {
+			out[((i/4)*(k/2)+p/2)*8+(i%4)*2+p%2] = q[i*k+p]
+		}
+	}
+	return out
 }
 
 func TestQuantizeI16RowsRoundTrip(t *testing.T) {
@@ -182,7 +199,7 @@ func TestQgemmNTMatchesReference(t *testing.T) {
 		q, sc := make([]int16, s.rows*s.in), make([]float32, s.rows*nb)
 		QuantizeI16Rows(q, sc, x, s.rows, s.in)
 		got, want := make([]float32, s.rows*s.out), make([]float32, s.rows*s.out)
-		kQgemm(got, q, sc, s.rows, w)
+		kQgemm(got, quadsI16(q, s.rows, s.in), sc, s.rows, w)
 		GemmQ8I16(want, q, sc, s.rows, w)
 		for i := 0; i < s.rows; i++ {
 			for j := 0; j < s.out; j++ {
@@ -427,6 +444,30 @@ func TestGELUKernelMatchesReference(t *testing.T) {
 	}
 }
 
+// gelu_erf takes 4 vectors per iteration, their operations interleaved, then single vectors,
+// then single lanes: the same arithmetic per lane, so any split of a slice gives the same bits.
+func TestGELUKernelSameForAnySplit(t *testing.T) {
+	requireSIMD(t)
+	r := rand.New(rand.NewPCG(23, 24))
+	x := randVec(r, 1000)
+	for i := range x {
+		x[i] *= 5
+	}
+	whole := append([]float32(nil), x...)
+	Activate("gelu", GELU, whole)
+	for _, c := range []int{1, 4, 8, 12, 20, 68} {
+		part := append([]float32(nil), x...)
+		for i := 0; i < len(part); i += c {
+			Activate("gelu", GELU, part[i:min(i+c, len(part))])
+		}
+		for i := range x {
+			if math.Float32bits(part[i]) != math.Float32bits(whole[i]) {
+				t.Fatalf("chunks of %d: gelu(%v) = %v, in one call %v", c, x[i], part[i], whole[i])
+			}
+		}
+	}
+}
+
 func TestGELUBackwardKernelMatchesReference(t *testing.T) {
 	requireSIMD(t)
 	r := rand.New(rand.NewPCG(21, 22))
@@ -564,7 +605,7 @@ func TestLayerNormKernelMatchesReference(t *testing.T) {
 	for _, s := range []struct {
 		rows, n int
 		off     float32
-	}{{1, 4, 0}, {3, 384, 0}, {5, 384, 10}, {2, 1536, -3}} {
+	}{{1, 4, 0}, {2, 20, 1}, {3, 392, 0}, {3, 384, 0}, {5, 384, 10}, {2, 1536, -3}} { // n % 16 ≠ 0: the kernel's single-vector loops too
 		x := randVec(r, s.rows*s.n)
 		for i := range x {
 			x[i] += s.off
@@ -702,7 +743,7 @@ func TestKernelsPropagateNaN(t *testing.T) {
 	nan := float32(math.NaN())
 	x := randVec(rand.New(rand.NewPCG(25, 26)), 2*64)
 	x[37] = nan // block 1 of row 0
-	q, s := make([]int16, len(x)), make([]float32, len(x)/Q8Block)
+	q, s := make([]int16, 4*64), make([]float32, len(x)/Q8Block)
 	simdQuantI16(q, s, x, 2, 64)
 	if !math.IsNaN(float64(s[1])) {
 		t.Fatalf("quant_i16: the scale of a block with a NaN is %v", s[1])
@@ -729,8 +770,37 @@ func TestKernelsPropagateNaN(t *testing.T) {
 	}
 }
 
+// TestTransposeMatchesReference checks transpose_f32 against TransposeRef (the same values) and
+// that it zero-pads: rows past rows are zeros, nothing past rowsp or cols is written.
+func TestTransposeMatchesReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(43, 44))
+	for _, s := range []struct{ rows, cols, rowsp, ldx, ldd int }{{1, 1, 4, 1, 4}, {5, 7, 8, 9, 8}, {33, 384, 36, 384, 40}, {128, 384, 128, 384, 128}} {
+		x := randVec(r, s.rows*s.ldx)
+		got, want := randVec(r, s.cols*s.ldd), make([]float32, s.cols*s.ldd)
+		copy(want, got)
+		Transpose(got, s.ldd, x, s.ldx, s.rows, s.cols, s.rowsp)
+		TransposeRef(want, s.ldd, x, s.ldx, s.rows, s.cols, s.rowsp)
+		if i := firstDiff(got, want); i >= 0 {
+			t.Fatalf("%+v: d[%d] = %v, reference %v (SIMD %v)", s, i, got[i], want[i], SIMD())
+		}
+		for c := 0; c < s.cols; c++ {
+			for j := 0; j < s.ldd; j++ {
+				v, w := want[c*s.ldd+j], float32(0)
+				if j < s.rows {
+					w = x[j*s.ldx+c]
+				} else if j >= s.rowsp {
+					continue
+				}
+				if v != w {
+					t.Fatalf("%+v: TransposeRef d[%d, %d] = %v, want %v", s, c, j, v, w)
+				}
+			}
+		}
+	}
+}
+
 // TestAttentionMatchesReference checks the kernel module's attention against AttentionRef (the
-// per-head GemmNT, SoftmaxRows, GemmNN calls it replaces): bit for bit, over sequences with a
+// per-sequence Transpose and per-head GemmNN, SoftmaxRows, GemmNN calls it replaces): bit for bit, over sequences with a
 // padding mask, keys past the queries (prefix tuning) and kv not a multiple of 4; natively both
 // are AttentionRef.
 func TestAttentionMatchesReference(t *testing.T) {
@@ -746,7 +816,7 @@ func TestAttentionMatchesReference(t *testing.T) {
 			}
 		}
 		got, want := make([]float32, s.B*s.T*H), make([]float32, s.B*s.T*H)
-		scratch := make([]float32, s.T*kvp)
+		scratch := make([]float32, (s.T+H)*kvp)
 		Attention(got, q, k, v, H, s.B, s.T, s.kv, s.d, s.nh, 0.25, bias, scratch)
 		AttentionRef(want, q, k, v, H, s.B, s.T, s.kv, s.d, s.nh, 0.25, bias, scratch)
 		if i := firstDiff(got, want); i >= 0 {

@@ -39,6 +39,7 @@ function kernelImports() {
     layer_norm_backward: (...a) => k.layer_norm_backward(...a),
     add_bias: (...a) => k.add_bias(...a),
     add_f32: (...a) => k.add_f32(...a),
+    transpose_f32: (...a) => k.transpose_f32(...a),
     scale_f32: (...a) => k.scale_f32(...a),
     exp_f32: (...a) => k.exp_f32(...a), // tests only
     quant_u7: (...a) => k.quant_u7(...a),

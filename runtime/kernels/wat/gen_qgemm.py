@@ -10,11 +10,17 @@ and Chromium 156 on the project's EPYC — this form 87–90 / 87–89 GOPS; the
 sums in locals 88–90 / 65 (Chromium's V8 spills in the hot loop); 2×8: 85 / 65; 3×12: 75 / 87;
 4×8 with U=2: 73 / 88; 4×12 and 6×8 spill in both. Unrolling the k-pair loop further lets V8
 hoist every load to the top of the block and spill them. Edit the generator, not the function.
+
+Issue 21, Node 20 on the same machine (best of 40, load 2–3): the activations of 4 rows
+interleaved by k-pairs (quant_i16's layout), so that one pointer with constant offsets feeds the
+tile, 3 fewer additions per k-pair: 384×1536 65–66 → 68–70 GOPS. V8's code for the k-pair loop
+is then 6 loads, 8 vpmaddwd + 8 vpaddd, 3 pointer additions and the counter; ending the loop on
+a pointer instead of the counter changed nothing measurable; U=2 still loses (54 GOPS).
 """
 import sys
 R=int(sys.argv[1]); Q=int(sys.argv[2]); src=sys.argv[3]; out=sys.argv[4]
 s=open(src).read()
-a=s.index(';; qgemm_packed:'); a=s.rindex('\n', 0, a)+1; b=s.index('  ;; exp4 is e^v')
+a=s.index(';; qgemm_packed:'); a=s.rindex('\n', 0, a)+1; b=s.index(';; attention runs scaled')  # the next function (its comment starts in column 0)
 C=4*Q
 U=int(sys.argv[5]) if len(sys.argv)>5 else 1
 body=[]
@@ -22,22 +28,23 @@ for k in range(U):
     ao, wo = 4*k, 8*k
     body += [f"(local.set $w{q} (v128.load8x8_s offset={wo} (local.get $pw{q})))" for q in range(Q)]
     for r in range(R):
-        body.append(f"(local.set $a (v128.load32_splat offset={ao} (local.get $pa{r})))")
+        body.append(f"(local.set $a (v128.load32_splat offset={4*R*k+4*r} (local.get $pa)))")
         for q in range(Q):
             body.append(f"(local.set $t{r}{q} (i32x4.add (local.get $t{r}{q}) (i32x4.dot_i16x8_s (local.get $a) (local.get $w{q}))))")
 zero=[f"(local.set $t{r}{q} (v128.const i64x2 0 0))" for r in range(R) for q in range(Q)]
-incs=[f"(local.set $pa{r} (i32.add (local.get $pa{r}) (i32.const {4*U})))" for r in range(R)]+[f"(local.set $pw{q} (i32.add (local.get $pw{q}) (i32.const {8*U})))" for q in range(Q)]
+incs=[f"(local.set $pa (i32.add (local.get $pa) (i32.const {4*R*U})))"]+[f"(local.set $pw{q} (i32.add (local.get $pw{q}) (i32.const {8*U})))" for q in range(Q)]
 body = zero + ["(local.set $kp (i32.const 0))", "(block $kp_done (loop $kpl", "(br_if $kp_done (i32.ge_u (local.get $kp) (i32.const 16)))"] + body + incs + [f"(local.set $kp (i32.add (local.get $kp) (i32.const {U})))", "(br $kpl)))"]
 ind="            "
 body_txt="\n".join(ind+l for l in body)
 locs_t=" ".join(f"(local $t{r}{q} v128)" for r in range(R) for q in range(Q))
 locs_f=" ".join(f"(local $pd{r} i32)" for r in range(R))
-locs_p=" ".join(f"(local $pa{r} i32) (local $ps{r} i32)" for r in range(R))
+locs_p="(local $pa i32) "+" ".join(f"(local $ps{r} i32)" for r in range(R))
 locs_w=" ".join(f"(local $w{q} v128) (local $v{q} v128) (local $pw{q} i32)" for q in range(Q))
-setup=[]
+# the activations of rows i..i+3 (quant_i16's layout: 4 rows interleaved by k-pairs), at the
+# same offset as row i's in a row-major layout; rows past M read zeros and land in tmp
+setup=["(local.set $pa (i32.add (local.get $qx) (i32.shl (i32.mul (local.get $i) (local.get $K)) (i32.const 1))))"]
 for r in range(R):
     setup.append(f"(local.set $row (select (i32.add (local.get $i) (i32.const {r})) (i32.sub (local.get $M) (i32.const 1)) (i32.lt_u (i32.add (local.get $i) (i32.const {r})) (local.get $M))))")
-    setup.append(f"(local.set $pa{r} (i32.add (local.get $qx) (i32.shl (i32.mul (local.get $row) (local.get $K)) (i32.const 1))))")
     setup.append(f"(local.set $ps{r} (i32.add (local.get $sx) (i32.shl (i32.mul (local.get $row) (local.get $nb)) (i32.const 2))))")
     # the output row (a rows past M: the caller's scratch row $tmp), zeroed
     setup.append(f"(local.set $pd{r} (select (i32.add (local.get $d) (i32.shl (i32.add (i32.mul (i32.add (local.get $i) (i32.const {r})) (local.get $ldd)) (local.get $j)) (i32.const 2))) (local.get $tmp) (i32.lt_u (i32.add (local.get $i) (i32.const {r})) (local.get $M))))")
@@ -55,14 +62,14 @@ for r in range(R):
 scale_txt="\n".join(ind+l for l in scale)
 stores_txt="" # the tile is accumulated in place
 new=f'''  ;; qgemm_packed: d[i*ldd + j] = Σ_b sx[i*nb + b] · sw[j*nb + b] · Σ_{{k in block b}} qx[i*K + k] · w[j][k]
-  ;; (blocks of 32, nb = K/32) with qx the int16 activations of quant_i16 and w, sw packed
-  ;; by pack_q8; N % {C} == 0. Outer-product form: a pair (qx[k], qx[k+1]) broadcast to every lane
-  ;; (v128.load32_splat) times a packed k-pair of 4 columns (v128.load8x8_s) under
+  ;; (blocks of 32, nb = K/32) with qx the int16 activations of quant_i16 (4 rows interleaved by
+  ;; k-pairs) and w, sw packed by pack_q8; N % {C} == 0. Outer-product form: a pair (qx[k], qx[k+1]) broadcast to every lane
+  ;; (v128.load32_splat, the {R} rows' pairs at offsets 0, 4, … of one pointer) times a packed k-pair of 4 columns (v128.load8x8_s) under
   ;; i32x4.dot_i16x8_s gives 4 outputs' partial sums at once, so nothing is reduced across lanes
   ;; and the per-block scales are one f32x4 multiply per 4 outputs, added to the output tile in
   ;; memory. Tiles of {R} rows × {C} columns, one block (16 k-pairs) per step, {U} per iteration
-  ;; (generated by gen_qgemm.py {R} {Q}); rows past M repeat the last row and accumulate into
-  ;; tmp, a scratch of {4*Q} floats.
+  ;; (generated by gen_qgemm.py {R} {Q}); rows past M (quant_i16 zeroes their activations; their
+  ;; scales are the last row's) accumulate into tmp, a scratch of {4*Q} floats.
   (func (export "qgemm_packed")
     (param $d i32) (param $ldd i32) (param $qx i32) (param $sx i32) (param $wp i32) (param $sp i32)
     (param $M i32) (param $K i32) (param $N i32) (param $tmp i32)
