@@ -20,7 +20,8 @@
 // BENCH_BASE_RUNS, BENCH_STARTUP_RUNS, BENCH_ONLY (comma-separated contender names), BENCH_SKIP
 // (comma-separated sections: accuracy, bert-base, startup, peak, threads), ADAPTERWASM_CACHE (default
 // <repo>/.cache), ADAPTERWASM_KERNELS=off (adapterwasm without its SIMD kernel module: plain Go).
-// Run as `node --experimental-wasm-relaxed-simd bench/bench.mjs`, adapterwasm's q8 products take
+// Run as `node --experimental-wasm-relaxed-simd bench/bench.mjs` (Node 20; Node 24 has relaxed SIMD
+// without the flag: ./build.sh bench node-lts), adapterwasm's q8 products take
 // the relaxed-SIMD kernel (kernels_relaxed.wat, as in Chromium; opt-in in the package, which the
 // bench sets: ADAPTERWASM_RELAXED=off measures the plain kernel).
 import { execFileSync } from "node:child_process";
@@ -106,7 +107,7 @@ async function speed(list, shapeList, runs, prefix = "", warmup = WARMUP) {
 const info = [
   `# date ${new Date().toISOString()}; ${load()}`,
   `# machine ${cpus()[0].model}, ${cpus().length} cores; node ${process.version}; onnxruntime-web ${ort.env.versions.web}; ${execFileSync("go", ["version"]).toString().trim()}`,
-  `# adapterwasm SIMD kernels: ${process.env.ADAPTERWASM_KERNELS === "off" ? "off (plain Go)" : rt.relaxed ? "on, q8 on the relaxed-SIMD kernel (node --experimental-wasm-relaxed-simd)" : "on"}; runs ${RUNS}, warm-up ${WARMUP}, interleaved; adapter ${ADAPTER} + head${QUICK ? "; quick" : ""}`,
+  `# adapterwasm SIMD kernels: ${process.env.ADAPTERWASM_KERNELS === "off" ? "off (plain Go)" : rt.relaxed ? `on, q8 on the relaxed-SIMD kernel (${process.execArgv.includes("--experimental-wasm-relaxed-simd") ? "node --experimental-wasm-relaxed-simd" : `relaxed SIMD by default in Node ${process.version}`})` : "on"}; runs ${RUNS}, warm-up ${WARMUP}, interleaved; adapter ${ADAPTER} + head${QUICK ? "; quick" : ""}`,
 ];
 console.log(info.join("\n"));
 
