@@ -174,7 +174,7 @@ export interface FromPretrainedOptions {
    *  Workers and wherever it cannot be had (`threads`, `threadsNote` say so). First model of a realm only. */
   threads?: number;
   /** Whether q8 products may run the relaxed-SIMD kernel where the engine has relaxed SIMD
-   *  (Chromium; Node 20 only with --experimental-wasm-relaxed-simd): 7-bit activations per block
+   *  (Chromium, Node 24; Node 20 only with --experimental-wasm-relaxed-simd): 7-bit activations per block
    *  of 32 and `i16x8.relaxed_dot_i8x16_i7x16_s`, faster, slightly further from f32 than the
    *  default 16-bit ones (README: Performance). Default false (answers then do not depend on
    *  the engine); unset, ADAPTERWASM_RELAXED=on (globalThis or the environment) opts in.
