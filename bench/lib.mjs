@@ -169,7 +169,8 @@ export const CASES = [
 
 // runCase times every contender on one shape, interleaved (A B C D, A B C D, … with the order
 // rotating each round so that none always follows another), after `warmup` untimed rounds.
-// contenders: [{name, kind: "aw"|"ort", impl}]. Returns {name: stats}.
+// contenders: [{name, kind: "aw"|"ort", impl}]. Returns {name: stats}. A job whose result has a
+// number selfTimedMs (a session in another process: threads.mjs) is timed by that, not by now().
 export async function runCase(contenders, { B, T }, { runs, warmup, now, log }) {
   const texts = Array.from({ length: B }, () => textOfTokens(T));
   const aw = contenders.find((c) => c.kind === "aw");
@@ -184,8 +185,8 @@ export async function runCase(contenders, { B, T }, { runs, warmup, now, log }) 
     for (let k = 0; k < jobs.length; k++) {
       const i = (k + r) % jobs.length;
       const t0 = now();
-      await jobs[i]();
-      const dt = now() - t0;
+      const res = await jobs[i]();
+      const dt = typeof res?.selfTimedMs === "number" ? res.selfTimedMs : now() - t0;
       if (r >= warmup) times[i].push(dt);
     }
   }

@@ -4,8 +4,11 @@
 //
 //   aw-q8        q8, every product on the calling thread (the pool idle; memory shared)
 //   aw-q8-2t     q8, products of at least PARALLEL_MIN multiply-adds split over 2 threads
-//   ort-int8     onnxruntime-web int8, intraOpNumThreads 1
-//   ort-int8-2t  the same session options with intraOpNumThreads 2 (ort.env.wasm.numThreads 2)
+//   ort-int8     onnxruntime-web int8 on 1 thread: a session in a child process whose
+//                ort.env.wasm.numThreads is 1 (ort-child.mjs), interleaved with the rest over IPC
+//                and timed in that process. (onnxruntime-web's thread pool is per process: a
+//                session with intraOpNumThreads 1 beside numThreads 2 still ran on 2 threads.)
+//   ort-int8-2t  onnxruntime-web int8, ort.env.wasm.numThreads 2 (intraOpNumThreads 2), here
 //   aw-q8-2i     the alternative to threads where memory cannot be shared: a pool of 2 model
 //                instances (WorkerModelWithHeads, worker threads, { threads: 1 } each), the batch
 //                halved between them (batch 1: one of them). Twice the memory; BENCH_INSTANCES=0 skips it.
@@ -15,6 +18,7 @@
 // Environment: as bench.mjs (BENCH_QUICK, BENCH_RUNS, BENCH_WARMUP, BENCH_CASES, ADAPTERWASM_CACHE),
 // BENCH_THREADS (default 2), BENCH_PARALLEL_MIN (the cut-over, default the package's).
 import "../js/src/node.js"; // worker_threads for the kernel workers
+import { fork } from "node:child_process";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
@@ -49,10 +53,35 @@ const aw = await Adapterwasm.create(rt, { modelFiles: dirFiles(need(join(CACHE, 
 // aw-q8 and aw-q8-2t are one model: each call switches the pool off or on first.
 const awOn = (on) => ({ tokenize: (t, n) => aw.tokenize(t, n), run: (t) => (rt.useThreads(on), aw.run(t)) });
 const peer = readFileSync(need(join(CACHE, "onnx/minilm-sentiment.q8.onnx")));
+// ortChild starts ort-child.mjs with a session of numThreads threads on the model at path and
+// returns an Ort-like impl for runCase: its runs answer { selfTimedMs } (timed in the child).
+async function ortChild(path, numThreads) {
+  const child = fork(fileURLToPath(new URL("ort-child.mjs", import.meta.url)), { stdio: "inherit" });
+  let pending = null;
+  child.on("message", (m) => {
+    const p = pending;
+    pending = null;
+    if (m.error) p?.reject(new Error(`ort-child: ${m.error}`));
+    else p?.resolve(m);
+  });
+  child.on("exit", (code) => pending?.reject(new Error(`ort-child exited (${code})`)));
+  const ask = (m) => new Promise((resolve, reject) => ((pending = { resolve, reject }), child.send(m)));
+  await ask({ init: { model: path, numThreads } });
+  let last = null;
+  return {
+    feeds: (ids) => ids,
+    run: async (ids) => {
+      if (ids !== last) await ask({ feeds: ids });
+      last = ids;
+      return { selfTimedMs: (await ask({ run: true })).ms };
+    },
+    kill: () => child.kill(),
+  };
+}
 const list = [
   { name: "aw-q8", kind: "aw", impl: awOn(false) },
   { name: "aw-q8-2t", kind: "aw", impl: awOn(true) },
-  { name: "ort-int8", kind: "ort", impl: await Ort.create(ort, peer, null, { intraOpNumThreads: 1 }) },
+  { name: "ort-int8", kind: "ort", impl: await ortChild(join(CACHE, "onnx/minilm-sentiment.q8.onnx"), 1) },
   { name: "ort-int8-2t", kind: "ort", impl: await Ort.create(ort, peer, null, { intraOpNumThreads: THREADS }) },
 ];
 const instances = [];
@@ -69,7 +98,7 @@ if (process.env.BENCH_INSTANCES !== "0") {
   list.push({ name: `aw-q8-${THREADS}i`, kind: "aw", impl: { run } });
 }
 
-console.log(`# kernel threads ${THREADS} (cut-over ${PARALLEL_MIN} multiply-adds), ort numThreads ${THREADS}; runs ${RUNS}, warm-up ${WARMUP}, interleaved; ${load()}`);
+console.log(`# kernel threads ${THREADS} (cut-over ${PARALLEL_MIN} multiply-adds), ort-int8-2t numThreads ${THREADS}, ort-int8 numThreads 1 in a child process (self-timed); runs ${RUNS}, warm-up ${WARMUP}, interleaved; ${load()}`);
 const results = {};
 for (const c of CASES.split(",")) {
   const [B, T] = c.split("x").map(Number);
@@ -82,9 +111,10 @@ const speedup = (one, two) =>
     .map(([k, r]) => `${k} ${(r[one].median / r[two].median).toFixed(2)} (${stats(r[one].times.map((v, i) => v / r[two].times[i])).median.toFixed(2)})`)
     .join(", ");
 console.log(`\n2-thread speed-up (1-thread time / 2-thread time, medians (per round)): adapterwasm ${speedup("aw-q8", "aw-q8-2t")}`);
-console.log(`onnxruntime-web ${speedup("ort-int8", "ort-int8-2t")}`);
+console.log(`onnxruntime-web (numThreads 1, own process / numThreads ${THREADS}) ${speedup("ort-int8", "ort-int8-2t")}`);
 if (instances.length) console.log(`${THREADS} model instances instead (aw-q8 time / aw-q8-${THREADS}i time): ${speedup("aw-q8", `aw-q8-${THREADS}i`)}; Wasm memory ${((await instances[0].memory()).wasmMemoryBytes / 2 ** 20).toFixed(1)} MiB each, vs ${(rt.memoryBytes / 2 ** 20).toFixed(1)} MiB for the one threaded instance`);
 console.log(`pool: ${JSON.stringify(rt.pool.stats)} (chunks the calling thread computed itself, of all); ${load()}`);
 const worst = Math.max(...Object.values(results).map((r) => r["aw-q8-2t"].median / r["ort-int8-2t"].median));
 console.log(`\nworst ratio q8-2t/ort-int8-2t ${worst.toFixed(2)}`);
+list.forEach((c) => c.impl.kill?.());
 process.exit(0);
