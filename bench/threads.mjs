@@ -37,6 +37,23 @@ const WARMUP = Number(process.env.BENCH_WARMUP || (QUICK ? 2 : 3));
 const THREADS = Number(process.env.BENCH_THREADS || 2);
 const CASES = process.env.BENCH_CASES || (QUICK ? "1x32,1x128,8x32,8x64" : "1x16,1x32,1x64,1x128,1x256,8x32,8x64,32x32");
 const load = () => `load average ${loadavg().map((v) => v.toFixed(2)).join(" ")}`;
+// cpuTicks: on Linux, the CPU time (1/100 s ticks) used by the whole machine and by this process
+// and its children (ort-child.mjs) so far, to tell how much of a case's time other processes
+// took (the machine may be shared); null elsewhere.
+const pids = [process.pid];
+function cpuTicks() {
+  try {
+    const all = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+    const own = pids.reduce((sum, pid) => {
+      const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+      return sum + Number(f[11]) + Number(f[12]);
+    }, 0);
+    return { all: all[0] + all[1] + all[2] + all[5] + all[6] + all[7], own, t: performance.now() };
+  } catch {
+    return null;
+  }
+}
+const othersShare = (a, b) => (a && b ? `; other processes used ${((b.all - a.all - (b.own - a.own)) / ((b.t - a.t) / 10)).toFixed(2)} cores` : "");
 const need = (p) => {
   if (!existsSync(p)) throw new Error(`${p} is missing: ./build.sh bench builds it`);
   return p;
@@ -57,6 +74,7 @@ const peer = readFileSync(need(join(CACHE, "onnx/minilm-sentiment.q8.onnx")));
 // returns an Ort-like impl for runCase: its runs answer { selfTimedMs } (timed in the child).
 async function ortChild(path, numThreads) {
   const child = fork(fileURLToPath(new URL("ort-child.mjs", import.meta.url)), { stdio: "inherit" });
+  pids.push(child.pid);
   let pending = null;
   child.on("message", (m) => {
     const p = pending;
@@ -102,7 +120,8 @@ console.log(`# kernel threads ${THREADS} (cut-over ${PARALLEL_MIN} multiply-adds
 const results = {};
 for (const c of CASES.split(",")) {
   const [B, T] = c.split("x").map(Number);
-  results[`${B}×${T}`] = await runCase(list, { B, T }, { runs: RUNS, warmup: WARMUP, now: () => performance.now(), log: (l) => console.error(`# threads ${l} (${load()})`) });
+  const c0 = cpuTicks();
+  results[`${B}×${T}`] = await runCase(list, { B, T }, { runs: RUNS, warmup: WARMUP, now: () => performance.now(), log: (l) => console.error(`# threads ${l} (${load()}${othersShare(c0, cpuTicks())})`) });
 }
 const t = table(results, list.map((c) => c.name), "threads ");
 console.log(t);
