@@ -18,7 +18,17 @@
 //           also checks the generation; CLOSED while the caller rewrites the job
 //   DONE    chunks finished
 //   STOP    1: workers return
-//   OP, NCHUNK, CHUNK, then the kernel's arguments (u32).
+//   OP, NCHUNK, CHUNK
+//   SPIN    how long (µs) a worker keeps polling for the next job after its last one before it
+//           sleeps (Atomics.wait); the pool's spinUs, changeable while it runs
+//   then the kernel's arguments (u32).
+//
+// Waking a sleeping worker (Atomics.notify → futex → the OS schedules it) takes tens to hundreds
+// of µs, and Go's serial code between two products (layer norm, bias, residual) is often shorter
+// than that: a worker that slept after every job started each one late and the caller took most
+// chunks. So a worker polls for a bounded time after its last job (SPIN_US: a forward pass keeps
+// it awake, an idle pool sleeps within a couple of ms and burns nothing after), and the caller
+// polls the same way for the workers' last chunks before it sleeps.
 
 const GEN = 0;
 const TICKET = 1;
@@ -27,6 +37,7 @@ const STOP = 3;
 const OP = 4;
 const NCHUNK = 5;
 const CHUNK = 6;
+const SPIN = 7;
 const ARGS = 8;
 const NARGS = 14;
 export const CONTROL_BYTES = (ARGS + NARGS) * 4;
@@ -98,16 +109,48 @@ function runChunks(k, ctrl, args, gen, t) {
   }
 }
 
+// SPIN_US is how long (µs) a worker polls for its next job, and the caller for the workers' last
+// chunks, before sleeping (KernelPool.spinUs).
+export const SPIN_US = 2000;
+
+// PREEMPTED_MS: a gap this long between two readings of the clock while polling (64 loads, well
+// under a µs apart) means the OS took the core away: the machine has more runnable threads than
+// cores, and a thread that keeps polling there takes time from the others (the caller's serial
+// work, a worker holding a chunk). Polling stops at once then.
+const PREEMPTED_MS = 0.25;
+
+// poll returns once ctrl[i] !== v, limitMs have passed since t0 (performance.now() ms), or the
+// thread was preempted; it returns [ctrl[i], preempted]. The clock is read every 64 loads.
+function poll(ctrl, i, v, t0, limitMs) {
+  let x = Atomics.load(ctrl, i);
+  let last = t0;
+  for (let n = 1; x === v; n++) {
+    if ((n & 63) === 0) {
+      const now = performance.now();
+      if (now - last >= PREEMPTED_MS) return [x, true];
+      if (now - t0 >= limitMs) break;
+      last = now;
+    }
+    x = Atomics.load(ctrl, i);
+  }
+  return [x, false];
+}
+
 // serveKernels is a worker's loop (kernel-worker.js, node-kernel-worker.js): k is its kernel
-// instance's exports, control the pool's SharedArrayBuffer, t its index (1 … threads-1), spin how
-// many times it polls for a new job before it sleeps. It returns when the pool stops.
-export function serveKernels(k, control, t, spin) {
+// instance's exports, control the pool's SharedArrayBuffer, t its index (1 … threads-1). After
+// each job it polls for the next one for up to its spin limit, then sleeps. The limit is
+// quartered (down to 5 µs) each time the worker is preempted while polling (a busy machine) and
+// doubled back (up to ctrl[SPIN] µs) each time it was not. It returns when the pool stops.
+export function serveKernels(k, control, t) {
   const ctrl = new Int32Array(control, 0, ARGS);
   const args = new Uint32Array(control, ARGS * 4, NARGS);
   let seen = Atomics.load(ctrl, GEN);
+  let limit = 0.005;
   for (;;) {
-    let g = Atomics.load(ctrl, GEN);
-    for (let i = 0; g === seen && i < spin; i++) g = Atomics.load(ctrl, GEN);
+    const max = Atomics.load(ctrl, SPIN) / 1000;
+    const [g0, preempted] = poll(ctrl, GEN, seen, performance.now(), Math.min(limit, max));
+    let g = g0;
+    limit = preempted ? Math.max(limit / 4, 0.005) : Math.min(max, 2 * limit);
     if (g === seen) {
       Atomics.wait(ctrl, GEN, seen);
       g = Atomics.load(ctrl, GEN);
@@ -131,9 +174,12 @@ function canBlock() {
 // KernelPool is the caller's side: threads-1 workers already serving the control block, and the
 // caller's own kernel instance k.
 export class KernelPool {
-  constructor(k, control, threads, stop) {
+  constructor(k, control, threads, stop, spinUs = SPIN_US) {
     this.k = k;
     this.threads = threads;
+    // chunksPerThread: a job is cut in about threads × chunksPerThread chunks (fewer when that
+    // would make them smaller than unit).
+    this.chunksPerThread = 3;
     this.ctrl = new Int32Array(control, 0, ARGS);
     this.args = new Uint32Array(control, ARGS * 4, NARGS);
     this.gen = Atomics.load(this.ctrl, GEN);
@@ -142,6 +188,16 @@ export class KernelPool {
     // is what the workers took: a measure of how much the pool helps on a busy machine).
     this.stats = { jobs: 0, chunks: 0, callerChunks: 0 };
     this._stop = stop;
+    this.spinUs = spinUs;
+  }
+
+  // spinUs is how long (µs) the workers poll for a next job, and the caller for their last
+  // chunks, before they sleep (0: at once).
+  get spinUs() {
+    return Atomics.load(this.ctrl, SPIN);
+  }
+  set spinUs(us) {
+    Atomics.store(this.ctrl, SPIN, Math.max(0, Math.min(1e6, Math.round(us))));
   }
 
   // run computes kernel op over all n output columns (elements, rows) of the call whose arguments
@@ -149,7 +205,7 @@ export class KernelPool {
   // and returns when every one is done.
   run(op, a, n, unit = 8) {
     const { ctrl, args } = this;
-    const per = Math.ceil(n / (this.threads * 3) / unit) * unit;
+    const per = Math.ceil(n / (this.threads * this.chunksPerThread) / unit) * unit;
     const chunk = Math.max(unit, per, Math.ceil(n / IDX_MASK / unit) * unit);
     const nchunk = Math.ceil(n / chunk);
     Atomics.store(ctrl, TICKET, CLOSED);
@@ -167,10 +223,14 @@ export class KernelPool {
     this.stats.jobs++;
     this.stats.chunks += nchunk;
     this.stats.callerChunks += own;
-    // The rest are being computed by workers that claimed them: poll a little, then sleep until
-    // the last one notifies (a page's main thread, which may not sleep, polls).
-    for (let i = 0, d; (d = Atomics.load(ctrl, DONE)) < nchunk; i++) {
-      if (this.block && i > 1000) Atomics.wait(ctrl, DONE, d, 20);
+    // The rest are being computed by workers that claimed them: poll for up to spinUs, then
+    // sleep until the last one notifies (a page's main thread, which may not sleep, polls).
+    // Polling also stops when this thread is preempted (poll).
+    let d = Atomics.load(ctrl, DONE);
+    if (d < nchunk) {
+      const t0 = performance.now(), limit = (this.callerSpinUs ?? Atomics.load(ctrl, SPIN)) / 1000;
+      for (let preempted = false; d < nchunk && !preempted && performance.now() - t0 < limit; ) [d, preempted] = poll(ctrl, DONE, d, t0, limit);
+      for (; d < nchunk; d = Atomics.load(ctrl, DONE)) if (this.block) Atomics.wait(ctrl, DONE, d, 20);
     }
   }
 
@@ -190,8 +250,8 @@ export class KernelPool {
 // or a worker_threads Worker running node-kernel-worker.js. It rejects if a worker fails to start
 // within timeoutMs; the caller falls back to one thread.
 // relaxedModule, when given, is the relaxed-SIMD module (kernels_relaxed.wat) for the same memory:
-// each worker instantiates it too and serves its operations.
-export async function startPool(threads, module, memory, k, spawn, { spin = 20000, timeoutMs = 20000, relaxedModule = null } = {}) {
+// each worker instantiates it too and serves its operations. spinUs: KernelPool.spinUs.
+export async function startPool(threads, module, memory, k, spawn, { spinUs = SPIN_US, timeoutMs = 20000, relaxedModule = null } = {}) {
   const control = new SharedArrayBuffer(CONTROL_BYTES);
   const workers = [];
   const stop = () => workers.forEach((w) => w.terminate());
@@ -211,7 +271,7 @@ export async function startPool(threads, module, memory, k, spawn, { spin = 2000
             clearTimeout(timer);
             reject(e instanceof Error ? e : new Error(`kernel worker ${i + 1}: ${e?.message ?? e}`));
           });
-          w.post({ module, relaxedModule, memory, control, t: i + 1, spin });
+          w.post({ module, relaxedModule, memory, control, t: i + 1 });
         });
       }),
     );
@@ -219,7 +279,7 @@ export async function startPool(threads, module, memory, k, spawn, { spin = 2000
     stop();
     throw e;
   }
-  return new KernelPool(k, control, threads, stop);
+  return new KernelPool(k, control, threads, stop, spinUs);
 }
 
 // workerMain is the body of a kernel worker: on its one message it instantiates the kernel module
@@ -235,5 +295,5 @@ export function workerMain(msg, post) {
     return;
   }
   post({ ready: true });
-  serveKernels(k, msg.control, msg.t, msg.spin);
+  serveKernels(k, msg.control, msg.t);
 }
