@@ -228,7 +228,7 @@ export class KernelPool {
     // Polling also stops when this thread is preempted (poll).
     let d = Atomics.load(ctrl, DONE);
     if (d < nchunk) {
-      const t0 = performance.now(), limit = (this.callerSpinUs ?? Atomics.load(ctrl, SPIN)) / 1000;
+      const t0 = performance.now(), limit = Atomics.load(ctrl, SPIN) / 1000;
       for (let preempted = false; d < nchunk && !preempted && performance.now() - t0 < limit; ) [d, preempted] = poll(ctrl, DONE, d, t0, limit);
       for (; d < nchunk; d = Atomics.load(ctrl, DONE)) if (this.block) Atomics.wait(ctrl, DONE, d, 20);
     }
