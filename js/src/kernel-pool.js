@@ -6,7 +6,8 @@
 // SharedArrayBuffer of its own, not Go's memory), wakes the workers (Atomics.notify), computes
 // chunks itself, and returns once every chunk is done.
 //
-// A product is split by output columns (GELU by elements, quantization by rows), in chunks of 8 (qgemm_packed's tile is 4 rows × 8 columns,
+// A product is split by output columns (GELU and sums by elements, quantization, layer norm and
+// bias by rows, attention by sequence-head), in chunks of 8 (qgemm_packed's tile is 4 rows × 8 columns,
 // sgemm_nt's 2 × 4), so every output is computed by the same instructions on the same operands as
 // on one thread: the results are bit-identical at every thread count. Chunks are claimed one at a
 // time (work stealing, an atomic ticket), so a worker the OS has not scheduled yet delays nothing:
@@ -60,6 +61,9 @@ export const OP_QUANT_I16 = 3;
 export const OP_QGEMM_R7 = 4;
 export const OP_QUANT_U7 = 5;
 export const OP_ATTENTION = 6;
+export const OP_LAYER_NORM = 7;
+export const OP_ADD_BIAS = 8;
+export const OP_ADD_F32 = 9;
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 // f32bits and bitsF32 carry a float argument through the job's u32s.
@@ -85,6 +89,13 @@ const OPS = [
   // attention(ctx, q, k, v, H, T, kv, d, nh, scale, bias, sc): sequence-heads [j0, j1), each on
   // its own (thread t's scratch: the t-th T·kvp floats of sc; scale as f32 bits).
   (k, a, j0, j1, t) => k.attention(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], bitsF32(a[9]), a[10], a[11] + 4 * t * a[5] * ((a[6] + 3) & ~3), j0, j1 - j0),
+  // layer_norm(dst, x, rows, n, g, b, eps): rows [j0, j1), each normalized on its own (rows of n
+  // floats, contiguous; eps as f32 bits).
+  (k, a, j0, j1) => k.layer_norm(a[0] + 4 * j0 * a[3], a[1] + 4 * j0 * a[3], j1 - j0, a[3], a[4], a[5], bitsF32(a[6])),
+  // add_bias(x, rows, n, b): rows [j0, j1) (contiguous rows of n floats).
+  (k, a, j0, j1) => k.add_bias(a[0] + 4 * j0 * a[2], j1 - j0, a[2], a[3]),
+  // add_f32(d, a, b, n): elements [j0, j1), element-wise.
+  (k, a, j0, j1) => k.add_f32(a[0] + 4 * j0, a[1] + 4 * j0, a[2] + 4 * j0, j1 - j0),
 ];
 
 // runChunks claims and computes chunks of the job of generation gen until none is left; it
