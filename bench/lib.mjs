@@ -171,10 +171,11 @@ export const CASES = [
 // rotating each round so that none always follows another), after `warmup` untimed rounds.
 // contenders: [{name, kind: "aw"|"ort", impl}]. Returns {name: stats}. A job whose result has a
 // number selfTimedMs (a session in another process: threads.mjs) is timed by that, not by now().
-// With block > 1, each contender's turn in a round is one untimed run then `block` timed ones
-// (threads.mjs): a multi-threaded engine's threads may keep a core busy for tens of ms after
-// its run (onnxruntime-web's pool spins), which would otherwise land on the next contender.
-export async function runCase(contenders, { B, T }, { runs, warmup, now, log, block = 1 }) {
+// With block > 1, each contender's turn in a round is untimed runs for at least settleMs (one at
+// least) then `block` timed ones (threads.mjs): a multi-threaded engine's threads may keep a core
+// busy for tens of ms after its run (onnxruntime-web's pool spins), which would otherwise land on
+// the next contender.
+export async function runCase(contenders, { B, T }, { runs, warmup, now, log, block = 1, settleMs = 0 }) {
   const texts = Array.from({ length: B }, () => textOfTokens(T));
   const aw = contenders.find((c) => c.kind === "aw");
   const ids = await aw.impl.tokenize(texts, T);
@@ -188,12 +189,17 @@ export async function runCase(contenders, { B, T }, { runs, warmup, now, log, bl
   for (let r = 0; r < rounds; r++) {
     for (let k = 0; k < jobs.length; k++) {
       const i = (k + r) % jobs.length;
-      const n = r < warmup ? 1 : block === 1 ? 1 : 1 + Math.min(block, runs - times[i].length);
+      if (r >= warmup && block > 1) {
+        const s0 = now();
+        do await jobs[i]();
+        while (now() - s0 < settleMs);
+      }
+      const n = r < warmup ? 1 : Math.min(block, runs - times[i].length);
       for (let j = 0; j < n; j++) {
         const t0 = now();
         const res = await jobs[i]();
         const dt = typeof res?.selfTimedMs === "number" ? res.selfTimedMs : now() - t0;
-        if (r >= warmup && (block === 1 || j > 0)) times[i].push(dt);
+        if (r >= warmup) times[i].push(dt);
       }
     }
   }

@@ -17,7 +17,7 @@
 // `worst ratio q8-2t/ort-int8-2t Z` (bench.mjs runs it and prints that line before its summary).
 // Environment: as bench.mjs (BENCH_QUICK, BENCH_RUNS, BENCH_WARMUP, BENCH_CASES, ADAPTERWASM_CACHE),
 // BENCH_THREADS (default 2), BENCH_PARALLEL_MIN (the cut-over, default the package's), BENCH_BLOCK
-// (timed runs per turn, default 4, after one untimed).
+// (timed runs per turn, default 4, after ≥ 80 ms of untimed ones).
 import "../js/src/node.js"; // worker_threads for the kernel workers
 import { fork } from "node:child_process";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
@@ -36,10 +36,12 @@ const QUICK = process.env.BENCH_QUICK === "1";
 const RUNS = Number(process.env.BENCH_RUNS || (QUICK ? 8 : 20));
 const WARMUP = Number(process.env.BENCH_WARMUP || (QUICK ? 2 : 3));
 const THREADS = Number(process.env.BENCH_THREADS || 2);
-// BLOCK: each contender's turn is one untimed run then BLOCK timed ones (lib.mjs runCase): after
-// its runs onnxruntime-web's thread pool spins for 20–40 ms (measured: a process's CPU time after
-// an 8×32 run with numThreads 2; none with 1), which landed on whichever contender ran next.
+// BLOCK: each contender's turn is untimed runs for at least SETTLE_MS, then BLOCK timed ones
+// (lib.mjs runCase): after its runs onnxruntime-web's thread pool spins for 20–40 ms (measured: a
+// process's CPU time after an 8×32 run with numThreads 2; none with 1), which landed on whichever
+// contender ran next.
 const BLOCK = Number(process.env.BENCH_BLOCK || 4);
+const SETTLE_MS = 80;
 const CASES = process.env.BENCH_CASES || (QUICK ? "1x32,1x128,8x32,8x64" : "1x16,1x32,1x64,1x128,1x256,8x32,8x64,32x32");
 const load = () => `load average ${loadavg().map((v) => v.toFixed(2)).join(" ")}`;
 // cpuTicks: on Linux, the CPU time (1/100 s ticks) used by the whole machine and by this process
@@ -121,12 +123,12 @@ if (process.env.BENCH_INSTANCES !== "0") {
   list.push({ name: `aw-q8-${THREADS}i`, kind: "aw", impl: { run } });
 }
 
-console.log(`# kernel threads ${THREADS} (cut-over ${PARALLEL_MIN} multiply-adds), ort-int8-2t numThreads ${THREADS}, ort-int8 numThreads 1 in a child process (self-timed); runs ${RUNS}, warm-up ${WARMUP}, interleaved in turns of 1 untimed + ${BLOCK} timed runs; ${load()}`);
+console.log(`# kernel threads ${THREADS} (cut-over ${PARALLEL_MIN} multiply-adds), ort-int8-2t numThreads ${THREADS}, ort-int8 numThreads 1 in a child process (self-timed); runs ${RUNS}, warm-up ${WARMUP}, interleaved in turns of ≥ ${SETTLE_MS} ms of untimed runs + ${BLOCK} timed ones; ${load()}`);
 const results = {};
 for (const c of CASES.split(",")) {
   const [B, T] = c.split("x").map(Number);
   const c0 = cpuTicks();
-  results[`${B}×${T}`] = await runCase(list, { B, T }, { runs: RUNS, warmup: WARMUP, block: BLOCK, now: () => performance.now(), log: (l) => console.error(`# threads ${l} (${load()}${othersShare(c0, cpuTicks())})`) });
+  results[`${B}×${T}`] = await runCase(list, { B, T }, { runs: RUNS, warmup: WARMUP, block: BLOCK, settleMs: SETTLE_MS, now: () => performance.now(), log: (l) => console.error(`# threads ${l} (${load()}${othersShare(c0, cpuTicks())})`) });
 }
 const t = table(results, list.map((c) => c.name), "threads ");
 console.log(t);
