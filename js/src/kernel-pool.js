@@ -24,12 +24,15 @@
 //           sleeps (Atomics.wait); the pool's spinUs, changeable while it runs
 //   then the kernel's arguments (u32).
 //
-// Waking a sleeping worker (Atomics.notify → futex → the OS schedules it) takes tens to hundreds
-// of µs, and Go's serial code between two products (layer norm, bias, residual) is often shorter
-// than that: a worker that slept after every job started each one late and the caller took most
-// chunks. So a worker polls for a bounded time after its last job (SPIN_US: a forward pass keeps
-// it awake, an idle pool sleeps within a couple of ms and burns nothing after), and the caller
-// polls the same way for the workers' last chunks before it sleeps.
+// Waking a sleeping worker (Atomics.notify → futex → the OS schedules it) takes tens of µs, so a
+// worker polls for a bounded time after its last job (SPIN_US), and the caller polls as long for
+// the workers' last chunks, before sleeping: an idle pool sleeps within SPIN_US and burns nothing
+// after. Bounded by time, not by a count of loads (which the JIT and the CPU make anything from
+// 0.15 to 5 ms). Longer polling bought nothing measurable on the idle 2-core machine (100, 300 and
+// 2000 µs: the same 1.6–1.9× within the noise) and cost much on a busy one: with one busy-looping
+// process beside it, 2 threads at 2000 µs ran 0.67–0.78× one thread's speed (the polling thread
+// spends its share of the CPU and is then preempted while it holds a chunk), at 100–300 µs
+// 0.99–1.22×.
 
 const GEN = 0;
 const TICKET = 1;
@@ -122,7 +125,7 @@ function runChunks(k, ctrl, args, gen, t) {
 
 // SPIN_US is how long (µs) a worker polls for its next job, and the caller for the workers' last
 // chunks, before sleeping (KernelPool.spinUs).
-export const SPIN_US = 2000;
+export const SPIN_US = 300;
 
 // PREEMPTED_MS: a gap this long between two readings of the clock while polling (64 loads, well
 // under a µs apart) means the OS took the core away: the machine has more runnable threads than
