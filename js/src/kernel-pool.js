@@ -30,9 +30,9 @@
 // after. Bounded by time, not by a count of loads (which the JIT and the CPU make anything from
 // 0.15 to 5 ms). Longer polling bought nothing measurable on the idle 2-core machine (100, 300 and
 // 2000 µs: the same 1.6–1.9× within the noise) and cost much on a busy one: with one busy-looping
-// process beside it, 2 threads at 2000 µs ran 0.67–0.78× one thread's speed (the polling thread
+// process beside it, 2 threads at 2000 µs ran 0.64–0.78× one thread's speed (the polling thread
 // spends its share of the CPU and is then preempted while it holds a chunk), at 100–300 µs
-// 0.99–1.22×.
+// 0.83–1.24× (noise-bound; main's 20,000 loads: 0.91–0.97×).
 
 const GEN = 0;
 const TICKET = 1;
