@@ -169,8 +169,13 @@ export const CASES = [
 
 // runCase times every contender on one shape, interleaved (A B C D, A B C D, … with the order
 // rotating each round so that none always follows another), after `warmup` untimed rounds.
-// contenders: [{name, kind: "aw"|"ort", impl}]. Returns {name: stats}.
-export async function runCase(contenders, { B, T }, { runs, warmup, now, log }) {
+// contenders: [{name, kind: "aw"|"ort", impl}]. Returns {name: stats}. A job whose result has a
+// number selfTimedMs (a session in another process: threads.mjs) is timed by that, not by now().
+// With block > 1, each contender's turn in a round is untimed runs for at least settleMs (one at
+// least) then `block` timed ones (threads.mjs): a multi-threaded engine's threads may keep a core
+// busy for tens of ms after its run (onnxruntime-web's pool spins), which would otherwise land on
+// the next contender.
+export async function runCase(contenders, { B, T }, { runs, warmup, now, log, block = 1, settleMs = 0 }) {
   const texts = Array.from({ length: B }, () => textOfTokens(T));
   const aw = contenders.find((c) => c.kind === "aw");
   const ids = await aw.impl.tokenize(texts, T);
@@ -180,13 +185,22 @@ export async function runCase(contenders, { B, T }, { runs, warmup, now, log }) 
     return () => c.impl.run(feeds);
   });
   const times = contenders.map(() => []);
-  for (let r = 0; r < warmup + runs; r++) {
+  const rounds = warmup + Math.ceil(runs / block);
+  for (let r = 0; r < rounds; r++) {
     for (let k = 0; k < jobs.length; k++) {
       const i = (k + r) % jobs.length;
-      const t0 = now();
-      await jobs[i]();
-      const dt = now() - t0;
-      if (r >= warmup) times[i].push(dt);
+      if (r >= warmup && block > 1) {
+        const s0 = now();
+        do await jobs[i]();
+        while (now() - s0 < settleMs);
+      }
+      const n = r < warmup ? 1 : Math.min(block, runs - times[i].length);
+      for (let j = 0; j < n; j++) {
+        const t0 = now();
+        const res = await jobs[i]();
+        const dt = typeof res?.selfTimedMs === "number" ? res.selfTimedMs : now() - t0;
+        if (r >= warmup) times[i].push(dt);
+      }
     }
   }
   const out = {};

@@ -1,4 +1,4 @@
-import { f32bits, OP_ATTENTION, OP_GELU, OP_QGEMM, OP_QGEMM_R7, OP_QUANT_I16, OP_QUANT_U7, OP_SGEMM_NT } from "./kernel-pool.js";
+import { f32bits, OP_ADD_BIAS, OP_ADD_F32, OP_ATTENTION, OP_GELU, OP_LAYER_NORM, OP_QGEMM, OP_QGEMM_R7, OP_QUANT_I16, OP_QUANT_U7, OP_SGEMM_NT } from "./kernel-pool.js";
 
 // PARALLEL_MIN is the size (M·K·N multiply-adds) from which a product is split over the kernel
 // threads: below it, waking a worker costs more than it saves (measured: see js/README.md).
@@ -7,10 +7,15 @@ export let PARALLEL_MIN = 1 << 19;
 // ELEMENTWISE_MIN is the same for GELU and quantization, in values.
 export let ELEMENTWISE_MIN = 1 << 16;
 
-// setParallelMin changes PARALLEL_MIN and ELEMENTWISE_MIN (benchmarks and tests).
-export function setParallelMin(n, elementwise = n) {
+// STREAM_MIN is the same for layer norm, bias and residual sums (a few operations a value: the
+// memory traffic dominates), in values.
+export let STREAM_MIN = 1 << 16;
+
+// setParallelMin changes PARALLEL_MIN, ELEMENTWISE_MIN and STREAM_MIN (benchmarks and tests).
+export function setParallelMin(n, elementwise = n, stream = elementwise) {
   PARALLEL_MIN = n;
   ELEMENTWISE_MIN = elementwise;
+  STREAM_MIN = stream;
 }
 
 // kernelTrampolines returns the adapterwasm_kernels imports of the Go module: one function per
@@ -24,8 +29,9 @@ export function setParallelMin(n, elementwise = n) {
 // Shared by the package's loader (runtime.js) and the Cloudflare Worker (workers/src/worker.mjs).
 //
 // pool(), when given, returns the KernelPool (kernel-pool.js) or null: with one, products of at
-// least PARALLEL_MIN multiply-adds, and GELU and quantization of at least ELEMENTWISE_MIN values,
-// are split over its threads (bit-identical results).
+// least PARALLEL_MIN multiply-adds, GELU and quantization of at least ELEMENTWISE_MIN values, and
+// layer norm, bias and residual sums of at least STREAM_MIN values are split over its threads
+// (bit-identical results: each row or element is computed as on one thread).
 export function kernelTrampolines(get, pool = () => null) {
   const t = {
     abi: () => get().abi(),
@@ -68,10 +74,22 @@ export function kernelTrampolines(get, pool = () => null) {
       get().gelu_erf(x, n);
     },
     gelu_erf_backward: (dy, x, n) => get().gelu_erf_backward(dy, x, n),
-    layer_norm: (dst, x, rows, n, g, b, eps) => get().layer_norm(dst, x, rows, n, g, b, eps),
+    layer_norm: (dst, x, rows, n, g, b, eps) => {
+      const p = pool();
+      if (p && rows * n >= STREAM_MIN && rows >= 4) return p.run(OP_LAYER_NORM, [dst, x, rows, n, g, b, f32bits(eps)], rows, 1);
+      get().layer_norm(dst, x, rows, n, g, b, eps);
+    },
     layer_norm_backward: (dx, dy, rows, n, g, xh, rs) => get().layer_norm_backward(dx, dy, rows, n, g, xh, rs),
-    add_bias: (x, rows, n, b) => get().add_bias(x, rows, n, b),
-    add_f32: (d, a, b, n) => get().add_f32(d, a, b, n),
+    add_bias: (x, rows, n, b) => {
+      const p = pool();
+      if (p && rows * n >= STREAM_MIN && rows >= 4) return p.run(OP_ADD_BIAS, [x, rows, n, b], rows, 1);
+      get().add_bias(x, rows, n, b);
+    },
+    add_f32: (d, a, b, n) => {
+      const p = pool();
+      if (p && n >= STREAM_MIN) return p.run(OP_ADD_F32, [d, a, b], n);
+      get().add_f32(d, a, b, n);
+    },
     transpose_f32: (d, ldd, x, ldx, rows, cols, rowsp) => get().transpose_f32(d, ldd, x, ldx, rows, cols, rowsp),
     scale_f32: (x, n, s) => get().scale_f32(x, n, s),
   };

@@ -6,7 +6,8 @@
 // SharedArrayBuffer of its own, not Go's memory), wakes the workers (Atomics.notify), computes
 // chunks itself, and returns once every chunk is done.
 //
-// A product is split by output columns (GELU by elements, quantization by rows), in chunks of 8 (qgemm_packed's tile is 4 rows × 8 columns,
+// A product is split by output columns (GELU and sums by elements, quantization, layer norm and
+// bias by rows, attention by sequence-head), in chunks of 8 (qgemm_packed's tile is 4 rows × 8 columns,
 // sgemm_nt's 2 × 4), so every output is computed by the same instructions on the same operands as
 // on one thread: the results are bit-identical at every thread count. Chunks are claimed one at a
 // time (work stealing, an atomic ticket), so a worker the OS has not scheduled yet delays nothing:
@@ -18,7 +19,20 @@
 //           also checks the generation; CLOSED while the caller rewrites the job
 //   DONE    chunks finished
 //   STOP    1: workers return
-//   OP, NCHUNK, CHUNK, then the kernel's arguments (u32).
+//   OP, NCHUNK, CHUNK
+//   SPIN    how long (µs) a worker keeps polling for the next job after its last one before it
+//           sleeps (Atomics.wait); the pool's spinUs, changeable while it runs
+//   then the kernel's arguments (u32).
+//
+// Waking a sleeping worker (Atomics.notify → futex → the OS schedules it) takes tens of µs, so a
+// worker polls for a bounded time after its last job (SPIN_US), and the caller polls as long for
+// the workers' last chunks, before sleeping: an idle pool sleeps within SPIN_US and burns nothing
+// after. Bounded by time, not by a count of loads (which the JIT and the CPU make anything from
+// 0.15 to 5 ms). Longer polling bought nothing measurable on the idle 2-core machine (100, 300 and
+// 2000 µs: the same 1.6–1.9× within the noise) and cost much on a busy one: with one busy-looping
+// process beside it, 2 threads at 2000 µs ran 0.64–0.78× one thread's speed (the polling thread
+// spends its share of the CPU and is then preempted while it holds a chunk), at 100–300 µs
+// 0.83–1.24× (noise-bound; main's 20,000 loads: 0.91–0.97×).
 
 const GEN = 0;
 const TICKET = 1;
@@ -27,6 +41,7 @@ const STOP = 3;
 const OP = 4;
 const NCHUNK = 5;
 const CHUNK = 6;
+const SPIN = 7;
 const ARGS = 8;
 const NARGS = 14;
 export const CONTROL_BYTES = (ARGS + NARGS) * 4;
@@ -49,6 +64,9 @@ export const OP_QUANT_I16 = 3;
 export const OP_QGEMM_R7 = 4;
 export const OP_QUANT_U7 = 5;
 export const OP_ATTENTION = 6;
+export const OP_LAYER_NORM = 7;
+export const OP_ADD_BIAS = 8;
+export const OP_ADD_F32 = 9;
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 // f32bits and bitsF32 carry a float argument through the job's u32s.
@@ -74,6 +92,13 @@ const OPS = [
   // attention(ctx, q, k, v, H, T, kv, d, nh, scale, bias, sc): sequence-heads [j0, j1), each on
   // its own (thread t's scratch: the t-th T·kvp floats of sc; scale as f32 bits).
   (k, a, j0, j1, t) => k.attention(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], bitsF32(a[9]), a[10], a[11] + 4 * t * a[5] * ((a[6] + 3) & ~3), j0, j1 - j0),
+  // layer_norm(dst, x, rows, n, g, b, eps): rows [j0, j1), each normalized on its own (rows of n
+  // floats, contiguous; eps as f32 bits).
+  (k, a, j0, j1) => k.layer_norm(a[0] + 4 * j0 * a[3], a[1] + 4 * j0 * a[3], j1 - j0, a[3], a[4], a[5], bitsF32(a[6])),
+  // add_bias(x, rows, n, b): rows [j0, j1) (contiguous rows of n floats).
+  (k, a, j0, j1) => k.add_bias(a[0] + 4 * j0 * a[2], j1 - j0, a[2], a[3]),
+  // add_f32(d, a, b, n): elements [j0, j1), element-wise.
+  (k, a, j0, j1) => k.add_f32(a[0] + 4 * j0, a[1] + 4 * j0, a[2] + 4 * j0, j1 - j0),
 ];
 
 // runChunks claims and computes chunks of the job of generation gen until none is left; it
@@ -98,16 +123,48 @@ function runChunks(k, ctrl, args, gen, t) {
   }
 }
 
+// SPIN_US is how long (µs) a worker polls for its next job, and the caller for the workers' last
+// chunks, before sleeping (KernelPool.spinUs).
+export const SPIN_US = 300;
+
+// PREEMPTED_MS: a gap this long between two readings of the clock while polling (64 loads, well
+// under a µs apart) means the OS took the core away: the machine has more runnable threads than
+// cores, and a thread that keeps polling there takes time from the others (the caller's serial
+// work, a worker holding a chunk). Polling stops at once then.
+const PREEMPTED_MS = 0.25;
+
+// poll returns once ctrl[i] !== v, limitMs have passed since t0 (performance.now() ms), or the
+// thread was preempted; it returns [ctrl[i], preempted]. The clock is read every 64 loads.
+function poll(ctrl, i, v, t0, limitMs) {
+  let x = Atomics.load(ctrl, i);
+  let last = t0;
+  for (let n = 1; x === v; n++) {
+    if ((n & 63) === 0) {
+      const now = performance.now();
+      if (now - last >= PREEMPTED_MS) return [x, true];
+      if (now - t0 >= limitMs) break;
+      last = now;
+    }
+    x = Atomics.load(ctrl, i);
+  }
+  return [x, false];
+}
+
 // serveKernels is a worker's loop (kernel-worker.js, node-kernel-worker.js): k is its kernel
-// instance's exports, control the pool's SharedArrayBuffer, t its index (1 … threads-1), spin how
-// many times it polls for a new job before it sleeps. It returns when the pool stops.
-export function serveKernels(k, control, t, spin) {
+// instance's exports, control the pool's SharedArrayBuffer, t its index (1 … threads-1). After
+// each job it polls for the next one for up to its spin limit, then sleeps. The limit is
+// quartered (down to 5 µs) each time the worker is preempted while polling (a busy machine) and
+// doubled back (up to ctrl[SPIN] µs) each time it was not. It returns when the pool stops.
+export function serveKernels(k, control, t) {
   const ctrl = new Int32Array(control, 0, ARGS);
   const args = new Uint32Array(control, ARGS * 4, NARGS);
   let seen = Atomics.load(ctrl, GEN);
+  let limit = 0.005;
   for (;;) {
-    let g = Atomics.load(ctrl, GEN);
-    for (let i = 0; g === seen && i < spin; i++) g = Atomics.load(ctrl, GEN);
+    const max = Atomics.load(ctrl, SPIN) / 1000;
+    const [g0, preempted] = poll(ctrl, GEN, seen, performance.now(), Math.min(limit, max));
+    let g = g0;
+    limit = preempted ? Math.max(limit / 4, 0.005) : Math.min(max, 2 * limit);
     if (g === seen) {
       Atomics.wait(ctrl, GEN, seen);
       g = Atomics.load(ctrl, GEN);
@@ -131,9 +188,12 @@ function canBlock() {
 // KernelPool is the caller's side: threads-1 workers already serving the control block, and the
 // caller's own kernel instance k.
 export class KernelPool {
-  constructor(k, control, threads, stop) {
+  constructor(k, control, threads, stop, spinUs = SPIN_US) {
     this.k = k;
     this.threads = threads;
+    // chunksPerThread: a job is cut in about threads × chunksPerThread chunks (fewer when that
+    // would make them smaller than unit).
+    this.chunksPerThread = 3;
     this.ctrl = new Int32Array(control, 0, ARGS);
     this.args = new Uint32Array(control, ARGS * 4, NARGS);
     this.gen = Atomics.load(this.ctrl, GEN);
@@ -142,6 +202,16 @@ export class KernelPool {
     // is what the workers took: a measure of how much the pool helps on a busy machine).
     this.stats = { jobs: 0, chunks: 0, callerChunks: 0 };
     this._stop = stop;
+    this.spinUs = spinUs;
+  }
+
+  // spinUs is how long (µs) the workers poll for a next job, and the caller for their last
+  // chunks, before they sleep (0: at once).
+  get spinUs() {
+    return Atomics.load(this.ctrl, SPIN);
+  }
+  set spinUs(us) {
+    Atomics.store(this.ctrl, SPIN, Math.max(0, Math.min(1e6, Math.round(us))));
   }
 
   // run computes kernel op over all n output columns (elements, rows) of the call whose arguments
@@ -149,7 +219,7 @@ export class KernelPool {
   // and returns when every one is done.
   run(op, a, n, unit = 8) {
     const { ctrl, args } = this;
-    const per = Math.ceil(n / (this.threads * 3) / unit) * unit;
+    const per = Math.ceil(n / (this.threads * this.chunksPerThread) / unit) * unit;
     const chunk = Math.max(unit, per, Math.ceil(n / IDX_MASK / unit) * unit);
     const nchunk = Math.ceil(n / chunk);
     Atomics.store(ctrl, TICKET, CLOSED);
@@ -167,10 +237,14 @@ export class KernelPool {
     this.stats.jobs++;
     this.stats.chunks += nchunk;
     this.stats.callerChunks += own;
-    // The rest are being computed by workers that claimed them: poll a little, then sleep until
-    // the last one notifies (a page's main thread, which may not sleep, polls).
-    for (let i = 0, d; (d = Atomics.load(ctrl, DONE)) < nchunk; i++) {
-      if (this.block && i > 1000) Atomics.wait(ctrl, DONE, d, 20);
+    // The rest are being computed by workers that claimed them: poll for up to spinUs, then
+    // sleep until the last one notifies (a page's main thread, which may not sleep, polls).
+    // Polling also stops when this thread is preempted (poll).
+    let d = Atomics.load(ctrl, DONE);
+    if (d < nchunk) {
+      const t0 = performance.now(), limit = Atomics.load(ctrl, SPIN) / 1000;
+      for (let preempted = false; d < nchunk && !preempted && performance.now() - t0 < limit; ) [d, preempted] = poll(ctrl, DONE, d, t0, limit);
+      for (; d < nchunk; d = Atomics.load(ctrl, DONE)) if (this.block) Atomics.wait(ctrl, DONE, d, 20);
     }
   }
 
@@ -190,8 +264,8 @@ export class KernelPool {
 // or a worker_threads Worker running node-kernel-worker.js. It rejects if a worker fails to start
 // within timeoutMs; the caller falls back to one thread.
 // relaxedModule, when given, is the relaxed-SIMD module (kernels_relaxed.wat) for the same memory:
-// each worker instantiates it too and serves its operations.
-export async function startPool(threads, module, memory, k, spawn, { spin = 20000, timeoutMs = 20000, relaxedModule = null } = {}) {
+// each worker instantiates it too and serves its operations. spinUs: KernelPool.spinUs.
+export async function startPool(threads, module, memory, k, spawn, { spinUs = SPIN_US, timeoutMs = 20000, relaxedModule = null } = {}) {
   const control = new SharedArrayBuffer(CONTROL_BYTES);
   const workers = [];
   const stop = () => workers.forEach((w) => w.terminate());
@@ -211,7 +285,7 @@ export async function startPool(threads, module, memory, k, spawn, { spin = 2000
             clearTimeout(timer);
             reject(e instanceof Error ? e : new Error(`kernel worker ${i + 1}: ${e?.message ?? e}`));
           });
-          w.post({ module, relaxedModule, memory, control, t: i + 1, spin });
+          w.post({ module, relaxedModule, memory, control, t: i + 1 });
         });
       }),
     );
@@ -219,7 +293,7 @@ export async function startPool(threads, module, memory, k, spawn, { spin = 2000
     stop();
     throw e;
   }
-  return new KernelPool(k, control, threads, stop);
+  return new KernelPool(k, control, threads, stop, spinUs);
 }
 
 // workerMain is the body of a kernel worker: on its one message it instantiates the kernel module
@@ -235,5 +309,5 @@ export function workerMain(msg, post) {
     return;
   }
   post({ ready: true });
-  serveKernels(k, msg.control, msg.t, msg.spin);
+  serveKernels(k, msg.control, msg.t);
 }

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 
 import { AdapterwasmError } from "../src/errors.js";
-import { f32bits, OP_ATTENTION, OP_GELU, OP_QGEMM, OP_QUANT_I16, OP_SGEMM_NT, startPool } from "../src/kernel-pool.js";
+import { f32bits, OP_ADD_BIAS, OP_ADD_F32, OP_ATTENTION, OP_GELU, OP_LAYER_NORM, OP_QGEMM, OP_QUANT_I16, OP_SGEMM_NT, startPool } from "../src/kernel-pool.js";
 import { MAX_PAGES, shareMemory } from "../src/shared-memory.js";
 import { HAVE_MINILM, MINILM, MINILM_ADAPTERS, MINILM_Q8, requireBuild, ROOT, TINY } from "./helpers/fixtures.js";
 
@@ -105,7 +105,7 @@ const spawn = () => {
   return { post: (m) => w.postMessage(m), onMessage: (f) => w.once("message", f), onError: (f) => w.once("error", f), terminate: () => w.terminate() };
 };
 
-test("the pool's qgemm_packed, sgemm_nt, gelu_erf, quant_i16 and attention equal one thread's bit for bit, at 2-4 threads and odd shapes", async () => {
+test("the pool's qgemm_packed, sgemm_nt, gelu_erf, quant_i16, attention, layer_norm, add_bias and add_f32 equal one thread's bit for bit, at 2-4 threads and odd shapes", async () => {
   const module = new WebAssembly.Module(shareMemory(kernelBytes()));
   const mem = new WebAssembly.Memory({ initial: 256, maximum: MAX_PAGES, shared: true }); // 16 MiB
   const k = new WebAssembly.Instance(module, { env: { mem } }).exports;
@@ -161,6 +161,39 @@ test("the pool's qgemm_packed, sgemm_nt, gelu_erf, quant_i16 and attention equal
           pool.run(OP_QUANT_I16, qa, M);
           assert.deepEqual(i16.slice(0, M * K), q1, `quant_i16 ${M}×${K} at ${threads} threads`);
           assert.deepEqual(f32.slice(MB / 2, MB / 2 + M * K / 32), s1, `quant_i16's scales ${M}×${K} at ${threads} threads`);
+        }
+        // layer_norm of M rows of K (K % 4 == 0) into another buffer, and in place; add_bias on
+        // M rows of K; add_f32 of M·K values (a sum into a third buffer, and in place).
+        if (K % 4 === 0) {
+          const [x, g, b, y, z] = [MB, 3 * MB, 3 * MB + 4 * K, 5 * MB, 7 * MB];
+          const fill = (p, n, f) => { for (let i = 0; i < n; i++) f32[p / 4 + i] = f(); };
+          fill(x, M * K, () => rnd() * 3 + 0.5);
+          fill(g, K, () => 1 + rnd() / 4);
+          fill(b, K, rnd);
+          fill(z, M * K, rnd);
+          const src = f32.slice(x / 4, x / 4 + M * K);
+          const la = [y, x, M, K, g, b];
+          k.layer_norm(...la, 1e-12);
+          const l1 = f32.slice(y / 4, y / 4 + M * K);
+          f32.fill(NaN, y / 4, y / 4 + M * K);
+          pool.run(OP_LAYER_NORM, [...la, f32bits(1e-12)], M, 1);
+          assert.deepEqual(f32.slice(y / 4, y / 4 + M * K), l1, `layer_norm ${M}×${K} at ${threads} threads`);
+          pool.run(OP_LAYER_NORM, [x, x, M, K, g, b, f32bits(1e-12)], M, 1);
+          assert.deepEqual(f32.slice(x / 4, x / 4 + M * K), l1, `layer_norm ${M}×${K} in place at ${threads} threads`);
+          f32.set(src, x / 4);
+          k.add_bias(x, M, K, b);
+          const b1 = f32.slice(x / 4, x / 4 + M * K);
+          f32.set(src, x / 4);
+          pool.run(OP_ADD_BIAS, [x, M, K, b], M, 1);
+          assert.deepEqual(f32.slice(x / 4, x / 4 + M * K), b1, `add_bias ${M}×${K} at ${threads} threads`);
+          f32.set(src, x / 4);
+          k.add_f32(y, x, z, M * K);
+          const a1 = f32.slice(y / 4, y / 4 + M * K);
+          f32.fill(NaN, y / 4, y / 4 + M * K);
+          pool.run(OP_ADD_F32, [y, x, z], M * K);
+          assert.deepEqual(f32.slice(y / 4, y / 4 + M * K), a1, `add_f32 of ${M * K} at ${threads} threads`);
+          pool.run(OP_ADD_F32, [x, x, z], M * K);
+          assert.deepEqual(f32.slice(x / 4, x / 4 + M * K), a1, `add_f32 of ${M * K} in place at ${threads} threads`);
         }
       }
       // attention over B·nh sequence-heads (kv not a multiple of 4), split by sequence-head, each
