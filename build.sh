@@ -285,7 +285,7 @@ js_tests() {
   # The package's Node tests again on Node's current LTS (24), which users run besides 20 (it
   # found what 20 does not show: its test runner's process options refused by worker threads),
   # and which has relaxed SIMD without a flag (relaxed.test.js runs there without one).
-  local lts
+  local lts=""
   if lts="$(need_node_lts | tail -n 1)"; then
     log "js: node --test on $("$lts" --version) (Node LTS)"
     (cd js && "$lts" --test test/*.test.js)
@@ -296,6 +296,10 @@ js_tests() {
   need_packaging_deps
   log "js: packaging tests (npm pack, installed into a throwaway project: Node, TypeScript, Vite, esbuild, webpack in Chromium)"
   (cd js && node --test test/packaging/)
+  if [[ -n "$lts" ]]; then
+    log "js: packaging tests on $("$lts" --version) (Node LTS; npm run by it)"
+    (cd js && PATH="$(dirname "$lts"):$PATH" "$lts" --test test/packaging/packaging.test.js)
+  fi
 }
 
 # need_packaging_deps installs the tools the packaging tests use (esbuild, Vite, webpack,
