@@ -159,7 +159,7 @@ if (!skip.has("startup")) {
   for (let r = 0; r < STARTUP_RUNS; r++) {
     for (let k = 0; k < configs.length; k++) {
       const i = (k + r) % configs.length;
-      const out = execFileSync("node", [join(ROOT, "bench/startup.mjs"), ...configs[i]], { env: { ...process.env, ADAPTERWASM_CACHE: CACHE }, encoding: "utf8" });
+      const out = execFileSync(process.execPath, [join(ROOT, "bench/startup.mjs"), ...configs[i]], { env: { ...process.env, ADAPTERWASM_CACHE: CACHE }, encoding: "utf8" });
       samples[i].push(JSON.parse(out.trim().split("\n").pop()));
     }
   }
@@ -182,7 +182,7 @@ if (!skip.has("startup")) {
     }
     console.log(`| ${name} | ${model} | ${cold.toFixed(0)} | ${phases(s.map((x) => x.cold.phases))} | ${warm.toFixed(0)} | ${phases(s.map((x) => x.warm.phases))} | ${compile} | ${memory} |`);
   });
-  const eager = [0, 1, 2].map(() => JSON.parse(execFileSync("node", ["--no-wasm-lazy-compilation", join(ROOT, "bench/startup.mjs"), "eager"], { encoding: "utf8" }).trim().split("\n").pop()));
+  const eager = [0, 1, 2].map(() => JSON.parse(execFileSync(process.execPath, ["--no-wasm-lazy-compilation", join(ROOT, "bench/startup.mjs"), "eager"], { encoding: "utf8" }).trim().split("\n").pop()));
   const e = eager[0], ems = eager.map((x) => x.compileMs).sort((a, b) => a - b);
   console.log(`\nWebAssembly.compile of the ${(e.bytes / 1e6).toFixed(1)} MB module above is lazy (V8 compiles each function on its first call, inside the phases); compiled eagerly (node --no-wasm-lazy-compilation) it takes ${ems[1].toFixed(0)} ms (median of 3 fresh processes; ${ems[0].toFixed(0)}–${ems[2].toFixed(0)}).`);
 }
@@ -190,7 +190,7 @@ if (!skip.has("startup")) {
 // (5) the SIMD peak and the kernels' share of it.
 if (!skip.has("peak")) {
   const peakWasm = join(tmpdir(), `adapterwasm-peak-${process.pid}.wasm`);
-  execFileSync("node", [join(ROOT, "bench/wat2wasm.mjs"), join(ROOT, "bench/peak.wat"), peakWasm], { stdio: ["ignore", "ignore", "ignore"] });
+  execFileSync(process.execPath, [join(ROOT, "bench/wat2wasm.mjs"), join(ROOT, "bench/peak.wat"), peakWasm], { stdio: ["ignore", "ignore", "ignore"] });
   const kb64 = (await import("../js/dist/kernels.js")).default;
   console.log(`\n## peak (${load()})\n`);
   const rb64 = (await import("../js/dist/kernels_relaxed.js")).default; // timed where this Node has relaxed SIMD
