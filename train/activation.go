@@ -7,11 +7,13 @@ import (
 	"github.com/adapterwasm/adapterwasm/runtime/kernels"
 )
 
-// act is an activation with its derivative, both element-wise on the pre-activation value.
+// act is an activation with its derivative, both element-wise on the pre-activation value, or
+// instead of df a backward over a whole slice (bwd: dy *= f'(x), in place).
 type act struct {
 	name string
 	f    func(x float64) float64
 	df   func(x float64) float64
+	bwd  func(dy, x []float32)
 }
 
 // activations the trainer differentiates (transformers' ACT2FN names as the library uses them).
@@ -21,26 +23,26 @@ var activations = map[string]act{
 			return 1
 		}
 		return 0
-	}},
-	"gelu": {"gelu", func(x float64) float64 { return 0.5 * x * (1 + math.Erf(x/math.Sqrt2)) }, func(x float64) float64 {
-		return 0.5*(1+math.Erf(x/math.Sqrt2)) + x*math.Exp(-x*x/2)/math.Sqrt(2*math.Pi)
-	}},
+	}, nil},
+	// the erf GELU's backward is kernels.GELUBackward: the SIMD kernel when in use, else
+	// GELUBackwardRef (Φ(x) + x·φ(x) in float64)
+	"gelu": {name: "gelu", f: func(x float64) float64 { return 0.5 * x * (1 + math.Erf(x/math.Sqrt2)) }, bwd: kernels.GELUBackward},
 	"gelu_new": {"gelu_new", geluTanh, func(x float64) float64 {
 		c := math.Sqrt(2 / math.Pi)
 		u := c * (x + 0.044715*x*x*x)
 		t := math.Tanh(u)
 		return 0.5*(1+t) + 0.5*x*(1-t*t)*c*(1+3*0.044715*x*x)
-	}},
+	}, nil},
 	"silu": {"silu", func(x float64) float64 { return x / (1 + math.Exp(-x)) }, func(x float64) float64 {
 		s := 1 / (1 + math.Exp(-x))
 		return s * (1 + x*(1-s))
-	}},
-	"tanh": {"tanh", math.Tanh, func(x float64) float64 { t := math.Tanh(x); return 1 - t*t }},
+	}, nil},
+	"tanh": {"tanh", math.Tanh, func(x float64) float64 { t := math.Tanh(x); return 1 - t*t }, nil},
 	"sigmoid": {"sigmoid", func(x float64) float64 { return 1 / (1 + math.Exp(-x)) }, func(x float64) float64 {
 		s := 1 / (1 + math.Exp(-x))
 		return s * (1 - s)
-	}},
-	"linear": {"linear", func(x float64) float64 { return x }, func(float64) float64 { return 1 }},
+	}, nil},
+	"linear": {"linear", func(x float64) float64 { return x }, func(float64) float64 { return 1 }, nil},
 }
 
 func geluTanh(x float64) float64 {
@@ -68,11 +70,10 @@ func (a act) apply(y, x []float32) {
 	}
 }
 
-// backward multiplies dy by f'(x) in place; the erf GELU's with kernels.GELUBackward (the SIMD
-// kernel when in use, else df's arithmetic).
+// backward multiplies dy by f'(x) in place.
 func (a act) backward(dy, x []float32) {
-	if a.name == "gelu" {
-		kernels.GELUBackward(dy, x)
+	if a.bwd != nil {
+		a.bwd(dy, x)
 		return
 	}
 	for i, v := range x {
