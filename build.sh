@@ -552,6 +552,9 @@ cmd_test() {
   log "go test (GOOS=js GOARCH=wasm -tags wasmsimd, the kernels with the relaxed-SIMD module too)"
   ADAPTERWASM_RELAXED=on ADAPTERWASM_REQUIRE_RELAXED=1 ADAPTERWASM_REQUIRE_SIMD=1 GOOS=js GOARCH=wasm go test -count=1 -short \
     -tags wasmsimd -exec "$ROOT/runtime/kernels/wat/go_js_wasm_exec" ./runtime/kernels
+  log "go test (GOOS=js GOARCH=wasm -tags wasmsimd, the 7-bit recipe without relaxed SIMD: qgemm_u7)"
+  ADAPTERWASM_RELAXED=plain ADAPTERWASM_REQUIRE_RELAXED=1 ADAPTERWASM_REQUIRE_SIMD=1 GOOS=js GOARCH=wasm go test -count=1 -short \
+    -tags wasmsimd -exec "$ROOT/runtime/kernels/wat/go_js_wasm_exec" ./runtime/kernels
   js_tests
   site_tests
   worker_tests

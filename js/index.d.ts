@@ -173,12 +173,13 @@ export interface FromPretrainedOptions {
    *  cross-origin isolated page (COOP same-origin + COEP require-corp); one thread in Cloudflare
    *  Workers and wherever it cannot be had (`threads`, `threadsNote` say so). First model of a realm only. */
   threads?: number;
-  /** Whether q8 products may run the relaxed-SIMD kernel where the engine has relaxed SIMD
-   *  (Chromium, Node 24; Node 20 only with --experimental-wasm-relaxed-simd): 7-bit activations per block
-   *  of 32 and `i16x8.relaxed_dot_i8x16_i7x16_s`, faster, slightly further from f32 than the
-   *  default 16-bit ones (README: Performance). Default false (answers then do not depend on
-   *  the engine); unset, ADAPTERWASM_RELAXED=on (globalThis or the environment) opts in.
-   *  First model of a realm only. */
+  /** Whether q8 products take the relaxed-SIMD kernel's recipe: 7-bit activations per block of
+   *  32, multiplied with `i16x8.relaxed_dot_i8x16_i7x16_s` where the engine has relaxed SIMD
+   *  (Chromium, Node 24; Node 20 only with --experimental-wasm-relaxed-simd), faster there, and
+   *  elsewhere by a plain-SIMD kernel with the same results; slightly further from f32 than the
+   *  default 16-bit activations (README: Performance). Either way the answers do not depend on
+   *  the engine. Default false; unset, ADAPTERWASM_RELAXED=on (globalThis or the environment)
+   *  opts in. First model of a realm only. */
   relaxedSimd?: boolean;
   /** fetch to use (default globalThis.fetch), e.g. `(url) => env.ASSETS.fetch(url)`. */
   fetch?: FetchLike;
@@ -351,7 +352,8 @@ export class AutoModelWithHeads {
   readonly baseVerified: boolean;
   /** Whether the Wasm SIMD kernels run the matmuls (false: Go's plain kernels, ~10x slower). */
   readonly simd: boolean;
-  /** Whether q8 products run the relaxed-SIMD kernel (see the option relaxedSimd). */
+  /** Whether q8 products take the relaxed-SIMD kernel's 7-bit recipe (see the option
+   *  relaxedSimd), on relaxed-SIMD instructions or, where the engine lacks them, on plain SIMD. */
   readonly relaxedSimd: boolean;
   /** Threads the large matrix products run on (1: the calling thread only). */
   readonly threads: number;

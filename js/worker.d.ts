@@ -41,7 +41,7 @@ export class WorkerModelWithHeads {
   readonly conversion: ConversionInfo | null;
   /** Whether the Wasm SIMD kernels run the matmuls in the worker. */
   readonly simd: boolean;
-  /** Whether q8 products run the relaxed-SIMD kernel (index.d.ts: the option relaxedSimd). */
+  /** Whether q8 products take the relaxed-SIMD kernel's 7-bit recipe (index.d.ts: the option relaxedSimd). */
   readonly relaxedSimd: boolean;
   /** Threads the worker's large matrix products run on (its kernel workers are nested workers),
    *  and why fewer than asked for, else null. */

@@ -1,4 +1,4 @@
-import { f32bits, OP_ADD_BIAS, OP_ADD_F32, OP_ATTENTION, OP_GELU, OP_LAYER_NORM, OP_QGEMM, OP_QGEMM_R7, OP_QUANT_I16, OP_QUANT_U7, OP_SGEMM_NT } from "./kernel-pool.js";
+import { f32bits, OP_ADD_BIAS, OP_ADD_F32, OP_ATTENTION, OP_GELU, OP_LAYER_NORM, OP_QGEMM, OP_QGEMM_R7, OP_QGEMM_U7, OP_QUANT_I16, OP_QUANT_U7, OP_SGEMM_NT } from "./kernel-pool.js";
 
 // PARALLEL_MIN is the size (M·K·N multiply-adds) from which a product is split over the kernel
 // threads: below it, waking a worker costs more than it saves (measured: see js/README.md).
@@ -32,7 +32,11 @@ export function setParallelMin(n, elementwise = n, stream = elementwise) {
 // least PARALLEL_MIN multiply-adds, GELU and quantization of at least ELEMENTWISE_MIN values, and
 // layer norm, bias and residual sums of at least STREAM_MIN values are split over its threads
 // (bit-identical results: each row or element is computed as on one thread).
-export function kernelTrampolines(get, pool = () => null) {
+//
+// u7: the host asks for the 7-bit activations (the relaxedSimd option; u7_requested tells Go):
+// Q8 products then take qgemm_r7 where the relaxed-SIMD module is there, else its plain-SIMD
+// twin qgemm_u7, with the same results.
+export function kernelTrampolines(get, pool = () => null, { u7 = false } = {}) {
   const t = {
     abi: () => get().abi(),
     sgemm_nt: (d, ldd, x, ldx, w, ldw, m, kk, n) => {
@@ -59,6 +63,11 @@ export function kernelTrampolines(get, pool = () => null) {
       const p = pool();
       if (p && m * kk * n >= PARALLEL_MIN && n >= 16) return p.run(OP_QGEMM, [d, ldd, qx, sx, wp, sp, m, kk, n, tmp], n);
       get().qgemm_packed(d, ldd, qx, sx, wp, sp, m, kk, n, tmp);
+    },
+    qgemm_u7: (d, ldd, qx, sx, wp, tp, m, kk, n, tmp) => {
+      const p = pool();
+      if (p && m * kk * n >= PARALLEL_MIN && n >= 16) return p.run(OP_QGEMM_U7, [d, ldd, qx, sx, wp, tp, m, kk, n, tmp], n);
+      get().qgemm_u7(d, ldd, qx, sx, wp, tp, m, kk, n, tmp);
     },
     softmax_rows: (x, ld, rows, n, scale, bias) => get().softmax_rows(x, ld, rows, n, scale, bias),
     // attention over n sequence-heads (i0 = 0): split by sequence-head when the products are large
@@ -96,6 +105,7 @@ export function kernelTrampolines(get, pool = () => null) {
   const names = Object.keys(t);
   // threads: how many kernel threads may run at once (Go sizes per-thread scratch by it).
   t.threads = () => pool()?.threads ?? 1;
+  t.u7_requested = () => (u7 ? 1 : 0);
   t.available = () => {
     const k = get();
     return k && names.every((n) => typeof k[n] === "function") ? 1 : 0;

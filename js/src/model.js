@@ -594,8 +594,9 @@ export class AutoModelWithHeads {
     return this._rt.simd;
   }
 
-  // relaxedSimd tells whether the int8 products run the relaxed-SIMD kernel (kernels_relaxed.wat:
-  // engines with relaxed SIMD, such as Chromium, when the option relaxedSimd is true).
+  // relaxedSimd tells whether the int8 products take the relaxed-SIMD kernel's 7-bit recipe (the
+  // option relaxedSimd): on relaxed-SIMD instructions where the engine has them (Chromium, Node
+  // 24), else on a plain-SIMD kernel with the same results.
   get relaxedSimd() {
     return this._rt.simd && this._rt.relaxed;
   }

@@ -68,7 +68,8 @@ export class Runtime {
     this.go = go;
     this.exited = false;
     this.simd = false; // whether the Wasm SIMD kernels run the matmuls (else plain Go)
-    this.relaxed = false; // whether the relaxed-SIMD Q8 kernel is there too (kernels_relaxed.wat)
+    this.relaxed = false; // whether Q8 products take the 7-bit recipe (relaxedMode)
+    this.relaxedNative = false; // … on the relaxed-SIMD module (kernels_relaxed.wat), not qgemm_u7
     this.threads = 1; // threads the large products are split over (kernel-pool.js)
     this.threadsNote = null; // why fewer threads than asked for, if so
     this.pool = null;
@@ -280,9 +281,13 @@ function wasmDefault() {
 // relaxed-SIMD Q8 kernel (runtime/kernels/wat/kernels_relaxed.wat) is instantiated too, its
 // exports merged into the kernel module's, and attach's answer has relaxedModule; Go then uses
 // it for Q8 products (kernels.Relaxed). Not with a compiled kernel module (Cloudflare Workers).
-function kernelImports(compiled, rt, relaxed) {
+// Where relaxed is true and the engine has no relaxed SIMD (or the module is compiled), Go runs
+// the same 7-bit recipe on kernels.wat's qgemm_u7 (the trampolines' u7_requested): the same
+// answers, at plain-SIMD speed.
+function kernelImports(compiled, rt, mode) {
   let k = null;
-  const imports = kernelTrampolines(() => k, () => rt.pool);
+  const relaxed = mode === "on";
+  const imports = kernelTrampolines(() => k, () => rt.pool, { u7: mode !== "off" });
   const attach = async (goInstance, shared) => {
     if (globalThis.ADAPTERWASM_KERNELS === "off") return null; // force the plain-Go kernels (benchmarks)
     const env = { env: { mem: goInstance.exports.mem } };
@@ -307,16 +312,18 @@ function kernelImports(compiled, rt, relaxed) {
   return { imports, attach };
 }
 
-// relaxedAllowed tells whether the relaxed-SIMD kernel may be used: the option relaxedSimd, else
-// globalThis.ADAPTERWASM_RELAXED or the environment's ADAPTERWASM_RELAXED is "on" (tests and
-// benchmarks run both paths). Off by default: its 7-bit activations move q8 answers by up to ~0.06
-// logit from the plain kernel's, and an answer must not depend on which engine the page lands in
-// (Chromium has relaxed SIMD, Node 20 and others not); who opts in gets the same answers on every
-// engine that has it.
-function relaxedAllowed(option) {
+// relaxedMode tells whether q8 products take the 7-bit recipe of the relaxed-SIMD kernel: the
+// option relaxedSimd, else globalThis.ADAPTERWASM_RELAXED or the environment's
+// ADAPTERWASM_RELAXED ("on"; "plain": the recipe without the relaxed module, as on an engine
+// that lacks relaxed SIMD: tests and benchmarks). Answers "on", "plain" or "off". Off by default:
+// its 7-bit activations move q8 answers by up to ~0.06 logit from the default kernel's 16-bit
+// ones. Who opts in gets the same answers on every engine: the relaxed-SIMD module where the
+// engine has it (Chromium, Node 24), kernels.wat's qgemm_u7 with the same results elsewhere.
+function relaxedMode(option) {
   if (option !== undefined && typeof option !== "boolean") throw new AdapterwasmError("invalid_argument", `relaxedSimd: want a boolean, not ${String(option).slice(0, 40)}`);
-  if (option !== undefined) return option;
-  return (globalThis.ADAPTERWASM_RELAXED ?? globalThis.process?.env?.ADAPTERWASM_RELAXED) === "on";
+  if (option !== undefined) return option ? "on" : "off";
+  const v = globalThis.ADAPTERWASM_RELAXED ?? globalThis.process?.env?.ADAPTERWASM_RELAXED;
+  return v === "on" || v === "plain" ? v : "off";
 }
 
 // relaxedKernels compiles dist/kernels_relaxed.js, or returns null where the engine has no
@@ -413,7 +420,8 @@ async function start(wasm, compiledKernels, gc, progress, threads, relaxedSimd) 
   const source = await (wasm ?? wasmDefault());
   const plan = threadPlan(threads, source, compiledKernels);
   const pooled = { pool: null }; // the trampolines read the pool from here once it runs
-  const kernels = kernelImports(compiledKernels, pooled, relaxedAllowed(relaxedSimd));
+  const relaxed = relaxedMode(relaxedSimd);
+  const kernels = kernelImports(compiledKernels, pooled, relaxed);
   go.importObject.adapterwasm_kernels = kernels.imports;
   const shared = plan.threads > 1;
   const instance = await instantiate(source, go.importObject, progress, wasm == null, shared ? shareMemory : undefined);
@@ -444,7 +452,8 @@ async function start(wasm, compiledKernels, gc, progress, threads, relaxedSimd) 
   });
   rt = new Runtime(api, instance, go);
   rt.simd = kern !== null;
-  rt.relaxed = !!kern?.relaxedModule;
+  rt.relaxed = kern !== null && relaxed !== "off"; // the 7-bit recipe (kernels.Relaxed)
+  rt.relaxedNative = !!kern?.relaxedModule; // … on relaxed-SIMD instructions, not qgemm_u7
   rt.pool = pooled.pool;
   rt._pooled = pooled;
   rt.threads = plan.threads;

@@ -68,26 +68,40 @@ func SetQ8Int(on bool) { q8Int = on }
 // q8Relaxed allows the relaxed-SIMD integer kernel (SetQ8Relaxed).
 var q8Relaxed = true
 
-// SetQ8Relaxed allows (true, the default) or forbids the relaxed-SIMD kernel for Q8 products:
-// where the host instantiated kernels_relaxed.wat (an engine with relaxed SIMD, not switched
-// off: js/src/runtime.js), the integer path quantizes activations to 7 bits per row and block of
-// 32 (quant_u7: asymmetric, x ≈ min + d·u, u in [0, 127]) and multiplies them by the int8
-// weights with i16x8.relaxed_dot_i8x16_i7x16_s (qgemm_r7, GemmQ8U7), 16 multiply-adds per
-// instruction instead of 8. The weights are the same (every int8 value is exact); the
-// activations are coarser than quant_i16's 16 bits, so the results differ from the plain path by
-// the tolerance the tests state, and are the same on every engine that runs the kernel.
+// SetQ8Relaxed allows (true, the default) or forbids the relaxed-SIMD recipe for Q8 products,
+// which runs where the host asks for it (js/src/runtime.js: the package's relaxedSimd option;
+// it instantiates kernels_relaxed.wat where the engine has relaxed SIMD, and answers
+// u7_requested): the integer path quantizes activations to 7 bits per row and block of 32
+// (quant_u7: asymmetric, x ≈ min + d·u, u in [0, 127]) and multiplies them by the int8 weights
+// with i16x8.relaxed_dot_i8x16_i7x16_s (qgemm_r7, GemmQ8U7), 16 multiply-adds per instruction
+// instead of 8, or, on an engine without relaxed SIMD, with qgemm_u7 (plain SIMD, 8 per
+// instruction), whose results are qgemm_r7's bit for bit. The weights are the same (every int8
+// value is exact); the activations are coarser than quant_i16's 16 bits, so the results differ
+// from the default path by the tolerance the tests state, and are the same on every engine.
 func SetQ8Relaxed(on bool) { q8Relaxed = on }
 
-// Relaxed reports whether Q8 products use the relaxed-SIMD kernel (SetQ8Relaxed): the SIMD
-// kernels in use with the integer path, and the host's relaxed module instantiated.
-func Relaxed() bool { return q8Relaxed && q8Int && SIMD() && relaxedLoaded() }
+// Relaxed reports whether Q8 products use the 7-bit recipe (SetQ8Relaxed): the SIMD kernels in
+// use with the integer path, and the host asking for it (its relaxed module instantiated, or
+// u7_requested).
+func Relaxed() bool { return q8Relaxed && q8Int && SIMD() && (relaxedLoaded() || u7Requested()) }
 
-// Name says which kernels run the products: "go" (plain Go), "wasm-simd" (kernels.wat) or
-// "wasm-simd+relaxed" (and kernels_relaxed.wat for Q8 products).
+// u7Plain makes the 7-bit recipe take qgemm_u7 even where the relaxed module is there (tests: the
+// two kernels' results are compared bit for bit).
+var u7Plain bool
+
+// RelaxedSIMD reports whether the 7-bit recipe runs on relaxed-SIMD instructions
+// (kernels_relaxed.wat) rather than on its plain-SIMD twin qgemm_u7.
+func RelaxedSIMD() bool { return Relaxed() && relaxedLoaded() }
+
+// Name says which kernels run the products: "go" (plain Go), "wasm-simd" (kernels.wat),
+// "wasm-simd+relaxed" (and kernels_relaxed.wat for Q8 products) or "wasm-simd+u7" (the 7-bit
+// recipe on kernels.wat's qgemm_u7: an engine without relaxed SIMD).
 func Name() string {
 	switch {
-	case Relaxed():
+	case RelaxedSIMD():
 		return "wasm-simd+relaxed"
+	case Relaxed():
+		return "wasm-simd+u7"
 	case SIMD():
 		return "wasm-simd"
 	}

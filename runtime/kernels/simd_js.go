@@ -20,7 +20,8 @@ func kABI() int32
 // 4: qgemm_packed's tmp holds 8 floats for each of up to kernelThreads threads. 5: quant_u7.
 // 6: attention. 7: pack_q7. 10: quant_i16 writes 4 rows interleaved by k-pairs (qgemm_packed's
 // tile), M rounded up to 4 rows. 11: transpose_f32; attention takes the keys transposed.
-const kernelABI = 11
+// 12: qgemm_u7.
+const kernelABI = 12
 
 //go:wasmimport adapterwasm_kernels pack_q7
 func kPackQ7(wp, tp, qw, sw, n, k uint32)
@@ -69,8 +70,28 @@ func kQuantU7(q, s, x, ldx, m, k uint32)
 //go:wasmimport adapterwasm_kernels qgemm_r7
 func kQgemmR7(d, ldd, qx, sx, wp, tp, m, k, n, tmp uint32)
 
+//go:wasmimport adapterwasm_kernels qgemm_u7
+func kQgemmU7(d, ldd, qx, sx, wp, tp, m, k, n, tmp uint32)
+
+//go:wasmimport adapterwasm_kernels u7_requested
+func kU7Requested() int32
+
 // relaxed caches whether the relaxed module is there (as loaded).
 var relaxed uint8
+
+// u7 caches whether the host asks for the 7-bit activations (u7_requested: the package's
+// relaxedSimd option), which an engine without relaxed SIMD runs on qgemm_u7.
+var u7 uint8
+
+func u7Requested() bool {
+	if u7 == 0 {
+		u7 = 2
+		if kernelsLoaded() && kU7Requested() == 1 {
+			u7 = 1
+		}
+	}
+	return u7 == 1
+}
 
 func relaxedLoaded() bool {
 	if relaxed == 0 {
@@ -240,14 +261,19 @@ func growUint8(s []uint8, n int) []uint8 {
 	return s[:n]
 }
 
-// kQgemmRelaxed calls qgemm_r7 on the activations quantizeU7 left in q8Scratch, packing w into
-// its layout first if it is not (packQ7).
+// kQgemmRelaxed calls qgemm_r7 (relaxed SIMD) or, where the relaxed module is not there, its
+// plain-SIMD twin qgemm_u7 (the same result) on the activations quantizeU7 left in q8Scratch,
+// packing w into their layout first if it is not (packQ7).
 func kQgemmRelaxed(dst []float32, rows int, w *Q8) {
 	if w.packed != packOcts {
 		simdPackQ7(w)
 	}
 	sc := &q8Scratch
-	kQgemmR7(addr(dst), uint32(w.Out), addr(sc.u), addr(sc.su), addr(w.Q), addr(w.Scale), uint32(rows), uint32(w.In), uint32(w.Out), addr(sc.tmp[:]))
+	gemm := kQgemmR7
+	if !relaxedLoaded() || u7Plain {
+		gemm = kQgemmU7
+	}
+	gemm(addr(dst), uint32(w.Out), addr(sc.u), addr(sc.su), addr(w.Q), addr(w.Scale), uint32(rows), uint32(w.In), uint32(w.Out), addr(sc.tmp[:]))
 }
 
 // quantize quantizes x [rows, k] with quant_i16 into q8Scratch.q and .s.

@@ -9,6 +9,8 @@ func kernelsLoaded() bool { return false }
 
 func relaxedLoaded() bool { return false }
 
+func u7Requested() bool { return false }
+
 func simdQuantU7(q []uint8, s []float32, x []float32, rows, k int) {
 	panic("kernels: no SIMD kernel module in this build")
 }

@@ -9,18 +9,31 @@ import (
 	"testing"
 )
 
-// requireRelaxed skips (or, with ADAPTERWASM_REQUIRE_RELAXED=1, fails) a test of the relaxed-SIMD
-// kernel where the host did not instantiate kernels_relaxed.wat (wat/go_js_wasm_exec does with
-// ADAPTERWASM_RELAXED=on: ./build.sh test runs this package so too).
+// requireRelaxed skips (or, with ADAPTERWASM_REQUIRE_RELAXED=1, fails) a test of the 7-bit
+// recipe where the host did not ask for it (wat/go_js_wasm_exec does with ADAPTERWASM_RELAXED=on,
+// instantiating kernels_relaxed.wat where the engine has relaxed SIMD, and with =plain, where
+// qgemm_u7 runs it: ./build.sh test runs this package both ways too).
 func requireRelaxed(t *testing.T) {
 	t.Helper()
 	requireSIMD(t)
 	if !Relaxed() {
 		if os.Getenv("ADAPTERWASM_REQUIRE_RELAXED") == "1" {
-			t.Fatal("relaxed-SIMD kernel not loaded (wat/go_js_wasm_exec, an engine with relaxed SIMD)")
+			t.Fatal("7-bit recipe not requested (wat/go_js_wasm_exec with ADAPTERWASM_RELAXED=on or plain)")
 		}
-		t.Skip("no relaxed-SIMD kernel module here")
+		t.Skip("the host does not ask for the 7-bit recipe here")
 	}
+	if os.Getenv("ADAPTERWASM_REQUIRE_RELAXED") == "1" && os.Getenv("ADAPTERWASM_RELAXED") == "on" && !RelaxedSIMD() {
+		t.Fatal("relaxed-SIMD module not loaded (an engine with relaxed SIMD: go_js_wasm_exec gives Node 20 its flag)")
+	}
+}
+
+// u7Kernels returns the settings of u7Plain to test: qgemm_u7 always, and qgemm_r7 where the
+// relaxed module is there.
+func u7Kernels() []bool {
+	if RelaxedSIMD() {
+		return []bool{false, true}
+	}
+	return []bool{true}
 }
 
 // u7Bound bounds |GemmQ8U7 - Q8.MulT| for one output: half a quantization step per activation,
@@ -182,15 +195,24 @@ func TestQuantU7MatchesReference(t *testing.T) {
 	}
 }
 
-// TestQgemmR7MatchesReference checks the relaxed path of MulT and MulTShared (quant_u7, packQ7,
-// qgemm_r7) against QuantizeU7Rows + GemmQ8U7: exactly, as both do the same float32 operations
-// on the same exact integer block sums; then the plain path again on the same matrices (they
-// are repacked), and the relaxed path's distance from Q8.MulT (u7Bound).
+// TestQgemmR7MatchesReference checks the 7-bit path of MulT and MulTShared (quant_u7, packQ7,
+// qgemm_r7 and its plain-SIMD twin qgemm_u7) against QuantizeU7Rows + GemmQ8U7: exactly, as all
+// do the same float32 operations on the same exact integer block sums; then the plain path
+// again on the same matrices (they are repacked), and the 7-bit path's distance from Q8.MulT
+// (u7Bound). Odd row counts put a tile's second row (qgemm_u7) or rows 2-4 (qgemm_r7) past M.
 func TestQgemmR7MatchesReference(t *testing.T) {
 	requireRelaxed(t)
+	defer func() { u7Plain = false }()
+	for _, plain := range u7Kernels() {
+		u7Plain = plain
+		testQgemmR7MatchesReference(t, map[bool]string{false: "qgemm_r7", true: "qgemm_u7"}[plain])
+	}
+}
+
+func testQgemmR7MatchesReference(t *testing.T, kernel string) {
 	r := rand.New(rand.NewPCG(39, 40))
-	for _, s := range []struct{ rows, in, out int }{{1, 32, 8}, {2, 32, 8}, {3, 64, 16}, {5, 96, 24}, {7, 384, 24}, {16, 384, 384}, {5, 1536, 40}, {33, 384, 1536}} {
-		name := fmt.Sprint(s)
+	for _, s := range []struct{ rows, in, out int }{{1, 32, 8}, {2, 32, 8}, {3, 64, 16}, {5, 96, 24}, {7, 384, 24}, {16, 384, 384}, {5, 1536, 40}, {33, 384, 1536}, {6, 3072, 16}} {
+		name := fmt.Sprint(kernel, s)
 		x, w := u7Case(r, s.rows, s.in, s.out)
 		nb := s.in / Q8Block
 		q, sc := make([]uint8, s.rows*s.in), make([]float32, 2*s.rows*nb)

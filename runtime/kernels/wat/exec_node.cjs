@@ -43,6 +43,10 @@ function kernelImports() {
     scale_f32: (...a) => k.scale_f32(...a),
     exp_f32: (...a) => k.exp_f32(...a), // tests only
     quant_u7: (...a) => k.quant_u7(...a),
+    qgemm_u7: (...a) => k.qgemm_u7(...a),
+    // ADAPTERWASM_RELAXED=on asks for the 7-bit activations and instantiates the relaxed module
+    // where the engine has relaxed SIMD; =plain asks for them without it (qgemm_u7)
+    u7_requested: () => (["on", "plain"].includes(process.env.ADAPTERWASM_RELAXED) ? 1 : 0),
     relaxed_available: () => (k && typeof k.qgemm_r7 === "function" ? 1 : 0),
     abi_relaxed: (...a) => k.abi_relaxed(...a),
     qgemm_r7: (...a) => k.qgemm_r7(...a),

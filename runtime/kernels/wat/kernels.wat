@@ -12,7 +12,7 @@
 
   ;; abi: the version of these exports' names and signatures. runtime/kernels/simd_js.go
   ;; (kernelABI) uses the module only when they match: bump both whenever an export changes.
-  (func (export "abi") (result i32) (i32.const 11))
+  (func (export "abi") (result i32) (i32.const 12))
 
   ;; A horizontal sum of an f32x4 v is written out as (v0+v1)+(v2+v3) wherever it is needed:
   ;; V8 (Node 20) does not inline Wasm calls, and a call per output tile shows in profiles.
@@ -544,6 +544,100 @@
       (local.set $j (i32.add (local.get $j) (i32.const 8)))
       (br $jl)))
   )
+
+  ;; qgemm_u7: qgemm_r7 (kernels_relaxed.wat) without relaxed SIMD, for engines that lack it: the
+  ;; same arguments and layouts (quant_u7's activations, pack_q7's weights and scales) and the same
+  ;; result bit for bit, so that who asks for the 7-bit activations (SetQ8Relaxed; the package's
+  ;; relaxedSimd) gets the same answers on every engine. T[i,j,b] is the same exact integer, summed
+  ;; by i32x4.dot_i16x8_s instead: the 8 bytes of two columns' k-quad (w[c][k..k+3], w[c+1][k..k+3])
+  ;; widened to int16 against a row's k-quad widened twice (u0 u1 u2 u3 u0 u1 u2 u3) give both
+  ;; columns' two pair sums, added up over the block and then folded to one lane a column by two
+  ;; 32-bit shuffles and an add (f32x4's even and odd lanes); then each block's sums are scaled
+  ;; exactly as qgemm_r7 does, (T·dx)·sw + lx·ws added to the output in order of b. Tiles of 2 rows ×
+  ;; 8 columns (8 accumulators, 4 weight registers: 4 rows would spill), 8 k-quads a block; a row
+  ;; past M accumulates into tmp (8 floats). Reference: GemmQ8U7.
+  (func (export "qgemm_u7")
+    (param $d i32) (param $ldd i32) (param $qx i32) (param $sx i32) (param $wp i32) (param $tp i32)
+    (param $M i32) (param $K i32) (param $N i32) (param $tmp i32)
+    (local $nb i32) (local $i i32) (local $j i32) (local $b i32) (local $pa i32) (local $pw i32) (local $ps i32) (local $pt i32) (local $pe i32)
+    (local $pd0 i32) (local $pd1 i32)
+    (local $a v128) (local $w0 v128) (local $w1 v128) (local $w2 v128) (local $w3 v128)
+    (local $t00 v128) (local $t01 v128) (local $t02 v128) (local $t03 v128)
+    (local $t10 v128) (local $t11 v128) (local $t12 v128) (local $t13 v128)
+    (local $s0 v128) (local $l0 v128) (local $v0 v128) (local $c0 v128) (local $v1 v128) (local $c1 v128)
+    (local.set $nb (i32.shr_u (local.get $K) (i32.const 5)))
+    (block $j_done (loop $jl
+      (br_if $j_done (i32.ge_u (local.get $j) (local.get $N)))
+      (local.set $i (i32.const 0))
+      (block $i_done (loop $il
+        (br_if $i_done (i32.ge_u (local.get $i) (local.get $M)))
+        (local.set $pd0 (select (i32.add (local.get $d) (i32.shl (i32.add (i32.mul (i32.add (local.get $i) (i32.const 0)) (local.get $ldd)) (local.get $j)) (i32.const 2))) (local.get $tmp) (i32.lt_u (i32.add (local.get $i) (i32.const 0)) (local.get $M))))
+        (v128.store offset=0 (local.get $pd0) (v128.const i64x2 0 0))
+        (v128.store offset=16 (local.get $pd0) (v128.const i64x2 0 0))
+        (local.set $pd1 (select (i32.add (local.get $d) (i32.shl (i32.add (i32.mul (i32.add (local.get $i) (i32.const 1)) (local.get $ldd)) (local.get $j)) (i32.const 2))) (local.get $tmp) (i32.lt_u (i32.add (local.get $i) (i32.const 1)) (local.get $M))))
+        (v128.store offset=0 (local.get $pd1) (v128.const i64x2 0 0))
+        (v128.store offset=16 (local.get $pd1) (v128.const i64x2 0 0))
+        ;; rows i, i+1 (i even) of their group of 4: quads at (i%4)·4 of every 16 bytes, scales at
+        ;; (i%4)·8 of every 32
+        (local.set $pa (i32.add (i32.add (local.get $qx) (i32.mul (i32.and (local.get $i) (i32.const -4)) (local.get $K)))
+          (i32.shl (i32.and (local.get $i) (i32.const 3)) (i32.const 2))))
+        (local.set $ps (i32.add (i32.add (local.get $sx) (i32.shl (i32.mul (i32.and (local.get $i) (i32.const -4)) (local.get $nb)) (i32.const 3)))
+          (i32.shl (i32.and (local.get $i) (i32.const 3)) (i32.const 3))))
+        (local.set $pw (i32.add (local.get $wp) (i32.mul (local.get $j) (local.get $K))))
+        (local.set $pt (i32.add (local.get $tp) (i32.shl (i32.mul (local.get $j) (local.get $nb)) (i32.const 3))))
+        (local.set $b (i32.const 0))
+        (block $b_done (loop $bl
+          (br_if $b_done (i32.ge_u (local.get $b) (local.get $nb)))
+          (local.set $t00 (v128.const i64x2 0 0))
+          (local.set $t01 (v128.const i64x2 0 0))
+          (local.set $t02 (v128.const i64x2 0 0))
+          (local.set $t03 (v128.const i64x2 0 0))
+          (local.set $t10 (v128.const i64x2 0 0))
+          (local.set $t11 (v128.const i64x2 0 0))
+          (local.set $t12 (v128.const i64x2 0 0))
+          (local.set $t13 (v128.const i64x2 0 0))
+          (local.set $pe (i32.add (local.get $pa) (i32.const 128)))
+          (loop $kl
+            (local.set $w0 (v128.load8x8_s offset=0 (local.get $pw)))
+            (local.set $w1 (v128.load8x8_s offset=8 (local.get $pw)))
+            (local.set $w2 (v128.load8x8_s offset=16 (local.get $pw)))
+            (local.set $w3 (v128.load8x8_s offset=24 (local.get $pw)))
+            (local.set $a (i16x8.extend_low_i8x16_u (v128.load32_splat offset=0 (local.get $pa))))
+            (local.set $t00 (i32x4.add (local.get $t00) (i32x4.dot_i16x8_s (local.get $w0) (local.get $a))))
+            (local.set $t01 (i32x4.add (local.get $t01) (i32x4.dot_i16x8_s (local.get $w1) (local.get $a))))
+            (local.set $t02 (i32x4.add (local.get $t02) (i32x4.dot_i16x8_s (local.get $w2) (local.get $a))))
+            (local.set $t03 (i32x4.add (local.get $t03) (i32x4.dot_i16x8_s (local.get $w3) (local.get $a))))
+            (local.set $a (i16x8.extend_low_i8x16_u (v128.load32_splat offset=4 (local.get $pa))))
+            (local.set $t10 (i32x4.add (local.get $t10) (i32x4.dot_i16x8_s (local.get $w0) (local.get $a))))
+            (local.set $t11 (i32x4.add (local.get $t11) (i32x4.dot_i16x8_s (local.get $w1) (local.get $a))))
+            (local.set $t12 (i32x4.add (local.get $t12) (i32x4.dot_i16x8_s (local.get $w2) (local.get $a))))
+            (local.set $t13 (i32x4.add (local.get $t13) (i32x4.dot_i16x8_s (local.get $w3) (local.get $a))))
+            (local.set $pa (i32.add (local.get $pa) (i32.const 16)))
+            (local.set $pw (i32.add (local.get $pw) (i32.const 32)))
+            (br_if $kl (i32.lt_u (local.get $pa) (local.get $pe))))
+          ;; each column's two pair sums folded: lanes (c, c') of t·0 and t·1 → columns 0-3
+          (local.set $v0 (v128.load offset=0 (local.get $pt)))
+          (local.set $c0 (v128.load offset=16 (local.get $pt)))
+          (local.set $v1 (v128.load offset=32 (local.get $pt)))
+          (local.set $c1 (v128.load offset=48 (local.get $pt)))
+          (local.set $s0 (v128.load32_splat offset=0 (local.get $ps)))
+          (local.set $l0 (v128.load32_splat offset=4 (local.get $ps)))
+          (v128.store offset=0 (local.get $pd0) (f32x4.add (v128.load offset=0 (local.get $pd0)) (f32x4.add (f32x4.mul (f32x4.mul (f32x4.convert_i32x4_s (i32x4.add (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $t00) (local.get $t01)) (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $t00) (local.get $t01)))) (local.get $s0)) (local.get $v0)) (f32x4.mul (local.get $l0) (local.get $c0)))))
+          (v128.store offset=16 (local.get $pd0) (f32x4.add (v128.load offset=16 (local.get $pd0)) (f32x4.add (f32x4.mul (f32x4.mul (f32x4.convert_i32x4_s (i32x4.add (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $t02) (local.get $t03)) (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $t02) (local.get $t03)))) (local.get $s0)) (local.get $v1)) (f32x4.mul (local.get $l0) (local.get $c1)))))
+          (local.set $s0 (v128.load32_splat offset=8 (local.get $ps)))
+          (local.set $l0 (v128.load32_splat offset=12 (local.get $ps)))
+          (v128.store offset=0 (local.get $pd1) (f32x4.add (v128.load offset=0 (local.get $pd1)) (f32x4.add (f32x4.mul (f32x4.mul (f32x4.convert_i32x4_s (i32x4.add (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $t10) (local.get $t11)) (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $t10) (local.get $t11)))) (local.get $s0)) (local.get $v0)) (f32x4.mul (local.get $l0) (local.get $c0)))))
+          (v128.store offset=16 (local.get $pd1) (f32x4.add (v128.load offset=16 (local.get $pd1)) (f32x4.add (f32x4.mul (f32x4.mul (f32x4.convert_i32x4_s (i32x4.add (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $t12) (local.get $t13)) (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $t12) (local.get $t13)))) (local.get $s0)) (local.get $v1)) (f32x4.mul (local.get $l0) (local.get $c1)))))
+          (local.set $ps (i32.add (local.get $ps) (i32.const 32)))
+          (local.set $pt (i32.add (local.get $pt) (i32.const 64)))
+          (local.set $b (i32.add (local.get $b) (i32.const 1)))
+          (br $bl)))
+        (local.set $i (i32.add (local.get $i) (i32.const 2)))
+        (br $il)))
+      (local.set $j (i32.add (local.get $j) (i32.const 8)))
+      (br $jl)))
+  )
+
 
   ;; pack_q8 rearranges an int8 matrix qw [N, K] (N % 4 == 0, K % 32 == 0) and its scales
   ;; sw [N, K/32] for qgemm_packed: for every 4 rows j..j+3 ("quad"), the k-pairs in order, each 8
