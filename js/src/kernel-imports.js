@@ -1,4 +1,4 @@
-import { f32bits, OP_ADD_BIAS, OP_ADD_F32, OP_ATTENTION, OP_GELU, OP_LAYER_NORM, OP_QGEMM, OP_QGEMM_R7, OP_QGEMM_U7, OP_QUANT_I16, OP_QUANT_U7, OP_SGEMM_NT } from "./kernel-pool.js";
+import { f32bits, OP_ADD_BIAS, OP_ADD_F32, OP_ATTENTION, OP_GELU, OP_LAYER_NORM, OP_QGEMM, OP_QGEMM_R7, OP_QGEMM_U7, OP_QUANT_I16, OP_QUANT_U7, OP_QUANT_U7_I16, OP_SGEMM_NT } from "./kernel-pool.js";
 
 // PARALLEL_MIN is the size (M·K·N multiply-adds) from which a product is split over the kernel
 // threads: below it, waking a worker costs more than it saves (measured: see js/README.md).
@@ -64,10 +64,15 @@ export function kernelTrampolines(get, pool = () => null, { u7 = false } = {}) {
       if (p && m * kk * n >= PARALLEL_MIN && n >= 16) return p.run(OP_QGEMM, [d, ldd, qx, sx, wp, sp, m, kk, n, tmp], n);
       get().qgemm_packed(d, ldd, qx, sx, wp, sp, m, kk, n, tmp);
     },
-    qgemm_u7: (d, ldd, qx, sx, wp, tp, m, kk, n, tmp) => {
+    quant_u7_i16: (q, s, x, ldx, m, kk) => {
       const p = pool();
-      if (p && m * kk * n >= PARALLEL_MIN && n >= 16) return p.run(OP_QGEMM_U7, [d, ldd, qx, sx, wp, tp, m, kk, n, tmp], n);
-      get().qgemm_u7(d, ldd, qx, sx, wp, tp, m, kk, n, tmp);
+      if (p && m * kk >= ELEMENTWISE_MIN && m >= 16) return p.run(OP_QUANT_U7_I16, [q, s, x, ldx, m, kk], m);
+      get().quant_u7_i16(q, s, x, ldx, m, kk);
+    },
+    qgemm_u7: (d, ldd, qx, sx, wp, sp, cp, m, kk, n, tmp) => {
+      const p = pool();
+      if (p && m * kk * n >= PARALLEL_MIN && n >= 16) return p.run(OP_QGEMM_U7, [d, ldd, qx, sx, wp, sp, cp, m, kk, n, tmp], n);
+      get().qgemm_u7(d, ldd, qx, sx, wp, sp, cp, m, kk, n, tmp);
     },
     softmax_rows: (x, ld, rows, n, scale, bias) => get().softmax_rows(x, ld, rows, n, scale, bias),
     // attention over n sequence-heads (i0 = 0): split by sequence-head when the products are large

@@ -68,6 +68,7 @@ export const OP_LAYER_NORM = 7;
 export const OP_ADD_BIAS = 8;
 export const OP_ADD_F32 = 9;
 export const OP_QGEMM_U7 = 10;
+export const OP_QUANT_U7_I16 = 11;
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 // f32bits and bitsF32 carry a float argument through the job's u32s.
@@ -100,8 +101,12 @@ const OPS = [
   (k, a, j0, j1) => k.add_bias(a[0] + 4 * j0 * a[2], j1 - j0, a[2], a[3]),
   // add_f32(d, a, b, n): elements [j0, j1), element-wise.
   (k, a, j0, j1) => k.add_f32(a[0] + 4 * j0, a[1] + 4 * j0, a[2] + 4 * j0, j1 - j0),
-  // qgemm_u7: qgemm_r7's twin in kernels.wat (plain SIMD), the same arguments.
-  (k, a, j0, j1, t) => k.qgemm_u7(a[0] + 4 * j0, a[1], a[2], a[3], a[4] + j0 * a[7], a[5] + (j0 * a[7]) / 4, a[6], a[7], j1 - j0, a[9] + 32 * t),
+  // qgemm_u7(d, ldd, qx, sx, wp, sp, cp, M, K, N, tmp): qgemm_packed's layouts, and cp (the
+  // scaled block sums) laid out as sp.
+  (k, a, j0, j1, t) => k.qgemm_u7(a[0] + 4 * j0, a[1], a[2], a[3], a[4] + j0 * a[8], a[5] + (j0 * a[8]) / 8, a[6] + (j0 * a[8]) / 8, a[7], a[8], j1 - j0, a[10] + 32 * t),
+  // quant_u7_i16(q, s, x, ldx, M, K): rows [j0, j1) (j0 a multiple of 8), K int16s and K/4 bytes of
+  // scales a row, as quant_i16 and quant_u7.
+  (k, a, j0, j1) => k.quant_u7_i16(a[0] + 2 * j0 * a[5], a[1] + (j0 * a[5]) / 4, a[2] + 4 * j0 * a[3], a[3], j1 - j0, a[5]),
 ];
 
 // runChunks claims and computes chunks of the job of generation gen until none is left; it

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 
 import { AdapterwasmError } from "../src/errors.js";
-import { f32bits, OP_ADD_BIAS, OP_ADD_F32, OP_ATTENTION, OP_GELU, OP_LAYER_NORM, OP_QGEMM, OP_QGEMM_U7, OP_QUANT_I16, OP_SGEMM_NT, startPool } from "../src/kernel-pool.js";
+import { f32bits, OP_ADD_BIAS, OP_ADD_F32, OP_ATTENTION, OP_GELU, OP_LAYER_NORM, OP_QGEMM, OP_QGEMM_U7, OP_QUANT_I16, OP_QUANT_U7_I16, OP_SGEMM_NT, startPool } from "../src/kernel-pool.js";
 import { MAX_PAGES, shareMemory } from "../src/shared-memory.js";
 import { HAVE_MINILM, MINILM, MINILM_ADAPTERS, MINILM_Q8, requireBuild, ROOT, TINY } from "./helpers/fixtures.js";
 
@@ -105,7 +105,7 @@ const spawn = () => {
   return { post: (m) => w.postMessage(m), onMessage: (f) => w.once("message", f), onError: (f) => w.once("error", f), terminate: () => w.terminate() };
 };
 
-test("the pool's qgemm_packed, qgemm_u7, sgemm_nt, gelu_erf, quant_i16, attention, layer_norm, add_bias and add_f32 equal one thread's bit for bit, at 2-4 threads and odd shapes", async () => {
+test("the pool's qgemm_packed, qgemm_u7, sgemm_nt, gelu_erf, quant_i16, quant_u7_i16, attention, layer_norm, add_bias and add_f32 equal one thread's bit for bit, at 2-4 threads and odd shapes", async () => {
   const module = new WebAssembly.Module(shareMemory(kernelBytes()));
   const mem = new WebAssembly.Memory({ initial: 256, maximum: MAX_PAGES, shared: true }); // 16 MiB
   const k = new WebAssembly.Instance(module, { env: { mem } }).exports;
@@ -131,16 +131,18 @@ test("the pool's qgemm_packed, qgemm_u7, sgemm_nt, gelu_erf, quant_i16, attentio
           f32.fill(NaN, 0, M * N);
           pool.run(OP_QGEMM, a, N);
           assert.deepEqual(f32.slice(0, M * N), one, `qgemm ${M}×${K}×${N} at ${threads} threads`);
-          // qgemm_u7 (the relaxed recipe without relaxed SIMD): 7-bit activations of ⌈M/4⌉·4
-          // rows, (d, min) per row and block, weights and (scale, scale·sum) in pack_q7's layout.
+          // qgemm_u7 (the relaxed recipe without relaxed SIMD): 7-bit activations as int16 of
+          // ⌈M/4⌉·4 rows, (d, min) per row and block, the same weights and scales, and the scaled
+          // block sums laid out as the scales.
           const M4 = (M + 3) & ~3;
-          for (let i = 0; i < M4 * K; i++) i8[MB + i] = Math.floor((rnd() + 1) * 63.9);
+          for (let i = 0; i < M4 * K; i++) i16[MB / 2 + i] = Math.floor((rnd() + 1) * 63.9);
           for (let i = 0; i < (M4 * K) / 16; i++) f32[2 * MB / 4 + i] = rnd() / 100;
-          for (let i = 0; i < (N * K) / 16; i++) f32[8 * MB / 4 + i] = rnd() / 10;
-          k.qgemm_u7(...a);
+          for (let i = 0; i < N * K / 32; i++) f32[10 * MB / 4 + i] = rnd() / 10;
+          const au = [0, N, MB, 2 * MB, 4 * MB, 8 * MB, 10 * MB, M, K, N, 9 * MB];
+          k.qgemm_u7(...au);
           const u7 = f32.slice(0, M * N);
           f32.fill(NaN, 0, M * N);
-          pool.run(OP_QGEMM_U7, a, N);
+          pool.run(OP_QGEMM_U7, au, N);
           assert.deepEqual(f32.slice(0, M * N), u7, `qgemm_u7 ${M}×${K}×${N} at ${threads} threads`);
         }
         // sgemm_nt with a tail (N - 3 columns: N % 4 == 1), row strides wider than K.
@@ -172,6 +174,15 @@ test("the pool's qgemm_packed, qgemm_u7, sgemm_nt, gelu_erf, quant_i16, attentio
           pool.run(OP_QUANT_I16, qa, M);
           assert.deepEqual(i16.slice(0, M * K), q1, `quant_i16 ${M}×${K} at ${threads} threads`);
           assert.deepEqual(f32.slice(MB / 2, MB / 2 + M * K / 32), s1, `quant_i16's scales ${M}×${K} at ${threads} threads`);
+          // quant_u7_i16 (qgemm_u7's): rows up to a multiple of 4, (d, min) per row and block
+          const M4 = (M + 3) & ~3;
+          k.quant_u7_i16(...qa);
+          const u1 = i16.slice(0, M4 * K), us1 = f32.slice(MB / 2, MB / 2 + M4 * K / 16);
+          i16.fill(-1, 0, M4 * K);
+          f32.fill(NaN, MB / 2, MB / 2 + M4 * K / 16);
+          pool.run(OP_QUANT_U7_I16, qa, M);
+          assert.deepEqual(i16.slice(0, M4 * K), u1, `quant_u7_i16 ${M}×${K} at ${threads} threads`);
+          assert.deepEqual(f32.slice(MB / 2, MB / 2 + M4 * K / 16), us1, `quant_u7_i16's scales ${M}×${K} at ${threads} threads`);
         }
         // layer_norm of M rows of K (K % 4 == 0) into another buffer, and in place; add_bias on
         // M rows of K; add_f32 of M·K values (a sum into a third buffer, and in place).

@@ -32,6 +32,10 @@ type Q8 struct {
 	Scale          []float32 // [Out, In/Block], or a kernel's layout once Packed
 
 	packed uint8 // packNone, packPairs or packOcts
+
+	// corr holds, for qgemm_u7 (the relaxed recipe without relaxed SIMD), each block's scale times
+	// the sum of its int8 weights in pack_q8's scale layout (scaledBlockSums); nil until then.
+	corr []float32
 }
 
 // The layouts of a Q8 matrix (Q8.packed).
@@ -135,6 +139,30 @@ func (m *Q8) blockSum(o, b int) float32 {
 		d = s
 	}
 	return d * float32(sum)
+}
+
+// scaledBlockSums returns Scale·Σ Q over every block of every row (what packQ7 stores beside
+// the scales for qgemm_r7, by the same float32 product) in pack_q8's scale layout: the value of
+// row o, block b at ((o/4)·(In/Block) + b)·4 + o%4. Out % 4 == 0.
+func (m *Q8) scaledBlockSums() []float32 {
+	nb := m.In / m.Block
+	out := make([]float32, m.Out*nb)
+	for o := 0; o < m.Out; o++ {
+		for b := 0; b < nb; b++ {
+			var ws float32
+			if m.packed == packNone { // the usual case (the first product), without at's switch
+				var sum int32
+				for _, v := range m.Q[o*m.In+b*m.Block : o*m.In+(b+1)*m.Block] {
+					sum += int32(v)
+				}
+				ws = m.Scale[o*nb+b] * float32(sum)
+			} else {
+				ws = m.blockSum(o, b)
+			}
+			out[((o>>2)*nb+b)*4+o&3] = ws
+		}
+	}
+	return out
 }
 
 // NewQ8 wraps q and scale as an [out, in] matrix with the given block; it panics if the lengths

@@ -20,7 +20,7 @@ func kABI() int32
 // 4: qgemm_packed's tmp holds 8 floats for each of up to kernelThreads threads. 5: quant_u7.
 // 6: attention. 7: pack_q7. 10: quant_i16 writes 4 rows interleaved by k-pairs (qgemm_packed's
 // tile), M rounded up to 4 rows. 11: transpose_f32; attention takes the keys transposed.
-// 12: qgemm_u7.
+// 12: qgemm_u7, quant_u7_i16.
 const kernelABI = 12
 
 //go:wasmimport adapterwasm_kernels pack_q7
@@ -71,7 +71,10 @@ func kQuantU7(q, s, x, ldx, m, k uint32)
 func kQgemmR7(d, ldd, qx, sx, wp, tp, m, k, n, tmp uint32)
 
 //go:wasmimport adapterwasm_kernels qgemm_u7
-func kQgemmU7(d, ldd, qx, sx, wp, tp, m, k, n, tmp uint32)
+func kQgemmU7(d, ldd, qx, sx, wp, sp, cp, m, k, n, tmp uint32)
+
+//go:wasmimport adapterwasm_kernels quant_u7_i16
+func kQuantU7I16(q, s, x, ldx, m, k uint32)
 
 //go:wasmimport adapterwasm_kernels u7_requested
 func kU7Requested() int32
@@ -183,7 +186,7 @@ func simdGemmNN(dst []float32, ldd int, x []float32, ldx int, y []float32, ldy i
 // grows to the largest shapes seen and is then reused (Go's Wasm runs one goroutine at a time
 // and the kernels never yield).
 var q8Scratch struct {
-	q  []int16   // quant_i16's activations [rows, In]
+	q  []int16   // quant_i16's (or quant_u7_i16's) activations, 4 rows interleaved by k-pairs
 	s  []float32 // their scales [rows, In/32]
 	wp []int8    // pack_q8's weights [Out/4][In/2][8], copied back into the matrix
 	sp []float32 // pack_q8's scales [Out/4][In/32][4], likewise
@@ -245,12 +248,21 @@ func simdMulQ8(dst, x []float32, rows int, w *Q8) {
 	kQgemm(dst, sc.q, sc.s, rows, w)
 }
 
-// quantizeU7 quantizes x [rows, k] with quant_u7 into q8Scratch.u and .su.
+// u7Twin reports whether the 7-bit recipe runs on qgemm_u7 (no relaxed module, or u7Plain).
+func u7Twin() bool { return !relaxedLoaded() || u7Plain }
+
+// quantizeU7 quantizes x [rows, k] to 7 bits into q8Scratch: with quant_u7 into .u for qgemm_r7,
+// or with quant_u7_i16 into .q (the same values as int16) for qgemm_u7; the scales into .su.
 func quantizeU7(x []float32, rows, k int) {
 	sc := &q8Scratch
 	r4 := (rows + 3) &^ 3
-	sc.u = growUint8(sc.u, r4*k)
 	sc.su = growF32(sc.su, 2*r4*(k/Q8Block))
+	if u7Twin() {
+		sc.q = growInt16(sc.q, r4*k)
+		kQuantU7I16(addr(sc.q), addr(sc.su), addr(x), uint32(k), uint32(rows), uint32(k))
+		return
+	}
+	sc.u = growUint8(sc.u, r4*k)
 	kQuantU7(addr(sc.u), addr(sc.su), addr(x), uint32(k), uint32(rows), uint32(k))
 }
 
@@ -263,17 +275,25 @@ func growUint8(s []uint8, n int) []uint8 {
 
 // kQgemmRelaxed calls qgemm_r7 (relaxed SIMD) or, where the relaxed module is not there, its
 // plain-SIMD twin qgemm_u7 (the same result) on the activations quantizeU7 left in q8Scratch,
-// packing w into their layout first if it is not (packQ7).
+// packing w into the kernel's layout first if it is not: packQ7 for qgemm_r7; pack_q8 and the
+// scaled block sums (Q8.corr) for qgemm_u7.
 func kQgemmRelaxed(dst []float32, rows int, w *Q8) {
+	sc := &q8Scratch
+	if u7Twin() {
+		if w.corr == nil {
+			w.corr = w.scaledBlockSums()
+		}
+		if w.packed != packPairs {
+			packQ8(w)
+		}
+		kQgemmU7(addr(dst), uint32(w.Out), addr(sc.q), addr(sc.su), addr(w.Q), addr(w.Scale), addr(w.corr),
+			uint32(rows), uint32(w.In), uint32(w.Out), addr(sc.tmp[:]))
+		return
+	}
 	if w.packed != packOcts {
 		simdPackQ7(w)
 	}
-	sc := &q8Scratch
-	gemm := kQgemmR7
-	if !relaxedLoaded() || u7Plain {
-		gemm = kQgemmU7
-	}
-	gemm(addr(dst), uint32(w.Out), addr(sc.u), addr(sc.su), addr(w.Q), addr(w.Scale), uint32(rows), uint32(w.In), uint32(w.Out), addr(sc.tmp[:]))
+	kQgemmR7(addr(dst), uint32(w.Out), addr(sc.u), addr(sc.su), addr(w.Q), addr(w.Scale), uint32(rows), uint32(w.In), uint32(w.Out), addr(sc.tmp[:]))
 }
 
 // quantize quantizes x [rows, k] with quant_i16 into q8Scratch.q and .s.
@@ -348,6 +368,10 @@ func simdDequantQ8(dst []float32, w *Q8) {
 }
 
 // simdQuantU7 calls quant_u7 on x [rows, k] (contiguous) into q, s in its interleaved layout.
+func simdQuantU7I16(q []int16, s []float32, x []float32, rows, k int) {
+	kQuantU7I16(addr(q), addr(s), addr(x), uint32(k), uint32(rows), uint32(k))
+}
+
 func simdQuantU7(q []uint8, s []float32, x []float32, rows, k int) {
 	kQuantU7(addr(q), addr(s), addr(x), uint32(k), uint32(rows), uint32(k))
 }

@@ -11,6 +11,10 @@ func relaxedLoaded() bool { return false }
 
 func u7Requested() bool { return false }
 
+func simdQuantU7I16(q []int16, s []float32, x []float32, rows, k int) {
+	panic("kernels: no SIMD kernel module in this build")
+}
+
 func simdQuantU7(q []uint8, s []float32, x []float32, rows, k int) {
 	panic("kernels: no SIMD kernel module in this build")
 }

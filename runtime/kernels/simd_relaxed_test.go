@@ -152,8 +152,8 @@ func TestGemmQ8U7CloseToQ8MulT(t *testing.T) {
 	t.Logf("worst |d| / bound %.3f", worst)
 }
 
-// TestQuantU7MatchesReference checks quant_u7 against QuantizeU7Rows exactly, through its
-// interleaved layout, with the rows up to a multiple of 4 zeroed.
+// TestQuantU7MatchesReference checks quant_u7 and quant_u7_i16 against QuantizeU7Rows exactly,
+// through their interleaved layouts, with the rows up to a multiple of 4 zeroed.
 func TestQuantU7MatchesReference(t *testing.T) {
 	requireSIMD(t)
 	r := rand.New(rand.NewPCG(37, 38))
@@ -170,6 +170,15 @@ func TestQuantU7MatchesReference(t *testing.T) {
 		qr, sr := make([]uint8, s.rows*s.k), make([]float32, 2*s.rows*nb)
 		simdQuantU7(q, sc, x, s.rows, s.k)
 		QuantizeU7Rows(qr, sr, x, s.rows, s.k)
+		// quant_u7_i16 (qgemm_u7's): the same values as int16 in quant_i16's layout, the same scales
+		qi, sci := make([]int16, r4*s.k), make([]float32, 2*r4*nb)
+		for i := range qi {
+			qi[i] = -0x1111
+		}
+		simdQuantU7I16(qi, sci, x, s.rows, s.k)
+		if i := firstDiff(sci, sc); i >= 0 && !(math.IsNaN(float64(sci[i])) && math.IsNaN(float64(sc[i]))) {
+			t.Fatalf("%v: quant_u7_i16's scale %d = %v, quant_u7's %v", s, i, sci[i], sc[i])
+		}
 		for i := 0; i < r4; i++ {
 			for k := 0; k < s.k; k++ {
 				got := q[((i>>2)*(s.k/4)+k>>2)*16+(i&3)*4+k&3]
@@ -179,6 +188,9 @@ func TestQuantU7MatchesReference(t *testing.T) {
 				}
 				if got != want {
 					t.Fatalf("%v: q[%d,%d] = %d, reference %d (x %v)", s, i, k, got, want, x[min(i, s.rows-1)*s.k+k])
+				}
+				if gi := qi[((i>>2)*(s.k/2)+k>>1)*8+(i&3)*2+k&1]; gi != int16(want) {
+					t.Fatalf("%v: quant_u7_i16 [%d,%d] = %d, reference %d", s, i, k, gi, want)
 				}
 			}
 			for b := 0; b < nb; b++ {
@@ -221,8 +233,8 @@ func testQgemmR7MatchesReference(t *testing.T, kernel string) {
 		GemmQ8U7(want, q, sc, s.rows, w)
 		got := make([]float32, s.rows*s.out)
 		MulT(got, w, x, s.rows)
-		if w.packed != packOcts {
-			t.Fatalf("%s: not packed for qgemm_r7", name)
+		if want := map[string]uint8{"qgemm_r7": packOcts, "qgemm_u7": packPairs}[kernel]; w.packed != want {
+			t.Fatalf("%s: packed %d, want %d", name, w.packed, want)
 		}
 		if i := firstDiff(got, want); i >= 0 {
 			t.Fatalf("%s: MulT[%d] = %v, GemmQ8U7 %v", name, i, got[i], want[i])

@@ -44,6 +44,7 @@ function kernelImports() {
     exp_f32: (...a) => k.exp_f32(...a), // tests only
     quant_u7: (...a) => k.quant_u7(...a),
     qgemm_u7: (...a) => k.qgemm_u7(...a),
+    quant_u7_i16: (...a) => k.quant_u7_i16(...a),
     // ADAPTERWASM_RELAXED=on asks for the 7-bit activations and instantiates the relaxed module
     // where the engine has relaxed SIMD; =plain asks for them without it (qgemm_u7)
     u7_requested: () => (["on", "plain"].includes(process.env.ADAPTERWASM_RELAXED) ? 1 : 0),

@@ -1,6 +1,6 @@
 """gen_qgemm.py R Q IN.wat OUT.wat [U]: rewrites the qgemm_packed function of IN.wat as a tile of
 R rows of activations × 4·Q columns (Q packed quads), the block's 16 k-pairs in a loop of U per
-iteration, and writes OUT.wat. kernels.wat holds the output of
+iteration, and qgemm_u7 after it (the same loop, qgemm_r7's scaling), and writes OUT.wat. kernels.wat holds the output of
 
     python3 gen_qgemm.py 4 2 kernels.wat kernels.wat 1
 
@@ -106,4 +106,65 @@ new=f'''  ;; qgemm_packed: d[i*ldd + j] = Σ_b sx[i*nb + b] · sw[j*nb + b] · �
   )
 
 '''
-open(out,'w').write(s[:a]+new+s[b:])
+
+# qgemm_u7: the same tile and k-pair loop on quant_u7_i16's activations (the relaxed recipe's
+# 7-bit values as int16), with qgemm_r7's scaling: (T·dx)·sw + lx·ws, ws the scales times the
+# sums of the block's weights in a third array cp laid out as sp.
+setu=[s_ for s_ in setup if "$ps" not in s_ and "$row" not in s_]
+setu.append("(local.set $ps (i32.add (local.get $sx) (i32.shl (i32.mul (local.get $i) (local.get $nb)) (i32.const 3))))")
+setu_txt="\n".join("        "+l for l in setu)
+scu=[f"(local.set $v{q} (v128.load (i32.add (local.get $pt) (i32.shl (i32.mul (local.get $nb) (i32.const {q})) (i32.const 4)))))" for q in range(Q)]
+scu+=[f"(local.set $c{q} (v128.load (i32.add (local.get $pc) (i32.shl (i32.mul (local.get $nb) (i32.const {q})) (i32.const 4)))))" for q in range(Q)]
+for r in range(R):
+    scu.append(f"(local.set $s0 (v128.load32_splat offset={8*r} (local.get $ps)))")
+    scu.append(f"(local.set $l0 (v128.load32_splat offset={8*r+4} (local.get $ps)))")
+    for q in range(Q):
+        scu.append(f"(v128.store offset={16*q} (local.get $pd{r}) (f32x4.add (v128.load offset={16*q} (local.get $pd{r})) (f32x4.add (f32x4.mul (f32x4.mul (f32x4.convert_i32x4_s (local.get $t{r}{q})) (local.get $s0)) (local.get $v{q})) (f32x4.mul (local.get $l0) (local.get $c{q})))))")
+scu+=["(local.set $ps (i32.add (local.get $ps) (i32.const 32)))", "(local.set $pc (i32.add (local.get $pc) (i32.const 16)))"]
+scu_txt="\n".join(ind+l for l in scu)
+locs_c=" ".join(f"(local $c{q} v128)" for q in range(Q))
+newu=f'''  ;; qgemm_u7: qgemm_r7 (kernels_relaxed.wat) without relaxed SIMD, for engines that lack it, with
+  ;; its result bit for bit: d[i*ldd + j] = Σ_b [(T[i,j,b]·dx[i,b])·sw[j,b] + lx[i,b]·ws[j,b]] in
+  ;; order of b, T the exact sum over block b of the 7-bit activations ux times the int8 weights.
+  ;; qgemm_packed's tile and k-pair loop (generated with it by gen_qgemm.py {R} {Q}) on ux as int16
+  ;; in quant_i16's layout (quant_u7_i16; its scales sx as quant_u7's, [⌈M/4⌉][nb][4][dx, lx]),
+  ;; the weights and scales sw packed by pack_q8 (wp, sp), and ws laid out as sp (cp: Go computes
+  ;; it, as pack_q7 does for qgemm_r7); then each block's sums scaled exactly as qgemm_r7 does. Rows
+  ;; past M (zero activations and scales) accumulate into tmp. Reference: GemmQ8U7.
+  (func (export "qgemm_u7")
+    (param $d i32) (param $ldd i32) (param $qx i32) (param $sx i32) (param $wp i32) (param $sp i32) (param $cp i32)
+    (param $M i32) (param $K i32) (param $N i32) (param $tmp i32)
+    (local $nb i32) (local $i i32) (local $j i32) (local $b i32) (local $kp i32)
+    (local $pa i32) (local $ps i32) (local $pt i32) (local $pc i32)
+    (local $a v128) (local $s0 v128) (local $l0 v128)
+    {locs_w}
+    {locs_c}
+    {locs_t}
+    {locs_f}
+    (local.set $nb (i32.shr_u (local.get $K) (i32.const 5)))
+    (local.set $j (i32.const 0))
+    (block $j_done (loop $jl
+      (br_if $j_done (i32.ge_u (local.get $j) (local.get $N)))
+      (local.set $i (i32.const 0))
+      (block $i_done (loop $il
+        (br_if $i_done (i32.ge_u (local.get $i) (local.get $M)))
+{setu_txt}
+        (local.set $pt (i32.add (local.get $sp) (i32.shl (i32.mul (local.get $j) (local.get $nb)) (i32.const 2))))
+        (local.set $pc (i32.add (local.get $cp) (i32.shl (i32.mul (local.get $j) (local.get $nb)) (i32.const 2))))
+        (local.set $b (i32.const 0))
+        (block $b_done (loop $bl
+          (br_if $b_done (i32.ge_u (local.get $b) (local.get $nb)))
+{body_txt}
+            ;; scale the block's sums as qgemm_r7: (T·dx)·sw + lx·ws
+{scu_txt}
+            (local.set $pt (i32.add (local.get $pt) (i32.const 16)))
+            (local.set $b (i32.add (local.get $b) (i32.const 1)))
+            (br $bl)))
+        (local.set $i (i32.add (local.get $i) (i32.const {R})))
+        (br $il)))
+      (local.set $j (i32.add (local.get $j) (i32.const {C})))
+      (br $jl)))
+  )
+
+'''
+open(out,'w').write(s[:a]+new+newu+s[b:])
