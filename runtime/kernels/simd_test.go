@@ -371,6 +371,28 @@ func BenchmarkGemmNT(b *testing.B) {
 	}
 }
 
+// BenchmarkGemmNN times attention's two products for one head of MiniLM at 128 tokens: q·kᵀ on
+// the keys transposed (K = 32, rows of stride 384 and 128) and P·V (K = 128, V's columns read in
+// place at stride 384).
+func BenchmarkGemmNN(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	t, d, h := 128, 32, 384
+	q, kt, p, v := randVec(r, t*h), randVec(r, d*t), randVec(r, t*t), randVec(r, t*h)
+	sc, ctx := make([]float32, t*t), make([]float32, t*h)
+	b.Run("qk", func(b *testing.B) {
+		b.SetBytes(int64(2 * t * t * d))
+		for b.Loop() {
+			GemmNN(sc, t, q, h, kt, t, t, d, t)
+		}
+	})
+	b.Run("pv", func(b *testing.B) {
+		b.SetBytes(int64(2 * t * t * d))
+		for b.Loop() {
+			GemmNN(ctx, h, p, t, v, h, t, t, d)
+		}
+	})
+}
+
 // BenchmarkGemmNTHead is attention's q·kᵀ for one head of MiniLM at 128 tokens: K = 32 on
 // rows of stride 384.
 func BenchmarkGemmNTHead(b *testing.B) {
