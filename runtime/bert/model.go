@@ -379,7 +379,7 @@ func (m *Model) attention(st *State, l int, b Batch, hooks Hooks) {
 		keys, vals = st.kFull, st.vFull
 	}
 	kvp := (kv + 3) &^ 3
-	st.scores = grow(st.scores, (T+H)*kvp) // the scores and the keys transposed (kernels.Attention)
+	st.scores = grow(st.scores, kernels.AttentionScratch(T, kv, H, d)) // AttentionRef's scores and transposed keys
 	st.bias = grow(st.bias, b.B*kvp)
 	for bi := 0; bi < b.B; bi++ {
 		// the mask bias over [prefix, tokens] (prefix positions are always attended)

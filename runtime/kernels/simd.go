@@ -352,7 +352,7 @@ func GemmQ8U7(dst []float32, q []uint8, s []float32, rows int, w *Q8) {
 //	ctx_h = softmax(q_h·k_hᵀ·scale + bias[bi])·v_h
 //
 // with q and ctx [B][T][H], k and v [B][kv][H], bias [B][kvp] (kvp = kv rounded up to 4: the
-// padding mask, zeros past kv), scratch at least (T+H)·kvp floats. It is AttentionRef's sequence
+// padding mask, zeros past kv), scratch at least AttentionScratch(T, kv, H, d) floats. It is AttentionRef's sequence
 // of Transpose, GemmNN, SoftmaxRows and GemmNN calls; with the SIMD kernels (d % 4 == 0)
 // transpose_f32 per sequence and one call of the kernel module's attention make exactly those
 // kernel calls (the same results), which the kernel threads can split by sequence and head.
@@ -361,15 +361,27 @@ func Attention(ctx, q, k, v []float32, H, B, T, kv, d, nh int, scale float32, bi
 		return
 	}
 	kvp := (kv + 3) &^ 3
-	if nh*d > H || len(q) < B*T*H || len(ctx) < B*T*H || len(k) < B*kv*H || len(v) < B*kv*H || len(bias) < B*kvp || len(scratch) < (T+H)*kvp {
+	if nh*d > H || len(q) < B*T*H || len(ctx) < B*T*H || len(k) < B*kv*H || len(v) < B*kv*H || len(bias) < B*kvp || len(scratch) < AttentionScratch(T, kv, H, d) {
 		panic(fmt.Sprintf("kernels: Attention: lengths q %d ctx %d k %d v %d bias %d scratch %d for B %d T %d kv %d H %d nh %d d %d",
 			len(q), len(ctx), len(k), len(v), len(bias), len(scratch), B, T, kv, H, nh, d))
 	}
-	if d%4 == 0 && d > 0 && SIMD() {
+	if attentionSIMD(d) {
 		simdAttention(ctx, q, k, v, H, B, T, kv, d, nh, scale, bias)
 		return
 	}
 	AttentionRef(ctx, q, k, v, H, B, T, kv, d, nh, scale, bias, scratch)
+}
+
+func attentionSIMD(d int) bool { return d%4 == 0 && d > 0 && SIMD() }
+
+// AttentionScratch is the scratch Attention needs, in floats: (T+H)·kvp for AttentionRef (the
+// scores and a sequence's keys transposed), none when the kernel module runs it (its scores and
+// transposed keys live in scratch of its own, one per kernel thread).
+func AttentionScratch(T, kv, H, d int) int {
+	if attentionSIMD(d) {
+		return 0
+	}
+	return (T + H) * ((kv + 3) &^ 3)
 }
 
 // AttentionRef is Attention as, per sequence, its keys transposed to [H][kvp] (Transpose, in
