@@ -406,9 +406,10 @@ func BenchmarkGemmNTHead(b *testing.B) {
 }
 
 // BenchmarkMulTQ8 times a Q8 product at 128 tokens on each of a MiniLM layer's four shapes
-// (K×N: attention's q, k, v together; its output; the FFN's two); bytes/s is 2·M·K·N ops/s.
+// (K×N: attention's q, k, v together; its output; the FFN's two) and bert-base's FFN; bytes/s is
+// 2·M·K·N ops/s.
 func BenchmarkMulTQ8(b *testing.B) {
-	for _, s := range [][2]int{{384, 1536}, {384, 1152}, {384, 384}, {1536, 384}} {
+	for _, s := range [][2]int{{384, 1536}, {384, 1152}, {384, 384}, {1536, 384}, {768, 3072}, {3072, 768}} {
 		b.Run(fmt.Sprintf("%dx%d", s[0], s[1]), func(b *testing.B) {
 			r := rand.New(rand.NewPCG(1, 1))
 			m, k, n := 128, s[0], s[1]

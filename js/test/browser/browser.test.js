@@ -276,6 +276,19 @@ describe(`MiniLM (${MINILM_Q8 ? "q8" : "f32"}) in Chromium`, { skip: !HAVE_MINIL
       assert.equal(node.relaxedSimd, true);
       assert.deepEqual(got, node.embed.map((e) => Object.values(e)), "Chromium and Node, both relaxed SIMD: the same embeddings of the same batch");
     }
+    // Nor does it depend on whether the engine has relaxed SIMD: Node running the recipe on the
+    // plain-SIMD qgemm_u7 (ADAPTERWASM_RELAXED=plain, no flag) gives them exactly too.
+    if (cold?.relaxedSimd) {
+      const twin = JSON.parse(execFileSync(process.execPath, [join(import.meta.dirname, "../helpers/relaxed-run.js")], { env: { ...process.env, ADAPTERWASM_RELAXED: "plain", ADAPTERS: "none", TEXTS: String(texts.length) }, maxBuffer: 1 << 28, encoding: "utf8" }).trim().split("\n").at(-1));
+      assert.deepEqual([twin.relaxedSimd, twin.relaxedNative], [true, false]);
+      assert.deepEqual(got, twin.embed.map((e) => Object.values(e)), "Chromium on relaxed SIMD and Node on qgemm_u7: the same embeddings");
+    }
+  });
+
+  test("the relaxed recipe on plain SIMD in Chromium (qgemm_u7, what an engine without relaxed SIMD runs): the relaxed kernel's answers", { skip: MINILM_DTYPE !== "q8" && "the f32 base has no Q8 products" }, async () => {
+    const twin = await load(b, { ...params, relaxed: "plain" });
+    assert.equal(twin.relaxedSimd, true);
+    assert.deepEqual(twin.first, cold.first, "qgemm_u7 in Chromium: qgemm_r7's labels and scores, bit for bit");
   });
 
   test("by default the plain SIMD kernel, even where the engine has relaxed SIMD: the CLI's answers at the dtype's bound", async () => {

@@ -39,7 +39,11 @@ try {
   window.aw = mod;
   const Model = mode === "worker" ? mod.WorkerModelWithHeads : mod.AutoModelWithHeads;
   let progressEvents = 0;
-  const model = await Model.fromPretrained(q.get("base"), { index: q.get("index") || undefined, onProgress: () => progressEvents++, relaxedSimd: q.has("relaxed") ? q.get("relaxed") === "on" : undefined });
+  // relaxed: "on" / "off" is the option relaxedSimd; "plain" the relaxed recipe without the
+  // relaxed-SIMD module (qgemm_u7, as on an engine without relaxed SIMD: ADAPTERWASM_RELAXED)
+  if (q.get("relaxed") === "plain") globalThis.ADAPTERWASM_RELAXED = "plain";
+  const relaxedSimd = ["on", "off"].includes(q.get("relaxed")) ? q.get("relaxed") === "on" : undefined;
+  const model = await Model.fromPretrained(q.get("base"), { index: q.get("index") || undefined, onProgress: () => progressEvents++, relaxedSimd });
   const tModel = performance.now();
   window.model = model;
   const texts = JSON.parse(q.get("texts") ?? '["I love this movie"]');
