@@ -164,25 +164,20 @@ test("the pool's qgemm_packed, qgemm_u7, sgemm_nt, gelu_erf, quant_i16, quant_u7
         f32.set(src, MB / 4);
         pool.run(OP_GELU, [MB], len);
         assert.deepEqual(f32.slice(MB / 4, MB / 4 + len), g1, `gelu_erf of ${len} at ${threads} threads`);
-        // quant_i16 of M rows of K (K % 32 == 0) with a row stride wider than K.
+        // quant_i16 of M rows of K (K % 32 == 0) with a row stride wider than K, and quant_u7_i16
+        // (qgemm_u7's: rows up to a multiple of 4, (d, min) per row and block): values, scales.
         if (K % 32 === 0) {
           const qa = [0, 2 * MB, MB, ldx, M, K];
-          k.quant_i16(...qa);
-          const q1 = i16.slice(0, M * K), s1 = f32.slice(MB / 2, MB / 2 + M * K / 32);
-          i16.fill(-1, 0, M * K);
-          f32.fill(NaN, MB / 2, MB / 2 + M * K / 32);
-          pool.run(OP_QUANT_I16, qa, M);
-          assert.deepEqual(i16.slice(0, M * K), q1, `quant_i16 ${M}×${K} at ${threads} threads`);
-          assert.deepEqual(f32.slice(MB / 2, MB / 2 + M * K / 32), s1, `quant_i16's scales ${M}×${K} at ${threads} threads`);
-          // quant_u7_i16 (qgemm_u7's): rows up to a multiple of 4, (d, min) per row and block
           const M4 = (M + 3) & ~3;
-          k.quant_u7_i16(...qa);
-          const u1 = i16.slice(0, M4 * K), us1 = f32.slice(MB / 2, MB / 2 + M4 * K / 16);
-          i16.fill(-1, 0, M4 * K);
-          f32.fill(NaN, MB / 2, MB / 2 + M4 * K / 16);
-          pool.run(OP_QUANT_U7_I16, qa, M);
-          assert.deepEqual(i16.slice(0, M4 * K), u1, `quant_u7_i16 ${M}×${K} at ${threads} threads`);
-          assert.deepEqual(f32.slice(MB / 2, MB / 2 + M4 * K / 16), us1, `quant_u7_i16's scales ${M}×${K} at ${threads} threads`);
+          for (const [name, op, nq, ns] of [["quant_i16", OP_QUANT_I16, M * K, (M * K) / 32], ["quant_u7_i16", OP_QUANT_U7_I16, M4 * K, (M4 * K) / 16]]) {
+            k[name](...qa);
+            const q1 = i16.slice(0, nq), s1 = f32.slice(MB / 2, MB / 2 + ns);
+            i16.fill(-1, 0, nq);
+            f32.fill(NaN, MB / 2, MB / 2 + ns);
+            pool.run(op, qa, M);
+            assert.deepEqual(i16.slice(0, nq), q1, `${name} ${M}×${K} at ${threads} threads`);
+            assert.deepEqual(f32.slice(MB / 2, MB / 2 + ns), s1, `${name}'s scales ${M}×${K} at ${threads} threads`);
+          }
         }
         // layer_norm of M rows of K (K % 4 == 0) into another buffer, and in place; add_bias on
         // M rows of K; add_f32 of M·K values (a sum into a third buffer, and in place).

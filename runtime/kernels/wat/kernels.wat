@@ -793,7 +793,6 @@
             (local.set $pt (i32.add (local.get $pt) (i32.const 16)))
             (local.set $b (i32.add (local.get $b) (i32.const 1)))
             (br $bl)))
-
         (local.set $i (i32.add (local.get $i) (i32.const 4)))
         (br $il)))
       (local.set $j (i32.add (local.get $j) (i32.const 8)))
