@@ -367,11 +367,13 @@ func simdDequantQ8(dst []float32, w *Q8) {
 	kDequantQ8(addr(dst), addr(w.Q), addr(w.Scale), uint32(w.Out*w.In))
 }
 
-// simdQuantU7 calls quant_u7 on x [rows, k] (contiguous) into q, s in its interleaved layout.
+// simdQuantU7I16 calls quant_u7_i16 on x [rows, k] (contiguous) into q (quant_i16's layout) and
+// s (quant_u7's).
 func simdQuantU7I16(q []int16, s []float32, x []float32, rows, k int) {
 	kQuantU7I16(addr(q), addr(s), addr(x), uint32(k), uint32(rows), uint32(k))
 }
 
+// simdQuantU7 calls quant_u7 on x [rows, k] (contiguous) into q, s in its interleaved layout.
 func simdQuantU7(q []uint8, s []float32, x []float32, rows, k int) {
 	kQuantU7(addr(q), addr(s), addr(x), uint32(k), uint32(rows), uint32(k))
 }
