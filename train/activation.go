@@ -10,15 +10,14 @@ import (
 // act is an activation with its derivative, both element-wise on the pre-activation value, or
 // instead of df a backward over a whole slice (bwd: dy *= f'(x), in place).
 type act struct {
-	name string
-	f    func(x float64) float64
-	df   func(x float64) float64
-	bwd  func(dy, x []float32)
+	f   func(x float64) float64
+	df  func(x float64) float64
+	bwd func(dy, x []float32)
 }
 
 // activations the trainer differentiates (transformers' ACT2FN names as the library uses them).
 var activations = map[string]act{
-	"relu": {"relu", func(x float64) float64 { return max(x, 0) }, func(x float64) float64 {
+	"relu": {func(x float64) float64 { return max(x, 0) }, func(x float64) float64 {
 		if x > 0 {
 			return 1
 		}
@@ -26,23 +25,23 @@ var activations = map[string]act{
 	}, nil},
 	// the erf GELU's backward is kernels.GELUBackward: the SIMD kernel when in use, else
 	// GELUBackwardRef (Φ(x) + x·φ(x) in float64)
-	"gelu": {name: "gelu", f: func(x float64) float64 { return 0.5 * x * (1 + math.Erf(x/math.Sqrt2)) }, bwd: kernels.GELUBackward},
-	"gelu_new": {"gelu_new", geluTanh, func(x float64) float64 {
+	"gelu": {f: func(x float64) float64 { return 0.5 * x * (1 + math.Erf(x/math.Sqrt2)) }, bwd: kernels.GELUBackward},
+	"gelu_new": {geluTanh, func(x float64) float64 {
 		c := math.Sqrt(2 / math.Pi)
 		u := c * (x + 0.044715*x*x*x)
 		t := math.Tanh(u)
 		return 0.5*(1+t) + 0.5*x*(1-t*t)*c*(1+3*0.044715*x*x)
 	}, nil},
-	"silu": {"silu", func(x float64) float64 { return x / (1 + math.Exp(-x)) }, func(x float64) float64 {
+	"silu": {func(x float64) float64 { return x / (1 + math.Exp(-x)) }, func(x float64) float64 {
 		s := 1 / (1 + math.Exp(-x))
 		return s * (1 + x*(1-s))
 	}, nil},
-	"tanh": {"tanh", math.Tanh, func(x float64) float64 { t := math.Tanh(x); return 1 - t*t }, nil},
-	"sigmoid": {"sigmoid", func(x float64) float64 { return 1 / (1 + math.Exp(-x)) }, func(x float64) float64 {
+	"tanh": {math.Tanh, func(x float64) float64 { t := math.Tanh(x); return 1 - t*t }, nil},
+	"sigmoid": {func(x float64) float64 { return 1 / (1 + math.Exp(-x)) }, func(x float64) float64 {
 		s := 1 / (1 + math.Exp(-x))
 		return s * (1 - s)
 	}, nil},
-	"linear": {"linear", func(x float64) float64 { return x }, func(float64) float64 { return 1 }, nil},
+	"linear": {func(x float64) float64 { return x }, func(float64) float64 { return 1 }, nil},
 }
 
 func geluTanh(x float64) float64 {
