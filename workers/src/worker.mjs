@@ -98,10 +98,12 @@ let instance = null; // Promise<{ serve, maxBodyBytes, exited }> of the running 
 // kernelImports are the adapterwasm_kernels imports of the Go module (runtime/kernels/simd_js.go,
 // as js/src/runtime.js gives them): trampolines to the SIMD kernel module, which imports Go's
 // memory and so is instantiated once Go's instance exists, before Go's main runs. If it cannot
-// be, available() answers 0 and Go runs its plain-Go kernels.
-function kernelImports() {
+// be, available() answers 0 and Go runs its plain-Go kernels. relaxed (the RELAXED_SIMD var "on")
+// asks for the relaxed-SIMD recipe of the package's relaxedSimd option, here on its plain-SIMD
+// twin qgemm_u7 (kernels.wasm): the answers of pages that opt in, bit for bit.
+function kernelImports(relaxed) {
   let k = null;
-  const imports = kernelTrampolines(() => k);
+  const imports = kernelTrampolines(() => k, () => null, { u7: relaxed });
   const attach = (goInst) => {
     try {
       k = new WebAssembly.Instance(kernelsMod, { env: { mem: goInst.exports.mem } }).exports;
@@ -123,7 +125,7 @@ function start(env) {
   keepTimers(go);
   let ready;
   const isReady = new Promise((resolve) => (ready = resolve));
-  const k = kernelImports();
+  const k = kernelImports(env.RELAXED_SIMD === "on");
   const inst = new WebAssembly.Instance(mod, { ...go.importObject, adapterwasm_kernels: k.imports, workers: { ready: () => ready() } });
   k.attach(inst);
   context.memoryBytes = () => inst.exports.mem.buffer.byteLength;

@@ -355,3 +355,38 @@ describe("adapter LRU and Cache API on wrangler dev --local", { concurrency: fal
     assert.equal(h.stats.adapterFetches, 8, "each adapter file is read from the assets once");
   });
 });
+
+// RELAXED_SIMD "on": the Worker takes the package's relaxedSimd recipe (7-bit activations) on its
+// plain-SIMD twin qgemm_u7 (the Worker bundles no relaxed-SIMD module), and so gives the answers
+// of the package opted in here in Node (qgemm_u7 in Node 20, the relaxed-SIMD kernel where Node
+// has relaxed SIMD), bit for bit, on the same batch.
+describe("RELAXED_SIMD on wrangler dev --local: the package's relaxedSimd answers", { concurrency: false }, () => {
+  let dev;
+  before(async () => {
+    dev = await startDev(workerDir, { args: ["--var", "RELAXED_SIMD:on"] });
+  });
+  after(async () => {
+    await dev?.stop();
+  });
+
+  test("kernels wasm-simd+u7; logits equal the package's with relaxedSimd: true", async () => {
+    const health = await (await get(`${dev.url}/healthz`, 120_000)).json();
+    assert.equal(health.kernels, "wasm-simd+u7", JSON.stringify(health));
+    const texts = golden.slice(0, 8);
+    const res = await send(`${dev.url}/v1/classify`, () => ({
+      method: "POST",
+      body: JSON.stringify({ texts, adapters: "sentiment" }),
+      signal: AbortSignal.timeout(120_000),
+    }));
+    const body = await res.json();
+    assert.equal(res.status, 200, JSON.stringify(body));
+    const { AutoModelWithHeads } = await import("../../js/src/node.js");
+    const m = await AutoModelWithHeads.fromPretrained(join(assets, "model"), { cache: false, relaxedSimd: true, threads: 1 });
+    assert.equal(m.relaxedSimd, true);
+    await m.loadAdapter(join(assets, "adapters", "sentiment"));
+    const want = await m.classify(texts, { adapters: "sentiment" });
+    m.dispose();
+    // the Worker's JSON writes float32s shortest-first (Go): compared as float32s, bit for bit
+    body.results.forEach((got, i) => assert.deepEqual(Float32Array.from(got.logits), Float32Array.from(want[i].logits), `text ${i} ${JSON.stringify(texts[i])}`));
+  });
+});

@@ -259,6 +259,9 @@ type Health struct {
 	UptimeMs int64            `json:"uptimeMs"`
 	Limits   map[string]int64 `json:"limits"`
 	SIMD     bool             `json:"simd"` // the Wasm SIMD kernels are in use (runtime/kernels)
+	// Kernels names them (kernels.Name): "wasm-simd", "wasm-simd+u7" (RELAXED_SIMD on: the relaxed
+	// recipe on the plain-SIMD qgemm_u7), "go".
+	Kernels string `json:"kernels"`
 }
 
 // Memory is what the instance holds: the Go heap and, on the edge, the Wasm linear memory
@@ -281,7 +284,7 @@ func (s *Service) healthz(w http.ResponseWriter, r *http.Request) *Error {
 	if err != nil {
 		return fromEngine(err)
 	}
-	h := Health{OK: true, Model: info, Memory: s.memory(), UptimeMs: time.Since(s.started).Milliseconds(), SIMD: kernels.SIMD(),
+	h := Health{OK: true, Model: info, Memory: s.memory(), UptimeMs: time.Since(s.started).Milliseconds(), SIMD: kernels.SIMD(), Kernels: kernels.Name(),
 		Limits: map[string]int64{"maxBodyBytes": s.cfg.MaxBodyBytes, "maxTexts": int64(s.cfg.MaxTexts),
 			"maxTextBytes": int64(s.cfg.MaxTextBytes), "maxTokensPerText": int64(info.MaxLength), "maxTokens": int64(s.cfg.MaxTokens),
 			"adapterBudget": s.cfg.AdapterBudget}}
