@@ -1,6 +1,9 @@
 // Types of the adapterwasm package (src/index.js; node.d.ts adds Node's FsStore). They need
 // neither the DOM lib nor @types/node beyond what both declare (URL, Response, AbortSignal).
 
+/** What runs a model's products (`kernels`). */
+export type Kernels = "wasm-simd" | "wasm-simd+relaxed" | "wasm-simd+u7" | "go";
+
 /** Error codes: the Go module's (wasm/engine/errors.go) and the package's own. */
 export type ErrorCode =
   | "invalid_argument"
@@ -355,6 +358,9 @@ export class AutoModelWithHeads {
   /** Whether q8 products take the relaxed-SIMD kernel's 7-bit recipe (see the option
    *  relaxedSimd), on relaxed-SIMD instructions or, where the engine lacks them, on plain SIMD. */
   readonly relaxedSimd: boolean;
+  /** What runs the products: "wasm-simd", "wasm-simd+relaxed" (the relaxed recipe on relaxed-SIMD
+   *  instructions), "wasm-simd+u7" (that recipe on plain SIMD, same answers) or "go". */
+  readonly kernels: Kernels;
   /** Threads the large matrix products run on (1: the calling thread only). */
   readonly threads: number;
   /** Why `threads` is fewer than asked for (or than the default), else null. */

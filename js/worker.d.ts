@@ -1,6 +1,6 @@
 // Types of adapterwasm/worker: AutoModelWithHeads's API with the model in a module Web Worker, or
 // (under Node, src/node-worker-client.js) in a worker thread.
-import type { AdapterInfo, AdapterSetup, TrainAdapterOptions, TrainExample, BatchSplitResult, ClassifyOptions, ClassifyResult, ConversionInfo, FromPretrainedOptions, HubSource, LoadAdapterOptions, ModelConfig, ParallelResult, Prediction, ProgressInfo, Setup, Stats } from "./index.js";
+import type { AdapterInfo, AdapterSetup, TrainAdapterOptions, TrainExample, BatchSplitResult, ClassifyOptions, ClassifyResult, ConversionInfo, FromPretrainedOptions, HubSource, Kernels, LoadAdapterOptions, ModelConfig, ParallelResult, Prediction, ProgressInfo, Setup, Stats } from "./index.js";
 export { AdapterwasmError, AdapterSetup, Stack, Fuse, Parallel, Split, BatchSplit, Average, MultiTask } from "./index.js";
 
 export interface WorkerOptions extends Omit<FromPretrainedOptions, "cache" | "wasm" | "kernels" | "fetch"> {
@@ -43,6 +43,8 @@ export class WorkerModelWithHeads {
   readonly simd: boolean;
   /** Whether q8 products take the relaxed-SIMD kernel's 7-bit recipe (index.d.ts: the option relaxedSimd). */
   readonly relaxedSimd: boolean;
+  /** What runs the worker's products (index.d.ts: kernels). */
+  readonly kernels: Kernels;
   /** Threads the worker's large matrix products run on (its kernel workers are nested workers),
    *  and why fewer than asked for, else null. */
   readonly threads: number;

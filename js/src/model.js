@@ -601,6 +601,15 @@ export class AutoModelWithHeads {
     return this._rt.simd && this._rt.relaxed;
   }
 
+  // kernels names what runs the products, as Go's kernels.Name and the Worker's /healthz do:
+  // "wasm-simd", "wasm-simd+relaxed" (the relaxed recipe on relaxed-SIMD instructions),
+  // "wasm-simd+u7" (that recipe on its plain-SIMD twin) or "go" (the plain-Go kernels).
+  get kernels() {
+    if (!this._rt.simd) return "go";
+    if (!this._rt.relaxed) return "wasm-simd";
+    return this._rt.relaxedNative ? "wasm-simd+relaxed" : "wasm-simd+u7";
+  }
+
   // threads is how many threads the large matrix products run on (1: this one only); threadsNote
   // says why it is fewer than the threads option asked for (or than the default), else null.
   // Both are the realm's Go instance's, set by the first model loaded in it.

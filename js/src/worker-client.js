@@ -30,6 +30,7 @@ export class WorkerModelWithHeads {
     client.baseVerified = info.baseVerified;
     client.simd = info.simd;
     client.relaxedSimd = info.relaxedSimd ?? false;
+    client.kernels = info.kernels;
     client.threads = info.threads;
     client.threadsNote = info.threadsNote;
     client.stats = info.stats;

@@ -30,7 +30,7 @@ export function serve(post, { AutoModelWithHeads, listAdapters, cacheOption = (c
         // Every load's events, the base's and later adapters' (the client's onProgress persists).
         onProgress: progress ? (p) => post({ id, progress: p }) : undefined,
       });
-      return { config: model.config, baseVerified: model.baseVerified, simd: model.simd, relaxedSimd: model.relaxedSimd, threads: model.threads, threadsNote: model.threadsNote, stats: { ...model.stats }, revision: model.revision, hub: model.hub, conversion: model.conversion };
+      return { config: model.config, baseVerified: model.baseVerified, simd: model.simd, relaxedSimd: model.relaxedSimd, kernels: model.kernels, threads: model.threads, threadsNote: model.threadsNote, stats: { ...model.stats }, revision: model.revision, hub: model.hub, conversion: model.conversion };
     },
     loadAdapter: (id, nameOrUrl, opts) => need().loadAdapter(nameOrUrl, { ...opts, signal: aborts.get(id)?.signal }),
     unloadAdapter: (id, name) => need().unloadAdapter(name),

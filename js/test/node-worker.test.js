@@ -48,6 +48,7 @@ describe("WorkerModelWithHeads in a Node worker thread", () => {
     assert.deepEqual(w.config, local.config);
     assert.equal(w.baseVerified, true);
     assert.equal(w.simd, true);
+    if (!process.env.ADAPTERWASM_RELAXED) assert.equal(w.kernels, "wasm-simd", "the worker reports its kernels");
   });
 
   test("classify, embed and tokenize equal the in-process model's; logits equal the reference", async () => {

@@ -151,6 +151,7 @@ describe("tiny model", () => {
     const m = await model.memory();
     assert.ok(m.wasmMemoryBytes > 0 && m.heapAlloc > 0);
     assert.equal(model.simd, true);
+    if (!process.env.ADAPTERWASM_RELAXED) assert.equal(model.kernels, "wasm-simd", "the default kernel (the environment does not opt in)");
   });
 
   test("a relative URL with no location to resolve it against is refused with a typed error", async () => {

@@ -25,6 +25,7 @@ after(async () => {
 
 test("plain-Go kernels: MiniLM embeddings and the sentiment adapter equal the CLI's", { skip: !HAVE_MINILM && "no MiniLM" }, async () => {
   assert.equal(m.simd, false, "ADAPTERWASM_KERNELS=off: the plain-Go kernels");
+  assert.equal(m.kernels, "go");
   const texts = goldenSentences();
   checkEmbeddings(await m.embed(texts, { normalize: true }), cli(["embed", "--model", MINILM_BASE, "--normalize"], texts), TOL.f32);
   await m.loadAdapter(`${srv.url}/a/sentiment/`);

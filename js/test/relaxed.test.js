@@ -45,25 +45,25 @@ function check(out, tol, what) {
 test("relaxed SIMD in Node: within TOL.q8relaxed of the CLI, the same at 2 threads, off on request", { skip: (!HAVE_MINILM && "no MiniLM") || (MINILM_DTYPE !== "q8" && "the f32 base has no Q8 products") || (!nodeArgs && `no relaxed SIMD in Node ${process.version}, not even with ${FLAG}`) }, () => {
   const one = run();
   assert.equal(one.relaxedSimd, true, "the relaxed-SIMD kernel where the engine has it");
-  assert.equal(one.relaxedNative, true, "on relaxed-SIMD instructions");
+  assert.equal(one.kernels, "wasm-simd+relaxed", "on relaxed-SIMD instructions");
   check(one, TOL.q8relaxed, "relaxed");
   const two = run({ THREADS: "2", ADAPTERS: "sentiment" });
   assert.equal(two.threads, 2);
   assert.deepEqual({ ...two, threads: 1 }, { ...one, classify: { sentiment: one.classify.sentiment } }, "2 kernel threads: bit-identical");
   // An engine without relaxed SIMD runs the recipe on qgemm_u7: the same answers, bit for bit.
   const plain = run({ ADAPTERWASM_RELAXED: "plain", ADAPTERS: "sentiment" });
-  assert.equal(plain.relaxedNative, false, "ADAPTERWASM_RELAXED=plain: no relaxed module");
-  assert.deepEqual({ ...plain, relaxedNative: true }, { ...one, classify: { sentiment: one.classify.sentiment } }, "qgemm_u7: qgemm_r7's answers");
+  assert.equal(plain.kernels, "wasm-simd+u7", "ADAPTERWASM_RELAXED=plain: no relaxed module");
+  assert.deepEqual({ ...plain, kernels: one.kernels }, { ...one, classify: { sentiment: one.classify.sentiment } }, "qgemm_u7: qgemm_r7's answers");
   const plain2 = run({ ADAPTERWASM_RELAXED: "plain", THREADS: "2", ADAPTERS: "sentiment" });
-  assert.deepEqual({ ...plain2, relaxedNative: true, threads: 1 }, { ...one, classify: { sentiment: one.classify.sentiment } }, "qgemm_u7 at 2 threads");
+  assert.deepEqual({ ...plain2, kernels: one.kernels, threads: 1 }, { ...one, classify: { sentiment: one.classify.sentiment } }, "qgemm_u7 at 2 threads");
   const off = run({ ADAPTERWASM_RELAXED: "off", ADAPTERS: "sentiment" });
-  assert.equal(off.relaxedSimd, false, "ADAPTERWASM_RELAXED=off");
+  assert.deepEqual([off.relaxedSimd, off.kernels], [false, "wasm-simd"], "ADAPTERWASM_RELAXED=off");
   check(off, TOL[MINILM_DTYPE], "relaxed off");
 });
 
 test("relaxedSimd on an engine without relaxed SIMD (Node 20 without the flag): qgemm_u7, the relaxed kernel's answers", { skip: (!HAVE_MINILM && "no MiniLM") || (MINILM_DTYPE !== "q8" && "the f32 base has no Q8 products") || (nodeArgs?.length === 0 && `Node ${process.version} has relaxed SIMD without a flag`) }, () => {
   const plain = JSON.parse(execFileSync(process.execPath, [join(import.meta.dirname, "helpers/relaxed-run.js")], { env: { ...process.env, ADAPTERWASM_RELAXED: "on", ADAPTERS: "sentiment" }, maxBuffer: 1 << 28, encoding: "utf8" }).trim().split("\n").at(-1));
-  assert.deepEqual([plain.relaxedSimd, plain.relaxedNative], [true, false], "relaxedSimd: true without relaxed SIMD takes qgemm_u7");
+  assert.deepEqual([plain.relaxedSimd, plain.kernels], [true, "wasm-simd+u7"], "relaxedSimd: true without relaxed SIMD takes qgemm_u7");
   check(plain, TOL.q8relaxed, "qgemm_u7");
-  if (nodeArgs) assert.deepEqual({ ...plain, relaxedNative: true }, run({ ADAPTERS: "sentiment" }), "the same answers as the relaxed kernel with the flag");
+  if (nodeArgs) assert.deepEqual({ ...plain, kernels: "wasm-simd+relaxed" }, run({ ADAPTERS: "sentiment" }), "the same answers as the relaxed kernel with the flag");
 });

@@ -255,6 +255,7 @@ describe(`MiniLM (${MINILM_Q8 ? "q8" : "f32"}) in Chromium`, { skip: !HAVE_MINIL
     // Chromium has relaxed SIMD: q8 products take the relaxed-SIMD kernel (7-bit activations),
     // whose bound against the CLI (float32 activations) is TOL.q8relaxed.
     assert.equal(cold.relaxedSimd, true, "Chromium has relaxed SIMD: relaxedSimd: true takes its kernel");
+    assert.equal(cold.kernels, "wasm-simd+relaxed", "on relaxed-SIMD instructions");
     checkClassify(cold.first, cli(["classify", "--model", MINILM_BASE, "--adapter", join(MINILM_ADAPTERS, "sentiment")], texts), tol());
   });
 
@@ -280,20 +281,20 @@ describe(`MiniLM (${MINILM_Q8 ? "q8" : "f32"}) in Chromium`, { skip: !HAVE_MINIL
     // plain-SIMD qgemm_u7 (ADAPTERWASM_RELAXED=plain, no flag) gives them exactly too.
     if (cold?.relaxedSimd) {
       const twin = JSON.parse(execFileSync(process.execPath, [join(import.meta.dirname, "../helpers/relaxed-run.js")], { env: { ...process.env, ADAPTERWASM_RELAXED: "plain", ADAPTERS: "none", TEXTS: String(texts.length) }, maxBuffer: 1 << 28, encoding: "utf8" }).trim().split("\n").at(-1));
-      assert.deepEqual([twin.relaxedSimd, twin.relaxedNative], [true, false]);
+      assert.deepEqual([twin.relaxedSimd, twin.kernels], [true, "wasm-simd+u7"]);
       assert.deepEqual(got, twin.embed.map((e) => Object.values(e)), "Chromium on relaxed SIMD and Node on qgemm_u7: the same embeddings");
     }
   });
 
   test("the relaxed recipe on plain SIMD in Chromium (qgemm_u7, what an engine without relaxed SIMD runs): the relaxed kernel's answers", { skip: MINILM_DTYPE !== "q8" && "the f32 base has no Q8 products" }, async () => {
     const twin = await load(b, { ...params, relaxed: "plain" });
-    assert.equal(twin.relaxedSimd, true);
+    assert.deepEqual([twin.relaxedSimd, twin.kernels], [true, "wasm-simd+u7"]);
     assert.deepEqual(twin.first, cold.first, "qgemm_u7 in Chromium: qgemm_r7's labels and scores, bit for bit");
   });
 
   test("by default the plain SIMD kernel, even where the engine has relaxed SIMD: the CLI's answers at the dtype's bound", async () => {
     const plain = await load(b, { ...params, relaxed: undefined });
-    assert.equal(plain.relaxedSimd, false, "relaxed SIMD is opt-in");
+    assert.deepEqual([plain.relaxedSimd, plain.kernels], [false, "wasm-simd"], "relaxed SIMD is opt-in");
     assert.equal(plain.simd, true);
     checkClassify(plain.first, cli(["classify", "--model", MINILM_BASE, "--adapter", join(MINILM_ADAPTERS, "sentiment")], texts), TOL[MINILM_DTYPE]);
   });

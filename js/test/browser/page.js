@@ -56,7 +56,7 @@ try {
   }
   const tFirst = performance.now();
   const stats = mode === "worker" ? await model.refreshStats() : { ...model.stats };
-  window.__done = { ok: true, tModel, tFirst, first, stats, progressEvents, memory: await model.memory(), simd: model.simd, relaxedSimd: model.relaxedSimd };
+  window.__done = { ok: true, tModel, tFirst, first, stats, progressEvents, memory: await model.memory(), simd: model.simd, relaxedSimd: model.relaxedSimd, kernels: model.kernels };
 } catch (e) {
   window.__done = { ok: false, error: String(e), code: e.code, stack: e.stack };
 }

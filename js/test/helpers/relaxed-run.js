@@ -1,7 +1,7 @@
 // relaxed-run.js: run by relaxed.test.js in a Node with --experimental-wasm-relaxed-simd (Node 20
 // has relaxed SIMD only behind it) or without (ADAPTERWASM_RELAXED=plain): loads MiniLM from a
-// local server, prints one JSON line with relaxedSimd, relaxedNative (the relaxed-SIMD module,
-// not qgemm_u7) and the golden sentences' embeddings and demo adapters' results (ADAPTERS: a
+// local server, prints one JSON line with relaxedSimd, kernels ("wasm-simd+relaxed" on the
+// relaxed-SIMD module, "wasm-simd+u7" on qgemm_u7) and the golden sentences' embeddings and demo adapters' results (ADAPTERS: a
 // comma-separated subset; THREADS: kernel threads; TEXTS: the first n sentences only).
 import { readdirSync } from "node:fs";
 import { startServer } from "./server.js";
@@ -11,7 +11,7 @@ const { AutoModelWithHeads } = await import("../../src/node.js");
 const srv = await startServer({ mounts: { "/minilm/": { dir: MINILM_BASE, manifest: !MINILM_Q8 }, "/a/": { dir: MINILM_ADAPTERS } } });
 const m = await AutoModelWithHeads.fromPretrained(`${srv.url}/minilm/`, { cache: false, threads: Number(process.env.THREADS || 1) });
 const texts = goldenSentences().slice(0, Number(process.env.TEXTS) || undefined);
-const out = { relaxedSimd: m.relaxedSimd, relaxedNative: m._rt.relaxedNative, simd: m.simd, threads: m.threads, embed: await m.embed(texts, { normalize: true }), classify: {} };
+const out = { relaxedSimd: m.relaxedSimd, kernels: m.kernels, simd: m.simd, threads: m.threads, embed: await m.embed(texts, { normalize: true }), classify: {} };
 const only = process.env.ADAPTERS?.split(",");
 for (const a of readdirSync(MINILM_ADAPTERS).filter((n) => !n.endsWith(".json") && (!only || only.includes(n)))) {
   await m.loadAdapter(`${srv.url}/a/${a}/`);
