@@ -25,7 +25,7 @@
 // the relaxed-SIMD kernel (kernels_relaxed.wat, as in Chromium; opt-in in the package, which the
 // bench sets: ADAPTERWASM_RELAXED=off measures the plain kernel).
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -197,7 +197,9 @@ if (!skip.has("peak")) {
   const kb64 = (await import("../js/dist/kernels.js")).default;
   console.log(`\n## peak (${load()})\n`);
   const rb64 = (await import("../js/dist/kernels_relaxed.js")).default; // timed where this Node has relaxed SIMD
-  console.log(peakLines(await peak(readFileSync(peakWasm), Buffer.from(kb64, "base64"), () => performance.now(), 40, Buffer.from(rb64, "base64"))));
+  const peakBytes = readFileSync(peakWasm);
+  rmSync(peakWasm, { force: true });
+  console.log(peakLines(await peak(peakBytes, Buffer.from(kb64, "base64"), () => performance.now(), 40, Buffer.from(rb64, "base64"))));
 }
 
 // (6) kernel threads beside onnxruntime-web's (bench/threads.mjs, its own process: both sides'

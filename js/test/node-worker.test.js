@@ -4,12 +4,11 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtempSync, readdirSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 
 import { startServer } from "./helpers/server.js";
-import { goldenSentences, maxAbsDiff, readJSON, requireBuild, ROOT, TINY, tinyIndex } from "./helpers/fixtures.js";
+import { goldenSentences, maxAbsDiff, readJSON, requireBuild, ROOT, tempDir, TINY, tinyIndex } from "./helpers/fixtures.js";
 
 requireBuild();
 // Through the package's exports map, as a user imports it: the "node" condition.
@@ -102,7 +101,7 @@ describe("WorkerModelWithHeads in a Node worker thread", () => {
   });
 
   test("a directory cache works across threads: the second load fetches no base bytes", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "adapterwasm-worker-cache-"));
+    const dir = tempDir("adapterwasm-worker-cache-");
     (await WorkerModelWithHeads.fromPretrained(`${srv.url}/tiny/`, { cache: dir })).dispose();
     assert.ok(readdirSync(dir).length > 0);
     const m = await WorkerModelWithHeads.fromPretrained(`${srv.url}/tiny/`, { cache: dir });

@@ -1,18 +1,17 @@
 // node --test: the package in Node 20 against a local HTTP server. Build first: ./build.sh wasm.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 import { startServer } from "./helpers/server.js";
-import { checkClassify, checkEmbeddings, cli, closeTo, goldenSentences, HAVE_MINILM, indexOf, maxAbsDiff, MINILM_ADAPTERS, MINILM_BASE, MINILM_DTYPE, MINILM_Q8, readJSON, requireBuild, ROOT, TINY, TOL, tinyIndex } from "./helpers/fixtures.js";
+import { checkClassify, checkEmbeddings, cli, closeTo, goldenSentences, HAVE_MINILM, indexOf, maxAbsDiff, MINILM_ADAPTERS, MINILM_BASE, MINILM_DTYPE, MINILM_Q8, readJSON, requireBuild, ROOT, tempDir, TINY, TOL, tinyIndex } from "./helpers/fixtures.js";
 
 requireBuild();
 const { AutoModelWithHeads, AdapterwasmError, FsStore, MemoryStore, Parallel, Stack, Fuse, BatchSplit, Average, listAdapters } = await import("../src/node.js");
 
 let srv;
-const tmpCache = () => mkdtempSync(join(tmpdir(), "adapterwasm-cache-"));
+const tmpCache = () => tempDir("adapterwasm-cache-");
 const baseBytes = (prefix) => srv.log.filter((e) => e.path.startsWith(prefix) && !e.path.endsWith("manifest.json")).reduce((n, e) => n + e.bytes, 0);
 
 before(async () => {

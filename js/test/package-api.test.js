@@ -3,12 +3,11 @@
 // and pipeline(). Build first: ./build.sh wasm. The packaging itself: test/packaging/.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { cpSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync } from "node:fs";
 import { join } from "node:path";
 
 import { startServer } from "./helpers/server.js";
-import { checkClassify, cli, goldenSentences, requireBuild, TINY, TOL, tinyIndex } from "./helpers/fixtures.js";
+import { checkClassify, cli, goldenSentences, requireBuild, tempDir, TINY, TOL, tinyIndex } from "./helpers/fixtures.js";
 
 requireBuild();
 const { AutoModelWithHeads, AdapterwasmError, MemoryStore, pipeline } = await import("adapterwasm");
@@ -16,7 +15,7 @@ const { WorkerModelWithHeads } = await import("adapterwasm/worker");
 
 // Two directories both called ".../adapter/", holding seq_bn and seq_bn_b; and a copy of seq_bn
 // under another URL.
-const dirs = mkdtempSync(join(tmpdir(), "adapterwasm-dirs-"));
+const dirs = tempDir("adapterwasm-dirs-");
 cpSync(join(TINY, "adapters/seq_bn"), join(dirs, "a/adapter"), { recursive: true });
 cpSync(join(TINY, "adapters/seq_bn_b"), join(dirs, "b/adapter"), { recursive: true });
 cpSync(join(TINY, "adapters/seq_bn"), join(dirs, "c/seq_bn_copy"), { recursive: true });

@@ -4,12 +4,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { crc32 as zlibCrc32 } from "node:zlib";
 
 import { AdapterwasmError, crc32, zipFiles } from "../src/index.js";
+import { tempDir } from "./helpers/fixtures.js";
 
 test("crc32 is zlib's", () => {
   const big = new Uint8Array(100_003).map((_, i) => (i * 2654435761) >>> 24);
@@ -22,7 +22,7 @@ test("zipFiles: Python's zipfile reads every file back, CRCs checked; same files
   const files = { "adapter_config.json": '{"x": "é"}', "pytorch_adapter.bin": bin, "ünï 名.txt": new Uint8Array(0), "sub/dir.bin": bin.subarray(5, 10) };
   const zip = zipFiles(files, { folder: "mine" });
   assert.deepEqual(zipFiles(files, { folder: "mine" }), zip);
-  const dir = mkdtempSync(join(tmpdir(), "adapterwasm-zip-"));
+  const dir = tempDir("adapterwasm-zip-");
   writeFileSync(join(dir, "a.zip"), zip);
   const py = `import json, sys, zipfile
 z = zipfile.ZipFile(sys.argv[1])

@@ -1,9 +1,9 @@
 // site/server.js on its own (no browser): compression by Accept-Encoding, bodies that decode to
 // the file byte for byte, weights sent as they are, the request log's bytes/size/encoding, and the
 // Content-Security-Policy (the hub's origins, --connect).
-import { test } from "node:test";
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
@@ -12,6 +12,11 @@ import { fileURLToPath } from "node:url";
 import { brotliDecompressSync, gunzipSync } from "node:zlib";
 
 import { HUB_ORIGINS, pickEncoding, startSiteServer } from "../server.js";
+
+// siteRoot makes a served directory for one test, removed after the file's tests.
+const roots = [];
+after(() => roots.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const siteRoot = () => (roots.push(mkdtempSync(join(tmpdir(), "site-server-"))), roots.at(-1));
 
 function get(url, headers = {}) {
   return new Promise((ok, fail) => {
@@ -31,7 +36,7 @@ test("pickEncoding follows Accept-Encoding: br before gzip, q=0 refuses", () => 
 });
 
 test("text and Wasm are compressed and decode to the file; weights are sent as they are", async () => {
-  const root = mkdtempSync(join(tmpdir(), "site-server-"));
+  const root = siteRoot();
   const wasm = Buffer.alloc(200_000);
   for (let i = 0; i < wasm.length; i++) wasm[i] = (i * 7) % 13; // compressible, like code
   const bin = Buffer.from(Array.from({ length: 50_000 }, (_, i) => (i * 2654435761) >>> 24));
@@ -80,7 +85,7 @@ test("text and Wasm are compressed and decode to the file; weights are sent as t
 // and the hub's origins (the "Hub listing", hublist.js), plus those given by connect / --connect;
 // a value that is no origin is refused.
 test("CSP: connect-src is the origin, the hub's origins and --connect's; nothing else widens", async () => {
-  const root = mkdtempSync(join(tmpdir(), "site-server-"));
+  const root = siteRoot();
   writeFileSync(join(root, "index.html"), "<!doctype html>");
   const directives = (h) => Object.fromEntries(h.split(";").map((d) => d.trim().split(/\s+/)).map(([k, ...v]) => [k, v]));
   const srv = await startSiteServer({ root, connect: ["http://127.0.0.1:8081"] });

@@ -2,17 +2,16 @@
 // tag adapterwasm_fataltest): _fatal (a Go fatal error, the program exits) and _overflow (the
 // engine's Wasm stack overflows under Go's frames). Built once per process into a temp dir.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
-import { ROOT } from "./fixtures.js";
+import { ROOT, tempDir } from "./fixtures.js";
 
 let path;
 
 export function fatalWasmPath() {
   if (!path) {
-    path = join(mkdtempSync(join(tmpdir(), "adapterwasm-fataltest-")), "adapterwasm.wasm");
+    path = join(tempDir("adapterwasm-fataltest-"), "adapterwasm.wasm");
     execFileSync("go", ["build", "-tags", "wasmsimd,adapterwasm_fataltest", "-trimpath", "-o", path, "./wasm"], {
       cwd: ROOT,
       env: { ...process.env, GOOS: "js", GOARCH: "wasm" },

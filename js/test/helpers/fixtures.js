@@ -1,7 +1,7 @@
 // Shared fixtures for the node and browser tests: repository paths, the Go CLI, the golden
 // sentences, and an adapter index over testdata/tiny/adapters.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -10,6 +10,18 @@ export const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 export const TINY = join(ROOT, "testdata/tiny");
 export const MINILM = process.env.ADAPTERWASM_MINILM_DIR || join(ROOT, ".cache/models/all-MiniLM-L6-v2");
 export const HAVE_MINILM = existsSync(join(MINILM, "model.safetensors"));
+
+// tempDir makes a directory under the OS temp dir that is removed when this process exits (test
+// files each run in a process of their own; a killed run may still leave one behind).
+const tempDirs = [];
+process.on("exit", () => {
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+});
+export function tempDir(prefix) {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(d);
+  return d;
+}
 
 export function requireBuild() {
   if (!existsSync(join(ROOT, "js/dist/adapterwasm.wasm")) || !existsSync(join(ROOT, "js/dist/wasm_exec.js"))) {
@@ -41,7 +53,7 @@ export function cliRun(args, opts = {}) {
 
 function cliBinary() {
   if (!cliPath) {
-    cliPath = join(mkdtempSync(join(tmpdir(), "adapterwasm-cli-")), "adapterwasm");
+    cliPath = join(tempDir("adapterwasm-cli-"), "adapterwasm");
     execFileSync("go", ["build", "-o", cliPath, "./cmd/adapterwasm"], { cwd: ROOT, stdio: ["ignore", "inherit", "inherit"] });
   }
   return cliPath;

@@ -1,16 +1,15 @@
 // Hostile fixtures shared by the Node and Chromium tests (issue 10): adapter directories that
 // must be refused, and a server whose bodies never end.
 import { createServer } from "node:http";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
-import { TINY } from "./fixtures.js";
+import { tempDir, TINY } from "./fixtures.js";
 
 // hostileDir writes adapter directories that must be refused: copies of adapters_st/seq_bn with
 // one file broken.
 export function hostileDir() {
-  const root = mkdtempSync(join(tmpdir(), "adapterwasm-hostile-"));
+  const root = tempDir("adapterwasm-hostile-");
   const src = join(TINY, "adapters_st/seq_bn");
   const variant = (name, edit) => {
     const d = join(root, name);
