@@ -1,9 +1,6 @@
 // Small helpers shared by the Node tests: typed-error checks and temporary directories.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after } from "node:test";
+import { tempDir } from "./fixtures.js";
 
 // isErrOf returns isErr(code, re): a predicate for assert.rejects that wants an ErrorClass
 // (AdapterwasmError) with that code and a message matching re.
@@ -14,13 +11,8 @@ export const isErrOf = (ErrorClass) => (code, re) => (e) => {
   return true;
 };
 
-// tempDirs returns tmp(prefix?): a new temporary directory, removed after the test file.
+// tempDirs returns tmp(prefix?): a new temporary directory, removed when the test file's process
+// exits (fixtures.js tempDir).
 export function tempDirs(defaultPrefix) {
-  const dirs = [];
-  after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-  return (p = defaultPrefix) => {
-    const d = mkdtempSync(join(tmpdir(), p));
-    dirs.push(d);
-    return d;
-  };
+  return (p = defaultPrefix) => tempDir(p);
 }
