@@ -24,7 +24,9 @@ import (
 //	GemmQ8I16     ↔ pack_q8 + qgemm_packed   int16 × int8 → int32 per block of 32, scaled and
 //	                 summed in f32
 //	QuantizeU7Rows ↔ quant_u7  activations to 7-bit unsigned, (scale, min) per 32 (relaxed path)
-//	GemmQ8U7      ↔ packQ7 + qgemm_r7 (kernels_relaxed.wat: relaxed SIMD, a module of its own)
+//	GemmQ8U7      ↔ packQ7 + qgemm_r7 (kernels_relaxed.wat: relaxed SIMD, a module of its own),
+//	                 and pack_q8 + Q8.corr + qgemm_u7 (its plain-SIMD twin), both bit-exact
+//	QuantizeU7Rows ↔ quant_u7_i16 the same 7-bit values as int16, in quant_i16's layout
 //	AttentionRef  ↔ attention  Transpose per sequence, GemmNN, SoftmaxRows, GemmNN per head, in one call
 //	TransposeRef  ↔ transpose_f32  a matrix transposed, zero-padded (attention's keys)
 //	SoftmaxRowsRef ↔ softmax_rows  scaled, biased row softmax (attention); exp as Cephes' expf

@@ -480,6 +480,7 @@
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br $il)))
   )
+
   ;; quant_u7_i16: quant_u7 with the 7-bit values written as int16 in quant_i16's layout (4 rows
   ;; interleaved by k-pairs: value (i, k) at element ((i/4)·(K/2) + k/2)·8 + (i%4)·2 + k%2) for
   ;; qgemm_u7, and the scales (dx, lx) as quant_u7's. The same values as quant_u7 for every input:
