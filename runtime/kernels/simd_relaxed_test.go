@@ -211,7 +211,8 @@ func TestQuantU7MatchesReference(t *testing.T) {
 // qgemm_r7 and its plain-SIMD twin qgemm_u7) against QuantizeU7Rows + GemmQ8U7: exactly, as all
 // do the same float32 operations on the same exact integer block sums; then the plain path
 // again on the same matrices (they are repacked), and the 7-bit path's distance from Q8.MulT
-// (u7Bound). Odd row counts put a tile's second row (qgemm_u7) or rows 2-4 (qgemm_r7) past M.
+// (u7Bound). Row counts that are not multiples of 4 put a tile's last rows past M (both kernels
+// tile 4 rows).
 func TestQgemmR7MatchesReference(t *testing.T) {
 	requireRelaxed(t)
 	defer func() { u7Plain = false }()
