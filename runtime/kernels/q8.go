@@ -133,6 +133,12 @@ func (m *Q8) packQ7() {
 func (m *Q8) blockSum(o, b int) float32 {
 	var sum int32
 	var d float32
+	if m.packed == packNone { // row-major: the block's weights in a row, without at's switch
+		for _, v := range m.Q[o*m.In+b*m.Block : o*m.In+(b+1)*m.Block] {
+			sum += int32(v)
+		}
+		return m.Scale[o*(m.In/m.Block)+b] * float32(sum)
+	}
 	for k := b * m.Block; k < (b+1)*m.Block; k++ {
 		v, s := m.at(o, k)
 		sum += int32(v)
@@ -149,17 +155,7 @@ func (m *Q8) scaledBlockSums() []float32 {
 	out := make([]float32, m.Out*nb)
 	for o := 0; o < m.Out; o++ {
 		for b := 0; b < nb; b++ {
-			var ws float32
-			if m.packed == packNone { // the usual case (the first product), without at's switch
-				var sum int32
-				for _, v := range m.Q[o*m.In+b*m.Block : o*m.In+(b+1)*m.Block] {
-					sum += int32(v)
-				}
-				ws = m.Scale[o*nb+b] * float32(sum)
-			} else {
-				ws = m.blockSum(o, b)
-			}
-			out[((o>>2)*nb+b)*4+o&3] = ws
+			out[((o>>2)*nb+b)*4+o&3] = m.blockSum(o, b)
 		}
 	}
 	return out

@@ -49,7 +49,7 @@ func simdAttention(ctx, q, k, v []float32, H, B, T, kv, d, nh int, scale float32
 	attnScratch = growF32(attnScratch, nt*T*kvp)
 	attnKeysT = growF32(attnKeysT, B*H*kvp)
 	for bi := 0; bi < B; bi++ {
-		kTranspose(addr(attnKeysT[bi*H*kvp:]), uint32(kvp), addr(k[bi*kv*H:]), uint32(H), uint32(kv), uint32(H), uint32(kvp))
+		simdTranspose(attnKeysT[bi*H*kvp:], kvp, k[bi*kv*H:], H, kv, H, kvp)
 	}
 	kAttention(addr(ctx), addr(q), addr(attnKeysT), addr(v), uint32(H), uint32(T), uint32(kv), uint32(d), uint32(nh), scale,
 		addr(bias), addr(attnScratch), 0, uint32(B*nh))
@@ -259,11 +259,11 @@ func quantizeU7(x []float32, rows, k int) {
 	sc.su = growF32(sc.su, 2*r4*(k/Q8Block))
 	if u7Twin() {
 		sc.q = growInt16(sc.q, r4*k)
-		kQuantU7I16(addr(sc.q), addr(sc.su), addr(x), uint32(k), uint32(rows), uint32(k))
+		simdQuantU7I16(sc.q, sc.su, x, rows, k)
 		return
 	}
 	sc.u = growUint8(sc.u, r4*k)
-	kQuantU7(addr(sc.u), addr(sc.su), addr(x), uint32(k), uint32(rows), uint32(k))
+	simdQuantU7(sc.u, sc.su, x, rows, k)
 }
 
 func growUint8(s []uint8, n int) []uint8 {
