@@ -110,25 +110,36 @@ func Name() string {
 	return "go"
 }
 
-// MulT computes dst[rows,Out] = x[rows,In]·Wᵀ for any Matrix, with the SIMD kernels when they
-// are in use and m is F32 with In % 4 == 0 (sgemm_nt) or Q8 with blocks of Q8Block and
-// Out % 8 == 0 (see SetQ8Int); otherwise m.MulT.
+// MulT computes dst[rows,Out] = x[rows,In]·Wᵀ for any Matrix: for F32 with In % 4 == 0
+// sgemm_nt (or its twin gemmNTGo without the SIMD kernels), for Q8 with blocks of Q8Block and
+// Out % 8 == 0 the integer recipe (simdMulQ8, see SetQ8Int; without the SIMD kernels its twin
+// mulQ8Go); otherwise m.MulT. Either way the same bits.
 func MulT(dst []float32, m Matrix, x []float32, rows int) {
-	if rows > 0 && SIMD() {
+	if rows > 0 {
 		switch w := m.(type) {
 		case *F32:
 			if w.In%4 == 0 {
 				_ = dst[rows*w.Out-1]
 				_ = x[rows*w.In-1]
-				simdGemmNT(dst, w.Out, x, w.In, w.W, w.In, rows, w.In, w.Out)
+				if SIMD() {
+					simdGemmNT(dst, w.Out, x, w.In, w.W, w.In, rows, w.In, w.Out)
+				} else {
+					gemmNTGo(dst, w.Out, x, w.In, w.W, w.In, rows, w.In, w.Out)
+				}
 				return
 			}
 		case *Q8:
 			if q8Eligible(w) {
 				_ = dst[rows*w.Out-1]
 				_ = x[rows*w.In-1]
-				simdMulQ8(dst, x, rows, w)
-				return
+				if SIMD() {
+					simdMulQ8(dst, x, rows, w)
+					return
+				}
+				if q8Int {
+					mulQ8Go(dst, x, rows, w)
+					return
+				}
 			}
 		}
 	}
@@ -157,7 +168,8 @@ func MulTShared(dsts [][]float32, ms []Matrix, x []float32, rows, k int) {
 
 // GemmNT computes dst[i*ldd+j] = Σ_p x[i*ldx+p]·w[j*ldw+p] for i < m, j < n, p < k: x·Wᵀ on
 // strided rows (one attention head of a [T, hidden] matrix, say). It uses sgemm_nt when the SIMD
-// kernels are in use and k % 4 == 0, else the plain-Go reference.
+// kernels are in use and k % 4 == 0 (its twin gemmNTGo without them), else the plain-Go
+// reference.
 func GemmNT(dst []float32, ldd int, x []float32, ldx int, w []float32, ldw int, m, k, n int) {
 	if m == 0 || n == 0 {
 		return
@@ -165,8 +177,12 @@ func GemmNT(dst []float32, ldd int, x []float32, ldx int, w []float32, ldw int, 
 	checkStrided("dst", len(dst), ldd, m, n)
 	checkStrided("x", len(x), ldx, m, k)
 	checkStrided("w", len(w), ldw, n, k)
-	if k%4 == 0 && k > 0 && SIMD() {
-		simdGemmNT(dst, ldd, x, ldx, w, ldw, m, k, n)
+	if k%4 == 0 && k > 0 {
+		if SIMD() {
+			simdGemmNT(dst, ldd, x, ldx, w, ldw, m, k, n)
+		} else {
+			gemmNTGo(dst, ldd, x, ldx, w, ldw, m, k, n)
+		}
 		return
 	}
 	GemmNTRef(dst, ldd, x, ldx, w, ldw, m, k, n)
@@ -207,7 +223,7 @@ func GemmNNRef(dst []float32, ldd int, x []float32, ldx int, y []float32, ldy in
 		for p, xv := range x[i*ldx : i*ldx+k] {
 			yr := y[p*ldy : p*ldy+n]
 			for j, yv := range yr {
-				d[j] += xv * yv
+				d[j] += float32(xv * yv) // not fused: sgemm_nn's f32x4.mul then add
 			}
 		}
 	}
@@ -275,7 +291,7 @@ func GemmQ8I16(dst []float32, q []int16, s []float32, rows int, w *Q8) {
 				for p, v := range xq {
 					t += int32(v) * int32(wq[p])
 				}
-				acc += float32(t) * (s[i*nb+b] * ws)
+				acc += float32(float32(t) * (s[i*nb+b] * ws))
 			}
 			dst[i*w.Out+j] = acc
 		}
@@ -439,8 +455,8 @@ func TransposeRef(d []float32, ldd int, x []float32, ldx, rows, cols, rowsp int)
 // SoftmaxRows replaces each of rows rows of x (row stride ld) by softmax(x[j]·scale + bias[j])
 // over its first n values and zeroes the row's values from n up to n rounded up to 4 (when ld
 // has them): attention's probabilities, ready for a P·V product over a multiple of 4. bias has
-// n values (the padding mask). With the SIMD kernels (ld a multiple of 4, ≥ n rounded up) it
-// is softmax_rows, else SoftmaxRowsRef.
+// n values (the padding mask). When ld is a multiple of 4 and ≥ n rounded up it is
+// softmax_rows (its twin softmaxRowsGo without the SIMD kernels), else SoftmaxRowsRef.
 func SoftmaxRows(x []float32, ld, rows, n int, scale float32, bias []float32) {
 	if rows == 0 || n == 0 {
 		return
@@ -448,8 +464,12 @@ func SoftmaxRows(x []float32, ld, rows, n int, scale float32, bias []float32) {
 	n4 := (n + 3) &^ 3
 	_ = bias[n-1]
 	_ = x[(rows-1)*ld+n-1]
-	if ld%4 == 0 && ld >= n4 && len(bias) >= n4 && len(x) >= (rows-1)*ld+n4 && SIMD() {
-		simdSoftmaxRows(x, ld, rows, n, scale, bias)
+	if ld%4 == 0 && ld >= n4 && len(bias) >= n4 && len(x) >= (rows-1)*ld+n4 {
+		if SIMD() {
+			simdSoftmaxRows(x, ld, rows, n, scale, bias)
+		} else {
+			softmaxRowsGo(x, ld, rows, n, scale, bias)
+		}
 		return
 	}
 	SoftmaxRowsRef(x, ld, rows, n, scale, bias)
@@ -470,11 +490,15 @@ func SoftmaxRowsRef(x []float32, ld, rows, n int, scale float32, bias []float32)
 	}
 }
 
-// Activate applies act, the activation config.json names name, to x in place; with the SIMD
-// kernels the erf GELU ("gelu", "gelu_python") is gelu_erf.
+// Activate applies act, the activation config.json names name, to x in place; the erf GELU
+// ("gelu", "gelu_python") is gelu_erf (its twin geluGo without the SIMD kernels).
 func Activate(name string, act Activation, x []float32) {
-	if (name == "gelu" || name == "gelu_python") && len(x) > 0 && SIMD() {
-		simdGELU(x)
+	if (name == "gelu" || name == "gelu_python") && len(x) > 0 {
+		if SIMD() {
+			simdGELU(x)
+		} else {
+			geluGo(x)
+		}
 		return
 	}
 	act(x)
@@ -505,14 +529,18 @@ func GELUBackwardRef(dy, x []float32) {
 	}
 }
 
-// LayerNormRows is LayerNorm (dst may alias x), with layer_norm when the SIMD kernels are in use
-// and the row length is a multiple of 4.
+// LayerNormRows is LayerNorm (dst may alias x), with layer_norm (its twin layerNormGo without
+// the SIMD kernels) when the row length is a multiple of 4.
 func LayerNormRows(dst, x []float32, rows int, gamma, beta []float32, eps float32) {
 	n := len(gamma)
-	if rows > 0 && n%4 == 0 && len(beta) == n && SIMD() {
+	if rows > 0 && n%4 == 0 && len(beta) == n {
 		_ = dst[rows*n-1]
 		_ = x[rows*n-1]
-		simdLayerNorm(dst, x, rows, gamma, beta, eps)
+		if SIMD() {
+			simdLayerNorm(dst, x, rows, gamma, beta, eps)
+		} else {
+			layerNormGo(dst, x, rows, gamma, beta, eps)
+		}
 		return
 	}
 	LayerNorm(dst, x, rows, gamma, beta, eps)

@@ -308,9 +308,9 @@ func TestGemmQ8I16CloseToQ8MulT(t *testing.T) {
 	}
 }
 
-// TestMulTSelection checks MulT on both paths: with SetSIMD(false) it is exactly m.MulT (the
-// plain-Go path hosts without the kernel module run); with the kernels (both Q8 modes) it is
-// within their bounds.
+// TestMulTSelection checks MulT on both paths: with SetSIMD(false) it is exactly the kernels'
+// twin (gemmNTGo, the integer recipe in Go) or m.MulT (the plain-Go path hosts without the
+// kernel module run); with the kernels (both Q8 modes) it is within their bounds of m.MulT.
 func TestMulTSelection(t *testing.T) {
 	for _, int8 := range []bool{false, true} {
 		SetQ8Int(int8)
@@ -334,12 +334,25 @@ func testMulTSelection(t *testing.T) {
 		}
 		got, want := make([]float32, rows*out), make([]float32, rows*out)
 		MulT(got, m, x, rows)
-		m.MulT(want, x, rows)
+		switch w := m.(type) { // without the kernel module: the twins of the kernels that would run
+		case *F32:
+			gemmNTGo(want, out, x, in, w.W, in, rows, in, out)
+		case *Q8:
+			if q8Int {
+				qx, sx := quantizeI16Go(x, rows, in)
+				GemmQ8I16(want, qx, sx, rows, w)
+				break
+			}
+			m.MulT(want, x, rows)
+		default:
+			m.MulT(want, x, rows)
+		}
 		for i := range got {
 			if got[i] != want[i] {
-				t.Fatalf("%T, SIMD off: MulT[%d] = %v, m.MulT %v", m, i, got[i], want[i])
+				t.Fatalf("%T, SIMD off: MulT[%d] = %v, twin %v", m, i, got[i], want[i])
 			}
 		}
+		m.MulT(want, x, rows)
 		SetSIMD(true)
 		MulT(got, m, x, rows)
 		wq := make([]float32, out*in)

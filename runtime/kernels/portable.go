@@ -1,0 +1,214 @@
+package kernels
+
+import "math"
+
+// Portable twins of the kernel module's exports: plain Go that performs, value for value, the
+// float32 operations a kernel performs, in the same order, so that its results are the kernel's
+// bit for bit. They run wherever the kernel module does not (native builds, a Wasm engine
+// without SIMD), so an answer does not depend on the engine: the CLI on amd64, Node, Chromium
+// and workerd agree to the last bit (js/test/archs.test.js and sdk.test.js check it end to end,
+// simd_test.go per kernel). The float64 references (LayerNorm, Softmax, GELU, …) stay as the
+// tests' measure of accuracy.
+//
+// Every product that is added to something is converted to float32 explicitly: the Go spec lets
+// a compiler fuse x*y + z into one rounding (arm64 does, amd64 with GOAMD64=v3 does), and an
+// explicit conversion forbids it. Wasm has no fused multiply-add outside relaxed SIMD, which the
+// kernels only use for integer dot products.
+
+// pmax and pmin are f32x4.pmax / pmin lane-wise: b < a ? b : a and a < b ? b : a.
+func pmax(a, b float32) float32 {
+	if a < b {
+		return b
+	}
+	return a
+}
+
+func pmin(a, b float32) float32 {
+	if b < a {
+		return b
+	}
+	return a
+}
+
+// roundMagic is 1.5·2^23: x + roundMagic rounds x to an integer (half to even) in the low
+// mantissa bits, for |x| < 2^22; the kernels read the integer back from the bits.
+const roundMagic = 12582912
+
+// expCephes is one lane of kernels.wat's exp4 without its clamp: Cephes' expf on v in
+// [-87.3365, 88.3763].
+func expCephes(v float32) float32 {
+	j := float32(v*1.44269504088896341) + roundMagic
+	n := j - roundMagic
+	r := float32(v-float32(n*0.693359375)) - float32(n*-2.12194440e-4)
+	p := float32(1.9875691500e-4)
+	p = float32(p*r) + 1.3981999507e-3
+	p = float32(p*r) + 8.3334519073e-3
+	p = float32(p*r) + 4.1665795894e-2
+	p = float32(p*r) + 1.6666665459e-1
+	p = float32(p*r) + 5.0000001201e-1
+	p = float32(float32(p*float32(r*r))+r) + 1
+	return p * math.Float32frombits((math.Float32bits(j)+127)<<23)
+}
+
+// exp1 is one lane of exp4: e^v, v clamped to [-87.3365, 88.3763] first.
+func exp1(v float32) float32 { return expCephes(pmin(pmax(v, -87.3365), 88.3762626647949)) }
+
+// gelu1 is one lane of gelu_erf (gelu4): 0.5·x·(1 + erf(x/√2)) with its rational erf.
+func gelu1(x float32) float32 {
+	z := pmin(pmax(x*0.70710678118654752, -3.925), 3.925)
+	s := z * z
+	p := float32(2.0308159491833067e-06)
+	p = float32(p*s) + 0.0002874878700822592
+	p = float32(p*s) + 0.003876312403008342
+	p = float32(p*s) + 0.05308429151773453
+	p = float32(p*s) + 0.19297274947166443
+	p = float32(p*s) + 1.128378987312317
+	q := float32(3.8030670111766085e-05)
+	q = float32(q*s) + 0.0011897390941157937
+	q = float32(q*s) + 0.015188328921794891
+	q = float32(q*s) + 0.11516746133565903
+	q = float32(q*s) + 0.5043492913246155
+	q = float32(q*s) + 1.0
+	h := x * 0.5
+	return h + float32(h*((z*p)/q))
+}
+
+// geluGo is gelu_erf's twin.
+func geluGo(x []float32) {
+	for i, v := range x {
+		x[i] = gelu1(v)
+	}
+}
+
+// softmaxRowsGo is softmax_rows' twin, under SoftmaxRows' conditions for the kernel (ld % 4 ==
+// 0, ld and len(bias) at least n rounded up to 4): the running max and sum kept in 4 lanes
+// (value j in lane j % 4), the lanes past n in the last group of 4 set to -inf before the max
+// (their e^(-87.3) is in the sum) and to 0 at the end.
+func softmaxRowsGo(x []float32, ld, rows, n int, scale float32, bias []float32) {
+	n4 := (n + 3) &^ 3
+	for i := 0; i < rows; i++ {
+		r := x[i*ld : i*ld+n4]
+		m := [4]float32{float32(math.Inf(-1)), float32(math.Inf(-1)), float32(math.Inf(-1)), float32(math.Inf(-1))}
+		for j := range r {
+			v := float32(math.Inf(-1))
+			if j < n {
+				v = float32(r[j]*scale) + bias[j]
+			}
+			r[j] = v
+			m[j&3] = pmax(v, m[j&3])
+		}
+		mx := max(max(m[0], m[1]), max(m[2], m[3])) // f32.max: NaN wins, max(-0, +0) = +0
+		var s [4]float32
+		for j, v := range r {
+			e := expCephes(pmax(v-mx, -87.3365))
+			r[j] = e
+			s[j&3] += e
+		}
+		inv := 1 / ((s[0] + s[1]) + (s[2] + s[3]))
+		for j := range r {
+			if j < n {
+				r[j] *= inv
+			} else {
+				r[j] = 0
+			}
+		}
+	}
+}
+
+// layerNormGo is layer_norm's twin (n = len(gamma), n % 4 == 0): each statistic summed by
+// vectors of 4 values into four accumulators (vector v into accumulator v % 4 while 4 whole
+// vectors remain, the rest into the first), combined as (a0 + a1) + (a2 + a3) lane-wise, then
+// the lanes as (l0 + l1) + (l2 + l3).
+func layerNormGo(dst, x []float32, rows int, gamma, beta []float32, eps float32) {
+	n := len(gamma)
+	nv := n / 4
+	full := nv &^ 3 // vectors summed round-robin into the four accumulators
+	sum := func(f func(j int) float32) float32 {
+		var a [4][4]float32
+		for v := 0; v < nv; v++ {
+			acc := 0
+			if v < full {
+				acc = v & 3
+			}
+			for l := 0; l < 4; l++ {
+				a[acc][l] += f(4*v + l)
+			}
+		}
+		var t [4]float32
+		for l := range t {
+			t[l] = (a[0][l] + a[1][l]) + (a[2][l] + a[3][l])
+		}
+		return (t[0] + t[1]) + (t[2] + t[3])
+	}
+	for i := 0; i < rows; i++ {
+		r, d := x[i*n:(i+1)*n], dst[i*n:(i+1)*n]
+		mean := sum(func(j int) float32 { return r[j] }) / float32(n)
+		variance := sum(func(j int) float32 { c := r[j] - mean; return float32(c * c) }) / float32(n)
+		inv := 1 / float32(math.Sqrt(float64(variance+eps))) // f32.sqrt: correctly rounded either way
+		for j, v := range r {
+			d[j] = float32(float32((v-mean)*inv)*gamma[j]) + beta[j]
+		}
+	}
+}
+
+// gemmNTGo is sgemm_nt's twin (k % 4 == 0): each output's products summed in 4 lanes (product p
+// in lane p % 4), in order of p, then (l0 + l2) + (l1 + l3) for the columns of whole groups of 4
+// and (l0 + l1) + (l2 + l3) for the last n % 4 columns.
+func gemmNTGo(dst []float32, ldd int, x []float32, ldx int, w []float32, ldw int, m, k, n int) {
+	n4 := n &^ 3
+	for i := 0; i < m; i++ {
+		xr := x[i*ldx : i*ldx+k]
+		for j := 0; j < n; j++ {
+			wr := w[j*ldw : j*ldw+k]
+			var s0, s1, s2, s3 float32
+			for p := 0; p < k; p += 4 {
+				s0 += float32(xr[p] * wr[p])
+				s1 += float32(xr[p+1] * wr[p+1])
+				s2 += float32(xr[p+2] * wr[p+2])
+				s3 += float32(xr[p+3] * wr[p+3])
+			}
+			if j < n4 {
+				dst[i*ldd+j] = (s0 + s2) + (s1 + s3)
+			} else {
+				dst[i*ldd+j] = (s0 + s1) + (s2 + s3)
+			}
+		}
+	}
+}
+
+// mulQ8Go is the integer recipe of simdMulQ8 (quant_i16 + qgemm_packed) in plain Go for a
+// row-major Q8 matrix with blocks of Q8Block: x quantized by QuantizeI16Rows, then per output
+// Σ_b float32(T_b)·(s[i,b]·w.Scale[j,b]) in order of b, T_b the exact integer sum of block b.
+// GemmQ8I16 is the same arithmetic on any layout, one weight at a time.
+func mulQ8Go(dst, x []float32, rows int, w *Q8) {
+	if w.Packed() {
+		q, s := quantizeI16Go(x, rows, w.In)
+		GemmQ8I16(dst, q, s, rows, w)
+		return
+	}
+	k, nb := w.In, w.In/Q8Block
+	q, s := quantizeI16Go(x, rows, k)
+	for j := 0; j < w.Out; j++ {
+		wr, ws := w.Q[j*k:(j+1)*k], w.Scale[j*nb:(j+1)*nb]
+		for i := 0; i < rows; i++ {
+			qr, sr := q[i*k:(i+1)*k], s[i*nb:(i+1)*nb]
+			var acc float32
+			for b := range ws {
+				qb, wb := qr[b*Q8Block:(b+1)*Q8Block], wr[b*Q8Block:(b+1)*Q8Block]
+				var t int32
+				for p := 0; p < Q8Block; p += 4 {
+					t += int32(qb[p])*int32(wb[p]) + int32(qb[p+1])*int32(wb[p+1]) +
+						int32(qb[p+2])*int32(wb[p+2]) + int32(qb[p+3])*int32(wb[p+3])
+				}
+				acc += float32(float32(t) * (sr[b] * ws[b]))
+			}
+			dst[i*w.Out+j] = acc
+		}
+	}
+}
+
+func quantizeI16Go(x []float32, rows, k int) ([]int16, []float32) {
+	q, s := make([]int16, rows*k), make([]float32, rows*(k/Q8Block))
+	QuantizeI16Rows(q, s, x, rows, k)
+	return q, s
+}

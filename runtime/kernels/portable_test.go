@@ -1,0 +1,206 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// sameBits fails unless got and want hold the same float32 bit patterns.
+func sameBits(t *testing.T, what string, got, want []float32) {
+	t.Helper()
+	for i := range want {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("%s: [%d] kernel %v (%#08x), twin %v (%#08x)", what, i, got[i], math.Float32bits(got[i]), want[i], math.Float32bits(want[i]))
+		}
+	}
+}
+
+// withoutSIMD runs f with the SIMD kernels switched off (the twins run, as natively).
+func withoutSIMD(f func()) {
+	defer SetSIMD(true)
+	SetSIMD(false)
+	f()
+}
+
+// TestTwinsMatchKernels checks every portable twin against its kernel bit for bit, through the
+// public entry points (with the kernels, then without), over shapes that reach every loop of
+// the kernels: tails of 1-3 values, fewer than 4 whole vectors, strided rows, masked keys.
+func TestTwinsMatchKernels(t *testing.T) {
+	requireSIMD(t)
+	r := rand.New(rand.NewPCG(61, 62))
+	scaled := func(n int, s float32) []float32 {
+		v := randVec(r, n)
+		for i := range v {
+			v[i] *= s
+		}
+		return v
+	}
+	t.Run("exp", func(t *testing.T) {
+		var x []float32
+		for v := -100.0; v <= 100; v += 0.0371 {
+			x = append(x, float32(v))
+		}
+		x = x[:len(x)&^3]
+		got, want := append([]float32(nil), x...), make([]float32, len(x))
+		simdExp(got)
+		for i, v := range x {
+			want[i] = exp1(v)
+		}
+		sameBits(t, "exp", got, want)
+	})
+	t.Run("gelu", func(t *testing.T) {
+		for _, n := range []int{1, 3, 4, 7, 16, 17, 63, 1536*3 + 5} {
+			x := append(scaled(n, 3), 0, float32(math.Copysign(0, -1)), 1e-30, -40, 40, 3.925*math.Sqrt2, -5.55)
+			got, want := append([]float32(nil), x...), append([]float32(nil), x...)
+			Activate("gelu", GELU, got)
+			withoutSIMD(func() { Activate("gelu", GELU, want) })
+			sameBits(t, fmt.Sprint("gelu n=", len(x)), got, want)
+		}
+	})
+	t.Run("softmax", func(t *testing.T) {
+		for _, s := range []struct{ rows, n, ld int }{{1, 1, 4}, {3, 4, 4}, {2, 5, 8}, {7, 31, 32}, {16, 128, 128}, {4, 259, 264}, {2, 70, 72}} {
+			for _, mag := range []float32{1, 8, 60} {
+				x := scaled(s.rows*s.ld, mag)
+				bias := scaled((s.n+3)&^3, 1)
+				if s.n > 2 {
+					bias[s.n-1] = -math.MaxFloat32 // a padding token
+					bias[0] = float32(math.Inf(-1))
+				}
+				got, want := append([]float32(nil), x...), append([]float32(nil), x...)
+				SoftmaxRows(got, s.ld, s.rows, s.n, 0.17677669, bias)
+				withoutSIMD(func() { SoftmaxRows(want, s.ld, s.rows, s.n, 0.17677669, bias) })
+				sameBits(t, fmt.Sprint("softmax ", s, mag), got, want)
+			}
+		}
+	})
+	t.Run("layernorm", func(t *testing.T) {
+		for _, s := range []struct {
+			rows, n int
+			off     float32
+		}{{1, 4, 0}, {2, 8, 3}, {2, 12, 0}, {2, 20, 1}, {3, 28, 0}, {3, 384, 0}, {3, 392, 0}, {5, 384, 10}, {2, 1536, -3}, {1, 1028, 0}} {
+			x := scaled(s.rows*s.n, 2)
+			for i := range x {
+				x[i] += s.off
+			}
+			g, b := randVec(r, s.n), randVec(r, s.n)
+			got, want := make([]float32, len(x)), make([]float32, len(x))
+			LayerNormRows(got, x, s.rows, g, b, 1e-12)
+			withoutSIMD(func() { LayerNormRows(want, x, s.rows, g, b, 1e-12) })
+			sameBits(t, fmt.Sprint("layernorm ", s), got, want)
+		}
+	})
+	t.Run("gemm", func(t *testing.T) {
+		for _, s := range gemmShapes {
+			if s.k%4 != 0 {
+				continue
+			}
+			x, w := randVec(r, (s.m-1)*s.ldx+s.k), randVec(r, (s.n-1)*s.ldw+s.k)
+			got, want := make([]float32, (s.m-1)*s.ldd+s.n), make([]float32, (s.m-1)*s.ldd+s.n)
+			GemmNT(got, s.ldd, x, s.ldx, w, s.ldw, s.m, s.k, s.n)
+			withoutSIMD(func() { GemmNT(want, s.ldd, x, s.ldx, w, s.ldw, s.m, s.k, s.n) })
+			sameBits(t, fmt.Sprint("GemmNT ", s), got, want)
+			if s.n%4 == 0 {
+				ldy := s.n + 4
+				y := randVec(r, (s.k-1)*ldy+s.n)
+				GemmNN(got, s.ldd, x, s.ldx, y, ldy, s.m, s.k, s.n)
+				withoutSIMD(func() { GemmNN(want, s.ldd, x, s.ldx, y, ldy, s.m, s.k, s.n) })
+				sameBits(t, fmt.Sprint("GemmNN ", s), got, want)
+			}
+			f := NewF32(s.n, s.k, randVec(r, s.n*s.k))
+			xr := randVec(r, s.m*s.k)
+			got, want = make([]float32, s.m*s.n), make([]float32, s.m*s.n)
+			MulT(got, f, xr, s.m)
+			withoutSIMD(func() { MulT(want, f, xr, s.m) })
+			sameBits(t, fmt.Sprint("MulT F32 ", s), got, want)
+		}
+	})
+	t.Run("q8", func(t *testing.T) {
+		defer SetQ8Relaxed(true)
+		SetQ8Relaxed(false) // the default recipe: quant_i16 + qgemm_packed
+		for _, s := range []struct{ rows, in, out int }{{1, 32, 8}, {2, 32, 8}, {3, 64, 16}, {5, 384, 24}, {16, 384, 384}, {9, 1536, 40}} {
+			x, w := q8Case(r, s.rows, s.in, s.out)
+			for i := range x {
+				x[i] *= 4
+			}
+			w2 := &Q8{Out: w.Out, In: w.In, Block: w.Block, Q: append([]int8(nil), w.Q...), Scale: append([]float32(nil), w.Scale...)} // stays row-major: the twin's fast path
+			got, want := make([]float32, s.rows*s.out), make([]float32, s.rows*s.out)
+			MulT(got, w, x, s.rows)
+			withoutSIMD(func() { MulT(want, w2, x, s.rows) })
+			sameBits(t, fmt.Sprint("MulT Q8 ", s), got, want)
+			withoutSIMD(func() { MulT(want, w, x, s.rows) }) // w packed by the kernel: the twin on any layout
+			sameBits(t, fmt.Sprint("MulT Q8 packed ", s), got, want)
+		}
+	})
+}
+
+// The twins are as accurate as the kernels: natively, against the float64 references.
+func TestTwinsMatchFloat64(t *testing.T) {
+	withoutSIMD(func() {
+		r := rand.New(rand.NewPCG(63, 64))
+		var x []float32
+		for v := -87.0; v <= 88; v += 0.0137 {
+			x = append(x, float32(v))
+		}
+		for _, v := range x {
+			want := math.Exp(float64(v))
+			if d := math.Abs(float64(exp1(v))-want) / want; d > tolExp {
+				t.Fatalf("exp1(%v) = %v, math.Exp %v (rel %g)", v, exp1(v), want, d)
+			}
+		}
+		g := append([]float32(nil), x[:len(x)/2]...)
+		for i := range g {
+			g[i] /= 8
+		}
+		got, want := append([]float32(nil), g...), append([]float32(nil), g...)
+		Activate("gelu", GELU, got)
+		GELU(want)
+		for i, v := range g {
+			if d := math.Abs(float64(got[i] - want[i])); d > tolGELU*max(1, math.Abs(float64(v))) {
+				t.Fatalf("gelu(%v) = %v, reference %v", v, got[i], want[i])
+			}
+		}
+		for _, s := range []struct{ rows, n int }{{1, 1}, {2, 5}, {7, 31}, {4, 259}} {
+			ld := (s.n + 3) &^ 3
+			x := randVec(r, s.rows*ld)
+			bias := make([]float32, ld)
+			if s.n > 2 {
+				bias[s.n-1] = -math.MaxFloat32
+			}
+			got, want := append([]float32(nil), x...), append([]float32(nil), x...)
+			SoftmaxRows(got, ld, s.rows, s.n, 0.5, bias)
+			SoftmaxRowsRef(want, ld, s.rows, s.n, 0.5, bias)
+			for i := range got {
+				if d := math.Abs(float64(got[i] - want[i])); d > tolSoftmax*float64(want[i])+1e-10 {
+					t.Fatalf("softmax %v: p[%d] = %v, reference %v", s, i, got[i], want[i])
+				}
+			}
+		}
+		for _, n := range []int{4, 20, 384, 392} {
+			x, g, b := randVec(r, 3*n), randVec(r, n), randVec(r, n)
+			got, want := make([]float32, len(x)), make([]float32, len(x))
+			LayerNormRows(got, x, 3, g, b, 1e-12)
+			LayerNorm(want, x, 3, g, b, 1e-12)
+			for i := range got {
+				j := i % n
+				if d := math.Abs(float64(got[i] - want[i])); d > tolLayerNorm*(math.Abs(float64(g[j]))*(1+math.Abs(float64(want[i]-b[j])))+1e-6) {
+					t.Fatalf("layernorm n=%d: [%d] twin %v reference %v", n, i, got[i], want[i])
+				}
+			}
+		}
+		for _, s := range gemmShapes {
+			if s.k%4 == 0 {
+				checkGemm(t, s, func(dst, x, w []float32) { GemmNT(dst, s.ldd, x, s.ldx, w, s.ldw, s.m, s.k, s.n) })
+			}
+		}
+		for _, s := range []struct{ rows, in, out int }{{3, 64, 16}, {16, 384, 40}} {
+			x, w := q8Case(r, s.rows, s.in, s.out)
+			got, want := make([]float32, s.rows*s.out), make([]float32, s.rows*s.out)
+			MulT(got, w, x, s.rows)
+			q, sc := quantizeI16Go(x, s.rows, s.in)
+			GemmQ8I16(want, q, sc, s.rows, w) // within tolI16Activations of float32 activations (TestGemmQ8I16CloseToQ8MulT)
+			sameBits(t, fmt.Sprint("q8 ", s), got, want)
+		}
+	})
+}
