@@ -41,7 +41,7 @@ describe("tiny model", () => {
     const got = await model.embed(texts, { normalize: true });
     const want = cli(["embed", "--model", join(TINY, "model"), "--normalize"], texts);
     assert.equal(got.length, texts.length);
-    for (let i = 0; i < texts.length; i++) assert.ok(maxAbsDiff(got[i], want[i].embedding) <= 1e-6, `text ${i}: |d| ${maxAbsDiff(got[i], want[i].embedding)}`);
+    checkEmbeddings(got, want, TOL.exact);
   });
 
   test("tokens match the Go CLI", async () => {
@@ -94,7 +94,7 @@ describe("tiny model", () => {
     ]) {
       const want = cli(["classify", "--model", join(TINY, "model"), ...args, "--setup", String(setup)], texts);
       const got = await model.classify(texts, { adapters: setup });
-      got.forEach((r, i) => closeTo(r, want[i], 1e-4, `${setup} text ${i}`)); // batches differ: float32 noise
+      checkClassify(got, want, TOL.exact, String(setup));
     }
   });
 
@@ -347,7 +347,7 @@ describe(`MiniLM (${MINILM_DTYPE})`, { skip: !HAVE_MINILM && "no MiniLM (./build
   test("embeddings match the Go CLI on the golden sentences", async () => {
     const texts = goldenSentences();
     const got = await m.embed(texts, { normalize: true });
-    checkEmbeddings(got, cli(["embed", "--model", MINILM_BASE, "--normalize"], texts), TOL[MINILM_DTYPE]);
+    checkEmbeddings(got, cli(["embed", "--model", MINILM_BASE, "--normalize"], texts), TOL.exact);
     const mem = await m.memory();
     console.log(`# MiniLM ${MINILM_DTYPE} loaded: wasm memory ${(mem.wasmMemoryBytes / 2 ** 20).toFixed(1)} MiB, Go heap ${(mem.heapAlloc / 2 ** 20).toFixed(1)} MiB`);
   });
@@ -358,7 +358,7 @@ describe(`MiniLM (${MINILM_DTYPE})`, { skip: !HAVE_MINILM && "no MiniLM (./build
     assert.ok(names.includes("sentiment"));
     for (const a of names) {
       const got = await m.classify(texts, { adapters: a });
-      checkClassify(got, cli(["classify", "--model", MINILM_BASE, "--adapter", join(MINILM_ADAPTERS, a)], texts), TOL[MINILM_DTYPE], a);
+      checkClassify(got, cli(["classify", "--model", MINILM_BASE, "--adapter", join(MINILM_ADAPTERS, a)], texts), TOL.exact, a);
     }
     const mem = await m.memory();
     console.log(`# MiniLM ${MINILM_DTYPE} + ${names.length} demo adapters: wasm memory ${(mem.wasmMemoryBytes / 2 ** 20).toFixed(1)} MiB`);

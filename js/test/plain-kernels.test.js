@@ -1,6 +1,6 @@
 // node --test: the module with its plain-Go kernels (the Wasm SIMD kernel module switched off, as
-// on a host that cannot load it) gives what the CLI gives, to the f32 bounds even for a q8 base:
-// the plumbing adds nothing; the q8 differences in node.test.js are the SIMD kernels' numerics.
+// on a host that cannot load it) gives what the CLI gives, bit for bit, as the SIMD kernels do
+// (node.test.js): the kernels' plain-Go twins are the same arithmetic.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -27,8 +27,8 @@ test("plain-Go kernels: MiniLM embeddings and the sentiment adapter equal the CL
   assert.equal(m.simd, false, "ADAPTERWASM_KERNELS=off: the plain-Go kernels");
   assert.equal(m.kernels, "go");
   const texts = goldenSentences();
-  checkEmbeddings(await m.embed(texts, { normalize: true }), cli(["embed", "--model", MINILM_BASE, "--normalize"], texts), TOL.f32);
+  checkEmbeddings(await m.embed(texts, { normalize: true }), cli(["embed", "--model", MINILM_BASE, "--normalize"], texts), TOL.exact);
   await m.loadAdapter(`${srv.url}/a/sentiment/`);
   const got = await m.classify(texts, { adapters: "sentiment" });
-  checkClassify(got, cli(["classify", "--model", MINILM_BASE, "--adapter", join(MINILM_ADAPTERS, "sentiment")], texts), TOL.f32);
+  checkClassify(got, cli(["classify", "--model", MINILM_BASE, "--adapter", join(MINILM_ADAPTERS, "sentiment")], texts), TOL.exact);
 });

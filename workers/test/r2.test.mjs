@@ -34,7 +34,7 @@ const BUCKET = JSON.parse(
     .join("\n"),
 ).r2_buckets[0].bucket_name;
 const WEIGHTS = "model/adapterwasm.safetensors"; // what manifest.json lists (checked below)
-const TOL = 1e-3; // |logit - CLI logit|, as worker.test.mjs (SIMD q8 kernels vs plain Go)
+const TOL = 0; // |logit - CLI logit|, as worker.test.mjs (the SIMD kernels and their plain-Go twins agree bit for bit)
 
 const golden = JSON.parse(readFileSync(join(root, "testdata/minilm/golden/sentiment.json"), "utf8"));
 const texts = golden.sentences.slice(0, 4);

@@ -1,6 +1,7 @@
 // Shared fixtures for the node and browser tests: repository paths, the Go CLI, the golden
 // sentences, and an adapter index over testdata/tiny/adapters.
 import { execFileSync } from "node:child_process";
+import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -98,6 +99,10 @@ export function closeTo(got, want, tol = 1e-6, path = "") {
 // on the golden sentences. The q8 bounds leave room for that, not for a different computation.
 // With the plain-Go kernels (test/plain-kernels.test.js) q8 is held to the f32 bounds.
 export const TOL = {
+  // the same float32s: the Go CLI runs the plain-Go twins of the SIMD kernels (runtime/kernels/
+  // portable.go), which compute what the kernels compute, bit for bit; the CLI prints each float32
+  // as the shortest decimal that reads back as it, so Math.fround recovers it exactly.
+  exact: { exact: true, embedAbs: 0, embedCos: 1, logitAbs: 0 },
   f32: { embedAbs: 1e-5, embedCos: 0.99999, logitAbs: 1e-4 },
   q8: { embedAbs: 2e-3, embedCos: 0.9999, logitAbs: 0.01 },
   // q8 products on the relaxed-SIMD kernel (7-bit activations per block of 32; relaxed.test.js,
@@ -120,6 +125,11 @@ export function cosine(a, b) {
 export function checkEmbeddings(got, want, tol, what = "") {
   got.forEach((e, i) => {
     const w = want[i].embedding;
+    if (tol.exact) {
+      const j = w.findIndex((v, k) => Math.fround(v) !== e[k]);
+      if (j >= 0 || e.length !== w.length) throw new Error(`${what} text ${i}: embedding[${j}] ${e[j]}, CLI ${w[j]} (max|Δ| ${maxAbsDiff(e, w)}): not the same float32s`);
+      return;
+    }
     const d = maxAbsDiff(e, w), c = cosine(e, w);
     if (d > tol.embedAbs || c < tol.embedCos) throw new Error(`${what} text ${i}: max|Δ| ${d}, cos ${c} (bounds ${tol.embedAbs}, ${tol.embedCos})`);
   });
@@ -145,6 +155,10 @@ export function checkClassify(got, want, tol, what = "") {
     }
     return out;
   };
+  if (tol.exact) {
+    got.forEach((r, i) => assert.deepEqual(r, asFloat32s(want[i], r), `${what} text ${i}: not the CLI's answer bit for bit`));
+    return;
+  }
   got.forEach((r, i) => {
     closeTo(strip(r, want[i]), strip(want[i], want[i]), 0, `${what} text ${i}`);
     const pairs = [];
@@ -158,6 +172,16 @@ export function checkClassify(got, want, tol, what = "") {
       if (d > tol.logitAbs) throw new Error(`${what} text ${i}${path}: max|Δlogit| ${d} > ${tol.logitAbs}`);
     }
   });
+}
+
+// asFloat32s is the CLI's answer x with each number that got holds as the float32 it prints
+// (logits, scores, embeddings: the shortest decimal that reads back as that float32) replaced by
+// that float32; numbers that are float64s on both sides (e.g. unknownShare) stay as they are.
+function asFloat32s(x, got) {
+  if (typeof x === "number") return got !== x && got === Math.fround(x) ? got : x;
+  if (Array.isArray(x)) return x.map((v, i) => asFloat32s(v, got?.[i]));
+  if (x && typeof x === "object") return Object.fromEntries(Object.entries(x).map(([k, v]) => [k, asFloat32s(v, got?.[k])]));
+  return x;
 }
 
 export function maxAbsDiff(a, b) {
