@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/adapterwasm/adapterwasm/adapters"
+	"github.com/adapterwasm/adapterwasm/runtime/kernels"
 	"github.com/adapterwasm/adapterwasm/runtime/pretrained"
 )
 
@@ -32,9 +33,11 @@ func runClassify(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	taskID := fs.String("task-id", "", `MultiTask: the task of every text without its own "task_id": a child's index (0-based) or adapter name`)
 	batch := fs.Int("batch", 8, "texts per forward pass (BatchSplit: the sum of its batch_sizes)")
 	maxLen := fs.Int("max-length", 0, "truncate texts to this many tokens (default: the model's)")
+	relaxed := addRelaxedFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	kernels.RequestRelaxed(*relaxed)
 	if *modelDir == "" {
 		return &usageError{msg: "--model is required"}
 	}

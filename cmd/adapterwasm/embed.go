@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/adapterwasm/adapterwasm/runtime/bert"
+	"github.com/adapterwasm/adapterwasm/runtime/kernels"
 	"github.com/adapterwasm/adapterwasm/runtime/pretrained"
 )
 
@@ -20,9 +21,11 @@ func runEmbed(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	pooling := fs.String("pooling", "mean", "pooling: mean or cls")
 	normalize := fs.Bool("normalize", false, "L2-normalize each embedding")
 	batch := fs.Int("batch", 8, "texts per forward pass")
+	relaxed := addRelaxedFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	kernels.RequestRelaxed(*relaxed)
 	if *modelDir == "" {
 		return &usageError{msg: "--model is required"}
 	}

@@ -94,6 +94,13 @@ func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
+// addRelaxedFlag adds --relaxed-simd: q8 products by the 7-bit recipe the package runs with
+// relaxedSimd: true, in plain Go here (kernels.RequestRelaxed), with the package's answers bit
+// for bit.
+func addRelaxedFlag(fs *flag.FlagSet) *bool {
+	return fs.Bool("relaxed-simd", false, "q8 models: the 7-bit activation recipe of the JS package's relaxedSimd option (its plain-Go twin here: the package's answers with that option, bit for bit)")
+}
+
 // parseFlags parses args and turns flag errors into usage errors.
 func parseFlags(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {

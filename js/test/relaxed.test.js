@@ -3,10 +3,11 @@
 // kernel there), Node 24 has it without a flag (build.sh runs this file on both); the kernel is
 // opt-in anyway (relaxedSimd: true or ADAPTERWASM_RELAXED=on): child Nodes with ADAPTERWASM_RELAXED=on
 // (and the flag where this Node needs it; helpers/relaxed-run.js) run the relaxed one: MiniLM's
-// embeddings and the demo adapters' results stay within TOL.q8relaxed of the CLI, 2 kernel
-// threads give exactly 1 thread's answers, the plain-SIMD twin (qgemm_u7, what an engine without
-// relaxed SIMD runs: ADAPTERWASM_RELAXED=plain) gives exactly the relaxed kernel's answers, and
-// ADAPTERWASM_RELAXED=off gives the default kernel back (TOL of the dtype, as node.test.js).
+// embeddings and the demo adapters' results are the CLI's with --relaxed-simd (the recipe's
+// plain-Go twin) bit for bit, 2 kernel threads give exactly 1 thread's answers, the plain-SIMD
+// twin (qgemm_u7, what an engine without relaxed SIMD runs: ADAPTERWASM_RELAXED=plain) gives
+// exactly the relaxed kernel's answers, and ADAPTERWASM_RELAXED=off gives the default kernel
+// back (the CLI's default answers, bit for bit, as node.test.js).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -35,18 +36,20 @@ const run = (env = {}) =>
 const refs = new Map(); // the CLI's answers, once each
 const ref = (args) => refs.get(args.join(" ")) ?? refs.set(args.join(" "), cli(args, goldenSentences())).get(args.join(" "));
 
-function check(out, tol, what) {
-  checkEmbeddings(out.embed.map((e) => Object.values(e)), ref(["embed", "--model", MINILM_BASE, "--normalize"]), tol, what);
+// check: out's answers are the CLI's bit for bit, with --relaxed-simd when relaxed.
+function check(out, relaxed, what) {
+  const r = relaxed ? ["--relaxed-simd"] : [];
+  checkEmbeddings(out.embed.map((e) => Object.values(e)), ref(["embed", "--model", MINILM_BASE, "--normalize", ...r]), TOL.exact, what);
   for (const [a, got] of Object.entries(out.classify)) {
-    checkClassify(got, ref(["classify", "--model", MINILM_BASE, "--adapter", join(MINILM_ADAPTERS, a)]), tol, `${what} ${a}`);
+    checkClassify(got, ref(["classify", "--model", MINILM_BASE, "--adapter", join(MINILM_ADAPTERS, a), ...r]), TOL.exact, `${what} ${a}`);
   }
 }
 
-test("relaxed SIMD in Node: within TOL.q8relaxed of the CLI, the same at 2 threads, off on request", { skip: (!HAVE_MINILM && "no MiniLM") || (MINILM_DTYPE !== "q8" && "the f32 base has no Q8 products") || (!nodeArgs && `no relaxed SIMD in Node ${process.version}, not even with ${FLAG}`) }, () => {
+test("relaxed SIMD in Node: the CLI's --relaxed-simd answers bit for bit, the same at 2 threads, off on request", { skip: (!HAVE_MINILM && "no MiniLM") || (MINILM_DTYPE !== "q8" && "the f32 base has no Q8 products") || (!nodeArgs && `no relaxed SIMD in Node ${process.version}, not even with ${FLAG}`) }, () => {
   const one = run();
   assert.equal(one.relaxedSimd, true, "the relaxed-SIMD kernel where the engine has it");
   assert.equal(one.kernels, "wasm-simd+relaxed", "on relaxed-SIMD instructions");
-  check(one, TOL.q8relaxed, "relaxed");
+  check(one, true, "relaxed");
   const two = run({ THREADS: "2", ADAPTERS: "sentiment" });
   assert.equal(two.threads, 2);
   assert.deepEqual({ ...two, threads: 1 }, { ...one, classify: { sentiment: one.classify.sentiment } }, "2 kernel threads: bit-identical");
@@ -58,12 +61,12 @@ test("relaxed SIMD in Node: within TOL.q8relaxed of the CLI, the same at 2 threa
   assert.deepEqual({ ...plain2, kernels: one.kernels, threads: 1 }, { ...one, classify: { sentiment: one.classify.sentiment } }, "qgemm_u7 at 2 threads");
   const off = run({ ADAPTERWASM_RELAXED: "off", ADAPTERS: "sentiment" });
   assert.deepEqual([off.relaxedSimd, off.kernels], [false, "wasm-simd"], "ADAPTERWASM_RELAXED=off");
-  check(off, TOL[MINILM_DTYPE], "relaxed off");
+  check(off, false, "relaxed off");
 });
 
 test("relaxedSimd on an engine without relaxed SIMD (Node 20 without the flag): qgemm_u7, the relaxed kernel's answers", { skip: (!HAVE_MINILM && "no MiniLM") || (MINILM_DTYPE !== "q8" && "the f32 base has no Q8 products") || (nodeArgs?.length === 0 && `Node ${process.version} has relaxed SIMD without a flag`) }, () => {
   const plain = JSON.parse(execFileSync(process.execPath, [join(import.meta.dirname, "helpers/relaxed-run.js")], { env: { ...process.env, ADAPTERWASM_RELAXED: "on", ADAPTERS: "sentiment" }, maxBuffer: 1 << 28, encoding: "utf8" }).trim().split("\n").at(-1));
   assert.deepEqual([plain.relaxedSimd, plain.kernels], [true, "wasm-simd+u7"], "relaxedSimd: true without relaxed SIMD takes qgemm_u7");
-  check(plain, TOL.q8relaxed, "qgemm_u7");
+  check(plain, true, "qgemm_u7");
   if (nodeArgs) assert.deepEqual({ ...plain, kernels: "wasm-simd+relaxed" }, run({ ADAPTERS: "sentiment" }), "the same answers as the relaxed kernel with the flag");
 });

@@ -212,3 +212,39 @@ func quantizeI16Go(x []float32, rows, k int) ([]int16, []float32) {
 	QuantizeI16Rows(q, s, x, rows, k)
 	return q, s
 }
+
+// mulQ8U7Go is the 7-bit recipe (quant_u7 + qgemm_r7, or quant_u7_i16 + qgemm_u7) in plain Go for
+// a Q8 matrix with blocks of Q8Block: x quantized by QuantizeU7Rows, then per output
+// Σ_b [(T_b·dx[i,b])·sw[j,b] + lx[i,b]·ws[j,b]] in order of b, ws the block's scale times the sum
+// of its int8 weights (blockSum). GemmQ8U7 is the same arithmetic, one weight at a time.
+func mulQ8U7Go(dst, x []float32, rows int, w *Q8) {
+	k, nb := w.In, w.In/Q8Block
+	q, s := make([]uint8, rows*k), make([]float32, 2*rows*nb)
+	QuantizeU7Rows(q, s, x, rows, k)
+	if w.Packed() {
+		GemmQ8U7(dst, q, s, rows, w)
+		return
+	}
+	ws := make([]float32, nb)
+	for j := 0; j < w.Out; j++ {
+		wr, sw := w.Q[j*k:(j+1)*k], w.Scale[j*nb:(j+1)*nb]
+		for b := range ws {
+			ws[b] = w.blockSum(j, b)
+		}
+		for i := 0; i < rows; i++ {
+			qr, sr := q[i*k:(i+1)*k], s[2*i*nb:2*(i+1)*nb]
+			var acc float32
+			for b := range ws {
+				qb, wb := qr[b*Q8Block:(b+1)*Q8Block], wr[b*Q8Block:(b+1)*Q8Block]
+				var t int32
+				for p := 0; p < Q8Block; p += 4 {
+					t += int32(qb[p])*int32(wb[p]) + int32(qb[p+1])*int32(wb[p+1]) +
+						int32(qb[p+2])*int32(wb[p+2]) + int32(qb[p+3])*int32(wb[p+3])
+				}
+				d, lo := sr[2*b], sr[2*b+1]
+				acc += float32(float32(float32(t)*d)*sw[b]) + float32(lo*ws[b])
+			}
+			dst[i*w.Out+j] = acc
+		}
+	}
+}

@@ -133,6 +133,31 @@ func TestTwinsMatchKernels(t *testing.T) {
 			sameBits(t, fmt.Sprint("MulT Q8 packed ", s), got, want)
 		}
 	})
+	t.Run("q8 7-bit", func(t *testing.T) {
+		if !Relaxed() {
+			t.Skip("the host did not ask for the 7-bit recipe (ADAPTERWASM_RELAXED=on or plain)")
+		}
+		defer RequestRelaxed(false)
+		RequestRelaxed(true)
+		for _, s := range []struct{ rows, in, out int }{{1, 32, 8}, {2, 32, 8}, {3, 64, 16}, {5, 384, 24}, {16, 384, 384}, {9, 1536, 40}} {
+			x, w := q8Case(r, s.rows, s.in, s.out)
+			for i := range x {
+				x[i] = x[i]*4 + 1 // asymmetric blocks: the min matters
+			}
+			w2 := &Q8{Out: w.Out, In: w.In, Block: w.Block, Q: append([]int8(nil), w.Q...), Scale: append([]float32(nil), w.Scale...)}
+			got, want := make([]float32, s.rows*s.out), make([]float32, s.rows*s.out)
+			MulT(got, w, x, s.rows)
+			withoutSIMD(func() {
+				if Name() != "go+u7" {
+					t.Fatalf("without the kernels, asked for the 7-bit recipe: Name %q", Name())
+				}
+				MulT(want, w2, x, s.rows)
+			})
+			sameBits(t, fmt.Sprintf("MulT Q8 7-bit (%s) %v", Name(), s), got, want)
+			withoutSIMD(func() { MulT(want, w, x, s.rows) })
+			sameBits(t, fmt.Sprintf("MulT Q8 7-bit (%s) packed %v", Name(), s), got, want)
+		}
+	})
 }
 
 // The twins are as accurate as the kernels: natively, against the float64 references.
@@ -201,6 +226,15 @@ func TestTwinsMatchFloat64(t *testing.T) {
 			q, sc := quantizeI16Go(x, s.rows, s.in)
 			GemmQ8I16(want, q, sc, s.rows, w) // within tolI16Activations of float32 activations (TestGemmQ8I16CloseToQ8MulT)
 			sameBits(t, fmt.Sprint("q8 ", s), got, want)
+			func() {
+				defer RequestRelaxed(false)
+				RequestRelaxed(true)
+				MulT(got, w, x, s.rows)
+			}()
+			qu, su := make([]uint8, s.rows*s.in), make([]float32, 2*s.rows*s.in/Q8Block)
+			QuantizeU7Rows(qu, su, x, s.rows, s.in)
+			GemmQ8U7(want, qu, su, s.rows, w) // within its bound of float32 activations (TestGemmQ8U7CloseToQ8MulT)
+			sameBits(t, fmt.Sprint("q8 7-bit ", s), got, want)
 		}
 	})
 }

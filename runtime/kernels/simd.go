@@ -82,10 +82,26 @@ var q8Relaxed = true
 // from the default path by the tolerance the tests state, and are the same on every engine.
 func SetQ8Relaxed(on bool) { q8Relaxed = on }
 
-// Relaxed reports whether Q8 products use the 7-bit recipe (SetQ8Relaxed): the SIMD kernels in
-// use with the integer path, and the host asking for it (its relaxed module instantiated, or
-// u7_requested).
-func Relaxed() bool { return q8Relaxed && q8Int && SIMD() && (relaxedLoaded() || u7Requested()) }
+// Relaxed reports whether Q8 products use the 7-bit recipe (SetQ8Relaxed) on the integer path:
+// with the SIMD kernels when the host asks for it (its relaxed module instantiated, or
+// u7_requested), without them when RequestRelaxed asked (their plain-Go twin, mulQ8U7Go).
+func Relaxed() bool {
+	if !q8Relaxed || !q8Int {
+		return false
+	}
+	if SIMD() {
+		return relaxedLoaded() || u7Requested()
+	}
+	return relaxedRequested
+}
+
+// relaxedRequested is RequestRelaxed's setting.
+var relaxedRequested bool
+
+// RequestRelaxed asks for the 7-bit recipe where no kernel module runs (a native host: the CLI's
+// --relaxed-simd), which then runs in plain Go with the results the kernels give with it (the
+// package's relaxedSimd option) bit for bit. Where the kernel module runs, the host's loader asks.
+func RequestRelaxed(on bool) { relaxedRequested = on }
 
 // u7Plain makes the 7-bit recipe take qgemm_u7 even where the relaxed module is there (tests: the
 // two kernels' results are compared bit for bit).
@@ -95,11 +111,14 @@ var u7Plain bool
 // (kernels_relaxed.wat) rather than on its plain-SIMD twin qgemm_u7.
 func RelaxedSIMD() bool { return Relaxed() && relaxedLoaded() }
 
-// Name says which kernels run the products: "go" (plain Go), "wasm-simd" (kernels.wat),
-// "wasm-simd+relaxed" (and kernels_relaxed.wat for Q8 products) or "wasm-simd+u7" (the 7-bit
-// recipe on kernels.wat's qgemm_u7: an engine without relaxed SIMD).
+// Name says which kernels run the products: "go" (plain Go), "go+u7" (plain Go, the 7-bit
+// recipe: RequestRelaxed), "wasm-simd" (kernels.wat), "wasm-simd+relaxed" (and
+// kernels_relaxed.wat for Q8 products) or "wasm-simd+u7" (the 7-bit recipe on kernels.wat's
+// qgemm_u7: an engine without relaxed SIMD).
 func Name() string {
 	switch {
+	case !SIMD() && Relaxed():
+		return "go+u7"
 	case RelaxedSIMD():
 		return "wasm-simd+relaxed"
 	case Relaxed():
@@ -134,6 +153,10 @@ func MulT(dst []float32, m Matrix, x []float32, rows int) {
 				_ = x[rows*w.In-1]
 				if SIMD() {
 					simdMulQ8(dst, x, rows, w)
+					return
+				}
+				if Relaxed() {
+					mulQ8U7Go(dst, x, rows, w)
 					return
 				}
 				if q8Int {

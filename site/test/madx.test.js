@@ -33,8 +33,6 @@ const SETUPS = ["Stack(lang_l1,sentiment)", "Stack(lang_l2,sentiment)"];
 const argmax = (v) => v.indexOf(Math.max(...v));
 const libLabel = (setup, i) => GOLDEN.label_names[argmax(GOLDEN.logits[setup][i])];
 const N = GOLDEN.texts.length / 2; // the held-out l1 sentences; their l2 translations follow
-// The page's scores against the CLI's: both run the f32 base (the page with the Wasm SIMD kernels).
-const SCORE_TOL = 1e-3;
 
 function cli(setup, texts) {
   const args = ["classify", "--model", join(MADX, "model"), "--jsonl", "--setup", setup];
@@ -118,7 +116,8 @@ describe("demo site: the cross-lingual (MAD-X) section in headless Chromium", { 
           const gi = i + j * N;
           assert.equal(r.label, libLabel(setup, gi), `${setup} on ${JSON.stringify(r.text)}: the library's label`);
           assert.equal(r.label, want[j].label, `${setup} on ${JSON.stringify(r.text)}: the CLI's label`);
-          assert.ok(Math.abs(r.score - want[j].score) <= SCORE_TOL, `${setup} on ${JSON.stringify(r.text)}: score ${r.score}, CLI ${want[j].score}`);
+          // the same float32 (the page's SIMD kernels, the CLI's plain-Go twins; site.test.js)
+          assert.equal(r.score, Math.fround(want[j].score), `${setup} on ${JSON.stringify(r.text)}: score ${r.score}, CLI ${want[j].score}`);
           assert.equal(r.right, r.label === GOLDEN.label_names[GOLDEN.labels[gi]]);
         });
         const heard = await page.$eval("#madx-announce", (p) => p.textContent);

@@ -28,9 +28,6 @@ const ARTIFACTS = join(ROOT, "test-artifacts");
 needFiles([["site", join(SITE, "train.js")], ["CLI", CLI]]);
 const TIMEOUT = Number(process.env.SITE_TEST_TIMEOUT) || 120_000;
 const MODEL_DIR = join(SITE, "models/minilm-q8");
-// As site.test.js: the page runs the q8 base in the Wasm SIMD kernels (Q8_0·Q8_0), the CLI in
-// f32 activations × q8 weights.
-const SCORE_TOL = 0.02;
 
 // 48 labelled sentences of the demo's sentiment data (UCI Sentiment Labelled Sentences, the
 // same source as the training split, which is not committed: its committed held-out part),
@@ -194,7 +191,8 @@ describe("demo site: train your own adapter", { timeout: 5 * 60_000 }, () => {
       const want = cliClassify(join(dir, "my_adapter"), TEXTS);
       for (let i = 0; i < TEXTS.length; i++) {
         assert.equal(pageCards[i].label, want[i].label, `${TEXTS[i]}: page ${pageCards[i].label}, CLI ${want[i].label}`);
-        assert.ok(Math.abs(pageCards[i].score - want[i].score) <= SCORE_TOL, `${TEXTS[i]}: page score ${pageCards[i].score}, CLI ${want[i].score}`);
+        // the same float32 (site.test.js assertLikeCli): the SIMD kernels and their plain-Go twins
+        assert.equal(pageCards[i].score, Math.fround(want[i].score), `${TEXTS[i]}: page score ${pageCards[i].score}, CLI ${want[i].score}`);
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });

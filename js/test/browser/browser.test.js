@@ -147,7 +147,7 @@ for (const mode of ["main", "worker"]) {
         if (!out.every((e) => e instanceof Float32Array)) throw new Error("not Float32Arrays");
         return out.map((e) => Array.from(e));
       }, texts);
-      checkEmbeddings(got, cli(["embed", "--model", join(TINY, "model"), "--normalize"], texts), TOL.f32);
+      checkEmbeddings(got, cli(["embed", "--model", join(TINY, "model"), "--normalize"], texts), TOL.exact);
     });
 
     test("switching adapters transfers only that adapter's bytes", async () => {
@@ -246,17 +246,18 @@ describe(`MiniLM (${MINILM_Q8 ? "q8" : "f32"}) in Chromium`, { skip: !HAVE_MINIL
   // relaxed: "on" opts into the relaxed-SIMD kernel (opt-in: the last test loads without it)
   const params = { base: "/minilm/", index: "/minilm-adapters/index.json", setup: "sentiment", texts, relaxed: "on" };
   let cold;
-  const tol = () => (MINILM_DTYPE === "q8" && cold?.relaxedSimd ? TOL.q8relaxed : TOL[MINILM_DTYPE]);
+  // the CLI's arguments for the recipe that ran: --relaxed-simd is its plain-Go twin of the 7-bit one
+  const recipe = () => (cold?.relaxedSimd ? ["--relaxed-simd"] : []);
 
   test("cold load: sentiment labels match the Go CLI", async () => {
     cold = await load(b, params);
     report(`MiniLM ${MINILM_Q8 ? "q8" : "f32"} + sentiment, cold`, cold, "/minilm/");
     assert.ok(cold.bytes("/minilm/") > 20_000_000);
     // Chromium has relaxed SIMD: q8 products take the relaxed-SIMD kernel (7-bit activations),
-    // whose bound against the CLI (float32 activations) is TOL.q8relaxed.
+    // whose answers are the CLI's with --relaxed-simd (the recipe in plain Go), bit for bit.
     assert.equal(cold.relaxedSimd, true, "Chromium has relaxed SIMD: relaxedSimd: true takes its kernel");
     assert.equal(cold.kernels, "wasm-simd+relaxed", "on relaxed-SIMD instructions");
-    checkClassify(cold.first, cli(["classify", "--model", MINILM_BASE, "--adapter", join(MINILM_ADAPTERS, "sentiment")], texts), tol());
+    checkClassify(cold.first, cli(["classify", "--model", MINILM_BASE, "--adapter", join(MINILM_ADAPTERS, "sentiment"), ...recipe()], texts), TOL.exact);
   });
 
   test("warm load: zero base-model and adapter bytes", async () => {
@@ -269,7 +270,7 @@ describe(`MiniLM (${MINILM_Q8 ? "q8" : "f32"}) in Chromium`, { skip: !HAVE_MINIL
 
   test("embeddings match the Go CLI", async () => {
     const got = await b.page.evaluate(async (texts) => (await window.model.embed(texts, { normalize: true })).map((a) => Array.from(a)), texts);
-    checkEmbeddings(got, cli(["embed", "--model", MINILM_BASE, "--normalize"], texts), tol());
+    checkEmbeddings(got, cli(["embed", "--model", MINILM_BASE, "--normalize", ...recipe()], texts), TOL.exact);
     // The relaxed-SIMD kernel's answers do not depend on the engine: Node with relaxed SIMD
     // (helpers/relaxed-run.js) gives Chromium's embeddings exactly.
     if (cold?.relaxedSimd && relaxedNode()) {
@@ -292,10 +293,10 @@ describe(`MiniLM (${MINILM_Q8 ? "q8" : "f32"}) in Chromium`, { skip: !HAVE_MINIL
     assert.deepEqual(twin.first, cold.first, "qgemm_u7 in Chromium: qgemm_r7's labels and scores, bit for bit");
   });
 
-  test("by default the plain SIMD kernel, even where the engine has relaxed SIMD: the CLI's answers at the dtype's bound", async () => {
+  test("by default the plain SIMD kernel, even where the engine has relaxed SIMD: the CLI's answers bit for bit", async () => {
     const plain = await load(b, { ...params, relaxed: undefined });
     assert.deepEqual([plain.relaxedSimd, plain.kernels], [false, "wasm-simd"], "relaxed SIMD is opt-in");
     assert.equal(plain.simd, true);
-    checkClassify(plain.first, cli(["classify", "--model", MINILM_BASE, "--adapter", join(MINILM_ADAPTERS, "sentiment")], texts), TOL[MINILM_DTYPE]);
+    checkClassify(plain.first, cli(["classify", "--model", MINILM_BASE, "--adapter", join(MINILM_ADAPTERS, "sentiment")], texts), TOL.exact);
   });
 });
