@@ -2,7 +2,7 @@
 // neither the DOM lib nor @types/node beyond what both declare (URL, Response, AbortSignal).
 
 /** What runs a model's products (`kernels`). */
-export type Kernels = "wasm-simd" | "wasm-simd+relaxed" | "wasm-simd+u7" | "go";
+export type Kernels = "wasm-simd" | "wasm-simd+relaxed" | "wasm-simd+u7" | "go" | "go+u7";
 
 /** Error codes: the Go module's (wasm/engine/errors.go) and the package's own. */
 export type ErrorCode =
@@ -179,9 +179,9 @@ export interface FromPretrainedOptions {
   /** Whether q8 products take the relaxed-SIMD kernel's recipe: 7-bit activations per block of
    *  32, multiplied with `i16x8.relaxed_dot_i8x16_i7x16_s` where the engine has relaxed SIMD
    *  (Chromium, Node 24; Node 20 only with --experimental-wasm-relaxed-simd), faster there, and
-   *  elsewhere by a plain-SIMD kernel with the same results; slightly further from f32 than the
+   *  elsewhere by a plain-SIMD kernel (or plain Go) with the same results; slightly further from f32 than the
    *  default 16-bit activations (README: Performance). Either way the answers do not depend on
-   *  the engine. Default false; unset, ADAPTERWASM_RELAXED=on (globalThis or the environment)
+   *  the engine (the CLI's --relaxed-simd gives them too). Default false; unset, ADAPTERWASM_RELAXED=on (globalThis or the environment)
    *  opts in. First model of a realm only. */
   relaxedSimd?: boolean;
   /** fetch to use (default globalThis.fetch), e.g. `(url) => env.ASSETS.fetch(url)`. */
@@ -356,10 +356,12 @@ export class AutoModelWithHeads {
   /** Whether the Wasm SIMD kernels run the matmuls (false: Go's plain kernels, ~10x slower). */
   readonly simd: boolean;
   /** Whether q8 products take the relaxed-SIMD kernel's 7-bit recipe (see the option
-   *  relaxedSimd), on relaxed-SIMD instructions or, where the engine lacks them, on plain SIMD. */
+   *  relaxedSimd), on relaxed-SIMD instructions or, where the engine lacks them, on plain SIMD
+   *  (without the SIMD kernels, in plain Go). */
   readonly relaxedSimd: boolean;
   /** What runs the products: "wasm-simd", "wasm-simd+relaxed" (the relaxed recipe on relaxed-SIMD
-   *  instructions), "wasm-simd+u7" (that recipe on plain SIMD, same answers) or "go". */
+   *  instructions), "wasm-simd+u7" (that recipe on plain SIMD, same answers), "go" (the plain-Go
+   *  kernels: the SIMD kernels' answers) or "go+u7" (the relaxed recipe in plain Go, same answers). */
   readonly kernels: Kernels;
   /** Threads the large matrix products run on (1: the calling thread only). */
   readonly threads: number;

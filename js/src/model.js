@@ -596,16 +596,18 @@ export class AutoModelWithHeads {
 
   // relaxedSimd tells whether the int8 products take the relaxed-SIMD kernel's 7-bit recipe (the
   // option relaxedSimd): on relaxed-SIMD instructions where the engine has them (Chromium, Node
-  // 24), else on a plain-SIMD kernel with the same results.
+  // 24), else on a plain-SIMD kernel, or without the kernel module in plain Go, with the same
+  // results.
   get relaxedSimd() {
-    return this._rt.simd && this._rt.relaxed;
+    return this._rt.relaxed;
   }
 
   // kernels names what runs the products, as Go's kernels.Name and the Worker's /healthz do:
   // "wasm-simd", "wasm-simd+relaxed" (the relaxed recipe on relaxed-SIMD instructions),
-  // "wasm-simd+u7" (that recipe on its plain-SIMD twin) or "go" (the plain-Go kernels).
+  // "wasm-simd+u7" (that recipe on its plain-SIMD twin), "go" (the plain-Go kernels) or "go+u7"
+  // (the relaxed recipe in plain Go).
   get kernels() {
-    if (!this._rt.simd) return "go";
+    if (!this._rt.simd) return this._rt.relaxed ? "go+u7" : "go";
     if (!this._rt.relaxed) return "wasm-simd";
     return this._rt.relaxedNative ? "wasm-simd+relaxed" : "wasm-simd+u7";
   }

@@ -452,7 +452,7 @@ async function start(wasm, compiledKernels, gc, progress, threads, relaxedSimd) 
   });
   rt = new Runtime(api, instance, go);
   rt.simd = kern !== null;
-  rt.relaxed = kern !== null && relaxed !== "off"; // the 7-bit recipe (kernels.Relaxed)
+  rt.relaxed = relaxed !== "off"; // the 7-bit recipe (kernels.Relaxed; without the kernel module in plain Go)
   rt.relaxedNative = !!kern?.relaxedModule; // … on relaxed-SIMD instructions, not qgemm_u7
   rt.pool = pooled.pool;
   rt._pooled = pooled;

@@ -83,8 +83,9 @@ var q8Relaxed = true
 func SetQ8Relaxed(on bool) { q8Relaxed = on }
 
 // Relaxed reports whether Q8 products use the 7-bit recipe (SetQ8Relaxed) on the integer path:
-// with the SIMD kernels when the host asks for it (its relaxed module instantiated, or
-// u7_requested), without them when RequestRelaxed asked (their plain-Go twin, mulQ8U7Go).
+// when the Wasm host asks for it (its relaxed module instantiated, or u7_requested; without the
+// kernel module the recipe's plain-Go twin mulQ8U7Go runs), or a native host did
+// (RequestRelaxed).
 func Relaxed() bool {
 	if !q8Relaxed || !q8Int {
 		return false
@@ -92,7 +93,7 @@ func Relaxed() bool {
 	if SIMD() {
 		return relaxedLoaded() || u7Requested()
 	}
-	return relaxedRequested
+	return relaxedRequested || u7Requested()
 }
 
 // relaxedRequested is RequestRelaxed's setting.

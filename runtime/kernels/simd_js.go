@@ -83,13 +83,14 @@ func kU7Requested() int32
 var relaxed uint8
 
 // u7 caches whether the host asks for the 7-bit activations (u7_requested: the package's
-// relaxedSimd option), which an engine without relaxed SIMD runs on qgemm_u7.
+// relaxedSimd option), which an engine without relaxed SIMD runs on qgemm_u7 and one without the
+// kernel module in plain Go (mulQ8U7Go): the trampolines answer either way.
 var u7 uint8
 
 func u7Requested() bool {
 	if u7 == 0 {
 		u7 = 2
-		if kernelsLoaded() && kU7Requested() == 1 {
+		if kU7Requested() == 1 {
 			u7 = 1
 		}
 	}

@@ -288,9 +288,14 @@ func TestKernelsName(t *testing.T) {
 	defer SetSIMD(true)
 	defer SetQ8Relaxed(true)
 	SetSIMD(false)
-	if Name() != "go" || Relaxed() {
-		t.Fatalf("SIMD off: Name %q, Relaxed %v", Name(), Relaxed())
+	if want := map[bool]string{true: "go+u7", false: "go"}[u7Requested()]; Name() != want || Relaxed() != u7Requested() {
+		t.Fatalf("SIMD off: Name %q (want %q), Relaxed %v (the host asks: %v)", Name(), want, Relaxed(), u7Requested())
 	}
+	RequestRelaxed(true)
+	if Name() != "go+u7" || !Relaxed() {
+		t.Fatalf("SIMD off, RequestRelaxed: Name %q, Relaxed %v", Name(), Relaxed())
+	}
+	RequestRelaxed(false)
 	SetSIMD(true)
 	SetQ8Relaxed(false)
 	if want := map[bool]string{true: "wasm-simd", false: "go"}[SIMD()]; Name() != want || Relaxed() {
