@@ -32,7 +32,9 @@ func (m *F32) Dims() (int, int) { return m.Out, m.In }
 func (m *F32) MulT(dst, x []float32, rows int) { MatMulT(dst, x, rows, m.In, m.W, m.Out) }
 
 // MatMulT computes dst[m,n] = x[m,k]·w[n,k]ᵀ. It works on 4 output columns at a time so
-// each load of an x row feeds four independent dot products.
+// each load of an x row feeds four independent dot products. Products are converted to float32
+// before they are added (here, in Dot and in Q8.MulT): no compiler fuses them into one rounding
+// (arm64 would), so every architecture and Wasm give the same sums.
 func MatMulT(dst, x []float32, m, k int, w []float32, n int) {
 	_ = dst[m*n-1]
 	_ = x[m*k-1]
@@ -48,10 +50,10 @@ func MatMulT(dst, x []float32, m, k int, w []float32, n int) {
 			w3 := w[(j+3)*k : (j+3)*k+k]
 			var s0, s1, s2, s3 float32
 			for p, xv := range xr {
-				s0 += xv * w0[p]
-				s1 += xv * w1[p]
-				s2 += xv * w2[p]
-				s3 += xv * w3[p]
+				s0 += float32(xv * w0[p])
+				s1 += float32(xv * w1[p])
+				s2 += float32(xv * w2[p])
+				s3 += float32(xv * w3[p])
 			}
 			dr[j], dr[j+1], dr[j+2], dr[j+3] = s0, s1, s2, s3
 		}
@@ -67,13 +69,13 @@ func Dot(a, b []float32) float32 {
 	var s0, s1, s2, s3 float32
 	i := 0
 	for ; i+4 <= len(a); i += 4 {
-		s0 += a[i] * b[i]
-		s1 += a[i+1] * b[i+1]
-		s2 += a[i+2] * b[i+2]
-		s3 += a[i+3] * b[i+3]
+		s0 += float32(a[i] * b[i])
+		s1 += float32(a[i+1] * b[i+1])
+		s2 += float32(a[i+2] * b[i+2])
+		s3 += float32(a[i+3] * b[i+3])
 	}
 	for ; i < len(a); i++ {
-		s0 += a[i] * b[i]
+		s0 += float32(a[i] * b[i])
 	}
 	return (s0 + s1) + (s2 + s3)
 }

@@ -11,8 +11,9 @@ import "math"
 // tests' measure of accuracy.
 //
 // Every product that is added to something is converted to float32 explicitly: the Go spec lets
-// a compiler fuse x*y + z into one rounding (arm64 does, amd64 with GOAMD64=v3 does), and an
-// explicit conversion forbids it. Wasm has no fused multiply-add outside relaxed SIMD, which the
+// a compiler fuse x*y + z into one rounding, even across statements (arm64 does, amd64 with
+// GOAMD64=v3 does), and an explicit conversion forbids it (GOARCH=arm64 go build -gcflags=-S
+// shows no FMADD in this file's functions). Wasm has no fused multiply-add outside relaxed SIMD, which the
 // kernels only use for integer dot products.
 
 // pmax and pmin are f32x4.pmax / pmin lane-wise: b < a ? b : a and a < b ? b : a.
@@ -47,7 +48,7 @@ func expCephes(v float32) float32 {
 	p = float32(p*r) + 1.6666665459e-1
 	p = float32(p*r) + 5.0000001201e-1
 	p = float32(float32(p*float32(r*r))+r) + 1
-	return p * math.Float32frombits((math.Float32bits(j)+127)<<23)
+	return float32(p * math.Float32frombits((math.Float32bits(j)+127)<<23)) // not fused into a caller's add
 }
 
 // exp1 is one lane of exp4: e^v, v clamped to [-87.3365, 88.3763] first.
@@ -69,7 +70,7 @@ func gelu1(x float32) float32 {
 	q = float32(q*s) + 0.11516746133565903
 	q = float32(q*s) + 0.5043492913246155
 	q = float32(q*s) + 1.0
-	h := x * 0.5
+	h := float32(x * 0.5) // not fused into the add below
 	return h + float32(h*((z*p)/q))
 }
 

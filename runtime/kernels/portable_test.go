@@ -4,6 +4,13 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -241,4 +248,44 @@ func TestTwinsMatchFloat64(t *testing.T) {
 			sameBits(t, fmt.Sprint("q8 7-bit ", s), got, want)
 		}
 	})
+}
+
+// TestTwinsNotFused compiles this package for arm64 and for amd64 with GOAMD64=v3 (both fuse
+// x*y + z into one instruction where the Go spec allows it) and checks that no function whose
+// sums must match the kernels' contains a fused multiply-add: an explicit float32 conversion of
+// every product that is added is what keeps them out.
+func TestTwinsNotFused(t *testing.T) {
+	if testing.Short() || runtime.GOOS == "js" {
+		t.Skip("compiles the package twice (not under -short or GOOS=js)")
+	}
+	gotool := filepath.Join(runtime.GOROOT(), "bin", "go")
+	exact := []string{"gelu1", "geluGo", "expCephes", "exp1", "softmaxRowsGo", "layerNormGo", "gemmNTGo", "mulQ8Go", "mulQ8U7Go",
+		"GemmNNRef", "GemmQ8I16", "GemmQ8U7", "QuantizeI16Rows", "QuantizeU7Rows", "MatMulT", "Dot", "mulTile", "(*Q8).MulT"}
+	for _, target := range []struct {
+		env   []string
+		fused *regexp.Regexp
+	}{
+		{[]string{"GOARCH=arm64"}, regexp.MustCompile(`\bF(N?)M(ADD|SUB)[SD]\b`)},
+		{[]string{"GOARCH=amd64", "GOAMD64=v3"}, regexp.MustCompile(`\bVF(N?)M(ADD|SUB)\d+S[SD]\b`)},
+	} {
+		cmd := exec.Command(gotool, "build", "-gcflags=-S", "-o", os.DevNull, ".")
+		cmd.Env = append(os.Environ(), append(target.env, "GOOS=linux", "CGO_ENABLED=0")...)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%v go build: %v\n%s", target.env, err, out)
+		}
+		fn := ""
+		for _, line := range strings.Split(string(out), "\n") {
+			if i := strings.Index(line, " STEXT"); i > 0 && !strings.HasPrefix(line, "\t") {
+				fn = strings.TrimPrefix(line[:i], "github.com/adapterwasm/adapterwasm/runtime/kernels.")
+				continue
+			}
+			if target.fused.MatchString(line) && slices.Contains(exact, fn) {
+				t.Errorf("%v: %s has a fused multiply-add: %s", target.env, fn, strings.TrimSpace(line))
+			}
+		}
+		if fn == "" {
+			t.Fatalf("%v: no function in the assembly listing", target.env)
+		}
+	}
 }

@@ -304,10 +304,10 @@ func mulTile(dst, x []float32, rows, out, in int, buf []float32, j, nr, k, n int
 			xr := x[i*in+k : i*in+k+n]
 			var s0, s1, s2, s3 float32
 			for p, xv := range xr {
-				s0 += xv * w0[p]
-				s1 += xv * w1[p]
-				s2 += xv * w2[p]
-				s3 += xv * w3[p]
+				s0 += float32(xv * w0[p])
+				s1 += float32(xv * w1[p])
+				s2 += float32(xv * w2[p])
+				s3 += float32(xv * w3[p])
 			}
 			d := dst[i*out+j : i*out+j+4]
 			if k == 0 {
