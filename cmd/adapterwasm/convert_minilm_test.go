@@ -15,6 +15,7 @@ import (
 	"github.com/adapterwasm/adapterwasm/adapters"
 	"github.com/adapterwasm/adapterwasm/internal/golden"
 	"github.com/adapterwasm/adapterwasm/runtime/bert"
+	"github.com/adapterwasm/adapterwasm/runtime/kernels"
 	"github.com/adapterwasm/adapterwasm/runtime/pretrained"
 )
 
@@ -268,6 +269,10 @@ type heldoutExample struct {
 // (~30 min on 2 shared cores, 14 of them sentiment_extra's 2000 examples; -bench
 // HeldoutQuantized/spam for one set; HeldoutQuantized/^sentiment for sentiment, sentiment_extra
 // and sentiment_combined).
+// heldoutDTypes are dtypes and "q8u7": the q8 base with the 7-bit activations of the package's
+// relaxedSimd option (the CLI's --relaxed-simd), reported beside q8 (the bounds are q8's).
+var heldoutDTypes = append(append([]string(nil), dtypes...), "q8u7")
+
 func BenchmarkHeldoutQuantized(b *testing.B) {
 	sets, _ := filepath.Glob(golden.Path("minilm", "heldout", "*.jsonl"))
 	if len(sets) == 0 {
@@ -306,7 +311,7 @@ func BenchmarkHeldoutQuantized(b *testing.B) {
 		var setNames []string
 		for _, r := range rs {
 			setNames = append(setNames, r.set)
-			for _, d := range dtypes {
+			for _, d := range heldoutDTypes {
 				all.correct[d] = append(all.correct[d], r.correct[d]...)
 				all.labels[d] = append(all.labels[d], r.labels[d]...)
 			}
@@ -368,9 +373,9 @@ func (r heldoutResult) discordant(d string) (worse, better int) {
 
 func (r heldoutResult) summary() string {
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "%s/%s (%d examples): accuracy f32 %.2f%% f16 %.2f%% q8 %.2f%%; label agreement with f32: f16 %.2f%% q8 %.2f%%",
-		r.set, r.adapter, len(r.correct["f32"]), r.accuracy("f32"), r.accuracy("f16"), r.accuracy("q8"), r.agreement("f16"), r.agreement("q8"))
-	for _, d := range []string{"f16", "q8"} {
+	fmt.Fprintf(&sb, "%s/%s (%d examples): accuracy f32 %.2f%% f16 %.2f%% q8 %.2f%% q8u7 %.2f%%; label agreement with f32: f16 %.2f%% q8 %.2f%% q8u7 %.2f%%",
+		r.set, r.adapter, len(r.correct["f32"]), r.accuracy("f32"), r.accuracy("f16"), r.accuracy("q8"), r.accuracy("q8u7"), r.agreement("f16"), r.agreement("q8"), r.agreement("q8u7"))
+	for _, d := range []string{"f16", "q8", "q8u7"} {
 		w, c := r.discordant(d)
 		fmt.Fprintf(&sb, "; %s-f32 %+.2f points (%d better, %d worse, exact McNemar p=%.3g)", d, r.accuracy(d)-r.accuracy("f32"), c, w, mcNemarExact(w, c))
 	}
@@ -415,8 +420,14 @@ func heldoutSet(b *testing.B, models map[string]*pretrained.Model, set string, e
 	var out []heldoutResult
 	for _, name := range names {
 		r := heldoutResult{set: set, adapter: name, labels: map[string][]string{}, correct: map[string][]bool{}}
-		for _, d := range dtypes {
-			r.labels[d] = classifyAll(b, models[d], name, exs)
+		for _, d := range heldoutDTypes {
+			if d == "q8u7" { // the q8 base with the 7-bit recipe (the package's relaxedSimd)
+				kernels.RequestRelaxed(true)
+				r.labels[d] = classifyAll(b, models["q8"], name, exs)
+				kernels.RequestRelaxed(false)
+			} else {
+				r.labels[d] = classifyAll(b, models[d], name, exs)
+			}
 			for i, l := range r.labels[d] {
 				r.correct[d] = append(r.correct[d], l == exs[i].Label)
 			}

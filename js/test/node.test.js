@@ -5,7 +5,7 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 import { startServer } from "./helpers/server.js";
-import { checkClassify, checkEmbeddings, cli, closeTo, goldenSentences, HAVE_MINILM, indexOf, maxAbsDiff, MINILM_ADAPTERS, MINILM_BASE, MINILM_DTYPE, MINILM_Q8, readJSON, requireBuild, ROOT, tempDir, TINY, TOL, tinyIndex } from "./helpers/fixtures.js";
+import { checkClassify, checkEmbeddings, cli, closeTo, goldenSentences, HAVE_MINILM, indexOf, maxAbsDiff, MINILM_ADAPTERS, MINILM_BASE, MINILM_DTYPE, MINILM_Q8, readJSON, requireBuild, ROOT, tempDir, TINY, tinyIndex } from "./helpers/fixtures.js";
 
 requireBuild();
 const { AutoModelWithHeads, AdapterwasmError, FsStore, MemoryStore, Parallel, Stack, Fuse, BatchSplit, Average, listAdapters } = await import("../src/node.js");
@@ -41,7 +41,7 @@ describe("tiny model", () => {
     const got = await model.embed(texts, { normalize: true });
     const want = cli(["embed", "--model", join(TINY, "model"), "--normalize"], texts);
     assert.equal(got.length, texts.length);
-    checkEmbeddings(got, want, TOL.exact);
+    checkEmbeddings(got, want);
   });
 
   test("tokens match the Go CLI", async () => {
@@ -94,7 +94,7 @@ describe("tiny model", () => {
     ]) {
       const want = cli(["classify", "--model", join(TINY, "model"), ...args, "--setup", String(setup)], texts);
       const got = await model.classify(texts, { adapters: setup });
-      checkClassify(got, want, TOL.exact, String(setup));
+      checkClassify(got, want, String(setup));
     }
   });
 
@@ -347,7 +347,7 @@ describe(`MiniLM (${MINILM_DTYPE})`, { skip: !HAVE_MINILM && "no MiniLM (./build
   test("embeddings match the Go CLI on the golden sentences", async () => {
     const texts = goldenSentences();
     const got = await m.embed(texts, { normalize: true });
-    checkEmbeddings(got, cli(["embed", "--model", MINILM_BASE, "--normalize"], texts), TOL.exact);
+    checkEmbeddings(got, cli(["embed", "--model", MINILM_BASE, "--normalize"], texts));
     const mem = await m.memory();
     console.log(`# MiniLM ${MINILM_DTYPE} loaded: wasm memory ${(mem.wasmMemoryBytes / 2 ** 20).toFixed(1)} MiB, Go heap ${(mem.heapAlloc / 2 ** 20).toFixed(1)} MiB`);
   });
@@ -358,7 +358,7 @@ describe(`MiniLM (${MINILM_DTYPE})`, { skip: !HAVE_MINILM && "no MiniLM (./build
     assert.ok(names.includes("sentiment"));
     for (const a of names) {
       const got = await m.classify(texts, { adapters: a });
-      checkClassify(got, cli(["classify", "--model", MINILM_BASE, "--adapter", join(MINILM_ADAPTERS, a)], texts), TOL.exact, a);
+      checkClassify(got, cli(["classify", "--model", MINILM_BASE, "--adapter", join(MINILM_ADAPTERS, a)], texts), a);
     }
     const mem = await m.memory();
     console.log(`# MiniLM ${MINILM_DTYPE} + ${names.length} demo adapters: wasm memory ${(mem.wasmMemoryBytes / 2 ** 20).toFixed(1)} MiB`);

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 
 import { startServer } from "../helpers/server.js";
-import { checkClassify, checkEmbeddings, cli, goldenSentences, HAVE_MINILM, indexOf, maxAbsDiff, MINILM_ADAPTERS, MINILM_BASE, MINILM_DTYPE, MINILM_Q8, readJSON, requireBuild, ROOT, TINY, TOL, tinyIndex } from "../helpers/fixtures.js";
+import { checkClassify, checkEmbeddings, cli, goldenSentences, HAVE_MINILM, indexOf, maxAbsDiff, MINILM_ADAPTERS, MINILM_BASE, MINILM_DTYPE, MINILM_Q8, readJSON, requireBuild, ROOT, TINY, tinyIndex } from "../helpers/fixtures.js";
 import { launchChromium, PAGE } from "./page.js";
 
 requireBuild();
@@ -147,7 +147,7 @@ for (const mode of ["main", "worker"]) {
         if (!out.every((e) => e instanceof Float32Array)) throw new Error("not Float32Arrays");
         return out.map((e) => Array.from(e));
       }, texts);
-      checkEmbeddings(got, cli(["embed", "--model", join(TINY, "model"), "--normalize"], texts), TOL.exact);
+      checkEmbeddings(got, cli(["embed", "--model", join(TINY, "model"), "--normalize"], texts));
     });
 
     test("switching adapters transfers only that adapter's bytes", async () => {
@@ -257,7 +257,7 @@ describe(`MiniLM (${MINILM_Q8 ? "q8" : "f32"}) in Chromium`, { skip: !HAVE_MINIL
     // whose answers are the CLI's with --relaxed-simd (the recipe in plain Go), bit for bit.
     assert.equal(cold.relaxedSimd, true, "Chromium has relaxed SIMD: relaxedSimd: true takes its kernel");
     assert.equal(cold.kernels, "wasm-simd+relaxed", "on relaxed-SIMD instructions");
-    checkClassify(cold.first, cli(["classify", "--model", MINILM_BASE, "--adapter", join(MINILM_ADAPTERS, "sentiment"), ...recipe()], texts), TOL.exact);
+    checkClassify(cold.first, cli(["classify", "--model", MINILM_BASE, "--adapter", join(MINILM_ADAPTERS, "sentiment"), ...recipe()], texts));
   });
 
   test("warm load: zero base-model and adapter bytes", async () => {
@@ -270,7 +270,7 @@ describe(`MiniLM (${MINILM_Q8 ? "q8" : "f32"}) in Chromium`, { skip: !HAVE_MINIL
 
   test("embeddings match the Go CLI", async () => {
     const got = await b.page.evaluate(async (texts) => (await window.model.embed(texts, { normalize: true })).map((a) => Array.from(a)), texts);
-    checkEmbeddings(got, cli(["embed", "--model", MINILM_BASE, "--normalize", ...recipe()], texts), TOL.exact);
+    checkEmbeddings(got, cli(["embed", "--model", MINILM_BASE, "--normalize", ...recipe()], texts));
     // The relaxed-SIMD kernel's answers do not depend on the engine: Node with relaxed SIMD
     // (helpers/relaxed-run.js) gives Chromium's embeddings exactly.
     if (cold?.relaxedSimd && relaxedNode()) {
@@ -297,6 +297,6 @@ describe(`MiniLM (${MINILM_Q8 ? "q8" : "f32"}) in Chromium`, { skip: !HAVE_MINIL
     const plain = await load(b, { ...params, relaxed: undefined });
     assert.deepEqual([plain.relaxedSimd, plain.kernels], [false, "wasm-simd"], "relaxed SIMD is opt-in");
     assert.equal(plain.simd, true);
-    checkClassify(plain.first, cli(["classify", "--model", MINILM_BASE, "--adapter", join(MINILM_ADAPTERS, "sentiment")], texts), TOL.exact);
+    checkClassify(plain.first, cli(["classify", "--model", MINILM_BASE, "--adapter", join(MINILM_ADAPTERS, "sentiment")], texts));
   });
 });

@@ -92,25 +92,6 @@ export function closeTo(got, want, tol = 1e-6, path = "") {
   return true;
 }
 
-// Named tolerances for "the module matches the Go CLI". The CLI runs the plain-Go kernels; the
-// module runs the Wasm SIMD kernels (runtime/kernels/simd.go) when the host loads them. For f32
-// those differ by float rounding only; for q8 the SIMD path quantizes activations to int16
-// (quant_i16) before the integer product: measured on MiniLM q8, |Δlogit| <= 2e-4 and cos 1.00000
-// on the golden sentences. The q8 bounds leave room for that, not for a different computation.
-// With the plain-Go kernels (test/plain-kernels.test.js) q8 is held to the f32 bounds.
-export const TOL = {
-  // the same float32s: the Go CLI runs the plain-Go twins of the SIMD kernels (runtime/kernels/
-  // portable.go), which compute what the kernels compute, bit for bit; the CLI prints each float32
-  // as the shortest decimal that reads back as it, so Math.fround recovers it exactly.
-  exact: { exact: true, embedAbs: 0, embedCos: 1, logitAbs: 0 },
-  f32: { embedAbs: 1e-5, embedCos: 0.99999, logitAbs: 1e-4 },
-  q8: { embedAbs: 2e-3, embedCos: 0.9999, logitAbs: 0.01 },
-  // q8 products on the relaxed-SIMD kernel (7-bit activations per block of 32; relaxed.test.js,
-  // browser.test.js in Chromium) against the CLI (float32 activations) on the golden sentences:
-  // measured 2026-12-06 max|Δ| 9.7e-3, cos ≥ 0.99835, |Δlogit| ≤ 0.061 over the demo adapters.
-  q8relaxed: { embedAbs: 0.02, embedCos: 0.997, logitAbs: 0.1 },
-};
-
 export function cosine(a, b) {
   let ab = 0, aa = 0, bb = 0;
   for (let i = 0; i < a.length; i++) {
@@ -121,57 +102,21 @@ export function cosine(a, b) {
   return aa === 0 && bb === 0 ? 1 : ab / Math.sqrt(aa * bb);
 }
 
-// checkEmbeddings throws unless every embedding is within tol of the CLI's.
-export function checkEmbeddings(got, want, tol, what = "") {
+// checkEmbeddings and checkClassify throw unless the module's answers are the Go CLI's, bit for
+// bit: the same float32s. The CLI runs the plain-Go twins of the Wasm SIMD kernels
+// (runtime/kernels/portable.go), which compute what the kernels compute in the same order, and
+// prints each float32 as the shortest decimal that reads back as it (Math.fround recovers it).
+export function checkEmbeddings(got, want, what = "") {
   got.forEach((e, i) => {
     const w = want[i].embedding;
-    if (tol.exact) {
-      const j = w.findIndex((v, k) => Math.fround(v) !== e[k]);
-      if (j >= 0 || e.length !== w.length) throw new Error(`${what} text ${i}: embedding[${j}] ${e[j]}, CLI ${w[j]} (max|Δ| ${maxAbsDiff(e, w)}): not the same float32s`);
-      return;
-    }
-    const d = maxAbsDiff(e, w), c = cosine(e, w);
-    if (d > tol.embedAbs || c < tol.embedCos) throw new Error(`${what} text ${i}: max|Δ| ${d}, cos ${c} (bounds ${tol.embedAbs}, ${tol.embedCos})`);
+    const j = w.findIndex((v, k) => Math.fround(v) !== e[k]);
+    if (j >= 0 || e.length !== w.length) throw new Error(`${what} text ${i}: embedding[${j}] ${e[j]}, CLI ${w[j]} (max|Δ| ${maxAbsDiff(e, w)}, cos ${cosine(e, w)}): not the same float32s`);
   });
 }
 
-// checkClassify throws unless every result has the CLI's labels and logits within tol. A label is
-// only held to the CLI's where the CLI's top two logits are more than 2·tol.logitAbs apart: a
-// near tie (e.g. 0.031 vs -0.003) may fall either way within the bound.
-export function checkClassify(got, want, tol, what = "") {
-  const margin = (logits) => {
-    const s = [...logits].sort((a, b) => b - a);
-    return s.length > 1 ? s[0] - s[1] : Infinity;
-  };
-  // strip drops what is compared with a tolerance (numbers) or not at all (near-tie labels).
-  const strip = (x, ref) => {
-    if (!x || typeof x !== "object" || Array.isArray(x)) return x;
-    const out = {};
-    const tie = ref?.logits && margin(ref.logits) <= 2 * tol.logitAbs;
-    for (const [k, v] of Object.entries(x)) {
-      if (k === "scores" || k === "score" || k === "logits") continue;
-      if (tie && (k === "label" || k === "labels")) continue;
-      out[k] = k === "heads" ? Object.fromEntries(Object.entries(v).map(([h, r]) => [h, strip(r, ref.heads?.[h])])) : strip(v, ref?.[k]);
-    }
-    return out;
-  };
-  if (tol.exact) {
-    got.forEach((r, i) => assert.deepEqual(r, asFloat32s(want[i], r), `${what} text ${i}: not the CLI's answer bit for bit`));
-    return;
-  }
-  got.forEach((r, i) => {
-    closeTo(strip(r, want[i]), strip(want[i], want[i]), 0, `${what} text ${i}`);
-    const pairs = [];
-    const walk = (a, b, path) => {
-      if (a?.logits) pairs.push([a.logits, b.logits, path]);
-      for (const h of Object.keys(b?.heads ?? {})) walk(a.heads[h], b.heads[h], `${path}.heads.${h}`);
-    };
-    walk(r, want[i], "");
-    for (const [a, b, path] of pairs) {
-      const d = maxAbsDiff(a, b);
-      if (d > tol.logitAbs) throw new Error(`${what} text ${i}${path}: max|Δlogit| ${d} > ${tol.logitAbs}`);
-    }
-  });
+export function checkClassify(got, want, what = "") {
+  assert.equal(got.length, want.length, `${what}: ${got.length} results, the CLI ${want.length}`);
+  got.forEach((r, i) => assert.deepEqual(r, asFloat32s(want[i], r), `${what} text ${i}: not the CLI's answer bit for bit`));
 }
 
 // asFloat32s is the CLI's answer x with each number that got holds as the float32 it prints

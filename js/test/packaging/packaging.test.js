@@ -14,7 +14,7 @@ import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 
-import { checkClassify, cli, cliRun, HAVE_MINILM, indexOf, MINILM, MINILM_ADAPTERS, MINILM_Q8, requireBuild, ROOT, TINY, TOL, tinyIndex } from "../helpers/fixtures.js";
+import { checkClassify, cli, cliRun, HAVE_MINILM, indexOf, MINILM, MINILM_ADAPTERS, MINILM_Q8, requireBuild, ROOT, TINY, tinyIndex } from "../helpers/fixtures.js";
 import { startServer } from "../helpers/server.js";
 
 requireBuild();
@@ -102,7 +102,7 @@ describe("Node", () => {
 
   test("ESM: install, then the first classification (in process, in a worker thread, by pipeline) equals the CLI's; no globals", async () => {
     const out = await node(["node-app.mjs", base(), index(), "seq_bn", join(tmp, "cache-esm")]);
-    checkClassify([out.result, out.inWorker], [want[0], want[0]], TOL.f32, "node");
+    checkClassify([out.result, out.inWorker], [want[0], want[0]], "node");
     assert.deepEqual(out.top, [{ label: want[0].label, score: out.result.score }]);
     assert.deepEqual(out.dims, [2, 32]);
     assert.deepEqual(out.statuses.sort(), STATUSES);
@@ -147,7 +147,7 @@ describe("Node", () => {
     const env = { ...process.env, ADAPTERWASM_CACHE_DIR: join(tmp, "cache-bundle") };
     const first = await node(["out-node/node-bundle.js", base(), index(), "seq_bn"], { env });
     assert.ok(!first.error, JSON.stringify(first.error));
-    checkClassify([first.result], want, TOL.f32, "bundle");
+    checkClassify([first.result], want, "bundle");
     const second = await node(["out-node/node-bundle.js", base(), index(), "seq_bn"], { env });
     assert.equal(second.stats.bytesFetched, 0, "the second run read the file cache");
     assert.equal(second.stats.bytesFromCache, first.stats.bytesFetched);
@@ -209,7 +209,7 @@ describe("bundled for the browser, run in Chromium", () => {
 
   function checkPage(out, what) {
     assert.ok(out.ok, `${what}: ${out.code} ${out.message}`);
-    checkClassify([out.main, out.inWorker], [want[0], want[0]], TOL.f32, what);
+    checkClassify([out.main, out.inWorker], [want[0], want[0]], what);
     assert.equal(out.simd, true, `${what}: the SIMD kernels (dist/kernels.js) did not load`);
     assert.deepEqual(out.statuses.sort(), STATUSES, what);
     assert.deepEqual(out.globals, [], `${what}: wasm_exec.js left globals on the page`);
