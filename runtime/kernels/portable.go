@@ -154,25 +154,42 @@ func layerNormGo(dst, x []float32, rows int, gamma, beta []float32, eps float32)
 
 // gemmNTGo is sgemm_nt's twin (k % 4 == 0): each output's products summed in 4 lanes (product p
 // in lane p % 4), in order of p, then (l0 + l2) + (l1 + l3) for the columns of whole groups of 4
-// and (l0 + l1) + (l2 + l3) for the last n % 4 columns.
+// and (l0 + l1) + (l2 + l3) for the last n % 4 columns. Two columns at a time share x's loads.
 func gemmNTGo(dst []float32, ldd int, x []float32, ldx int, w []float32, ldw int, m, k, n int) {
 	n4 := n &^ 3
-	for i := 0; i < m; i++ {
-		xr := x[i*ldx : i*ldx+k]
-		for j := 0; j < n; j++ {
-			wr := w[j*ldw : j*ldw+k]
+	j := 0
+	for ; j < n4; j += 2 { // columns outside, rows inside: the two rows of w stay in L1 while x streams
+		wa, wb := w[j*ldw:j*ldw+k], w[(j+1)*ldw:(j+1)*ldw+k]
+		for i := 0; i < m; i++ {
+			xr := x[i*ldx : i*ldx+k]
+			var a0, a1, a2, a3, b0, b1, b2, b3 float32
+			for p := 0; p+4 <= k; p += 4 {
+				xs, as, bs := xr[p:p+4:p+4], wa[p:p+4:p+4], wb[p:p+4:p+4]
+				a0 += float32(xs[0] * as[0])
+				a1 += float32(xs[1] * as[1])
+				a2 += float32(xs[2] * as[2])
+				a3 += float32(xs[3] * as[3])
+				b0 += float32(xs[0] * bs[0])
+				b1 += float32(xs[1] * bs[1])
+				b2 += float32(xs[2] * bs[2])
+				b3 += float32(xs[3] * bs[3])
+			}
+			dst[i*ldd+j], dst[i*ldd+j+1] = (a0+a2)+(a1+a3), (b0+b2)+(b1+b3)
+		}
+	}
+	for ; j < n; j++ {
+		wr := w[j*ldw : j*ldw+k]
+		for i := 0; i < m; i++ {
+			xr := x[i*ldx : i*ldx+k]
 			var s0, s1, s2, s3 float32
-			for p := 0; p < k; p += 4 {
-				s0 += float32(xr[p] * wr[p])
-				s1 += float32(xr[p+1] * wr[p+1])
-				s2 += float32(xr[p+2] * wr[p+2])
-				s3 += float32(xr[p+3] * wr[p+3])
+			for p := 0; p+4 <= k; p += 4 {
+				xs, ws := xr[p:p+4:p+4], wr[p:p+4:p+4]
+				s0 += float32(xs[0] * ws[0])
+				s1 += float32(xs[1] * ws[1])
+				s2 += float32(xs[2] * ws[2])
+				s3 += float32(xs[3] * ws[3])
 			}
-			if j < n4 {
-				dst[i*ldd+j] = (s0 + s2) + (s1 + s3)
-			} else {
-				dst[i*ldd+j] = (s0 + s1) + (s2 + s3)
-			}
+			dst[i*ldd+j] = (s0 + s1) + (s2 + s3)
 		}
 	}
 }
@@ -189,23 +206,51 @@ func mulQ8Go(dst, x []float32, rows int, w *Q8) {
 	}
 	k, nb := w.In, w.In/Q8Block
 	q, s := quantizeI16Go(x, rows, k)
-	for j := 0; j < w.Out; j++ {
-		wr, ws := w.Q[j*k:(j+1)*k], w.Scale[j*nb:(j+1)*nb]
+	p01, p23 := make([]int64, k), make([]int64, k)
+	for j := 0; j < w.Out; j += 4 { // Out % 8 == 0 (q8Eligible)
+		pairs(p01, w.Q[j*k:(j+1)*k], w.Q[(j+1)*k:(j+2)*k])
+		pairs(p23, w.Q[(j+2)*k:(j+3)*k], w.Q[(j+3)*k:(j+4)*k])
+		s0, s1, s2, s3 := w.Scale[j*nb:(j+1)*nb], w.Scale[(j+1)*nb:(j+2)*nb], w.Scale[(j+2)*nb:(j+3)*nb], w.Scale[(j+3)*nb:(j+4)*nb]
 		for i := 0; i < rows; i++ {
 			qr, sr := q[i*k:(i+1)*k], s[i*nb:(i+1)*nb]
-			var acc float32
-			for b := range ws {
-				qb, wb := qr[b*Q8Block:(b+1)*Q8Block], wr[b*Q8Block:(b+1)*Q8Block]
-				var t int32
-				for p := 0; p < Q8Block; p += 4 {
-					t += int32(qb[p])*int32(wb[p]) + int32(qb[p+1])*int32(wb[p+1]) +
-						int32(qb[p+2])*int32(wb[p+2]) + int32(qb[p+3])*int32(wb[p+3])
-				}
-				acc += float32(float32(t) * (sr[b] * ws[b]))
+			var c0, c1, c2, c3 float32
+			for b, sx := range sr {
+				o := b * Q8Block
+				t0, t1, t2, t3 := dot4(qr[o:o+Q8Block], p01[o:o+Q8Block], p23[o:o+Q8Block])
+				c0 += float32(float32(t0) * (sx * s0[b]))
+				c1 += float32(float32(t1) * (sx * s1[b]))
+				c2 += float32(float32(t2) * (sx * s2[b]))
+				c3 += float32(float32(t3) * (sx * s3[b]))
 			}
-			dst[i*w.Out+j] = acc
+			d := dst[i*w.Out+j : i*w.Out+j+4]
+			d[0], d[1], d[2], d[3] = c0, c1, c2, c3
 		}
 	}
+}
+
+// pairs packs two rows of int8 weights per int64, w0[p] + w1[p]·2³², so that one 64-bit multiply
+// by an activation gives both products (dot4).
+func pairs(dst []int64, w0, w1 []int8) []int64 {
+	dst = dst[:len(w0)]
+	for p := range dst {
+		dst[p] = int64(w0[p]) + int64(w1[p])<<32
+	}
+	return dst
+}
+
+// dot4 returns the exact integer dot products of one block of activations q with 4 weight rows,
+// packed two per int64 by pairs: Σ q·(w0 + w1·2³²) = T0 + T1·2³² exactly (|T| < 2³¹: at most
+// 32·32767·127), so T0 is its low 32 bits as a signed number and T1 the rest.
+func dot4[T int16 | uint8](q []T, p01, p23 []int64) (t0, t1, t2, t3 int32) {
+	q, p01, p23 = q[:Q8Block], p01[:Q8Block], p23[:Q8Block]
+	var s01, s23 int64
+	for p, v := range q {
+		a := int64(v)
+		s01 += a * p01[p]
+		s23 += a * p23[p]
+	}
+	t0, t2 = int32(s01), int32(s23)
+	return t0, int32((s01 - int64(t0)) >> 32), t2, int32((s23 - int64(t2)) >> 32)
 }
 
 func quantizeI16Go(x []float32, rows, k int) ([]int16, []float32) {
@@ -226,26 +271,31 @@ func mulQ8U7Go(dst, x []float32, rows int, w *Q8) {
 		GemmQ8U7(dst, q, s, rows, w)
 		return
 	}
-	ws := make([]float32, nb)
-	for j := 0; j < w.Out; j++ {
-		wr, sw := w.Q[j*k:(j+1)*k], w.Scale[j*nb:(j+1)*nb]
-		for b := range ws {
-			ws[b] = w.blockSum(j, b)
+	ws := make([]float32, 4*nb)
+	p01, p23 := make([]int64, k), make([]int64, k)
+	for j := 0; j < w.Out; j += 4 { // Out % 8 == 0 (q8Eligible)
+		pairs(p01, w.Q[j*k:(j+1)*k], w.Q[(j+1)*k:(j+2)*k])
+		pairs(p23, w.Q[(j+2)*k:(j+3)*k], w.Q[(j+3)*k:(j+4)*k])
+		sw := w.Scale[j*nb : (j+4)*nb] // the 4 rows' scales, row-major
+		for r := 0; r < 4; r++ {
+			for b := 0; b < nb; b++ {
+				ws[r*nb+b] = w.blockSum(j+r, b)
+			}
 		}
 		for i := 0; i < rows; i++ {
 			qr, sr := q[i*k:(i+1)*k], s[2*i*nb:2*(i+1)*nb]
-			var acc float32
-			for b := range ws {
-				qb, wb := qr[b*Q8Block:(b+1)*Q8Block], wr[b*Q8Block:(b+1)*Q8Block]
-				var t int32
-				for p := 0; p < Q8Block; p += 4 {
-					t += int32(qb[p])*int32(wb[p]) + int32(qb[p+1])*int32(wb[p+1]) +
-						int32(qb[p+2])*int32(wb[p+2]) + int32(qb[p+3])*int32(wb[p+3])
-				}
+			var c0, c1, c2, c3 float32
+			for b := 0; b < nb; b++ {
+				o := b * Q8Block
+				t0, t1, t2, t3 := dot4(qr[o:o+Q8Block], p01[o:o+Q8Block], p23[o:o+Q8Block])
 				d, lo := sr[2*b], sr[2*b+1]
-				acc += float32(float32(float32(t)*d)*sw[b]) + float32(lo*ws[b])
+				c0 += float32(float32(float32(t0)*d)*sw[b]) + float32(lo*ws[b])
+				c1 += float32(float32(float32(t1)*d)*sw[nb+b]) + float32(lo*ws[nb+b])
+				c2 += float32(float32(float32(t2)*d)*sw[2*nb+b]) + float32(lo*ws[2*nb+b])
+				c3 += float32(float32(float32(t3)*d)*sw[3*nb+b]) + float32(lo*ws[3*nb+b])
 			}
-			dst[i*w.Out+j] = acc
+			dd := dst[i*w.Out+j : i*w.Out+j+4]
+			dd[0], dd[1], dd[2], dd[3] = c0, c1, c2, c3
 		}
 	}
 }
