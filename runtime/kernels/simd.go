@@ -133,7 +133,8 @@ func Name() string {
 // MulT computes dst[rows,Out] = x[rows,In]·Wᵀ for any Matrix: for F32 with In % 4 == 0
 // sgemm_nt (or its twin gemmNTGo without the SIMD kernels), for Q8 with blocks of Q8Block and
 // Out % 8 == 0 the integer recipe (simdMulQ8, see SetQ8Int; without the SIMD kernels its twin
-// mulQ8Go); otherwise m.MulT. Either way the same bits.
+// mulQ8Go, or mulQ8U7Go for the 7-bit recipe); otherwise m.MulT. Either way the same bits, except
+// with SetQ8Int(false) (a benchmark switch: q8_gemm_nt with the kernels, Q8.MulT without them).
 func MulT(dst []float32, m Matrix, x []float32, rows int) {
 	if rows > 0 {
 		switch w := m.(type) {
