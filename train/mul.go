@@ -105,10 +105,10 @@ func gemmNN4(dx, dy, w []float32, rows, out, in int) {
 			wr := w[o*in : (o+1)*in]
 			d0, d1, d2, d3 := d0[:len(wr)], d1[:len(wr)], d2[:len(wr)], d3[:len(wr)]
 			for j, v := range wr {
-				d0[j] += a0 * v
-				d1[j] += a1 * v
-				d2[j] += a2 * v
-				d3[j] += a3 * v
+				d0[j] += float32(a0 * v) // not fused: sgemm_nn multiplies, then adds
+				d1[j] += float32(a1 * v)
+				d2[j] += float32(a2 * v)
+				d3[j] += float32(a3 * v)
 			}
 		}
 	}

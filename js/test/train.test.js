@@ -1,6 +1,7 @@
 // node --test: model.trainAdapter / saveAdapter in Node on the tiny model. Build first: ./build.sh wasm.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 
 import { startServer } from "./helpers/server.js";
@@ -49,6 +50,23 @@ test("trainAdapter trains step by step with progress, leaves the adapter usable,
   const st = await model.saveAdapter("toy", { format: "safetensors" });
   assert.ok(st["adapter.safetensors"] && st["model_head.safetensors"]);
   model.dispose();
+});
+
+test("trainAdapter gives the same adapter, byte for byte, with the SIMD kernels and with their plain-Go twins", async () => {
+  const options = { config: "seq_bn[reduction_factor=4]", epochs: 3, lr: 1e-2, batchSize: 8 };
+  const model = await AutoModelWithHeads.fromPretrained(`${srv.url}/tiny/`, { cache: new MemoryStore() });
+  assert.equal(model.kernels, "wasm-simd");
+  await model.trainAdapter("toy", examples, options);
+  const simd = await model.saveAdapter("toy");
+  model.dispose();
+  // the forward and backward kernels (GELU and LayerNorm backward included) in plain Go
+  const out = execFileSync(process.execPath, [join(import.meta.dirname, "helpers/train-run.js")], {
+    env: { ...process.env, ADAPTERWASM_KERNELS: "off" }, input: JSON.stringify({ examples, options }), maxBuffer: 1 << 26, encoding: "utf8",
+  });
+  const plain = JSON.parse(out.trim().split("\n").at(-1));
+  assert.equal(plain.kernels, "go");
+  assert.deepEqual(Object.keys(plain.files).sort(), Object.keys(simd).sort());
+  for (const [name, b64] of Object.entries(plain.files)) assert.ok(Buffer.from(b64, "base64").equals(Buffer.from(simd[name])), `${name} differs between the SIMD kernels and their twins`);
 });
 
 test("trainAdapter: an AbortSignal stops it between steps; bad arguments are typed errors", async () => {

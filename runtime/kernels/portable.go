@@ -299,3 +299,56 @@ func mulQ8U7Go(dst, x []float32, rows int, w *Q8) {
 		}
 	}
 }
+
+// dgelu1 is one lane of gelu_erf_backward's dgelu4: GELU'(x) = Φ(x) + x·φ(x), Φ with gelu1's
+// rational erf, φ(x) = e^(−x²/2)/√(2π) with exp1.
+func dgelu1(x float32) float32 {
+	z := pmin(pmax(x*0.70710678118654752, -3.925), 3.925)
+	s := z * z
+	p := float32(2.0308159491833067e-06)
+	p = float32(p*s) + 0.0002874878700822592
+	p = float32(p*s) + 0.003876312403008342
+	p = float32(p*s) + 0.05308429151773453
+	p = float32(p*s) + 0.19297274947166443
+	p = float32(p*s) + 1.128378987312317
+	q := float32(3.8030670111766085e-05)
+	q = float32(q*s) + 0.0011897390941157937
+	q = float32(q*s) + 0.015188328921794891
+	q = float32(q*s) + 0.11516746133565903
+	q = float32(q*s) + 0.5043492913246155
+	q = float32(q*s) + 1.0
+	phi := 0.5 + float32(0.5*((z*p)/q))
+	return phi + float32(float32(x*0.3989422804014327)*exp1(float32(x*x)*-0.5))
+}
+
+// geluBackwardGo is gelu_erf_backward's twin: dy[i] *= dgelu1(x[i]).
+func geluBackwardGo(dy, x []float32) {
+	x = x[:len(dy)]
+	for i, v := range x {
+		dy[i] *= dgelu1(v)
+	}
+}
+
+// layerNormBackwardGo is layer_norm_backward's twin (n = len(gamma), n % 4 == 0): with
+// g = dy·gamma, the sums of g and g·x̂ in 4 lanes (value j in lane j % 4), each combined as
+// (l0 + l1) + (l2 + l3) and multiplied by 1/n, then dx = rstd·((g − mean g) − x̂·mean(g·x̂)).
+func layerNormBackwardGo(dx, dy []float32, rows int, gamma, xhat, rstd []float32) {
+	n := len(gamma)
+	inv := 1 / float32(n)
+	for r := 0; r < rows; r++ {
+		yr, xh, dr := dy[r*n:(r+1)*n], xhat[r*n:(r+1)*n], dx[r*n:(r+1)*n]
+		var ag, agx [4]float32
+		for j, v := range yr {
+			g := float32(v * gamma[j])
+			ag[j&3] += g
+			agx[j&3] += float32(g * xh[j])
+		}
+		mg := float32(inv * ((ag[0] + ag[1]) + (ag[2] + ag[3]))) // not fused into g - mg
+		mgx := float32(inv * ((agx[0] + agx[1]) + (agx[2] + agx[3])))
+		rs := rstd[r]
+		for j, v := range yr {
+			g := float32(v * gamma[j])
+			dr[j] = rs * ((g - mg) - float32(xh[j]*mgx))
+		}
+	}
+}

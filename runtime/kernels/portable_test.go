@@ -98,6 +98,29 @@ func TestTwinsMatchKernels(t *testing.T) {
 			sameBits(t, fmt.Sprint("layernorm ", s), got, want)
 		}
 	})
+	t.Run("gelu backward", func(t *testing.T) {
+		for _, n := range []int{1, 3, 4, 7, 64, 1536*3 + 5} {
+			x := append(scaled(n, 3), 0, -40, 40, 3.925*math.Sqrt2, 13.3)
+			dy := scaled(len(x), 1)
+			got, want := append([]float32(nil), dy...), append([]float32(nil), dy...)
+			GELUBackward(got, x)
+			withoutSIMD(func() { GELUBackward(want, x) })
+			sameBits(t, fmt.Sprint("gelu backward n=", len(x)), got, want)
+		}
+	})
+	t.Run("layernorm backward", func(t *testing.T) {
+		for _, s := range []struct{ rows, n int }{{1, 4}, {2, 12}, {3, 384}, {2, 1540}} {
+			dy, xh, g := scaled(s.rows*s.n, 1), scaled(s.rows*s.n, 1), randVec(r, s.n)
+			rstd := scaled(s.rows, 2)
+			got, want := make([]float32, len(dy)), make([]float32, len(dy))
+			LayerNormBackward(got, dy, s.rows, g, xh, rstd)
+			withoutSIMD(func() { LayerNormBackward(want, dy, s.rows, g, xh, rstd) })
+			sameBits(t, fmt.Sprint("layernorm backward ", s), got, want)
+			copy(got, dy) // in place
+			LayerNormBackward(got, got, s.rows, g, xh, rstd)
+			sameBits(t, fmt.Sprint("layernorm backward in place ", s), got, want)
+		}
+	})
 	t.Run("gemm", func(t *testing.T) {
 		for _, s := range gemmShapes {
 			if s.k%4 != 0 {
@@ -260,6 +283,7 @@ func TestTwinsNotFused(t *testing.T) {
 	}
 	gotool := filepath.Join(runtime.GOROOT(), "bin", "go")
 	exact := []string{"gelu1", "geluGo", "expCephes", "exp1", "softmaxRowsGo", "layerNormGo", "gemmNTGo", "mulQ8Go", "mulQ8U7Go",
+		"dgelu1", "geluBackwardGo", "layerNormBackwardGo",
 		"GemmNNRef", "GemmQ8I16", "GemmQ8U7", "QuantizeI16Rows", "QuantizeU7Rows", "MatMulT", "Dot", "mulTile", "(*Q8).MulT"}
 	for _, target := range []struct {
 		env   []string

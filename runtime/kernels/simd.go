@@ -530,8 +530,8 @@ func Activate(name string, act Activation, x []float32) {
 }
 
 // GELUBackward multiplies dy by the derivative of the erf GELU at x, in place (the backward of
-// Activate("gelu"); len(x) ≥ len(dy)): with the SIMD kernels gelu_erf_backward, else
-// GELUBackwardRef.
+// Activate("gelu"); len(x) ≥ len(dy)): with the SIMD kernels gelu_erf_backward, else its twin
+// geluBackwardGo (GELUBackwardRef, in float64, is the tests' measure).
 func GELUBackward(dy, x []float32) {
 	if len(dy) == 0 {
 		return
@@ -541,7 +541,7 @@ func GELUBackward(dy, x []float32) {
 		simdGELUBackward(dy, x)
 		return
 	}
-	GELUBackwardRef(dy, x)
+	geluBackwardGo(dy, x)
 }
 
 // GELUBackwardRef is dy[i] *= Φ(x[i]) + x[i]·φ(x[i]), GELU'(x) of 0.5·x·(1 + erf(x/√2)), in
@@ -574,15 +574,20 @@ func LayerNormRows(dst, x []float32, rows int, gamma, beta []float32, eps float3
 // LayerNormBackward writes LayerNorm's input gradient dx [rows, n] (may alias dy) from its output
 // gradient dy, with n = len(gamma), the normalized input xhat [rows, n] and 1/σ per row rstd
 // [rows] the forward kept: dx = rstd·(g − mean(g) − x̂·mean(g·x̂)), g = dy·gamma. With the SIMD
-// kernels (n % 4 == 0) layer_norm_backward, else LayerNormBackwardRef.
+// kernels (n % 4 == 0) layer_norm_backward (its twin layerNormBackwardGo without them), else
+// LayerNormBackwardRef.
 func LayerNormBackward(dx, dy []float32, rows int, gamma, xhat, rstd []float32) {
 	n := len(gamma)
 	if rows == 0 || n == 0 {
 		return
 	}
 	_, _, _, _ = dx[rows*n-1], dy[rows*n-1], xhat[rows*n-1], rstd[rows-1]
-	if n%4 == 0 && SIMD() {
-		simdLayerNormBackward(dx, dy, rows, gamma, xhat, rstd)
+	if n%4 == 0 {
+		if SIMD() {
+			simdLayerNormBackward(dx, dy, rows, gamma, xhat, rstd)
+		} else {
+			layerNormBackwardGo(dx, dy, rows, gamma, xhat, rstd)
+		}
 		return
 	}
 	LayerNormBackwardRef(dx, dy, rows, gamma, xhat, rstd)
