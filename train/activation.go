@@ -23,8 +23,8 @@ var activations = map[string]act{
 		}
 		return 0
 	}, nil},
-	// the erf GELU's backward is kernels.GELUBackward: the SIMD kernel when in use, else
-	// GELUBackwardRef (Φ(x) + x·φ(x) in float64)
+	// the erf GELU's backward is kernels.GELUBackward: the SIMD kernel when in use, else its
+	// plain-Go twin (the same float32s)
 	"gelu": {f: func(x float64) float64 { return 0.5 * x * (1 + math.Erf(x/math.Sqrt2)) }, bwd: kernels.GELUBackward},
 	"gelu_new": {geluTanh, func(x float64) float64 {
 		c := math.Sqrt(2 / math.Pi)

@@ -44,7 +44,7 @@ func lnForward(a *lnActs, dst, x []float32, rows int, ln *bert.LayerNorm, pool *
 
 // lnBackward writes dx = ∂L/∂x into dx (may alias dy) from dy = ∂L/∂y:
 // dx = (1/σ)·(g − mean(g) − x̂·mean(g·x̂)) with g = dy·γ (kernels.LayerNormBackward: the SIMD
-// kernel when in use, else float64 means).
+// kernel when in use, else its plain-Go twin; float64 means only for rows not a multiple of 4).
 func lnBackward(dx, dy []float32, rows int, ln *bert.LayerNorm, a *lnActs) {
 	kernels.LayerNormBackward(dx, dy, rows, ln.Weight, a.xhat, a.rstd)
 }
