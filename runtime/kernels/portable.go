@@ -6,17 +6,18 @@ import "math"
 // float32 operations a kernel performs, in the same order, so that its results are the kernel's
 // bit for bit. They run wherever the kernel module does not (native builds, a Wasm engine
 // without SIMD), so an answer does not depend on the engine: the CLI on amd64, Node, Chromium
-// and workerd agree to the last bit (js/test/archs.test.js and sdk.test.js check it end to end,
-// simd_test.go per kernel). The float64 references (LayerNorm, Softmax, GELU, …) stay as the
-// tests' measure of accuracy.
+// and workerd agree to the last bit (portable_test.go checks each twin against its kernel; the
+// JS tests compare the package in Node, Chromium and the Worker with the CLI end to end). The
+// float64 references (LayerNorm, Softmax, GELU, …) stay as the tests' measure of accuracy.
 //
 // Every product that is added to something is converted to float32 explicitly: the Go spec lets
 // a compiler fuse x*y + z into one rounding, even across statements (arm64 does, amd64 with
-// GOAMD64=v3 does), and an explicit conversion forbids it (GOARCH=arm64 go build -gcflags=-S
-// shows no FMADD in this file's functions). Wasm has no fused multiply-add outside relaxed SIMD, which the
-// kernels only use for integer dot products.
+// GOAMD64=v3 does), and an explicit conversion forbids it (TestTwinsNotFused looks for fused
+// multiply-adds in the arm64 and amd64 v3 code). Wasm has no fused multiply-add outside relaxed
+// SIMD, which the kernels only use for integer dot products.
 
-// pmax and pmin are f32x4.pmax / pmin lane-wise: b < a ? b : a and a < b ? b : a.
+// pmax and pmin are f32x4.pmax / pmin on one lane: pmax(a, b) = a < b ? b : a, pmin(a, b) =
+// b < a ? b : a (the other operand when neither is less: NaN and ±0 as the kernels have them).
 func pmax(a, b float32) float32 {
 	if a < b {
 		return b
