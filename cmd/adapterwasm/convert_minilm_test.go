@@ -257,6 +257,10 @@ type heldoutExample struct {
 	} `json:"ref_by_adapter"`
 }
 
+// heldoutDTypes are dtypes and "q8u7": the q8 base with the 7-bit activations of the package's
+// relaxedSimd option (the CLI's --relaxed-simd), reported beside q8 (the bounds are q8's).
+var heldoutDTypes = append(append([]string(nil), dtypes...), "q8u7")
+
 // BenchmarkHeldoutQuantized prints, for every held-out set in testdata/minilm/heldout and every
 // adapter with reference labels there, the held-out accuracy of the f32, f16 and q8 bases, their
 // label agreement with f32 and the exact McNemar p-value of each one's accuracy difference to
@@ -269,10 +273,6 @@ type heldoutExample struct {
 // (~30 min on 2 shared cores, 14 of them sentiment_extra's 2000 examples; -bench
 // HeldoutQuantized/spam for one set; HeldoutQuantized/^sentiment for sentiment, sentiment_extra
 // and sentiment_combined).
-// heldoutDTypes are dtypes and "q8u7": the q8 base with the 7-bit activations of the package's
-// relaxedSimd option (the CLI's --relaxed-simd), reported beside q8 (the bounds are q8's).
-var heldoutDTypes = append(append([]string(nil), dtypes...), "q8u7")
-
 func BenchmarkHeldoutQuantized(b *testing.B) {
 	sets, _ := filepath.Glob(golden.Path("minilm", "heldout", "*.jsonl"))
 	if len(sets) == 0 {

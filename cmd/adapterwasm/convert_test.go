@@ -177,3 +177,37 @@ func TestConvertArchs(t *testing.T) {
 		}
 	}
 }
+
+// TestRelaxedSIMDFlag: --relaxed-simd changes a q8 base's answers (the 7-bit recipe; MiniLM's: the
+// tiny model's matrices are too small to be q8), not an f32 base's, and lasts for its own command
+// only.
+func TestRelaxedSIMDFlag(t *testing.T) {
+	if testing.Short() {
+		t.Skip("converts MiniLM to q8")
+	}
+	in := golden.MiniLMDir(t)
+	q8 := filepath.Join(t.TempDir(), "q8")
+	if code, _, stderr := runCLI(t, "", "convert", "--in", in, "--out", q8, "--dtype", "q8"); code != 0 {
+		t.Fatalf("convert: %s", stderr)
+	}
+	const text = "a test sentence with a few more words\n"
+	embed := func(model string, args ...string) string {
+		t.Helper()
+		code, stdout, stderr := runCLI(t, text, append([]string{"embed", "--model", model}, args...)...)
+		if code != 0 {
+			t.Fatalf("embed %v: exit %d: %s", args, code, stderr)
+		}
+		return stdout
+	}
+	plain := embed(q8)
+	if relaxed := embed(q8, "--relaxed-simd"); relaxed == plain {
+		t.Fatal("q8: --relaxed-simd gives the default recipe's embedding")
+	}
+	if again := embed(q8); again != plain {
+		t.Fatal("q8: the run after --relaxed-simd still takes the 7-bit recipe")
+	}
+	tiny := golden.Path("tiny", "model")
+	if embed(tiny, "--relaxed-simd") != embed(tiny) {
+		t.Fatal("f32: --relaxed-simd changes an f32 base's embedding (it has no q8 products)")
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/adapterwasm/adapterwasm/adapters"
+	"github.com/adapterwasm/adapterwasm/runtime/kernels"
 )
 
 // command is one subcommand. Each lives in its own file and registers itself in init.
@@ -58,6 +59,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 		printUsage(stderr)
 		return 2
 	}
+	kernels.RequestRelaxed(false) // a command asks for the 7-bit recipe itself (--relaxed-simd)
+	defer kernels.RequestRelaxed(false)
 	err := c.run(args[1:], stdin, stdout, stderr)
 	var ue *usageError
 	switch {
