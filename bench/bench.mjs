@@ -17,7 +17,7 @@
 // The load average is printed with each section: the machine may be shared.
 // Environment: BENCH_QUICK=1 (./build.sh bench quick: fewer runs and shapes, bert-base q8 only),
 // BENCH_RUNS, BENCH_WARMUP (default 3), BENCH_CASES ("1x16,8x32"), BENCH_BASE_CASES ("1x128,8x64"),
-// BENCH_BASE_RUNS, BENCH_STARTUP_RUNS, BENCH_ONLY (comma-separated contender names), BENCH_SKIP
+// BENCH_BASE_RUNS, BENCH_STARTUP_RUNS, BENCH_WARM_MS (default 1000), BENCH_ONLY (comma-separated contender names), BENCH_SKIP
 // (comma-separated sections: accuracy, bert-base, startup, peak, threads), ADAPTERWASM_CACHE (default
 // <repo>/.cache), ADAPTERWASM_KERNELS=off (adapterwasm without its SIMD kernel module: plain Go).
 // Run as `node --experimental-wasm-relaxed-simd bench/bench.mjs` (Node 20; Node 24 has relaxed SIMD
@@ -30,7 +30,7 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as ort from "onnxruntime-web";
-import { accuracy, accuracyTable, accuracyTexts, Adapterwasm, CASES, Ort, peak, peakLines, runCase, table } from "./lib.mjs";
+import { accuracy, accuracyTable, accuracyTexts, Adapterwasm, CASES, Ort, peak, peakLines, runCase, table, warmUp } from "./lib.mjs";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 // The relaxed-SIMD kernel where this Node has relaxed SIMD (the flag above): only there, since
@@ -43,6 +43,8 @@ const RUNS = Number(process.env.BENCH_RUNS || (QUICK ? 8 : 20));
 const WARMUP = Number(process.env.BENCH_WARMUP || (QUICK ? 2 : 3));
 const BASE_RUNS = Number(process.env.BENCH_BASE_RUNS || (QUICK ? 3 : 6));
 const STARTUP_RUNS = Number(process.env.BENCH_STARTUP_RUNS || (QUICK ? 1 : 3));
+// WARM_MS: each contender runs alone this long at 1×64 before the first case (lib.mjs warmUp).
+const WARM_MS = Number(process.env.BENCH_WARM_MS || 1000);
 const ADAPTER = "sentiment";
 // BERT_BASE_Q8_MIB bounds the Wasm memory of the q8 bert-base-shaped model with its adapter and
 // head loaded (measured 2026-12-06: README.md, Limits); the bench fails past it.
@@ -124,6 +126,7 @@ const texts = accuracyTexts(JSON.parse(readFileSync(join(ROOT, "testdata/minilm/
   const text = "a wonderful, moving film";
   const ids = await aw.impl.ids(text);
   for (const c of list) console.log(`# check: ${c.name} logits ${Array.from(await c.impl.logits(text, ids), (v) => v.toFixed(3)).join(" ")}`);
+  await warmUp(list, { B: 1, T: 64 }, { ms: WARM_MS, now: () => performance.now() });
   console.log(`\n## MiniLM-L6 (${load()})\n`);
   const t = await speed(list, cases, RUNS);
   console.log(t);

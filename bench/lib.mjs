@@ -167,6 +167,25 @@ export const CASES = [
   { B: 8, T: 32 },
 ];
 
+// warmUp runs each contender on its own, one after the other, at B×T for at least ms each
+// (untimed), before the first case: V8 compiles each Wasm function with its baseline compiler
+// first and tiers it up in the background, and on a machine whose cores the other contenders keep
+// busy (kernel threads, onnxruntime-web's pool spinning after its runs, a child process) that took
+// longer than a whole case: the first case of threads.mjs, 1×32, timed 26–29 ms for adapterwasm's
+// one thread (13 ms once warm; 2026-12-07, load 1.0) and 28–35 for onnxruntime-web, with a few
+// warm-up rounds only.
+export async function warmUp(contenders, { B, T }, { ms, now }) {
+  const texts = Array.from({ length: B }, () => textOfTokens(T));
+  const aw = contenders.find((c) => c.kind === "aw");
+  const ids = await aw.impl.tokenize(texts, T);
+  for (const c of contenders) {
+    const feeds = c.kind === "aw" ? null : c.impl.feeds(ids);
+    const t0 = now();
+    do await (c.kind === "aw" ? c.impl.run(texts) : c.impl.run(feeds));
+    while (now() - t0 < ms);
+  }
+}
+
 // runCase times every contender on one shape, interleaved (A B C D, A B C D, … with the order
 // rotating each round so that none always follows another), after `warmup` untimed rounds.
 // contenders: [{name, kind: "aw"|"ort", impl}]. Returns {name: stats}. A job whose result has a

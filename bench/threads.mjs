@@ -17,7 +17,8 @@
 // `worst ratio q8-2t/ort-int8-2t Z` (bench.mjs runs it and prints that line before its summary).
 // Environment: as bench.mjs (BENCH_QUICK, BENCH_RUNS, BENCH_WARMUP, BENCH_CASES, ADAPTERWASM_CACHE),
 // BENCH_THREADS (default 2), BENCH_PARALLEL_MIN (the cut-over, default the package's), BENCH_BLOCK
-// (timed runs per turn, default 4, after ≥ 80 ms of untimed ones).
+// (timed runs per turn, default 4, after ≥ 80 ms of untimed ones), BENCH_WARM_MS (default 1500: each
+// contender alone at 1×64 before the first case).
 import "../js/src/node.js"; // worker_threads for the kernel workers
 import { fork } from "node:child_process";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
@@ -28,7 +29,7 @@ import * as ort from "onnxruntime-web";
 import { PARALLEL_MIN, setParallelMin } from "../js/src/kernel-imports.js";
 import { WorkerModelWithHeads } from "../js/src/node-worker-client.js";
 import { loadRuntime } from "../js/src/runtime.js";
-import { Adapterwasm, Ort, runCase, stats, table } from "./lib.mjs";
+import { Adapterwasm, Ort, runCase, stats, table, warmUp } from "./lib.mjs";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const CACHE = process.env.ADAPTERWASM_CACHE || join(ROOT, ".cache");
@@ -42,6 +43,8 @@ const THREADS = Number(process.env.BENCH_THREADS || 2);
 // contender ran next.
 const BLOCK = Number(process.env.BENCH_BLOCK || 4);
 const SETTLE_MS = 80;
+// WARM_MS: each contender runs alone this long before the first case (lib.mjs warmUp).
+const WARM_MS = Number(process.env.BENCH_WARM_MS || 1500);
 const CASES = process.env.BENCH_CASES || (QUICK ? "1x32,1x128,8x32,8x64" : "1x16,1x32,1x64,1x128,1x256,8x32,8x64,32x32");
 const load = () => `load average ${loadavg().map((v) => v.toFixed(2)).join(" ")}`;
 // cpuTicks: on Linux, the CPU time (1/100 s ticks) used by the whole machine and by this process
@@ -123,7 +126,8 @@ if (process.env.BENCH_INSTANCES !== "0") {
   list.push({ name: `aw-q8-${THREADS}i`, kind: "aw", impl: { run } });
 }
 
-console.log(`# kernel threads ${THREADS} (cut-over ${PARALLEL_MIN} multiply-adds), ort-int8-2t numThreads ${THREADS}, ort-int8 numThreads 1 in a child process (self-timed); runs ${RUNS}, warm-up ${WARMUP}, interleaved in turns of ≥ ${SETTLE_MS} ms of untimed runs + ${BLOCK} timed ones; ${load()}`);
+console.log(`# kernel threads ${THREADS} (cut-over ${PARALLEL_MIN} multiply-adds), ort-int8-2t numThreads ${THREADS}, ort-int8 numThreads 1 in a child process (self-timed); runs ${RUNS}, warm-up ${WARMUP}, after ${WARM_MS} ms of each alone, interleaved in turns of ≥ ${SETTLE_MS} ms of untimed runs + ${BLOCK} timed ones; ${load()}`);
+await warmUp(list, { B: 1, T: 64 }, { ms: WARM_MS, now: () => performance.now() });
 const results = {};
 for (const c of CASES.split(",")) {
   const [B, T] = c.split("x").map(Number);
