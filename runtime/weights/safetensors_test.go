@@ -200,7 +200,36 @@ func TestFloat16(t *testing.T) {
 	if got := float16to32(0x7e00); !math.IsNaN(float64(got)) {
 		t.Errorf("NaN: got %v", got)
 	}
+	// Every binary16 value against its decoding field by field (NaN payloads included).
+	for h := range 1 << 16 {
+		if got, want := math.Float32bits(float16to32(uint16(h))), float16to32Fields(uint16(h)); got != want {
+			t.Fatalf("float16to32(%#04x) = %#08x, want %#08x", h, got, want)
+		}
+	}
 	if got := bfloat16to32(0x3fc0); got != 1.5 {
 		t.Errorf("bfloat16 1.5: got %v", got)
 	}
+}
+
+// float16to32Fields decodes binary16 bits into float32 bits field by field: the reference of
+// float16to32.
+func float16to32Fields(h uint16) uint32 {
+	sign := uint32(h>>15) << 31
+	exp := uint32(h>>10) & 0x1f
+	mant := uint32(h) & 0x3ff
+	switch {
+	case exp == 0x1f: // Inf or NaN, the payload kept
+		return sign | 0x7f800000 | mant<<13
+	case exp != 0:
+		return sign | (exp+127-15)<<23 | mant<<13
+	case mant == 0:
+		return sign
+	}
+	// subnormal: mant·2⁻²⁴ = 1.m'·2^(e) with the leading one of mant moved into the exponent
+	e := uint32(127 - 15 + 1)
+	for mant&0x400 == 0 {
+		mant <<= 1
+		e--
+	}
+	return sign | e<<23 | (mant&0x3ff)<<13
 }
