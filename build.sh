@@ -104,6 +104,7 @@ cmd_wasm() {
   node bench/wat2wasm.mjs runtime/kernels/wat/kernels.wat js/dist/kernels.wasm # for bundlers (Workers)
   # The relaxed-SIMD Q8 kernel (a module of its own: engines without relaxed SIMD reject it whole).
   node bench/wat2wasm.mjs runtime/kernels/wat/kernels_relaxed.wat js/dist/kernels_relaxed.js
+  node bench/wat2wasm.mjs runtime/kernels/wat/kernels_relaxed.wat js/dist/kernels_relaxed.wasm # for bundlers (Workers)
   GOOS=js GOARCH=wasm go build -tags wasmsimd -trimpath -ldflags="-s -w" -o js/dist/adapterwasm.wasm.tmp ./wasm
   mv js/dist/adapterwasm.wasm.tmp js/dist/adapterwasm.wasm
   wrap_wasm_exec "$(go env GOROOT)/lib/wasm/wasm_exec.js" >js/dist/wasm_exec.js.tmp
@@ -422,6 +423,7 @@ worker_build() {
   # With the Wasm SIMD kernels: their module is bundled too (workerd compiles no fetched Wasm).
   need_bench_deps
   node bench/wat2wasm.mjs runtime/kernels/wat/kernels.wat "$out/kernels.wasm"
+  node bench/wat2wasm.mjs runtime/kernels/wat/kernels_relaxed.wat "$out/kernels_relaxed.wasm" # RELAXED_SIMD on
   GOOS=js GOARCH=wasm go build -tags wasmsimd -trimpath -ldflags="-s -w" -o "$out/adapterwasm-worker.wasm.tmp" ./wasm/worker
   mv "$out/adapterwasm-worker.wasm.tmp" "$out/adapterwasm-worker.wasm"
   cp "$(go env GOROOT)/lib/wasm/wasm_exec.js" "$out/wasm_exec.js"

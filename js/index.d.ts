@@ -166,6 +166,10 @@ export interface FromPretrainedOptions {
    *  bytes (Cloudflare Workers bundle it). Default: compiled from dist/kernels.js; where that
    *  cannot be done, Go's plain kernels run (see `simd`). First model of a realm only. */
   kernels?: WasmModule;
+  /** The compiled relaxed-SIMD kernel module (kernels_relaxed.wasm) to go with `kernels`, for
+   *  hosts that bundle modules: used with `relaxedSimd: true` (Cloudflare Workers' package entry
+   *  bundles it; without it the recipe runs on the plain-SIMD kernel, same answers). First model of a realm only. */
+  relaxedKernels?: WasmModule;
   /** Go's GOGC for the instance (-1: off). Default: Go's 100; 50 in Cloudflare Workers. First model of a realm only. */
   gcPercent?: number;
   /** Go's soft memory limit (GOMEMLIMIT) in bytes. Default: none; 96 MiB in Cloudflare Workers

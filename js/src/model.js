@@ -121,7 +121,7 @@ export class AutoModelWithHeads {
         }),
       );
     };
-    const [rt] = await Promise.all([loadRuntime(options.wasm, options.kernels, { gcPercent: options.gcPercent, memoryLimitBytes: options.memoryLimitBytes }, progress, options.threads, options.relaxedSimd), fetchAll()]);
+    const [rt] = await Promise.all([loadRuntime(options.wasm, options.kernels, { gcPercent: options.gcPercent, memoryLimitBytes: options.memoryLimitBytes }, progress, options.threads, options.relaxedSimd, options.relaxedKernels), fetchAll()]);
     throwIfAborted(options.signal, hubId ?? base.href);
     let converted = null;
     if (conv?.cached) {

@@ -169,11 +169,14 @@ export function setFileReader(f) {
   readLocal = f;
 }
 
-// defaultKernels is the compiled SIMD kernel module when the entry has one (workerd.js).
+// defaultKernels is the compiled SIMD kernel module when the entry has one (workerd.js), and
+// defaultRelaxedKernels the compiled relaxed-SIMD one beside it.
 let defaultKernels;
+let defaultRelaxedKernels;
 
-export function setDefaultKernels(k) {
+export function setDefaultKernels(k, relaxed) {
   defaultKernels = k;
+  defaultRelaxedKernels = relaxed;
 }
 
 // loadRuntime starts the Go instance, once. wasm may be a WebAssembly.Module (Cloudflare Workers
@@ -181,11 +184,12 @@ export function setDefaultKernels(k) {
 // the compiled SIMD kernel module (kernels.wasm, bundled in Cloudflare Workers); by default it is
 // compiled from the bytes in dist/kernels.js. Both only matter for the first model of a realm,
 // as does progress (a LoadProgress, progress.js): the Wasm module is reported as one of its files,
-// and threads (the kernel threads to split large products over; threadPlan), and relaxedSimd
-// (false: never the relaxed-SIMD kernel; relaxedAllowed).
-export function loadRuntime(wasm, kernels, gc, progress, threads, relaxedSimd) {
+// and threads (the kernel threads to split large products over; threadPlan), relaxedSimd
+// (relaxedMode), and relaxedKernels (the compiled relaxed-SIMD kernel module, kernels_relaxed.wasm,
+// which goes with a compiled kernels module: Cloudflare Workers bundle both).
+export function loadRuntime(wasm, kernels, gc, progress, threads, relaxedSimd, relaxedKernels) {
   if (current) return current;
-  const p = start(wasm, kernels, gc, progress, threads, relaxedSimd).then(
+  const p = start(wasm, kernels, gc, progress, threads, relaxedSimd, relaxedKernels).then(
     (rt) => {
       rt._promise = p;
       if (rt.exited && current === p) current = null; // died before anyone used it
@@ -280,11 +284,12 @@ function wasmDefault() {
 // Chromium; Node 20 only with --experimental-wasm-relaxed-simd) and relaxed is true, the
 // relaxed-SIMD Q8 kernel (runtime/kernels/wat/kernels_relaxed.wat) is instantiated too, its
 // exports merged into the kernel module's, and attach's answer has relaxedModule; Go then uses
-// it for Q8 products (kernels.Relaxed). Not with a compiled kernel module (Cloudflare Workers).
-// Where relaxed is true and the engine has no relaxed SIMD (or the module is compiled), Go runs
-// the same 7-bit recipe on kernels.wat's qgemm_u7 (the trampolines' u7_requested): the same
+// it for Q8 products (kernels.Relaxed). With a compiled kernel module (Cloudflare Workers), the
+// relaxed one is compiledRelaxed, when the host bundled it too (an engine without relaxed SIMD
+// would have refused it at bundle load). Where relaxed is true and there is no relaxed module, Go
+// runs the same 7-bit recipe on kernels.wat's qgemm_u7 (the trampolines' u7_requested): the same
 // answers, at plain-SIMD speed.
-function kernelImports(compiled, rt, mode) {
+function kernelImports(compiled, rt, mode, compiledRelaxed) {
   let k = null;
   const relaxed = mode === "on";
   const imports = kernelTrampolines(() => k, () => rt.pool, { u7: mode !== "off" });
@@ -293,8 +298,14 @@ function kernelImports(compiled, rt, mode) {
     const env = { env: { mem: goInstance.exports.mem } };
     try {
       if (compiled instanceof WebAssembly.Module) {
-        k = (await WebAssembly.instantiate(compiled, env)).exports; // a Module in: an Instance out
-        return { module: compiled };
+        k = { ...(await WebAssembly.instantiate(compiled, env)).exports }; // a Module in: an Instance out
+        if (!relaxed || !(compiledRelaxed instanceof WebAssembly.Module)) return { module: compiled };
+        try {
+          Object.assign(k, (await WebAssembly.instantiate(compiledRelaxed, env)).exports);
+          return { module: compiled, relaxedModule: compiledRelaxed };
+        } catch {
+          return { module: compiled }; // not a module for this memory: qgemm_u7
+        }
       }
       const { default: b64 } = await import("../dist/kernels.js");
       let bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
@@ -411,17 +422,17 @@ function goEnv(gc = {}) {
   return env;
 }
 
-async function start(wasm, compiledKernels, gc, progress, threads, relaxedSimd) {
+async function start(wasm, compiledKernels, gc, progress, threads, relaxedSimd, compiledRelaxed) {
   const go = new Go();
   const key = `__adapterwasm_${Math.random().toString(36).slice(2)}`;
   go.argv = ["adapterwasm", key];
   go.env = { ...go.env, ...goEnv(gc) };
-  compiledKernels ??= defaultKernels;
+  if (compiledKernels == null) [compiledKernels, compiledRelaxed] = [defaultKernels, compiledRelaxed ?? defaultRelaxedKernels];
   const source = await (wasm ?? wasmDefault());
   const plan = threadPlan(threads, source, compiledKernels);
   const pooled = { pool: null }; // the trampolines read the pool from here once it runs
   const relaxed = relaxedMode(relaxedSimd);
-  const kernels = kernelImports(compiledKernels, pooled, relaxed);
+  const kernels = kernelImports(compiledKernels, pooled, relaxed, compiledRelaxed);
   go.importObject.adapterwasm_kernels = kernels.imports;
   const shared = plan.threads > 1;
   const instance = await instantiate(source, go.importObject, progress, wasm == null, shared ? shareMemory : undefined);

@@ -21,6 +21,7 @@
 import "../dist/wasm_exec.js"; // Go's own, copied from $(go env GOROOT)/lib/wasm by ./build.sh worker
 import mod from "../dist/adapterwasm-worker.wasm"; // bundled: workerd cannot compile fetched Wasm
 import kernelsMod from "../dist/kernels.wasm"; // the Wasm SIMD kernels (runtime/kernels/wat/kernels.wat)
+import relaxedMod from "../dist/kernels_relaxed.wasm"; // the relaxed-SIMD Q8 kernel (kernels_relaxed.wat; RELAXED_SIMD on)
 import { kernelTrampolines } from "../../js/src/kernel-imports.js";
 
 // syumai/workers reads globalThis.context once, when the instance starts: env and the binding
@@ -99,17 +100,26 @@ let instance = null; // Promise<{ serve, maxBodyBytes, exited }> of the running 
 // as js/src/runtime.js gives them): trampolines to the SIMD kernel module, which imports Go's
 // memory and so is instantiated once Go's instance exists, before Go's main runs. If it cannot
 // be, available() answers 0 and Go runs its plain-Go kernels. relaxed (the RELAXED_SIMD var "on")
-// asks for the relaxed-SIMD recipe of the package's relaxedSimd option, here on its plain-SIMD
-// twin qgemm_u7 (kernels.wasm): the answers of pages that opt in, bit for bit.
+// asks for the relaxed-SIMD recipe of the package's relaxedSimd option: on the relaxed-SIMD
+// kernel (kernels_relaxed.wasm, instantiated beside the main one), or, if that cannot be, on its
+// plain-SIMD twin qgemm_u7 (kernels.wasm); the answers of pages that opt in either way, bit for bit.
 function kernelImports(relaxed) {
   let k = null;
   const imports = kernelTrampolines(() => k, () => null, { u7: relaxed });
   const attach = (goInst) => {
+    const env = { env: { mem: goInst.exports.mem } };
     try {
-      k = new WebAssembly.Instance(kernelsMod, { env: { mem: goInst.exports.mem } }).exports;
+      k = { ...new WebAssembly.Instance(kernelsMod, env).exports };
     } catch (e) {
       console.warn(`adapterwasm: SIMD kernels unavailable, plain-Go kernels: ${e?.message ?? e}`);
       k = null;
+    }
+    if (k && relaxed) {
+      try {
+        Object.assign(k, new WebAssembly.Instance(relaxedMod, env).exports);
+      } catch (e) {
+        console.warn(`adapterwasm: relaxed-SIMD kernel unavailable, its plain-SIMD twin: ${e?.message ?? e}`);
+      }
     }
     return k !== null;
   };

@@ -30,7 +30,8 @@ const golden = (name) => JSON.parse(readFileSync(join(root, "testdata/minilm/gol
 // (package.json and its "files"), from one build: js/dist may be rebuilt while the tests run
 // (`./build.sh wasm` writes kernels.js, then the module), and a Go module with another build's
 // kernels is not a pair. The SIMD kernel module as a file the Worker can bundle
-// (dist/kernels.wasm) is written from the base64 in dist/kernels.js when the build has none.
+// (dist/kernels.wasm, and dist/kernels_relaxed.wasm) is written from the base64 in dist/kernels.js
+// (dist/kernels_relaxed.js) when the build has none.
 async function installPackage() {
   const js = join(root, "js");
   const to = join(workerDir, "node_modules", "adapterwasm");
@@ -50,10 +51,11 @@ async function installPackage() {
     assert.ok(attempt < 60, "js/dist keeps changing (a build under way?)");
     await new Promise((r) => setTimeout(r, 1000));
   }
-  if (!existsSync(join(to, "dist/kernels.wasm"))) {
-    const b64 = /"([A-Za-z0-9+/=]+)"/.exec(readFileSync(join(to, "dist/kernels.js"), "utf8"))?.[1];
-    assert.ok(b64, "dist/kernels.js holds no base64 module");
-    writeFileSync(join(to, "dist/kernels.wasm"), Buffer.from(b64, "base64"));
+  for (const name of ["kernels", "kernels_relaxed"]) {
+    if (existsSync(join(to, `dist/${name}.wasm`))) continue;
+    const b64 = /"([A-Za-z0-9+/=]+)"/.exec(readFileSync(join(to, `dist/${name}.js`), "utf8"))?.[1];
+    assert.ok(b64, `dist/${name}.js holds no base64 module`);
+    writeFileSync(join(to, `dist/${name}.wasm`), Buffer.from(b64, "base64"));
   }
 }
 
@@ -109,6 +111,7 @@ describe("the js package in a Worker on wrangler dev --local", { concurrency: fa
     assert.equal(body.config.hiddenSize, 384);
     assert.equal(body.baseVerified, true, "the manifest's sha256s were checked");
     assert.equal(body.simd, true, "the bundled SIMD kernels are not in use");
+    assert.deepEqual([body.kernels, body.relaxedSimd], ["wasm-simd", false], "the default: 16-bit activations on the plain SIMD kernel");
     assert.equal(body.stats.bytesFetched, JSON.parse(readFileSync(join(model, "manifest.json"), "utf8")).files.reduce((n, f) => n + f.size, 0));
     report("memory after base load", body.memory);
   });
@@ -176,5 +179,33 @@ describe("the js package in a Worker on wrangler dev --local", { concurrency: fa
     assert.equal(again.status, 200, JSON.stringify(again.body));
     checkClassify(again.body.results, want.sentiment, "after the unload");
     assert.equal((await call("/memory")).body.isolate, isolate, "the isolate restarted");
+  });
+});
+
+// relaxedSimd: true in a Worker through the package: its workerd entry bundles the relaxed-SIMD
+// kernel module too, and workerd (V8) has relaxed SIMD, so q8 products run on it; the answers are
+// the CLI's --relaxed-simd ones (the recipe's plain-Go twin), bit for bit. A second wrangler dev:
+// one model, and so one recipe, per isolate.
+describe("the package with relaxedSimd: true in a Worker: the relaxed-SIMD kernel, the CLI's --relaxed-simd answers", { concurrency: false }, () => {
+  let dev;
+  const texts = golden("sentiment").sentences;
+  let want;
+  before(async () => {
+    await installPackage();
+    want = cli(["classify", "--model", model, "--adapter", join(assets, "adapters", "sentiment"), "--relaxed-simd"], texts);
+    dev = await startDev(workerDir);
+  });
+  after(async () => {
+    await dev?.stop();
+  });
+
+  test("kernels wasm-simd+relaxed; classify equals the CLI's --relaxed-simd", async () => {
+    const call = (path, body) => callJSON(dev.url, path, body, { retry: true, stats: devProxy });
+    const load = await call("/load?bundled=no&relaxed=on");
+    assert.equal(load.status, 200, JSON.stringify(load.body));
+    assert.deepEqual([load.body.kernels, load.body.relaxedSimd], ["wasm-simd+relaxed", true], "the bundled relaxed-SIMD kernel runs");
+    const { status, body } = await call("/classify", { texts, adapters: "sentiment" });
+    assert.equal(status, 200, JSON.stringify(body));
+    checkClassify(body.results, want, "relaxed-SIMD kernel in workerd");
   });
 });

@@ -356,10 +356,10 @@ describe("adapter LRU and Cache API on wrangler dev --local", { concurrency: fal
   });
 });
 
-// RELAXED_SIMD "on": the Worker takes the package's relaxedSimd recipe (7-bit activations) on its
-// plain-SIMD twin qgemm_u7 (the Worker bundles no relaxed-SIMD module), and so gives the answers
-// of the package opted in here in Node (qgemm_u7 in Node 20, the relaxed-SIMD kernel where Node
-// has relaxed SIMD), bit for bit, on the same batch.
+// RELAXED_SIMD "on": the Worker takes the package's relaxedSimd recipe (7-bit activations) on the
+// relaxed-SIMD kernel it bundles (kernels_relaxed.wasm; workerd's V8 has relaxed SIMD), and so
+// gives the answers of the package opted in here in Node (qgemm_u7 in Node 20, the relaxed-SIMD
+// kernel where Node has relaxed SIMD), bit for bit, on the same batch.
 describe("RELAXED_SIMD on wrangler dev --local: the package's relaxedSimd answers", { concurrency: false }, () => {
   let dev;
   before(async () => {
@@ -369,9 +369,9 @@ describe("RELAXED_SIMD on wrangler dev --local: the package's relaxedSimd answer
     await dev?.stop();
   });
 
-  test("kernels wasm-simd+u7; logits equal the package's with relaxedSimd: true", async () => {
+  test("kernels wasm-simd+relaxed; logits equal the package's with relaxedSimd: true", async () => {
     const health = await (await get(`${dev.url}/healthz`, 120_000)).json();
-    assert.equal(health.kernels, "wasm-simd+u7", JSON.stringify(health));
+    assert.equal(health.kernels, "wasm-simd+relaxed", JSON.stringify(health));
     const texts = golden.slice(0, 8);
     const res = await send(`${dev.url}/v1/classify`, () => ({
       method: "POST",

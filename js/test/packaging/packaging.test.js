@@ -75,7 +75,7 @@ after(async () => {
 describe("the packed tarball", () => {
   test("holds the built files, the licenses and the metadata; nothing else", () => {
     const files = run("tar", ["-tzf", tarball]).trim().split("\n").map((f) => f.replace(/^package\//, "")).sort();
-    for (const f of ["LICENSE", "README.md", "package.json", "index.d.ts", "node.d.ts", "worker.d.ts", "dist/adapterwasm.wasm", "dist/kernels.js", "dist/kernels.wasm", "dist/wasm_exec.js", "dist/wasm_exec.LICENSE", "src/node.js", "src/workerd.js", "src/pipeline.js"]) {
+    for (const f of ["LICENSE", "README.md", "package.json", "index.d.ts", "node.d.ts", "worker.d.ts", "dist/adapterwasm.wasm", "dist/kernels.js", "dist/kernels.wasm", "dist/kernels_relaxed.js", "dist/kernels_relaxed.wasm", "dist/wasm_exec.js", "dist/wasm_exec.LICENSE", "src/node.js", "src/workerd.js", "src/pipeline.js"]) {
       assert.ok(files.includes(f), `${f} not packed: ${files}`);
     }
     assert.deepEqual(files.filter((f) => !/^(src\/[\w-]+\.js|bin\/adapterwasm\.js$|dist\/|[\w.]+\.d\.ts$|LICENSE$|README\.md$|package\.json$)/.test(f)), []);

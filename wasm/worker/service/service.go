@@ -259,8 +259,9 @@ type Health struct {
 	UptimeMs int64            `json:"uptimeMs"`
 	Limits   map[string]int64 `json:"limits"`
 	SIMD     bool             `json:"simd"` // the Wasm SIMD kernels are in use (runtime/kernels)
-	// Kernels names them (kernels.Name): "wasm-simd", "wasm-simd+u7" (RELAXED_SIMD on: the relaxed
-	// recipe on the plain-SIMD qgemm_u7), "go".
+	// Kernels names them (kernels.Name): "wasm-simd", "wasm-simd+relaxed" (RELAXED_SIMD on: the
+	// relaxed recipe on the bundled relaxed-SIMD kernel), "wasm-simd+u7" (the same recipe on the
+	// plain-SIMD qgemm_u7, if that kernel could not be instantiated), "go".
 	Kernels string `json:"kernels"`
 }
 

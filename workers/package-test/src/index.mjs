@@ -2,8 +2,10 @@
 // write it; workers/test/package.test.mjs drives it. One model per isolate, loaded by the first
 // request that needs it and kept for the later ones.
 //
-//   GET  /load[?bundled=no]             load the base model: { isolate, config, simd, memory, stats }
-//                                       (bundled=no: without passing wasm and kernels)
+//   GET  /load[?bundled=no][&relaxed=on] load the base model: { isolate, config, simd, kernels,
+//                                       relaxedSimd, memory, stats } (bundled=no: without passing
+//                                       wasm and kernels; relaxed=on: relaxedSimd: true, the first
+//                                       load of an isolate only)
 //   POST /classify {texts, adapters}    { results }, the package's classify output
 //   POST /embed {texts}                 { embeddings: number[][] } (mean pooling, normalized)
 //   POST /unload {name}                 { loadedAdapters }
@@ -27,10 +29,12 @@ const ASSETS = "https://assets.invalid/";
 let model = null; // Promise<AutoModelWithHeads>, one per isolate
 let isolate = null; // an id for this isolate, so that the test can tell a restart (no randomness at global scope)
 
-function getModel(env, { bundled = true } = {}) {
+function getModel(env, { bundled = true, relaxed = false } = {}) {
   model ??= AutoModelWithHeads.fromPretrained(`${ASSETS}model/`, {
-    // Without them (bundled=false) the package's workerd entry supplies both.
+    // Without them (bundled=false) the package's workerd entry supplies both (and the relaxed-SIMD
+    // kernel module, which relaxedSimd: true takes).
     ...(bundled ? { wasm, kernels } : {}),
+    ...(relaxed ? { relaxedSimd: true } : {}),
     fetch: (url, init) => env.ASSETS.fetch(url, init),
     index: `${ASSETS}adapters/index.json`,
     // cache: the default, the Cache API (caches.open("adapterwasm-v1")) for the base and adapters
@@ -53,8 +57,9 @@ async function handle(request, env) {
   const body = request.method === "POST" ? await request.json() : {};
   const t0 = Date.now();
   if (request.method === "GET" && pathname === "/load") {
-    const m = await getModel(env, { bundled: new URL(request.url).searchParams.get("bundled") !== "no" });
-    return json({ isolate, config: m.config, simd: m.simd, baseVerified: m.baseVerified, memory: await m.memory(), stats: { bytesFetched: m.stats.bytesFetched, bytesFromCache: m.stats.bytesFromCache }, ms: Date.now() - t0 });
+    const q = new URL(request.url).searchParams;
+    const m = await getModel(env, { bundled: q.get("bundled") !== "no", relaxed: q.get("relaxed") === "on" });
+    return json({ isolate, config: m.config, simd: m.simd, kernels: m.kernels, relaxedSimd: m.relaxedSimd, baseVerified: m.baseVerified, memory: await m.memory(), stats: { bytesFetched: m.stats.bytesFetched, bytesFromCache: m.stats.bytesFromCache }, ms: Date.now() - t0 });
   }
   if (request.method === "POST" && pathname === "/classify") {
     const m = await getModel(env);
