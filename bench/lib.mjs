@@ -174,16 +174,25 @@ export const CASES = [
 // longer than a whole case: the first case of threads.mjs, 1×32, timed 26–29 ms for adapterwasm's
 // one thread (13 ms once warm; 2026-12-07, load 1.0) and 28–35 for onnxruntime-web, with a few
 // warm-up rounds only.
-export async function warmUp(contenders, { B, T }, { ms, now }) {
+export async function warmUp(contenders, shape, { ms, now }) {
+  for (const job of await caseJobs(contenders, shape)) {
+    const t0 = now();
+    do await job();
+    while (now() - t0 < ms);
+  }
+}
+
+// caseJobs returns, for each contender, a function that runs it once on batch B of texts of T
+// tokens: adapterwasm on the texts (it tokenizes them), onnxruntime-web on the same token ids.
+async function caseJobs(contenders, { B, T }) {
   const texts = Array.from({ length: B }, () => textOfTokens(T));
   const aw = contenders.find((c) => c.kind === "aw");
   const ids = await aw.impl.tokenize(texts, T);
-  for (const c of contenders) {
-    const feeds = c.kind === "aw" ? null : c.impl.feeds(ids);
-    const t0 = now();
-    do await (c.kind === "aw" ? c.impl.run(texts) : c.impl.run(feeds));
-    while (now() - t0 < ms);
-  }
+  return contenders.map((c) => {
+    if (c.kind === "aw") return () => c.impl.run(texts);
+    const feeds = c.impl.feeds(ids);
+    return () => c.impl.run(feeds);
+  });
 }
 
 // runCase times every contender on one shape, interleaved (A B C D, A B C D, … with the order
@@ -195,14 +204,7 @@ export async function warmUp(contenders, { B, T }, { ms, now }) {
 // busy for tens of ms after its run (onnxruntime-web's pool spins), which would otherwise land on
 // the next contender.
 export async function runCase(contenders, { B, T }, { runs, warmup, now, log, block = 1, settleMs = 0 }) {
-  const texts = Array.from({ length: B }, () => textOfTokens(T));
-  const aw = contenders.find((c) => c.kind === "aw");
-  const ids = await aw.impl.tokenize(texts, T);
-  const jobs = contenders.map((c) => {
-    if (c.kind === "aw") return () => c.impl.run(texts);
-    const feeds = c.impl.feeds(ids);
-    return () => c.impl.run(feeds);
-  });
+  const jobs = await caseJobs(contenders, { B, T });
   const times = contenders.map(() => []);
   const rounds = warmup + Math.ceil(runs / block);
   for (let r = 0; r < rounds; r++) {
