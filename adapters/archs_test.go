@@ -97,6 +97,7 @@ func caseLogits(t *testing.T, m *Model, st *State, in bert.Input, c *tinyCase) (
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkFirstOnly(t, m, in, out)
 	if len(out.Heads) != len(heads) {
 		t.Fatalf("%d head outputs, want %d", len(out.Heads), len(heads))
 	}

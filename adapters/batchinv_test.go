@@ -97,10 +97,12 @@ func (s invSetup) activate(t *testing.T, m *Model, expr string) error {
 // sequence s (-1: a filler).
 func runInv(t *testing.T, m *Model, st *State, texts []invText, at []int, T int, got map[string]map[int][]float32) {
 	t.Helper()
-	out, err := m.Forward(st, batchOf(texts, T, int32(m.Base.Config.PadTokenID)))
+	in := batchOf(texts, T, int32(m.Base.Config.PadTokenID))
+	out, err := m.Forward(st, in)
 	if err != nil {
 		t.Fatalf("%s on %d texts of %d tokens: %v", m.Active(), len(texts), T, err)
 	}
+	checkFirstOnly(t, m, in, out)
 	for _, h := range out.Heads {
 		k := h.Head.NumLabels()
 		for i := 0; i < h.NSeq; i++ {

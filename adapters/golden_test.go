@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
+	"sync/atomic"
 	"testing"
 
 	"github.com/adapterwasm/adapterwasm/internal/golden"
@@ -133,6 +135,7 @@ func TestTinyGoldens(t *testing.T) {
 	if len(index.Cases) < 20 {
 		t.Fatalf("index lists %d cases", len(index.Cases))
 	}
+	first0, full0 := firstOnlyRuns.Load(), fullRuns.Load()
 	for _, ic := range index.Cases {
 		var c tinyCase
 		golden.Load(t, &c, "tiny", "golden", ic.File)
@@ -141,6 +144,13 @@ func TestTinyGoldens(t *testing.T) {
 				checkTinyCase(t, loadCase(t, base, &c, variant == "safetensors"), &State{}, in, &c, variant)
 			})
 		}
+	}
+	// Both paths ran: most setups (sequence heads, no gates) on the last layer's first rows, the
+	// others (tagging heads, gates, Split, ReFT) on every row.
+	first, full := firstOnlyRuns.Load()-first0, fullRuns.Load()-full0
+	t.Logf("last layer on the first rows only: %d runs; on every row: %d", first, full)
+	if first < 10 || full < 4 {
+		t.Errorf("last layer on the first rows only in %d runs, on every row in %d: want both paths taken", first, full)
 	}
 }
 
@@ -207,6 +217,7 @@ func checkTinyCase(t *testing.T, m *Model, st *State, in bert.Input, c *tinyCase
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkFirstOnly(t, m, in, out)
 	var got []float32
 	if single != "" {
 		got = out.Heads[0].Logits
@@ -223,6 +234,44 @@ func checkTinyCase(t *testing.T, m *Model, st *State, in bert.Input, c *tinyCase
 			t.Fatal(err)
 		}
 		checkLogits(t, single+" after unmerge", out.Heads[0].Logits, flatLogits(t, c.LogitsUnmerged))
+	}
+}
+
+// firstOnlyRuns counts the Forward calls checkFirstOnly saw take the last layer's first rows
+// only, and those that computed every row (TestFirstOnlyTaken).
+var firstOnlyRuns, fullRuns atomic.Int64
+
+// checkFirstOnly: out (m.Forward on in, with the State's default) has the same logits, bit for
+// bit, as a Forward that computes every row of the last layer (State.FullHidden), and the
+// last hidden state is one row per sequence exactly when the setup allows it.
+func checkFirstOnly(t *testing.T, m *Model, in bert.Input, out *Output) {
+	t.Helper()
+	H := m.Base.Config.HiddenSize
+	var heads []HeadOutput
+	for _, h := range out.Heads {
+		h.Logits = slices.Clone(h.Logits)
+		heads = append(heads, h)
+	}
+	first := len(out.Hidden) == out.Replicas*in.B*H && in.T > 1
+	full, err := m.Forward(&State{FullHidden: true}, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(full.Hidden) == len(out.Hidden) && in.T > 1 && len(full.Hidden) == full.Replicas*in.B*H {
+		t.Fatal("FullHidden: the last hidden state still has one row per sequence")
+	}
+	if len(full.Heads) != len(heads) {
+		t.Fatalf("%d heads with every row, %d with the first rows", len(full.Heads), len(heads))
+	}
+	for i, h := range heads {
+		if !slices.Equal(h.Logits, full.Heads[i].Logits) {
+			t.Errorf("head %s: logits %v with the last layer's first rows only (%v), %v with every row", h.Head.Name, h.Logits, first, full.Heads[i].Logits)
+		}
+	}
+	if first {
+		firstOnlyRuns.Add(1)
+	} else {
+		fullRuns.Add(1)
 	}
 }
 

@@ -77,6 +77,7 @@ func TestActivationGoldens(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				checkFirstOnly(t, m, in, out)
 				checkLogits(t, name, out.Heads[0].Logits, flatLogits(t, c.Logits))
 			})
 		}
@@ -172,6 +173,7 @@ func TestRegistrySweep(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			checkFirstOnly(t, m, in, out)
 			checkLogits(t, c.Preset, out.Heads[0].Logits, flatLogits(t, c.Logits))
 		})
 	}

@@ -79,6 +79,7 @@ func TestMiniLMDemoAdapters(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				checkFirstOnly(t, m, in, out)
 				if len(out.Heads) != 1 {
 					t.Fatalf("%d heads", len(out.Heads))
 				}

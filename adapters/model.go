@@ -310,7 +310,7 @@ type HeadOutput struct {
 // Output is the result of Forward: the last hidden state of the (replicated, for Parallel)
 // batch and one entry per head.
 type Output struct {
-	Hidden   []float32 // [replicas*B*T, hidden]
+	Hidden   []float32 // [replicas*B*T, hidden]; [replicas*B, hidden] (first rows) unless State.FullHidden: see there
 	Replicas int
 	Heads    []HeadOutput
 }
@@ -319,6 +319,11 @@ type Output struct {
 // the outputs. Reusing it makes repeated calls allocation-free. Not safe for concurrent use.
 type State struct {
 	Enc bert.State
+	// FullHidden makes Forward compute every row of Output.Hidden. Otherwise, when every head of
+	// the setup reads one vector per sequence (no tagging head) and the setup is row-local at the
+	// last layer (RowLocal), the last layer computes only the first token's row of each sequence
+	// (bert.Input.FirstOnly) and Output.Hidden has one row per sequence: the same logits.
+	FullHidden bool
 
 	m        *Model
 	err      error
@@ -390,11 +395,13 @@ func (m *Model) ForwardTasks(st *State, in bert.Input, taskIDs []int) (*Output, 
 	if m.active != nil {
 		hooks = st
 	}
+	run.FirstOnly = !st.FullHidden && m.sequenceHeadsOnly()
 	hidden, err := m.Base.Forward(&st.Enc, run, hooks)
 	if err != nil {
 		return nil, err
 	}
-	// Prompt tuning lengthens every sequence: the heads read the longer ones.
+	// Prompt tuning lengthens every sequence: the heads read the longer ones. Under FirstOnly
+	// the encoder may have returned one row per sequence (T = 1).
 	in.T = len(hidden) / (run.B * m.Base.Config.HiddenSize)
 	run.T = in.T
 	if st.err != nil {
@@ -438,6 +445,65 @@ func (m *Model) ForwardTasks(st *State, in bert.Input, taskIDs []int) (*Output, 
 		st.out.Heads = append(st.out.Heads, HeadOutput{Head: h, Seq0: u.seq0, NSeq: nseq, Logits: logits, T: in.T})
 	}
 	return &st.out, nil
+}
+
+// sequenceHeadsOnly reports whether the active setup has heads and none of them reads more than
+// each sequence's first row (tagging heads read every token).
+func (m *Model) sequenceHeadsOnly() bool {
+	if len(m.headSpec) == 0 {
+		return false
+	}
+	for _, u := range m.headSpec {
+		if u.head.Type == HeadTagging {
+			return false
+		}
+	}
+	return true
+}
+
+// RowLocal implements bert.RowLocal: whether every hook of layer l after self-attention
+// computes each row from that row alone. Not so with a Split block (token ranges), a gated
+// bottleneck or LoRA module at l (their gates average over the sequence's tokens), or ReFT at l
+// (it intervenes at positions). Prefix tuning and prompts act before or inside attention.
+func (st *State) RowLocal(l int) bool {
+	m := st.m
+	if m == nil || m.active == nil {
+		return true
+	}
+	local := true
+	walkBlocks(m.active, func(b *Block) {
+		if b.Kind == Split {
+			local = false
+		}
+	})
+	if !local {
+		return false
+	}
+	st.flat = m.active.flatten(st.flat[:0])
+	for _, name := range st.flat {
+		a := m.adapters[name]
+		if a == nil {
+			continue
+		}
+		if l < len(a.reft) && a.reft[l] != nil {
+			return false
+		}
+		if l < len(a.bn) {
+			for _, mod := range a.bn[l] {
+				if mod != nil && mod.gate != nil {
+					return false
+				}
+			}
+		}
+		if l < len(a.lora) {
+			for _, mod := range a.lora[l] {
+				if mod != nil && mod.gate != nil {
+					return false
+				}
+			}
+		}
+	}
+	return true
 }
 
 // checkTaskIDs checks taskIDs against the active setup's MultiTask blocks (compose_multi_task:

@@ -2,6 +2,7 @@ package bert_test
 
 import (
 	"os"
+	"slices"
 	"testing"
 
 	"github.com/adapterwasm/adapterwasm/internal/golden"
@@ -118,13 +119,19 @@ func TestForwardDoesNotAllocate(t *testing.T) {
 	if _, err := m.Forward(st, in, nil); err != nil {
 		t.Fatal(err)
 	}
-	allocs := testing.AllocsPerRun(3, func() {
+	for _, first := range []bool{false, true} {
+		in.FirstOnly = first
 		if _, err := m.Forward(st, in, nil); err != nil {
 			t.Fatal(err)
 		}
-	})
-	if allocs != 0 {
-		t.Errorf("Forward allocated %v times per run on a warm state", allocs)
+		allocs := testing.AllocsPerRun(3, func() {
+			if _, err := m.Forward(st, in, nil); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs != 0 {
+			t.Errorf("Forward (FirstOnly %v) allocated %v times per run on a warm state", first, allocs)
+		}
 	}
 }
 
@@ -174,5 +181,74 @@ func TestMissingAndMisshapedTensorsReportedTogether(t *testing.T) {
 	}
 	if len(le.Problems) != 2 {
 		t.Errorf("want 2 problems, got %q", le.Problems)
+	}
+}
+
+// opaqueHooks are hooks that do nothing and do not say they are row-local.
+type opaqueHooks struct{}
+
+func (opaqueHooks) Linear(int, bert.Site, []float32, []float32, bert.Batch) {}
+func (opaqueHooks) Residual(int, bert.Residual, []float32, []float32, *bert.LayerNorm, []float32, bert.Batch) bool {
+	return false
+}
+func (opaqueHooks) Prefix(int, []float32, bert.Batch) (int, []float32, []float32) { return 0, nil, nil }
+func (opaqueHooks) Layer(int, []float32, bert.Batch)                              {}
+func (opaqueHooks) Prompt(bert.Batch) (int, []float32, bool)                      { return 0, nil, false }
+func (opaqueHooks) Embedded([]float32, bert.Batch)                                {}
+
+// localHooks are opaqueHooks that say they are row-local.
+type localHooks struct{ opaqueHooks }
+
+func (localHooks) RowLocal(int) bool { return true }
+
+// Input.FirstOnly: the last layer on each sequence's first row gives that row's float32s of the
+// full forward (padded batch, with and without a mask, and the pooler on them), and is not
+// honored where the hooks do not say they are row-local or every hidden state is kept.
+func TestFirstOnly(t *testing.T) {
+	m := loadTiny(t)
+	var g golden.Base
+	golden.Load(t, &g, "tiny", "golden", "base.json")
+	H := m.Config.HiddenSize
+	for _, masked := range []bool{true, false} {
+		in := baseInput(&g)
+		if !masked {
+			in.AttentionMask = nil
+		}
+		full, err := m.Forward(&bert.State{}, in, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fin := in
+		fin.FirstOnly = true
+		for _, hooks := range []bert.Hooks{nil, localHooks{}} {
+			st := &bert.State{}
+			first, err := m.Forward(st, fin, hooks)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(first) != in.B*H {
+				t.Fatalf("masked %v, hooks %T: FirstOnly returned %d floats, want %d", masked, hooks, len(first), in.B*H)
+			}
+			for s := 0; s < in.B; s++ {
+				if !slices.Equal(first[s*H:(s+1)*H], full[s*in.T*H:s*in.T*H+H]) {
+					t.Errorf("masked %v, hooks %T: sequence %d's first row differs from the full forward's", masked, hooks, s)
+				}
+			}
+			if !slices.Equal(m.Pool(st, first, in.B, 1), m.Pool(&bert.State{}, full, in.B, in.T)) {
+				t.Errorf("masked %v, hooks %T: pooler output differs", masked, hooks)
+			}
+		}
+		for _, c := range []struct {
+			st    *bert.State
+			hooks bert.Hooks
+		}{{&bert.State{}, opaqueHooks{}}, {&bert.State{KeepHiddenStates: true}, nil}} {
+			out, err := m.Forward(c.st, fin, c.hooks)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(out, full) {
+				t.Errorf("hooks %T, KeepHiddenStates %v: FirstOnly honored (%d floats) or the output differs", c.hooks, c.st.KeepHiddenStates, len(out))
+			}
+		}
 	}
 }
