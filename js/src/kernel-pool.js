@@ -75,7 +75,7 @@ const u32 = new Uint32Array(f32.buffer);
 export const f32bits = (x) => ((f32[0] = x), u32[0]);
 const bitsF32 = (b) => ((u32[0] = b), f32[0]);
 const OPS = [
-  // qgemm_packed(d, ldd, qx, sx, wp, sp, M, K, N, tmp): W packed as [N/4][K/2][8] int8 (K bytes
+  // qgemm_packed(d, ldd, qx, sx, wp, sp, M, K, N, tmp): W packed as [N/8][K/2][2][8] int8 (K bytes
   // a column) and scales [N/4][K/32][4] f32 (K/8 bytes a column); tmp: 8 floats per thread.
   (k, a, j0, j1, t) => k.qgemm_packed(a[0] + 4 * j0, a[1], a[2], a[3], a[4] + j0 * a[7], a[5] + (j0 * a[7]) / 8, a[6], a[7], j1 - j0, a[9] + 32 * t),
   // sgemm_nt(d, ldd, x, ldx, w, ldw, M, K, N): w's rows are the output columns.

@@ -23,7 +23,8 @@ const Q8Block = 32
 //
 // The first product by a SIMD integer kernel rearranges Q and Scale in place into that
 // kernel's layout (pack_q8 for qgemm_packed: for every 4 rows, the k-pairs of the 4 rows
-// interleaved; packQ7 for qgemm_r7: for every 8 rows, their k-quads interleaved; see Packed), so
+// interleaved, and those of each 8 rows' two quads interleaved; packQ7 for qgemm_r7: for every 8
+// rows, their k-quads interleaved; see Packed), so
 // that no product repacks them and no second copy of the weights exists. Every method of Q8
 // reads every layout; code that reads Q or Scale directly must check Packed first.
 type Q8 struct {
@@ -46,8 +47,8 @@ const (
 )
 
 // Packed reports whether Q and Scale are in a kernel's layout instead of row-major. pack_q8's
-// (qgemm_packed): W[o][k] is Q[(o/4)·4·In + (k/2)·8 + (o%4)·2 + k%2] and the scale of its block
-// b = k/Block is Scale[((o/4)·(In/Block) + b)·4 + o%4]. packQ7's (qgemm_r7): W[o][k] is
+// (qgemm_packed): W[o][k] is Q[(o/8)·8·In + (k/2)·16 + ((o/4)%2)·8 + (o%4)·2 + k%2] and the
+// scale of its block b = k/Block is Scale[((o/4)·(In/Block) + b)·4 + o%4]. packQ7's (qgemm_r7): W[o][k] is
 // Q[(o/8)·8·In + (k/4)·32 + (o%8)·4 + k%4] and its scale Scale[((o/8)·nb + b)·16 + ((o/4)%2)·8
 // + o%4], followed 4 floats later by that scale times the sum of the block's int8 weights (Scale
 // is twice as long). Only matrices with Block == Q8Block and Out % 8 == 0 are ever packed.
@@ -59,7 +60,7 @@ func (m *Q8) at(o, k int) (int8, float32) {
 	b := k / m.Block
 	switch m.packed {
 	case packPairs:
-		return m.Q[(o>>2)*4*m.In+(k>>1)*8+(o&3)*2+k&1], m.Scale[((o>>2)*nb+b)*4+o&3]
+		return m.Q[(o>>3)*8*m.In+(k>>1)*16+((o>>2)&1)*8+(o&3)*2+k&1], m.Scale[((o>>2)*nb+b)*4+o&3]
 	case packOcts:
 		return m.Q[(o>>3)*8*m.In+(k>>2)*32+(o&7)*4+k&3], m.Scale[((o>>3)*nb+b)*16+((o>>2)&1)*8+o&3]
 	}

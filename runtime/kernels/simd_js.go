@@ -20,8 +20,9 @@ func kABI() int32
 // 4: qgemm_packed's tmp holds 8 floats for each of up to kernelThreads threads. 5: quant_u7.
 // 6: attention. 7: pack_q7. 10: quant_i16 writes 4 rows interleaved by k-pairs (qgemm_packed's
 // tile), M rounded up to 4 rows. 11: transpose_f32; attention takes the keys transposed.
-// 12: qgemm_u7, quant_u7_i16.
-const kernelABI = 12
+// 12: qgemm_u7, quant_u7_i16. 13: pack_q8 interleaves the two quads of each panel of 8 rows
+// (Q8.at reads that layout).
+const kernelABI = 13
 
 //go:wasmimport adapterwasm_kernels pack_q7
 func kPackQ7(wp, tp, qw, sw, n, k uint32)
@@ -189,7 +190,7 @@ func simdGemmNN(dst []float32, ldd int, x []float32, ldx int, y []float32, ldy i
 var q8Scratch struct {
 	q  []int16   // quant_i16's (or quant_u7_i16's) activations, 4 rows interleaved by k-pairs
 	s  []float32 // their scales [rows, In/32]
-	wp []int8    // pack_q8's weights [Out/4][In/2][8], copied back into the matrix
+	wp []int8    // pack_q8's weights [Out/8][In/2][2][8], copied back into the matrix
 	sp []float32 // pack_q8's scales [Out/4][In/32][4], likewise
 	u  []uint8   // quant_u7's activations, 4 rows interleaved [⌈rows/4⌉][In/4][4][4]
 	su []float32 // their (scale, min) [⌈rows/4⌉][In/32][4][2]

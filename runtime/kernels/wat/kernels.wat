@@ -12,7 +12,7 @@
 
   ;; abi: the version of these exports' names and signatures. runtime/kernels/simd_js.go
   ;; (kernelABI) uses the module only when they match: bump both whenever an export changes.
-  (func (export "abi") (result i32) (i32.const 12))
+  (func (export "abi") (result i32) (i32.const 13))
 
   ;; A horizontal sum of an f32x4 v is written out as (v0+v1)+(v2+v3) wherever it is needed:
   ;; V8 (Node 20) does not inline Wasm calls, and a call per output tile shows in profiles.
@@ -637,18 +637,22 @@
       (br $jl)))
   )
 
-  ;; pack_q8 rearranges an int8 matrix qw [N, K] (N % 4 == 0, K % 32 == 0) and its scales
+  ;; pack_q8 rearranges an int8 matrix qw [N, K] (N % 8 == 0, K % 32 == 0) and its scales
   ;; sw [N, K/32] for qgemm_packed: for every 4 rows j..j+3 ("quad"), the k-pairs in order, each 8
   ;; bytes w[j][k] w[j][k+1] w[j+1][k] w[j+1][k+1] … w[j+3][k+1] (a transpose of 16-bit pairs,
-  ;; 8 shuffles per 64 bytes) into wp [N/4][K/2][8], and the scales as sp [N/4][K/32][4].
+  ;; 8 shuffles per 64 bytes), the two quads of each 8 rows ("panel") interleaved by k-pairs, into
+  ;; wp [N/8][K/2][2][8] (qgemm_packed's tile reads a panel as one stream), and the scales as
+  ;; sp [N/4][K/32][4].
   (func (export "pack_q8") (param $wp i32) (param $sp i32) (param $qw i32) (param $sw i32) (param $N i32) (param $K i32)
-    (local $j i32) (local $k i32) (local $b i32) (local $l i32) (local $nb i32) (local $r0 i32) (local $out i32)
+    (local $j i32) (local $k i32) (local $b i32) (local $l i32) (local $nb i32) (local $r0 i32) (local $out i32) (local $o i32)
     (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128) (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
     (local.set $nb (i32.shr_u (local.get $K) (i32.const 5)))
     (block $j_done (loop $jl
       (br_if $j_done (i32.ge_u (local.get $j) (local.get $N)))
       (local.set $r0 (i32.add (local.get $qw) (i32.mul (local.get $j) (local.get $K))))
-      (local.set $out (i32.add (local.get $wp) (i32.mul (local.get $j) (local.get $K))))
+      ;; the quad's half of its panel: panel j/8 at wp + (j & ~7)·K, quad j+4 8 bytes after quad j
+      (local.set $out (i32.add (i32.add (local.get $wp) (i32.mul (i32.and (local.get $j) (i32.const -8)) (local.get $K)))
+        (i32.shl (i32.and (local.get $j) (i32.const 4)) (i32.const 1))))
       (local.set $k (i32.const 0))
       (block $k_done (loop $kl
         (br_if $k_done (i32.ge_u (local.get $k) (local.get $K)))
@@ -661,14 +665,20 @@
         (local.set $t1 (i8x16.shuffle 8 9 24 25 10 11 26 27 12 13 28 29 14 15 30 31 (local.get $x0) (local.get $x1)))
         (local.set $t2 (i8x16.shuffle 0 1 16 17 2 3 18 19 4 5 20 21 6 7 22 23 (local.get $x2) (local.get $x3)))
         (local.set $t3 (i8x16.shuffle 8 9 24 25 10 11 26 27 12 13 28 29 14 15 30 31 (local.get $x2) (local.get $x3)))
-        (v128.store offset=0 (i32.add (local.get $out) (i32.shl (local.get $k) (i32.const 2)))
-          (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $t0) (local.get $t2)))
-        (v128.store offset=16 (i32.add (local.get $out) (i32.shl (local.get $k) (i32.const 2)))
-          (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $t0) (local.get $t2)))
-        (v128.store offset=32 (i32.add (local.get $out) (i32.shl (local.get $k) (i32.const 2)))
-          (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $t1) (local.get $t3)))
-        (v128.store offset=48 (i32.add (local.get $out) (i32.shl (local.get $k) (i32.const 2)))
-          (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $t1) (local.get $t3)))
+        ;; k-pairs k/2 … k/2+7 of the quad, 8 bytes each, 16 bytes apart
+        (local.set $x0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $t0) (local.get $t2)))
+        (local.set $x1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $t0) (local.get $t2)))
+        (local.set $x2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $t1) (local.get $t3)))
+        (local.set $x3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $t1) (local.get $t3)))
+        (local.set $o (i32.add (local.get $out) (i32.shl (local.get $k) (i32.const 3))))
+        (v128.store64_lane offset=0 0 (local.get $o) (local.get $x0))
+        (v128.store64_lane offset=16 1 (local.get $o) (local.get $x0))
+        (v128.store64_lane offset=32 0 (local.get $o) (local.get $x1))
+        (v128.store64_lane offset=48 1 (local.get $o) (local.get $x1))
+        (v128.store64_lane offset=64 0 (local.get $o) (local.get $x2))
+        (v128.store64_lane offset=80 1 (local.get $o) (local.get $x2))
+        (v128.store64_lane offset=96 0 (local.get $o) (local.get $x3))
+        (v128.store64_lane offset=112 1 (local.get $o) (local.get $x3))
         (local.set $k (i32.add (local.get $k) (i32.const 16)))
         (br $kl)))
       ;; scales of the quad: sp[j/4][b][l] = sw[(j+l)*nb + b]
@@ -705,7 +715,7 @@
     (local $pa i32) (local $ps0 i32) (local $ps1 i32) (local $ps2 i32) (local $ps3 i32)
     (local $pt i32)
     (local $a v128) (local $s0 v128)
-    (local $w0 v128) (local $v0 v128) (local $pw0 i32) (local $w1 v128) (local $v1 v128) (local $pw1 i32)
+    (local $w0 v128) (local $v0 v128) (local $w1 v128) (local $v1 v128) (local $pw0 i32)
     (local $t00 v128) (local $t01 v128) (local $t10 v128) (local $t11 v128) (local $t20 v128) (local $t21 v128) (local $t30 v128) (local $t31 v128)
     (local $pd0 i32) (local $pd1 i32) (local $pd2 i32) (local $pd3 i32)
     (local.set $nb (i32.shr_u (local.get $K) (i32.const 5)))
@@ -737,7 +747,6 @@
         (v128.store offset=0 (local.get $pd3) (v128.const i64x2 0 0))
         (v128.store offset=16 (local.get $pd3) (v128.const i64x2 0 0))
         (local.set $pw0 (i32.add (local.get $wp) (i32.mul (i32.add (local.get $j) (i32.const 0)) (local.get $K))))
-        (local.set $pw1 (i32.add (local.get $wp) (i32.mul (i32.add (local.get $j) (i32.const 4)) (local.get $K))))
         (local.set $pt (i32.add (local.get $sp) (i32.shl (i32.mul (local.get $j) (local.get $nb)) (i32.const 2))))
         (local.set $b (i32.const 0))
         (block $b_done (loop $bl
@@ -754,7 +763,7 @@
             (block $kp_done (loop $kpl
             (br_if $kp_done (i32.ge_u (local.get $kp) (i32.const 16)))
             (local.set $w0 (v128.load8x8_s offset=0 (local.get $pw0)))
-            (local.set $w1 (v128.load8x8_s offset=0 (local.get $pw1)))
+            (local.set $w1 (v128.load8x8_s offset=8 (local.get $pw0)))
             (local.set $a (v128.load32_splat offset=0 (local.get $pa)))
             (local.set $t00 (i32x4.add (local.get $t00) (i32x4.dot_i16x8_s (local.get $a) (local.get $w0))))
             (local.set $t01 (i32x4.add (local.get $t01) (i32x4.dot_i16x8_s (local.get $a) (local.get $w1))))
@@ -768,8 +777,7 @@
             (local.set $t30 (i32x4.add (local.get $t30) (i32x4.dot_i16x8_s (local.get $a) (local.get $w0))))
             (local.set $t31 (i32x4.add (local.get $t31) (i32x4.dot_i16x8_s (local.get $a) (local.get $w1))))
             (local.set $pa (i32.add (local.get $pa) (i32.const 16)))
-            (local.set $pw0 (i32.add (local.get $pw0) (i32.const 8)))
-            (local.set $pw1 (i32.add (local.get $pw1) (i32.const 8)))
+            (local.set $pw0 (i32.add (local.get $pw0) (i32.const 16)))
             (local.set $kp (i32.add (local.get $kp) (i32.const 1)))
             (br $kpl)))
             ;; scale the block's sums: sx[row, b] · sw[quad columns, b]
@@ -814,7 +822,7 @@
     (local $nb i32) (local $i i32) (local $j i32) (local $b i32) (local $kp i32)
     (local $pa i32) (local $ps i32) (local $pt i32) (local $pc i32)
     (local $a v128) (local $s0 v128) (local $l0 v128)
-    (local $w0 v128) (local $v0 v128) (local $pw0 i32) (local $w1 v128) (local $v1 v128) (local $pw1 i32)
+    (local $w0 v128) (local $v0 v128) (local $w1 v128) (local $v1 v128) (local $pw0 i32)
     (local $c0 v128) (local $c1 v128)
     (local $t00 v128) (local $t01 v128) (local $t10 v128) (local $t11 v128) (local $t20 v128) (local $t21 v128) (local $t30 v128) (local $t31 v128)
     (local $pd0 i32) (local $pd1 i32) (local $pd2 i32) (local $pd3 i32)
@@ -839,7 +847,6 @@
         (v128.store offset=0 (local.get $pd3) (v128.const i64x2 0 0))
         (v128.store offset=16 (local.get $pd3) (v128.const i64x2 0 0))
         (local.set $pw0 (i32.add (local.get $wp) (i32.mul (i32.add (local.get $j) (i32.const 0)) (local.get $K))))
-        (local.set $pw1 (i32.add (local.get $wp) (i32.mul (i32.add (local.get $j) (i32.const 4)) (local.get $K))))
         (local.set $ps (i32.add (local.get $sx) (i32.shl (i32.mul (local.get $i) (local.get $nb)) (i32.const 3))))
         (local.set $pt (i32.add (local.get $sp) (i32.shl (i32.mul (local.get $j) (local.get $nb)) (i32.const 2))))
         (local.set $pc (i32.add (local.get $cp) (i32.shl (i32.mul (local.get $j) (local.get $nb)) (i32.const 2))))
@@ -858,7 +865,7 @@
             (block $kp_done (loop $kpl
             (br_if $kp_done (i32.ge_u (local.get $kp) (i32.const 16)))
             (local.set $w0 (v128.load8x8_s offset=0 (local.get $pw0)))
-            (local.set $w1 (v128.load8x8_s offset=0 (local.get $pw1)))
+            (local.set $w1 (v128.load8x8_s offset=8 (local.get $pw0)))
             (local.set $a (v128.load32_splat offset=0 (local.get $pa)))
             (local.set $t00 (i32x4.add (local.get $t00) (i32x4.dot_i16x8_s (local.get $a) (local.get $w0))))
             (local.set $t01 (i32x4.add (local.get $t01) (i32x4.dot_i16x8_s (local.get $a) (local.get $w1))))
@@ -872,8 +879,7 @@
             (local.set $t30 (i32x4.add (local.get $t30) (i32x4.dot_i16x8_s (local.get $a) (local.get $w0))))
             (local.set $t31 (i32x4.add (local.get $t31) (i32x4.dot_i16x8_s (local.get $a) (local.get $w1))))
             (local.set $pa (i32.add (local.get $pa) (i32.const 16)))
-            (local.set $pw0 (i32.add (local.get $pw0) (i32.const 8)))
-            (local.set $pw1 (i32.add (local.get $pw1) (i32.const 8)))
+            (local.set $pw0 (i32.add (local.get $pw0) (i32.const 16)))
             (local.set $kp (i32.add (local.get $kp) (i32.const 1)))
             (br $kpl)))
             ;; scale the block's sums as qgemm_r7: (T·dx)·sw + lx·ws
