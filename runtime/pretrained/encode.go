@@ -126,13 +126,16 @@ func (m *Model) Embed(st *bert.State, texts []string, pooling Pooling, normalize
 			group[k] = texts[i]
 		}
 		in, _ := m.Tokenize(group, 0)
+		// CLS pooling reads each text's first row: the last layer computes only those
+		// (bert.Input.FirstOnly), and hidden then has one row per text.
+		in.FirstOnly = pooling == PoolCLS
 		hidden, err := m.Encoder.Forward(st, in, nil)
 		if err != nil {
 			return nil, err
 		}
 		pooled := make([]float32, in.B*H)
 		if pooling == PoolCLS {
-			bert.CLSPool(pooled, hidden, in.B, in.T, H)
+			bert.CLSPool(pooled, hidden, in.B, len(hidden)/(in.B*H), H)
 		} else {
 			bert.MeanPool(pooled, hidden, in.AttentionMask, in.B, in.T, H)
 		}

@@ -214,3 +214,32 @@ func TestTinyMaxLengthClamped(t *testing.T) {
 		t.Errorf("default: %d tokens, MaxLength %d", in.T, m.MaxLength)
 	}
 }
+
+// CLS pooling runs the last layer on each text's first row only (bert.Input.FirstOnly): the
+// embeddings are those of the full forward's first rows, bit for bit, for texts of different
+// lengths in one call (padded groups).
+func TestEmbedCLSFirstRows(t *testing.T) {
+	m, err := pretrained.LoadDir(golden.Path("tiny", "model"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := []string{"hello world, a longer sentence than the others", "x", "two words", ""}
+	got, err := m.Embed(&bert.State{}, texts, pretrained.PoolCLS, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	H := m.Config.HiddenSize
+	for i, text := range texts {
+		in, _ := m.Tokenize([]string{text}, 0)
+		hidden, err := m.Encoder.Forward(&bert.State{}, in, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(hidden) != in.T*H {
+			t.Fatalf("the full forward returned %d floats, want %d", len(hidden), in.T*H)
+		}
+		if !slices.Equal(got[i], hidden[:H]) {
+			t.Errorf("text %d %q: CLS embedding differs from the full forward's first row", i, text)
+		}
+	}
+}
