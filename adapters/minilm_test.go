@@ -79,7 +79,9 @@ func TestMiniLMDemoAdapters(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				checkFirstOnly(t, m, in, out)
+				if !testing.Short() || i == 0 { // under Wasm in CI, the first sentence of each setup
+					checkFirstOnly(t, m, in, out)
+				}
 				if len(out.Heads) != 1 {
 					t.Fatalf("%d heads", len(out.Heads))
 				}
