@@ -21,9 +21,9 @@ Issue 21 (session 11): pack_q8 interleaves the quads of each panel of 8 columns 
 bytes a k-pair: 8 of quad j, 8 of quad j+4), so the tile reads its weights as one sequential
 stream through one pointer (two v128.load8x8_s at offsets 0 and 8) instead of two streams 4·K
 bytes apart: the same instructions less one addition per k-pair, and the hardware prefetcher
-follows one stream across panels. Best of 25 runs, 12–40 weight sets cycled (cold weights, as
-in a forward pass), interleaved, contended machine: 16×384·384×1536 +3–9%, 32 rows +0–6%,
-128 and 512 rows unchanged. Q must be even.
+follows one stream across panels. Old against new module, medians of 30 interleaved rounds over
+40 weight sets cycled (cold weights, as in a forward pass), same floats: 16 rows 0.90–0.97× the
+time (384×384, 384×1536, 1536×384), 32 rows 0.89–0.97×, 128 rows 0.96–1.01×. Q must be even.
 """
 import sys
 R=int(sys.argv[1]); Q=int(sys.argv[2]); src=sys.argv[3]; out=sys.argv[4]
