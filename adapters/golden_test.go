@@ -238,7 +238,7 @@ func checkTinyCase(t *testing.T, m *Model, st *State, in bert.Input, c *tinyCase
 }
 
 // firstOnlyRuns counts the Forward calls checkFirstOnly saw take the last layer's first rows
-// only, and those that computed every row (TestFirstOnlyTaken).
+// only, and those that computed every row (TestTinyGoldens requires both).
 var firstOnlyRuns, fullRuns atomic.Int64
 
 // checkFirstOnly: out (m.Forward on in, with the State's default) has the same logits, bit for
