@@ -470,13 +470,7 @@ func (st *State) RowLocal(l int) bool {
 	if m == nil || m.active == nil {
 		return true
 	}
-	local := true
-	walkBlocks(m.active, func(b *Block) {
-		if b.Kind == Split {
-			local = false
-		}
-	})
-	if !local {
+	if FindBlock(m.active, Split) != nil {
 		return false
 	}
 	st.flat = m.active.flatten(st.flat[:0])

@@ -215,20 +215,15 @@ func (m *Model) Forward(st *State, in Input, hooks Hooks) ([]float32, error) {
 	st.HiddenStates = st.HiddenStates[:0]
 	st.keep(st.hidden)
 	last := len(m.Layers) - 1
-	if in.FirstOnly && !st.KeepHiddenStates && b.T > 1 && last >= 0 && rowLocal(hooks, last) {
-		for l := range last {
-			m.layer(st, l, b, hooks)
-			if hooks != nil {
-				hooks.Layer(l, st.hidden[:rows*H], b)
-			}
-		}
-		b1 := m.layerFirst(st, last, b, hooks)
-		if hooks != nil {
-			hooks.Layer(last, st.out1, b1)
-		}
-		return st.out1, nil
-	}
+	first := in.FirstOnly && !st.KeepHiddenStates && b.T > 1 && last >= 0 && rowLocal(hooks, last)
 	for l := range m.Layers {
+		if first && l == last {
+			b1 := m.layerFirst(st, l, b, hooks)
+			if hooks != nil {
+				hooks.Layer(l, st.out1, b1)
+			}
+			return st.out1, nil
+		}
 		m.layer(st, l, b, hooks)
 		if hooks != nil {
 			hooks.Layer(l, st.hidden[:rows*H], b)
@@ -331,32 +326,39 @@ func (m *Model) layer(st *State, l int, b Batch, hooks Hooks) {
 	x := st.hidden
 
 	// BertSelfAttention: q, k, v projections (hooked), scaled dot-product attention.
-	st.projectQKV(L, x, rows)
+	st.projectQKV(L, x, rows, true)
 	if hooks != nil {
 		hooks.Linear(l, SiteQuery, x, st.q, b)
 		hooks.Linear(l, SiteKey, x, st.k, b)
 		hooks.Linear(l, SiteValue, x, st.v, b)
 	}
 	m.attentionRows(st, l, b, hooks, st.q, st.ctx, b.T)
+	m.afterAttention(st, l, st.ctx, x, st.attnOut, st.hidden, b, hooks)
+}
 
-	// BertSelfOutput: dense, then residual + LayerNorm (where attention-position adapters sit).
-	L.AttentionOutput.Forward(st.tmp, st.ctx, rows)
+// afterAttention runs the rest of layer l on the b.Rows() rows of the attention context ctx:
+// BertSelfOutput (dense, then residual + LayerNorm with the layer input x, where attention-position
+// adapters sit) into attnOut, then BertIntermediate + BertOutput (the FFN, then residual +
+// LayerNorm, output adapters) into dst.
+func (m *Model) afterAttention(st *State, l int, ctx, x, attnOut, dst []float32, b Batch, hooks Hooks) {
+	L := &m.Layers[l]
+	rows := b.Rows()
+	tmp, inter := st.tmp[:rows*m.Config.HiddenSize], st.inter[:rows*m.Config.IntermediateSize]
+	L.AttentionOutput.Forward(tmp, ctx, rows)
 	if hooks != nil {
-		hooks.Linear(l, SiteAttentionOutput, st.ctx, st.tmp, b)
+		hooks.Linear(l, SiteAttentionOutput, ctx, tmp, b)
 	}
-	m.residual(l, ResidualAttention, st.tmp, x, &L.AttentionNorm, st.attnOut, b, hooks)
-
-	// BertIntermediate + BertOutput: FFN, then residual + LayerNorm (output adapters).
-	L.Intermediate.Forward(st.inter, st.attnOut, rows)
+	m.residual(l, ResidualAttention, tmp, x, &L.AttentionNorm, attnOut, b, hooks)
+	L.Intermediate.Forward(inter, attnOut, rows)
 	if hooks != nil {
-		hooks.Linear(l, SiteIntermediate, st.attnOut, st.inter, b)
+		hooks.Linear(l, SiteIntermediate, attnOut, inter, b)
 	}
-	kernels.Activate(m.Config.HiddenAct, m.act, st.inter)
-	L.Output.Forward(st.tmp, st.inter, rows)
+	kernels.Activate(m.Config.HiddenAct, m.act, inter)
+	L.Output.Forward(tmp, inter, rows)
 	if hooks != nil {
-		hooks.Linear(l, SiteOutput, st.inter, st.tmp, b)
+		hooks.Linear(l, SiteOutput, inter, tmp, b)
 	}
-	m.residual(l, ResidualOutput, st.tmp, st.attnOut, &L.OutputNorm, st.hidden, b, hooks)
+	m.residual(l, ResidualOutput, tmp, attnOut, &L.OutputNorm, dst, b, hooks)
 }
 
 // rowLocal reports whether the hooks of layer l after self-attention are row-local (RowLocal);
@@ -375,7 +377,7 @@ func rowLocal(hooks Hooks, l int) bool {
 // Every product and norm computes a row from that row alone, so those rows get layer's float32s.
 func (m *Model) layerFirst(st *State, l int, b Batch, hooks Hooks) Batch {
 	L := &m.Layers[l]
-	H, I := m.Config.HiddenSize, m.Config.IntermediateSize
+	H := m.Config.HiddenSize
 	B, T, rows := b.B, b.T, b.Rows()
 	x := st.hidden
 	st.x1 = grow(st.x1, B*H)
@@ -394,16 +396,7 @@ func (m *Model) layerFirst(st *State, l int, b Batch, hooks Hooks) Batch {
 	b1 := Batch{B: B, T: 1, Mask: st.mask1}
 
 	// keys and values of every token (one quantization of x for both), queries of the first rows
-	st.qkvDst = [3][]float32{st.k, st.v}
-	st.qkvW = [3]kernels.Matrix{L.Key.W, L.Value.W}
-	_, in := L.Key.W.Dims()
-	kernels.MulTShared(st.qkvDst[:2], st.qkvW[:2], x, rows, in)
-	clear(st.qkvW[:])
-	for i, bias := range [2][]float32{L.Key.B, L.Value.B} {
-		if bias != nil {
-			kernels.AddBiasRows(st.qkvDst[i], rows, bias)
-		}
-	}
+	st.projectQKV(L, x, rows, false)
 	L.Query.Forward(st.q1, st.x1, B)
 	if hooks != nil {
 		hooks.Linear(l, SiteQuery, st.x1, st.q1, b1)
@@ -411,35 +404,24 @@ func (m *Model) layerFirst(st *State, l int, b Batch, hooks Hooks) Batch {
 		hooks.Linear(l, SiteValue, x, st.v, b)
 	}
 	m.attentionRows(st, l, b, hooks, st.q1, st.ctx1, 1)
-
-	tmp, inter := st.tmp[:B*H], st.inter[:B*I]
-	L.AttentionOutput.Forward(tmp, st.ctx1, B)
-	if hooks != nil {
-		hooks.Linear(l, SiteAttentionOutput, st.ctx1, tmp, b1)
-	}
-	m.residual(l, ResidualAttention, tmp, st.x1, &L.AttentionNorm, st.attn1, b1, hooks)
-	L.Intermediate.Forward(inter, st.attn1, B)
-	if hooks != nil {
-		hooks.Linear(l, SiteIntermediate, st.attn1, inter, b1)
-	}
-	kernels.Activate(m.Config.HiddenAct, m.act, inter)
-	L.Output.Forward(tmp, inter, B)
-	if hooks != nil {
-		hooks.Linear(l, SiteOutput, inter, tmp, b1)
-	}
-	m.residual(l, ResidualOutput, tmp, st.attn1, &L.OutputNorm, st.out1, b1, hooks)
+	m.afterAttention(st, l, st.ctx1, st.x1, st.attn1, st.out1, b1, hooks)
 	return b1
 }
 
-// projectQKV computes the query, key and value projections of x into st.q, st.k, st.v with one
-// kernels.MulTShared call: with the integer SIMD kernel, x is quantized once for the three.
-func (st *State) projectQKV(L *Layer, x []float32, rows int) {
+// projectQKV computes the query (if query), key and value projections of x into st.q, st.k,
+// st.v with one kernels.MulTShared call: with the integer SIMD kernel, x is quantized once for
+// them all.
+func (st *State) projectQKV(L *Layer, x []float32, rows int, query bool) {
 	st.qkvDst = [3][]float32{st.q, st.k, st.v}
 	st.qkvW = [3]kernels.Matrix{L.Query.W, L.Key.W, L.Value.W}
-	_, in := L.Query.W.Dims()
-	kernels.MulTShared(st.qkvDst[:], st.qkvW[:], x, rows, in)
+	i0 := 0
+	if !query {
+		i0 = 1
+	}
+	_, in := L.Key.W.Dims()
+	kernels.MulTShared(st.qkvDst[i0:], st.qkvW[i0:], x, rows, in)
 	for i, b := range [3][]float32{L.Query.B, L.Key.B, L.Value.B} {
-		if b != nil {
+		if b != nil && i >= i0 {
 			kernels.AddBiasRows(st.qkvDst[i], rows, b)
 		}
 	}
