@@ -292,7 +292,7 @@ export async function peak(peakBytes, kernelBytes, now, reps = 40, relaxedBytes 
     const slab = sp + N * nb * 4, R = 64; // runtime/kernels/simd_js.go: 96 KB of float32 rows
     jobs.deqGFLOPS = { ops: 2 * M * K * N, run: () => k.exports.q8_gemm_nt(d, N, x, K, qw, sw, slab, M, K, N, R) };
     k.exports.pack_q8(wp, sp, qw, sw, N, K);
-    jobs.qgemmGOPS = { ops: 2 * M * K * N, run: () => k.exports.qgemm_packed(d, N, qx, sx, wp, sp, M, K, N, slab + R * K * 4) };
+    jobs.qgemmGOPS = { ops: 2 * M * K * N, run: () => k.exports.qgemm_packed(d, N, qx, sx, wp, sp, M, K, N, slab + R * K * 4, 0) };
     // The 7-bit recipe's kernels on the same shape (timing only: any bytes do): qgemm_u7 (plain
     // SIMD, what an engine without relaxed SIMD runs for relaxedSimd: true: qgemm_packed's layouts,
     // (d, min) per row and block, scaled block sums laid out as sp) and, where the engine has
@@ -302,7 +302,7 @@ export async function peak(peakBytes, kernelBytes, now, reps = 40, relaxedBytes 
     for (let i = 0; i < M * K; i++) u8[ux + i] = (i * 37) % 128;
     for (let i = 0; i < (M + N) * nb * 2; i++) f[su / 4 + i] = 0.01;
     for (let i = 0; i < N * nb; i++) f[cp / 4 + i] = 0.01;
-    jobs.qgemmU7GOPS = { ops: 2 * M * K * N, run: () => k.exports.qgemm_u7(d, N, qx, su, wp, sp, cp, M, K, N, tmp) };
+    jobs.qgemmU7GOPS = { ops: 2 * M * K * N, run: () => k.exports.qgemm_u7(d, N, qx, su, wp, sp, cp, M, K, N, tmp, 0) };
     if (relaxedBytes && WebAssembly.validate(relaxedBytes)) {
       const { instance: r } = await WebAssembly.instantiate(relaxedBytes, { env: { mem } });
       jobs.qgemmR7GOPS = { ops: 2 * M * K * N, run: () => r.exports.qgemm_r7(d, N, ux, su, wp, tp, M, K, N, tmp) };

@@ -59,20 +59,20 @@ export function kernelTrampolines(get, pool = () => null, { u7 = false } = {}) {
       if (p && m * kk >= ELEMENTWISE_MIN && m >= 16) return p.run(OP_QUANT_U7, [q, s, x, ldx, m, kk], m);
       get().quant_u7(q, s, x, ldx, m, kk);
     },
-    qgemm_packed: (d, ldd, qx, sx, wp, sp, m, kk, n, tmp) => {
+    qgemm_packed: (d, ldd, qx, sx, wp, sp, m, kk, n, tmp, bias) => {
       const p = pool();
-      if (p && m * kk * n >= PARALLEL_MIN && n >= 16) return p.run(OP_QGEMM, [d, ldd, qx, sx, wp, sp, m, kk, n, tmp], n);
-      get().qgemm_packed(d, ldd, qx, sx, wp, sp, m, kk, n, tmp);
+      if (p && m * kk * n >= PARALLEL_MIN && n >= 16) return p.run(OP_QGEMM, [d, ldd, qx, sx, wp, sp, m, kk, n, tmp, bias], n);
+      get().qgemm_packed(d, ldd, qx, sx, wp, sp, m, kk, n, tmp, bias);
     },
     quant_u7_i16: (q, s, x, ldx, m, kk) => {
       const p = pool();
       if (p && m * kk >= ELEMENTWISE_MIN && m >= 16) return p.run(OP_QUANT_U7_I16, [q, s, x, ldx, m, kk], m);
       get().quant_u7_i16(q, s, x, ldx, m, kk);
     },
-    qgemm_u7: (d, ldd, qx, sx, wp, sp, cp, m, kk, n, tmp) => {
+    qgemm_u7: (d, ldd, qx, sx, wp, sp, cp, m, kk, n, tmp, bias) => {
       const p = pool();
-      if (p && m * kk * n >= PARALLEL_MIN && n >= 16) return p.run(OP_QGEMM_U7, [d, ldd, qx, sx, wp, sp, cp, m, kk, n, tmp], n);
-      get().qgemm_u7(d, ldd, qx, sx, wp, sp, cp, m, kk, n, tmp);
+      if (p && m * kk * n >= PARALLEL_MIN && n >= 16) return p.run(OP_QGEMM_U7, [d, ldd, qx, sx, wp, sp, cp, m, kk, n, tmp, bias], n);
+      get().qgemm_u7(d, ldd, qx, sx, wp, sp, cp, m, kk, n, tmp, bias);
     },
     softmax_rows: (x, ld, rows, n, scale, bias) => get().softmax_rows(x, ld, rows, n, scale, bias),
     // attention over n sequence-heads (i0 = 0): split by sequence-head when the products are large

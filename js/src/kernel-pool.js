@@ -75,9 +75,10 @@ const u32 = new Uint32Array(f32.buffer);
 export const f32bits = (x) => ((f32[0] = x), u32[0]);
 const bitsF32 = (b) => ((u32[0] = b), f32[0]);
 const OPS = [
-  // qgemm_packed(d, ldd, qx, sx, wp, sp, M, K, N, tmp): W packed as [N/8][K/2][2][8] int8 (K bytes
-  // a column) and scales [N/4][K/32][4] f32 (K/8 bytes a column); tmp: 8 floats per thread.
-  (k, a, j0, j1, t) => k.qgemm_packed(a[0] + 4 * j0, a[1], a[2], a[3], a[4] + j0 * a[7], a[5] + (j0 * a[7]) / 8, a[6], a[7], j1 - j0, a[9] + 32 * t),
+  // qgemm_packed(d, ldd, qx, sx, wp, sp, M, K, N, tmp, bias): W packed as [N/8][K/2][2][8] int8 (K
+  // bytes a column) and scales [N/4][K/32][4] f32 (K/8 bytes a column); tmp: 8 floats per thread;
+  // bias: N floats, or 0 for none.
+  (k, a, j0, j1, t) => k.qgemm_packed(a[0] + 4 * j0, a[1], a[2], a[3], a[4] + j0 * a[7], a[5] + (j0 * a[7]) / 8, a[6], a[7], j1 - j0, a[9] + 32 * t, a[10] && a[10] + 4 * j0),
   // sgemm_nt(d, ldd, x, ldx, w, ldw, M, K, N): w's rows are the output columns.
   (k, a, j0, j1) => k.sgemm_nt(a[0] + 4 * j0, a[1], a[2], a[3], a[4] + 4 * j0 * a[5], a[5], a[6], a[7], j1 - j0),
   // gelu_erf(x, n): elements [j0, j1), element-wise.
@@ -101,9 +102,9 @@ const OPS = [
   (k, a, j0, j1) => k.add_bias(a[0] + 4 * j0 * a[2], j1 - j0, a[2], a[3]),
   // add_f32(d, a, b, n): elements [j0, j1), element-wise.
   (k, a, j0, j1) => k.add_f32(a[0] + 4 * j0, a[1] + 4 * j0, a[2] + 4 * j0, j1 - j0),
-  // qgemm_u7(d, ldd, qx, sx, wp, sp, cp, M, K, N, tmp): qgemm_packed's layouts, and cp (the
+  // qgemm_u7(d, ldd, qx, sx, wp, sp, cp, M, K, N, tmp, bias): qgemm_packed's layouts, and cp (the
   // scaled block sums) laid out as sp.
-  (k, a, j0, j1, t) => k.qgemm_u7(a[0] + 4 * j0, a[1], a[2], a[3], a[4] + j0 * a[8], a[5] + (j0 * a[8]) / 8, a[6] + (j0 * a[8]) / 8, a[7], a[8], j1 - j0, a[10] + 32 * t),
+  (k, a, j0, j1, t) => k.qgemm_u7(a[0] + 4 * j0, a[1], a[2], a[3], a[4] + j0 * a[8], a[5] + (j0 * a[8]) / 8, a[6] + (j0 * a[8]) / 8, a[7], a[8], j1 - j0, a[10] + 32 * t, a[11] && a[11] + 4 * j0),
   // quant_u7_i16(q, s, x, ldx, M, K): rows [j0, j1) (j0 a multiple of 8), K int16s and K/4 bytes of
   // scales a row, as quant_i16 and quant_u7.
   (k, a, j0, j1) => k.quant_u7_i16(a[0] + 2 * j0 * a[5], a[1] + (j0 * a[5]) / 4, a[2] + 4 * j0 * a[3], a[3], j1 - j0, a[5]),
@@ -231,7 +232,7 @@ export class KernelPool {
     const chunk = Math.max(unit, per, Math.ceil(n / IDX_MASK / unit) * unit);
     const nchunk = Math.ceil(n / chunk);
     Atomics.store(ctrl, TICKET, CLOSED);
-    for (let i = 0; i < a.length; i++) args[i] = a[i];
+    for (let i = 0; i < NARGS - 1; i++) args[i] = i < a.length ? a[i] : 0; // arguments left out are 0 (a bias: none), not the last job's
     args[NARGS - 1] = n;
     ctrl[OP] = op;
     ctrl[NCHUNK] = nchunk;

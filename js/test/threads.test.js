@@ -105,7 +105,7 @@ const spawn = () => {
   return { post: (m) => w.postMessage(m), onMessage: (f) => w.once("message", f), onError: (f) => w.once("error", f), terminate: () => w.terminate() };
 };
 
-test("the pool's qgemm_packed, qgemm_u7, sgemm_nt, gelu_erf, quant_i16, quant_u7_i16, attention, layer_norm, add_bias and add_f32 equal one thread's bit for bit, at 2-4 threads and odd shapes", async () => {
+test("the pool's qgemm_packed, qgemm_u7 (with and without a bias), sgemm_nt, gelu_erf, quant_i16, quant_u7_i16, attention, layer_norm, add_bias and add_f32 equal one thread's bit for bit, at 2-4 threads and odd shapes", async () => {
   const module = new WebAssembly.Module(shareMemory(kernelBytes()));
   const mem = new WebAssembly.Memory({ initial: 256, maximum: MAX_PAGES, shared: true }); // 16 MiB
   const k = new WebAssembly.Instance(module, { env: { mem } }).exports;
@@ -131,6 +131,19 @@ test("the pool's qgemm_packed, qgemm_u7, sgemm_nt, gelu_erf, quant_i16, quant_u7
           f32.fill(NaN, 0, M * N);
           pool.run(OP_QGEMM, a, N);
           assert.deepEqual(f32.slice(0, M * N), one, `qgemm ${M}×${K}×${N} at ${threads} threads`);
+          // with a bias (N floats at 11 MB): the product then add_bias, bit for bit, on any thread count
+          const BIAS = 11 * MB;
+          for (let i = 0; i < N; i++) f32[BIAS / 4 + i] = rnd();
+          k.add_bias(0, M, N, BIAS);
+          const oneB = f32.slice(0, M * N);
+          f32.fill(NaN, 0, M * N);
+          k.qgemm_packed(...a, BIAS);
+          assert.deepEqual(f32.slice(0, M * N), oneB, `qgemm ${M}×${K}×${N} with a bias is the product then add_bias`);
+          f32.fill(NaN, 0, M * N);
+          pool.run(OP_QGEMM, [...a, BIAS], N);
+          assert.deepEqual(f32.slice(0, M * N), oneB, `qgemm ${M}×${K}×${N} with a bias at ${threads} threads`);
+          pool.run(OP_QGEMM, a, N);
+          assert.deepEqual(f32.slice(0, M * N), one, `qgemm ${M}×${K}×${N} without a bias after one with at ${threads} threads`);
           // qgemm_u7 (the relaxed recipe without relaxed SIMD): 7-bit activations as int16 of
           // ⌈M/4⌉·4 rows, (d, min) per row and block, the same weights and scales, and the scaled
           // block sums laid out as the scales.
@@ -144,6 +157,14 @@ test("the pool's qgemm_packed, qgemm_u7, sgemm_nt, gelu_erf, quant_i16, quant_u7
           f32.fill(NaN, 0, M * N);
           pool.run(OP_QGEMM_U7, au, N);
           assert.deepEqual(f32.slice(0, M * N), u7, `qgemm_u7 ${M}×${K}×${N} at ${threads} threads`);
+          k.add_bias(0, M, N, BIAS);
+          const u7B = f32.slice(0, M * N);
+          f32.fill(NaN, 0, M * N);
+          k.qgemm_u7(...au, BIAS);
+          assert.deepEqual(f32.slice(0, M * N), u7B, `qgemm_u7 ${M}×${K}×${N} with a bias is the product then add_bias`);
+          f32.fill(NaN, 0, M * N);
+          pool.run(OP_QGEMM_U7, [...au, BIAS], N);
+          assert.deepEqual(f32.slice(0, M * N), u7B, `qgemm_u7 ${M}×${K}×${N} with a bias at ${threads} threads`);
         }
         // sgemm_nt with a tail (N - 3 columns: N % 4 == 1), row strides wider than K.
         const n = N - 3, ldx = K + 4, ldw = K + 8, ldd = n + 5;

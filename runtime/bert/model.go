@@ -14,12 +14,9 @@ type Linear struct {
 }
 
 // Forward computes dst[rows, out] = x[rows, in]·Wᵀ + B (with the Wasm SIMD kernels when they
-// are in use: kernels.MulT).
+// are in use: kernels.MulTBias, whose integer kernels add B as they finish each tile).
 func (l *Linear) Forward(dst, x []float32, rows int) {
-	kernels.MulT(dst, l.W, x, rows)
-	if l.B != nil {
-		kernels.AddBiasRows(dst, rows, l.B)
-	}
+	kernels.MulTBias(dst, l.W, x, rows, l.B)
 }
 
 // LayerNorm is nn.LayerNorm over the last dimension.
@@ -108,6 +105,7 @@ type State struct {
 	ctx, inter                    []float32
 	qkvDst                        [3][]float32      // MulTShared's arguments, kept here so that
 	qkvW                          [3]kernels.Matrix // building them allocates nothing
+	qkvB                          [3][]float32
 	kFull, vFull, scores, maskAdd []float32
 	bias                          []float32 // one sequence's additive mask over the kv positions
 	pooled                        []float32
@@ -409,8 +407,8 @@ func (m *Model) layerFirst(st *State, l int, b Batch, hooks Hooks) Batch {
 }
 
 // projectQKV computes the query (if query), key and value projections of x into st.q, st.k,
-// st.v with one kernels.MulTShared call: with the integer SIMD kernel, x is quantized once for
-// them all.
+// st.v with one kernels.MulTShared call (biases included): with the integer SIMD kernel, x is
+// quantized once for them all.
 func (st *State) projectQKV(L *Layer, x []float32, rows int, query bool) {
 	st.qkvDst = [3][]float32{st.q, st.k, st.v}
 	st.qkvW = [3]kernels.Matrix{L.Query.W, L.Key.W, L.Value.W}
@@ -419,13 +417,10 @@ func (st *State) projectQKV(L *Layer, x []float32, rows int, query bool) {
 		i0 = 1
 	}
 	_, in := L.Key.W.Dims()
-	kernels.MulTShared(st.qkvDst[i0:], st.qkvW[i0:], x, rows, in)
-	for i, b := range [3][]float32{L.Query.B, L.Key.B, L.Value.B} {
-		if b != nil && i >= i0 {
-			kernels.AddBiasRows(st.qkvDst[i], rows, b)
-		}
-	}
+	st.qkvB = [3][]float32{L.Query.B, L.Key.B, L.Value.B}
+	kernels.MulTShared(st.qkvDst[i0:], st.qkvW[i0:], st.qkvB[i0:], x, rows, in)
 	clear(st.qkvW[:]) // do not keep the model's matrices alive through a State
+	clear(st.qkvB[:])
 }
 
 // residual writes ln(h + res) into dst unless a hook takes the step over. dst may alias res.

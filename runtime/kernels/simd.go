@@ -37,7 +37,8 @@ import (
 //	LayerNorm     ↔ layer_norm (norm.go; the kernel's statistics in float32)
 //	LayerNormBackwardRef ↔ layer_norm_backward  LayerNorm's input gradient (the trainer's; the
 //	                 kernel's means in float32)
-//	AddBias       ↔ add_bias   (matmul.go)
+//	AddBias       ↔ add_bias   (matmul.go), and qgemm_packed's and qgemm_u7's bias (MulTBias:
+//	                 the product then AddBias, bit for bit)
 //	Add, Scale    ↔ add_f32, scale_f32 (matmul.go: each dispatches itself, and its plain loop,
 //	                 SetSIMD(false), is the reference; both give the same float32 results)
 
@@ -135,7 +136,17 @@ func Name() string {
 // Out % 8 == 0 the integer recipe (simdMulQ8, see SetQ8Int; without the SIMD kernels its twin
 // mulQ8Go, or mulQ8U7Go for the 7-bit recipe); otherwise m.MulT. Either way the same bits, except
 // with SetQ8Int(false) (a benchmark switch: q8_gemm_nt with the kernels, Q8.MulT without them).
-func MulT(dst []float32, m Matrix, x []float32, rows int) {
+func MulT(dst []float32, m Matrix, x []float32, rows int) { MulTBias(dst, m, x, rows, nil) }
+
+// MulTBias computes dst[rows,Out] = x[rows,In]·Wᵀ + bias (bias [Out], or nil for none): MulT
+// then AddBiasRows, the same float32s, except that the integer SIMD kernels (qgemm_packed, and
+// qgemm_u7 for the 7-bit recipe) add the bias to each tile as they finish it instead of in a
+// pass of their own over dst (nn.Linear's forward; issue 21). It panics if bias is neither nil
+// nor Out long (loaders check the shapes first).
+func MulTBias(dst []float32, m Matrix, x []float32, rows int, bias []float32) {
+	if out, _ := m.Dims(); bias != nil && len(bias) != out {
+		panic(fmt.Sprintf("kernels: MulTBias: bias of %d for %d outputs", len(bias), out))
+	}
 	if rows > 0 {
 		switch w := m.(type) {
 		case *F32:
@@ -147,6 +158,7 @@ func MulT(dst []float32, m Matrix, x []float32, rows int) {
 				} else {
 					gemmNTGo(dst, w.Out, x, w.In, w.W, w.In, rows, w.In, w.Out)
 				}
+				addBias(dst, rows, bias)
 				return
 			}
 		case *Q8:
@@ -154,39 +166,56 @@ func MulT(dst []float32, m Matrix, x []float32, rows int) {
 				_ = dst[rows*w.Out-1]
 				_ = x[rows*w.In-1]
 				if SIMD() {
-					simdMulQ8(dst, x, rows, w)
+					simdMulQ8(dst, x, rows, w, bias)
 					return
 				}
 				if Relaxed() {
 					mulQ8U7Go(dst, x, rows, w)
+					addBias(dst, rows, bias)
 					return
 				}
 				if q8Int {
 					mulQ8Go(dst, x, rows, w)
+					addBias(dst, rows, bias)
 					return
 				}
 			}
 		}
 	}
 	m.MulT(dst, x, rows)
+	addBias(dst, rows, bias)
+}
+
+// addBias is AddBiasRows unless bias is nil.
+func addBias(dst []float32, rows int, bias []float32) {
+	if bias != nil {
+		AddBiasRows(dst, rows, bias)
+	}
 }
 
 // q8Eligible reports whether the SIMD kernels take products by w: blocks of Q8Block and
 // Out % 8 == 0 (qgemm_packed's tile).
 func q8Eligible(w *Q8) bool { return w.Block == Q8Block && w.In%Q8Block == 0 && w.Out%8 == 0 }
 
-// MulTShared computes dsts[i][rows, Out_i] = x[rows, k]·ms[i]ᵀ for every i, as MulT on each,
-// except that the SIMD integer kernel quantizes x once for all the Q8 matrices among them
-// (the query, key and value projections of one input, say).
-func MulTShared(dsts [][]float32, ms []Matrix, x []float32, rows, k int) {
+// MulTShared computes dsts[i][rows, Out_i] = x[rows, k]·ms[i]ᵀ + biases[i] for every i, as
+// MulTBias on each (biases may be nil, or have nil entries), except that the SIMD integer kernel
+// quantizes x once for all the Q8 matrices among them (the query, key and value projections of
+// one input, say).
+func MulTShared(dsts [][]float32, ms []Matrix, biases [][]float32, x []float32, rows, k int) {
+	bias := func(i int) []float32 {
+		if i < len(biases) {
+			return biases[i]
+		}
+		return nil
+	}
 	var done uint64
 	if rows > 0 && SIMD() {
 		_ = x[rows*k-1]
-		done = simdMulQ8Shared(dsts, ms, x, rows, k)
+		done = simdMulQ8Shared(dsts, ms, biases, x, rows, k)
 	}
 	for i, m := range ms {
 		if i >= 64 || done&(1<<i) == 0 {
-			MulT(dsts[i], m, x, rows)
+			MulTBias(dsts[i], m, x, rows, bias(i))
 		}
 	}
 }

@@ -2,7 +2,10 @@
 
 package kernels
 
-import "unsafe"
+import (
+	"fmt"
+	"unsafe"
+)
 
 // The kernel module's exports (wat/kernels.wat), imported from the host as module
 // "adapterwasm_kernels". The host supplies these as trampolines that call the kernel instance
@@ -21,8 +24,8 @@ func kABI() int32
 // 6: attention. 7: pack_q7. 10: quant_i16 writes 4 rows interleaved by k-pairs (qgemm_packed's
 // tile), M rounded up to 4 rows. 11: transpose_f32; attention takes the keys transposed.
 // 12: qgemm_u7, quant_u7_i16. 13: pack_q8 interleaves the two quads of each panel of 8 rows
-// (Q8.at reads that layout).
-const kernelABI = 13
+// (Q8.at reads that layout). 14: qgemm_packed and qgemm_u7 add a bias.
+const kernelABI = 14
 
 //go:wasmimport adapterwasm_kernels pack_q7
 func kPackQ7(wp, tp, qw, sw, n, k uint32)
@@ -72,7 +75,7 @@ func kQuantU7(q, s, x, ldx, m, k uint32)
 func kQgemmR7(d, ldd, qx, sx, wp, tp, m, k, n, tmp uint32)
 
 //go:wasmimport adapterwasm_kernels qgemm_u7
-func kQgemmU7(d, ldd, qx, sx, wp, sp, cp, m, k, n, tmp uint32)
+func kQgemmU7(d, ldd, qx, sx, wp, sp, cp, m, k, n, tmp, bias uint32)
 
 //go:wasmimport adapterwasm_kernels quant_u7_i16
 func kQuantU7I16(q, s, x, ldx, m, k uint32)
@@ -131,7 +134,7 @@ func kQ8GemmNT(d, ldd, x, ldx, qw, sw, scratch, m, k, n, r uint32)
 func kPackQ8(wp, sp, qw, sw, n, k uint32)
 
 //go:wasmimport adapterwasm_kernels qgemm_packed
-func kQgemmPacked(d, ldd, qx, sx, wp, sp, m, k, n, tmp uint32)
+func kQgemmPacked(d, ldd, qx, sx, wp, sp, m, k, n, tmp, bias uint32)
 
 //go:wasmimport adapterwasm_kernels softmax_rows
 func kSoftmaxRows(x, ld, rows, n uint32, scale float32, bias uint32)
@@ -224,30 +227,40 @@ func growF32(s []float32, n int) []float32 {
 // small enough to stay in L2 while every row of x passes over it.
 const q8Slab = 96 << 10
 
-// simdMulQ8 computes x·Wᵀ for a Q8 matrix (w.Out % 8 == 0): by default x quantized by quant_i16
-// and qgemm_packed on W packed in place by pack_q8 the first time (packQ8); with
-// SetQ8Int(false) q8_gemm_nt (W dequantized a slab of rows at a time, then sgemm_nt on float32
-// activations), or Q8.MulT if W is already packed.
-func simdMulQ8(dst, x []float32, rows int, w *Q8) {
+// simdMulQ8 computes x·Wᵀ + bias (bias nil or [w.Out]) for a Q8 matrix (w.Out % 8 == 0): by
+// default x quantized by quant_i16 and qgemm_packed on W packed in place by pack_q8 the first
+// time (packQ8), the bias added by the kernel; with SetQ8Int(false) q8_gemm_nt (W dequantized a
+// slab of rows at a time, then sgemm_nt on float32 activations), or Q8.MulT if W is already
+// packed, then add_bias.
+func simdMulQ8(dst, x []float32, rows int, w *Q8, bias []float32) {
 	sc := &q8Scratch
 	if !q8Int {
 		if w.Packed() {
 			w.MulT(dst, x, rows)
-			return
+		} else {
+			r := max(8, q8Slab/(4*w.In)&^7)
+			sc.wf = growF32(sc.wf, r*w.In)
+			kQ8GemmNT(addr(dst), uint32(w.Out), addr(x), uint32(w.In), addr(w.Q), addr(w.Scale), addr(sc.wf),
+				uint32(rows), uint32(w.In), uint32(w.Out), uint32(r))
 		}
-		r := max(8, q8Slab/(4*w.In)&^7)
-		sc.wf = growF32(sc.wf, r*w.In)
-		kQ8GemmNT(addr(dst), uint32(w.Out), addr(x), uint32(w.In), addr(w.Q), addr(w.Scale), addr(sc.wf),
-			uint32(rows), uint32(w.In), uint32(w.Out), uint32(r))
+		addBias(dst, rows, bias)
 		return
 	}
 	if Relaxed() {
 		quantizeU7(x, rows, w.In)
-		kQgemmRelaxed(dst, rows, w)
+		kQgemmRelaxed(dst, rows, w, bias)
 		return
 	}
 	quantize(x, rows, w.In)
-	kQgemm(dst, sc.q, sc.s, rows, w)
+	kQgemm(dst, sc.q, sc.s, rows, w, bias)
+}
+
+// biasAddr is the kernels' bias argument: bias's address, or 0 for none (nil).
+func biasAddr(bias []float32) uint32 {
+	if len(bias) == 0 {
+		return 0
+	}
+	return addr(bias)
 }
 
 // u7Twin reports whether the 7-bit recipe runs on qgemm_u7 (no relaxed module, or u7Plain).
@@ -278,8 +291,9 @@ func growUint8(s []uint8, n int) []uint8 {
 // kQgemmRelaxed calls qgemm_r7 (relaxed SIMD) or, where the relaxed module is not there, its
 // plain-SIMD twin qgemm_u7 (the same result) on the activations quantizeU7 left in q8Scratch,
 // packing w into the kernel's layout first if it is not: packQ7 for qgemm_r7; pack_q8 and the
-// scaled block sums (Q8.corr) for qgemm_u7.
-func kQgemmRelaxed(dst []float32, rows int, w *Q8) {
+// scaled block sums (Q8.corr) for qgemm_u7. bias (nil or [w.Out]) is added by qgemm_u7, after
+// qgemm_r7 by add_bias (the same float32s).
+func kQgemmRelaxed(dst []float32, rows int, w *Q8, bias []float32) {
 	sc := &q8Scratch
 	if u7Twin() {
 		if w.corr == nil {
@@ -289,13 +303,14 @@ func kQgemmRelaxed(dst []float32, rows int, w *Q8) {
 			packQ8(w)
 		}
 		kQgemmU7(addr(dst), uint32(w.Out), addr(sc.q), addr(sc.su), addr(w.Q), addr(w.Scale), addr(w.corr),
-			uint32(rows), uint32(w.In), uint32(w.Out), addr(sc.tmp[:]))
+			uint32(rows), uint32(w.In), uint32(w.Out), addr(sc.tmp[:]), biasAddr(bias))
 		return
 	}
 	if w.packed != packOcts {
 		simdPackQ7(w)
 	}
 	kQgemmR7(addr(dst), uint32(w.Out), addr(sc.u), addr(sc.su), addr(w.Q), addr(w.Scale), uint32(rows), uint32(w.In), uint32(w.Out), addr(sc.tmp[:]))
+	addBias(dst, rows, bias)
 }
 
 // quantize quantizes x [rows, k] with quant_i16 into q8Scratch.q and .s.
@@ -306,10 +321,11 @@ func quantize(x []float32, rows, k int) {
 	simdQuantI16(sc.q, sc.s, x, rows, k)
 }
 
-// simdMulQ8Shared computes dsts[i] = x·ms[i]ᵀ for every ms[i] that is a Q8 matrix the integer
-// kernel takes (q8Eligible) with In == k, quantizing x once for all of them, and returns which
-// it did (bit i); the caller does the rest.
-func simdMulQ8Shared(dsts [][]float32, ms []Matrix, x []float32, rows, k int) (done uint64) {
+// simdMulQ8Shared computes dsts[i] = x·ms[i]ᵀ + biases[i] (biases may be nil, or have nil
+// entries) for every ms[i] that is a Q8 matrix the integer kernel takes (q8Eligible) with In ==
+// k, quantizing x once for all of them, and returns which it did (bit i); the caller does the
+// rest.
+func simdMulQ8Shared(dsts [][]float32, ms []Matrix, biases [][]float32, x []float32, rows, k int) (done uint64) {
 	if !q8Int {
 		return 0
 	}
@@ -320,18 +336,25 @@ func simdMulQ8Shared(dsts [][]float32, ms []Matrix, x []float32, rows, k int) (d
 			continue
 		}
 		_ = dsts[i][rows*w.Out-1]
+		var bias []float32
+		if i < len(biases) {
+			bias = biases[i]
+		}
+		if bias != nil && len(bias) != w.Out {
+			panic(fmt.Sprintf("kernels: MulTShared: bias of %d for %d outputs", len(bias), w.Out))
+		}
 		if Relaxed() {
 			if !quantized {
 				quantizeU7(x, rows, k)
 				quantized = true
 			}
-			kQgemmRelaxed(dsts[i], rows, w)
+			kQgemmRelaxed(dsts[i], rows, w, bias)
 		} else {
 			if !quantized {
 				quantize(x, rows, k)
 				quantized = true
 			}
-			kQgemm(dsts[i], q8Scratch.q, q8Scratch.s, rows, w)
+			kQgemm(dsts[i], q8Scratch.q, q8Scratch.s, rows, w, bias)
 		}
 		done |= 1 << i
 	}
@@ -393,13 +416,13 @@ func simdQuantI16(q []int16, s []float32, x []float32, rows, k int) {
 }
 
 // kQgemm calls qgemm_packed on activations quantized by quant_i16 (its interleaved layout),
-// packing w first if it is not.
-func kQgemm(dst []float32, q []int16, s []float32, rows int, w *Q8) {
+// packing w first if it is not; the kernel adds bias (nil or [w.Out]) to the result.
+func kQgemm(dst []float32, q []int16, s []float32, rows int, w *Q8, bias []float32) {
 	_ = q[((rows+3)&^3)*w.In-1]
 	if w.packed != packPairs {
 		packQ8(w)
 	}
-	kQgemmPacked(addr(dst), uint32(w.Out), addr(q), addr(s), addr(w.Q), addr(w.Scale), uint32(rows), uint32(w.In), uint32(w.Out), addr(q8Scratch.tmp[:]))
+	kQgemmPacked(addr(dst), uint32(w.Out), addr(q), addr(s), addr(w.Q), addr(w.Scale), uint32(rows), uint32(w.In), uint32(w.Out), addr(q8Scratch.tmp[:]), biasAddr(bias))
 }
 
 func simdSoftmaxRows(x []float32, ld, rows, n int, scale float32, bias []float32) {

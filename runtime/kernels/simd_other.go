@@ -27,11 +27,11 @@ func simdGemmNN(dst []float32, ldd int, x []float32, ldx int, y []float32, ldy i
 	panic("kernels: no SIMD kernel module in this build")
 }
 
-func simdMulQ8(dst, x []float32, rows int, w *Q8) {
+func simdMulQ8(dst, x []float32, rows int, w *Q8, bias []float32) {
 	panic("kernels: no SIMD kernel module in this build")
 }
 
-func simdMulQ8Shared(dsts [][]float32, ms []Matrix, x []float32, rows, k int) uint64 {
+func simdMulQ8Shared(dsts [][]float32, ms []Matrix, biases [][]float32, x []float32, rows, k int) uint64 {
 	panic("kernels: no SIMD kernel module in this build")
 }
 
@@ -39,7 +39,7 @@ func simdQuantI16(q []int16, s []float32, x []float32, rows, k int) {
 	panic("kernels: no SIMD kernel module in this build")
 }
 
-func kQgemm(dst []float32, q []int16, s []float32, rows int, w *Q8) {
+func kQgemm(dst []float32, q []int16, s []float32, rows int, w *Q8, bias []float32) {
 	panic("kernels: no SIMD kernel module in this build")
 }
 

@@ -241,9 +241,23 @@ func testQgemmR7MatchesReference(t *testing.T, kernel string) {
 			t.Fatalf("%s: MulT[%d] = %v, GemmQ8U7 %v", name, i, got[i], want[i])
 		}
 		shared := [][]float32{make([]float32, s.rows*s.out)}
-		MulTShared(shared, []Matrix{w}, x, s.rows, s.in)
+		MulTShared(shared, []Matrix{w}, nil, x, s.rows, s.in)
 		if i := firstDiff(shared[0], want); i >= 0 {
 			t.Fatalf("%s: MulTShared[%d] = %v, GemmQ8U7 %v", name, i, shared[0][i], want[i])
+		}
+		// With a bias (qgemm_u7 adds it as it finishes each tile; after qgemm_r7, add_bias):
+		// the product then the plain AddBias loop, bit for bit, alone and shared.
+		bias := randVec(r, s.out)
+		wantB := slices.Clone(want)
+		AddBias(wantB, s.rows, bias)
+		gotB := make([]float32, s.rows*s.out)
+		MulTBias(gotB, w, x, s.rows, bias)
+		MulTShared(shared, []Matrix{w}, [][]float32{bias}, x, s.rows, s.in)
+		if i := firstDiff(gotB, wantB); i >= 0 {
+			t.Fatalf("%s: MulTBias[%d] = %v, GemmQ8U7 + AddBias %v", name, i, gotB[i], wantB[i])
+		}
+		if i := firstDiff(shared[0], wantB); i >= 0 {
+			t.Fatalf("%s: MulTShared with a bias [%d] = %v, GemmQ8U7 + AddBias %v", name, i, shared[0][i], wantB[i])
 		}
 		ref := make([]float32, s.rows*s.out)
 		w.MulT(ref, x, s.rows)

@@ -199,7 +199,7 @@ func TestQgemmNTMatchesReference(t *testing.T) {
 		q, sc := make([]int16, s.rows*s.in), make([]float32, s.rows*nb)
 		QuantizeI16Rows(q, sc, x, s.rows, s.in)
 		got, want := make([]float32, s.rows*s.out), make([]float32, s.rows*s.out)
-		kQgemm(got, quadsI16(q, s.rows, s.in), sc, s.rows, w)
+		kQgemm(got, quadsI16(q, s.rows, s.in), sc, s.rows, w, nil)
 		GemmQ8I16(want, q, sc, s.rows, w)
 		for i := 0; i < s.rows; i++ {
 			for j := 0; j < s.out; j++ {
@@ -273,7 +273,7 @@ func TestQ8PackedInPlace(t *testing.T) {
 	f := NewF32(8, in, randVec(r, 8*in))
 	ms := []Matrix{w, f, w2}
 	dsts := [][]float32{make([]float32, rows*out), make([]float32, rows*8), make([]float32, rows*16)}
-	MulTShared(dsts, ms, x, rows, in)
+	MulTShared(dsts, ms, nil, x, rows, in)
 	for i, m := range ms {
 		o, _ := m.Dims()
 		want := make([]float32, rows*o)
@@ -282,6 +282,63 @@ func TestQ8PackedInPlace(t *testing.T) {
 			t.Fatalf("MulTShared[%d] (%T) differs from MulT", i, m)
 		}
 	}
+}
+
+// TestMulTBiasIsMulTThenAddBias checks that MulTBias, whose integer kernels add the bias as they
+// finish each tile, gives MulT then the plain AddBias loop bit for bit (Q8 on qgemm_packed, F32 on
+// sgemm_nt), at row counts that leave a tile part empty (its rows past M land in the scratch row,
+// which must not carry a bias into the next tile), and MulTShared with biases likewise.
+func TestMulTBiasIsMulTThenAddBias(t *testing.T) {
+	r := rand.New(rand.NewPCG(23, 24))
+	for _, s := range []struct{ rows, in, out int }{{1, 32, 8}, {2, 32, 8}, {3, 64, 16}, {5, 384, 24}, {8, 384, 384}, {9, 384, 1536}, {33, 1536, 384}} {
+		x, w := q8Case(r, s.rows, s.in, s.out)
+		f := NewF32(s.out, s.in, randVec(r, s.out*s.in))
+		bias := randVec(r, s.out)
+		for _, m := range []Matrix{w, f} {
+			want := make([]float32, s.rows*s.out)
+			MulT(want, m, x, s.rows)
+			AddBias(want, s.rows, bias)
+			got := make([]float32, s.rows*s.out)
+			for i := range got {
+				got[i] = float32(i) // MulTBias overwrites dst
+			}
+			MulTBias(got, m, x, s.rows, bias)
+			if i := firstDiff(got, want); i >= 0 {
+				t.Fatalf("%v %T: MulTBias[%d] = %v, MulT + AddBias %v", s, m, i, got[i], want[i])
+			}
+			nobias := make([]float32, s.rows*s.out)
+			MulTBias(nobias, m, x, s.rows, nil)
+			plain := make([]float32, s.rows*s.out)
+			MulT(plain, m, x, s.rows)
+			if i := firstDiff(nobias, plain); i >= 0 {
+				t.Fatalf("%v %T: MulTBias(nil)[%d] = %v, MulT %v", s, m, i, nobias[i], plain[i])
+			}
+		}
+		// MulTShared over [Q8 with a bias, F32 with a bias, Q8 without] equals MulTBias on each.
+		_, w2 := q8Case(r, s.rows, s.in, 16)
+		ms := []Matrix{w, f, w2}
+		biases := [][]float32{bias, randVec(r, s.out), nil}
+		dsts := [][]float32{make([]float32, s.rows*s.out), make([]float32, s.rows*s.out), make([]float32, s.rows*16)}
+		MulTShared(dsts, ms, biases, x, s.rows, s.in)
+		for i, m := range ms {
+			o, _ := m.Dims()
+			want := make([]float32, s.rows*o)
+			MulT(want, m, x, s.rows)
+			if biases[i] != nil {
+				AddBias(want, s.rows, biases[i])
+			}
+			if j := firstDiff(dsts[i], want); j >= 0 {
+				t.Fatalf("%v: MulTShared[%d] (%T)[%d] = %v, MulT + AddBias %v", s, i, m, j, dsts[i][j], want[j])
+			}
+		}
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("MulTBias with a bias of the wrong length did not panic")
+		}
+	}()
+	x, w := q8Case(r, 1, 32, 8)
+	MulTBias(make([]float32, 8), w, x, 1, make([]float32, 7))
 }
 
 func TestGemmQ8I16CloseToQ8MulT(t *testing.T) {
