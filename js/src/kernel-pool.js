@@ -22,6 +22,7 @@
 //   OP, NCHUNK, CHUNK
 //   SPIN    how long (µs) a worker keeps polling for the next job after its last one before it
 //           sleeps (Atomics.wait); the pool's spinUs, changeable while it runs
+//   SLEEPS  how many times a worker slept before a job (KernelPool.stats.workerSleeps)
 //   then the kernel's arguments (u32).
 //
 // Waking a sleeping worker (Atomics.notify → futex → the OS schedules it) takes tens of µs, so a
@@ -32,7 +33,12 @@
 // 2000 µs: the same 1.6–1.9× within the noise) and cost much on a busy one: with one busy-looping
 // process beside it, 2 threads at 2000 µs ran 0.64–0.78× one thread's speed (the polling thread
 // spends its share of the CPU and is then preempted while it holds a chunk), at 100–300 µs
-// 0.83–1.24× (noise-bound; main's 20,000 loads: 0.91–0.97×).
+// 0.83–1.24× (noise-bound; main's 20,000 loads: 0.91–0.97×). Those figures are the caller's
+// polling only: until issue 21's fix (2026-12-07) a worker's own limit fell to 0 on its first
+// poll (it starts before the pool writes SPIN, and 0 doubles to 0), so it slept before nearly
+// every job (34 of 39 jobs of a 1×32 classification, 86 of 119 at 8×32) and each job waited
+// 20–40 µs for it to wake (measured: the caller spinning until the worker acknowledged). Now it
+// sleeps before 4–10 jobs of a classification (gaps longer than SPIN), counted in SLEEPS.
 
 const GEN = 0;
 const TICKET = 1;
@@ -42,7 +48,8 @@ const OP = 4;
 const NCHUNK = 5;
 const CHUNK = 6;
 const SPIN = 7;
-const ARGS = 8;
+const SLEEPS = 8;
+const ARGS = 9;
 const NARGS = 14;
 export const CONTROL_BYTES = (ARGS + NARGS) * 4;
 
@@ -136,6 +143,19 @@ function runChunks(k, ctrl, args, gen, t) {
 // chunks, before sleeping (KernelPool.spinUs).
 export const SPIN_US = 300;
 
+// MIN_SPIN_MS: a worker's polling limit never goes below this (5 µs), however often it is
+// preempted, so that it doubles back up to SPIN.
+const MIN_SPIN_MS = 0.005;
+
+// nextSpinLimit is a worker's polling limit (ms) after a poll with limit that was (preempted) or
+// was not cut short by the OS: quartered, or doubled up to max (SPIN), and never below
+// MIN_SPIN_MS, so that it grows back once SPIN is more than 0 again. (Before issue 21's fix it
+// could reach 0, which doubles to 0: a worker that polled while SPIN was 0, as every worker did
+// at start-up before the pool wrote it, then slept before every job.)
+export function nextSpinLimit(limit, max, preempted) {
+  return preempted ? Math.max(limit / 4, MIN_SPIN_MS) : Math.max(MIN_SPIN_MS, Math.min(max, 2 * limit));
+}
+
 // PREEMPTED_MS: a gap this long between two readings of the clock while polling (64 loads, well
 // under a µs apart) means the OS took the core away: the machine has more runnable threads than
 // cores, and a thread that keeps polling there takes time from the others (the caller's serial
@@ -168,14 +188,14 @@ export function serveKernels(k, control, t) {
   const ctrl = new Int32Array(control, 0, ARGS);
   const args = new Uint32Array(control, ARGS * 4, NARGS);
   let seen = Atomics.load(ctrl, GEN);
-  let limit = 0.005;
+  let limit = MIN_SPIN_MS;
   for (;;) {
     const max = Atomics.load(ctrl, SPIN) / 1000;
     const [g0, preempted] = poll(ctrl, GEN, seen, performance.now(), Math.min(limit, max));
     let g = g0;
-    limit = preempted ? Math.max(limit / 4, 0.005) : Math.min(max, 2 * limit);
+    limit = nextSpinLimit(limit, max, preempted);
     if (g === seen) {
-      Atomics.wait(ctrl, GEN, seen);
+      if (Atomics.wait(ctrl, GEN, seen) === "ok") Atomics.add(ctrl, SLEEPS, 1);
       g = Atomics.load(ctrl, GEN);
     }
     if (Atomics.load(ctrl, STOP)) return;
@@ -208,8 +228,18 @@ export class KernelPool {
     this.gen = Atomics.load(this.ctrl, GEN);
     this.block = canBlock();
     // stats: jobs run, their chunks, and how many of those the caller computed itself (the rest
-    // is what the workers took: a measure of how much the pool helps on a busy machine).
-    this.stats = { jobs: 0, chunks: 0, callerChunks: 0 };
+    // is what the workers took: a measure of how much the pool helps on a busy machine);
+    // workerSleeps: how often a worker slept before a job (Atomics.wait: each such job waits
+    // tens of µs for it), counted by the workers.
+    const ctrl = this.ctrl;
+    this.stats = {
+      jobs: 0,
+      chunks: 0,
+      callerChunks: 0,
+      get workerSleeps() {
+        return Atomics.load(ctrl, SLEEPS);
+      },
+    };
     this._stop = stop;
     this.spinUs = spinUs;
   }
@@ -276,6 +306,8 @@ export class KernelPool {
 // each worker instantiates it too and serves its operations. spinUs: KernelPool.spinUs.
 export async function startPool(threads, module, memory, k, spawn, { spinUs = SPIN_US, timeoutMs = 20000, relaxedModule = null } = {}) {
   const control = new SharedArrayBuffer(CONTROL_BYTES);
+  // the polling limit before any worker starts: the workers read it from their first job on
+  Atomics.store(new Int32Array(control, 0, ARGS), SPIN, Math.max(0, Math.min(1e6, Math.round(spinUs))));
   const workers = [];
   const stop = () => workers.forEach((w) => w.terminate());
   try {
