@@ -306,7 +306,7 @@ export class KernelPool {
 // each worker instantiates it too and serves its operations. spinUs: KernelPool.spinUs.
 export async function startPool(threads, module, memory, k, spawn, { spinUs = SPIN_US, timeoutMs = 20000, relaxedModule = null } = {}) {
   const control = new SharedArrayBuffer(CONTROL_BYTES);
-  // the polling limit before any worker starts: the workers read it from their first job on
+  // the polling limit, before any worker starts: a worker reads it from its first poll on
   Atomics.store(new Int32Array(control, 0, ARGS), SPIN, Math.max(0, Math.min(1e6, Math.round(spinUs))));
   const workers = [];
   const stop = () => workers.forEach((w) => w.terminate());
