@@ -131,17 +131,21 @@ test("the pool's qgemm_packed, qgemm_u7 (with and without a bias), sgemm_nt, gel
           f32.fill(NaN, 0, M * N);
           pool.run(OP_QGEMM, a, N);
           assert.deepEqual(f32.slice(0, M * N), one, `qgemm ${M}×${K}×${N} at ${threads} threads`);
-          // with a bias (N floats at 11 MB): the product then add_bias, bit for bit, on any thread count
+          // with a bias (N floats at 11 MB): the product (in d) then add_bias, bit for bit, on one
+          // thread and on the pool's
           const BIAS = 11 * MB;
           for (let i = 0; i < N; i++) f32[BIAS / 4 + i] = rnd();
-          k.add_bias(0, M, N, BIAS);
-          const oneB = f32.slice(0, M * N);
-          f32.fill(NaN, 0, M * N);
-          k.qgemm_packed(...a, BIAS);
-          assert.deepEqual(f32.slice(0, M * N), oneB, `qgemm ${M}×${K}×${N} with a bias is the product then add_bias`);
-          f32.fill(NaN, 0, M * N);
-          pool.run(OP_QGEMM, [...a, BIAS], N);
-          assert.deepEqual(f32.slice(0, M * N), oneB, `qgemm ${M}×${K}×${N} with a bias at ${threads} threads`);
+          const checkBias = (name, op, args) => {
+            k.add_bias(0, M, N, BIAS);
+            const want = f32.slice(0, M * N);
+            f32.fill(NaN, 0, M * N);
+            k[name](...args, BIAS);
+            assert.deepEqual(f32.slice(0, M * N), want, `${name} ${M}×${K}×${N} with a bias is the product then add_bias`);
+            f32.fill(NaN, 0, M * N);
+            pool.run(op, [...args, BIAS], N);
+            assert.deepEqual(f32.slice(0, M * N), want, `${name} ${M}×${K}×${N} with a bias at ${threads} threads`);
+          };
+          checkBias("qgemm_packed", OP_QGEMM, a);
           pool.run(OP_QGEMM, a, N);
           assert.deepEqual(f32.slice(0, M * N), one, `qgemm ${M}×${K}×${N} without a bias after one with at ${threads} threads`);
           // qgemm_u7 (the relaxed recipe without relaxed SIMD): 7-bit activations as int16 of
@@ -157,14 +161,7 @@ test("the pool's qgemm_packed, qgemm_u7 (with and without a bias), sgemm_nt, gel
           f32.fill(NaN, 0, M * N);
           pool.run(OP_QGEMM_U7, au, N);
           assert.deepEqual(f32.slice(0, M * N), u7, `qgemm_u7 ${M}×${K}×${N} at ${threads} threads`);
-          k.add_bias(0, M, N, BIAS);
-          const u7B = f32.slice(0, M * N);
-          f32.fill(NaN, 0, M * N);
-          k.qgemm_u7(...au, BIAS);
-          assert.deepEqual(f32.slice(0, M * N), u7B, `qgemm_u7 ${M}×${K}×${N} with a bias is the product then add_bias`);
-          f32.fill(NaN, 0, M * N);
-          pool.run(OP_QGEMM_U7, [...au, BIAS], N);
-          assert.deepEqual(f32.slice(0, M * N), u7B, `qgemm_u7 ${M}×${K}×${N} with a bias at ${threads} threads`);
+          checkBias("qgemm_u7", OP_QGEMM_U7, au);
         }
         // sgemm_nt with a tail (N - 3 columns: N % 4 == 1), row strides wider than K.
         const n = N - 3, ldx = K + 4, ldw = K + 8, ldd = n + 5;

@@ -144,9 +144,8 @@ func MulT(dst []float32, m Matrix, x []float32, rows int) { MulTBias(dst, m, x, 
 // pass of their own over dst (nn.Linear's forward; issue 21). It panics if bias is neither nil
 // nor Out long (loaders check the shapes first).
 func MulTBias(dst []float32, m Matrix, x []float32, rows int, bias []float32) {
-	if out, _ := m.Dims(); bias != nil && len(bias) != out {
-		panic(fmt.Sprintf("kernels: MulTBias: bias of %d for %d outputs", len(bias), out))
-	}
+	out, _ := m.Dims()
+	checkBias("MulTBias", bias, out)
 	if rows > 0 {
 		switch w := m.(type) {
 		case *F32:
@@ -186,6 +185,21 @@ func MulTBias(dst []float32, m Matrix, x []float32, rows int, bias []float32) {
 	addBias(dst, rows, bias)
 }
 
+// checkBias panics unless bias is nil or out long (MulTBias, MulTShared: loaders check shapes).
+func checkBias(caller string, bias []float32, out int) {
+	if bias != nil && len(bias) != out {
+		panic(fmt.Sprintf("kernels: %s: bias of %d for %d outputs", caller, len(bias), out))
+	}
+}
+
+// biasAt is biases[i], or nil past its end (MulTShared's biases may be shorter than its matrices).
+func biasAt(biases [][]float32, i int) []float32 {
+	if i < len(biases) {
+		return biases[i]
+	}
+	return nil
+}
+
 // addBias is AddBiasRows unless bias is nil.
 func addBias(dst []float32, rows int, bias []float32) {
 	if bias != nil {
@@ -202,12 +216,6 @@ func q8Eligible(w *Q8) bool { return w.Block == Q8Block && w.In%Q8Block == 0 && 
 // quantizes x once for all the Q8 matrices among them (the query, key and value projections of
 // one input, say).
 func MulTShared(dsts [][]float32, ms []Matrix, biases [][]float32, x []float32, rows, k int) {
-	bias := func(i int) []float32 {
-		if i < len(biases) {
-			return biases[i]
-		}
-		return nil
-	}
 	var done uint64
 	if rows > 0 && SIMD() {
 		_ = x[rows*k-1]
@@ -215,7 +223,7 @@ func MulTShared(dsts [][]float32, ms []Matrix, biases [][]float32, x []float32, 
 	}
 	for i, m := range ms {
 		if i >= 64 || done&(1<<i) == 0 {
-			MulTBias(dsts[i], m, x, rows, bias(i))
+			MulTBias(dsts[i], m, x, rows, biasAt(biases, i))
 		}
 	}
 }

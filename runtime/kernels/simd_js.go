@@ -2,10 +2,7 @@
 
 package kernels
 
-import (
-	"fmt"
-	"unsafe"
-)
+import "unsafe"
 
 // The kernel module's exports (wat/kernels.wat), imported from the host as module
 // "adapterwasm_kernels". The host supplies these as trampolines that call the kernel instance
@@ -336,13 +333,8 @@ func simdMulQ8Shared(dsts [][]float32, ms []Matrix, biases [][]float32, x []floa
 			continue
 		}
 		_ = dsts[i][rows*w.Out-1]
-		var bias []float32
-		if i < len(biases) {
-			bias = biases[i]
-		}
-		if bias != nil && len(bias) != w.Out {
-			panic(fmt.Sprintf("kernels: MulTShared: bias of %d for %d outputs", len(bias), w.Out))
-		}
+		bias := biasAt(biases, i)
+		checkBias("MulTShared", bias, w.Out)
 		if Relaxed() {
 			if !quantized {
 				quantizeU7(x, rows, k)
