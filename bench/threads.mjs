@@ -10,7 +10,7 @@
 //                session with intraOpNumThreads 1 beside numThreads 2 still ran on 2 threads.)
 //   ort-int8-2t  onnxruntime-web int8, ort.env.wasm.numThreads 2 (intraOpNumThreads 2), here
 //   aw-q8-2i     the alternative to threads where memory cannot be shared: a pool of 2 model
-//                instances (WorkerModelWithHeads, worker threads, { threads: 1 } each), the batch
+//                instances (WorkerModelPool: worker threads, { threads: 1 } each), the batch
 //                halved between them (batch 1: one of them). Twice the memory; BENCH_INSTANCES=0 skips it.
 //
 // It prints the table, the 2-thread speed-up of each side, and the line
@@ -27,7 +27,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as ort from "onnxruntime-web";
 import { PARALLEL_MIN, setParallelMin } from "../js/src/kernel-imports.js";
-import { WorkerModelWithHeads } from "../js/src/node-worker-client.js";
+import { WorkerModelPool } from "../js/src/node-worker-client.js";
 import { loadRuntime } from "../js/src/runtime.js";
 import { Adapterwasm, Ort, runCase, stats, table, warmUp } from "./lib.mjs";
 
@@ -112,17 +112,12 @@ const list = [
   { name: "ort-int8", kind: "ort", impl: await ortChild(join(CACHE, "onnx/minilm-sentiment.q8.onnx"), 1) },
   { name: "ort-int8-2t", kind: "ort", impl: await Ort.create(ort, peer, null, { intraOpNumThreads: THREADS }) },
 ];
-const instances = [];
+let pool = null;
 if (process.env.BENCH_INSTANCES !== "0") {
-  for (let i = 0; i < THREADS; i++) {
-    const m = await WorkerModelWithHeads.fromPretrained(join(CACHE, "models/all-MiniLM-L6-v2.q8"), { threads: 1, cache: false });
-    m.activeAdapters = await m.loadAdapter(join(ROOT, "testdata/minilm/adapters/sentiment"));
-    instances.push(m);
-  }
-  const run = (texts) => {
-    const per = Math.ceil(texts.length / instances.length);
-    return Promise.all(instances.map((m, i) => texts.slice(i * per, (i + 1) * per)).filter((t) => t.length).map((t, i) => instances[i].classify(t)));
-  };
+  // the package's WorkerModelPool: THREADS copies at one kernel thread each, a batch split between them
+  pool = await WorkerModelPool.fromPretrained(join(CACHE, "models/all-MiniLM-L6-v2.q8"), { instances: THREADS, threads: 1, cache: false });
+  pool.activeAdapters = await pool.loadAdapter(join(ROOT, "testdata/minilm/adapters/sentiment"));
+  const run = (texts) => pool.classify(texts);
   list.push({ name: `aw-q8-${THREADS}i`, kind: "aw", impl: { run } });
 }
 
@@ -142,7 +137,7 @@ const speedup = (one, two) =>
     .join(", ");
 console.log(`\n2-thread speed-up (1-thread time / 2-thread time, medians (per round)): adapterwasm ${speedup("aw-q8", "aw-q8-2t")}`);
 console.log(`onnxruntime-web (numThreads 1, own process / numThreads ${THREADS}) ${speedup("ort-int8", "ort-int8-2t")}`);
-if (instances.length) console.log(`${THREADS} model instances instead (aw-q8 time / aw-q8-${THREADS}i time): ${speedup("aw-q8", `aw-q8-${THREADS}i`)}; Wasm memory ${((await instances[0].memory()).wasmMemoryBytes / 2 ** 20).toFixed(1)} MiB each, vs ${(rt.memoryBytes / 2 ** 20).toFixed(1)} MiB for the one threaded instance`);
+if (pool) console.log(`${THREADS} model instances instead (WorkerModelPool; aw-q8 time / aw-q8-${THREADS}i time): ${speedup("aw-q8", `aw-q8-${THREADS}i`)}; Wasm memory ${((await pool.memory())[0].wasmMemoryBytes / 2 ** 20).toFixed(1)} MiB each, vs ${(rt.memoryBytes / 2 ** 20).toFixed(1)} MiB for the one threaded instance`);
 console.log(`pool: ${JSON.stringify(rt.pool.stats)} (chunks the calling thread computed itself, of all); ${load()}`);
 const worst = Math.max(...Object.values(results).map((r) => r["aw-q8-2t"].median / r["ort-int8-2t"].median));
 console.log(`\nworst ratio q8-2t/ort-int8-2t ${worst.toFixed(2)}`);

@@ -75,3 +75,51 @@ export class WorkerModelWithHeads {
   refreshStats(): Promise<Stats & { loadedAdapters: string[] }>;
   dispose(): void;
 }
+
+export interface PoolOptions extends Omit<WorkerOptions, "worker"> {
+  /** How many copies of the model (default 2; 1–16). Each has its own worker, Go instance and
+   *  memory; threads defaults to 1 in each. */
+  instances?: number;
+}
+
+/** Several copies of one model (each a WorkerModelWithHeads) behind one model's API: a batch of
+ *  texts is split between them by length and run at once, the results in the order of the texts;
+ *  a single text goes to the least busy. Every answer is the one a single model gives (answers do
+ *  not depend on the rest of the batch). For throughput over batches; threads cut one call's
+ *  latency instead (README: Performance). trainAdapter and saveAdapter are not offered: train on a
+ *  WorkerModelWithHeads and load what saveAdapter wrote. */
+export class WorkerModelPool {
+  static fromPretrained(baseUrl: string | URL, options?: PoolOptions): Promise<WorkerModelPool>;
+  /** How many copies of the model run. */
+  readonly instances: number;
+  readonly models: readonly WorkerModelWithHeads[];
+  readonly config: ModelConfig;
+  readonly baseVerified: boolean;
+  readonly revision: string | null;
+  readonly hub: HubSource | null;
+  readonly conversion: ConversionInfo | null;
+  readonly simd: boolean;
+  readonly relaxedSimd: boolean;
+  readonly kernels: Kernels;
+  /** Kernel threads in each instance. */
+  readonly threads: number;
+  readonly threadsNote: string | null;
+  activeAdapters: Setup | null;
+  activeHead: string | null;
+  /** The first instance's progress events (its base, then adapters: the others read them from the cache). */
+  onProgress: ((p: ProgressInfo) => void) | null;
+  setActiveAdapters(setup: Setup | null): Promise<void>;
+  /** Loads the adapter into every instance (the first, then the others at once). */
+  loadAdapter(nameOrUrl: string, options?: LoadAdapterOptions): Promise<string>;
+  unloadAdapter(name: string): Promise<void>;
+  /** A batch is split unless the setup is a BatchSplit (its sizes are the whole batch's) or
+   *  taskIds is not one per text: one instance runs it then. */
+  classify(input: string | string[], options: ClassifyOptions & { adapters: AdapterSetup<"Parallel"> }): Promise<ParallelResult[]>;
+  classify(input: string | string[], options: ClassifyOptions & { adapters: AdapterSetup<"BatchSplit"> }): Promise<BatchSplitResult[]>;
+  classify<R extends ClassifyResult = Prediction>(input: string | string[], options?: ClassifyOptions): Promise<R[]>;
+  embed(input: string | string[], options?: { pooling?: "mean" | "cls"; normalize?: boolean }): Promise<Float32Array[]>;
+  tokenize(input: string | string[], options?: { maxLength?: number }): Promise<{ inputIds: number[]; tokens: string[]; attentionMask: number[] }[]>;
+  /** Each instance's memory, in an array. */
+  memory(): Promise<{ wasmMemoryBytes: number; heapAlloc: number; heapSys: number; sys: number }[]>;
+  dispose(): void;
+}

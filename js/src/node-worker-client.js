@@ -10,6 +10,7 @@
 import "./node-local.js"; // paths resolve here as in the worker
 import { startThread } from "./node-thread.js";
 import { WorkerModelWithHeads as WebWorkerModelWithHeads } from "./worker-client.js";
+import { poolClass } from "./worker-pool.js";
 
 export class WorkerModelWithHeads extends WebWorkerModelWithHeads {
   static _startWorker() {
@@ -35,6 +36,9 @@ export class WorkerModelWithHeads extends WebWorkerModelWithHeads {
     return p;
   }
 }
+
+// WorkerModelPool over worker threads (worker-pool.js).
+export const WorkerModelPool = poolClass(WorkerModelWithHeads);
 
 export { Stack, Fuse, Parallel, Split, BatchSplit, Average, MultiTask, AdapterSetup } from "./composition.js";
 export { AdapterwasmError } from "./errors.js";

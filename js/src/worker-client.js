@@ -5,6 +5,7 @@ import { checkSetup } from "./composition.js";
 import { AdapterwasmError, fromPlain } from "./errors.js";
 import { isHubId } from "./hub.js";
 import { absUrl, isDirUrl } from "./registry.js";
+import { poolClass } from "./worker-pool.js";
 
 export class WorkerModelWithHeads {
   // fromPretrained starts a worker (or uses options.worker) and loads the base model in it.
@@ -193,6 +194,10 @@ export class WorkerModelWithHeads {
     this._pending.clear();
   }
 }
+
+// WorkerModelPool: n WorkerModelWithHeads behind one model's API, a batch split between them
+// (worker-pool.js).
+export const WorkerModelPool = poolClass(WorkerModelWithHeads);
 
 export { Stack, Fuse, Parallel, Split, BatchSplit, Average, MultiTask, AdapterSetup } from "./composition.js";
 export { AdapterwasmError } from "./errors.js";

@@ -1,5 +1,5 @@
 // node --test: MTL-LoRA task adapters under MultiTask, with a task per text (classify's taskIds,
-// Python's task_ids), in-process and in the worker-thread client, against the adapters library's
+// Python's task_ids), in-process, in the worker-thread client and in a pool of two, against the adapters library's
 // logits (adapters/testdata/methods/mtl, tools/reference/make_methods.py mtl); hostile task ids
 // reject with a code and leave the model working. Build first: ./build.sh wasm.
 import { after, before, describe, test } from "node:test";
@@ -11,7 +11,7 @@ import { goldenSentences, maxAbsDiff, readJSON, requireBuild, ROOT, TINY } from 
 
 requireBuild();
 const { AutoModelWithHeads, AdapterwasmError, MultiTask, Stack } = await import("../src/node.js");
-const { WorkerModelWithHeads } = await import("adapterwasm/worker");
+const { WorkerModelWithHeads, WorkerModelPool } = await import("adapterwasm/worker");
 
 const MTL = join(ROOT, "adapters", "testdata", "methods", "mtl");
 const golden = (name) => readJSON(join(MTL, "golden", `${name}.json`));
@@ -25,11 +25,12 @@ before(async () => {
 });
 after(() => srv.close());
 
-for (const kind of ["in-process", "worker thread"]) {
+// The pool splits a batch and its task ids between two instances (worker-pool.js).
+for (const kind of ["in-process", "worker thread", "worker pool"]) {
   describe(`MultiTask (${kind})`, () => {
     let model;
     before(async () => {
-      const Model = kind === "in-process" ? AutoModelWithHeads : WorkerModelWithHeads;
+      const Model = { "in-process": AutoModelWithHeads, "worker thread": WorkerModelWithHeads, "worker pool": WorkerModelPool }[kind];
       model = await Model.fromPretrained(`${srv.url}/tiny/`, { cache: false });
       for (const n of ["t1", "t2", "t3", "lx"]) assert.equal(await model.loadAdapter(`${srv.url}/mtl/${n}/`), n);
     });

@@ -2,7 +2,8 @@
 // Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp): a model
 // on the page's main thread (which may not Atomics.wait: it polls) and in the Web Worker client
 // (whose kernel workers are nested workers) at 2 threads give embeddings bit-identical to one
-// thread; without the headers the model runs one thread and says why. Needs /usr/bin/chromium,
+// thread, as does a WorkerModelPool of two (the batch split); without the headers the model runs
+// one thread and says why (the pool still uses two workers). Needs /usr/bin/chromium,
 // `npm ci` in js/, ./build.sh wasm.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -45,7 +46,7 @@ async function run(srv, texts) {
       try {
         const { setParallelMin } = await import("/pkg/src/kernel-imports.js");
         const { AutoModelWithHeads } = await import("/pkg/src/index.js");
-        const { WorkerModelWithHeads } = await import("/pkg/src/worker-client.js");
+        const { WorkerModelWithHeads, WorkerModelPool } = await import("/pkg/src/worker-client.js");
         setParallelMin(0);
         const main = await AutoModelWithHeads.fromPretrained("/tiny/", { threads: 2, cache: false });
         const out = { isolated: self.crossOriginIsolated, main: { threads: main.threads, note: main.threadsNote, embed: hex(await main.embed(texts)), stats: main._rt.pool ? { ...main._rt.pool.stats } : null } };
@@ -54,6 +55,10 @@ async function run(srv, texts) {
           out[`worker${threads}`] = { threads: w.threads, note: w.threadsNote, embed: hex(await w.embed(texts)) };
           w.dispose();
         }
+        // two instances, the batch split between them: the only way past one core without isolation
+        const pool = await WorkerModelPool.fromPretrained("/tiny/", { instances: 2, cache: false });
+        out.pool = { instances: pool.instances, threads: pool.threads, embed: hex(await pool.embed(texts)) };
+        pool.dispose();
         return out;
       } catch (e) {
         return { error: String(e?.stack ?? e) };
@@ -75,6 +80,7 @@ test("cross-origin isolated: 2 threads on the main thread and in a Web Worker, b
   assert.equal(r.worker2.threads, 2, r.worker2.note ?? "");
   assert.deepEqual(r.main.embed, r.worker1.embed, "main thread, 2 threads vs a worker at 1");
   assert.deepEqual(r.worker2.embed, r.worker1.embed, "worker at 2 threads vs 1");
+  assert.deepEqual(r.pool, { instances: 2, threads: 1, embed: r.worker1.embed }, "a pool of two Web Workers, the batch split");
 });
 
 test("not isolated: one thread, and threadsNote names the headers", async () => {
@@ -86,4 +92,5 @@ test("not isolated: one thread, and threadsNote names the headers", async () => 
     assert.match(r[k].note, /not cross-origin isolated.*Cross-Origin-Opener-Policy: same-origin.*Cross-Origin-Embedder-Policy: require-corp/, k);
   }
   assert.deepEqual(r.main.embed, r.worker1.embed.slice(0, 3));
+  assert.deepEqual(r.pool, { instances: 2, threads: 1, embed: r.worker1.embed }, "a pool of two Web Workers without isolation");
 });

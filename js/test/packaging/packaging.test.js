@@ -100,9 +100,9 @@ describe("Node", () => {
   const base = () => `${srv.url}/tiny/`;
   const index = () => `${srv.url}/adapters/index.json`;
 
-  test("ESM: install, then the first classification (in process, in a worker thread, by pipeline) equals the CLI's; no globals", async () => {
+  test("ESM: install, then the first classification (in process, in a worker thread, in a pool of two, by pipeline) equals the CLI's; no globals", async () => {
     const out = await node(["node-app.mjs", base(), index(), "seq_bn", join(tmp, "cache-esm")]);
-    checkClassify([out.result, out.inWorker], [want[0], want[0]], "node");
+    checkClassify([out.result, out.inWorker, ...out.inPool], [want[0], want[0], want[0], want[0]], "node");
     assert.deepEqual(out.top, [{ label: want[0].label, score: out.result.score }]);
     assert.deepEqual(out.dims, [2, 32]);
     assert.deepEqual(out.statuses.sort(), STATUSES);

@@ -1,6 +1,6 @@
 // Type-checked by tsc in a Node-only project (no DOM lib, skipLibCheck false): tsconfig.node.json.
 import { AdapterwasmError, AutoModelWithHeads, FsStore, Parallel, pipeline, type ProgressInfo } from "adapterwasm";
-import { AdapterSetup, Stack, WorkerModelWithHeads } from "adapterwasm/worker";
+import { AdapterSetup, Stack, WorkerModelPool, WorkerModelWithHeads } from "adapterwasm/worker";
 
 export async function main(base: string): Promise<string> {
   const onProgress = (p: ProgressInfo): void => {
@@ -18,9 +18,13 @@ export async function main(base: string): Promise<string> {
   const setup: AdapterSetup = Stack("a", "b");
   const w = await WorkerModelWithHeads.fromPretrained(base);
   w.onProgress = onProgress;
+  const pool = await WorkerModelPool.fromPretrained(base, { instances: 2, threads: 1 });
+  const [pooled] = await pool.classify(["a", "b"], { adapters: "sentiment" });
+  const pooledLabel: string = pooled.label;
+  const instances: number = pool.instances + (await pool.memory()).length;
   const classifier = await pipeline("text-classification", { model: base, adapter: "sentiment" });
   const [best] = await classifier("I love it");
   const extractor = await pipeline("feature-extraction", base);
   const t = await extractor(["a"], { normalize: true });
-  return [label, score, heads, err.code, String(setup), best.label, t.dims[1]].join();
+  return [label, score, heads, err.code, String(setup), best.label, t.dims[1], pooledLabel, instances].join();
 }

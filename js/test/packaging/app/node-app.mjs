@@ -1,6 +1,6 @@
 // A Node script using the installed package: argv base index adapter cacheDir. Prints one JSON line.
 import { AutoModelWithHeads, FsStore, listAdapters, pipeline } from "adapterwasm";
-import { AdapterSetup, Stack, WorkerModelWithHeads } from "adapterwasm/worker";
+import { AdapterSetup, Stack, WorkerModelPool, WorkerModelWithHeads } from "adapterwasm/worker";
 
 const [base, index, adapter, cache] = process.argv.slice(2);
 const statuses = [];
@@ -14,10 +14,14 @@ const tensor = await extractor(["a", "b"], { normalize: true });
 const w = await WorkerModelWithHeads.fromPretrained(base, { index, cache });
 const [inWorker] = await w.classify("I love this movie", { adapters: adapter });
 w.dispose();
+const pool = await WorkerModelPool.fromPretrained(base, { index, cache, instances: 2 });
+const inPool = await pool.classify(["I love this movie", "I love this movie"], { adapters: adapter });
+pool.dispose();
 console.log(
   JSON.stringify({
     result,
     inWorker,
+    inPool,
     name: model.config.name,
     listed: listed.map((e) => e.name),
     top,
