@@ -146,9 +146,12 @@ export function poolClass(Client) {
       return this._live().reduce((x, y) => (y._pending.size < x._pending.size ? y : x));
     }
 
+    // _live is the instances still working: a copy whose worker failed (code exited) is left out,
+    // so the pool goes on with the others; with none left, calls reject as that copy's did.
     _live() {
-      if (!this.models.length || this.models.every((m) => !m._w)) throw new AdapterwasmError("closed", "model was disposed");
-      return this.models;
+      const live = this.models.filter((m) => m._w && !m._failed);
+      if (live.length) return live;
+      throw this.models.find((m) => m._w && m._failed)?._failed ?? new AdapterwasmError("closed", "model was disposed");
     }
 
     _all(f) {

@@ -117,6 +117,23 @@ describe("WorkerModelPool in Node worker threads", () => {
   });
 });
 
+test("a copy whose worker dies is left out: the pool goes on with the others, then says exited", async () => {
+  const pool = await WorkerModelPool.fromPretrained(`${srv.url}/tiny/`, { cache: false, instances: 2 });
+  try {
+    const texts = goldenSentences().slice(0, 4);
+    const want = await pool.embed(texts);
+    await pool.models[0]._w.terminate();
+    await new Promise((r) => setTimeout(r, 50)); // the exit event
+    await assert.rejects(pool.models[0].embed("x"), isErr("exited"));
+    assert.deepEqual(await pool.embed(texts), want, "the survivor answers the whole batch");
+    await pool.models[1]._w.terminate();
+    await new Promise((r) => setTimeout(r, 50));
+    await assert.rejects(pool.embed(texts), isErr("exited"));
+  } finally {
+    pool.dispose();
+  }
+});
+
 test("a pool on a directory cache: the instances after the first read the base from it", async () => {
   const dir = tempDir("adapterwasm-pool-cache-");
   const pool = await WorkerModelPool.fromPretrained(`${srv.url}/tiny/`, { cache: dir });
