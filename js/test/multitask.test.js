@@ -1,7 +1,7 @@
 // node --test: MTL-LoRA task adapters under MultiTask, with a task per text (classify's taskIds,
-// Python's task_ids), in-process, in the worker-thread client and in a pool of two, against the adapters library's
-// logits (adapters/testdata/methods/mtl, tools/reference/make_methods.py mtl); hostile task ids
-// reject with a code and leave the model working. Build first: ./build.sh wasm.
+// Python's task_ids), in-process, in the worker-thread client and in a pool of two, against the
+// adapters library's logits (adapters/testdata/methods/mtl, tools/reference/make_methods.py mtl);
+// hostile task ids reject with a code and leave the model working. Build first: ./build.sh wasm.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
