@@ -7,11 +7,10 @@
 // with -tags adapterwasm_fataltest (helpers/fataltest.js).
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 
-import { startServer } from "./helpers/server.js";
-import { requireBuild, TINY, tinyIndex } from "./helpers/fixtures.js";
+import { startTinyServer } from "./helpers/server.js";
+import { requireBuild } from "./helpers/fixtures.js";
 import { escapes, fatalWasm } from "./helpers/fataltest.js";
 
 requireBuild();
@@ -20,10 +19,7 @@ const { WorkerModelWithHeads } = await import("../src/node-worker-client.js");
 
 let srv;
 before(async () => {
-  srv = await startServer({
-    mounts: { "/tiny/": { dir: join(TINY, "model"), manifest: true }, "/adapters/": { dir: join(TINY, "adapters") } },
-    pages: { "/adapters/index.json": { body: tinyIndex() } },
-  });
+  srv = await startTinyServer();
 });
 after(() => srv.close());
 

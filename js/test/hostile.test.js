@@ -2,10 +2,9 @@
 // and 100 concurrent calls while adapters load and unload (issue 10). Build first: ./build.sh wasm.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { join } from "node:path";
 
-import { startServer } from "./helpers/server.js";
-import { goldenSentences, requireBuild, TINY, tinyIndex } from "./helpers/fixtures.js";
+import { startTinyServer } from "./helpers/server.js";
+import { goldenSentences, requireBuild } from "./helpers/fixtures.js";
 import { endlessServer, HOSTILE_CASES, hostileDir } from "./helpers/hostile.js";
 
 requireBuild();
@@ -14,10 +13,7 @@ const { fetchFile } = await import("../src/fetch.js");
 
 let srv;
 before(async () => {
-  srv = await startServer({
-    mounts: { "/tiny/": { dir: join(TINY, "model"), manifest: true }, "/adapters/": { dir: join(TINY, "adapters") }, "/hostile/": { dir: hostileDir() } },
-    pages: { "/adapters/index.json": { body: tinyIndex() } },
-  });
+  srv = await startTinyServer({ mounts: { "/hostile/": { dir: hostileDir() } } });
 });
 after(() => srv.close());
 

@@ -7,8 +7,8 @@ import { execFile } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 
-import { startServer } from "./helpers/server.js";
-import { goldenSentences, maxAbsDiff, readJSON, requireBuild, ROOT, tempDir, TINY, tinyIndex } from "./helpers/fixtures.js";
+import { startTinyServer } from "./helpers/server.js";
+import { goldenSentences, maxAbsDiff, readJSON, requireBuild, ROOT, tempDir, TINY } from "./helpers/fixtures.js";
 
 requireBuild();
 // Through the package's exports map, as a user imports it: the "node" condition.
@@ -17,10 +17,7 @@ const { AutoModelWithHeads } = await import("adapterwasm");
 
 let srv;
 before(async () => {
-  srv = await startServer({
-    mounts: { "/tiny/": { dir: join(TINY, "model"), manifest: true }, "/adapters/": { dir: join(TINY, "adapters") } },
-    pages: { "/adapters/index.json": { body: tinyIndex() } },
-  });
+  srv = await startTinyServer();
 });
 after(() => srv.close());
 

@@ -6,8 +6,8 @@ import assert from "node:assert/strict";
 import { cpSync } from "node:fs";
 import { join } from "node:path";
 
-import { startServer } from "./helpers/server.js";
-import { checkClassify, cli, goldenSentences, requireBuild, tempDir, TINY, tinyIndex } from "./helpers/fixtures.js";
+import { startTinyServer } from "./helpers/server.js";
+import { checkClassify, cli, goldenSentences, requireBuild, tempDir, TINY } from "./helpers/fixtures.js";
 
 requireBuild();
 const { AutoModelWithHeads, AdapterwasmError, MemoryStore, pipeline } = await import("adapterwasm");
@@ -22,10 +22,7 @@ cpSync(join(TINY, "adapters/seq_bn"), join(dirs, "c/seq_bn_copy"), { recursive: 
 
 let srv;
 before(async () => {
-  srv = await startServer({
-    mounts: { "/tiny/": { dir: join(TINY, "model"), manifest: true }, "/adapters/": { dir: join(TINY, "adapters") }, "/dirs/": { dir: dirs } },
-    pages: { "/adapters/index.json": { body: tinyIndex() } },
-  });
+  srv = await startTinyServer({ mounts: { "/dirs/": { dir: dirs } } });
 });
 after(() => srv.close());
 

@@ -5,10 +5,9 @@
 // ./build.sh wasm.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { join } from "node:path";
 
-import { startServer } from "./helpers/server.js";
-import { goldenSentences, requireBuild, tempDir, TINY, tinyIndex } from "./helpers/fixtures.js";
+import { startTinyServer } from "./helpers/server.js";
+import { goldenSentences, requireBuild, tempDir } from "./helpers/fixtures.js";
 
 requireBuild();
 const { WorkerModelPool, WorkerModelWithHeads, AdapterwasmError, BatchSplit, Parallel } = await import("adapterwasm/worker");
@@ -18,10 +17,7 @@ const isErr = (code, re) => (e) => e instanceof AdapterwasmError && e.code === c
 
 let srv;
 before(async () => {
-  srv = await startServer({
-    mounts: { "/tiny/": { dir: join(TINY, "model"), manifest: true }, "/adapters/": { dir: join(TINY, "adapters") } },
-    pages: { "/adapters/index.json": { body: tinyIndex() } },
-  });
+  srv = await startTinyServer();
 });
 after(() => srv.close());
 

@@ -6,8 +6,8 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 
-import { startServer } from "../helpers/server.js";
-import { goldenSentences, requireBuild, ROOT, TINY, tinyIndex } from "../helpers/fixtures.js";
+import { startTinyServer } from "../helpers/server.js";
+import { goldenSentences, requireBuild, ROOT } from "../helpers/fixtures.js";
 import { endlessServer, HOSTILE_CASES, hostileDir } from "../helpers/hostile.js";
 import { isCached, launchChromium, PAGE, runInPage } from "./page.js";
 
@@ -32,14 +32,9 @@ const inPage = (f, arg) => runInPage(page, f, arg);
 const cached = (path) => isCached(page, `${srv.url}${path}`);
 
 before(async () => {
-  srv = await startServer({
-    mounts: {
-      "/pkg/": { dir: join(ROOT, "js"), cacheControl: "public, max-age=3600" },
-      "/tiny/": { dir: join(TINY, "model"), manifest: true },
-      "/adapters/": { dir: join(TINY, "adapters") },
-      "/hostile/": { dir: hostileDir() },
-    },
-    pages: { "/page.html": PAGE, "/adapters/index.json": { body: tinyIndex() } },
+  srv = await startTinyServer({
+    mounts: { "/pkg/": { dir: join(ROOT, "js"), cacheControl: "public, max-age=3600" }, "/hostile/": { dir: hostileDir() } },
+    pages: { "/page.html": PAGE },
   });
   ({ page, close: closeBrowser } = await launchChromium("adapterwasm-chromium-", { logs }));
 });

@@ -5,6 +5,7 @@ import { createServer } from "node:http";
 import { createHash } from "node:crypto";
 import { readFile, readdir, stat } from "node:fs/promises";
 import { extname, join, normalize } from "node:path";
+import { TINY, tinyIndex } from "./fixtures.js";
 
 const TYPES = {
   ".js": "text/javascript",
@@ -116,4 +117,14 @@ export async function startServer({ mounts, pages = {}, headers = {} }) {
         server.close(r);
       }),
   };
+}
+
+// startTinyServer is startServer with the tiny model at /tiny/ (with its manifest), its adapters at
+// /adapters/ and their index at /adapters/index.json, beside the mounts and pages given.
+export function startTinyServer({ mounts = {}, pages = {}, ...rest } = {}) {
+  return startServer({
+    mounts: { "/tiny/": { dir: join(TINY, "model"), manifest: true }, "/adapters/": { dir: join(TINY, "adapters") }, ...mounts },
+    pages: { "/adapters/index.json": { body: tinyIndex() }, ...pages },
+    ...rest,
+  });
 }
