@@ -7,6 +7,7 @@ import (
 
 	"github.com/adapterwasm/adapterwasm/internal/golden"
 	"github.com/adapterwasm/adapterwasm/runtime/bert"
+	"github.com/adapterwasm/adapterwasm/runtime/kernels"
 	"github.com/adapterwasm/adapterwasm/runtime/weights"
 )
 
@@ -250,5 +251,76 @@ func TestFirstOnly(t *testing.T) {
 				t.Errorf("hooks %T, KeepHiddenStates %v: FirstOnly honored (%d floats) or the output differs", c.hooks, c.st.KeepHiddenStates, len(out))
 			}
 		}
+	}
+}
+
+// TestEmbeddingsSumInOrder: the embeddings are word + position + token type, summed in that
+// order for every value, then LayerNorm. embed makes those sums with kernels calls over runs of
+// rows (a sequence's positions at once unless padding breaks their run, one add_bias per run of
+// a token type); the float32s must be the per-value sums' exactly, for BERT's and RoBERTa's
+// positions (a <pad> inside a text and at its end), mixed, uniform and absent token type ids,
+// and an f32 or q8 word table.
+func TestEmbeddingsSumInOrder(t *testing.T) {
+	ids := [][]int32{{101, 5, 1, 6, 7, 1, 1}, {101, 8, 9, 10, 11, 12, 13}, {101, 14, 15, 1, 1, 1, 1}}
+	types := [][]int32{{0, 0, 1, 1, 0, 0, 0}, {1, 1, 1, 1, 1, 1, 1}, {0, 1, 0, 1, 0, 1, 0}}
+	for _, c := range []struct {
+		name, modelType string
+		q8, typeIDs     bool
+	}{
+		{"bert", "bert", false, true},
+		{"bert, q8 word table", "bert", true, true},
+		{"bert, no token type ids", "bert", false, false},
+		{"roberta positions", "roberta", false, true},
+		{"roberta positions, q8 word table", "roberta", true, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m := loadTiny(t)
+			m.Config.ModelType, m.Config.PadTokenID = c.modelType, 1
+			e := &m.Embeddings
+			if c.q8 {
+				w := e.Word.(*kernels.F32)
+				e.Word = kernels.QuantizeQ8(w.W, w.Out, w.In, kernels.Q8Block)
+			}
+			B, T, H := len(ids), len(ids[0]), m.Config.HiddenSize
+			in := bert.Input{B: B, T: T, IDs: slices.Concat(ids...)}
+			if c.typeIDs {
+				in.TypeIDs = slices.Concat(types...)
+			}
+			st := &bert.State{KeepHiddenStates: true}
+			if _, err := m.Forward(st, in, nil); err != nil {
+				t.Fatal(err)
+			}
+			want := make([]float32, B*T*H)
+			row := make([]float32, H)
+			for b := range B {
+				next := int32(1) // RoBERTa: positions count from padding_idx+1, a <pad> gets padding_idx
+				for i, id := range ids[b] {
+					pos := int32(i)
+					if c.modelType == "roberta" {
+						if id == 1 {
+							pos = 1
+						} else {
+							next++
+							pos = next
+						}
+					}
+					tt := int32(0)
+					if c.typeIDs {
+						tt = types[b][i]
+					}
+					e.Word.Row(row, int(id))
+					for j := range H {
+						v := row[j] + e.Position[int(pos)*H+j]
+						want[(b*T+i)*H+j] = v + e.TokenType[int(tt)*H+j]
+					}
+				}
+			}
+			e.LayerNorm.Forward(want, want, B*T)
+			for i, v := range st.HiddenStates[0] {
+				if v != want[i] {
+					t.Fatalf("embeddings[%d] = %v, the per-value sums give %v", i, v, want[i])
+				}
+			}
+		})
 	}
 }

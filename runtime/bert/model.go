@@ -290,31 +290,53 @@ func (m *Model) embed(st *State, dst []float32, in Input) {
 		st.pos = make([]int32, in.T)
 	}
 	pos := st.pos[:in.T]
+	T := in.T
 	for bi := 0; bi < in.B; bi++ {
-		a.positionIDs(pos, in.IDs[bi*in.T:(bi+1)*in.T], int32(m.Config.PadTokenID))
-		for t := 0; t < in.T; t++ {
-			r := bi*in.T + t
-			id := int(in.IDs[r])
-			d := dst[r*H : r*H+H]
-			e.Word.Row(d, id)
-			p := e.Position[int(pos[t])*H : int(pos[t])*H+H]
-			if e.TokenType == nil {
-				for j := range d {
-					d[j] += p[j]
+		a.positionIDs(pos, in.IDs[bi*T:(bi+1)*T], int32(m.Config.PadTokenID))
+		seq := dst[bi*T*H : (bi+1)*T*H]
+		for t := 0; t < T; t++ {
+			e.Word.Row(seq[t*H:(t+1)*H], int(in.IDs[bi*T+t]))
+		}
+		// word + position + token type, summed in that order by kernels calls over runs of rows:
+		// the positions of a sequence at once unless padding breaks their run, then each run of
+		// one token type (add_bias)
+		if p0 := int(pos[0]); consecutive(pos) {
+			kernels.Add(seq, seq, e.Position[p0*H:(p0+T)*H])
+		} else {
+			for t, p := range pos {
+				kernels.Add(seq[t*H:(t+1)*H], seq[t*H:(t+1)*H], e.Position[int(p)*H:(int(p)+1)*H])
+			}
+		}
+		if e.TokenType == nil {
+			continue
+		}
+		var types []int32 // nil: all 0
+		if in.TypeIDs != nil {
+			types = in.TypeIDs[bi*T : (bi+1)*T]
+		}
+		for t := 0; t < T; {
+			tt, u := 0, T
+			if types != nil {
+				tt, u = int(types[t]), t+1
+				for u < T && types[u] == types[t] {
+					u++
 				}
-				continue
 			}
-			tt := 0
-			if in.TypeIDs != nil {
-				tt = int(in.TypeIDs[r])
-			}
-			ty := e.TokenType[tt*H : tt*H+H]
-			for j := range d {
-				d[j] = d[j] + p[j] + ty[j]
-			}
+			kernels.AddBiasRows(seq[t*H:u*H], u-t, e.TokenType[tt*H:(tt+1)*H])
+			t = u
 		}
 	}
 	e.LayerNorm.Forward(dst, dst, in.B*in.T)
+}
+
+// consecutive reports whether pos counts up by one.
+func consecutive(pos []int32) bool {
+	for t := 1; t < len(pos); t++ {
+		if pos[t] != pos[0]+int32(t) {
+			return false
+		}
+	}
+	return true
 }
 
 // layer runs BertLayer l in place on st.hidden.

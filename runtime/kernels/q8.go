@@ -236,6 +236,10 @@ func (m *Q8) Row(dst []float32, o int) {
 	}
 	nb := m.In / m.Block
 	q := m.Q[o*m.In : (o+1)*m.In]
+	if m.Block == Q8Block && SIMD() {
+		simdDequantQ8Row(dst, q, m.Scale[o*nb:(o+1)*nb]) // dequant_q8: the same products
+		return
+	}
 	for b, d := range m.Scale[o*nb : (o+1)*nb] {
 		for k := b * m.Block; k < (b+1)*m.Block; k++ {
 			dst[k] = d * float32(q[k])

@@ -378,6 +378,13 @@ func simdPackQ7(w *Q8) {
 	w.Scale, w.packed = tp, packOcts
 }
 
+// simdDequantQ8Row calls dequant_q8 on one row: dst[k] = s[k/Q8Block]·q[k] (len(q) a multiple of
+// Q8Block, s its scales).
+func simdDequantQ8Row(dst []float32, q []int8, s []float32) {
+	_, _ = dst[len(q)-1], s[len(q)/Q8Block-1]
+	kDequantQ8(addr(dst), addr(q), addr(s), uint32(len(q)))
+}
+
 // simdDequantQ8 calls dequant_q8: dst [w.Out, w.In] = W as float32 (blocks of Q8Block).
 func simdDequantQ8(dst []float32, w *Q8) {
 	_ = dst[w.Out*w.In-1]

@@ -65,6 +65,10 @@ func simdAddBias(x []float32, rows int, bias []float32) {
 
 func simdDequantQ8(dst []float32, w *Q8) { panic("kernels: no SIMD kernel module in this build") }
 
+func simdDequantQ8Row(dst []float32, q []int8, s []float32) {
+	panic("kernels: no SIMD kernel module in this build")
+}
+
 func simdAdd(dst, a, b []float32) { panic("kernels: no SIMD kernel module in this build") }
 
 func simdScale(x []float32, s float32) { panic("kernels: no SIMD kernel module in this build") }
