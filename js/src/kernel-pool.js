@@ -100,8 +100,8 @@ const OPS = [
   // K bytes and K/4 bytes of scales a row; the last chunk zeroes the rows up to a multiple of 4.
   (k, a, j0, j1) => k.quant_u7(a[0] + j0 * a[5], a[1] + (j0 * a[5]) / 4, a[2] + 4 * j0 * a[3], a[3], j1 - j0, a[5]),
   // attention(ctx, q, k, v, H, T, kv, d, nh, scale, bias, sc): sequence-heads [j0, j1), each on
-  // its own (thread t's scratch: the t-th T·kvp floats of sc; scale as f32 bits).
-  (k, a, j0, j1, t) => k.attention(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], bitsF32(a[9]), a[10], a[11] + 4 * t * a[5] * ((a[6] + 3) & ~3), j0, j1 - j0),
+  // its own (thread t's scratch: the t-th (T+d)·kvp floats of sc; scale as f32 bits).
+  (k, a, j0, j1, t) => k.attention(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], bitsF32(a[9]), a[10], a[11] + 4 * t * (a[5] + a[7]) * ((a[6] + 3) & ~3), j0, j1 - j0),
   // layer_norm(dst, x, rows, n, g, b, eps): rows [j0, j1), each normalized on its own (rows of n
   // floats, contiguous; eps as f32 bits).
   (k, a, j0, j1) => k.layer_norm(a[0] + 4 * j0 * a[3], a[1] + 4 * j0 * a[3], j1 - j0, a[3], a[4], a[5], bitsF32(a[6])),

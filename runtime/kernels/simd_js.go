@@ -21,14 +21,15 @@ func kABI() int32
 // 6: attention. 7: pack_q7. 10: quant_i16 writes 4 rows interleaved by k-pairs (qgemm_packed's
 // tile), M rounded up to 4 rows. 11: transpose_f32; attention takes the keys transposed.
 // 12: qgemm_u7, quant_u7_i16. 13: pack_q8 interleaves the two quads of each panel of 8 rows
-// (Q8.at reads that layout). 14: qgemm_packed and qgemm_u7 add a bias.
-const kernelABI = 14
+// (Q8.at reads that layout). 14: qgemm_packed and qgemm_u7 add a bias. 15: attention takes the
+// keys as they are and transposes each head's itself, in a scratch of (T+d)·kvp floats a thread.
+const kernelABI = 15
 
 //go:wasmimport adapterwasm_kernels pack_q7
 func kPackQ7(wp, tp, qw, sw, n, k uint32)
 
 //go:wasmimport adapterwasm_kernels attention
-func kAttention(ctx, q, kt, v, h, t, kv, d, nh uint32, scale float32, bias, sc, i0, n uint32)
+func kAttention(ctx, q, k, v, h, t, kv, d, nh uint32, scale float32, bias, sc, i0, n uint32)
 
 //go:wasmimport adapterwasm_kernels transpose_f32
 func kTranspose(d, ldd, x, ldx, rows, cols, rowsp uint32)
@@ -36,23 +37,17 @@ func kTranspose(d, ldd, x, ldx, rows, cols, rowsp uint32)
 //go:wasmimport adapterwasm_kernels threads
 func kThreads() int32
 
-// attnScratch is attention's score matrix [T, kvp], one for each kernel thread (the host's
-// threads import: the pool gives thread t the t-th).
+// attnScratch is attention's score matrix [T, kvp] and a head's keys transposed [d, kvp], one
+// such (T+d)·kvp floats for each kernel thread (the host's threads import: the pool gives thread
+// t the t-th).
 var attnScratch []float32
-
-// attnKeysT is attention's keys transposed, [B][H][kvp].
-var attnKeysT []float32
 
 // simdAttention calls attention on all B·nh sequence-heads.
 func simdAttention(ctx, q, k, v []float32, H, B, T, kv, d, nh int, scale float32, bias []float32) {
 	kvp := (kv + 3) &^ 3
 	nt := max(1, int(kThreads()))
-	attnScratch = growF32(attnScratch, nt*T*kvp)
-	attnKeysT = growF32(attnKeysT, B*H*kvp)
-	for bi := 0; bi < B; bi++ {
-		simdTranspose(attnKeysT[bi*H*kvp:], kvp, k[bi*kv*H:], H, kv, H, kvp)
-	}
-	kAttention(addr(ctx), addr(q), addr(attnKeysT), addr(v), uint32(H), uint32(T), uint32(kv), uint32(d), uint32(nh), scale,
+	attnScratch = growF32(attnScratch, nt*(T+d)*kvp)
+	kAttention(addr(ctx), addr(q), addr(k), addr(v), uint32(H), uint32(T), uint32(kv), uint32(d), uint32(nh), scale,
 		addr(bias), addr(attnScratch), 0, uint32(B*nh))
 }
 

@@ -12,7 +12,7 @@
 
   ;; abi: the version of these exports' names and signatures. runtime/kernels/simd_js.go
   ;; (kernelABI) uses the module only when they match: bump both whenever an export changes.
-  (func (export "abi") (result i32) (i32.const 14))
+  (func (export "abi") (result i32) (i32.const 15))
 
   ;; A horizontal sum of an f32x4 v is written out as (v0+v1)+(v2+v3) wherever it is needed:
   ;; V8 (Node 20) does not inline Wasm calls, and a call per output tile shows in profiles.
@@ -942,33 +942,39 @@
   )
 
 ;; attention runs scaled dot-product attention for items [i0, i0+n) of B sequences × nh heads
-  ;; (item i: sequence i/nh, head i%nh, its d columns at h·d): scores = q_h·k_hᵀ (sgemm_nn on
-  ;; the keys transposed, kt_h, into sc, row stride kvp = kv rounded up to 4),
+  ;; (item i: sequence i/nh, head i%nh, its d columns at h·d): the head's keys transposed
+  ;; (transpose_f32 into kt_h [d][kvp], zeros past kv, in sc after the scores), scores =
+  ;; q_h·k_hᵀ (sgemm_nn on kt_h, into sc, row stride kvp = kv rounded up to 4),
   ;; softmax_rows(scores·scale + bias[sequence]), then ctx_h = P·v_h (sgemm_nn): the very calls
-  ;; Go makes per head otherwise (AttentionRef), so the results are theirs bit for bit. q and
-  ;; ctx are [B][T][H], kt [B][H][kvp] (transpose_f32 of each sequence's keys, zeros past kv),
-  ;; v [B][kv][H], bias [B][kvp], sc a scratch of T·kvp floats. The keys are transposed (once
-  ;; per layer, by the caller) because sgemm_nt's reductions over a head's 32 columns ran
-  ;; q·kᵀ at 536 µs a MiniLM layer at 128 tokens, sgemm_nn's outer products at 341. One call per layer instead of three per head and sequence, and a
-  ;; unit the kernel threads can split (js/src/kernel-pool.js, by items).
+  ;; Go makes per head otherwise (AttentionRef, which transposes a sequence's keys at once: the
+  ;; same values), so the results are theirs bit for bit. q and ctx are [B][T][H], k and v
+  ;; [B][kv][H], bias [B][kvp], sc a scratch of (T+d)·kvp floats. The keys are transposed
+  ;; because sgemm_nt's reductions over a head's 32 columns ran q·kᵀ at 536 µs a MiniLM layer at
+  ;; 128 tokens, sgemm_nn's outer products at 341; here, per item, so that the transposition is
+  ;; split over the kernel threads with the rest and its d·kvp floats are in L1 for sgemm_nn
+  ;; (issue 21: it was Go's, one call per sequence on the calling thread). One call per layer
+  ;; instead of four per head and sequence, and a unit the kernel threads can split
+  ;; (js/src/kernel-pool.js, by items).
   (func (export "attention")
-    (param $ctx i32) (param $q i32) (param $kt i32) (param $v i32) (param $H i32) (param $T i32)
+    (param $ctx i32) (param $q i32) (param $k i32) (param $v i32) (param $H i32) (param $T i32)
     (param $kv i32) (param $d i32) (param $nh i32) (param $scale f32) (param $bias i32) (param $sc i32)
     (param $i0 i32) (param $n i32)
-    (local $i i32) (local $bi i32) (local $off i32) (local $kvp i32) (local $qo i32) (local $ko i32) (local $kto i32)
+    (local $i i32) (local $bi i32) (local $off i32) (local $kvp i32) (local $qo i32) (local $ko i32) (local $kt i32)
     (local.set $kvp (i32.and (i32.add (local.get $kv) (i32.const 3)) (i32.const -4)))
+    ;; the head's transposed keys, after the T·kvp scores
+    (local.set $kt (i32.add (local.get $sc) (i32.shl (i32.mul (local.get $T) (local.get $kvp)) (i32.const 2))))
     (local.set $i (local.get $i0))
     (block $done (loop $l
       (br_if $done (i32.ge_u (local.get $i) (i32.add (local.get $i0) (local.get $n))))
       (local.set $bi (i32.div_u (local.get $i) (local.get $nh)))
       (local.set $off (i32.mul (i32.rem_u (local.get $i) (local.get $nh)) (local.get $d)))
-      ;; byte offsets of the sequence's q/ctx rows and v rows, at the head's columns
+      ;; byte offsets of the sequence's q/ctx rows and k/v rows, at the head's columns
       (local.set $qo (i32.shl (i32.add (i32.mul (i32.mul (local.get $bi) (local.get $T)) (local.get $H)) (local.get $off)) (i32.const 2)))
       (local.set $ko (i32.shl (i32.add (i32.mul (i32.mul (local.get $bi) (local.get $kv)) (local.get $H)) (local.get $off)) (i32.const 2)))
-      ;; byte offset of the head's first row in the sequence's transposed keys
-      (local.set $kto (i32.shl (i32.mul (i32.add (i32.mul (local.get $bi) (local.get $H)) (local.get $off)) (local.get $kvp)) (i32.const 2)))
+      (call $transpose (local.get $kt) (local.get $kvp) (i32.add (local.get $k) (local.get $ko)) (local.get $H)
+        (local.get $kv) (local.get $d) (local.get $kvp))
       (call $sgemm_nn (local.get $sc) (local.get $kvp) (i32.add (local.get $q) (local.get $qo)) (local.get $H)
-        (i32.add (local.get $kt) (local.get $kto)) (local.get $kvp) (local.get $T) (local.get $d) (local.get $kvp))
+        (local.get $kt) (local.get $kvp) (local.get $T) (local.get $d) (local.get $kvp))
       (call $softmax_rows (local.get $sc) (local.get $kvp) (local.get $T) (local.get $kv) (local.get $scale)
         (i32.add (local.get $bias) (i32.shl (i32.mul (local.get $bi) (local.get $kvp)) (i32.const 2))))
       (call $sgemm_nn (i32.add (local.get $ctx) (local.get $qo)) (local.get $H) (local.get $sc) (local.get $kvp)
@@ -981,7 +987,7 @@
   ;; rows ≤ r < rowsp: a sequence's keys [kv][H] to [H][kvp] for attention (reference
   ;; TransposeRef). Column by column: the loads stride through a few KB of x that stay in L1, the
   ;; stores are sequential.
-  (func (export "transpose_f32") (param $d i32) (param $ldd i32) (param $x i32) (param $ldx i32) (param $rows i32) (param $cols i32) (param $rowsp i32)
+  (func $transpose (export "transpose_f32") (param $d i32) (param $ldd i32) (param $x i32) (param $ldx i32) (param $rows i32) (param $cols i32) (param $rowsp i32)
     (local $c i32) (local $pd i32) (local $px i32) (local $e i32) (local $ep i32) (local $sx i32)
     (local.set $sx (i32.shl (local.get $ldx) (i32.const 2)))
     (block $c_done (loop $cl
