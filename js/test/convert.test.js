@@ -41,9 +41,9 @@ const embed = Array.from((await m.embed(${JSON.stringify(TEXTS)}))[1]);
 const name = await m.loadAdapter(adapter);
 const classify = await m.classify(${JSON.stringify(TEXTS)}, { adapters: name });
 console.log(JSON.stringify({ loadMs, embed, classify, statuses, conversion: m.conversion, fetched: m.stats.bytesFetched, fromCache: m.stats.bytesFromCache, memory: (await m.memory()).wasmMemoryBytes, name: m.config.name }));
-process.exit(0);
+m.dispose(); // and the process ends by itself (see helpers/threads-child.js: not process.exit)
 `;
-const inChild = async (base, opts, adapter) => JSON.parse((await promisify(execFile)(process.execPath, ["--input-type=module", "-e", SCRIPT, JSON.stringify([base, opts, adapter])], { maxBuffer: 1 << 26 })).stdout);
+const inChild = async (base, opts, adapter) => JSON.parse((await promisify(execFile)(process.execPath, ["--input-type=module", "-e", SCRIPT, JSON.stringify([base, opts, adapter])], { maxBuffer: 1 << 26, timeout: 180_000 })).stdout);
 
 describe("the real MiniLM converted in the client", { skip: !HAVE_MINILM && "no MiniLM (./build.sh test fetches it)" }, () => {
   let hub, srv, prepared, cliFile;
