@@ -27,7 +27,7 @@ const ADAPTERS = ["seq_bn", "seq_bn_b", "lora", "fusion", "lang_inv", "lang_inv_
 // tolArchF16, tolArchQ8: at hidden 32 the converter keeps the linears f16 in both).
 const REL = { f32: 0, f16: 5e-3, q8: 2e-2 };
 const tmp = tempDirs("adapterwasm-archs-");
-const npx = async (...args) => (await promisify(execFile)(process.execPath, [BIN, ...args], { encoding: "utf8", maxBuffer: 1 << 26 })).stdout;
+const npx = async (...args) => (await promisify(execFile)(process.execPath, [BIN, ...args], { encoding: "utf8", maxBuffer: 1 << 26, timeout: 300_000 })).stdout;
 
 // The setups each architecture runs against the library's goldens (golden file, setup); MAD-X's
 // language adapter lang_inv (seq_bn_inv: its coupling runs on the embeddings) under task adapters.

@@ -68,7 +68,7 @@ for (const base of ["/tiny/", "/hf/"]) {
 await run("list", async () => (await listAdapters({ source: "all", index: srv + "/adapters/index.json", endpoint, adapterHubUrl: ah, cache })).map((a) => a.source + ":" + (a.id ?? a.name)));
 console.log(JSON.stringify(out));
 `;
-const inChild = async () => JSON.parse((await promisify(execFile)(process.execPath, ["--input-type=module", "-e", SCRIPT, JSON.stringify([cache, srv.url, hub.endpoint, hub.ahURL])])).stdout);
+const inChild = async () => JSON.parse((await promisify(execFile)(process.execPath, ["--input-type=module", "-e", SCRIPT, JSON.stringify([cache, srv.url, hub.endpoint, hub.ahURL])], { timeout: 180_000 })).stdout);
 
 test("with the servers stopped, a new process loads what loaded before (manifest, plain files, index) and lists what was listed", async () => {
   const online = await inChild();

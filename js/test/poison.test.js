@@ -88,7 +88,7 @@ async function loadInChild(what, dir, path) {
     }
     out.files = m.stats.files;
     console.log(JSON.stringify(out));`;
-  const { stdout } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", script, JSON.stringify([what, dir, srv.url])]);
+  const { stdout } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", script, JSON.stringify([what, dir, srv.url])], { timeout: 180_000 });
   const out = JSON.parse(stdout);
   const file = out.files.filter((f) => f.url === cachedKey(what, path));
   delete out.files;

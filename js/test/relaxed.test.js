@@ -31,7 +31,7 @@ const nodeArgs = (() => {
 })();
 
 const run = (env = {}) =>
-  JSON.parse(execFileSync(process.execPath, [...nodeArgs, join(import.meta.dirname, "helpers/relaxed-run.js")], { env: { ...process.env, ADAPTERWASM_RELAXED: "on", ...env }, maxBuffer: 1 << 28, encoding: "utf8" }).trim().split("\n").at(-1));
+  JSON.parse(execFileSync(process.execPath, [...nodeArgs, join(import.meta.dirname, "helpers/relaxed-run.js")], { env: { ...process.env, ADAPTERWASM_RELAXED: "on", ...env }, maxBuffer: 1 << 28, encoding: "utf8", timeout: 300_000 }).trim().split("\n").at(-1));
 
 const refs = new Map(); // the CLI's answers, once each
 const ref = (args) => refs.get(args.join(" ")) ?? refs.set(args.join(" "), cli(args, goldenSentences())).get(args.join(" "));
@@ -49,7 +49,7 @@ function check(out, relaxed, what) {
 }
 
 test("relaxedSimd without the SIMD kernel module: the recipe in plain Go (go+u7), the CLI's --relaxed-simd answers", { skip: (!HAVE_MINILM && "no MiniLM") || (MINILM_DTYPE !== "q8" && "the f32 base has no Q8 products") }, () => {
-  const out = JSON.parse(execFileSync(process.execPath, [join(import.meta.dirname, "helpers/relaxed-run.js")], { env: { ...process.env, ADAPTERWASM_RELAXED: "on", ADAPTERWASM_KERNELS: "off", ADAPTERS: "sentiment", TEXTS: "6" }, maxBuffer: 1 << 28, encoding: "utf8" }).trim().split("\n").at(-1));
+  const out = JSON.parse(execFileSync(process.execPath, [join(import.meta.dirname, "helpers/relaxed-run.js")], { env: { ...process.env, ADAPTERWASM_RELAXED: "on", ADAPTERWASM_KERNELS: "off", ADAPTERS: "sentiment", TEXTS: "6" }, maxBuffer: 1 << 28, encoding: "utf8", timeout: 300_000 }).trim().split("\n").at(-1));
   assert.deepEqual([out.simd, out.relaxedSimd, out.kernels], [false, true, "go+u7"]);
   check(out, true, "go+u7");
 });
@@ -74,7 +74,7 @@ test("relaxed SIMD in Node: the CLI's --relaxed-simd answers bit for bit, the sa
 });
 
 test("relaxedSimd on an engine without relaxed SIMD (Node 20 without the flag): qgemm_u7, the relaxed kernel's answers", { skip: (!HAVE_MINILM && "no MiniLM") || (MINILM_DTYPE !== "q8" && "the f32 base has no Q8 products") || (nodeArgs?.length === 0 && `Node ${process.version} has relaxed SIMD without a flag`) }, () => {
-  const plain = JSON.parse(execFileSync(process.execPath, [join(import.meta.dirname, "helpers/relaxed-run.js")], { env: { ...process.env, ADAPTERWASM_RELAXED: "on", ADAPTERS: "sentiment" }, maxBuffer: 1 << 28, encoding: "utf8" }).trim().split("\n").at(-1));
+  const plain = JSON.parse(execFileSync(process.execPath, [join(import.meta.dirname, "helpers/relaxed-run.js")], { env: { ...process.env, ADAPTERWASM_RELAXED: "on", ADAPTERS: "sentiment" }, maxBuffer: 1 << 28, encoding: "utf8", timeout: 300_000 }).trim().split("\n").at(-1));
   assert.deepEqual([plain.relaxedSimd, plain.kernels], [true, "wasm-simd+u7"], "relaxedSimd: true without relaxed SIMD takes qgemm_u7");
   check(plain, true, "qgemm_u7");
   if (nodeArgs) assert.deepEqual({ ...plain, kernels: "wasm-simd+relaxed" }, run({ ADAPTERS: "sentiment" }), "the same answers as the relaxed kernel with the flag");

@@ -61,7 +61,7 @@ test("trainAdapter gives the same adapter, byte for byte, with the SIMD kernels 
   model.dispose();
   // the forward and backward kernels (GELU and LayerNorm backward included) in plain Go
   const out = execFileSync(process.execPath, [join(import.meta.dirname, "helpers/train-run.js")], {
-    env: { ...process.env, ADAPTERWASM_KERNELS: "off" }, input: JSON.stringify({ examples, options }), maxBuffer: 1 << 26, encoding: "utf8",
+    env: { ...process.env, ADAPTERWASM_KERNELS: "off" }, input: JSON.stringify({ examples, options }), maxBuffer: 1 << 26, encoding: "utf8", timeout: 300_000,
   });
   const plain = JSON.parse(out.trim().split("\n").at(-1));
   assert.equal(plain.kernels, "go");

@@ -274,14 +274,14 @@ describe(`MiniLM (${MINILM_Q8 ? "q8" : "f32"}) in Chromium`, { skip: !HAVE_MINIL
     // The relaxed-SIMD kernel's answers do not depend on the engine: Node with relaxed SIMD
     // (helpers/relaxed-run.js) gives Chromium's embeddings exactly.
     if (cold?.relaxedSimd && relaxedNode()) {
-      const node = JSON.parse(execFileSync(process.execPath, ["--experimental-wasm-relaxed-simd", join(import.meta.dirname, "../helpers/relaxed-run.js")], { env: { ...process.env, ADAPTERWASM_RELAXED: "on", ADAPTERS: "none", TEXTS: String(texts.length) }, maxBuffer: 1 << 28, encoding: "utf8" }).trim().split("\n").at(-1));
+      const node = JSON.parse(execFileSync(process.execPath, ["--experimental-wasm-relaxed-simd", join(import.meta.dirname, "../helpers/relaxed-run.js")], { env: { ...process.env, ADAPTERWASM_RELAXED: "on", ADAPTERS: "none", TEXTS: String(texts.length) }, maxBuffer: 1 << 28, encoding: "utf8", timeout: 300_000 }).trim().split("\n").at(-1));
       assert.equal(node.relaxedSimd, true);
       assert.deepEqual(got, node.embed.map((e) => Object.values(e)), "Chromium and Node, both relaxed SIMD: the same embeddings of the same batch");
     }
     // Nor does it depend on whether the engine has relaxed SIMD: Node running the recipe on the
     // plain-SIMD qgemm_u7 (ADAPTERWASM_RELAXED=plain, no flag) gives them exactly too.
     if (cold?.relaxedSimd) {
-      const twin = JSON.parse(execFileSync(process.execPath, [join(import.meta.dirname, "../helpers/relaxed-run.js")], { env: { ...process.env, ADAPTERWASM_RELAXED: "plain", ADAPTERS: "none", TEXTS: String(texts.length) }, maxBuffer: 1 << 28, encoding: "utf8" }).trim().split("\n").at(-1));
+      const twin = JSON.parse(execFileSync(process.execPath, [join(import.meta.dirname, "../helpers/relaxed-run.js")], { env: { ...process.env, ADAPTERWASM_RELAXED: "plain", ADAPTERS: "none", TEXTS: String(texts.length) }, maxBuffer: 1 << 28, encoding: "utf8", timeout: 300_000 }).trim().split("\n").at(-1));
       assert.deepEqual([twin.relaxedSimd, twin.kernels], [true, "wasm-simd+u7"]);
       assert.deepEqual(got, twin.embed.map((e) => Object.values(e)), "Chromium on relaxed SIMD and Node on qgemm_u7: the same embeddings");
     }

@@ -129,7 +129,7 @@ describe("Node", () => {
     assert.deepEqual({ ...npxLine, file: undefined }, { ...goLine, file: undefined });
     assert.equal(Object.keys(npxLine).join(), Object.keys(goLine).join());
     for (const dir of [MINILM_ADAPTERS, join(TINY, "adapters")]) {
-      const { stdout: idx } = await promisify(execFile)("npx", ["--no-install", "adapterwasm", "index", "--out", "-", dir], { cwd: app, encoding: "utf8" });
+      const { stdout: idx } = await promisify(execFile)("npx", ["--no-install", "adapterwasm", "index", "--out", "-", dir], { cwd: app, encoding: "utf8", timeout: 120_000 });
       assert.equal(idx, cliRun(["index", "--out", "-", dir], { cwd: app }));
     }
     const bad = spawnSync("npx", ["--no-install", "adapterwasm", "convert", "--in", MINILM], { cwd: app, encoding: "utf8" });
