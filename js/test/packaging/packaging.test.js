@@ -32,7 +32,7 @@ let tarball;
 let srv;
 let want; // the CLI's answer on SENTENCE with seq_bn on the tiny model
 
-const run = (cmd, args, opts = {}) => execFileSync(cmd, args, { cwd: app, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], ...opts });
+const run = (cmd, args, opts = {}) => execFileSync(cmd, args, { cwd: app, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 600_000, ...opts });
 // node runs a script of the app and parses its last line; asynchronously, since the test server
 // answering it runs in this process.
 const node = async (args, opts = {}) => {
@@ -90,7 +90,7 @@ describe("the packed tarball", () => {
     const bare = join(tmp, "bare");
     mkdirSync(bare);
     for (const f of ["package.json", "prepack.mjs", "README.md", "index.d.ts", "src", "bin"]) cpSync(join(JS, f), join(bare, f), { recursive: true });
-    const r = spawnSync("npm", ["pack", "--dry-run"], { cwd: bare, encoding: "utf8" });
+    const r = spawnSync("npm", ["pack", "--dry-run"], { cwd: bare, encoding: "utf8", timeout: 120_000 });
     assert.notEqual(r.status, 0, r.stdout);
     assert.match(r.stderr, /missing dist\/adapterwasm\.wasm.*run \.\/build\.sh wasm/);
   });
@@ -132,7 +132,7 @@ describe("Node", () => {
       const { stdout: idx } = await promisify(execFile)("npx", ["--no-install", "adapterwasm", "index", "--out", "-", dir], { cwd: app, encoding: "utf8", timeout: 120_000 });
       assert.equal(idx, cliRun(["index", "--out", "-", dir], { cwd: app }));
     }
-    const bad = spawnSync("npx", ["--no-install", "adapterwasm", "convert", "--in", MINILM], { cwd: app, encoding: "utf8" });
+    const bad = spawnSync("npx", ["--no-install", "adapterwasm", "convert", "--in", MINILM], { cwd: app, encoding: "utf8", timeout: 120_000 });
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /--in and --out are required/);
   });
@@ -159,7 +159,7 @@ describe("Node", () => {
   test("TypeScript: a Node-only project and a browser one type-check with skipLibCheck false", () => {
     const tsc = tool("typescript/bin/tsc");
     for (const p of ["tsconfig.node.json", "tsconfig.dom.json"]) {
-      const r = spawnSync(process.execPath, [tsc, "-p", p], { cwd: app, encoding: "utf8" });
+      const r = spawnSync(process.execPath, [tsc, "-p", p], { cwd: app, encoding: "utf8", timeout: 300_000 });
       assert.equal(r.status, 0, `${p}:\n${r.stdout}${r.stderr}`);
     }
   });
