@@ -33,5 +33,6 @@ process.stdout.write(JSON.stringify(out) + "\n");
 // The process ends by itself (the kernel workers are unref'd), not by process.exit: Node 24 hung
 // at process.exit in a child like this one (convert.test.js's, 2026-12-07: the main thread
 // joining V8's worker thread while that thread's background compile waited for a garbage
-// collection only the main thread could run), where the normal end tears the isolate down first.
+// collection only the main thread could run, by gdb); a normal end disposes the isolate before it
+// stops the platform.
 model.dispose();
