@@ -343,18 +343,15 @@ export interface Stats {
   files: { url: string; bytes: number; fromCache: boolean }[];
 }
 
-export class AutoModelWithHeads {
-  /** baseUrl: a directory URL, or a hub id ("owner/name"; in Node not an existing path). */
-  static fromPretrained(baseUrl: string | URL, options?: FromPretrainedOptions): Promise<AutoModelWithHeads>;
+/** What a loaded model is, the same in AutoModelWithHeads and in adapterwasm/worker's
+ *  WorkerModelWithHeads and WorkerModelPool (each class merges it and adds its own). */
+export interface ModelInfo {
   readonly config: ModelConfig;
   /** The commit a base loaded by hub id was loaded at; else null. */
   readonly revision: string | null;
   readonly hub: HubSource | null;
   /** A Hugging Face base converted in the Wasm module (now or on an earlier load); null for a prepared base. */
   readonly conversion: ConversionInfo | null;
-  /** A loaded adapter: Go's info and where it came from (a directory url, or a hub id); null if not loaded. */
-  adapterInfo(name: string): (AdapterInfo & { url: string | null; hub: HubSource | null }) | null;
-  readonly stats: Stats;
   /** Whether the base came with a manifest whose sha256s were checked. */
   readonly baseVerified: boolean;
   /** Whether the Wasm SIMD kernels run the matmuls (false: Go's plain kernels, ~10x slower). */
@@ -367,14 +364,36 @@ export class AutoModelWithHeads {
    *  instructions), "wasm-simd+u7" (that recipe on plain SIMD, same answers), "go" (the plain-Go
    *  kernels: the SIMD kernels' answers) or "go+u7" (the relaxed recipe in plain Go, same answers). */
   readonly kernels: Kernels;
-  /** Threads the large matrix products run on (1: the calling thread only). */
-  readonly threads: number;
   /** Why `threads` is fewer than asked for (or than the default), else null. */
   readonly threadsNote: string | null;
   /** The setup classify runs; its adapters are fetched on the next call that needs them. */
   activeAdapters: Setup | null;
   /** A head to use instead of the setup's own (Python's active_head). */
   activeHead: string | null;
+}
+
+/** The calls that take texts, the same in AutoModelWithHeads, WorkerModelWithHeads and
+ *  WorkerModelPool. */
+export interface TextModel {
+  /** One result per text. The type follows the setup: Parallel and BatchSplit blocks passed as
+   *  options.adapters give theirs; otherwise a Prediction (one classification head), or say which:
+   *  `classify<TaggingResult>(…)`. */
+  classify(input: string | string[], options: ClassifyOptions & { adapters: AdapterSetup<"Parallel"> }): Promise<ParallelResult[]>;
+  classify(input: string | string[], options: ClassifyOptions & { adapters: AdapterSetup<"BatchSplit"> }): Promise<BatchSplitResult[]>;
+  classify<R extends ClassifyResult = Prediction>(input: string | string[], options?: ClassifyOptions): Promise<R[]>;
+  embed(input: string | string[], options?: { pooling?: "mean" | "cls"; normalize?: boolean }): Promise<Float32Array[]>;
+  tokenize(input: string | string[], options?: { maxLength?: number }): Promise<{ inputIds: number[]; tokens: string[]; attentionMask: number[] }[]>;
+}
+
+export interface AutoModelWithHeads extends ModelInfo, TextModel {}
+export class AutoModelWithHeads {
+  /** baseUrl: a directory URL, or a hub id ("owner/name"; in Node not an existing path). */
+  static fromPretrained(baseUrl: string | URL, options?: FromPretrainedOptions): Promise<AutoModelWithHeads>;
+  /** A loaded adapter: Go's info and where it came from (a directory url, or a hub id); null if not loaded. */
+  adapterInfo(name: string): (AdapterInfo & { url: string | null; hub: HubSource | null }) | null;
+  readonly stats: Stats;
+  /** Threads the large matrix products run on (1: the calling thread only). */
+  readonly threads: number;
   readonly loadedAdapters: string[];
   /** Receives the progress events of later loads (adapters); fromPretrained's onProgress sets it. */
   onProgress: ((p: ProgressInfo) => void) | null;
@@ -395,14 +414,6 @@ export class AutoModelWithHeads {
   trainAdapter(name: string, examples: TrainExample[], options?: TrainAdapterOptions): Promise<AdapterInfo>;
   /** The files save_adapter + save_head write for an adapter trained by trainAdapter, by file name. */
   saveAdapter(name: string, options?: { format?: "bin" | "safetensors" }): Promise<Record<string, Uint8Array>>;
-  /** One result per text. The type follows the setup: Parallel and BatchSplit blocks passed as
-   *  options.adapters give theirs; otherwise a Prediction (one classification head), or say which:
-   *  `classify<TaggingResult>(…)`. */
-  classify(input: string | string[], options: ClassifyOptions & { adapters: AdapterSetup<"Parallel"> }): Promise<ParallelResult[]>;
-  classify(input: string | string[], options: ClassifyOptions & { adapters: AdapterSetup<"BatchSplit"> }): Promise<BatchSplitResult[]>;
-  classify<R extends ClassifyResult = Prediction>(input: string | string[], options?: ClassifyOptions): Promise<R[]>;
-  embed(input: string | string[], options?: { pooling?: "mean" | "cls"; normalize?: boolean }): Promise<Float32Array[]>;
-  tokenize(input: string | string[], options?: { maxLength?: number }): Promise<{ inputIds: number[]; tokens: string[]; attentionMask: number[] }[]>;
   memory(): Promise<{ wasmMemoryBytes: number; heapAlloc: number; heapSys: number; sys: number }>;
   dispose(): void;
 }

@@ -1,6 +1,6 @@
 // Types of adapterwasm/worker: AutoModelWithHeads's API with the model in a module Web Worker, or
 // (under Node, src/node-worker-client.js) in a worker thread.
-import type { AdapterInfo, AdapterSetup, TrainAdapterOptions, TrainExample, BatchSplitResult, ClassifyOptions, ClassifyResult, ConversionInfo, FromPretrainedOptions, HubSource, Kernels, LoadAdapterOptions, ModelConfig, ParallelResult, Prediction, ProgressInfo, Setup, Stats } from "./index.js";
+import type { AdapterInfo, TrainAdapterOptions, TrainExample, FromPretrainedOptions, LoadAdapterOptions, ModelInfo, ProgressInfo, Setup, Stats, TextModel } from "./index.js";
 export { AdapterwasmError, AdapterSetup, Stack, Fuse, Parallel, Split, BatchSplit, Average, MultiTask } from "./index.js";
 
 export interface WorkerOptions extends Omit<FromPretrainedOptions, "cache" | "wasm" | "kernels" | "fetch"> {
@@ -31,28 +31,14 @@ export interface NodeWorkerLike {
   unref?(): void;
 }
 
+export interface WorkerModelWithHeads extends ModelInfo, TextModel {}
+
 export class WorkerModelWithHeads {
   static fromPretrained(baseUrl: string | URL, options?: WorkerOptions): Promise<WorkerModelWithHeads>;
-  readonly config: ModelConfig;
-  readonly baseVerified: boolean;
-  /** For a base loaded by hub id: the commit, and where it came from; else null. */
-  readonly revision: string | null;
-  readonly hub: HubSource | null;
-  readonly conversion: ConversionInfo | null;
-  /** Whether the Wasm SIMD kernels run the matmuls in the worker. */
-  readonly simd: boolean;
-  /** Whether q8 products take the relaxed-SIMD kernel's 7-bit recipe (index.d.ts: the option relaxedSimd). */
-  readonly relaxedSimd: boolean;
-  /** What runs the worker's products (index.d.ts: kernels). */
-  readonly kernels: Kernels;
-  /** Threads the worker's large matrix products run on (its kernel workers are nested workers),
-   *  and why fewer than asked for, else null. */
+  /** Threads the worker's large matrix products run on (its kernel workers are nested workers). */
   readonly threads: number;
-  readonly threadsNote: string | null;
   /** As of fromPretrained; refreshStats() updates it. */
   stats: Stats & { loadedAdapters?: string[] };
-  activeAdapters: Setup | null;
-  activeHead: string | null;
   /** Progress events of every load in the worker (the base, then adapters); fromPretrained's onProgress sets it. */
   onProgress: ((p: ProgressInfo) => void) | null;
   setActiveAdapters(setup: Setup | null): Promise<void>;
@@ -66,11 +52,6 @@ export class WorkerModelWithHeads {
   trainAdapter(name: string, examples: TrainExample[], options?: TrainAdapterOptions): Promise<AdapterInfo>;
   /** The files save_adapter + save_head write for an adapter trained by trainAdapter, by file name. */
   saveAdapter(name: string, options?: { format?: "bin" | "safetensors" }): Promise<Record<string, Uint8Array>>;
-  classify(input: string | string[], options: ClassifyOptions & { adapters: AdapterSetup<"Parallel"> }): Promise<ParallelResult[]>;
-  classify(input: string | string[], options: ClassifyOptions & { adapters: AdapterSetup<"BatchSplit"> }): Promise<BatchSplitResult[]>;
-  classify<R extends ClassifyResult = Prediction>(input: string | string[], options?: ClassifyOptions): Promise<R[]>;
-  embed(input: string | string[], options?: { pooling?: "mean" | "cls"; normalize?: boolean }): Promise<Float32Array[]>;
-  tokenize(input: string | string[], options?: { maxLength?: number }): Promise<{ inputIds: number[]; tokens: string[]; attentionMask: number[] }[]>;
   memory(): Promise<{ wasmMemoryBytes: number; heapAlloc: number; heapSys: number; sys: number }>;
   refreshStats(): Promise<Stats & { loadedAdapters: string[] }>;
   dispose(): void;
@@ -87,38 +68,24 @@ export interface PoolOptions extends Omit<WorkerOptions, "worker"> {
  *  a single text goes to the least busy. Every answer is the one a single model gives (answers do
  *  not depend on the rest of the batch). For throughput over batches; threads cut one call's
  *  latency instead (README: Performance). trainAdapter and saveAdapter are not offered: train on a
- *  WorkerModelWithHeads and load what saveAdapter wrote. */
+ *  WorkerModelWithHeads and load what saveAdapter wrote. classify splits a batch unless the setup
+ *  is a BatchSplit (its sizes are the whole batch's) or taskIds is not one per text: one instance
+ *  runs it then. */
+export interface WorkerModelPool extends ModelInfo, TextModel {}
+
 export class WorkerModelPool {
   static fromPretrained(baseUrl: string | URL, options?: PoolOptions): Promise<WorkerModelPool>;
   /** How many copies of the model run. */
   readonly instances: number;
   readonly models: readonly WorkerModelWithHeads[];
-  readonly config: ModelConfig;
-  readonly baseVerified: boolean;
-  readonly revision: string | null;
-  readonly hub: HubSource | null;
-  readonly conversion: ConversionInfo | null;
-  readonly simd: boolean;
-  readonly relaxedSimd: boolean;
-  readonly kernels: Kernels;
   /** Kernel threads in each instance. */
   readonly threads: number;
-  readonly threadsNote: string | null;
-  activeAdapters: Setup | null;
-  activeHead: string | null;
   /** The first instance's progress events (its base, then adapters: the others read them from the cache). */
   onProgress: ((p: ProgressInfo) => void) | null;
   setActiveAdapters(setup: Setup | null): Promise<void>;
   /** Loads the adapter into every instance (the first, then the others at once). */
   loadAdapter(nameOrUrl: string, options?: LoadAdapterOptions): Promise<string>;
   unloadAdapter(name: string): Promise<void>;
-  /** A batch is split unless the setup is a BatchSplit (its sizes are the whole batch's) or
-   *  taskIds is not one per text: one instance runs it then. */
-  classify(input: string | string[], options: ClassifyOptions & { adapters: AdapterSetup<"Parallel"> }): Promise<ParallelResult[]>;
-  classify(input: string | string[], options: ClassifyOptions & { adapters: AdapterSetup<"BatchSplit"> }): Promise<BatchSplitResult[]>;
-  classify<R extends ClassifyResult = Prediction>(input: string | string[], options?: ClassifyOptions): Promise<R[]>;
-  embed(input: string | string[], options?: { pooling?: "mean" | "cls"; normalize?: boolean }): Promise<Float32Array[]>;
-  tokenize(input: string | string[], options?: { maxLength?: number }): Promise<{ inputIds: number[]; tokens: string[]; attentionMask: number[] }[]>;
   /** Each instance's memory, in an array. */
   memory(): Promise<{ wasmMemoryBytes: number; heapAlloc: number; heapSys: number; sys: number }[]>;
   dispose(): void;
