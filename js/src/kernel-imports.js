@@ -51,6 +51,7 @@ export function kernelTrampolines(get, pool = () => null, { u7 = false } = {}) {
       get().quant_i16(q, s, x, ldx, m, kk);
     },
     dequant_q8: (w, qw, sw, n) => get().dequant_q8(w, qw, sw, n),
+    dequant_q8_16: (w, qw, sw, n) => get().dequant_q8_16(w, qw, sw, n),
     q8_gemm_nt: (d, ldd, x, ldx, qw, sw, t, m, kk, n, r) => get().q8_gemm_nt(d, ldd, x, ldx, qw, sw, t, m, kk, n, r),
     pack_q8: (wp, sp, qw, sw, n, kk) => get().pack_q8(wp, sp, qw, sw, n, kk),
     pack_q7: (wp, tp, qw, sw, n, kk) => get().pack_q7(wp, tp, qw, sw, n, kk),

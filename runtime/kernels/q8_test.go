@@ -53,7 +53,7 @@ func absDot(x []float32, i, in int, w []float32, j int) float64 {
 
 func TestQuantizeQ8RoundTrip(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	for _, block := range []int{Q8Block, 64, 384} {
+	for _, block := range []int{16, Q8Block, 64, 384} {
 		w := randMatrix(r, 16*384, 0.05)
 		w[7] = 3 // an outlier: only its block's scale grows
 		for i := 32; i < 64; i++ {

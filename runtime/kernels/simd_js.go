@@ -23,7 +23,8 @@ func kABI() int32
 // 12: qgemm_u7, quant_u7_i16. 13: pack_q8 interleaves the two quads of each panel of 8 rows
 // (Q8.at reads that layout). 14: qgemm_packed and qgemm_u7 add a bias. 15: attention takes the
 // keys as they are and transposes each head's itself, in a scratch of (T+d)·kvp floats a thread.
-const kernelABI = 15
+// 16: dequant_q8_16 (an embedding table's blocks of 16).
+const kernelABI = 16
 
 //go:wasmimport adapterwasm_kernels pack_q7
 func kPackQ7(wp, tp, qw, sw, n, k uint32)
@@ -118,6 +119,9 @@ func kQuantI16(q, s, x, ldx, m, k uint32)
 
 //go:wasmimport adapterwasm_kernels dequant_q8
 func kDequantQ8(w, qw, sw, n uint32)
+
+//go:wasmimport adapterwasm_kernels dequant_q8_16
+func kDequantQ8x16(w, qw, sw, n uint32)
 
 //go:wasmimport adapterwasm_kernels q8_gemm_nt
 func kQ8GemmNT(d, ldd, x, ldx, qw, sw, scratch, m, k, n, r uint32)
@@ -373,10 +377,14 @@ func simdPackQ7(w *Q8) {
 	w.Scale, w.packed = tp, packOcts
 }
 
-// simdDequantQ8Row calls dequant_q8 on one row: dst[k] = s[k/Q8Block]·q[k] (len(q) a multiple of
-// Q8Block, s its scales).
-func simdDequantQ8Row(dst []float32, q []int8, s []float32) {
-	_, _ = dst[len(q)-1], s[len(q)/Q8Block-1]
+// simdDequantQ8Row calls dequant_q8 (block 32) or dequant_q8_16 (block 16) on one row:
+// dst[k] = s[k/block]·q[k] (len(q) a multiple of block, s its scales).
+func simdDequantQ8Row(dst []float32, q []int8, s []float32, block int) {
+	_, _ = dst[len(q)-1], s[len(q)/block-1]
+	if block == 16 {
+		kDequantQ8x16(addr(dst), addr(q), addr(s), uint32(len(q)))
+		return
+	}
 	kDequantQ8(addr(dst), addr(q), addr(s), uint32(len(q)))
 }
 

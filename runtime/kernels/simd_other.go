@@ -65,7 +65,7 @@ func simdAddBias(x []float32, rows int, bias []float32) {
 
 func simdDequantQ8(dst []float32, w *Q8) { panic("kernels: no SIMD kernel module in this build") }
 
-func simdDequantQ8Row(dst []float32, q []int8, s []float32) {
+func simdDequantQ8Row(dst []float32, q []int8, s []float32, block int) {
 	panic("kernels: no SIMD kernel module in this build")
 }
 

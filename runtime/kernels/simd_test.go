@@ -761,6 +761,23 @@ func TestDequantQ8MatchesReference(t *testing.T) {
 			t.Fatalf("[%d] %v vs %v", i, got[i], want[i]) // one float32 multiply each: exact
 		}
 	}
+	// one row at a time (Q8.Row: an embedding lookup), blocks of 32 (dequant_q8) and of 16
+	// (dequant_q8_16, an embedding table's), each row against Dequantize's
+	for _, block := range []int{Q8Block, 16} {
+		w := QuantizeQ8(randVec(r, 24*384), 24, 384, block)
+		w.Dequantize(want)
+		nb := 384 / block
+		for o := range 24 {
+			row := got[o*384 : (o+1)*384]
+			clear(row)
+			simdDequantQ8Row(row, w.Q[o*384:(o+1)*384], w.Scale[o*nb:(o+1)*nb], block)
+			for k, v := range row {
+				if v != want[o*384+k] {
+					t.Fatalf("block %d: row %d [%d] %v vs %v", block, o, k, v, want[o*384+k])
+				}
+			}
+		}
+	}
 }
 
 // The element-wise kernels on one MiniLM layer's shapes at 128 tokens (MB/s reads as millions of

@@ -12,7 +12,7 @@
 
   ;; abi: the version of these exports' names and signatures. runtime/kernels/simd_js.go
   ;; (kernelABI) uses the module only when they match: bump both whenever an export changes.
-  (func (export "abi") (result i32) (i32.const 15))
+  (func (export "abi") (result i32) (i32.const 16))
 
   ;; A horizontal sum of an f32x4 v is written out as (v0+v1)+(v2+v3) wherever it is needed:
   ;; V8 (Node 20) does not inline Wasm calls, and a call per output tile shows in profiles.
@@ -1549,6 +1549,27 @@
       (local.set $qw (i32.add (local.get $qw) (i32.const 32)))
       (local.set $sw (i32.add (local.get $sw) (i32.const 4)))
       (local.set $w (i32.add (local.get $w) (i32.const 128)))
+      (br $l)))
+  )
+
+  ;; dequant_q8_16: w[i] = sw[i/16] · qw[i] for i < n (n % 16 == 0): dequant_q8 for blocks of 16,
+  ;; the blocks the converter gives an int8 embedding table (modelfile's q8EmbeddingBlock): a
+  ;; row of word embeddings a token (Q8.Row).
+  (func (export "dequant_q8_16") (param $w i32) (param $qw i32) (param $sw i32) (param $n i32)
+    (local $e i32) (local $s v128) (local $v v128)
+    (local.set $e (i32.add (local.get $qw) (local.get $n)))
+    (block $done (loop $l
+      (br_if $done (i32.ge_u (local.get $qw) (local.get $e)))
+      (local.set $s (v128.load32_splat (local.get $sw)))
+      (local.set $v (v128.load8x8_s offset=0 (local.get $qw)))
+      (v128.store offset=0 (local.get $w) (f32x4.mul (local.get $s) (f32x4.convert_i32x4_s (i32x4.extend_low_i16x8_s (local.get $v)))))
+      (v128.store offset=16 (local.get $w) (f32x4.mul (local.get $s) (f32x4.convert_i32x4_s (i32x4.extend_high_i16x8_s (local.get $v)))))
+      (local.set $v (v128.load8x8_s offset=8 (local.get $qw)))
+      (v128.store offset=32 (local.get $w) (f32x4.mul (local.get $s) (f32x4.convert_i32x4_s (i32x4.extend_low_i16x8_s (local.get $v)))))
+      (v128.store offset=48 (local.get $w) (f32x4.mul (local.get $s) (f32x4.convert_i32x4_s (i32x4.extend_high_i16x8_s (local.get $v)))))
+      (local.set $qw (i32.add (local.get $qw) (i32.const 16)))
+      (local.set $sw (i32.add (local.get $sw) (i32.const 4)))
+      (local.set $w (i32.add (local.get $w) (i32.const 64)))
       (br $l)))
   )
 
