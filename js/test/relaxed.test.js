@@ -23,7 +23,7 @@ const { default: relaxedB64 } = await import("../dist/kernels_relaxed.js");
 const nodeArgs = (() => {
   if (WebAssembly.validate(Buffer.from(relaxedB64, "base64"))) return [];
   try {
-    execFileSync(process.execPath, [FLAG, "-e", "0"], { stdio: "ignore" });
+    execFileSync(process.execPath, [FLAG, "-e", "0"], { stdio: "ignore", timeout: 60_000 });
     return [FLAG];
   } catch {
     return null;

@@ -28,7 +28,7 @@ test("zipFiles: Python's zipfile reads every file back, CRCs checked; same files
 z = zipfile.ZipFile(sys.argv[1])
 assert z.testzip() is None
 print(json.dumps({i.filename: [i.compress_type, list(z.read(i))[:8], i.file_size, i.date_time[:3]] for i in z.infolist()}))`;
-  const got = JSON.parse(execFileSync("python3", ["-c", py, join(dir, "a.zip")]).toString());
+  const got = JSON.parse(execFileSync("python3", ["-c", py, join(dir, "a.zip")], { timeout: 60_000 }).toString());
   assert.deepEqual(Object.keys(got), ["mine/adapter_config.json", "mine/pytorch_adapter.bin", "mine/ünï 名.txt", "mine/sub/dir.bin"]);
   for (const [name, data] of Object.entries(files)) {
     const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;

@@ -231,7 +231,7 @@ for (const mode of ["main", "worker"]) {
 // relaxedNode tells whether this Node runs relaxed SIMD with --experimental-wasm-relaxed-simd.
 function relaxedNode() {
   try {
-    execFileSync(process.execPath, ["--experimental-wasm-relaxed-simd", "-e", "0"], { stdio: "ignore" });
+    execFileSync(process.execPath, ["--experimental-wasm-relaxed-simd", "-e", "0"], { stdio: "ignore", timeout: 60_000 });
     return true;
   } catch {
     return false;

@@ -16,6 +16,7 @@ export function fatalWasmPath() {
       cwd: ROOT,
       env: { ...process.env, GOOS: "js", GOARCH: "wasm" },
       stdio: ["ignore", "inherit", "inherit"],
+      timeout: 600_000, // a hung build fails this test, not the CI run
     });
   }
   return path;

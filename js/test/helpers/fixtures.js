@@ -41,21 +41,25 @@ let cliPath = process.env.ADAPTERWASM_CLI;
 
 // cli runs the Go CLI (built once per process unless ADAPTERWASM_CLI names one) on texts and returns
 // one parsed JSON line per text.
+// CLI_TIMEOUT_MS bounds every run of the Go CLI (and its build) a test waits for: a hang fails
+// that test (execFileSync kills the child and throws ETIMEDOUT) instead of the whole CI run.
+const CLI_TIMEOUT_MS = 300_000;
+
 export function cli(args, texts) {
   const input = texts.map((t) => JSON.stringify({ text: t })).join("\n") + "\n";
-  const out = execFileSync(cliBinary(), [...args, "--jsonl"], { input, maxBuffer: 1 << 28 });
+  const out = execFileSync(cliBinary(), [...args, "--jsonl"], { input, maxBuffer: 1 << 28, timeout: CLI_TIMEOUT_MS });
   return out.toString().trim().split("\n").map((l) => JSON.parse(l));
 }
 
 // cliRun runs the Go CLI with args and returns its stdout.
 export function cliRun(args, opts = {}) {
-  return execFileSync(cliBinary(), args, { maxBuffer: 1 << 28, encoding: "utf8", ...opts });
+  return execFileSync(cliBinary(), args, { maxBuffer: 1 << 28, encoding: "utf8", timeout: CLI_TIMEOUT_MS, ...opts });
 }
 
 function cliBinary() {
   if (!cliPath) {
     cliPath = join(tempDir("adapterwasm-cli-"), "adapterwasm");
-    execFileSync("go", ["build", "-o", cliPath, "./cmd/adapterwasm"], { cwd: ROOT, stdio: ["ignore", "inherit", "inherit"] });
+    execFileSync("go", ["build", "-o", cliPath, "./cmd/adapterwasm"], { cwd: ROOT, stdio: ["ignore", "inherit", "inherit"], timeout: 2 * CLI_TIMEOUT_MS });
   }
   return cliPath;
 }
@@ -63,7 +67,7 @@ function cliBinary() {
 // indexOf is the index `adapterwasm index` writes for the adapter directories under dir, with
 // paths relative to dir (served beside them as index.json).
 export function indexOf(dir) {
-  return JSON.parse(execFileSync(cliBinary(), ["index", "--out", "-", "."], { cwd: dir }).toString());
+  return JSON.parse(execFileSync(cliBinary(), ["index", "--out", "-", "."], { cwd: dir, timeout: CLI_TIMEOUT_MS }).toString());
 }
 
 export const tinyIndex = () => indexOf(join(TINY, "adapters"));
