@@ -50,8 +50,7 @@ export function kernelTrampolines(get, pool = () => null, { u7 = false } = {}) {
       if (p && m * kk >= ELEMENTWISE_MIN && m >= 16) return p.run(OP_QUANT_I16, [q, s, x, ldx, m, kk], m);
       get().quant_i16(q, s, x, ldx, m, kk);
     },
-    dequant_q8: (w, qw, sw, n) => get().dequant_q8(w, qw, sw, n),
-    dequant_q8_16: (w, qw, sw, n) => get().dequant_q8_16(w, qw, sw, n),
+    dequant_q8: (w, qw, sw, n, shift) => get().dequant_q8(w, qw, sw, n, shift),
     q8_gemm_nt: (d, ldd, x, ldx, qw, sw, t, m, kk, n, r) => get().q8_gemm_nt(d, ldd, x, ldx, qw, sw, t, m, kk, n, r),
     pack_q8: (wp, sp, qw, sw, n, kk) => get().pack_q8(wp, sp, qw, sw, n, kk),
     pack_q7: (wp, tp, qw, sw, n, kk) => get().pack_q7(wp, tp, qw, sw, n, kk),

@@ -237,7 +237,7 @@ func (m *Q8) Row(dst []float32, o int) {
 	nb := m.In / m.Block
 	q := m.Q[o*m.In : (o+1)*m.In]
 	if (m.Block == Q8Block || m.Block == 16) && m.In%m.Block == 0 && SIMD() {
-		simdDequantQ8Row(dst, q, m.Scale[o*nb:(o+1)*nb], m.Block) // dequant_q8(_16): the same products
+		simdDequantQ8Row(dst, q, m.Scale[o*nb:(o+1)*nb], m.Block) // dequant_q8: the same products
 		return
 	}
 	for b, d := range m.Scale[o*nb : (o+1)*nb] {

@@ -19,8 +19,8 @@ import (
 //
 //	GemmNT        ↔ sgemm_nt   f32 x·Wᵀ with row strides
 //	GemmNN        ↔ sgemm_nn   f32 x·Y with row strides (attention's P·V)
-//	Q8.Dequantize ↔ dequant_q8 (q8.go; exact), with sgemm_nt in q8_gemm_nt; Q8.Row also on
-//	                 dequant_q8_16 (blocks of 16: an int8 embedding table's word rows)
+//	Q8.Dequantize ↔ dequant_q8 (q8.go; exact), with sgemm_nt in q8_gemm_nt; Q8.Row on it too
+//	                 (blocks of 32, or 16: an int8 embedding table's word rows)
 //	QuantizeI16Rows ↔ quant_i16  activations to int16 + one f32 scale per 32
 //	GemmQ8I16     ↔ pack_q8 + qgemm_packed   int16 × int8 → int32 per block of 32, scaled and
 //	                 summed in f32

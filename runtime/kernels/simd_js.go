@@ -2,7 +2,10 @@
 
 package kernels
 
-import "unsafe"
+import (
+	"math/bits"
+	"unsafe"
+)
 
 // The kernel module's exports (wat/kernels.wat), imported from the host as module
 // "adapterwasm_kernels". The host supplies these as trampolines that call the kernel instance
@@ -23,7 +26,7 @@ func kABI() int32
 // 12: qgemm_u7, quant_u7_i16. 13: pack_q8 interleaves the two quads of each panel of 8 rows
 // (Q8.at reads that layout). 14: qgemm_packed and qgemm_u7 add a bias. 15: attention takes the
 // keys as they are and transposes each head's itself, in a scratch of (T+d)·kvp floats a thread.
-// 16: dequant_q8_16 (an embedding table's blocks of 16).
+// 16: dequant_q8 takes the block's log2 (an embedding table's blocks of 16 too).
 const kernelABI = 16
 
 //go:wasmimport adapterwasm_kernels pack_q7
@@ -118,10 +121,7 @@ func kSgemmNN(d, ldd, x, ldx, y, ldy, m, k, n uint32)
 func kQuantI16(q, s, x, ldx, m, k uint32)
 
 //go:wasmimport adapterwasm_kernels dequant_q8
-func kDequantQ8(w, qw, sw, n uint32)
-
-//go:wasmimport adapterwasm_kernels dequant_q8_16
-func kDequantQ8x16(w, qw, sw, n uint32)
+func kDequantQ8(w, qw, sw, n, shift uint32)
 
 //go:wasmimport adapterwasm_kernels q8_gemm_nt
 func kQ8GemmNT(d, ldd, x, ldx, qw, sw, scratch, m, k, n, r uint32)
@@ -377,21 +377,17 @@ func simdPackQ7(w *Q8) {
 	w.Scale, w.packed = tp, packOcts
 }
 
-// simdDequantQ8Row calls dequant_q8 (block 32) or dequant_q8_16 (block 16) on one row:
-// dst[k] = s[k/block]·q[k] (len(q) a multiple of block, s its scales).
+// simdDequantQ8Row calls dequant_q8 on one row: dst[k] = s[k/block]·q[k] (block 16 or 32,
+// len(q) a multiple of it, s its scales).
 func simdDequantQ8Row(dst []float32, q []int8, s []float32, block int) {
 	_, _ = dst[len(q)-1], s[len(q)/block-1]
-	if block == 16 {
-		kDequantQ8x16(addr(dst), addr(q), addr(s), uint32(len(q)))
-		return
-	}
-	kDequantQ8(addr(dst), addr(q), addr(s), uint32(len(q)))
+	kDequantQ8(addr(dst), addr(q), addr(s), uint32(len(q)), uint32(bits.TrailingZeros(uint(block))))
 }
 
 // simdDequantQ8 calls dequant_q8: dst [w.Out, w.In] = W as float32 (blocks of Q8Block).
 func simdDequantQ8(dst []float32, w *Q8) {
 	_ = dst[w.Out*w.In-1]
-	kDequantQ8(addr(dst), addr(w.Q), addr(w.Scale), uint32(w.Out*w.In))
+	kDequantQ8(addr(dst), addr(w.Q), addr(w.Scale), uint32(w.Out*w.In), 5) // 2⁵ = Q8Block
 }
 
 // simdQuantU7I16 calls quant_u7_i16 on x [rows, k] (contiguous) into q (quant_i16's layout) and

@@ -761,8 +761,8 @@ func TestDequantQ8MatchesReference(t *testing.T) {
 			t.Fatalf("[%d] %v vs %v", i, got[i], want[i]) // one float32 multiply each: exact
 		}
 	}
-	// one row at a time (Q8.Row: an embedding lookup), blocks of 32 (dequant_q8) and of 16
-	// (dequant_q8_16, an embedding table's), each row against Dequantize's
+	// one row at a time (Q8.Row: an embedding lookup), blocks of 32 and of 16 (an embedding
+	// table's), each row against Dequantize's
 	for _, block := range []int{Q8Block, 16} {
 		w := QuantizeQ8(randVec(r, 24*384), 24, 384, block)
 		w.Dequantize(want)

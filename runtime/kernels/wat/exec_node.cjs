@@ -26,7 +26,6 @@ function kernelImports() {
     sgemm_nn: (...a) => k.sgemm_nn(...a),
     quant_i16: (...a) => k.quant_i16(...a),
     dequant_q8: (...a) => k.dequant_q8(...a),
-    dequant_q8_16: (...a) => k.dequant_q8_16(...a),
     q8_gemm_nt: (...a) => k.q8_gemm_nt(...a),
     pack_q8: (...a) => k.pack_q8(...a),
     pack_q7: (...a) => k.pack_q7(...a),

@@ -1526,41 +1526,19 @@
       (local.set $x (i32.add (local.get $x) (i32.const 16)))
       (br $l))))
 
-  ;; dequant_q8: w[i] = sw[i/32] · qw[i] for i < n (n % 32 == 0): an int8 matrix with one scale
-  ;; per 32 consecutive values (Q8's planar layout) to float32, for sgemm_nt.
-  (func $dequant (export "dequant_q8") (param $w i32) (param $qw i32) (param $sw i32) (param $n i32)
-    (local $e i32) (local $s v128) (local $v v128)
+  ;; dequant_q8: w[i] = sw[i >> shift] · qw[i] for i < n (n % 16 == 0): an int8 matrix with one
+  ;; scale per 2^shift ≥ 16 consecutive values to float32: Q8's planar layout (blocks of 32, shift
+  ;; 5) for sgemm_nt, and a row of an int8 embedding table (blocks of 16, shift 4: modelfile's
+  ;; q8EmbeddingBlock) for an embedding lookup (Q8.Row). 16 values a step, each step's scale read
+  ;; at its block's offset.
+  (func $dequant (export "dequant_q8") (param $w i32) (param $qw i32) (param $sw i32) (param $n i32) (param $shift i32)
+    (local $q0 i32) (local $e i32) (local $s v128) (local $v v128)
+    (local.set $q0 (local.get $qw))
     (local.set $e (i32.add (local.get $qw) (local.get $n)))
     (block $done (loop $l
       (br_if $done (i32.ge_u (local.get $qw) (local.get $e)))
-      (local.set $s (v128.load32_splat (local.get $sw)))
-      (local.set $v (v128.load8x8_s offset=0 (local.get $qw)))
-      (v128.store offset=0 (local.get $w) (f32x4.mul (local.get $s) (f32x4.convert_i32x4_s (i32x4.extend_low_i16x8_s (local.get $v)))))
-      (v128.store offset=16 (local.get $w) (f32x4.mul (local.get $s) (f32x4.convert_i32x4_s (i32x4.extend_high_i16x8_s (local.get $v)))))
-      (local.set $v (v128.load8x8_s offset=8 (local.get $qw)))
-      (v128.store offset=32 (local.get $w) (f32x4.mul (local.get $s) (f32x4.convert_i32x4_s (i32x4.extend_low_i16x8_s (local.get $v)))))
-      (v128.store offset=48 (local.get $w) (f32x4.mul (local.get $s) (f32x4.convert_i32x4_s (i32x4.extend_high_i16x8_s (local.get $v)))))
-      (local.set $v (v128.load8x8_s offset=16 (local.get $qw)))
-      (v128.store offset=64 (local.get $w) (f32x4.mul (local.get $s) (f32x4.convert_i32x4_s (i32x4.extend_low_i16x8_s (local.get $v)))))
-      (v128.store offset=80 (local.get $w) (f32x4.mul (local.get $s) (f32x4.convert_i32x4_s (i32x4.extend_high_i16x8_s (local.get $v)))))
-      (local.set $v (v128.load8x8_s offset=24 (local.get $qw)))
-      (v128.store offset=96 (local.get $w) (f32x4.mul (local.get $s) (f32x4.convert_i32x4_s (i32x4.extend_low_i16x8_s (local.get $v)))))
-      (v128.store offset=112 (local.get $w) (f32x4.mul (local.get $s) (f32x4.convert_i32x4_s (i32x4.extend_high_i16x8_s (local.get $v)))))
-      (local.set $qw (i32.add (local.get $qw) (i32.const 32)))
-      (local.set $sw (i32.add (local.get $sw) (i32.const 4)))
-      (local.set $w (i32.add (local.get $w) (i32.const 128)))
-      (br $l)))
-  )
-
-  ;; dequant_q8_16: w[i] = sw[i/16] · qw[i] for i < n (n % 16 == 0): dequant_q8 for blocks of 16,
-  ;; the blocks the converter gives an int8 embedding table (modelfile's q8EmbeddingBlock): a
-  ;; row of word embeddings a token (Q8.Row).
-  (func (export "dequant_q8_16") (param $w i32) (param $qw i32) (param $sw i32) (param $n i32)
-    (local $e i32) (local $s v128) (local $v v128)
-    (local.set $e (i32.add (local.get $qw) (local.get $n)))
-    (block $done (loop $l
-      (br_if $done (i32.ge_u (local.get $qw) (local.get $e)))
-      (local.set $s (v128.load32_splat (local.get $sw)))
+      (local.set $s (v128.load32_splat (i32.add (local.get $sw)
+        (i32.shl (i32.shr_u (i32.sub (local.get $qw) (local.get $q0)) (local.get $shift)) (i32.const 2)))))
       (local.set $v (v128.load8x8_s offset=0 (local.get $qw)))
       (v128.store offset=0 (local.get $w) (f32x4.mul (local.get $s) (f32x4.convert_i32x4_s (i32x4.extend_low_i16x8_s (local.get $v)))))
       (v128.store offset=16 (local.get $w) (f32x4.mul (local.get $s) (f32x4.convert_i32x4_s (i32x4.extend_high_i16x8_s (local.get $v)))))
@@ -1568,7 +1546,6 @@
       (v128.store offset=32 (local.get $w) (f32x4.mul (local.get $s) (f32x4.convert_i32x4_s (i32x4.extend_low_i16x8_s (local.get $v)))))
       (v128.store offset=48 (local.get $w) (f32x4.mul (local.get $s) (f32x4.convert_i32x4_s (i32x4.extend_high_i16x8_s (local.get $v)))))
       (local.set $qw (i32.add (local.get $qw) (i32.const 16)))
-      (local.set $sw (i32.add (local.get $sw) (i32.const 4)))
       (local.set $w (i32.add (local.get $w) (i32.const 64)))
       (br $l)))
   )
@@ -1588,7 +1565,7 @@
       (call $dequant (local.get $scratch)
         (i32.add (local.get $qw) (i32.mul (local.get $j0) (local.get $K)))
         (i32.add (local.get $sw) (i32.shl (i32.mul (local.get $j0) (i32.shr_u (local.get $K) (i32.const 5))) (i32.const 2)))
-        (i32.mul (local.get $r) (local.get $K)))
+        (i32.mul (local.get $r) (local.get $K)) (i32.const 5))
       (call $sgemm (i32.add (local.get $d) (i32.shl (local.get $j0) (i32.const 2))) (local.get $ldd)
         (local.get $x) (local.get $ldx) (local.get $scratch) (local.get $K) (local.get $M) (local.get $K) (local.get $r))
       (local.set $j0 (i32.add (local.get $j0) (local.get $R)))
