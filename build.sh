@@ -183,7 +183,9 @@ need_converted() {
   if [[ ! -f "$src.$dt/manifest.json" || -n "$(find cmd/adapterwasm/convert.go runtime/modelfile -newer "$src.$dt/manifest.json" -print -quit 2>/dev/null)" ]]; then
     log "convert $(basename "$src") to $dt for the bench"
     rm -rf "$src.$dt.tmp"
-    "$cli" convert --in "$src" --out "$src.$dt.tmp" --dtype "$dt" ${name:+--name "$name"} >&2
+    local how=(--dtype "$dt")
+    [[ "$dt" == q8b* ]] && how=(--dtype q8 --block "${dt#q8b}") # q8b64: `convert --block 64`
+    "$cli" convert --in "$src" --out "$src.$dt.tmp" "${how[@]}" ${name:+--name "$name"} >&2
     rm -rf "$src.$dt" && mv "$src.$dt.tmp" "$src.$dt"
   fi
 }
@@ -198,9 +200,10 @@ cmd_bench() {
     case "$a" in
       chromium) target=chromium ;;
       quick) export BENCH_QUICK=1 ;;
+      block64 | block128) export BENCH_Q8_BLOCK="${a#block}" ;; # aw-q8 on `convert --block N` files
       node) ;;
       node-lts) nodebin="$(need_node_lts | tail -n 1)" || die "bench node-lts: no Node LTS for this platform" ;;
-      *) die "bench: unknown argument $a (want: chromium, quick, node-lts)" ;;
+      *) die "bench: unknown argument $a (want: chromium, quick, node-lts, block64, block128)" ;;
     esac
   done
   cmd_wasm >/dev/null
@@ -221,6 +224,10 @@ cmd_bench() {
     echo "$BERT_BASE_RANDOM" >"$bdir/.version"
   fi
   need_converted "$cli" "$bdir" q8
+  if [[ -n "${BENCH_Q8_BLOCK:-}" ]]; then
+    need_converted "$cli" "$mdir" "q8b$BENCH_Q8_BLOCK" "$MINILM_NAME"
+    need_converted "$cli" "$bdir" "q8b$BENCH_Q8_BLOCK"
+  fi
   [[ -n "${BENCH_QUICK:-}" ]] || need_converted "$cli" "$bdir" f32 # quick runs bert-base q8/int8 only
   need_onnx_peer "$py" bert-base-sentiment "$bdir" "$badir"
   export ADAPTERWASM_CACHE="$CACHE"

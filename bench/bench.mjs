@@ -19,7 +19,8 @@
 // BENCH_RUNS, BENCH_WARMUP (default 3), BENCH_CASES ("1x16,8x32"), BENCH_BASE_CASES ("1x128,8x64"),
 // BENCH_BASE_RUNS, BENCH_STARTUP_RUNS, BENCH_WARM_MS (default 1000), BENCH_ONLY (comma-separated contender names), BENCH_SKIP
 // (comma-separated sections: accuracy, bert-base, startup, peak, threads), ADAPTERWASM_CACHE (default
-// <repo>/.cache), ADAPTERWASM_KERNELS=off (adapterwasm without its SIMD kernel module: plain Go).
+// <repo>/.cache), ADAPTERWASM_KERNELS=off (adapterwasm without its SIMD kernel module: plain Go),
+// BENCH_Q8_BLOCK=64 or 128 (./build.sh bench block64: aw-q8 on `convert --block N` files).
 // Run as `node --experimental-wasm-relaxed-simd bench/bench.mjs` (Node 20; Node 24 has relaxed SIMD
 // without the flag: ./build.sh bench node-lts), adapterwasm's q8 products take
 // the relaxed-SIMD kernel (kernels_relaxed.wat, as in Chromium; opt-in in the package, which the
@@ -30,7 +31,7 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as ort from "onnxruntime-web";
-import { accuracy, accuracyTable, accuracyTexts, Adapterwasm, CASES, Ort, peak, peakLines, runCase, table, warmUp } from "./lib.mjs";
+import { accuracy, accuracyTable, accuracyTexts, Adapterwasm, CASES, Ort, peak, peakLines, Q8_DIR, Q8_NOTE, runCase, table, warmUp } from "./lib.mjs";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 // The relaxed-SIMD kernel where this Node has relaxed SIMD (the flag above): only there, since
@@ -87,7 +88,7 @@ async function contenders(model, adapterFiles, peer, names) {
   const peerOf = async (suffix) => Ort.create(ort, readFileSync(onnx(`${peer}${suffix}.onnx`)), async () => readFileSync(onnx(`${peer}.base${suffix}.onnx`)));
   for (const name of names) {
     if (!want(name)) continue;
-    const impl = { "aw-q8": () => aw("q8"), "ort-int8": () => peerOf(".q8"), "aw-f32": () => aw("f32"), "ort-f32": () => peerOf("") }[name]();
+    const impl = { "aw-q8": () => aw(Q8_DIR), "ort-int8": () => peerOf(".q8"), "aw-f32": () => aw("f32"), "ort-f32": () => peerOf("") }[name]();
     out.push({ name, kind: name.startsWith("aw") ? "aw" : "ort", impl: await impl });
   }
   if (!out.some((c) => c.kind === "aw")) throw new Error("BENCH_ONLY: keep at least one adapterwasm contender (it tokenizes)");
@@ -113,6 +114,7 @@ const info = [
   `# date ${new Date().toISOString()}; ${load()}`,
   `# machine ${cpus()[0].model}, ${cpus().length} cores; node ${process.version}; onnxruntime-web ${ort.env.versions.web}; ${execFileSync("go", ["version"]).toString().trim()}`,
   `# adapterwasm SIMD kernels: ${process.env.ADAPTERWASM_KERNELS === "off" ? "off (plain Go)" : rt.relaxedNative ? `on, q8 on the relaxed-SIMD kernel (${process.execArgv.includes("--experimental-wasm-relaxed-simd") ? "node --experimental-wasm-relaxed-simd" : `relaxed SIMD by default in Node ${process.version}`})` : rt.relaxed ? "on, q8 on the relaxed kernel's recipe without relaxed SIMD (qgemm_u7)" : "on"}; runs ${RUNS}, warm-up ${WARMUP}, interleaved; adapter ${ADAPTER} + head${QUICK ? "; quick" : ""}`,
+  `# ${Q8_NOTE}`,
 ];
 console.log(info.join("\n"));
 

@@ -15,7 +15,7 @@ import { createRequire } from "node:module";
 import { loadavg, tmpdir } from "node:os";
 import { extname, join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
-import { peakLines, table } from "./lib.mjs";
+import { peakLines, Q8_DIR, Q8_NOTE, table } from "./lib.mjs";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const CACHE = process.env.ADAPTERWASM_CACHE || join(ROOT, ".cache");
@@ -78,10 +78,10 @@ let summary;
 try {
   console.log(`# date ${new Date().toISOString()}; ${load()}`);
   await withProfile(async (page) => {
-    const q = new URLSearchParams({ runs: process.env.BENCH_RUNS || (QUICK ? "8" : "20"), warmup: process.env.BENCH_WARMUP || (QUICK ? "2" : "3"), cases: process.env.BENCH_CASES || "1x32,1x128", relaxed: process.env.BENCH_RELAXED || "on", warm_ms: process.env.BENCH_WARM_MS || "1000" });
+    const q = new URLSearchParams({ runs: process.env.BENCH_RUNS || (QUICK ? "8" : "20"), warmup: process.env.BENCH_WARMUP || (QUICK ? "2" : "3"), cases: process.env.BENCH_CASES || "1x32,1x128", relaxed: process.env.BENCH_RELAXED || "on", warm_ms: process.env.BENCH_WARM_MS || "1000", q8: Q8_DIR });
     await page.goto(`${base}/bench/chromium.html?${q}`);
     const r = await result(page, "benchResult");
-    console.log(`# ${r.userAgent}; onnxruntime-web ${r.ort}; 1 thread; adapter sentiment + head; adapterwasm q8: ${r.recipe}\n`);
+    console.log(`# ${r.userAgent}; onnxruntime-web ${r.ort}; 1 thread; adapter sentiment + head; adapterwasm q8: ${r.recipe}; ${Q8_NOTE}\n`);
     const t = table(r.results, r.names);
     summary = t.split("\n").pop();
     console.log(t);

@@ -32,7 +32,7 @@ console.log(`# qgemm_packed, 1 thread vs ${THREADS}, median µs of ${RUNS} inter
 console.log(`| M×K×N | multiply-adds | 1 thread µs | ${THREADS} threads µs | speed-up |\n|---|---|---|---|---|`);
 for (const [K, N] of [[384, 384], [384, 1536]]) {
   for (const M of [1, 2, 4, 8, 16, 32, 64, 128]) {
-    const a = [0, N, 2 * MB, 3 * MB, 4 * MB, 12 * MB, M, K, N, 14 * MB, 0]; // no bias
+    const a = [0, N, 2 * MB, 3 * MB, 4 * MB, 12 * MB, M, K, N, 14 * MB, 0, 5]; // no bias, blocks of 32
     const one = [], many = [];
     for (let r = 0; r < RUNS + 10; r++) {
       let t0 = performance.now();

@@ -230,6 +230,16 @@ export async function runCase(contenders, { B, T }, { runs, warmup, now, log, bl
   return out;
 }
 
+// Q8_DIR is the suffix of the q8 single-file models the bench runs as aw-q8 ($CACHE/models/<name>.<Q8_DIR>):
+// the default conversion ("q8"), or with BENCH_Q8_BLOCK=64 or 128 (./build.sh bench block64) the
+// opt-in conversion `convert --block N` ("q8b64"); Q8_NOTE says which in the header.
+// (In Chromium, bench/chromium.html, there is no process: the page gets the suffix in its URL.)
+const envBlock = globalThis.process?.env?.BENCH_Q8_BLOCK;
+export const Q8_BLOCK = envBlock ? Number(envBlock) : 0;
+if (Q8_BLOCK && ![32, 64, 128].includes(Q8_BLOCK)) throw new Error(`BENCH_Q8_BLOCK ${envBlock}: want 32, 64 or 128`);
+export const Q8_DIR = Q8_BLOCK ? `q8b${Q8_BLOCK}` : "q8";
+export const Q8_NOTE = Q8_BLOCK ? `aw-q8 = q8 with blocks of ${Q8_BLOCK} (adapterwasm convert --block ${Q8_BLOCK}, opt-in)` : "aw-q8 = q8 as converted by default (blocks of 32)";
+
 // PAIRS are the ratios reported: adapterwasm / onnxruntime-web at the same precision class.
 export const PAIRS = [
   ["aw-q8", "ort-int8", "q8/ort-int8"],
@@ -290,9 +300,13 @@ export async function peak(peakBytes, kernelBytes, now, reps = 40, relaxedBytes 
     for (let i = 0; i < (M + N) * nb; i++) f[sx / 4 + i] = 0.01;
     jobs.sgemmGFLOPS = { ops: 2 * M * K * N, run: () => k.exports.sgemm_nt(d, N, x, K, w, K, M, K, N) };
     const slab = sp + N * nb * 4, R = 64; // runtime/kernels/simd_js.go: 96 KB of float32 rows
-    jobs.deqGFLOPS = { ops: 2 * M * K * N, run: () => k.exports.q8_gemm_nt(d, N, x, K, qw, sw, slab, M, K, N, R) };
-    k.exports.pack_q8(wp, sp, qw, sw, N, K);
-    jobs.qgemmGOPS = { ops: 2 * M * K * N, run: () => k.exports.qgemm_packed(d, N, qx, sx, wp, sp, M, K, N, slab + R * K * 4, 0) };
+    jobs.deqGFLOPS = { ops: 2 * M * K * N, run: () => k.exports.q8_gemm_nt(d, N, x, K, qw, sw, slab, M, K, N, R, 5) };
+    k.exports.pack_q8(wp, sp, qw, sw, N, K, 5);
+    jobs.qgemmGOPS = { ops: 2 * M * K * N, run: () => k.exports.qgemm_packed(d, N, qx, sx, wp, sp, M, K, N, slab + R * K * 4, 0, 5) };
+    // The same with blocks of 64 and 128 (half and a quarter of the scalings; the scales read are
+    // the first K/64 and K/128 of each column's, which is all timing needs)
+    jobs.qgemm64GOPS = { ops: 2 * M * K * N, run: () => k.exports.qgemm_packed(d, N, qx, sx, wp, sp, M, K, N, slab + R * K * 4, 0, 6) };
+    jobs.qgemm128GOPS = { ops: 2 * M * K * N, run: () => k.exports.qgemm_packed(d, N, qx, sx, wp, sp, M, K, N, slab + R * K * 4, 0, 7) };
     // The 7-bit recipe's kernels on the same shape (timing only: any bytes do): qgemm_u7 (plain
     // SIMD, what an engine without relaxed SIMD runs for relaxedSimd: true: qgemm_packed's layouts,
     // (d, min) per row and block, scaled block sums laid out as sp) and, where the engine has
@@ -327,7 +341,8 @@ export function peakLines(p) {
   const l = [`SIMD peak (register-only loop, 13 chains): f32x4 mul+add ${p.peakF32GFLOPS.toFixed(1)} GFLOPS, i32x4.dot_i16x8_s ${p.peakDotGOPS.toFixed(1)} GOPS`];
   if (p.sgemmGFLOPS) l.push(`f32 GEMM kernel (128×384·384×1536): ${p.sgemmGFLOPS.toFixed(1)} GFLOPS = ${((100 * p.sgemmGFLOPS) / p.peakF32GFLOPS).toFixed(0)}% of the f32 peak`);
   if (p.deqGFLOPS) l.push(`q8 GEMM, float32 path (q8_gemm_nt: dequant_q8 slabs + sgemm_nt, same shape; SetQ8Int(false)): ${p.deqGFLOPS.toFixed(1)} GOPS = ${((100 * p.deqGFLOPS) / p.peakF32GFLOPS).toFixed(0)}% of the f32 peak`);
-  if (p.qgemmGOPS) l.push(`q8 GEMM, default integer path (qgemm_packed on weights packed once, int16 × int8, same shape): ${p.qgemmGOPS.toFixed(1)} GOPS = ${((100 * p.qgemmGOPS) / p.peakDotGOPS).toFixed(0)}% of the dot_i16x8_s peak`);
+  if (p.qgemmGOPS) l.push(`q8 GEMM, default integer path (qgemm_packed on weights packed once, int16 × int8, same shape, blocks of 32): ${p.qgemmGOPS.toFixed(1)} GOPS = ${((100 * p.qgemmGOPS) / p.peakDotGOPS).toFixed(0)}% of the dot_i16x8_s peak`);
+  if (p.qgemm64GOPS) l.push(`q8 GEMM, the same with blocks of 64 / 128: ${p.qgemm64GOPS.toFixed(1)} / ${p.qgemm128GOPS.toFixed(1)} GOPS = ${((100 * p.qgemm64GOPS) / p.peakDotGOPS).toFixed(0)}% / ${((100 * p.qgemm128GOPS) / p.peakDotGOPS).toFixed(0)}% of the peak`);
   if (p.qgemmU7GOPS) l.push(`q8 GEMM, the relaxed recipe without relaxed SIMD (qgemm_u7, 7-bit × int8 on qgemm_packed's loop, same shape): ${p.qgemmU7GOPS.toFixed(1)} GOPS = ${(p.qgemmU7GOPS / p.qgemmGOPS).toFixed(2)}× qgemm_packed`);
   if (p.qgemmR7GOPS) l.push(`q8 GEMM, relaxed-SIMD path (qgemm_r7, 7-bit × int8, i16x8.relaxed_dot_i8x16_i7x16_s, same shape): ${p.qgemmR7GOPS.toFixed(1)} GOPS = ${(p.qgemmR7GOPS / p.qgemmGOPS).toFixed(2)}× qgemm_packed`);
   return l.join("\n");

@@ -29,7 +29,7 @@ import * as ort from "onnxruntime-web";
 import { PARALLEL_MIN, setParallelMin } from "../js/src/kernel-imports.js";
 import { WorkerModelPool } from "../js/src/node-worker-client.js";
 import { loadRuntime } from "../js/src/runtime.js";
-import { Adapterwasm, Ort, runCase, stats, table, warmUp } from "./lib.mjs";
+import { Adapterwasm, Ort, Q8_DIR, Q8_NOTE, runCase, stats, table, warmUp } from "./lib.mjs";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const CACHE = process.env.ADAPTERWASM_CACHE || join(ROOT, ".cache");
@@ -76,7 +76,7 @@ if (rt.threads !== THREADS) throw new Error(`bench/threads.mjs: ${rt.threads} ke
 ort.env.wasm.numThreads = THREADS;
 ort.env.wasm.simd = true;
 
-const aw = await Adapterwasm.create(rt, { modelFiles: dirFiles(need(join(CACHE, "models/all-MiniLM-L6-v2.q8"))), adapterFiles: dirFiles(join(ROOT, "testdata/minilm/adapters/sentiment")), adapter: "sentiment" });
+const aw = await Adapterwasm.create(rt, { modelFiles: dirFiles(need(join(CACHE, `models/all-MiniLM-L6-v2.${Q8_DIR}`))), adapterFiles: dirFiles(join(ROOT, "testdata/minilm/adapters/sentiment")), adapter: "sentiment" });
 // aw-q8 and aw-q8-2t are one model: each call switches the pool off or on first.
 const awOn = (on) => ({ tokenize: (t, n) => aw.tokenize(t, n), run: (t) => (rt.useThreads(on), aw.run(t)) });
 const peer = readFileSync(need(join(CACHE, "onnx/minilm-sentiment.q8.onnx")));
@@ -115,13 +115,13 @@ const list = [
 let pool = null;
 if (process.env.BENCH_INSTANCES !== "0") {
   // the package's WorkerModelPool: THREADS copies at one kernel thread each, a batch split between them
-  pool = await WorkerModelPool.fromPretrained(join(CACHE, "models/all-MiniLM-L6-v2.q8"), { instances: THREADS, threads: 1, cache: false });
+  pool = await WorkerModelPool.fromPretrained(join(CACHE, `models/all-MiniLM-L6-v2.${Q8_DIR}`), { instances: THREADS, threads: 1, cache: false });
   pool.activeAdapters = await pool.loadAdapter(join(ROOT, "testdata/minilm/adapters/sentiment"));
   const run = (texts) => pool.classify(texts);
   list.push({ name: `aw-q8-${THREADS}i`, kind: "aw", impl: { run } });
 }
 
-console.log(`# kernel threads ${THREADS} (cut-over ${PARALLEL_MIN} multiply-adds), ort-int8-2t numThreads ${THREADS}, ort-int8 numThreads 1 in a child process (self-timed); runs ${RUNS}, warm-up ${WARMUP}, after ${WARM_MS} ms of each alone, interleaved in turns of ≥ ${SETTLE_MS} ms of untimed runs + ${BLOCK} timed ones; ${load()}`);
+console.log(`# kernel threads ${THREADS} (cut-over ${PARALLEL_MIN} multiply-adds), ort-int8-2t numThreads ${THREADS}, ort-int8 numThreads 1 in a child process (self-timed); runs ${RUNS}, warm-up ${WARMUP}, after ${WARM_MS} ms of each alone, interleaved in turns of ≥ ${SETTLE_MS} ms of untimed runs + ${BLOCK} timed ones; ${Q8_NOTE}; ${load()}`);
 await warmUp(list, { B: 1, T: 64 }, { ms: WARM_MS, now: () => performance.now() });
 const results = {};
 for (const c of CASES.split(",")) {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/adapterwasm/adapterwasm/hub"
+	"github.com/adapterwasm/adapterwasm/runtime/kernels"
 	"github.com/adapterwasm/adapterwasm/runtime/modelfile"
 	"github.com/adapterwasm/adapterwasm/runtime/pretrained"
 )
@@ -26,6 +27,7 @@ func runConvert(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	in := fs.String("in", "", "Hugging Face model directory (config.json, tokenizer.json, model.safetensors or pytorch_model.bin) or a hub id (required)")
 	out := fs.String("out", "", "output directory, created if needed (required)")
 	dtypeFlag := fs.String("dtype", "q8", "weight storage: f32, f16 or q8")
+	blockFlag := fs.Int("block", 0, "q8 only: how many consecutive weights of a row share one scale, 32, 64 or 128 (default 32); larger is faster and less accurate (README, Performance)")
 	nameFlag := fs.String("name", "", "the model's name as adapters' model_name gives it, e.g. sentence-transformers/all-MiniLM-L6-v2 (default: config.json's _name_or_path, else the directory's name)")
 	hf := addHubFlags(fs, stderr)
 	if err := parseFlags(fs, args); err != nil {
@@ -34,15 +36,18 @@ func runConvert(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	if *in == "" || *out == "" {
 		return &usageError{msg: "--in and --out are required"}
 	}
+	dtype, err := modelfile.ParseDType(*dtypeFlag)
+	if err != nil {
+		return &usageError{msg: "--dtype: " + err.Error()}
+	}
+	if *blockFlag != 0 && (dtype != modelfile.Q8 || !kernels.IntBlock(*blockFlag)) {
+		return &usageError{msg: fmt.Sprintf("--block %d: want 32, 64 or 128, with --dtype q8", *blockFlag)}
+	}
 	inDir, snap, err := hf.resolve("in", *in, *hf.revision, hub.BaseModelFiles)
 	if err != nil {
 		return err
 	}
 	in = &inDir
-	dtype, err := modelfile.ParseDType(*dtypeFlag)
-	if err != nil {
-		return &usageError{msg: "--dtype: " + err.Error()}
-	}
 
 	files := map[string][]byte{}
 	for _, f := range []struct {
@@ -64,7 +69,7 @@ func runConvert(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	if files[pretrained.SafetensorsFile] == nil && files[pretrained.PyTorchFile] == nil {
 		return fmt.Errorf("%s: %w", *in, pretrained.ErrNoWeights)
 	}
-	opt := pretrained.ConvertOptions{DType: string(dtype), Name: *nameFlag, Fallback: filepath.Base(filepath.Clean(*in))}
+	opt := pretrained.ConvertOptions{DType: string(dtype), Name: *nameFlag, Fallback: filepath.Base(filepath.Clean(*in)), Block: *blockFlag}
 	if snap != nil {
 		if opt.Name == "" {
 			opt.Name = snap.ID // the hub id is the name adapters give as model_name

@@ -59,6 +59,8 @@ func TestConvertUsageErrors(t *testing.T) {
 	}{
 		{[]string{"convert"}, 2, "--in and --out are required"},
 		{[]string{"convert", "--in", dir, "--out", dir, "--dtype", "q4"}, 2, "unknown dtype"},
+		{[]string{"convert", "--in", dir, "--out", dir, "--block", "48"}, 2, "--block 48: want 32, 64 or 128"},
+		{[]string{"convert", "--in", dir, "--out", dir, "--dtype", "f16", "--block", "64"}, 2, "with --dtype q8"},
 		{[]string{"convert", "--in", dir, "--out", filepath.Join(dir, "o")}, 1, "config.json"},
 	} {
 		code, _, stderr := runCLI(t, "", c.args...)

@@ -45,24 +45,24 @@ export function kernelTrampolines(get, pool = () => null, { u7 = false } = {}) {
       get().sgemm_nt(d, ldd, x, ldx, w, ldw, m, kk, n);
     },
     sgemm_nn: (d, ldd, x, ldx, y, ldy, m, kk, n) => get().sgemm_nn(d, ldd, x, ldx, y, ldy, m, kk, n),
-    quant_i16: (q, s, x, ldx, m, kk) => {
+    quant_i16: (q, s, x, ldx, m, kk, lb) => {
       const p = pool();
-      if (p && m * kk >= ELEMENTWISE_MIN && m >= 16) return p.run(OP_QUANT_I16, [q, s, x, ldx, m, kk], m);
-      get().quant_i16(q, s, x, ldx, m, kk);
+      if (p && m * kk >= ELEMENTWISE_MIN && m >= 16) return p.run(OP_QUANT_I16, [q, s, x, ldx, m, kk, lb], m);
+      get().quant_i16(q, s, x, ldx, m, kk, lb);
     },
     dequant_q8: (w, qw, sw, n, shift) => get().dequant_q8(w, qw, sw, n, shift),
-    q8_gemm_nt: (d, ldd, x, ldx, qw, sw, t, m, kk, n, r) => get().q8_gemm_nt(d, ldd, x, ldx, qw, sw, t, m, kk, n, r),
-    pack_q8: (wp, sp, qw, sw, n, kk) => get().pack_q8(wp, sp, qw, sw, n, kk),
+    q8_gemm_nt: (d, ldd, x, ldx, qw, sw, t, m, kk, n, r, lb) => get().q8_gemm_nt(d, ldd, x, ldx, qw, sw, t, m, kk, n, r, lb),
+    pack_q8: (wp, sp, qw, sw, n, kk, lb) => get().pack_q8(wp, sp, qw, sw, n, kk, lb),
     pack_q7: (wp, tp, qw, sw, n, kk) => get().pack_q7(wp, tp, qw, sw, n, kk),
     quant_u7: (q, s, x, ldx, m, kk) => {
       const p = pool();
       if (p && m * kk >= ELEMENTWISE_MIN && m >= 16) return p.run(OP_QUANT_U7, [q, s, x, ldx, m, kk], m);
       get().quant_u7(q, s, x, ldx, m, kk);
     },
-    qgemm_packed: (d, ldd, qx, sx, wp, sp, m, kk, n, tmp, bias) => {
+    qgemm_packed: (d, ldd, qx, sx, wp, sp, m, kk, n, tmp, bias, lb) => {
       const p = pool();
-      if (p && m * kk * n >= PARALLEL_MIN && n >= 16) return p.run(OP_QGEMM, [d, ldd, qx, sx, wp, sp, m, kk, n, tmp, bias], n);
-      get().qgemm_packed(d, ldd, qx, sx, wp, sp, m, kk, n, tmp, bias);
+      if (p && m * kk * n >= PARALLEL_MIN && n >= 16) return p.run(OP_QGEMM, [d, ldd, qx, sx, wp, sp, m, kk, n, tmp, bias, lb], n);
+      get().qgemm_packed(d, ldd, qx, sx, wp, sp, m, kk, n, tmp, bias, lb);
     },
     quant_u7_i16: (q, s, x, ldx, m, kk) => {
       const p = pool();

@@ -82,17 +82,17 @@ const u32 = new Uint32Array(f32.buffer);
 export const f32bits = (x) => ((f32[0] = x), u32[0]);
 const bitsF32 = (b) => ((u32[0] = b), f32[0]);
 const OPS = [
-  // qgemm_packed(d, ldd, qx, sx, wp, sp, M, K, N, tmp, bias): W packed as [N/8][K/2][2][8] int8 (K
-  // bytes a column) and scales [N/4][K/32][4] f32 (K/8 bytes a column); tmp: 8 floats per thread;
-  // bias: N floats, or 0 for none.
-  (k, a, j0, j1, t) => k.qgemm_packed(a[0] + 4 * j0, a[1], a[2], a[3], a[4] + j0 * a[7], a[5] + (j0 * a[7]) / 8, a[6], a[7], j1 - j0, a[9] + 32 * t, a[10] && a[10] + 4 * j0),
+  // qgemm_packed(d, ldd, qx, sx, wp, sp, M, K, N, tmp, bias, lb): W packed as [N/8][K/2][2][8]
+  // int8 (K bytes a column) and scales [N/4][K >> lb][4] f32 (4·K >> lb bytes a column); tmp: 8
+  // floats per thread; bias: N floats, or 0 for none.
+  (k, a, j0, j1, t) => k.qgemm_packed(a[0] + 4 * j0, a[1], a[2], a[3], a[4] + j0 * a[7], a[5] + (4 * j0 * a[7]) / 2 ** a[11], a[6], a[7], j1 - j0, a[9] + 32 * t, a[10] && a[10] + 4 * j0, a[11]),
   // sgemm_nt(d, ldd, x, ldx, w, ldw, M, K, N): w's rows are the output columns.
   (k, a, j0, j1) => k.sgemm_nt(a[0] + 4 * j0, a[1], a[2], a[3], a[4] + 4 * j0 * a[5], a[5], a[6], a[7], j1 - j0),
   // gelu_erf(x, n): elements [j0, j1), element-wise.
   (k, a, j0, j1) => k.gelu_erf(a[0] + 4 * j0, j1 - j0),
-  // quant_i16(q, s, x, ldx, M, K): rows [j0, j1), each quantized on its own (q contiguous, K/32
-  // scales a row).
-  (k, a, j0, j1) => k.quant_i16(a[0] + 2 * j0 * a[5], a[1] + (j0 * a[5]) / 8, a[2] + 4 * j0 * a[3], a[3], j1 - j0, a[5]),
+  // quant_i16(q, s, x, ldx, M, K, lb): rows [j0, j1), each quantized on its own (q contiguous,
+  // K >> lb scales a row).
+  (k, a, j0, j1) => k.quant_i16(a[0] + 2 * j0 * a[5], a[1] + (4 * j0 * a[5]) / 2 ** a[6], a[2] + 4 * j0 * a[3], a[3], j1 - j0, a[5], a[6]),
   // qgemm_r7(d, ldd, qx, sx, wp, tp, M, K, N, tmp) (kernels_relaxed.wat): W as [N/8][K/4][8][4]
   // int8 (K bytes a column) and [N/8][K/32][16] f32 (K/4 bytes a column); tmp as qgemm_packed's.
   (k, a, j0, j1, t) => k.qgemm_r7(a[0] + 4 * j0, a[1], a[2], a[3], a[4] + j0 * a[7], a[5] + (j0 * a[7]) / 4, a[6], a[7], j1 - j0, a[9] + 32 * t),

@@ -119,35 +119,41 @@ test("the pool's qgemm_packed, qgemm_u7 (with and without a bias), sgemm_nt, gel
     const pool = await startPool(threads, module, mem, k, spawn);
     try {
       for (const [M, K, N] of [[1, 64, 1544], [5, 96, 24], [33, 384, 392], [128, 32, 1536], [7, 4000, 16], [130, 64, 64]]) {
-        // qgemm_packed (N % 8 == 0, K % 32 == 0): random int16 activations, int8 weights, scales.
-        if (K % 32 === 0) {
+        // qgemm_packed (N % 8 == 0, K % 32 == 0) at every block 2^lb dividing K (32, 64, 128: the
+        // pool's chunks find their columns' scales at 4·K >> lb bytes a column): random int16
+        // activations, int8 weights, scales.
+        // With a bias (N floats at 11 MB): the product (in d) then add_bias, bit for bit, on one
+        // thread and on the pool's (args[bi]: the bias argument, 0 in args).
+        const BIAS = 11 * MB;
+        for (let i = 0; i < N; i++) f32[BIAS / 4 + i] = rnd();
+        const checkBias = (name, op, args, bi) => {
+          const withBias = args.map((v, i) => (i === bi ? BIAS : v));
+          k.add_bias(0, M, N, BIAS);
+          const want = f32.slice(0, M * N);
+          f32.fill(NaN, 0, M * N);
+          k[name](...withBias);
+          assert.deepEqual(f32.slice(0, M * N), want, `${name} ${M}×${K}×${N} with a bias is the product then add_bias`);
+          f32.fill(NaN, 0, M * N);
+          pool.run(op, withBias, N);
+          assert.deepEqual(f32.slice(0, M * N), want, `${name} ${M}×${K}×${N} with a bias at ${threads} threads`);
+        };
+        for (const lb of [5, 6, 7]) {
+          if (K % 2 ** lb !== 0) continue;
           for (let i = 0; i < M * K; i++) i16[MB / 2 + i] = Math.round(rnd() * 32767);
-          for (let i = 0; i < M * K / 32; i++) f32[2 * MB / 4 + i] = Math.abs(rnd()) / 1000;
+          for (let i = 0; i < M * K / 2 ** lb; i++) f32[2 * MB / 4 + i] = Math.abs(rnd()) / 1000;
           for (let i = 0; i < N * K; i++) i8[4 * MB + i] = Math.round(rnd() * 127);
-          for (let i = 0; i < N * K / 32; i++) f32[8 * MB / 4 + i] = Math.abs(rnd()) / 100;
-          const a = [0, N, MB, 2 * MB, 4 * MB, 8 * MB, M, K, N, 9 * MB];
+          for (let i = 0; i < N * K / 2 ** lb; i++) f32[8 * MB / 4 + i] = Math.abs(rnd()) / 100;
+          const a = [0, N, MB, 2 * MB, 4 * MB, 8 * MB, M, K, N, 9 * MB, 0, lb];
           k.qgemm_packed(...a);
           const one = f32.slice(0, M * N);
           f32.fill(NaN, 0, M * N);
           pool.run(OP_QGEMM, a, N);
-          assert.deepEqual(f32.slice(0, M * N), one, `qgemm ${M}×${K}×${N} at ${threads} threads`);
-          // with a bias (N floats at 11 MB): the product (in d) then add_bias, bit for bit, on one
-          // thread and on the pool's
-          const BIAS = 11 * MB;
-          for (let i = 0; i < N; i++) f32[BIAS / 4 + i] = rnd();
-          const checkBias = (name, op, args) => {
-            k.add_bias(0, M, N, BIAS);
-            const want = f32.slice(0, M * N);
-            f32.fill(NaN, 0, M * N);
-            k[name](...args, BIAS);
-            assert.deepEqual(f32.slice(0, M * N), want, `${name} ${M}×${K}×${N} with a bias is the product then add_bias`);
-            f32.fill(NaN, 0, M * N);
-            pool.run(op, [...args, BIAS], N);
-            assert.deepEqual(f32.slice(0, M * N), want, `${name} ${M}×${K}×${N} with a bias at ${threads} threads`);
-          };
-          checkBias("qgemm_packed", OP_QGEMM, a);
+          assert.deepEqual(f32.slice(0, M * N), one, `qgemm ${M}×${K}×${N} blocks of ${2 ** lb} at ${threads} threads`);
+          checkBias("qgemm_packed", OP_QGEMM, a, 10);
           pool.run(OP_QGEMM, a, N);
-          assert.deepEqual(f32.slice(0, M * N), one, `qgemm ${M}×${K}×${N} without a bias after one with at ${threads} threads`);
+          assert.deepEqual(f32.slice(0, M * N), one, `qgemm ${M}×${K}×${N} blocks of ${2 ** lb} without a bias after one with at ${threads} threads`);
+        }
+        if (K % 32 === 0) {
           // qgemm_u7 (the relaxed recipe without relaxed SIMD): 7-bit activations as int16 of
           // ⌈M/4⌉·4 rows, (d, min) per row and block, the same weights and scales, and the scaled
           // block sums laid out as the scales.
@@ -155,13 +161,13 @@ test("the pool's qgemm_packed, qgemm_u7 (with and without a bias), sgemm_nt, gel
           for (let i = 0; i < M4 * K; i++) i16[MB / 2 + i] = Math.floor((rnd() + 1) * 63.9);
           for (let i = 0; i < (M4 * K) / 16; i++) f32[2 * MB / 4 + i] = rnd() / 100;
           for (let i = 0; i < N * K / 32; i++) f32[10 * MB / 4 + i] = rnd() / 10;
-          const au = [0, N, MB, 2 * MB, 4 * MB, 8 * MB, 10 * MB, M, K, N, 9 * MB];
+          const au = [0, N, MB, 2 * MB, 4 * MB, 8 * MB, 10 * MB, M, K, N, 9 * MB, 0];
           k.qgemm_u7(...au);
           const u7 = f32.slice(0, M * N);
           f32.fill(NaN, 0, M * N);
           pool.run(OP_QGEMM_U7, au, N);
           assert.deepEqual(f32.slice(0, M * N), u7, `qgemm_u7 ${M}×${K}×${N} at ${threads} threads`);
-          checkBias("qgemm_u7", OP_QGEMM_U7, au);
+          checkBias("qgemm_u7", OP_QGEMM_U7, au, 11);
         }
         // sgemm_nt with a tail (N - 3 columns: N % 4 == 1), row strides wider than K.
         const n = N - 3, ldx = K + 4, ldw = K + 8, ldd = n + 5;
@@ -182,19 +188,22 @@ test("the pool's qgemm_packed, qgemm_u7 (with and without a bias), sgemm_nt, gel
         f32.set(src, MB / 4);
         pool.run(OP_GELU, [MB], len);
         assert.deepEqual(f32.slice(MB / 4, MB / 4 + len), g1, `gelu_erf of ${len} at ${threads} threads`);
-        // quant_i16 of M rows of K (K % 32 == 0) with a row stride wider than K, and quant_u7_i16
-        // (qgemm_u7's: rows up to a multiple of 4, (d, min) per row and block): values, scales.
+        // quant_i16 of M rows of K (K % 32 == 0) with a row stride wider than K, at every block
+        // 2^lb dividing K, and quant_u7_i16 (qgemm_u7's: rows up to a multiple of 4, (d, min) per
+        // row and block of 32): values, scales.
         if (K % 32 === 0) {
           const qa = [0, 2 * MB, MB, ldx, M, K];
           const M4 = (M + 3) & ~3;
-          for (const [name, op, nq, ns] of [["quant_i16", OP_QUANT_I16, M * K, (M * K) / 32], ["quant_u7_i16", OP_QUANT_U7_I16, M4 * K, (M4 * K) / 16]]) {
-            k[name](...qa);
+          const cases = [5, 6, 7].filter((lb) => K % 2 ** lb === 0).map((lb) => [`quant_i16 (blocks of ${2 ** lb})`, "quant_i16", OP_QUANT_I16, M * K, (M * K) / 2 ** lb, [...qa, lb]]);
+          cases.push(["quant_u7_i16", "quant_u7_i16", OP_QUANT_U7_I16, M4 * K, (M4 * K) / 16, qa]);
+          for (const [label, name, op, nq, ns, args] of cases) {
+            k[name](...args);
             const q1 = i16.slice(0, nq), s1 = f32.slice(MB / 2, MB / 2 + ns);
             i16.fill(-1, 0, nq);
             f32.fill(NaN, MB / 2, MB / 2 + ns);
-            pool.run(op, qa, M);
-            assert.deepEqual(i16.slice(0, nq), q1, `${name} ${M}×${K} at ${threads} threads`);
-            assert.deepEqual(f32.slice(MB / 2, MB / 2 + ns), s1, `${name}'s scales ${M}×${K} at ${threads} threads`);
+            pool.run(op, args, M);
+            assert.deepEqual(i16.slice(0, nq), q1, `${label} ${M}×${K} at ${threads} threads`);
+            assert.deepEqual(f32.slice(MB / 2, MB / 2 + ns), s1, `${label}'s scales ${M}×${K} at ${threads} threads`);
           }
         }
         // layer_norm of M rows of K (K % 4 == 0) into another buffer, and in place; add_bias on
@@ -278,7 +287,7 @@ test("a kernel worker polls for the next job instead of sleeping before each (st
     // the fix its polling limit fell to 0 whenever it polled while SPIN was 0 (at start-up,
     // before the pool wrote it: the race the package lost) and never grew back, so it slept
     // before every job.
-    const a = [0, 384, MB, 2 * MB, 4 * MB, 3 * MB, 32, 384, 384, 9 * MB, 0];
+    const a = [0, 384, MB, 2 * MB, 4 * MB, 3 * MB, 32, 384, 384, 9 * MB, 0, 5];
     const run = (n) => {
       const s0 = pool.stats.workerSleeps, j0 = pool.stats.jobs;
       for (let i = 0; i < n; i++) pool.run(OP_QGEMM, a, 384);

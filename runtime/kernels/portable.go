@@ -196,17 +196,17 @@ func gemmNTGo(dst []float32, ldd int, x []float32, ldx int, w []float32, ldw int
 }
 
 // mulQ8Go is the integer recipe of simdMulQ8 (quant_i16 + qgemm_packed) in plain Go for a
-// row-major Q8 matrix with blocks of Q8Block: x quantized by QuantizeI16Rows, then per output
+// row-major Q8 matrix with blocks IntBlock takes: x quantized by QuantizeI16Rows, then per output
 // Σ_b float32(T_b)·(s[i,b]·w.Scale[j,b]) in order of b, T_b the exact integer sum of block b.
 // GemmQ8I16 is the same arithmetic on any layout, one weight at a time.
 func mulQ8Go(dst, x []float32, rows int, w *Q8) {
 	if w.Packed() {
-		q, s := quantizeI16Go(x, rows, w.In)
+		q, s := quantizeI16Go(x, rows, w.In, w.Block)
 		GemmQ8I16(dst, q, s, rows, w)
 		return
 	}
-	k, nb := w.In, w.In/Q8Block
-	q, s := quantizeI16Go(x, rows, k)
+	k, bs, nb := w.In, w.Block, w.In/w.Block
+	q, s := quantizeI16Go(x, rows, k, bs)
 	p01, p23 := make([]int64, k), make([]int64, k)
 	for j := 0; j < w.Out; j += 4 { // Out % 8 == 0 (q8Eligible)
 		pairs(p01, w.Q[j*k:(j+1)*k], w.Q[(j+1)*k:(j+2)*k])
@@ -216,8 +216,8 @@ func mulQ8Go(dst, x []float32, rows int, w *Q8) {
 			qr, sr := q[i*k:(i+1)*k], s[i*nb:(i+1)*nb]
 			var c0, c1, c2, c3 float32
 			for b, sx := range sr {
-				o := b * Q8Block
-				t0, t1, t2, t3 := dot4(qr[o:o+Q8Block], p01[o:o+Q8Block], p23[o:o+Q8Block])
+				o := b * bs
+				t0, t1, t2, t3 := dot4(qr[o:o+bs], p01[o:o+bs], p23[o:o+bs])
 				c0 += float32(float32(t0) * (sx * s0[b]))
 				c1 += float32(float32(t1) * (sx * s1[b]))
 				c2 += float32(float32(t2) * (sx * s2[b]))
@@ -239,11 +239,11 @@ func pairs(dst []int64, w0, w1 []int8) []int64 {
 	return dst
 }
 
-// dot4 returns the exact integer dot products of one block of activations q with 4 weight rows,
-// packed two per int64 by pairs: Σ q·(w0 + w1·2³²) = T0 + T1·2³² exactly (|T| < 2³¹: at most
-// 32·32767·127), so T0 is its low 32 bits as a signed number and T1 the rest.
+// dot4 returns the exact integer dot products of one block of activations q (at most 128) with 4
+// weight rows, packed two per int64 by pairs: Σ q·(w0 + w1·2³²) = T0 + T1·2³² exactly (|T| <
+// 2³¹: at most 128·32767·127), so T0 is its low 32 bits as a signed number and T1 the rest.
 func dot4[T int16 | uint8](q []T, p01, p23 []int64) (t0, t1, t2, t3 int32) {
-	q, p01, p23 = q[:Q8Block], p01[:Q8Block], p23[:Q8Block]
+	p01, p23 = p01[:len(q)], p23[:len(q)]
 	var s01, s23 int64
 	for p, v := range q {
 		a := int64(v)
@@ -254,9 +254,9 @@ func dot4[T int16 | uint8](q []T, p01, p23 []int64) (t0, t1, t2, t3 int32) {
 	return t0, int32((s01 - int64(t0)) >> 32), t2, int32((s23 - int64(t2)) >> 32)
 }
 
-func quantizeI16Go(x []float32, rows, k int) ([]int16, []float32) {
-	q, s := make([]int16, rows*k), make([]float32, rows*(k/Q8Block))
-	QuantizeI16Rows(q, s, x, rows, k)
+func quantizeI16Go(x []float32, rows, k, block int) ([]int16, []float32) {
+	q, s := make([]int16, rows*k), make([]float32, rows*(k/block))
+	QuantizeI16Rows(q, s, x, rows, k, block)
 	return q, s
 }
 

@@ -251,11 +251,11 @@ func TestTwinsMatchFloat64(t *testing.T) {
 				checkGemm(t, s, func(dst, x, w []float32) { GemmNT(dst, s.ldd, x, s.ldx, w, s.ldw, s.m, s.k, s.n) })
 			}
 		}
-		for _, s := range []struct{ rows, in, out int }{{3, 64, 16}, {16, 384, 40}} {
-			x, w := q8Case(r, s.rows, s.in, s.out)
+		for _, s := range []struct{ rows, in, out, block int }{{3, 64, 16, 32}, {16, 384, 40, 32}, {3, 128, 16, 64}, {16, 384, 40, 64}, {5, 768, 24, 128}} {
+			x, w := q8CaseBlock(r, s.rows, s.in, s.out, s.block)
 			got, want := make([]float32, s.rows*s.out), make([]float32, s.rows*s.out)
 			MulT(got, w, x, s.rows)
-			q, sc := quantizeI16Go(x, s.rows, s.in)
+			q, sc := quantizeI16Go(x, s.rows, s.in, s.block)
 			GemmQ8I16(want, q, sc, s.rows, w) // within tolI16Activations of float32 activations (TestGemmQ8I16CloseToQ8MulT)
 			sameBits(t, fmt.Sprint("q8 ", s), got, want)
 			func() {
@@ -265,6 +265,9 @@ func TestTwinsMatchFloat64(t *testing.T) {
 				RequestRelaxed(true)
 				MulT(got, w, x, s.rows)
 			}()
+			if w.Block != Q8Block {
+				t.Fatalf("%v: blocks of %d after a product on the 7-bit recipe, want %d (Q8.reblock)", s, w.Block, Q8Block)
+			}
 			qu, su := make([]uint8, s.rows*s.in), make([]float32, 2*s.rows*s.in/Q8Block)
 			QuantizeU7Rows(qu, su, x, s.rows, s.in)
 			GemmQ8U7(want, qu, su, s.rows, w) // within its bound of float32 activations (TestGemmQ8U7CloseToQ8MulT)

@@ -161,3 +161,44 @@ func BenchmarkMulT(b *testing.B) {
 		}
 	}
 }
+
+// TestQ8Reblock checks that Q8.reblock (the 7-bit recipe's first product by a matrix with blocks
+// larger than Q8Block) keeps W exactly, row-major or packed for qgemm_packed before, and leaves
+// blocks of Q8Block.
+func TestQ8Reblock(t *testing.T) {
+	r := rand.New(rand.NewPCG(31, 32))
+	for _, block := range []int{32, 64, 128} {
+		for _, packed := range []bool{false, true} {
+			out, in := 16, 384
+			w := QuantizeQ8(randVec(r, out*in), out, in, block)
+			want := make([]float32, out*in)
+			w.Dequantize(want)
+			if packed {
+				if !SIMD() || Relaxed() { // (the 7-bit recipe would re-block it itself)
+					continue
+				}
+				MulT(make([]float32, out), w, randVec(r, in), 1) // packs w for qgemm_packed
+				if !w.Packed() {
+					t.Fatalf("block %d: not packed by a product", block)
+				}
+			}
+			w.reblock()
+			if block == Q8Block { // nothing to do: as it was
+				if w.Block != Q8Block || w.Packed() != packed {
+					t.Fatalf("block 32 packed %v: reblock changed it (Block %d, packed %v)", packed, w.Block, w.Packed())
+				}
+				continue
+			}
+			if w.Block != Q8Block || w.Packed() || len(w.Scale) != out*in/Q8Block {
+				t.Fatalf("block %d packed %v: after reblock Block %d, packed %v, %d scales", block, packed, w.Block, w.Packed(), len(w.Scale))
+			}
+			got := make([]float32, out*in)
+			w.Dequantize(got)
+			for i := range got {
+				if got[i] != want[i] {
+					t.Fatalf("block %d packed %v: W[%d] = %v after reblock, %v before", block, packed, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}

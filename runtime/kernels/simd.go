@@ -21,8 +21,8 @@ import (
 //	GemmNN        ↔ sgemm_nn   f32 x·Y with row strides (attention's P·V)
 //	Q8.Dequantize ↔ dequant_q8 (q8.go; exact), with sgemm_nt in q8_gemm_nt; Q8.Row on it too
 //	                 (blocks of 32, or 16: an int8 embedding table's word rows)
-//	QuantizeI16Rows ↔ quant_i16  activations to int16 + one f32 scale per 32
-//	GemmQ8I16     ↔ pack_q8 + qgemm_packed   int16 × int8 → int32 per block of 32, scaled and
+//	QuantizeI16Rows ↔ quant_i16  activations to int16 + one f32 scale per block (32, 64, 128)
+//	GemmQ8I16     ↔ pack_q8 + qgemm_packed   int16 × int8 → int32 per block, scaled and
 //	                 summed in f32
 //	QuantizeU7Rows ↔ quant_u7  activations to 7-bit unsigned, (scale, min) per 32 (relaxed path)
 //	GemmQ8U7      ↔ packQ7 + qgemm_r7 (kernels_relaxed.wat: relaxed SIMD, a module of its own),
@@ -170,6 +170,7 @@ func MulTBias(dst []float32, m Matrix, x []float32, rows int, bias []float32) {
 					return
 				}
 				if Relaxed() {
+					w.reblock()
 					mulQ8U7Go(dst, x, rows, w)
 					addBias(dst, rows, bias)
 					return
@@ -208,9 +209,10 @@ func addBias(dst []float32, rows int, bias []float32) {
 	}
 }
 
-// q8Eligible reports whether the SIMD kernels take products by w: blocks of Q8Block and
-// Out % 8 == 0 (qgemm_packed's tile).
-func q8Eligible(w *Q8) bool { return w.Block == Q8Block && w.In%Q8Block == 0 && w.Out%8 == 0 }
+// q8Eligible reports whether the SIMD kernels take products by w: blocks IntBlock takes and
+// Out % 8 == 0 (qgemm_packed's tile). The 7-bit recipe (Relaxed) takes blocks of Q8Block only:
+// its first product by a matrix with larger blocks re-blocks it (Q8.reblock: the same W).
+func q8Eligible(w *Q8) bool { return IntBlock(w.Block) && w.In%w.Block == 0 && w.Out%8 == 0 }
 
 // MulTShared computes dsts[i][rows, Out_i] = x[rows, k]·ms[i]ᵀ + biases[i] for every i, as
 // MulTBias on each (biases may be nil, or have nil entries), except that the SIMD integer kernel
@@ -302,16 +304,16 @@ func GemmNTRef(dst []float32, ldd int, x []float32, ldx int, w []float32, ldw in
 	}
 }
 
-// QuantizeI16Rows quantizes x [rows, k] (k a multiple of Q8Block) to int16 q [rows, k] with one
-// float32 scale per block of Q8Block values s [rows, k/Q8Block], as ggml's
+// QuantizeI16Rows quantizes x [rows, k] (k a multiple of block) to int16 q [rows, k] with one
+// float32 scale per block of values s [rows, k/block], as ggml's
 // quantize_row_q8_0_ref (ggml/src/ggml-quants.c) with 16-bit values and a float32 scale:
 // d = amax/32767, q = round-half-even(x·(1/d)) saturated to int16, 0 when d == 0. The reference
 // of quant_i16.
-func QuantizeI16Rows(q []int16, s []float32, x []float32, rows, k int) {
-	nb := k / Q8Block
+func QuantizeI16Rows(q []int16, s []float32, x []float32, rows, k, block int) {
+	nb := k / block
 	q, s, x = q[:rows*k], s[:rows*nb], x[:rows*k]
 	for b := range s {
-		xb := x[b*Q8Block : (b+1)*Q8Block]
+		xb := x[b*block : (b+1)*block]
 		var amax float32
 		for _, v := range xb {
 			amax = max(amax, abs32(v))
@@ -322,33 +324,33 @@ func QuantizeI16Rows(q []int16, s []float32, x []float32, rows, k int) {
 		if d != 0 {
 			id = 1 / d
 		}
-		qb := q[b*Q8Block : (b+1)*Q8Block]
+		qb := q[b*block : (b+1)*block]
 		for i, v := range xb {
 			qb[i] = int16(max(math.MinInt16, min(math.MaxInt16, math.RoundToEven(float64(v*id)))))
 		}
 	}
 }
 
-// GemmQ8I16 computes dst[rows, w.Out] from activations quantized by QuantizeI16Rows
-// (q [rows, w.In], s [rows, w.In/Q8Block]) and a Q8 matrix with blocks of Q8Block:
+// GemmQ8I16 computes dst[rows, w.Out] from activations quantized by QuantizeI16Rows with w's
+// block (q [rows, w.In], s [rows, w.In/w.Block]) and a Q8 matrix with blocks IntBlock takes:
 //
 //	dst[i,j] = Σ_b s[i,b]·w.Scale[j,b]·Σ_{p in block b} q[i,p]·w.Q[j,p]
 //
 // the integer sums exact, the rest in float32. The reference of pack_q8 + qgemm_packed.
 func GemmQ8I16(dst []float32, q []int16, s []float32, rows int, w *Q8) {
-	if w.Block != Q8Block {
-		panic(fmt.Sprintf("kernels: GemmQ8I16: block %d, want %d", w.Block, Q8Block))
+	if !IntBlock(w.Block) {
+		panic(fmt.Sprintf("kernels: GemmQ8I16: block %d", w.Block))
 	}
-	k, nb := w.In, w.In/Q8Block
-	var wq [Q8Block]int8
+	k, bs, nb := w.In, w.Block, w.In/w.Block
+	wq := make([]int8, bs)
 	for i := 0; i < rows; i++ {
 		for j := 0; j < w.Out; j++ {
 			var acc float32
 			for b := 0; b < nb; b++ {
-				xq := q[i*k+b*Q8Block : i*k+(b+1)*Q8Block]
+				xq := q[i*k+b*bs : i*k+(b+1)*bs]
 				var ws float32
 				for p := range wq {
-					wq[p], ws = w.at(j, b*Q8Block+p)
+					wq[p], ws = w.at(j, b*bs+p)
 				}
 				var t int32
 				for p, v := range xq {

@@ -26,8 +26,9 @@ func kABI() int32
 // 12: qgemm_u7, quant_u7_i16. 13: pack_q8 interleaves the two quads of each panel of 8 rows
 // (Q8.at reads that layout). 14: qgemm_packed and qgemm_u7 add a bias. 15: attention takes the
 // keys as they are and transposes each head's itself, in a scratch of (T+d)·kvp floats a thread.
-// 16: dequant_q8 takes the block's log2 (an embedding table's blocks of 16 too).
-const kernelABI = 16
+// 16: dequant_q8 takes the block's log2 (an embedding table's blocks of 16 too). 17: quant_i16,
+// pack_q8, qgemm_packed and q8_gemm_nt take the block's log2 (blocks of 32, 64 or 128).
+const kernelABI = 17
 
 //go:wasmimport adapterwasm_kernels pack_q7
 func kPackQ7(wp, tp, qw, sw, n, k uint32)
@@ -118,19 +119,19 @@ func kSgemmNT(d, ldd, x, ldx, w, ldw, m, k, n uint32)
 func kSgemmNN(d, ldd, x, ldx, y, ldy, m, k, n uint32)
 
 //go:wasmimport adapterwasm_kernels quant_i16
-func kQuantI16(q, s, x, ldx, m, k uint32)
+func kQuantI16(q, s, x, ldx, m, k, lb uint32)
 
 //go:wasmimport adapterwasm_kernels dequant_q8
 func kDequantQ8(w, qw, sw, n, shift uint32)
 
 //go:wasmimport adapterwasm_kernels q8_gemm_nt
-func kQ8GemmNT(d, ldd, x, ldx, qw, sw, scratch, m, k, n, r uint32)
+func kQ8GemmNT(d, ldd, x, ldx, qw, sw, scratch, m, k, n, r, lb uint32)
 
 //go:wasmimport adapterwasm_kernels pack_q8
-func kPackQ8(wp, sp, qw, sw, n, k uint32)
+func kPackQ8(wp, sp, qw, sw, n, k, lb uint32)
 
 //go:wasmimport adapterwasm_kernels qgemm_packed
-func kQgemmPacked(d, ldd, qx, sx, wp, sp, m, k, n, tmp, bias uint32)
+func kQgemmPacked(d, ldd, qx, sx, wp, sp, m, k, n, tmp, bias, lb uint32)
 
 //go:wasmimport adapterwasm_kernels softmax_rows
 func kSoftmaxRows(x, ld, rows, n uint32, scale float32, bias uint32)
@@ -237,7 +238,7 @@ func simdMulQ8(dst, x []float32, rows int, w *Q8, bias []float32) {
 			r := max(8, q8Slab/(4*w.In)&^7)
 			sc.wf = growF32(sc.wf, r*w.In)
 			kQ8GemmNT(addr(dst), uint32(w.Out), addr(x), uint32(w.In), addr(w.Q), addr(w.Scale), addr(sc.wf),
-				uint32(rows), uint32(w.In), uint32(w.Out), uint32(r))
+				uint32(rows), uint32(w.In), uint32(w.Out), uint32(r), log2(w.Block))
 		}
 		addBias(dst, rows, bias)
 		return
@@ -247,9 +248,12 @@ func simdMulQ8(dst, x []float32, rows int, w *Q8, bias []float32) {
 		kQgemmRelaxed(dst, rows, w, bias)
 		return
 	}
-	quantize(x, rows, w.In)
+	quantize(x, rows, w.In, w.Block)
 	kQgemm(dst, sc.q, sc.s, rows, w, bias)
 }
+
+// log2 is the kernels' lb argument for a block of b = 2^lb values.
+func log2(b int) uint32 { return uint32(bits.TrailingZeros(uint(b))) }
 
 // biasAddr is the kernels' bias argument: bias's address, or 0 for none (nil).
 func biasAddr(bias []float32) uint32 {
@@ -290,6 +294,7 @@ func growUint8(s []uint8, n int) []uint8 {
 // scaled block sums (Q8.corr) for qgemm_u7. bias (nil or [w.Out]) is added by qgemm_u7, after
 // qgemm_r7 by add_bias (the same float32s).
 func kQgemmRelaxed(dst []float32, rows int, w *Q8, bias []float32) {
+	w.reblock() // the 7-bit recipe's kernels take blocks of Q8Block
 	sc := &q8Scratch
 	if u7Twin() {
 		if w.corr == nil {
@@ -309,23 +314,25 @@ func kQgemmRelaxed(dst []float32, rows int, w *Q8, bias []float32) {
 	addBias(dst, rows, bias)
 }
 
-// quantize quantizes x [rows, k] with quant_i16 into q8Scratch.q and .s.
-func quantize(x []float32, rows, k int) {
+// quantize quantizes x [rows, k] with quant_i16 (one scale per block values) into q8Scratch.q
+// and .s.
+func quantize(x []float32, rows, k, block int) {
 	sc := &q8Scratch
 	sc.q = growInt16(sc.q, ((rows+3)&^3)*k)
-	sc.s = growF32(sc.s, rows*(k/Q8Block))
-	simdQuantI16(sc.q, sc.s, x, rows, k)
+	sc.s = growF32(sc.s, rows*(k/block))
+	simdQuantI16(sc.q, sc.s, x, rows, k, block)
 }
 
 // simdMulQ8Shared computes dsts[i] = x·ms[i]ᵀ + biases[i] (biases may be nil, or have nil
 // entries) for every ms[i] that is a Q8 matrix the integer kernel takes (q8Eligible) with In ==
 // k, quantizing x once for all of them, and returns which it did (bit i); the caller does the
-// rest.
+// rest. With the default recipe x is quantized again whenever the block changes from one
+// matrix to the next (the matrices of one call normally share theirs).
 func simdMulQ8Shared(dsts [][]float32, ms []Matrix, biases [][]float32, x []float32, rows, k int) (done uint64) {
 	if !q8Int {
 		return 0
 	}
-	quantized := false
+	quantized := 0 // the block x is quantized for (quant_i16), 0 for none yet
 	for i, m := range ms {
 		w, ok := m.(*Q8)
 		if !ok || !q8Eligible(w) || w.In != k || i >= 64 {
@@ -335,15 +342,15 @@ func simdMulQ8Shared(dsts [][]float32, ms []Matrix, biases [][]float32, x []floa
 		bias := biasAt(biases, i)
 		checkBias("MulTShared", bias, w.Out)
 		if Relaxed() {
-			if !quantized {
-				quantizeU7(x, rows, k)
-				quantized = true
+			if quantized == 0 {
+				quantizeU7(x, rows, k) // blocks of 32 for every matrix (kQgemmRelaxed)
+				quantized = Q8Block
 			}
 			kQgemmRelaxed(dsts[i], rows, w, bias)
 		} else {
-			if !quantized {
-				quantize(x, rows, k)
-				quantized = true
+			if quantized != w.Block {
+				quantize(x, rows, k, w.Block)
+				quantized = w.Block
 			}
 			kQgemm(dsts[i], q8Scratch.q, q8Scratch.s, rows, w, bias)
 		}
@@ -357,8 +364,8 @@ func packQ8(w *Q8) {
 	w.unpack()
 	sc := &q8Scratch
 	sc.wp = growInt8(sc.wp, w.Out*w.In)
-	sc.sp = growF32(sc.sp, w.Out*(w.In/Q8Block))
-	kPackQ8(addr(sc.wp), addr(sc.sp), addr(w.Q), addr(w.Scale), uint32(w.Out), uint32(w.In))
+	sc.sp = growF32(sc.sp, w.Out*(w.In/w.Block))
+	kPackQ8(addr(sc.wp), addr(sc.sp), addr(w.Q), addr(w.Scale), uint32(w.Out), uint32(w.In), log2(w.Block))
 	copy(w.Q, sc.wp)
 	copy(w.Scale, sc.sp)
 	w.packed = packPairs
@@ -377,17 +384,18 @@ func simdPackQ7(w *Q8) {
 	w.Scale, w.packed = tp, packOcts
 }
 
-// simdDequantQ8Row calls dequant_q8 on one row: dst[k] = s[k/block]·q[k] (block 16 or 32,
+// simdDequantQ8Row calls dequant_q8 on one row: dst[k] = s[k/block]·q[k] (block 16, 32, 64 or 128,
 // len(q) a multiple of it, s its scales).
 func simdDequantQ8Row(dst []float32, q []int8, s []float32, block int) {
 	_, _ = dst[len(q)-1], s[len(q)/block-1]
-	kDequantQ8(addr(dst), addr(q), addr(s), uint32(len(q)), uint32(bits.TrailingZeros(uint(block))))
+	kDequantQ8(addr(dst), addr(q), addr(s), uint32(len(q)), log2(block))
 }
 
-// simdDequantQ8 calls dequant_q8: dst [w.Out, w.In] = W as float32 (blocks of Q8Block).
+// simdDequantQ8 calls dequant_q8: dst [w.Out, w.In] = W as float32 (row-major, blocks of 16 or
+// more).
 func simdDequantQ8(dst []float32, w *Q8) {
 	_ = dst[w.Out*w.In-1]
-	kDequantQ8(addr(dst), addr(w.Q), addr(w.Scale), uint32(w.Out*w.In), 5) // 2⁵ = Q8Block
+	kDequantQ8(addr(dst), addr(w.Q), addr(w.Scale), uint32(w.Out*w.In), log2(w.Block))
 }
 
 // simdQuantU7I16 calls quant_u7_i16 on x [rows, k] (contiguous) into q (quant_i16's layout) and
@@ -406,11 +414,12 @@ func simdTranspose(d []float32, ldd int, x []float32, ldx, rows, cols, rowsp int
 	kTranspose(addr(d), uint32(ldd), addr(x), uint32(ldx), uint32(rows), uint32(cols), uint32(rowsp))
 }
 
-// simdQuantI16 calls quant_i16 on x [rows, k] (contiguous): q in its layout, 4 rows interleaved
+// simdQuantI16 calls quant_i16 on x [rows, k] (contiguous), one scale per block values (32, 64
+// or 128): q in its layout, 4 rows interleaved
 // by k-pairs (quadsI16 of QuantizeI16Rows' q), rows rounded up to 4 (the rows past rows zeroed).
-func simdQuantI16(q []int16, s []float32, x []float32, rows, k int) {
-	_, _, _ = q[((rows+3)&^3)*k-1], s[rows*(k/Q8Block)-1], x[rows*k-1]
-	kQuantI16(addr(q), addr(s), addr(x), uint32(k), uint32(rows), uint32(k))
+func simdQuantI16(q []int16, s []float32, x []float32, rows, k, block int) {
+	_, _, _ = q[((rows+3)&^3)*k-1], s[rows*(k/block)-1], x[rows*k-1]
+	kQuantI16(addr(q), addr(s), addr(x), uint32(k), uint32(rows), uint32(k), log2(block))
 }
 
 // kQgemm calls qgemm_packed on activations quantized by quant_i16 (its interleaved layout),
@@ -420,7 +429,7 @@ func kQgemm(dst []float32, q []int16, s []float32, rows int, w *Q8, bias []float
 	if w.packed != packPairs {
 		packQ8(w)
 	}
-	kQgemmPacked(addr(dst), uint32(w.Out), addr(q), addr(s), addr(w.Q), addr(w.Scale), uint32(rows), uint32(w.In), uint32(w.Out), addr(q8Scratch.tmp[:]), biasAddr(bias))
+	kQgemmPacked(addr(dst), uint32(w.Out), addr(q), addr(s), addr(w.Q), addr(w.Scale), uint32(rows), uint32(w.In), uint32(w.Out), addr(q8Scratch.tmp[:]), biasAddr(bias), log2(w.Block))
 }
 
 func simdSoftmaxRows(x []float32, ld, rows, n int, scale float32, bias []float32) {

@@ -35,7 +35,7 @@ func simdMulQ8Shared(dsts [][]float32, ms []Matrix, biases [][]float32, x []floa
 	panic("kernels: no SIMD kernel module in this build")
 }
 
-func simdQuantI16(q []int16, s []float32, x []float32, rows, k int) {
+func simdQuantI16(q []int16, s []float32, x []float32, rows, k, block int) {
 	panic("kernels: no SIMD kernel module in this build")
 }
 

@@ -278,7 +278,7 @@ func testQgemmR7MatchesReference(t *testing.T, kernel string) {
 			t.Fatalf("%s: SetQ8Relaxed(false) did not repack for qgemm_packed", name)
 		}
 		qi, si := make([]int16, s.rows*s.in), make([]float32, s.rows*nb)
-		QuantizeI16Rows(qi, si, x, s.rows, s.in)
+		QuantizeI16Rows(qi, si, x, s.rows, s.in, Q8Block)
 		GemmQ8I16(want, qi, si, s.rows, w)
 		for i := range got {
 			if d := math.Abs(float64(got[i] - want[i])); d > 1e-4*(1+math.Abs(float64(want[i]))) {

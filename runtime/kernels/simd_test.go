@@ -132,20 +132,24 @@ func TestGemmNNMatchesFloat64(t *testing.T) {
 func TestQuantI16MatchesReference(t *testing.T) {
 	requireSIMD(t)
 	r := rand.New(rand.NewPCG(3, 4))
-	for _, s := range []struct{ rows, k int }{{1, 32}, {3, 64}, {7, 384}, {2, 1536}} {
+	for _, s := range []struct{ rows, k, block int }{{1, 32, 32}, {3, 64, 32}, {7, 384, 32}, {2, 1536, 32},
+		{1, 64, 64}, {3, 128, 64}, {7, 384, 64}, {5, 768, 64}, {1, 128, 128}, {6, 384, 128}, {2, 3072, 128}} {
 		x := randVec(r, s.rows*s.k)
 		x[0] = 0
-		for i := 32; i < 64 && i < len(x); i++ {
+		for i := s.block; i < 2*s.block && i < len(x); i++ {
 			x[i] = 0 // an all-zero block: scale 0, q 0
 		}
-		nb := s.rows * s.k / Q8Block
+		if len(x) > 3*s.block {
+			x[3*s.block-1] = 40 // the largest value at a block's last element: its amax, from its last step
+		}
+		nb := s.rows * s.k / s.block
 		q, sc := make([]int16, (s.rows+3)&^3*s.k), make([]float32, nb)
 		for i := range q {
 			q[i] = -1 // the rows past s.rows must be zeroed
 		}
 		qr, sr := make([]int16, s.rows*s.k), make([]float32, nb)
-		simdQuantI16(q, sc, x, s.rows, s.k)
-		QuantizeI16Rows(qr, sr, x, s.rows, s.k)
+		simdQuantI16(q, sc, x, s.rows, s.k, s.block)
+		QuantizeI16Rows(qr, sr, x, s.rows, s.k, s.block)
 		want := quadsI16(qr, s.rows, s.k)
 		for i := range q {
 			if q[i] != want[i] {
@@ -176,28 +180,36 @@ func quadsI16(q []int16, rows, k int) []int16 {
 func TestQuantizeI16RowsRoundTrip(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	x := randVec(r, 4*384)
-	q, s := make([]int16, len(x)), make([]float32, len(x)/Q8Block)
-	QuantizeI16Rows(q, s, x, 4, 384)
-	for i, v := range x {
-		d := s[i/Q8Block]
-		if e := math.Abs(float64(d)*float64(q[i]) - float64(v)); e > float64(d)/2*(1+1e-6) {
-			t.Fatalf("x[%d] = %v: q %d · d %v off by %g > d/2", i, v, q[i], d, e)
+	for _, block := range []int{32, 64, 128} {
+		q, s := make([]int16, len(x)), make([]float32, len(x)/block)
+		QuantizeI16Rows(q, s, x, 4, 384, block)
+		for i, v := range x {
+			d := s[i/block]
+			if e := math.Abs(float64(d)*float64(q[i]) - float64(v)); e > float64(d)/2*(1+1e-6) {
+				t.Fatalf("block %d: x[%d] = %v: q %d · d %v off by %g > d/2", block, i, v, q[i], d, e)
+			}
 		}
 	}
 }
 
 func q8Case(r *rand.Rand, rows, in, out int) (x []float32, w *Q8) {
-	return randVec(r, rows*in), QuantizeQ8(randVec(r, out*in), out, in, Q8Block)
+	return q8CaseBlock(r, rows, in, out, Q8Block)
+}
+
+// q8CaseBlock is q8Case with blocks of block.
+func q8CaseBlock(r *rand.Rand, rows, in, out, block int) (x []float32, w *Q8) {
+	return randVec(r, rows*in), QuantizeQ8(randVec(r, out*in), out, in, block)
 }
 
 func TestQgemmNTMatchesReference(t *testing.T) {
 	requireSIMD(t)
 	r := rand.New(rand.NewPCG(7, 8))
-	for _, s := range []struct{ rows, in, out int }{{1, 32, 8}, {2, 32, 8}, {3, 64, 16}, {7, 384, 24}, {16, 384, 384}, {5, 1536, 40}, {33, 384, 1536}} {
-		x, w := q8Case(r, s.rows, s.in, s.out)
-		nb := s.in / Q8Block
+	for _, s := range []struct{ rows, in, out, block int }{{1, 32, 8, 32}, {2, 32, 8, 32}, {3, 64, 16, 32}, {7, 384, 24, 32}, {16, 384, 384, 32}, {5, 1536, 40, 32}, {33, 384, 1536, 32},
+		{1, 64, 8, 64}, {3, 128, 16, 64}, {7, 384, 24, 64}, {33, 384, 1536, 64}, {2, 128, 8, 128}, {5, 1536, 40, 128}, {9, 3072, 24, 128}} {
+		x, w := q8CaseBlock(r, s.rows, s.in, s.out, s.block)
+		nb := s.in / s.block
 		q, sc := make([]int16, s.rows*s.in), make([]float32, s.rows*nb)
-		QuantizeI16Rows(q, sc, x, s.rows, s.in)
+		QuantizeI16Rows(q, sc, x, s.rows, s.in, s.block)
 		got, want := make([]float32, s.rows*s.out), make([]float32, s.rows*s.out)
 		kQgemm(got, quadsI16(q, s.rows, s.in), sc, s.rows, w, nil)
 		GemmQ8I16(want, q, sc, s.rows, w)
@@ -206,11 +218,11 @@ func TestQgemmNTMatchesReference(t *testing.T) {
 				var mag float64
 				for b := 0; b < nb; b++ {
 					var t int64
-					for p := b * Q8Block; p < (b+1)*Q8Block; p++ {
+					for p := b * s.block; p < (b+1)*s.block; p++ {
 						wq, _ := w.at(j, p)
 						t += int64(math.Abs(float64(q[i*s.in+p]) * float64(wq)))
 					}
-					_, ws := w.at(j, b*Q8Block)
+					_, ws := w.at(j, b*s.block)
 					mag += math.Abs(float64(sc[i*nb+b])*float64(ws)) * float64(t)
 				}
 				g, wv := got[i*s.out+j], want[i*s.out+j]
@@ -228,9 +240,15 @@ func TestQgemmNTMatchesReference(t *testing.T) {
 // MulTShared (exactly MulT's result for each matrix).
 func TestQ8PackedInPlace(t *testing.T) {
 	requireSIMD(t)
+	for _, block := range []int{32, 64, 128} {
+		t.Run(fmt.Sprint("block", block), func(t *testing.T) { testQ8PackedInPlace(t, block) })
+	}
+}
+
+func testQ8PackedInPlace(t *testing.T, block int) {
 	r := rand.New(rand.NewPCG(21, 22))
 	rows, in, out := 9, 384, 48
-	x, w := q8Case(r, rows, in, out)
+	x, w := q8CaseBlock(r, rows, in, out, block)
 	before := make([]float32, out*in)
 	w.Dequantize(before)
 	ref := make([]float32, rows*out)
@@ -268,11 +286,18 @@ func TestQ8PackedInPlace(t *testing.T) {
 		t.Fatal("a second product by the packed matrix differs from the first")
 	}
 
-	// MulTShared over [Q8, F32, Q8 (unpacked)] equals MulT on each.
-	_, w2 := q8Case(r, rows, in, 16)
+	// MulTShared over [Q8, F32, Q8 (unpacked), Q8 of another block, Q8 (unpacked)] equals MulT on
+	// each: x quantized again for the block that differs, and again after it.
+	_, w2 := q8CaseBlock(r, rows, in, 16, block)
+	other := 64
+	if block != 32 {
+		other = 32
+	}
+	_, w3 := q8CaseBlock(r, rows, in, 8, other)
+	_, w4 := q8CaseBlock(r, rows, in, 24, block)
 	f := NewF32(8, in, randVec(r, 8*in))
-	ms := []Matrix{w, f, w2}
-	dsts := [][]float32{make([]float32, rows*out), make([]float32, rows*8), make([]float32, rows*16)}
+	ms := []Matrix{w, f, w2, w3, w4}
+	dsts := [][]float32{make([]float32, rows*out), make([]float32, rows*8), make([]float32, rows*16), make([]float32, rows*8), make([]float32, rows*24)}
 	MulTShared(dsts, ms, nil, x, rows, in)
 	for i, m := range ms {
 		o, _ := m.Dims()
@@ -344,22 +369,24 @@ func TestMulTBiasIsMulTThenAddBias(t *testing.T) {
 func TestGemmQ8I16CloseToQ8MulT(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 10))
 	rows, in, out := 6, 384, 20
-	x, w := q8Case(r, rows, in, out)
-	q, sc := make([]int16, rows*in), make([]float32, rows*in/Q8Block)
-	QuantizeI16Rows(q, sc, x, rows, in)
-	got, want := make([]float32, rows*out), make([]float32, rows*out)
-	GemmQ8I16(got, q, sc, rows, w)
-	w.MulT(want, x, rows)
-	wf := make([]float32, out*in)
-	w.Dequantize(wf)
-	for i := 0; i < rows; i++ {
-		for j := 0; j < out; j++ {
-			var mag float64
-			for p := 0; p < in; p++ {
-				mag += math.Abs(float64(x[i*in+p]) * float64(wf[j*in+p]))
-			}
-			if d := math.Abs(float64(got[i*out+j] - want[i*out+j])); d > tolI16Activations*mag {
-				t.Fatalf("[%d,%d] int16 activations %v, f32 activations %v (|d| %g > %g)", i, j, got[i*out+j], want[i*out+j], d, tolI16Activations*mag)
+	for _, block := range []int{32, 64, 128} {
+		x, w := q8CaseBlock(r, rows, in, out, block)
+		q, sc := make([]int16, rows*in), make([]float32, rows*in/block)
+		QuantizeI16Rows(q, sc, x, rows, in, block)
+		got, want := make([]float32, rows*out), make([]float32, rows*out)
+		GemmQ8I16(got, q, sc, rows, w)
+		w.MulT(want, x, rows)
+		wf := make([]float32, out*in)
+		w.Dequantize(wf)
+		for i := 0; i < rows; i++ {
+			for j := 0; j < out; j++ {
+				var mag float64
+				for p := 0; p < in; p++ {
+					mag += math.Abs(float64(x[i*in+p]) * float64(wf[j*in+p]))
+				}
+				if d := math.Abs(float64(got[i*out+j] - want[i*out+j])); d > tolI16Activations*mag {
+					t.Fatalf("block %d: [%d,%d] int16 activations %v, f32 activations %v (|d| %g > %g)", block, i, j, got[i*out+j], want[i*out+j], d, tolI16Activations*mag)
+				}
 			}
 		}
 	}
@@ -383,8 +410,9 @@ func testMulTSelection(t *testing.T) {
 	x := randVec(r, rows*in)
 	f := NewF32(out, in, randVec(r, out*in))
 	q := QuantizeQ8(f.W, out, in, Q8Block)
+	q64, q128 := QuantizeQ8(f.W, out, in, 64), QuantizeQ8(f.W, out, in, 128)
 	h := NewF16(out, in, ToF16(f.W))
-	for _, m := range []Matrix{f, q, h} {
+	for _, m := range []Matrix{f, q, q64, q128, h} {
 		SetSIMD(false)
 		if SIMD() {
 			t.Fatal("SIMD() after SetSIMD(false)")
@@ -396,13 +424,14 @@ func testMulTSelection(t *testing.T) {
 			gemmNTGo(want, out, x, in, w.W, in, rows, in, out)
 		case *Q8:
 			if Relaxed() { // the host asks for the 7-bit recipe (ADAPTERWASM_RELAXED=on or plain)
+				w.reblock()
 				qx, sx := make([]uint8, rows*in), make([]float32, 2*rows*in/Q8Block)
 				QuantizeU7Rows(qx, sx, x, rows, in)
 				GemmQ8U7(want, qx, sx, rows, w)
 				break
 			}
 			if q8Int {
-				qx, sx := quantizeI16Go(x, rows, in)
+				qx, sx := quantizeI16Go(x, rows, in, w.Block)
 				GemmQ8I16(want, qx, sx, rows, w)
 				break
 			}
@@ -822,9 +851,9 @@ func BenchmarkQuantizeI16(b *testing.B) {
 	b.SetBytes(int64(len(x)))
 	for b.Loop() {
 		if SIMD() {
-			simdQuantI16(q, s, x, rows, k)
+			simdQuantI16(q, s, x, rows, k, Q8Block)
 		} else {
-			QuantizeI16Rows(q, s, x, rows, k)
+			QuantizeI16Rows(q, s, x, rows, k, Q8Block)
 		}
 	}
 }
@@ -866,7 +895,7 @@ func TestKernelsPropagateNaN(t *testing.T) {
 	x := randVec(rand.New(rand.NewPCG(25, 26)), 2*64)
 	x[37] = nan // block 1 of row 0
 	q, s := make([]int16, 4*64), make([]float32, len(x)/Q8Block)
-	simdQuantI16(q, s, x, 2, 64)
+	simdQuantI16(q, s, x, 2, 64, Q8Block)
 	if !math.IsNaN(float64(s[1])) {
 		t.Fatalf("quant_i16: the scale of a block with a NaN is %v", s[1])
 	}

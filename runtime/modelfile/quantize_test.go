@@ -1,6 +1,7 @@
 package modelfile
 
 import (
+	"errors"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -81,8 +82,24 @@ func TestQuantizeQ8NeverWorseThanGGML(t *testing.T) {
 	}
 }
 
-// TestConvertQ8UsesSearchedScales: Convert stores quantizeQ8's values and scales.
+// TestConvertQ8UsesSearchedScales: Convert stores quantizeQ8's values and scales, in blocks of
+// DefaultQ8Block, or of Options.Block (ConvertWith); a block the kernels do not take is a
+// *BlockError.
 func TestConvertQ8UsesSearchedScales(t *testing.T) {
+	for _, block := range []int{0, 32, 64, 128} {
+		testConvertQ8Block(t, block)
+	}
+	src := f32Tensor("m.weight", []int{256, 256}, make([]float32, 256*256))
+	for _, block := range []int{16, 48, 256, -32} {
+		_, err := ConvertWith(&weights.File{Tensors: map[string]*weights.Tensor{src.Name: src}, Order: []string{src.Name}}, Q8, Options{Block: block})
+		var be *BlockError
+		if !errors.As(err, &be) || be.Block != block {
+			t.Errorf("block %d: %v, want a *BlockError", block, err)
+		}
+	}
+}
+
+func testConvertQ8Block(t *testing.T, block int) {
 	r := rand.New(rand.NewPCG(1, 2))
 	const out, in = 256, 256
 	w := make([]float32, out*in)
@@ -90,14 +107,21 @@ func TestConvertQ8UsesSearchedScales(t *testing.T) {
 		w[i] = float32(r.NormFloat64())
 	}
 	src := f32Tensor("m.weight", []int{out, in}, w)
-	ts, err := Convert(&weights.File{Tensors: map[string]*weights.Tensor{src.Name: src}, Order: []string{src.Name}}, Q8)
+	ts, err := ConvertWith(&weights.File{Tensors: map[string]*weights.Tensor{src.Name: src}, Order: []string{src.Name}}, Q8, Options{Block: block})
 	if err != nil {
 		t.Fatal(err)
 	}
-	q, scale := quantizeQ8(w, out, in, kernels.Q8Block)
+	want := block
+	if want == 0 {
+		want = DefaultQ8Block
+	}
+	q, scale := quantizeQ8(w, out, in, want)
 	byName := map[string][]byte{}
 	for _, tt := range ts {
 		byName[tt.Name] = tt.Data
+		if tt.Name == "m.weight"+ScaleSuffix && (tt.Shape[0] != out || tt.Shape[1] != in/want) {
+			t.Fatalf("block %d: scale shape %v, want [%d %d]", block, tt.Shape, out, in/want)
+		}
 	}
 	for i, v := range q {
 		if int8(byName["m.weight"][i]) != v {

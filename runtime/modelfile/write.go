@@ -42,11 +42,30 @@ func isEmbeddingTable(name string) bool {
 	return strings.Contains(name, "embeddings.") && strings.HasSuffix(name, "_embeddings.weight")
 }
 
-// Convert returns src's tensors stored as dtype:
+// DefaultQ8Block is the block of a linear weight's scales in q8 (Convert): the number of
+// consecutive weights of a row that share one scale, ggml's 32. Blocks of 64 make products 7%
+// faster (qgemm_packed scales half as many int32 sums into float32) but miss q8's accuracy
+// targets on MiniLM (a golden logit 0.053 from the reference, over 0.05, and one golden label
+// flipped): they are an opt-in (Options.Block, `convert --block`; ARCHITECTURE.md, q8 blocks).
+const DefaultQ8Block = kernels.Q8Block
+
+// Options say how Convert stores a q8 model; the zero value is the default.
+type Options struct {
+	// Block is the q8 block of the linear weights: 32, 64 or 128 (kernels.IntBlock), 0 for
+	// DefaultQ8Block. Larger blocks are faster (fewer scalings per product) and less accurate.
+	Block int
+}
+
+// Convert returns src's tensors stored as dtype, with the default Options (ConvertWith).
+func Convert(src *weights.File, dtype DType) ([]*weights.Tensor, error) {
+	return ConvertWith(src, dtype, Options{})
+}
+
+// ConvertWith returns src's tensors stored as dtype:
 //   - float vectors (biases, LayerNorm) stay F32 in every dtype: they are 0.1% of the bytes;
 //   - float matrices become F32 (f32) or F16 (f16);
-//   - in q8, a matrix of at least q8MinElements whose rows are a multiple of kernels.Q8Block
-//     becomes I8 with an F16 "_scale" tensor per kernels.Q8Block weights, the block the (SIMD)
+//   - in q8, a matrix of at least q8MinElements whose rows are a multiple of opt.Block
+//     becomes I8 with an F16 "_scale" tensor per opt.Block weights, a block the (SIMD)
 //     kernels multiply by (every linear of BERT);
 //   - in q8, an embedding table (isEmbeddingTable) is only ever read a row at a time, so its
 //     storage is bound to no kernel: up to q8EmbeddingMaxF16 elements it stays F16 (position
@@ -56,9 +75,16 @@ func isEmbeddingTable(name string) bool {
 //
 // q8 scales are chosen per block to minimise the squared error (quantizeQ8). ARCHITECTURE.md
 // gives the measurements behind each choice.
-func Convert(src *weights.File, dtype DType) ([]*weights.Tensor, error) {
+func ConvertWith(src *weights.File, dtype DType, opt Options) ([]*weights.Tensor, error) {
 	if _, err := ParseDType(string(dtype)); err != nil {
 		return nil, err
+	}
+	linear := opt.Block
+	if linear == 0 {
+		linear = DefaultQ8Block
+	}
+	if !kernels.IntBlock(linear) {
+		return nil, &BlockError{Block: opt.Block}
 	}
 	var out []*weights.Tensor
 	for _, name := range src.Order {
@@ -78,7 +104,7 @@ func Convert(src *weights.File, dtype DType) ([]*weights.Tensor, error) {
 		case len(t.Shape) < 2 || dtype == F32:
 			out = append(out, f32Tensor(name, t.Shape, w))
 		case dtype == Q8 && len(t.Shape) == 2:
-			block := q8BlockFor(name, t.Shape, len(w))
+			block := q8BlockFor(name, t.Shape, len(w), linear)
 			if block == 0 {
 				out = append(out, f16Tensor(name, t.Shape, w))
 				break
@@ -98,18 +124,25 @@ func Convert(src *weights.File, dtype DType) ([]*weights.Tensor, error) {
 	return out, nil
 }
 
-// q8BlockFor returns the q8 block size of the matrix name [rows, cols] of n elements, or 0 if it
-// is stored as F16 (see Convert).
-func q8BlockFor(name string, shape []int, n int) int {
+// q8BlockFor returns the q8 block size of the matrix name [rows, cols] of n elements (linear:
+// a linear weight's), or 0 if it is stored as F16 (see ConvertWith).
+func q8BlockFor(name string, shape []int, n, linear int) int {
 	switch {
 	case isEmbeddingTable(name):
 		if n > q8EmbeddingMaxF16 && shape[1]%q8EmbeddingBlock == 0 {
 			return q8EmbeddingBlock
 		}
-	case n >= q8MinElements && shape[1]%kernels.Q8Block == 0:
-		return kernels.Q8Block
+	case n >= q8MinElements && shape[1]%linear == 0:
+		return linear
 	}
 	return 0
+}
+
+// BlockError is a q8 block Convert cannot write (Options.Block).
+type BlockError struct{ Block int }
+
+func (e *BlockError) Error() string {
+	return fmt.Sprintf("q8 block %d: want 32, 64 or 128", e.Block)
 }
 
 func f32Tensor(name string, shape []int, w []float32) *weights.Tensor {

@@ -17,6 +17,9 @@ type ConvertOptions struct {
 	Name     string
 	Fallback string // the name when neither says one (the CLI: the directory's name)
 	Revision string // the hub commit converted, written into the manifest ("" for none)
+	// Block is q8's block for the linear weights (modelfile.Options.Block: 32, 64 or 128; 0 for
+	// modelfile.DefaultQ8Block); it must be 0 for the other dtypes.
+	Block int
 }
 
 // Converted is a model file and its manifest, as `adapterwasm convert` writes them.
@@ -51,6 +54,9 @@ func Convert(files map[string][]byte, opt ConvertOptions) (*Converted, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opt.Block != 0 && dtype != modelfile.Q8 {
+		return nil, fmt.Errorf("a q8 block for dtype %s: blocks are q8's", dtype)
+	}
 	cfg, tokB, err := configAndTokenizer(files)
 	if err != nil {
 		return nil, err
@@ -64,7 +70,7 @@ func Convert(files map[string][]byte, opt ConvertOptions) (*Converted, error) {
 	if err != nil {
 		return nil, err
 	}
-	tensors, err := modelfile.Convert(wf, dtype)
+	tensors, err := modelfile.ConvertWith(wf, dtype, modelfile.Options{Block: opt.Block})
 	if err != nil {
 		return nil, err
 	}

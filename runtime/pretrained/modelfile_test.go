@@ -376,9 +376,36 @@ func TestMiniLMQ8BlockChoice(t *testing.T) {
 		}
 		return mean, worst
 	}
-	// What the converter stores: the same blocks of 32, with scales searched per block
-	// (modelfile.Convert); its error must be below ggml's amax/127 on the same blocks.
-	conv, err := modelfile.Convert(wf, modelfile.Q8)
+	// What the converter stores, at each block it writes (modelfile.ConvertWith; the default
+	// modelfile.DefaultQ8Block): scales searched per block, whose error must be below ggml's
+	// amax/127 on the same blocks; and what each block does to the embeddings.
+	for _, block := range []int{kernels.Q8Block, 64, 128} {
+		eConv, mConv, wConv := convertedError(t, wf, block, embed, ref)
+		eBlk := relErr(block)
+		def := ""
+		if block == modelfile.DefaultQ8Block {
+			def = " (the default)"
+		}
+		t.Logf("as converted, blocks of %d%s: linear weights' relative RMS error %.4f%% (ggml's scales %.4f%%); embeddings cosine to f32 mean %.6f min %.6f", block, def, 100*eConv, 100*eBlk, mConv, wConv)
+		if eConv >= eBlk {
+			t.Errorf("blocks of %d, searched scales: error %.4f%% not below ggml's %.4f%%", block, 100*eConv, 100*eBlk)
+		}
+	}
+	eRow, eBlk := relErr(0), relErr(kernels.Q8Block)
+	mRow, wRow := cos(0)
+	mBlk, wBlk := cos(kernels.Q8Block)
+	t.Logf("linear weights, relative RMS error: per row %.4f%%, per block of %d %.4f%%", 100*eRow, kernels.Q8Block, 100*eBlk)
+	t.Logf("embeddings cosine to f32 (linears q8): per row mean %.6f min %.6f; per block mean %.6f min %.6f", mRow, wRow, mBlk, wBlk)
+	if eBlk >= eRow || mBlk <= mRow {
+		t.Errorf("blocks of %d are not more accurate than rows", kernels.Q8Block)
+	}
+}
+
+// convertedError converts wf's linears to q8 with blocks of block (modelfile.ConvertWith) and
+// returns their relative RMS weight error and the golden embeddings' cosine to ref (mean, min)
+// with those linears.
+func convertedError(t *testing.T, wf *weights.File, block int, embed func() [][]float32, ref [][]float32) (rel, mean, worst float64) {
+	conv, err := modelfile.ConvertWith(wf, modelfile.Q8, modelfile.Options{Block: block})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -397,8 +424,8 @@ func TestMiniLMQ8BlockChoice(t *testing.T) {
 			t.Fatal(err)
 		}
 		q, ok := m.(*kernels.Q8)
-		if !ok || q.Block != kernels.Q8Block {
-			t.Fatalf("%s: converted to %T, want Q8 with blocks of %d", name, m, kernels.Q8Block)
+		if !ok || q.Block != block {
+			t.Fatalf("%s: converted to %T, want Q8 with blocks of %d", name, m, block)
 		}
 		d := make([]float32, len(w))
 		q.Dequantize(d)
@@ -407,17 +434,20 @@ func TestMiniLMQ8BlockChoice(t *testing.T) {
 			ss += float64(w[i]) * float64(w[i])
 		}
 	}
-	eConv := math.Sqrt(se / ss)
-	eRow, eBlk := relErr(0), relErr(kernels.Q8Block)
-	t.Logf("linear weights as converted (blocks of %d, searched scales): relative RMS error %.4f%%", kernels.Q8Block, 100*eConv)
-	if eConv >= eBlk {
-		t.Errorf("searched scales: error %.4f%% not below ggml's %.4f%%", 100*eConv, 100*eBlk)
+	orig := bert.MatrixFromTensor
+	defer func() { bert.MatrixFromTensor = orig }()
+	bert.MatrixFromTensor = func(tt, scale *weights.Tensor, out, in int) (kernels.Matrix, error) {
+		if c, ok := cts[tt.Name]; ok && strings.HasPrefix(tt.Name, "encoder.layer.") { // the linears only
+			return orig(c, cts[tt.Name+modelfile.ScaleSuffix], out, in)
+		}
+		return orig(tt, scale, out, in)
 	}
-	mRow, wRow := cos(0)
-	mBlk, wBlk := cos(kernels.Q8Block)
-	t.Logf("linear weights, relative RMS error: per row %.4f%%, per block of %d %.4f%%", 100*eRow, kernels.Q8Block, 100*eBlk)
-	t.Logf("embeddings cosine to f32 (linears q8): per row mean %.6f min %.6f; per block mean %.6f min %.6f", mRow, wRow, mBlk, wBlk)
-	if eBlk >= eRow || mBlk <= mRow {
-		t.Errorf("blocks of %d are not more accurate than rows", kernels.Q8Block)
+	got := embed()
+	worst = 1
+	for i := range got {
+		c := cosine32(got[i], ref[i])
+		mean += c / float64(len(got))
+		worst = min(worst, c)
 	}
+	return math.Sqrt(se / ss), mean, worst
 }

@@ -12,7 +12,7 @@
 
   ;; abi: the version of these exports' names and signatures. runtime/kernels/simd_js.go
   ;; (kernelABI) uses the module only when they match: bump both whenever an export changes.
-  (func (export "abi") (result i32) (i32.const 16))
+  (func (export "abi") (result i32) (i32.const 17))
 
   ;; A horizontal sum of an f32x4 v is written out as (v0+v1)+(v2+v3) wherever it is needed:
   ;; V8 (Node 20) does not inline Wasm calls, and a call per output tile shows in profiles.
@@ -294,8 +294,9 @@
       (br $jr)))
   )
 
-  ;; quant_i16: quantizes x [M, K] (row stride ldx) into int16 q with one f32 scale per 32
-  ;; values s [M, K/32] (row-major). q holds 4 rows interleaved by k-pairs, as qgemm_packed reads
+  ;; quant_i16: quantizes x [M, K] (row stride ldx) into int16 q with one f32 scale per block of
+  ;; 2^lb values (lb 5, 6 or 7: the Q8 matrix's block; K % 2^lb == 0) s [M, K >> lb] (row-major).
+  ;; q holds 4 rows interleaved by k-pairs, as qgemm_packed reads
   ;; them (one pointer for its 4-row tile): value (i, k) at element ((i/4)·(K/2) + k/2)·8 +
   ;; (i%4)·2 + k%2, M rounded up to 4 rows in all (the rows past M written as zeros); a group
   ;; of 4 rows lies where those rows would row-major, so rows [j0, M) with j0 % 4 == 0 are
@@ -303,13 +304,14 @@
   ;; (0 when d == 0). ggml's Q8_0 activation quantization with 16-bit instead of 8-bit values: the
   ;; activations lose about 1/65534 of their block's amax instead of 1/254, so a Q8 product is
   ;; Q8.MulT's (float32 activations) to ~1e-5, at the same cost: i32x4.dot_i16x8_s takes 16-bit
-  ;; lanes either way, and |x·w| ≤ 32767·127 over a block of 32 stays far inside int32. The
+  ;; lanes either way, and |x·w| ≤ 32767·127 over a block of up to 128 (5.4e8) stays inside int32. The
   ;; rounding is x·(1/d) + 1.5·2^23 (round half to even, exact for |x·(1/d)| ≤ 32767 < 2^22)
   ;; with the integer read back from the mantissa bits: cheaper in V8 than f32x4.nearest and
-  ;; i32x4.trunc_sat_f32x4_s; no value can need the saturation.
+  ;; i32x4.trunc_sat_f32x4_s; no value can need the saturation. Each block is read twice, 32
+  ;; values a step: once for its amax, once to quantize.
   (func (export "quant_i16")
-    (param $q i32) (param $s i32) (param $x i32) (param $ldx i32) (param $M i32) (param $K i32)
-    (local $i i32) (local $M4 i32) (local $pq i32) (local $px i32) (local $pe i32) (local $m v128) (local $id v128) (local $u v128) (local $amax f32) (local $dd f32)
+    (param $q i32) (param $s i32) (param $x i32) (param $ldx i32) (param $M i32) (param $K i32) (param $lb i32)
+    (local $i i32) (local $M4 i32) (local $pq i32) (local $px i32) (local $pe i32) (local $pb i32) (local $pc i32) (local $m v128) (local $id v128) (local $u v128) (local $amax f32) (local $dd f32)
     (local $v0 v128) (local $v1 v128) (local $v2 v128) (local $v3 v128)
     (local $v4 v128) (local $v5 v128) (local $v6 v128) (local $v7 v128)
     (local.set $M4 (i32.and (i32.add (local.get $M) (i32.const 3)) (i32.const -4)))
@@ -339,22 +341,28 @@
         (local.set $px (local.get $pe)))) ;; (the loop below then does nothing)
       (block $b_done (loop $bl
         (br_if $b_done (i32.ge_u (local.get $px) (local.get $pe)))
-        (local.set $v0 (v128.load offset=0 (local.get $px)))
-        (local.set $v1 (v128.load offset=16 (local.get $px)))
-        (local.set $v2 (v128.load offset=32 (local.get $px)))
-        (local.set $v3 (v128.load offset=48 (local.get $px)))
-        (local.set $v4 (v128.load offset=64 (local.get $px)))
-        (local.set $v5 (v128.load offset=80 (local.get $px)))
-        (local.set $v6 (v128.load offset=96 (local.get $px)))
-        (local.set $v7 (v128.load offset=112 (local.get $px)))
+        (local.set $pb (i32.add (local.get $px) (i32.shl (i32.const 4) (local.get $lb))))
         ;; amax as an unsigned integer max of |x|'s bits: for non-negative floats the bit patterns
         ;; order as the values, and a NaN's bits exceed +inf's, so a NaN wins as in f32x4.max
         ;; (which V8 emits as ~8 instructions for its NaN and ±0 rules; i32x4.max_u is one).
-        (local.set $m (i32x4.max_u
-          (i32x4.max_u (i32x4.max_u (f32x4.abs (local.get $v0)) (f32x4.abs (local.get $v1)))
-                       (i32x4.max_u (f32x4.abs (local.get $v2)) (f32x4.abs (local.get $v3))))
-          (i32x4.max_u (i32x4.max_u (f32x4.abs (local.get $v4)) (f32x4.abs (local.get $v5)))
-                       (i32x4.max_u (f32x4.abs (local.get $v6)) (f32x4.abs (local.get $v7))))))
+        (local.set $m (v128.const i64x2 0 0))
+        (local.set $pc (local.get $px))
+        (loop $al
+          (local.set $v0 (v128.load offset=0 (local.get $pc)))
+          (local.set $v1 (v128.load offset=16 (local.get $pc)))
+          (local.set $v2 (v128.load offset=32 (local.get $pc)))
+          (local.set $v3 (v128.load offset=48 (local.get $pc)))
+          (local.set $v4 (v128.load offset=64 (local.get $pc)))
+          (local.set $v5 (v128.load offset=80 (local.get $pc)))
+          (local.set $v6 (v128.load offset=96 (local.get $pc)))
+          (local.set $v7 (v128.load offset=112 (local.get $pc)))
+          (local.set $m (i32x4.max_u (local.get $m) (i32x4.max_u
+            (i32x4.max_u (i32x4.max_u (f32x4.abs (local.get $v0)) (f32x4.abs (local.get $v1)))
+                         (i32x4.max_u (f32x4.abs (local.get $v2)) (f32x4.abs (local.get $v3))))
+            (i32x4.max_u (i32x4.max_u (f32x4.abs (local.get $v4)) (f32x4.abs (local.get $v5)))
+                         (i32x4.max_u (f32x4.abs (local.get $v6)) (f32x4.abs (local.get $v7)))))))
+          (local.set $pc (i32.add (local.get $pc) (i32.const 128)))
+          (br_if $al (i32.lt_u (local.get $pc) (local.get $pb))))
         (local.set $m (i32x4.max_u (local.get $m) (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $m) (local.get $m))))
         (local.set $m (i32x4.max_u (local.get $m) (i8x16.shuffle 4 5 6 7 0 1 2 3 12 13 14 15 8 9 10 11 (local.get $m) (local.get $m))))
         (local.set $amax (f32x4.extract_lane 0 (local.get $m)))
@@ -362,41 +370,51 @@
         (f32.store (local.get $s) (local.get $dd))
         (local.set $id (f32x4.splat (select (f32.div (f32.const 1) (local.get $dd)) (f32.const 0)
           (f32.ne (local.get $dd) (f32.const 0)))))
-        (local.set $u
-          (i16x8.narrow_i32x4_s
-            (i32x4.sub (f32x4.add (f32x4.mul (local.get $v0) (local.get $id)) (v128.const f32x4 12582912 12582912 12582912 12582912)) (v128.const i32x4 0x4B400000 0x4B400000 0x4B400000 0x4B400000))
-            (i32x4.sub (f32x4.add (f32x4.mul (local.get $v1) (local.get $id)) (v128.const f32x4 12582912 12582912 12582912 12582912)) (v128.const i32x4 0x4B400000 0x4B400000 0x4B400000 0x4B400000))))
-        (v128.store32_lane offset=0 0 (local.get $pq) (local.get $u))
-        (v128.store32_lane offset=16 1 (local.get $pq) (local.get $u))
-        (v128.store32_lane offset=32 2 (local.get $pq) (local.get $u))
-        (v128.store32_lane offset=48 3 (local.get $pq) (local.get $u))
-        (local.set $u
-          (i16x8.narrow_i32x4_s
-            (i32x4.sub (f32x4.add (f32x4.mul (local.get $v2) (local.get $id)) (v128.const f32x4 12582912 12582912 12582912 12582912)) (v128.const i32x4 0x4B400000 0x4B400000 0x4B400000 0x4B400000))
-            (i32x4.sub (f32x4.add (f32x4.mul (local.get $v3) (local.get $id)) (v128.const f32x4 12582912 12582912 12582912 12582912)) (v128.const i32x4 0x4B400000 0x4B400000 0x4B400000 0x4B400000))))
-        (v128.store32_lane offset=64 0 (local.get $pq) (local.get $u))
-        (v128.store32_lane offset=80 1 (local.get $pq) (local.get $u))
-        (v128.store32_lane offset=96 2 (local.get $pq) (local.get $u))
-        (v128.store32_lane offset=112 3 (local.get $pq) (local.get $u))
-        (local.set $u
-          (i16x8.narrow_i32x4_s
-            (i32x4.sub (f32x4.add (f32x4.mul (local.get $v4) (local.get $id)) (v128.const f32x4 12582912 12582912 12582912 12582912)) (v128.const i32x4 0x4B400000 0x4B400000 0x4B400000 0x4B400000))
-            (i32x4.sub (f32x4.add (f32x4.mul (local.get $v5) (local.get $id)) (v128.const f32x4 12582912 12582912 12582912 12582912)) (v128.const i32x4 0x4B400000 0x4B400000 0x4B400000 0x4B400000))))
-        (v128.store32_lane offset=128 0 (local.get $pq) (local.get $u))
-        (v128.store32_lane offset=144 1 (local.get $pq) (local.get $u))
-        (v128.store32_lane offset=160 2 (local.get $pq) (local.get $u))
-        (v128.store32_lane offset=176 3 (local.get $pq) (local.get $u))
-        (local.set $u
-          (i16x8.narrow_i32x4_s
-            (i32x4.sub (f32x4.add (f32x4.mul (local.get $v6) (local.get $id)) (v128.const f32x4 12582912 12582912 12582912 12582912)) (v128.const i32x4 0x4B400000 0x4B400000 0x4B400000 0x4B400000))
-            (i32x4.sub (f32x4.add (f32x4.mul (local.get $v7) (local.get $id)) (v128.const f32x4 12582912 12582912 12582912 12582912)) (v128.const i32x4 0x4B400000 0x4B400000 0x4B400000 0x4B400000))))
-        (v128.store32_lane offset=192 0 (local.get $pq) (local.get $u))
-        (v128.store32_lane offset=208 1 (local.get $pq) (local.get $u))
-        (v128.store32_lane offset=224 2 (local.get $pq) (local.get $u))
-        (v128.store32_lane offset=240 3 (local.get $pq) (local.get $u))
-        (local.set $pq (i32.add (local.get $pq) (i32.const 256)))
+        (loop $ql
+          (local.set $v0 (v128.load offset=0 (local.get $px)))
+          (local.set $v1 (v128.load offset=16 (local.get $px)))
+          (local.set $v2 (v128.load offset=32 (local.get $px)))
+          (local.set $v3 (v128.load offset=48 (local.get $px)))
+          (local.set $v4 (v128.load offset=64 (local.get $px)))
+          (local.set $v5 (v128.load offset=80 (local.get $px)))
+          (local.set $v6 (v128.load offset=96 (local.get $px)))
+          (local.set $v7 (v128.load offset=112 (local.get $px)))
+          (local.set $u
+            (i16x8.narrow_i32x4_s
+              (i32x4.sub (f32x4.add (f32x4.mul (local.get $v0) (local.get $id)) (v128.const f32x4 12582912 12582912 12582912 12582912)) (v128.const i32x4 0x4B400000 0x4B400000 0x4B400000 0x4B400000))
+              (i32x4.sub (f32x4.add (f32x4.mul (local.get $v1) (local.get $id)) (v128.const f32x4 12582912 12582912 12582912 12582912)) (v128.const i32x4 0x4B400000 0x4B400000 0x4B400000 0x4B400000))))
+          (v128.store32_lane offset=0 0 (local.get $pq) (local.get $u))
+          (v128.store32_lane offset=16 1 (local.get $pq) (local.get $u))
+          (v128.store32_lane offset=32 2 (local.get $pq) (local.get $u))
+          (v128.store32_lane offset=48 3 (local.get $pq) (local.get $u))
+          (local.set $u
+            (i16x8.narrow_i32x4_s
+              (i32x4.sub (f32x4.add (f32x4.mul (local.get $v2) (local.get $id)) (v128.const f32x4 12582912 12582912 12582912 12582912)) (v128.const i32x4 0x4B400000 0x4B400000 0x4B400000 0x4B400000))
+              (i32x4.sub (f32x4.add (f32x4.mul (local.get $v3) (local.get $id)) (v128.const f32x4 12582912 12582912 12582912 12582912)) (v128.const i32x4 0x4B400000 0x4B400000 0x4B400000 0x4B400000))))
+          (v128.store32_lane offset=64 0 (local.get $pq) (local.get $u))
+          (v128.store32_lane offset=80 1 (local.get $pq) (local.get $u))
+          (v128.store32_lane offset=96 2 (local.get $pq) (local.get $u))
+          (v128.store32_lane offset=112 3 (local.get $pq) (local.get $u))
+          (local.set $u
+            (i16x8.narrow_i32x4_s
+              (i32x4.sub (f32x4.add (f32x4.mul (local.get $v4) (local.get $id)) (v128.const f32x4 12582912 12582912 12582912 12582912)) (v128.const i32x4 0x4B400000 0x4B400000 0x4B400000 0x4B400000))
+              (i32x4.sub (f32x4.add (f32x4.mul (local.get $v5) (local.get $id)) (v128.const f32x4 12582912 12582912 12582912 12582912)) (v128.const i32x4 0x4B400000 0x4B400000 0x4B400000 0x4B400000))))
+          (v128.store32_lane offset=128 0 (local.get $pq) (local.get $u))
+          (v128.store32_lane offset=144 1 (local.get $pq) (local.get $u))
+          (v128.store32_lane offset=160 2 (local.get $pq) (local.get $u))
+          (v128.store32_lane offset=176 3 (local.get $pq) (local.get $u))
+          (local.set $u
+            (i16x8.narrow_i32x4_s
+              (i32x4.sub (f32x4.add (f32x4.mul (local.get $v6) (local.get $id)) (v128.const f32x4 12582912 12582912 12582912 12582912)) (v128.const i32x4 0x4B400000 0x4B400000 0x4B400000 0x4B400000))
+              (i32x4.sub (f32x4.add (f32x4.mul (local.get $v7) (local.get $id)) (v128.const f32x4 12582912 12582912 12582912 12582912)) (v128.const i32x4 0x4B400000 0x4B400000 0x4B400000 0x4B400000))))
+          (v128.store32_lane offset=192 0 (local.get $pq) (local.get $u))
+          (v128.store32_lane offset=208 1 (local.get $pq) (local.get $u))
+          (v128.store32_lane offset=224 2 (local.get $pq) (local.get $u))
+          (v128.store32_lane offset=240 3 (local.get $pq) (local.get $u))
+          (local.set $pq (i32.add (local.get $pq) (i32.const 256)))
+          (local.set $px (i32.add (local.get $px) (i32.const 128)))
+          (br_if $ql (i32.lt_u (local.get $px) (local.get $pb))))
         (local.set $s (i32.add (local.get $s) (i32.const 4)))
-        (local.set $px (i32.add (local.get $px) (i32.const 128)))
         (br $bl)))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br $il)))
@@ -637,16 +655,16 @@
       (br $jl)))
   )
 
-  ;; pack_q8 rearranges an int8 matrix qw [N, K] (N % 8 == 0, K % 32 == 0) and its scales
-  ;; sw [N, K/32] for qgemm_packed: for every 4 rows j..j+3 ("quad"), the k-pairs in order, each 8
+  ;; pack_q8 rearranges an int8 matrix qw [N, K] (N % 8 == 0) with blocks of 2^lb (K % 2^lb == 0,
+  ;; lb ≥ 4) and its scales sw [N, K >> lb] for qgemm_packed: for every 4 rows j..j+3 ("quad"), the k-pairs in order, each 8
   ;; bytes w[j][k] w[j][k+1] w[j+1][k] w[j+1][k+1] … w[j+3][k+1] (a transpose of 16-bit pairs,
   ;; 8 shuffles per 64 bytes), the two quads of each 8 rows ("panel") interleaved by k-pairs, into
   ;; wp [N/8][K/2][2][8] (qgemm_packed's tile reads a panel as one stream), and the scales as
-  ;; sp [N/4][K/32][4].
-  (func (export "pack_q8") (param $wp i32) (param $sp i32) (param $qw i32) (param $sw i32) (param $N i32) (param $K i32)
+  ;; sp [N/4][K >> lb][4].
+  (func (export "pack_q8") (param $wp i32) (param $sp i32) (param $qw i32) (param $sw i32) (param $N i32) (param $K i32) (param $lb i32)
     (local $j i32) (local $k i32) (local $b i32) (local $l i32) (local $nb i32) (local $r0 i32) (local $out i32) (local $o i32)
     (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128) (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
-    (local.set $nb (i32.shr_u (local.get $K) (i32.const 5)))
+    (local.set $nb (i32.shr_u (local.get $K) (local.get $lb)))
     (block $j_done (loop $jl
       (br_if $j_done (i32.ge_u (local.get $j) (local.get $N)))
       (local.set $r0 (i32.add (local.get $qw) (i32.mul (local.get $j) (local.get $K))))
@@ -700,27 +718,28 @@
   )
 
   ;; qgemm_packed: d[i*ldd + j] = Σ_b sx[i*nb + b] · sw[j*nb + b] · Σ_{k in block b} qx[i*K + k] · w[j][k]
-  ;; (blocks of 32, nb = K/32) with qx the int16 activations of quant_i16 (4 rows interleaved by
+  ;; (blocks of 2^lb, lb 5, 6 or 7: nb = K >> lb) with qx the int16 activations of quant_i16 (4 rows interleaved by
   ;; k-pairs) and w, sw packed by pack_q8; N % 8 == 0. Outer-product form: a pair (qx[k], qx[k+1]) broadcast to every lane
   ;; (v128.load32_splat, the 4 rows' pairs at offsets 0, 4, … of one pointer) times a packed k-pair of 4 columns (v128.load8x8_s) under
   ;; i32x4.dot_i16x8_s gives 4 outputs' partial sums at once, so nothing is reduced across lanes
   ;; and the per-block scales are one f32x4 multiply per 4 outputs, added to the output tile in
-  ;; memory. Tiles of 4 rows × 8 columns, one block (16 k-pairs) per step, 1 per iteration
+  ;; memory. Tiles of 4 rows × 8 columns, one block (2^(lb-1) k-pairs) per step, 1 per iteration
   ;; (generated by gen_qgemm.py 4 2); rows past M (quant_i16 zeroes their activations; their
   ;; scales are the last row's) accumulate into tmp, a scratch of 8 floats. bias, unless 0,
   ;; points at N floats added to every row once a tile's sums are complete (add_bias's
   ;; operation, so d is the product then add_bias's bit for bit; a pass over d saved).
   (func (export "qgemm_packed")
     (param $d i32) (param $ldd i32) (param $qx i32) (param $sx i32) (param $wp i32) (param $sp i32)
-    (param $M i32) (param $K i32) (param $N i32) (param $tmp i32) (param $bias i32)
-    (local $nb i32) (local $i i32) (local $j i32) (local $b i32) (local $row i32) (local $kp i32)
+    (param $M i32) (param $K i32) (param $N i32) (param $tmp i32) (param $bias i32) (param $lb i32)
+    (local $nb i32) (local $kpn i32) (local $i i32) (local $j i32) (local $b i32) (local $row i32) (local $kp i32)
     (local $pa i32) (local $ps0 i32) (local $ps1 i32) (local $ps2 i32) (local $ps3 i32)
     (local $pt i32)
     (local $a v128) (local $s0 v128)
     (local $w0 v128) (local $v0 v128) (local $w1 v128) (local $v1 v128) (local $pw0 i32)
     (local $t00 v128) (local $t01 v128) (local $t10 v128) (local $t11 v128) (local $t20 v128) (local $t21 v128) (local $t30 v128) (local $t31 v128)
     (local $pd0 i32) (local $pd1 i32) (local $pd2 i32) (local $pd3 i32)
-    (local.set $nb (i32.shr_u (local.get $K) (i32.const 5)))
+    (local.set $nb (i32.shr_u (local.get $K) (local.get $lb)))
+    (local.set $kpn (i32.shl (i32.const 1) (i32.sub (local.get $lb) (i32.const 1))))
     (local.set $j (i32.const 0))
     (block $j_done (loop $jl
       (br_if $j_done (i32.ge_u (local.get $j) (local.get $N)))
@@ -763,7 +782,7 @@
             (local.set $t31 (v128.const i64x2 0 0))
             (local.set $kp (i32.const 0))
             (block $kp_done (loop $kpl
-            (br_if $kp_done (i32.ge_u (local.get $kp) (i32.const 16)))
+            (br_if $kp_done (i32.ge_u (local.get $kp) (local.get $kpn)))
             (local.set $w0 (v128.load8x8_s offset=0 (local.get $pw0)))
             (local.set $w1 (v128.load8x8_s offset=8 (local.get $pw0)))
             (local.set $a (v128.load32_splat offset=0 (local.get $pa)))
@@ -1527,8 +1546,8 @@
       (br $l))))
 
   ;; dequant_q8: w[i] = sw[i >> shift] · qw[i] for i < n (n % 16 == 0): an int8 matrix with one
-  ;; scale per 2^shift ≥ 16 consecutive values to float32: Q8's planar layout (blocks of 32, shift
-  ;; 5) for sgemm_nt, and a row of an int8 embedding table (blocks of 16, shift 4: modelfile's
+  ;; scale per 2^shift ≥ 16 consecutive values to float32: Q8's planar layout (blocks of 32, 64
+  ;; or 128: shift 5-7) for sgemm_nt, and a row of an int8 embedding table (blocks of 16, shift 4: modelfile's
   ;; q8EmbeddingBlock) for an embedding lookup (Q8.Row). 16 values a step, each step's scale read
   ;; at its block's offset.
   (func $dequant (export "dequant_q8") (param $w i32) (param $qw i32) (param $sw i32) (param $n i32) (param $shift i32)
@@ -1551,12 +1570,12 @@
   )
 
   ;; q8_gemm_nt: d[i*ldd + j] = Σ_k x[i*ldx + k] · W[j][k] for a Q8 matrix W [N, K] (int8 qw,
-  ;; one scale per 32 in sw), float32 activations: W is dequantized R rows at a time into
+  ;; one scale per 2^lb in sw), float32 activations: W is dequantized R rows at a time into
   ;; scratch (R·K floats, sized by the caller to stay in L2) and each slab multiplied by
   ;; sgemm_nt, so the int8 weights are read from memory once and float32 weights never are.
   (func (export "q8_gemm_nt")
     (param $d i32) (param $ldd i32) (param $x i32) (param $ldx i32) (param $qw i32) (param $sw i32)
-    (param $scratch i32) (param $M i32) (param $K i32) (param $N i32) (param $R i32)
+    (param $scratch i32) (param $M i32) (param $K i32) (param $N i32) (param $R i32) (param $lb i32)
     (local $j0 i32) (local $r i32)
     (block $done (loop $l
       (br_if $done (i32.ge_u (local.get $j0) (local.get $N)))
@@ -1564,8 +1583,8 @@
       (if (i32.gt_u (local.get $r) (local.get $R)) (then (local.set $r (local.get $R))))
       (call $dequant (local.get $scratch)
         (i32.add (local.get $qw) (i32.mul (local.get $j0) (local.get $K)))
-        (i32.add (local.get $sw) (i32.shl (i32.mul (local.get $j0) (i32.shr_u (local.get $K) (i32.const 5))) (i32.const 2)))
-        (i32.mul (local.get $r) (local.get $K)) (i32.const 5))
+        (i32.add (local.get $sw) (i32.shl (i32.mul (local.get $j0) (i32.shr_u (local.get $K) (local.get $lb))) (i32.const 2)))
+        (i32.mul (local.get $r) (local.get $K)) (local.get $lb))
       (call $sgemm (i32.add (local.get $d) (i32.shl (local.get $j0) (i32.const 2))) (local.get $ldd)
         (local.get $x) (local.get $ldx) (local.get $scratch) (local.get $K) (local.get $M) (local.get $K) (local.get $r))
       (local.set $j0 (i32.add (local.get $j0) (local.get $R)))
