@@ -26,6 +26,7 @@ const CONVERT_USAGE = `usage: adapterwasm convert --in DIR|ID --out DIR [flags]
   --in DIR|ID      Hugging Face model directory (config.json, tokenizer.json, model.safetensors or pytorch_model.bin) or a hub id (required)
   --out DIR        output directory, created if needed (required)
   --dtype D        weight storage: f32, f16 or q8 (default q8)
+  --block B        q8 only: weights per scale in the linears, 32, 64 or 128 (default 32); larger is faster and less accurate
   --name N         the model's name as adapters' model_name gives it (default: the hub id, else config.json's _name_or_path, else the directory's name)
   --revision R     hub revision when --in is an id: branch, tag or commit (default main)
   --endpoint URL   hub endpoint (default $HF_ENDPOINT, else https://huggingface.co)
@@ -98,6 +99,7 @@ async function convert(args) {
       in: { type: "string" },
       out: { type: "string" },
       dtype: { type: "string", default: "q8" },
+      block: { type: "string" },
       name: { type: "string", default: "" },
       revision: { type: "string" },
       endpoint: { type: "string" },
@@ -115,7 +117,9 @@ async function convert(args) {
   const id = asHubId(o.in);
   let files;
   let unverified = null;
-  const opt = { dtype: o.dtype, name: o.name, fallback: basename(resolve(o.in)), revision: "" };
+  const block = o.block === undefined ? 0 : Number(o.block);
+  if (o.block !== undefined && (o.dtype !== "q8" || ![32, 64, 128].includes(block))) throw new UsageError(`--block ${o.block}: want 32, 64 or 128, with --dtype q8`);
+  const opt = { dtype: o.dtype, name: o.name, fallback: basename(resolve(o.in)), revision: "", block };
   if (id) {
     const store = new FsStore(o.cache);
     unverified = new Unverified(store);

@@ -24,10 +24,24 @@ export function checkDType(dtype) {
   return d;
 }
 
-// hubKey is the cache key of id's base converted to dtype at commit.
-export const hubKey = (endpoint, id, commit, dtype) => `${endpoint}/${id}/resolve/${commit}/${MODEL_FILE}?adapterwasm-converted=${dtype}`;
+// convertedTag names what a conversion writes, in the cache keys: the dtype, and for q8 with
+// options.q8Block 64 or 128 (`adapterwasm convert --block`) "q8b64", "q8b128" (32, the default,
+// is plain "q8": the same bytes). It throws invalid_argument on another block, or a block with
+// another dtype.
+export function convertedTag(dtype, q8Block) {
+  if (q8Block === undefined || q8Block === null) return dtype;
+  if (![32, 64, 128].includes(q8Block)) throw new AdapterwasmError("invalid_argument", `q8Block ${JSON.stringify(String(q8Block).slice(0, 40))}: want 32, 64 or 128`);
+  if (dtype !== "q8") throw new AdapterwasmError("invalid_argument", `q8Block with dtype ${dtype}: blocks are q8's`);
+  return q8Block === 32 ? "q8" : `q8b${q8Block}`;
+}
 
-// urlKey finds the cache key of the base at directory URL base converted to dtype: the weights
+// tagBlock is the converter's block option for a convertedTag (0: the default).
+export const tagBlock = (tag) => (tag.startsWith("q8b") ? Number(tag.slice(3)) : 0);
+
+// hubKey is the cache key of id's base converted to tag (convertedTag) at commit.
+export const hubKey = (endpoint, id, commit, tag) => `${endpoint}/${id}/resolve/${commit}/${MODEL_FILE}?adapterwasm-converted=${tag}`;
+
+// urlKey finds the cache key of the base at directory URL base converted to dtype (a convertedTag): the weights
 // file's validator from a HEAD request ({ key, weights: the name found }), or, when the server
 // cannot be reached, the key recorded by the last load (null if none). A HEAD answered 404 for
 // both names leaves weights null (the load then says which file is missing).
@@ -73,13 +87,14 @@ export async function readConverted(store, key) {
 
 // convertInWasm converts files (the Hugging Face files' bytes) to dtype in the Go instance rt,
 // reporting "converting" and "converted" on progress. It resolves to { file, manifest (parsed),
-// sha256, ms }. opts: { name, fallback, revision } as `adapterwasm convert` takes them.
+// sha256, ms }. opts: { name, fallback, revision, block } as `adapterwasm convert` takes them
+// (block: --block, 0 for the default).
 export async function convertInWasm(rt, files, dtype, opts, progress) {
   const weights = files["model.safetensors"] ? "model.safetensors" : "pytorch_model.bin";
   const sourceBytes = files[weights]?.byteLength ?? 0;
   progress.converting({ dtype, file: weights, sourceBytes });
   const t0 = Date.now();
-  const out = await rt.call(rt.api, "convert", files, { dtype, name: opts.name ?? "", fallback: opts.fallback ?? "", revision: opts.revision ?? "" });
+  const out = await rt.call(rt.api, "convert", files, { dtype, name: opts.name ?? "", fallback: opts.fallback ?? "", revision: opts.revision ?? "", block: opts.block ?? 0 });
   const manifest = JSON.parse(out.manifest);
   const ms = Date.now() - t0;
   progress.converted({ dtype, file: weights, sourceBytes, bytes: out.file.byteLength, ms });

@@ -7,7 +7,7 @@ import { defaultFetch, fetchFile, Stats, Unverified, throwIfAborted } from "./fe
 import { ADAPTER_GROUPS, BASE_GROUPS, asHubId, fetchRepo, hubEndpoint, isHubId } from "./hub.js";
 import { adapterFileGroups, baseFiles, dirUrl, isDirUrl, loadIndex } from "./registry.js";
 import { fetchAHIndex, isRunnable, listHub } from "./listing.js";
-import { MODEL_FILE, checkDType, convertInWasm, hubKey, readConverted, storeConverted, urlKey } from "./convert.js";
+import { MODEL_FILE, checkDType, convertedTag, convertInWasm, hubKey, readConverted, storeConverted, tagBlock, urlKey } from "./convert.js";
 import { LoadProgress } from "./progress.js";
 import { loadRuntime } from "./runtime.js";
 import { defaultStore } from "./store.js";
@@ -40,11 +40,12 @@ export class AutoModelWithHeads {
   //             "owner/name": not a URL, and in Node no existing path) fetched from
   //             {endpoint}/{id}/resolve/{revision}/ (hub.js; options revision, endpoint, token)
   //   options   { onProgress, cache, index, adapterBudgetBytes, wasm, kernels, gcPercent,
-  //               memoryLimitBytes, fetch, dtype, signal, timeout } (wasm, kernels and the GC
+  //               memoryLimitBytes, fetch, dtype, q8Block, signal, timeout } (wasm, kernels and the GC
   //               settings only count for the first model of a realm: they start its Go
   //               instance; signal aborts this load's downloads; timeout, ms without data before
   //               a request fails, is also the model's for its adapter downloads)
   static async fromPretrained(baseUrl, options = {}) {
+    convertedTag(checkDType(options.dtype), options.q8Block); // bad options fail before any request
     const fetchImpl = options.fetch ?? defaultFetch;
     const store = resolveStore(options.cache);
     const stats = new Stats();
@@ -58,7 +59,14 @@ export class AutoModelWithHeads {
     let hub = null;
     // A Hugging Face base (no manifest) is converted in the Wasm module to dtype (convert.js) and
     // only the converted file is cached; conv says where, and holds it when the cache had it.
-    let conv = null; // { dtype, key, record, cached, name, fallback }
+    let conv = null; // { dtype, tag, block, key, record, cached, name, fallback }
+    // convOf: how a Hugging Face base is converted (options.dtype, options.q8Block; a prepared base
+    // runs as it was converted).
+    const convOf = (o) => {
+      const dtype = checkDType(options.dtype);
+      const tag = convertedTag(dtype, options.q8Block);
+      return { dtype, tag, block: tagBlock(tag), ...o };
+    };
     const readCached = async () => {
       conv.cached = await readConverted(store, conv.key);
       if (conv.cached) {
@@ -71,10 +79,10 @@ export class AutoModelWithHeads {
     };
     const fetchAll = async () => {
       if (hubId) {
-        conv = { dtype: checkDType(options.dtype), name: hubId };
+        conv = convOf({ name: hubId });
         const endpoint = hubEndpoint(options.endpoint);
         const atCommit = (commit) => {
-          Object.assign(conv, { key: hubKey(endpoint, hubId, commit, conv.dtype), revision: commit });
+          Object.assign(conv, { key: hubKey(endpoint, hubId, commit, conv.tag), revision: commit });
           return readCached();
         };
         hub = await fetchRepo(hubId, BASE_GROUPS, { ...net, endpoint: options.endpoint, revision: options.revision, token: options.token, offline: options.offline, store, stats, unverified, atCommit, onFile: (u) => progress.file(u) });
@@ -87,8 +95,8 @@ export class AutoModelWithHeads {
       }
       plan = await baseFiles(base, { ...net, keep: store });
       if (!plan.verified) {
-        conv = { dtype: checkDType(options.dtype), fallback: decodeURIComponent(base.pathname.split("/").filter(Boolean).pop() ?? "") };
-        const k = await urlKey(base, conv.dtype, { ...net, store });
+        conv = convOf({ fallback: decodeURIComponent(base.pathname.split("/").filter(Boolean).pop() ?? "") });
+        const k = await urlKey(base, conv.tag, { ...net, store });
         Object.assign(conv, { key: k.key, record: k.record });
         if (await readCached()) return;
         const groups = BASE_GROUPS.map((g) => (k.weights && g.names.includes(k.weights) ? { ...g, names: [k.weights] } : g));

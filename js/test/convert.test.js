@@ -44,6 +44,7 @@ console.log(JSON.stringify({ loadMs, embed, classify, statuses, conversion: m.co
 m.dispose(); // and the process ends by itself (see helpers/threads-child.js: not process.exit)
 `;
 const inChild = async (base, opts, adapter) => JSON.parse((await promisify(execFile)(process.execPath, ["--input-type=module", "-e", SCRIPT, JSON.stringify([base, opts, adapter])], { maxBuffer: 1 << 26, timeout: 180_000 })).stdout);
+const run = (cmd, args) => promisify(execFile)(cmd, args, { maxBuffer: 1 << 26, timeout: 300_000 });
 
 describe("the real MiniLM converted in the client", { skip: !HAVE_MINILM && "no MiniLM (./build.sh test fetches it)" }, () => {
   let hub, srv, prepared, cliFile;
@@ -106,6 +107,47 @@ describe("the real MiniLM converted in the client", { skip: !HAVE_MINILM && "no 
     assert.equal(hub.requests().length, n);
     assert.deepEqual(off.classify, prep.classify);
     console.log(`# MiniLM second visit (new process): converted-in-client ${second.loadMs.toFixed(0)} ms, prepared q8 ${prep.loadMs.toFixed(0)} ms; Wasm memory ${second.memory / 2 ** 20} / ${prep.memory / 2 ** 20} MiB`);
+  });
+
+  test("q8Block 64: `adapterwasm convert --block 64`'s bytes, cached under its own key beside the default's; bad blocks are invalid_argument before any request", async () => {
+    const n = hub.requests().length;
+    for (const [opts, msg] of [
+      [{ q8Block: 48 }, /q8Block "48": want 32, 64 or 128/],
+      [{ q8Block: "64" }, /q8Block "64": want 32, 64 or 128/],
+      [{ q8Block: 64, dtype: "f16" }, /q8Block with dtype f16/],
+    ]) {
+      await assert.rejects(AutoModelWithHeads.fromPretrained(MODEL_ID, { endpoint: hub.endpoint, cache: tmp(), ...opts }), isErr("invalid_argument", msg));
+    }
+    assert.equal(hub.requests().length, n, "a request before the options were checked");
+    const out = tmp();
+    cliRun(["convert", "--in", MINILM, "--out", out, "--name", MODEL_ID, "--block", "64"]);
+    const cli64 = readFileSync(join(out, "adapterwasm.safetensors"));
+    assert.ok(!cli64.equals(cliFile), "blocks of 64 wrote the default's bytes");
+    // npx adapterwasm convert --block 64 (the package's Wasm): the same bytes; a bad block is a usage error
+    const BIN = new URL("../bin/adapterwasm.js", import.meta.url).pathname;
+    const npxOut = tmp();
+    await run(process.execPath, [BIN, "convert", "--in", MINILM, "--out", npxOut, "--name", MODEL_ID, "--block", "64", "--quiet"]);
+    assert.ok(readFileSync(join(npxOut, "adapterwasm.safetensors")).equals(cli64), "npx adapterwasm convert --block 64 differs from the Go CLI's");
+    await assert.rejects(run(process.execPath, [BIN, "convert", "--in", MINILM, "--out", tmp(), "--block", "48"]), (e) => e.code === 2 && /--block 48: want 32, 64 or 128/.test(e.stderr));
+    const c = tmp();
+    const m = await AutoModelWithHeads.fromPretrained(MODEL_ID, { endpoint: hub.endpoint, cache: c, q8Block: 64 });
+    try {
+      assert.equal(m.conversion.fromCache, false);
+      const store = new FsStore(c);
+      const hit = await store.get(hubKey(hub.endpoint, MODEL_ID, m.revision, "q8b64"));
+      assert.ok(Buffer.from(hit.bytes).equals(cli64), "the cached file is not `adapterwasm convert --block 64`'s");
+      assert.equal(await store.get(hubKey(hub.endpoint, MODEL_ID, m.revision, "q8")), undefined);
+    } finally {
+      m.dispose();
+    }
+    // the default beside it converts anew into its own entry; q8Block 32 (the default) then reads it
+    const def = await AutoModelWithHeads.fromPretrained(MODEL_ID, { endpoint: hub.endpoint, cache: c });
+    assert.equal(def.conversion.fromCache, false);
+    def.dispose();
+    const again = await AutoModelWithHeads.fromPretrained(MODEL_ID, { endpoint: hub.endpoint, cache: c, q8Block: 32 });
+    assert.equal(again.conversion.fromCache, true);
+    again.dispose();
+    assert.ok(Buffer.from((await new FsStore(c).get(hubKey(hub.endpoint, MODEL_ID, m.revision, "q8"))).bytes).equals(cliFile));
   });
 
   test("a new commit converts again; f16 is another entry", async () => {

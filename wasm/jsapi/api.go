@@ -30,7 +30,7 @@ var testHooks []func(api js.Value)
 //	  createModel(files: {[name]: Uint8Array}): Promise<Model>,
 //	  setupNames(setup): Promise<{adapters: string[], fusions: string[]}>,
 //	  memStats(): Promise<{heapAlloc, heapSys, sys}>,
-//	  convert(files: {[name]: Uint8Array}, {dtype, name?, fallback?, revision?}):
+//	  convert(files: {[name]: Uint8Array}, {dtype, name?, fallback?, revision?, block?}):
 //	    Promise<{file: Uint8Array, manifest: string, sourceName, sourceBytes}>,  // `adapterwasm convert`
 //	  buildIndex(base: string, roots: string[]): Promise<string>,  // `adapterwasm index` (needs a file system: Node's bin)
 //	  resolveAdapterHub(index: Uint8Array | null, identifier, modelName, config?: string, strict?: boolean):
@@ -78,6 +78,9 @@ func New() js.Value {
 		var opt pretrained.ConvertOptions
 		if v := arg(args, 1); v.Type() == js.TypeObject {
 			opt = pretrained.ConvertOptions{DType: optField(v, "dtype"), Name: optField(v, "name"), Fallback: optField(v, "fallback"), Revision: optField(v, "revision")}
+			if b := v.Get("block"); b.Type() == js.TypeNumber {
+				opt.Block = b.Int() // checked by Convert (32, 64 or 128, q8 only)
+			}
 		}
 		c, err := engine.Convert(files, opt)
 		if err != nil {
