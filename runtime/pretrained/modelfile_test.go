@@ -353,28 +353,20 @@ func TestMiniLMQ8BlockChoice(t *testing.T) {
 	}
 	ref := embed()
 	cos := func(block int) (mean, worst float64) {
-		orig := bert.MatrixFromTensor
-		defer func() { bert.MatrixFromTensor = orig }()
-		bert.MatrixFromTensor = func(tt, scale *weights.Tensor, out, in int) (kernels.Matrix, error) {
-			m, err := orig(tt, scale, out, in)
-			if err != nil || !strings.HasPrefix(tt.Name, "encoder.layer.") { // the linears only
-				return m, err
+		return embedWith(func(orig matrixFromTensor) matrixFromTensor {
+			return func(tt, scale *weights.Tensor, out, in int) (kernels.Matrix, error) {
+				m, err := orig(tt, scale, out, in)
+				if err != nil || !strings.HasPrefix(tt.Name, "encoder.layer.") { // the linears only
+					return m, err
+				}
+				w, _ := tt.Float32()
+				b := block
+				if b == 0 {
+					b = in
+				}
+				return kernels.QuantizeQ8(w, out, in, b), nil
 			}
-			w, _ := tt.Float32()
-			b := block
-			if b == 0 {
-				b = in
-			}
-			return kernels.QuantizeQ8(w, out, in, b), nil
-		}
-		got := embed()
-		worst = 1
-		for i := range got {
-			c := cosine32(got[i], ref[i])
-			mean += c / float64(len(got))
-			worst = min(worst, c)
-		}
-		return mean, worst
+		}, embed, ref)
 	}
 	// What the converter stores, at each block it writes (modelfile.ConvertWith; the default
 	// modelfile.DefaultQ8Block): scales searched per block, whose error must be below ggml's
@@ -434,14 +426,25 @@ func convertedError(t *testing.T, wf *weights.File, block int, embed func() [][]
 			ss += float64(w[i]) * float64(w[i])
 		}
 	}
+	mean, worst = embedWith(func(orig matrixFromTensor) matrixFromTensor {
+		return func(tt, scale *weights.Tensor, out, in int) (kernels.Matrix, error) {
+			if c, ok := cts[tt.Name]; ok && strings.HasPrefix(tt.Name, "encoder.layer.") { // the linears only
+				return orig(c, cts[tt.Name+modelfile.ScaleSuffix], out, in)
+			}
+			return orig(tt, scale, out, in)
+		}
+	}, embed, ref)
+	return math.Sqrt(se / ss), mean, worst
+}
+
+type matrixFromTensor = func(tt, scale *weights.Tensor, out, in int) (kernels.Matrix, error)
+
+// embedWith embeds the golden sentences (embed) with bert.MatrixFromTensor replaced by wrap(the
+// original), restored after, and returns their cosine to ref: mean and min.
+func embedWith(wrap func(orig matrixFromTensor) matrixFromTensor, embed func() [][]float32, ref [][]float32) (mean, worst float64) {
 	orig := bert.MatrixFromTensor
 	defer func() { bert.MatrixFromTensor = orig }()
-	bert.MatrixFromTensor = func(tt, scale *weights.Tensor, out, in int) (kernels.Matrix, error) {
-		if c, ok := cts[tt.Name]; ok && strings.HasPrefix(tt.Name, "encoder.layer.") { // the linears only
-			return orig(c, cts[tt.Name+modelfile.ScaleSuffix], out, in)
-		}
-		return orig(tt, scale, out, in)
-	}
+	bert.MatrixFromTensor = wrap(orig)
 	got := embed()
 	worst = 1
 	for i := range got {
@@ -449,5 +452,5 @@ func convertedError(t *testing.T, wf *weights.File, block int, embed func() [][]
 		mean += c / float64(len(got))
 		worst = min(worst, c)
 	}
-	return math.Sqrt(se / ss), mean, worst
+	return mean, worst
 }
