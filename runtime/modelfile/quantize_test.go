@@ -89,6 +89,14 @@ func TestConvertQ8UsesSearchedScales(t *testing.T) {
 	for _, block := range []int{0, 32, 64, 128} {
 		testConvertQ8Block(t, block)
 	}
+	// Rows of 96 (a multiple of 32, not of 64): blocks of 32 whatever is asked.
+	narrow := f32Tensor("n.weight", []int{704, 96}, make([]float32, 704*96))
+	for _, block := range []int{0, 32, 64, 128} {
+		ts, err := ConvertWith(&weights.File{Tensors: map[string]*weights.Tensor{narrow.Name: narrow}, Order: []string{narrow.Name}}, Q8, Options{Block: block})
+		if err != nil || len(ts) != 2 || ts[1].Name != "n.weight"+ScaleSuffix || ts[1].Shape[1] != 96/32 {
+			t.Fatalf("block %d, rows of 96: %v, %v; want I8 with 3 scales a row", block, ts, err)
+		}
+	}
 	src := f32Tensor("m.weight", []int{256, 256}, make([]float32, 256*256))
 	for _, block := range []int{16, 48, 256, -32} {
 		_, err := ConvertWith(&weights.File{Tensors: map[string]*weights.Tensor{src.Name: src}, Order: []string{src.Name}}, Q8, Options{Block: block})

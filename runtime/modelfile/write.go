@@ -64,9 +64,10 @@ func Convert(src *weights.File, dtype DType) ([]*weights.Tensor, error) {
 // ConvertWith returns src's tensors stored as dtype:
 //   - float vectors (biases, LayerNorm) stay F32 in every dtype: they are 0.1% of the bytes;
 //   - float matrices become F32 (f32) or F16 (f16);
-//   - in q8, a matrix of at least q8MinElements whose rows are a multiple of opt.Block
-//     becomes I8 with an F16 "_scale" tensor per opt.Block weights, a block the (SIMD)
-//     kernels multiply by (every linear of BERT);
+//   - in q8, a matrix of at least q8MinElements whose rows are a multiple of 32 becomes I8 with
+//     an F16 "_scale" tensor per opt.Block weights (every linear of BERT), or per the largest
+//     of 64 and 32 that divides its rows when opt.Block does not: blocks the SIMD kernels
+//     multiply by;
 //   - in q8, an embedding table (isEmbeddingTable) is only ever read a row at a time, so its
 //     storage is bound to no kernel: up to q8EmbeddingMaxF16 elements it stays F16 (position
 //     and token-type embeddings: small, and their error reaches every token of every text),
@@ -132,8 +133,12 @@ func q8BlockFor(name string, shape []int, n, linear int) int {
 		if n > q8EmbeddingMaxF16 && shape[1]%q8EmbeddingBlock == 0 {
 			return q8EmbeddingBlock
 		}
-	case n >= q8MinElements && shape[1]%linear == 0:
-		return linear
+	case n >= q8MinElements:
+		for b := linear; b >= kernels.Q8Block; b /= 2 {
+			if shape[1]%b == 0 {
+				return b
+			}
+		}
 	}
 	return 0
 }
