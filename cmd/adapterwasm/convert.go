@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 
 	"github.com/adapterwasm/adapterwasm/hub"
-	"github.com/adapterwasm/adapterwasm/runtime/kernels"
 	"github.com/adapterwasm/adapterwasm/runtime/modelfile"
 	"github.com/adapterwasm/adapterwasm/runtime/pretrained"
 )
@@ -40,7 +39,7 @@ func runConvert(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	if err != nil {
 		return &usageError{msg: "--dtype: " + err.Error()}
 	}
-	if *blockFlag != 0 && (dtype != modelfile.Q8 || !kernels.IntBlock(*blockFlag)) {
+	if (modelfile.Options{Block: *blockFlag}).Check(dtype) != nil {
 		return &usageError{msg: fmt.Sprintf("--block %d: want 32, 64 or 128, with --dtype q8", *blockFlag)}
 	}
 	inDir, snap, err := hf.resolve("in", *in, *hf.revision, hub.BaseModelFiles)

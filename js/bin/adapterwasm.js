@@ -9,6 +9,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 
 import { AdapterwasmError } from "../src/errors.js";
+import { Q8_BLOCKS } from "../src/convert.js";
 import { Unverified } from "../src/fetch.js";
 import { BASE_GROUPS, asHubId, fetchRepo } from "../src/hub.js";
 import "../src/node-local.js";
@@ -118,7 +119,7 @@ async function convert(args) {
   let files;
   let unverified = null;
   const block = o.block === undefined ? 0 : Number(o.block);
-  if (o.block !== undefined && (o.dtype !== "q8" || ![32, 64, 128].includes(block))) throw new UsageError(`--block ${o.block}: want 32, 64 or 128, with --dtype q8`);
+  if (o.block !== undefined && (o.dtype !== "q8" || !Q8_BLOCKS.includes(block))) throw new UsageError(`--block ${o.block}: want 32, 64 or 128, with --dtype q8`);
   const opt = { dtype: o.dtype, name: o.name, fallback: basename(resolve(o.in)), revision: "", block };
   if (id) {
     const store = new FsStore(o.cache);

@@ -18,30 +18,31 @@ export const DEFAULT_DTYPE = "q8";
 export const MODEL_FILE = "adapterwasm.safetensors";
 
 // checkDType returns the dtype a Hugging Face base is converted to (options.dtype, default q8).
-export function checkDType(dtype) {
+function checkDType(dtype) {
   const d = dtype ?? DEFAULT_DTYPE;
   if (!DTYPES.includes(d)) throw new AdapterwasmError("invalid_argument", `dtype ${JSON.stringify(String(d).slice(0, 40))}: want "q8", "f16" or "f32"`);
   return d;
 }
 
-// convertedTag names what a conversion writes, in the cache keys: the dtype, and for q8 with
-// options.q8Block 64 or 128 (`adapterwasm convert --block`) "q8b64", "q8b128" (32, the default,
-// is plain "q8": the same bytes). It throws invalid_argument on another block, or a block with
-// another dtype.
-export function convertedTag(dtype, q8Block) {
-  if (q8Block === undefined || q8Block === null) return dtype;
-  if (![32, 64, 128].includes(q8Block)) throw new AdapterwasmError("invalid_argument", `q8Block ${JSON.stringify(String(q8Block).slice(0, 40))}: want 32, 64 or 128`);
-  if (dtype !== "q8") throw new AdapterwasmError("invalid_argument", `q8Block with dtype ${dtype}: blocks are q8's`);
-  return q8Block === 32 ? "q8" : `q8b${q8Block}`;
+// Q8_BLOCKS are the q8 blocks the converter writes (`adapterwasm convert --block`, options.q8Block).
+export const Q8_BLOCKS = [32, 64, 128];
+
+// conversionOf says how a Hugging Face base is converted, from options.dtype and options.q8Block:
+// { dtype, block: the converter's --block (0: the default, 32), tag: what the cache keys name,
+// the dtype, or "q8b64" / "q8b128" for those blocks (32 is plain "q8": the same bytes) }. It
+// throws invalid_argument on another dtype or block, or a block with another dtype.
+export function conversionOf(dtype, q8Block) {
+  const d = checkDType(dtype);
+  if (q8Block === undefined || q8Block === null) return { dtype: d, tag: d, block: 0 };
+  if (!Q8_BLOCKS.includes(q8Block)) throw new AdapterwasmError("invalid_argument", `q8Block ${JSON.stringify(String(q8Block).slice(0, 40))}: want 32, 64 or 128`);
+  if (d !== "q8") throw new AdapterwasmError("invalid_argument", `q8Block with dtype ${d}: blocks are q8's`);
+  return q8Block === 32 ? { dtype: d, tag: d, block: 0 } : { dtype: d, tag: `q8b${q8Block}`, block: q8Block };
 }
 
-// tagBlock is the converter's block option for a convertedTag (0: the default).
-export const tagBlock = (tag) => (tag.startsWith("q8b") ? Number(tag.slice(3)) : 0);
-
-// hubKey is the cache key of id's base converted to tag (convertedTag) at commit.
+// hubKey is the cache key of id's base converted to tag (conversionOf) at commit.
 export const hubKey = (endpoint, id, commit, tag) => `${endpoint}/${id}/resolve/${commit}/${MODEL_FILE}?adapterwasm-converted=${tag}`;
 
-// urlKey finds the cache key of the base at directory URL base converted to dtype (a convertedTag): the weights
+// urlKey finds the cache key of the base at directory URL base converted to dtype (a conversionOf tag): the weights
 // file's validator from a HEAD request ({ key, weights: the name found }), or, when the server
 // cannot be reached, the key recorded by the last load (null if none). A HEAD answered 404 for
 // both names leaves weights null (the load then says which file is missing).

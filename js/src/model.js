@@ -7,7 +7,7 @@ import { defaultFetch, fetchFile, Stats, Unverified, throwIfAborted } from "./fe
 import { ADAPTER_GROUPS, BASE_GROUPS, asHubId, fetchRepo, hubEndpoint, isHubId } from "./hub.js";
 import { adapterFileGroups, baseFiles, dirUrl, isDirUrl, loadIndex } from "./registry.js";
 import { fetchAHIndex, isRunnable, listHub } from "./listing.js";
-import { MODEL_FILE, checkDType, convertedTag, convertInWasm, hubKey, readConverted, storeConverted, tagBlock, urlKey } from "./convert.js";
+import { MODEL_FILE, conversionOf, convertInWasm, hubKey, readConverted, storeConverted, urlKey } from "./convert.js";
 import { LoadProgress } from "./progress.js";
 import { loadRuntime } from "./runtime.js";
 import { defaultStore } from "./store.js";
@@ -45,7 +45,7 @@ export class AutoModelWithHeads {
   //               instance; signal aborts this load's downloads; timeout, ms without data before
   //               a request fails, is also the model's for its adapter downloads)
   static async fromPretrained(baseUrl, options = {}) {
-    convertedTag(checkDType(options.dtype), options.q8Block); // bad options fail before any request
+    const how = conversionOf(options.dtype, options.q8Block); // bad options fail before any request
     const fetchImpl = options.fetch ?? defaultFetch;
     const store = resolveStore(options.cache);
     const stats = new Stats();
@@ -60,13 +60,6 @@ export class AutoModelWithHeads {
     // A Hugging Face base (no manifest) is converted in the Wasm module to dtype (convert.js) and
     // only the converted file is cached; conv says where, and holds it when the cache had it.
     let conv = null; // { dtype, tag, block, key, record, cached, name, fallback }
-    // convOf: how a Hugging Face base is converted (options.dtype, options.q8Block; a prepared base
-    // runs as it was converted).
-    const convOf = (o) => {
-      const dtype = checkDType(options.dtype);
-      const tag = convertedTag(dtype, options.q8Block);
-      return { dtype, tag, block: tagBlock(tag), ...o };
-    };
     const readCached = async () => {
       conv.cached = await readConverted(store, conv.key);
       if (conv.cached) {
@@ -79,7 +72,7 @@ export class AutoModelWithHeads {
     };
     const fetchAll = async () => {
       if (hubId) {
-        conv = convOf({ name: hubId });
+        conv = { ...how, name: hubId }; // (a prepared base runs as it was converted)
         const endpoint = hubEndpoint(options.endpoint);
         const atCommit = (commit) => {
           Object.assign(conv, { key: hubKey(endpoint, hubId, commit, conv.tag), revision: commit });
@@ -95,7 +88,7 @@ export class AutoModelWithHeads {
       }
       plan = await baseFiles(base, { ...net, keep: store });
       if (!plan.verified) {
-        conv = convOf({ fallback: decodeURIComponent(base.pathname.split("/").filter(Boolean).pop() ?? "") });
+        conv = { ...how, fallback: decodeURIComponent(base.pathname.split("/").filter(Boolean).pop() ?? "") };
         const k = await urlKey(base, conv.tag, { ...net, store });
         Object.assign(conv, { key: k.key, record: k.record });
         if (await readCached()) return;

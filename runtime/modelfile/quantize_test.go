@@ -105,6 +105,11 @@ func TestConvertQ8UsesSearchedScales(t *testing.T) {
 			t.Errorf("block %d: %v, want a *BlockError", block, err)
 		}
 	}
+	_, err := ConvertWith(&weights.File{Tensors: map[string]*weights.Tensor{src.Name: src}, Order: []string{src.Name}}, F16, Options{Block: 64})
+	var be *BlockError
+	if !errors.As(err, &be) || be.DType != F16 {
+		t.Errorf("f16 with blocks of 64: %v, want a *BlockError", err)
+	}
 }
 
 func testConvertQ8Block(t *testing.T, block int) {

@@ -56,6 +56,15 @@ type Options struct {
 	Block int
 }
 
+// Check returns a *BlockError if o cannot be written as dtype: a Block other than 0, 32, 64 or
+// 128, or a Block with a dtype other than q8.
+func (o Options) Check(dtype DType) error {
+	if o.Block != 0 && (dtype != Q8 || !kernels.IntBlock(o.Block)) {
+		return &BlockError{Block: o.Block, DType: dtype}
+	}
+	return nil
+}
+
 // Convert returns src's tensors stored as dtype, with the default Options (ConvertWith).
 func Convert(src *weights.File, dtype DType) ([]*weights.Tensor, error) {
 	return ConvertWith(src, dtype, Options{})
@@ -80,12 +89,12 @@ func ConvertWith(src *weights.File, dtype DType, opt Options) ([]*weights.Tensor
 	if _, err := ParseDType(string(dtype)); err != nil {
 		return nil, err
 	}
+	if err := opt.Check(dtype); err != nil {
+		return nil, err
+	}
 	linear := opt.Block
 	if linear == 0 {
 		linear = DefaultQ8Block
-	}
-	if !kernels.IntBlock(linear) {
-		return nil, &BlockError{Block: opt.Block}
 	}
 	var out []*weights.Tensor
 	for _, name := range src.Order {
@@ -143,10 +152,17 @@ func q8BlockFor(name string, shape []int, n, linear int) int {
 	return 0
 }
 
-// BlockError is a q8 block Convert cannot write (Options.Block).
-type BlockError struct{ Block int }
+// BlockError is a q8 block Convert cannot write (Options.Block), or a block with a dtype other
+// than q8.
+type BlockError struct {
+	Block int
+	DType DType
+}
 
 func (e *BlockError) Error() string {
+	if e.DType != Q8 {
+		return fmt.Sprintf("a q8 block (%d) for dtype %s: blocks are q8's", e.Block, e.DType)
+	}
 	return fmt.Sprintf("q8 block %d: want 32, 64 or 128", e.Block)
 }
 

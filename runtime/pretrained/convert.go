@@ -54,8 +54,8 @@ func Convert(files map[string][]byte, opt ConvertOptions) (*Converted, error) {
 	if err != nil {
 		return nil, err
 	}
-	if opt.Block != 0 && dtype != modelfile.Q8 {
-		return nil, fmt.Errorf("a q8 block for dtype %s: blocks are q8's", dtype)
+	if err := (modelfile.Options{Block: opt.Block}).Check(dtype); err != nil {
+		return nil, err // before the files are parsed
 	}
 	cfg, tokB, err := configAndTokenizer(files)
 	if err != nil {
